@@ -1,0 +1,88 @@
+# llamaref - portable C99 reference implementation of Llama 3 + LoRA.
+#
+#   make                 build ./llamaref and build/libllamaref.a
+#   make test            build and run every test (ends "N passed, N failed")
+# Options (combine freely):
+#   DOUBLE=1   compute in double precision (compare with float64 vectors)
+#   OMP=1      OpenMP threads          SIMD=0|1  vector kernels (default 1)
+#   SAN=1      address + UB sanitizers CC=...    any C99 compiler (gcc, clang, tcc)
+#   RUN=...    wrapper for test binaries (e.g. qemu-s390x -L /usr/s390x-linux-gnu)
+#   STATIC=1   link statically (used for the qemu cross runs)
+
+CC ?= cc
+DOUBLE ?= 0
+OMP ?= 0
+SIMD ?= 1
+SAN ?= 0
+STATIC ?= 0
+OPT ?= -O2
+
+WARN = -Wall -Wextra -Wpedantic
+CFLAGS_ALL = -std=c99 $(WARN) $(OPT) -Iinclude -DLR_SIMD=$(SIMD)
+LDLIBS = -lm
+
+# tcc accepts neither -ffp-contract nor sanitizers; it never contracts.
+ifneq ($(findstring tcc,$(CC)),tcc)
+CFLAGS_ALL += -ffp-contract=off -g
+endif
+ifeq ($(DOUBLE),1)
+CFLAGS_ALL += -DLR_DOUBLE
+endif
+ifeq ($(OMP),1)
+CFLAGS_ALL += -fopenmp -DLR_OMP
+LDLIBS += -fopenmp
+endif
+ifeq ($(SAN),1)
+CFLAGS_ALL += -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+LDLIBS += -fsanitize=address,undefined
+endif
+ifeq ($(STATIC),1)
+LDLIBS += -static
+endif
+CFLAGS_ALL += $(CFLAGS)
+
+B ?= build
+BIN ?= llamaref
+LIB_SRC = $(sort $(wildcard ref/*.c))
+CLI_SRC = $(sort $(wildcard ref/cli/*.c))
+TEST_SRC = $(sort $(wildcard tests/test_*.c))
+LIB_OBJ = $(LIB_SRC:ref/%.c=$(B)/obj/%.o)
+CLI_OBJ = $(CLI_SRC:ref/cli/%.c=$(B)/obj/cli/%.o)
+TEST_BIN = $(TEST_SRC:tests/%.c=$(B)/tests/%)
+TEST_SH = $(sort $(wildcard tests/*.test.sh))
+HDR = $(wildcard include/llamaref/*.h include/*.h)
+
+all: $(BIN) $(B)/libllamaref.a
+
+# Rebuild everything when the compiler or options change.
+$(B)/flags: FORCE
+	@mkdir -p $(B)
+	@echo '$(CC) $(CFLAGS_ALL) $(LDLIBS)' | cmp -s - $@ || echo '$(CC) $(CFLAGS_ALL) $(LDLIBS)' > $@
+
+$(B)/obj/%.o: ref/%.c $(HDR) $(B)/flags
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -c $< -o $@
+
+$(B)/obj/cli/%.o: ref/cli/%.c $(HDR) $(B)/flags
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -Iref/cli -c $< -o $@
+
+$(B)/libllamaref.a: $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $(LIB_OBJ)
+
+$(BIN): $(CLI_OBJ) $(B)/libllamaref.a
+	$(CC) $(CFLAGS_ALL) -o $@ $(CLI_OBJ) $(B)/libllamaref.a $(LDLIBS)
+
+$(B)/tests/%: tests/%.c tests/harness.h $(B)/libllamaref.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -Itests -o $@ $< $(B)/libllamaref.a $(LDLIBS)
+
+test: all $(TEST_BIN)
+	@RUN="$(RUN)" LLAMAREF_BIN="$(RUN) ./$(BIN)" LLAMAREF_TMP=$(B)/tmp sh tests/run.sh $(TEST_BIN) $(TEST_SH)
+
+clean:
+	rm -rf $(B) $(BIN)
+
+.PHONY: all test clean FORCE
+FORCE:

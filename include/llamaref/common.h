@@ -1,0 +1,113 @@
+/* common.h - types and helpers shared by every llamaref module.
+ *
+ * lr_float is the type every computation is carried out in: float by default,
+ * double in the DOUBLE=1 build (-DLR_DOUBLE), used to compare against float64
+ * golden vectors to ~1e-9.  Library functions report errors by returning a
+ * non-zero value and filling an lr_error whose message names what went wrong
+ * and where (file, tensor, key, line, byte offset).  The library never exits.
+ */
+#ifndef LLAMAREF_COMMON_H
+#define LLAMAREF_COMMON_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef LR_DOUBLE
+typedef double lr_float;
+#define LR_FLOAT_NAME "double"
+#else
+typedef float lr_float;
+#define LR_FLOAT_NAME "float"
+#endif
+
+#define LR_ERROR_MAX 1024
+
+typedef struct lr_error {
+    char msg[LR_ERROR_MAX];
+} lr_error;
+
+/* Formats a message into err (if not NULL) and returns -1, so that error
+ * paths read `return lr_fail(err, "...", ...);`. */
+int lr_fail(lr_error *err, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
+/* Prefixes an existing message: "<prefix>: <old message>". Returns -1. */
+int lr_fail_prefix(lr_error *err, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
+/* Overflow-checked size arithmetic: return 0 on success, -1 on overflow. */
+int lr_size_mul(size_t a, size_t b, size_t *out);
+int lr_size_add(size_t a, size_t b, size_t *out);
+
+/* malloc/calloc of n elements of size bytes with overflow checks; on failure
+ * they fill err with "out of memory allocating <what> (N bytes)". */
+void *lr_alloc(size_t n, size_t size, const char *what, lr_error *err);
+void *lr_zalloc(size_t n, size_t size, const char *what, lr_error *err);
+char *lr_strdup(const char *s, lr_error *err);
+char *lr_strndup(const char *s, size_t n, lr_error *err);
+
+/* A growable byte buffer (always NUL-terminated when non-empty). */
+typedef struct lr_buf {
+    char *data;
+    size_t len, cap;
+    int oom; /* set once an append failed; later appends are no-ops */
+} lr_buf;
+
+void lr_buf_free(lr_buf *b);
+int lr_buf_append(lr_buf *b, const void *data, size_t n);
+int lr_buf_puts(lr_buf *b, const char *s);
+int lr_buf_printf(lr_buf *b, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
+/* Whole-file I/O.  lr_read_file reads a file into a NUL-terminated buffer.
+ * lr_write_file_atomic writes to "<path>.tmp.<pid>" then renames, so that a
+ * crash never leaves a partial file under the final name. */
+int lr_read_file(const char *path, char **data, size_t *len, lr_error *err);
+int lr_write_file_atomic(const char *path, const void *data, size_t len,
+                         lr_error *err);
+int lr_path_is_dir(const char *path);
+
+/* Streaming form of the same: open, write pieces, then commit (flush, fsync,
+ * rename) or abort (remove the temporary file). */
+typedef struct lr_atomic_file {
+    void *f; /* FILE * */
+    char tmp[4096];
+    char path[4096];
+} lr_atomic_file;
+int lr_atomic_open(lr_atomic_file *af, const char *path, lr_error *err);
+int lr_atomic_write(lr_atomic_file *af, const void *data, size_t len,
+                    lr_error *err);
+int lr_atomic_commit(lr_atomic_file *af, lr_error *err);
+void lr_atomic_abort(lr_atomic_file *af);
+/* Joins dir and name with a '/', returns a malloc'ed string or NULL. */
+char *lr_path_join(const char *dir, const char *name, lr_error *err);
+
+/* Little-endian byte decoding and encoding, independent of host order. */
+uint16_t lr_le16(const unsigned char *p);
+uint32_t lr_le32(const unsigned char *p);
+uint64_t lr_le64(const unsigned char *p);
+void lr_put_le16(unsigned char *p, uint16_t v);
+void lr_put_le32(unsigned char *p, uint32_t v);
+void lr_put_le64(unsigned char *p, uint64_t v);
+int lr_host_is_little_endian(void);
+
+/* IEEE conversions without type punning through pointers. */
+float lr_f32_from_bits(uint32_t bits);
+uint32_t lr_f32_to_bits(float f);
+double lr_f64_from_bits(uint64_t bits);
+uint64_t lr_f64_to_bits(double d);
+float lr_bf16_to_f32(uint16_t h);
+uint16_t lr_f32_to_bf16(float f); /* round to nearest even, like torch */
+float lr_f16_to_f32(uint16_t h);
+uint16_t lr_f32_to_f16(float f); /* round to nearest even */
+
+#endif

@@ -1,0 +1,16 @@
+/* cli.h - the subcommands of the llamaref command-line tool.  Each lives in
+ * its own ref/cli/cmd_*.c and returns the process exit status (0 ok, 1 error,
+ * 2 usage).  Shared argument helpers are in cli_args.c. */
+#ifndef LLAMAREF_CLI_H
+#define LLAMAREF_CLI_H
+
+int cmd_info(int argc, char **argv);
+
+/* Argument helpers: "--name value" options.  Each prints a message naming
+ * the option and returns -1 on a missing or malformed value. */
+int cli_int(const char *opt, const char *val, long lo, long hi, long *out);
+int cli_double(const char *opt, const char *val, double *out);
+/* Exits the argument loop on an unknown option with a clear message. */
+int cli_unknown(const char *cmd, const char *arg);
+
+#endif

@@ -1,0 +1,49 @@
+/* cli_args.c - small, strict parsers for command-line option values. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "cli.h"
+
+int cli_int(const char *opt, const char *val, long lo, long hi, long *out)
+{
+    char *end;
+    long v;
+    if (!val) {
+        fprintf(stderr, "llamaref: option %s needs a value\n", opt);
+        return -1;
+    }
+    errno = 0;
+    v = strtol(val, &end, 10);
+    if (errno || end == val || *end || v < lo || v > hi) {
+        fprintf(stderr, "llamaref: option %s: '%s' is not an integer in [%ld, %ld]\n",
+                opt, val, lo, hi);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+int cli_double(const char *opt, const char *val, double *out)
+{
+    char *end;
+    double v;
+    if (!val) {
+        fprintf(stderr, "llamaref: option %s needs a value\n", opt);
+        return -1;
+    }
+    errno = 0;
+    v = strtod(val, &end);
+    if (errno || end == val || *end || v != v) {
+        fprintf(stderr, "llamaref: option %s: '%s' is not a number\n", opt, val);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+int cli_unknown(const char *cmd, const char *arg)
+{
+    fprintf(stderr, "llamaref %s: unknown option '%s' (see --help)\n", cmd, arg);
+    return 2;
+}

@@ -1,0 +1,43 @@
+/* main.c - entry point of ./llamaref: dispatches to one subcommand. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "llamaref/common.h"
+
+typedef struct command {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *help;
+} command;
+
+static const command commands[] = {
+    {"info", cmd_info, "print a model's config, parameter count and memory"},
+};
+
+static void usage(FILE *f)
+{
+    size_t i;
+    fprintf(f, "usage: llamaref <command> [options]   (compute type: %s)\n\n"
+               "commands:\n", LR_FLOAT_NAME);
+    for (i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(f, "  %-16s %s\n", commands[i].name, commands[i].help);
+    fprintf(f, "\nrun 'llamaref <command> --help' for a command's options\n");
+}
+
+int main(int argc, char **argv)
+{
+    size_t i;
+    if (argc < 2) { usage(stderr); return 2; }
+    if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") ||
+        !strcmp(argv[1], "help")) {
+        usage(stdout);
+        return 0;
+    }
+    for (i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (!strcmp(argv[1], commands[i].name))
+            return commands[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "llamaref: unknown command '%s'\n\n", argv[1]);
+    usage(stderr);
+    return 2;
+}
