@@ -72,6 +72,9 @@ int lr_model_load_hf(const char *dir, const lr_load_options *opt,
                      lr_model **out, lr_error *err);
 int lr_model_load_llama2c(const char *path, lr_model **out, lr_error *err);
 void lr_model_free(lr_model *m);
+/* An empty model (no weights yet) for cfg; loaders fill the tensors. */
+lr_model *lr_model_alloc(const lr_config *cfg, const char *path,
+                         const char *format, lr_error *err);
 
 /* A model with every weight in lr_float, drawn from the portable RNG:
  * matrices uniform in [-scale, scale) with scale = 1/sqrt(in), norm weights
