@@ -9,6 +9,7 @@
  * counts; the score follows sacreBLEU's floating-point expression order.
  * Depends on common.h (errors, allocation) and unicode.h (UTF-8 decoding).
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 

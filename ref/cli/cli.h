@@ -5,6 +5,7 @@
 #define LLAMAREF_CLI_H
 
 int cmd_info(int argc, char **argv);
+int cmd_chrf(int argc, char **argv);
 
 /* Argument helpers: "--name value" options.  Each prints a message naming
  * the option and returns -1 on a missing or malformed value. */

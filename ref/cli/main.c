@@ -13,6 +13,7 @@ typedef struct command {
 
 static const command commands[] = {
     {"info", cmd_info, "print a model's config, parameter count and memory"},
+    {"chrf", cmd_chrf, "chrF / chrF++ of hypotheses against references (sacreBLEU 2.x)"},
 };
 
 static void usage(FILE *f)
