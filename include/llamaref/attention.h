@@ -1,0 +1,30 @@
+/* attention.h - causal grouped-query scaled dot-product attention.
+ *
+ * One sequence: Tq queries (RoPE applied) at key indices q_off .. q_off+Tq-1
+ * against keys/values 0 .. Tk-1 (Tk = q_off + Tq).  Query i sees key j iff
+ * j <= q_off + i and key_mask[j] != 0 (key_mask NULL: every key).  Query head
+ * h uses kv head h / (n_heads / n_kv_heads).  Scores are scaled by
+ * 1/sqrt(head_dim); masked scores are -inf with probability exactly 0; the
+ * softmax subtracts the row maximum and sums exp in double.  A query that
+ * sees no key at all (a left-padding position) gets probabilities 0 and
+ * output 0 (HF leaves such rows unspecified; they are never scored). */
+#ifndef LLAMAREF_ATTENTION_H
+#define LLAMAREF_ATTENTION_H
+
+#include "llamaref/common.h"
+
+typedef struct lr_attn_shape {
+    int n_heads, n_kv_heads, head_dim;
+    int Tq, Tk, q_off;
+} lr_attn_shape;
+
+/* q: [Tq, n_heads*head_dim]; k, v: [Tk, n_kv_heads*head_dim];
+ * out: [Tq, n_heads*head_dim].
+ * scores, probs: [n_heads, Tq, Tk] saved (pre-softmax scaled scores and
+ * softmax), or both NULL: then scratch holds n_heads * Tk values. */
+void lr_attention_forward(lr_float *out, lr_float *scores, lr_float *probs,
+                          const lr_float *q, const lr_float *k,
+                          const lr_float *v, const unsigned char *key_mask,
+                          const lr_attn_shape *s, lr_float *scratch);
+
+#endif

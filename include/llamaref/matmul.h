@@ -1,0 +1,49 @@
+/* matmul.h - y = x W^T, the one operation that dominates a Llama's time.
+ *
+ * x is [n, in] lr_float row-major, W is [out, in] row-major as in PyTorch
+ * (stored as F32, F64, BF16 or F16: converted to lr_float on the fly), y is
+ * [n, out] lr_float.
+ *
+ * Two kernels compute it, each with a fixed, documented summation order, so
+ * that a result never depends on the thread count or the instruction set:
+ *
+ *  - reference (lr_matmul_ref): y[t][o] = (...((x0 w0 + x1 w1) + x2 w2)...)
+ *    summed strictly left to right in lr_float.  This is the definition.
+ *  - fast (lr_matmul with LR_SIMD=1): every dot product is split into 16
+ *    interleaved partial sums, lane j summing x_i w_i for i = j, j+16, ...
+ *    over i < in - in % 16 (left to right, multiply then add, no FMA); the
+ *    lanes are combined by the pairwise tree
+ *    ((((l0+l1)+(l2+l3))+((l4+l5)+(l6+l7)))+(((l8+l9)+...)+...)) and the
+ *    in % 16 tail elements are then added left to right.  The same order is
+ *    used by the vector code (AVX-512, AVX2, SSE, NEON via compiler vector
+ *    extensions) and by the plain-C fallback, so all agree bit for bit.
+ * With OpenMP (LR_OMP) the output columns are shared between threads; each
+ * output element is still computed by one thread in the order above. */
+#ifndef LLAMAREF_MATMUL_H
+#define LLAMAREF_MATMUL_H
+
+#include "llamaref/common.h"
+#include "llamaref/model.h"
+#include "llamaref/safetensors.h"
+
+#define LR_MATMUL_LANES 16
+
+/* The reference kernel. w points to out_dim * in_dim elements of wdtype
+ * (LR_F32, LR_F64, LR_BF16 or LR_F16 bit patterns, host order). */
+void lr_matmul_ref(lr_float *y, const lr_float *x, const void *w,
+                   lr_dtype wdtype, int n, int in_dim, int out_dim);
+
+/* The fast kernel (same arguments), whatever LR_SIMD says. */
+void lr_matmul_fast(lr_float *y, const lr_float *x, const void *w,
+                    lr_dtype wdtype, int n, int in_dim, int out_dim);
+
+/* What the model uses: lr_matmul_fast when built with LR_SIMD=1 (the
+ * default), else lr_matmul_ref.  w is [out, in]; n rows of x. */
+void lr_matmul(lr_float *y, const lr_float *x, const lr_tensor *w, int n);
+
+/* 1 when lr_matmul uses the fast kernel; the name of its instruction set
+ * ("avx512f", "avx2", "generic vectors", "scalar"). */
+int lr_matmul_is_fast(void);
+const char *lr_matmul_isa(void);
+
+#endif

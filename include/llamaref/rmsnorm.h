@@ -1,0 +1,16 @@
+/* rmsnorm.h - RMSNorm as in Hugging Face LlamaRMSNorm:
+ *     y = w * (x * rstd),   rstd = 1 / sqrt(mean(x^2) + eps)
+ * eps is added to the mean, inside the square root.  The mean of squares is
+ * accumulated in double (left to right), rstd rounded to lr_float. */
+#ifndef LLAMAREF_RMSNORM_H
+#define LLAMAREF_RMSNORM_H
+
+#include "llamaref/common.h"
+#include "llamaref/model.h"
+
+/* x, y: [n, dim]; w: [dim]; rstd: [n] (saved for backward) or NULL.
+ * y may equal x. */
+void lr_rmsnorm_forward(lr_float *y, lr_float *rstd, const lr_float *x,
+                        const lr_tensor *w, int n, int dim, double eps);
+
+#endif

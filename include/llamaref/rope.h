@@ -1,0 +1,30 @@
+/* rope.h - rotary position embedding, Hugging Face rotate_half convention.
+ *
+ * For a head vector x of size d and position p, pairs (i, i + d/2), i < d/2:
+ *     x'_i       = x_i cos(p f_i) - x_{i+d/2} sin(p f_i)
+ *     x'_{i+d/2} = x_{i+d/2} cos(p f_i) + x_i sin(p f_i)
+ * with f_i = inv_freq_i = theta^(-2i/d), optionally rescaled by the Llama 3.1
+ * "llama3" rule (see lr_rope_inv_freq).  inv_freq, the angle p * f_i and its
+ * cosine and sine are computed in double (HF uses float32; docs/SEMANTICS.md)
+ * and rounded once to lr_float. */
+#ifndef LLAMAREF_ROPE_H
+#define LLAMAREF_ROPE_H
+
+#include "llamaref/common.h"
+#include "llamaref/config.h"
+
+/* inv_freq[head_dim / 2] for cfg (rope_theta, rope_type and its factors):
+ * llama3: wavelen = 2 pi / f; wavelen < L/high_freq_factor: keep f;
+ * wavelen > L/low_freq_factor: f / factor; otherwise with
+ * s = (L/wavelen - low) / (high - low): (1 - s) f / factor + s f. */
+void lr_rope_inv_freq(const lr_config *cfg, double *inv_freq);
+
+/* cos, sin: [n, head_dim / 2] for the n positions pos[]. */
+void lr_rope_table(lr_float *cos_t, lr_float *sin_t, const int *pos, int n,
+                   const double *inv_freq, int head_dim);
+
+/* Rotates x [n, n_heads * head_dim] in place, row t by the table's row t. */
+void lr_rope_forward(lr_float *x, const lr_float *cos_t, const lr_float *sin_t,
+                     int n, int n_heads, int head_dim);
+
+#endif

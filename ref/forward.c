@@ -1,0 +1,353 @@
+/* forward.c - the whole Llama forward pass: batched full sequences with a
+ * padding mask (lr_forward) and KV-cache decoding (lr_decoder), both built
+ * on one layer function.  See forward.h for the math and the layouts.
+ * Depends on: matmul, rmsnorm, rope, attention, mlp, model. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "llamaref/forward.h"
+#include "llamaref/matmul.h"
+#include "llamaref/mlp.h"
+#include "llamaref/rmsnorm.h"
+#include "llamaref/rope.h"
+
+/* ---- activation memory -------------------------------------------------- */
+
+/* Adds n lr_floats to the layout; with base != NULL assigns *p. */
+static void take(lr_float **p, lr_float *base, size_t *off, size_t n)
+{
+    if (p) *p = base ? base + *off : NULL;
+    *off += n;
+}
+
+/* Lays the buffers out from base (or only counts when base is NULL). */
+static size_t acts_layout(lr_acts *a, lr_float *base)
+{
+    const size_t BT = (size_t)a->B * a->T;
+    size_t off = 0;
+    int l, nl = (a->flags & LR_ACTS_PER_LAYER) ? a->n_layers : 1;
+    take(&a->embed, base, &off, BT * a->D);
+    for (l = 0; l < nl; l++) {
+        lr_layer_acts *la = base ? &a->layers[l] : NULL;
+        lr_layer_acts dummy;
+        if (!la) la = &dummy;
+        take(&la->attn_norm, base, &off, BT * a->D);
+        take(&la->attn_rstd, base, &off, BT);
+        take(&la->q, base, &off, BT * a->QD);
+        take(&la->k, base, &off, BT * a->KVD);
+        take(&la->v, base, &off, BT * a->KVD);
+        take(&la->q_rope, base, &off, BT * a->QD);
+        take(&la->k_rope, base, &off, BT * a->KVD);
+        if (a->flags & LR_ACTS_ATTN) {
+            take(&la->attn_scores, base, &off, BT * a->H * a->T);
+            take(&la->attn_probs, base, &off, BT * a->H * a->T);
+        } else {
+            la->attn_scores = la->attn_probs = NULL;
+        }
+        take(&la->attn_out, base, &off, BT * a->QD);
+        take(&la->o_proj, base, &off, BT * a->D);
+        take(&la->h, base, &off, BT * a->D);
+        take(&la->mlp_norm, base, &off, BT * a->D);
+        take(&la->mlp_rstd, base, &off, BT);
+        take(&la->gate, base, &off, BT * a->I);
+        take(&la->up, base, &off, BT * a->I);
+        take(&la->act, base, &off, BT * a->I);
+        take(&la->mlp_out, base, &off, BT * a->D);
+        take(&la->out, base, &off, BT * a->D);
+    }
+    if (base)
+        for (l = nl; l < a->n_layers; l++) a->layers[l] = a->layers[0];
+    take(&a->final_norm, base, &off, BT * a->D);
+    take(&a->final_rstd, base, &off, BT);
+    take(&a->logits, base, &off, BT * a->V);
+    take(&a->rope_cos, base, &off, BT * (a->head_dim / 2));
+    take(&a->rope_sin, base, &off, BT * (a->head_dim / 2));
+    take(&a->attn_scratch, base, &off, (size_t)a->H * a->T);
+    return off;
+}
+
+int lr_acts_alloc(lr_acts *a, const lr_config *cfg, int B, int T, int flags,
+                  lr_error *err)
+{
+    size_t n, bytes, inv_bytes;
+    double big;
+    memset(a, 0, sizeof *a);
+    if (B < 1 || T < 1)
+        return lr_fail(err, "activations: batch %d x %d tokens is empty", B, T);
+    a->B = B; a->T = T; a->flags = flags;
+    a->n_layers = cfg->num_hidden_layers;
+    a->D = cfg->hidden_size;
+    a->H = cfg->num_attention_heads;
+    a->KV = cfg->num_key_value_heads;
+    a->head_dim = cfg->head_dim;
+    a->QD = a->H * a->head_dim;
+    a->KVD = a->KV * a->head_dim;
+    a->I = cfg->intermediate_size;
+    a->V = cfg->vocab_size;
+    /* overflow guard: the layout is a sum of products of ints; bound it in
+     * double first (exact far beyond any size that could be allocated) */
+    big = (double)B * T * (12.0 * a->D + 4.0 * a->QD + 4.0 * a->KVD +
+                           3.0 * a->I + 4.0 + a->head_dim +
+                           ((flags & LR_ACTS_ATTN) ? 2.0 * a->H * T : 0)) *
+              ((flags & LR_ACTS_PER_LAYER) ? a->n_layers : 1) +
+          (double)B * T * (a->V + 3.0 * a->D + a->head_dim + 2.0) +
+          (double)a->H * T;
+    if (big * sizeof(lr_float) > (double)SIZE_MAX / 2)
+        return lr_fail(err, "activations for %d x %d tokens do not fit in "
+                       "memory", B, T);
+    a->layers = lr_zalloc((size_t)a->n_layers, sizeof *a->layers,
+                          "layer activations", err);
+    if (!a->layers) return -1;
+    n = acts_layout(a, NULL);
+    inv_bytes = ((size_t)a->head_dim / 2 + 1) * sizeof(double);
+    bytes = inv_bytes + n * sizeof(lr_float);
+    a->mem = lr_alloc(bytes, 1, "activations", err);
+    if (!a->mem) {
+        lr_acts_free(a);
+        return -1;
+    }
+    a->inv_freq = (double *)a->mem;
+    acts_layout(a, (lr_float *)((char *)a->mem + inv_bytes));
+    lr_rope_inv_freq(cfg, a->inv_freq);
+    return 0;
+}
+
+void lr_acts_free(lr_acts *a)
+{
+    free(a->mem);
+    free(a->layers);
+    memset(a, 0, sizeof *a);
+}
+
+/* ---- the layer ---------------------------------------------------------- */
+
+static void add(lr_float *y, const lr_float *a, const lr_float *b, size_t n)
+{
+    size_t i;
+    for (i = 0; i < n; i++) y[i] = a[i] + b[i];
+}
+
+void lr_layer_forward(const lr_model *m, int layer, lr_layer_acts *la,
+                      const lr_float *x, const lr_float *rope_cos,
+                      const lr_float *rope_sin, const unsigned char *mask,
+                      int B, int T, lr_float *kc, lr_float *vc, int q_off,
+                      lr_float *scratch)
+{
+    /* x (B*T, D) -> la->out (B*T, D) */
+    const lr_config *c = &m->config;
+    const lr_layer_weights *w = &m->layers[layer];
+    const int D = c->hidden_size, I = c->intermediate_size;
+    const int H = c->num_attention_heads, KV = c->num_key_value_heads;
+    const int hd = c->head_dim, BT = B * T;
+    const size_t QD = (size_t)H * hd, KVD = (size_t)KV * hd;
+    lr_attn_shape s;
+    int b;
+
+    /* attention block */
+    lr_rmsnorm_forward(la->attn_norm, la->attn_rstd, x, &w->input_layernorm,
+                       BT, D, c->rms_norm_eps);
+    lr_matmul(la->q, la->attn_norm, &w->q_proj, BT);
+    lr_matmul(la->k, la->attn_norm, &w->k_proj, BT);
+    lr_matmul(la->v, la->attn_norm, &w->v_proj, BT);
+    memcpy(la->q_rope, la->q, sizeof(lr_float) * BT * QD);
+    memcpy(la->k_rope, la->k, sizeof(lr_float) * BT * KVD);
+    lr_rope_forward(la->q_rope, rope_cos, rope_sin, BT, H, hd);
+    lr_rope_forward(la->k_rope, rope_cos, rope_sin, BT, KV, hd);
+    s.n_heads = H; s.n_kv_heads = KV; s.head_dim = hd; s.Tq = T;
+    for (b = 0; b < B; b++) {
+        const size_t r0 = (size_t)b * T;
+        const lr_float *keys, *vals;
+        const unsigned char *km;
+        if (kc) { /* B == 1: append to the cache, attend over all of it */
+            memcpy(kc + (size_t)q_off * KVD, la->k_rope, sizeof(lr_float) * T * KVD);
+            memcpy(vc + (size_t)q_off * KVD, la->v, sizeof(lr_float) * T * KVD);
+            keys = kc; vals = vc; km = NULL;
+            s.q_off = q_off; s.Tk = q_off + T;
+        } else {
+            keys = la->k_rope + r0 * KVD; vals = la->v + r0 * KVD;
+            km = mask ? mask + r0 : NULL;
+            s.q_off = 0; s.Tk = T;
+        }
+        lr_attention_forward(
+            la->attn_out + r0 * QD,
+            la->attn_scores ? la->attn_scores + r0 * H * T : NULL,
+            la->attn_probs ? la->attn_probs + r0 * H * T : NULL,
+            la->q_rope + r0 * QD, keys, vals, km, &s, scratch);
+    }
+    lr_matmul(la->o_proj, la->attn_out, &w->o_proj, BT);
+    add(la->h, x, la->o_proj, (size_t)BT * D);
+
+    /* MLP block */
+    lr_rmsnorm_forward(la->mlp_norm, la->mlp_rstd, la->h,
+                       &w->post_attention_layernorm, BT, D, c->rms_norm_eps);
+    lr_matmul(la->gate, la->mlp_norm, &w->gate_proj, BT);
+    lr_matmul(la->up, la->mlp_norm, &w->up_proj, BT);
+    lr_swiglu_forward(la->act, la->gate, la->up, (size_t)BT * I);
+    lr_matmul(la->mlp_out, la->act, &w->down_proj, BT);
+    add(la->out, la->h, la->mlp_out, (size_t)BT * D);
+}
+
+/* ---- full sequences ----------------------------------------------------- */
+
+static int embed(const lr_model *m, lr_float *x, const int *tokens, int n,
+                 lr_error *err)
+{
+    const int D = m->config.hidden_size, V = m->config.vocab_size;
+    int t;
+    for (t = 0; t < n; t++) {
+        if (tokens[t] < 0 || tokens[t] >= V)
+            return lr_fail(err, "token id %d at index %d is outside the "
+                           "vocabulary [0, %d)", tokens[t], t, V);
+        lr_tensor_get_range(&m->embed_tokens, (size_t)tokens[t] * D, (size_t)D,
+                            x + (size_t)t * D);
+    }
+    return 0;
+}
+
+void lr_positions_from_mask(int *pos, const unsigned char *mask, int B, int T)
+{
+    int b, t;
+    for (b = 0; b < B; b++) {
+        int c = 0;
+        for (t = 0; t < T; t++) {
+            c += mask[(size_t)b * T + t] ? 1 : 0;
+            pos[(size_t)b * T + t] = mask[(size_t)b * T + t] ? c - 1 : 1;
+        }
+    }
+}
+
+int lr_forward(const lr_model *m, lr_acts *a, const int *tokens,
+               const int *positions, const unsigned char *mask, int B, int T,
+               lr_error *err)
+{
+    const lr_config *c = &m->config;
+    const int BT = B * T, half = c->head_dim / 2;
+    const lr_float *x;
+    int r, l;
+    if (B < 1 || T < 1 || B > a->B || T > a->T)
+        return lr_fail(err, "forward: batch %d x %d exceeds the activations' "
+                       "%d x %d", B, T, a->B, a->T);
+    if (embed(m, a->embed, tokens, BT, err)) return -1;
+    for (r = 0; r < BT; r++) {
+        int p = positions ? positions[r] : r % T;
+        if (p < 0)
+            return lr_fail(err, "forward: negative position %d at index %d",
+                           p, r);
+        lr_rope_table(a->rope_cos + (size_t)r * half,
+                      a->rope_sin + (size_t)r * half, &p, 1, a->inv_freq,
+                      c->head_dim);
+    }
+    x = a->embed;
+    for (l = 0; l < c->num_hidden_layers; l++) {
+        lr_layer_acts *la = &a->layers[l];
+        lr_layer_forward(m, l, la, x, a->rope_cos, a->rope_sin, mask, B, T,
+                         NULL, NULL, 0, a->attn_scratch);
+        x = la->out;
+    }
+    lr_rmsnorm_forward(a->final_norm, a->final_rstd, x, &m->norm, BT,
+                       c->hidden_size, c->rms_norm_eps);
+    lr_matmul(a->logits, a->final_norm, &m->lm_head, BT);
+    return 0;
+}
+
+/* ---- KV-cache decoding -------------------------------------------------- */
+
+int lr_decoder_init(lr_decoder *d, const lr_model *m, int max_len, int chunk,
+                    lr_error *err)
+{
+    const lr_config *c = &m->config;
+    size_t kvd = (size_t)c->num_key_value_heads * c->head_dim, n;
+    memset(d, 0, sizeof *d);
+    if (max_len < 1 || chunk < 1)
+        return lr_fail(err, "decoder: cache of %d tokens, chunk %d", max_len,
+                       chunk);
+    if (chunk > max_len) chunk = max_len;
+    d->model = m;
+    d->max_len = max_len;
+    d->chunk = chunk;
+    if (lr_size_mul((size_t)c->num_hidden_layers * kvd, (size_t)max_len, &n))
+        return lr_fail(err, "decoder: KV cache size overflows");
+    d->k = lr_alloc(n, sizeof(lr_float), "KV cache (keys)", err);
+    d->v = lr_alloc(n, sizeof(lr_float), "KV cache (values)", err);
+    d->logits = lr_alloc((size_t)c->vocab_size, sizeof(lr_float), "logits", err);
+    if (!d->k || !d->v || !d->logits ||
+        lr_acts_alloc(&d->acts, &m->config, 1, chunk, 0, err)) {
+        lr_decoder_free(d);
+        return -1;
+    }
+    /* attention over the whole cache needs a wider scratch row */
+    d->scratch = lr_alloc((size_t)c->num_attention_heads,
+                          (size_t)max_len * sizeof(lr_float),
+                          "attention scratch", err);
+    if (!d->scratch) {
+        lr_decoder_free(d);
+        return -1;
+    }
+    return 0;
+}
+
+void lr_decoder_free(lr_decoder *d)
+{
+    free(d->k);
+    free(d->v);
+    free(d->logits);
+    free(d->scratch);
+    if (d->acts.mem) lr_acts_free(&d->acts);
+    memset(d, 0, sizeof *d);
+}
+
+void lr_decoder_reset(lr_decoder *d, int pos0)
+{
+    d->len = 0;
+    d->pos0 = pos0;
+}
+
+int lr_decoder_feed(lr_decoder *d, const int *tokens, int n,
+                    lr_float *all_logits, lr_error *err)
+{
+    const lr_model *m = d->model;
+    const lr_config *c = &m->config;
+    const int D = c->hidden_size, V = c->vocab_size, half = c->head_dim / 2;
+    const size_t kvd = (size_t)c->num_key_value_heads * c->head_dim;
+    lr_acts *a = &d->acts;
+    int done = 0, i, l;
+    if (n < 0 || d->len + n > d->max_len)
+        return lr_fail(err, "decoder: %d more tokens do not fit in the KV "
+                       "cache (%d of %d used)", n, d->len, d->max_len);
+    if (d->pos0 + d->len + n < d->pos0)
+        return lr_fail(err, "decoder: position overflow");
+    while (done < n) {
+        const int T = n - done < d->chunk ? n - done : d->chunk;
+        const lr_float *x = a->embed;
+        if (embed(m, a->embed, tokens + done, T, err)) return -1;
+        for (i = 0; i < T; i++) {
+            int p = d->pos0 + d->len + i;
+            lr_rope_table(a->rope_cos + (size_t)i * half,
+                          a->rope_sin + (size_t)i * half, &p, 1, a->inv_freq,
+                          c->head_dim);
+        }
+        for (l = 0; l < c->num_hidden_layers; l++) {
+            lr_layer_acts *la = &a->layers[l];
+            size_t base = (size_t)l * d->max_len * kvd;
+            lr_layer_forward(m, l, la, x, a->rope_cos, a->rope_sin, NULL, 1,
+                             T, d->k + base, d->v + base, d->len,
+                             d->scratch);
+            x = la->out;
+        }
+        d->len += T;
+        if (all_logits) {
+            lr_rmsnorm_forward(a->final_norm, a->final_rstd, x, &m->norm, T, D,
+                               c->rms_norm_eps);
+            lr_matmul(all_logits + (size_t)done * V, a->final_norm,
+                      &m->lm_head, T);
+        }
+        done += T;
+        if (done == n) { /* logits of the last token only */
+            const lr_float *xl = x + (size_t)(T - 1) * D;
+            lr_rmsnorm_forward(a->final_norm, NULL, xl, &m->norm, 1, D,
+                               c->rms_norm_eps);
+            lr_matmul(d->logits, a->final_norm, &m->lm_head, 1);
+        }
+    }
+    return 0;
+}

@@ -1,0 +1,338 @@
+/* matmul.c - y = x W^T: the scalar reference kernel (the definition) and a
+ * fast kernel with a fixed 16-lane summation order (see matmul.h).
+ *
+ * The fast kernel computes blocks of 4 rows of x against 4 rows of W, so
+ * every weight row loaded from memory is used for 4 tokens and every x row
+ * for 4 outputs.  It is written once with GCC/clang vector extensions and
+ * compiled for AVX-512 and AVX2 (chosen at run time on x86-64) and for the
+ * build's default instruction set; tcc and other compilers get the same
+ * arithmetic in plain C.  Lanes are combined without FMA (-ffp-contract=off),
+ * so all versions give identical bits.  Weights that are not lr_float
+ * (BF16/F16, or F32 in the double build) are converted chunk by chunk into a
+ * small stack buffer; the chunking does not change the summation order.
+ * Depends on: common (bf16/f16 conversion), model (lr_tensor). */
+#include <string.h>
+
+#include "llamaref/matmul.h"
+
+#ifdef LR_OMP
+#include <omp.h>
+#endif
+
+#define LANES LR_MATMUL_LANES
+#define MR 4        /* rows of x per block */
+#define NR 4        /* rows of W per block */
+#define KC 512      /* conversion chunk (elements, multiple of LANES) */
+#define COLS 16     /* W rows per parallel task */
+
+static lr_float weight_at(const void *w, lr_dtype dt, size_t i)
+{
+    switch (dt) {
+    case LR_F32: return (lr_float)((const float *)w)[i];
+    case LR_F64: return (lr_float)((const double *)w)[i];
+    case LR_BF16: return (lr_float)lr_bf16_to_f32(((const uint16_t *)w)[i]);
+    case LR_F16: return (lr_float)lr_f16_to_f32(((const uint16_t *)w)[i]);
+    default: return 0;
+    }
+}
+
+/* Converts n weights starting at element i into dst. */
+static void weight_range(lr_float *dst, const void *w, lr_dtype dt, size_t i,
+                         int n)
+{
+    int k;
+    switch (dt) {
+    case LR_F32: {
+        const float *p = (const float *)w + i;
+        for (k = 0; k < n; k++) dst[k] = (lr_float)p[k];
+        break;
+    }
+    case LR_F64: {
+        const double *p = (const double *)w + i;
+        for (k = 0; k < n; k++) dst[k] = (lr_float)p[k];
+        break;
+    }
+    case LR_BF16: {
+        const uint16_t *p = (const uint16_t *)w + i;
+        for (k = 0; k < n; k++)
+            dst[k] = (lr_float)lr_f32_from_bits((uint32_t)p[k] << 16);
+        break;
+    }
+    default:
+        for (k = 0; k < n; k++) dst[k] = weight_at(w, dt, i + (size_t)k);
+    }
+}
+
+void lr_matmul_ref(lr_float *y, const lr_float *x, const void *w,
+                   lr_dtype wdtype, int n, int in_dim, int out_dim)
+{
+    /* x (n, in), w (out, in), y (n, out): y[t][o] = sum_i x[t][i] w[o][i] */
+    int t, o, i;
+    for (t = 0; t < n; t++) {
+        const lr_float *xt = x + (size_t)t * in_dim;
+        for (o = 0; o < out_dim; o++) {
+            size_t base = (size_t)o * in_dim;
+            lr_float s = 0;
+            for (i = 0; i < in_dim; i++)
+                s += xt[i] * weight_at(w, wdtype, base + (size_t)i);
+            y[(size_t)t * out_dim + o] = s;
+        }
+    }
+}
+
+/* ---- the fast kernel ---------------------------------------------------- */
+
+#if defined(__GNUC__) && !defined(__TINYC__) && !defined(__PCC__)
+#define HAVE_VEC 1
+#if !defined(__clang__)
+/* the vector helpers are always inlined: no vector crosses a call ABI */
+#pragma GCC diagnostic ignored "-Wpsabi"
+#endif
+typedef lr_float vec __attribute__((vector_size(LANES * sizeof(lr_float))));
+#define ALWAYS_INLINE static inline __attribute__((always_inline))
+#else
+#define HAVE_VEC 0
+typedef struct vec { lr_float l[LANES]; } vec;
+#define ALWAYS_INLINE static
+#endif
+
+ALWAYS_INLINE vec vzero(void)
+{
+    vec v;
+    memset(&v, 0, sizeof v);
+    return v;
+}
+
+ALWAYS_INLINE vec vload(const lr_float *p)
+{
+    vec v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+ALWAYS_INLINE vec vmuladd(vec acc, vec a, vec b)
+{
+#if HAVE_VEC
+    return acc + a * b;
+#else
+    int j;
+    for (j = 0; j < LANES; j++) acc.l[j] += a.l[j] * b.l[j];
+    return acc;
+#endif
+}
+
+/* The pairwise tree over the 16 lanes. */
+ALWAYS_INLINE lr_float vsum(vec v)
+{
+    lr_float l[LANES];
+    memcpy(l, &v, sizeof l);
+    return ((((l[0] + l[1]) + (l[2] + l[3])) + ((l[4] + l[5]) + (l[6] + l[7]))) +
+            (((l[8] + l[9]) + (l[10] + l[11])) + ((l[12] + l[13]) + (l[14] + l[15]))));
+}
+
+/* acc[a][b] += lanes of x_a . w_b over k = 0 .. nk-1 (nk multiple of LANES);
+ * xs[a], ws[b] point at the first element. */
+ALWAYS_INLINE void kernel_4x4(vec acc[MR][NR], const lr_float *const xs[MR],
+                              const lr_float *const ws[NR], int nk)
+{
+    vec a00 = acc[0][0], a01 = acc[0][1], a02 = acc[0][2], a03 = acc[0][3];
+    vec a10 = acc[1][0], a11 = acc[1][1], a12 = acc[1][2], a13 = acc[1][3];
+    vec a20 = acc[2][0], a21 = acc[2][1], a22 = acc[2][2], a23 = acc[2][3];
+    vec a30 = acc[3][0], a31 = acc[3][1], a32 = acc[3][2], a33 = acc[3][3];
+    int k;
+    for (k = 0; k < nk; k += LANES) {
+        vec w0 = vload(ws[0] + k), w1 = vload(ws[1] + k);
+        vec w2 = vload(ws[2] + k), w3 = vload(ws[3] + k);
+        vec x;
+        x = vload(xs[0] + k);
+        a00 = vmuladd(a00, x, w0); a01 = vmuladd(a01, x, w1);
+        a02 = vmuladd(a02, x, w2); a03 = vmuladd(a03, x, w3);
+        x = vload(xs[1] + k);
+        a10 = vmuladd(a10, x, w0); a11 = vmuladd(a11, x, w1);
+        a12 = vmuladd(a12, x, w2); a13 = vmuladd(a13, x, w3);
+        x = vload(xs[2] + k);
+        a20 = vmuladd(a20, x, w0); a21 = vmuladd(a21, x, w1);
+        a22 = vmuladd(a22, x, w2); a23 = vmuladd(a23, x, w3);
+        x = vload(xs[3] + k);
+        a30 = vmuladd(a30, x, w0); a31 = vmuladd(a31, x, w1);
+        a32 = vmuladd(a32, x, w2); a33 = vmuladd(a33, x, w3);
+    }
+    acc[0][0] = a00; acc[0][1] = a01; acc[0][2] = a02; acc[0][3] = a03;
+    acc[1][0] = a10; acc[1][1] = a11; acc[1][2] = a12; acc[1][3] = a13;
+    acc[2][0] = a20; acc[2][1] = a21; acc[2][2] = a22; acc[2][3] = a23;
+    acc[3][0] = a30; acc[3][1] = a31; acc[3][2] = a32; acc[3][3] = a33;
+}
+
+/* One row of x against up to NR rows of W (decode, and leftover rows). */
+ALWAYS_INLINE void kernel_1x4(vec acc[NR], const lr_float *xs,
+                              const lr_float *const ws[NR], int nk)
+{
+    vec a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
+    int k;
+    for (k = 0; k < nk; k += LANES) {
+        vec x = vload(xs + k);
+        a0 = vmuladd(a0, x, vload(ws[0] + k));
+        a1 = vmuladd(a1, x, vload(ws[1] + k));
+        a2 = vmuladd(a2, x, vload(ws[2] + k));
+        a3 = vmuladd(a3, x, vload(ws[3] + k));
+    }
+    acc[0] = a0; acc[1] = a1; acc[2] = a2; acc[3] = a3;
+}
+
+typedef struct mm_args {
+    lr_float *y;
+    const lr_float *x;
+    const void *w;
+    lr_dtype wdtype;
+    int n, in_dim, out_dim;
+} mm_args;
+
+/* Finishes y[t][o] from its lanes plus the tail elements k >= kv. */
+ALWAYS_INLINE void finish(const mm_args *a, vec lanes, int t, int o,
+                          const lr_float *wrow, int kv)
+{
+    const lr_float *xt = a->x + (size_t)t * a->in_dim;
+    lr_float s = vsum(lanes);
+    int k;
+    for (k = kv; k < a->in_dim; k++) s += xt[k] * wrow[k - kv];
+    a->y[(size_t)t * a->out_dim + o] = s;
+}
+
+/* Computes y[:, o0:o1] (o1 - o0 <= COLS). */
+ALWAYS_INLINE void columns_body(const mm_args *a, int o0, int o1)
+{
+    const int in = a->in_dim, kv = in - in % LANES;
+    const int native = a->wdtype == LR_FLOAT_DTYPE;
+    lr_float wbuf[NR][KC];          /* converted weight chunk */
+    lr_float wtail[NR][LANES];      /* converted tail (in % LANES) */
+    int o, t, b, k0;
+    for (o = o0; o < o1; o += NR) {
+        const lr_float *wrow[NR];
+        const lr_float *ws[NR];
+        int nb = o1 - o < NR ? o1 - o : NR;
+        for (b = 0; b < NR; b++) {
+            int ob = o + (b < nb ? b : 0); /* pad with a repeat of row o */
+            wrow[b] = native ? (const lr_float *)a->w + (size_t)ob * in : NULL;
+            if (!native)
+                weight_range(wtail[b], a->w, a->wdtype,
+                             (size_t)ob * in + (size_t)kv, in - kv);
+        }
+        for (t = 0; t < a->n; t += MR) {
+            int nt = a->n - t < MR ? a->n - t : MR;
+            const lr_float *xs[MR];
+            vec acc[MR][NR];
+            int r;
+            for (r = 0; r < MR; r++)
+                for (b = 0; b < NR; b++) acc[r][b] = vzero();
+            for (r = 0; r < MR; r++)
+                xs[r] = a->x + (size_t)(t + (r < nt ? r : 0)) * in;
+            for (k0 = 0; k0 < kv; k0 += native ? kv : KC) {
+                int nk = native ? kv : (kv - k0 < KC ? kv - k0 : KC);
+                const lr_float *xk[MR];
+                for (b = 0; b < NR; b++) {
+                    if (native) {
+                        ws[b] = wrow[b] + k0;
+                    } else {
+                        int ob = o + (b < nb ? b : 0);
+                        weight_range(wbuf[b], a->w, a->wdtype,
+                                     (size_t)ob * in + (size_t)k0, nk);
+                        ws[b] = wbuf[b];
+                    }
+                }
+                if (nt == MR) {
+                    for (r = 0; r < MR; r++) xk[r] = xs[r] + k0;
+                    kernel_4x4(acc, xk, ws, nk);
+                } else {
+                    for (r = 0; r < nt; r++)
+                        kernel_1x4(acc[r], xs[r] + k0, ws, nk);
+                }
+            }
+            for (r = 0; r < nt; r++)
+                for (b = 0; b < nb; b++)
+                    finish(a, acc[r][b], t + r, o + b,
+                           native ? wrow[b] + kv : wtail[b], kv);
+        }
+    }
+}
+
+static void columns_generic(const mm_args *a, int o0, int o1)
+{
+    columns_body(a, o0, o1);
+}
+
+#if HAVE_VEC && defined(__x86_64__) && !defined(__clang__) || \
+    HAVE_VEC && defined(__x86_64__) && defined(__clang__) && __clang_major__ >= 9
+#define HAVE_X86_DISPATCH 1
+__attribute__((target("avx512f")))
+static void columns_avx512(const mm_args *a, int o0, int o1)
+{
+    columns_body(a, o0, o1);
+}
+
+__attribute__((target("avx2")))
+static void columns_avx2(const mm_args *a, int o0, int o1)
+{
+    columns_body(a, o0, o1);
+}
+#else
+#define HAVE_X86_DISPATCH 0
+#endif
+
+typedef void (*columns_fn)(const mm_args *, int, int);
+
+static columns_fn pick_columns(const char **isa)
+{
+#if HAVE_X86_DISPATCH
+    if (__builtin_cpu_supports("avx512f")) {
+        if (isa) *isa = "avx512f";
+        return columns_avx512;
+    }
+    if (__builtin_cpu_supports("avx2")) {
+        if (isa) *isa = "avx2";
+        return columns_avx2;
+    }
+#endif
+    if (isa) *isa = HAVE_VEC ? "generic vectors" : "plain C lanes";
+    return columns_generic;
+}
+
+void lr_matmul_fast(lr_float *y, const lr_float *x, const void *w,
+                    lr_dtype wdtype, int n, int in_dim, int out_dim)
+{
+    mm_args a;
+    columns_fn fn = pick_columns(NULL);
+    int ntask = (out_dim + COLS - 1) / COLS, task;
+    a.y = y; a.x = x; a.w = w; a.wdtype = wdtype;
+    a.n = n; a.in_dim = in_dim; a.out_dim = out_dim;
+#ifdef LR_OMP
+#pragma omp parallel for schedule(static) \
+    if ((double)n * in_dim * out_dim > 65536.0)
+#endif
+    for (task = 0; task < ntask; task++) {
+        int o0 = task * COLS;
+        int o1 = o0 + COLS < out_dim ? o0 + COLS : out_dim;
+        fn(&a, o0, o1);
+    }
+}
+
+void lr_matmul(lr_float *y, const lr_float *x, const lr_tensor *w, int n)
+{
+    int out_dim = (int)w->shape[0], in_dim = (int)w->shape[1];
+#if LR_SIMD
+    lr_matmul_fast(y, x, w->data, w->dtype, n, in_dim, out_dim);
+#else
+    lr_matmul_ref(y, x, w->data, w->dtype, n, in_dim, out_dim);
+#endif
+}
+
+int lr_matmul_is_fast(void)
+{
+    return LR_SIMD ? 1 : 0;
+}
+
+const char *lr_matmul_isa(void)
+{
+    const char *isa = "scalar";
+    if (LR_SIMD) pick_columns(&isa);
+    return isa;
+}

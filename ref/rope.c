@@ -1,0 +1,63 @@
+/* rope.c - rotary position embedding (rotate_half convention) with the
+ * Llama 3.1 frequency rescaling; see rope.h for the formulas.
+ * Depends on: config (rope_theta, rope_type and factors). */
+#include <math.h>
+
+#include "llamaref/rope.h"
+
+void lr_rope_inv_freq(const lr_config *cfg, double *inv_freq)
+{
+    const int d = cfg->head_dim;
+    const double two_pi = 6.283185307179586476925286766559;
+    int i;
+    for (i = 0; i < d / 2; i++) {
+        double f = 1.0 / pow(cfg->rope_theta, (double)(2 * i) / (double)d);
+        if (cfg->rope_type == LR_ROPE_LLAMA3) {
+            double L = (double)cfg->rope_original_max_position_embeddings;
+            double lo = cfg->rope_low_freq_factor;
+            double hi = cfg->rope_high_freq_factor;
+            double wavelen = two_pi / f;
+            if (wavelen < L / hi) {
+                /* high frequency: unchanged */
+            } else if (wavelen > L / lo) {
+                f = f / cfg->rope_factor;
+            } else {
+                double s = (L / wavelen - lo) / (hi - lo);
+                f = (1 - s) * f / cfg->rope_factor + s * f;
+            }
+        }
+        inv_freq[i] = f;
+    }
+}
+
+void lr_rope_table(lr_float *cos_t, lr_float *sin_t, const int *pos, int n,
+                   const double *inv_freq, int head_dim)
+{
+    /* cos_t, sin_t (n, head_dim/2) */
+    int t, i, half = head_dim / 2;
+    for (t = 0; t < n; t++)
+        for (i = 0; i < half; i++) {
+            double a = (double)pos[t] * inv_freq[i];
+            cos_t[(size_t)t * half + i] = (lr_float)cos(a);
+            sin_t[(size_t)t * half + i] = (lr_float)sin(a);
+        }
+}
+
+void lr_rope_forward(lr_float *x, const lr_float *cos_t, const lr_float *sin_t,
+                     int n, int n_heads, int head_dim)
+{
+    /* x (n, n_heads, head_dim), rotated in place */
+    int t, h, i, half = head_dim / 2;
+    for (t = 0; t < n; t++) {
+        const lr_float *c = cos_t + (size_t)t * half;
+        const lr_float *s = sin_t + (size_t)t * half;
+        for (h = 0; h < n_heads; h++) {
+            lr_float *v = x + ((size_t)t * n_heads + h) * head_dim;
+            for (i = 0; i < half; i++) {
+                lr_float a = v[i], b = v[i + half];
+                v[i] = a * c[i] - b * s[i];
+                v[i + half] = b * c[i] + a * s[i];
+            }
+        }
+    }
+}

@@ -1,0 +1,369 @@
+#!/usr/bin/python3
+"""gen_forward.py - float64 golden vectors for the llamaref forward pass.
+
+An independent float64 implementation of Hugging Face LlamaForCausalLM
+(transformers' modeling_llama.py, eager attention) written with torch
+tensor ops only (transformers is not needed), following
+../../shared/docs/SEMANTICS.md.  For each case it writes
+
+    vectors/forward/<case>/config.json         HF config
+    vectors/forward/<case>/model.safetensors   random weights (F32 or BF16)
+    vectors/forward/<case>/expected.safetensors
+
+expected.safetensors holds the inputs (input_ids, attention_mask,
+position_ids: I64 [B, T]), every intermediate of docs/tensors.md as F64
+with a leading batch dimension ([B, T, X]; attention scores/probs
+[B, heads, T, T]), logits F64 [B, T, vocab] and, for B = 1 cases, the
+greedy continuation (greedy_ids I64 [N], positions continuing after the
+last input position) with the smallest top-1/top-2 logit margin seen
+(greedy_margin F64 [1]) so the test knows the ids are robust to rounding.
+
+The computation uses the stored weights (after rounding to F32/BF16) upcast
+to float64, and RoPE angles pos * inv_freq in float64 (HF uses float32;
+the C reference computes them accurately, see SEMANTICS.md).
+
+Run with Debian's python (torch 1.13, numpy):  /usr/bin/python3 gen_forward.py
+Output is deterministic (fixed seeds).
+"""
+import json
+import math
+import os
+import struct
+import sys
+
+import numpy as np
+import torch
+
+torch.set_default_dtype(torch.float64)
+HERE = os.path.dirname(os.path.abspath(__file__))
+OUT = os.path.join(HERE, "..", "forward")
+
+
+# ---------------------------------------------------------------- safetensors
+def write_safetensors(path, tensors, metadata=None):
+    """tensors: name -> (dtype str, shape list, little-endian bytes)."""
+    header = {}
+    offset = 0
+    blobs = []
+    for name in sorted(tensors):
+        dtype, shape, data = tensors[name]
+        header[name] = {"dtype": dtype, "shape": list(shape),
+                        "data_offsets": [offset, offset + len(data)]}
+        offset += len(data)
+        blobs.append(data)
+    if metadata:
+        header["__metadata__"] = metadata
+    h = json.dumps(header, separators=(",", ":"), sort_keys=True).encode()
+    h += b" " * ((8 - len(h) % 8) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(h)))
+        f.write(h)
+        for b in blobs:
+            f.write(b)
+
+
+def f64(t):
+    t = t.detach().to(torch.float64).contiguous()
+    return ("F64", list(t.shape), t.numpy().astype("<f8").tobytes())
+
+
+def i64(t):
+    t = torch.as_tensor(t).to(torch.int64).contiguous()
+    return ("I64", list(t.shape), t.numpy().astype("<i8").tobytes())
+
+
+def stored(t, dtype):
+    """Rounds t to the storage dtype; returns (float64 value, st entry)."""
+    if dtype == "F32":
+        r = t.to(torch.float32)
+        return r.to(torch.float64), ("F32", list(t.shape),
+                                     r.numpy().astype("<f4").tobytes())
+    if dtype == "BF16":
+        r = t.to(torch.float32).to(torch.bfloat16)
+        bits = r.view(torch.int16).numpy().astype("<i2").tobytes()
+        return r.to(torch.float64), ("BF16", list(t.shape), bits)
+    raise ValueError(dtype)
+
+
+# ------------------------------------------------------------------ the model
+def rope_inv_freq(cfg):
+    d = cfg["head_dim"]
+    theta = cfg["rope_theta"]
+    inv = 1.0 / (theta ** (torch.arange(0, d, 2, dtype=torch.int64)
+                            .to(torch.float64) / d))
+    rs = cfg.get("rope_scaling")
+    if rs:
+        assert rs["rope_type"] == "llama3"
+        factor = rs["factor"]
+        low, high = rs["low_freq_factor"], rs["high_freq_factor"]
+        L = rs["original_max_position_embeddings"]
+        low_wl, high_wl = L / low, L / high
+        wavelen = 2 * math.pi / inv
+        scaled = torch.where(wavelen > low_wl, inv / factor, inv)
+        smooth = (L / wavelen - low) / (high - low)
+        smoothed = (1 - smooth) * scaled / factor + smooth * scaled
+        medium = ~(wavelen < high_wl) & ~(wavelen > low_wl)
+        inv = torch.where(medium, smoothed, scaled)
+    return inv
+
+
+def rotate_half(x):
+    h = x.shape[-1] // 2
+    return torch.cat((-x[..., h:], x[..., :h]), dim=-1)
+
+
+def rmsnorm(x, w, eps):
+    var = x.pow(2).mean(-1, keepdim=True)
+    return w * (x * torch.rsqrt(var + eps))
+
+
+def forward(cfg, W, ids, mask, pos, acts=None):
+    """ids, mask, pos: [B, T] int64. Returns logits [B, T, V]; fills acts."""
+    B, T = ids.shape
+    H, KV, hd = (cfg["num_attention_heads"], cfg["num_key_value_heads"],
+                 cfg["head_dim"])
+    eps = cfg["rms_norm_eps"]
+    inv = rope_inv_freq(cfg)
+    ang = pos.to(torch.float64)[..., None] * inv  # [B, T, hd/2]
+    emb = torch.cat((ang, ang), dim=-1)
+    cos, sin = emb.cos()[:, None], emb.sin()[:, None]  # [B, 1, T, hd]
+    # key j visible to query i iff j <= i and mask[j] == 1
+    causal = torch.tril(torch.ones(T, T, dtype=torch.bool))
+    allowed = causal[None, None] & mask.bool()[:, None, None, :]
+    x = W["model.embed_tokens.weight"][ids]
+    a = acts if acts is not None else {}
+    a["embed"] = x
+    for l in range(cfg["num_hidden_layers"]):
+        p = "model.layers.%d." % l
+        s = "layers.%d." % l
+        n = rmsnorm(x, W[p + "input_layernorm.weight"], eps)
+        q = n @ W[p + "self_attn.q_proj.weight"].T
+        k = n @ W[p + "self_attn.k_proj.weight"].T
+        v = n @ W[p + "self_attn.v_proj.weight"].T
+        qh = q.view(B, T, H, hd).transpose(1, 2)
+        kh = k.view(B, T, KV, hd).transpose(1, 2)
+        vh = v.view(B, T, KV, hd).transpose(1, 2)
+        qr = qh * cos + rotate_half(qh) * sin
+        kr = kh * cos + rotate_half(kh) * sin
+        rep = H // KV
+        kx = kr.repeat_interleave(rep, dim=1)
+        vx = vh.repeat_interleave(rep, dim=1)
+        scores = (qr @ kx.transpose(2, 3)) / math.sqrt(hd)
+        scores = scores.masked_fill(~allowed, float("-inf"))
+        m = scores.amax(-1, keepdim=True)
+        m = torch.where(torch.isinf(m), torch.zeros_like(m), m)
+        e = torch.exp(scores - m)
+        den = e.sum(-1, keepdim=True)
+        # a query row with no visible key (left padding) attends to nothing
+        probs = torch.where(den > 0, e / torch.where(den > 0, den,
+                                                      torch.ones_like(den)),
+                            torch.zeros_like(e))
+        o = (probs @ vx).transpose(1, 2).reshape(B, T, H * hd)
+        op = o @ W[p + "self_attn.o_proj.weight"].T
+        h = x + op
+        n2 = rmsnorm(h, W[p + "post_attention_layernorm.weight"], eps)
+        g = n2 @ W[p + "mlp.gate_proj.weight"].T
+        u = n2 @ W[p + "mlp.up_proj.weight"].T
+        act = torch.nn.functional.silu(g) * u
+        mo = act @ W[p + "mlp.down_proj.weight"].T
+        x = h + mo
+        a[s + "attn_norm"] = n
+        a[s + "q"] = q
+        a[s + "k"] = k
+        a[s + "v"] = v
+        a[s + "q_rope"] = qr.transpose(1, 2).reshape(B, T, H * hd)
+        a[s + "k_rope"] = kr.transpose(1, 2).reshape(B, T, KV * hd)
+        a[s + "attn_scores"] = scores
+        a[s + "attn_probs"] = probs
+        a[s + "attn_out"] = o
+        a[s + "o_proj"] = op
+        a[s + "h"] = h
+        a[s + "mlp_norm"] = n2
+        a[s + "gate"] = g
+        a[s + "up"] = u
+        a[s + "act"] = act
+        a[s + "mlp_out"] = mo
+        a[s + "out"] = x
+    fn = rmsnorm(x, W["model.norm.weight"], eps)
+    head = (W["model.embed_tokens.weight"] if cfg["tie_word_embeddings"]
+            else W["lm_head.weight"])
+    logits = fn @ head.T
+    a["final_norm"] = fn
+    a["logits"] = logits
+    return logits
+
+
+def greedy(cfg, W, ids, pos0, n):
+    """Greedy continuation of one sequence by full recomputation."""
+    seq = list(ids)
+    out, margin = [], float("inf")
+    for _ in range(n):
+        t = torch.tensor([seq])
+        pos = pos0 + torch.arange(len(seq))[None]
+        lg = forward(cfg, W, t, torch.ones_like(t), pos)[0, -1]
+        top = torch.topk(lg, 2)
+        margin = min(margin, float(top.values[0] - top.values[1]))
+        nxt = int(torch.argmax(lg))
+        out.append(nxt)
+        seq.append(nxt)
+    return out, margin
+
+
+# ------------------------------------------------------------------ the cases
+def make_config(**kw):
+    cfg = {
+        "architectures": ["LlamaForCausalLM"],
+        "model_type": "llama",
+        "hidden_act": "silu",
+        "attention_bias": False,
+        "mlp_bias": False,
+        "initializer_range": 0.02,
+        "bos_token_id": 1,
+        "eos_token_id": 2,
+        "max_position_embeddings": 8192,
+        "rope_scaling": None,
+        "torch_dtype": "float32",
+    }
+    cfg.update(kw)
+    return cfg
+
+
+def random_weights(cfg, seed, dtype):
+    g = torch.Generator().manual_seed(seed)
+    D, I, V = cfg["hidden_size"], cfg["intermediate_size"], cfg["vocab_size"]
+    H, KV, hd = (cfg["num_attention_heads"], cfg["num_key_value_heads"],
+                 cfg["head_dim"])
+
+    def lin(o, i, gain=1.0):
+        return (torch.rand(o, i, generator=g) * 2 - 1) * gain / math.sqrt(i)
+
+    def norm(n):
+        return 1 + (torch.rand(n, generator=g) * 2 - 1) * 0.25
+
+    raw = {"model.embed_tokens.weight": torch.randn(V, D, generator=g)}
+    for l in range(cfg["num_hidden_layers"]):
+        p = "model.layers.%d." % l
+        raw[p + "input_layernorm.weight"] = norm(D)
+        raw[p + "self_attn.q_proj.weight"] = lin(H * hd, D, 2.5)
+        raw[p + "self_attn.k_proj.weight"] = lin(KV * hd, D, 2.5)
+        raw[p + "self_attn.v_proj.weight"] = lin(KV * hd, D, 1.5)
+        raw[p + "self_attn.o_proj.weight"] = lin(D, H * hd, 1.5)
+        raw[p + "post_attention_layernorm.weight"] = norm(D)
+        raw[p + "mlp.gate_proj.weight"] = lin(I, D, 2.0)
+        raw[p + "mlp.up_proj.weight"] = lin(I, D, 2.0)
+        raw[p + "mlp.down_proj.weight"] = lin(D, I, 1.5)
+    raw["model.norm.weight"] = norm(D)
+    if not cfg["tie_word_embeddings"]:
+        raw["lm_head.weight"] = lin(V, D, 4.0)
+    W, st = {}, {}
+    for k, t in raw.items():
+        W[k], st[k] = stored(t, dtype)
+    return W, st
+
+
+def write_case(name, cfg, dtype, seed, ids, mask=None, pos=None, n_greedy=6):
+    d = os.path.join(OUT, name)
+    os.makedirs(d, exist_ok=True)
+    cfg = dict(cfg)
+    cfg["torch_dtype"] = "bfloat16" if dtype == "BF16" else "float32"
+    W, st = random_weights(cfg, seed, dtype)
+    ids = torch.tensor(ids, dtype=torch.int64)
+    if ids.dim() == 1:
+        ids = ids[None]
+    mask = torch.ones_like(ids) if mask is None else torch.tensor(mask)
+    if pos is None:
+        pos = torch.arange(ids.shape[1])[None].repeat(ids.shape[0], 1)
+    pos = torch.as_tensor(pos, dtype=torch.int64)
+    acts = {}
+    forward(cfg, W, ids, mask, pos, acts)
+    exp = {k: f64(v) for k, v in acts.items()}
+    exp["input_ids"] = i64(ids)
+    exp["attention_mask"] = i64(mask)
+    exp["position_ids"] = i64(pos)
+    meta = {"generator": "vectors/gen/gen_forward.py", "case": name}
+    if ids.shape[0] == 1 and n_greedy:
+        out, margin = greedy(cfg, W, ids[0].tolist(), int(pos[0, 0]),
+                             n_greedy)
+        exp["greedy_ids"] = i64(torch.tensor(out))
+        exp["greedy_margin"] = f64(torch.tensor([margin]))
+        if margin < 1e-3:
+            sys.exit("case %s: greedy margin %g too small, change seed"
+                     % (name, margin))
+    with open(os.path.join(d, "config.json"), "w") as f:
+        json.dump(cfg, f, indent=2, sort_keys=True)
+        f.write("\n")
+    write_safetensors(os.path.join(d, "model.safetensors"), st,
+                      {"format": "pt"})
+    write_safetensors(os.path.join(d, "expected.safetensors"), exp, meta)
+    print("%-16s %s  logits max %.3g" % (name, dtype,
+                                         float(acts["logits"].abs().max())))
+
+
+def main():
+    rnd = np.random.RandomState(1234)
+
+    def ids(v, t):
+        return rnd.randint(0, v, size=t).tolist()
+
+    # GQA (4 query heads over 2 kv heads), tied embeddings, eps 1e-5.
+    c = make_config(hidden_size=64, intermediate_size=96, num_hidden_layers=2,
+                    num_attention_heads=4, num_key_value_heads=2, head_dim=16,
+                    vocab_size=128, rms_norm_eps=1e-5, rope_theta=10000.0,
+                    tie_word_embeddings=True)
+    write_case("gqa_tied", c, "F32", 1, ids(128, 12))
+
+    # MQA (1 kv head), head_dim 24 != 48/4, untied, eps 1e-6, theta 5e5.
+    c = make_config(hidden_size=48, intermediate_size=80, num_hidden_layers=2,
+                    num_attention_heads=4, num_key_value_heads=1, head_dim=24,
+                    vocab_size=96, rms_norm_eps=1e-6, rope_theta=500000.0,
+                    tie_word_embeddings=False)
+    write_case("mqa_headdim", c, "F32", 2, ids(96, 11))
+
+    # Llama 3.1 rope scaling with original_max_position_embeddings 128:
+    # head_dim 32, theta 5e5 gives wavelengths 6.3, 14.3 (kept: < 128/4),
+    # 32.4, 73.5 (interpolated band) and 167, ... (divided by factor).
+    c = make_config(hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+                    num_attention_heads=2, num_key_value_heads=1, head_dim=32,
+                    vocab_size=160, rms_norm_eps=1e-5, rope_theta=500000.0,
+                    tie_word_embeddings=False, max_position_embeddings=1024,
+                    rope_scaling={"rope_type": "llama3", "factor": 8.0,
+                                  "low_freq_factor": 1.0,
+                                  "high_freq_factor": 4.0,
+                                  "original_max_position_embeddings": 128})
+    write_case("llama3_rope", c, "F32", 13, ids(160, 40))
+
+    # BF16-stored weights, positions starting at 5000 (start offset), GQA 6/2,
+    # llama3 scaling as in Llama 3.1 (factor 8, L 8192).
+    c = make_config(hidden_size=96, intermediate_size=160, num_hidden_layers=2,
+                    num_attention_heads=6, num_key_value_heads=2, head_dim=16,
+                    vocab_size=200, rms_norm_eps=1e-5, rope_theta=500000.0,
+                    tie_word_embeddings=True, max_position_embeddings=131072,
+                    rope_scaling={"rope_type": "llama3", "factor": 8.0,
+                                  "low_freq_factor": 1.0,
+                                  "high_freq_factor": 4.0,
+                                  "original_max_position_embeddings": 8192})
+    T = 10
+    write_case("bf16_far", c, "BF16", 4, ids(200, T),
+               pos=[list(range(5000, 5000 + T))])
+
+    # A padded batch of three: full, right-padded, left-padded (positions
+    # as HF generate computes them: cumsum(mask) - 1, pads get 1).
+    c = make_config(hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                    num_attention_heads=4, num_key_value_heads=2, head_dim=8,
+                    vocab_size=64, rms_norm_eps=1e-6, rope_theta=10000.0,
+                    tie_word_embeddings=False)
+    T = 9
+    b = [ids(64, T), ids(64, T), ids(64, T)]
+    mask = [[1] * T, [1] * 6 + [0] * 3, [0] * 4 + [1] * 5]
+    for r in range(3):
+        for t in range(T):
+            if not mask[r][t]:
+                b[r][t] = 0
+    m = torch.tensor(mask)
+    pos = torch.cumsum(m, -1) - 1
+    pos = pos.masked_fill(m == 0, 1)
+    write_case("padded_batch", c, "F32", 5, b, mask=mask, pos=pos.tolist())
+
+
+if __name__ == "__main__":
+    main()
