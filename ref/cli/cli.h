@@ -6,6 +6,8 @@
 
 int cmd_info(int argc, char **argv);
 int cmd_chrf(int argc, char **argv);
+int cmd_tokenize(int argc, char **argv), cmd_detokenize(int argc, char **argv),
+    cmd_chat_template(int argc, char **argv);
 
 /* Argument helpers: "--name value" options.  Each prints a message naming
  * the option and returns -1 on a missing or malformed value. */

@@ -13,6 +13,9 @@ typedef struct command {
 
 static const command commands[] = {
     {"info", cmd_info, "print a model's config, parameter count and memory"},
+    {"tokenize", cmd_tokenize, "text on stdin -> token ids (detokenize, chat-template: see docs/tokenizer.md)"},
+    {"detokenize", cmd_detokenize, "token ids on stdin -> text"},
+    {"chat-template", cmd_chat_template, "render a Llama 3/3.1 chat prompt (text or ids)"},
     {"chrf", cmd_chrf, "chrF / chrF++ of hypotheses against references (sacreBLEU 2.x)"},
 };
 

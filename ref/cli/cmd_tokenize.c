@@ -1,0 +1,247 @@
+/* cmd_tokenize.c - the tokenizer commands of ./llamaref:
+ *   tokenize --tokenizer PATH [--special] [--bos] [--eos] [--jsonl]
+ *   detokenize --tokenizer PATH
+ *   chat-template --tokenizer PATH --messages FILE.json [--generation-prompt]
+ *                 [--ids] [--template llama3.1|llama3] [--date "26 Jul 2024"]
+ * See docs/tokenizer.md. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "llamaref/chat_template.h"
+#include "llamaref/json.h"
+#include "llamaref/tokenizer.h"
+
+static int read_stdin(lr_buf *b)
+{
+    char chunk[65536];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, stdin)) > 0)
+        if (lr_buf_append(b, chunk, n)) {
+            fprintf(stderr, "llamaref: out of memory reading stdin\n");
+            return -1;
+        }
+    if (ferror(stdin)) {
+        fprintf(stderr, "llamaref: error reading stdin\n");
+        return -1;
+    }
+    return 0;
+}
+
+static int print_ids(FILE *f, const lr_tokens *t, int json)
+{
+    size_t i;
+    if (json) fputc('[', f);
+    for (i = 0; i < t->n; i++) fprintf(f, i ? (json ? ",%ld" : " %ld") : "%ld", (long)t->ids[i]);
+    if (json) fputc(']', f);
+    fputc('\n', f);
+    return ferror(f) ? -1 : 0;
+}
+
+static int load(const char *path, lr_tokenizer *tok)
+{
+    lr_error err;
+    if (!path) {
+        fprintf(stderr, "llamaref: --tokenizer PATH is required\n");
+        return -1;
+    }
+    if (lr_tokenizer_load(path, tok, &err)) {
+        fprintf(stderr, "llamaref: %s\n", err.msg);
+        return -1;
+    }
+    return 0;
+}
+
+int cmd_tokenize(int argc, char **argv)
+{
+    const char *path = NULL;
+    unsigned flags = 0;
+    int jsonl = 0, i, rc = 1;
+    lr_tokenizer tok;
+    lr_buf in = {0};
+    lr_tokens ids = {0};
+    lr_error err;
+    for (i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--tokenizer") && i + 1 < argc) path = argv[++i];
+        else if (!strcmp(argv[i], "--special")) flags |= LR_ENCODE_SPECIAL;
+        else if (!strcmp(argv[i], "--bos")) flags |= LR_ENCODE_BOS;
+        else if (!strcmp(argv[i], "--eos")) flags |= LR_ENCODE_EOS;
+        else if (!strcmp(argv[i], "--jsonl")) jsonl = 1;
+        else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            printf("usage: llamaref tokenize --tokenizer PATH [--special] [--bos] [--eos] [--jsonl]\n"
+                   "  reads stdin (all of it as one text, or with --jsonl one {\"text\": ...}\n"
+                   "  object per line) and prints token ids (space-separated, or a JSON\n"
+                   "  array per line).  --special parses special-token strings such as\n"
+                   "  <|eot_id|> (default: plain text); --bos/--eos add BOS/EOS.\n");
+            return 0;
+        } else return cli_unknown("tokenize", argv[i]);
+    }
+    if (load(path, &tok)) return 1;
+    if (read_stdin(&in)) goto done;
+    if (!jsonl) {
+        if (lr_tokenizer_encode(&tok, in.data ? in.data : "", in.len, flags, &ids, &err)) {
+            fprintf(stderr, "llamaref tokenize: %s\n", err.msg);
+            goto done;
+        }
+        if (print_ids(stdout, &ids, 0)) goto done;
+    } else {
+        size_t pos = 0, line = 0;
+        while (pos < in.len) {
+            char *nl = memchr(in.data + pos, '\n', in.len - pos);
+            size_t end = nl ? (size_t)(nl - in.data) : in.len;
+            char source[64];
+            lr_json_doc *doc;
+            const char *text;
+            const lr_json *t;
+            line++;
+            snprintf(source, sizeof source, "stdin:%zu", line);
+            if (lr_json_parse(in.data + pos, end - pos, source, &doc, &err)) {
+                fprintf(stderr, "llamaref tokenize: %s\n", err.msg);
+                goto done;
+            }
+            if (lr_json_get_string(lr_json_root(doc), "text", source, &text, &err)) {
+                fprintf(stderr, "llamaref tokenize: %s\n", err.msg);
+                lr_json_free(doc);
+                goto done;
+            }
+            t = lr_json_get(lr_json_root(doc), "text");
+            ids.n = 0;
+            if (lr_tokenizer_encode(&tok, text, t->len, flags, &ids, &err)) {
+                fprintf(stderr, "llamaref tokenize: %s: %s\n", source, err.msg);
+                lr_json_free(doc);
+                goto done;
+            }
+            lr_json_free(doc);
+            if (print_ids(stdout, &ids, 1)) goto done;
+            pos = end + 1;
+        }
+    }
+    rc = fflush(stdout) ? 1 : 0;
+done:
+    lr_buf_free(&in);
+    lr_tokens_free(&ids);
+    lr_tokenizer_free(&tok);
+    return rc;
+}
+
+int cmd_detokenize(int argc, char **argv)
+{
+    const char *path = NULL;
+    int i, rc = 1;
+    lr_tokenizer tok;
+    lr_buf in = {0}, out = {0};
+    lr_tokens ids = {0};
+    lr_error err;
+    size_t pos = 0;
+    for (i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--tokenizer") && i + 1 < argc) path = argv[++i];
+        else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            printf("usage: llamaref detokenize --tokenizer PATH\n"
+                   "  reads whitespace-separated token ids on stdin and writes the decoded\n"
+                   "  bytes to stdout (special tokens as their text).\n");
+            return 0;
+        } else return cli_unknown("detokenize", argv[i]);
+    }
+    if (load(path, &tok)) return 1;
+    if (read_stdin(&in)) goto done;
+    while (pos < in.len) {
+        char *end;
+        long v;
+        if (strchr(" \t\r\n\v\f", in.data[pos])) {
+            pos++;
+            continue;
+        }
+        errno = 0;
+        v = strtol(in.data + pos, &end, 10);
+        if (end == in.data + pos || errno || v < -2147483647L || v > 2147483647L ||
+            (*end && !strchr(" \t\r\n\v\f", *end))) {
+            fprintf(stderr, "llamaref detokenize: invalid token id at byte %zu of stdin\n", pos);
+            goto done;
+        }
+        if (lr_tokens_push(&ids, (int32_t)v, &err)) {
+            fprintf(stderr, "llamaref detokenize: %s\n", err.msg);
+            goto done;
+        }
+        pos = (size_t)(end - in.data);
+    }
+    if (lr_tokenizer_decode(&tok, ids.ids, ids.n, &out, &err)) {
+        fprintf(stderr, "llamaref detokenize: %s\n", err.msg);
+        goto done;
+    }
+    if (out.len && fwrite(out.data, 1, out.len, stdout) != out.len) goto done;
+    rc = fflush(stdout) ? 1 : 0;
+done:
+    lr_buf_free(&in);
+    lr_buf_free(&out);
+    lr_tokens_free(&ids);
+    lr_tokenizer_free(&tok);
+    return rc;
+}
+
+int cmd_chat_template(int argc, char **argv)
+{
+    const char *path = NULL, *messages = NULL, *date = NULL;
+    int i, rc = 1, gen = 0, want_ids = 0;
+    lr_chat_template tmpl = LR_CHAT_LLAMA31;
+    lr_tokenizer tok;
+    lr_json_doc *doc = NULL;
+    lr_chat_message *msgs = NULL;
+    size_t n_msgs = 0;
+    lr_buf out = {0};
+    lr_tokens ids = {0};
+    lr_error err;
+    for (i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--tokenizer") && i + 1 < argc) path = argv[++i];
+        else if (!strcmp(argv[i], "--messages") && i + 1 < argc) messages = argv[++i];
+        else if (!strcmp(argv[i], "--date") && i + 1 < argc) date = argv[++i];
+        else if (!strcmp(argv[i], "--generation-prompt")) gen = 1;
+        else if (!strcmp(argv[i], "--ids")) want_ids = 1;
+        else if (!strcmp(argv[i], "--template") && i + 1 < argc) {
+            i++;
+            if (!strcmp(argv[i], "llama3.1")) tmpl = LR_CHAT_LLAMA31;
+            else if (!strcmp(argv[i], "llama3")) tmpl = LR_CHAT_LLAMA30;
+            else {
+                fprintf(stderr, "llamaref chat-template: --template must be llama3.1 or llama3\n");
+                return 2;
+            }
+        } else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            printf("usage: llamaref chat-template --tokenizer PATH --messages FILE.json\n"
+                   "         [--generation-prompt] [--ids] [--template llama3.1|llama3]\n"
+                   "         [--date \"26 Jul 2024\"]\n"
+                   "  prints the prompt rendered as HF's apply_chat_template does (with --ids\n"
+                   "  its token ids instead, special tokens parsed as HF does).  FILE.json is\n"
+                   "  [{\"role\": ..., \"content\": ...}, ...].\n");
+            return 0;
+        } else return cli_unknown("chat-template", argv[i]);
+    }
+    if (!messages) {
+        fprintf(stderr, "llamaref chat-template: --messages FILE.json is required\n");
+        return 2;
+    }
+    if (load(path, &tok)) return 1;
+    if (lr_json_parse_file(messages, &doc, &err) ||
+        lr_chat_messages_from_json(lr_json_root(doc), messages, &msgs, &n_msgs, &err) ||
+        lr_chat_render(tmpl, msgs, n_msgs, gen, date, &out, &err)) {
+        fprintf(stderr, "llamaref chat-template: %s\n", err.msg);
+        goto done;
+    }
+    if (want_ids) {
+        if (lr_tokenizer_encode(&tok, out.data, out.len, LR_ENCODE_SPECIAL, &ids, &err)) {
+            fprintf(stderr, "llamaref chat-template: %s\n", err.msg);
+            goto done;
+        }
+        if (print_ids(stdout, &ids, 0)) goto done;
+    } else if (out.len && fwrite(out.data, 1, out.len, stdout) != out.len) {
+        goto done;
+    }
+    rc = fflush(stdout) ? 1 : 0;
+done:
+    free(msgs);
+    lr_json_free(doc);
+    lr_buf_free(&out);
+    lr_tokens_free(&ids);
+    lr_tokenizer_free(&tok);
+    return rc;
+}
