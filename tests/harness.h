@@ -17,6 +17,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#if defined(__GNUC__)
+#define H_UNUSED __attribute__((unused))
+#else
+#define H_UNUSED
+#endif
+
 static int h_passed, h_failed, h_skipped;
 static int h_cur_failed, h_cur_skipped;
 static const char *h_cur_name = "";
@@ -126,7 +132,7 @@ static int h_finish(const char *suite)
 
 /* Path of an external asset below $LLAMAREF_ASSETS (or $LLAMAREF_DATA when
  * data is non-zero) in a static buffer, or NULL when the file is missing. */
-static const char *h_path(int data, const char *rel)
+H_UNUSED static const char *h_path(int data, const char *rel)
 {
     static char buf[8][4096];
     static int next;
@@ -145,7 +151,7 @@ static const char *h_path(int data, const char *rel)
 
 /* A writable scratch directory for a test program (created by tests/run.sh;
  * $LLAMAREF_TMP, default build/tmp). */
-static const char *h_tmp(const char *name)
+H_UNUSED static const char *h_tmp(const char *name)
 {
     static char buf[8][4096];
     static int next;
