@@ -999,8 +999,8 @@ int lr_st_writer_save(lr_st_writer *w, const char *path, lr_error *err)
     int k;
     unsigned char lenbuf[8];
     lr_atomic_file af;
-    qsort(w->t, w->n, sizeof *w->t, cmp_wt);
-    qsort(w->meta, w->n_meta, sizeof *w->meta, cmp_meta);
+    if (w->n) qsort(w->t, w->n, sizeof *w->t, cmp_wt);
+    if (w->n_meta) qsort(w->meta, w->n_meta, sizeof *w->meta, cmp_meta);
     lr_buf_puts(&h, "{");
     if (w->n_meta) {
         lr_buf_puts(&h, "\"__metadata__\":{");
