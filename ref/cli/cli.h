@@ -6,6 +6,7 @@
 
 int cmd_info(int argc, char **argv);
 int cmd_chrf(int argc, char **argv);
+int cmd_detox_score(int argc, char **argv);
 int cmd_tokenize(int argc, char **argv), cmd_detokenize(int argc, char **argv),
     cmd_chat_template(int argc, char **argv);
 

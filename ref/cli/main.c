@@ -17,6 +17,7 @@ static const command commands[] = {
     {"detokenize", cmd_detokenize, "token ids on stdin -> text"},
     {"chat-template", cmd_chat_template, "render a Llama 3/3.1 chat prompt (text or ids)"},
     {"chrf", cmd_chrf, "chrF / chrF++ of hypotheses against references (sacreBLEU 2.x)"},
+    {"detox-score", cmd_detox_score, "FL (chrF), J = mean(STA*SIM*FL) and best-candidate selection"},
 };
 
 static void usage(FILE *f)
