@@ -23,7 +23,7 @@ LDLIBS = -lm
 
 # tcc accepts neither -ffp-contract nor sanitizers; it never contracts.
 ifneq ($(findstring tcc,$(CC)),tcc)
-CFLAGS_ALL += -ffp-contract=off -g
+CFLAGS_ALL += -ffp-contract=off -g -Wno-psabi
 endif
 ifeq ($(DOUBLE),1)
 CFLAGS_ALL += -DLR_DOUBLE
