@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "harness.h"
+#include "llamaref/dump.h"
 #include "llamaref/forward.h"
 #include "llamaref/json.h"
 #include "llamaref/matmul.h"
@@ -376,6 +377,79 @@ static void test_thread_invariance(void)
 #endif
 }
 
+/* lr_dump_acts writes the documented names; read back, they equal the
+ * golden intermediates of sequence 1 of the padded batch. */
+static void test_dump_contract(void)
+{
+    const char *dir = "vectors/forward/padded_batch";
+    const char *out = h_tmp("forward_dump.safetensors");
+    lr_error err;
+    lr_model *m = NULL;
+    lr_st_file *want = NULL, *got = NULL;
+    lr_st_writer *w = NULL;
+    lr_acts a;
+    int64_t shape[2], *ids64, *mask64, *pos64;
+    int ids[64], pos[64], i, B, T, checked = 0;
+    unsigned char mask[64];
+    uint64_t n;
+    CHECK_OK(lr_model_load_hf(dir, NULL, &m, &err), &err);
+    CHECK_OK(lr_st_open("vectors/forward/padded_batch/expected.safetensors", 0,
+                        &want, &err), &err);
+    if (!m || !want) goto done;
+    ids64 = read_i64(want, "input_ids", &n, shape);
+    mask64 = read_i64(want, "attention_mask", &n, NULL);
+    pos64 = read_i64(want, "position_ids", &n, NULL);
+    B = (int)shape[0];
+    T = (int)shape[1];
+    CHECK(ids64 && mask64 && pos64 && n <= 64 && B == 3);
+    if (!ids64 || !mask64 || !pos64 || n > 64 || B != 3) goto done;
+    for (i = 0; i < (int)n; i++) {
+        ids[i] = (int)ids64[i];
+        pos[i] = (int)pos64[i];
+        mask[i] = (unsigned char)mask64[i];
+    }
+    {   /* the generator's positions are HF generate's */
+        int p2[64];
+        lr_positions_from_mask(p2, mask, B, T);
+        CHECK(memcmp(p2, pos, sizeof(int) * n) == 0);
+    }
+    free(ids64); free(mask64); free(pos64);
+    CHECK_OK(lr_acts_alloc(&a, &m->config, B, T,
+                           LR_ACTS_PER_LAYER | LR_ACTS_ATTN, &err), &err);
+    CHECK_OK(lr_forward(m, &a, ids, pos, mask, B, T, &err), &err);
+    w = lr_st_writer_new(&err);
+    CHECK_OK(lr_dump_acts(w, &a, 1, T, 1, LR_F64, &err), &err);
+    CHECK_OK(lr_st_writer_save(w, out, &err), &err);
+    CHECK_OK(lr_st_open(out, 0, &got, &err), &err);
+    if (!got) goto done2;
+    CHECK_INT(lr_st_count(got), 3 + 17 * m->config.num_hidden_layers);
+    for (i = 0; i < (int)lr_st_count(got); i++) {
+        const lr_st_tensor *t = lr_st_at(got, (size_t)i);
+        const lr_st_tensor *e = lr_st_find(want, t->name);
+        uint64_t ng, nw, per, k;
+        double *g, *x;
+        lr_float *gl;
+        CHECK(e != NULL && e->nelem == 3 * t->nelem);
+        if (!e || e->nelem != 3 * t->nelem) continue;
+        g = read_f64(got, t->name, &ng);
+        x = read_f64(want, t->name, &nw);
+        per = nw / 3;
+        gl = malloc(sizeof(lr_float) * (size_t)ng);
+        for (k = 0; k < ng; k++) gl[k] = (lr_float)g[k];
+        CHECK(compare(t->name, gl, x + per, ng) <= REL_TOL);
+        checked++;
+        free(g); free(x); free(gl);
+    }
+    CHECK_INT(checked, 3 + 17 * m->config.num_hidden_layers);
+    lr_st_close(got);
+done2:
+    lr_acts_free(&a);
+done:
+    if (w) lr_st_writer_free(w);
+    if (want) lr_st_close(want);
+    lr_model_free(m);
+}
+
 int main(void)
 {
     RUN(test_golden_vectors);
@@ -383,5 +457,6 @@ int main(void)
     RUN(test_prefill_vs_decode);
     RUN(test_stories260k_greedy);
     RUN(test_thread_invariance);
+    RUN(test_dump_contract);
     return h_finish("test_forward");
 }

@@ -5,6 +5,7 @@
 #define LLAMAREF_CLI_H
 
 int cmd_info(int argc, char **argv);
+int cmd_generate(int argc, char **argv), cmd_dump(int argc, char **argv), cmd_bench(int argc, char **argv);
 int cmd_chrf(int argc, char **argv);
 int cmd_detox_score(int argc, char **argv);
 int cmd_tokenize(int argc, char **argv), cmd_detokenize(int argc, char **argv),

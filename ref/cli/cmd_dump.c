@@ -1,0 +1,75 @@
+/* cmd_dump.c - `llamaref dump`: run the forward pass on given token ids and
+ * write logits (and with --all every intermediate, docs/tensors.md) to a
+ * safetensors file, for checking other backends against the reference. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "cli_ids.h"
+#include "llamaref/dump.h"
+#include "llamaref/forward.h"
+#include "llamaref/model.h"
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+"usage: llamaref dump --model PATH --ids \"i0 i1 ...\" --out FILE.safetensors\n"
+"                     [--all] [--pos0 P] [--f64]\n"
+"  --all      every intermediate tensor (names in docs/tensors.md), else\n"
+"             only logits [T, vocab]\n"
+"  --pos0 P   position of the first token (default 0)\n"
+"  --f64      write F64 instead of F32 (useful with a DOUBLE=1 build)\n");
+}
+
+int cmd_dump(int argc, char **argv)
+{
+    const char *model_path = NULL, *ids_arg = NULL, *out = NULL;
+    int all = 0, f64 = 0, *ids = NULL, *pos = NULL, T = 0, i, rc = 1;
+    long pos0 = 0;
+    lr_model *m = NULL;
+    lr_acts a;
+    lr_st_writer *w = NULL;
+    lr_error err;
+    memset(&a, 0, sizeof a);
+    for (i = 1; i < argc; i++) {
+        const char *s = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(s, "-h") || !strcmp(s, "--help")) { usage(stdout); return 0; }
+        else if (!strcmp(s, "--model") && v) { model_path = v; i++; }
+        else if (!strcmp(s, "--ids") && v) { ids_arg = v; i++; }
+        else if (!strcmp(s, "--out") && v) { out = v; i++; }
+        else if (!strcmp(s, "--all")) all = 1;
+        else if (!strcmp(s, "--f64")) f64 = 1;
+        else if (!strcmp(s, "--pos0")) { if (cli_int(s, v, 0, 1L << 30, &pos0)) return 2; i++; }
+        else return cli_unknown("dump", s);
+    }
+    if (!model_path || !ids_arg || !out) {
+        fprintf(stderr, "llamaref dump: --model, --ids and --out are required "
+                "(see --help)\n");
+        return 2;
+    }
+    if (cli_ids("--ids", ids_arg, &ids, &T)) return 2;
+    pos = malloc(sizeof *pos * (size_t)T);
+    if (!pos) goto done;
+    for (i = 0; i < T; i++) pos[i] = (int)pos0 + i;
+    if (lr_model_load(model_path, NULL, &m, &err) ||
+        lr_acts_alloc(&a, &m->config, 1, T,
+                      all ? LR_ACTS_PER_LAYER | LR_ACTS_ATTN : 0, &err) ||
+        lr_forward(m, &a, ids, pos, NULL, 1, T, &err) ||
+        !(w = lr_st_writer_new(&err)) ||
+        lr_dump_acts(w, &a, 0, T, all, f64 ? LR_F64 : LR_F32, &err) ||
+        lr_st_writer_meta(w, "generator", "llamaref dump", &err) ||
+        lr_st_writer_meta(w, "compute_type", LR_FLOAT_NAME, &err) ||
+        lr_st_writer_save(w, out, &err)) {
+        fprintf(stderr, "llamaref dump: %s\n", err.msg);
+        goto done;
+    }
+    rc = 0;
+done:
+    if (w) lr_st_writer_free(w);
+    lr_acts_free(&a);
+    lr_model_free(m);
+    free(ids);
+    free(pos);
+    return rc;
+}
