@@ -452,6 +452,7 @@ int lr_tokenizer_load_buffer(const char *data, size_t len, const char *source,
     lr_vocab_init(&tok->bpe);
     lr_vocab_init(&tok->specials);
     tok->bos_id = tok->eos_id = -1;
+    if (len == 0) return lr_fail(err, "%s: empty file, not a tokenizer", source);
     while (i < len && (data[i] == ' ' || data[i] == '\t' || data[i] == '\n' || data[i] == '\r')) i++;
     if (i < len && data[i] == '{') {
         tok->format = LR_TOK_HF_JSON;
