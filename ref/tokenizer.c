@@ -20,8 +20,9 @@ static const char llama3_pattern[] =
 #define LLAMA3_N_BASE 128000
 #define LLAMA3_N_SPECIAL 256
 
-/* Llama 3.1 special-token names for ids 128000 + k (k < 11); the others
- * are <|reserved_special_token_N|> with N = k - 8 for k >= 11. */
+/* Llama 3.1 special-token names for ids n_base + k (k < 11), where n_base
+ * is the number of mergeable tokens (128000 for Llama 3); the others are
+ * <|reserved_special_token_N|> with N = k - 8 for k >= 11. */
 static const char *const llama31_specials[11] = {
     "<|begin_of_text|>", "<|end_of_text|>", "<|reserved_special_token_0|>",
     "<|reserved_special_token_1|>", "<|finetune_right_pad_id|>",
@@ -197,15 +198,19 @@ static int load_tiktoken(lr_tokenizer *tok, const char *data, size_t len,
             return lr_fail_prefix(err, "%s:%zu", source, line);
         pos = eol + 1;
     }
-    if (tok->bpe.n != LLAMA3_N_BASE)
-        return lr_fail(err, "%s: %zu tokens, expected %d (the Llama 3 vocabulary; truncated file?)",
-                       source, tok->bpe.n, LLAMA3_N_BASE);
+    /* The special tokens follow the mergeable ones, as in Meta's llama3
+     * tokenizer.py (num_base_tokens = len(mergeable_ranks)): ids 128000..
+     * for Llama 3, n.. for a vocabulary of n tokens made by bpe-train.  So a
+     * file cut at a line boundary loads as a smaller vocabulary (like in
+     * tiktoken); the model's vocab_size check catches that mismatch. */
+    if (tok->bpe.n > (size_t)INT32_MAX - LLAMA3_N_SPECIAL)
+        return lr_fail(err, "%s: %zu tokens, too many", source, tok->bpe.n);
     tok->ignore_merges = 1;
     for (k = 0; k < LLAMA3_N_SPECIAL; k++) {
         char name[64];
         if (k < 11) snprintf(name, sizeof name, "%s", llama31_specials[k]);
         else snprintf(name, sizeof name, "<|reserved_special_token_%zu|>", k - 8);
-        if (add_special(tok, name, strlen(name), (int32_t)(LLAMA3_N_BASE + k), err)) return -1;
+        if (add_special(tok, name, strlen(name), (int32_t)(tok->bpe.n + k), err)) return -1;
     }
     return 0;
 }
@@ -566,6 +571,7 @@ int lr_tokenizer_encode(const lr_tokenizer *tok, const char *text, size_t n,
 {
     lr_bpe_scratch s;
     int rc = 0;
+    if (n == 0) text = ""; /* (NULL, 0) is an empty text */
     if ((flags & LR_ENCODE_BOS) && tok->bos_id >= 0 && lr_tokens_push(out, tok->bos_id, err))
         return -1;
     if (tok->format == LR_TOK_LLAMA2C) {
