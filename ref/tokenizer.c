@@ -202,7 +202,7 @@ static int load_tiktoken(lr_tokenizer *tok, const char *data, size_t len,
      * tokenizer.py (num_base_tokens = len(mergeable_ranks)): ids 128000..
      * for Llama 3, n.. for a vocabulary of n tokens made by bpe-train.  So a
      * file cut at a line boundary loads as a smaller vocabulary (like in
-     * tiktoken); the model's vocab_size check catches that mismatch. */
+     * tiktoken); compare vocab_size with the model's where both are known. */
     if (tok->bpe.n > (size_t)INT32_MAX - LLAMA3_N_SPECIAL)
         return lr_fail(err, "%s: %zu tokens, too many", source, tok->bpe.n);
     tok->ignore_merges = 1;

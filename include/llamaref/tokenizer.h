@@ -4,7 +4,8 @@
  * tokenizer.json, tokenizer.model, tokenizer.bin, original/tokenizer.model):
  *   LR_TOK_TIKTOKEN  Llama 3 tiktoken file: lines "base64(bytes) rank"; the
  *                    256 special tokens (ids n.. n+255, Llama 3.1 names) are
- *                    defined in code.
+ *                    defined in code; n is the number of lines (128000 for
+ *                    Llama 3; any n >= 256, e.g. a bpe-train vocabulary).
  *   LR_TOK_HF_JSON   Hugging Face tokenizer.json of a byte-level BPE with the
  *                    Llama 3 split regex: model.vocab through the GPT-2
  *                    byte->unicode map, model.merges (checked to agree with
