@@ -107,3 +107,16 @@ llama3-tokenizer:
 	cd vectors/gen && npm install --no-audit --no-fund --silent && node llama3_tokenizer_model.mjs ../../data/llama3/tokenizer.model
 
 .PHONY: bench-tokenizer llama3-tokenizer
+
+# make bench: `llamaref bench` (build with OMP=1 for the 2-thread rows), then
+# OpenBLAS sgemm as a yardstick: a separate program, never linked into
+# llamaref.  Figures and commands: docs/performance.md.
+bench: $(BIN) $(B)/bench_sgemm
+	./$(BIN) bench
+	./$(B)/bench_sgemm
+
+$(B)/bench_sgemm: bench/bench_sgemm.c
+	@mkdir -p $(B)
+	$(CC) -std=c99 -O2 -o $@ bench/bench_sgemm.c -lopenblas
+
+.PHONY: bench

@@ -165,12 +165,26 @@ ALWAYS_INLINE void kernel_4x4(vec acc[MR][NR], const lr_float *const xs[MR],
 
 /* One row of x against up to NR rows of W (decode, and leftover rows). */
 ALWAYS_INLINE void kernel_1x4(vec acc[NR], const lr_float *xs,
-                              const lr_float *const ws[NR], int nk)
+                              const lr_float *const ws[NR], int nk,
+                              const lr_float *pf)
 {
     vec a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
     int k;
     for (k = 0; k < nk; k += LANES) {
         vec x = vload(xs + k);
+#if HAVE_VEC
+        /* decoding streams W once: fetch the next block's rows (NR rows =
+         * NR * nk values, read NR times as fast as this block's) early */
+        if (pf) {
+            const char *p = (const char *)(pf + (size_t)NR * k);
+            __builtin_prefetch(p);
+            __builtin_prefetch(p + 64);
+            __builtin_prefetch(p + 128);
+            __builtin_prefetch(p + 192);
+        }
+#else
+        (void)pf;
+#endif
         a0 = vmuladd(a0, x, vload(ws[0] + k));
         a1 = vmuladd(a1, x, vload(ws[1] + k));
         a2 = vmuladd(a2, x, vload(ws[2] + k));
@@ -243,8 +257,13 @@ ALWAYS_INLINE void columns_body(const mm_args *a, int o0, int o1)
                     for (r = 0; r < MR; r++) xk[r] = xs[r] + k0;
                     kernel_4x4(acc, xk, ws, nk);
                 } else {
+                    /* prefetch the next NR rows when they exist and the
+                     * weights are read in one sweep (native, one token) */
+                    const lr_float *pf =
+                        (native && nt == 1 && o + 2 * NR <= a->out_dim)
+                            ? wrow[0] + (size_t)NR * in : NULL;
                     for (r = 0; r < nt; r++)
-                        kernel_1x4(acc[r], xs[r] + k0, ws, nk);
+                        kernel_1x4(acc[r], xs[r] + k0, ws, nk, pf);
                 }
             }
             for (r = 0; r < nt; r++)
@@ -335,4 +354,59 @@ const char *lr_matmul_isa(void)
     const char *isa = "scalar";
     if (LR_SIMD) pick_columns(&isa);
     return isa;
+}
+
+/* ---- backward ----------------------------------------------------------- */
+
+/* dx += dy W for y = x W^T with W frozen (LoRA: no weight gradient).
+ * Derivation: y[t][o] = sum_i x[t][i] W[o][i], so
+ * dL/dx[t][i] = sum_o dy[t][o] W[o][i].
+ * Order: each dx[t][i] adds dy[t][o] W[o][i] for o = 0, 1, ... in turn onto
+ * its previous value, whatever the blocking or the thread count.  Work is
+ * split into tasks of BM rows x KC columns; a weight row chunk is converted
+ * once per task (or used in place when stored as lr_float). */
+#define BM 4
+static void matmul_bwd_task(lr_float *dx, const lr_float *dy, const void *w,
+                            lr_dtype dt, int t0, int t1, int i0, int i1,
+                            int in_dim, int out_dim)
+{
+    /* dx (n, in), dy (n, out), w (out, in) */
+    lr_float buf[KC];
+    const int direct = dt == LR_FLOAT_DTYPE, len = i1 - i0;
+    int o, t, i;
+    for (o = 0; o < out_dim; o++) {
+        const lr_float *wo;
+        if (direct) {
+            wo = (const lr_float *)w + (size_t)o * in_dim + i0;
+        } else {
+            weight_range(buf, w, dt, (size_t)o * in_dim + i0, len);
+            wo = buf;
+        }
+        for (t = t0; t < t1; t++) {
+            const lr_float g = dy[(size_t)t * out_dim + o];
+            lr_float *restrict d = dx + (size_t)t * in_dim + i0;
+            const lr_float *restrict ww = wo;
+            if (g == 0) continue; /* adding g*w = +-0 leaves d unchanged */
+            for (i = 0; i < len; i++) d[i] += g * ww[i];
+        }
+    }
+}
+
+void lr_matmul_backward(lr_float *dx, const lr_float *dy, const lr_tensor *w,
+                        int n)
+{
+    const int out_dim = (int)w->shape[0], in_dim = (int)w->shape[1];
+    const int nb = (n + BM - 1) / BM, nc = (in_dim + KC - 1) / KC;
+    int task;
+#ifdef LR_OMP
+#pragma omp parallel for schedule(static) \
+    if ((double)n * in_dim * out_dim > 65536.0)
+#endif
+    for (task = 0; task < nb * nc; task++) {
+        const int b = task / nc, c = task % nc;
+        const int t0 = b * BM, t1 = t0 + BM < n ? t0 + BM : n;
+        const int i0 = c * KC, i1 = i0 + KC < in_dim ? i0 + KC : in_dim;
+        matmul_bwd_task(dx, dy, w->data, w->dtype, t0, t1, i0, i1, in_dim,
+                        out_dim);
+    }
 }
