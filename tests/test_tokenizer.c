@@ -332,6 +332,65 @@ static int write_hf_json(const lr_tokenizer *tok, const char *path)
     return rc;
 }
 
+/* A small tokenizer.json: the 256 bytes (id = byte value) and merges given
+ * as [a, b] pairs ("a b" strings in the big test above). */
+static int small_hf_json(lr_buf *b, const char *merges, const char *regex, lr_tokenizer *t,
+                         lr_error *err)
+{
+    static const char pattern[] =
+        "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}|"
+        " ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
+    int i;
+    b->len = 0;
+    lr_buf_puts(b, "{\"added_tokens\":[{\"id\":260,\"content\":\"<|x|>\",\"special\":true}],"
+                   "\"pre_tokenizer\":{\"type\":\"Split\",\"pattern\":{\"Regex\":");
+    lr_json_write_string(b, regex ? regex : pattern, strlen(regex ? regex : pattern));
+    lr_buf_puts(b, "}},\"model\":{\"type\":\"BPE\",\"vocab\":{");
+    for (i = 0; i < 256; i++) {
+        unsigned char c = (unsigned char)i;
+        lr_buf_puts(b, "\"");
+        put_gpt2(b, &c, 1);
+        lr_buf_printf(b, "\":%d,", i);
+    }
+    lr_buf_puts(b, "\"ab\":256,\"abc\":257,\"bc\":258,\"\xC4\xA0\x61\":259},\"merges\":");
+    lr_buf_puts(b, merges);
+    lr_buf_puts(b, "}}");
+    return lr_tokenizer_load_buffer(b->data, b->len, "small.json", t, err);
+}
+
+static void test_hf_json_small(void)
+{
+    lr_buf b = {0};
+    lr_tokenizer t;
+    lr_tokens ids = {0};
+    lr_buf out = {0};
+    lr_error err;
+    /* merges as [a, b] pairs; ignore_merges absent, so false */
+    CHECK_OK(small_hf_json(&b, "[[\"a\",\"b\"],[\"ab\",\"c\"],[\"b\",\"c\"],[\"\xC4\xA0\",\"a\"]]", NULL, &t, &err), &err);
+    if (t.format == LR_TOK_HF_JSON) {
+        CHECK_INT(t.vocab_size, 261);
+        CHECK_INT(t.ignore_merges, 0);
+        CHECK_OK(lr_tokenizer_encode(&t, "abcab a<|x|>", 12, LR_ENCODE_SPECIAL, &ids, &err), &err);
+        CHECK_INT(ids.n, 4);
+        if (ids.n == 4) {
+            CHECK_INT(ids.ids[0], 257); /* "abcab": ab+c -> abc, then ab */
+            CHECK_INT(ids.ids[1], 256);
+            CHECK_INT(ids.ids[2], 259); /* " a" */
+            CHECK_INT(ids.ids[3], 260);
+        }
+        CHECK_OK(lr_tokenizer_decode(&t, ids.ids, ids.n, &out, &err), &err);
+        CHECK(out.len == 12 && !memcmp(out.data, "abcab a<|x|>", 12));
+        lr_tokenizer_free(&t);
+    }
+    CHECK_ERR(small_hf_json(&b, "[\"ab c\",\"a b\"]", NULL, &t, &err), &err, "not in rank order");
+    CHECK_ERR(small_hf_json(&b, "[\"a c\"]", NULL, &t, &err), &err, "merged token is not in the vocabulary");
+    CHECK_ERR(small_hf_json(&b, "[\"abc\"]", NULL, &t, &err), &err, "merge 0");
+    CHECK_ERR(small_hf_json(&b, "[]", "\\s+|\\w+", &t, &err), &err, "Llama 3 regex");
+    lr_buf_free(&b);
+    lr_buf_free(&out);
+    lr_tokens_free(&ids);
+}
+
 static void test_llama3_vectors_hf_json(void)
 {
     const lr_tokenizer *tok = llama3();
@@ -623,6 +682,7 @@ int main(void)
     RUN(test_pretokenize_invalid_utf8);
     RUN(test_llama3_vectors_tiktoken);
     RUN(test_llama3_vectors_hf_json);
+    RUN(test_hf_json_small);
     RUN(test_bpe_naive_vs_heap);
     RUN(test_long_piece);
     RUN(test_special_tokens);
