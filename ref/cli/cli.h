@@ -19,3 +19,4 @@ int cli_double(const char *opt, const char *val, double *out);
 int cli_unknown(const char *cmd, const char *arg);
 
 #endif
+int cmd_bpe_train(int argc, char **argv);

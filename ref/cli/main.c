@@ -49,3 +49,4 @@ int main(int argc, char **argv)
     usage(stderr);
     return 2;
 }
+    {"bpe-train", cmd_bpe_train, "train a byte-level BPE vocabulary (tiktoken file) on a corpus"},

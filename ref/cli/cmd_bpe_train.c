@@ -1,0 +1,101 @@
+/* cmd_bpe_train.c - `llamaref bpe-train`: trains a byte-level BPE
+ * vocabulary on a text file and writes it as a Llama 3 tiktoken file
+ * (tokenizer.model), which `tokenize`, `generate` and the chat templates
+ * load with the Llama 3 special tokens after the learned tokens.
+ * Algorithm and tie-break: include/llamaref/bpe_train.h. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli.h"
+#include "llamaref/bpe_train.h"
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+        "usage: llamaref bpe-train --corpus FILE --vocab-size N --out FILE\n"
+        "                          [--max-token-bytes N] [--quiet]\n"
+        "Byte-level BPE on the pieces of the Llama 3 pre-tokenizer: 256 single\n"
+        "bytes, then merges of the most frequent adjacent pair (ties: smallest\n"
+        "left id, then smallest right id) until N tokens.  Writes the tiktoken\n"
+        "file (\"base64(bytes) rank\" per line); the tokenizer adds the 256 Llama 3\n"
+        "special tokens at ids N..N+255.  --max-token-bytes: longest token\n"
+        "(default %d).  Prints a summary on stderr unless --quiet.\n",
+        LR_BPE_TRAIN_MAX_TOKEN_BYTES);
+}
+
+int cmd_bpe_train(int argc, char **argv)
+{
+    const char *corpus = NULL, *out_path = NULL;
+    lr_bpe_train_opts opts;
+    lr_bpe_trained tr;
+    lr_buf out = {0};
+    lr_error err;
+    char *text = NULL;
+    size_t len;
+    long v;
+    int quiet = 0, i;
+    clock_t t0;
+    memset(&opts, 0, sizeof opts);
+    for (i = 1; i < argc; i++) {
+        const char *a = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            usage(stdout);
+            return 0;
+        } else if (!strcmp(a, "--corpus") && val) {
+            corpus = val;
+            i++;
+        } else if (!strcmp(a, "--out") && val) {
+            out_path = val;
+            i++;
+        } else if (!strcmp(a, "--vocab-size")) {
+            if (cli_int(a, val, 256, 1L << 24, &v)) return 2;
+            opts.vocab_size = (size_t)v;
+            i++;
+        } else if (!strcmp(a, "--max-token-bytes")) {
+            if (cli_int(a, val, 2, 1000, &v)) return 2;
+            opts.max_token_bytes = (size_t)v;
+            i++;
+        } else if (!strcmp(a, "--quiet")) {
+            quiet = 1;
+        } else {
+            return cli_unknown("bpe-train", a);
+        }
+    }
+    if (!corpus || !out_path || opts.vocab_size == 0) {
+        usage(stderr);
+        return 2;
+    }
+    if (lr_read_file(corpus, &text, &len, &err)) goto fail;
+    t0 = clock();
+    if (lr_bpe_train(text, len, &opts, &tr, &err)) {
+        lr_fail_prefix(&err, "%s", corpus);
+        goto fail;
+    }
+    if (lr_bpe_write_tiktoken(&tr.vocab, &out, &err) ||
+        lr_write_file_atomic(out_path, out.data, out.len, &err)) {
+        lr_bpe_trained_free(&tr);
+        goto fail;
+    }
+    if (!quiet)
+        fprintf(stderr, "bpe-train: %s: %lu bytes, %lu pieces (%lu distinct); "
+                "%lu merges -> %lu tokens (+256 special) in %.2f s -> %s\n",
+                corpus, (unsigned long)len, (unsigned long)tr.n_pieces,
+                (unsigned long)tr.n_words, (unsigned long)tr.n_merges,
+                (unsigned long)tr.vocab.n, (double)(clock() - t0) / CLOCKS_PER_SEC,
+                out_path);
+    if (tr.vocab.n < opts.vocab_size)
+        fprintf(stderr, "bpe-train: warning: the corpus ran out of pairs at %lu tokens "
+                "(asked for %lu)\n", (unsigned long)tr.vocab.n,
+                (unsigned long)opts.vocab_size);
+    lr_bpe_trained_free(&tr);
+    lr_buf_free(&out);
+    free(text);
+    return 0;
+fail:
+    fprintf(stderr, "llamaref bpe-train: %s\n", err.msg);
+    lr_buf_free(&out);
+    free(text);
+    return 1;
+}
