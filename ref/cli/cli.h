@@ -8,6 +8,7 @@ int cmd_info(int argc, char **argv);
 int cmd_generate(int argc, char **argv), cmd_dump(int argc, char **argv), cmd_bench(int argc, char **argv);
 int cmd_chrf(int argc, char **argv);
 int cmd_detox_score(int argc, char **argv);
+int cmd_probe(int argc, char **argv), cmd_knowledge_report(int argc, char **argv), cmd_mixture(int argc, char **argv);
 int cmd_tokenize(int argc, char **argv), cmd_detokenize(int argc, char **argv),
     cmd_chat_template(int argc, char **argv);
 

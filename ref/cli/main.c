@@ -21,6 +21,9 @@ static const command commands[] = {
     {"chat-template", cmd_chat_template, "render a Llama 3/3.1 chat prompt (text or ids)"},
     {"chrf", cmd_chrf, "chrF / chrF++ of hypotheses against references (sacreBLEU 2.x)"},
     {"detox-score", cmd_detox_score, "FL (chrF), J = mean(STA*SIM*FL) and best-candidate selection"},
+    {"probe", cmd_probe, "knowledge probe: few-shot answers, alias match, SliCK categories"},
+    {"knowledge-report", cmd_knowledge_report, "reliability, category shifts, refusals, answer diversity"},
+    {"mixture", cmd_mixture, "training mixtures: unknown facts + known facts or paraphrases"},
 };
 
 static void usage(FILE *f)

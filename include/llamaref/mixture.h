@@ -1,0 +1,44 @@
+/* mixture.h - the training mixtures of Pletenev et al. 2025: n Unknown
+ * facts, each with k extra examples that are either HighlyKnown facts
+ * ("known") or paraphrases of its question ("paraphrase").
+ *
+ * Selection (reproducible from the seed, portable RNG rng.h):
+ *  1. UK = the facts with category Unknown, HK = those with HighlyKnown, in
+ *     file order; one lr_rng stream seeded with `seed` shuffles UK, then HK
+ *     (Fisher-Yates from the last element down: j = lr_rng_below(i + 1)).
+ *  2. The first n of shuffled UK are the unknown facts (an error when
+ *     fewer than n exist).
+ *  3. known: unknown fact u gets HK[(u * k + e) mod |HK|], e < k (distinct
+ *     while n * k <= |HK|, then reused cyclically).  paraphrase: it gets its
+ *     own paraphrases[e mod n_paraphrases] (an error when it has none).
+ * Examples are emitted per unknown fact: the fact itself, then its k
+ * extras.  Every example answers with the first alias. */
+#ifndef LLAMAREF_MIXTURE_H
+#define LLAMAREF_MIXTURE_H
+
+#include <stdint.h>
+
+#include "llamaref/common.h"
+#include "llamaref/facts.h"
+
+typedef enum lr_mix_kind { LR_MIX_KNOWN = 1, LR_MIX_PARAPHRASE = 2 } lr_mix_kind;
+
+typedef struct lr_mix_example {
+    const char *question; /* the training question */
+    const lr_fact *fact;  /* the fact it teaches (its answers) */
+    int role;             /* 0 unknown fact, 1 known extra, 2 paraphrase */
+    size_t group;         /* index of its unknown fact (0..n-1) */
+} lr_mix_example;
+
+typedef struct lr_mixture {
+    lr_mix_example *ex;
+    size_t n;
+    size_t n_reused;      /* known extras that repeat an earlier one */
+} lr_mixture;
+
+int lr_mixture_build(const lr_facts *facts, size_t n_unknown, size_t k,
+                     lr_mix_kind kind, uint64_t seed, lr_mixture *out,
+                     lr_error *err);
+void lr_mixture_free(lr_mixture *m);
+
+#endif

@@ -1,0 +1,40 @@
+/* cli_lm.h - loading a model, its tokenizer and an optional LoRA adapter
+ * for the evaluation commands (probe, eval, detox), and writing their
+ * JSON/Markdown/SVG report files. */
+#ifndef LLAMAREF_CLI_LM_H
+#define LLAMAREF_CLI_LM_H
+
+#include "llamaref/model.h"
+#include "llamaref/probe.h"
+#include "llamaref/tokenizer.h"
+
+typedef struct cli_lm {
+    const char *model_path, *tok_path, *adapter_path;
+    int keep_dtype;
+    lr_model *model;
+    lr_tokenizer tok;
+    int have_tok;
+} cli_lm;
+
+/* Consumes --model, --tokenizer, --adapter, --keep-dtype at argv[*i];
+ * returns 1 when the option was one of them, 0 if not, -1 on a missing
+ * value. */
+int cli_lm_option(cli_lm *lm, int argc, char **argv, int *i);
+/* Loads everything; prints "llamaref <cmd>: <error>" and returns -1 on
+ * failure. */
+int cli_lm_load(cli_lm *lm, const char *cmd);
+void cli_lm_free(cli_lm *lm);
+/* --template auto|chat|plain -> style (auto: chat when the tokenizer has
+ * <|eot_id|>, else plain). */
+int cli_prompt_style(const char *cmd, const char *arg, const cli_lm *lm,
+                     lr_prompt_style *out);
+
+/* Writes a whole file atomically; prints an error and returns -1. */
+int cli_write(const char *cmd, const char *path, const char *data, size_t len);
+/* "<base>.json", "<base>.md", "<base>-<name>.svg": paths next to an output
+ * file (base = out path without its extension); static buffer per slot. */
+const char *cli_report_path(const char *out, const char *suffix, int slot);
+/* The file name part of a path. */
+const char *cli_basename(const char *path);
+
+#endif

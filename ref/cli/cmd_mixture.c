@@ -1,0 +1,124 @@
+/* cmd_mixture.c - `llamaref mixture`: the paper's training mixtures from a
+ * probed fact file (mixture.h), written as JSONL training examples. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "cli_lm.h"
+#include "llamaref/json.h"
+#include "llamaref/mixture.h"
+#include "llamaref/probe.h"
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+"usage: llamaref mixture --facts PROBED.jsonl --unknown N [--extra K]\n"
+"                        [--kind known|paraphrase] [--seed S] --out FILE.jsonl\n"
+"  --facts FILE   facts with a \"category\" (the output of llamaref probe;\n"
+"                 paraphrases from a \"paraphrases\" array); repeatable\n"
+"  --unknown N    number of Unknown facts\n"
+"  --extra K      extra examples per unknown fact (default 0)\n"
+"  --kind KIND    known (HighlyKnown facts, default) or paraphrase\n"
+"  --seed S       selection seed (default 0)\n"
+"  --system TEXT  system message of the training prompt (default\n"
+"                 \"%s\")\n"
+"Each output line: {\"question\", \"answers\", \"role\" (unknown | known |\n"
+"paraphrase), \"group\", \"prompt\": \"Question: q\", \"completion\":\n"
+"\"Answer: a\", \"messages\": [system, user, assistant]} (zero-shot).\n"
+"Selection rules: docs/evaluation.md.\n", LR_PROBE_SYSTEM);
+}
+
+int cmd_mixture(int argc, char **argv)
+{
+    const char *paths[64], *out = NULL, *system = LR_PROBE_SYSTEM;
+    int n_paths = 0, i, rc = 1;
+    long n_unknown = -1, k = 0, seed = 0;
+    lr_mix_kind kind = LR_MIX_KNOWN;
+    lr_facts facts;
+    lr_mixture mx;
+    lr_error err;
+    lr_buf b = {0};
+    size_t e, roles[3] = {0};
+    static const char *const role_names[3] = {"unknown", "known", "paraphrase"};
+
+    memset(&facts, 0, sizeof facts);
+    memset(&mx, 0, sizeof mx);
+    for (i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) { usage(stdout); return 0; }
+        else if (!strcmp(a, "--facts") && v) {
+            if (n_paths == 64) return cli_unknown("mixture", a);
+            paths[n_paths++] = v; i++;
+        }
+        else if (!strcmp(a, "--out") && v) { out = v; i++; }
+        else if (!strcmp(a, "--system") && v) { system = v; i++; }
+        else if (!strcmp(a, "--kind") && v) {
+            if (!strcmp(v, "known")) kind = LR_MIX_KNOWN;
+            else if (!strcmp(v, "paraphrase")) kind = LR_MIX_PARAPHRASE;
+            else { fprintf(stderr, "llamaref mixture: --kind must be known or paraphrase\n"); return 2; }
+            i++;
+        }
+        else if (!strcmp(a, "--unknown")) { if (cli_int(a, v, 0, 100000000L, &n_unknown)) return 2; i++; }
+        else if (!strcmp(a, "--extra")) { if (cli_int(a, v, 0, 100000L, &k)) return 2; i++; }
+        else if (!strcmp(a, "--seed")) { if (cli_int(a, v, 0, 0x7fffffffL, &seed)) return 2; i++; }
+        else return cli_unknown("mixture", a);
+    }
+    if (!n_paths || n_unknown < 0 || !out) {
+        fprintf(stderr, "llamaref mixture: --facts, --unknown and --out are "
+                "required (see --help)\n");
+        return 2;
+    }
+    for (i = 0; i < n_paths; i++)
+        if (lr_facts_load(paths[i], &facts, &err)) {
+            fprintf(stderr, "llamaref mixture: %s\n", err.msg);
+            goto done;
+        }
+    if (lr_mixture_build(&facts, (size_t)n_unknown, (size_t)k, kind,
+                         (uint64_t)seed, &mx, &err)) {
+        fprintf(stderr, "llamaref mixture: %s\n", err.msg);
+        goto done;
+    }
+    for (e = 0; e < mx.n; e++) {
+        const lr_mix_example *x = &mx.ex[e];
+        const char *ans = x->fact->answers[0];
+        size_t a;
+        lr_buf p = {0}, c = {0};
+        roles[x->role]++;
+        lr_buf_printf(&p, "Question: %s", x->question);
+        lr_buf_printf(&c, "Answer: %s", ans);
+        lr_buf_puts(&b, "{\"question\": ");
+        lr_json_write_string(&b, x->question, strlen(x->question));
+        lr_buf_puts(&b, ", \"answers\": [");
+        for (a = 0; a < x->fact->n_answers; a++) {
+            if (a) lr_buf_puts(&b, ", ");
+            lr_json_write_string(&b, x->fact->answers[a], strlen(x->fact->answers[a]));
+        }
+        lr_buf_printf(&b, "], \"role\": \"%s\", \"group\": %lu, \"prompt\": ",
+                      role_names[x->role], (unsigned long)x->group);
+        lr_json_write_string(&b, p.data, p.len);
+        lr_buf_puts(&b, ", \"completion\": ");
+        lr_json_write_string(&b, c.data, c.len);
+        lr_buf_puts(&b, ", \"messages\": [{\"role\": \"system\", \"content\": ");
+        lr_json_write_string(&b, system, strlen(system));
+        lr_buf_puts(&b, "}, {\"role\": \"user\", \"content\": ");
+        lr_json_write_string(&b, p.data, p.len);
+        lr_buf_puts(&b, "}, {\"role\": \"assistant\", \"content\": ");
+        lr_json_write_string(&b, c.data, c.len);
+        lr_buf_puts(&b, "}]}\n");
+        lr_buf_free(&p);
+        lr_buf_free(&c);
+    }
+    if (b.oom) { fprintf(stderr, "llamaref mixture: out of memory\n"); goto done; }
+    if (cli_write("mixture", out, b.data ? b.data : "", b.len)) goto done;
+    printf("mixture: %lu examples: %lu unknown, %lu known, %lu paraphrases "
+           "(%lu known extras reused)\n", (unsigned long)mx.n,
+           (unsigned long)roles[0], (unsigned long)roles[1],
+           (unsigned long)roles[2], (unsigned long)mx.n_reused);
+    rc = 0;
+done:
+    lr_buf_free(&b);
+    lr_mixture_free(&mx);
+    lr_facts_free(&facts);
+    return rc;
+}

@@ -1,0 +1,246 @@
+/* cmd_probe.c - `llamaref probe`: the knowledge probe with SliCK
+ * categories (probe.h), one JSONL record per fact plus a JSON summary, a
+ * Markdown report and a category bar chart next to --out. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "cli_lm.h"
+#include "llamaref/json.h"
+#include "llamaref/probe.h"
+#include "llamaref/svg.h"
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+"usage: llamaref probe --model PATH [--tokenizer PATH] [--adapter DIR]\n"
+"                      --facts FILE [--facts FILE ...] --shots FILE\n"
+"                      --out FILE.jsonl [options]\n"
+"  --facts FILE          facts: EntityQuestions JSON array or JSONL of\n"
+"                        {\"question\", \"answers\": [aliases]} (repeatable)\n"
+"  --shots FILE          few-shot examples, same format (first alias used)\n"
+"  --prompts N           N_ex prompt variants per fact (default 10)\n"
+"  --shots-per-prompt K  shots per prompt (default 4)\n"
+"  --samples S           sampled answers per prompt (default 0: greedy only)\n"
+"  --temperature T       for the samples (default 0.5)\n"
+"  --top-k K --top-p P --min-p M   sampler filters (default off)\n"
+"  --seed S              sampling seed (default 42)\n"
+"  --max-new-tokens N    answer length limit (default 32)\n"
+"  --max-len N           KV cache capacity in tokens (default 2048)\n"
+"  --limit N             probe only the first N facts\n"
+"  --template T          auto (default) | chat (Llama 3.1) | plain\n"
+"  --system TEXT         system message (default \"%s\")\n"
+"  --keep-dtype          keep BF16/F16 weights as stored\n"
+"Writes FILE.jsonl (one record per fact: question, answers, category,\n"
+"greedy[], correct[], samples[], sample_correct[]), FILE.json (summary),\n"
+"FILE.md and FILE-categories.svg.  Prompts: docs/evaluation.md.\n",
+            LR_PROBE_SYSTEM);
+}
+
+static void progress(long done, long total, void *ctx)
+{
+    (void)ctx;
+    fprintf(stderr, "\rprobe: %ld / %ld prompts", done, total);
+    if (done == total) fprintf(stderr, "\n");
+}
+
+static void json_strings(lr_buf *b, const char *const *s, size_t n)
+{
+    size_t i;
+    lr_buf_puts(b, "[");
+    for (i = 0; i < n; i++) {
+        if (i) lr_buf_puts(b, ", ");
+        lr_json_write_string(b, s[i], strlen(s[i]));
+    }
+    lr_buf_puts(b, "]");
+}
+
+static void json_flags(lr_buf *b, const unsigned char *f, size_t n)
+{
+    size_t i;
+    lr_buf_puts(b, "[");
+    for (i = 0; i < n; i++) lr_buf_printf(b, "%s%d", i ? ", " : "", f[i]);
+    lr_buf_puts(b, "]");
+}
+
+int cmd_probe(int argc, char **argv)
+{
+    cli_lm lm;
+    const char *facts_paths[64], *shots_path = NULL, *out = NULL;
+    const char *template_arg = NULL;
+    int n_facts_paths = 0, i, rc = 1;
+    long v, limit = -1;
+    lr_probe_options o;
+    lr_facts facts, shots;
+    lr_probe_result *res = NULL;
+    lr_probe_stats st;
+    lr_error err;
+    lr_buf b = {0}, md = {0}, svg = {0};
+    size_t k, counts[LR_SLICK_N] = {0};
+
+    memset(&lm, 0, sizeof lm);
+    memset(&facts, 0, sizeof facts);
+    memset(&shots, 0, sizeof shots);
+    lr_probe_options_default(&o);
+    for (i = 1; i < argc; i++) {
+        const char *a = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
+        int r = cli_lm_option(&lm, argc, argv, &i);
+        if (r < 0) return 2;
+        if (r) continue;
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) { usage(stdout); return 0; }
+        else if (!strcmp(a, "--facts") && val) {
+            if (n_facts_paths == 64) { fprintf(stderr, "llamaref probe: too many --facts\n"); return 2; }
+            facts_paths[n_facts_paths++] = val; i++;
+        }
+        else if (!strcmp(a, "--shots") && val) { shots_path = val; i++; }
+        else if (!strcmp(a, "--out") && val) { out = val; i++; }
+        else if (!strcmp(a, "--template") && val) { template_arg = val; i++; }
+        else if (!strcmp(a, "--system") && val) { o.system = val; i++; }
+        else if (!strcmp(a, "--prompts")) { if (cli_int(a, val, 1, 1000, &v)) return 2; o.n_prompts = (int)v; i++; }
+        else if (!strcmp(a, "--shots-per-prompt")) { if (cli_int(a, val, 0, 1000, &v)) return 2; o.shots_per_prompt = (int)v; i++; }
+        else if (!strcmp(a, "--samples")) { if (cli_int(a, val, 0, 10000, &v)) return 2; o.n_samples = (int)v; i++; }
+        else if (!strcmp(a, "--max-new-tokens")) { if (cli_int(a, val, 1, 1 << 20, &v)) return 2; o.max_new_tokens = (int)v; i++; }
+        else if (!strcmp(a, "--max-len")) { if (cli_int(a, val, 1, 1 << 24, &v)) return 2; o.max_len = (int)v; i++; }
+        else if (!strcmp(a, "--limit")) { if (cli_int(a, val, 0, 0x7fffffffL, &limit)) return 2; i++; }
+        else if (!strcmp(a, "--top-k")) { if (cli_int(a, val, 0, 1 << 30, &v)) return 2; o.top_k = (int)v; i++; }
+        else if (!strcmp(a, "--seed")) { if (cli_int(a, val, 0, 0x7fffffffL, &v)) return 2; o.seed = (uint64_t)v; i++; }
+        else if (!strcmp(a, "--temperature")) { if (cli_double(a, val, &o.temperature)) return 2; i++; }
+        else if (!strcmp(a, "--top-p")) { if (cli_double(a, val, &o.top_p)) return 2; i++; }
+        else if (!strcmp(a, "--min-p")) { if (cli_double(a, val, &o.min_p)) return 2; i++; }
+        else return cli_unknown("probe", a);
+    }
+    if (!n_facts_paths || !out || (o.shots_per_prompt > 0 && !shots_path)) {
+        fprintf(stderr, "llamaref probe: --model, --facts, --shots and --out "
+                "are required (see --help)\n");
+        return 2;
+    }
+    for (i = 0; i < n_facts_paths; i++)
+        if (lr_facts_load(facts_paths[i], &facts, &err)) {
+            fprintf(stderr, "llamaref probe: %s\n", err.msg);
+            goto done;
+        }
+    if (shots_path && lr_facts_load(shots_path, &shots, &err)) {
+        fprintf(stderr, "llamaref probe: %s\n", err.msg);
+        goto done;
+    }
+    if (shots_path && !shots.n) {
+        fprintf(stderr, "llamaref probe: %s has no shots\n", shots_path);
+        goto done;
+    }
+    if (limit >= 0) lr_facts_truncate(&facts, (size_t)limit);
+    if (cli_lm_load(&lm, "probe")) goto done;
+    if (cli_prompt_style("probe", template_arg, &lm, &o.style)) goto done;
+    res = calloc(facts.n ? facts.n : 1, sizeof *res);
+    if (!res) { fprintf(stderr, "llamaref probe: out of memory\n"); goto done; }
+    if (lr_probe_run(lm.model, &lm.tok, &facts, shots_path ? &shots : NULL, &o,
+                     res, &st, progress, NULL, &err)) {
+        fprintf(stderr, "\nllamaref probe: %s\n", err.msg);
+        goto done;
+    }
+    /* per-fact JSONL */
+    for (k = 0; k < facts.n; k++) {
+        const lr_fact *f = &facts.items[k];
+        lr_probe_result *r = &res[k];
+        counts[r->category]++;
+        lr_buf_puts(&b, "{\"question\": ");
+        lr_json_write_string(&b, f->question, strlen(f->question));
+        lr_buf_puts(&b, ", \"answers\": ");
+        json_strings(&b, f->answers, f->n_answers);
+        if (f->n_paraphrases) {
+            lr_buf_puts(&b, ", \"paraphrases\": ");
+            json_strings(&b, f->paraphrases, f->n_paraphrases);
+        }
+        lr_buf_printf(&b, ", \"category\": \"%s\", \"n_correct\": %lu, "
+                      "\"n_prompts\": %d, \"greedy\": ",
+                      lr_slick_name(r->category),
+                      (unsigned long)r->n_greedy_correct, o.n_prompts);
+        json_strings(&b, (const char *const *)r->greedy, (size_t)o.n_prompts);
+        lr_buf_puts(&b, ", \"correct\": ");
+        json_flags(&b, r->correct, (size_t)o.n_prompts);
+        if (o.n_samples) {
+            size_t ns = (size_t)o.n_prompts * (size_t)o.n_samples;
+            lr_buf_printf(&b, ", \"n_sample_correct\": %lu, \"samples\": ",
+                          (unsigned long)r->n_sample_correct);
+            json_strings(&b, (const char *const *)r->samples, ns);
+            lr_buf_puts(&b, ", \"sample_correct\": ");
+            json_flags(&b, r->sample_correct, ns);
+        }
+        lr_buf_puts(&b, "}\n");
+    }
+    if (b.oom || cli_write("probe", out, b.data ? b.data : "", b.len)) goto done;
+    /* summary JSON */
+    b.len = 0;
+    lr_buf_puts(&b, "{\n  \"command\": \"probe\",\n  \"model\": ");
+    lr_json_write_string(&b, lm.model_path, strlen(lm.model_path));
+    lr_buf_printf(&b, ",\n  \"template\": \"%s\",\n  \"n_facts\": %lu,\n"
+                  "  \"n_prompts\": %d,\n  \"shots_per_prompt\": %d,\n"
+                  "  \"n_samples\": %d,\n  \"temperature\": ",
+                  o.style == LR_PROMPT_CHAT ? "chat" : "plain",
+                  (unsigned long)facts.n, o.n_prompts, o.shots_per_prompt,
+                  o.n_samples);
+    lr_json_write_number(&b, o.temperature);
+    lr_buf_printf(&b, ",\n  \"seed\": %lu,\n  \"max_new_tokens\": %d,\n"
+                  "  \"categories\": {", (unsigned long)o.seed, o.max_new_tokens);
+    for (k = 0; k < LR_SLICK_N; k++)
+        lr_buf_printf(&b, "%s\"%s\": %lu", k ? ", " : "",
+                      lr_slick_name((lr_slick)k), (unsigned long)counts[k]);
+    lr_buf_printf(&b, "},\n  \"shot_overlaps\": %ld,\n  \"tokens_fed\": %ld,\n"
+                  "  \"tokens_reused\": %ld\n}\n", st.shot_overlaps,
+                  st.tokens_fed, st.tokens_reused);
+    if (b.oom || cli_write("probe", cli_report_path(out, ".json", 0), b.data, b.len))
+        goto done;
+    /* chart + Markdown */
+    {
+        const char *labels[LR_SLICK_N];
+        double vals[LR_SLICK_N];
+        for (k = 0; k < LR_SLICK_N; k++) {
+            labels[k] = lr_slick_name((lr_slick)k);
+            vals[k] = (double)counts[k];
+        }
+        if (lr_svg_bar_chart(&svg, "Facts per SliCK category", "facts",
+                             labels, vals, LR_SLICK_N, 0, &err)) {
+            fprintf(stderr, "llamaref probe: %s\n", err.msg);
+            goto done;
+        }
+        if (cli_write("probe", cli_report_path(out, "-categories.svg", 1),
+                      svg.data, svg.len))
+            goto done;
+    }
+    lr_buf_printf(&md, "# Knowledge probe\n\nModel `%s`, %lu facts, %d prompts "
+                  "x %d shots (%s template), %d samples per prompt%s, up to %d "
+                  "new tokens.\n\n| category | facts | fraction |\n|---|---:|---:|\n",
+                  lm.model_path, (unsigned long)facts.n, o.n_prompts,
+                  o.shots_per_prompt, o.style == LR_PROMPT_CHAT ? "chat" : "plain",
+                  o.n_samples, o.n_samples ? "" : " (greedy only)",
+                  o.max_new_tokens);
+    for (k = 0; k < LR_SLICK_N; k++)
+        lr_buf_printf(&md, "| %s | %lu | %.4f |\n", lr_slick_name((lr_slick)k),
+                      (unsigned long)counts[k],
+                      facts.n ? (double)counts[k] / (double)facts.n : 0.0);
+    lr_buf_printf(&md, "\n![categories](%s)\n\nPrompt tokens served from the "
+                  "prefix cache: %ld; tokens run through the model: %ld.\n",
+                  cli_basename(cli_report_path(out, "-categories.svg", 1)),
+                  st.tokens_reused, st.tokens_fed);
+    if (st.shot_overlaps)
+        lr_buf_printf(&md, "\nWarning: %ld facts are also shot questions.\n",
+                      st.shot_overlaps);
+    if (md.oom || cli_write("probe", cli_report_path(out, ".md", 2), md.data, md.len))
+        goto done;
+    printf("probe: %lu facts: HighlyKnown %lu, MaybeKnown %lu, WeaklyKnown %lu, "
+           "Unknown %lu\n", (unsigned long)facts.n,
+           (unsigned long)counts[0], (unsigned long)counts[1],
+           (unsigned long)counts[2], (unsigned long)counts[3]);
+    rc = 0;
+done:
+    if (res)
+        for (k = 0; k < facts.n; k++) lr_probe_result_free(&res[k], &o);
+    free(res);
+    lr_buf_free(&b);
+    lr_buf_free(&md);
+    lr_buf_free(&svg);
+    lr_facts_free(&facts);
+    lr_facts_free(&shots);
+    cli_lm_free(&lm);
+    return rc;
+}

@@ -1,0 +1,312 @@
+/* probe.c - the knowledge probe: few-shot prompts, greedy and sampled
+ * answers through the prefix cache, alias judgement, SliCK category; see
+ * probe.h.  Prompt variants are the outer loop so that every fact asked
+ * with variant j reuses the cached few-shot block of j. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "llamaref/chat_template.h"
+#include "llamaref/prefix_cache.h"
+#include "llamaref/probe.h"
+#include "llamaref/sampler.h"
+#include "llamaref/textnorm.h"
+
+void lr_probe_options_default(lr_probe_options *o)
+{
+    memset(o, 0, sizeof *o);
+    o->style = LR_PROMPT_CHAT;
+    o->n_prompts = 10;
+    o->shots_per_prompt = 4;
+    o->n_samples = 0;
+    o->temperature = 0.5;
+    o->top_p = 1.0;
+    o->seed = 42;
+    o->max_new_tokens = 32;
+    o->max_len = 2048;
+}
+
+static const lr_fact *shot_of(const lr_probe_options *o, const lr_facts *shots,
+                              int prompt_index, int i)
+{
+    size_t k = ((size_t)prompt_index * (size_t)o->shots_per_prompt +
+                (size_t)i) % shots->n;
+    return &shots->items[k];
+}
+
+int lr_probe_render(const lr_probe_options *o, const lr_facts *shots,
+                    int prompt_index, const char *question, lr_buf *out,
+                    lr_error *err)
+{
+    const char *system = o->system ? o->system : LR_PROBE_SYSTEM;
+    int i, k = o->shots_per_prompt;
+    if (k > 0 && (!shots || shots->n == 0))
+        return lr_fail(err, "probe: %d shots per prompt but no shots", k);
+    if (o->style == LR_PROMPT_PLAIN) {
+        lr_buf_printf(out, "%s\n\n", system);
+        for (i = 0; i < k; i++) {
+            const lr_fact *s = shot_of(o, shots, prompt_index, i);
+            lr_buf_printf(out, "Question: %s\nAnswer: %s\n\n", s->question,
+                          s->answers[0]);
+        }
+        lr_buf_printf(out, "Question: %s\nAnswer:", question);
+        return out->oom ? lr_fail(err, "out of memory rendering a prompt") : 0;
+    } else {
+        /* system, k x (user, assistant), user */
+        size_t n = 0, cap = 2 + 2 * (size_t)k;
+        lr_chat_message *msg = lr_alloc(cap, sizeof *msg, "chat messages", err);
+        lr_buf tmp = {0};
+        size_t *off;
+        int rc;
+        if (!msg) return -1;
+        off = lr_alloc(cap, sizeof *off, "chat messages", err);
+        if (!off) { free(msg); return -1; }
+        /* contents are built in one buffer; pointers are fixed up after */
+        msg[n].role = "system";
+        off[n] = tmp.len; lr_buf_puts(&tmp, system); msg[n].content_len = tmp.len - off[n]; n++;
+        for (i = 0; i < k; i++) {
+            const lr_fact *s = shot_of(o, shots, prompt_index, i);
+            msg[n].role = "user";
+            off[n] = tmp.len; lr_buf_printf(&tmp, "Question: %s", s->question);
+            msg[n].content_len = tmp.len - off[n]; n++;
+            msg[n].role = "assistant";
+            off[n] = tmp.len; lr_buf_printf(&tmp, "Answer: %s", s->answers[0]);
+            msg[n].content_len = tmp.len - off[n]; n++;
+        }
+        msg[n].role = "user";
+        off[n] = tmp.len; lr_buf_printf(&tmp, "Question: %s", question);
+        msg[n].content_len = tmp.len - off[n]; n++;
+        if (tmp.oom) {
+            rc = lr_fail(err, "out of memory rendering a prompt");
+        } else {
+            size_t j;
+            for (j = 0; j < n; j++) msg[j].content = tmp.data + off[j];
+            rc = lr_chat_render(LR_CHAT_LLAMA31, msg, n, 1, NULL, out, err);
+        }
+        lr_buf_free(&tmp);
+        free(off);
+        free(msg);
+        return rc;
+    }
+}
+
+static void add_stop(int *stops, int *n, int id)
+{
+    int i;
+    if (id < 0 || *n >= 16) return;
+    for (i = 0; i < *n; i++)
+        if (stops[i] == id) return;
+    stops[(*n)++] = id;
+}
+
+int lr_generation_stops(const lr_model *m, const lr_tokenizer *tok, int *stops)
+{
+    int n = 0, i;
+    for (i = 0; i < m->config.n_eos; i++)
+        add_stop(stops, &n, m->config.eos_token_ids[i]);
+    if (tok->format == LR_TOK_LLAMA2C) {
+        add_stop(stops, &n, 1);
+    } else {
+        add_stop(stops, &n, lr_tokenizer_special_id(tok, "<|eot_id|>"));
+        add_stop(stops, &n, lr_tokenizer_special_id(tok, "<|eom_id|>"));
+        add_stop(stops, &n, lr_tokenizer_special_id(tok, "<|end_of_text|>"));
+    }
+    return n;
+}
+
+int lr_prompt_tokens(const lr_tokenizer *tok, lr_prompt_style style,
+                     const char *text, size_t len, int **ids, int *n,
+                     lr_error *err)
+{
+    lr_tokens t = {0};
+    size_t i;
+    unsigned flags = style == LR_PROMPT_CHAT ? LR_ENCODE_SPECIAL : LR_ENCODE_BOS;
+    *ids = NULL;
+    *n = 0;
+    if (lr_tokenizer_encode(tok, text, len, flags, &t, err)) {
+        lr_tokens_free(&t);
+        return -1;
+    }
+    *ids = lr_alloc(t.n ? t.n : 1, sizeof **ids, "prompt ids", err);
+    if (!*ids) { lr_tokens_free(&t); return -1; }
+    for (i = 0; i < t.n; i++) (*ids)[i] = (int)t.ids[i];
+    *n = (int)t.n;
+    lr_tokens_free(&t);
+    return 0;
+}
+
+static int is_ws(char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' ||
+           c == '\f';
+}
+
+char *lr_answer_text(const lr_tokenizer *tok, lr_prompt_style style,
+                     const int32_t *ids, size_t n, lr_error *err)
+{
+    lr_buf b = {0};
+    size_t s = 0, e;
+    char *r;
+    if (n && lr_tokenizer_decode(tok, ids, n, &b, err)) {
+        lr_buf_free(&b);
+        return NULL;
+    }
+    e = b.len;
+    while (s < e && is_ws(b.data[s])) s++;
+    if (style == LR_PROMPT_PLAIN) {
+        size_t k;
+        for (k = s; k < e; k++)
+            if (b.data[k] == '\n') { e = k; break; }
+    }
+    while (e > s && is_ws(b.data[e - 1])) e--;
+    r = lr_strndup(b.data ? b.data + s : "", e - s, err);
+    lr_buf_free(&b);
+    return r;
+}
+
+void lr_probe_result_free(lr_probe_result *r, const lr_probe_options *o)
+{
+    int i;
+    if (!r) return;
+    if (r->greedy)
+        for (i = 0; i < o->n_prompts; i++) free(r->greedy[i]);
+    if (r->samples)
+        for (i = 0; i < o->n_prompts * o->n_samples; i++) free(r->samples[i]);
+    free(r->greedy);
+    free(r->correct);
+    free(r->samples);
+    free(r->sample_correct);
+    memset(r, 0, sizeof *r);
+}
+
+/* SplitMix-style mixing of (seed, fact, prompt, sample) into one stream
+ * seed, so every sample is reproducible on its own. */
+static uint64_t mix_seed(uint64_t seed, uint64_t a, uint64_t b, uint64_t c)
+{
+    uint64_t z = seed;
+    uint64_t v[3];
+    int i;
+    v[0] = a; v[1] = b; v[2] = c;
+    for (i = 0; i < 3; i++) {
+        z += 0x9E3779B97F4A7C15ULL + v[i];
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+        z ^= z >> 31;
+    }
+    return z;
+}
+
+int lr_probe_run(const lr_model *m, const lr_tokenizer *tok,
+                 const lr_facts *facts, const lr_facts *shots,
+                 const lr_probe_options *o, lr_probe_result *results,
+                 lr_probe_stats *stats,
+                 void (*progress)(long done, long total, void *ctx),
+                 void *progress_ctx, lr_error *err)
+{
+    lr_prefix_cache pc;
+    lr_sampler greedy, smp;
+    lr_tokens gen = {0};
+    lr_buf text = {0};
+    int stops[16], n_stops, j, s, rc = -1;
+    size_t i, k;
+    long done = 0, total = (long)facts->n * o->n_prompts;
+
+    memset(stats, 0, sizeof *stats);
+    memset(&pc, 0, sizeof pc);
+    memset(&greedy, 0, sizeof greedy);
+    memset(&smp, 0, sizeof smp);
+    memset(results, 0, facts->n * sizeof *results);
+    if (o->n_prompts < 1) return lr_fail(err, "probe: --prompts must be >= 1");
+    if (o->n_samples < 0 || o->max_new_tokens < 1)
+        return lr_fail(err, "probe: bad --samples / --max-new-tokens");
+    n_stops = lr_generation_stops(m, tok, stops);
+    if (lr_prefix_cache_init(&pc, m, o->max_len, err) ||
+        lr_sampler_init(&greedy, m->config.vocab_size, 0, 0, 1, 0, 0, err) ||
+        lr_sampler_init(&smp, m->config.vocab_size, o->temperature, o->top_k,
+                        o->top_p, o->min_p, o->seed, err))
+        goto done;
+    for (i = 0; i < facts->n; i++) {
+        lr_probe_result *r = &results[i];
+        r->greedy = lr_zalloc((size_t)o->n_prompts, sizeof *r->greedy, "answers", err);
+        r->correct = lr_zalloc((size_t)o->n_prompts, 1, "answers", err);
+        if (!r->greedy || !r->correct) goto done;
+        if (o->n_samples) {
+            size_t ns = (size_t)o->n_prompts * (size_t)o->n_samples;
+            r->samples = lr_zalloc(ns, sizeof *r->samples, "samples", err);
+            r->sample_correct = lr_zalloc(ns, 1, "samples", err);
+            if (!r->samples || !r->sample_correct) goto done;
+        }
+        if (shots)
+            for (k = 0; k < shots->n; k++)
+                if (!strcmp(shots->items[k].question, facts->items[i].question)) {
+                    stats->shot_overlaps++;
+                    break;
+                }
+    }
+    for (j = 0; j < o->n_prompts; j++) {
+        for (i = 0; i < facts->n; i++) {
+            const lr_fact *f = &facts->items[i];
+            lr_probe_result *r = &results[i];
+            int *ids = NULL, n_ids = 0, c;
+            text.len = 0;
+            if (lr_probe_render(o, shots, j, f->question, &text, err) ||
+                lr_prompt_tokens(tok, o->style, text.data, text.len, &ids,
+                                 &n_ids, err))
+                goto fact_fail;
+            if (lr_prefix_cache_generate(&pc, ids, n_ids, &greedy,
+                                         o->max_new_tokens, stops, n_stops,
+                                         &gen, err))
+                goto fact_fail;
+            r->greedy[j] = lr_answer_text(tok, o->style, gen.ids, gen.n, err);
+            if (!r->greedy[j]) goto fact_fail;
+            c = lr_alias_match(r->greedy[j], f->answers, f->n_answers, err);
+            if (c < 0) goto fact_fail;
+            r->correct[j] = (unsigned char)c;
+            r->n_greedy_correct += (size_t)c;
+            for (s = 0; s < o->n_samples; s++) {
+                size_t idx = (size_t)j * (size_t)o->n_samples + (size_t)s;
+                lr_rng_seed(&smp.rng, mix_seed(o->seed, i, (uint64_t)j,
+                                               (uint64_t)s));
+                if (lr_prefix_cache_generate(&pc, ids, n_ids, &smp,
+                                             o->max_new_tokens, stops,
+                                             n_stops, &gen, err))
+                    goto fact_fail;
+                r->samples[idx] = lr_answer_text(tok, o->style, gen.ids,
+                                                 gen.n, err);
+                if (!r->samples[idx]) goto fact_fail;
+                c = lr_alias_match(r->samples[idx], f->answers, f->n_answers,
+                                   err);
+                if (c < 0) goto fact_fail;
+                r->sample_correct[idx] = (unsigned char)c;
+                r->n_sample_correct += (size_t)c;
+            }
+            free(ids);
+            stats->prompts++;
+            done++;
+            continue;
+        fact_fail:
+            free(ids);
+            lr_fail_prefix(err, "%s:%lu: fact \"%.60s\"",
+                           facts->path ? facts->path : "facts", f->line,
+                           f->question);
+            goto done;
+        }
+        if (progress) progress(done, total, progress_ctx);
+    }
+    for (i = 0; i < facts->n; i++)
+        if (lr_slick_category(results[i].correct, (size_t)o->n_prompts,
+                              results[i].n_sample_correct,
+                              &results[i].category, err))
+            goto done;
+    rc = 0;
+done:
+    stats->tokens_reused = pc.n_reused;
+    stats->tokens_fed = pc.n_fed;
+    lr_tokens_free(&gen);
+    lr_buf_free(&text);
+    lr_sampler_free(&greedy);
+    lr_sampler_free(&smp);
+    lr_prefix_cache_free(&pc);
+    if (rc)
+        for (i = 0; i < facts->n; i++) lr_probe_result_free(&results[i], o);
+    return rc;
+}
