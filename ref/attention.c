@@ -61,3 +61,85 @@ void lr_attention_forward(lr_float *out, lr_float *scores, lr_float *probs,
         }
     }
 }
+
+void lr_attention_backward(lr_float *dq, lr_float *dk, lr_float *dv,
+                           const lr_float *dout, const lr_float *q,
+                           const lr_float *k, const lr_float *v,
+                           const unsigned char *key_mask,
+                           const lr_attn_shape *s, lr_float *scratch)
+{
+    /* q, dq, dout (Tq, H, hd); k, v, dk, dv (Tk, KV, hd); scratch 2*KV*Tk.
+     * Probabilities are recomputed row by row exactly as in the forward
+     * (flash-attention style), so nothing of size T x T is kept.  With
+     * S = scale q k^T, P = softmax(S), out = P v:
+     *   dP_ij = dout_i . v_j          dv_j += sum_i P_ij dout_i
+     *   dS_ij = P_ij (dP_ij - sum_k P_ik dP_ik)
+     *   dq_i  = scale sum_j dS_ij k_j  dk_j += scale sum_i dS_ij q_i
+     * dq is written, dk and dv are added to.  Each kv head (and the query
+     * heads sharing it) is one task, so the sums have a fixed order. */
+    const int H = s->n_heads, KV = s->n_kv_heads, hd = s->head_dim;
+    const int Tq = s->Tq, Tk = s->Tk, group = H / KV;
+    const size_t qdim = (size_t)H * hd, kvdim = (size_t)KV * hd;
+    const double scale = 1.0 / sqrt((double)hd);
+    int kvh;
+#ifdef LR_OMP
+#pragma omp parallel for schedule(static) if ((double)Tq * Tk * H * hd > 65536.0)
+#endif
+    for (kvh = 0; kvh < KV; kvh++) {
+        lr_float *pr = scratch + (size_t)kvh * 2 * Tk, *dp = pr + Tk;
+        int h, i, j, d;
+        for (h = kvh * group; h < (kvh + 1) * group; h++)
+            for (i = 0; i < Tq; i++) {
+                const lr_float *qi = q + (size_t)i * qdim + (size_t)h * hd;
+                const lr_float *gi = dout + (size_t)i * qdim + (size_t)h * hd;
+                lr_float *dqi = dq + (size_t)i * qdim + (size_t)h * hd;
+                const int last = s->q_off + i;
+                double mx = -HUGE_VAL, sum = 0, rowdot = 0;
+                /* recompute the probabilities of row i (as the forward) */
+                for (j = 0; j < Tk; j++) {
+                    const lr_float *kj = k + (size_t)j * kvdim + (size_t)kvh * hd;
+                    lr_float dot = 0;
+                    if (j > last || (key_mask && !key_mask[j])) {
+                        pr[j] = (lr_float)-HUGE_VAL;
+                        continue;
+                    }
+                    for (d = 0; d < hd; d++) dot += qi[d] * kj[d];
+                    pr[j] = (lr_float)(dot * scale);
+                    if (pr[j] > mx) mx = pr[j];
+                }
+                for (j = 0; j < Tk; j++) {
+                    double e = (pr[j] == (lr_float)-HUGE_VAL) ? 0.0
+                                                              : exp(pr[j] - mx);
+                    pr[j] = (lr_float)e;
+                    sum += e;
+                }
+                for (j = 0; j < Tk; j++)
+                    pr[j] = sum > 0 ? (lr_float)(pr[j] / sum) : 0;
+                /* dP and the row's sum_k P dP; dv */
+                for (j = 0; j < Tk; j++) {
+                    const lr_float *vj = v + (size_t)j * kvdim + (size_t)kvh * hd;
+                    lr_float *dvj = dv + (size_t)j * kvdim + (size_t)kvh * hd;
+                    lr_float acc = 0;
+                    dp[j] = 0;
+                    if (pr[j] == 0) continue;
+                    for (d = 0; d < hd; d++) acc += gi[d] * vj[d];
+                    dp[j] = acc;
+                    rowdot += (double)pr[j] * acc;
+                    for (d = 0; d < hd; d++) dvj[d] += pr[j] * gi[d];
+                }
+                /* dS, then dq and dk */
+                memset(dqi, 0, sizeof *dqi * (size_t)hd);
+                for (j = 0; j < Tk; j++) {
+                    const lr_float *kj = k + (size_t)j * kvdim + (size_t)kvh * hd;
+                    lr_float *dkj = dk + (size_t)j * kvdim + (size_t)kvh * hd;
+                    lr_float ds;
+                    if (pr[j] == 0) continue;
+                    ds = (lr_float)(pr[j] * ((double)dp[j] - rowdot) * scale);
+                    for (d = 0; d < hd; d++) {
+                        dqi[d] += ds * kj[d];
+                        dkj[d] += ds * qi[d];
+                    }
+                }
+            }
+    }
+}

@@ -20,3 +20,27 @@ void lr_rmsnorm_forward(lr_float *y, lr_float *rstd, const lr_float *x,
         for (i = 0; i < dim; i++) yt[i] = lr_tensor_get(w, (size_t)i) * (xt[i] * r);
     }
 }
+
+void lr_rmsnorm_backward(lr_float *dx, const lr_float *dy, const lr_float *x,
+                         const lr_tensor *w, const lr_float *rstd, int n,
+                         int dim)
+{
+    /* x, dy, dx (n, dim); w (dim); rstd (n) from the forward.
+     * y_i = w_i x_i r with r = (mean(x^2) + eps)^(-1/2), dr/dx_k = -r^3 x_k/D:
+     *   dx_k = r (w_k dy_k) - x_k r^3 / D * sum_i w_i dy_i x_i
+     * (w frozen: no weight gradient).  The sum is accumulated in double. */
+    int t, i;
+    for (t = 0; t < n; t++) {
+        const lr_float *xt = x + (size_t)t * dim, *gt = dy + (size_t)t * dim;
+        lr_float *dt = dx + (size_t)t * dim;
+        const double r = rstd[t];
+        double dot = 0;
+        lr_float c;
+        for (i = 0; i < dim; i++)
+            dot += (double)lr_tensor_get(w, (size_t)i) * gt[i] * xt[i];
+        c = (lr_float)(dot * r * r * r / dim);
+        for (i = 0; i < dim; i++)
+            dt[i] += (lr_float)r * (lr_tensor_get(w, (size_t)i) * gt[i]) -
+                     c * xt[i];
+    }
+}

@@ -61,3 +61,25 @@ void lr_rope_forward(lr_float *x, const lr_float *cos_t, const lr_float *sin_t,
         }
     }
 }
+
+void lr_rope_backward(lr_float *dx, const lr_float *cos_t,
+                      const lr_float *sin_t, int n, int n_heads, int head_dim)
+{
+    /* dx (n, n_heads, head_dim): dy in, dx out, in place.  The forward is
+     * the rotation R(a) of each pair (x_i, x_{i+d/2}); R is orthogonal, so
+     * dx = R(a)^T dy = R(-a) dy:
+     *   dx_i = dy_i cos + dy_{i+d/2} sin,  dx_{i+d/2} = dy_{i+d/2} cos - dy_i sin */
+    int t, h, i, half = head_dim / 2;
+    for (t = 0; t < n; t++) {
+        const lr_float *c = cos_t + (size_t)t * half;
+        const lr_float *s = sin_t + (size_t)t * half;
+        for (h = 0; h < n_heads; h++) {
+            lr_float *v = dx + ((size_t)t * n_heads + h) * head_dim;
+            for (i = 0; i < half; i++) {
+                lr_float a = v[i], b = v[i + half];
+                v[i] = a * c[i] + b * s[i];
+                v[i + half] = b * c[i] - a * s[i];
+            }
+        }
+    }
+}

@@ -27,4 +27,13 @@ void lr_attention_forward(lr_float *out, lr_float *scores, lr_float *probs,
                           const lr_float *v, const unsigned char *key_mask,
                           const lr_attn_shape *s, lr_float *scratch);
 
+/* Backward of lr_attention_forward for the same shape and mask (the
+ * probabilities are recomputed, none need be saved): dq [Tq, H*hd] is
+ * written, dk, dv [Tk, KV*hd] are added to; scratch holds 2*KV*Tk values.
+ * Derivation in attention.c. */
+void lr_attention_backward(lr_float *dq, lr_float *dk, lr_float *dv,
+                           const lr_float *dout, const lr_float *q,
+                           const lr_float *k, const lr_float *v,
+                           const unsigned char *key_mask,
+                           const lr_attn_shape *s, lr_float *scratch);
 #endif

@@ -41,6 +41,11 @@ void lr_matmul_fast(lr_float *y, const lr_float *x, const void *w,
  * default), else lr_matmul_ref.  w is [out, in]; n rows of x. */
 void lr_matmul(lr_float *y, const lr_float *x, const lr_tensor *w, int n);
 
+/* Backward of y = x W^T for a frozen W: dx[n, in] += dy[n, out] W.
+ * Each dx element adds its terms in ascending o (thread-independent). */
+void lr_matmul_backward(lr_float *dx, const lr_float *dy, const lr_tensor *w,
+                        int n);
+
 /* 1 when lr_matmul uses the fast kernel; the name of its instruction set
  * ("avx512f", "avx2", "generic vectors", "scalar"). */
 int lr_matmul_is_fast(void);

@@ -13,4 +13,8 @@
 void lr_swiglu_forward(lr_float *act, const lr_float *gate,
                        const lr_float *up, size_t n);
 
+/* Backward: dgate, dup [n] (written) from dact and the forward's gate, up. */
+void lr_swiglu_backward(lr_float *dgate, lr_float *dup, const lr_float *dact,
+                        const lr_float *gate, const lr_float *up, size_t n);
+
 #endif

@@ -13,4 +13,10 @@
 void lr_rmsnorm_forward(lr_float *y, lr_float *rstd, const lr_float *x,
                         const lr_tensor *w, int n, int dim, double eps);
 
+/* Backward for a frozen w: dx[n, dim] += d rmsnorm / dx applied to dy,
+ * with rstd from the forward.  (Derivation in rmsnorm.c.) */
+void lr_rmsnorm_backward(lr_float *dx, const lr_float *dy, const lr_float *x,
+                         const lr_tensor *w, const lr_float *rstd, int n,
+                         int dim);
+
 #endif

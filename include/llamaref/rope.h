@@ -27,4 +27,9 @@ void lr_rope_table(lr_float *cos_t, lr_float *sin_t, const int *pos, int n,
 void lr_rope_forward(lr_float *x, const lr_float *cos_t, const lr_float *sin_t,
                      int n, int n_heads, int head_dim);
 
+/* Backward: dx holds dy [n, n_heads * head_dim] and is rotated back in
+ * place (the transpose of the rotation). */
+void lr_rope_backward(lr_float *dx, const lr_float *cos_t,
+                      const lr_float *sin_t, int n, int n_heads, int head_dim);
+
 #endif

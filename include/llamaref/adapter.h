@@ -1,0 +1,31 @@
+/* adapter.h - PEFT LoRA adapter directories: adapter_config.json +
+ * adapter_model.safetensors, read and written with PEFT's exact keys
+ * (base_model.model.model.layers.{i}.self_attn.{q,k,v,o}_proj.lora_{A,B}.weight,
+ * base_model.model.model.layers.{i}.mlp.{gate,up,down}_proj.lora_{A,B}.weight)
+ * and config fields, so PEFT loads what llamaref writes and vice versa. */
+#ifndef LLAMAREF_ADAPTER_H
+#define LLAMAREF_ADAPTER_H
+
+#include "llamaref/lora.h"
+
+/* PEFT key of (layer, target, 'A' or 'B') into buf. */
+void lr_adapter_key(char *buf, size_t size, int layer, int target, char ab);
+
+/* Reads dir/adapter_config.json into cfg (cfg->layers malloc'ed, or NULL
+ * for all layers; n_layers layers in the model).  Unsupported PEFT options
+ * (use_dora, non-empty rank_pattern/alpha_pattern, bias other than "none",
+ * fan_in_fan_out, modules_to_save, a regex target_modules) are errors. */
+int lr_adapter_read_config(const char *dir, int n_layers, lr_lora_config *cfg,
+                           lr_error *err);
+
+/* Loads an adapter for model config mc: every tensor the config implies
+ * must be present with its shape; other tensors are errors (named). */
+int lr_adapter_load(const char *dir, const lr_config *mc, lr_lora *lo,
+                    lr_error *err);
+
+/* Writes dir/adapter_config.json and dir/adapter_model.safetensors (F32,
+ * metadata {"format": "pt"}), each atomically.  dir must exist. */
+int lr_adapter_save(const char *dir, const lr_lora *lo, const char *base_model,
+                    lr_error *err);
+
+#endif

@@ -1,0 +1,109 @@
+/* lora.h - LoRA adapters with PEFT semantics on a Llama's linear layers.
+ *
+ * For a target linear y = x W^T (W [out, in], frozen):
+ *     y = x W^T + s * (dropout(x) A^T) B^T,   A [r, in], B [out, r]
+ * with s = lora_alpha / r, or lora_alpha / sqrt(r) with use_rslora.
+ * Dropout (probability p, inverted scaling 1/(1-p)) acts on the LoRA
+ * branch's input only.  PEFT init: A ~ U(-1/sqrt(in), 1/sqrt(in))
+ * (kaiming_uniform_(a=sqrt(5))), B = 0, drawn from the portable RNG
+ * (docs/rng.md).  Merge: W' = W + s * B A.
+ *
+ * Storage (llm.c style): every A and B lives in one flat lr_float array,
+ * layer by layer, targets in the order q, k, v, o, gate, up, down, A before
+ * B.  A gradient or an optimizer moment is another array with the same
+ * layout, so the optimizer and serialisation see one vector. */
+#ifndef LLAMAREF_LORA_H
+#define LLAMAREF_LORA_H
+
+#include "llamaref/common.h"
+#include "llamaref/config.h"
+#include "llamaref/model.h"
+
+enum {
+    LR_LORA_Q, LR_LORA_K, LR_LORA_V, LR_LORA_O,
+    LR_LORA_GATE, LR_LORA_UP, LR_LORA_DOWN,
+    LR_LORA_NTARGETS
+};
+
+/* "q_proj", ..., "down_proj", and their module path in the model
+ * ("self_attn.q_proj", "mlp.gate_proj", ...). */
+const char *lr_lora_target_name(int t);
+const char *lr_lora_target_path(int t);
+/* Index of a target name ("up_proj"), or -1. */
+int lr_lora_target_from_name(const char *name);
+
+typedef struct lr_lora_config {
+    int r;
+    double alpha;
+    int use_rslora;
+    double dropout;
+    unsigned targets;      /* bit t set: target t is adapted */
+    unsigned char *layers; /* [n_layers]: 1 = adapted; NULL = every layer */
+    int n_layers;
+} lr_lora_config;
+
+/* One adapted linear: offsets (in lr_floats) of A and B in the flat array;
+ * in/out are the linear's sizes.  a_off < 0 when the layer/target is not
+ * adapted. */
+typedef struct lr_lora_slot {
+    long a_off, b_off;
+    int in, out;
+} lr_lora_slot;
+
+typedef struct lr_lora {
+    lr_lora_config cfg;    /* cfg.layers owned (copied) */
+    double scale;          /* s */
+    lr_lora_slot *slots;   /* [n_layers * LR_LORA_NTARGETS] */
+    size_t n_params;       /* total lr_floats */
+    lr_float *params;      /* [n_params] */
+} lr_lora;
+
+/* Parses "q_proj,v_proj" (or "all") into a target bitmask. */
+int lr_lora_parse_targets(const char *list, unsigned *out, lr_error *err);
+
+/* Lays out adapters for model config mc; params zeroed.  Fails on r < 1,
+ * an empty target set or a dropout outside [0, 1). */
+int lr_lora_alloc(lr_lora *lo, const lr_config *mc, const lr_lora_config *cfg,
+                  lr_error *err);
+void lr_lora_free(lr_lora *lo);
+/* The slot of (layer, target), or NULL when not adapted. */
+const lr_lora_slot *lr_lora_slot_get(const lr_lora *lo, int layer, int t);
+/* PEFT init from seed (docs/rng.md, stream "LoRA init"). */
+void lr_lora_init(lr_lora *lo, uint64_t seed);
+
+/* s = alpha / r, or alpha / sqrt(r) with use_rslora. */
+double lr_lora_scale(const lr_lora_config *cfg);
+
+/* Derived seeds of the documented RNG streams (docs/rng.md):
+ * seed -> splitmix(seed ^ kind) -> splitmix(. ^ i) -> splitmix(. ^ j),
+ * where splitmix(x) is the first output of SplitMix64 seeded with x. */
+uint64_t lr_stream_seed(uint64_t seed, uint64_t kind, uint64_t i, uint64_t j);
+#define LR_STREAM_LORA_INIT 1
+#define LR_STREAM_DROPOUT 2
+#define LR_STREAM_SHUFFLE 3
+
+/* ---- one adapted linear (n rows) ----
+ * Forward: xd = dropout(x) (xd == x when p == 0, no copy needed);
+ * xa = xd A^T [n, r]; y += s * xa B^T.  Dropout keeps element e (row-major
+ * over [n, in]) when u_e >= p, u_e the e-th lr_rng_double of `seed`, and
+ * scales it by (lr_float)(1/(1-p)).  xd: [n, in] buffer or NULL when p == 0.
+ * Backward (dy [n, out]):
+ *   dB += s dy^T xa,  dxa = s dy B,  dA += dxa^T xd,
+ *   dx += (dxa A) * dropout mask and scale (when dx != NULL). */
+void lr_lora_dropout(lr_float *xd, const lr_float *x, int n, int in,
+                     double p, uint64_t seed);
+void lr_lora_linear_forward(lr_float *y, lr_float *xa, const lr_float *xd,
+                            const lr_float *A, const lr_float *B, double s,
+                            int n, int in, int out, int r);
+void lr_lora_linear_backward(lr_float *dx, lr_float *dA, lr_float *dB,
+                             lr_float *dxa, const lr_float *dy,
+                             const lr_float *xd, const lr_float *xa,
+                             const lr_float *A, const lr_float *B, double s,
+                             int n, int in, int out, int r, double p,
+                             uint64_t seed);
+
+/* W' = W + s B A for every adapted linear, in place; weights not stored as
+ * lr_float are converted to lr_float first (so nothing rounds to BF16). */
+int lr_lora_merge(lr_model *m, const lr_lora *lo, lr_error *err);
+
+#endif

@@ -1,0 +1,64 @@
+/* train.h - one LoRA training step's forward and backward over a padded
+ * batch: the LoRA-adapted forward (same arithmetic as lr_forward plus the
+ * adapters), HF causal-LM loss, and the hand-written backward to every
+ * LoRA A and B.  Base weights are frozen: no gradient buffers for them.
+ *
+ * Memory: by default every layer's intermediates are kept (lr_acts with
+ * LR_ACTS_PER_LAYER).  With recompute only each layer's input [B*T, D] is
+ * kept and the layer is recomputed just before its backward, so activation
+ * memory no longer grows with the number of layers (gradient
+ * checkpointing); the results are bit-identical either way.  Attention
+ * probabilities are never stored (attention backward recomputes them). */
+#ifndef LLAMAREF_TRAIN_H
+#define LLAMAREF_TRAIN_H
+
+#include "llamaref/forward.h"
+#include "llamaref/lora.h"
+
+typedef struct lr_train_ws {
+    int B, T, recompute;
+    lr_acts acts;        /* logits [B*T, V] (dlogits in place after backward) */
+    lr_float *layer_in;  /* recompute: [n_layers + 1, BT, D] layer inputs */
+    lr_float *xa;        /* LoRA x A^T: [n_layers or 1][7][BT * r] */
+    lr_float *dres, *dh, *dn;          /* [BT, D] */
+    lr_float *dao, *dq;                /* [BT, QD] */
+    lr_float *dk, *dv;                 /* [BT, KVD] */
+    lr_float *dact, *dgate, *dup;      /* [BT, I] */
+    lr_float *dxa;                     /* [BT, r] */
+    lr_float *xd;                      /* [BT, max in] dropout scratch */
+    lr_float *attn_scratch;            /* 2 * KV * T */
+    void *mem;
+    /* set by lr_lora_forward for the backward */
+    int cur_B, cur_T;
+    const int *labels;
+    const unsigned char *mask;
+    double dropout;
+    uint64_t dropout_seed;
+} lr_train_ws;
+
+int lr_train_ws_alloc(lr_train_ws *ws, const lr_model *m, const lr_lora *lo,
+                      int B, int T, int recompute, lr_error *err);
+void lr_train_ws_free(lr_train_ws *ws);
+
+/* Bytes lr_train_ws_alloc would take (for memory estimates). */
+double lr_train_ws_bytes(const lr_config *c, int r, int B, int T,
+                         int recompute);
+
+/* Forward of a micro-batch tokens/labels/mask [B, T] (mask NULL: all ones;
+ * positions 0 .. T-1) with the adapters; dropout p on the LoRA inputs with
+ * masks from dropout_seed (docs/rng.md; p = 0: none).  Fills ws->acts.logits
+ * and returns the summed NLL and counted tokens of the HF shifted loss.
+ * labels and mask must stay valid until lr_lora_backward. */
+int lr_lora_forward(lr_train_ws *ws, const lr_model *m, const lr_lora *lo,
+                    const int *tokens, const int *labels,
+                    const unsigned char *mask, int B, int T, double dropout,
+                    uint64_t dropout_seed, double *nll_sum, long *n_counted,
+                    lr_error *err);
+
+/* Backward of the last forward: grad [lo->n_params] += d(grad_scale *
+ * sum NLL)/d params (HF mean: grad_scale = 1 / counted tokens of the whole
+ * accumulated batch).  Overwrites ws->acts.logits with dlogits. */
+int lr_lora_backward(lr_train_ws *ws, const lr_model *m, const lr_lora *lo,
+                     lr_float *grad, double grad_scale, lr_error *err);
+
+#endif

@@ -1,0 +1,372 @@
+/* train_step.c - the LoRA training step: adapted forward, loss, and the
+ * whole-model backward to the LoRA parameters (see train.h).
+ *
+ * The layer forward below is lr_layer_forward (forward.c) step for step,
+ * plus y += s (dropout(x) A^T) B^T after each adapted projection; with no
+ * adapter in a layer it does exactly the same arithmetic, so the logits
+ * equal lr_forward's bit for bit (tested).
+ * Depends on: forward (lr_acts), matmul, rmsnorm, rope, attention, mlp,
+ * lora, loss. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "llamaref/attention.h"
+#include "llamaref/loss.h"
+#include "llamaref/matmul.h"
+#include "llamaref/mlp.h"
+#include "llamaref/rmsnorm.h"
+#include "llamaref/rope.h"
+#include "llamaref/train.h"
+
+#define NT LR_LORA_NTARGETS
+
+static size_t max3(size_t a, size_t b, size_t c)
+{
+    size_t m = a > b ? a : b;
+    return m > c ? m : c;
+}
+
+/* sizes (in lr_floats) of the workspace's own buffers */
+static size_t ws_floats(const lr_config *c, int r, int B, int T, int recompute)
+{
+    const size_t BT = (size_t)B * T, D = c->hidden_size,
+                 I = c->intermediate_size, L = c->num_hidden_layers;
+    const size_t QD = (size_t)c->num_attention_heads * c->head_dim;
+    const size_t KVD = (size_t)c->num_key_value_heads * c->head_dim;
+    size_t n = 0;
+    if (recompute) n += (L + 1) * BT * D;
+    n += (recompute ? 1 : L) * NT * BT * r;
+    n += 3 * BT * D + 2 * BT * QD + 2 * BT * KVD + 3 * BT * I + BT * r;
+    n += BT * max3(D, QD, I);
+    n += 2 * (size_t)c->num_key_value_heads * T;
+    return n;
+}
+
+double lr_train_ws_bytes(const lr_config *c, int r, int B, int T,
+                         int recompute)
+{
+    /* the lr_acts part, counted as acts_layout does */
+    const double BT = (double)B * T, D = c->hidden_size,
+                 I = c->intermediate_size, L = c->num_hidden_layers;
+    const double QD = (double)c->num_attention_heads * c->head_dim;
+    const double KVD = (double)c->num_key_value_heads * c->head_dim;
+    double per_layer = BT * (7 * D + 2 * QD + 4 * KVD + 3 * I + 2);
+    double acts = BT * D + per_layer * (recompute ? 1 : L) +
+                  BT * (D + 1 + c->vocab_size + c->head_dim) +
+                  (double)c->num_attention_heads * T;
+    return (acts + (double)ws_floats(c, r, B, T, recompute)) *
+           sizeof(lr_float);
+}
+
+int lr_train_ws_alloc(lr_train_ws *ws, const lr_model *m, const lr_lora *lo,
+                      int B, int T, int recompute, lr_error *err)
+{
+    const lr_config *c = &m->config;
+    const size_t BT = (size_t)B * T, D = c->hidden_size,
+                 I = c->intermediate_size, L = c->num_hidden_layers;
+    const size_t QD = (size_t)c->num_attention_heads * c->head_dim;
+    const size_t KVD = (size_t)c->num_key_value_heads * c->head_dim;
+    const size_t r = (size_t)lo->cfg.r;
+    lr_float *p;
+    memset(ws, 0, sizeof *ws);
+    ws->B = B; ws->T = T; ws->recompute = recompute;
+    if (lr_acts_alloc(&ws->acts, c, B, T, recompute ? 0 : LR_ACTS_PER_LAYER,
+                      err))
+        return lr_fail_prefix(err, "training workspace");
+    ws->mem = lr_alloc(ws_floats(c, lo->cfg.r, B, T, recompute),
+                       sizeof(lr_float), "training workspace", err);
+    if (!ws->mem) { lr_train_ws_free(ws); return -1; }
+    p = (lr_float *)ws->mem;
+#define TAKE(f, n) do { ws->f = p; p += (n); } while (0)
+    if (recompute) TAKE(layer_in, (L + 1) * BT * D);
+    TAKE(xa, (recompute ? 1 : L) * NT * BT * r);
+    TAKE(dres, BT * D); TAKE(dh, BT * D); TAKE(dn, BT * D);
+    TAKE(dao, BT * QD); TAKE(dq, BT * QD);
+    TAKE(dk, BT * KVD); TAKE(dv, BT * KVD);
+    TAKE(dact, BT * I); TAKE(dgate, BT * I); TAKE(dup, BT * I);
+    TAKE(dxa, BT * r);
+    TAKE(xd, BT * max3(D, QD, I));
+    TAKE(attn_scratch, 2 * (size_t)c->num_key_value_heads * T);
+#undef TAKE
+    return 0;
+}
+
+void lr_train_ws_free(lr_train_ws *ws)
+{
+    if (ws->acts.mem) lr_acts_free(&ws->acts);
+    free(ws->mem);
+    memset(ws, 0, sizeof *ws);
+}
+
+/* LoRA intermediates x A^T of (layer, target) */
+static lr_float *xa_of(lr_train_ws *ws, const lr_lora *lo, int l, int t)
+{
+    const size_t BTmax = (size_t)ws->B * ws->T;
+    size_t slot = (size_t)(ws->recompute ? 0 : l) * NT + t;
+    return ws->xa + slot * BTmax * lo->cfg.r;
+}
+
+static uint64_t drop_seed(const lr_train_ws *ws, int l, int t)
+{
+    return lr_stream_seed(ws->dropout_seed, LR_STREAM_DROPOUT, (uint64_t)l,
+                          (uint64_t)t);
+}
+
+/* y (n, out) += s * (dropout(x) A^T) B^T for (l, t) if adapted */
+static void lora_add(lr_train_ws *ws, const lr_lora *lo, int l, int t,
+                     lr_float *y, const lr_float *x, int n)
+{
+    const lr_lora_slot *s = lr_lora_slot_get(lo, l, t);
+    const lr_float *xd = x;
+    if (!s) return;
+    if (ws->dropout > 0) {
+        lr_lora_dropout(ws->xd, x, n, s->in, ws->dropout, drop_seed(ws, l, t));
+        xd = ws->xd;
+    }
+    lr_lora_linear_forward(y, xa_of(ws, lo, l, t), xd, lo->params + s->a_off,
+                           lo->params + s->b_off, lo->scale, n, s->in, s->out,
+                           lo->cfg.r);
+}
+
+static void add(lr_float *y, const lr_float *a, const lr_float *b, size_t n)
+{
+    size_t i;
+    for (i = 0; i < n; i++) y[i] = a[i] + b[i];
+}
+
+/* lr_layer_forward (no KV cache) with the adapters of layer l. */
+static void layer_forward(lr_train_ws *ws, const lr_model *m,
+                          const lr_lora *lo, int l, lr_layer_acts *la,
+                          const lr_float *x)
+{
+    /* x (B*T, D) -> la->out (B*T, D) */
+    const lr_config *c = &m->config;
+    const lr_layer_weights *w = &m->layers[l];
+    const int B = ws->cur_B, T = ws->cur_T, BT = B * T;
+    const int D = c->hidden_size, I = c->intermediate_size;
+    const int H = c->num_attention_heads, KV = c->num_key_value_heads;
+    const int hd = c->head_dim;
+    const size_t QD = (size_t)H * hd, KVD = (size_t)KV * hd;
+    const lr_float *cs = ws->acts.rope_cos, *sn = ws->acts.rope_sin;
+    lr_attn_shape s;
+    int b;
+
+    lr_rmsnorm_forward(la->attn_norm, la->attn_rstd, x, &w->input_layernorm,
+                       BT, D, c->rms_norm_eps);
+    lr_matmul(la->q, la->attn_norm, &w->q_proj, BT);
+    lora_add(ws, lo, l, LR_LORA_Q, la->q, la->attn_norm, BT);
+    lr_matmul(la->k, la->attn_norm, &w->k_proj, BT);
+    lora_add(ws, lo, l, LR_LORA_K, la->k, la->attn_norm, BT);
+    lr_matmul(la->v, la->attn_norm, &w->v_proj, BT);
+    lora_add(ws, lo, l, LR_LORA_V, la->v, la->attn_norm, BT);
+    memcpy(la->q_rope, la->q, sizeof(lr_float) * BT * QD);
+    memcpy(la->k_rope, la->k, sizeof(lr_float) * BT * KVD);
+    lr_rope_forward(la->q_rope, cs, sn, BT, H, hd);
+    lr_rope_forward(la->k_rope, cs, sn, BT, KV, hd);
+    s.n_heads = H; s.n_kv_heads = KV; s.head_dim = hd;
+    s.Tq = T; s.Tk = T; s.q_off = 0;
+    for (b = 0; b < B; b++) {
+        const size_t r0 = (size_t)b * T;
+        lr_attention_forward(la->attn_out + r0 * QD, NULL, NULL,
+                             la->q_rope + r0 * QD, la->k_rope + r0 * KVD,
+                             la->v + r0 * KVD, ws->mask ? ws->mask + r0 : NULL,
+                             &s, ws->acts.attn_scratch);
+    }
+    lr_matmul(la->o_proj, la->attn_out, &w->o_proj, BT);
+    lora_add(ws, lo, l, LR_LORA_O, la->o_proj, la->attn_out, BT);
+    add(la->h, x, la->o_proj, (size_t)BT * D);
+
+    lr_rmsnorm_forward(la->mlp_norm, la->mlp_rstd, la->h,
+                       &w->post_attention_layernorm, BT, D, c->rms_norm_eps);
+    lr_matmul(la->gate, la->mlp_norm, &w->gate_proj, BT);
+    lora_add(ws, lo, l, LR_LORA_GATE, la->gate, la->mlp_norm, BT);
+    lr_matmul(la->up, la->mlp_norm, &w->up_proj, BT);
+    lora_add(ws, lo, l, LR_LORA_UP, la->up, la->mlp_norm, BT);
+    lr_swiglu_forward(la->act, la->gate, la->up, (size_t)BT * I);
+    lr_matmul(la->mlp_out, la->act, &w->down_proj, BT);
+    lora_add(ws, lo, l, LR_LORA_DOWN, la->mlp_out, la->act, BT);
+    add(la->out, la->h, la->mlp_out, (size_t)BT * D);
+}
+
+static const lr_float *layer_input(lr_train_ws *ws, int l)
+{
+    const size_t BT = (size_t)ws->cur_B * ws->cur_T;
+    if (ws->recompute)
+        return ws->layer_in + (size_t)l * BT * ws->acts.D;
+    return l == 0 ? ws->acts.embed : ws->acts.layers[l - 1].out;
+}
+
+int lr_lora_forward(lr_train_ws *ws, const lr_model *m, const lr_lora *lo,
+                    const int *tokens, const int *labels,
+                    const unsigned char *mask, int B, int T, double dropout,
+                    uint64_t dropout_seed, double *nll_sum, long *n_counted,
+                    lr_error *err)
+{
+    const lr_config *c = &m->config;
+    lr_acts *a = &ws->acts;
+    const int L = c->num_hidden_layers, D = c->hidden_size;
+    const int half = c->head_dim / 2;
+    const size_t BT = (size_t)B * T;
+    const lr_float *x;
+    int l, t, r;
+    if (B < 1 || T < 1 || B > ws->B || T > ws->T)
+        return lr_fail(err, "training step: batch %d x %d exceeds the "
+                       "workspace's %d x %d", B, T, ws->B, ws->T);
+    ws->cur_B = B; ws->cur_T = T;
+    ws->labels = labels; ws->mask = mask;
+    ws->dropout = dropout; ws->dropout_seed = dropout_seed;
+    for (r = 0; r < (int)BT; r++) {
+        int v = tokens[r];
+        if (v < 0 || v >= c->vocab_size)
+            return lr_fail(err, "token id %d at batch %d position %d is "
+                           "outside the vocabulary [0, %d)", v, r / T, r % T,
+                           c->vocab_size);
+        lr_tensor_get_range(&m->embed_tokens, (size_t)v * D, (size_t)D,
+                            a->embed + (size_t)r * D);
+        t = r % T;
+        lr_rope_table(a->rope_cos + (size_t)r * half,
+                      a->rope_sin + (size_t)r * half, &t, 1, a->inv_freq,
+                      c->head_dim);
+    }
+    if (ws->recompute) memcpy(ws->layer_in, a->embed, sizeof(lr_float) * BT * D);
+    x = a->embed;
+    for (l = 0; l < L; l++) {
+        lr_layer_acts *la = &a->layers[l];
+        layer_forward(ws, m, lo, l, la, x);
+        if (ws->recompute) {
+            lr_float *next = ws->layer_in + (size_t)(l + 1) * BT * D;
+            memcpy(next, la->out, sizeof(lr_float) * BT * D);
+            x = next;
+        } else {
+            x = la->out;
+        }
+    }
+    lr_rmsnorm_forward(a->final_norm, a->final_rstd, x, &m->norm, (int)BT, D,
+                       c->rms_norm_eps);
+    lr_matmul(a->logits, a->final_norm, &m->lm_head, (int)BT);
+    return lr_causal_lm_loss(a->logits, labels, B, T, c->vocab_size, NULL,
+                             nll_sum, n_counted, NULL, 1.0, err);
+}
+
+/* LoRA backward of (l, t): grads of A, B and dx += (when dx != NULL) */
+static void lora_bwd(lr_train_ws *ws, const lr_lora *lo, lr_float *grad,
+                     int l, int t, lr_float *dx, const lr_float *dy,
+                     const lr_float *x, int n)
+{
+    const lr_lora_slot *s = lr_lora_slot_get(lo, l, t);
+    const lr_float *xd = x;
+    if (!s) return;
+    if (ws->dropout > 0) {
+        lr_lora_dropout(ws->xd, x, n, s->in, ws->dropout, drop_seed(ws, l, t));
+        xd = ws->xd;
+    }
+    lr_lora_linear_backward(dx, grad + s->a_off, grad + s->b_off, ws->dxa, dy,
+                            xd, xa_of(ws, lo, l, t), lo->params + s->a_off,
+                            lo->params + s->b_off, lo->scale, n, s->in, s->out,
+                            lo->cfg.r, ws->dropout, drop_seed(ws, l, t));
+}
+
+static int layer_has(const lr_lora *lo, int l, int t0, int t1)
+{
+    int t;
+    for (t = t0; t <= t1; t++)
+        if (lr_lora_slot_get(lo, l, t)) return 1;
+    return 0;
+}
+
+int lr_lora_backward(lr_train_ws *ws, const lr_model *m, const lr_lora *lo,
+                     lr_float *grad, double grad_scale, lr_error *err)
+{
+    const lr_config *c = &m->config;
+    lr_acts *a = &ws->acts;
+    const int B = ws->cur_B, T = ws->cur_T, BT = B * T;
+    const int L = c->num_hidden_layers, D = c->hidden_size;
+    const int I = c->intermediate_size, H = c->num_attention_heads;
+    const int KV = c->num_key_value_heads, hd = c->head_dim;
+    const size_t QD = (size_t)H * hd, KVD = (size_t)KV * hd;
+    int l, l_min = L, b;
+    lr_attn_shape s;
+    for (l = 0; l < L && l_min == L; l++)
+        if (layer_has(lo, l, 0, NT - 1)) l_min = l;
+    if (l_min == L) return 0;
+
+    /* loss -> dlogits (in place) -> lm_head -> final norm */
+    if (lr_causal_lm_loss(a->logits, ws->labels, B, T, c->vocab_size, NULL,
+                          NULL, NULL, a->logits, grad_scale, err))
+        return -1;
+    memset(ws->dn, 0, sizeof(lr_float) * BT * D);
+    lr_matmul_backward(ws->dn, a->logits, &m->lm_head, BT);
+    memset(ws->dres, 0, sizeof(lr_float) * BT * D);
+    lr_rmsnorm_backward(ws->dres, ws->dn, layer_input(ws, L), &m->norm,
+                        a->final_rstd, BT, D);
+
+    s.n_heads = H; s.n_kv_heads = KV; s.head_dim = hd;
+    s.Tq = T; s.Tk = T; s.q_off = 0;
+    for (l = L - 1; l >= l_min; l--) {
+        const lr_layer_weights *w = &m->layers[l];
+        lr_layer_acts *la = &a->layers[l];
+        const lr_float *x = layer_input(ws, l);
+        const int last = l == l_min;
+        if (ws->recompute) layer_forward(ws, m, lo, l, la, x);
+
+        /* MLP: out = h + down(act), act = silu(gate) * up */
+        memset(ws->dact, 0, sizeof(lr_float) * BT * I);
+        lr_matmul_backward(ws->dact, ws->dres, &w->down_proj, BT);
+        lora_bwd(ws, lo, grad, l, LR_LORA_DOWN, ws->dact, ws->dres, la->act, BT);
+        lr_swiglu_backward(ws->dgate, ws->dup, ws->dact, la->gate, la->up,
+                           (size_t)BT * I);
+        if (last && !layer_has(lo, l, LR_LORA_Q, LR_LORA_O)) {
+            lora_bwd(ws, lo, grad, l, LR_LORA_GATE, NULL, ws->dgate,
+                     la->mlp_norm, BT);
+            lora_bwd(ws, lo, grad, l, LR_LORA_UP, NULL, ws->dup, la->mlp_norm,
+                     BT);
+            break; /* nothing below needs a gradient */
+        }
+        memset(ws->dn, 0, sizeof(lr_float) * BT * D);
+        lr_matmul_backward(ws->dn, ws->dgate, &w->gate_proj, BT);
+        lr_matmul_backward(ws->dn, ws->dup, &w->up_proj, BT);
+        lora_bwd(ws, lo, grad, l, LR_LORA_GATE, ws->dn, ws->dgate,
+                 la->mlp_norm, BT);
+        lora_bwd(ws, lo, grad, l, LR_LORA_UP, ws->dn, ws->dup, la->mlp_norm, BT);
+        /* h = x + o_proj(attn); mlp_norm = rmsnorm(h) */
+        memcpy(ws->dh, ws->dres, sizeof(lr_float) * BT * D);
+        lr_rmsnorm_backward(ws->dh, ws->dn, la->h, &w->post_attention_layernorm,
+                            la->mlp_rstd, BT, D);
+
+        /* attention */
+        memset(ws->dao, 0, sizeof(lr_float) * BT * QD);
+        lr_matmul_backward(ws->dao, ws->dh, &w->o_proj, BT);
+        lora_bwd(ws, lo, grad, l, LR_LORA_O, ws->dao, ws->dh, la->attn_out, BT);
+        memset(ws->dk, 0, sizeof(lr_float) * BT * KVD);
+        memset(ws->dv, 0, sizeof(lr_float) * BT * KVD);
+        for (b = 0; b < B; b++) {
+            const size_t r0 = (size_t)b * T;
+            lr_attention_backward(ws->dq + r0 * QD, ws->dk + r0 * KVD,
+                                  ws->dv + r0 * KVD, ws->dao + r0 * QD,
+                                  la->q_rope + r0 * QD, la->k_rope + r0 * KVD,
+                                  la->v + r0 * KVD,
+                                  ws->mask ? ws->mask + r0 : NULL, &s,
+                                  ws->attn_scratch);
+        }
+        lr_rope_backward(ws->dq, a->rope_cos, a->rope_sin, BT, H, hd);
+        lr_rope_backward(ws->dk, a->rope_cos, a->rope_sin, BT, KV, hd);
+        if (last) {
+            lora_bwd(ws, lo, grad, l, LR_LORA_Q, NULL, ws->dq, la->attn_norm, BT);
+            lora_bwd(ws, lo, grad, l, LR_LORA_K, NULL, ws->dk, la->attn_norm, BT);
+            lora_bwd(ws, lo, grad, l, LR_LORA_V, NULL, ws->dv, la->attn_norm, BT);
+            break;
+        }
+        memset(ws->dn, 0, sizeof(lr_float) * BT * D);
+        lr_matmul_backward(ws->dn, ws->dq, &w->q_proj, BT);
+        lr_matmul_backward(ws->dn, ws->dk, &w->k_proj, BT);
+        lr_matmul_backward(ws->dn, ws->dv, &w->v_proj, BT);
+        lora_bwd(ws, lo, grad, l, LR_LORA_Q, ws->dn, ws->dq, la->attn_norm, BT);
+        lora_bwd(ws, lo, grad, l, LR_LORA_K, ws->dn, ws->dk, la->attn_norm, BT);
+        lora_bwd(ws, lo, grad, l, LR_LORA_V, ws->dn, ws->dv, la->attn_norm, BT);
+        /* x -> rmsnorm_in: dres = dh + d rmsnorm(dn) */
+        memcpy(ws->dres, ws->dh, sizeof(lr_float) * BT * D);
+        lr_rmsnorm_backward(ws->dres, ws->dn, x, &w->input_layernorm,
+                            la->attn_rstd, BT, D);
+    }
+    return 0;
+}

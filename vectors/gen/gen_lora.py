@@ -1,0 +1,329 @@
+#!/usr/bin/python3
+"""gen_lora.py - float64 golden vectors for LoRA training in llamaref.
+
+PEFT LoRA semantics (../../../shared/docs/SEMANTICS.md; peft is not
+installed, so it is written here with torch ops) on the HF Llama reference
+of gen_forward.py (its helpers are imported; the layer loop is repeated
+with the LoRA branch y += s * (x A^T) B^T after each adapted projection).
+Gradients come from torch autograd in float64.  For each case it writes
+
+  vectors/lora/<case>/config.json, model.safetensors      random base model
+  vectors/lora/<case>/adapter_config.json,
+                      adapter_model.safetensors           PEFT layout, F32,
+                                                          B != 0
+  vectors/lora/<case>/expected.safetensors  input_ids, attention_mask,
+      labels (I64 [B, T]), logits F64 [B, T, V], loss F64 [1] (HF mean over
+      counted tokens) and grad.<adapter key> F64 for every adapter tensor.
+
+Also AdamW vectors (vectors/adamw/): torch.optim.AdamW itself over several
+steps with an HF schedule, global-norm clipping and accumulation.
+Run: /usr/bin/python3 gen_lora.py (deterministic).
+"""
+import json
+import math
+import os
+import sys
+
+import numpy as np
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from gen_forward import (f64, i64, make_config, random_weights, rmsnorm,  # noqa
+                         rope_inv_freq, rotate_half, write_safetensors)
+
+torch.set_default_dtype(torch.float64)
+HERE = os.path.dirname(os.path.abspath(__file__))
+OUT = os.path.join(HERE, "..", "lora")
+TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj",
+           "down_proj"]
+PATH = {"q_proj": "self_attn.q_proj", "k_proj": "self_attn.k_proj",
+        "v_proj": "self_attn.v_proj", "o_proj": "self_attn.o_proj",
+        "gate_proj": "mlp.gate_proj", "up_proj": "mlp.up_proj",
+        "down_proj": "mlp.down_proj"}
+
+
+def peft_key(layer, target, ab):
+    return "base_model.model.model.layers.%d.%s.lora_%s.weight" % (
+        layer, PATH[target], ab)
+
+
+def lora_scale(lc):
+    return lc["lora_alpha"] / (math.sqrt(lc["r"]) if lc["use_rslora"]
+                               else lc["r"])
+
+
+def forward_lora(cfg, W, AD, lc, ids, mask, pos, drop=None):
+    """HF Llama forward with PEFT LoRA.  AD: peft key -> tensor.
+    drop(layer, target, x) -> dropout(x) (None: identity)."""
+    B, T = ids.shape
+    H, KV, hd = (cfg["num_attention_heads"], cfg["num_key_value_heads"],
+                 cfg["head_dim"])
+    eps = cfg["rms_norm_eps"]
+    s = lora_scale(lc)
+    inv = rope_inv_freq(cfg)
+    ang = pos.to(torch.float64)[..., None] * inv
+    emb = torch.cat((ang, ang), dim=-1)
+    cos, sin = emb.cos()[:, None], emb.sin()[:, None]
+    causal = torch.tril(torch.ones(T, T, dtype=torch.bool))
+    allowed = causal[None, None] & mask.bool()[:, None, None, :]
+    x = W["model.embed_tokens.weight"][ids]
+
+    def lin(l, t, inp):
+        y = inp @ W["model.layers.%d.%s.weight" % (l, PATH[t])].T
+        ka = peft_key(l, t, "A")
+        if ka in AD:
+            xd = drop(l, t, inp) if drop else inp
+            y = y + s * ((xd @ AD[ka].T) @ AD[peft_key(l, t, "B")].T)
+        return y
+
+    for l in range(cfg["num_hidden_layers"]):
+        p = "model.layers.%d." % l
+        n = rmsnorm(x, W[p + "input_layernorm.weight"], eps)
+        q, k, v = lin(l, "q_proj", n), lin(l, "k_proj", n), lin(l, "v_proj", n)
+        qh = q.view(B, T, H, hd).transpose(1, 2)
+        kh = k.view(B, T, KV, hd).transpose(1, 2)
+        vh = v.view(B, T, KV, hd).transpose(1, 2)
+        qr = qh * cos + rotate_half(qh) * sin
+        kr = kh * cos + rotate_half(kh) * sin
+        rep = H // KV
+        kx = kr.repeat_interleave(rep, dim=1)
+        vx = vh.repeat_interleave(rep, dim=1)
+        scores = (qr @ kx.transpose(2, 3)) / math.sqrt(hd)
+        scores = scores.masked_fill(~allowed, float("-inf"))
+        m = scores.amax(-1, keepdim=True).detach()
+        m = torch.where(torch.isinf(m), torch.zeros_like(m), m)
+        e = torch.exp(scores - m)
+        den = e.sum(-1, keepdim=True)
+        probs = torch.where(den > 0, e / torch.where(den > 0, den,
+                                                      torch.ones_like(den)),
+                            torch.zeros_like(e))
+        o = (probs @ vx).transpose(1, 2).reshape(B, T, H * hd)
+        h = x + lin(l, "o_proj", o)
+        n2 = rmsnorm(h, W[p + "post_attention_layernorm.weight"], eps)
+        act = (torch.nn.functional.silu(lin(l, "gate_proj", n2)) *
+               lin(l, "up_proj", n2))
+        x = h + lin(l, "down_proj", act)
+    fn = rmsnorm(x, W["model.norm.weight"], eps)
+    head = (W["model.embed_tokens.weight"] if cfg["tie_word_embeddings"]
+            else W["lm_head.weight"])
+    return fn @ head.T
+
+
+def causal_lm_loss(logits, labels, n_total=None):
+    """HF: logits[t] vs labels[t+1], -100 ignored; sum / counted tokens."""
+    V = logits.shape[-1]
+    sl = logits[:, :-1, :].reshape(-1, V)
+    ll = labels[:, 1:].reshape(-1)
+    tot = torch.nn.functional.cross_entropy(sl, ll, ignore_index=-100,
+                                            reduction="sum")
+    n = int((ll != -100).sum()) if n_total is None else n_total
+    return tot / n
+
+
+def adapter_config(lc, base="random"):
+    """adapter_config.json as PEFT (0.13) writes it."""
+    return {
+        "alpha_pattern": {}, "auto_mapping": None,
+        "base_model_name_or_path": base, "bias": "none",
+        "fan_in_fan_out": False, "inference_mode": True,
+        "init_lora_weights": True, "layer_replication": None,
+        "layers_pattern": None,
+        "layers_to_transform": lc.get("layers_to_transform"),
+        "loftq_config": {}, "lora_alpha": lc["lora_alpha"],
+        "lora_dropout": lc.get("lora_dropout", 0.0),
+        "megatron_config": None, "megatron_core": "megatron.core",
+        "modules_to_save": None, "peft_type": "LORA", "r": lc["r"],
+        "rank_pattern": {}, "revision": None,
+        "target_modules": sorted(lc["target_modules"], reverse=True),
+        "task_type": "CAUSAL_LM", "use_dora": False,
+        "use_rslora": lc["use_rslora"]}
+
+
+def random_adapter(cfg, lc, seed):
+    g = torch.Generator().manual_seed(seed)
+    D, I = cfg["hidden_size"], cfg["intermediate_size"]
+    QD = cfg["num_attention_heads"] * cfg["head_dim"]
+    KVD = cfg["num_key_value_heads"] * cfg["head_dim"]
+    shape = {"q_proj": (QD, D), "k_proj": (KVD, D), "v_proj": (KVD, D),
+             "o_proj": (D, QD), "gate_proj": (I, D), "up_proj": (I, D),
+             "down_proj": (D, I)}
+    layers = lc.get("layers_to_transform")
+    if layers is None:
+        layers = list(range(cfg["num_hidden_layers"]))
+    AD = {}
+    r = lc["r"]
+    for l in layers:
+        for t in lc["target_modules"]:
+            out, inp = shape[t]
+            A = (torch.rand(r, inp, generator=g) * 2 - 1) / math.sqrt(inp)
+            Bm = (torch.rand(out, r, generator=g) * 2 - 1) * 0.3
+            AD[peft_key(l, t, "A")] = A.to(torch.float32).to(torch.float64)
+            AD[peft_key(l, t, "B")] = Bm.to(torch.float32).to(torch.float64)
+    return AD
+
+
+def f32(t):
+    r = t.detach().to(torch.float32).contiguous()
+    return ("F32", list(t.shape), r.numpy().astype("<f4").tobytes())
+
+
+def write_case(name, cfg, lc, seed, ids, mask, labels):
+    d = os.path.join(OUT, name)
+    os.makedirs(d, exist_ok=True)
+    W, st = random_weights(cfg, seed, "F32")
+    AD = random_adapter(cfg, lc, seed + 100)
+    ids = torch.tensor(ids)
+    mask = torch.tensor(mask)
+    labels = torch.tensor(labels)
+    pos = torch.arange(ids.shape[1])[None].repeat(ids.shape[0], 1)
+    for v in AD.values():
+        v.requires_grad_(True)
+    logits = forward_lora(cfg, W, AD, lc, ids, mask, pos)
+    loss = causal_lm_loss(logits, labels)
+    loss.backward()
+    exp = {"input_ids": i64(ids), "attention_mask": i64(mask),
+           "labels": i64(labels), "logits": f64(logits),
+           "loss": f64(loss.reshape(1))}
+    for k, v in AD.items():
+        exp["grad." + k] = f64(v.grad)
+    with open(os.path.join(d, "config.json"), "w") as f:
+        json.dump(cfg, f, indent=2, sort_keys=True)
+        f.write("\n")
+    with open(os.path.join(d, "adapter_config.json"), "w") as f:
+        json.dump(adapter_config(lc), f, indent=2, sort_keys=True)
+        f.write("\n")
+    write_safetensors(os.path.join(d, "model.safetensors"), st,
+                      {"format": "pt"})
+    write_safetensors(os.path.join(d, "adapter_model.safetensors"),
+                      {k: f32(v) for k, v in AD.items()}, {"format": "pt"})
+    write_safetensors(os.path.join(d, "expected.safetensors"), exp,
+                      {"generator": "vectors/gen/gen_lora.py", "case": name})
+    gmax = max(float(v.grad.abs().max()) for v in AD.values())
+    print("%-14s loss %.6f  |grad| max %.3g  %d tensors" %
+          (name, float(loss), gmax, len(AD)))
+
+
+def lora_cases():
+    rnd = np.random.RandomState(99)
+
+    def ids(v, t):
+        return rnd.randint(0, v, size=t).tolist()
+
+    # all seven targets, GQA 4/2, tied embeddings, r 2, alpha 16, masked
+    # labels in the middle (prompt not scored)
+    c = make_config(hidden_size=32, intermediate_size=48, num_hidden_layers=2,
+                    num_attention_heads=4, num_key_value_heads=2, head_dim=8,
+                    vocab_size=64, rms_norm_eps=1e-5, rope_theta=10000.0,
+                    tie_word_embeddings=True)
+    t = ids(64, 9)
+    lab = list(t)
+    lab[1] = lab[2] = lab[3] = -100
+    write_case("all7_gqa", c, {"r": 2, "lora_alpha": 4, "use_rslora": False,
+                               "target_modules": TARGETS}, 1, [t], [[1] * 9],
+               [lab])
+
+    # the paper's MLP targets with rsLoRA r 4, MQA, head_dim 12 != 48/2,
+    # only layer 1 of 3 adapted (layers_to_transform), untied head
+    c = make_config(hidden_size=48, intermediate_size=40, num_hidden_layers=3,
+                    num_attention_heads=2, num_key_value_heads=1, head_dim=12,
+                    vocab_size=80, rms_norm_eps=1e-6, rope_theta=500000.0,
+                    tie_word_embeddings=False)
+    t = ids(80, 10)
+    write_case("mlp_rslora_mqa", c,
+               {"r": 4, "lora_alpha": 2, "use_rslora": True,
+                "target_modules": ["gate_proj", "up_proj", "down_proj"],
+                "layers_to_transform": [1]}, 2, [t], [[1] * 10], [t])
+
+    # padded batch of 3 (right padding, pads labelled -100), q/v/o targets,
+    # llama3 rope scaling, r 3
+    c = make_config(hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                    num_attention_heads=2, num_key_value_heads=1, head_dim=16,
+                    vocab_size=72, rms_norm_eps=1e-5, rope_theta=500000.0,
+                    tie_word_embeddings=False, max_position_embeddings=1024,
+                    rope_scaling={"rope_type": "llama3", "factor": 8.0,
+                                  "low_freq_factor": 1.0,
+                                  "high_freq_factor": 4.0,
+                                  "original_max_position_embeddings": 32})
+    T = 8
+    lens = [8, 5, 3]
+    toks, masks, labs = [], [], []
+    for n in lens:
+        tt = ids(72, n) + [0] * (T - n)
+        mm = [1] * n + [0] * (T - n)
+        ll = [tt[i] if mm[i] else -100 for i in range(T)]
+        toks.append(tt)
+        masks.append(mm)
+        labs.append(ll)
+    labs[0][1] = -100
+    write_case("padded_qvo", c, {"r": 3, "lora_alpha": 6, "use_rslora": False,
+                                 "target_modules": ["q_proj", "v_proj",
+                                                    "o_proj"]},
+               3, toks, masks, labs)
+
+
+# ------------------------------------------------------------------ AdamW
+def hf_lr(kind, step, total, warmup, base):
+    """HF get_{constant,linear,cosine}_schedule_with_warmup lambdas."""
+    if kind == "constant":
+        return base
+    if step < warmup:
+        return base * float(step) / float(max(1, warmup))
+    if kind == "linear":
+        return base * max(0.0, float(total - step) /
+                          float(max(1, total - warmup)))
+    prog = float(step - warmup) / float(max(1, total - warmup))
+    return base * max(0.0, 0.5 * (1.0 + math.cos(math.pi * 0.5 * 2.0 * prog)))
+
+
+def adamw_case(name, kind, total, warmup, lr, wd, max_norm, accum, seed):
+    """Parameters p0 (two tensors), per micro-step gradients g; runs
+    torch.optim.AdamW with the schedule, HF clipping and accumulation
+    (gradients summed over accum micro-batches, already scaled)."""
+    g = torch.Generator().manual_seed(seed)
+    p = [torch.randn(3, 5, generator=g), torch.randn(7, generator=g) * 0.1]
+    params = [t.clone().requires_grad_(True) for t in p]
+    opt = torch.optim.AdamW(params, lr=lr, betas=(0.9, 0.999), eps=1e-8,
+                            weight_decay=wd)
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: hf_lr(kind, s, total, warmup, 1.0))
+    grads, out = [], {}
+    for step in range(total):
+        for _ in range(accum):
+            gg = [torch.randn(t.shape, generator=g) * 0.7 for t in p]
+            grads.append(torch.cat([x.reshape(-1) for x in gg]))
+            for t, x in zip(params, gg):
+                t.grad = x.clone() if t.grad is None else t.grad + x
+        norm = torch.nn.utils.clip_grad_norm_(params, max_norm)
+        out["lr.%d" % step] = f64(torch.tensor([opt.param_groups[0]["lr"]]))
+        out["grad_norm.%d" % step] = f64(norm.reshape(1))
+        opt.step()
+        sched.step()
+        opt.zero_grad(set_to_none=True)
+        flat = torch.cat([t.detach().reshape(-1) for t in params])
+        st = [opt.state[t] for t in params]
+        out["param.%d" % step] = f64(flat)
+        out["exp_avg.%d" % step] = f64(torch.cat([s["exp_avg"].reshape(-1)
+                                                  for s in st]))
+        out["exp_avg_sq.%d" % step] = f64(
+            torch.cat([s["exp_avg_sq"].reshape(-1) for s in st]))
+    out["param.init"] = f64(torch.cat([t.reshape(-1) for t in p]))
+    out["grads"] = f64(torch.stack(grads))
+    meta = {"generator": "vectors/gen/gen_lora.py", "schedule": kind,
+            "total_steps": str(total), "warmup": str(warmup), "lr": repr(lr),
+            "weight_decay": repr(wd), "max_grad_norm": repr(max_norm),
+            "grad_accum": str(accum), "tensor_sizes": "15,7"}
+    d = os.path.join(HERE, "..", "adamw")
+    os.makedirs(d, exist_ok=True)
+    write_safetensors(os.path.join(d, name + ".safetensors"), out, meta)
+    print("adamw %-10s ok" % name)
+
+
+def main():
+    lora_cases()
+    adamw_case("linear", "linear", 6, 0, 1e-3, 0.0, 1.0, 1, 5)
+    adamw_case("cosine_wd", "cosine", 7, 2, 3e-2, 0.1, 2.0, 2, 6)
+    adamw_case("const_clip", "constant", 5, 0, 1e-2, 0.01, 0.5, 3, 7)
+
+
+if __name__ == "__main__":
+    main()
