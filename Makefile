@@ -95,7 +95,7 @@ LLAMAREF_DATA ?= ../shared/data
 # and ~4 MB of de/es/ru/en text, line by line.  Needs node + npm for the JS side.
 bench-tokenizer: $(B)/libllamaref.a
 	@mkdir -p $(B)/bench
-	$(CC) $(CFLAGS_ALL) -o $(B)/bench/bench_tokenizer bench/bench_tokenizer.c $(B)/libllamaref.a $(LDLIBS)
+	$(CC) $(CFLAGS_ALL) -o $(B)/bench/bench_tokenizer tests/bench/bench_tokenizer.c $(B)/libllamaref.a $(LDLIBS)
 	@for i in $$(seq 90); do tail -n +2 $(LLAMAREF_DATA)/multiparadetox/en.tsv | tr '\t' '\n'; done > $(B)/bench/corpus_en.txt
 	@for i in $$(seq 15); do for l in de es ru en; do tail -n +2 $(LLAMAREF_DATA)/multiparadetox/$$l.tsv | tr '\t' '\n'; done; done > $(B)/bench/corpus_multi.txt
 	$(B)/bench/bench_tokenizer $(LLAMAREF_ASSETS)/llama3/tokenizer.model $(B)/bench/corpus_en.txt $(B)/bench/corpus_multi.txt
@@ -115,8 +115,8 @@ bench: $(BIN) $(B)/bench_sgemm
 	./$(BIN) bench
 	./$(B)/bench_sgemm
 
-$(B)/bench_sgemm: bench/bench_sgemm.c
+$(B)/bench_sgemm: tests/bench/bench_sgemm.c
 	@mkdir -p $(B)
-	$(CC) -std=c99 -O2 -o $@ bench/bench_sgemm.c -lopenblas
+	$(CC) -std=c99 -O2 -o $@ tests/bench/bench_sgemm.c -lopenblas
 
 .PHONY: bench

@@ -1,5 +1,5 @@
 // bench_tokenizer.mjs - llama3-tokenizer-js throughput on the same corpora and
-// in the same way as bench/bench_tokenizer.c (line by line, plain text, about
+// in the same way as tests/bench/bench_tokenizer.c (line by line, plain text, about
 // a second of passes).  Usage: node bench_tokenizer.mjs CORPUS...
 import fs from 'node:fs';
 import llama3Tokenizer from 'llama3-tokenizer-js';
