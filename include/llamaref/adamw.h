@@ -1,0 +1,46 @@
+/* adamw.h - torch.optim.AdamW (default single-tensor path), HF Trainer
+ * learning-rate schedules and global-norm gradient clipping.
+ *
+ * AdamW per step t (from 1), elementwise:
+ *   p = p (1 - lr wd);  m = m + (1 - b1)(g - m);  v = b2 v + (1 - b2) g g
+ *   bc1 = 1 - b1^t, bc2 = 1 - b2^t (double)
+ *   p = p - (lr / bc1) m / (sqrt(v) / sqrt(bc2) + eps)
+ * Schedules (HF get_*_schedule_with_warmup, evaluated at the optimizer
+ * step index k = 0, 1, ... before the step):
+ *   warmup (k < W): lr k / max(1, W)
+ *   linear: lr max(0, (N - k) / max(1, N - W))
+ *   cosine: lr max(0, 0.5 (1 + cos(pi (k - W) / max(1, N - W))))
+ *   constant: lr (no warmup, like HF "constant").
+ * Clipping: total = sqrt(sum g^2) over every trainable value (double);
+ * coef = max_norm / (total + 1e-6); g *= coef when coef < 1. */
+#ifndef LLAMAREF_ADAMW_H
+#define LLAMAREF_ADAMW_H
+
+#include <stddef.h>
+
+#include "llamaref/common.h"
+
+typedef struct lr_adamw {
+    double beta1, beta2, eps, weight_decay;
+    long step;     /* optimizer steps taken */
+    size_t n;
+    lr_float *m, *v; /* [n] first and second moments */
+} lr_adamw;
+
+/* torch defaults except weight_decay (given: HF passes 0). */
+int lr_adamw_init(lr_adamw *o, size_t n, double weight_decay, lr_error *err);
+void lr_adamw_free(lr_adamw *o);
+void lr_adamw_step(lr_adamw *o, lr_float *param, const lr_float *grad,
+                   double lr);
+
+typedef enum { LR_SCHED_CONSTANT, LR_SCHED_LINEAR, LR_SCHED_COSINE } lr_sched;
+int lr_sched_from_name(const char *name, lr_sched *out, lr_error *err);
+const char *lr_sched_name(lr_sched s);
+double lr_schedule_lr(lr_sched s, long step, long total, long warmup,
+                      double base_lr);
+
+/* Returns the total norm (before clipping); clips in place when
+ * max_norm > 0. */
+double lr_clip_grad_norm(lr_float *grad, size_t n, double max_norm);
+
+#endif
