@@ -24,6 +24,7 @@ static const command commands[] = {
     {"probe", cmd_probe, "knowledge probe: few-shot answers, alias match, SliCK categories"},
     {"knowledge-report", cmd_knowledge_report, "reliability, category shifts, refusals, answer diversity"},
     {"mixture", cmd_mixture, "training mixtures: unknown facts + known facts or paraphrases"},
+    {"eval", cmd_eval, "MMLU / TruthfulQA MC1+MC2 (lm-evaluation-harness) and perplexity"},
 };
 
 static void usage(FILE *f)

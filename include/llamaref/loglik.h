@@ -1,0 +1,56 @@
+/* loglik.h - log-likelihoods of continuations and perplexity, the way
+ * lm-evaluation-harness scores "loglikelihood" requests, computed with the
+ * trainer's loss function (loss.h: lr_causal_lm_loss) so that evaluation
+ * scores and training loss cannot drift apart.
+ *
+ * ll(context, continuation) = sum over the continuation tokens c_j of
+ * log p(c_j | context, c_<j): the logits after the last context token
+ * score c_0, those after c_{j-1} score c_j.  Requests share the prefix
+ * cache (prefix_cache.h), so answer choices of one question and few-shot
+ * blocks of one task are computed once. */
+#ifndef LLAMAREF_LOGLIK_H
+#define LLAMAREF_LOGLIK_H
+
+#include "llamaref/common.h"
+#include "llamaref/prefix_cache.h"
+#include "llamaref/tokenizer.h"
+
+typedef struct lr_loglik {
+    lr_prefix_cache pc;
+    int V;
+    lr_float *slab;   /* [slab_rows, V] logits handed to lr_causal_lm_loss */
+    int slab_rows;
+    int *labels;      /* [slab_rows] */
+    double *tok_lp;   /* [slab_rows] */
+} lr_loglik;
+
+int lr_loglik_init(lr_loglik *L, const lr_model *m, int max_len, lr_error *err);
+void lr_loglik_free(lr_loglik *L);
+
+/* ll of cont[0..n_cont) after ctx[0..n_ctx) (n_ctx >= 1, n_cont >= 1);
+ * *is_greedy (optional) = 1 when every continuation token is the arg max
+ * of its row (the harness's second return value). */
+int lr_loglik_score(lr_loglik *L, const int *ctx, int n_ctx, const int *cont,
+                    int n_cont, double *ll, int *is_greedy, lr_error *err);
+
+/* The harness's _encode_pair: trailing white space of the context moves to
+ * the front of the continuation; whole = encode(context + continuation),
+ * ctx = encode(context), cont = whole[len(ctx):].  add_bos prepends the
+ * tokenizer's BOS to both encodings (HF add_special_tokens=True, the
+ * Llama tokenizers' default).  An empty context becomes [BOS].  Arrays are
+ * malloc'ed.  Special-token text is encoded as plain text. */
+int lr_loglik_encode_pair(const lr_tokenizer *tok, const char *context,
+                          const char *continuation, int add_bos, int **ctx,
+                          int *n_ctx, int **cont, int *n_cont, lr_error *err);
+
+/* Perplexity of tokens[0..n) with windows of at most `window` tokens
+ * advancing by `stride` (<= window; HF's "perplexity of fixed-length
+ * models" recipe): window w covers [b, min(b + window, n)) with
+ * b = w * stride and scores only the tokens after the previous window's
+ * end (the first token of the sequence is never scored).  Each window
+ * starts a fresh cache (positions from 0).  Returns the summed NLL and the
+ * number of scored tokens; ppl = exp(nll / count). */
+int lr_perplexity(lr_loglik *L, const int *tokens, int n, int window,
+                  int stride, double *nll, long *count, lr_error *err);
+
+#endif

@@ -1,0 +1,470 @@
+/* cmd_eval.c - `llamaref eval mmlu|truthfulqa|ppl`: log-likelihood
+ * benchmarks as lm-evaluation-harness defines them (mmlu.h, truthfulqa.h)
+ * and perplexity, all scored through loglik.h (the trainer's loss). */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "cli_lm.h"
+#include "llamaref/json.h"
+#include "llamaref/loglik.h"
+#include "llamaref/mcscore.h"
+#include "llamaref/mmlu.h"
+#include "llamaref/svg.h"
+#include "llamaref/truthfulqa.h"
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+"usage: llamaref eval mmlu       --model PATH [--adapter DIR] --data DIR\n"
+"                                [--shots 5] [--limit N] [--subjects a,b]\n"
+"       llamaref eval truthfulqa --model PATH [--adapter DIR] --data FILE\n"
+"                                [--limit N]\n"
+"       llamaref eval ppl        --model PATH [--adapter DIR] --text FILE\n"
+"                                [--window W] [--stride S]\n"
+"common options:\n"
+"  --tokenizer PATH   tokenizer (default: the model directory)\n"
+"  --no-bos           do not prepend BOS (default: prepend, as HF Llama\n"
+"                     tokenizers do)\n"
+"  --max-len N        KV cache capacity in tokens (default 4096)\n"
+"  --out FILE.json    summary; also FILE.md and FILE-*.svg\n"
+"  --items FILE.jsonl per-question log-likelihoods (mmlu, truthfulqa)\n"
+"  --keep-dtype       keep BF16/F16 weights as stored\n"
+"Prompts and scoring: docs/evaluation.md.\n");
+}
+
+typedef struct eval_opts {
+    cli_lm lm;
+    const char *data, *text, *out, *items, *subjects;
+    long shots, limit, window, stride, max_len;
+    int bos;
+} eval_opts;
+
+static int write_reports(const char *out, lr_buf *json, lr_buf *md,
+                         lr_buf *svg, const char *svg_suffix)
+{
+    if (!out) return 0;
+    if (json->oom || md->oom || svg->oom) {
+        fprintf(stderr, "llamaref eval: out of memory\n");
+        return -1;
+    }
+    if (cli_write("eval", out, json->data, json->len)) return -1;
+    if (svg->len && cli_write("eval", cli_report_path(out, svg_suffix, 1),
+                              svg->data, svg->len))
+        return -1;
+    return cli_write("eval", cli_report_path(out, ".md", 2), md->data, md->len);
+}
+
+static int subject_selected(const char *list, const char *s)
+{
+    size_t n = strlen(s);
+    const char *p = list;
+    if (!list) return 1;
+    while ((p = strstr(p, s)) != NULL) {
+        if ((p == list || p[-1] == ',') && (p[n] == 0 || p[n] == ','))
+            return 1;
+        p += n;
+    }
+    return 0;
+}
+
+static int file_exists(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return 0;
+    fclose(f);
+    return 1;
+}
+
+static int eval_mmlu(eval_opts *o, lr_loglik *L)
+{
+    lr_buf json = {0}, md = {0}, svg = {0}, ctx = {0}, items = {0};
+    lr_error err;
+    int s, rc = -1;
+    size_t total_n = 0, total_correct = 0, n_subj = 0;
+    const char *names[LR_MMLU_N_SUBJECTS];
+    double accs[LR_MMLU_N_SUBJECTS];
+    size_t ns[LR_MMLU_N_SUBJECTS];
+
+    lr_buf_printf(&md, "# MMLU\n\nModel `%s`, %ld-shot (lm-evaluation-harness "
+                  "default template), BOS %s.\n\n| subject | questions | "
+                  "accuracy |\n|---|---:|---:|\n", o->lm.model_path, o->shots,
+                  o->bos ? "prepended" : "not prepended");
+    for (s = 0; s < LR_MMLU_N_SUBJECTS; s++) {
+        const char *subj = lr_mmlu_subjects[s];
+        char dev_path[4096], test_path[4096];
+        lr_mmlu_items dev, test;
+        size_t q, n, correct = 0;
+        if (!subject_selected(o->subjects, subj)) continue;
+        snprintf(dev_path, sizeof dev_path, "%s/dev/%s_dev.csv", o->data, subj);
+        snprintf(test_path, sizeof test_path, "%s/test/%s_test.csv", o->data, subj);
+        if (!file_exists(test_path)) continue;
+        if (lr_mmlu_read(test_path, &test, &err)) {
+            fprintf(stderr, "llamaref eval mmlu: %s\n", err.msg);
+            goto done;
+        }
+        memset(&dev, 0, sizeof dev);
+        if (o->shots > 0 && lr_mmlu_read(dev_path, &dev, &err)) {
+            fprintf(stderr, "llamaref eval mmlu: %s\n", err.msg);
+            lr_mmlu_items_free(&test);
+            goto done;
+        }
+        if ((size_t)o->shots > dev.n) {
+            fprintf(stderr, "llamaref eval mmlu: %s has %lu questions, %ld "
+                    "shots requested\n", dev_path, (unsigned long)dev.n, o->shots);
+            lr_mmlu_items_free(&test);
+            lr_mmlu_items_free(&dev);
+            goto done;
+        }
+        n = o->limit >= 0 && (size_t)o->limit < test.n ? (size_t)o->limit : test.n;
+        for (q = 0; q < n; q++) {
+            double ll[4];
+            int c;
+            long pred;
+            ctx.len = 0;
+            if (lr_mmlu_context(subj, dev.items, (size_t)o->shots, &test.items[q],
+                                &ctx, &err))
+                goto subj_fail;
+            for (c = 0; c < 4; c++) {
+                char cont[3] = {' ', (char)('A' + c), 0};
+                int *ci, *co, nci, nco, r;
+                if (lr_loglik_encode_pair(&o->lm.tok, ctx.data, cont, o->bos,
+                                          &ci, &nci, &co, &nco, &err))
+                    goto subj_fail;
+                r = lr_loglik_score(L, ci, nci, co, nco, &ll[c], NULL, &err);
+                free(ci);
+                free(co);
+                if (r) goto subj_fail;
+            }
+            pred = lr_mc_argmax(ll, 4);
+            correct += pred == test.items[q].answer;
+            if (o->items) {
+                lr_buf_puts(&items, "{\"subject\": ");
+                lr_json_write_string(&items, subj, strlen(subj));
+                lr_buf_printf(&items, ", \"line\": %lu, \"gold\": %d, \"pred\": %ld, \"ll\": [",
+                              test.items[q].line, test.items[q].answer, pred);
+                for (c = 0; c < 4; c++) {
+                    if (c) lr_buf_puts(&items, ", ");
+                    lr_json_write_number(&items, ll[c]);
+                }
+                lr_buf_puts(&items, "]}\n");
+            }
+            continue;
+        subj_fail:
+            fprintf(stderr, "llamaref eval mmlu: %s:%lu: %s\n", test_path,
+                    test.items[q].line, err.msg);
+            lr_mmlu_items_free(&test);
+            lr_mmlu_items_free(&dev);
+            goto done;
+        }
+        names[n_subj] = subj;
+        ns[n_subj] = n;
+        accs[n_subj] = n ? (double)correct / (double)n : 0;
+        n_subj++;
+        total_n += n;
+        total_correct += correct;
+        lr_buf_printf(&md, "| %s | %lu | %.4f |\n", subj, (unsigned long)n,
+                      n ? (double)correct / (double)n : 0.0);
+        fprintf(stderr, "mmlu %-40s %4lu questions  acc %.4f\n", subj,
+                (unsigned long)n, n ? (double)correct / (double)n : 0.0);
+        lr_mmlu_items_free(&test);
+        lr_mmlu_items_free(&dev);
+    }
+    if (!n_subj) {
+        fprintf(stderr, "llamaref eval mmlu: no test files %s/test/<subject>_test.csv "
+                "found\n", o->data);
+        goto done;
+    }
+    lr_buf_printf(&md, "| **all (size-weighted)** | %lu | **%.4f** |\n",
+                  (unsigned long)total_n,
+                  total_n ? (double)total_correct / (double)total_n : 0.0);
+    lr_buf_printf(&json, "{\n  \"task\": \"mmlu\",\n  \"model\": ");
+    lr_json_write_string(&json, o->lm.model_path, strlen(o->lm.model_path));
+    lr_buf_printf(&json, ",\n  \"shots\": %ld,\n  \"bos\": %s,\n  \"questions\": %lu,\n"
+                  "  \"acc\": ", o->shots, o->bos ? "true" : "false",
+                  (unsigned long)total_n);
+    lr_json_write_number(&json, total_n ? (double)total_correct / (double)total_n : 0);
+    lr_buf_puts(&json, ",\n  \"subjects\": {");
+    for (s = 0; s < (int)n_subj; s++) {
+        lr_buf_printf(&json, "%s\n    \"%s\": {\"questions\": %lu, \"acc\": ",
+                      s ? "," : "", names[s], (unsigned long)ns[s]);
+        lr_json_write_number(&json, accs[s]);
+        lr_buf_puts(&json, "}");
+    }
+    lr_buf_puts(&json, "\n  }\n}\n");
+    if (lr_svg_bar_chart(&svg, "MMLU accuracy per subject", "accuracy",
+                         names, accs, n_subj, 1.0, &err)) {
+        fprintf(stderr, "llamaref eval mmlu: %s\n", err.msg);
+        goto done;
+    }
+    lr_buf_printf(&md, "\n![accuracy per subject](%s)\n",
+                  o->out ? cli_basename(cli_report_path(o->out, "-subjects.svg", 1)) : "");
+    if (write_reports(o->out, &json, &md, &svg, "-subjects.svg")) goto done;
+    if (o->items && cli_write("eval", o->items, items.data ? items.data : "", items.len))
+        goto done;
+    printf("mmlu: %lu questions, %lu subjects, acc %.4f\n", (unsigned long)total_n,
+           (unsigned long)n_subj, total_n ? (double)total_correct / (double)total_n : 0.0);
+    rc = 0;
+done:
+    lr_buf_free(&json);
+    lr_buf_free(&md);
+    lr_buf_free(&svg);
+    lr_buf_free(&ctx);
+    lr_buf_free(&items);
+    return rc;
+}
+
+/* log-likelihoods of every choice of one target set */
+static int tqa_lls(eval_opts *o, lr_loglik *L, const char *context,
+                   const lr_tqa_targets *t, double *ll, lr_error *err)
+{
+    size_t i;
+    lr_buf cont = {0};
+    for (i = 0; i < t->n; i++) {
+        int *ci, *co, nci, nco, r;
+        cont.len = 0;
+        lr_buf_puts(&cont, " ");
+        lr_buf_puts(&cont, t->choices[i]);
+        if (cont.oom) { lr_buf_free(&cont); return lr_fail(err, "out of memory"); }
+        if (lr_loglik_encode_pair(&o->lm.tok, context, cont.data, o->bos, &ci,
+                                  &nci, &co, &nco, err)) {
+            lr_buf_free(&cont);
+            return -1;
+        }
+        r = lr_loglik_score(L, ci, nci, co, nco, &ll[i], NULL, err);
+        free(ci);
+        free(co);
+        if (r) { lr_buf_free(&cont); return -1; }
+    }
+    lr_buf_free(&cont);
+    return 0;
+}
+
+static int eval_truthfulqa(eval_opts *o, lr_loglik *L)
+{
+    lr_tqa t;
+    lr_buf json = {0}, md = {0}, svg = {0}, ctx = {0}, items = {0};
+    lr_error err;
+    size_t q, n, k;
+    double sum1 = 0, sum2 = 0, *ll1 = NULL, *ll2 = NULL;
+    int rc = -1;
+    if (lr_tqa_load(o->data, &t, &err)) {
+        fprintf(stderr, "llamaref eval truthfulqa: %s\n", err.msg);
+        return -1;
+    }
+    n = o->limit >= 0 && (size_t)o->limit < t.n ? (size_t)o->limit : t.n;
+    for (q = 0; q < n; q++) {
+        lr_tqa_item *it = &t.items[q];
+        double m1, m2;
+        free(ll1);
+        free(ll2);
+        ll1 = malloc(it->mc1.n * sizeof *ll1);
+        ll2 = malloc(it->mc2.n * sizeof *ll2);
+        if (!ll1 || !ll2) { fprintf(stderr, "llamaref eval: out of memory\n"); goto done; }
+        ctx.len = 0;
+        if (lr_tqa_context(it->question, &ctx, &err) ||
+            tqa_lls(o, L, ctx.data, &it->mc1, ll1, &err) ||
+            tqa_lls(o, L, ctx.data, &it->mc2, ll2, &err) ||
+            lr_mc1(ll1, it->mc1.n, 0, &m1, &err) ||
+            lr_mc2(ll2, it->mc2.labels, it->mc2.n, &m2, &err)) {
+            fprintf(stderr, "llamaref eval truthfulqa: %s:%lu: %s\n", o->data,
+                    it->line, err.msg);
+            goto done;
+        }
+        sum1 += m1;
+        sum2 += m2;
+        if (o->items) {
+            lr_buf_printf(&items, "{\"index\": %lu, \"mc1\": ", (unsigned long)q);
+            lr_json_write_number(&items, m1);
+            lr_buf_puts(&items, ", \"mc2\": ");
+            lr_json_write_number(&items, m2);
+            lr_buf_puts(&items, ", \"mc1_ll\": [");
+            for (k = 0; k < it->mc1.n; k++) {
+                if (k) lr_buf_puts(&items, ", ");
+                lr_json_write_number(&items, ll1[k]);
+            }
+            lr_buf_puts(&items, "], \"mc2_ll\": [");
+            for (k = 0; k < it->mc2.n; k++) {
+                if (k) lr_buf_puts(&items, ", ");
+                lr_json_write_number(&items, ll2[k]);
+            }
+            lr_buf_puts(&items, "]}\n");
+        }
+        if ((q + 1) % 50 == 0) fprintf(stderr, "truthfulqa: %lu / %lu\n",
+                                       (unsigned long)(q + 1), (unsigned long)n);
+    }
+    {
+        double mc1 = n ? sum1 / (double)n : 0, mc2 = n ? sum2 / (double)n : 0;
+        const char *labels[2] = {"MC1", "MC2"};
+        double vals[2];
+        vals[0] = mc1;
+        vals[1] = mc2;
+        lr_buf_puts(&json, "{\n  \"task\": \"truthfulqa\",\n  \"model\": ");
+        lr_json_write_string(&json, o->lm.model_path, strlen(o->lm.model_path));
+        lr_buf_printf(&json, ",\n  \"bos\": %s,\n  \"questions\": %lu,\n  \"mc1\": ",
+                      o->bos ? "true" : "false", (unsigned long)n);
+        lr_json_write_number(&json, mc1);
+        lr_buf_puts(&json, ",\n  \"mc2\": ");
+        lr_json_write_number(&json, mc2);
+        lr_buf_puts(&json, "\n}\n");
+        lr_buf_printf(&md, "# TruthfulQA (multiple choice)\n\nModel `%s`, %lu "
+                      "questions, 0-shot after the harness's 6-QA primer, BOS %s."
+                      "\n\n| metric | value |\n|---|---:|\n| MC1 | %.4f |\n"
+                      "| MC2 | %.4f |\n\n![MC1 and MC2](%s)\n", o->lm.model_path,
+                      (unsigned long)n, o->bos ? "prepended" : "not prepended",
+                      mc1, mc2,
+                      o->out ? cli_basename(cli_report_path(o->out, "-mc.svg", 1)) : "");
+        if (lr_svg_bar_chart(&svg, "TruthfulQA multiple choice", "score", labels,
+                             vals, 2, 1.0, &err)) {
+            fprintf(stderr, "llamaref eval truthfulqa: %s\n", err.msg);
+            goto done;
+        }
+        if (write_reports(o->out, &json, &md, &svg, "-mc.svg")) goto done;
+        if (o->items && cli_write("eval", o->items, items.data ? items.data : "", items.len))
+            goto done;
+        printf("truthfulqa: %lu questions, mc1 %.4f, mc2 %.4f\n", (unsigned long)n,
+               mc1, mc2);
+    }
+    rc = 0;
+done:
+    free(ll1);
+    free(ll2);
+    lr_tqa_free(&t);
+    lr_buf_free(&json);
+    lr_buf_free(&md);
+    lr_buf_free(&svg);
+    lr_buf_free(&ctx);
+    lr_buf_free(&items);
+    return rc;
+}
+
+static int eval_ppl(eval_opts *o, lr_loglik *L)
+{
+    char *text = NULL;
+    size_t len, i;
+    lr_tokens t = {0};
+    int *ids = NULL, rc = -1;
+    lr_error err;
+    double nll;
+    long count;
+    lr_buf json = {0}, md = {0}, svg = {0};
+    if (lr_read_file(o->text, &text, &len, &err) ||
+        lr_tokenizer_encode(&o->lm.tok, text, len, o->bos ? LR_ENCODE_BOS : 0,
+                            &t, &err)) {
+        fprintf(stderr, "llamaref eval ppl: %s\n", err.msg);
+        goto done;
+    }
+    if (t.n < 2) {
+        fprintf(stderr, "llamaref eval ppl: %s: fewer than 2 tokens\n", o->text);
+        goto done;
+    }
+    ids = malloc(t.n * sizeof *ids);
+    if (!ids) goto done;
+    for (i = 0; i < t.n; i++) ids[i] = (int)t.ids[i];
+    if (o->window > o->max_len) o->window = o->max_len;
+    if (o->stride <= 0 || o->stride > o->window) o->stride = o->window;
+    if (lr_perplexity(L, ids, (int)t.n, (int)o->window, (int)o->stride, &nll,
+                      &count, &err)) {
+        fprintf(stderr, "llamaref eval ppl: %s\n", err.msg);
+        goto done;
+    }
+    lr_buf_puts(&json, "{\n  \"task\": \"ppl\",\n  \"model\": ");
+    lr_json_write_string(&json, o->lm.model_path, strlen(o->lm.model_path));
+    lr_buf_puts(&json, ",\n  \"text\": ");
+    lr_json_write_string(&json, o->text, strlen(o->text));
+    lr_buf_printf(&json, ",\n  \"bos\": %s,\n  \"tokens\": %lu,\n  \"scored\": %ld,\n"
+                  "  \"window\": %ld,\n  \"stride\": %ld,\n  \"nll\": ",
+                  o->bos ? "true" : "false", (unsigned long)t.n, count, o->window,
+                  o->stride);
+    lr_json_write_number(&json, nll);
+    lr_buf_puts(&json, ",\n  \"ppl\": ");
+    lr_json_write_number(&json, exp(nll / (double)count));
+    lr_buf_puts(&json, "\n}\n");
+    lr_buf_printf(&md, "# Perplexity\n\nModel `%s`, text `%s`: %lu tokens (BOS %s), "
+                  "%ld scored, window %ld, stride %ld.\n\nMean NLL %.6f nats/token, "
+                  "**perplexity %.4f**.\n", o->lm.model_path, o->text,
+                  (unsigned long)t.n, o->bos ? "prepended" : "not prepended", count,
+                  o->window, o->stride, nll / (double)count, exp(nll / (double)count));
+    if (write_reports(o->out, &json, &md, &svg, "")) goto done;
+    printf("ppl: %ld tokens scored, nll/token %.6f, perplexity %.4f\n", count,
+           nll / (double)count, exp(nll / (double)count));
+    rc = 0;
+done:
+    free(text);
+    free(ids);
+    lr_tokens_free(&t);
+    lr_buf_free(&json);
+    lr_buf_free(&md);
+    lr_buf_free(&svg);
+    return rc;
+}
+
+int cmd_eval(int argc, char **argv)
+{
+    eval_opts o;
+    lr_loglik L;
+    lr_error err;
+    const char *task;
+    int i, rc = 1;
+    memset(&o, 0, sizeof o);
+    memset(&L, 0, sizeof L);
+    o.shots = 5;
+    o.limit = -1;
+    o.window = 0;
+    o.max_len = 4096;
+    o.bos = 1;
+    if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
+        usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    task = argv[1];
+    if (strcmp(task, "mmlu") && strcmp(task, "truthfulqa") && strcmp(task, "ppl")) {
+        fprintf(stderr, "llamaref eval: unknown task '%s' (mmlu, truthfulqa, ppl)\n", task);
+        return 2;
+    }
+    for (i = 2; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        int r = cli_lm_option(&o.lm, argc, argv, &i);
+        if (r < 0) return 2;
+        if (r) continue;
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) { usage(stdout); return 0; }
+        else if (!strcmp(a, "--data") && v) { o.data = v; i++; }
+        else if (!strcmp(a, "--text") && v) { o.text = v; i++; }
+        else if (!strcmp(a, "--out") && v) { o.out = v; i++; }
+        else if (!strcmp(a, "--items") && v) { o.items = v; i++; }
+        else if (!strcmp(a, "--subjects") && v) { o.subjects = v; i++; }
+        else if (!strcmp(a, "--no-bos")) o.bos = 0;
+        else if (!strcmp(a, "--shots")) { if (cli_int(a, v, 0, 1000, &o.shots)) return 2; i++; }
+        else if (!strcmp(a, "--limit")) { if (cli_int(a, v, 0, 0x7fffffffL, &o.limit)) return 2; i++; }
+        else if (!strcmp(a, "--window")) { if (cli_int(a, v, 2, 1 << 24, &o.window)) return 2; i++; }
+        else if (!strcmp(a, "--stride")) { if (cli_int(a, v, 1, 1 << 24, &o.stride)) return 2; i++; }
+        else if (!strcmp(a, "--max-len")) { if (cli_int(a, v, 2, 1 << 24, &o.max_len)) return 2; i++; }
+        else return cli_unknown("eval", a);
+    }
+    if (!strcmp(task, "ppl") ? !o.text : !o.data) {
+        fprintf(stderr, "llamaref eval %s: --model and %s are required\n", task,
+                !strcmp(task, "ppl") ? "--text FILE" : "--data");
+        return 2;
+    }
+    if (cli_lm_load(&o.lm, "eval")) goto done;
+    if (!o.window) {
+        o.window = o.lm.model->config.max_position_embeddings;
+        if (o.window <= 1 || o.window > 2048) o.window = 2048;
+    }
+    if (!strcmp(task, "ppl") && o.max_len > o.window) o.max_len = o.window;
+    if (lr_loglik_init(&L, o.lm.model, (int)o.max_len, &err)) {
+        fprintf(stderr, "llamaref eval: %s\n", err.msg);
+        goto done;
+    }
+    if (!strcmp(task, "mmlu")) rc = eval_mmlu(&o, &L) ? 1 : 0;
+    else if (!strcmp(task, "truthfulqa")) rc = eval_truthfulqa(&o, &L) ? 1 : 0;
+    else rc = eval_ppl(&o, &L) ? 1 : 0;
+    fprintf(stderr, "eval: %ld tokens through the model, %ld served from the "
+            "prefix cache\n", L.pc.n_fed, L.pc.n_reused);
+done:
+    lr_loglik_free(&L);
+    cli_lm_free(&o.lm);
+    return rc;
+}

@@ -1,0 +1,159 @@
+/* mmlu.c - MMLU data files and the harness prompt; see mmlu.h. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "llamaref/chat_template.h"
+#include "llamaref/csv.h"
+#include "llamaref/mmlu.h"
+#include "llamaref/unicode.h"
+
+const char *const lr_mmlu_subjects[LR_MMLU_N_SUBJECTS] = {
+    "abstract_algebra", "anatomy", "astronomy", "business_ethics",
+    "clinical_knowledge", "college_biology", "college_chemistry",
+    "college_computer_science", "college_mathematics", "college_medicine",
+    "college_physics", "computer_security", "conceptual_physics",
+    "econometrics", "electrical_engineering", "elementary_mathematics",
+    "formal_logic", "global_facts", "high_school_biology",
+    "high_school_chemistry", "high_school_computer_science",
+    "high_school_european_history", "high_school_geography",
+    "high_school_government_and_politics", "high_school_macroeconomics",
+    "high_school_mathematics", "high_school_microeconomics",
+    "high_school_physics", "high_school_psychology",
+    "high_school_statistics", "high_school_us_history",
+    "high_school_world_history", "human_aging", "human_sexuality",
+    "international_law", "jurisprudence", "logical_fallacies",
+    "machine_learning", "management", "marketing", "medical_genetics",
+    "miscellaneous", "moral_disputes", "moral_scenarios", "nutrition",
+    "philosophy", "prehistory", "professional_accounting",
+    "professional_law", "professional_medicine", "professional_psychology",
+    "public_relations", "security_studies", "sociology",
+    "us_foreign_policy", "virology", "world_religions"
+};
+
+void lr_mmlu_items_free(lr_mmlu_items *it)
+{
+    size_t i;
+    int c;
+    if (!it) return;
+    for (i = 0; i < it->n; i++) {
+        free(it->items[i].question);
+        for (c = 0; c < 4; c++) free(it->items[i].choices[c]);
+    }
+    free(it->items);
+    memset(it, 0, sizeof *it);
+}
+
+int lr_mmlu_read(const char *path, lr_mmlu_items *out, lr_error *err)
+{
+    static const char *const header[6] = {"question", "choice0", "choice1",
+                                          "choice2", "choice3", "answer"};
+    lr_csv csv;
+    size_t r, first = 0;
+    int c, rc = -1;
+    memset(out, 0, sizeof *out);
+    if (lr_csv_read_file(path, &csv, err)) return -1;
+    if (csv.n_records == 0) {
+        lr_fail(err, "%s:1: empty MMLU file", path);
+        goto done;
+    }
+    out->original_format = 1;
+    if (csv.records[0].n_fields == 6) {
+        int is_header = 1;
+        for (c = 0; c < 6; c++)
+            is_header &= !strcmp(csv.records[0].fields[c], header[c]);
+        if (is_header) { out->original_format = 0; first = 1; }
+    }
+    out->items = lr_zalloc(csv.n_records, sizeof *out->items, "MMLU items", err);
+    if (!out->items) goto done;
+    for (r = first; r < csv.n_records; r++) {
+        lr_csv_record *rec = &csv.records[r];
+        lr_mmlu_item *it = &out->items[out->n];
+        const char *a;
+        if (rec->n_fields != 6) {
+            lr_fail(err, "%s:%lu: %lu fields, expected 6 (question, 4 choices, "
+                    "answer)", path, rec->line, (unsigned long)rec->n_fields);
+            goto done;
+        }
+        a = rec->fields[5];
+        if (out->original_format) {
+            if (strlen(a) != 1 || a[0] < 'A' || a[0] > 'D') {
+                lr_fail(err, "%s:%lu: answer '%.20s' is not one of A, B, C, D",
+                        path, rec->line, a);
+                goto done;
+            }
+            it->answer = a[0] - 'A';
+        } else {
+            if (strlen(a) != 1 || a[0] < '0' || a[0] > '3') {
+                lr_fail(err, "%s:%lu: answer '%.20s' is not one of 0, 1, 2, 3",
+                        path, rec->line, a);
+                goto done;
+            }
+            it->answer = a[0] - '0';
+        }
+        /* take ownership of the fields */
+        it->question = rec->fields[0];
+        rec->fields[0] = NULL;
+        for (c = 0; c < 4; c++) {
+            it->choices[c] = rec->fields[1 + c];
+            rec->fields[1 + c] = NULL;
+        }
+        it->line = rec->line;
+        out->n++;
+    }
+    rc = 0;
+done:
+    lr_csv_free(&csv);
+    if (rc) lr_mmlu_items_free(out);
+    return rc;
+}
+
+char *lr_py_strip(const char *s, lr_error *err)
+{
+    size_t n = strlen(s), b = 0, e = n;
+    /* leading */
+    while (b < n) {
+        uint32_t cp;
+        int l = lr_utf8_decode((const unsigned char *)s + b, n - b, &cp);
+        if (l <= 0 || !lr_chat_is_py_space(cp)) break;
+        b += (size_t)l;
+    }
+    /* trailing: step back to the start of the last character */
+    while (e > b) {
+        size_t k = e - 1;
+        uint32_t cp;
+        int l;
+        while (k > b && ((unsigned char)s[k] & 0xC0) == 0x80) k--;
+        l = lr_utf8_decode((const unsigned char *)s + k, e - k, &cp);
+        if (l <= 0 || (size_t)l != e - k || !lr_chat_is_py_space(cp)) break;
+        e = k;
+    }
+    return lr_strndup(s + b, e - b, err);
+}
+
+static int doc_to_text(lr_buf *out, const lr_mmlu_item *q, lr_error *err)
+{
+    char *qs = lr_py_strip(q->question, err);
+    if (!qs) return -1;
+    lr_buf_printf(out, "%s\nA. %s\nB. %s\nC. %s\nD. %s\nAnswer:", qs,
+                  q->choices[0], q->choices[1], q->choices[2], q->choices[3]);
+    free(qs);
+    return 0;
+}
+
+int lr_mmlu_context(const char *subject, const lr_mmlu_item *shots,
+                    size_t n_shots, const lr_mmlu_item *q, lr_buf *out,
+                    lr_error *err)
+{
+    size_t i;
+    const char *p;
+    lr_buf_puts(out, "The following are multiple choice questions (with "
+                "answers) about ");
+    for (p = subject; *p; p++) lr_buf_append(out, *p == '_' ? " " : p, 1);
+    lr_buf_puts(out, ".\n\n");
+    for (i = 0; i < n_shots; i++) {
+        if (doc_to_text(out, &shots[i], err)) return -1;
+        lr_buf_printf(out, " %c\n\n", "ABCD"[shots[i].answer]);
+    }
+    if (doc_to_text(out, q, err)) return -1;
+    return out->oom ? lr_fail(err, "out of memory building an MMLU prompt") : 0;
+}
