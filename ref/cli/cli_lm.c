@@ -5,6 +5,8 @@
 #include <string.h>
 
 #include "cli_lm.h"
+#include "llamaref/adapter.h"
+#include "llamaref/lora.h"
 
 int cli_lm_option(cli_lm *lm, int argc, char **argv, int *i)
 {
@@ -41,9 +43,19 @@ int cli_lm_load(cli_lm *lm, const char *cmd)
         return -1;
     }
     if (lm->adapter_path) {
-        fprintf(stderr, "llamaref %s: --adapter: LoRA adapter loading is not "
-                "available in this build yet\n", cmd);
-        return -1;
+        /* W' = W + s B A for every adapted linear (lora.h): the same function
+         * as PEFT's unmerged forward up to rounding */
+        lr_lora lo;
+        int r;
+        memset(&lo, 0, sizeof lo);
+        r = lr_adapter_load(lm->adapter_path, &lm->model->config, &lo, &err) ||
+            lr_lora_merge(lm->model, &lo, &err);
+        lr_lora_free(&lo);
+        if (r) {
+            fprintf(stderr, "llamaref %s: --adapter %s: %s\n", cmd,
+                    lm->adapter_path, err.msg);
+            return -1;
+        }
     }
     tp = lm->tok_path ? lm->tok_path : lm->model_path;
     if (!lm->tok_path && !lr_path_is_dir(lm->model_path)) {
