@@ -7,6 +7,7 @@
 
 #include "cli.h"
 #include "cli_ids.h"
+#include "cli_lora.h"
 #include "llamaref/dump.h"
 #include "llamaref/forward.h"
 #include "llamaref/model.h"
@@ -19,12 +20,17 @@ static void usage(FILE *f)
 "  --all      every intermediate tensor (names in docs/tensors.md), else\n"
 "             only logits [T, vocab]\n"
 "  --pos0 P   position of the first token (default 0)\n"
-"  --f64      write F64 instead of F32 (useful with a DOUBLE=1 build)\n");
+"  --f64      write F64 instead of F32 (useful with a DOUBLE=1 build)\n"
+"  --labels \"l0 l1 ...\"  HF labels (logits[t] vs labels[t+1], -100 ignored):\n"
+"             also writes loss [1]; with --adapter DIR (PEFT LoRA, dropout\n"
+"             off) grad.<adapter key> for every adapter tensor\n");
 }
 
 int cmd_dump(int argc, char **argv)
 {
     const char *model_path = NULL, *ids_arg = NULL, *out = NULL;
+    const char *adapter = NULL, *labels_arg = NULL; /* LoRA: cmd_train.c */
+    int *labels = NULL, nl = 0;
     int all = 0, f64 = 0, *ids = NULL, *pos = NULL, T = 0, i, rc = 1;
     long pos0 = 0;
     lr_model *m = NULL;
@@ -38,6 +44,8 @@ int cmd_dump(int argc, char **argv)
         else if (!strcmp(s, "--model") && v) { model_path = v; i++; }
         else if (!strcmp(s, "--ids") && v) { ids_arg = v; i++; }
         else if (!strcmp(s, "--out") && v) { out = v; i++; }
+        else if (!strcmp(s, "--adapter") && v) { adapter = v; i++; }
+        else if (!strcmp(s, "--labels") && v) { labels_arg = v; i++; }
         else if (!strcmp(s, "--all")) all = 1;
         else if (!strcmp(s, "--f64")) f64 = 1;
         else if (!strcmp(s, "--pos0")) { if (cli_int(s, v, 0, 1L << 30, &pos0)) return 2; i++; }
@@ -49,15 +57,24 @@ int cmd_dump(int argc, char **argv)
         return 2;
     }
     if (cli_ids("--ids", ids_arg, &ids, &T)) return 2;
+    if (adapter && !labels_arg) labels_arg = ids_arg; /* score every token */
+    if (labels_arg && (cli_ids("--labels", labels_arg, &labels, &nl) || nl != T)) {
+        if (labels) fprintf(stderr, "llamaref dump: --labels has %d values, --ids %d\n", nl, T);
+        free(ids); free(labels);
+        return 2;
+    }
     pos = malloc(sizeof *pos * (size_t)T);
     if (!pos) goto done;
     for (i = 0; i < T; i++) pos[i] = (int)pos0 + i;
     if (lr_model_load(model_path, NULL, &m, &err) ||
-        lr_acts_alloc(&a, &m->config, 1, T,
+        (labels ? !(w = lr_st_writer_new(&err)) ||
+                      cli_dump_lora(w, m, adapter, ids, labels, T,
+                                    f64 ? LR_F64 : LR_F32, &err)
+                : lr_acts_alloc(&a, &m->config, 1, T,
                       all ? LR_ACTS_PER_LAYER | LR_ACTS_ATTN : 0, &err) ||
         lr_forward(m, &a, ids, pos, NULL, 1, T, &err) ||
         !(w = lr_st_writer_new(&err)) ||
-        lr_dump_acts(w, &a, 0, T, all, f64 ? LR_F64 : LR_F32, &err) ||
+        lr_dump_acts(w, &a, 0, T, all, f64 ? LR_F64 : LR_F32, &err)) ||
         lr_st_writer_meta(w, "generator", "llamaref dump", &err) ||
         lr_st_writer_meta(w, "compute_type", LR_FLOAT_NAME, &err) ||
         lr_st_writer_save(w, out, &err)) {
@@ -70,6 +87,7 @@ done:
     lr_acts_free(&a);
     lr_model_free(m);
     free(ids);
+    free(labels);
     free(pos);
     return rc;
 }

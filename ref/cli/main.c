@@ -25,6 +25,8 @@ static const command commands[] = {
     {"knowledge-report", cmd_knowledge_report, "reliability, category shifts, refusals, answer diversity"},
     {"mixture", cmd_mixture, "training mixtures: unknown facts + known facts or paraphrases"},
     {"eval", cmd_eval, "MMLU / TruthfulQA MC1+MC2 (lm-evaluation-harness) and perplexity"},
+    {"train", cmd_train, "LoRA fine-tuning (PEFT adapter out; AdamW, HF schedules)"},
+    {"merge", cmd_merge, "fold a LoRA adapter into a HF checkpoint"},
     {"detox", cmd_detox, "few-shot detoxification rewrites (SynthDetoxM-style), refusals flagged"},
 };
 

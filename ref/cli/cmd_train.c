@@ -1,0 +1,459 @@
+/* cmd_train.c - `llamaref train` (LoRA fine-tuning with PEFT + torch
+ * semantics), `llamaref merge` (adapter folded into a HF checkpoint) and
+ * the gradient part of `llamaref dump --labels [--adapter]`.
+ * docs/training.md describes options, checkpoint layout and RNG streams. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "cli.h"
+#include "llamaref/adamw.h"
+#include "llamaref/adapter.h"
+#include "llamaref/dataset.h"
+#include "llamaref/loss.h"
+#include "llamaref/safetensors.h"
+#include "llamaref/train.h"
+
+static int make_dir(const char *path)
+{
+    if (lr_path_is_dir(path)) return 0;
+    return mkdir(path, 0777);
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+"usage: llamaref train --model PATH --data FILE.jsonl --out DIR [options]\n"
+"  --tokenizer PATH     tokenizer (default: the model's directory)\n"
+"  --targets LIST       LoRA modules (default gate_proj,up_proj,down_proj; 'all')\n"
+"  --layers LIST        layers_to_transform, e.g. 0,1 (default: all)\n"
+"  --r N (1)  --alpha A (2)  --rslora  --dropout P (0.1)\n"
+"  --lr LR (1e-3)  --schedule constant|linear|cosine (linear)  --warmup N (0)\n"
+"  --epochs N (10)  --batch N (8)  --grad-accum N (1)  --weight-decay W (0)\n"
+"  --max-grad-norm X (1.0; 0 = no clipping)  --seed S (42)\n"
+"  --loss-on all|completion (all)  --max-len N (2048)  --truncate\n"
+"  --recompute          recompute each layer in backward (memory independent\n"
+"                       of the number of layers; same results)\n"
+"  --save-every N       checkpoint DIR/checkpoint-<step> every N steps\n"
+"  --resume DIR         continue from a checkpoint (bit-identical)\n"
+"  --max-steps N        stop after N optimizer steps (the schedule still\n"
+"                       spans every epoch)\n"
+"Writes DIR/adapter_config.json, DIR/adapter_model.safetensors (PEFT),\n"
+"DIR/optimizer.safetensors (resume state) and DIR/metrics.jsonl.\n");
+}
+
+typedef struct train_args {
+    const char *model, *data, *out, *tokenizer, *targets, *layers, *resume;
+    const char *schedule, *loss_on;
+    long r, epochs, batch, accum, warmup, save_every, max_len, max_steps;
+    double alpha, dropout, lr, wd, max_norm;
+    long seed;
+    int rslora, truncate, recompute;
+} train_args;
+
+/* optimizer.safetensors: params (full precision), m, v and the step */
+static int save_state(const char *dir, const lr_lora *lo, const lr_adamw *o,
+                      long step, const train_args *a, lr_error *err)
+{
+    lr_st_writer *w = lr_st_writer_new(err);
+    char *path = NULL, buf[64];
+    int64_t shape[1];
+    int rc = -1;
+    if (!w) return -1;
+    shape[0] = (int64_t)lo->n_params;
+    snprintf(buf, sizeof buf, "%ld", step);
+    if (lr_st_writer_add_lr(w, "params", LR_FLOAT_DTYPE, 1, shape, lo->params, err) ||
+        lr_st_writer_add_lr(w, "exp_avg", LR_FLOAT_DTYPE, 1, shape, o->m, err) ||
+        lr_st_writer_add_lr(w, "exp_avg_sq", LR_FLOAT_DTYPE, 1, shape, o->v, err) ||
+        lr_st_writer_meta(w, "step", buf, err) ||
+        lr_st_writer_meta(w, "compute_type", LR_FLOAT_NAME, err))
+        goto done;
+    snprintf(buf, sizeof buf, "%.17g", a->lr);
+    if (lr_st_writer_meta(w, "lr", buf, err)) goto done;
+    snprintf(buf, sizeof buf, "%ld", a->seed);
+    if (lr_st_writer_meta(w, "seed", buf, err)) goto done;
+    if (!(path = lr_path_join(dir, "optimizer.safetensors", err)) ||
+        lr_st_writer_save(w, path, err))
+        goto done;
+    rc = lr_adapter_save(dir, lo, a->model, err);
+done:
+    free(path);
+    lr_st_writer_free(w);
+    return rc;
+}
+
+static int load_state(const char *dir, lr_lora *lo, lr_adamw *o, long *step,
+                      lr_error *err)
+{
+    char *path = lr_path_join(dir, "optimizer.safetensors", err);
+    lr_st_file *f = NULL;
+    const lr_st_tensor *p, *m, *v;
+    const lr_json *s;
+    int rc = -1;
+    if (!path || lr_st_open(path, 0, &f, err)) goto done;
+    p = lr_st_find(f, "params");
+    m = lr_st_find(f, "exp_avg");
+    v = lr_st_find(f, "exp_avg_sq");
+    s = lr_json_get(lr_st_metadata(f), "step");
+    if (!p || !m || !v || !s || s->type != LR_JSON_STRING ||
+        p->nelem != lo->n_params || m->nelem != lo->n_params ||
+        v->nelem != lo->n_params) {
+        lr_fail(err, "%s: not an optimizer state for this adapter", path);
+        goto done;
+    }
+    if (lr_st_read_lr(f, p, lo->params, err) || lr_st_read_lr(f, m, o->m, err) ||
+        lr_st_read_lr(f, v, o->v, err))
+        goto done;
+    *step = atol(s->str);
+    o->step = *step;
+    rc = 0;
+done:
+    if (f) lr_st_close(f);
+    free(path);
+    return rc;
+}
+
+static double now(void)
+{
+    return (double)clock() / CLOCKS_PER_SEC;
+}
+
+static int run_train(const train_args *a)
+{
+    lr_model *m = NULL;
+    lr_tokenizer tok;
+    int have_tok = 0, rc = 1, pad;
+    lr_dataset ds;
+    lr_dataset_opts dopt;
+    lr_lora lo;
+    lr_lora_config lc;
+    lr_adamw opt;
+    lr_train_ws ws;
+    lr_sched sched;
+    lr_error err;
+    lr_load_options lopt;
+    size_t *perm = NULL;
+    int *tokens = NULL, *labels = NULL;
+    unsigned char *mask = NULL, *layers = NULL;
+    lr_float *grad = NULL;
+    FILE *metrics = NULL;
+    long nb, spe, total, step = 0, done_steps = 0, epoch_cached = -1;
+    double t0;
+    char *mpath = NULL;
+    memset(&ds, 0, sizeof ds); memset(&lo, 0, sizeof lo);
+    memset(&opt, 0, sizeof opt); memset(&ws, 0, sizeof ws);
+    memset(&lopt, 0, sizeof lopt);
+    lopt.keep_dtype = 1; /* BF16 checkpoints stay BF16 (frozen base) */
+    if (lr_sched_from_name(a->schedule, &sched, &err) ||
+        lr_model_load(a->model, &lopt, &m, &err))
+        goto fail;
+    if (lr_tokenizer_load(a->tokenizer ? a->tokenizer : a->model, &tok, &err) == 0)
+        have_tok = 1;
+    else if (a->tokenizer)
+        goto fail;
+    memset(&dopt, 0, sizeof dopt);
+    dopt.loss_on = strcmp(a->loss_on, "completion") ? LR_LOSS_ALL : LR_LOSS_COMPLETION;
+    dopt.max_len = (int)a->max_len;
+    dopt.truncate = a->truncate;
+    dopt.vocab_size = m->config.vocab_size;
+    if (lr_dataset_load(a->data, have_tok ? &tok : NULL, &dopt, &ds, &err))
+        goto fail;
+    /* LoRA: from flags, or the checkpoint's adapter_config.json */
+    if (a->resume) {
+        if (lr_adapter_load(a->resume, &m->config, &lo, &err)) goto fail;
+    } else {
+        memset(&lc, 0, sizeof lc);
+        lc.r = (int)a->r; lc.alpha = a->alpha; lc.use_rslora = a->rslora;
+        lc.dropout = a->dropout;
+        if (lr_lora_parse_targets(a->targets, &lc.targets, &err)) goto fail;
+        if (a->layers) {
+            const char *p = a->layers;
+            layers = calloc((size_t)m->config.num_hidden_layers, 1);
+            if (!layers) goto oom;
+            while (*p) {
+                char *end;
+                long l = strtol(p, &end, 10);
+                if (end == p || l < 0 || l >= m->config.num_hidden_layers) {
+                    lr_fail(&err, "--layers: '%s' is not a list of layer "
+                            "indices below %d", a->layers,
+                            m->config.num_hidden_layers);
+                    goto fail;
+                }
+                layers[l] = 1;
+                p = *end == ',' ? end + 1 : end;
+            }
+            lc.layers = layers;
+            lc.n_layers = m->config.num_hidden_layers;
+        }
+        if (lr_lora_alloc(&lo, &m->config, &lc, &err)) goto fail;
+        lr_lora_init(&lo, (uint64_t)a->seed);
+    }
+    if (lr_adamw_init(&opt, lo.n_params, a->wd, &err)) goto fail;
+    if (a->resume && load_state(a->resume, &lo, &opt, &step, &err)) goto fail;
+    nb = (long)((ds.n + (size_t)a->batch - 1) / (size_t)a->batch);
+    spe = (nb + a->accum - 1) / a->accum;
+    total = spe * a->epochs;
+    if (lr_train_ws_alloc(&ws, m, &lo, (int)a->batch, ds.max_len, a->recompute, &err))
+        goto fail;
+    perm = malloc(sizeof *perm * ds.n);
+    tokens = malloc(sizeof *tokens * (size_t)a->batch * ds.max_len);
+    labels = malloc(sizeof *labels * (size_t)a->batch * ds.max_len);
+    mask = malloc((size_t)a->batch * ds.max_len);
+    grad = malloc(sizeof *grad * lo.n_params);
+    if (!perm || !tokens || !labels || !mask || !grad) goto oom;
+    pad = m->config.n_eos > 0 ? m->config.eos_token_ids[0] : 0;
+    if (pad < 0 || pad >= m->config.vocab_size) pad = 0;
+    make_dir(a->out);
+    if (!(mpath = lr_path_join(a->out, "metrics.jsonl", &err))) goto fail;
+    metrics = fopen(mpath, a->resume ? "a" : "w");
+    if (!metrics) { lr_fail(&err, "cannot write %s", mpath); goto fail; }
+    fprintf(stderr, "train: %lu examples, %ld micro-batches/epoch, %ld steps, "
+            "%lu LoRA parameters (r %d, scale %g)%s\n", (unsigned long)ds.n,
+            nb, total, (unsigned long)lo.n_params, lo.cfg.r, lo.scale,
+            a->resume ? ", resumed" : "");
+    t0 = now();
+    for (; step < total && (a->max_steps <= 0 || done_steps < a->max_steps);
+         step++, done_steps++) {
+        const long epoch = step / spe, s = step % spe;
+        const long mb0 = s * a->accum, mb1 = mb0 + a->accum < nb ? mb0 + a->accum : nb;
+        long mb, n_total = 0, ntok = 0;
+        double nll_total = 0, lr, gnorm, el;
+        if (epoch != epoch_cached) {
+            lr_dataset_shuffle(perm, ds.n, (uint64_t)a->seed, epoch);
+            epoch_cached = epoch;
+        }
+        /* HF normalisation: counted tokens of the whole accumulated batch */
+        for (mb = mb0; mb < mb1; mb++) {
+            size_t i0 = (size_t)mb * a->batch, i;
+            for (i = i0; i < i0 + (size_t)a->batch && i < ds.n; i++) {
+                const lr_example *e = &ds.ex[perm[i]];
+                int t;
+                for (t = 1; t < e->len; t++) n_total += e->labels[t] != LR_IGNORE_INDEX;
+            }
+        }
+        memset(grad, 0, sizeof *grad * lo.n_params);
+        for (mb = mb0; mb < mb1; mb++) {
+            size_t i0 = (size_t)mb * a->batch;
+            int B = (int)(ds.n - i0 < (size_t)a->batch ? ds.n - i0 : (size_t)a->batch);
+            int T = lr_dataset_collate(&ds, perm + i0, B, pad, tokens, labels, mask);
+            double nll;
+            long n;
+            uint64_t dseed = lr_stream_seed((uint64_t)a->seed, LR_STREAM_DROPOUT,
+                                            (uint64_t)(epoch * nb + mb), 0);
+            if (lr_lora_forward(&ws, m, &lo, tokens, labels, mask, B, T,
+                                lo.cfg.dropout, dseed, &nll, &n, &err) ||
+                lr_lora_backward(&ws, m, &lo, grad, 1.0 / (double)n_total, &err))
+                goto fail;
+            nll_total += nll;
+            ntok += (long)B * T;
+        }
+        gnorm = lr_clip_grad_norm(grad, lo.n_params, a->max_norm);
+        if (!(gnorm == gnorm) || !(nll_total == nll_total)) {
+            lr_fail(&err, "step %ld: the loss or gradient is NaN", step + 1);
+            goto fail;
+        }
+        lr = lr_schedule_lr(sched, step, total, a->warmup, a->lr);
+        lr_adamw_step(&opt, lo.params, grad, lr);
+        el = now() - t0;
+        fprintf(metrics, "{\"step\": %ld, \"epoch\": %ld, \"loss\": %.9g, "
+                "\"lr\": %.9g, \"grad_norm\": %.9g, \"tokens\": %ld}\n",
+                step + 1, epoch, nll_total / n_total, lr, gnorm, ntok);
+        fflush(metrics);
+        fprintf(stderr, "\rstep %ld/%ld  loss %.4f  lr %.3g  %.0f tok/s  ETA %.0fs   ",
+                step + 1, total, nll_total / n_total, lr,
+                el > 0 ? (double)ntok * (done_steps + 1) / el / (done_steps + 1) * 1.0 : 0.0,
+                el / (done_steps + 1) * (double)(total - step - 1));
+        if (a->save_every > 0 && (step + 1) % a->save_every == 0) {
+            char name[64], *cdir;
+            snprintf(name, sizeof name, "checkpoint-%ld", step + 1);
+            if (!(cdir = lr_path_join(a->out, name, &err))) goto fail;
+            make_dir(cdir);
+            if (save_state(cdir, &lo, &opt, step + 1, a, &err)) { free(cdir); goto fail; }
+            free(cdir);
+        }
+    }
+    fprintf(stderr, "\n");
+    if (save_state(a->out, &lo, &opt, step, a, &err)) goto fail;
+    rc = 0;
+    goto end;
+oom:
+    lr_fail(&err, "out of memory");
+fail:
+    fprintf(stderr, "\nllamaref train: %s\n", err.msg);
+end:
+    if (metrics) fclose(metrics);
+    free(mpath); free(perm); free(tokens); free(labels); free(mask);
+    free(grad); free(layers);
+    lr_train_ws_free(&ws);
+    lr_adamw_free(&opt);
+    lr_lora_free(&lo);
+    lr_dataset_free(&ds);
+    if (have_tok) lr_tokenizer_free(&tok);
+    lr_model_free(m);
+    return rc;
+}
+
+int cmd_train(int argc, char **argv)
+{
+    train_args a;
+    int i;
+    memset(&a, 0, sizeof a);
+    a.targets = "gate_proj,up_proj,down_proj";
+    a.schedule = "linear"; a.loss_on = "all";
+    a.r = 1; a.alpha = 2; a.dropout = 0.1; a.lr = 1e-3; a.epochs = 10;
+    a.batch = 8; a.accum = 1; a.max_norm = 1.0; a.seed = 42; a.max_len = 2048;
+    for (i = 1; i < argc; i++) {
+        const char *s = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        int bad = 0;
+        if (!strcmp(s, "-h") || !strcmp(s, "--help")) { usage(stdout); return 0; }
+#define STR(name, field) else if (!strcmp(s, name)) { if (!v) bad = 1; else { a.field = v; i++; } }
+#define INT(name, field, lo) else if (!strcmp(s, name)) { bad = cli_int(s, v, lo, 1L << 30, &a.field); i++; }
+#define DBL(name, field) else if (!strcmp(s, name)) { bad = cli_double(s, v, &a.field); i++; }
+        STR("--model", model) STR("--data", data) STR("--out", out)
+        STR("--tokenizer", tokenizer) STR("--targets", targets)
+        STR("--layers", layers) STR("--resume", resume)
+        STR("--schedule", schedule) STR("--loss-on", loss_on)
+        INT("--r", r, 1) INT("--epochs", epochs, 1) INT("--batch", batch, 1)
+        INT("--grad-accum", accum, 1) INT("--warmup", warmup, 0)
+        INT("--save-every", save_every, 0) INT("--max-len", max_len, 0)
+        INT("--max-steps", max_steps, 0) INT("--seed", seed, 0)
+        DBL("--alpha", alpha) DBL("--dropout", dropout) DBL("--lr", lr)
+        DBL("--weight-decay", wd) DBL("--max-grad-norm", max_norm)
+        else if (!strcmp(s, "--rslora")) a.rslora = 1;
+        else if (!strcmp(s, "--truncate")) a.truncate = 1;
+        else if (!strcmp(s, "--recompute")) a.recompute = 1;
+        else return cli_unknown("train", s);
+#undef STR
+#undef INT
+#undef DBL
+        if (bad) {
+            if (!v) fprintf(stderr, "llamaref train: %s needs a value\n", s);
+            return 2;
+        }
+    }
+    if (!a.model || !a.data || !a.out) {
+        fprintf(stderr, "llamaref train: --model, --data and --out are required (see --help)\n");
+        return 2;
+    }
+    if (strcmp(a.loss_on, "all") && strcmp(a.loss_on, "completion")) {
+        fprintf(stderr, "llamaref train: --loss-on is 'all' or 'completion'\n");
+        return 2;
+    }
+    return run_train(&a);
+}
+
+int cmd_merge(int argc, char **argv)
+{
+    const char *model = NULL, *adapter = NULL, *out = NULL;
+    lr_model *m = NULL;
+    lr_lora lo;
+    lr_error err;
+    int i, rc = 1;
+    for (i = 1; i < argc; i++) {
+        const char *s = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(s, "-h") || !strcmp(s, "--help")) {
+            printf("usage: llamaref merge --model DIR --adapter DIR --out DIR\n"
+                   "  writes W + s B A for every adapted linear as a HF\n"
+                   "  checkpoint (F32, or the base's BF16/F16 dtype)\n");
+            return 0;
+        } else if (!strcmp(s, "--model") && v) { model = v; i++; }
+        else if (!strcmp(s, "--adapter") && v) { adapter = v; i++; }
+        else if (!strcmp(s, "--out") && v) { out = v; i++; }
+        else return cli_unknown("merge", s);
+    }
+    if (!model || !adapter || !out) {
+        fprintf(stderr, "llamaref merge: --model, --adapter and --out are required\n");
+        return 2;
+    }
+    memset(&lo, 0, sizeof lo);
+    if (lr_model_load(model, NULL, &m, &err) ||
+        lr_adapter_load(adapter, &m->config, &lo, &err) ||
+        lr_lora_merge(m, &lo, &err) || (make_dir(out), 0) ||
+        lr_model_save_hf(m, out, m->stored_dtype == LR_BF16 || m->stored_dtype == LR_F16
+                                     ? m->stored_dtype : LR_F32, &err))
+        fprintf(stderr, "llamaref merge: %s\n", err.msg);
+    else
+        rc = 0;
+    lr_lora_free(&lo);
+    lr_model_free(m);
+    return rc;
+}
+
+int cli_dump_lora(lr_st_writer *w, const lr_model *m, const char *adapter,
+                  const int *ids, const int *labels, int T, lr_dtype dtype,
+                  lr_error *err)
+{
+    lr_lora lo;
+    lr_train_ws ws;
+    lr_float *grad = NULL;
+    double nll;
+    long n;
+    int64_t shape[2];
+    char key[200];
+    int rc = -1, l, t, k;
+    lr_float loss;
+    memset(&lo, 0, sizeof lo);
+    memset(&ws, 0, sizeof ws);
+    if (!adapter) {
+        /* loss only: a zero-rank stand-in is not needed, use lr_forward */
+        lr_acts a;
+        if (lr_acts_alloc(&a, &m->config, 1, T, 0, err)) return -1;
+        if (lr_forward(m, &a, ids, NULL, NULL, 1, T, err) ||
+            lr_causal_lm_loss(a.logits, labels, 1, T, m->config.vocab_size,
+                              NULL, &nll, &n, NULL, 1.0, err)) {
+            lr_acts_free(&a);
+            return -1;
+        }
+        shape[0] = T; shape[1] = m->config.vocab_size;
+        loss = (lr_float)(n ? nll / n : NAN);
+        shape[0] = 1;
+        rc = n ? 0 : lr_fail(err, "--labels: every label is -100 (no token is scored)");
+        if (!rc) {
+            int64_t ls[2];
+            ls[0] = T; ls[1] = m->config.vocab_size;
+            rc = lr_st_writer_add_lr(w, "logits", dtype, 2, ls, a.logits, err) ||
+                 lr_st_writer_add_lr(w, "loss", dtype, 1, shape, &loss, err);
+        }
+        lr_acts_free(&a);
+        return rc ? -1 : 0;
+    }
+    if (lr_adapter_load(adapter, &m->config, &lo, err) ||
+        lr_train_ws_alloc(&ws, m, &lo, 1, T, 0, err) ||
+        lr_lora_forward(&ws, m, &lo, ids, labels, NULL, 1, T, 0, 0, &nll, &n, err))
+        goto done;
+    if (n == 0) {
+        lr_fail(err, "--labels: every label is -100 (no token is scored)");
+        goto done;
+    }
+    shape[0] = T; shape[1] = m->config.vocab_size;
+    loss = (lr_float)(nll / n);
+    if (lr_st_writer_add_lr(w, "logits", dtype, 2, shape, ws.acts.logits, err))
+        goto done;
+    shape[0] = 1;
+    if (lr_st_writer_add_lr(w, "loss", dtype, 1, shape, &loss, err)) goto done;
+    grad = lr_zalloc(lo.n_params, sizeof *grad, "gradients", err);
+    if (!grad || lr_lora_backward(&ws, m, &lo, grad, 1.0 / n, err)) goto done;
+    for (l = 0; l < lo.cfg.n_layers; l++)
+        for (t = 0; t < LR_LORA_NTARGETS; t++) {
+            const lr_lora_slot *s = lr_lora_slot_get(&lo, l, t);
+            if (!s) continue;
+            for (k = 0; k < 2; k++) {
+                memcpy(key, "grad.", 5);
+                lr_adapter_key(key + 5, sizeof key - 5, l, t, k ? 'B' : 'A');
+                shape[0] = k ? s->out : lo.cfg.r;
+                shape[1] = k ? lo.cfg.r : s->in;
+                if (lr_st_writer_add_lr(w, key, dtype, 2, shape,
+                                        grad + (k ? s->b_off : s->a_off), err))
+                    goto done;
+            }
+        }
+    rc = 0;
+done:
+    free(grad);
+    lr_train_ws_free(&ws);
+    lr_lora_free(&lo);
+    return rc;
+}
