@@ -80,5 +80,21 @@ printf '{"input_ids": [1, 64]}\n' > "$T/oov.jsonl"
 err=$($LLAMAREF_BIN train --model $M --data "$T/oov.jsonl" --out "$T/x" 2>&1)
 has "id out of range" "$err" "oov.jsonl:1"
 
+# 7. end to end against the PyTorch trainer (vectors/gen/torch_trainer.py:
+# same data order, init, dropout masks; torch AdamW, LambdaLR, clipping):
+# the loss, lr and grad norm of every step.  Double build: 1e-7 relative
+# (metrics are printed with 9 digits), float build 2e-3.
+tol=2e-3
+case "$($LLAMAREF_BIN --help)" in *"compute type: double"*) tol=1e-7 ;; esac
+E=vectors/lora/e2e
+$LLAMAREF_BIN train --model $M --data $E/data.jsonl --targets all --r 2 --alpha 4 --dropout 0.1 --lr 1e-2 --epochs 3 --batch 2 --grad-accum 2 --warmup 1 --seed 3 --out "$T/e2e" 2>/dev/null || bad "e2e run failed"
+sed 's/[{}",:]/ /g' "$T/e2e/metrics.jsonl" | awk '{print $6, $8, $10}' > "$T/e2e/ours.txt"
+grep -v '^#' $E/torch_losses.txt > "$T/e2e/torch.txt"
+res=$(paste "$T/e2e/ours.txt" "$T/e2e/torch.txt" | awk -v tol=$tol '
+    function rel(a, b) { d = a - b; if (d < 0) d = -d; m = b < 0 ? -b : b; return d / (m > 1e-12 ? m : 1) }
+    { n++; if (rel($1, $4) > tol || rel($2, $5) > tol || rel($3, $6) > tol) { print "step " n ": " $0; bad = 1 } }
+    END { if (n != 6) print "steps: " n; else if (!bad) print "ok" }')
+if [ "$res" = ok ]; then ok; else bad "e2e vs torch: $res"; fi
+
 echo "train.test.sh: $pass passed, $fail failed, $skip skipped"
 [ "$fail" = 0 ]
