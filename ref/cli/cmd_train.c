@@ -141,6 +141,7 @@ static int run_train(const train_args *a)
     lr_float *grad = NULL;
     FILE *metrics = NULL;
     long nb, spe, total, step = 0, done_steps = 0, epoch_cached = -1;
+    double tok_total = 0;
     double t0;
     char *mpath = NULL;
     memset(&ds, 0, sizeof ds); memset(&lo, 0, sizeof lo);
@@ -258,13 +259,14 @@ static int run_train(const train_args *a)
         lr = lr_schedule_lr(sched, step, total, a->warmup, a->lr);
         lr_adamw_step(&opt, lo.params, grad, lr);
         el = now() - t0;
+        tok_total += (double)ntok;
         fprintf(metrics, "{\"step\": %ld, \"epoch\": %ld, \"loss\": %.9g, "
                 "\"lr\": %.9g, \"grad_norm\": %.9g, \"tokens\": %ld}\n",
                 step + 1, epoch, nll_total / n_total, lr, gnorm, ntok);
         fflush(metrics);
         fprintf(stderr, "\rstep %ld/%ld  loss %.4f  lr %.3g  %.0f tok/s  ETA %.0fs   ",
                 step + 1, total, nll_total / n_total, lr,
-                el > 0 ? (double)ntok * (done_steps + 1) / el / (done_steps + 1) * 1.0 : 0.0,
+                el > 0 ? tok_total / el : 0.0,
                 el / (done_steps + 1) * (double)(total - step - 1));
         if (a->save_every > 0 && (step + 1) % a->save_every == 0) {
             char name[64], *cdir;
