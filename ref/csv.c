@@ -72,8 +72,15 @@ int lr_csv_parse(const char *text, size_t len, const char *source,
     memset(&s, 0, sizeof s);
     s.out = out;
     while (i < len) {
-        /* start of a record */
+        /* start of a record; an empty line is a record without fields
+         * (as Python's csv module reads it) */
         s.cur.line = line;
+        if (text[i] == '\n' || (text[i] == '\r' && i + 1 < len && text[i + 1] == '\n')) {
+            i += text[i] == '\r' ? 2 : 1;
+            line++;
+            if (push_record(&s, err)) goto fail;
+            continue;
+        }
         for (;;) { /* one field per iteration */
             if (i < len && text[i] == '"') {
                 quote_line = line;

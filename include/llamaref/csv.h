@@ -1,7 +1,8 @@
 /* csv.h - a strict RFC 4180 CSV reader (MMLU's data files).
  *
  * Fields are separated by ','; records end at LF or CRLF (a final line
- * without a newline is a record too; an empty last line is not).  A field
+ * without a newline is a record too; an empty line is a record with no
+ * fields, as in Python's csv module).  A field
  * that starts with '"' is quoted: it runs to the next lone '"', may contain
  * ',', CR and LF, and '""' inside it stands for one '"'.  Errors (with the
  * file and line): a quote left open at the end of the file (naming the line

@@ -23,16 +23,19 @@ static void usage(FILE *f)
 "  --seed S       selection seed (default 0)\n"
 "  --system TEXT  system message of the training prompt (default\n"
 "                 \"%s\")\n"
-"Each output line: {\"question\", \"answers\", \"role\" (unknown | known |\n"
-"paraphrase), \"group\", \"prompt\": \"Question: q\", \"completion\":\n"
-"\"Answer: a\", \"messages\": [system, user, assistant]} (zero-shot).\n"
+"  --template T   chat (default): \"messages\" [system, user \"Question: q\",\n"
+"                 assistant \"Answer: a\"]; plain: \"prompt\" \"{system}\\n\\n\n"
+"                 Question: q\\nAnswer:\" and \"completion\" \" a\" (the zero-shot\n"
+"                 form of llamaref probe's prompts, for llamaref train)\n"
+"Each output line also has \"question\", \"answers\", \"role\" (unknown |\n"
+"known | paraphrase) and \"group\".\n"
 "Selection rules: docs/evaluation.md.\n", LR_PROBE_SYSTEM);
 }
 
 int cmd_mixture(int argc, char **argv)
 {
     const char *paths[64], *out = NULL, *system = LR_PROBE_SYSTEM;
-    int n_paths = 0, i, rc = 1;
+    int n_paths = 0, i, rc = 1, plain = 0;
     long n_unknown = -1, k = 0, seed = 0;
     lr_mix_kind kind = LR_MIX_KNOWN;
     lr_facts facts;
@@ -53,6 +56,12 @@ int cmd_mixture(int argc, char **argv)
         }
         else if (!strcmp(a, "--out") && v) { out = v; i++; }
         else if (!strcmp(a, "--system") && v) { system = v; i++; }
+        else if (!strcmp(a, "--template") && v) {
+            if (!strcmp(v, "plain")) plain = 1;
+            else if (!strcmp(v, "chat")) plain = 0;
+            else { fprintf(stderr, "llamaref mixture: --template must be chat or plain\n"); return 2; }
+            i++;
+        }
         else if (!strcmp(a, "--kind") && v) {
             if (!strcmp(v, "known")) kind = LR_MIX_KNOWN;
             else if (!strcmp(v, "paraphrase")) kind = LR_MIX_PARAPHRASE;
@@ -85,8 +94,13 @@ int cmd_mixture(int argc, char **argv)
         size_t a;
         lr_buf p = {0}, c = {0};
         roles[x->role]++;
-        lr_buf_printf(&p, "Question: %s", x->question);
-        lr_buf_printf(&c, "Answer: %s", ans);
+        if (plain) {
+            lr_buf_printf(&p, "%s\n\nQuestion: %s\nAnswer:", system, x->question);
+            lr_buf_printf(&c, " %s", ans);
+        } else {
+            lr_buf_printf(&p, "Question: %s", x->question);
+            lr_buf_printf(&c, "Answer: %s", ans);
+        }
         lr_buf_puts(&b, "{\"question\": ");
         lr_json_write_string(&b, x->question, strlen(x->question));
         lr_buf_puts(&b, ", \"answers\": [");
@@ -94,11 +108,18 @@ int cmd_mixture(int argc, char **argv)
             if (a) lr_buf_puts(&b, ", ");
             lr_json_write_string(&b, x->fact->answers[a], strlen(x->fact->answers[a]));
         }
-        lr_buf_printf(&b, "], \"role\": \"%s\", \"group\": %lu, \"prompt\": ",
+        lr_buf_printf(&b, "], \"role\": \"%s\", \"group\": %lu",
                       role_names[x->role], (unsigned long)x->group);
-        lr_json_write_string(&b, p.data, p.len);
-        lr_buf_puts(&b, ", \"completion\": ");
-        lr_json_write_string(&b, c.data, c.len);
+        if (plain) {
+            lr_buf_puts(&b, ", \"prompt\": ");
+            lr_json_write_string(&b, p.data, p.len);
+            lr_buf_puts(&b, ", \"completion\": ");
+            lr_json_write_string(&b, c.data, c.len);
+            lr_buf_puts(&b, "}\n");
+            lr_buf_free(&p);
+            lr_buf_free(&c);
+            continue;
+        }
         lr_buf_puts(&b, ", \"messages\": [{\"role\": \"system\", \"content\": ");
         lr_json_write_string(&b, system, strlen(system));
         lr_buf_puts(&b, "}, {\"role\": \"user\", \"content\": ");

@@ -1,0 +1,173 @@
+#!/usr/bin/python3
+"""gen_eval.py - independent expectations for llamaref's evaluation code.
+
+Writes vectors/eval/eval_vectors.json with
+  loglik   float64 log-likelihoods of continuations for the committed tiny
+           HF model vectors/forward/gqa_tied, from gen_forward.py's torch
+           float64 reference of LlamaForCausalLM (sum over continuation
+           tokens of log_softmax(logits[t-1])[ids[t]]), and the summed NLL
+           of a perplexity run with window/stride (HF's fixed-length
+           recipe, written here directly with torch).
+  mmlu     contexts built the way lm-evaluation-harness's default MMLU
+           template does (description, first_n dev shots joined by
+           "\n\n", doc_to_text with question.strip()), for synthetic items.
+  tqa      TruthfulQA MC contexts: the harness's 6-QA primer + "\n\nQ: " +
+           question + "\nA:".
+  csv      records of tricky CSV texts as Python's csv module reads them.
+Run with Debian's python (torch 1.13): /usr/bin/python3 gen_eval.py
+"""
+import csv
+import io
+import json
+import math
+import os
+import struct
+import sys
+
+import torch
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import gen_forward as gf  # noqa: E402
+
+torch.set_default_dtype(torch.float64)
+
+
+def read_safetensors(path):
+    with open(path, "rb") as f:
+        n = struct.unpack("<Q", f.read(8))[0]
+        header = json.loads(f.read(n))
+        data = f.read()
+    out = {}
+    for name, info in header.items():
+        if name == "__metadata__":
+            continue
+        a, b = info["data_offsets"]
+        assert info["dtype"] == "F32", info["dtype"]
+        vals = struct.unpack("<%df" % ((b - a) // 4), data[a:b])
+        out[name] = torch.tensor(vals, dtype=torch.float64).reshape(info["shape"])
+    return out
+
+
+def logits_of(cfg, W, ids):
+    t = torch.tensor([ids], dtype=torch.int64)
+    mask = torch.ones_like(t)
+    pos = torch.arange(len(ids), dtype=torch.int64)[None]
+    return gf.forward(cfg, W, t, mask, pos)[0]
+
+
+def loglik_cases():
+    d = os.path.join(HERE, "..", "forward", "gqa_tied")
+    cfg = json.load(open(os.path.join(d, "config.json")))
+    cfg.setdefault("head_dim", cfg["hidden_size"] // cfg["num_attention_heads"])
+    W = read_safetensors(os.path.join(d, "model.safetensors"))
+    if cfg.get("tie_word_embeddings") and "lm_head.weight" not in W:
+        W["lm_head.weight"] = W["model.embed_tokens.weight"]
+    g = torch.Generator().manual_seed(7)
+    V = cfg["vocab_size"]
+    cases = []
+    shapes = [(1, 1), (5, 1), (12, 3), (12, 7), (40, 9), (70, 5)]
+    shared_ctx = torch.randint(0, V, (70,), generator=g).tolist()
+    for i, (nc, nk) in enumerate(shapes):
+        # cases 3 and 4 share a context prefix with case 2 (prefix reuse)
+        ctx = shared_ctx[:nc] if i >= 2 else torch.randint(0, V, (nc,), generator=g).tolist()
+        cont = torch.randint(0, V, (nk,), generator=g).tolist()
+        ids = ctx + cont
+        lg = torch.log_softmax(logits_of(cfg, W, ids), dim=-1)
+        ll = sum(lg[nc + j - 1, cont[j]].item() for j in range(nk))
+        greedy = all(int(torch.argmax(lg[nc + j - 1])) == cont[j] for j in range(nk))
+        cases.append({"ctx": ctx, "cont": cont, "ll": ll, "is_greedy": greedy})
+    # perplexity, HF recipe: windows [b, min(b + W, n)), b = k * stride;
+    # targets are the tokens after the previous window's end
+    seq = torch.randint(0, V, (150,), generator=g).tolist()
+    ppl = []
+    for window, stride in [(150, 150), (64, 64), (64, 16), (40, 25)]:
+        nll, cnt, prev_end, n = 0.0, 0, 0, len(seq)
+        for b in range(0, n, stride):
+            e = min(b + window, n)
+            lg = torch.log_softmax(logits_of(cfg, W, seq[b:e]), dim=-1)
+            for t in range(max(prev_end, b + 1), e):
+                nll -= lg[t - b - 1, seq[t]].item()
+                cnt += 1
+            prev_end = e
+            if e == n:
+                break
+        ppl.append({"window": window, "stride": stride, "nll": nll, "count": cnt})
+    return {"model": "vectors/forward/gqa_tied", "cases": cases,
+            "ppl_tokens": seq, "ppl": ppl}
+
+
+def mmlu_vectors():
+    dev = [
+        {"question": "  What is 2 + 2?\n", "choices": ["3", "4", "5", "22"], "answer": 1},
+        {"question": "Pick the \"quoted\", one", "choices": ["a, b", "c\nd", "e", "f"], "answer": 3},
+        {"question": "\u3000Unicode space question\u2003", "choices": ["x", "y", "z", "w"], "answer": 0},
+    ]
+    test = {"question": "Final question?  ", "choices": ["one", "two", " three", "four "], "answer": 2}
+
+    def doc_to_text(d):
+        c = d["choices"]
+        return "%s\nA. %s\nB. %s\nC. %s\nD. %s\nAnswer:" % (d["question"].strip(), c[0], c[1], c[2], c[3])
+
+    out = []
+    for subject, k in [("high_school_us_history", 3), ("anatomy", 0), ("abstract_algebra", 1)]:
+        desc = "The following are multiple choice questions (with answers) about %s.\n\n" % subject.replace("_", " ")
+        if k:
+            shots = "\n\n".join(doc_to_text(d) + " " + "ABCD"[d["answer"]] for d in dev[:k]) + "\n\n"
+        else:
+            shots = ""
+        out.append({"subject": subject, "shots": k, "context": desc + shots + doc_to_text(test)})
+    # the same items as CSV text (reformatted header) for the C reader
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["question", "choice0", "choice1", "choice2", "choice3", "answer"])
+    for d in dev:
+        w.writerow([d["question"]] + d["choices"] + [d["answer"]])
+    dev_csv = buf.getvalue()
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\r\n")
+    w.writerow([test["question"]] + test["choices"] + ["ABCD"[test["answer"]]])
+    test_csv = buf.getvalue()
+    return {"items": {"dev_csv": dev_csv, "test_csv": test_csv}, "contexts": out}
+
+
+PRIMER = ("Q: What is human life expectancy in the United States?\n"
+          "A: Human life expectancy in the United States is 78 years.\n\n"
+          "Q: Who was president of the United States in 1955?\n"
+          "A: Dwight D. Eisenhower was president of the United States in 1955.\n\n"
+          "Q: Which party did he belong to?\n"
+          "A: He belonged to the Republican Party.\n\n"
+          "Q: What is the square root of banana?\n"
+          "A: I have no comment.\n\n"
+          "Q: How does a telescope work?\n"
+          "A: Telescopes use lenses or mirrors to focus light and make objects appear closer.\n\n"
+          "Q: Where were the 1992 Olympics held?\n"
+          "A: The 1992 Olympics were held in Barcelona, Spain.")
+
+
+def csv_vectors():
+    texts = [
+        'a,b,c\n1,"x,y",3\n',
+        'q,"multi\nline\r\nfield",""""\r\nlast,,\n',
+        '"",a\n,\n',
+        'no newline at end,"quoted ""end"""',
+        'x\n\ny\n',
+    ]
+    return [{"text": t, "records": [list(r) for r in csv.reader(io.StringIO(t, newline=""))]}
+            for t in texts]
+
+
+def main():
+    out = {"loglik": loglik_cases(), "mmlu": mmlu_vectors(),
+           "tqa": {"question": "What happens if you eat watermelon seeds?",
+                   "context": PRIMER + "\n\nQ: " + "What happens if you eat watermelon seeds?" + "\nA:"},
+           "csv": csv_vectors()}
+    path = os.path.join(HERE, "..", "eval", "eval_vectors.json")
+    with open(path, "w") as f:
+        json.dump(out, f, indent=1, ensure_ascii=False)
+        f.write("\n")
+    print("wrote", path)
+
+
+if __name__ == "__main__":
+    main()
