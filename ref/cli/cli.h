@@ -24,3 +24,4 @@ int cli_unknown(const char *cmd, const char *arg);
 
 #endif
 int cmd_bpe_train(int argc, char **argv);
+int cmd_world(int argc, char **argv);

@@ -57,3 +57,4 @@ int main(int argc, char **argv)
     return 2;
 }
     {"bpe-train", cmd_bpe_train, "train a byte-level BPE vocabulary (tiktoken file) on a corpus"},
+    {"world", cmd_world, "generate the synthetic fact world: facts, QA, benchmark, corpus"},

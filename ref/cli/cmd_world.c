@@ -1,0 +1,100 @@
+/* cmd_world.c - `llamaref world`: generates the synthetic fact world
+ * (entities, facts, QA pairs, few-shot facts, multiple-choice benchmark,
+ * refusal examples, pretraining corpus) into a directory.  Generator:
+ * include/llamaref/world.h; files: docs/world.md. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "llamaref/world.h"
+
+static void usage(FILE *out)
+{
+    lr_world_opts d;
+    lr_world_opts_default(&d);
+    fprintf(out,
+        "usage: llamaref world --out DIR [--seed S] [--people N] [--max-mentions N]\n"
+        "                      [--zipf-offset N] [--shots N] [--bench-dev N]\n"
+        "                      [--bench-test N] [--refusal-percent P]\n"
+        "                      [--valid-percent P] [--quiet]\n"
+        "Writes a deterministic synthetic world (docs/world.md): entities.jsonl,\n"
+        "facts.jsonl, qa.jsonl, shots.jsonl, refusals.jsonl, benchmark/{dev,test}/*.csv,\n"
+        "corpus.txt, valid.txt, world.json.  A fact about the subject of popularity\n"
+        "rank r is mentioned floor(max_mentions * r0^2 * j / (4 (r + r0)^2)) times,\n"
+        "j in {3,4,5}, r0 = zipf offset.  Defaults: seed %llu, people %lu,\n"
+        "max-mentions %lu, zipf-offset %lu, shots %lu, bench-dev %lu, bench-test %lu,\n"
+        "refusal-percent %lu, valid-percent %lu.\n",
+        (unsigned long long)d.seed, (unsigned long)d.n_people, (unsigned long)d.max_mentions,
+        (unsigned long)d.zipf_offset, (unsigned long)d.n_shots, (unsigned long)d.n_bench_dev,
+        (unsigned long)d.n_bench_test, (unsigned long)d.refusal_percent,
+        (unsigned long)d.valid_percent);
+}
+
+int cmd_world(int argc, char **argv)
+{
+    static const struct { const char *opt; long lo, hi; } lim[] = {
+        {"--people", 20, 20000}, {"--max-mentions", 1, 100000}, {"--zipf-offset", 1, 100000},
+        {"--shots", 0, 100000}, {"--bench-dev", 0, 100000}, {"--bench-test", 0, 1000000},
+        {"--refusal-percent", 0, 90}, {"--valid-percent", 0, 100}};
+    lr_world_opts o;
+    uint32_t *field[8];
+    const char *out_dir = NULL;
+    lr_world w;
+    lr_error err;
+    size_t bytes = 0, k;
+    long v;
+    int i, quiet = 0;
+    lr_world_opts_default(&o);
+    field[0] = &o.n_people; field[1] = &o.max_mentions; field[2] = &o.zipf_offset;
+    field[3] = &o.n_shots; field[4] = &o.n_bench_dev; field[5] = &o.n_bench_test;
+    field[6] = &o.refusal_percent; field[7] = &o.valid_percent;
+    for (i = 1; i < argc; i++) {
+        const char *a = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            usage(stdout);
+            return 0;
+        } else if (!strcmp(a, "--out") && val) {
+            out_dir = val;
+            i++;
+        } else if (!strcmp(a, "--seed")) {
+            /* any unsigned 64-bit decimal */
+            char *end;
+            errno = 0;
+            if (!val || !(*val >= '0' && *val <= '9') ||
+                (o.seed = (uint64_t)strtoull(val, &end, 10), errno) || *end) {
+                fprintf(stderr, "llamaref: option --seed: '%s' is not an unsigned 64-bit integer\n",
+                        val ? val : "");
+                return 2;
+            }
+            i++;
+        } else if (!strcmp(a, "--quiet")) {
+            quiet = 1;
+        } else {
+            for (k = 0; k < sizeof lim / sizeof lim[0]; k++)
+                if (!strcmp(a, lim[k].opt)) break;
+            if (k == sizeof lim / sizeof lim[0]) return cli_unknown("world", a);
+            if (cli_int(a, val, lim[k].lo, lim[k].hi, &v)) return 2;
+            *field[k] = (uint32_t)v;
+            i++;
+        }
+    }
+    if (!out_dir) {
+        usage(stderr);
+        return 2;
+    }
+    if (lr_world_build(&o, &w, &err) || lr_world_write(&w, out_dir, &bytes, &err)) {
+        fprintf(stderr, "llamaref world: %s\n", err.msg);
+        lr_world_free(&w);
+        return 1;
+    }
+    if (!quiet)
+        fprintf(stderr, "world: seed %llu: %lu entities, %lu facts; corpus %lu bytes in %lu "
+                "documents (%lu QA, %lu refusals); %lu bytes written to %s\n",
+                (unsigned long long)o.seed, (unsigned long)w.n_entities, (unsigned long)w.n_facts,
+                (unsigned long)w.corpus.len, (unsigned long)w.n_docs, (unsigned long)w.n_qa_docs,
+                (unsigned long)w.n_refusals, (unsigned long)bytes, out_dir);
+    lr_world_free(&w);
+    return 0;
+}
