@@ -1,6 +1,8 @@
 /* world.c - the synthetic fact world (see world.h; files in docs/world.md).
  * Depends on rng.h (SplitMix64), vocab.h (as a set of used names) and
- * json.h (string escaping).  Only integer arithmetic decides anything.
+ * json.h (string escaping).  Only integer arithmetic decides anything, and
+ * at most one random draw happens per expression (C leaves the order of
+ * function arguments and of operands unspecified: compilers differ).
  *
  * Build order (each step draws from its own RNG stream, so changing e.g.
  * the corpus rendering does not change the entities):
@@ -325,8 +327,9 @@ static int fresh_name(builder *b, lr_rng *r, lr_world_type t, char *out, char *a
             break;
         case LR_WT_BOOK:
             if (tries < NAME_TRIES / 2) {
-                sprintf(out, "The %s %s", adjectives[below(r, COUNT(adjectives))],
-                        book_nouns[below(r, COUNT(book_nouns))]);
+                size_t adj = below(r, COUNT(adjectives)); /* one draw per statement: */
+                size_t noun = below(r, COUNT(book_nouns)); /* argument order is unspecified */
+                sprintf(out, "The %s %s", adjectives[adj], book_nouns[noun]);
             } else { /* the simple titles are used up */
                 syllable_word(r, 2, a);
                 sprintf(out, "The %s of %s", book_nouns[below(r, COUNT(book_nouns))], a);
@@ -334,8 +337,9 @@ static int fresh_name(builder *b, lr_rng *r, lr_world_type t, char *out, char *a
             break;
         case LR_WT_BAND:
             if (tries < NAME_TRIES / 2) {
-                sprintf(out, "The %s %s", adjectives[below(r, COUNT(adjectives))],
-                        band_nouns[below(r, COUNT(band_nouns))]);
+                size_t adj = below(r, COUNT(adjectives));
+                size_t noun = below(r, COUNT(band_nouns));
+                sprintf(out, "The %s %s", adjectives[adj], band_nouns[noun]);
             } else {
                 syllable_word(r, 2, a);
                 sprintf(out, "%s and the %s", a, band_nouns[below(r, COUNT(band_nouns))]);
@@ -759,8 +763,8 @@ static int make_corpus(builder *b)
             if (lr_world_relations[k].subject == t) rels[n_rels++] = k;
         w->refusal_entity[i] = (uint32_t)(w->n_entities - 1);
         w->refusal_relation[i] = rels[below(&r, n_rels)];
-        w->refusal_template[i] = below(&r, LR_WORLD_N_TEMPLATES) |
-                                 (uint32_t)below(&r, N_REFUSAL_ANSWERS) << 16;
+        w->refusal_template[i] = below(&r, LR_WORLD_N_TEMPLATES);
+        w->refusal_template[i] |= (uint32_t)below(&r, N_REFUSAL_ANSWERS) << 16;
     }
     w->n_refusals = n_ref;
 
