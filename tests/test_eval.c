@@ -376,7 +376,8 @@ static void test_detox_prompt(void)
     lr_detox_shots s;
     lr_buf b = {0};
     lr_error err;
-    char *c = lr_detox_clean(" a\r\nb\nc \xff", 12, &err);
+    const char *raw = " a\r\nb\nc \xff";
+    char *c = lr_detox_clean(raw, strlen(raw), &err);
     CHECK_STR(c, "a  b c \xEF\xBF\xBD");
     free(c);
     if (!p) SKIP("synthdetoxm missing");
