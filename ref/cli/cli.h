@@ -10,7 +10,6 @@ int cmd_chrf(int argc, char **argv);
 int cmd_detox_score(int argc, char **argv);
 int cmd_probe(int argc, char **argv), cmd_knowledge_report(int argc, char **argv), cmd_mixture(int argc, char **argv);
 int cmd_eval(int argc, char **argv), cmd_detox(int argc, char **argv);
-int cmd_eval(int argc, char **argv);
 int cmd_train(int argc, char **argv), cmd_merge(int argc, char **argv);
 int cmd_tokenize(int argc, char **argv), cmd_detokenize(int argc, char **argv),
     cmd_chat_template(int argc, char **argv);
