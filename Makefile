@@ -120,3 +120,22 @@ $(B)/bench_sgemm: tests/bench/bench_sgemm.c
 	$(CC) -std=c99 -O2 -o $@ tests/bench/bench_sgemm.c -lopenblas
 
 .PHONY: bench
+
+# make fuzz FUZZ_SECONDS=60: libFuzzer + ASan/UBSan on every reader (clang).
+# A tool for maintainers, not part of `make test`; see docs/formats.md.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS = json safetensors config tokenizer
+fuzz:
+	@mkdir -p build/fuzz
+	@for t in $(FUZZ_TARGETS); do \
+	  clang -std=c99 -g -O1 -Iinclude -DLR_SIMD=0 -Wno-psabi -fsanitize=fuzzer,address,undefined \
+	    -fno-sanitize-recover=undefined -o build/fuzz/fuzz_$$t tests/fuzz/fuzz_$$t.c \
+	    $(LIB_SRC) -lm || exit 1; \
+	  mkdir -p build/fuzz/corpus_$$t; \
+	  echo "== fuzz_$$t ($(FUZZ_SECONDS) s)"; \
+	  build/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
+	    build/fuzz/corpus_$$t > build/fuzz/log_$$t 2>&1; rc=$$?; \
+	  grep -E "^Done [0-9]+ runs|ERROR|SUMMARY|crash-" build/fuzz/log_$$t; \
+	  [ $$rc -eq 0 ] || { echo "fuzz_$$t failed: see build/fuzz/log_$$t"; exit 1; }; \
+	done
+.PHONY: fuzz
