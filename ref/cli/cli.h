@@ -11,6 +11,8 @@ int cmd_detox_score(int argc, char **argv);
 int cmd_probe(int argc, char **argv), cmd_knowledge_report(int argc, char **argv), cmd_mixture(int argc, char **argv);
 int cmd_eval(int argc, char **argv), cmd_detox(int argc, char **argv);
 int cmd_train(int argc, char **argv), cmd_merge(int argc, char **argv);
+int cmd_bpe_train(int argc, char **argv);
+int cmd_world(int argc, char **argv);
 int cmd_tokenize(int argc, char **argv), cmd_detokenize(int argc, char **argv),
     cmd_chat_template(int argc, char **argv);
 
@@ -22,5 +24,3 @@ int cli_double(const char *opt, const char *val, double *out);
 int cli_unknown(const char *cmd, const char *arg);
 
 #endif
-int cmd_bpe_train(int argc, char **argv);
-int cmd_world(int argc, char **argv);

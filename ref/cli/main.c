@@ -25,9 +25,11 @@ static const command commands[] = {
     {"knowledge-report", cmd_knowledge_report, "reliability, category shifts, refusals, answer diversity"},
     {"mixture", cmd_mixture, "training mixtures: unknown facts + known facts or paraphrases"},
     {"eval", cmd_eval, "MMLU / TruthfulQA MC1+MC2 (lm-evaluation-harness) and perplexity"},
+    {"detox", cmd_detox, "few-shot detoxification rewrites (SynthDetoxM-style), refusals flagged"},
     {"train", cmd_train, "LoRA fine-tuning (PEFT adapter out; AdamW, HF schedules)"},
     {"merge", cmd_merge, "fold a LoRA adapter into a HF checkpoint"},
-    {"detox", cmd_detox, "few-shot detoxification rewrites (SynthDetoxM-style), refusals flagged"},
+    {"bpe-train", cmd_bpe_train, "train a byte-level BPE vocabulary (tiktoken file) on a corpus"},
+    {"world", cmd_world, "generate the synthetic fact world: facts, QA, benchmark, corpus"},
 };
 
 static void usage(FILE *f)
@@ -56,5 +58,3 @@ int main(int argc, char **argv)
     usage(stderr);
     return 2;
 }
-    {"bpe-train", cmd_bpe_train, "train a byte-level BPE vocabulary (tiktoken file) on a corpus"},
-    {"world", cmd_world, "generate the synthetic fact world: facts, QA, benchmark, corpus"},
