@@ -7,10 +7,13 @@
  *    (sentences and QA documents counted by string search);
  *  - the mention formula, bucket sizes, consistency of the world (capitals
  *    lie in their country, spouses are mutual), splits, the benchmark and
- *    the refusal examples (recognised by refusal.h). */
+ *    the refusal examples (recognised by refusal.h);
+ *  - the files load with the pipeline's own readers (facts.h, mmlu.h). */
 #include "harness.h"
 
+#include "llamaref/facts.h"
 #include "llamaref/json.h"
+#include "llamaref/mmlu.h"
 #include "llamaref/refusal.h"
 #include "llamaref/world.h"
 
@@ -249,7 +252,7 @@ static void test_files(void)
     lr_error err;
     const char *dir = h_tmp("world_files");
     char *data, *line;
-    size_t len, n = 0, n_ref = 0;
+    size_t len, n = 0, n_ref = 0, i;
     small_opts(&o);
     if (lr_world_build(&o, &w, &err)) { CHECK_OK(-1, &err); return; }
     CHECK_OK(lr_world_write(&w, dir, NULL, &err), &err);
@@ -304,6 +307,45 @@ static void test_files(void)
         CHECK(!strncmp(data, "question,choice0,choice1,choice2,choice3,answer\n", 48));
         CHECK_INT(count_occurrences(data, "\n"), 1 + o.n_bench_test);
         free(data);
+    }
+    /* the readers of the knowledge pipeline and of MMLU accept the files */
+    {
+        lr_facts facts;
+        lr_mmlu_items mc;
+        char path[4096];
+        size_t k, n_qa = 0, n_shot = 0;
+        for (k = 0; k < w.n_facts; k++) {
+            n_qa += w.facts[k].split == LR_WS_QA;
+            n_shot += w.facts[k].split == LR_WS_SHOT;
+        }
+        memset(&facts, 0, sizeof facts);
+        snprintf(path, sizeof path, "%s/qa.jsonl", dir);
+        CHECK_OK(lr_facts_load(path, &facts, &err), &err);
+        CHECK_INT(facts.n, n_qa);
+        if (facts.n > 0) {
+            CHECK_INT(facts.items[0].n_paraphrases, 3);
+            CHECK(facts.items[0].n_answers >= 1);
+        }
+        lr_facts_free(&facts);
+        memset(&facts, 0, sizeof facts);
+        snprintf(path, sizeof path, "%s/shots.jsonl", dir);
+        CHECK_OK(lr_facts_load(path, &facts, &err), &err);
+        CHECK_INT(facts.n, n_shot);
+        lr_facts_free(&facts);
+        snprintf(path, sizeof path, "%s/benchmark/test/world_test.csv", dir);
+        if (lr_mmlu_read(path, &mc, &err) == 0) {
+            CHECK_INT(mc.n, o.n_bench_test);
+            for (k = 0, i = 0; k < w.n_facts && i < mc.n; k++) {
+                const lr_world_fact *f = &w.facts[k];
+                if (f->split != LR_WS_BENCH_TEST) continue;
+                CHECK_INT(mc.items[i].answer, f->answer);
+                CHECK_STR(mc.items[i].choices[f->answer], w.entities[f->object].name);
+                i++;
+            }
+            lr_mmlu_items_free(&mc);
+        } else {
+            CHECK_OK(-1, &err);
+        }
     }
     lr_world_free(&w);
     /* options out of range name the option */
