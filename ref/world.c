@@ -742,48 +742,71 @@ static int make_corpus(builder *b)
     const lr_world_opts *o = &w->opts;
     uint32_t *fact_start = NULL, *order = NULL;
     doc *docs = NULL;
-    size_t n_docs = 0, i, n_qa = 0, n_ref, n_subj_entities = w->n_entities;
+    size_t n_docs = 0, i, n_qa = 0, n_ref = 0, n_phantoms, n_subj_entities = w->n_entities;
     lr_rng r, rv;
     int rc = -1;
     lr_rng_seed(&r, stream_seed(o->seed, 4));
     lr_rng_seed(&rv, stream_seed(o->seed, 5));
 
-    /* refusal examples about phantom entities (added after all facts) */
-    for (i = 0; i < w->n_facts; i++) n_qa += w->facts[i].qa_mentions;
-    n_ref = o->refusal_percent ? n_qa * o->refusal_percent / (100 - o->refusal_percent) : 0;
+    /* facts of entity e are facts[fact_start[e] .. fact_start[e + 1]) */
+    fact_start = lr_zalloc(n_subj_entities + 2, sizeof *fact_start, "fact index", b->err);
+    if (!fact_start) goto done;
+    for (i = 0; i < w->n_facts; i++) fact_start[w->facts[i].subject + 1]++;
+    for (i = 0; i < n_subj_entities; i++) fact_start[i + 1] += fact_start[i];
+
+    /* count the documents first (64-bit: checked against the limit) */
+    {
+        uint64_t total = 0, qa = 0, ref;
+        for (i = 0; i < w->n_facts; i++) qa += w->facts[i].qa_mentions;
+        ref = o->refusal_percent ? qa * o->refusal_percent / (100 - o->refusal_percent) : 0;
+        for (i = 0; i < n_subj_entities; i++) {
+            size_t k, max_s = 0;
+            for (k = fact_start[i]; k < fact_start[i + 1]; k++) {
+                size_t s = w->facts[k].mentions - w->facts[k].qa_mentions;
+                if (s > max_s) max_s = s;
+            }
+            total += max_s;
+        }
+        total += qa + ref;
+        if (total > LR_WORLD_MAX_DOCS) {
+            lr_fail(b->err, "the corpus would have %llu documents (more than %lu): lower "
+                    "max_mentions or zipf_offset", (unsigned long long)total,
+                    (unsigned long)LR_WORLD_MAX_DOCS);
+            goto done;
+        }
+        n_docs = (size_t)total;
+        n_qa = (size_t)qa;
+        n_ref = (size_t)ref;
+    }
+
+    /* Refusal examples about phantom entities (added after all facts).
+     * There are at most n_people phantoms; refusal i asks about phantom
+     * i mod n_phantoms (a different relation or wording each time). */
+    n_phantoms = n_ref < o->n_people ? n_ref : o->n_people;
     w->refusal_entity = lr_alloc(n_ref + 1, sizeof(uint32_t), "refusals", b->err);
     w->refusal_relation = lr_alloc(n_ref + 1, sizeof(uint32_t), "refusals", b->err);
     w->refusal_template = lr_alloc(n_ref + 1, sizeof(uint32_t), "refusals", b->err);
     if (!w->refusal_entity || !w->refusal_relation || !w->refusal_template) goto done;
     for (i = 0; i < n_ref; i++) {
-        lr_world_type t = (lr_world_type)below(&r, LR_WORLD_N_SUBJECT_TYPES);
+        lr_world_type t;
         uint32_t rels[32], n_rels = 0, k;
-        if (add_fresh(b, &r, t, 1)) goto done;
+        if (i < n_phantoms) {
+            t = (lr_world_type)below(&r, LR_WORLD_N_SUBJECT_TYPES);
+            if (add_fresh(b, &r, t, 1)) goto done;
+            w->refusal_entity[i] = (uint32_t)(w->n_entities - 1);
+        } else {
+            w->refusal_entity[i] = w->refusal_entity[i % n_phantoms];
+            t = w->entities[w->refusal_entity[i]].type;
+        }
         for (k = 0; k < lr_world_n_relations; k++)
             if (lr_world_relations[k].subject == t) rels[n_rels++] = k;
-        w->refusal_entity[i] = (uint32_t)(w->n_entities - 1);
         w->refusal_relation[i] = rels[below(&r, n_rels)];
         w->refusal_template[i] = below(&r, LR_WORLD_N_TEMPLATES);
         w->refusal_template[i] |= (uint32_t)below(&r, N_REFUSAL_ANSWERS) << 16;
     }
     w->n_refusals = n_ref;
 
-    /* facts of entity e are facts[fact_start[e] .. fact_start[e + 1]) */
-    fact_start = lr_zalloc(w->n_entities + 2, sizeof *fact_start, "fact index", b->err);
-    if (!fact_start) goto done;
-    for (i = 0; i < w->n_facts; i++) fact_start[w->facts[i].subject + 1]++;
-    for (i = 0; i < w->n_entities; i++) fact_start[i + 1] += fact_start[i];
-
     /* the documents, in a fixed order, then shuffled */
-    for (i = 0; i < n_subj_entities; i++) {
-        size_t k, max_s = 0;
-        for (k = fact_start[i]; k < fact_start[i + 1]; k++) {
-            size_t s = w->facts[k].mentions - w->facts[k].qa_mentions;
-            if (s > max_s) max_s = s;
-        }
-        n_docs += max_s;
-    }
-    n_docs += n_qa + n_ref;
     docs = lr_alloc(n_docs + 1, sizeof *docs, "documents", b->err);
     order = lr_alloc(n_docs + 1, sizeof *order, "documents", b->err);
     if (!docs || !order) goto done;

@@ -354,6 +354,11 @@ static void test_files(void)
     small_opts(&o);
     o.refusal_percent = 95;
     CHECK_ERR(lr_world_build(&o, &w, &err), &err, "refusal_percent 95");
+    small_opts(&o);
+    o.n_people = 1000;
+    o.max_mentions = 100000;
+    o.zipf_offset = 100000;
+    CHECK_ERR(lr_world_build(&o, &w, &err), &err, "documents (more than 20000000)");
 }
 
 int main(void)

@@ -42,7 +42,12 @@ case "$(cat "$T/a/world.json")" in *"\"refusal_documents\": $n_r}"*) ok ;; *) ba
 [ "$n_q" -gt "$n_r" ] && ok || bad "QA documents $n_q <= refusals $n_r"
 expect_eq "benchmark rows" "$(wc -l < "$T/a/benchmark/test/world_test.csv" | tr -d ' ')" "7"
 
-# 3. errors
+# 3. a world too small for the requested shots and benchmark says so
+msg=$($LLAMAREF_BIN world --people 20 --out "$T/tiny" 2>&1); rc=$?
+expect_eq "tiny world exit" "$rc" "0"
+case "$msg" in *"warning: only "*" head facts"*"the QA pool keeps"*) ok ;; *) bad "tiny world warnings: $msg" ;; esac
+
+# 4. errors
 $LLAMAREF_BIN world --seed 7 > /dev/null 2>&1
 expect_eq "missing --out exit" "$?" "2"
 $LLAMAREF_BIN world --people 3 --out "$T/d" > /dev/null 2>&1

@@ -34,6 +34,7 @@ typedef enum lr_world_type {
     LR_WT_N
 } lr_world_type;
 
+#define LR_WORLD_MAX_DOCS 20000000 /* corpus documents (about 1 GB of text) */
 #define LR_WORLD_N_SUBJECT_TYPES 6
 #define LR_WORLD_N_TEMPLATES 4
 
