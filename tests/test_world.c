@@ -152,6 +152,8 @@ static void test_corpus_mentions(void)
         for (t = 0; t < LR_WORLD_N_TEMPLATES; t++) {
             fill(buf, sizeof buf, r->sentence[t], s, ob);
             n_sent += count_occurrences(corpus, buf);
+        }
+        for (t = 0; t < LR_WORLD_N_QUESTIONS; t++) { /* 4..10 must not occur */
             fill(q, sizeof q, r->question[t], s, ob);
             snprintf(buf, sizeof buf, "Question: %s\nAnswer: %s\n", q, ob);
             n_qa += count_occurrences(corpus, buf);
@@ -270,7 +272,7 @@ static void test_files(void)
             root = lr_json_root(doc);
             CHECK((v = lr_json_get(root, "question")) && v->type == LR_JSON_STRING);
             CHECK((v = lr_json_get(root, "answers")) && v->type == LR_JSON_ARRAY && v->len >= 1);
-            CHECK((v = lr_json_get(root, "paraphrases")) && v->type == LR_JSON_ARRAY && v->len == 3);
+            CHECK((v = lr_json_get(root, "paraphrases")) && v->type == LR_JSON_ARRAY && v->len == 10);
             CHECK((v = lr_json_get(root, "relation")) && v->type == LR_JSON_STRING);
             CHECK((v = lr_json_get(root, "mentions")) && v->is_integer);
             CHECK((v = lr_json_get(root, "split")) && v->type == LR_JSON_STRING && !strcmp(v->str, "qa"));
@@ -323,7 +325,7 @@ static void test_files(void)
         CHECK_OK(lr_facts_load(path, &facts, &err), &err);
         CHECK_INT(facts.n, n_qa);
         if (facts.n > 0) {
-            CHECK_INT(facts.items[0].n_paraphrases, 3);
+            CHECK_INT(facts.items[0].n_paraphrases, 10);
             CHECK(facts.items[0].n_answers >= 1);
         }
         lr_facts_free(&facts);
@@ -361,8 +363,40 @@ static void test_files(void)
     CHECK_ERR(lr_world_build(&o, &w, &err), &err, "documents (more than 20000000)");
 }
 
+/* Every template names the subject once, questions end with "?" (or are
+ * "Name ..." requests ending with "."), and no two wordings are equal. */
+static void test_templates(void)
+{
+    size_t r, t, u;
+    CHECK_INT(lr_world_n_relations, 14);
+    for (r = 0; r < lr_world_n_relations; r++) {
+        const lr_world_relation *rel = &lr_world_relations[r];
+        for (t = 0; t < LR_WORLD_N_QUESTIONS; t++) {
+            const char *q = rel->question[t];
+            size_t n = q ? strlen(q) : 0;
+            CHECK(q != NULL);
+            if (!q) continue;
+            CHECK_INT(count_occurrences(q, "{S}"), 1);
+            CHECK(strstr(q, "{O}") == NULL);
+            CHECK(q[n - 1] == '?' || (q[n - 1] == '.' && !strncmp(q, "Name ", 5)));
+            for (u = 0; u < t; u++) CHECK(strcmp(q, rel->question[u]) != 0);
+        }
+        for (t = 0; t < LR_WORLD_N_TEMPLATES; t++) {
+            const char *s = rel->sentence[t];
+            CHECK_INT(count_occurrences(s, "{S}"), 1);
+            CHECK_INT(count_occurrences(s, "{O}") + count_occurrences(s, "{aO}"), 1);
+            CHECK(s[strlen(s) - 1] == '.');
+            for (u = 0; u < t; u++) CHECK(strcmp(s, rel->sentence[u]) != 0);
+            /* value answers (lower case) never start a sentence */
+            if (rel->object >= LR_WORLD_N_SUBJECT_TYPES && rel->object != LR_WT_LANGUAGE)
+                CHECK(strncmp(s, "{O}", 3) != 0 && strncmp(s, "{aO}", 4) != 0);
+        }
+    }
+}
+
 int main(void)
 {
+    RUN(test_templates);
     RUN(test_deterministic_and_golden);
     RUN(test_corpus_mentions);
     RUN(test_structure_default);

@@ -36,15 +36,18 @@ typedef enum lr_world_type {
 
 #define LR_WORLD_MAX_DOCS 20000000 /* corpus documents (about 1 GB of text) */
 #define LR_WORLD_N_SUBJECT_TYPES 6
-#define LR_WORLD_N_TEMPLATES 4
+#define LR_WORLD_N_TEMPLATES 4          /* corpus sentence templates per relation */
+#define LR_WORLD_N_QUESTIONS 11         /* question templates: the probe + 10 paraphrases */
+#define LR_WORLD_N_CORPUS_QUESTIONS 4   /* the first 4 also word the corpus's QA documents */
 
 typedef struct lr_world_relation {
     const char *name;            /* "birthplace" */
     lr_world_type subject, object;
     /* corpus sentences; {S} subject, {O} object, {aO} "a"/"an" + object */
     const char *sentence[LR_WORLD_N_TEMPLATES];
-    /* question[0] is the probe question, the others its paraphrases */
-    const char *question[LR_WORLD_N_TEMPLATES];
+    /* question[0] is the probe question, the others its paraphrases
+     * (paraphrases 1-3 also occur in the corpus, 4-10 never) */
+    const char *question[LR_WORLD_N_QUESTIONS];
 } lr_world_relation;
 
 extern const lr_world_relation lr_world_relations[];
@@ -110,7 +113,7 @@ typedef struct lr_world {
 int lr_world_build(const lr_world_opts *o, lr_world *w, lr_error *err);
 void lr_world_free(lr_world *w);
 
-/* Renders a fact's question (template t < LR_WORLD_N_TEMPLATES) into out. */
+/* Renders a fact's question (template t < LR_WORLD_N_QUESTIONS) into out. */
 int lr_world_question(const lr_world *w, const lr_world_fact *f, size_t t, lr_buf *out);
 
 /* Writes every file of docs/world.md into dir (created if missing), each
