@@ -499,10 +499,10 @@ static void test_init_and_streams(void)
     CHECK(lo.params[0] != lo.params[32]); /* layers get different streams */
     CHECK_ERR(lr_lora_parse_targets("q_proj,lm_head", &lc.targets, &err), &err,
               "lm_head");
-    lc.r = 0;
-    CHECK_ERR(lr_lora_alloc(&lo2, &c, &lc, &err), &err, "rank");
     lr_lora_free(&lo);
     lr_lora_free(&lo2);
+    lc.r = 0;
+    CHECK_ERR(lr_lora_alloc(&lo2, &c, &lc, &err), &err, "rank");
 }
 
 int main(void)

@@ -359,7 +359,8 @@ int cmd_merge(int argc, char **argv)
         if (!strcmp(s, "-h") || !strcmp(s, "--help")) {
             printf("usage: llamaref merge --model DIR --adapter DIR --out DIR\n"
                    "  writes W + s B A for every adapted linear as a HF\n"
-                   "  checkpoint (F32, or the base's BF16/F16 dtype)\n");
+                   "  checkpoint: the base's dtype if BF16/F16, else F32\n"
+                   "  (F64 in a DOUBLE=1 build, so the merge loses nothing)\n");
             return 0;
         } else if (!strcmp(s, "--model") && v) { model = v; i++; }
         else if (!strcmp(s, "--adapter") && v) { adapter = v; i++; }
@@ -375,7 +376,7 @@ int cmd_merge(int argc, char **argv)
         lr_adapter_load(adapter, &m->config, &lo, &err) ||
         lr_lora_merge(m, &lo, &err) || (make_dir(out), 0) ||
         lr_model_save_hf(m, out, m->stored_dtype == LR_BF16 || m->stored_dtype == LR_F16
-                                     ? m->stored_dtype : LR_F32, &err))
+                                     ? m->stored_dtype : LR_FLOAT_DTYPE, &err))
         fprintf(stderr, "llamaref merge: %s\n", err.msg);
     else
         rc = 0;
