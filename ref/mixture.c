@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "llamaref/json.h"
 #include "llamaref/knowledge.h"
 #include "llamaref/mixture.h"
 #include "llamaref/rng.h"
@@ -98,4 +99,53 @@ done:
     free(uk);
     free(hk);
     return rc;
+}
+
+void lr_mixture_write_jsonl(lr_buf *b, const lr_mixture *mx,
+                            const char *system, int plain, size_t roles[3])
+{
+    static const char *const role_names[3] = {"unknown", "known", "paraphrase"};
+    size_t e;
+    for (e = 0; e < mx->n; e++) {
+        const lr_mix_example *x = &mx->ex[e];
+        const char *ans = x->fact->answers[0];
+        size_t a;
+        lr_buf p = {0}, c = {0};
+        if (roles) roles[x->role]++;
+        if (plain) {
+            lr_buf_printf(&p, "%s\n\nQuestion: %s\nAnswer:", system, x->question);
+            lr_buf_printf(&c, " %s", ans);
+        } else {
+            lr_buf_printf(&p, "Question: %s", x->question);
+            lr_buf_printf(&c, "Answer: %s", ans);
+        }
+        lr_buf_puts(b, "{\"question\": ");
+        lr_json_write_string(b, x->question, strlen(x->question));
+        lr_buf_puts(b, ", \"answers\": [");
+        for (a = 0; a < x->fact->n_answers; a++) {
+            if (a) lr_buf_puts(b, ", ");
+            lr_json_write_string(b, x->fact->answers[a], strlen(x->fact->answers[a]));
+        }
+        lr_buf_printf(b, "], \"role\": \"%s\", \"group\": %lu",
+                      role_names[x->role], (unsigned long)x->group);
+        if (plain) {
+            lr_buf_puts(b, ", \"prompt\": ");
+            lr_json_write_string(b, p.data, p.len);
+            lr_buf_puts(b, ", \"completion\": ");
+            lr_json_write_string(b, c.data, c.len);
+            lr_buf_puts(b, "}\n");
+            lr_buf_free(&p);
+            lr_buf_free(&c);
+            continue;
+        }
+        lr_buf_puts(b, ", \"messages\": [{\"role\": \"system\", \"content\": ");
+        lr_json_write_string(b, system, strlen(system));
+        lr_buf_puts(b, "}, {\"role\": \"user\", \"content\": ");
+        lr_json_write_string(b, p.data, p.len);
+        lr_buf_puts(b, "}, {\"role\": \"assistant\", \"content\": ");
+        lr_json_write_string(b, c.data, c.len);
+        lr_buf_puts(b, "}]}\n");
+        lr_buf_free(&p);
+        lr_buf_free(&c);
+    }
 }

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "llamaref/chat_template.h"
+#include "llamaref/json.h"
 #include "llamaref/prefix_cache.h"
 #include "llamaref/probe.h"
 #include "llamaref/sampler.h"
@@ -309,4 +310,59 @@ done:
     if (rc)
         for (i = 0; i < facts->n; i++) lr_probe_result_free(&results[i], o);
     return rc;
+}
+
+static void json_strings(lr_buf *b, const char *const *s, size_t n)
+{
+    size_t i;
+    lr_buf_puts(b, "[");
+    for (i = 0; i < n; i++) {
+        if (i) lr_buf_puts(b, ", ");
+        lr_json_write_string(b, s[i], strlen(s[i]));
+    }
+    lr_buf_puts(b, "]");
+}
+
+static void json_flags(lr_buf *b, const unsigned char *f, size_t n)
+{
+    size_t i;
+    lr_buf_puts(b, "[");
+    for (i = 0; i < n; i++) lr_buf_printf(b, "%s%d", i ? ", " : "", f[i]);
+    lr_buf_puts(b, "]");
+}
+
+void lr_probe_write_jsonl(lr_buf *b, const lr_facts *facts,
+                          const lr_probe_result *results,
+                          const lr_probe_options *o, size_t *counts)
+{
+    size_t k;
+    for (k = 0; k < facts->n; k++) {
+        const lr_fact *f = &facts->items[k];
+        const lr_probe_result *r = &results[k];
+        if (counts) counts[r->category]++;
+        lr_buf_puts(b, "{\"question\": ");
+        lr_json_write_string(b, f->question, strlen(f->question));
+        lr_buf_puts(b, ", \"answers\": ");
+        json_strings(b, f->answers, f->n_answers);
+        if (f->n_paraphrases) {
+            lr_buf_puts(b, ", \"paraphrases\": ");
+            json_strings(b, f->paraphrases, f->n_paraphrases);
+        }
+        lr_buf_printf(b, ", \"category\": \"%s\", \"n_correct\": %lu, "
+                      "\"n_prompts\": %d, \"greedy\": ",
+                      lr_slick_name(r->category),
+                      (unsigned long)r->n_greedy_correct, o->n_prompts);
+        json_strings(b, (const char *const *)r->greedy, (size_t)o->n_prompts);
+        lr_buf_puts(b, ", \"correct\": ");
+        json_flags(b, r->correct, (size_t)o->n_prompts);
+        if (o->n_samples) {
+            size_t ns = (size_t)o->n_prompts * (size_t)o->n_samples;
+            lr_buf_printf(b, ", \"n_sample_correct\": %lu, \"samples\": ",
+                          (unsigned long)r->n_sample_correct);
+            json_strings(b, (const char *const *)r->samples, ns);
+            lr_buf_puts(b, ", \"sample_correct\": ");
+            json_flags(b, r->sample_correct, ns);
+        }
+        lr_buf_puts(b, "}\n");
+    }
 }

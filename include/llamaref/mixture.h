@@ -41,4 +41,14 @@ int lr_mixture_build(const lr_facts *facts, size_t n_unknown, size_t k,
                      lr_error *err);
 void lr_mixture_free(lr_mixture *m);
 
+/* Appends the mixture as JSONL training examples (the `llamaref mixture`
+ * output, docs/evaluation.md): per example "question", "answers", "role"
+ * (unknown | known | paraphrase), "group" and, chat (plain = 0),
+ * "messages" [system, user "Question: q", assistant "Answer: a"], or plain
+ * "prompt" "{system}\n\nQuestion: q\nAnswer:" and "completion" " a"; a is
+ * the first alias.  roles (may be NULL) receives the examples per role.
+ * Out of memory is reported through out->oom. */
+void lr_mixture_write_jsonl(lr_buf *out, const lr_mixture *mx,
+                            const char *system, int plain, size_t roles[3]);
+
 #endif

@@ -87,6 +87,16 @@ int lr_probe_run(const lr_model *m, const lr_tokenizer *tok,
                  void *progress_ctx, lr_error *err);
 void lr_probe_result_free(lr_probe_result *r, const lr_probe_options *o);
 
+/* Appends the probe output records of facts[0..n) and results[0..n), one
+ * JSON object per line (the `llamaref probe` JSONL, docs/evaluation.md):
+ * question, answers, paraphrases (when given), category, n_correct,
+ * n_prompts, greedy[], correct[] and, with samples, n_sample_correct,
+ * samples[], sample_correct[].  counts (may be NULL) receives the facts
+ * per category.  Out of memory is reported through out->oom. */
+void lr_probe_write_jsonl(lr_buf *out, const lr_facts *facts,
+                          const lr_probe_result *results,
+                          const lr_probe_options *o, size_t *counts);
+
 /* The stop ids of a generation for this model and tokenizer (at most 16):
  * config eos ids; Llama 3 tokenizers add <|eot_id|>, <|eom_id|>,
  * <|end_of_text|>; llama2.c tokenizers add BOS (1), as llama2.c does. */

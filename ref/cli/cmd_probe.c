@@ -45,25 +45,6 @@ static void progress(long done, long total, void *ctx)
     if (done == total) fprintf(stderr, "\n");
 }
 
-static void json_strings(lr_buf *b, const char *const *s, size_t n)
-{
-    size_t i;
-    lr_buf_puts(b, "[");
-    for (i = 0; i < n; i++) {
-        if (i) lr_buf_puts(b, ", ");
-        lr_json_write_string(b, s[i], strlen(s[i]));
-    }
-    lr_buf_puts(b, "]");
-}
-
-static void json_flags(lr_buf *b, const unsigned char *f, size_t n)
-{
-    size_t i;
-    lr_buf_puts(b, "[");
-    for (i = 0; i < n; i++) lr_buf_printf(b, "%s%d", i ? ", " : "", f[i]);
-    lr_buf_puts(b, "]");
-}
-
 int cmd_probe(int argc, char **argv)
 {
     cli_lm lm;
@@ -139,35 +120,7 @@ int cmd_probe(int argc, char **argv)
         goto done;
     }
     /* per-fact JSONL */
-    for (k = 0; k < facts.n; k++) {
-        const lr_fact *f = &facts.items[k];
-        lr_probe_result *r = &res[k];
-        counts[r->category]++;
-        lr_buf_puts(&b, "{\"question\": ");
-        lr_json_write_string(&b, f->question, strlen(f->question));
-        lr_buf_puts(&b, ", \"answers\": ");
-        json_strings(&b, f->answers, f->n_answers);
-        if (f->n_paraphrases) {
-            lr_buf_puts(&b, ", \"paraphrases\": ");
-            json_strings(&b, f->paraphrases, f->n_paraphrases);
-        }
-        lr_buf_printf(&b, ", \"category\": \"%s\", \"n_correct\": %lu, "
-                      "\"n_prompts\": %d, \"greedy\": ",
-                      lr_slick_name(r->category),
-                      (unsigned long)r->n_greedy_correct, o.n_prompts);
-        json_strings(&b, (const char *const *)r->greedy, (size_t)o.n_prompts);
-        lr_buf_puts(&b, ", \"correct\": ");
-        json_flags(&b, r->correct, (size_t)o.n_prompts);
-        if (o.n_samples) {
-            size_t ns = (size_t)o.n_prompts * (size_t)o.n_samples;
-            lr_buf_printf(&b, ", \"n_sample_correct\": %lu, \"samples\": ",
-                          (unsigned long)r->n_sample_correct);
-            json_strings(&b, (const char *const *)r->samples, ns);
-            lr_buf_puts(&b, ", \"sample_correct\": ");
-            json_flags(&b, r->sample_correct, ns);
-        }
-        lr_buf_puts(&b, "}\n");
-    }
+    lr_probe_write_jsonl(&b, &facts, res, &o, counts);
     if (b.oom || cli_write("probe", out, b.data ? b.data : "", b.len)) goto done;
     /* summary JSON */
     b.len = 0;
