@@ -16,14 +16,32 @@ void lr_adapter_key(char *buf, size_t size, int layer, int target, char ab)
 
 static int json_is_empty(const lr_json *v)
 {
-    return !v || v->type == LR_JSON_NULL ||
-           ((v->type == LR_JSON_OBJECT || v->type == LR_JSON_ARRAY) &&
-            v->len == 0);
+    return !v || v->type == LR_JSON_NULL || v->type == LR_JSON_FALSE ||
+           ((v->type == LR_JSON_OBJECT || v->type == LR_JSON_ARRAY ||
+             v->type == LR_JSON_STRING) && v->len == 0);
 }
 
-int lr_adapter_read_config(const char *dir, int n_layers, lr_lora_config *cfg,
-                           lr_error *err)
+/* Reads the config.  PEFT matches target_modules against module names such
+ * as "model.layers.3.mlp.up_proj": a string is a regular expression
+ * (re.fullmatch), a list entry matches a name equal to it or ending in
+ * ".entry" (then layers_to_transform filters), exclude_modules removes
+ * names the same way.  A list of bare names (q_proj ... down_proj) is
+ * resolved here; anything else (a regex, "model.layers.0.mlp.up_proj",
+ * names of other architectures, exclude_modules) sets *from_file: the
+ * adapted modules are then the ones whose tensors PEFT saved. */
+static int read_config(const char *dir, int n_layers, lr_lora_config *cfg,
+                       int *from_file, lr_error *err)
 {
+    static const char *const unsupported[] = {
+        "use_dora", "DoRA", "fan_in_fan_out", "fan_in_fan_out",
+        "lora_bias", "a bias on lora_B (lora_bias)",
+        "use_qalora", "QA-LoRA (use_qalora)",
+        "modules_to_save", "modules_to_save",
+        "layer_replication", "layer_replication",
+        "target_parameters", "target_parameters",
+        "trainable_token_indices", "trainable_token_indices",
+        "rank_pattern", "rank_pattern (per-module ranks)",
+        "alpha_pattern", "alpha_pattern (per-module alphas)"};
     char *path = lr_path_join(dir, "adapter_config.json", err);
     lr_json_doc *doc = NULL;
     const lr_json *root, *v;
@@ -32,6 +50,7 @@ int lr_adapter_read_config(const char *dir, int n_layers, lr_lora_config *cfg,
     size_t i;
     int rc = -1;
     memset(cfg, 0, sizeof *cfg);
+    *from_file = 0;
     if (!path) return -1;
     if (lr_json_parse_file(path, &doc, err)) goto done;
     root = lr_json_root(doc);
@@ -57,57 +76,44 @@ int lr_adapter_read_config(const char *dir, int n_layers, lr_lora_config *cfg,
     cfg->dropout = v && v->type == LR_JSON_NUMBER ? v->number : 0;
     v = lr_json_get(root, "use_rslora");
     cfg->use_rslora = v && v->type == LR_JSON_TRUE;
-    v = lr_json_get(root, "use_dora");
-    if (v && v->type == LR_JSON_TRUE) {
-        lr_fail(err, "%s: use_dora (DoRA) is not supported", path);
-        goto done;
-    }
-    v = lr_json_get(root, "fan_in_fan_out");
-    if (v && v->type == LR_JSON_TRUE) {
-        lr_fail(err, "%s: fan_in_fan_out true is not supported", path);
-        goto done;
-    }
+    /* options that change the function or add tensors: false, null, {} or
+     * [] (as PEFT writes its defaults) are fine, anything else is refused */
+    for (i = 0; i < sizeof unsupported / sizeof *unsupported; i += 2)
+        if (!json_is_empty(lr_json_get(root, unsupported[i]))) {
+            lr_fail(err, "%s: %s is not supported", path, unsupported[i + 1]);
+            goto done;
+        }
     v = lr_json_get(root, "bias");
     if (v && !(v->type == LR_JSON_STRING && !strcmp(v->str, "none"))) {
         lr_fail(err, "%s: bias must be \"none\"", path);
         goto done;
     }
-    if (!json_is_empty(lr_json_get(root, "rank_pattern")) ||
-        !json_is_empty(lr_json_get(root, "alpha_pattern"))) {
-        lr_fail(err, "%s: rank_pattern/alpha_pattern are not supported", path);
-        goto done;
-    }
-    if (!json_is_empty(lr_json_get(root, "modules_to_save"))) {
-        lr_fail(err, "%s: modules_to_save is not supported", path);
-        goto done;
-    }
     v = lr_json_get(root, "target_modules");
-    if (v && v->type == LR_JSON_STRING) {
-        if (lr_lora_parse_targets(v->str, &cfg->targets, err)) {
-            lr_fail_prefix(err, "%s: target_modules (regular expressions "
-                           "are not supported)", path);
-            goto done;
-        }
+    if (v && v->type == LR_JSON_STRING && !strcmp(v->str, "all-linear")) {
+        cfg->targets = (1u << LR_LORA_NTARGETS) - 1; /* every linear but lm_head */
+    } else if (v && v->type == LR_JSON_STRING && v->len > 0) {
+        *from_file = 1; /* a regular expression */
     } else if (v && v->type == LR_JSON_ARRAY) {
         for (i = 0; i < v->len; i++) {
             int t = v->items[i].type == LR_JSON_STRING
                         ? lr_lora_target_from_name(v->items[i].str) : -1;
-            if (t < 0) {
-                lr_fail(err, "%s:%d: target_modules[%lu] is not one of "
-                        "q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, "
-                        "down_proj", path, v->items[i].line, (unsigned long)i);
+            if (v->items[i].type != LR_JSON_STRING) {
+                lr_fail(err, "%s:%d: target_modules[%lu] is not a string",
+                        path, v->items[i].line, (unsigned long)i);
                 goto done;
             }
-            cfg->targets |= 1u << t;
+            if (t < 0) *from_file = 1;
+            else cfg->targets |= 1u << t;
         }
     }
-    if (!cfg->targets) {
+    if (!json_is_empty(lr_json_get(root, "exclude_modules"))) *from_file = 1;
+    if (!cfg->targets && !*from_file) {
         lr_fail(err, "%s: target_modules is missing or empty", path);
         goto done;
     }
     cfg->n_layers = n_layers;
     v = lr_json_get(root, "layers_to_transform");
-    if (!json_is_empty(v)) {
+    if (!json_is_empty(v) && !*from_file) {
         size_t n = v->type == LR_JSON_ARRAY ? v->len : 1;
         cfg->layers = lr_zalloc((size_t)n_layers, 1, "LoRA layers", err);
         if (!cfg->layers) goto done;
@@ -124,11 +130,91 @@ int lr_adapter_read_config(const char *dir, int n_layers, lr_lora_config *cfg,
             cfg->layers[e->integer] = 1;
         }
     }
+    if (*from_file) cfg->targets = 0;
     rc = 0;
 done:
     lr_json_free(doc);
     free(path);
     return rc;
+}
+
+int lr_adapter_read_config(const char *dir, int n_layers, lr_lora_config *cfg,
+                           lr_error *err)
+{
+    int from_file;
+    if (read_config(dir, n_layers, cfg, &from_file, err)) return -1;
+    if (from_file)
+        return lr_fail(err, "%s/adapter_config.json: target_modules / "
+                       "exclude_modules are resolved from the saved tensors "
+                       "(use lr_adapter_load)", dir);
+    return 0;
+}
+
+/* (layer, target, 'A'/'B') of a PEFT key, or -1 when name is not one. */
+static int parse_key(const char *name, int n_layers, int *layer, int *target,
+                     char *ab)
+{
+    static const char prefix[] = "base_model.model.model.layers.";
+    const char *p = name + sizeof prefix - 1;
+    long l = 0;
+    int t;
+    if (strncmp(name, prefix, sizeof prefix - 1) || *p < '0' || *p > '9')
+        return -1;
+    while (*p >= '0' && *p <= '9' && l < n_layers) l = 10 * l + (*p++ - '0');
+    if (l >= n_layers || *p++ != '.') return -1;
+    for (t = 0; t < LR_LORA_NTARGETS; t++) {
+        size_t n = strlen(lr_lora_target_path(t));
+        if (!strncmp(p, lr_lora_target_path(t), n) &&
+            (!strcmp(p + n, ".lora_A.weight") || !strcmp(p + n, ".lora_B.weight"))) {
+            *layer = (int)l;
+            *target = t;
+            *ab = p[n + 6];
+            return 0;
+        }
+    }
+    return -1;
+}
+
+/* The adapted (layer, target) set from the tensor names: it must be every
+ * listed target in every listed layer (what lr_lora_config can express). */
+static int config_from_file(lr_st_file *f, const char *path, int n_layers,
+                            lr_lora_config *cfg, lr_error *err)
+{
+    unsigned char *seen = lr_zalloc((size_t)n_layers * LR_LORA_NTARGETS, 1,
+                                    "LoRA layers", err);
+    size_t i;
+    int l, t, all = 1;
+    char ab;
+    if (!seen) return -1;
+    cfg->layers = lr_zalloc((size_t)n_layers, 1, "LoRA layers", err);
+    if (!cfg->layers) { free(seen); return -1; }
+    for (i = 0; i < lr_st_count(f); i++) {
+        const char *name = lr_st_at(f, i)->name;
+        if (parse_key(name, n_layers, &l, &t, &ab)) {
+            free(seen);
+            return lr_fail(err, "%s: unexpected tensor %s (not a LoRA A/B of "
+                           "q/k/v/o/gate/up/down_proj in layers 0..%d)", path,
+                           name, n_layers - 1);
+        }
+        seen[l * LR_LORA_NTARGETS + t] = 1;
+        cfg->layers[l] = 1;
+        cfg->targets |= 1u << t;
+    }
+    for (l = 0; l < n_layers; l++) {
+        all &= cfg->layers[l];
+        for (t = 0; t < LR_LORA_NTARGETS; t++)
+            if (cfg->layers[l] && (cfg->targets >> t & 1) &&
+                !seen[l * LR_LORA_NTARGETS + t]) {
+                free(seen);
+                return lr_fail(err, "%s: layer %d has no %s adapter while other "
+                               "layers have one (a per-layer set of targets is "
+                               "not supported)", path, l, lr_lora_target_name(t));
+            }
+    }
+    free(seen);
+    if (!cfg->targets) return lr_fail(err, "%s: no LoRA tensor", path);
+    if (all) { free(cfg->layers); cfg->layers = NULL; }
+    return 0;
 }
 
 int lr_adapter_load(const char *dir, const lr_config *mc, lr_lora *lo,
@@ -138,16 +224,19 @@ int lr_adapter_load(const char *dir, const lr_config *mc, lr_lora *lo,
     lr_st_file *f = NULL;
     char *path = NULL, key[160];
     size_t i, used = 0;
-    int l, t, k, rc = -1;
+    int l, t, k, rc = -1, from_file;
     memset(lo, 0, sizeof *lo);
-    if (lr_adapter_read_config(dir, mc->num_hidden_layers, &cfg, err))
+    if (read_config(dir, mc->num_hidden_layers, &cfg, &from_file, err))
         return -1;
+    path = lr_path_join(dir, "adapter_model.safetensors", err);
+    if (!path || lr_st_open(path, 0, &f, err)) goto done;
+    if (from_file &&
+        config_from_file(f, path, mc->num_hidden_layers, &cfg, err))
+        goto done;
     if (lr_lora_alloc(lo, mc, &cfg, err)) {
         lr_fail_prefix(err, "%s", dir);
         goto done;
     }
-    path = lr_path_join(dir, "adapter_model.safetensors", err);
-    if (!path || lr_st_open(path, 0, &f, err)) goto done;
     for (l = 0; l < mc->num_hidden_layers; l++)
         for (t = 0; t < LR_LORA_NTARGETS; t++) {
             const lr_lora_slot *s = lr_lora_slot_get(lo, l, t);
@@ -158,7 +247,14 @@ int lr_adapter_load(const char *dir, const lr_config *mc, lr_lora *lo,
                 lr_adapter_key(key, sizeof key, l, t, k ? 'B' : 'A');
                 st = lr_st_find(f, key);
                 if (!st) {
-                    lr_fail(err, "%s: missing tensor %s", path, key);
+                    char alt[180];
+                    size_t n = strlen(key) - strlen(".weight");
+                    snprintf(alt, sizeof alt, "%.*s.default.weight", (int)n, key);
+                    lr_fail(err, "%s: missing tensor %s%s", path, key,
+                            lr_st_find(f, alt)
+                                ? " (the file has it with the adapter name "
+                                  "\".default\": PEFT saves keys without it)"
+                                : "");
                     goto done;
                 }
                 if (st->ndim != 2 || st->shape[0] != rows ||

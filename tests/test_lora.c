@@ -414,6 +414,122 @@ static void test_zero_b_and_merge(void)
     lr_model_free(m2);
 }
 
+/* Writes dir/adapter_config.json with the fields PEFT writes around a
+ * variable part (keys PEFT always saves: empty patterns, false flags). */
+static void write_peft_config(const char *dir, const char *fields)
+{
+    char path[512];
+    FILE *f;
+    snprintf(path, sizeof path, "%s/adapter_config.json", dir);
+    f = fopen(path, "w");
+    if (!f) { CHECK(f != NULL); return; }
+    fprintf(f, "{\"alpha_pattern\": {}, \"auto_mapping\": null, "
+            "\"base_model_name_or_path\": \"x\", \"bias\": \"none\", "
+            "\"exclude_modules\": null, \"fan_in_fan_out\": false, "
+            "\"inference_mode\": true, \"init_lora_weights\": true, "
+            "\"layer_replication\": null, \"layers_pattern\": null, "
+            "\"loftq_config\": {}, \"lora_alpha\": 2, \"lora_bias\": false, "
+            "\"lora_dropout\": 0.05, \"megatron_config\": null, "
+            "\"megatron_core\": \"megatron.core\", \"modules_to_save\": null, "
+            "\"peft_type\": \"LORA\", \"r\": 4, \"rank_pattern\": {}, "
+            "\"revision\": null, \"target_parameters\": null, "
+            "\"task_type\": \"CAUSAL_LM\", \"trainable_token_indices\": null, "
+            "\"use_dora\": false, \"use_rslora\": true, %s}", fields);
+    fclose(f);
+}
+
+/* The real conventions of PEFT's adapter_config.json (peft/tuners/
+ * tuners_utils.py check_target_module_exists): target_modules is a list
+ * (suffix match, then layers_to_transform, an int or a list) or a string
+ * (a regular expression fully matched against "model.layers.1.mlp.up_proj";
+ * "all-linear" = every linear but lm_head); exclude_modules likewise.
+ * lo: the adapter saved in dir (up/gate/down_proj of layer 1 only). */
+static void test_peft_config_variants(lr_model *m, const lr_lora *lo,
+                                      const char *dir)
+{
+    static const char *const loads[] = {
+        "\"target_modules\": \".*\\\\.mlp\\\\.(up|gate|down)_proj\", "
+        "\"layers_to_transform\": null",
+        "\"target_modules\": [\"up_proj\", \"down_proj\", \"gate_proj\"], "
+        "\"layers_to_transform\": 1",
+        "\"target_modules\": [\"up_proj\", \"down_proj\", \"gate_proj\"], "
+        "\"layers_to_transform\": [1], \"layers_pattern\": \"layers\"",
+        "\"target_modules\": [\"mlp.up_proj\", \"down_proj\", \"gate_proj\", "
+        "\"c_fc\"], \"layers_to_transform\": [1]",
+        "\"target_modules\": \"all-linear\", \"exclude_modules\": "
+        "\"model\\\\.layers\\\\.0\\\\..*|.*self_attn.*\""};
+    static const char *const fails[][2] = {
+        {"\"target_modules\": \"all-linear\"",
+         "missing tensor base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight"},
+        {"\"target_modules\": [\"up_proj\"], \"rank_pattern\": "
+         "{\"model.layers.1.mlp.up_proj\": 8}", "rank_pattern"},
+        {"\"target_modules\": [\"up_proj\"], \"lora_bias\": true", "lora_bias"},
+        {"\"target_modules\": [\"up_proj\"], \"layer_replication\": [[0, 2]]",
+         "layer_replication"},
+        {"\"target_modules\": [\"up_proj\"], \"modules_to_save\": [\"lm_head\"]",
+         "modules_to_save"},
+        {"\"target_modules\": []", "target_modules is missing or empty"}};
+    lr_lora lo2;
+    lr_error err;
+    lr_st_writer *w;
+    char path[512], key[200];
+    float a[4 * 48];
+    int64_t shape[2];
+    size_t i;
+    for (i = 0; i < sizeof loads / sizeof *loads; i++) {
+        write_peft_config(dir, loads[i]);
+        if (lr_adapter_load(dir, &m->config, &lo2, &err)) {
+            fprintf(stderr, "%s:%d: PEFT config variant %lu: %s\n", __FILE__,
+                    __LINE__, (unsigned long)i, err.msg);
+            h_cur_failed++;
+            continue;
+        }
+        CHECK(lo2.cfg.targets == lo->cfg.targets && lo2.cfg.r == 4);
+        CHECK(lo2.cfg.use_rslora && lo2.cfg.dropout == 0.05);
+        CHECK(lr_lora_slot_get(&lo2, 0, LR_LORA_UP) == NULL);
+        CHECK(lr_lora_slot_get(&lo2, 1, LR_LORA_DOWN) != NULL);
+        CHECK(lo2.n_params == lo->n_params &&
+              memcmp(lo2.params, lo->params, sizeof(lr_float) * lo->n_params) == 0);
+        lr_lora_free(&lo2);
+    }
+    for (i = 0; i < sizeof fails / sizeof *fails; i++) {
+        write_peft_config(dir, fails[i][0]);
+        CHECK_ERR(lr_adapter_load(dir, &m->config, &lo2, &err), &err, fails[i][1]);
+    }
+    /* keys with the adapter name (a state_dict saved by hand, not by PEFT,
+     * which strips ".default") are refused with a hint; a per-layer set of
+     * targets (a regex can make one) is refused */
+    w = lr_st_writer_new(&err);
+    memset(a, 0, sizeof a);
+    shape[0] = 4; shape[1] = 48;
+    CHECK(w && lr_st_writer_add_f32(w, "base_model.model.model.layers.1.mlp."
+                                    "up_proj.lora_A.default.weight", LR_F32, 2, shape,
+                                    a, &err) == 0);
+    shape[0] = 40; shape[1] = 4;
+    CHECK(w && lr_st_writer_add_f32(w, "base_model.model.model.layers.1.mlp."
+                                    "up_proj.lora_B.default.weight", LR_F32, 2, shape,
+                                    a, &err) == 0);
+    snprintf(path, sizeof path, "%s/adapter_model.safetensors", dir);
+    CHECK(w && lr_st_writer_save(w, path, &err) == 0);
+    if (w) lr_st_writer_free(w);
+    write_peft_config(dir, "\"target_modules\": [\"up_proj\"], "
+                      "\"layers_to_transform\": [1]");
+    CHECK_ERR(lr_adapter_load(dir, &m->config, &lo2, &err), &err,
+              "PEFT saves keys without it");
+    w = lr_st_writer_new(&err);
+    shape[0] = 4; shape[1] = 48;
+    lr_adapter_key(key, sizeof key, 1, LR_LORA_UP, 'A');
+    CHECK(w && lr_st_writer_add_f32(w, key, LR_F32, 2, shape, a, &err) == 0);
+    lr_adapter_key(key, sizeof key, 0, LR_LORA_GATE, 'A');
+    CHECK(w && lr_st_writer_add_f32(w, key, LR_F32, 2, shape, a, &err) == 0);
+    CHECK(w && lr_st_writer_save(w, path, &err) == 0);
+    if (w) lr_st_writer_free(w);
+    write_peft_config(dir, "\"target_modules\": \"model\\\\.layers\\\\.1\\\\.mlp"
+                      "\\\\.up_proj|model\\\\.layers\\\\.0\\\\.mlp\\\\.gate_proj\"");
+    CHECK_ERR(lr_adapter_load(dir, &m->config, &lo2, &err), &err,
+              "per-layer set of targets");
+}
+
 static void test_adapter_roundtrip_and_errors(void)
 {
     lr_model *m = NULL;
@@ -464,6 +580,7 @@ static void test_adapter_roundtrip_and_errors(void)
           " \"layers_to_transform\": 1}", f);
     fclose(f);
     CHECK_ERR(lr_adapter_load(d, &m->config, &lo2, &err), &err, "shape [2, 48]");
+    test_peft_config_variants(m, &lo, d);
     lr_lora_free(&lo);
     lr_model_free(m);
 }

@@ -12,14 +12,24 @@
 void lr_adapter_key(char *buf, size_t size, int layer, int target, char ab);
 
 /* Reads dir/adapter_config.json into cfg (cfg->layers malloc'ed, or NULL
- * for all layers; n_layers layers in the model).  Unsupported PEFT options
- * (use_dora, non-empty rank_pattern/alpha_pattern, bias other than "none",
- * fan_in_fan_out, modules_to_save, a regex target_modules) are errors. */
+ * for all layers; n_layers layers in the model).  target_modules is a list
+ * of q_proj ... down_proj (layers_to_transform: null, an int or a list) or
+ * "all-linear".  Options PEFT writes as false/null/{}/[] by default must
+ * be so: use_dora, lora_bias, use_qalora, fan_in_fan_out, modules_to_save,
+ * layer_replication, target_parameters, trainable_token_indices,
+ * rank_pattern, alpha_pattern; bias must be "none".  A config whose
+ * modules only the saved tensors can tell (a regex target_modules, other
+ * names in the list, exclude_modules) is an error here; lr_adapter_load
+ * reads those. */
 int lr_adapter_read_config(const char *dir, int n_layers, lr_lora_config *cfg,
                            lr_error *err);
 
 /* Loads an adapter for model config mc: every tensor the config implies
- * must be present with its shape; other tensors are errors (named). */
+ * must be present with its shape; other tensors are errors (named).  When
+ * the config's target_modules is a regular expression (PEFT: re.fullmatch
+ * against "model.layers.3.mlp.up_proj"), lists names other than the seven
+ * projections, or has exclude_modules, the adapted modules are those whose
+ * lora_A/lora_B PEFT saved (every listed target in every listed layer). */
 int lr_adapter_load(const char *dir, const lr_config *mc, lr_lora *lo,
                     lr_error *err);
 

@@ -8,8 +8,10 @@
 #include "cli.h"
 #include "cli_ids.h"
 #include "cli_lora.h"
+#include "llamaref/adapter.h"
 #include "llamaref/dump.h"
 #include "llamaref/forward.h"
+#include "llamaref/lora.h"
 #include "llamaref/model.h"
 
 static void usage(FILE *f)
@@ -21,9 +23,25 @@ static void usage(FILE *f)
 "             only logits [T, vocab]\n"
 "  --pos0 P   position of the first token (default 0)\n"
 "  --f64      write F64 instead of F32 (useful with a DOUBLE=1 build)\n"
+"  --adapter DIR  PEFT LoRA adapter.  Without --labels it is merged into\n"
+"             the weights (W + s B A, as generate/eval/merge do) and the\n"
+"             tensors above are written for the adapted model\n"
 "  --labels \"l0 l1 ...\"  HF labels (logits[t] vs labels[t+1], -100 ignored):\n"
-"             also writes loss [1]; with --adapter DIR (PEFT LoRA, dropout\n"
-"             off) grad.<adapter key> for every adapter tensor\n");
+"             also writes loss [1]; with --adapter DIR (PEFT LoRA branch\n"
+"             x W^T + s (x A^T) B^T, dropout off) grad.<adapter key> for\n"
+"             every adapter tensor (--all and --pos0 do not apply)\n");
+}
+
+/* W' = W + s B A in this process's copy of the weights. */
+static int merge_adapter(lr_model *m, const char *dir, lr_error *err)
+{
+    lr_lora lo;
+    int r;
+    memset(&lo, 0, sizeof lo);
+    r = lr_adapter_load(dir, &m->config, &lo, err) ||
+        lr_lora_merge(m, &lo, err);
+    lr_lora_free(&lo);
+    return r ? lr_fail_prefix(err, "--adapter %s", dir) : 0;
 }
 
 int cmd_dump(int argc, char **argv)
@@ -57,7 +75,6 @@ int cmd_dump(int argc, char **argv)
         return 2;
     }
     if (cli_ids("--ids", ids_arg, &ids, &T)) return 2;
-    if (adapter && !labels_arg) labels_arg = ids_arg; /* score every token */
     if (labels_arg && (cli_ids("--labels", labels_arg, &labels, &nl) || nl != T)) {
         if (labels) fprintf(stderr, "llamaref dump: --labels has %d values, --ids %d\n", nl, T);
         free(ids); free(labels);
@@ -67,6 +84,7 @@ int cmd_dump(int argc, char **argv)
     if (!pos) goto done;
     for (i = 0; i < T; i++) pos[i] = (int)pos0 + i;
     if (lr_model_load(model_path, NULL, &m, &err) ||
+        (adapter && !labels && merge_adapter(m, adapter, &err)) ||
         (labels ? !(w = lr_st_writer_new(&err)) ||
                       cli_dump_lora(w, m, adapter, ids, labels, T,
                                     f64 ? LR_F64 : LR_F32, &err)

@@ -10,8 +10,10 @@
 
 #include "cli.h"
 #include "cli_ids.h"
+#include "llamaref/adapter.h"
 #include "llamaref/chat_template.h"
 #include "llamaref/forward.h"
+#include "llamaref/lora.h"
 #include "llamaref/model.h"
 #include "llamaref/sampler.h"
 #include "llamaref/tokenizer.h"
@@ -41,7 +43,11 @@ static void usage(FILE *f)
 "  --seed S            sampler seed (default 42); see docs/sampling.md\n"
 "  --ids               print generated token ids instead of text\n"
 "  --no-stop           do not stop at end-of-sequence tokens\n"
-"  --keep-dtype        keep BF16/F16 weights as stored (half the memory)\n"
+"  --adapter DIR       PEFT LoRA adapter (adapter_config.json +\n"
+"                      adapter_model.safetensors), merged into this\n"
+"                      process's copy of the weights: W + s B A\n"
+"  --keep-dtype        keep BF16/F16 weights as stored (half the memory;\n"
+"                      adapted matrices become float)\n"
 "  --threads N         OpenMP threads (OMP=1 builds)\n"
 "Stops at the config's eos_token_id(s) and, with a Llama 3 tokenizer, at\n"
 "<|eot_id|>, <|eom_id|> and <|end_of_text|>; with a llama2.c tokenizer at\n"
@@ -71,7 +77,7 @@ static void add_stop(int *stops, int *n, int id)
 int cmd_generate(int argc, char **argv)
 {
     const char *model_path = NULL, *tok_path = NULL, *prompt = NULL;
-    const char *system = NULL, *prompt_ids = NULL;
+    const char *system = NULL, *prompt_ids = NULL, *adapter = NULL;
     long n_new = 256, top_k = 0, seed = 42, threads = 0;
     double temperature = 0, top_p = 1, min_p = 0;
     int chat = 0, print_ids = 0, no_stop = 0, keep_dtype = 0;
@@ -96,6 +102,7 @@ int cmd_generate(int argc, char **argv)
         else if (!strcmp(a, "--tokenizer") && v) { tok_path = v; i++; }
         else if (!strcmp(a, "--prompt") && v) { prompt = v; i++; }
         else if (!strcmp(a, "--prompt-ids") && v) { prompt_ids = v; i++; }
+        else if (!strcmp(a, "--adapter") && v) { adapter = v; i++; }
         else if (!strcmp(a, "--system") && v) { system = v; i++; }
         else if (!strcmp(a, "--chat")) chat = 1;
         else if (!strcmp(a, "--ids")) print_ids = 1;
@@ -132,6 +139,21 @@ int cmd_generate(int argc, char **argv)
     if (lr_model_load(model_path, &opt, &m, &err)) {
         fprintf(stderr, "llamaref generate: %s\n", err.msg);
         return 1;
+    }
+    if (adapter) {
+        /* the same weights `llamaref merge` writes (in the compute type), so
+         * --adapter and the merged checkpoint decode identically */
+        lr_lora lo;
+        int r;
+        memset(&lo, 0, sizeof lo);
+        r = lr_adapter_load(adapter, &m->config, &lo, &err) ||
+            lr_lora_merge(m, &lo, &err);
+        lr_lora_free(&lo);
+        if (r) {
+            fprintf(stderr, "llamaref generate: --adapter %s: %s\n", adapter,
+                    err.msg);
+            goto done;
+        }
     }
     /* a tokenizer is needed for text in or text out */
     if (prompt || !print_ids) {
