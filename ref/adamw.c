@@ -45,7 +45,8 @@ void lr_adamw_step(lr_adamw *o, lr_float *param, const lr_float *grad,
     for (i = 0; i < o->n; i++) {
         const lr_float g = grad[i];
         lr_float denom;
-        if (o->weight_decay != 0) param[i] *= decay;
+        if (o->weight_decay != 0 && (!o->decay_mask || o->decay_mask[i]))
+            param[i] *= decay;
         o->m[i] += w1 * (g - o->m[i]);
         o->v[i] = o->v[i] * b2 + w2 * (g * g);
         denom = (lr_float)sqrt(o->v[i]) / bc2_sqrt + eps;

@@ -410,3 +410,25 @@ void lr_matmul_backward(lr_float *dx, const lr_float *dy, const lr_tensor *w,
                         out_dim);
     }
 }
+
+void lr_matmul_backward_weight(lr_float *dw, const lr_float *dy,
+                               const lr_float *x, int n, int in_dim,
+                               int out_dim)
+{
+    /* dy (n, out), x (n, in), dw (out, in):  y[t][o] = sum_i x[t][i] W[o][i]
+     * so dL/dW[o][i] = sum_t dy[t][o] x[t][i]; rows of dw are independent. */
+    int o;
+#ifdef LR_OMP
+#pragma omp parallel for schedule(static) \
+    if ((double)n * in_dim * out_dim > 65536.0)
+#endif
+    for (o = 0; o < out_dim; o++) {
+        lr_float *d = dw + (size_t)o * in_dim;
+        int t, i;
+        for (t = 0; t < n; t++) {
+            const lr_float g = dy[(size_t)t * out_dim + o];
+            const lr_float *xt = x + (size_t)t * in_dim;
+            for (i = 0; i < in_dim; i++) d[i] += g * xt[i];
+        }
+    }
+}

@@ -44,3 +44,20 @@ void lr_rmsnorm_backward(lr_float *dx, const lr_float *dy, const lr_float *x,
                      c * xt[i];
     }
 }
+
+void lr_rmsnorm_backward_weight(lr_float *dw, const lr_float *dy,
+                                const lr_float *x, const lr_float *rstd,
+                                int n, int dim)
+{
+    /* dy, x (n, dim); rstd (n); dw (dim).  The forward rounds x r to
+     * lr_float before multiplying by w, so the same product is used. */
+    int t, i;
+    for (i = 0; i < dim; i++) {
+        double acc = 0;
+        for (t = 0; t < n; t++) {
+            const size_t e = (size_t)t * dim + i;
+            acc += (double)dy[e] * (double)(lr_float)(x[e] * rstd[t]);
+        }
+        dw[i] += (lr_float)acc;
+    }
+}

@@ -1,12 +1,13 @@
-/* train_step.c - the LoRA training step: adapted forward, loss, and the
- * whole-model backward to the LoRA parameters (see train.h).
+/* train_step.c - the training step: LoRA-adapted forward, loss, and the
+ * whole-model backward to the LoRA parameters or (full-parameter training)
+ * to every base weight (see train.h).
  *
  * The layer forward below is lr_layer_forward (forward.c) step for step,
  * plus y += s (dropout(x) A^T) B^T after each adapted projection; with no
  * adapter in a layer it does exactly the same arithmetic, so the logits
  * equal lr_forward's bit for bit (tested).
  * Depends on: forward (lr_acts), matmul, rmsnorm, rope, attention, mlp,
- * lora, loss. */
+ * lora, full, loss. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -66,14 +67,14 @@ int lr_train_ws_alloc(lr_train_ws *ws, const lr_model *m, const lr_lora *lo,
                  I = c->intermediate_size, L = c->num_hidden_layers;
     const size_t QD = (size_t)c->num_attention_heads * c->head_dim;
     const size_t KVD = (size_t)c->num_key_value_heads * c->head_dim;
-    const size_t r = (size_t)lo->cfg.r;
+    const size_t r = lo ? (size_t)lo->cfg.r : 0;
     lr_float *p;
     memset(ws, 0, sizeof *ws);
     ws->B = B; ws->T = T; ws->recompute = recompute;
     if (lr_acts_alloc(&ws->acts, c, B, T, recompute ? 0 : LR_ACTS_PER_LAYER,
                       err))
         return lr_fail_prefix(err, "training workspace");
-    ws->mem = lr_alloc(ws_floats(c, lo->cfg.r, B, T, recompute),
+    ws->mem = lr_alloc(ws_floats(c, (int)r, B, T, recompute),
                        sizeof(lr_float), "training workspace", err);
     if (!ws->mem) { lr_train_ws_free(ws); return -1; }
     p = (lr_float *)ws->mem;
@@ -116,7 +117,7 @@ static uint64_t drop_seed(const lr_train_ws *ws, int l, int t)
 static void lora_add(lr_train_ws *ws, const lr_lora *lo, int l, int t,
                      lr_float *y, const lr_float *x, int n)
 {
-    const lr_lora_slot *s = lr_lora_slot_get(lo, l, t);
+    const lr_lora_slot *s = lo ? lr_lora_slot_get(lo, l, t) : NULL;
     const lr_float *xd = x;
     if (!s) return;
     if (ws->dropout > 0) {
@@ -213,7 +214,7 @@ int lr_lora_forward(lr_train_ws *ws, const lr_model *m, const lr_lora *lo,
         return lr_fail(err, "training step: batch %d x %d exceeds the "
                        "workspace's %d x %d", B, T, ws->B, ws->T);
     ws->cur_B = B; ws->cur_T = T;
-    ws->labels = labels; ws->mask = mask;
+    ws->tokens = tokens; ws->labels = labels; ws->mask = mask;
     ws->dropout = dropout; ws->dropout_seed = dropout_seed;
     for (r = 0; r < (int)BT; r++) {
         int v = tokens[r];
@@ -253,7 +254,7 @@ static void lora_bwd(lr_train_ws *ws, const lr_lora *lo, lr_float *grad,
                      int l, int t, lr_float *dx, const lr_float *dy,
                      const lr_float *x, int n)
 {
-    const lr_lora_slot *s = lr_lora_slot_get(lo, l, t);
+    const lr_lora_slot *s = lo ? lr_lora_slot_get(lo, l, t) : NULL;
     const lr_float *xd = x;
     if (!s) return;
     if (ws->dropout > 0) {
@@ -269,13 +270,35 @@ static void lora_bwd(lr_train_ws *ws, const lr_lora *lo, lr_float *grad,
 static int layer_has(const lr_lora *lo, int l, int t0, int t1)
 {
     int t;
+    if (!lo) return 0;
     for (t = t0; t <= t1; t++)
         if (lr_lora_slot_get(lo, l, t)) return 1;
     return 0;
 }
 
-int lr_lora_backward(lr_train_ws *ws, const lr_model *m, const lr_lora *lo,
-                     lr_float *grad, double grad_scale, lr_error *err)
+/* dW += dy^T x into the full-training gradient of weight w */
+static void wgrad(const lr_full *f, lr_float *fgrad, const lr_tensor *w,
+                  const lr_float *dy, const lr_float *x, int n)
+{
+    lr_matmul_backward_weight(fgrad + lr_full_offset(f, w), dy, x, n,
+                              (int)w->shape[1], (int)w->shape[0]);
+}
+
+/* RMSNorm weight gradient into the full-training gradient of w */
+static void ngrad(const lr_full *f, lr_float *fgrad, const lr_tensor *w,
+                  const lr_float *dy, const lr_float *x, const lr_float *rstd,
+                  int n, int dim)
+{
+    lr_rmsnorm_backward_weight(fgrad + lr_full_offset(f, w), dy, x, rstd, n,
+                               dim);
+}
+
+/* The whole-model backward of the last forward.  LoRA gradients go to
+ * grad (when lo != NULL); with f != NULL every base weight's gradient goes
+ * to fgrad (layout of f), which needs the backward down to the embedding. */
+static int backward(lr_train_ws *ws, const lr_model *m, const lr_lora *lo,
+                    lr_float *grad, const lr_full *f, lr_float *fgrad,
+                    double grad_scale, lr_error *err)
 {
     const lr_config *c = &m->config;
     lr_acts *a = &ws->acts;
@@ -286,6 +309,7 @@ int lr_lora_backward(lr_train_ws *ws, const lr_model *m, const lr_lora *lo,
     const size_t QD = (size_t)H * hd, KVD = (size_t)KV * hd;
     int l, l_min = L, b;
     lr_attn_shape s;
+    if (f) l_min = 0;
     for (l = 0; l < L && l_min == L; l++)
         if (layer_has(lo, l, 0, NT - 1)) l_min = l;
     if (l_min == L) return 0;
@@ -294,8 +318,12 @@ int lr_lora_backward(lr_train_ws *ws, const lr_model *m, const lr_lora *lo,
     if (lr_causal_lm_loss(a->logits, ws->labels, B, T, c->vocab_size, NULL,
                           NULL, NULL, a->logits, grad_scale, err))
         return -1;
+    if (f) wgrad(f, fgrad, &m->lm_head, a->logits, a->final_norm, BT);
     memset(ws->dn, 0, sizeof(lr_float) * BT * D);
     lr_matmul_backward(ws->dn, a->logits, &m->lm_head, BT);
+    if (f)
+        ngrad(f, fgrad, &m->norm, ws->dn, layer_input(ws, L), a->final_rstd,
+              BT, D);
     memset(ws->dres, 0, sizeof(lr_float) * BT * D);
     lr_rmsnorm_backward(ws->dres, ws->dn, layer_input(ws, L), &m->norm,
                         a->final_rstd, BT, D);
@@ -306,10 +334,12 @@ int lr_lora_backward(lr_train_ws *ws, const lr_model *m, const lr_lora *lo,
         const lr_layer_weights *w = &m->layers[l];
         lr_layer_acts *la = &a->layers[l];
         const lr_float *x = layer_input(ws, l);
-        const int last = l == l_min;
+        /* the lowest layer needing no input gradient (LoRA only) */
+        const int last = l == l_min && !f;
         if (ws->recompute) layer_forward(ws, m, lo, l, la, x);
 
         /* MLP: out = h + down(act), act = silu(gate) * up */
+        if (f) wgrad(f, fgrad, &w->down_proj, ws->dres, la->act, BT);
         memset(ws->dact, 0, sizeof(lr_float) * BT * I);
         lr_matmul_backward(ws->dact, ws->dres, &w->down_proj, BT);
         lora_bwd(ws, lo, grad, l, LR_LORA_DOWN, ws->dact, ws->dres, la->act, BT);
@@ -322,6 +352,10 @@ int lr_lora_backward(lr_train_ws *ws, const lr_model *m, const lr_lora *lo,
                      BT);
             break; /* nothing below needs a gradient */
         }
+        if (f) {
+            wgrad(f, fgrad, &w->gate_proj, ws->dgate, la->mlp_norm, BT);
+            wgrad(f, fgrad, &w->up_proj, ws->dup, la->mlp_norm, BT);
+        }
         memset(ws->dn, 0, sizeof(lr_float) * BT * D);
         lr_matmul_backward(ws->dn, ws->dgate, &w->gate_proj, BT);
         lr_matmul_backward(ws->dn, ws->dup, &w->up_proj, BT);
@@ -329,11 +363,15 @@ int lr_lora_backward(lr_train_ws *ws, const lr_model *m, const lr_lora *lo,
                  la->mlp_norm, BT);
         lora_bwd(ws, lo, grad, l, LR_LORA_UP, ws->dn, ws->dup, la->mlp_norm, BT);
         /* h = x + o_proj(attn); mlp_norm = rmsnorm(h) */
+        if (f)
+            ngrad(f, fgrad, &w->post_attention_layernorm, ws->dn, la->h,
+                  la->mlp_rstd, BT, D);
         memcpy(ws->dh, ws->dres, sizeof(lr_float) * BT * D);
         lr_rmsnorm_backward(ws->dh, ws->dn, la->h, &w->post_attention_layernorm,
                             la->mlp_rstd, BT, D);
 
         /* attention */
+        if (f) wgrad(f, fgrad, &w->o_proj, ws->dh, la->attn_out, BT);
         memset(ws->dao, 0, sizeof(lr_float) * BT * QD);
         lr_matmul_backward(ws->dao, ws->dh, &w->o_proj, BT);
         lora_bwd(ws, lo, grad, l, LR_LORA_O, ws->dao, ws->dh, la->attn_out, BT);
@@ -356,6 +394,11 @@ int lr_lora_backward(lr_train_ws *ws, const lr_model *m, const lr_lora *lo,
             lora_bwd(ws, lo, grad, l, LR_LORA_V, NULL, ws->dv, la->attn_norm, BT);
             break;
         }
+        if (f) {
+            wgrad(f, fgrad, &w->q_proj, ws->dq, la->attn_norm, BT);
+            wgrad(f, fgrad, &w->k_proj, ws->dk, la->attn_norm, BT);
+            wgrad(f, fgrad, &w->v_proj, ws->dv, la->attn_norm, BT);
+        }
         memset(ws->dn, 0, sizeof(lr_float) * BT * D);
         lr_matmul_backward(ws->dn, ws->dq, &w->q_proj, BT);
         lr_matmul_backward(ws->dn, ws->dk, &w->k_proj, BT);
@@ -364,9 +407,35 @@ int lr_lora_backward(lr_train_ws *ws, const lr_model *m, const lr_lora *lo,
         lora_bwd(ws, lo, grad, l, LR_LORA_K, ws->dn, ws->dk, la->attn_norm, BT);
         lora_bwd(ws, lo, grad, l, LR_LORA_V, ws->dn, ws->dv, la->attn_norm, BT);
         /* x -> rmsnorm_in: dres = dh + d rmsnorm(dn) */
+        if (f)
+            ngrad(f, fgrad, &w->input_layernorm, ws->dn, x, la->attn_rstd, BT,
+                  D);
         memcpy(ws->dres, ws->dh, sizeof(lr_float) * BT * D);
         lr_rmsnorm_backward(ws->dres, ws->dn, x, &w->input_layernorm,
                             la->attn_rstd, BT, D);
     }
+    if (f) {
+        /* embedding lookup x[r] = E[tok[r]]: scatter-add, ascending r (a
+         * tied lm_head's gradient is already in the same rows) */
+        lr_float *dE = fgrad + lr_full_offset(f, &m->embed_tokens);
+        int r, j;
+        for (r = 0; r < BT; r++) {
+            lr_float *row = dE + (size_t)ws->tokens[r] * D;
+            const lr_float *g = ws->dres + (size_t)r * D;
+            for (j = 0; j < D; j++) row[j] += g[j];
+        }
+    }
     return 0;
+}
+
+int lr_lora_backward(lr_train_ws *ws, const lr_model *m, const lr_lora *lo,
+                     lr_float *grad, double grad_scale, lr_error *err)
+{
+    return backward(ws, m, lo, grad, NULL, NULL, grad_scale, err);
+}
+
+int lr_full_backward(lr_train_ws *ws, const lr_model *m, const lr_full *f,
+                     lr_float *grad, double grad_scale, lr_error *err)
+{
+    return backward(ws, m, NULL, NULL, f, grad, grad_scale, err);
 }

@@ -25,6 +25,10 @@ typedef struct lr_adamw {
     long step;     /* optimizer steps taken */
     size_t n;
     lr_float *m, *v; /* [n] first and second moments */
+    /* [n] or NULL (not owned): element i decays only when decay_mask[i] is
+     * nonzero, like torch parameter groups with weight_decay 0 for the
+     * excluded ones (full training: norms).  NULL: every element decays. */
+    const unsigned char *decay_mask;
 } lr_adamw;
 
 /* torch defaults except weight_decay (given: HF passes 0). */

@@ -46,6 +46,12 @@ void lr_matmul(lr_float *y, const lr_float *x, const lr_tensor *w, int n);
 void lr_matmul_backward(lr_float *dx, const lr_float *dy, const lr_tensor *w,
                         int n);
 
+/* Weight gradient of y = x W^T: dw[out, in] += dy[n, out]^T x[n, in].
+ * Each dw element adds its n terms in ascending row order, in lr_float
+ * (thread-independent: OpenMP shares the output rows). */
+void lr_matmul_backward_weight(lr_float *dw, const lr_float *dy,
+                               const lr_float *x, int n, int in_dim,
+                               int out_dim);
 /* 1 when lr_matmul uses the fast kernel; the name of its instruction set
  * ("avx512f", "avx2", "generic vectors", "scalar"). */
 int lr_matmul_is_fast(void);

@@ -19,4 +19,10 @@ void lr_rmsnorm_backward(lr_float *dx, const lr_float *dy, const lr_float *x,
                          const lr_tensor *w, const lr_float *rstd, int n,
                          int dim);
 
+/* Weight gradient: dw[dim] += sum over rows t of dy[t] * x[t] * rstd[t]
+ * (y_i = w_i (x_i r), so dy/dw_i = x_i r), each column summed in double
+ * over ascending t. */
+void lr_rmsnorm_backward_weight(lr_float *dw, const lr_float *dy,
+                                const lr_float *x, const lr_float *rstd,
+                                int n, int dim);
 #endif

@@ -1,7 +1,8 @@
-/* train.h - one LoRA training step's forward and backward over a padded
+/* train.h - one training step's forward and backward over a padded
  * batch: the LoRA-adapted forward (same arithmetic as lr_forward plus the
  * adapters), HF causal-LM loss, and the hand-written backward to every
- * LoRA A and B.  Base weights are frozen: no gradient buffers for them.
+ * LoRA A and B (base weights frozen) or, for full-parameter training, to
+ * every base weight (lr_full_backward).
  *
  * Memory: by default every layer's intermediates are kept (lr_acts with
  * LR_ACTS_PER_LAYER).  With recompute only each layer's input [B*T, D] is
@@ -13,6 +14,7 @@
 #define LLAMAREF_TRAIN_H
 
 #include "llamaref/forward.h"
+#include "llamaref/full.h"
 #include "llamaref/lora.h"
 
 typedef struct lr_train_ws {
@@ -30,7 +32,7 @@ typedef struct lr_train_ws {
     void *mem;
     /* set by lr_lora_forward for the backward */
     int cur_B, cur_T;
-    const int *labels;
+    const int *tokens, *labels;
     const unsigned char *mask;
     double dropout;
     uint64_t dropout_seed;
@@ -44,11 +46,13 @@ void lr_train_ws_free(lr_train_ws *ws);
 double lr_train_ws_bytes(const lr_config *c, int r, int B, int T,
                          int recompute);
 
-/* Forward of a micro-batch tokens/labels/mask [B, T] (mask NULL: all ones;
+/* lo may be NULL (no adapters; full-parameter training) in
+ * lr_train_ws_alloc and lr_lora_forward.
+ * Forward of a micro-batch tokens/labels/mask [B, T] (mask NULL: all ones;
  * positions 0 .. T-1) with the adapters; dropout p on the LoRA inputs with
  * masks from dropout_seed (docs/rng.md; p = 0: none).  Fills ws->acts.logits
  * and returns the summed NLL and counted tokens of the HF shifted loss.
- * labels and mask must stay valid until lr_lora_backward. */
+ * tokens, labels and mask must stay valid until the backward. */
 int lr_lora_forward(lr_train_ws *ws, const lr_model *m, const lr_lora *lo,
                     const int *tokens, const int *labels,
                     const unsigned char *mask, int B, int T, double dropout,
@@ -59,6 +63,15 @@ int lr_lora_forward(lr_train_ws *ws, const lr_model *m, const lr_lora *lo,
  * sum NLL)/d params (HF mean: grad_scale = 1 / counted tokens of the whole
  * accumulated batch).  Overwrites ws->acts.logits with dlogits. */
 int lr_lora_backward(lr_train_ws *ws, const lr_model *m, const lr_lora *lo,
+                     lr_float *grad, double grad_scale, lr_error *err);
+
+/* Full-parameter backward of the last forward (run with lo == NULL):
+ * grad [f->n_params] (layout of f, full.h) += d(grad_scale * sum NLL)/d w
+ * for every base weight: embed_tokens (scatter-add of the input rows'
+ * gradients, plus the lm_head gradient when tied), every RMSNorm weight,
+ * the seven projections of each layer, final norm and lm_head.  Works with
+ * recompute.  Overwrites ws->acts.logits with dlogits. */
+int lr_full_backward(lr_train_ws *ws, const lr_model *m, const lr_full *f,
                      lr_float *grad, double grad_scale, lr_error *err);
 
 #endif

@@ -17,7 +17,12 @@ Gradients come from torch autograd in float64.  For each case it writes
 
 Also AdamW vectors (vectors/adamw/): torch.optim.AdamW itself over several
 steps with an HF schedule, global-norm clipping and accumulation.
-Run: /usr/bin/python3 gen_lora.py (deterministic).
+Full-parameter training (vectors/full/<case>/): config.json,
+model.safetensors and expected.safetensors with the loss, logits and
+grad.<HF name> F64 of every base weight, and for tied_gqa a 3-step AdamW
+trajectory (traj.*).
+Run: /usr/bin/python3 gen_lora.py [full] (deterministic; "full": only
+vectors/full).
 """
 import json
 import math
@@ -318,11 +323,148 @@ def adamw_case(name, kind, total, warmup, lr, wd, max_norm, accum, seed):
     print("adamw %-10s ok" % name)
 
 
+# --------------------------------------------------- full-parameter training
+FULL = os.path.join(HERE, "..", "full")
+NO_LORA = {"r": 1, "lora_alpha": 1, "use_rslora": False}
+
+
+def full_loss(cfg, P, ids, mask, labels, n_total=None):
+    pos = torch.arange(ids.shape[1])[None].repeat(ids.shape[0], 1)
+    logits = forward_lora(cfg, P, {}, NO_LORA, ids, mask, pos)
+    return causal_lm_loss(logits, labels, n_total), logits
+
+
+def is_norm(name):
+    """HF Trainer get_decay_parameter_names: RMSNorm weights (and biases,
+    none in Llama) do not decay; embeddings and lm_head do."""
+    return name.endswith("norm.weight")
+
+
+def full_case(name, cfg, seed, ids, mask, labels, traj=None):
+    """Gradients of the HF mean loss w.r.t. every base weight (autograd,
+    float64; a tied head's gradient is summed into the embedding's by
+    autograd).  traj: (micro-batches [(ids, labels)], accum, steps, lr,
+    warmup, wd, max_norm): torch.optim.AdamW with two parameter groups
+    (decay / no decay), HF cosine schedule, clip_grad_norm_ and HF loss
+    normalisation over the accumulated step."""
+    d = os.path.join(FULL, name)
+    os.makedirs(d, exist_ok=True)
+    W, st = random_weights(cfg, seed, "F32")
+    P = {k: v.clone().requires_grad_(True) for k, v in W.items()}
+    ids, mask, labels = (torch.tensor(ids), torch.tensor(mask),
+                         torch.tensor(labels))
+    loss, logits = full_loss(cfg, P, ids, mask, labels)
+    loss.backward()
+    exp = {"input_ids": i64(ids), "attention_mask": i64(mask),
+           "labels": i64(labels), "logits": f64(logits),
+           "loss": f64(loss.reshape(1))}
+    for k, v in P.items():
+        exp["grad." + k] = f64(v.grad)
+    meta = {"generator": "vectors/gen/gen_lora.py", "case": name}
+    if traj:
+        micro, accum, steps, lr, warmup, wd, max_norm = traj
+        P = {k: v.clone().requires_grad_(True) for k, v in W.items()}
+        groups = [{"params": [v for k, v in P.items() if not is_norm(k)],
+                   "weight_decay": wd},
+                  {"params": [v for k, v in P.items() if is_norm(k)],
+                   "weight_decay": 0.0}]
+        opt = torch.optim.AdamW(groups, lr=lr, betas=(0.9, 0.999), eps=1e-8)
+        sched = torch.optim.lr_scheduler.LambdaLR(
+            opt, lambda k: hf_lr("cosine", k, steps, warmup, 1.0))
+        losses, norms, lrs = [], [], []
+        for k in range(steps):
+            mb = micro[k * accum:(k + 1) * accum]
+            n_tot = sum(int((torch.tensor(lb)[1:] != -100).sum())
+                        for _, lb in mb)
+            tot = 0.0
+            for ii, lb in mb:
+                ti, tl = torch.tensor([ii]), torch.tensor([lb])
+                lo, _ = full_loss(cfg, P, ti, torch.ones_like(ti), tl, n_tot)
+                lo.backward()
+                tot += float(lo)
+            norms.append(float(torch.nn.utils.clip_grad_norm_(
+                list(P.values()), max_norm)))
+            lrs.append(opt.param_groups[0]["lr"])
+            losses.append(tot)
+            opt.step()
+            sched.step()
+            opt.zero_grad(set_to_none=True)
+        exp["traj.input_ids"] = i64([ii for ii, _ in micro])
+        exp["traj.labels"] = i64([lb for _, lb in micro])
+        exp["traj.loss"] = f64(torch.tensor(losses))
+        exp["traj.grad_norm"] = f64(torch.tensor(norms))
+        exp["traj.lr"] = f64(torch.tensor(lrs))
+        for k, v in P.items():
+            exp["traj.final." + k] = f64(v)
+        meta.update({"traj_accum": str(accum), "traj_steps": str(steps),
+                     "traj_lr": repr(lr), "traj_warmup": str(warmup),
+                     "traj_weight_decay": repr(wd),
+                     "traj_max_grad_norm": repr(max_norm),
+                     "traj_schedule": "cosine"})
+    with open(os.path.join(d, "config.json"), "w") as f:
+        json.dump(cfg, f, indent=2, sort_keys=True)
+        f.write("\n")
+    write_safetensors(os.path.join(d, "model.safetensors"), st,
+                      {"format": "pt"})
+    write_safetensors(os.path.join(d, "expected.safetensors"), exp, meta)
+    print("%-14s loss %.6f  %d weights" % (name, float(loss), len(P)))
+
+
+def full_cases():
+    rnd = np.random.RandomState(7)
+
+    def ids(v, t):
+        return rnd.randint(0, v, size=t).tolist()
+
+    # tied embeddings (head gradient summed into the embedding), GQA 4/2,
+    # masked prompt labels, batch of 2; plus a 3-step AdamW trajectory
+    # (accumulation 2, cosine with warmup, decay on matrices, clipping)
+    c = make_config(hidden_size=16, intermediate_size=24, num_hidden_layers=2,
+                    num_attention_heads=4, num_key_value_heads=2, head_dim=4,
+                    vocab_size=48, rms_norm_eps=1e-5, rope_theta=10000.0,
+                    tie_word_embeddings=True)
+    t = [ids(48, 7), ids(48, 7)]
+    lab = [list(x) for x in t]
+    lab[0][1] = lab[0][2] = -100
+    micro = []
+    for n in (7, 5, 6, 7, 4, 6):
+        x = ids(48, n)
+        lb = list(x)
+        lb[1] = -100
+        micro.append((x + [0] * (7 - n), lb + [-100] * (7 - n)))
+    full_case("tied_gqa", c, 11, t, [[1] * 7] * 2, lab,
+              (micro, 2, 3, 2e-2, 1, 0.1, 1.0))
+
+    # untied head, GQA 4/1 with head_dim 8 != 16/4, llama3 rope scaling,
+    # right-padded batch of 3 (pads labelled -100)
+    c = make_config(hidden_size=16, intermediate_size=32, num_hidden_layers=2,
+                    num_attention_heads=4, num_key_value_heads=1, head_dim=8,
+                    vocab_size=40, rms_norm_eps=1e-6, rope_theta=500000.0,
+                    tie_word_embeddings=False, max_position_embeddings=256,
+                    rope_scaling={"rope_type": "llama3", "factor": 8.0,
+                                  "low_freq_factor": 1.0,
+                                  "high_freq_factor": 4.0,
+                                  "original_max_position_embeddings": 16})
+    T = 6
+    toks, masks, labs = [], [], []
+    for n in (6, 4, 2):
+        tt = ids(40, n) + [0] * (T - n)
+        mm = [1] * n + [0] * (T - n)
+        toks.append(tt)
+        masks.append(mm)
+        labs.append([tt[i] if mm[i] else -100 for i in range(T)])
+    full_case("untied_pad_llama3", c, 12, toks, masks, labs)
+
+
 def main():
+    if sys.argv[1:] == ["full"]:
+        full_cases()
+        return
     lora_cases()
     adamw_case("linear", "linear", 6, 0, 1e-3, 0.0, 1.0, 1, 5)
     adamw_case("cosine_wd", "cosine", 7, 2, 3e-2, 0.1, 2.0, 2, 6)
     adamw_case("const_clip", "constant", 5, 0, 1e-2, 0.01, 0.5, 3, 7)
+    full_cases()
 
 
 if __name__ == "__main__":

@@ -1,0 +1,352 @@
+/* test_full.c - full-parameter training: the gradient of every base weight
+ * against torch autograd in float64 (vectors/full, vectors/gen/gen_lora.py:
+ * tied_gqa with the head gradient summed into the embedding, and
+ * untied_pad_llama3 with GQA 4/1, head_dim != D/H, llama3 rope scaling and
+ * a right-padded batch), a 3-step AdamW trajectory (accumulation, cosine
+ * with warmup, weight decay on everything but the norms, clipping),
+ * finite differences of embedding / norm / lm_head gradients (double
+ * build), recompute == stored activations bit for bit, and the error for
+ * weights not in the compute type.
+ *
+ * Tolerances (max |ours - torch| / max |torch| per tensor): double build
+ * 1e-9; float build 2e-5 for logits/loss, 3e-5 for gradients and for the
+ * trajectory's parameters. */
+#include "harness.h"
+#include "llamaref/adamw.h"
+#include "llamaref/full.h"
+#include "llamaref/safetensors.h"
+#include "llamaref/train.h"
+
+#ifdef LR_DOUBLE
+#define TOL_OUT 1e-9
+#define TOL_GRAD 1e-9
+#define TOL_TRAJ 1e-9
+#else
+#define TOL_OUT 2e-5
+#define TOL_GRAD 3e-5
+#define TOL_TRAJ 3e-5
+#endif
+
+static double rel_err(const lr_float *a, const double *b, size_t n)
+{
+    double mx = 0, md = 0;
+    size_t i;
+    for (i = 0; i < n; i++) {
+        double d = fabs((double)a[i] - b[i]);
+        if (!(d <= md)) md = d; /* NaN propagates */
+        if (fabs(b[i]) > mx) mx = fabs(b[i]);
+    }
+    return md / (mx > 0 ? mx : 1);
+}
+
+static double *read_f64(lr_st_file *f, const char *name, size_t *n)
+{
+    const lr_st_tensor *t = lr_st_find(f, name);
+    double *d;
+    lr_error err;
+    if (!t) return NULL;
+    d = malloc(sizeof *d * (size_t)t->nelem + 1);
+    if (lr_st_read_f64(f, t, d, &err)) { free(d); return NULL; }
+    if (n) *n = (size_t)t->nelem;
+    return d;
+}
+
+static int *read_ints(lr_st_file *f, const char *name, int *rows, int *cols)
+{
+    const lr_st_tensor *t = lr_st_find(f, name);
+    int64_t *v;
+    int *o;
+    size_t i;
+    lr_error err;
+    if (!t) return NULL;
+    v = malloc(sizeof *v * (size_t)t->nelem);
+    o = malloc(sizeof *o * (size_t)t->nelem);
+    lr_st_read_i64(f, t, v, &err);
+    for (i = 0; i < t->nelem; i++) o[i] = (int)v[i];
+    free(v);
+    if (rows) *rows = (int)t->shape[0];
+    if (cols) *cols = (int)t->shape[1];
+    return o;
+}
+
+static const char *meta(lr_st_file *f, const char *key)
+{
+    const lr_json *v = lr_json_get(lr_st_metadata(f), key);
+    return v && v->type == LR_JSON_STRING ? v->str : "";
+}
+
+typedef struct fcase {
+    lr_model *m;
+    lr_full full;
+    lr_st_file *f;
+    int *ids, *labels, B, T;
+    unsigned char *mask;
+} fcase;
+
+static int open_case(fcase *c, const char *name)
+{
+    char dir[256], path[300];
+    lr_error err;
+    int *mi, i;
+    memset(c, 0, sizeof *c);
+    snprintf(dir, sizeof dir, "vectors/full/%s", name);
+    snprintf(path, sizeof path, "%s/expected.safetensors", dir);
+    if (lr_model_load(dir, NULL, &c->m, &err) ||
+        lr_full_bind(&c->full, c->m, &err) || lr_st_open(path, 0, &c->f, &err)) {
+        fprintf(stderr, "%s: %s\n", name, err.msg);
+        CHECK(0);
+        return -1;
+    }
+    c->ids = read_ints(c->f, "input_ids", &c->B, &c->T);
+    c->labels = read_ints(c->f, "labels", NULL, NULL);
+    mi = read_ints(c->f, "attention_mask", NULL, NULL);
+    c->mask = malloc((size_t)c->B * c->T);
+    for (i = 0; i < c->B * c->T; i++) c->mask[i] = (unsigned char)mi[i];
+    free(mi);
+    return 0;
+}
+
+static void close_case(fcase *c)
+{
+    if (c->m) lr_model_free(c->m);
+    lr_full_free(&c->full);
+    if (c->f) lr_st_close(c->f);
+    free(c->ids); free(c->labels); free(c->mask);
+}
+
+/* grad [n_params] = d mean loss / d w of the case's batch; returns loss */
+static double full_grad(fcase *c, lr_float *grad, int recompute,
+                        lr_float *logits_out)
+{
+    lr_train_ws ws;
+    lr_error err;
+    double nll = 0;
+    long n = 0;
+    const size_t nl = (size_t)c->B * c->T * c->m->config.vocab_size;
+    memset(grad, 0, sizeof *grad * c->full.n_params);
+    CHECK_OK(lr_train_ws_alloc(&ws, c->m, NULL, c->B, c->T, recompute, &err),
+             &err);
+    CHECK_OK(lr_lora_forward(&ws, c->m, NULL, c->ids, c->labels, c->mask, c->B,
+                             c->T, 0, 0, &nll, &n, &err), &err);
+    if (logits_out) memcpy(logits_out, ws.acts.logits, nl * sizeof *logits_out);
+    CHECK_OK(lr_full_backward(&ws, c->m, &c->full, grad, 1.0 / n, &err), &err);
+    lr_train_ws_free(&ws);
+    return nll / n;
+}
+
+static void check_grads(const char *name)
+{
+    fcase c;
+    lr_float *grad, *grad2, *logits;
+    double *e, loss;
+    size_t ne, nl;
+    int k;
+    if (open_case(&c, name)) { close_case(&c); return; }
+    nl = (size_t)c.B * c.T * c.m->config.vocab_size;
+    grad = malloc(sizeof *grad * c.full.n_params);
+    grad2 = malloc(sizeof *grad2 * c.full.n_params);
+    logits = malloc(sizeof *logits * nl);
+    loss = full_grad(&c, grad, 0, logits);
+    e = read_f64(c.f, "logits", &ne);
+    CHECK(e && ne == nl && rel_err(logits, e, nl) <= TOL_OUT);
+    free(e);
+    e = read_f64(c.f, "loss", NULL);
+    CHECK(e && fabs(loss - e[0]) <= TOL_OUT * fabs(e[0]));
+    free(e);
+    CHECK_INT(c.full.n_entries,
+              9 * c.m->config.num_hidden_layers + 2 +
+                  !c.m->config.tie_word_embeddings);
+    for (k = 0; k < c.full.n_entries; k++) {
+        const lr_full_entry *en = &c.full.entries[k];
+        char key[160];
+        double r;
+        snprintf(key, sizeof key, "grad.%s", en->name);
+        e = read_f64(c.f, key, &ne);
+        CHECK(e != NULL && ne == en->n);
+        if (!e || ne != en->n) { free(e); continue; }
+        r = rel_err(grad + en->off, e, en->n);
+        if (!(r <= TOL_GRAD))
+            fprintf(stderr, "%s %s: rel err %.3g\n", name, en->name, r);
+        CHECK(r <= TOL_GRAD);
+        free(e);
+    }
+    /* recompute (gradient checkpointing) gives the same bits */
+    full_grad(&c, grad2, 1, NULL);
+    CHECK(memcmp(grad, grad2, sizeof *grad * c.full.n_params) == 0);
+    free(grad); free(grad2); free(logits);
+    close_case(&c);
+}
+
+static void test_grads_tied_gqa(void) { check_grads("tied_gqa"); }
+static void test_grads_untied_pad_llama3(void)
+{
+    check_grads("untied_pad_llama3");
+}
+
+/* torch.optim.AdamW (decay / no-decay groups) + HF cosine + clipping +
+ * accumulation over 3 steps of single-sequence micro-batches */
+static void test_adamw_trajectory(void)
+{
+    fcase c;
+    lr_adamw o;
+    lr_train_ws ws;
+    lr_error err;
+    lr_sched sch;
+    lr_float *grad;
+    double *eloss, *enorm, *elr, lr0, wd, maxn;
+    int *tids, *tlab, nmb, T, accum, steps, k, a, i;
+    if (open_case(&c, "tied_gqa")) { close_case(&c); return; }
+    tids = read_ints(c.f, "traj.input_ids", &nmb, &T);
+    tlab = read_ints(c.f, "traj.labels", NULL, NULL);
+    eloss = read_f64(c.f, "traj.loss", NULL);
+    enorm = read_f64(c.f, "traj.grad_norm", NULL);
+    elr = read_f64(c.f, "traj.lr", NULL);
+    accum = atoi(meta(c.f, "traj_accum"));
+    steps = atoi(meta(c.f, "traj_steps"));
+    lr0 = atof(meta(c.f, "traj_lr"));
+    wd = atof(meta(c.f, "traj_weight_decay"));
+    maxn = atof(meta(c.f, "traj_max_grad_norm"));
+    CHECK(tids && tlab && eloss && enorm && elr && steps * accum == nmb);
+    CHECK_OK(lr_sched_from_name(meta(c.f, "traj_schedule"), &sch, &err), &err);
+    grad = malloc(sizeof *grad * c.full.n_params);
+    CHECK_OK(lr_adamw_init(&o, c.full.n_params, wd, &err), &err);
+    o.decay_mask = c.full.decay;
+    CHECK_OK(lr_train_ws_alloc(&ws, c.m, NULL, 1, T, 0, &err), &err);
+    for (k = 0; k < steps && tids; k++) {
+        long cnt = 0;
+        double nll_tot = 0, lr, norm;
+        for (a = 0; a < accum; a++) { /* HF: count over the whole step */
+            const int *lb = tlab + (size_t)(k * accum + a) * T;
+            for (i = 1; i < T; i++) cnt += lb[i] != -100;
+        }
+        memset(grad, 0, sizeof *grad * c.full.n_params);
+        for (a = 0; a < accum; a++) {
+            const size_t r0 = (size_t)(k * accum + a) * T;
+            double nll = 0;
+            long n = 0;
+            CHECK_OK(lr_lora_forward(&ws, c.m, NULL, tids + r0, tlab + r0, NULL,
+                                     1, T, 0, 0, &nll, &n, &err), &err);
+            CHECK_OK(lr_full_backward(&ws, c.m, &c.full, grad, 1.0 / cnt,
+                                      &err), &err);
+            nll_tot += nll;
+        }
+        CHECK_NEAR(nll_tot / cnt, eloss[k], TOL_OUT * fabs(eloss[k]));
+        norm = lr_clip_grad_norm(grad, c.full.n_params, maxn);
+        CHECK_NEAR(norm, enorm[k], TOL_GRAD * enorm[k]);
+        lr = lr_schedule_lr(sch, k, steps, atol(meta(c.f, "traj_warmup")), lr0);
+        CHECK_NEAR(lr, elr[k], 1e-15 * lr0);
+        lr_adamw_step(&o, c.full.params, grad, lr);
+    }
+    CHECK(enorm && enorm[0] > maxn); /* clipping was exercised */
+    for (k = 0; k < c.full.n_entries; k++) {
+        const lr_full_entry *en = &c.full.entries[k];
+        char key[160];
+        double *e, r;
+        size_t ne;
+        snprintf(key, sizeof key, "traj.final.%s", en->name);
+        e = read_f64(c.f, key, &ne);
+        CHECK(e != NULL && ne == en->n);
+        if (!e || ne != en->n) { free(e); continue; }
+        r = rel_err(c.full.params + en->off, e, en->n);
+        if (!(r <= TOL_TRAJ))
+            fprintf(stderr, "trajectory %s: rel err %.3g\n", en->name, r);
+        CHECK(r <= TOL_TRAJ);
+        free(e);
+    }
+    lr_train_ws_free(&ws);
+    lr_adamw_free(&o);
+    free(grad); free(tids); free(tlab); free(eloss); free(enorm); free(elr);
+    close_case(&c);
+}
+
+/* Central differences of the mean loss for a few elements of the
+ * embedding (rows used and unused), final norm, a layer norm and lm_head;
+ * both cases (tied: the embedding's gradient includes the head's). */
+static void fd_case(const char *name)
+{
+#ifdef LR_DOUBLE
+    static const char *const names[] = {
+        "model.embed_tokens.weight", "model.norm.weight",
+        "model.layers.0.input_layernorm.weight",
+        "model.layers.1.post_attention_layernorm.weight", "lm_head.weight"};
+    fcase c;
+    lr_float *grad, *g2;
+    int k, j;
+    double worst = 0;
+    if (open_case(&c, name)) { close_case(&c); return; }
+    grad = malloc(sizeof *grad * c.full.n_params);
+    g2 = malloc(sizeof *g2 * c.full.n_params);
+    full_grad(&c, grad, 0, NULL);
+    for (k = 0; k < 5; k++) {
+        const lr_full_entry *en = lr_full_find(&c.full, names[k]);
+        if (!en) { CHECK(c.m->config.tie_word_embeddings && k == 4); continue; }
+        for (j = 0; j < 6; j++) {
+            /* spread the probes over the tensor, and hit an input token */
+            size_t i = j == 0 && k == 0
+                           ? (size_t)c.ids[1] * c.m->config.hidden_size + 3
+                           : ((size_t)j * 7919 + 13) % en->n;
+            lr_float *p = c.full.params + en->off + i, keep = *p;
+            const double h = 1e-5;
+            double lp, lm, fd, d;
+            *p = keep + h; lp = full_grad(&c, g2, 0, NULL);
+            *p = keep - h; lm = full_grad(&c, g2, 0, NULL);
+            *p = keep;
+            fd = (lp - lm) / (2 * h);
+            d = fabs(fd - grad[en->off + i]) / (fabs(fd) + 1e-3);
+            if (d > worst) worst = d;
+            if (!(d <= 1e-6))
+                fprintf(stderr, "fd %s %s[%zu]: %.10g vs %.10g\n", name,
+                        en->name, i, fd, (double)grad[en->off + i]);
+            CHECK(d <= 1e-6);
+        }
+    }
+    CHECK(worst > 0);
+    free(grad); free(g2);
+    close_case(&c);
+#else
+    (void)name;
+    SKIP("finite differences need DOUBLE=1");
+#endif
+}
+
+static void test_fd_tied(void) { fd_case("tied_gqa"); }
+static void test_fd_untied(void) { fd_case("untied_pad_llama3"); }
+
+/* BF16 weights kept as stored cannot be trained: the error names one */
+static void test_rejects_bf16(void)
+{
+    lr_load_options opt;
+    lr_model *m = NULL;
+    lr_full f;
+    lr_error err;
+    memset(&opt, 0, sizeof opt);
+    opt.keep_dtype = 1;
+    CHECK_OK(lr_model_load("vectors/forward/bf16_far", &opt, &m, &err), &err);
+    if (!m) return;
+    CHECK(m->embed_tokens.dtype == LR_BF16);
+    CHECK(lr_full_bind(&f, m, &err) != 0);
+    CHECK(strstr(err.msg, "model.embed_tokens.weight") != NULL);
+    CHECK(strstr(err.msg, "BF16") != NULL);
+    lr_model_free(m);
+    /* converted on load: accepted, and the model now reads the flat copy */
+    CHECK_OK(lr_model_load("vectors/forward/bf16_far", NULL, &m, &err), &err);
+    if (!m) return;
+    CHECK_OK(lr_full_bind(&f, m, &err), &err);
+    CHECK(m->norm.data == (void *)(f.params + lr_full_find(&f,
+                                   "model.norm.weight")->off));
+    CHECK(f.decay[lr_full_find(&f, "model.norm.weight")->off] == 0);
+    CHECK(f.decay[0] == 1); /* embeddings decay (HF default) */
+    lr_model_free(m);
+    lr_full_free(&f);
+}
+
+int main(void)
+{
+    RUN(test_grads_tied_gqa);
+    RUN(test_grads_untied_pad_llama3);
+    RUN(test_adamw_trajectory);
+    RUN(test_fd_tied);
+    RUN(test_fd_untied);
+    RUN(test_rejects_bf16);
+    return h_finish("test_full");
+}
