@@ -1,5 +1,5 @@
 /* cmd_train.c - `llamaref train` (LoRA fine-tuning with PEFT + torch
- * semantics), `llamaref merge` (adapter folded into a HF checkpoint) and
+ * semantics, or full-parameter training with --full), `llamaref merge` (adapter folded into a HF checkpoint) and
  * the gradient part of `llamaref dump --labels [--adapter]`.
  * docs/training.md describes options, checkpoint layout and RNG streams. */
 #include <math.h>
@@ -13,6 +13,7 @@
 #include "llamaref/adamw.h"
 #include "llamaref/adapter.h"
 #include "llamaref/dataset.h"
+#include "llamaref/full.h"
 #include "llamaref/loss.h"
 #include "llamaref/safetensors.h"
 #include "llamaref/train.h"
@@ -41,8 +42,12 @@ static void usage(FILE *f)
 "  --resume DIR         continue from a checkpoint (bit-identical)\n"
 "  --max-steps N        stop after N optimizer steps (the schedule still\n"
 "                       spans every epoch)\n"
+"  --full               train every base weight instead of LoRA adapters\n"
+"                       (LoRA options ignored; weight decay skips the norms)\n"
 "Writes DIR/adapter_config.json, DIR/adapter_model.safetensors (PEFT),\n"
-"DIR/optimizer.safetensors (resume state) and DIR/metrics.jsonl.\n");
+"DIR/optimizer.safetensors (resume state) and DIR/metrics.jsonl; with\n"
+"--full DIR/config.json and DIR/model.safetensors (F32; F64 in DOUBLE=1\n"
+"builds) instead of the adapter.\n");
 }
 
 typedef struct train_args {
@@ -51,21 +56,28 @@ typedef struct train_args {
     long r, epochs, batch, accum, warmup, save_every, max_len, max_steps;
     double alpha, dropout, lr, wd, max_norm;
     long seed;
-    int rslora, truncate, recompute;
+    int rslora, truncate, recompute, full;
 } train_args;
 
-/* optimizer.safetensors: params (full precision), m, v and the step */
-static int save_state(const char *dir, const lr_lora *lo, const lr_adamw *o,
-                      long step, const train_args *a, lr_error *err)
+/* optimizer.safetensors: params (full precision), m, v and the step;
+ * then the adapter.  Full training (f != NULL): the parameters are the
+ * model, written first as a HF checkpoint in the compute type (exact, so
+ * --resume reloads it from there); optimizer.safetensors holds m, v. */
+static int save_state(const char *dir, const lr_lora *lo, const lr_full *f,
+                      const lr_model *model, const lr_adamw *o, long step,
+                      const train_args *a, lr_error *err)
 {
     lr_st_writer *w = lr_st_writer_new(err);
     char *path = NULL, buf[64];
     int64_t shape[1];
     int rc = -1;
     if (!w) return -1;
-    shape[0] = (int64_t)lo->n_params;
+    if (f && lr_model_save_hf(model, dir, LR_FLOAT_DTYPE, err)) goto done;
+    shape[0] = (int64_t)(f ? f->n_params : lo->n_params);
     snprintf(buf, sizeof buf, "%ld", step);
-    if (lr_st_writer_add_lr(w, "params", LR_FLOAT_DTYPE, 1, shape, lo->params, err) ||
+    if ((!f && lr_st_writer_add_lr(w, "params", LR_FLOAT_DTYPE, 1, shape,
+                                   lo->params, err)) ||
+        lr_st_writer_meta(w, "mode", f ? "full" : "lora", err) ||
         lr_st_writer_add_lr(w, "exp_avg", LR_FLOAT_DTYPE, 1, shape, o->m, err) ||
         lr_st_writer_add_lr(w, "exp_avg_sq", LR_FLOAT_DTYPE, 1, shape, o->v, err) ||
         lr_st_writer_meta(w, "step", buf, err) ||
@@ -78,33 +90,61 @@ static int save_state(const char *dir, const lr_lora *lo, const lr_adamw *o,
     if (!(path = lr_path_join(dir, "optimizer.safetensors", err)) ||
         lr_st_writer_save(w, path, err))
         goto done;
-    rc = lr_adapter_save(dir, lo, a->model, err);
+    rc = f ? 0 : lr_adapter_save(dir, lo, a->model, err);
 done:
     free(path);
     lr_st_writer_free(w);
     return rc;
 }
 
-static int load_state(const char *dir, lr_lora *lo, lr_adamw *o, long *step,
-                      lr_error *err)
+/* The checkpoint in dir was written by LoRA (full = 0) or full-parameter
+ * (full = 1) training: else an error naming both. */
+static int check_mode(const char *dir, int full, lr_error *err)
+{
+    char *path = lr_path_join(dir, "optimizer.safetensors", err);
+    lr_st_file *f = NULL;
+    const lr_json *mode;
+    int rc = -1;
+    if (!path || lr_st_open(path, 0, &f, err)) goto done;
+    mode = lr_json_get(lr_st_metadata(f), "mode");
+    if (full != (mode && mode->type == LR_JSON_STRING &&
+                 !strcmp(mode->str, "full")))
+        lr_fail(err, "%s: a %s checkpoint cannot resume %s training", path,
+                full ? "LoRA" : "full-parameter",
+                full ? "full-parameter" : "LoRA");
+    else
+        rc = 0;
+done:
+    if (f) lr_st_close(f);
+    free(path);
+    return rc;
+}
+
+/* full != NULL: the parameters were loaded with the model from dir */
+static int load_state(const char *dir, lr_lora *lo, const lr_full *full,
+                      lr_adamw *o, long *step, lr_error *err)
 {
     char *path = lr_path_join(dir, "optimizer.safetensors", err);
     lr_st_file *f = NULL;
     const lr_st_tensor *p, *m, *v;
     const lr_json *s;
+    const size_t np = full ? full->n_params : lo->n_params;
     int rc = -1;
-    if (!path || lr_st_open(path, 0, &f, err)) goto done;
+    if (!path || check_mode(dir, full != NULL, err) ||
+        lr_st_open(path, 0, &f, err))
+        goto done;
     p = lr_st_find(f, "params");
     m = lr_st_find(f, "exp_avg");
     v = lr_st_find(f, "exp_avg_sq");
     s = lr_json_get(lr_st_metadata(f), "step");
-    if (!p || !m || !v || !s || s->type != LR_JSON_STRING ||
-        p->nelem != lo->n_params || m->nelem != lo->n_params ||
-        v->nelem != lo->n_params) {
-        lr_fail(err, "%s: not an optimizer state for this adapter", path);
+    if ((!full && (!p || p->nelem != np)) || !m || !v || !s ||
+        s->type != LR_JSON_STRING || m->nelem != np || v->nelem != np) {
+        lr_fail(err, "%s: not an optimizer state for this %s", path,
+                full ? "model" : "adapter");
         goto done;
     }
-    if (lr_st_read_lr(f, p, lo->params, err) || lr_st_read_lr(f, m, o->m, err) ||
+    if ((!full && lr_st_read_lr(f, p, lo->params, err)) ||
+        lr_st_read_lr(f, m, o->m, err) ||
         lr_st_read_lr(f, v, o->v, err))
         goto done;
     *step = atol(s->str);
@@ -130,6 +170,7 @@ static int run_train(const train_args *a)
     lr_dataset_opts dopt;
     lr_lora lo;
     lr_lora_config lc;
+    lr_full full;
     lr_adamw opt;
     lr_train_ws ws;
     lr_sched sched;
@@ -138,7 +179,8 @@ static int run_train(const train_args *a)
     size_t *perm = NULL;
     int *tokens = NULL, *labels = NULL;
     unsigned char *mask = NULL, *layers = NULL;
-    lr_float *grad = NULL;
+    lr_float *grad = NULL, *params;
+    size_t n_params;
     FILE *metrics = NULL;
     long nb, spe, total, step = 0, done_steps = 0, epoch_cached = -1;
     double tok_total = 0;
@@ -146,10 +188,15 @@ static int run_train(const train_args *a)
     char *mpath = NULL;
     memset(&ds, 0, sizeof ds); memset(&lo, 0, sizeof lo);
     memset(&opt, 0, sizeof opt); memset(&ws, 0, sizeof ws);
-    memset(&lopt, 0, sizeof lopt);
-    lopt.keep_dtype = 1; /* BF16 checkpoints stay BF16 (frozen base) */
+    memset(&lopt, 0, sizeof lopt); memset(&full, 0, sizeof full);
+    /* LoRA: BF16 checkpoints stay BF16 (frozen base); full training needs
+     * every weight in the compute type (lr_full_bind checks).  Resuming
+     * full training reloads the weights from the checkpoint. */
+    lopt.keep_dtype = !a->full;
     if (lr_sched_from_name(a->schedule, &sched, &err) ||
-        lr_model_load(a->model, &lopt, &m, &err))
+        (a->resume && check_mode(a->resume, a->full, &err)) ||
+        lr_model_load(a->full && a->resume ? a->resume : a->model, &lopt, &m,
+                      &err))
         goto fail;
     if (lr_tokenizer_load(a->tokenizer ? a->tokenizer : a->model, &tok, &err) == 0)
         have_tok = 1;
@@ -163,7 +210,9 @@ static int run_train(const train_args *a)
     if (lr_dataset_load(a->data, have_tok ? &tok : NULL, &dopt, &ds, &err))
         goto fail;
     /* LoRA: from flags, or the checkpoint's adapter_config.json */
-    if (a->resume) {
+    if (a->full) {
+        if (lr_full_bind(&full, m, &err)) goto fail;
+    } else if (a->resume) {
         if (lr_adapter_load(a->resume, &m->config, &lo, &err)) goto fail;
     } else {
         memset(&lc, 0, sizeof lc);
@@ -192,18 +241,24 @@ static int run_train(const train_args *a)
         if (lr_lora_alloc(&lo, &m->config, &lc, &err)) goto fail;
         lr_lora_init(&lo, (uint64_t)a->seed);
     }
-    if (lr_adamw_init(&opt, lo.n_params, a->wd, &err)) goto fail;
-    if (a->resume && load_state(a->resume, &lo, &opt, &step, &err)) goto fail;
+    params = a->full ? full.params : lo.params;
+    n_params = a->full ? full.n_params : lo.n_params;
+    if (lr_adamw_init(&opt, n_params, a->wd, &err)) goto fail;
+    if (a->full) opt.decay_mask = full.decay; /* not the RMSNorm weights */
+    if (a->resume &&
+        load_state(a->resume, &lo, a->full ? &full : NULL, &opt, &step, &err))
+        goto fail;
     nb = (long)((ds.n + (size_t)a->batch - 1) / (size_t)a->batch);
     spe = (nb + a->accum - 1) / a->accum;
     total = spe * a->epochs;
-    if (lr_train_ws_alloc(&ws, m, &lo, (int)a->batch, ds.max_len, a->recompute, &err))
+    if (lr_train_ws_alloc(&ws, m, a->full ? NULL : &lo, (int)a->batch,
+                          ds.max_len, a->recompute, &err))
         goto fail;
     perm = malloc(sizeof *perm * ds.n);
     tokens = malloc(sizeof *tokens * (size_t)a->batch * ds.max_len);
     labels = malloc(sizeof *labels * (size_t)a->batch * ds.max_len);
     mask = malloc((size_t)a->batch * ds.max_len);
-    grad = malloc(sizeof *grad * lo.n_params);
+    grad = malloc(sizeof *grad * n_params);
     if (!perm || !tokens || !labels || !mask || !grad) goto oom;
     pad = m->config.n_eos > 0 ? m->config.eos_token_ids[0] : 0;
     if (pad < 0 || pad >= m->config.vocab_size) pad = 0;
@@ -211,10 +266,15 @@ static int run_train(const train_args *a)
     if (!(mpath = lr_path_join(a->out, "metrics.jsonl", &err))) goto fail;
     metrics = fopen(mpath, a->resume ? "a" : "w");
     if (!metrics) { lr_fail(&err, "cannot write %s", mpath); goto fail; }
-    fprintf(stderr, "train: %lu examples, %ld micro-batches/epoch, %ld steps, "
-            "%lu LoRA parameters (r %d, scale %g)%s\n", (unsigned long)ds.n,
-            nb, total, (unsigned long)lo.n_params, lo.cfg.r, lo.scale,
-            a->resume ? ", resumed" : "");
+    if (a->full)
+        fprintf(stderr, "train: %lu examples, %ld micro-batches/epoch, %ld "
+                "steps, %lu parameters (full)%s\n", (unsigned long)ds.n, nb,
+                total, (unsigned long)n_params, a->resume ? ", resumed" : "");
+    else
+        fprintf(stderr, "train: %lu examples, %ld micro-batches/epoch, %ld "
+                "steps, %lu LoRA parameters (r %d, scale %g)%s\n",
+                (unsigned long)ds.n, nb, total, (unsigned long)lo.n_params,
+                lo.cfg.r, lo.scale, a->resume ? ", resumed" : "");
     t0 = now();
     for (; step < total && (a->max_steps <= 0 || done_steps < a->max_steps);
          step++, done_steps++) {
@@ -235,7 +295,7 @@ static int run_train(const train_args *a)
                 for (t = 1; t < e->len; t++) n_total += e->labels[t] != LR_IGNORE_INDEX;
             }
         }
-        memset(grad, 0, sizeof *grad * lo.n_params);
+        memset(grad, 0, sizeof *grad * n_params);
         for (mb = mb0; mb < mb1; mb++) {
             size_t i0 = (size_t)mb * a->batch;
             int B = (int)(ds.n - i0 < (size_t)a->batch ? ds.n - i0 : (size_t)a->batch);
@@ -244,20 +304,28 @@ static int run_train(const train_args *a)
             long n;
             uint64_t dseed = lr_stream_seed((uint64_t)a->seed, LR_STREAM_DROPOUT,
                                             (uint64_t)(epoch * nb + mb), 0);
-            if (lr_lora_forward(&ws, m, &lo, tokens, labels, mask, B, T,
-                                lo.cfg.dropout, dseed, &nll, &n, &err) ||
-                lr_lora_backward(&ws, m, &lo, grad, 1.0 / (double)n_total, &err))
+            if (a->full) {
+                if (lr_lora_forward(&ws, m, NULL, tokens, labels, mask, B, T,
+                                    0, 0, &nll, &n, &err) ||
+                    lr_full_backward(&ws, m, &full, grad,
+                                     1.0 / (double)n_total, &err))
+                    goto fail;
+            } else if (lr_lora_forward(&ws, m, &lo, tokens, labels, mask, B,
+                                       T, lo.cfg.dropout, dseed, &nll, &n,
+                                       &err) ||
+                       lr_lora_backward(&ws, m, &lo, grad,
+                                        1.0 / (double)n_total, &err))
                 goto fail;
             nll_total += nll;
             ntok += (long)B * T;
         }
-        gnorm = lr_clip_grad_norm(grad, lo.n_params, a->max_norm);
+        gnorm = lr_clip_grad_norm(grad, n_params, a->max_norm);
         if (!(gnorm == gnorm) || !(nll_total == nll_total)) {
             lr_fail(&err, "step %ld: the loss or gradient is NaN", step + 1);
             goto fail;
         }
         lr = lr_schedule_lr(sched, step, total, a->warmup, a->lr);
-        lr_adamw_step(&opt, lo.params, grad, lr);
+        lr_adamw_step(&opt, params, grad, lr);
         el = now() - t0;
         tok_total += (double)ntok;
         fprintf(metrics, "{\"step\": %ld, \"epoch\": %ld, \"loss\": %.9g, "
@@ -273,12 +341,18 @@ static int run_train(const train_args *a)
             snprintf(name, sizeof name, "checkpoint-%ld", step + 1);
             if (!(cdir = lr_path_join(a->out, name, &err))) goto fail;
             make_dir(cdir);
-            if (save_state(cdir, &lo, &opt, step + 1, a, &err)) { free(cdir); goto fail; }
+            if (save_state(cdir, &lo, a->full ? &full : NULL, m, &opt,
+                           step + 1, a, &err)) {
+                free(cdir);
+                goto fail;
+            }
             free(cdir);
         }
     }
     fprintf(stderr, "\n");
-    if (save_state(a->out, &lo, &opt, step, a, &err)) goto fail;
+    if (save_state(a->out, &lo, a->full ? &full : NULL, m, &opt, step, a,
+                   &err))
+        goto fail;
     rc = 0;
     goto end;
 oom:
@@ -295,6 +369,7 @@ end:
     lr_dataset_free(&ds);
     if (have_tok) lr_tokenizer_free(&tok);
     lr_model_free(m);
+    lr_full_free(&full);
     return rc;
 }
 
@@ -327,6 +402,7 @@ int cmd_train(int argc, char **argv)
         else if (!strcmp(s, "--rslora")) a.rslora = 1;
         else if (!strcmp(s, "--truncate")) a.truncate = 1;
         else if (!strcmp(s, "--recompute")) a.recompute = 1;
+        else if (!strcmp(s, "--full")) a.full = 1;
         else return cli_unknown("train", s);
 #undef STR
 #undef INT
