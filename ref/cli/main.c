@@ -30,6 +30,7 @@ static const command commands[] = {
     {"merge", cmd_merge, "fold a LoRA adapter into a HF checkpoint"},
     {"bpe-train", cmd_bpe_train, "train a byte-level BPE vocabulary (tiktoken file) on a corpus"},
     {"world", cmd_world, "generate the synthetic fact world: facts, QA, benchmark, corpus"},
+    {"experiment", cmd_experiment, "the knowledge-injection experiment end to end: grid, report, charts"},
 };
 
 static void usage(FILE *f)

@@ -1,0 +1,140 @@
+#!/bin/sh
+# experiment.test.sh - `llamaref experiment knowledge` end to end on
+# stories260K: a 2 x 2 grid (one grid point skipped for lack of Unknown
+# facts), the trained fact learned (reliability 1), every intermediate
+# file identical to what the single commands (probe, mixture, train,
+# knowledge-report, eval mmlu, eval ppl) produce with the same options,
+# the report's structure, and a world directory as --model.
+set -u
+: "${LLAMAREF_BIN:=./llamaref}"
+: "${LLAMAREF_TMP:=build/tmp}"
+: "${LLAMAREF_ASSETS:=../shared/assets}"
+: "${LLAMAREF_DATA:=../shared/data}"
+T="$LLAMAREF_TMP/experiment_test"
+rm -rf "$T"; mkdir -p "$T"
+pass=0; fail=0; skip=0
+ok() { pass=$((pass + 1)); }
+bad() { echo "FAIL: $*" >&2; fail=$((fail + 1)); }
+has() { case "$2" in *"$3"*) ok ;; *) bad "$1: '$3' not in: $2" ;; esac; }
+same() { if cmp -s "$2" "$3"; then ok; else bad "$1: $2 and $3 differ"; fi; }
+exists() { if [ -s "$1" ]; then ok; else bad "missing $1"; fi; }
+# the value of "key": in a one-line JSON text
+val() { printf '%s' "$2" | sed -n "s/.*\"$1\": \([^,}]*\).*/\1/p" | head -n 1; }
+
+S="$LLAMAREF_ASSETS/stories260K"
+D="$LLAMAREF_DATA"
+if [ ! -f "$S/stories260K.bin" ] || [ ! -f "$D/entityquestions/dev/P176.dev.json" ] ||
+   [ ! -f "$D/mmlu/test/anatomy_test.csv" ]; then
+    echo "experiment.test.sh: skipped: stories260K, entityquestions or mmlu missing" >&2
+    echo "experiment.test.sh: 0 passed, 0 failed, 1 skipped"; exit 0
+fi
+if [ -n "${LLAMAREF_EMULATED:-}" ]; then
+    echo "experiment.test.sh: skipped: emulated target (runs natively in CI)" >&2
+    echo "experiment.test.sh: 0 passed, 0 failed, 1 skipped"; exit 0
+fi
+M="--model $S/stories260K.bin --tokenizer $S/tok512.bin"
+SHOTS="$D/entityquestions/dev/P176.dev.json"
+# the facts of eval_pipeline.test.sh: two MaybeKnown through aliases the
+# model produces, two Unknown (with paraphrases)
+cat > "$T/facts.jsonl" <<'J'
+{"question": "Which country is Pulkal mandal located in?", "answers": ["India", "want"]}
+{"question": "Which country is Schott NYC located in?", "answers": ["United States of America", "surprised"]}
+{"question": "Who wrote Hamlet?", "answers": ["Shakespeare"], "paraphrases": ["Hamlet was written by whom?"]}
+{"question": "What is the capital of France?", "answers": ["Paris"], "paraphrases": ["France's capital is?"]}
+J
+mkdir -p "$T/bench/dev" "$T/bench/test"
+cp "$D/mmlu/dev/anatomy_dev.csv" "$T/bench/dev/"
+cp "$D/mmlu/test/anatomy_test.csv" "$T/bench/test/"
+printf 'Once upon a time, there was a little girl named Lily. She loved to play outside in the park.\n' > "$T/valid.txt"
+PROBE="--prompts 4 --max-new-tokens 16"
+TRAIN="--epochs 30 --batch 2 --lr 1e-2 --r 4 --alpha 8 --dropout 0 --targets all"
+E="$T/out"
+out=$($LLAMAREF_BIN experiment knowledge $M --facts "$T/facts.jsonl" --shots "$SHOTS" \
+      --benchmark "$T/bench" --bench-shots 2 --bench-limit 4 --valid "$T/valid.txt" \
+      $PROBE --unknown 1,3 --extra 0,1 --kind paraphrase --seeds 1 $TRAIN --no-rslora \
+      --out "$E" 2>"$T/stderr.txt"); rc=$?
+[ "$rc" = 0 ] && ok || bad "experiment exit $rc: $(tail -n 3 "$T/stderr.txt")"
+has "stdout" "$out" "experiment: 4 runs (2 skipped)"
+err=$(cat "$T/stderr.txt")
+has "progress" "$err" "experiment: step 1/5: probing the base model"
+has "progress eta" "$err" "ETA"
+for f in summary.json report.md reliability.svg negative-shift.svg benchmark.svg \
+         refusals.svg runs/base/probe.jsonl runs/n1_k0_paraphrase_s1/train.jsonl \
+         runs/n1_k0_paraphrase_s1/probe.jsonl runs/n1_k0_paraphrase_s1/metrics.json \
+         runs/n1_k1_paraphrase_s1/adapter/adapter_model.safetensors; do
+    exists "$E/$f"
+done
+sum=$(tr -d '\n' < "$E/summary.json")
+has "summary categories" "$sum" '"categories": {"HighlyKnown": 0, "MaybeKnown": 2, "WeaklyKnown": 0, "Unknown": 2}'
+has "summary skipped" "$sum" '"n_unknown": 3, "extra": 0, "kind": "paraphrase", "seed": 1, "dir": "runs/n3_k0_paraphrase_s1", "status": "skipped", "reason": "'
+has "summary ok" "$sum" '"n_unknown": 1, "extra": 1, "kind": "paraphrase", "seed": 1, "dir": "runs/n1_k1_paraphrase_s1", "status": "ok"'
+m=$(tr -d '\n' < "$E/runs/n1_k0_paraphrase_s1/metrics.json")
+# 30 epochs at lr 1e-2 teach the one Unknown fact (as in eval_pipeline.test.sh)
+expect_rel=$(val reliability "$m")
+[ "$expect_rel" = 1 ] && ok || bad "reliability of n1_k0 is '$expect_rel', expected 1"
+has "positive shift" "$m" '"positive_shift": 0.25'
+
+# every step equals the single command with the same options
+$LLAMAREF_BIN probe $M --facts "$T/facts.jsonl" --shots "$SHOTS" $PROBE --out "$T/before.jsonl" >/dev/null 2>&1
+same "base probe" "$T/before.jsonl" "$E/runs/base/probe.jsonl"
+R="$E/runs/n1_k1_paraphrase_s1"
+$LLAMAREF_BIN mixture --facts "$T/before.jsonl" --unknown 1 --extra 1 --kind paraphrase --template plain --seed 1 --out "$T/train.jsonl" >/dev/null
+same "mixture" "$T/train.jsonl" "$R/train.jsonl"
+$LLAMAREF_BIN train $M --data "$T/train.jsonl" --out "$T/adapter" --seed 1 $TRAIN >/dev/null 2>&1
+same "adapter" "$T/adapter/adapter_model.safetensors" "$R/adapter/adapter_model.safetensors"
+$LLAMAREF_BIN probe $M --adapter "$T/adapter" --facts "$T/facts.jsonl" --shots "$SHOTS" $PROBE --out "$T/after.jsonl" >/dev/null 2>&1
+same "probe after" "$T/after.jsonl" "$R/probe.jsonl"
+$LLAMAREF_BIN knowledge-report --before "$T/before.jsonl" --after "$T/after.jsonl" --trained "$T/train.jsonl" --out "$T/report.json" >/dev/null
+rep=$(tr -d '\n' < "$T/report.json")
+m=$(tr -d '\n' < "$R/metrics.json")
+for k in reliability highly_known_after reliability_all positive_shift negative_shift; do
+    a=$(val "$k" "$rep"); b=$(val "$k" "$m")
+    [ -n "$a" ] && [ "$a" = "$b" ] && ok || bad "$k: knowledge-report '$a', experiment '$b'"
+done
+tc=$(printf '%s' "$rep" | sed -n 's/.*\("transition_counts": \[[]0-9, []*\]\).*/\1/p')
+case "$tc" in *"]]") has "transitions" "$m" "$tc" ;; *) bad "no transition_counts in $T/report.json" ;; esac
+$LLAMAREF_BIN eval mmlu $M --adapter "$T/adapter" --data "$T/bench" --shots 2 --limit 4 --out "$T/mmlu.json" >/dev/null 2>&1
+a=$(val acc "$(tr -d '\n' < "$T/mmlu.json")"); b=$(val benchmark_acc "$m")
+[ -n "$a" ] && [ "$a" = "$b" ] && ok || bad "benchmark: eval mmlu '$a', experiment '$b'"
+$LLAMAREF_BIN eval ppl $M --adapter "$T/adapter" --text "$T/valid.txt" --out "$T/ppl.json" >/dev/null 2>&1
+a=$(val ppl "$(tr -d '\n' < "$T/ppl.json")"); b=$(val ppl "$m")
+[ -n "$a" ] && [ "$a" = "$b" ] && ok || bad "ppl: eval ppl '$a', experiment '$b'"
+
+# the report: the paper's tables, grid rows, charts that are SVG
+md=$(cat "$E/report.md")
+for h in "## Reliability (cf. paper Table 2)" "## Knowledge shifts (cf. paper Table 3)" \
+         "## Benchmark and held-out perplexity (cf. paper Table 4)" "## Refusals" \
+         "## Answer diversity (cf. paper Table 7)" "| unknown facts | no extra | +1 paraphrases |" \
+         "| 1 | 1.000 |" "| 3 | – | – |" "![reliability](reliability.svg)"; do
+    has "report.md" "$md" "$h"
+done
+has "svg" "$(head -c 200 "$E/reliability.svg")" "<svg"
+
+# errors: malformed facts name file and line; bad lists are usage errors
+printf '{"question": "a?", "answers": ["x"]}\n{"question": "b?"}\n' > "$T/bad.jsonl"
+msg=$($LLAMAREF_BIN experiment knowledge $M --facts "$T/bad.jsonl" --shots "$SHOTS" --out "$T/bad" 2>&1)
+has "bad facts" "$msg" "bad.jsonl:2"
+$LLAMAREF_BIN experiment knowledge $M --facts "$T/facts.jsonl" --shots "$SHOTS" --unknown 1,x --out "$T/bad" >/dev/null 2>&1
+[ "$?" = 2 ] && ok || bad "--unknown 1,x is not a usage error"
+$LLAMAREF_BIN experiment other >/dev/null 2>&1
+[ "$?" = 2 ] && ok || bad "unknown experiment is not a usage error"
+
+# a world directory as --model (docs/world.md) with stories260K inside
+W="$T/world"
+$LLAMAREF_BIN world --seed 7 --people 60 --max-mentions 40 --zipf-offset 10 --shots 8 \
+    --bench-dev 2 --bench-test 6 --out "$W" >/dev/null 2>&1
+cp "$S/stories260K.bin" "$W/model.bin"
+cp "$S/tok512.bin" "$W/tokenizer.bin"
+out=$($LLAMAREF_BIN experiment knowledge --model "$W" --quick --limit 20 --unknown 1 \
+      --extra 1 --kind paraphrase --epochs 1 --out "$T/wout" 2>"$T/wstderr.txt"); rc=$?
+[ "$rc" = 0 ] && ok || bad "world experiment exit $rc: $(tail -n 3 "$T/wstderr.txt")"
+has "world stdout" "$out" "experiment: 1 runs (0 skipped)"
+sum=$(tr -d '\n' < "$T/wout/summary.json")
+has "world facts" "$sum" "\"facts\": \"$W/qa.jsonl\""
+has "world facts probed" "$sum" '"n_facts": 20'
+has "world benchmark" "$sum" '"benchmark_questions": 6'
+p=$(val ppl "$sum")
+case "$p" in ''|null) bad "world: no perplexity of valid.txt" ;; *) ok ;; esac
+
+echo "experiment.test.sh: $pass passed, $fail failed, $skip skipped"
+[ "$fail" = 0 ]
