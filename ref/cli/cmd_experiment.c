@@ -24,6 +24,7 @@
 #include "cli.h"
 #include "cli_lm.h"
 #include "llamaref/diversity.h"
+#include "llamaref/experiment.h"
 #include "llamaref/json.h"
 #include "llamaref/knowledge.h"
 #include "llamaref/loglik.h"
@@ -89,11 +90,7 @@ typedef struct exp_opts {
     char world_facts[4096], world_shots[4096], world_bench[4096], world_valid[4096];
 } exp_opts;
 
-/* Answers of one probe: refusals and diversity (metrics.md). */
-typedef struct side_stats {
-    size_t answers, refusals, questions_refusing, questions;
-    lr_diversity div;
-} side_stats;
+typedef lr_answer_stats side_stats;
 
 typedef struct run_result {
     long n, k, seed;
@@ -190,29 +187,27 @@ static int resolve_world(exp_opts *o)
     return 1;
 }
 
+/* Refusals and diversity of the greedy answers of a probe (experiment.h). */
 static int side_compute(const lr_probe_result *res, size_t n, int n_prompts,
                         side_stats *s, lr_error *err)
 {
-    size_t i, j, m = 0;
-    const char **all = malloc((n * (size_t)n_prompts + 1) * sizeof *all);
-    memset(s, 0, sizeof *s);
-    if (!all) return lr_fail(err, "out of memory");
-    for (i = 0; i < n; i++) {
-        int any = 0;
-        for (j = 0; j < (size_t)n_prompts; j++) {
-            int r = lr_is_refusal(res[i].greedy[j], err);
-            if (r < 0) { free((void *)all); return -1; }
-            s->refusals += (size_t)r;
-            any |= r;
-            all[m++] = res[i].greedy[j];
-        }
-        s->questions_refusing += (size_t)any;
+    const char *const **ans = malloc((n + 1) * sizeof *ans);
+    size_t *na = malloc((n + 1) * sizeof *na), i;
+    int rc;
+    if (!ans || !na) {
+        free((void *)ans);
+        free(na);
+        memset(s, 0, sizeof *s);
+        return lr_fail(err, "out of memory");
     }
-    s->answers = m;
-    s->questions = n;
-    if (lr_diversity_compute(all, m, &s->div, err)) { free((void *)all); return -1; }
-    free((void *)all);
-    return 0;
+    for (i = 0; i < n; i++) {
+        ans[i] = (const char *const *)res[i].greedy;
+        na[i] = (size_t)n_prompts;
+    }
+    rc = lr_answer_stats_compute(ans, na, n, s, err);
+    free((void *)ans);
+    free(na);
+    return rc;
 }
 
 static double ratio(size_t a, size_t b) { return b ? (double)a / (double)b : 0.0; }
@@ -662,23 +657,13 @@ static double m_over(const run_result *r) { return (double)r->after.div.n_over; 
 static int agg(const run_result *runs, size_t n_runs, long n, long k,
                metric_fn f, double *mean, double *sd)
 {
-    size_t i;
-    int c = 0;
-    double s = 0, ss = 0;
+    double v[MAX_LIST];
+    size_t i, c = 0;
     for (i = 0; i < n_runs; i++)
-        if (runs[i].ok && runs[i].n == n && runs[i].k == k) {
-            double v = f(&runs[i]);
-            s += v;
-            c++;
-        }
-    *mean = c ? s / c : NAN;
-    for (i = 0; i < n_runs; i++)
-        if (runs[i].ok && runs[i].n == n && runs[i].k == k) {
-            double d = f(&runs[i]) - *mean;
-            ss += d * d;
-        }
-    *sd = c > 1 ? sqrt(ss / (c - 1)) : 0.0;
-    return c;
+        if (runs[i].ok && runs[i].n == n && runs[i].k == k && c < MAX_LIST)
+            v[c++] = f(&runs[i]);
+    lr_mean_std(v, c, mean, sd);
+    return (int)c;
 }
 
 static void md_cell(lr_buf *md, const run_result *runs, size_t n_runs, long n,
@@ -1068,11 +1053,11 @@ static int run_knowledge(exp_opts *o)
     rc = 0;
 done:
     if (runs)
-        for (i = 0; i < n_runs; i++) lr_diversity_free(&runs[i].after.div);
+        for (i = 0; i < n_runs; i++) lr_answer_stats_free(&runs[i].after);
     free(runs);
     free_results(res0, facts.n, &po);
     free(before);
-    lr_diversity_free(&base.div);
+    lr_answer_stats_free(&base);
     cli_lm_free(&lm);
     lr_facts_free(&facts);
     lr_facts_free(&shots);

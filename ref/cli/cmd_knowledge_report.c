@@ -10,6 +10,7 @@
 #include "cli.h"
 #include "cli_lm.h"
 #include "llamaref/diversity.h"
+#include "llamaref/experiment.h"
 #include "llamaref/facts.h"
 #include "llamaref/json.h"
 #include "llamaref/knowledge.h"
@@ -115,38 +116,14 @@ static long probe_find(const probe_set *p, const char *q)
     return -1;
 }
 
-typedef struct side_stats {
-    size_t answers, refusals, questions_refusing;
-    lr_diversity div;
-} side_stats;
-
-static int side_compute(const probe_set *p, side_stats *s, lr_error *err)
+/* Refusals and diversity of one probe's greedy answers (experiment.h). */
+static int side_compute(const probe_set *p, lr_answer_stats *s, lr_error *err)
 {
-    size_t i, j, n = 0;
-    const char **all;
-    memset(s, 0, sizeof *s);
-    for (i = 0; i < p->f.n; i++) n += p->n_greedy[i];
-    all = malloc((n ? n : 1) * sizeof *all);
-    if (!all) return lr_fail(err, "out of memory");
-    n = 0;
-    for (i = 0; i < p->f.n; i++) {
-        int any = 0;
-        for (j = 0; j < p->n_greedy[i]; j++) {
-            int r = lr_is_refusal(p->greedy[i][j], err);
-            if (r < 0) { free((void *)all); return -1; }
-            s->refusals += (size_t)r;
-            any |= r;
-            all[n++] = p->greedy[i][j];
-        }
-        s->questions_refusing += (size_t)any;
-    }
-    s->answers = n;
-    if (lr_diversity_compute(all, n, &s->div, err)) { free((void *)all); return -1; }
-    free((void *)all);
-    return 0;
+    return lr_answer_stats_compute((const char *const *const *)p->greedy,
+                                   p->n_greedy, p->f.n, s, err);
 }
 
-static void json_side(lr_buf *b, const char *name, const side_stats *s,
+static void json_side(lr_buf *b, const char *name, const lr_answer_stats *s,
                       size_t n_questions, size_t top)
 {
     size_t i;
@@ -193,7 +170,7 @@ int cmd_knowledge_report(int argc, char **argv)
     lr_facts trained;
     lr_slick *cb = NULL, *ca = NULL;
     lr_shift sh;
-    side_stats sb, sa;
+    lr_answer_stats sb, sa;
     lr_error err;
     lr_buf b = {0}, md = {0}, svg = {0};
     size_t k, r, c, n_matched = 0, n_missing = 0;
@@ -430,8 +407,8 @@ chart_fail:
 done:
     free(cb);
     free(ca);
-    lr_diversity_free(&sb.div);
-    lr_diversity_free(&sa.div);
+    lr_answer_stats_free(&sb);
+    lr_answer_stats_free(&sa);
     lr_buf_free(&b);
     lr_buf_free(&md);
     lr_buf_free(&svg);
