@@ -180,8 +180,18 @@ static int parse_line(const lr_json *o, const lr_tokenizer *tok,
             return -1;
         return 0;
     }
+    if ((a = str_field(o, "text")) != NULL) { /* pretraining document */
+        if (need_tok(tok, src, err)) return -1;
+        if (tok->bos_id >= 0 && seq_push(s, tok->bos_id, tok->bos_id, err))
+            return -1;
+        if (text_part(tok, a, 1, s, err)) return -1;
+        if (tok->eos_id >= 0 && seq_push(s, tok->eos_id, tok->eos_id, err))
+            return -1;
+        return 0;
+    }
     return lr_fail(err, "%s: expected \"messages\", \"question\"+\"answer\", "
-                   "\"prompt\"+\"completion\" or \"input_ids\" (strings)", src);
+                   "\"prompt\"+\"completion\", \"text\" or \"input_ids\" "
+                   "(strings)", src);
 }
 
 int lr_dataset_load(const char *path, const lr_tokenizer *tok,

@@ -1,10 +1,13 @@
 /* full.c - binds every base weight of a model to one flat trainable vector
- * (full-parameter training; see full.h).  Depends on: model. */
+ * (full-parameter training; see full.h).  Depends on: model, rng. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "llamaref/full.h"
+#include "llamaref/lora.h"
+#include "llamaref/rng.h"
 
 static int add_entry(lr_full *f, lr_tensor *t, const char *name, int is_norm,
                      lr_error *err)
@@ -103,4 +106,27 @@ const lr_full_entry *lr_full_find(const lr_full *f, const char *name)
     for (k = 0; k < f->n_entries; k++)
         if (!strcmp(f->entries[k].name, name)) return &f->entries[k];
     return NULL;
+}
+
+void lr_full_init_normal(lr_full *f, uint64_t seed, double std)
+{
+    const double two_pi = 6.28318530717958647692;
+    int k;
+    for (k = 0; k < f->n_entries; k++) {
+        const lr_full_entry *e = &f->entries[k];
+        lr_float *p = f->params + e->off;
+        lr_rng r;
+        size_t i;
+        if (e->is_norm) {
+            for (i = 0; i < e->n; i++) p[i] = 1;
+            continue;
+        }
+        lr_rng_seed(&r, lr_stream_seed(seed, LR_STREAM_FULL_INIT, (uint64_t)k,
+                                       0));
+        for (i = 0; i < e->n; i++) {
+            const double u1 = lr_rng_double(&r), u2 = lr_rng_double(&r);
+            p[i] = (lr_float)(std * sqrt(-2.0 * log(1.0 - u1)) *
+                              cos(two_pi * u2));
+        }
+    }
 }

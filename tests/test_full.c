@@ -5,8 +5,8 @@
  * a right-padded batch), a 3-step AdamW trajectory (accumulation, cosine
  * with warmup, weight decay on everything but the norms, clipping),
  * finite differences of embedding / norm / lm_head gradients (double
- * build), recompute == stored activations bit for bit, and the error for
- * weights not in the compute type.
+ * build), recompute == stored activations bit for bit, the error for
+ * weights not in the compute type, and the HF-style random init.
  *
  * Tolerances (max |ours - torch| / max |torch| per tensor): double build
  * 1e-9; float build 2e-5 for logits/loss, 3e-5 for gradients and for the
@@ -340,6 +340,51 @@ static void test_rejects_bf16(void)
     lr_full_free(&f);
 }
 
+/* HF-style init: N(0, std^2) matrices (mean, std, mass within 1 and 2
+ * std), norms exactly 1, a pure function of the seed */
+static void test_init_normal(void)
+{
+    lr_model *m = NULL, *m2 = NULL;
+    lr_full f, f2;
+    lr_error err;
+    const lr_full_entry *e;
+    double s1 = 0, s2 = 0, in1 = 0, in2 = 0;
+    size_t i, n;
+    CHECK_OK(lr_model_load("vectors/full/untied_pad_llama3", NULL, &m, &err),
+             &err);
+    CHECK_OK(lr_model_load("vectors/full/untied_pad_llama3", NULL, &m2, &err),
+             &err);
+    if (!m || !m2) return;
+    CHECK_OK(lr_full_bind(&f, m, &err), &err);
+    CHECK_OK(lr_full_bind(&f2, m2, &err), &err);
+    lr_full_init_normal(&f, 9, 0.02);
+    lr_full_init_normal(&f2, 9, 0.02);
+    CHECK(memcmp(f.params, f2.params, sizeof *f.params * f.n_params) == 0);
+    lr_full_init_normal(&f2, 10, 0.02);
+    CHECK(memcmp(f.params, f2.params, sizeof *f.params * f.n_params) != 0);
+    n = 0;
+    for (i = 0; i < (size_t)f.n_entries; i++) {
+        size_t j;
+        e = &f.entries[i];
+        for (j = 0; j < e->n; j++) {
+            const double x = f.params[e->off + j];
+            if (e->is_norm) { CHECK(x == 1); continue; }
+            s1 += x; s2 += x * x; n++;
+            in1 += fabs(x) < 0.02; in2 += fabs(x) < 0.04;
+        }
+    }
+    CHECK(n > 5000);
+    CHECK(fabs(s1 / n) < 3 * 0.02 / sqrt((double)n));
+    CHECK_NEAR(sqrt(s2 / n), 0.02, 0.02 * 0.03);
+    CHECK_NEAR(in1 / n, 0.6827, 0.02);
+    CHECK_NEAR(in2 / n, 0.9545, 0.01);
+    /* the model's tensors read the initialised values */
+    e = lr_full_find(&f, "lm_head.weight");
+    CHECK(e && lr_tensor_get(&m->lm_head, 3) == f.params[e->off + 3]);
+    lr_model_free(m); lr_model_free(m2);
+    lr_full_free(&f); lr_full_free(&f2);
+}
+
 int main(void)
 {
     RUN(test_grads_tied_gqa);
@@ -348,5 +393,6 @@ int main(void)
     RUN(test_fd_tied);
     RUN(test_fd_untied);
     RUN(test_rejects_bf16);
+    RUN(test_init_normal);
     return h_finish("test_full");
 }

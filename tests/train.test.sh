@@ -64,7 +64,7 @@ $LLAMAREF_BIN dump --model "$T/merged" --ids "1 5 9 13" --out "$T/m.safetensors"
 printf '{"input_ids": [1, 2]}\n{"input_ids": [1, 2\n' > "$T/bad1.jsonl"
 err=$($LLAMAREF_BIN train --model $M --data "$T/bad1.jsonl" --out "$T/x" 2>&1)
 has "malformed line" "$err" "bad1.jsonl:2"
-printf '{"input_ids": [1, 2]}\n{"text": "x"}\n' > "$T/bad2.jsonl"
+printf '{"input_ids": [1, 2]}\n{"txt": "x"}\n' > "$T/bad2.jsonl"
 err=$($LLAMAREF_BIN train --model $M --data "$T/bad2.jsonl" --out "$T/x" 2>&1)
 has "missing fields" "$err" "bad2.jsonl:2: expected"
 printf '\n\n' > "$T/empty.jsonl"

@@ -4,7 +4,8 @@
 # (config.json + model.safetensors), optimizer state and one metrics line
 # per step, and lowers the loss; stopping and resuming gives bit-identical
 # files; per-layer recompute gives the same bits; the trained checkpoint
-# loads; LoRA and full checkpoints do not resume each other.  (Gradients
+# loads; LoRA and full checkpoints do not resume each other; pretraining
+# from random weights (--init) on text documents.  (Gradients
 # and the AdamW trajectory are checked against torch in test_full.c.)
 # $LLAMAREF_BIN is used unquoted.
 set -u
@@ -68,6 +69,39 @@ err=$($LLAMAREF_BIN train $ARGS --out "$T/x" --resume "$T/lora" 2>&1)
 has "LoRA ckpt, full resume" "$err" "cannot resume full-parameter training"
 err=$($LLAMAREF_BIN train --model $M --data "$T/data.jsonl" --out "$T/y" --resume "$T/part/checkpoint-3" 2>&1)
 has "full ckpt, LoRA resume" "$err" "cannot resume LoRA training"
+
+# 6. pretraining from scratch: --init CONFIG (HF-style random weights from
+# --seed) with a bpe-train tokenizer on {"text": ...} documents, which
+# train exactly like the same documents pre-tokenized with <bos> ... <eos>
+printf 'the cat sat on the mat.\nthe dog sat on the log.\n"quoted" text, a cat and a dog.\n' > "$T/corpus.txt"
+$LLAMAREF_BIN bpe-train --corpus "$T/corpus.txt" --vocab-size 300 --out "$T/tok.model" --quiet 2>/dev/null || bad "bpe-train failed"
+cat > "$T/tiny.json" <<'J'
+{"architectures": ["LlamaForCausalLM"], "model_type": "llama", "hidden_size": 16,
+ "intermediate_size": 24, "num_hidden_layers": 2, "num_attention_heads": 4,
+ "num_key_value_heads": 2, "head_dim": 4, "vocab_size": 556, "rms_norm_eps": 1e-5,
+ "rope_theta": 500000.0, "max_position_embeddings": 256,
+ "rope_scaling": {"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0,
+   "high_freq_factor": 4.0, "original_max_position_embeddings": 32},
+ "tie_word_embeddings": true}
+J
+cat > "$T/text.jsonl" <<'J'
+{"text": "the cat sat on the mat."}
+{"text": "the dog sat on the log.\n\"quoted\" text"}
+{"text": "a cat and a dog."}
+J
+$LLAMAREF_BIN tokenize --tokenizer "$T/tok.model" --jsonl --bos --eos < "$T/text.jsonl" | sed 's/^/{"input_ids": /; s/$/}/' > "$T/ids.jsonl"
+PRE="--full --init $T/tiny.json --tokenizer $T/tok.model --lr 1e-2 --epochs 3 --batch 2 --seed 5"
+$LLAMAREF_BIN train $PRE --data "$T/text.jsonl" --out "$T/pre_text" 2>"$T/pre.err" || bad "pretraining failed: $(cat $T/pre.err)"
+$LLAMAREF_BIN train $PRE --data "$T/ids.jsonl" --out "$T/pre_ids" 2>/dev/null || bad "pretraining (ids) failed"
+same "text == <bos> ids <eos>" "$T/pre_text/model.safetensors" "$T/pre_ids/model.safetensors"
+$LLAMAREF_BIN train $PRE --data "$T/text.jsonl" --out "$T/pre_again" 2>/dev/null || bad "pretraining rerun failed"
+same "pretraining deterministic" "$T/pre_text/model.safetensors" "$T/pre_again/model.safetensors"
+$LLAMAREF_BIN train $PRE --seed 6 --data "$T/text.jsonl" --out "$T/pre_seed6" 2>/dev/null || bad "seed 6 run failed"
+if cmp -s "$T/pre_text/model.safetensors" "$T/pre_seed6/model.safetensors"; then bad "--seed does not change the init"; else ok; fi
+first=$(head -n 1 "$T/pre_text/metrics.jsonl" | sed 's/.*"loss": \([^,]*\),.*/\1/')
+if awk "BEGIN { exit !($first > 6.2 && $first < 6.45) }"; then ok; else bad "initial loss $first is not about ln(556) = 6.32"; fi
+err=$($LLAMAREF_BIN train --init "$T/tiny.json" --tokenizer "$T/tok.model" --data "$T/text.jsonl" --out "$T/x" 2>&1)
+has "--init needs --full" "$err" "--init needs --full"
 
 echo "train_full.test.sh: $pass passed, $fail failed, $skip skipped"
 [ "$fail" = 0 ]

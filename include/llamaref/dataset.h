@@ -7,6 +7,8 @@
  *       assistant "Answer: {a}"
  *   {"prompt": p, "completion": c}  plain text: <bos> p c <eos>, the two
  *       parts tokenized separately
+ *   {"text": t}  a pretraining document: <bos> t <eos>, every token
+ *       trained (also with loss_on COMPLETION)
  *   {"input_ids": [...], "labels": [...]}  already tokenized (labels
  *       optional, same length, -100 = ignored)
  * loss_on ALL: every token is a label; COMPLETION: only the assistant

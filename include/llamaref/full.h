@@ -43,6 +43,15 @@ void lr_full_free(lr_full *f);
 /* Offset of tensor t (one of m's weights) in the flat vector; tied lm_head
  * resolves to embed_tokens.  (size_t)-1 when t is not trainable. */
 size_t lr_full_offset(const lr_full *f, const lr_tensor *t);
+/* HF LlamaPreTrainedModel._init_weights on the bound weights (for
+ * pretraining from scratch): every matrix (embeddings, projections,
+ * lm_head) ~ N(0, std^2) (HF: std = initializer_range, 0.02), RMSNorm
+ * weights 1.  Tensor k of f's order draws from the stream
+ * lr_stream_seed(seed, LR_STREAM_FULL_INIT, k, 0) (docs/rng.md), element
+ * by element: z = sqrt(-2 ln(1 - u1)) cos(2 pi u2) from two
+ * lr_rng_double draws. */
+#define LR_STREAM_FULL_INIT 4
+void lr_full_init_normal(lr_full *f, uint64_t seed, double std);
 /* The entry named name (HF), or NULL. */
 const lr_full_entry *lr_full_find(const lr_full *f, const char *name);
 

@@ -44,6 +44,9 @@ static void usage(FILE *f)
 "                       spans every epoch)\n"
 "  --full               train every base weight instead of LoRA adapters\n"
 "                       (LoRA options ignored; weight decay skips the norms)\n"
+"  --init CONFIG.json   with --full and instead of --model: pretrain from\n"
+"                       HF-style random weights (N(0, 0.02), norms 1; --seed)\n"
+"                       for this config; needs --tokenizer\n"
 "Writes DIR/adapter_config.json, DIR/adapter_model.safetensors (PEFT),\n"
 "DIR/optimizer.safetensors (resume state) and DIR/metrics.jsonl; with\n"
 "--full DIR/config.json and DIR/model.safetensors (F32; F64 in DOUBLE=1\n"
@@ -52,6 +55,7 @@ static void usage(FILE *f)
 
 typedef struct train_args {
     const char *model, *data, *out, *tokenizer, *targets, *layers, *resume;
+    const char *init;
     const char *schedule, *loss_on;
     long r, epochs, batch, accum, warmup, save_every, max_len, max_steps;
     double alpha, dropout, lr, wd, max_norm;
@@ -194,10 +198,17 @@ static int run_train(const train_args *a)
      * full training reloads the weights from the checkpoint. */
     lopt.keep_dtype = !a->full;
     if (lr_sched_from_name(a->schedule, &sched, &err) ||
-        (a->resume && check_mode(a->resume, a->full, &err)) ||
-        lr_model_load(a->full && a->resume ? a->resume : a->model, &lopt, &m,
-                      &err))
+        (a->resume && check_mode(a->resume, a->full, &err)))
         goto fail;
+    if (a->init && !a->resume) { /* pretraining from scratch */
+        lr_config cfg;
+        if (lr_config_load(a->init, &cfg, &err) ||
+            lr_model_init_random(&cfg, (uint64_t)a->seed, &m, &err))
+            goto fail;
+    } else if (lr_model_load(a->full && a->resume ? a->resume : a->model,
+                             &lopt, &m, &err)) {
+        goto fail;
+    }
     if (lr_tokenizer_load(a->tokenizer ? a->tokenizer : a->model, &tok, &err) == 0)
         have_tok = 1;
     else if (a->tokenizer)
@@ -212,6 +223,8 @@ static int run_train(const train_args *a)
     /* LoRA: from flags, or the checkpoint's adapter_config.json */
     if (a->full) {
         if (lr_full_bind(&full, m, &err)) goto fail;
+        if (a->init && !a->resume)
+            lr_full_init_normal(&full, (uint64_t)a->seed, 0.02);
     } else if (a->resume) {
         if (lr_adapter_load(a->resume, &m->config, &lo, &err)) goto fail;
     } else {
@@ -393,6 +406,7 @@ int cmd_train(int argc, char **argv)
         STR("--tokenizer", tokenizer) STR("--targets", targets)
         STR("--layers", layers) STR("--resume", resume)
         STR("--schedule", schedule) STR("--loss-on", loss_on)
+        STR("--init", init)
         INT("--r", r, 1) INT("--epochs", epochs, 1) INT("--batch", batch, 1)
         INT("--grad-accum", accum, 1) INT("--warmup", warmup, 0)
         INT("--save-every", save_every, 0) INT("--max-len", max_len, 0)
@@ -412,7 +426,12 @@ int cmd_train(int argc, char **argv)
             return 2;
         }
     }
-    if (!a.model || !a.data || !a.out) {
+    if (a.init && (!a.full || !a.tokenizer || a.model)) {
+        fprintf(stderr, "llamaref train: --init needs --full and --tokenizer, "
+                "and replaces --model\n");
+        return 2;
+    }
+    if ((!a.model && !a.init) || !a.data || !a.out) {
         fprintf(stderr, "llamaref train: --model, --data and --out are required (see --help)\n");
         return 2;
     }
