@@ -114,6 +114,11 @@ has "svg" "$(head -c 200 "$E/reliability.svg")" "<svg"
 printf '{"question": "a?", "answers": ["x"]}\n{"question": "b?"}\n' > "$T/bad.jsonl"
 msg=$($LLAMAREF_BIN experiment knowledge $M --facts "$T/bad.jsonl" --shots "$SHOTS" --out "$T/bad" 2>&1)
 has "bad facts" "$msg" "bad.jsonl:2"
+mkdir -p "$T/badbench/test"
+printf 'question,choice0,choice1,choice2,choice3,answer\nq,a,b,c,d,0\nq2,a,b,c,d,7\n' > "$T/badbench/test/x_test.csv"
+msg=$($LLAMAREF_BIN experiment knowledge $M --facts "$T/facts.jsonl" --shots "$SHOTS" --benchmark "$T/badbench" --out "$T/bad2" 2>&1)
+has "bad benchmark" "$msg" "x_test.csv:3"
+[ ! -e "$T/bad2" ] && ok || bad "a malformed benchmark is only found after probing"
 $LLAMAREF_BIN experiment knowledge $M --facts "$T/facts.jsonl" --shots "$SHOTS" --unknown 1,x --out "$T/bad" >/dev/null 2>&1
 [ "$?" = 2 ] && ok || bad "--unknown 1,x is not a usage error"
 $LLAMAREF_BIN experiment other >/dev/null 2>&1

@@ -361,6 +361,38 @@ done:
     return rc;
 }
 
+/* Reads every benchmark file once before anything runs, so that a
+ * malformed CSV (named with its line) stops the experiment at once. */
+static int bench_check(const exp_opts *o)
+{
+    char **subj = NULL, path[4200];
+    int ns = bench_subjects(o->bench, &subj), s, rc = 0;
+    lr_error err;
+    if (ns < 0) return -1;
+    if (ns == 0) {
+        fprintf(stderr, "llamaref experiment: --benchmark %s: no test/*_test.csv\n", o->bench);
+        rc = -1;
+    }
+    for (s = 0; s < ns; s++) {
+        int k;
+        for (k = 0; k < 2 && !rc; k++) {
+            lr_mmlu_items it;
+            memset(&it, 0, sizeof it);
+            snprintf(path, sizeof path, k ? "%s/dev/%s_dev.csv" : "%s/test/%s_test.csv",
+                     o->bench, subj[s]);
+            if (k && !file_exists(path)) continue;
+            if (lr_mmlu_read(path, &it, &err)) {
+                fprintf(stderr, "llamaref experiment: %s\n", err.msg);
+                rc = -1;
+            }
+            lr_mmlu_items_free(&it);
+        }
+        free(subj[s]);
+    }
+    free(subj);
+    return rc;
+}
+
 /* Perplexity of the first ppl_tokens tokens of --valid (BOS + text). */
 static int ppl_eval(const exp_opts *o, const cli_lm *lm, lr_loglik *L, int window,
                     double *ppl)
@@ -980,6 +1012,7 @@ static int run_knowledge(exp_opts *o)
         fprintf(stderr, "llamaref experiment: --valid %s: cannot open\n", o->valid);
         goto done;
     }
+    if (o->bench && bench_check(o)) goto done;
     if (make_dir(o->out)) goto done;
     snprintf(runs_dir, sizeof runs_dir, "%s/runs", o->out);
     if (make_dir(runs_dir)) goto done;
