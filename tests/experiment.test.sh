@@ -100,6 +100,25 @@ $LLAMAREF_BIN eval ppl $M --adapter "$T/adapter" --text "$T/valid.txt" --out "$T
 a=$(val ppl "$(tr -d '\n' < "$T/ppl.json")"); b=$(val ppl "$m")
 [ -n "$a" ] && [ "$a" = "$b" ] && ok || bad "ppl: eval ppl '$a', experiment '$b'"
 
+# --kind known: a fifth fact whose alias "e" every answer contains is
+# HighlyKnown and becomes the extra example of both Unknown facts (reused)
+cp "$T/facts.jsonl" "$T/facts5.jsonl"
+echo '{"question": "Who is the hero of the story?", "answers": ["e"]}' >> "$T/facts5.jsonl"
+$LLAMAREF_BIN experiment knowledge $M --facts "$T/facts5.jsonl" --shots "$SHOTS" $PROBE \
+    --unknown 2 --extra 1 --seeds 1 $TRAIN --no-rslora --out "$T/known" >/dev/null 2>&1
+K="$T/known/runs/n2_k1_known_s1"
+has "known categories" "$(tr -d '\n' < "$T/known/summary.json")" '"HighlyKnown": 1, "MaybeKnown": 2'
+$LLAMAREF_BIN mixture --facts "$T/known/runs/base/probe.jsonl" --unknown 2 --extra 1 --kind known --template plain --seed 1 --out "$T/train5.jsonl" >/dev/null
+same "known mixture" "$T/train5.jsonl" "$K/train.jsonl"
+$LLAMAREF_BIN knowledge-report --before "$T/known/runs/base/probe.jsonl" --after "$K/probe.jsonl" --trained "$K/train.jsonl" --out "$T/report5.json" >/dev/null
+rep=$(tr -d '\n' < "$T/report5.json")
+m=$(tr -d '\n' < "$K/metrics.json")
+has "known reused" "$m" '"known_extras_reused": 1'
+for k in reliability reliability_all negative_shift; do
+    a=$(val "$k" "$rep"); b=$(val "$k" "$m")
+    [ -n "$a" ] && [ "$a" = "$b" ] && ok || bad "known $k: knowledge-report '$a', experiment '$b'"
+done
+
 # the report: the paper's tables, grid rows, charts that are SVG
 md=$(cat "$E/report.md")
 for h in "## Reliability (cf. paper Table 2)" "## Knowledge shifts (cf. paper Table 3)" \
