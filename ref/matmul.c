@@ -361,42 +361,158 @@ const char *lr_matmul_isa(void)
 /* dx += dy W for y = x W^T with W frozen (LoRA: no weight gradient).
  * Derivation: y[t][o] = sum_i x[t][i] W[o][i], so
  * dL/dx[t][i] = sum_o dy[t][o] W[o][i].
- * Order: each dx[t][i] adds dy[t][o] W[o][i] for o = 0, 1, ... in turn onto
- * its previous value, whatever the blocking or the thread count.  Work is
- * split into tasks of BM rows x KC columns; a weight row chunk is converted
- * once per task (or used in place when stored as lr_float). */
-#define BM 4
-static void matmul_bwd_task(lr_float *dx, const lr_float *dy, const void *w,
-                            lr_dtype dt, int t0, int t1, int i0, int i1,
-                            int in_dim, int out_dim)
+ * Order (the definition, bwd_scalar): each dx[t][i] adds dy[t][o] W[o][i]
+ * for o = 0, 1, ... in turn onto its previous value, one rounding for the
+ * product and one for the sum, skipping dy[t][o] == 0.  The blocked kernel
+ * keeps exactly that order per element, whatever the blocking, the vector
+ * width or the thread count, so every version gives the same bits: tasks
+ * of BT rows x BC columns (one thread each); inside, weight rows in blocks
+ * of BO (a BO x BC block stays in L1 while BT rows use it), 4 rows x 16
+ * columns of dx held in vector registers across a block of weight rows. */
+#define BT 64       /* rows of dx per task */
+#define BC 256      /* columns of dx per task (multiple of LANES) */
+#define BO 32       /* weight rows per block */
+
+/* The definition on a block: rows [t0, t1), columns [i0, i1), weight rows
+ * [o0, o1) with wo = &W[o0][i0] and row stride ws. */
+static void bwd_scalar(lr_float *dx, const lr_float *dy, const lr_float *wo,
+                       size_t ws, int t0, int t1, int i0, int i1, int o0,
+                       int o1, int in_dim, int out_dim)
 {
-    /* dx (n, in), dy (n, out), w (out, in) */
-    lr_float buf[KC];
-    const int direct = dt == LR_FLOAT_DTYPE, len = i1 - i0;
     int o, t, i;
-    for (o = 0; o < out_dim; o++) {
-        const lr_float *wo;
-        if (direct) {
-            wo = (const lr_float *)w + (size_t)o * in_dim + i0;
-        } else {
-            weight_range(buf, w, dt, (size_t)o * in_dim + i0, len);
-            wo = buf;
-        }
+    for (o = o0; o < o1; o++, wo += ws)
         for (t = t0; t < t1; t++) {
             const lr_float g = dy[(size_t)t * out_dim + o];
             lr_float *restrict d = dx + (size_t)t * in_dim + i0;
             const lr_float *restrict ww = wo;
-            if (g == 0) continue; /* adding g*w = +-0 leaves d unchanged */
-            for (i = 0; i < len; i++) d[i] += g * ww[i];
+            if (g == 0) continue;
+            for (i = 0; i < i1 - i0; i++) d[i] += g * ww[i];
+        }
+}
+
+ALWAYS_INLINE vec vsplat(lr_float s)
+{
+    vec v;
+#if HAVE_VEC
+    v = vzero() + s;
+#else
+    int j;
+    for (j = 0; j < LANES; j++) v.l[j] = s;
+#endif
+    return v;
+}
+
+/* 4 rows (none with a zero among dy[.][o0:o1]) x the vector columns of
+ * [i0, i1): acc_r = dx_r; acc_r += dy[r][o] * W[o] for o in order; store. */
+ALWAYS_INLINE void bwd_rows4(lr_float *dx, const lr_float *dy,
+                             const lr_float *wo, size_t ws, int t, int i0,
+                             int iv1, int no, int in_dim, int out_dim)
+{
+    lr_float *d0 = dx + (size_t)t * in_dim, *d1 = d0 + in_dim;
+    lr_float *d2 = d1 + in_dim, *d3 = d2 + in_dim;
+    const lr_float *g0 = dy + (size_t)t * out_dim, *g1 = g0 + out_dim;
+    const lr_float *g2 = g1 + out_dim, *g3 = g2 + out_dim;
+    int i, o;
+    for (i = i0; i < iv1; i += LANES) {
+        vec a0 = vload(d0 + i), a1 = vload(d1 + i);
+        vec a2 = vload(d2 + i), a3 = vload(d3 + i);
+        const lr_float *w = wo + (i - i0);
+        for (o = 0; o < no; o++, w += ws) {
+            vec wv = vload(w);
+            a0 = vmuladd(a0, vsplat(g0[o]), wv);
+            a1 = vmuladd(a1, vsplat(g1[o]), wv);
+            a2 = vmuladd(a2, vsplat(g2[o]), wv);
+            a3 = vmuladd(a3, vsplat(g3[o]), wv);
+        }
+        memcpy(d0 + i, &a0, sizeof a0); memcpy(d1 + i, &a1, sizeof a1);
+        memcpy(d2 + i, &a2, sizeof a2); memcpy(d3 + i, &a3, sizeof a3);
+    }
+}
+
+ALWAYS_INLINE void bwd_body(lr_float *dx, const lr_float *dy, const void *w,
+                            lr_dtype dt, int t0, int t1, int i0, int i1,
+                            int in_dim, int out_dim)
+{
+    lr_float buf[BO * BC];
+    const int direct = dt == LR_FLOAT_DTYPE, len = i1 - i0;
+    const int iv1 = i0 + (len - len % LANES);
+    int o0, t, r, k;
+    for (o0 = 0; o0 < out_dim; o0 += BO) {
+        const int o1 = o0 + BO < out_dim ? o0 + BO : out_dim, no = o1 - o0;
+        const lr_float *wo;
+        size_t ws;
+        if (direct) {
+            wo = (const lr_float *)w + (size_t)o0 * in_dim + i0;
+            ws = (size_t)in_dim;
+        } else {
+            for (k = 0; k < no; k++)
+                weight_range(buf + (size_t)k * len, w, dt,
+                             (size_t)(o0 + k) * in_dim + i0, len);
+            wo = buf;
+            ws = (size_t)len;
+        }
+        for (t = t0; t < t1; t += 4) {
+            int fast = t + 4 <= t1 && iv1 > i0;
+            for (r = 0; fast && r < 4; r++)
+                for (k = 0; k < no; k++)
+                    fast &= dy[(size_t)(t + r) * out_dim + o0 + k] != 0;
+            if (fast) {
+                bwd_rows4(dx, dy + o0, wo, ws, t, i0, iv1, no, in_dim, out_dim);
+                if (iv1 < i1)
+                    bwd_scalar(dx, dy, wo + (iv1 - i0), ws, t, t + 4, iv1, i1,
+                               o0, o1, in_dim, out_dim);
+            } else {
+                /* padding rows (dy = 0) and the last rows: the definition */
+                bwd_scalar(dx, dy, wo, ws, t, t + 4 < t1 ? t + 4 : t1, i0, i1,
+                           o0, o1, in_dim, out_dim);
+            }
         }
     }
+}
+
+static void bwd_generic(lr_float *dx, const lr_float *dy, const void *w,
+                        lr_dtype dt, int t0, int t1, int i0, int i1,
+                        int in_dim, int out_dim)
+{
+    bwd_body(dx, dy, w, dt, t0, t1, i0, i1, in_dim, out_dim);
+}
+
+#if HAVE_X86_DISPATCH
+__attribute__((target("avx512f")))
+static void bwd_avx512(lr_float *dx, const lr_float *dy, const void *w,
+                       lr_dtype dt, int t0, int t1, int i0, int i1,
+                       int in_dim, int out_dim)
+{
+    bwd_body(dx, dy, w, dt, t0, t1, i0, i1, in_dim, out_dim);
+}
+
+__attribute__((target("avx2")))
+static void bwd_avx2(lr_float *dx, const lr_float *dy, const void *w,
+                     lr_dtype dt, int t0, int t1, int i0, int i1,
+                     int in_dim, int out_dim)
+{
+    bwd_body(dx, dy, w, dt, t0, t1, i0, i1, in_dim, out_dim);
+}
+#endif
+
+typedef void (*bwd_fn)(lr_float *, const lr_float *, const void *, lr_dtype,
+                       int, int, int, int, int, int);
+
+static bwd_fn pick_bwd(void)
+{
+#if HAVE_X86_DISPATCH
+    if (__builtin_cpu_supports("avx512f")) return bwd_avx512;
+    if (__builtin_cpu_supports("avx2")) return bwd_avx2;
+#endif
+    return bwd_generic;
 }
 
 void lr_matmul_backward(lr_float *dx, const lr_float *dy, const lr_tensor *w,
                         int n)
 {
     const int out_dim = (int)w->shape[0], in_dim = (int)w->shape[1];
-    const int nb = (n + BM - 1) / BM, nc = (in_dim + KC - 1) / KC;
+    const int nb = (n + BT - 1) / BT, nc = (in_dim + BC - 1) / BC;
+    const bwd_fn fn = LR_SIMD ? pick_bwd() : NULL;
     int task;
 #ifdef LR_OMP
 #pragma omp parallel for schedule(static) \
@@ -404,10 +520,24 @@ void lr_matmul_backward(lr_float *dx, const lr_float *dy, const lr_tensor *w,
 #endif
     for (task = 0; task < nb * nc; task++) {
         const int b = task / nc, c = task % nc;
-        const int t0 = b * BM, t1 = t0 + BM < n ? t0 + BM : n;
-        const int i0 = c * KC, i1 = i0 + KC < in_dim ? i0 + KC : in_dim;
-        matmul_bwd_task(dx, dy, w->data, w->dtype, t0, t1, i0, i1, in_dim,
-                        out_dim);
+        const int t0 = b * BT, t1 = t0 + BT < n ? t0 + BT : n;
+        const int i0 = c * BC, i1 = i0 + BC < in_dim ? i0 + BC : in_dim;
+        if (fn) {
+            fn(dx, dy, w->data, w->dtype, t0, t1, i0, i1, in_dim, out_dim);
+        } else if (w->dtype == LR_FLOAT_DTYPE) {
+            bwd_scalar(dx, dy, (const lr_float *)w->data + i0, (size_t)in_dim,
+                       t0, t1, i0, i1, 0, out_dim, in_dim, out_dim);
+        } else {
+            /* SIMD=0 with converted weights: one row chunk at a time */
+            lr_float row[BC];
+            int o;
+            for (o = 0; o < out_dim; o++) {
+                weight_range(row, w->data, w->dtype, (size_t)o * in_dim + i0,
+                             i1 - i0);
+                bwd_scalar(dx, dy, row, 0, t0, t1, i0, i1, o, o + 1, in_dim,
+                           out_dim);
+            }
+        }
     }
 }
 
