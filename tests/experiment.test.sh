@@ -124,7 +124,8 @@ md=$(cat "$E/report.md")
 for h in "## Reliability (cf. paper Table 2)" "## Knowledge shifts (cf. paper Table 3)" \
          "## Benchmark and held-out perplexity (cf. paper Table 4)" "## Refusals" \
          "## Answer diversity (cf. paper Table 7)" "| unknown facts | no extra | +1 paraphrases |" \
-         "| 1 | 1.000 |" "| 3 | – | – |" "![reliability](reliability.svg)"; do
+         "| 1 | 1.000 |" "| 3 | – | – |" "![reliability](reliability.svg)" \
+         "## How this run differs from the paper" "- 1 seed (paper: 3)."; do
     has "report.md" "$md" "$h"
 done
 has "svg" "$(head -c 200 "$E/reliability.svg")" "<svg"
