@@ -402,16 +402,19 @@ ALWAYS_INLINE vec vsplat(lr_float s)
     return v;
 }
 
-/* 4 rows (none with a zero among dy[.][o0:o1]) x the vector columns of
- * [i0, i1): acc_r = dx_r; acc_r += dy[r][o] * W[o] for o in order; store. */
+/* Rows rw[0..3] (none with a zero among dy[.][o0:o1]; dy points at
+ * column o0) x the vector columns [i0, iv1): acc_r = dx_r; then
+ * acc_r += dy[r][o] * W[o] for o in order; store. */
 ALWAYS_INLINE void bwd_rows4(lr_float *dx, const lr_float *dy,
-                             const lr_float *wo, size_t ws, int t, int i0,
-                             int iv1, int no, int in_dim, int out_dim)
+                             const lr_float *wo, size_t ws, const int *rw,
+                             int i0, int iv1, int no, int in_dim, int out_dim)
 {
-    lr_float *d0 = dx + (size_t)t * in_dim, *d1 = d0 + in_dim;
-    lr_float *d2 = d1 + in_dim, *d3 = d2 + in_dim;
-    const lr_float *g0 = dy + (size_t)t * out_dim, *g1 = g0 + out_dim;
-    const lr_float *g2 = g1 + out_dim, *g3 = g2 + out_dim;
+    lr_float *d0 = dx + (size_t)rw[0] * in_dim, *d1 = dx + (size_t)rw[1] * in_dim;
+    lr_float *d2 = dx + (size_t)rw[2] * in_dim, *d3 = dx + (size_t)rw[3] * in_dim;
+    const lr_float *g0 = dy + (size_t)rw[0] * out_dim;
+    const lr_float *g1 = dy + (size_t)rw[1] * out_dim;
+    const lr_float *g2 = dy + (size_t)rw[2] * out_dim;
+    const lr_float *g3 = dy + (size_t)rw[3] * out_dim;
     int i, o;
     for (i = i0; i < iv1; i += LANES) {
         vec a0 = vload(d0 + i), a1 = vload(d1 + i);
@@ -429,6 +432,22 @@ ALWAYS_INLINE void bwd_rows4(lr_float *dx, const lr_float *dy,
     }
 }
 
+/* One such row. */
+ALWAYS_INLINE void bwd_row1(lr_float *dx, const lr_float *dy,
+                            const lr_float *wo, size_t ws, int t, int i0,
+                            int iv1, int no, int in_dim, int out_dim)
+{
+    lr_float *d = dx + (size_t)t * in_dim;
+    const lr_float *g = dy + (size_t)t * out_dim;
+    int i, o;
+    for (i = i0; i < iv1; i += LANES) {
+        vec a = vload(d + i);
+        const lr_float *w = wo + (i - i0);
+        for (o = 0; o < no; o++, w += ws) a = vmuladd(a, vsplat(g[o]), vload(w));
+        memcpy(d + i, &a, sizeof a);
+    }
+}
+
 ALWAYS_INLINE void bwd_body(lr_float *dx, const lr_float *dy, const void *w,
                             lr_dtype dt, int t0, int t1, int i0, int i1,
                             int in_dim, int out_dim)
@@ -436,11 +455,12 @@ ALWAYS_INLINE void bwd_body(lr_float *dx, const lr_float *dy, const void *w,
     lr_float buf[BO * BC];
     const int direct = dt == LR_FLOAT_DTYPE, len = i1 - i0;
     const int iv1 = i0 + (len - len % LANES);
-    int o0, t, r, k;
+    int o0, t, k, rw[4];
     for (o0 = 0; o0 < out_dim; o0 += BO) {
         const int o1 = o0 + BO < out_dim ? o0 + BO : out_dim, no = o1 - o0;
         const lr_float *wo;
         size_t ws;
+        int np = 0;
         if (direct) {
             wo = (const lr_float *)w + (size_t)o0 * in_dim + i0;
             ws = (size_t)in_dim;
@@ -451,22 +471,30 @@ ALWAYS_INLINE void bwd_body(lr_float *dx, const lr_float *dy, const void *w,
             wo = buf;
             ws = (size_t)len;
         }
-        for (t = t0; t < t1; t += 4) {
-            int fast = t + 4 <= t1 && iv1 > i0;
-            for (r = 0; fast && r < 4; r++)
-                for (k = 0; k < no; k++)
-                    fast &= dy[(size_t)(t + r) * out_dim + o0 + k] != 0;
-            if (fast) {
-                bwd_rows4(dx, dy + o0, wo, ws, t, i0, iv1, no, in_dim, out_dim);
-                if (iv1 < i1)
-                    bwd_scalar(dx, dy, wo + (iv1 - i0), ws, t, t + 4, iv1, i1,
-                               o0, o1, in_dim, out_dim);
-            } else {
-                /* padding rows (dy = 0) and the last rows: the definition */
-                bwd_scalar(dx, dy, wo, ws, t, t + 4 < t1 ? t + 4 : t1, i0, i1,
-                           o0, o1, in_dim, out_dim);
+        /* rows whose dy has no zero in this block go to the vector kernel
+         * (4 at a time); an all-zero row (padding, a first position) adds
+         * nothing; a row with some zeros takes the definition */
+        for (t = t0; t < t1; t++) {
+            const lr_float *g = dy + (size_t)t * out_dim + o0;
+            int zeros = 0;
+            for (k = 0; k < no; k++) zeros += g[k] == 0;
+            if (zeros == no) continue;
+            if (zeros || iv1 == i0) {
+                bwd_scalar(dx, dy, wo, ws, t, t + 1, i0, i1, o0, o1, in_dim,
+                           out_dim);
+                continue;
+            }
+            if (iv1 < i1)
+                bwd_scalar(dx, dy, wo + (iv1 - i0), ws, t, t + 1, iv1, i1, o0,
+                           o1, in_dim, out_dim);
+            rw[np++] = t;
+            if (np == 4) {
+                bwd_rows4(dx, dy + o0, wo, ws, rw, i0, iv1, no, in_dim, out_dim);
+                np = 0;
             }
         }
+        for (k = 0; k < np; k++)
+            bwd_row1(dx, dy + o0, wo, ws, rw[k], i0, iv1, no, in_dim, out_dim);
     }
 }
 
