@@ -121,6 +121,19 @@ $(B)/bench_sgemm: tests/bench/bench_sgemm.c
 
 .PHONY: bench
 
+# make bench-train: LoRA training tokens/s and peak RSS, llamaref `train` vs
+# the same step in Debian's PyTorch (/usr/bin/python3, CPU), on stories260K
+# and on a random ~100M-parameter Llama written by make_random_model.
+# Figures and command: docs/performance.md ("Training").
+bench-train: $(BIN) $(B)/bench/make_random_model
+	sh tests/bench/bench_train.sh ./$(BIN) $(B)/bench/make_random_model $(B)/bench/train $(LLAMAREF_ASSETS) $(OMP)
+
+$(B)/bench/make_random_model: tests/bench/make_random_model.c $(B)/libllamaref.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -o $@ tests/bench/make_random_model.c $(B)/libllamaref.a $(LDLIBS)
+
+.PHONY: bench-train
+
 # make fuzz FUZZ_SECONDS=60: libFuzzer + ASan/UBSan on every reader (clang).
 # A tool for maintainers, not part of `make test`; see docs/formats.md.
 FUZZ_SECONDS ?= 60
@@ -139,3 +152,34 @@ fuzz:
 	  [ $$rc -eq 0 ] || { echo "fuzz_$$t failed: see build/fuzz/log_$$t"; exit 1; }; \
 	done
 .PHONY: fuzz
+
+# ---- make world-model (issue 7): world -> BPE tokenizer -> pretrained tiny
+# Llama (Llama-3 architecture, GQA 6/2, llama3 rope scaling, ~2M params,
+# tied embeddings) with llamaref's own trainer.  Writes WORLD_DIR/ (world
+# files, tokenizer.model, config.json, model.safetensors); the optimizer
+# state and metrics stay in $(B)/world_model/.  Deterministic for a build.
+# Build with OMP=1 to use every core.  Recipe and measured figures:
+# docs/training.md ("Pretraining the world model").
+WORLD_DIR ?= data/world
+WORLD_SEED ?= 42
+WORLD_VOCAB ?= 2048
+WORLD_EPOCHS ?= 2
+WORLD_MAX_STEPS ?= 0
+WORLD_LR ?= 3e-3
+WORLD_BATCH ?= 16
+WORLD_TRAIN_FLAGS ?=
+world-model: $(BIN)
+	@mkdir -p $(B)/world_model
+	./$(BIN) world --seed $(WORLD_SEED) --out $(WORLD_DIR) --quiet
+	./$(BIN) bpe-train --corpus $(WORLD_DIR)/corpus.txt --vocab-size $(WORLD_VOCAB) --out $(WORLD_DIR)/tokenizer.model --quiet
+	awk 'BEGIN { RS = "" } { gsub(/\\/, "\\\\"); gsub(/"/, "\\\""); gsub(/\n/, "\\n"); print "{\"text\": \"" $$0 "\"}" }' \
+	  $(WORLD_DIR)/corpus.txt > $(B)/world_model/corpus.jsonl
+	n=$$(wc -l < $(WORLD_DIR)/tokenizer.model | tr -d ' '); \
+	printf '{"architectures": ["LlamaForCausalLM"], "model_type": "llama", "hidden_act": "silu",\n "hidden_size": 192, "intermediate_size": 512, "num_hidden_layers": 4,\n "num_attention_heads": 6, "num_key_value_heads": 2, "head_dim": 32,\n "vocab_size": %d, "bos_token_id": %d, "eos_token_id": %d,\n "rms_norm_eps": 1e-05, "rope_theta": 500000.0, "max_position_embeddings": 2048,\n "rope_scaling": {"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0,\n   "high_freq_factor": 4.0, "original_max_position_embeddings": 256},\n "tie_word_embeddings": true, "attention_bias": false, "mlp_bias": false,\n "torch_dtype": "float32"}\n' \
+	  $$((n + 256)) $$n $$((n + 1)) > $(B)/world_model/init_config.json
+	./$(BIN) train --full --init $(B)/world_model/init_config.json --tokenizer $(WORLD_DIR)/tokenizer.model \
+	  --data $(B)/world_model/corpus.jsonl --out $(B)/world_model/run --seed $(WORLD_SEED) \
+	  --lr $(WORLD_LR) --schedule cosine --warmup 50 --epochs $(WORLD_EPOCHS) --batch $(WORLD_BATCH) \
+	  --weight-decay 0.1 --max-grad-norm 1.0 --max-steps $(WORLD_MAX_STEPS) $(WORLD_TRAIN_FLAGS)
+	cp $(B)/world_model/run/config.json $(B)/world_model/run/model.safetensors $(WORLD_DIR)/
+.PHONY: world-model

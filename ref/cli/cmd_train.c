@@ -2,6 +2,9 @@
  * semantics, or full-parameter training with --full), `llamaref merge` (adapter folded into a HF checkpoint) and
  * the gradient part of `llamaref dump --labels [--adapter]`.
  * docs/training.md describes options, checkpoint layout and RNG streams. */
+#if !defined(_WIN32) && !defined(_POSIX_C_SOURCE)
+#define _POSIX_C_SOURCE 200809L /* clock_gettime */
+#endif
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -160,9 +163,17 @@ done:
     return rc;
 }
 
+/* wall-clock seconds (tokens/s and ETA; CPU time would count every
+ * OpenMP thread) */
 static double now(void)
 {
+#if defined(CLOCK_MONOTONIC)
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+#else
     return (double)clock() / CLOCKS_PER_SEC;
+#endif
 }
 
 static int run_train(const train_args *a)
