@@ -121,6 +121,19 @@ $(B)/bench_sgemm: tests/bench/bench_sgemm.c
 
 .PHONY: bench
 
+# make bench-train: LoRA training tokens/s and peak RSS, llamaref `train` vs
+# the same step in Debian's PyTorch (/usr/bin/python3, CPU), on stories260K
+# and on a random ~100M-parameter Llama written by make_random_model.
+# Figures and command: docs/performance.md ("Training").
+bench-train: $(BIN) $(B)/bench/make_random_model
+	sh tests/bench/bench_train.sh ./$(BIN) $(B)/bench/make_random_model $(B)/bench/train $(LLAMAREF_ASSETS) $(OMP)
+
+$(B)/bench/make_random_model: tests/bench/make_random_model.c $(B)/libllamaref.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -o $@ tests/bench/make_random_model.c $(B)/libllamaref.a $(LDLIBS)
+
+.PHONY: bench-train
+
 # make fuzz FUZZ_SECONDS=60: libFuzzer + ASan/UBSan on every reader (clang).
 # A tool for maintainers, not part of `make test`; see docs/formats.md.
 FUZZ_SECONDS ?= 60

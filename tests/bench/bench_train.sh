@@ -1,0 +1,67 @@
+#!/bin/sh
+# bench_train.sh - `make bench-train`: one LoRA training run of llamaref and
+# the same step in PyTorch (vectors/gen/bench_lora_torch.py, Debian
+# python3-torch on the CPU), side by side, on stories260K and on a random
+# ~100M-parameter Llama.  A benchmark, not a test; figures and the command
+# in docs/performance.md ("Training").
+#
+# usage: bench_train.sh LLAMAREF MAKE_RANDOM_MODEL WORKDIR [ASSETS [OMP]]
+# (OMP=1: llamaref was built with OpenMP and uses $OMP_NUM_THREADS or
+# every core)
+# Both sides: float32, LoRA r 8 alpha 16 dropout 0.1 on all seven
+# projections, batch 8 x 128 tokens (random ids, no padding), AdamW,
+# clipping 1.0, linear schedule; tokens/s counted from the first step (as
+# llamaref's progress line does); peak RSS of the whole process from
+# /usr/bin/time -v.  llamaref runs on the threads its build has (1 without
+# OMP=1); torch runs with 1 thread and with every core.
+set -u
+BIN=$1; MKRAND=$2; W=$3; ASSETS=${4:-../shared/assets}; OMP=${5:-0}
+PY=/usr/bin/python3
+TORCH=vectors/gen/bench_lora_torch.py
+NCPU=$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 1)
+ARGS="--batch 8 --r 8 --alpha 16 --dropout 0.1 --targets all --epochs 1"
+mkdir -p "$W"
+[ -x /usr/bin/time ] || { echo "bench_train.sh: needs /usr/bin/time (GNU time)" >&2; exit 1; }
+$PY -c "import torch" 2>/dev/null || { echo "bench_train.sh: needs $PY with torch" >&2; exit 1; }
+
+rss_mb() { sed -n 's/.*Maximum resident set size (kbytes): \([0-9]*\).*/\1/p' "$1" | awk '{printf "%.0f", $1 / 1024}'; }
+
+row() { # model impl threads tok/s ms/step rss
+    printf '%-12s %-28s %7s %9s %9s %8s MB\n' "$1" "$2" "$3" "$4" "$5" "$6"
+}
+
+llamaref_run() { # label model data
+    /usr/bin/time -v $BIN train --model "$2" --data "$3" --out "$W/out_$1" $ARGS \
+        > /dev/null 2> "$W/llamaref_$1.log" || { cat "$W/llamaref_$1.log" >&2; exit 1; }
+    tps=$(tr '\r' '\n' < "$W/llamaref_$1.log" | sed -n 's/^step \([0-9]*\)\/.* \([0-9]*\) tok\/s.*/\2/p' | tail -n 1)
+    steps=$(wc -l < "$W/out_$1/metrics.jsonl" | tr -d ' ')
+    tok=$(sed -n 's/.*"tokens": \([0-9]*\).*/\1/p' "$W/out_$1/metrics.jsonl" | head -n 1)
+    ms=$(awk -v t="$tps" -v k="$tok" 'BEGIN { printf "%.0f", 1000 * k / t }')
+    thr=1
+    [ "$OMP" = 1 ] && thr=${OMP_NUM_THREADS:-$NCPU}
+    row "$1" "llamaref train ($steps steps)" "$thr" "$tps" "$ms" "$(rss_mb "$W/llamaref_$1.log")"
+}
+
+torch_run() { # label config data threads
+    /usr/bin/time -v $PY $TORCH --config "$2" --data "$3" $ARGS --threads "$4" --label "$1" \
+        > "$W/torch_$1_$4.out" 2> "$W/torch_$1_$4.log" || { cat "$W/torch_$1_$4.log" >&2; exit 1; }
+    line=$(cat "$W/torch_$1_$4.out")
+    tps=$(echo "$line" | sed -n 's/.*threads [0-9]*: \([0-9]*\) tok\/s.*/\1/p')
+    ms=$(echo "$line" | sed -n 's/.* \([0-9]*\) ms\/step.*/\1/p')
+    steps=$(echo "$line" | sed -n 's/^torch [^:]*: \([0-9]*\) steps.*/\1/p')
+    row "$1" "torch $($PY -c 'import torch; print(torch.__version__)') ($steps steps)" "$4" "$tps" "$ms" "$(rss_mb "$W/torch_$1_$4.log")"
+}
+
+$PY $TORCH --write-data "$W/stories.jsonl" --vocab 512 --n 128 --len 128 --seed 1
+$PY $TORCH --write-data "$W/m100.jsonl" --vocab 32000 --n 24 --len 128 --seed 2
+[ -f "$W/random100M/model.safetensors" ] || { mkdir -p "$W/random100M" && $MKRAND "$W/random100M"; } || exit 1
+
+echo "bench-train: $(uname -m), $NCPU CPUs, llamaref OMP=$OMP"
+row model implementation threads "tok/s" "ms/step" "peak RSS"
+llamaref_run stories260K "$ASSETS/stories260K/stories260K.bin" "$W/stories.jsonl"
+torch_run stories260K stories260K "$W/stories.jsonl" 1
+[ "$NCPU" -gt 1 ] && torch_run stories260K stories260K "$W/stories.jsonl" "$NCPU"
+llamaref_run random100M "$W/random100M" "$W/m100.jsonl"
+torch_run random100M "$W/random100M/config.json" "$W/m100.jsonl" 1
+[ "$NCPU" -gt 1 ] && torch_run random100M "$W/random100M/config.json" "$W/m100.jsonl" "$NCPU"
+exit 0
