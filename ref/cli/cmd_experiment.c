@@ -1025,6 +1025,16 @@ done:
     return rc;
 }
 
+/* Relative cost of a grid point, for the ETA (a skipped point still
+ * counts: the estimate errs on the long side). */
+static double point_work(const exp_opts *o, const lr_probe_options *po,
+                         size_t n_facts, long n, long k)
+{
+    double probe = (double)n_facts * po->n_prompts * (po->max_new_tokens + 16);
+    double train = (double)n * (double)(k + 1) * (double)o->epochs * 3.0 * 32.0;
+    return probe + train;
+}
+
 static int run_knowledge(exp_opts *o)
 {
     lr_facts facts, shots;
@@ -1038,6 +1048,7 @@ static int run_knowledge(exp_opts *o)
     char runs_dir[4200], path[4300];
     size_t i, n_runs = 0, n_total, cats[LR_SLICK_N] = {0};
     double base_acc = NAN, base_ppl = NAN, t0 = wall(), t_grid = 0;
+    double total_work = 0, done_work = 0;
     size_t base_bench_n = 0;
     int rc = 1, a, b, c, step = 0;
 
@@ -1100,25 +1111,32 @@ static int run_knowledge(exp_opts *o)
             (unsigned long)base.refusals, (unsigned long)base.answers, base_acc,
             base_ppl, wall() - t0);
 
-    /* steps 2..: the grid */
+    /* steps 2..: the grid.  The ETA weighs each grid point by its work:
+     * the probe (facts x prompts x (new tokens + 16 prompt rows)) plus
+     * training (n (k + 1) examples x epochs x about 3 forward passes of
+     * 32 tokens), and scales the time the finished points took. */
+    for (a = 0; a < o->n_unknown; a++)
+        for (b = 0; b < o->n_extra; b++)
+            total_work += (double)o->n_seeds * point_work(o, &po, facts.n,
+                                                          o->unknown[a], o->extra[b]);
     for (a = 0; a < o->n_unknown; a++)
         for (b = 0; b < o->n_extra; b++)
             for (c = 0; c < o->n_seeds; c++) {
                 run_result *r = &runs[n_runs++];
-                double el = wall() - t0, eta;
+                double el = wall() - t0;
                 step++;
-                /* the grid points done so far predict the rest */
-                eta = step > 1 ? (wall() - t_grid) / (step - 1) *
-                                     (double)(n_total - (size_t)step + 1) : 0;
                 fprintf(stderr, "experiment: step %d/%lu: n %ld unknown, k %ld, seed "
                         "%ld (elapsed %.0f s", step + 1, (unsigned long)(n_total + 1),
                         o->unknown[a], o->extra[b], o->seeds[c], el);
-                if (step > 1) fprintf(stderr, ", ETA %.0f s", eta);
+                if (done_work > 0)
+                    fprintf(stderr, ", ETA %.0f s", (wall() - t_grid) / done_work *
+                                                        (total_work - done_work));
                 fprintf(stderr, ")\n");
                 r->n = o->unknown[a];
                 r->k = o->extra[b];
                 r->seed = o->seeds[c];
                 if (run_point(o, &facts, &shots, &po, before, runs_dir, r)) goto done;
+                done_work += point_work(o, &po, facts.n, r->n, r->k);
             }
     if (write_report(o, &po, facts.n, cats, &base, base_acc, base_bench_n,
                      base_ppl, runs, n_runs, wall() - t0))
