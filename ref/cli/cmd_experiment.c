@@ -50,6 +50,7 @@ static void usage(FILE *f)
 "                     benchmark/, valid.txt, the tokenizer and the model\n"
 "                     (config.json + model.safetensors, or model.bin): then\n"
 "                     --facts, --shots, --benchmark, --valid default to it\n"
+"                     and --template to plain\n"
 "  --facts FILE       facts to probe and train on (probe.h format)\n"
 "  --shots FILE       few-shot examples of the probe prompts\n"
 "  --benchmark DIR    MMLU-layout multiple-choice CSVs (DIR/test/*_test.csv,\n"
@@ -178,6 +179,9 @@ static int resolve_world(exp_opts *o)
     if (!o->bench && lr_path_is_dir(o->world_bench)) o->bench = o->world_bench;
     if (!o->valid && file_exists(o->world_valid)) o->valid = o->world_valid;
     if (!o->tokenizer) o->tokenizer = o->world_tok;
+    /* a world model is pretrained on corpus.txt, whose QA documents are
+     * "Question: q\nAnswer: a": the plain prompt, not the chat template */
+    if (!o->template_arg) o->template_arg = "plain";
     o->model = o->world_model;
     if (!file_exists(o->model) && !lr_path_is_dir(o->model)) {
         fprintf(stderr, "llamaref experiment: world directory has no model "
