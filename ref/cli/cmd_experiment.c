@@ -461,7 +461,7 @@ static int lm_scores(const exp_opts *o, const cli_lm *lm, double *acc,
     return rc;
 }
 
-static int probe_model(const exp_opts *o, cli_lm *lm, const lr_facts *facts,
+static int probe_model(cli_lm *lm, const lr_facts *facts,
                        const lr_facts *shots, const lr_probe_options *po,
                        lr_probe_result *res, const char *out_path)
 {
@@ -469,7 +469,6 @@ static int probe_model(const exp_opts *o, cli_lm *lm, const lr_facts *facts,
     lr_error err;
     lr_buf b = {0};
     int rc;
-    (void)o;
     if (lr_probe_run(lm->model, &lm->tok, facts, shots, po, res, &st, progress,
                      NULL, &err)) {
         fprintf(stderr, "\nllamaref experiment: probe: %s\n", err.msg);
@@ -622,7 +621,7 @@ static int run_point(const exp_opts *o, lr_facts *facts, const lr_facts *shots,
     seen = calloc(facts->n + 1, 1);
     if (!res || !after || !seen) { fprintf(stderr, "llamaref experiment: out of memory\n"); goto done; }
     snprintf(path, sizeof path, "%s/probe.jsonl", dir);
-    if (probe_model(o, &lm, facts, shots, po, res, path)) goto done;
+    if (probe_model(&lm, facts, shots, po, res, path)) goto done;
     for (i = 0; i < facts->n; i++) after[i] = res[i].category;
     if (lr_shift_matrix(before, after, facts->n, &r->shift, &err) ||
         side_compute(res, facts->n, po->n_prompts, &r->after, &err)) {
@@ -895,9 +894,11 @@ static int write_report(const exp_opts *o, const lr_probe_options *po,
     /* charts */
     c_rel = chart(o, runs, n_runs, m_rel, "Reliability vs number of unknown facts",
                   "reliability", NULL, NAN, 0, 1, "reliability.svg");
+    /* negative shift <= (HighlyKnown + MaybeKnown before) / facts */
     c_neg = chart(o, runs, n_runs, m_neg, "Negative shift vs number of unknown facts",
-                  "negative shift (fraction of facts)", NULL, NAN, 0, 0,
-                  "negative-shift.svg");
+                  "negative shift (fraction of facts)",
+                  "known before (max)", ratio(cats[0] + cats[1], n_facts),
+                  0, 0, "negative-shift.svg");
     c_bench = o->bench ? chart(o, runs, n_runs, m_bench,
                                "Benchmark accuracy vs number of unknown facts",
                                "accuracy", "base model", base_acc, 0, 1,
@@ -1096,7 +1097,7 @@ static int run_knowledge(exp_opts *o)
     if (cli_lm_load(&lm, "experiment")) goto done;
     if (cli_prompt_style("experiment", o->template_arg, &lm, &po.style)) goto done;
     snprintf(path, sizeof path, "%s/base/probe.jsonl", runs_dir);
-    if (probe_model(o, &lm, &facts, &shots, &po, res0, path)) goto done;
+    if (probe_model(&lm, &facts, &shots, &po, res0, path)) goto done;
     for (i = 0; i < facts.n; i++) {
         before[i] = res0[i].category;
         facts.items[i].category = (int)res0[i].category; /* for the mixtures */
