@@ -393,10 +393,13 @@ static void bwd_scalar(lr_float *dx, const lr_float *dy, const lr_float *wo,
 ALWAYS_INLINE vec vsplat(lr_float s)
 {
     vec v;
-#if HAVE_VEC
-    v = vzero() + s;
-#else
     int j;
+#if HAVE_VEC
+    /* element-wise, not `vzero() + s`: where FLT_EVAL_METHOD is 1 (s390x)
+     * that sum is a double-to-vector conversion, which gcc rejects */
+    v = vzero();
+    for (j = 0; j < LANES; j++) v[j] = s;
+#else
     for (j = 0; j < LANES; j++) v.l[j] = s;
 #endif
     return v;
