@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "llamaref/diversity.h"
+#include "llamaref/json.h"
 #include "llamaref/refusal.h"
 #include "llamaref/textnorm.h"
 
@@ -125,4 +126,22 @@ fail:
     free(keys);
     lr_diversity_free(out);
     return -1;
+}
+
+int lr_diversity_write_json(lr_buf *b, const lr_diversity *d, size_t top)
+{
+    size_t i;
+    lr_buf_printf(b, "{\"counted\": %lu, \"empty\": %lu, \"unique\": %lu, \"mean_freq\": ",
+                  (unsigned long)d->n_answers, (unsigned long)d->n_empty,
+                  (unsigned long)d->n_unique);
+    lr_json_write_number(b, d->mean_freq);
+    lr_buf_puts(b, ", \"std_freq\": ");
+    lr_json_write_number(b, d->std_freq);
+    lr_buf_printf(b, ", \"over_represented\": %lu, \"top\": [", (unsigned long)d->n_over);
+    for (i = 0; i < d->n_unique && i < top; i++) {
+        lr_buf_puts(b, i ? ", [" : "[");
+        lr_json_write_string(b, d->counts[i].key, strlen(d->counts[i].key));
+        lr_buf_printf(b, ", %lu]", (unsigned long)d->counts[i].count);
+    }
+    return lr_buf_puts(b, "]}");
 }

@@ -38,5 +38,9 @@ typedef struct lr_diversity {
 int lr_diversity_compute(const char *const *answers, size_t n,
                          lr_diversity *out, lr_error *err);
 void lr_diversity_free(lr_diversity *d);
+/* Appends {"counted", "empty", "unique", "mean_freq", "std_freq",
+ * "over_represented", "top": [[key, count], ...]} with at most `top` keys:
+ * the one JSON form of these statistics in every report. */
+int lr_diversity_write_json(lr_buf *b, const lr_diversity *d, size_t top);
 
 #endif

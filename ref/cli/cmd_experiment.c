@@ -218,26 +218,14 @@ static double ratio(size_t a, size_t b) { return b ? (double)a / (double)b : 0.0
 
 static void json_side(lr_buf *b, const side_stats *s)
 {
-    size_t i;
     lr_buf_printf(b, "\"answers\": %lu, \"refusals\": %lu, \"refusal_rate\": ",
                   (unsigned long)s->answers, (unsigned long)s->refusals);
     lr_json_write_number(b, ratio(s->refusals, s->answers));
     lr_buf_printf(b, ", \"questions_with_refusal\": %lu, \"question_refusal_rate\": ",
                   (unsigned long)s->questions_refusing);
     lr_json_write_number(b, ratio(s->questions_refusing, s->questions));
-    lr_buf_printf(b, ", \"diversity\": {\"counted\": %lu, \"unique\": %lu, \"mean_freq\": ",
-                  (unsigned long)s->div.n_answers, (unsigned long)s->div.n_unique);
-    lr_json_write_number(b, s->div.mean_freq);
-    lr_buf_puts(b, ", \"std_freq\": ");
-    lr_json_write_number(b, s->div.std_freq);
-    lr_buf_printf(b, ", \"over_represented\": %lu, \"top\": [",
-                  (unsigned long)s->div.n_over);
-    for (i = 0; i < s->div.n_unique && i < N_TOP; i++) {
-        lr_buf_puts(b, i ? ", [" : "[");
-        lr_json_write_string(b, s->div.counts[i].key, strlen(s->div.counts[i].key));
-        lr_buf_printf(b, ", %lu]", (unsigned long)s->div.counts[i].count);
-    }
-    lr_buf_puts(b, "]}");
+    lr_buf_puts(b, ", \"diversity\": ");
+    lr_diversity_write_json(b, &s->div, N_TOP);
 }
 
 /* Table-safe text: '|' escaped, new lines as spaces. */

@@ -126,7 +126,6 @@ static int side_compute(const probe_set *p, lr_answer_stats *s, lr_error *err)
 static void json_side(lr_buf *b, const char *name, const lr_answer_stats *s,
                       size_t n_questions, size_t top)
 {
-    size_t i;
     lr_buf_printf(b, "  \"%s\": {\"answers\": %lu, \"refusals\": %lu, "
                   "\"refusal_rate\": ", name, (unsigned long)s->answers,
                   (unsigned long)s->refusals);
@@ -134,21 +133,9 @@ static void json_side(lr_buf *b, const char *name, const lr_answer_stats *s,
     lr_buf_printf(b, ", \"questions_with_refusal\": %lu, \"question_refusal_rate\": ",
                   (unsigned long)s->questions_refusing);
     lr_json_write_number(b, n_questions ? (double)s->questions_refusing / (double)n_questions : 0);
-    lr_buf_printf(b, ",\n    \"diversity\": {\"counted\": %lu, \"empty\": %lu, "
-                  "\"unique\": %lu, \"mean_freq\": ",
-                  (unsigned long)s->div.n_answers, (unsigned long)s->div.n_empty,
-                  (unsigned long)s->div.n_unique);
-    lr_json_write_number(b, s->div.mean_freq);
-    lr_buf_puts(b, ", \"std_freq\": ");
-    lr_json_write_number(b, s->div.std_freq);
-    lr_buf_printf(b, ", \"over_represented\": %lu, \"top\": [",
-                  (unsigned long)s->div.n_over);
-    for (i = 0; i < s->div.n_unique && i < top; i++) {
-        lr_buf_puts(b, i ? ", [" : "[");
-        lr_json_write_string(b, s->div.counts[i].key, strlen(s->div.counts[i].key));
-        lr_buf_printf(b, ", %lu]", (unsigned long)s->div.counts[i].count);
-    }
-    lr_buf_puts(b, "]}}");
+    lr_buf_puts(b, ",\n    \"diversity\": ");
+    lr_diversity_write_json(b, &s->div, top);
+    lr_buf_puts(b, "}");
 }
 
 static void md_escape(lr_buf *b, const char *s)
