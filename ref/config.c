@@ -328,3 +328,23 @@ uint64_t lr_config_param_count(const lr_config *c)
     return V * H + (uint64_t)c->num_hidden_layers * layer + H +
            (c->tie_word_embeddings ? 0 : V * H);
 }
+
+void lr_config_bench_100m(lr_config *c)
+{
+    memset(c, 0, sizeof *c);
+    c->hidden_size = 768;
+    c->intermediate_size = 2048;
+    c->num_hidden_layers = 12;
+    c->num_attention_heads = 12;
+    c->num_key_value_heads = 4;
+    c->head_dim = 64;
+    c->max_position_embeddings = 2048;
+    c->vocab_size = 32000;
+    c->rms_norm_eps = 1e-5;
+    c->rope_theta = 500000;
+    c->rope_type = LR_ROPE_DEFAULT;
+    c->tie_word_embeddings = 1;
+    c->bos_token_id = 1;
+    c->eos_token_ids[0] = 2;
+    c->n_eos = 1;
+}

@@ -47,6 +47,11 @@ int lr_config_validate(const lr_config *cfg, const char *source,
 /* Appends a HF-style config.json for cfg (keys sorted, 2-space indent). */
 int lr_config_to_json(const lr_config *cfg, lr_buf *out);
 
+/* The ~100M-parameter Llama shape every benchmark uses (`llamaref bench`,
+ * `make bench-train`): hidden 768, 12 layers, 12 heads / 4 KV heads of 64,
+ * intermediate 2048, vocab 32000, tied, theta 500000, eps 1e-5. */
+void lr_config_bench_100m(lr_config *cfg);
+
 /* Parameter count of the model described (tied lm_head counted once). */
 uint64_t lr_config_param_count(const lr_config *cfg);
 

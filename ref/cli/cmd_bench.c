@@ -195,22 +195,7 @@ int cmd_bench(int argc, char **argv)
         printf("stories260K: skipped (%s)\n", err.msg);
     }
     if (!quick) {
-        memset(&c, 0, sizeof c);
-        c.hidden_size = 768;
-        c.intermediate_size = 2048;
-        c.num_hidden_layers = 12;
-        c.num_attention_heads = 12;
-        c.num_key_value_heads = 4;
-        c.head_dim = 64;
-        c.max_position_embeddings = 2048;
-        c.vocab_size = 32000;
-        c.rms_norm_eps = 1e-5;
-        c.rope_theta = 500000;
-        c.rope_type = LR_ROPE_DEFAULT;
-        c.tie_word_embeddings = 1;
-        c.bos_token_id = 1;
-        c.eos_token_ids[0] = 2;
-        c.n_eos = 1;
+        lr_config_bench_100m(&c);
         if (lr_model_init_random(&c, 7, &m, &err)) {
             fprintf(stderr, "bench: %s\n", err.msg);
             return 1;
