@@ -10,6 +10,7 @@
  *   2. popularity ranks and facts  stream 2
  *   3. mention counts and splits   stream 3
  *   4. corpus and refusals         stream 4, held-out documents stream 5
+ *   5. the order of qa.jsonl       stream 6
  */
 #if !defined(_WIN32)
 #define _POSIX_C_SOURCE 200809L
@@ -1290,7 +1291,19 @@ int lr_world_write(const lr_world *w, const char *dir, size_t *total_bytes, lr_e
     for (i = 0; i < w->n_facts; i++) write_fact(w, i, &b);
     if (write_one(dir, "facts.jsonl", &b, &total, err)) goto done;
     b.len = 0;
-    for (i = 0; i < w->n_facts; i++) if (w->facts[i].split == LR_WS_QA) write_fact(w, i, &b);
+    { /* qa.jsonl in a random order (stream 6), so that its first N lines
+       * (`probe --limit N`) are a uniform sample of the pool */
+        uint32_t *qa = lr_alloc(w->n_facts + 1, sizeof *qa, "qa order", err);
+        size_t n_qa = 0;
+        lr_rng r;
+        if (!qa) goto done;
+        for (i = 0; i < w->n_facts; i++)
+            if (w->facts[i].split == LR_WS_QA) qa[n_qa++] = (uint32_t)i;
+        lr_rng_seed(&r, stream_seed(w->opts.seed, 6));
+        shuffle(&r, qa, n_qa);
+        for (i = 0; i < n_qa; i++) write_fact(w, qa[i], &b);
+        free(qa);
+    }
     if (write_one(dir, "qa.jsonl", &b, &total, err)) goto done;
     b.len = 0;
     for (i = 0; i < w->n_facts; i++) if (w->facts[i].split == LR_WS_SHOT) write_fact(w, i, &b);
