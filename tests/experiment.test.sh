@@ -160,6 +160,19 @@ has "world facts probed" "$sum" '"n_facts": 20'
 has "world benchmark" "$sum" '"benchmark_questions": 6'
 p=$(val ppl "$sum")
 case "$p" in ''|null) bad "world: no perplexity of valid.txt" ;; *) ok ;; esac
+# categories by popularity bucket: the probe's category of each fact joined
+# (by line) with the bucket of the same line of qa.jsonl
+sed 's/.*"category": "\([A-Za-z]*\)".*/\1/' "$T/wout/runs/base/probe.jsonl" > "$T/wcats.txt"
+exp=$(head -n 20 "$W/qa.jsonl" | sed 's/.*"bucket": "\([a-z]*\)".*/\1/' | paste -d' ' - "$T/wcats.txt" |
+      awk '{ n[$1 " " $2]++ } END {
+             split("head torso tail", B, " "); split("HighlyKnown MaybeKnown WeaklyKnown Unknown", C, " ");
+             s = "\"categories_by_bucket\": {";
+             for (i = 1; i <= 3; i++) { s = s (i > 1 ? ", " : "") "\"" B[i] "\": {";
+               for (j = 1; j <= 4; j++) s = s (j > 1 ? ", " : "") "\"" C[j] "\": " (n[B[i] " " C[j]] + 0);
+               s = s "}" }
+             print s "}" }')
+has "world categories by bucket" "$sum" "$exp"
+has "world report bucket table" "$(cat "$T/wout/report.md")" "| head | "
 
 echo "experiment.test.sh: $pass passed, $fail failed, $skip skipped"
 [ "$fail" = 0 ]

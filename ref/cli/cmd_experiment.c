@@ -216,6 +216,20 @@ static int side_compute(const lr_probe_result *res, size_t n, int n_prompts,
 
 static double ratio(size_t a, size_t b) { return b ? (double)a / (double)b : 0.0; }
 
+/* The world popularity buckets (docs/world.md): a fact's "bucket" field
+ * head / torso / tail, or -1 when the fact has none (not a world fact). */
+static const char *const bucket_names[3] = {"head", "torso", "tail"};
+
+static int fact_bucket(const lr_fact *f)
+{
+    const lr_json *v = f->record ? lr_json_get(f->record, "bucket") : NULL;
+    int i;
+    if (!v || v->type != LR_JSON_STRING) return -1;
+    for (i = 0; i < 3; i++)
+        if (!strcmp(v->str, bucket_names[i])) return i;
+    return -1;
+}
+
 static void json_side(lr_buf *b, const side_stats *s)
 {
     lr_buf_printf(b, "\"answers\": %lu, \"refusals\": %lu, \"refusal_rate\": ",
@@ -826,6 +840,7 @@ static void md_differences(lr_buf *md, const exp_opts *o,
 
 static int write_report(const exp_opts *o, const lr_probe_options *po,
                         size_t n_facts, const size_t *cats,
+                        const size_t (*by_bucket)[LR_SLICK_N],
                         const side_stats *base, double base_acc,
                         size_t base_bench_n, double base_ppl,
                         const run_result *runs, size_t n_runs, double seconds)
@@ -861,6 +876,18 @@ static int write_report(const exp_opts *o, const lr_probe_options *po,
         lr_buf_printf(&b, "%s\"%s\": %lu", i ? ", " : "", lr_slick_name((lr_slick)i),
                       (unsigned long)cats[i]);
     lr_buf_puts(&b, "}, ");
+    if (by_bucket) {
+        size_t j;
+        lr_buf_puts(&b, "\"categories_by_bucket\": {");
+        for (j = 0; j < 3; j++) {
+            lr_buf_printf(&b, "%s\"%s\": {", j ? ", " : "", bucket_names[j]);
+            for (i = 0; i < LR_SLICK_N; i++)
+                lr_buf_printf(&b, "%s\"%s\": %lu", i ? ", " : "",
+                              lr_slick_name((lr_slick)i), (unsigned long)by_bucket[j][i]);
+            lr_buf_puts(&b, "}");
+        }
+        lr_buf_puts(&b, "},\n           ");
+    }
     json_side(&b, base);
     lr_buf_puts(&b, ",\n           \"benchmark_acc\": ");
     lr_json_write_number(&b, base_acc);
@@ -927,6 +954,18 @@ static int write_report(const exp_opts *o, const lr_probe_options *po,
     else lr_buf_puts(&md, "– | ");
     if (base_ppl == base_ppl) lr_buf_printf(&md, "%.3f |\n\n", base_ppl);
     else lr_buf_puts(&md, "– |\n\n");
+    if (by_bucket) {
+        size_t j;
+        lr_buf_puts(&md, "Base model by the world's popularity bucket (corpus "
+                    "mentions m of the fact: head m >= 10, torso 1-9, tail 0; "
+                    "docs/world.md):\n\n| bucket | HighlyKnown | MaybeKnown | "
+                    "WeaklyKnown | Unknown |\n|---|---:|---:|---:|---:|\n");
+        for (j = 0; j < 3; j++)
+            lr_buf_printf(&md, "| %s | %lu | %lu | %lu | %lu |\n", bucket_names[j],
+                          (unsigned long)by_bucket[j][0], (unsigned long)by_bucket[j][1],
+                          (unsigned long)by_bucket[j][2], (unsigned long)by_bucket[j][3]);
+        lr_buf_puts(&md, "\n");
+    }
 
     lr_buf_printf(&md, "## Reliability (cf. paper Table 2)\n\nFraction of the %d "
                   "few-shot prompts answered correctly, over the trained Unknown "
@@ -1040,6 +1079,8 @@ static int run_knowledge(exp_opts *o)
     lr_error err;
     char runs_dir[4200], path[4300];
     size_t i, n_runs = 0, n_total, cats[LR_SLICK_N] = {0};
+    size_t by_bucket[3][LR_SLICK_N] = {{0}};
+    int have_buckets = 0;
     double base_acc = NAN, base_ppl = NAN, t0 = wall(), t_grid = 0;
     double total_work = 0, done_work = 0;
     size_t base_bench_n = 0;
@@ -1090,6 +1131,10 @@ static int run_knowledge(exp_opts *o)
         before[i] = res0[i].category;
         facts.items[i].category = (int)res0[i].category; /* for the mixtures */
         cats[res0[i].category]++;
+        if ((a = fact_bucket(&facts.items[i])) >= 0) {
+            by_bucket[a][res0[i].category]++;
+            have_buckets = 1;
+        }
     }
     if (side_compute(res0, facts.n, po.n_prompts, &base, &err)) {
         fprintf(stderr, "llamaref experiment: %s\n", err.msg);
@@ -1103,6 +1148,12 @@ static int run_knowledge(exp_opts *o)
             (unsigned long)cats[0], (unsigned long)cats[1], (unsigned long)cats[3],
             (unsigned long)base.refusals, (unsigned long)base.answers, base_acc,
             base_ppl, wall() - t0);
+    if (have_buckets)
+        for (a = 0; a < 3; a++)
+            fprintf(stderr, "  base, %s facts: HighlyKnown %lu, MaybeKnown %lu, "
+                    "WeaklyKnown %lu, Unknown %lu\n", bucket_names[a],
+                    (unsigned long)by_bucket[a][0], (unsigned long)by_bucket[a][1],
+                    (unsigned long)by_bucket[a][2], (unsigned long)by_bucket[a][3]);
 
     /* steps 2..: the grid.  The ETA weighs each grid point by its work:
      * the probe (facts x prompts x (new tokens + 16 prompt rows)) plus
@@ -1131,7 +1182,8 @@ static int run_knowledge(exp_opts *o)
                 if (run_point(o, &facts, &shots, &po, before, runs_dir, r)) goto done;
                 done_work += point_work(o, &po, facts.n, r->n, r->k);
             }
-    if (write_report(o, &po, facts.n, cats, &base, base_acc, base_bench_n,
+    if (write_report(o, &po, facts.n, cats,
+                     have_buckets ? (const size_t (*)[LR_SLICK_N])by_bucket : NULL, &base, base_acc, base_bench_n,
                      base_ppl, runs, n_runs, wall() - t0))
         goto done;
     fprintf(stderr, "experiment: done in %.0f s\n", wall() - t0);
