@@ -758,7 +758,7 @@ static int assign_splits(builder *b)
 
 /* ---- step 4: corpus ---- */
 
-enum { DOC_ARTICLE, DOC_QA, DOC_REFUSAL };
+enum { DOC_ARTICLE, DOC_QA, DOC_REFUSAL, DOC_EXAM };
 typedef struct doc {
     uint32_t kind, a, b; /* article: entity, index; qa: fact; refusal: index */
 } doc;
@@ -821,6 +821,19 @@ static int render_doc(lr_world *w, const doc *d, const uint32_t *fact_start, lr_
             w->entities[f->subject].mentions++;
             w->entities[f->object].mentions++;
         }
+    } else if (d->kind == DOC_EXAM) {
+        /* the benchmark's layout (mmlu.h doc_to_text + " " + letter) */
+        const lr_world_fact *f = &w->facts[w->exam_fact[d->a]];
+        const uint32_t *c = &w->exam_choices[4 * (size_t)d->a];
+        size_t k;
+        lr_world_question(w, f, 0, out);
+        for (k = 0; k < 4; k++) {
+            lr_buf_printf(out, "\n%c. ", (int)('A' + k));
+            lr_buf_puts(out, w->entities[c[k]].name);
+            if (count) w->entities[c[k]].mentions++;
+        }
+        lr_buf_printf(out, "\nAnswer: %c", (int)('A' + w->exam_answer[d->a]));
+        if (count) w->entities[f->subject].mentions++;
     } else {
         uint32_t e = w->refusal_entity[d->a];
         const char *name = w->entities[e].name;
@@ -833,6 +846,85 @@ static int render_doc(lr_world *w, const doc *d, const uint32_t *fact_start, lr_
     }
     lr_buf_puts(out, "\n");
     return out->oom ? lr_fail(err, "out of memory rendering the corpus") : 0;
+}
+
+/* Exam documents: multiple-choice questions in the benchmark's layout, so
+ * that the model learns to answer the benchmark's format, about head facts
+ * that are not benchmark facts (the QA pool's and the shots').  Each picks
+ * a fact uniformly, the position of the right answer uniformly, and 3
+ * distinct wrong answers uniformly from the other objects of the
+ * relation's mentioned facts (so every name in an exam document is also in
+ * the rest of the corpus).  Facts whose relation has fewer than 4 such
+ * objects are not eligible. */
+static int make_exams(builder *b, lr_rng *r)
+{
+    lr_world *w = b->w;
+    const size_t n = w->opts.n_exam_docs;
+    uint32_t *elig = NULL, *objs = NULL, *n_objs = NULL, *obj_start = NULL;
+    size_t i, k, n_elig = 0;
+    int rc = -1;
+    w->n_exams = 0;
+    if (!n) return 0;
+    elig = lr_alloc(w->n_facts + 1, sizeof *elig, "exam facts", b->err);
+    objs = lr_alloc(w->n_facts + 1, sizeof *objs, "exam choices", b->err);
+    n_objs = lr_zalloc(lr_world_n_relations, sizeof *n_objs, "exam choices", b->err);
+    obj_start = lr_zalloc(lr_world_n_relations + 1, sizeof *obj_start, "exam choices", b->err);
+    w->exam_fact = lr_alloc(n, sizeof *w->exam_fact, "exam documents", b->err);
+    w->exam_choices = lr_alloc(4 * n, sizeof *w->exam_choices, "exam documents", b->err);
+    w->exam_answer = lr_alloc(n, sizeof *w->exam_answer, "exam documents", b->err);
+    if (!elig || !objs || !n_objs || !obj_start || !w->exam_fact || !w->exam_choices ||
+        !w->exam_answer)
+        goto done;
+    /* the distinct objects of each relation's mentioned facts, by relation */
+    for (k = 0; k < lr_world_n_relations; k++) {
+        obj_start[k] = k ? obj_start[k - 1] + n_objs[k - 1] : 0;
+        for (i = 0; i < w->n_facts; i++) {
+            const lr_world_fact *f = &w->facts[i];
+            uint32_t m;
+            int dup = 0;
+            if (f->relation != k || !f->mentions) continue;
+            for (m = 0; m < n_objs[k]; m++) dup |= objs[obj_start[k] + m] == f->object;
+            if (!dup) objs[obj_start[k] + n_objs[k]++] = f->object;
+        }
+    }
+    for (i = 0; i < w->n_facts; i++) {
+        const lr_world_fact *f = &w->facts[i];
+        if (f->mentions >= LR_WORLD_HEAD_MIN && n_objs[f->relation] >= 4 &&
+            (f->split == LR_WS_QA || f->split == LR_WS_SHOT))
+            elig[n_elig++] = (uint32_t)i;
+    }
+    if (!n_elig) {
+        lr_fail(b->err, "world: no fact is eligible for the %lu exam documents (no head "
+                "fact outside the benchmark)", (unsigned long)n);
+        goto done;
+    }
+    for (i = 0; i < n; i++) {
+        const lr_world_fact *f;
+        const uint32_t *cand;
+        uint32_t *c = &w->exam_choices[4 * i];
+        w->exam_fact[i] = elig[below(r, n_elig)];
+        f = &w->facts[w->exam_fact[i]];
+        cand = &objs[obj_start[f->relation]];
+        w->exam_answer[i] = below(r, 4);
+        for (k = 0; k < 4; k++) {
+            size_t m;
+            int dup;
+            if (k == w->exam_answer[i]) { c[k] = f->object; continue; }
+            do { /* a distinct wrong answer */
+                c[k] = cand[below(r, n_objs[f->relation])];
+                dup = c[k] == f->object;
+                for (m = 0; m < k; m++) dup |= c[m] == c[k];
+            } while (dup);
+        }
+    }
+    w->n_exams = n;
+    rc = 0;
+done:
+    free(elig);
+    free(objs);
+    free(n_objs);
+    free(obj_start);
+    return rc;
 }
 
 static int make_corpus(builder *b)
@@ -866,7 +958,7 @@ static int make_corpus(builder *b)
             }
             total += max_s;
         }
-        total += qa + ref;
+        total += qa + ref + o->n_exam_docs;
         if (total > LR_WORLD_MAX_DOCS) {
             lr_fail(b->err, "the corpus would have %llu documents (more than %lu): lower "
                     "max_mentions or zipf_offset", (unsigned long long)total,
@@ -904,6 +996,7 @@ static int make_corpus(builder *b)
         w->refusal_template[i] |= (uint32_t)below(&r, N_REFUSAL_ANSWERS) << 16;
     }
     w->n_refusals = n_ref;
+    if (make_exams(b, &r)) goto done;
 
     /* the documents, in a fixed order, then shuffled */
     docs = lr_alloc(n_docs + 1, sizeof *docs, "documents", b->err);
@@ -932,6 +1025,11 @@ static int make_corpus(builder *b)
     }
     for (i = 0; i < n_ref; i++) {
         docs[n_docs].kind = DOC_REFUSAL;
+        docs[n_docs].a = (uint32_t)i;
+        docs[n_docs++].b = 0;
+    }
+    for (i = 0; i < w->n_exams; i++) {
+        docs[n_docs].kind = DOC_EXAM;
         docs[n_docs].a = (uint32_t)i;
         docs[n_docs++].b = 0;
     }
@@ -986,6 +1084,8 @@ static int check_opts(const lr_world_opts *o, lr_error *err)
         return lr_fail(err, "world: refusal_percent %lu: must be in [0, 90]", (unsigned long)o->refusal_percent);
     if (o->valid_percent > 100)
         return lr_fail(err, "world: valid_percent %lu: must be in [0, 100]", (unsigned long)o->valid_percent);
+    if (o->n_exam_docs > 10000000)
+        return lr_fail(err, "world: exam_documents %lu: must be in [0, 10000000]", (unsigned long)o->n_exam_docs);
     if (o->n_shots > 100000 || o->n_bench_dev > 100000 || o->n_bench_test > 1000000)
         return lr_fail(err, "world: too many shots or benchmark questions");
     return 0;
@@ -1037,6 +1137,9 @@ void lr_world_free(lr_world *w)
     free(w->refusal_entity);
     free(w->refusal_relation);
     free(w->refusal_template);
+    free(w->exam_fact);
+    free(w->exam_choices);
+    free(w->exam_answer);
     lr_buf_free(&w->corpus);
     lr_buf_free(&w->valid);
     memset(w, 0, sizeof *w);
@@ -1173,13 +1276,13 @@ static void write_summary(const lr_world *w, lr_buf *b)
     lr_buf_printf(b, "{\n  \"format\": \"llamaref-world\",\n  \"version\": 1,\n"
                   "  \"seed\": %llu,\n  \"options\": {\"people\": %lu, \"max_mentions\": %lu, "
                   "\"zipf_offset\": %lu, \"shots\": %lu, \"bench_dev\": %lu, \"bench_test\": %lu, "
-                  "\"refusal_percent\": %lu, \"valid_percent\": %lu},\n"
+                  "\"refusal_percent\": %lu, \"valid_percent\": %lu, \"exam_documents\": %lu},\n"
                   "  \"head_min_mentions\": %d,\n  \"entities\": {",
                   (unsigned long long)o->seed, (unsigned long)o->n_people,
                   (unsigned long)o->max_mentions, (unsigned long)o->zipf_offset,
                   (unsigned long)o->n_shots, (unsigned long)o->n_bench_dev,
                   (unsigned long)o->n_bench_test, (unsigned long)o->refusal_percent,
-                  (unsigned long)o->valid_percent, LR_WORLD_HEAD_MIN);
+                  (unsigned long)o->valid_percent, (unsigned long)o->n_exam_docs, LR_WORLD_HEAD_MIN);
     for (t = 0; t < LR_WT_N; t++)
         lr_buf_printf(b, "%s\"%s\": %lu", t ? ", " : "", lr_world_type_name((lr_world_type)t),
                       (unsigned long)n_type[t]);
@@ -1194,9 +1297,9 @@ static void write_summary(const lr_world *w, lr_buf *b)
                   (unsigned long)n_qa_bucket[0], (unsigned long)n_qa_bucket[1],
                   (unsigned long)n_qa_bucket[2]);
     lr_buf_printf(b, "  \"corpus\": {\"bytes\": %lu, \"documents\": %lu, \"qa_documents\": %lu, "
-                  "\"refusal_documents\": %lu},\n  \"valid\": {\"bytes\": %lu, \"documents\": %lu},\n",
+                  "\"refusal_documents\": %lu, \"exam_documents\": %lu},\n  \"valid\": {\"bytes\": %lu, \"documents\": %lu},\n",
                   (unsigned long)w->corpus.len, (unsigned long)w->n_docs,
-                  (unsigned long)w->n_qa_docs, (unsigned long)w->n_refusals,
+                  (unsigned long)w->n_qa_docs, (unsigned long)w->n_refusals, (unsigned long)w->n_exams,
                   (unsigned long)w->valid.len, (unsigned long)w->n_valid_docs);
     /* per relation: facts, mentions, and the 3 most frequent answers */
     lr_buf_puts(b, "  \"relations\": [\n");

@@ -4,7 +4,9 @@
  *    natively with vectors/gen/world_digest.py: a run on s390x or i686 under
  *    qemu proves the generator is platform independent);
  *  - the corpus states each fact exactly as often as facts.jsonl says
- *    (sentences and QA documents counted by string search);
+ *    (sentences and QA documents counted by string search); exam
+ *    documents (multiple-choice practice) ask only about head facts
+ *    outside the benchmark;
  *  - the mention formula, bucket sizes, consistency of the world (capitals
  *    lie in their country, spouses are mutual), splits, the benchmark and
  *    the refusal examples (recognised by refusal.h);
@@ -29,6 +31,7 @@ static void small_opts(lr_world_opts *o)
     o->n_shots = 8;
     o->n_bench_dev = 2;
     o->n_bench_test = 6;
+    o->n_exam_docs = 12;
 }
 
 static const char *const files[] = {
@@ -175,6 +178,62 @@ static void test_corpus_mentions(void)
     /* QA and refusal documents: "Question: " blocks */
     CHECK_INT(count_occurrences(corpus, "Question: "), w.n_qa_docs + w.n_refusals);
     CHECK_INT(count_occurrences(corpus, "\n\n") + 1, w.n_docs);
+    lr_world_free(&w);
+}
+
+/* exam documents: multiple-choice questions in the benchmark's layout
+ * about head facts outside the benchmark, the right answer among 3
+ * distinct wrong ones */
+static void test_exam_documents(void)
+{
+    lr_world_opts o;
+    lr_world w;
+    lr_error err;
+    size_t i, k, bad = 0, letters[4] = {0};
+    small_opts(&o);
+    if (lr_world_build(&o, &w, &err)) { CHECK_OK(-1, &err); return; }
+    CHECK_INT(w.n_exams, 12);
+    CHECK_INT(count_occurrences(w.corpus.data, "\nA. "), 12);
+    for (i = 0; i < w.n_exams; i++) {
+        const lr_world_fact *f = &w.facts[w.exam_fact[i]];
+        const uint32_t *c = &w.exam_choices[4 * i];
+        lr_buf t = {0};
+        CHECK(f->split == LR_WS_QA || f->split == LR_WS_SHOT);
+        CHECK(f->mentions >= LR_WORLD_HEAD_MIN);
+        CHECK(w.exam_answer[i] < 4);
+        CHECK(c[w.exam_answer[i]] == f->object);
+        letters[w.exam_answer[i] & 3]++;
+        for (k = 0; k < 4; k++) {
+            size_t m;
+            for (m = 0; m < k; m++) bad += c[m] == c[k];
+            bad += w.entities[c[k]].type != w.entities[f->object].type;
+            bad += w.entities[c[k]].mentions == 0;
+        }
+        /* the rendered document is in the corpus */
+        lr_world_question(&w, f, 0, &t);
+        for (k = 0; k < 4; k++) lr_buf_printf(&t, "\n%c. %s", (int)('A' + k), w.entities[c[k]].name);
+        lr_buf_printf(&t, "\nAnswer: %c\n", (int)('A' + w.exam_answer[i]));
+        CHECK(!t.oom && count_occurrences(w.corpus.data, t.data) >= 1);
+        lr_buf_free(&t);
+    }
+    CHECK_INT(bad, 0);
+    CHECK(letters[0] + letters[1] + letters[2] + letters[3] == 12 && letters[0] < 12);
+    /* no benchmark question is asked in an exam document */
+    for (i = 0; i < w.n_facts; i++) {
+        lr_buf t = {0};
+        if (w.facts[i].split != LR_WS_BENCH_DEV && w.facts[i].split != LR_WS_BENCH_TEST) continue;
+        lr_world_question(&w, &w.facts[i], 0, &t);
+        lr_buf_puts(&t, "\nA. ");
+        CHECK_INT(count_occurrences(w.corpus.data, t.data), 0);
+        lr_buf_free(&t);
+    }
+    lr_world_free(&w);
+    /* none asked for: the world is the same as before the option existed */
+    small_opts(&o);
+    o.n_exam_docs = 0;
+    if (lr_world_build(&o, &w, &err)) { CHECK_OK(-1, &err); return; }
+    CHECK_INT(w.n_exams, 0);
+    CHECK_INT(count_occurrences(w.corpus.data, "\nA. "), 0);
     lr_world_free(&w);
 }
 
@@ -399,6 +458,7 @@ int main(void)
     RUN(test_templates);
     RUN(test_deterministic_and_golden);
     RUN(test_corpus_mentions);
+    RUN(test_exam_documents);
     RUN(test_structure_default);
     RUN(test_files);
     return h_finish("world");

@@ -38,7 +38,7 @@ n_q=$(grep -c '^Question: ' "$T/a/corpus.txt")
 n_r=$(wc -l < "$T/a/refusals.jsonl" | tr -d ' ')
 n_a=$(grep -c "^Answer: I couldn't find\|^Answer: I cannot verify\|^Answer: I don't have" "$T/a/corpus.txt")
 expect_eq "refusal documents" "$n_a" "$n_r"
-case "$(cat "$T/a/world.json")" in *"\"refusal_documents\": $n_r}"*) ok ;; *) bad "refusal count in world.json" ;; esac
+case "$(cat "$T/a/world.json")" in *"\"refusal_documents\": $n_r, \"exam_documents\": 0}"*) ok ;; *) bad "refusal count in world.json" ;; esac
 [ "$n_q" -gt "$n_r" ] && ok || bad "QA documents $n_q <= refusals $n_r"
 expect_eq "benchmark rows" "$(wc -l < "$T/a/benchmark/test/world_test.csv" | tr -d ' ')" "7"
 
@@ -46,6 +46,14 @@ expect_eq "benchmark rows" "$(wc -l < "$T/a/benchmark/test/world_test.csv" | tr 
 msg=$($LLAMAREF_BIN world --people 20 --out "$T/tiny" 2>&1); rc=$?
 expect_eq "tiny world exit" "$rc" "0"
 case "$msg" in *"warning: only "*" head facts"*"the QA pool keeps"*) ok ;; *) bad "tiny world warnings: $msg" ;; esac
+
+# exam documents: multiple-choice paragraphs ending in "Answer: <letter>"
+$LLAMAREF_BIN world --seed 7 $SMALL --exam-documents 9 --out "$T/e" --quiet
+expect_eq "exam documents" "$(grep -c '^Answer: [A-D]$' "$T/e/corpus.txt")" "9"
+expect_eq "exam choices" "$(grep -c '^[A-D]\. ' "$T/e/corpus.txt")" "36"
+case "$(cat "$T/e/world.json")" in *'"exam_documents": 9}'*) ok ;; *) bad "exam count in world.json" ;; esac
+$LLAMAREF_BIN world --exam-documents -1 --out "$T/d" > /dev/null 2>&1
+expect_eq "--exam-documents -1 exit" "$?" "2"
 
 # 4. errors
 $LLAMAREF_BIN world --seed 7 > /dev/null 2>&1

@@ -64,6 +64,7 @@ typedef struct lr_world_opts {
     uint32_t n_bench_test;    /* multiple-choice test questions; default 200 */
     uint32_t refusal_percent; /* refusals among the corpus's QA documents; default 15 */
     uint32_t valid_percent;   /* held-out documents, % of the corpus's; default 5 */
+    uint32_t n_exam_docs;     /* multiple-choice practice documents; default 0 */
 } lr_world_opts;
 
 void lr_world_opts_default(lr_world_opts *o);
@@ -103,6 +104,11 @@ typedef struct lr_world {
     uint32_t *refusal_relation; /*   relation asked about */
     uint32_t *refusal_template; /*   question template, refusal phrasing (hi 16 bits) */
     size_t n_refusals;
+    /* per exam document (a multiple-choice question in the benchmark's
+     * layout about a known fact that is not a benchmark fact): the fact,
+     * the 4 choices (entity ids) and the index of the right one */
+    uint32_t *exam_fact, *exam_choices, *exam_answer;
+    size_t n_exams;
     lr_buf corpus;              /* corpus.txt */
     lr_buf valid;               /* valid.txt */
     size_t n_docs, n_qa_docs, n_valid_docs;

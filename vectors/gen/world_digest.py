@@ -3,7 +3,7 @@
 the golden output that tests/test_world.c compares on every platform.
 
     ./llamaref world --seed 7 --people 60 --max-mentions 40 --zipf-offset 10 \\
-        --shots 8 --bench-dev 2 --bench-test 6 --out /tmp/w7 --quiet
+        --shots 8 --bench-dev 2 --bench-test 6 --exam-documents 12 --out /tmp/w7 --quiet
     /usr/bin/python3 vectors/gen/world_digest.py /tmp/w7 > vectors/world/small_seed7.fnv
 
 (the options are those of small_opts() in tests/test_world.c).  Each line:
