@@ -150,6 +150,16 @@ $LLAMAREF_BIN world --seed 7 --people 60 --max-mentions 40 --zipf-offset 10 --sh
     --bench-dev 2 --bench-test 6 --out "$W" >/dev/null 2>&1
 cp "$S/stories260K.bin" "$W/model.bin"
 cp "$S/tok512.bin" "$W/tokenizer.bin"
+# the world's training defaults: a bad file is refused before any work
+printf '{"lr": 0.005, "epochs": 3, "rank": 2}\n' > "$W/experiment.json"
+msg=$($LLAMAREF_BIN experiment knowledge --model "$W" --quick --out "$T/wbad" 2>&1); rc=$?
+[ "$rc" = 1 ] && ok || bad "bad experiment.json: exit $rc"
+has "bad experiment.json message" "$msg" "$W/experiment.json:1: unknown key \"rank\""
+[ ! -e "$T/wbad" ] && ok || bad "a bad experiment.json is only found after work"
+printf '{"epochs": 2.5}' > "$W/experiment.json"
+msg=$($LLAMAREF_BIN experiment knowledge --model "$W" --quick --out "$T/wbad" 2>&1)
+has "fractional epochs" "$msg" '"epochs" must be a positive integer'
+printf '{"lr": 0.005, "epochs": 3}\n' > "$W/experiment.json"
 out=$($LLAMAREF_BIN experiment knowledge --model "$W" --quick --limit 20 --unknown 1 \
       --extra 1 --kind paraphrase --epochs 1 --out "$T/wout" 2>"$T/wstderr.txt"); rc=$?
 [ "$rc" = 0 ] && ok || bad "world experiment exit $rc: $(tail -n 3 "$T/wstderr.txt")"
@@ -158,6 +168,10 @@ sum=$(tr -d '\n' < "$T/wout/summary.json")
 has "world facts" "$sum" "\"facts\": \"$W/qa.jsonl\""
 has "world facts probed" "$sum" '"n_facts": 20'
 has "world benchmark" "$sum" '"benchmark_questions": 6'
+has "world train defaults" "$sum" "\"train_defaults\": \"$W/experiment.json\""
+has "world lr from experiment.json" "$sum" '"lr": 0.005'
+has "world --epochs wins" "$sum" '"epochs": 1,'
+has "world report names the defaults" "$(cat "$T/wout/report.md")" "$W/experiment.json"
 p=$(val ppl "$sum")
 case "$p" in ''|null) bad "world: no perplexity of valid.txt" ;; *) ok ;; esac
 # categories by popularity bucket: the probe's category of each fact joined

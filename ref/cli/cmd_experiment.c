@@ -71,7 +71,8 @@ static void usage(FILE *f)
 "train (paper settings): --r 1 --alpha 2 --rslora (default on; --no-rslora)\n"
 "       --dropout 0.1 --targets gate_proj,up_proj,down_proj --lr 1e-3\n"
 "       --schedule linear --epochs 10 --batch 8 --max-grad-norm 1.0\n"
-"       --weight-decay 0\n"
+"       --weight-decay 0; a world directory's experiment.json may set other\n"
+"       defaults for lr, epochs, r, alpha, batch, dropout (options win)\n"
 "eval:  --bench-shots 5 --bench-limit N (per subject) --ppl-tokens N\n"
 "       --no-bos\n"
 "Writes DIR/summary.json, DIR/report.md, DIR/*.svg and DIR/runs/.\n");
@@ -89,6 +90,10 @@ typedef struct exp_opts {
     int rslora, bos, quick;
     char world_model[4096], world_tok[4096];
     char world_facts[4096], world_shots[4096], world_bench[4096], world_valid[4096];
+    const char *given[64]; /* the options given on the command line */
+    int n_given;
+    char defaults_path[4200]; /* the world's experiment.json, "" if none */
+    int is_world;             /* --model is a world directory */
 } exp_opts;
 
 typedef lr_answer_stats side_stats;
@@ -158,6 +163,73 @@ static void progress(long done, long total, void *ctx)
 }
 
 /* A world directory (docs/world.md): qa.jsonl + shots.jsonl inside. */
+static int given(const exp_opts *o, const char *opt)
+{
+    int i;
+    for (i = 0; i < o->n_given; i++)
+        if (!strcmp(o->given[i], opt)) return 1;
+    return 0;
+}
+
+/* A world directory may hold experiment.json: training defaults for its
+ * model, {"lr": x, "epochs": n, "r": n, "alpha": x, "batch": n,
+ * "dropout": x} (any subset), written by `make world-model`.  A tiny
+ * model needs other LoRA settings than the paper's 8B one; options given
+ * on the command line still win, and the report names the file. */
+static int world_defaults(exp_opts *o, const char *path)
+{
+    static const char *const keys[] = {"lr", "epochs", "r", "alpha", "batch", "dropout"};
+    lr_json_doc *doc = NULL;
+    const lr_json *root;
+    lr_error err;
+    size_t i, k;
+    int rc = -1;
+    if (lr_json_parse_file(path, &doc, &err)) {
+        fprintf(stderr, "llamaref experiment: %s\n", err.msg);
+        return -1;
+    }
+    root = lr_json_root(doc);
+    if (root->type != LR_JSON_OBJECT) {
+        fprintf(stderr, "llamaref experiment: %s: not a JSON object\n", path);
+        goto done;
+    }
+    for (i = 0; i < root->len; i++) {
+        const lr_json *v = &root->items[i];
+        const char *key = root->keys[i];
+        char opt[32];
+        for (k = 0; k < sizeof keys / sizeof keys[0]; k++)
+            if (!strcmp(key, keys[k])) break;
+        if (k == sizeof keys / sizeof keys[0]) {
+            fprintf(stderr, "llamaref experiment: %s:%d: unknown key \"%s\" (lr, epochs, "
+                    "r, alpha, batch, dropout)\n", path, v->line, key);
+            goto done;
+        }
+        if (v->type != LR_JSON_NUMBER || !(v->number > 0) || v->number > 1e6 ||
+            (k == 1 || k == 2 || k == 4 ? !v->is_integer : 0) ||
+            (k == 5 && v->number >= 1)) {
+            fprintf(stderr, "llamaref experiment: %s:%d: \"%s\" must be a positive %s\n",
+                    path, v->line, key, k == 1 || k == 2 || k == 4 ? "integer" :
+                    k == 5 ? "number below 1" : "number");
+            goto done;
+        }
+        snprintf(opt, sizeof opt, "--%s", key);
+        if (given(o, opt)) continue;
+        switch (k) {
+        case 0: o->lr = v->number; break;
+        case 1: o->epochs = (long)v->integer; break;
+        case 2: o->r = (long)v->integer; break;
+        case 3: o->alpha = v->number; break;
+        case 4: o->batch = (long)v->integer; break;
+        default: o->dropout = v->number; break;
+        }
+    }
+    snprintf(o->defaults_path, sizeof o->defaults_path, "%s", path);
+    rc = 0;
+done:
+    lr_json_free(doc);
+    return rc;
+}
+
 static int resolve_world(exp_opts *o)
 {
     char p[4200];
@@ -182,6 +254,9 @@ static int resolve_world(exp_opts *o)
     /* a world model is pretrained on corpus.txt, whose QA documents are
      * "Question: q\nAnswer: a": the plain prompt, not the chat template */
     if (!o->template_arg) o->template_arg = "plain";
+    o->is_world = 1;
+    snprintf(p, sizeof p, "%s/experiment.json", o->model);
+    if (file_exists(p) && world_defaults(o, p)) return -1;
     o->model = o->world_model;
     if (!file_exists(o->model) && !lr_path_is_dir(o->model)) {
         fprintf(stderr, "llamaref experiment: world directory has no model "
@@ -807,6 +882,21 @@ static void md_differences(lr_buf *md, const exp_opts *o,
     if (o->limit >= 0) lr_buf_printf(md, " (the first %ld of the file)", o->limit);
     lr_buf_puts(md, ".  Absolute numbers depend on the model; the trends are "
                 "what compares.\n");
+    if (o->is_world)
+        lr_buf_puts(md, "- The facts belong to a synthetic world (docs/world.md) that "
+                    "the model learnt in pretraining from the world's corpus, so "
+                    "whether a fact is known follows how often the corpus states "
+                    "it (head / torso / tail), as popularity does for DBpedia "
+                    "entities.  A model of a few million parameters or less holds "
+                    "far fewer new facts than an 8B one: expect reliability to "
+                    "fall at tens of facts where the paper's falls at thousands.\n");
+    if (o->defaults_path[0]) {
+        lr_buf_puts(md, "- The training settings not given on the command line come "
+                    "from `");
+        md_escape(md, o->defaults_path);
+        lr_buf_puts(md, "`, chosen for this model (the paper's lr and epochs hardly "
+                    "move a rank-1 adapter of a model this small).\n");
+    }
     if (po->n_prompts != 10 || po->shots_per_prompt != 4 || po->max_new_tokens != 32)
         lr_buf_printf(md, "- Probe: %d prompts x %d shots, up to %d new tokens "
                       "(paper: 10 x 4, 32).\n", po->n_prompts,
@@ -856,6 +946,11 @@ static int write_report(const exp_opts *o, const lr_probe_options *po,
     lr_json_write_string(&b, o->model, strlen(o->model));
     lr_buf_puts(&b, ",\n  \"facts\": ");
     lr_json_write_string(&b, o->facts, strlen(o->facts));
+    lr_buf_puts(&b, ",\n  \"train_defaults\": ");
+    if (o->defaults_path[0])
+        lr_json_write_string(&b, o->defaults_path, strlen(o->defaults_path));
+    else
+        lr_buf_puts(&b, "null");
     lr_buf_printf(&b, ",\n  \"n_facts\": %lu,\n  \"kind\": \"%s\",\n"
                   "  \"probe\": {\"template\": \"%s\", \"prompts\": %d, "
                   "\"shots_per_prompt\": %d, \"max_new_tokens\": %d},\n"
@@ -1234,6 +1329,7 @@ int cmd_experiment(int argc, char **argv)
     for (i = 2; i < argc; i++) {
         const char *s = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         int bad = 0;
+        if (o.n_given < (int)(sizeof o.given / sizeof o.given[0])) o.given[o.n_given++] = s;
         if (!strcmp(s, "-h") || !strcmp(s, "--help")) { usage(stdout); return 0; }
 #define STR(name, field) else if (!strcmp(s, name)) { if (!v) bad = 1; else { o.field = v; i++; } }
 #define INT(name, field, lo, hi) else if (!strcmp(s, name)) { bad = cli_int(s, v, lo, hi, &o.field); i++; }
