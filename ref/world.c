@@ -849,8 +849,9 @@ static int render_doc(lr_world *w, const doc *d, const uint32_t *fact_start, lr_
 }
 
 /* Exam documents: multiple-choice questions in the benchmark's layout, so
- * that the model learns to answer the benchmark's format, about head facts
- * that are not benchmark facts (the QA pool's and the shots').  Each picks
+ * that the model learns to answer the benchmark's format, about facts
+ * mentioned at least exam_min_mentions times that are not benchmark facts
+ * (the QA pool's and the shots').  Each picks
  * a fact uniformly, the position of the right answer uniformly, and 3
  * distinct wrong answers uniformly from the other objects of the
  * relation's mentioned facts (so every name in an exam document is also in
@@ -889,13 +890,14 @@ static int make_exams(builder *b, lr_rng *r)
     }
     for (i = 0; i < w->n_facts; i++) {
         const lr_world_fact *f = &w->facts[i];
-        if (f->mentions >= LR_WORLD_HEAD_MIN && n_objs[f->relation] >= 4 &&
+        if (f->mentions >= w->opts.exam_min_mentions && n_objs[f->relation] >= 4 &&
             (f->split == LR_WS_QA || f->split == LR_WS_SHOT))
             elig[n_elig++] = (uint32_t)i;
     }
     if (!n_elig) {
-        lr_fail(b->err, "world: no fact is eligible for the %lu exam documents (no head "
-                "fact outside the benchmark)", (unsigned long)n);
+        lr_fail(b->err, "world: no fact is eligible for the %lu exam documents (none "
+                "outside the benchmark with >= %lu mentions)", (unsigned long)n,
+                (unsigned long)w->opts.exam_min_mentions);
         goto done;
     }
     for (i = 0; i < n; i++) {
@@ -1070,6 +1072,7 @@ void lr_world_opts_default(lr_world_opts *o)
     o->n_bench_test = 200;
     o->refusal_percent = 15;
     o->valid_percent = 5;
+    o->exam_min_mentions = LR_WORLD_HEAD_MIN;
 }
 
 static int check_opts(const lr_world_opts *o, lr_error *err)
@@ -1084,6 +1087,8 @@ static int check_opts(const lr_world_opts *o, lr_error *err)
         return lr_fail(err, "world: refusal_percent %lu: must be in [0, 90]", (unsigned long)o->refusal_percent);
     if (o->valid_percent > 100)
         return lr_fail(err, "world: valid_percent %lu: must be in [0, 100]", (unsigned long)o->valid_percent);
+    if (o->exam_min_mentions < 1 || o->exam_min_mentions > 100000)
+        return lr_fail(err, "world: exam_min_mentions %lu: must be in [1, 100000]", (unsigned long)o->exam_min_mentions);
     if (o->n_exam_docs > 10000000)
         return lr_fail(err, "world: exam_documents %lu: must be in [0, 10000000]", (unsigned long)o->n_exam_docs);
     if (o->n_shots > 100000 || o->n_bench_dev > 100000 || o->n_bench_test > 1000000)
@@ -1276,13 +1281,14 @@ static void write_summary(const lr_world *w, lr_buf *b)
     lr_buf_printf(b, "{\n  \"format\": \"llamaref-world\",\n  \"version\": 1,\n"
                   "  \"seed\": %llu,\n  \"options\": {\"people\": %lu, \"max_mentions\": %lu, "
                   "\"zipf_offset\": %lu, \"shots\": %lu, \"bench_dev\": %lu, \"bench_test\": %lu, "
-                  "\"refusal_percent\": %lu, \"valid_percent\": %lu, \"exam_documents\": %lu},\n"
+                  "\"refusal_percent\": %lu, \"valid_percent\": %lu, \"exam_documents\": %lu, \"exam_min_mentions\": %lu},\n"
                   "  \"head_min_mentions\": %d,\n  \"entities\": {",
                   (unsigned long long)o->seed, (unsigned long)o->n_people,
                   (unsigned long)o->max_mentions, (unsigned long)o->zipf_offset,
                   (unsigned long)o->n_shots, (unsigned long)o->n_bench_dev,
                   (unsigned long)o->n_bench_test, (unsigned long)o->refusal_percent,
-                  (unsigned long)o->valid_percent, (unsigned long)o->n_exam_docs, LR_WORLD_HEAD_MIN);
+                  (unsigned long)o->valid_percent, (unsigned long)o->n_exam_docs,
+                  (unsigned long)o->exam_min_mentions, LR_WORLD_HEAD_MIN);
     for (t = 0; t < LR_WT_N; t++)
         lr_buf_printf(b, "%s\"%s\": %lu", t ? ", " : "", lr_world_type_name((lr_world_type)t),
                       (unsigned long)n_type[t]);

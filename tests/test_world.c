@@ -228,6 +228,21 @@ static void test_exam_documents(void)
         lr_buf_free(&t);
     }
     lr_world_free(&w);
+    /* a lower threshold admits torso facts, never facts below it */
+    small_opts(&o);
+    o.n_exam_docs = 200;
+    o.exam_min_mentions = 3;
+    if (lr_world_build(&o, &w, &err)) { CHECK_OK(-1, &err); return; }
+    {
+        size_t below_head = 0, below_min = 0;
+        for (i = 0; i < w.n_exams; i++) {
+            below_head += w.facts[w.exam_fact[i]].mentions < LR_WORLD_HEAD_MIN;
+            below_min += w.facts[w.exam_fact[i]].mentions < 3;
+        }
+        CHECK(below_head > 0);
+        CHECK_INT(below_min, 0);
+    }
+    lr_world_free(&w);
     /* none asked for: the world is the same as before the option existed */
     small_opts(&o);
     o.n_exam_docs = 0;

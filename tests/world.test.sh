@@ -52,8 +52,11 @@ $LLAMAREF_BIN world --seed 7 $SMALL --exam-documents 9 --out "$T/e" --quiet
 expect_eq "exam documents" "$(grep -c '^Answer: [A-D]$' "$T/e/corpus.txt")" "9"
 expect_eq "exam choices" "$(grep -c '^[A-D]\. ' "$T/e/corpus.txt")" "36"
 case "$(cat "$T/e/world.json")" in *'"exam_documents": 9}'*) ok ;; *) bad "exam count in world.json" ;; esac
+case "$(cat "$T/e/world.json")" in *'"exam_documents": 9, "exam_min_mentions": 10}'*) ok ;; *) bad "exam options in world.json" ;; esac
 $LLAMAREF_BIN world --exam-documents -1 --out "$T/d" > /dev/null 2>&1
 expect_eq "--exam-documents -1 exit" "$?" "2"
+$LLAMAREF_BIN world --exam-min-mentions 0 --out "$T/d" > /dev/null 2>&1
+expect_eq "--exam-min-mentions 0 exit" "$?" "2"
 
 # 4. errors
 $LLAMAREF_BIN world --seed 7 > /dev/null 2>&1

@@ -65,6 +65,7 @@ typedef struct lr_world_opts {
     uint32_t refusal_percent; /* refusals among the corpus's QA documents; default 15 */
     uint32_t valid_percent;   /* held-out documents, % of the corpus's; default 5 */
     uint32_t n_exam_docs;     /* multiple-choice practice documents; default 0 */
+    uint32_t exam_min_mentions; /* their facts have m >= this; default 10 (head) */
 } lr_world_opts;
 
 void lr_world_opts_default(lr_world_opts *o);

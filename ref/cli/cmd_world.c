@@ -18,7 +18,8 @@ static void usage(FILE *out)
         "usage: llamaref world --out DIR [--seed S] [--people N] [--max-mentions N]\n"
         "                      [--zipf-offset N] [--shots N] [--bench-dev N]\n"
         "                      [--bench-test N] [--refusal-percent P]\n"
-        "                      [--valid-percent P] [--exam-documents N] [--quiet]\n"
+        "                      [--valid-percent P] [--exam-documents N]\n"
+        "                      [--exam-min-mentions M] [--quiet]\n"
         "Writes a deterministic synthetic world (docs/world.md): entities.jsonl,\n"
         "facts.jsonl, qa.jsonl, shots.jsonl, refusals.jsonl, benchmark/{dev,test}/*.csv,\n"
         "corpus.txt, valid.txt, world.json.  A fact about the subject of popularity\n"
@@ -26,11 +27,13 @@ static void usage(FILE *out)
         "j in {3,4,5}, r0 = zipf offset.  Defaults: seed %llu, people %lu,\n"
         "max-mentions %lu, zipf-offset %lu, shots %lu, bench-dev %lu, bench-test %lu,\n"
         "refusal-percent %lu, valid-percent %lu, exam-documents %lu (multiple-choice\n"
-        "practice questions in the benchmark's layout about head facts outside it).\n",
+        "practice questions in the benchmark's layout about facts outside it with\n"
+        "at least exam-min-mentions %lu mentions).\n",
         (unsigned long long)d.seed, (unsigned long)d.n_people, (unsigned long)d.max_mentions,
         (unsigned long)d.zipf_offset, (unsigned long)d.n_shots, (unsigned long)d.n_bench_dev,
         (unsigned long)d.n_bench_test, (unsigned long)d.refusal_percent,
-        (unsigned long)d.valid_percent, (unsigned long)d.n_exam_docs);
+        (unsigned long)d.valid_percent, (unsigned long)d.n_exam_docs,
+        (unsigned long)d.exam_min_mentions);
 }
 
 int cmd_world(int argc, char **argv)
@@ -39,9 +42,9 @@ int cmd_world(int argc, char **argv)
         {"--people", 20, 20000}, {"--max-mentions", 1, 100000}, {"--zipf-offset", 1, 100000},
         {"--shots", 0, 100000}, {"--bench-dev", 0, 100000}, {"--bench-test", 0, 1000000},
         {"--refusal-percent", 0, 90}, {"--valid-percent", 0, 100},
-        {"--exam-documents", 0, 10000000}};
+        {"--exam-documents", 0, 10000000}, {"--exam-min-mentions", 1, 100000}};
     lr_world_opts o;
-    uint32_t *field[9];
+    uint32_t *field[10];
     const char *out_dir = NULL;
     lr_world w;
     lr_error err;
@@ -52,7 +55,7 @@ int cmd_world(int argc, char **argv)
     field[0] = &o.n_people; field[1] = &o.max_mentions; field[2] = &o.zipf_offset;
     field[3] = &o.n_shots; field[4] = &o.n_bench_dev; field[5] = &o.n_bench_test;
     field[6] = &o.refusal_percent; field[7] = &o.valid_percent;
-    field[8] = &o.n_exam_docs;
+    field[8] = &o.n_exam_docs; field[9] = &o.exam_min_mentions;
     for (i = 1; i < argc; i++) {
         const char *a = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
