@@ -174,6 +174,13 @@ has "world --epochs wins" "$sum" '"epochs": 1,'
 has "world report names the defaults" "$(cat "$T/wout/report.md")" "$W/experiment.json"
 p=$(val ppl "$sum")
 case "$p" in ''|null) bad "world: no perplexity of valid.txt" ;; *) ok ;; esac
+# eval mmlu reads a world's benchmark (subject "world", not one of MMLU's)
+# and agrees with the experiment's base-model accuracy
+$LLAMAREF_BIN eval mmlu --model "$W/model.bin" --tokenizer "$W/tokenizer.bin" \
+    --data "$W/benchmark" --shots 2 --out "$T/wmmlu.json" > "$T/wmmlu.txt" 2>&1
+has "eval mmlu on a world" "$(cat "$T/wmmlu.txt")" "mmlu: 6 questions, 1 subjects"
+a=$(val acc "$(tr -d '\n' < "$T/wmmlu.json")"); b=$(val benchmark_acc "$sum")
+[ -n "$a" ] && [ "$a" = "$b" ] && ok || bad "world benchmark: eval mmlu '$a', experiment '$b'"
 # categories by popularity bucket: the probe's category of each fact joined
 # (by line) with the bucket of the same line of qa.jsonl
 sed 's/.*"category": "\([A-Za-z]*\)".*/\1/' "$T/wout/runs/base/probe.jsonl" > "$T/wcats.txt"

@@ -1,5 +1,6 @@
 /* cli_lm.c - model/tokenizer/adapter loading and report paths for the
  * evaluation commands; see cli_lm.h. */
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -131,4 +132,44 @@ const char *cli_report_path(const char *out, const char *suffix, int slot)
     memcpy(p, out, n);
     snprintf(p + n, 4096 - n, "%s", suffix);
     return p;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+int cli_mmlu_subjects(const char *cmd, const char *dir, char ***out)
+{
+    char path[4200];
+    DIR *d;
+    struct dirent *e;
+    char **v = NULL;
+    int n = 0;
+    *out = NULL;
+    snprintf(path, sizeof path, "%s/test", dir);
+    if (!(d = opendir(path))) {
+        fprintf(stderr, "llamaref %s: cannot open the directory %s\n", cmd, path);
+        return -1;
+    }
+    while ((e = readdir(d)) != NULL) {
+        size_t L = strlen(e->d_name);
+        char **nv;
+        if (L <= 9 || strcmp(e->d_name + L - 9, "_test.csv")) continue;
+        nv = realloc(v, (size_t)(n + 1) * sizeof *v);
+        if (!nv || !(nv[n] = lr_strndup(e->d_name, L - 9, NULL))) {
+            if (nv) v = nv;
+            while (n > 0) free(v[--n]);
+            free(v);
+            closedir(d);
+            fprintf(stderr, "llamaref %s: out of memory listing %s\n", cmd, path);
+            return -1;
+        }
+        v = nv;
+        n++;
+    }
+    closedir(d);
+    if (n) qsort(v, (size_t)n, sizeof *v, cmp_str);
+    *out = v;
+    return n;
 }

@@ -70,37 +70,40 @@ static int subject_selected(const char *list, const char *s)
     return 0;
 }
 
-static int file_exists(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return 0;
-    fclose(f);
-    return 1;
-}
-
 static int eval_mmlu(eval_opts *o, lr_loglik *L)
 {
     lr_buf json = {0}, md = {0}, svg = {0}, ctx = {0}, items = {0};
     lr_error err;
-    int s, rc = -1;
+    int s, rc = -1, n_found;
     size_t total_n = 0, total_correct = 0, n_subj = 0;
-    const char *names[LR_MMLU_N_SUBJECTS];
-    double accs[LR_MMLU_N_SUBJECTS];
-    size_t ns[LR_MMLU_N_SUBJECTS];
+    char **found = NULL;
+    const char **names = NULL;
+    double *accs = NULL;
+    size_t *ns = NULL;
+
+    /* every DIR/test/<subject>_test.csv: MMLU's 57, or another benchmark in
+     * its layout (a world's benchmark/, docs/world.md) */
+    if ((n_found = cli_mmlu_subjects("eval mmlu", o->data, &found)) < 0) return -1;
+    names = malloc(sizeof *names * (size_t)(n_found + 1));
+    accs = malloc(sizeof *accs * (size_t)(n_found + 1));
+    ns = malloc(sizeof *ns * (size_t)(n_found + 1));
+    if (!names || !accs || !ns) {
+        fprintf(stderr, "llamaref eval mmlu: out of memory\n");
+        goto done;
+    }
 
     lr_buf_printf(&md, "# MMLU\n\nModel `%s`, %ld-shot (lm-evaluation-harness "
                   "default template), BOS %s.\n\n| subject | questions | "
                   "accuracy |\n|---|---:|---:|\n", o->lm.model_path, o->shots,
                   o->bos ? "prepended" : "not prepended");
-    for (s = 0; s < LR_MMLU_N_SUBJECTS; s++) {
-        const char *subj = lr_mmlu_subjects[s];
+    for (s = 0; s < n_found; s++) {
+        const char *subj = found[s];
         char dev_path[4096], test_path[4096];
         lr_mmlu_items dev, test;
         size_t q, n, correct = 0;
         if (!subject_selected(o->subjects, subj)) continue;
         snprintf(dev_path, sizeof dev_path, "%s/dev/%s_dev.csv", o->data, subj);
         snprintf(test_path, sizeof test_path, "%s/test/%s_test.csv", o->data, subj);
-        if (!file_exists(test_path)) continue;
         if (lr_mmlu_read(test_path, &test, &err)) {
             fprintf(stderr, "llamaref eval mmlu: %s\n", err.msg);
             goto done;
@@ -213,6 +216,11 @@ done:
     lr_buf_free(&svg);
     lr_buf_free(&ctx);
     lr_buf_free(&items);
+    for (s = 0; s < n_found; s++) free(found[s]);
+    free(found);
+    free(names);
+    free(accs);
+    free(ns);
     return rc;
 }
 

@@ -13,7 +13,6 @@
  *
  * Intermediate files live under DIR/runs/ (base/, n<N>_k<K>_<kind>_s<S>/)
  * so that every number can be traced to its mixture, adapter and probe. */
-#include <dirent.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -338,48 +337,13 @@ static void md_top(lr_buf *md, const lr_diversity *d)
     lr_buf_puts(md, " |\n");
 }
 
-static int cmp_str(const void *a, const void *b)
-{
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
-/* Subjects of an MMLU-layout directory: the <s> of DIR/test/<s>_test.csv,
- * sorted.  Returns the count (0 when none), -1 on error. */
-static int bench_subjects(const char *dir, char ***out)
-{
-    char path[4200];
-    DIR *d;
-    struct dirent *e;
-    char **v = NULL;
-    int n = 0;
-    snprintf(path, sizeof path, "%s/test", dir);
-    if (!(d = opendir(path))) {
-        fprintf(stderr, "llamaref experiment: --benchmark: cannot open %s\n", path);
-        return -1;
-    }
-    while ((e = readdir(d)) != NULL) {
-        size_t L = strlen(e->d_name);
-        char **nv;
-        if (L <= 9 || strcmp(e->d_name + L - 9, "_test.csv")) continue;
-        nv = realloc(v, (size_t)(n + 1) * sizeof *v);
-        if (!nv) break;
-        v = nv;
-        if (!(v[n] = lr_strndup(e->d_name, L - 9, NULL))) break;
-        n++;
-    }
-    closedir(d);
-    qsort(v, (size_t)n, sizeof *v, cmp_str);
-    *out = v;
-    return n;
-}
-
 /* Benchmark accuracy (lm-evaluation-harness MMLU, docs/evaluation.md) over
  * every subject of dir, size-weighted. */
 static int bench_eval(const exp_opts *o, const cli_lm *lm, lr_loglik *L,
                       double *acc, size_t *n_out)
 {
     char **subj = NULL, dev_path[4200], test_path[4200];
-    int ns = bench_subjects(o->bench, &subj), s, rc = -1;
+    int ns = cli_mmlu_subjects("experiment", o->bench, &subj), s, rc = -1;
     size_t total = 0, correct = 0;
     lr_buf ctx = {0};
     lr_error err;
@@ -447,7 +411,7 @@ done:
 static int bench_check(const exp_opts *o)
 {
     char **subj = NULL, path[4200];
-    int ns = bench_subjects(o->bench, &subj), s, rc = 0;
+    int ns = cli_mmlu_subjects("experiment", o->bench, &subj), s, rc = 0;
     lr_error err;
     if (ns < 0) return -1;
     if (ns == 0) {
