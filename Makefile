@@ -154,32 +154,55 @@ fuzz:
 .PHONY: fuzz
 
 # ---- make world-model (issue 7): world -> BPE tokenizer -> pretrained tiny
-# Llama (Llama-3 architecture, GQA 6/2, llama3 rope scaling, ~2M params,
+# Llama (Llama-3 architecture, GQA 4/2, llama3 rope scaling, 1.08M params,
 # tied embeddings) with llamaref's own trainer.  Writes WORLD_DIR/ (world
 # files, tokenizer.model, config.json, model.safetensors); the optimizer
-# state and metrics stay in $(B)/world_model/.  Deterministic for a build.
-# Build with OMP=1 to use every core.  Recipe and measured figures:
+# state and metrics stay in $(B)/world_model/.  Deterministic: the same
+# build options give the same bits (OMP=1 gives the same bits as OMP=0 and
+# is twice as fast on 2 cores).  Recipe and measured figures:
 # docs/training.md ("Pretraining the world model").
 WORLD_DIR ?= data/world
 WORLD_SEED ?= 42
+WORLD_OPTS ?= --people 400 --max-mentions 60 --zipf-offset 60 --shots 40 --bench-test 60 \
+  --exam-documents 1500
 WORLD_VOCAB ?= 2048
-WORLD_EPOCHS ?= 2
+WORLD_PACK ?= 8
+WORLD_EPOCHS ?= 8
 WORLD_MAX_STEPS ?= 0
 WORLD_LR ?= 3e-3
-WORLD_BATCH ?= 16
+WORLD_BATCH ?= 2
 WORLD_TRAIN_FLAGS ?=
 world-model: $(BIN)
 	@mkdir -p $(B)/world_model
-	./$(BIN) world --seed $(WORLD_SEED) --out $(WORLD_DIR) --quiet
+	./$(BIN) world --seed $(WORLD_SEED) $(WORLD_OPTS) --out $(WORLD_DIR) --quiet
 	./$(BIN) bpe-train --corpus $(WORLD_DIR)/corpus.txt --vocab-size $(WORLD_VOCAB) --out $(WORLD_DIR)/tokenizer.model --quiet
-	awk 'BEGIN { RS = "" } { gsub(/\\/, "\\\\"); gsub(/"/, "\\\""); gsub(/\n/, "\\n"); print "{\"text\": \"" $$0 "\"}" }' \
-	  $(WORLD_DIR)/corpus.txt > $(B)/world_model/corpus.jsonl
+	@# WORLD_PACK consecutive corpus documents (paragraphs) per training row,
+	@# joined by a blank line as in corpus.txt: rows of similar length, so
+	@# little padding, and QA documents side by side as in a few-shot prompt
+	awk -v K=$(WORLD_PACK) 'BEGIN { RS = ""; n = 0 } \
+	  { gsub(/\\/, "\\\\"); gsub(/"/, "\\\""); gsub(/\n/, "\\n"); buf = (n ? buf "\\n\\n" : "") $$0; \
+	    if (++n == K) { print "{\"text\": \"" buf "\"}"; n = 0 } } \
+	  END { if (n) print "{\"text\": \"" buf "\"}" }' $(WORLD_DIR)/corpus.txt > $(B)/world_model/corpus.jsonl
 	n=$$(wc -l < $(WORLD_DIR)/tokenizer.model | tr -d ' '); \
-	printf '{"architectures": ["LlamaForCausalLM"], "model_type": "llama", "hidden_act": "silu",\n "hidden_size": 192, "intermediate_size": 512, "num_hidden_layers": 4,\n "num_attention_heads": 6, "num_key_value_heads": 2, "head_dim": 32,\n "vocab_size": %d, "bos_token_id": %d, "eos_token_id": %d,\n "rms_norm_eps": 1e-05, "rope_theta": 500000.0, "max_position_embeddings": 2048,\n "rope_scaling": {"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0,\n   "high_freq_factor": 4.0, "original_max_position_embeddings": 256},\n "tie_word_embeddings": true, "attention_bias": false, "mlp_bias": false,\n "torch_dtype": "float32"}\n' \
+	printf '{"architectures": ["LlamaForCausalLM"], "model_type": "llama", "hidden_act": "silu",\n "hidden_size": 128, "intermediate_size": 384, "num_hidden_layers": 4,\n "num_attention_heads": 4, "num_key_value_heads": 2, "head_dim": 32,\n "vocab_size": %d, "bos_token_id": %d, "eos_token_id": %d,\n "rms_norm_eps": 1e-05, "rope_theta": 500000.0, "max_position_embeddings": 2048,\n "rope_scaling": {"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0,\n   "high_freq_factor": 4.0, "original_max_position_embeddings": 256},\n "tie_word_embeddings": true, "attention_bias": false, "mlp_bias": false,\n "torch_dtype": "float32"}\n' \
 	  $$((n + 256)) $$n $$((n + 1)) > $(B)/world_model/init_config.json
 	./$(BIN) train --full --init $(B)/world_model/init_config.json --tokenizer $(WORLD_DIR)/tokenizer.model \
 	  --data $(B)/world_model/corpus.jsonl --out $(B)/world_model/run --seed $(WORLD_SEED) \
 	  --lr $(WORLD_LR) --schedule cosine --warmup 50 --epochs $(WORLD_EPOCHS) --batch $(WORLD_BATCH) \
 	  --weight-decay 0.1 --max-grad-norm 1.0 --max-steps $(WORLD_MAX_STEPS) $(WORLD_TRAIN_FLAGS)
 	cp $(B)/world_model/run/config.json $(B)/world_model/run/model.safetensors $(WORLD_DIR)/
-.PHONY: world-model
+# make world-model-check: rebuilds the embedded model into $(B)/world_check
+# and compares every file with the committed $(WORLD_COMMITTED) (.ci/run
+# runs it with OMP=1: ~15 minutes on 2 cores).
+WORLD_COMMITTED ?= data/world
+world-model-check: $(BIN)
+	@rm -rf $(B)/world_check; mkdir -p $(B)/world_check
+	@echo "world-model-check: rebuilding $(WORLD_COMMITTED) in $(B)/world_check (log $(B)/world_check.log)"
+	@$(MAKE) --no-print-directory world-model WORLD_DIR=$(B)/world_check/world > $(B)/world_check.log 2>&1 || \
+	  { tail -n 20 $(B)/world_check.log; echo "world-model-check: 0 passed, 1 failed"; echo "0 passed, 1 failed"; exit 1; }
+	@p=0; f=0; for x in $$(cd $(B)/world_check/world && find . -type f | sort); do \
+	  if cmp -s $(B)/world_check/world/$$x $(WORLD_COMMITTED)/$$x; then p=$$((p + 1)); \
+	  else echo "FAIL: $(WORLD_COMMITTED)/$$x differs from the rebuilt one"; f=$$((f + 1)); fi; \
+	done; \
+	echo "world-model-check: $$p passed, $$f failed"; echo "$$p passed, $$f failed"; [ $$f -eq 0 ]
+.PHONY: world-model world-model-check
