@@ -155,7 +155,8 @@ fuzz:
 
 # ---- make world-model (issue 7): world -> BPE tokenizer -> pretrained tiny
 # Llama (Llama-3 architecture, GQA 4/2, llama3 rope scaling, 1.08M params,
-# tied embeddings) with llamaref's own trainer.  Writes WORLD_DIR/ (world
+# tied embeddings, max_position_embeddings 256: no training row is longer
+# than 253 tokens) with llamaref's own trainer.  Writes WORLD_DIR/ (world
 # files, tokenizer.model, config.json, model.safetensors); the optimizer
 # state and metrics stay in $(B)/world_model/.  Deterministic: the same
 # build options give the same bits (OMP=1 gives the same bits as OMP=0 and
@@ -184,7 +185,7 @@ world-model: $(BIN)
 	    if (++n == K) { print "{\"text\": \"" buf "\"}"; n = 0 } } \
 	  END { if (n) print "{\"text\": \"" buf "\"}" }' $(WORLD_DIR)/corpus.txt > $(B)/world_model/corpus.jsonl
 	n=$$(wc -l < $(WORLD_DIR)/tokenizer.model | tr -d ' '); \
-	printf '{"architectures": ["LlamaForCausalLM"], "model_type": "llama", "hidden_act": "silu",\n "hidden_size": 128, "intermediate_size": 384, "num_hidden_layers": 4,\n "num_attention_heads": 4, "num_key_value_heads": 2, "head_dim": 32,\n "vocab_size": %d, "bos_token_id": %d, "eos_token_id": %d,\n "rms_norm_eps": 1e-05, "rope_theta": 500000.0, "max_position_embeddings": 2048,\n "rope_scaling": {"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0,\n   "high_freq_factor": 4.0, "original_max_position_embeddings": 256},\n "tie_word_embeddings": true, "attention_bias": false, "mlp_bias": false,\n "torch_dtype": "float32"}\n' \
+	printf '{"architectures": ["LlamaForCausalLM"], "model_type": "llama", "hidden_act": "silu",\n "hidden_size": 128, "intermediate_size": 384, "num_hidden_layers": 4,\n "num_attention_heads": 4, "num_key_value_heads": 2, "head_dim": 32,\n "vocab_size": %d, "bos_token_id": %d, "eos_token_id": %d,\n "rms_norm_eps": 1e-05, "rope_theta": 500000.0, "max_position_embeddings": 256,\n "rope_scaling": {"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0,\n   "high_freq_factor": 4.0, "original_max_position_embeddings": 256},\n "tie_word_embeddings": true, "attention_bias": false, "mlp_bias": false,\n "torch_dtype": "float32"}\n' \
 	  $$((n + 256)) $$n $$((n + 1)) > $(B)/world_model/init_config.json
 	./$(BIN) train --full --init $(B)/world_model/init_config.json --tokenizer $(WORLD_DIR)/tokenizer.model \
 	  --data $(B)/world_model/corpus.jsonl --out $(B)/world_model/run --seed $(WORLD_SEED) \
