@@ -843,7 +843,9 @@ static void md_differences(lr_buf *md, const exp_opts *o,
                 "questions; this run probes `");
     md_escape(md, o->model);
     lr_buf_printf(md, "` on %lu facts", (unsigned long)n_facts);
-    if (o->limit >= 0) lr_buf_printf(md, " (the first %ld of the file)", o->limit);
+    if (o->limit >= 0)
+        lr_buf_printf(md, " (the first %ld of the file%s)", o->limit,
+                      o->is_world ? ", whose order is random: a uniform sample" : "");
     lr_buf_puts(md, ".  Absolute numbers depend on the model; the trends are "
                 "what compares.\n");
     if (o->is_world)
