@@ -760,7 +760,7 @@ static int assign_splits(builder *b)
 
 enum { DOC_ARTICLE, DOC_QA, DOC_REFUSAL, DOC_EXAM };
 typedef struct doc {
-    uint32_t kind, a, b; /* article: entity, index; qa: fact; refusal: index */
+    uint32_t kind, a, b; /* article: entity, index; qa: fact; refusal, exam: index */
 } doc;
 
 /* Appends tpl with {S}, {O} and {aO} replaced. */
@@ -963,7 +963,7 @@ static int make_corpus(builder *b)
         total += qa + ref + o->n_exam_docs;
         if (total > LR_WORLD_MAX_DOCS) {
             lr_fail(b->err, "the corpus would have %llu documents (more than %lu): lower "
-                    "max_mentions or zipf_offset", (unsigned long long)total,
+                    "max_mentions, zipf_offset or exam_documents", (unsigned long long)total,
                     (unsigned long)LR_WORLD_MAX_DOCS);
             goto done;
         }

@@ -106,8 +106,9 @@ typedef struct lr_world {
     uint32_t *refusal_template; /*   question template, refusal phrasing (hi 16 bits) */
     size_t n_refusals;
     /* per exam document (a multiple-choice question in the benchmark's
-     * layout about a known fact that is not a benchmark fact): the fact,
-     * the 4 choices (entity ids) and the index of the right one */
+     * layout about a QA-pool or shot fact with at least exam_min_mentions
+     * mentions): the fact, the 4 choices (entity ids, 4 per document) and
+     * the index of the right one */
     uint32_t *exam_fact, *exam_choices, *exam_answer;
     size_t n_exams;
     lr_buf corpus;              /* corpus.txt */
