@@ -159,7 +159,10 @@ has "bad experiment.json message" "$msg" "$W/experiment.json:1: unknown key \"ra
 printf '{"epochs": 2.5}' > "$W/experiment.json"
 msg=$($LLAMAREF_BIN experiment knowledge --model "$W" --quick --out "$T/wbad" 2>&1)
 has "fractional epochs" "$msg" '"epochs" must be a positive integer'
-printf '{"lr": 0.005, "epochs": 3}\n' > "$W/experiment.json"
+printf '{"dropout": 1}' > "$W/experiment.json"
+msg=$($LLAMAREF_BIN experiment knowledge --model "$W" --quick --out "$T/wbad" 2>&1)
+has "dropout 1" "$msg" '"dropout" must be a number in [0, 1)'
+printf '{"lr": 0.005, "epochs": 3, "dropout": 0}\n' > "$W/experiment.json"
 out=$($LLAMAREF_BIN experiment knowledge --model "$W" --quick --limit 20 --unknown 1 \
       --extra 1 --kind paraphrase --epochs 1 --out "$T/wout" 2>"$T/wstderr.txt"); rc=$?
 [ "$rc" = 0 ] && ok || bad "world experiment exit $rc: $(tail -n 3 "$T/wstderr.txt")"
@@ -170,6 +173,7 @@ has "world facts probed" "$sum" '"n_facts": 20'
 has "world benchmark" "$sum" '"benchmark_questions": 6'
 has "world train defaults" "$sum" "\"train_defaults\": \"$W/experiment.json\""
 has "world lr from experiment.json" "$sum" '"lr": 0.005'
+has "world dropout 0 from experiment.json" "$sum" '"dropout": 0,'
 has "world --epochs wins" "$sum" '"epochs": 1,'
 has "world report names the defaults" "$(cat "$T/wout/report.md")" "$W/experiment.json"
 p=$(val ppl "$sum")

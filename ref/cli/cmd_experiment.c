@@ -172,9 +172,10 @@ static int given(const exp_opts *o, const char *opt)
 
 /* A world directory may hold experiment.json: training defaults for its
  * model, {"lr": x, "epochs": n, "r": n, "alpha": x, "batch": n,
- * "dropout": x} (any subset), written by `make world-model`.  A tiny
- * model needs other LoRA settings than the paper's 8B one; options given
- * on the command line still win, and the report names the file. */
+ * "dropout": x} (any subset; dropout in [0, 1), the others positive),
+ * kept next to the model (data/world/experiment.json).  A tiny model
+ * needs other LoRA settings than the paper's 8B one; options given on the
+ * command line still win, and the report names the file. */
 static int world_defaults(exp_opts *o, const char *path)
 {
     static const char *const keys[] = {"lr", "epochs", "r", "alpha", "batch", "dropout"};
@@ -203,12 +204,12 @@ static int world_defaults(exp_opts *o, const char *path)
                     "r, alpha, batch, dropout)\n", path, v->line, key);
             goto done;
         }
-        if (v->type != LR_JSON_NUMBER || !(v->number > 0) || v->number > 1e6 ||
-            (k == 1 || k == 2 || k == 4 ? !v->is_integer : 0) ||
-            (k == 5 && v->number >= 1)) {
-            fprintf(stderr, "llamaref experiment: %s:%d: \"%s\" must be a positive %s\n",
-                    path, v->line, key, k == 1 || k == 2 || k == 4 ? "integer" :
-                    k == 5 ? "number below 1" : "number");
+        if (v->type != LR_JSON_NUMBER || v->number > 1e6 ||
+            (k == 5 ? !(v->number >= 0 && v->number < 1) : !(v->number > 0)) ||
+            (k == 1 || k == 2 || k == 4 ? !v->is_integer : 0)) {
+            fprintf(stderr, "llamaref experiment: %s:%d: \"%s\" must be %s\n",
+                    path, v->line, key, k == 1 || k == 2 || k == 4 ? "a positive integer" :
+                    k == 5 ? "a number in [0, 1)" : "a positive number");
             goto done;
         }
         snprintf(opt, sizeof opt, "--%s", key);
