@@ -160,7 +160,7 @@ fuzz:
 # files, tokenizer.model, config.json, model.safetensors); the optimizer
 # state and metrics stay in $(B)/world_model/.  Deterministic: the same
 # build options give the same bits (OMP=1 gives the same bits as OMP=0 and
-# is twice as fast on 2 cores).  Recipe and measured figures:
+# uses every core).  Recipe and measured figures:
 # docs/training.md ("Pretraining the world model").
 WORLD_DIR ?= data/world
 WORLD_SEED ?= 42
