@@ -37,7 +37,8 @@ seed=$(sed -n 's/^  "seed": \([0-9]*\),$/\1/p' "$W/world.json")
 args="--seed $seed --people $(opt people) --max-mentions $(opt max_mentions)
       --zipf-offset $(opt zipf_offset) --shots $(opt shots) --bench-dev $(opt bench_dev)
       --bench-test $(opt bench_test) --refusal-percent $(opt refusal_percent)
-      --valid-percent $(opt valid_percent) --exam-documents $(opt exam_documents)"
+      --valid-percent $(opt valid_percent) --exam-documents $(opt exam_documents)
+      --exam-min-mentions $(opt exam_min_mentions)"
 if $LLAMAREF_BIN world $args --out "$T/w" --quiet; then ok; else bad "world $args failed"; fi
 for f in entities.jsonl facts.jsonl qa.jsonl shots.jsonl refusals.jsonl corpus.txt valid.txt \
          world.json benchmark/dev/world_dev.csv benchmark/test/world_test.csv; do
