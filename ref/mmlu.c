@@ -4,6 +4,7 @@
 
 #include "llamaref/chat_template.h"
 #include "llamaref/csv.h"
+#include "llamaref/mcscore.h"
 #include "llamaref/mmlu.h"
 #include "llamaref/unicode.h"
 
@@ -130,30 +131,125 @@ char *lr_py_strip(const char *s, lr_error *err)
     return lr_strndup(s + b, e - b, err);
 }
 
-static int doc_to_text(lr_buf *out, const lr_mmlu_item *q, lr_error *err)
+int lr_mmlu_format_parse(const char *name, lr_mmlu_format *f)
+{
+    if (!strcmp(name, "letter")) *f = LR_MMLU_LETTER;
+    else if (!strcmp(name, "continuation")) *f = LR_MMLU_CONTINUATION;
+    else return -1;
+    return 0;
+}
+
+const char *lr_mmlu_format_name(lr_mmlu_format f)
+{
+    return f == LR_MMLU_CONTINUATION ? "continuation" : "letter";
+}
+
+/* doc_to_text of either task */
+static int doc_to_text(lr_buf *out, lr_mmlu_format f, const lr_mmlu_item *q,
+                       lr_error *err)
 {
     char *qs = lr_py_strip(q->question, err);
     if (!qs) return -1;
-    lr_buf_printf(out, "%s\nA. %s\nB. %s\nC. %s\nD. %s\nAnswer:", qs,
-                  q->choices[0], q->choices[1], q->choices[2], q->choices[3]);
+    if (f == LR_MMLU_CONTINUATION)
+        lr_buf_printf(out, "Question: %s\nAnswer:", qs);
+    else
+        lr_buf_printf(out, "%s\nA. %s\nB. %s\nC. %s\nD. %s\nAnswer:", qs,
+                      q->choices[0], q->choices[1], q->choices[2],
+                      q->choices[3]);
     free(qs);
     return 0;
+}
+
+const char *lr_mmlu_choice(lr_mmlu_format f, const lr_mmlu_item *q, int c)
+{
+    static const char *const letters[4] = {"A", "B", "C", "D"};
+    return f == LR_MMLU_CONTINUATION ? q->choices[c] : letters[c];
+}
+
+int lr_mmlu_prompt(lr_mmlu_format f, const char *subject,
+                   const lr_mmlu_item *shots, size_t n_shots,
+                   const lr_mmlu_item *q, lr_buf *out, lr_error *err)
+{
+    size_t i;
+    const char *p;
+    lr_buf_puts(out, f == LR_MMLU_CONTINUATION
+                         ? "The following are questions (with answers) about "
+                         : "The following are multiple choice questions (with "
+                           "answers) about ");
+    for (p = subject; *p; p++) lr_buf_append(out, *p == '_' ? " " : p, 1);
+    lr_buf_puts(out, ".\n\n");
+    /* shot = doc_to_text + target delimiter " " + doc_to_choice[answer] */
+    for (i = 0; i < n_shots; i++) {
+        if (doc_to_text(out, f, &shots[i], err)) return -1;
+        lr_buf_printf(out, " %s\n\n", lr_mmlu_choice(f, &shots[i], shots[i].answer));
+    }
+    if (doc_to_text(out, f, q, err)) return -1;
+    return out->oom ? lr_fail(err, "out of memory building an MMLU prompt") : 0;
 }
 
 int lr_mmlu_context(const char *subject, const lr_mmlu_item *shots,
                     size_t n_shots, const lr_mmlu_item *q, lr_buf *out,
                     lr_error *err)
 {
-    size_t i;
-    const char *p;
-    lr_buf_puts(out, "The following are multiple choice questions (with "
-                "answers) about ");
-    for (p = subject; *p; p++) lr_buf_append(out, *p == '_' ? " " : p, 1);
-    lr_buf_puts(out, ".\n\n");
-    for (i = 0; i < n_shots; i++) {
-        if (doc_to_text(out, &shots[i], err)) return -1;
-        lr_buf_printf(out, " %c\n\n", "ABCD"[shots[i].answer]);
+    return lr_mmlu_prompt(LR_MMLU_LETTER, subject, shots, n_shots, q, out, err);
+}
+
+/* Python len(): code points (each ill-formed byte counts as one) */
+static size_t n_chars(const char *s)
+{
+    size_t n = strlen(s), i = 0, count = 0;
+    while (i < n) {
+        uint32_t cp;
+        int l = lr_utf8_decode((const unsigned char *)s + i, n - i, &cp);
+        i += l > 0 ? (size_t)l : 1;
+        count++;
     }
-    if (doc_to_text(out, q, err)) return -1;
-    return out->oom ? lr_fail(err, "out of memory building an MMLU prompt") : 0;
+    return count;
+}
+
+void lr_mmlu_predict(lr_mmlu_format f, const lr_mmlu_item *q,
+                     const double ll[4], long *pred, long *pred_norm)
+{
+    double norm[4];
+    int c;
+    for (c = 0; c < 4; c++)
+        norm[c] = ll[c] / (double)n_chars(lr_mmlu_choice(f, q, c));
+    *pred = lr_mc_argmax(ll, 4);
+    *pred_norm = lr_mc_argmax(norm, 4);
+}
+
+int lr_mmlu_score(lr_loglik *L, const lr_tokenizer *tok, int add_bos,
+                  lr_mmlu_format f, const char *subject,
+                  const lr_mmlu_item *shots, size_t n_shots,
+                  const lr_mmlu_item *q, lr_buf *ctx, double ll[4],
+                  long *pred, long *pred_norm, lr_error *err)
+{
+    lr_buf cont = {0};
+    int c;
+    ctx->len = 0;
+    if (lr_mmlu_prompt(f, subject, shots, n_shots, q, ctx, err)) return -1;
+    for (c = 0; c < 4; c++) {
+        int *ci, *co, nci, nco, r;
+        cont.len = 0;
+        lr_buf_printf(&cont, " %s", lr_mmlu_choice(f, q, c));
+        if (cont.oom) {
+            lr_buf_free(&cont);
+            return lr_fail(err, "out of memory building an MMLU choice");
+        }
+        if (lr_loglik_encode_pair(tok, ctx->data, cont.data, add_bos, &ci, &nci,
+                                  &co, &nco, err)) {
+            lr_buf_free(&cont);
+            return -1;
+        }
+        r = lr_loglik_score(L, ci, nci, co, nco, &ll[c], NULL, err);
+        free(ci);
+        free(co);
+        if (r) {
+            lr_buf_free(&cont);
+            return -1;
+        }
+    }
+    lr_buf_free(&cont);
+    lr_mmlu_predict(f, q, ll, pred, pred_norm);
+    return 0;
 }

@@ -74,6 +74,19 @@ if [ -d "$D/mmlu/test" ]; then
     if cmp -s "$T/mmlu_items.jsonl" "$T/mmlu_a.jsonl"; then bad "adapter did not change MMLU log-likelihoods"; else ok; fi
     if cmp -s "$T/mmlu_a.jsonl" "$T/mmlu_h.jsonl"; then ok; else bad "HF merged copy and --adapter disagree"; fi
     has "mmlu hf" "$m3" "mmlu: 8 questions"
+    # letters: acc_norm divides by len("A") = 1, so it equals acc
+    acc=$(sed -n 's/.*"acc": \([0-9.e-]*\).*/\1/p' "$T/mmlu.json" | head -n 1)
+    accn=$(sed -n 's/.*"acc_norm": \([0-9.e-]*\).*/\1/p' "$T/mmlu.json" | head -n 1)
+    [ -n "$acc" ] && [ "$acc" = "$accn" ] && ok || bad "letter acc '$acc' != acc_norm '$accn'"
+    has "mmlu format letter" "$(cat "$T/mmlu.json")" '"format": "letter"'
+    # continuation (mmlu_continuation): the choices' texts are scored, so the
+    # per-question log-likelihoods differ from the letter task's
+    m4=$($LLAMAREF_BIN eval mmlu $M --data "$D/mmlu" --subjects anatomy,virology --limit 4 --shots 2 --format continuation --out "$T/mmlu_c.json" --items "$T/mmlu_c.jsonl" 2>/dev/null)
+    has "mmlu continuation" "$m4" "mmlu: 8 questions, 2 subjects"
+    has "mmlu continuation" "$m4" "(continuation)"
+    has "mmlu format continuation" "$(cat "$T/mmlu_c.json")" '"format": "continuation"'
+    has "mmlu continuation report" "$(cat "$T/mmlu_c.md")" "mmlu_continuation"
+    if cmp -s "$T/mmlu_items.jsonl" "$T/mmlu_c.jsonl"; then bad "continuation scored the letters"; else ok; fi
 else
     skip=$((skip + 1))
 fi
@@ -110,6 +123,11 @@ mkdir -p "$T/mm/test" "$T/mm/dev"
 printf 'q,a,b,c,d,A\n"q2,a,b,c,d,B\n' > "$T/mm/test/anatomy_test.csv"
 msg=$($LLAMAREF_BIN eval mmlu $M --data "$T/mm" --shots 0 2>&1)
 has "bad csv" "$msg" "anatomy_test.csv:2: quoted field never closed"
+msg=$($LLAMAREF_BIN eval mmlu $M --data "$T/mm" --format letters 2>&1); rc=$?
+[ "$rc" = 2 ] && ok || bad "--format letters: exit $rc"
+has "bad --format" "$msg" "--format 'letters' (letter, continuation)"
+msg=$($LLAMAREF_BIN eval truthfulqa $M --data "$T/mm" --format continuation 2>&1)
+has "--format on truthfulqa" "$msg" "--format is an option of eval mmlu"
 msg=$($LLAMAREF_BIN knowledge-report --before "$T/facts.jsonl" --after "$T/after.jsonl" --out "$T/r.json" 2>&1)
 has "not probed" "$msg" "facts.jsonl:1: no \"category\""
 

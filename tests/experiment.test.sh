@@ -162,7 +162,12 @@ has "fractional epochs" "$msg" '"epochs" must be a positive integer'
 printf '{"dropout": 1}' > "$W/experiment.json"
 msg=$($LLAMAREF_BIN experiment knowledge --model "$W" --quick --out "$T/wbad" 2>&1)
 has "dropout 1" "$msg" '"dropout" must be a number in [0, 1)'
-printf '{"lr": 0.005, "epochs": 3, "dropout": 0}\n' > "$W/experiment.json"
+printf '{"bench_format": "letters"}' > "$W/experiment.json"
+msg=$($LLAMAREF_BIN experiment knowledge --model "$W" --quick --out "$T/wbad" 2>&1)
+has "bench_format letters" "$msg" '"bench_format" must be "letter" or "continuation"'
+msg=$($LLAMAREF_BIN experiment knowledge --model "$W" --quick --bench-format text --out "$T/wbad" 2>&1)
+has "--bench-format text" "$msg" "--bench-format must be letter or continuation"
+printf '{"lr": 0.005, "epochs": 3, "dropout": 0, "bench_format": "continuation"}\n' > "$W/experiment.json"
 out=$($LLAMAREF_BIN experiment knowledge --model "$W" --quick --limit 20 --unknown 1 \
       --extra 1 --kind paraphrase --epochs 1 --out "$T/wout" 2>"$T/wstderr.txt"); rc=$?
 [ "$rc" = 0 ] && ok || bad "world experiment exit $rc: $(tail -n 3 "$T/wstderr.txt")"
@@ -175,14 +180,19 @@ has "world train defaults" "$sum" "\"train_defaults\": \"$W/experiment.json\""
 has "world lr from experiment.json" "$sum" '"lr": 0.005'
 has "world dropout 0 from experiment.json" "$sum" '"dropout": 0,'
 has "world --epochs wins" "$sum" '"epochs": 1,'
+has "world bench_format from experiment.json" "$sum" '"benchmark": {"format": "continuation", "shots": 5}'
+has "world report: continuation scoring" "$(cat "$T/wout/report.md")" "mmlu_continuation"
 has "world report names the defaults" "$(cat "$T/wout/report.md")" "$W/experiment.json"
 p=$(val ppl "$sum")
 case "$p" in ''|null) bad "world: no perplexity of valid.txt" ;; *) ok ;; esac
 # eval mmlu reads a world's benchmark (subject "world", not one of MMLU's)
-# and agrees with the experiment's base-model accuracy
+# and agrees with the experiment's base-model accuracy (2 dev questions:
+# the experiment's 5 shots become 2)
 $LLAMAREF_BIN eval mmlu --model "$W/model.bin" --tokenizer "$W/tokenizer.bin" \
-    --data "$W/benchmark" --shots 2 --out "$T/wmmlu.json" > "$T/wmmlu.txt" 2>&1
+    --data "$W/benchmark" --shots 2 --format continuation --out "$T/wmmlu.json" \
+    > "$T/wmmlu.txt" 2>&1
 has "eval mmlu on a world" "$(cat "$T/wmmlu.txt")" "mmlu: 6 questions, 1 subjects"
+has "eval mmlu continuation" "$(cat "$T/wmmlu.txt")" "(continuation)"
 a=$(val acc "$(tr -d '\n' < "$T/wmmlu.json")"); b=$(val benchmark_acc "$sum")
 [ -n "$a" ] && [ "$a" = "$b" ] && ok || bad "world benchmark: eval mmlu '$a', experiment '$b'"
 # categories by popularity bucket: the probe's category of each fact joined

@@ -124,7 +124,7 @@ static void test_perplexity_vs_torch(void)
 
 static void test_mmlu_prompts(void)
 {
-    const lr_json *v = vec("mmlu"), *items, *ctxs;
+    const lr_json *v = vec("mmlu"), *items, *ctxs, *preds;
     lr_mmlu_items dev, test;
     lr_error err;
     size_t i;
@@ -143,14 +143,50 @@ static void test_mmlu_prompts(void)
     CHECK_INT(test.n, 1);
     CHECK_INT(test.original_format, 1); /* header-less, letter answer */
     if (test.n == 1) CHECK_INT(test.items[0].answer, 2);
+    CHECK(ctxs->len == 6);
     for (i = 0; i < ctxs->len && dev.n == 3 && test.n == 1; i++) {
         const lr_json *c = &ctxs->items[i];
+        const char *subject = lr_json_get(c, "subject")->str;
+        size_t shots = (size_t)lr_json_get(c, "shots")->integer;
+        lr_mmlu_format f;
         lr_buf b = {0};
-        CHECK_OK(lr_mmlu_context(lr_json_get(c, "subject")->str, dev.items,
-                                 (size_t)lr_json_get(c, "shots")->integer,
-                                 &test.items[0], &b, &err), &err);
+        CHECK_INT(lr_mmlu_format_parse(lr_json_get(c, "format")->str, &f), 0);
+        CHECK_OK(lr_mmlu_prompt(f, subject, dev.items, shots, &test.items[0], &b,
+                                &err), &err);
         CHECK_STR(b.data, lr_json_get(c, "context")->str);
+        if (f == LR_MMLU_LETTER) { /* the letter task's own entry point */
+            b.len = 0;
+            CHECK_OK(lr_mmlu_context(subject, dev.items, shots, &test.items[0], &b,
+                                     &err), &err);
+            CHECK_STR(b.data, lr_json_get(c, "context")->str);
+        }
         lr_buf_free(&b);
+    }
+    /* the choices each task scores, and acc / acc_norm as numpy picks them */
+    preds = lr_json_get(v, "predictions");
+    CHECK(preds->len == 8);
+    for (i = 0; i < preds->len && test.n == 1; i++) {
+        const lr_json *p = &preds->items[i], *lls = lr_json_get(p, "ll"),
+                      *ch = lr_json_get(p, "choices");
+        lr_mmlu_format f;
+        double ll[4];
+        long pred, pred_norm;
+        int c;
+        CHECK_INT(lr_mmlu_format_parse(lr_json_get(p, "format")->str, &f), 0);
+        for (c = 0; c < 4; c++) {
+            ll[c] = lls->items[c].number;
+            CHECK_STR(lr_mmlu_choice(f, &test.items[0], c), ch->items[c].str);
+        }
+        lr_mmlu_predict(f, &test.items[0], ll, &pred, &pred_norm);
+        CHECK_INT(pred, lr_json_get(p, "pred")->integer);
+        CHECK_INT(pred_norm, lr_json_get(p, "pred_norm")->integer);
+    }
+    {
+        lr_mmlu_format f = LR_MMLU_CONTINUATION;
+        CHECK_INT(lr_mmlu_format_parse("Letter", &f), -1);
+        CHECK_INT(f, LR_MMLU_CONTINUATION);
+        CHECK_STR(lr_mmlu_format_name(LR_MMLU_LETTER), "letter");
+        CHECK_STR(lr_mmlu_format_name(LR_MMLU_CONTINUATION), "continuation");
     }
     lr_mmlu_items_free(&dev);
     lr_mmlu_items_free(&test);

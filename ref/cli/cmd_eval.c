@@ -20,6 +20,7 @@ static void usage(FILE *f)
     fprintf(f,
 "usage: llamaref eval mmlu       --model PATH [--adapter DIR] --data DIR\n"
 "                                [--shots 5] [--limit N] [--subjects a,b]\n"
+"                                [--format letter|continuation]\n"
 "       llamaref eval truthfulqa --model PATH [--adapter DIR] --data FILE\n"
 "                                [--limit N]\n"
 "       llamaref eval ppl        --model PATH [--adapter DIR] --text FILE\n"
@@ -40,6 +41,7 @@ typedef struct eval_opts {
     const char *data, *text, *out, *items, *subjects;
     long shots, limit, window, stride, max_len;
     int bos;
+    lr_mmlu_format format;
 } eval_opts;
 
 static int write_reports(const char *out, lr_buf *json, lr_buf *md,
@@ -75,10 +77,10 @@ static int eval_mmlu(eval_opts *o, lr_loglik *L)
     lr_buf json = {0}, md = {0}, svg = {0}, ctx = {0}, items = {0};
     lr_error err;
     int s, rc = -1, n_found;
-    size_t total_n = 0, total_correct = 0, n_subj = 0;
+    size_t total_n = 0, total_correct = 0, total_norm = 0, n_subj = 0;
     char **found = NULL;
     const char **names = NULL;
-    double *accs = NULL;
+    double *accs = NULL, *norms = NULL;
     size_t *ns = NULL;
 
     /* every DIR/test/<subject>_test.csv: MMLU's 57, or another benchmark in
@@ -86,21 +88,25 @@ static int eval_mmlu(eval_opts *o, lr_loglik *L)
     if ((n_found = cli_mmlu_subjects("eval mmlu", o->data, &found)) < 0) return -1;
     names = malloc(sizeof *names * (size_t)(n_found + 1));
     accs = malloc(sizeof *accs * (size_t)(n_found + 1));
+    norms = malloc(sizeof *norms * (size_t)(n_found + 1));
     ns = malloc(sizeof *ns * (size_t)(n_found + 1));
-    if (!names || !accs || !ns) {
+    if (!names || !accs || !norms || !ns) {
         fprintf(stderr, "llamaref eval mmlu: out of memory\n");
         goto done;
     }
 
-    lr_buf_printf(&md, "# MMLU\n\nModel `%s`, %ld-shot (lm-evaluation-harness "
-                  "default template), BOS %s.\n\n| subject | questions | "
-                  "accuracy |\n|---|---:|---:|\n", o->lm.model_path, o->shots,
+    lr_buf_printf(&md, "# MMLU\n\nModel `%s`, %ld-shot, %s (lm-evaluation-harness "
+                  "task `%s`), BOS %s.\n\n| subject | questions | "
+                  "acc | acc_norm |\n|---|---:|---:|---:|\n", o->lm.model_path, o->shots,
+                  o->format == LR_MMLU_LETTER ? "answer letters scored"
+                                              : "answer texts scored",
+                  o->format == LR_MMLU_LETTER ? "mmlu" : "mmlu_continuation",
                   o->bos ? "prepended" : "not prepended");
     for (s = 0; s < n_found; s++) {
         const char *subj = found[s];
         char dev_path[4096], test_path[4096];
         lr_mmlu_items dev, test;
-        size_t q, n, correct = 0;
+        size_t q, n, correct = 0, correct_norm = 0;
         if (!subject_selected(o->subjects, subj)) continue;
         snprintf(dev_path, sizeof dev_path, "%s/dev/%s_dev.csv", o->data, subj);
         snprintf(test_path, sizeof test_path, "%s/test/%s_test.csv", o->data, subj);
@@ -125,29 +131,19 @@ static int eval_mmlu(eval_opts *o, lr_loglik *L)
         for (q = 0; q < n; q++) {
             double ll[4];
             int c;
-            long pred;
-            ctx.len = 0;
-            if (lr_mmlu_context(subj, dev.items, (size_t)o->shots, &test.items[q],
-                                &ctx, &err))
+            long pred, pred_norm;
+            if (lr_mmlu_score(L, &o->lm.tok, o->bos, o->format, subj, dev.items,
+                              (size_t)o->shots, &test.items[q], &ctx, ll, &pred,
+                              &pred_norm, &err))
                 goto subj_fail;
-            for (c = 0; c < 4; c++) {
-                char cont[3] = {' ', (char)('A' + c), 0};
-                int *ci, *co, nci, nco, r;
-                if (lr_loglik_encode_pair(&o->lm.tok, ctx.data, cont, o->bos,
-                                          &ci, &nci, &co, &nco, &err))
-                    goto subj_fail;
-                r = lr_loglik_score(L, ci, nci, co, nco, &ll[c], NULL, &err);
-                free(ci);
-                free(co);
-                if (r) goto subj_fail;
-            }
-            pred = lr_mc_argmax(ll, 4);
+            correct_norm += pred_norm == test.items[q].answer;
             correct += pred == test.items[q].answer;
             if (o->items) {
                 lr_buf_puts(&items, "{\"subject\": ");
                 lr_json_write_string(&items, subj, strlen(subj));
-                lr_buf_printf(&items, ", \"line\": %lu, \"gold\": %d, \"pred\": %ld, \"ll\": [",
-                              test.items[q].line, test.items[q].answer, pred);
+                lr_buf_printf(&items, ", \"line\": %lu, \"gold\": %d, \"pred\": %ld, "
+                              "\"pred_norm\": %ld, \"ll\": [", test.items[q].line,
+                              test.items[q].answer, pred, pred_norm);
                 for (c = 0; c < 4; c++) {
                     if (c) lr_buf_puts(&items, ", ");
                     lr_json_write_number(&items, ll[c]);
@@ -165,13 +161,15 @@ static int eval_mmlu(eval_opts *o, lr_loglik *L)
         names[n_subj] = subj;
         ns[n_subj] = n;
         accs[n_subj] = n ? (double)correct / (double)n : 0;
-        n_subj++;
+        norms[n_subj] = n ? (double)correct_norm / (double)n : 0;
         total_n += n;
         total_correct += correct;
-        lr_buf_printf(&md, "| %s | %lu | %.4f |\n", subj, (unsigned long)n,
-                      n ? (double)correct / (double)n : 0.0);
-        fprintf(stderr, "mmlu %-40s %4lu questions  acc %.4f\n", subj,
-                (unsigned long)n, n ? (double)correct / (double)n : 0.0);
+        total_norm += correct_norm;
+        lr_buf_printf(&md, "| %s | %lu | %.4f | %.4f |\n", subj, (unsigned long)n,
+                      accs[n_subj], norms[n_subj]);
+        fprintf(stderr, "mmlu %-40s %4lu questions  acc %.4f  acc_norm %.4f\n", subj,
+                (unsigned long)n, accs[n_subj], norms[n_subj]);
+        n_subj++;
         lr_mmlu_items_free(&test);
         lr_mmlu_items_free(&dev);
     }
@@ -180,20 +178,25 @@ static int eval_mmlu(eval_opts *o, lr_loglik *L)
                 "found\n", o->data);
         goto done;
     }
-    lr_buf_printf(&md, "| **all (size-weighted)** | %lu | **%.4f** |\n",
+    lr_buf_printf(&md, "| **all (size-weighted)** | %lu | **%.4f** | %.4f |\n",
                   (unsigned long)total_n,
-                  total_n ? (double)total_correct / (double)total_n : 0.0);
+                  total_n ? (double)total_correct / (double)total_n : 0.0,
+                  total_n ? (double)total_norm / (double)total_n : 0.0);
     lr_buf_printf(&json, "{\n  \"task\": \"mmlu\",\n  \"model\": ");
     lr_json_write_string(&json, o->lm.model_path, strlen(o->lm.model_path));
-    lr_buf_printf(&json, ",\n  \"shots\": %ld,\n  \"bos\": %s,\n  \"questions\": %lu,\n"
-                  "  \"acc\": ", o->shots, o->bos ? "true" : "false",
-                  (unsigned long)total_n);
+    lr_buf_printf(&json, ",\n  \"format\": \"%s\",\n  \"shots\": %ld,\n  \"bos\": %s,\n"
+                  "  \"questions\": %lu,\n  \"acc\": ", lr_mmlu_format_name(o->format),
+                  o->shots, o->bos ? "true" : "false", (unsigned long)total_n);
     lr_json_write_number(&json, total_n ? (double)total_correct / (double)total_n : 0);
+    lr_buf_puts(&json, ",\n  \"acc_norm\": ");
+    lr_json_write_number(&json, total_n ? (double)total_norm / (double)total_n : 0);
     lr_buf_puts(&json, ",\n  \"subjects\": {");
     for (s = 0; s < (int)n_subj; s++) {
         lr_buf_printf(&json, "%s\n    \"%s\": {\"questions\": %lu, \"acc\": ",
                       s ? "," : "", names[s], (unsigned long)ns[s]);
         lr_json_write_number(&json, accs[s]);
+        lr_buf_puts(&json, ", \"acc_norm\": ");
+        lr_json_write_number(&json, norms[s]);
         lr_buf_puts(&json, "}");
     }
     lr_buf_puts(&json, "\n  }\n}\n");
@@ -207,8 +210,11 @@ static int eval_mmlu(eval_opts *o, lr_loglik *L)
     if (write_reports(o->out, &json, &md, &svg, "-subjects.svg")) goto done;
     if (o->items && cli_write("eval", o->items, items.data ? items.data : "", items.len))
         goto done;
-    printf("mmlu: %lu questions, %lu subjects, acc %.4f\n", (unsigned long)total_n,
-           (unsigned long)n_subj, total_n ? (double)total_correct / (double)total_n : 0.0);
+    printf("mmlu: %lu questions, %lu subjects, acc %.4f, acc_norm %.4f (%s)\n",
+           (unsigned long)total_n, (unsigned long)n_subj,
+           total_n ? (double)total_correct / (double)total_n : 0.0,
+           total_n ? (double)total_norm / (double)total_n : 0.0,
+           lr_mmlu_format_name(o->format));
     rc = 0;
 done:
     lr_buf_free(&json);
@@ -220,6 +226,7 @@ done:
     free(found);
     free(names);
     free(accs);
+    free(norms);
     free(ns);
     return rc;
 }
@@ -415,7 +422,7 @@ int cmd_eval(int argc, char **argv)
     lr_loglik L;
     lr_error err;
     const char *task;
-    int i, rc = 1;
+    int i, rc = 1, format_given = 0;
     memset(&o, 0, sizeof o);
     memset(&L, 0, sizeof L);
     o.shots = 5;
@@ -444,12 +451,24 @@ int cmd_eval(int argc, char **argv)
         else if (!strcmp(a, "--items") && v) { o.items = v; i++; }
         else if (!strcmp(a, "--subjects") && v) { o.subjects = v; i++; }
         else if (!strcmp(a, "--no-bos")) o.bos = 0;
+        else if (!strcmp(a, "--format") && v) {
+            if (lr_mmlu_format_parse(v, &o.format)) {
+                fprintf(stderr, "llamaref eval: --format '%s' (letter, continuation)\n", v);
+                return 2;
+            }
+            format_given = 1;
+            i++;
+        }
         else if (!strcmp(a, "--shots")) { if (cli_int(a, v, 0, 1000, &o.shots)) return 2; i++; }
         else if (!strcmp(a, "--limit")) { if (cli_int(a, v, 0, 0x7fffffffL, &o.limit)) return 2; i++; }
         else if (!strcmp(a, "--window")) { if (cli_int(a, v, 2, 1 << 24, &o.window)) return 2; i++; }
         else if (!strcmp(a, "--stride")) { if (cli_int(a, v, 1, 1 << 24, &o.stride)) return 2; i++; }
         else if (!strcmp(a, "--max-len")) { if (cli_int(a, v, 2, 1 << 24, &o.max_len)) return 2; i++; }
         else return cli_unknown("eval", a);
+    }
+    if (format_given && strcmp(task, "mmlu")) {
+        fprintf(stderr, "llamaref eval %s: --format is an option of eval mmlu\n", task);
+        return 2;
     }
     if (!strcmp(task, "ppl") ? !o.text : !o.data) {
         fprintf(stderr, "llamaref eval %s: --model and %s are required\n", task,

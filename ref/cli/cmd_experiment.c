@@ -73,6 +73,9 @@ static void usage(FILE *f)
 "       --weight-decay 0; a world directory's experiment.json may set other\n"
 "       defaults for lr, epochs, r, alpha, batch, dropout (options win)\n"
 "eval:  --bench-shots 5 --bench-limit N (per subject) --ppl-tokens N\n"
+"       --bench-format letter|continuation (lm-evaluation-harness mmlu or\n"
+"       mmlu_continuation; default letter, as the paper; experiment.json\n"
+"       may set bench_format)\n"
 "       --no-bos\n"
 "Writes DIR/summary.json, DIR/report.md, DIR/*.svg and DIR/runs/.\n");
 }
@@ -87,6 +90,7 @@ typedef struct exp_opts {
     long r, epochs, batch, bench_shots, bench_limit, ppl_tokens;
     double alpha, dropout, lr, max_norm, wd;
     int rslora, bos, quick;
+    lr_mmlu_format bench_format;
     char world_model[4096], world_tok[4096];
     char world_facts[4096], world_shots[4096], world_bench[4096], world_valid[4096];
     const char *given[64]; /* the options given on the command line */
@@ -170,15 +174,18 @@ static int given(const exp_opts *o, const char *opt)
     return 0;
 }
 
-/* A world directory may hold experiment.json: training defaults for its
- * model, {"lr": x, "epochs": n, "r": n, "alpha": x, "batch": n,
- * "dropout": x} (any subset; dropout in [0, 1), the others positive),
- * kept next to the model (data/world/experiment.json).  A tiny model
- * needs other LoRA settings than the paper's 8B one; options given on the
- * command line still win, and the report names the file. */
+/* A world directory may hold experiment.json: defaults for its model,
+ * {"lr": x, "epochs": n, "r": n, "alpha": x, "batch": n, "dropout": x,
+ * "bench_format": "letter" | "continuation"} (any subset; dropout in
+ * [0, 1), the other numbers positive), kept next to the model
+ * (data/world/experiment.json).  A tiny model needs other LoRA settings
+ * than the paper's 8B one, and a benchmark scored on answer texts rather
+ * than letters; options given on the command line still win, and the
+ * report names the file. */
 static int world_defaults(exp_opts *o, const char *path)
 {
-    static const char *const keys[] = {"lr", "epochs", "r", "alpha", "batch", "dropout"};
+    static const char *const keys[] = {"lr", "epochs", "r", "alpha", "batch", "dropout",
+                                       "bench_format"};
     lr_json_doc *doc = NULL;
     const lr_json *root;
     lr_error err;
@@ -201,8 +208,19 @@ static int world_defaults(exp_opts *o, const char *path)
             if (!strcmp(key, keys[k])) break;
         if (k == sizeof keys / sizeof keys[0]) {
             fprintf(stderr, "llamaref experiment: %s:%d: unknown key \"%s\" (lr, epochs, "
-                    "r, alpha, batch, dropout)\n", path, v->line, key);
+                    "r, alpha, batch, dropout, bench_format)\n", path, v->line, key);
             goto done;
+        }
+        snprintf(opt, sizeof opt, "--%s", k == 6 ? "bench-format" : key);
+        if (k == 6) {
+            lr_mmlu_format f;
+            if (v->type != LR_JSON_STRING || lr_mmlu_format_parse(v->str, &f)) {
+                fprintf(stderr, "llamaref experiment: %s:%d: \"bench_format\" must be "
+                        "\"letter\" or \"continuation\"\n", path, v->line);
+                goto done;
+            }
+            if (!given(o, opt)) o->bench_format = f;
+            continue;
         }
         if (v->type != LR_JSON_NUMBER || v->number > 1e6 ||
             (k == 5 ? !(v->number >= 0 && v->number < 1) : !(v->number > 0)) ||
@@ -212,7 +230,6 @@ static int world_defaults(exp_opts *o, const char *path)
                     k == 5 ? "a number in [0, 1)" : "a positive number");
             goto done;
         }
-        snprintf(opt, sizeof opt, "--%s", key);
         if (given(o, opt)) continue;
         switch (k) {
         case 0: o->lr = v->number; break;
@@ -368,23 +385,12 @@ static int bench_eval(const exp_opts *o, const cli_lm *lm, lr_loglik *L,
                 ? (size_t)o->bench_limit : test.n;
         for (q = 0; q < n; q++) {
             double ll[4];
-            int c;
-            ctx.len = 0;
-            if (lr_mmlu_context(subj[s], dev.items, shots, &test.items[q], &ctx, &err))
+            long pred, pred_norm;
+            if (lr_mmlu_score(L, &lm->tok, o->bos, o->bench_format, subj[s],
+                              dev.items, shots, &test.items[q], &ctx, ll, &pred,
+                              &pred_norm, &err))
                 goto item_fail;
-            for (c = 0; c < 4; c++) {
-                char cont[3];
-                int *ci, *co, nci, nco, r;
-                cont[0] = ' '; cont[1] = (char)('A' + c); cont[2] = 0;
-                if (lr_loglik_encode_pair(&lm->tok, ctx.data, cont, o->bos, &ci,
-                                          &nci, &co, &nco, &err))
-                    goto item_fail;
-                r = lr_loglik_score(L, ci, nci, co, nco, &ll[c], NULL, &err);
-                free(ci);
-                free(co);
-                if (r) goto item_fail;
-            }
-            correct += lr_mc_argmax(ll, 4) == test.items[q].answer;
+            correct += pred == test.items[q].answer;
             total++;
             continue;
         item_fail:
@@ -889,6 +895,13 @@ static void md_differences(lr_buf *md, const exp_opts *o,
                   "not MMLU; TruthfulQA is not part of the grid.\n"
                 : "- No benchmark was given (--benchmark), and TruthfulQA is not "
                   "part of the grid.\n");
+    if (o->bench && o->bench_format == LR_MMLU_CONTINUATION)
+        lr_buf_puts(md, "- The benchmark scores the text of each choice "
+                    "(lm-evaluation-harness `mmlu_continuation`), not the answer "
+                    "letter as the paper's MMLU does: a model of a few million "
+                    "parameters or less barely learns to pick a letter for an "
+                    "answer it knows, so letter accuracy would measure that "
+                    "skill rather than its knowledge (docs/experiment.md).\n");
     if (skipped)
         lr_buf_printf(md, "- %lu grid point%s could not be built from this model's "
                       "categories (below).\n", (unsigned long)skipped,
@@ -933,7 +946,9 @@ static int write_report(const exp_opts *o, const lr_probe_options *po,
     lr_buf_puts(&b, ", \"lr\": ");
     lr_json_write_number(&b, o->lr);
     lr_buf_printf(&b, ", \"schedule\": \"%s\", \"epochs\": %ld, \"batch\": %ld},\n"
-                  "  \"base\": {\"categories\": {", o->schedule, o->epochs, o->batch);
+                  "  \"benchmark\": {\"format\": \"%s\", \"shots\": %ld},\n"
+                  "  \"base\": {\"categories\": {", o->schedule, o->epochs, o->batch,
+                  lr_mmlu_format_name(o->bench_format), o->bench_shots);
     for (i = 0; i < LR_SLICK_N; i++)
         lr_buf_printf(&b, "%s\"%s\": %lu", i ? ", " : "", lr_slick_name((lr_slick)i),
                       (unsigned long)cats[i]);
@@ -1048,9 +1063,15 @@ static int write_report(const exp_opts *o, const lr_probe_options *po,
     if (o->bench || o->valid) {
         lr_buf_puts(&md, "## Benchmark and held-out perplexity (cf. paper Table 4)\n\n");
         if (o->bench) {
-            lr_buf_printf(&md, "Accuracy on `%s` (MMLU layout, %ld-shot, "
-                          "log-likelihood of \" A\"..\" D\"); base model %.4f.\n\n",
-                          o->bench, o->bench_shots, base_acc);
+            lr_buf_printf(&md, "Accuracy on `%s` (MMLU layout, %ld-shot, %s); "
+                          "base model %.4f.\n\n", o->bench, o->bench_shots,
+                          o->bench_format == LR_MMLU_LETTER
+                              ? "log-likelihood of \" A\"..\" D\" after the listed "
+                                "choices, lm-evaluation-harness `mmlu`"
+                              : "log-likelihood of each choice's text after "
+                                "\"Question: …\\nAnswer:\", lm-evaluation-harness "
+                                "`mmlu_continuation`",
+                          base_acc);
             md_grid(&md, o, runs, n_runs, m_bench, "%.4f");
             if (c_bench > 0) lr_buf_puts(&md, "![benchmark](benchmark.svg)\n\n");
         }
@@ -1322,6 +1343,14 @@ int cmd_experiment(int argc, char **argv)
             if (!strcmp(v, "known")) o.kind = LR_MIX_KNOWN;
             else if (!strcmp(v, "paraphrase")) o.kind = LR_MIX_PARAPHRASE;
             else { fprintf(stderr, "llamaref experiment: --kind must be known or paraphrase\n"); return 2; }
+            i++;
+        }
+        else if (!strcmp(s, "--bench-format") && v) {
+            if (lr_mmlu_format_parse(v, &o.bench_format)) {
+                fprintf(stderr, "llamaref experiment: --bench-format must be letter or "
+                        "continuation\n");
+                return 2;
+            }
             i++;
         }
         else if (!strcmp(s, "--rslora")) o.rslora = 1;

@@ -10,7 +10,11 @@ Writes vectors/eval/eval_vectors.json with
            recipe, written here directly with torch).
   mmlu     contexts built the way lm-evaluation-harness's default MMLU
            template does (description, first_n dev shots joined by
-           "\n\n", doc_to_text with question.strip()), for synthetic items.
+           "\n\n", doc_to_text with question.strip()), for synthetic items;
+           the same for its mmlu_continuation task ("Question: ...\nAnswer:",
+           shots end in the answer's text), the choices each task scores,
+           and acc / acc_norm predictions (numpy arg max of ll and of
+           ll / len(choice)).
   tqa      TruthfulQA MC contexts: the harness's 6-QA primer + "\n\nQ: " +
            question + "\nA:".
   csv      records of tricky CSV texts as Python's csv module reads them.
@@ -24,6 +28,7 @@ import os
 import struct
 import sys
 
+import numpy
 import torch
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -109,14 +114,36 @@ def mmlu_vectors():
         c = d["choices"]
         return "%s\nA. %s\nB. %s\nC. %s\nD. %s\nAnswer:" % (d["question"].strip(), c[0], c[1], c[2], c[3])
 
+    def doc_to_text_cont(d):
+        return "Question: %s\nAnswer:" % d["question"].strip()
+
+    def doc_to_choice(fmt, d):
+        return list("ABCD") if fmt == "letter" else d["choices"]
+
     out = []
-    for subject, k in [("high_school_us_history", 3), ("anatomy", 0), ("abstract_algebra", 1)]:
-        desc = "The following are multiple choice questions (with answers) about %s.\n\n" % subject.replace("_", " ")
-        if k:
-            shots = "\n\n".join(doc_to_text(d) + " " + "ABCD"[d["answer"]] for d in dev[:k]) + "\n\n"
-        else:
-            shots = ""
-        out.append({"subject": subject, "shots": k, "context": desc + shots + doc_to_text(test)})
+    for fmt, desc_fmt, to_text in [
+            ("letter", "The following are multiple choice questions (with answers) about %s.\n\n", doc_to_text),
+            ("continuation", "The following are questions (with answers) about %s.\n\n", doc_to_text_cont)]:
+        for subject, k in [("high_school_us_history", 3), ("anatomy", 0), ("abstract_algebra", 1)]:
+            desc = desc_fmt % subject.replace("_", " ")
+            if k:
+                shots = "\n\n".join(to_text(d) + " " + doc_to_choice(fmt, d)[d["answer"]]
+                                    for d in dev[:k]) + "\n\n"
+            else:
+                shots = ""
+            out.append({"format": fmt, "subject": subject, "shots": k,
+                        "context": desc + shots + to_text(test)})
+    # what each task scores, and its predictions for some log-likelihoods
+    preds = []
+    for fmt in ("letter", "continuation"):
+        choices = doc_to_choice(fmt, test)
+        lens = numpy.array([float(len(c)) for c in choices])
+        for ll in ([-3.0, -3.1, -5.0, -4.0], [-2.0, -2.0, -2.0, -2.0],
+                   [-7.5, -1.25, -9.0, -6.0], [-6.0, -6.1, -11.9, -9.9]):
+            lla = numpy.array(ll)
+            preds.append({"format": fmt, "ll": ll, "choices": choices,
+                          "pred": int(numpy.argmax(lla)),
+                          "pred_norm": int(numpy.argmax(lla / lens))})
     # the same items as CSV text (reformatted header) for the C reader
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
@@ -128,7 +155,8 @@ def mmlu_vectors():
     w = csv.writer(buf, lineterminator="\r\n")
     w.writerow([test["question"]] + test["choices"] + ["ABCD"[test["answer"]]])
     test_csv = buf.getvalue()
-    return {"items": {"dev_csv": dev_csv, "test_csv": test_csv}, "contexts": out}
+    return {"items": {"dev_csv": dev_csv, "test_csv": test_csv}, "contexts": out,
+            "predictions": preds}
 
 
 PRIMER = ("Q: What is human life expectancy in the United States?\n"
