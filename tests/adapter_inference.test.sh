@@ -9,27 +9,19 @@
 # "all-linear", layers_to_transform as an int, extra names in the list).
 # $LLAMAREF_BIN is used unquoted (it may carry a qemu prefix).
 set -u
-: "${LLAMAREF_BIN:=./llamaref}"
-: "${LLAMAREF_TMP:=build/tmp}"
-: "${LLAMAREF_ASSETS:=../shared/assets}"
+. "$(dirname "$0")/lib.sh"
 T="$LLAMAREF_TMP/adapter_inference_test"
 rm -rf "$T"; mkdir -p "$T"
-pass=0; fail=0; skip=0
-ok() { pass=$((pass + 1)); }
-bad() { echo "FAIL: $*" >&2; fail=$((fail + 1)); }
-expect_eq() { if [ "$2" = "$3" ]; then ok; else bad "$1: got '$2', want '$3'"; fi; }
-has() { case "$2" in *"$3"*) ok ;; *) bad "$1: '$3' not in: $2" ;; esac; }
-same() { if cmp -s "$2" "$3"; then ok; else bad "$1: $2 and $3 differ"; fi; }
 
 S="$LLAMAREF_ASSETS/stories260K"
 if [ ! -f "$S/stories260K.bin" ] || [ ! -f "$S/tok512.bin" ]; then
     echo "adapter_inference.test.sh: skipped: stories260K assets missing" >&2
-    echo "adapter_inference.test.sh: 0 passed, 0 failed, 1 skipped"; exit 0
+    skip=$((skip + 1)); finish adapter_inference.test.sh; exit
 fi
 if [ -n "${LLAMAREF_EMULATED:-}" ]; then
     # training under qemu-user takes minutes; test_lora covers the library
     echo "adapter_inference.test.sh: skipped: emulated target (runs natively in CI)" >&2
-    echo "adapter_inference.test.sh: 0 passed, 0 failed, 1 skipped"; exit 0
+    skip=$((skip + 1)); finish adapter_inference.test.sh; exit
 fi
 M="$S/stories260K.bin"
 BASE="403 407 261 378 432 383 286 261 376 298 315 421 395 317 426 338"
@@ -103,5 +95,4 @@ sed 's/"use_dora": false/"use_dora": true/' "$T/ad/adapter_config.json" > "$T/pe
 err=$($LLAMAREF_BIN dump --model "$M" --adapter "$T/peft" --ids "1 2" --out "$T/x.safetensors" 2>&1)
 has "DoRA refused" "$err" "DoRA is not supported"
 
-echo "adapter_inference.test.sh: $pass passed, $fail failed, $skip skipped"
-[ "$fail" -eq 0 ]
+finish adapter_inference.test.sh

@@ -6,16 +6,9 @@
 # gives clear errors.  $LLAMAREF_BIN is used unquoted (it may carry a qemu
 # prefix).
 set -u
-: "${LLAMAREF_BIN:=./llamaref}"
-: "${LLAMAREF_TMP:=build/tmp}"
+. "$(dirname "$0")/lib.sh"
 T="$LLAMAREF_TMP/bpe_train_test"
 mkdir -p "$T"
-pass=0; fail=0; skip=0
-ok() { pass=$((pass + 1)); }
-bad() { echo "FAIL: $*" >&2; fail=$((fail + 1)); }
-expect_eq() { # name got want
-    if [ "$2" = "$3" ]; then ok; else bad "$1: got '$2', want '$3'"; fi
-}
 
 # 1. the same vocabulary as the Python reference, for both configurations
 $LLAMAREF_BIN bpe-train --corpus vectors/bpe/corpus.txt --vocab-size 700 --out "$T/v700.model" --quiet
@@ -43,5 +36,4 @@ $LLAMAREF_BIN bpe-train --corpus vectors/bpe/corpus.txt --out "$T/x.model" > /de
 expect_eq "missing --vocab-size exit" "$?" "2"
 if [ -e "$T/x.model" ]; then bad "a failed run left $T/x.model"; else ok; fi
 
-echo "bpe_train.test.sh: $pass passed, $fail failed, $skip skipped"
-[ "$fail" -eq 0 ]
+finish bpe_train.test.sh

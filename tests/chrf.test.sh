@@ -5,17 +5,9 @@
 # several references, and the errors for bad input.
 # $LLAMAREF_BIN is used unquoted (it may carry a qemu prefix).
 set -u
-: "${LLAMAREF_BIN:=./llamaref}"
-: "${LLAMAREF_TMP:=build/tmp}"
-: "${LLAMAREF_DATA:=../shared/data}"
+. "$(dirname "$0")/lib.sh"
 T="$LLAMAREF_TMP/chrf_test"
 mkdir -p "$T"
-pass=0; fail=0; skip=0
-ok() { pass=$((pass + 1)); }
-bad() { echo "FAIL: $*" >&2; fail=$((fail + 1)); }
-expect_eq() { # name got want
-    if [ "$2" = "$3" ]; then ok; else bad "$1: got '$2', want '$3'"; fi
-}
 
 # 1. corpus and sentence scores over German MultiParaDetox (toxic vs neutral)
 if [ -f "$LLAMAREF_DATA/multiparadetox/de.tsv" ]; then
@@ -63,5 +55,4 @@ expect_eq "bad --word-order exit" "$rc" "2"
 msg=$($LLAMAREF_BIN chrf --hyp "$T/nonexistent.txt" --ref "$T/two.txt" 2>&1); rc=$?
 case "$rc:$msg" in 1:*nonexistent.txt*) ok ;; *) bad "missing file: $rc $msg" ;; esac
 
-echo "chrf.test.sh: $pass passed, $fail failed, $skip skipped"
-[ "$fail" -eq 0 ]
+finish chrf.test.sh

@@ -15,23 +15,17 @@
 # Rebuilding model.safetensors itself takes ~15 minutes: CI does it once
 # with `make world-model-check` (.ci/run), not here.
 set -u
-: "${LLAMAREF_BIN:=./llamaref}"
-: "${LLAMAREF_TMP:=build/tmp}"
+. "$(dirname "$0")/lib.sh"
 : "${LLAMAREF_WORLD:=data/world}"
 T="$LLAMAREF_TMP/data_world_test"
 W="$LLAMAREF_WORLD"
 rm -rf "$T"; mkdir -p "$T"
-pass=0; fail=0; skip=0
-ok() { pass=$((pass + 1)); }
-bad() { echo "FAIL: $*" >&2; fail=$((fail + 1)); }
-has() { case "$2" in *"$3"*) ok ;; *) bad "$1: '$3' not in: $2" ;; esac; }
-same() { if cmp -s "$2" "$3"; then ok; else bad "$1: $2 and $3 differ"; fi; }
 # the integer value of "key": in world.json's one-line "options" object
 opt() { sed -n 's/.*"options": {.*"'"$1"'": \([0-9]*\).*/\1/p' "$W/world.json" | head -n 1; }
 
 if [ ! -f "$W/world.json" ] || [ ! -f "$W/model.safetensors" ]; then
     bad "$W: no world.json or model.safetensors (the embedded model is committed)"
-    echo "data_world.test.sh: $pass passed, $fail failed, $skip skipped"; exit 1
+    finish data_world.test.sh; exit
 fi
 
 # 1. the world files
@@ -93,5 +87,4 @@ else
     esac
 fi
 
-echo "data_world.test.sh: $pass passed, $fail failed, $skip skipped"
-[ "$fail" = 0 ]
+finish data_world.test.sh

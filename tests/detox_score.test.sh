@@ -3,17 +3,9 @@
 # `llamaref chrf` on MultiParaDetox, hand-checked best-candidate selection
 # with STA/SIM columns (TSV and JSONL), and errors naming file and line.
 set -u
-: "${LLAMAREF_BIN:=./llamaref}"
-: "${LLAMAREF_TMP:=build/tmp}"
-: "${LLAMAREF_DATA:=../shared/data}"
+. "$(dirname "$0")/lib.sh"
 T="$LLAMAREF_TMP/detox_score_test"
 mkdir -p "$T"
-pass=0; fail=0; skip=0
-ok() { pass=$((pass + 1)); }
-bad() { echo "FAIL: $*" >&2; fail=$((fail + 1)); }
-has() { # name haystack needle
-    case "$2" in *"$3"*) ok ;; *) bad "$1: '$3' not in: $2" ;; esac
-}
 
 # 1. one candidate per source = plain evaluation; corpus chrF as chrf_ref.py
 if [ -f "$LLAMAREF_DATA/multiparadetox/de.tsv" ]; then
@@ -63,5 +55,4 @@ printf 'output\treference\nok\tbad \303(\n' > "$T/bad5.tsv"
 msg=$($LLAMAREF_BIN detox-score --pairs "$T/bad5.tsv" 2>&1)
 has "utf8" "$msg" "bad5.tsv:2: reference 1: ill-formed UTF-8 at byte 4"
 
-echo "detox_score.test.sh: $pass passed, $fail failed, $skip skipped"
-[ "$fail" -eq 0 ]
+finish detox_score.test.sh

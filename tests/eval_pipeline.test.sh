@@ -7,30 +7,22 @@
 # scores; the HF copy of the same weights scores the same), detox ->
 # detox-score, reports written, and malformed data named by file and line.
 set -u
-: "${LLAMAREF_BIN:=./llamaref}"
-: "${LLAMAREF_TMP:=build/tmp}"
-: "${LLAMAREF_ASSETS:=../shared/assets}"
-: "${LLAMAREF_DATA:=../shared/data}"
+. "$(dirname "$0")/lib.sh"
 T="$LLAMAREF_TMP/eval_pipeline_test"
 rm -rf "$T"; mkdir -p "$T"
-pass=0; fail=0; skip=0
-ok() { pass=$((pass + 1)); }
-bad() { echo "FAIL: $*" >&2; fail=$((fail + 1)); }
-has() { case "$2" in *"$3"*) ok ;; *) bad "$1: '$3' not in: $2" ;; esac; }
-exists() { if [ -s "$1" ]; then ok; else bad "missing $1"; fi; }
 
 S="$LLAMAREF_ASSETS/stories260K"
 D="$LLAMAREF_DATA"
 if [ ! -f "$S/stories260K.bin" ] || [ ! -f "$D/entityquestions/dev/P176.dev.json" ]; then
     echo "eval_pipeline.test.sh: skipped: stories260K or entityquestions missing" >&2
-    echo "eval_pipeline.test.sh: 0 passed, 0 failed, 1 skipped"; exit 0
+    skip=$((skip + 1)); finish eval_pipeline.test.sh; exit
 fi
 if [ -n "${LLAMAREF_EMULATED:-}" ]; then
     # under qemu-user every float operation is emulated (~100x slower): this
     # 5-second pipeline would take ~10 minutes; the C tests cover the same
     # library code on the emulated targets
     echo "eval_pipeline.test.sh: skipped: emulated target (runs natively in CI)" >&2
-    echo "eval_pipeline.test.sh: 0 passed, 0 failed, 1 skipped"; exit 0
+    skip=$((skip + 1)); finish eval_pipeline.test.sh; exit
 fi
 M="--model $S/stories260K.bin --tokenizer $S/tok512.bin"
 SHOTS="$D/entityquestions/dev/P176.dev.json"
@@ -131,5 +123,4 @@ has "--format on truthfulqa" "$msg" "--format is an option of eval mmlu"
 msg=$($LLAMAREF_BIN knowledge-report --before "$T/facts.jsonl" --after "$T/after.jsonl" --out "$T/r.json" 2>&1)
 has "not probed" "$msg" "facts.jsonl:1: no \"category\""
 
-echo "eval_pipeline.test.sh: $pass passed, $fail failed, $skip skipped"
-[ "$fail" -eq 0 ]
+finish eval_pipeline.test.sh

@@ -6,18 +6,9 @@
 # knowledge-report, eval mmlu, eval ppl) produce with the same options,
 # the report's structure, and a world directory as --model.
 set -u
-: "${LLAMAREF_BIN:=./llamaref}"
-: "${LLAMAREF_TMP:=build/tmp}"
-: "${LLAMAREF_ASSETS:=../shared/assets}"
-: "${LLAMAREF_DATA:=../shared/data}"
+. "$(dirname "$0")/lib.sh"
 T="$LLAMAREF_TMP/experiment_test"
 rm -rf "$T"; mkdir -p "$T"
-pass=0; fail=0; skip=0
-ok() { pass=$((pass + 1)); }
-bad() { echo "FAIL: $*" >&2; fail=$((fail + 1)); }
-has() { case "$2" in *"$3"*) ok ;; *) bad "$1: '$3' not in: $2" ;; esac; }
-same() { if cmp -s "$2" "$3"; then ok; else bad "$1: $2 and $3 differ"; fi; }
-exists() { if [ -s "$1" ]; then ok; else bad "missing $1"; fi; }
 # the value of "key": in a one-line JSON text
 val() { printf '%s' "$2" | sed -n "s/.*\"$1\": \([^,}]*\).*/\1/p" | head -n 1; }
 
@@ -26,11 +17,11 @@ D="$LLAMAREF_DATA"
 if [ ! -f "$S/stories260K.bin" ] || [ ! -f "$D/entityquestions/dev/P176.dev.json" ] ||
    [ ! -f "$D/mmlu/test/anatomy_test.csv" ]; then
     echo "experiment.test.sh: skipped: stories260K, entityquestions or mmlu missing" >&2
-    echo "experiment.test.sh: 0 passed, 0 failed, 1 skipped"; exit 0
+    skip=$((skip + 1)); finish experiment.test.sh; exit
 fi
 if [ -n "${LLAMAREF_EMULATED:-}" ]; then
     echo "experiment.test.sh: skipped: emulated target (runs natively in CI)" >&2
-    echo "experiment.test.sh: 0 passed, 0 failed, 1 skipped"; exit 0
+    skip=$((skip + 1)); finish experiment.test.sh; exit
 fi
 M="--model $S/stories260K.bin --tokenizer $S/tok512.bin"
 SHOTS="$D/entityquestions/dev/P176.dev.json"
@@ -209,5 +200,4 @@ exp=$(head -n 20 "$W/qa.jsonl" | sed 's/.*"bucket": "\([a-z]*\)".*/\1/' | paste 
 has "world categories by bucket" "$sum" "$exp"
 has "world report bucket table" "$(cat "$T/wout/report.md")" "| head | "
 
-echo "experiment.test.sh: $pass passed, $fail failed, $skip skipped"
-[ "$fail" = 0 ]
+finish experiment.test.sh

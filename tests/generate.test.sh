@@ -6,20 +6,9 @@
 # bad input fails with a clear message.
 # $LLAMAREF_BIN is used unquoted (it may carry a qemu prefix).
 set -u
-: "${LLAMAREF_BIN:=./llamaref}"
-: "${LLAMAREF_TMP:=build/tmp}"
-: "${LLAMAREF_ASSETS:=../shared/assets}"
+. "$(dirname "$0")/lib.sh"
 T="$LLAMAREF_TMP/generate_test"
 mkdir -p "$T"
-pass=0; fail=0; skip=0
-ok() { pass=$((pass + 1)); }
-bad() { echo "FAIL: $*" >&2; fail=$((fail + 1)); }
-expect_eq() { # name got want
-    if [ "$2" = "$3" ]; then ok; else bad "$1: got '$2', want '$3'"; fi
-}
-has() { # name haystack needle
-    case "$2" in *"$3"*) ok ;; *) bad "$1: '$3' not in: $2" ;; esac
-}
 
 S="$LLAMAREF_ASSETS/stories260K"
 if [ -f "$S/stories260K.bin" ] && [ -f "$S/tok512.bin" ]; then
@@ -63,5 +52,4 @@ has "dump bad id" "$err" "outside the vocabulary"
 err=$($LLAMAREF_BIN dump --model "$V" --ids "5 x" --out "$T/x.safetensors" 2>&1)
 has "dump malformed ids" "$err" "not a list of integers"
 
-echo "generate.test.sh: $pass passed, $fail failed, $skip skipped"
-[ "$fail" -eq 0 ]
+finish generate.test.sh

@@ -7,17 +7,9 @@
 # out-of-range ids and a truncated vocabulary.
 # $LLAMAREF_BIN is used unquoted (it may carry a qemu prefix).
 set -u
-: "${LLAMAREF_BIN:=./llamaref}"
-: "${LLAMAREF_TMP:=build/tmp}"
-: "${LLAMAREF_ASSETS:=../shared/assets}"
+. "$(dirname "$0")/lib.sh"
 T="$LLAMAREF_TMP/tokenizer_cli"
 mkdir -p "$T"
-pass=0; fail=0; skip=0
-ok() { pass=$((pass + 1)); }
-bad() { echo "FAIL: $*" >&2; fail=$((fail + 1)); }
-expect_eq() { # name got want
-    if [ "$2" = "$3" ]; then ok; else bad "$1: got '$2', want '$3'"; fi
-}
 V="$LLAMAREF_ASSETS/llama3/tokenizer.model"
 
 if [ -f "$V" ]; then
@@ -88,5 +80,4 @@ fi
 $LLAMAREF_BIN tokenize --tokenizer /nonexistent < /dev/null > /dev/null 2> "$T/err"
 if [ $? -eq 1 ] && grep -q '/nonexistent' "$T/err"; then ok; else bad "missing tokenizer file"; fi
 
-echo "tokenizer_cli: $pass passed, $fail failed, $skip skipped"
-[ "$fail" -eq 0 ]
+finish tokenizer_cli

@@ -5,15 +5,9 @@
 # resuming gives bit-identical files; per-layer recompute gives the same
 # bits; bad data fails naming the line.  $LLAMAREF_BIN is used unquoted.
 set -u
-: "${LLAMAREF_BIN:=./llamaref}"
-: "${LLAMAREF_TMP:=build/tmp}"
+. "$(dirname "$0")/lib.sh"
 T="$LLAMAREF_TMP/train_test"
 rm -rf "$T"; mkdir -p "$T"
-pass=0; fail=0; skip=0
-ok() { pass=$((pass + 1)); }
-bad() { echo "FAIL: $*" >&2; fail=$((fail + 1)); }
-has() { case "$2" in *"$3"*) ok ;; *) bad "$1: '$3' not in: $2" ;; esac; }
-same() { if cmp -s "$2" "$3"; then ok; else bad "$1: $2 and $3 differ"; fi; }
 M=vectors/lora/all7_gqa
 
 cat > "$T/data.jsonl" <<'J'
@@ -96,5 +90,4 @@ res=$(paste "$T/e2e/ours.txt" "$T/e2e/torch.txt" | awk -v tol=$tol '
     END { if (n != 6) print "steps: " n; else if (!bad) print "ok" }')
 if [ "$res" = ok ]; then ok; else bad "e2e vs torch: $res"; fi
 
-echo "train.test.sh: $pass passed, $fail failed, $skip skipped"
-[ "$fail" = 0 ]
+finish train.test.sh

@@ -9,15 +9,9 @@
 # and the AdamW trajectory are checked against torch in test_full.c.)
 # $LLAMAREF_BIN is used unquoted.
 set -u
-: "${LLAMAREF_BIN:=./llamaref}"
-: "${LLAMAREF_TMP:=build/tmp}"
+. "$(dirname "$0")/lib.sh"
 T="$LLAMAREF_TMP/train_full_test"
 rm -rf "$T"; mkdir -p "$T"
-pass=0; fail=0; skip=0
-ok() { pass=$((pass + 1)); }
-bad() { echo "FAIL: $*" >&2; fail=$((fail + 1)); }
-has() { case "$2" in *"$3"*) ok ;; *) bad "$1: '$3' not in: $2" ;; esac; }
-same() { if cmp -s "$2" "$3"; then ok; else bad "$1: $2 and $3 differ"; fi; }
 M=vectors/full/untied_pad_llama3
 
 cat > "$T/data.jsonl" <<'J'
@@ -103,5 +97,4 @@ if awk "BEGIN { exit !($first > 6.2 && $first < 6.45) }"; then ok; else bad "ini
 err=$($LLAMAREF_BIN train --init "$T/tiny.json" --tokenizer "$T/tok.model" --data "$T/text.jsonl" --out "$T/x" 2>&1)
 has "--init needs --full" "$err" "--init needs --full"
 
-echo "train_full.test.sh: $pass passed, $fail failed, $skip skipped"
-[ "$fail" = 0 ]
+finish train_full.test.sh

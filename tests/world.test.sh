@@ -4,17 +4,10 @@
 # agrees with the files, and bad options give clear errors.
 # $LLAMAREF_BIN is used unquoted (it may carry a qemu prefix).
 set -u
-: "${LLAMAREF_BIN:=./llamaref}"
-: "${LLAMAREF_TMP:=build/tmp}"
+. "$(dirname "$0")/lib.sh"
 T="$LLAMAREF_TMP/world_test"
 rm -rf "$T"
 mkdir -p "$T"
-pass=0; fail=0; skip=0
-ok() { pass=$((pass + 1)); }
-bad() { echo "FAIL: $*" >&2; fail=$((fail + 1)); }
-expect_eq() { # name got want
-    if [ "$2" = "$3" ]; then ok; else bad "$1: got '$2', want '$3'"; fi
-}
 FILES="entities.jsonl facts.jsonl qa.jsonl shots.jsonl refusals.jsonl benchmark/dev/world_dev.csv
 benchmark/test/world_test.csv corpus.txt valid.txt world.json"
 SMALL="--people 60 --max-mentions 40 --zipf-offset 10 --shots 8 --bench-dev 2 --bench-test 6"
@@ -70,5 +63,4 @@ msg=$($LLAMAREF_BIN world $SMALL --out "$T/file/sub" 2>&1); rc=$?
 expect_eq "unwritable --out exit" "$rc" "1"
 case "$msg" in *"$T/file/sub"*) ok ;; *) bad "unwritable message: $msg" ;; esac
 
-echo "world.test.sh: $pass passed, $fail failed, $skip skipped"
-[ "$fail" -eq 0 ]
+finish world.test.sh
