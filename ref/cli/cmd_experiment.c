@@ -784,7 +784,7 @@ static void md_grid(lr_buf *md, const exp_opts *o, const run_result *runs,
 }
 
 /* Line chart of a metric vs n unknown, one series per k (plus an optional
- * constant baseline series). */
+ * constant baseline series); y from y_min (< 0: fitted) to y_max. */
 static int chart(const exp_opts *o, const run_result *runs, size_t n_runs,
                  metric_fn f, const char *title, const char *y_label,
                  const char *base_label, double base, double y_min,
@@ -823,6 +823,15 @@ static int chart(const exp_opts *o, const run_result *runs, size_t n_runs,
         series[ns] = names[ns];
         for (i = 0; i < o->n_unknown; i++) ys[ns * o->n_unknown + i] = base;
         ns++;
+    }
+    if (y_min < 0) {
+        /* a fraction that stays high: start the axis at the tenth below
+         * the lowest point (at least 0.05 under it) so that a drop of a
+         * few points is visible; from 0 when anything is under 0.5 */
+        double lo = 1;
+        for (i = 0; i < ns * o->n_unknown; i++)
+            if (ys[i] == ys[i] && ys[i] < lo) lo = ys[i];
+        y_min = lo < 0.5 ? 0 : floor((lo - 0.05) * 10) / 10;
     }
     if (lr_svg_line_chart(&svg, title, "unknown facts trained (n)", y_label,
                           series, (size_t)ns, xs, ys, (size_t)o->n_unknown,
@@ -993,7 +1002,7 @@ static int write_report(const exp_opts *o, const lr_probe_options *po,
                   0, 0, "negative-shift.svg");
     c_bench = o->bench ? chart(o, runs, n_runs, m_bench,
                                "Benchmark accuracy vs number of unknown facts",
-                               "accuracy", "base model", base_acc, 0, 1,
+                               "accuracy", "base model", base_acc, -1, 1,
                                "benchmark.svg") : 0;
     c_ref = chart(o, runs, n_runs, m_refusal,
                   "Refusal rate before (flat line) and after training",
