@@ -33,7 +33,19 @@ has "PEFT key" "$(head -c 4000 $T/full/adapter_model.safetensors)" 'base_model.m
 has "progress" "$(cat $T/full.err)" "step 4/4"
 
 # 2. stop after 1 step (checkpoint), resume: identical to the full run
+# (a stale staging directory of an interrupted save is replaced; the
+# checkpoint is written as a unit: no .partial / .old directory remains)
+mkdir -p "$T/part/checkpoint-1.partial"; echo junk > "$T/part/checkpoint-1.partial/x"
 $LLAMAREF_BIN train $ARGS --out "$T/part" --max-steps 1 --save-every 1 2>/dev/null || bad "partial run failed"
+for d in checkpoint-1.partial checkpoint-1.old; do
+    [ ! -e "$T/part/$d" ] && ok || bad "$d left behind"
+done
+[ ! -e "$T/part/checkpoint-1/x" ] && ok || bad "stale file in checkpoint-1"
+cp "$T/part/checkpoint-1/optimizer.safetensors" "$T/opt1.safetensors"
+# a rerun into the same DIR replaces checkpoint-1 with the same bits
+$LLAMAREF_BIN train $ARGS --out "$T/part" --max-steps 1 --save-every 1 2>/dev/null || bad "rerun failed"
+same "rerun checkpoint" "$T/opt1.safetensors" "$T/part/checkpoint-1/optimizer.safetensors"
+[ ! -e "$T/part/checkpoint-1.old" ] && ok || bad "checkpoint-1.old left behind"
 $LLAMAREF_BIN train $ARGS --out "$T/resumed" --resume "$T/part/checkpoint-1" 2>"$T/res.err" || bad "resume failed: $(cat $T/res.err)"
 same "resume adapter" "$T/full/adapter_model.safetensors" "$T/resumed/adapter_model.safetensors"
 same "resume optimizer" "$T/full/optimizer.safetensors" "$T/resumed/optimizer.safetensors"

@@ -48,6 +48,15 @@ $LLAMAREF_BIN train $ARGS --out "$T/resumed" --resume "$T/part/checkpoint-3" 2>"
 same "resume model" "$T/run/model.safetensors" "$T/resumed/model.safetensors"
 same "resume optimizer" "$T/run/optimizer.safetensors" "$T/resumed/optimizer.safetensors"
 same "resume config" "$T/run/config.json" "$T/resumed/config.json"
+# a checkpoint whose model is from another step than its optimizer state
+# (what an interrupted save into DIR could leave) is refused, naming both
+mkdir -p "$T/torn"
+cp "$T/part/checkpoint-3/config.json" "$T/part/checkpoint-3/optimizer.safetensors" "$T/torn/"
+cp "$T/run/model.safetensors" "$T/torn/"
+err=$($LLAMAREF_BIN train $ARGS --out "$T/torn_out" --resume "$T/torn" 2>&1); rc=$?
+[ "$rc" != 0 ] && ok || bad "a torn checkpoint resumed"
+has "torn checkpoint" "$err" "torn/optimizer.safetensors: the model weights in $T/torn are not the ones"
+[ ! -e "$T/torn_out/model.safetensors" ] && ok || bad "a torn checkpoint wrote a model"
 
 # 3. per-layer recomputation: the same bits
 $LLAMAREF_BIN train $ARGS --out "$T/recomp" --recompute 2>/dev/null || bad "recompute run failed"

@@ -9,8 +9,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h> /* rmdir */
 
 #include "cli.h"
 #include "llamaref/adamw.h"
@@ -25,6 +27,52 @@ static int make_dir(const char *path)
 {
     if (lr_path_is_dir(path)) return 0;
     return mkdir(path, 0777);
+}
+
+/* Removes directory path and the files in it (one level: a checkpoint
+ * directory holds files only).  Used on this command's own staging
+ * directories, never on a user's path. */
+static int remove_dir(const char *path, lr_error *err)
+{
+    DIR *d = opendir(path);
+    struct dirent *e;
+    if (!d) return lr_fail(err, "cannot open directory %s", path);
+    while ((e = readdir(d)) != NULL) {
+        char *f;
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+        if (!(f = lr_path_join(path, e->d_name, err))) break;
+        if (remove(f) != 0) {
+            lr_fail(err, "cannot remove %s", f);
+            free(f);
+            break;
+        }
+        free(f);
+    }
+    closedir(d);
+    if (e != NULL) return -1;
+    return rmdir(path) == 0 ? 0 : lr_fail(err, "cannot remove directory %s", path);
+}
+
+/* FNV-1a 64 over the parameters as IEEE binary64 little-endian bytes
+ * (a float widens exactly, so the digest does not depend on the host's
+ * byte order): optimizer.safetensors records it ("params_digest") so that
+ * a full-training resume can tell that the model.safetensors next to it
+ * belongs to the same step. */
+static void params_digest(const lr_float *p, size_t n, char hex[17])
+{
+    uint64_t h = UINT64_C(0xcbf29ce484222325), bits;
+    size_t i;
+    int b;
+    for (i = 0; i < n; i++) {
+        double x = (double)p[i];
+        memcpy(&bits, &x, sizeof bits);
+        for (b = 0; b < 8; b++) {
+            h ^= (bits >> (8 * b)) & 0xffu;
+            h *= UINT64_C(0x100000001b3);
+        }
+    }
+    for (b = 0; b < 16; b++) hex[b] = "0123456789abcdef"[(h >> (60 - 4 * b)) & 15u];
+    hex[16] = 0;
 }
 
 static void usage(FILE *f)
@@ -69,13 +117,14 @@ typedef struct train_args {
 /* optimizer.safetensors: params (full precision), m, v and the step;
  * then the adapter.  Full training (f != NULL): the parameters are the
  * model, written first as a HF checkpoint in the compute type (exact, so
- * --resume reloads it from there); optimizer.safetensors holds m, v. */
+ * --resume reloads it from there); optimizer.safetensors, written last,
+ * holds m, v and the digest of the parameters it belongs to. */
 static int save_state(const char *dir, const lr_lora *lo, const lr_full *f,
                       const lr_model *model, const lr_adamw *o, long step,
                       const train_args *a, lr_error *err)
 {
     lr_st_writer *w = lr_st_writer_new(err);
-    char *path = NULL, buf[64];
+    char *path = NULL, buf[64], digest[17];
     int64_t shape[1];
     int rc = -1;
     if (!w) return -1;
@@ -90,6 +139,8 @@ static int save_state(const char *dir, const lr_lora *lo, const lr_full *f,
         lr_st_writer_meta(w, "step", buf, err) ||
         lr_st_writer_meta(w, "compute_type", LR_FLOAT_NAME, err))
         goto done;
+    params_digest(f ? f->params : lo->params, (size_t)shape[0], digest);
+    if (lr_st_writer_meta(w, "params_digest", digest, err)) goto done;
     snprintf(buf, sizeof buf, "%.17g", a->lr);
     if (lr_st_writer_meta(w, "lr", buf, err)) goto done;
     snprintf(buf, sizeof buf, "%ld", a->seed);
@@ -101,6 +152,50 @@ static int save_state(const char *dir, const lr_lora *lo, const lr_full *f,
 done:
     free(path);
     lr_st_writer_free(w);
+    return rc;
+}
+
+/* DIR/checkpoint-<step> as one unit: written into
+ * checkpoint-<step>.partial (removed first if an interrupted save left
+ * it), which then replaces checkpoint-<step> by rename, so a checkpoint
+ * directory is always complete.  An existing checkpoint-<step> (a rerun
+ * into the same DIR) is moved to checkpoint-<step>.old first and removed
+ * after. */
+static int save_checkpoint(const train_args *a, const lr_lora *lo,
+                           const lr_full *f, const lr_model *model,
+                           const lr_adamw *o, long step, lr_error *err)
+{
+    char name[64];
+    char *final = NULL, *stage = NULL, *old = NULL;
+    int rc = -1;
+    snprintf(name, sizeof name, "checkpoint-%ld", step);
+    if (!(final = lr_path_join(a->out, name, err))) goto done;
+    snprintf(name, sizeof name, "checkpoint-%ld.partial", step);
+    if (!(stage = lr_path_join(a->out, name, err))) goto done;
+    snprintf(name, sizeof name, "checkpoint-%ld.old", step);
+    if (!(old = lr_path_join(a->out, name, err))) goto done;
+    if (lr_path_is_dir(stage) && remove_dir(stage, err)) goto done;
+    if (make_dir(stage)) {
+        lr_fail(err, "cannot create directory %s", stage);
+        goto done;
+    }
+    if (save_state(stage, lo, f, model, o, step, a, err)) goto done;
+    if (lr_path_is_dir(final)) {
+        if (lr_path_is_dir(old) && remove_dir(old, err)) goto done;
+        if (rename(final, old) != 0) {
+            lr_fail(err, "cannot rename %s to %s", final, old);
+            goto done;
+        }
+    }
+    if (rename(stage, final) != 0) {
+        lr_fail(err, "cannot rename %s to %s", stage, final);
+        goto done;
+    }
+    rc = lr_path_is_dir(old) ? remove_dir(old, err) : 0;
+done:
+    free(final);
+    free(stage);
+    free(old);
     return rc;
 }
 
@@ -154,6 +249,21 @@ static int load_state(const char *dir, lr_lora *lo, const lr_full *full,
         lr_st_read_lr(f, m, o->m, err) ||
         lr_st_read_lr(f, v, o->v, err))
         goto done;
+    if (full) {
+        /* the model next to it must be the one these moments belong to
+         * (checked when it was written at this build's precision) */
+        const lr_json *d = lr_json_get(lr_st_metadata(f), "params_digest");
+        const lr_json *ct = lr_json_get(lr_st_metadata(f), "compute_type");
+        char digest[17];
+        params_digest(full->params, np, digest);
+        if (d && d->type == LR_JSON_STRING && ct && ct->type == LR_JSON_STRING &&
+            !strcmp(ct->str, LR_FLOAT_NAME) && strcmp(d->str, digest)) {
+            lr_fail(err, "%s: the model weights in %s are not the ones this "
+                    "optimizer state was saved with (an interrupted save?); "
+                    "resume from a complete checkpoint-<step>", path, dir);
+            goto done;
+        }
+    }
     *step = atol(s->str);
     o->step = *step;
     rc = 0;
@@ -360,18 +470,10 @@ static int run_train(const train_args *a)
                 step + 1, total, nll_total / n_total, lr,
                 el > 0 ? tok_total / el : 0.0,
                 el / (done_steps + 1) * (double)(total - step - 1));
-        if (a->save_every > 0 && (step + 1) % a->save_every == 0) {
-            char name[64], *cdir;
-            snprintf(name, sizeof name, "checkpoint-%ld", step + 1);
-            if (!(cdir = lr_path_join(a->out, name, &err))) goto fail;
-            make_dir(cdir);
-            if (save_state(cdir, &lo, a->full ? &full : NULL, m, &opt,
-                           step + 1, a, &err)) {
-                free(cdir);
-                goto fail;
-            }
-            free(cdir);
-        }
+        if (a->save_every > 0 && (step + 1) % a->save_every == 0 &&
+            save_checkpoint(a, &lo, a->full ? &full : NULL, m, &opt, step + 1,
+                            &err))
+            goto fail;
     }
     fprintf(stderr, "\n");
     if (save_state(a->out, &lo, a->full ? &full : NULL, m, &opt, step, a,
