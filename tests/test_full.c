@@ -16,6 +16,7 @@
 #include "llamaref/full.h"
 #include "llamaref/safetensors.h"
 #include "llamaref/train.h"
+#include "llamaref/trainer.h"
 
 #ifdef LR_DOUBLE
 #define TOL_OUT 1e-9
@@ -184,17 +185,20 @@ static void test_grads_untied_pad_llama3(void)
 }
 
 /* torch.optim.AdamW (decay / no-decay groups) + HF cosine + clipping +
- * accumulation over 3 steps of single-sequence micro-batches */
+ * accumulation over 3 steps of single-sequence micro-batches, run by the
+ * library's trainer (trainer.h): the trajectory's sequences are placed in
+ * a dataset so that epoch 0's shuffle visits them in the torch order */
 static void test_adamw_trajectory(void)
 {
     fcase c;
     lr_adamw o;
-    lr_train_ws ws;
+    lr_trainer tr;
+    lr_trainer_opts to;
+    lr_dataset ds;
     lr_error err;
-    lr_sched sch;
-    lr_float *grad;
-    double *eloss, *enorm, *elr, lr0, wd, maxn;
-    int *tids, *tlab, nmb, T, accum, steps, k, a, i;
+    size_t *perm = NULL;
+    double *eloss, *enorm, *elr, maxn;
+    int *tids, *tlab, nmb, T, accum, steps, k, i;
     if (open_case(&c, "tied_gqa")) { close_case(&c); return; }
     tids = read_ints(c.f, "traj.input_ids", &nmb, &T);
     tlab = read_ints(c.f, "traj.labels", NULL, NULL);
@@ -203,39 +207,54 @@ static void test_adamw_trajectory(void)
     elr = read_f64(c.f, "traj.lr", NULL);
     accum = atoi(meta(c.f, "traj_accum"));
     steps = atoi(meta(c.f, "traj_steps"));
-    lr0 = atof(meta(c.f, "traj_lr"));
-    wd = atof(meta(c.f, "traj_weight_decay"));
     maxn = atof(meta(c.f, "traj_max_grad_norm"));
     CHECK(tids && tlab && eloss && enorm && elr && steps * accum == nmb);
-    CHECK_OK(lr_sched_from_name(meta(c.f, "traj_schedule"), &sch, &err), &err);
-    grad = malloc(sizeof *grad * c.full.n_params);
-    CHECK_OK(lr_adamw_init(&o, c.full.n_params, wd, &err), &err);
+    memset(&to, 0, sizeof to);
+    memset(&tr, 0, sizeof tr);
+    memset(&ds, 0, sizeof ds);
+    to.batch = 1;
+    to.accum = accum;
+    to.epochs = 1;
+    to.lr = atof(meta(c.f, "traj_lr"));
+    to.warmup = atol(meta(c.f, "traj_warmup"));
+    to.max_norm = maxn;
+    to.seed = 7;
+    CHECK_OK(lr_sched_from_name(meta(c.f, "traj_schedule"), &to.sched, &err), &err);
+    CHECK_OK(lr_adamw_init(&o, c.full.n_params, atof(meta(c.f, "traj_weight_decay")),
+                           &err), &err);
     o.decay_mask = c.full.decay;
-    CHECK_OK(lr_train_ws_alloc(&ws, c.m, NULL, 1, T, 0, &err), &err);
-    for (k = 0; k < steps && tids; k++) {
-        long cnt = 0;
-        double nll_tot = 0, lr, norm;
-        for (a = 0; a < accum; a++) { /* HF: count over the whole step */
-            const int *lb = tlab + (size_t)(k * accum + a) * T;
-            for (i = 1; i < T; i++) cnt += lb[i] != -100;
-        }
-        memset(grad, 0, sizeof *grad * c.full.n_params);
-        for (a = 0; a < accum; a++) {
-            const size_t r0 = (size_t)(k * accum + a) * T;
-            double nll = 0;
-            long n = 0;
-            CHECK_OK(lr_lora_forward(&ws, c.m, NULL, tids + r0, tlab + r0, NULL,
-                                     1, T, 0, 0, &nll, &n, &err), &err);
-            CHECK_OK(lr_full_backward(&ws, c.m, &c.full, grad, 1.0 / cnt,
-                                      &err), &err);
-            nll_tot += nll;
-        }
-        CHECK_NEAR(nll_tot / cnt, eloss[k], TOL_OUT * fabs(eloss[k]));
-        norm = lr_clip_grad_norm(grad, c.full.n_params, maxn);
-        CHECK_NEAR(norm, enorm[k], TOL_GRAD * enorm[k]);
-        lr = lr_schedule_lr(sch, k, steps, atol(meta(c.f, "traj_warmup")), lr0);
-        CHECK_NEAR(lr, elr[k], 1e-15 * lr0);
-        lr_adamw_step(&o, c.full.params, grad, lr);
+    ds.n = (size_t)nmb;
+    ds.max_len = T;
+    ds.ex = calloc((size_t)nmb, sizeof *ds.ex);
+    perm = malloc(sizeof *perm * (size_t)nmb);
+    if (!tids || !tlab || !ds.ex || !perm) goto done;
+    lr_dataset_shuffle(perm, ds.n, to.seed, 0);
+    for (i = 0; i < nmb; i++) { /* row i is visited i-th */
+        lr_example *e = &ds.ex[perm[i]];
+        e->len = T;
+        e->ids = malloc(sizeof *e->ids * (size_t)T);
+        e->labels = malloc(sizeof *e->labels * (size_t)T);
+        if (!e->ids || !e->labels) goto done;
+        memcpy(e->ids, tids + (size_t)i * T, sizeof *e->ids * (size_t)T);
+        memcpy(e->labels, tlab + (size_t)i * T, sizeof *e->labels * (size_t)T);
+    }
+    CHECK_OK(lr_trainer_init(&tr, c.m, NULL, &c.full, &ds, &o, &to, &err), &err);
+    CHECK_INT(tr.total, steps);
+    for (k = 0; k < steps && tr.total == steps; k++) {
+        lr_step_stats st;
+        CHECK_OK(lr_trainer_step(&tr, k, &st, &err), &err);
+        CHECK_NEAR(st.loss, eloss[k], TOL_OUT * fabs(eloss[k]));
+        CHECK_NEAR(st.grad_norm, enorm[k], TOL_GRAD * enorm[k]);
+        CHECK_NEAR(st.lr, elr[k], 1e-15 * to.lr);
+        CHECK_INT(st.epoch, 0);
+        CHECK_INT(st.tokens, (long)accum * T);
+    }
+    /* out of range and a wrong setup are errors */
+    CHECK_ERR(lr_trainer_step(&tr, steps, NULL, &err), &err, "outside");
+    {
+        lr_trainer t2;
+        CHECK_ERR(lr_trainer_init(&t2, c.m, NULL, NULL, &ds, &o, &to, &err), &err,
+                  "not neither");
     }
     CHECK(enorm && enorm[0] > maxn); /* clipping was exercised */
     for (k = 0; k < c.full.n_entries; k++) {
@@ -253,9 +272,11 @@ static void test_adamw_trajectory(void)
         CHECK(r <= TOL_TRAJ);
         free(e);
     }
-    lr_train_ws_free(&ws);
+done:
+    lr_trainer_free(&tr);
+    lr_dataset_free(&ds);
     lr_adamw_free(&o);
-    free(grad); free(tids); free(tlab); free(eloss); free(enorm); free(elr);
+    free(perm); free(tids); free(tlab); free(eloss); free(enorm); free(elr);
     close_case(&c);
 }
 

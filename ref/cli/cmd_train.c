@@ -22,6 +22,7 @@
 #include "llamaref/loss.h"
 #include "llamaref/safetensors.h"
 #include "llamaref/train.h"
+#include "llamaref/trainer.h"
 
 static int make_dir(const char *path)
 {
@@ -290,35 +291,33 @@ static int run_train(const train_args *a)
 {
     lr_model *m = NULL;
     lr_tokenizer tok;
-    int have_tok = 0, rc = 1, pad;
+    int have_tok = 0, rc = 1;
     lr_dataset ds;
     lr_dataset_opts dopt;
     lr_lora lo;
     lr_lora_config lc;
     lr_full full;
     lr_adamw opt;
-    lr_train_ws ws;
-    lr_sched sched;
+    lr_trainer tr;
+    lr_trainer_opts to;
     lr_error err;
     lr_load_options lopt;
-    size_t *perm = NULL;
-    int *tokens = NULL, *labels = NULL;
-    unsigned char *mask = NULL, *layers = NULL;
-    lr_float *grad = NULL, *params;
+    unsigned char *layers = NULL;
     size_t n_params;
     FILE *metrics = NULL;
-    long nb, spe, total, step = 0, done_steps = 0, epoch_cached = -1;
+    long step = 0, done_steps = 0;
     double tok_total = 0;
     double t0;
     char *mpath = NULL;
     memset(&ds, 0, sizeof ds); memset(&lo, 0, sizeof lo);
-    memset(&opt, 0, sizeof opt); memset(&ws, 0, sizeof ws);
+    memset(&opt, 0, sizeof opt); memset(&tr, 0, sizeof tr);
     memset(&lopt, 0, sizeof lopt); memset(&full, 0, sizeof full);
+    memset(&to, 0, sizeof to);
     /* LoRA: BF16 checkpoints stay BF16 (frozen base); full training needs
      * every weight in the compute type (lr_full_bind checks).  Resuming
      * full training reloads the weights from the checkpoint. */
     lopt.keep_dtype = !a->full;
-    if (lr_sched_from_name(a->schedule, &sched, &err) ||
+    if (lr_sched_from_name(a->schedule, &to.sched, &err) ||
         (a->resume && check_mode(a->resume, a->full, &err)))
         goto fail;
     if (a->init && !a->resume) { /* pretraining from scratch */
@@ -375,101 +374,47 @@ static int run_train(const train_args *a)
         if (lr_lora_alloc(&lo, &m->config, &lc, &err)) goto fail;
         lr_lora_init(&lo, (uint64_t)a->seed);
     }
-    params = a->full ? full.params : lo.params;
     n_params = a->full ? full.n_params : lo.n_params;
     if (lr_adamw_init(&opt, n_params, a->wd, &err)) goto fail;
     if (a->full) opt.decay_mask = full.decay; /* not the RMSNorm weights */
     if (a->resume &&
         load_state(a->resume, &lo, a->full ? &full : NULL, &opt, &step, &err))
         goto fail;
-    nb = (long)((ds.n + (size_t)a->batch - 1) / (size_t)a->batch);
-    spe = (nb + a->accum - 1) / a->accum;
-    total = spe * a->epochs;
-    if (lr_train_ws_alloc(&ws, m, a->full ? NULL : &lo, (int)a->batch,
-                          ds.max_len, a->recompute, &err))
+    to.batch = a->batch; to.accum = a->accum; to.epochs = a->epochs;
+    to.lr = a->lr; to.warmup = a->warmup; to.max_norm = a->max_norm;
+    to.seed = (uint64_t)a->seed; to.recompute = a->recompute;
+    if (lr_trainer_init(&tr, m, a->full ? NULL : &lo, a->full ? &full : NULL,
+                        &ds, &opt, &to, &err))
         goto fail;
-    perm = malloc(sizeof *perm * ds.n);
-    tokens = malloc(sizeof *tokens * (size_t)a->batch * ds.max_len);
-    labels = malloc(sizeof *labels * (size_t)a->batch * ds.max_len);
-    mask = malloc((size_t)a->batch * ds.max_len);
-    grad = malloc(sizeof *grad * n_params);
-    if (!perm || !tokens || !labels || !mask || !grad) goto oom;
-    pad = m->config.n_eos > 0 ? m->config.eos_token_ids[0] : 0;
-    if (pad < 0 || pad >= m->config.vocab_size) pad = 0;
     make_dir(a->out);
     if (!(mpath = lr_path_join(a->out, "metrics.jsonl", &err))) goto fail;
     metrics = fopen(mpath, a->resume ? "a" : "w");
     if (!metrics) { lr_fail(&err, "cannot write %s", mpath); goto fail; }
     if (a->full)
         fprintf(stderr, "train: %lu examples, %ld micro-batches/epoch, %ld "
-                "steps, %lu parameters (full)%s\n", (unsigned long)ds.n, nb,
-                total, (unsigned long)n_params, a->resume ? ", resumed" : "");
+                "steps, %lu parameters (full)%s\n", (unsigned long)ds.n, tr.nb,
+                tr.total, (unsigned long)n_params, a->resume ? ", resumed" : "");
     else
         fprintf(stderr, "train: %lu examples, %ld micro-batches/epoch, %ld "
                 "steps, %lu LoRA parameters (r %d, scale %g)%s\n",
-                (unsigned long)ds.n, nb, total, (unsigned long)lo.n_params,
+                (unsigned long)ds.n, tr.nb, tr.total, (unsigned long)lo.n_params,
                 lo.cfg.r, lo.scale, a->resume ? ", resumed" : "");
     t0 = now();
-    for (; step < total && (a->max_steps <= 0 || done_steps < a->max_steps);
+    for (; step < tr.total && (a->max_steps <= 0 || done_steps < a->max_steps);
          step++, done_steps++) {
-        const long epoch = step / spe, s = step % spe;
-        const long mb0 = s * a->accum, mb1 = mb0 + a->accum < nb ? mb0 + a->accum : nb;
-        long mb, n_total = 0, ntok = 0;
-        double nll_total = 0, lr, gnorm, el;
-        if (epoch != epoch_cached) {
-            lr_dataset_shuffle(perm, ds.n, (uint64_t)a->seed, epoch);
-            epoch_cached = epoch;
-        }
-        /* HF normalisation: counted tokens of the whole accumulated batch */
-        for (mb = mb0; mb < mb1; mb++) {
-            size_t i0 = (size_t)mb * a->batch, i;
-            for (i = i0; i < i0 + (size_t)a->batch && i < ds.n; i++) {
-                const lr_example *e = &ds.ex[perm[i]];
-                int t;
-                for (t = 1; t < e->len; t++) n_total += e->labels[t] != LR_IGNORE_INDEX;
-            }
-        }
-        memset(grad, 0, sizeof *grad * n_params);
-        for (mb = mb0; mb < mb1; mb++) {
-            size_t i0 = (size_t)mb * a->batch;
-            int B = (int)(ds.n - i0 < (size_t)a->batch ? ds.n - i0 : (size_t)a->batch);
-            int T = lr_dataset_collate(&ds, perm + i0, B, pad, tokens, labels, mask);
-            double nll;
-            long n;
-            uint64_t dseed = lr_stream_seed((uint64_t)a->seed, LR_STREAM_DROPOUT,
-                                            (uint64_t)(epoch * nb + mb), 0);
-            if (a->full) {
-                if (lr_lora_forward(&ws, m, NULL, tokens, labels, mask, B, T,
-                                    0, 0, &nll, &n, &err) ||
-                    lr_full_backward(&ws, m, &full, grad,
-                                     1.0 / (double)n_total, &err))
-                    goto fail;
-            } else if (lr_lora_forward(&ws, m, &lo, tokens, labels, mask, B,
-                                       T, lo.cfg.dropout, dseed, &nll, &n,
-                                       &err) ||
-                       lr_lora_backward(&ws, m, &lo, grad,
-                                        1.0 / (double)n_total, &err))
-                goto fail;
-            nll_total += nll;
-            ntok += (long)B * T;
-        }
-        gnorm = lr_clip_grad_norm(grad, n_params, a->max_norm);
-        if (!(gnorm == gnorm) || !(nll_total == nll_total)) {
-            lr_fail(&err, "step %ld: the loss or gradient is NaN", step + 1);
-            goto fail;
-        }
-        lr = lr_schedule_lr(sched, step, total, a->warmup, a->lr);
-        lr_adamw_step(&opt, params, grad, lr);
+        lr_step_stats st;
+        double el;
+        if (lr_trainer_step(&tr, step, &st, &err)) goto fail;
         el = now() - t0;
-        tok_total += (double)ntok;
+        tok_total += (double)st.tokens;
         fprintf(metrics, "{\"step\": %ld, \"epoch\": %ld, \"loss\": %.9g, "
                 "\"lr\": %.9g, \"grad_norm\": %.9g, \"tokens\": %ld}\n",
-                step + 1, epoch, nll_total / n_total, lr, gnorm, ntok);
+                step + 1, st.epoch, st.loss, st.lr, st.grad_norm, st.tokens);
         fflush(metrics);
         fprintf(stderr, "\rstep %ld/%ld  loss %.4f  lr %.3g  %.0f tok/s  ETA %.0fs   ",
-                step + 1, total, nll_total / n_total, lr,
+                step + 1, tr.total, st.loss, st.lr,
                 el > 0 ? tok_total / el : 0.0,
-                el / (done_steps + 1) * (double)(total - step - 1));
+                el / (done_steps + 1) * (double)(tr.total - step - 1));
         if (a->save_every > 0 && (step + 1) % a->save_every == 0 &&
             save_checkpoint(a, &lo, a->full ? &full : NULL, m, &opt, step + 1,
                             &err))
@@ -487,9 +432,8 @@ fail:
     fprintf(stderr, "\nllamaref train: %s\n", err.msg);
 end:
     if (metrics) fclose(metrics);
-    free(mpath); free(perm); free(tokens); free(labels); free(mask);
-    free(grad); free(layers);
-    lr_train_ws_free(&ws);
+    free(mpath); free(layers);
+    lr_trainer_free(&tr);
     lr_adamw_free(&opt);
     lr_lora_free(&lo);
     lr_dataset_free(&ds);
