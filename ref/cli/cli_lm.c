@@ -122,6 +122,15 @@ const char *cli_basename(const char *path)
     return s ? s + 1 : path;
 }
 
+void cli_md_escape(lr_buf *b, const char *s)
+{
+    for (; *s; s++) {
+        if (*s == '|') lr_buf_puts(b, "\\|");
+        else if (*s == '\n' || *s == '\r') lr_buf_puts(b, " ");
+        else lr_buf_append(b, s, 1);
+    }
+}
+
 const char *cli_report_path(const char *out, const char *suffix, int slot)
 {
     static char buf[8][4096];

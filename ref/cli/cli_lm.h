@@ -36,6 +36,9 @@ int cli_write(const char *cmd, const char *path, const char *data, size_t len);
 const char *cli_report_path(const char *out, const char *suffix, int slot);
 /* The file name part of a path. */
 const char *cli_basename(const char *path);
+/* Appends s as text safe in a Markdown table cell: '|' escaped, CR and LF
+ * as spaces. */
+void cli_md_escape(lr_buf *b, const char *s);
 /* The subjects of an MMLU-layout directory: the <s> of DIR/test/<s>_test.csv,
  * sorted (for MMLU itself the harness's order).  *out (each string and the
  * array malloc'ed; free them) gets the count returned; -1 (message

@@ -334,22 +334,12 @@ static void json_side(lr_buf *b, const side_stats *s)
     lr_diversity_write_json(b, &s->div, N_TOP);
 }
 
-/* Table-safe text: '|' escaped, new lines as spaces. */
-static void md_escape(lr_buf *b, const char *s)
-{
-    for (; *s; s++) {
-        if (*s == '|') lr_buf_puts(b, "\\|");
-        else if (*s == '\n' || *s == '\r') lr_buf_puts(b, " ");
-        else lr_buf_append(b, s, 1);
-    }
-}
-
 static void md_top(lr_buf *md, const lr_diversity *d)
 {
     size_t i;
     for (i = 0; i < d->n_unique && i < N_TOP; i++) {
         lr_buf_puts(md, i ? "; " : " ");
-        md_escape(md, d->counts[i].key);
+        cli_md_escape(md, d->counts[i].key);
         lr_buf_printf(md, " (%lu)", (unsigned long)d->counts[i].count);
     }
     lr_buf_puts(md, " |\n");
@@ -857,7 +847,7 @@ static void md_differences(lr_buf *md, const exp_opts *o,
     lr_buf_puts(md, "\n## How this run differs from the paper\n\n"
                 "- The paper probes Llama-3.1-8B-Instruct on 21,036 DBpedia "
                 "questions; this run probes `");
-    md_escape(md, o->model);
+    cli_md_escape(md, o->model);
     lr_buf_printf(md, "` on %lu facts", (unsigned long)n_facts);
     if (o->limit >= 0)
         lr_buf_printf(md, " (the first %ld of the file%s)", o->limit,
@@ -875,7 +865,7 @@ static void md_differences(lr_buf *md, const exp_opts *o,
     if (o->defaults_path[0]) {
         lr_buf_puts(md, "- The training settings not given on the command line come "
                     "from `");
-        md_escape(md, o->defaults_path);
+        cli_md_escape(md, o->defaults_path);
         lr_buf_puts(md, "`, chosen for this model (the paper's lr and epochs hardly "
                     "move a rank-1 adapter of a model this small).\n");
     }
@@ -1133,7 +1123,7 @@ static int write_report(const exp_opts *o, const lr_probe_options *po,
         {
             lr_buf_printf(&md, "| n %ld, k %ld, seed %ld | skipped: ",
                           runs[i].n, runs[i].k, runs[i].seed);
-            md_escape(&md, runs[i].reason);
+            cli_md_escape(&md, runs[i].reason);
             lr_buf_puts(&md, " | | |\n");
         }
     }

@@ -138,15 +138,6 @@ static void json_side(lr_buf *b, const char *name, const lr_answer_stats *s,
     lr_buf_puts(b, "}");
 }
 
-static void md_escape(lr_buf *b, const char *s)
-{
-    for (; *s; s++) {
-        if (*s == '|') lr_buf_puts(b, "\\|");
-        else if (*s == '\n') lr_buf_puts(b, " ");
-        else lr_buf_append(b, s, 1);
-    }
-}
-
 int cmd_knowledge_report(int argc, char **argv)
 {
     const char *before_path = NULL, *after_path = NULL, *trained_path = NULL;
@@ -370,7 +361,7 @@ int cmd_knowledge_report(int argc, char **argv)
         lr_buf_puts(&md, "Most frequent answers after training:\n\n| answer | count |\n|---|---:|\n");
         for (k = 0; k < sa.div.n_unique && k < (size_t)top; k++) {
             lr_buf_puts(&md, "| ");
-            md_escape(&md, sa.div.counts[k].key);
+            cli_md_escape(&md, sa.div.counts[k].key);
             lr_buf_printf(&md, " | %lu |\n", (unsigned long)sa.div.counts[k].count);
         }
         lr_buf_printf(&md, "\n![answers](%s)\n",
