@@ -43,8 +43,14 @@ const char *lr_sched_name(lr_sched s);
 double lr_schedule_lr(lr_sched s, long step, long total, long warmup,
                       double base_lr);
 
-/* Returns the total norm (before clipping); clips in place when
- * max_norm > 0. */
+/* torch.nn.utils.clip_grad_norm_ over one flat gradient: total = the L2
+ * norm of every element, coef = max_norm / (total + 1e-6), and when coef
+ * < 1 every element *= coef.  Returns total (before clipping); clips only
+ * when max_norm > 0.  The sum of squares and coef are computed in double
+ * in both builds; torch, in a float32 run, takes per-tensor float32 norms
+ * and then the norm of those, so the float build's total and coef can
+ * differ from torch's in the last float32 bits (and are the more
+ * accurate); in DOUBLE=1 both are float64 and agree to rounding. */
 double lr_clip_grad_norm(lr_float *grad, size_t n, double max_norm);
 
 #endif
