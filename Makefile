@@ -74,7 +74,7 @@ $(B)/libllamaref.a: $(LIB_OBJ)
 $(BIN): $(CLI_OBJ) $(B)/libllamaref.a
 	$(CC) $(CFLAGS_ALL) -o $@ $(CLI_OBJ) $(B)/libllamaref.a $(LDLIBS)
 
-$(B)/tests/%: tests/%.c tests/harness.h $(B)/libllamaref.a
+$(B)/tests/%: tests/%.c tests/harness.h tests/vectors.h $(B)/libllamaref.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -Itests -o $@ $< $(B)/libllamaref.a $(LDLIBS)
 

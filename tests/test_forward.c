@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "harness.h"
+#include "vectors.h"
 #include "llamaref/dump.h"
 #include "llamaref/forward.h"
 #include "llamaref/json.h"
@@ -39,23 +40,6 @@ static const char *const cases[] = {"gqa_tied", "mqa_headdim", "llama3_rope",
 #define N_CASES (sizeof cases / sizeof cases[0])
 
 static double worst_rel[2];
-
-/* Reads an expected tensor as double (NULL if absent). */
-static double *read_f64(lr_st_file *f, const char *name, uint64_t *n)
-{
-    lr_error err;
-    const lr_st_tensor *t = lr_st_find(f, name);
-    double *d;
-    if (!t) return NULL;
-    d = malloc(sizeof(double) * (size_t)(t->nelem ? t->nelem : 1));
-    if (!d || lr_st_read_f64(f, t, d, &err)) {
-        fprintf(stderr, "%s: %s\n", name, d ? err.msg : "oom");
-        free(d);
-        return NULL;
-    }
-    *n = t->nelem;
-    return d;
-}
 
 static int64_t *read_i64(lr_st_file *f, const char *name, uint64_t *n,
                          int64_t shape[2])
@@ -173,7 +157,7 @@ static void check_case(const char *name, int keep_dtype)
         const lr_st_tensor *t = lr_st_at(f, i);
         lr_float *got;
         double *want, r;
-        uint64_t nw;
+        size_t nw;
         if (t->dtype != LR_F64 || !strncmp(t->name, "greedy", 6)) continue;
         got = acts_tensor(&a, t->name);
         if (!got) {
@@ -181,7 +165,7 @@ static void check_case(const char *name, int keep_dtype)
             CHECK(got != NULL);
             continue;
         }
-        want = read_f64(f, t->name, &nw);
+        want = vec_read_f64(f, t->name, &nw);
         CHECK(want != NULL);
         if (!want) continue;
         {
@@ -426,13 +410,14 @@ static void test_dump_contract(void)
     for (i = 0; i < (int)lr_st_count(got); i++) {
         const lr_st_tensor *t = lr_st_at(got, (size_t)i);
         const lr_st_tensor *e = lr_st_find(want, t->name);
-        uint64_t ng, nw, per, k;
+        size_t ng, nw;
+        uint64_t per, k;
         double *g, *x;
         lr_float *gl;
         CHECK(e != NULL && e->nelem == 3 * t->nelem);
         if (!e || e->nelem != 3 * t->nelem) continue;
-        g = read_f64(got, t->name, &ng);
-        x = read_f64(want, t->name, &nw);
+        g = vec_read_f64(got, t->name, &ng);
+        x = vec_read_f64(want, t->name, &nw);
         per = nw / 3;
         gl = malloc(sizeof(lr_float) * (size_t)ng);
         for (k = 0; k < ng; k++) gl[k] = (lr_float)g[k];

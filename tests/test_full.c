@@ -12,6 +12,7 @@
  * 1e-9; float build 2e-5 for logits/loss, 3e-5 for gradients and for the
  * trajectory's parameters. */
 #include "harness.h"
+#include "vectors.h"
 #include "llamaref/adamw.h"
 #include "llamaref/full.h"
 #include "llamaref/safetensors.h"
@@ -27,54 +28,6 @@
 #define TOL_GRAD 3e-5
 #define TOL_TRAJ 3e-5
 #endif
-
-static double rel_err(const lr_float *a, const double *b, size_t n)
-{
-    double mx = 0, md = 0;
-    size_t i;
-    for (i = 0; i < n; i++) {
-        double d = fabs((double)a[i] - b[i]);
-        if (!(d <= md)) md = d; /* NaN propagates */
-        if (fabs(b[i]) > mx) mx = fabs(b[i]);
-    }
-    return md / (mx > 0 ? mx : 1);
-}
-
-static double *read_f64(lr_st_file *f, const char *name, size_t *n)
-{
-    const lr_st_tensor *t = lr_st_find(f, name);
-    double *d;
-    lr_error err;
-    if (!t) return NULL;
-    d = malloc(sizeof *d * (size_t)t->nelem + 1);
-    if (lr_st_read_f64(f, t, d, &err)) { free(d); return NULL; }
-    if (n) *n = (size_t)t->nelem;
-    return d;
-}
-
-static int *read_ints(lr_st_file *f, const char *name, int *rows, int *cols)
-{
-    const lr_st_tensor *t = lr_st_find(f, name);
-    int64_t *v;
-    int *o;
-    size_t i;
-    lr_error err;
-    if (!t) return NULL;
-    v = malloc(sizeof *v * (size_t)t->nelem);
-    o = malloc(sizeof *o * (size_t)t->nelem);
-    lr_st_read_i64(f, t, v, &err);
-    for (i = 0; i < t->nelem; i++) o[i] = (int)v[i];
-    free(v);
-    if (rows) *rows = (int)t->shape[0];
-    if (cols) *cols = (int)t->shape[1];
-    return o;
-}
-
-static const char *meta(lr_st_file *f, const char *key)
-{
-    const lr_json *v = lr_json_get(lr_st_metadata(f), key);
-    return v && v->type == LR_JSON_STRING ? v->str : "";
-}
 
 typedef struct fcase {
     lr_model *m;
@@ -98,9 +51,9 @@ static int open_case(fcase *c, const char *name)
         CHECK(0);
         return -1;
     }
-    c->ids = read_ints(c->f, "input_ids", &c->B, &c->T);
-    c->labels = read_ints(c->f, "labels", NULL, NULL);
-    mi = read_ints(c->f, "attention_mask", NULL, NULL);
+    c->ids = vec_read_ints(c->f, "input_ids", &c->B, &c->T);
+    c->labels = vec_read_ints(c->f, "labels", NULL, NULL);
+    mi = vec_read_ints(c->f, "attention_mask", NULL, NULL);
     c->mask = malloc((size_t)c->B * c->T);
     for (i = 0; i < c->B * c->T; i++) c->mask[i] = (unsigned char)mi[i];
     free(mi);
@@ -148,10 +101,10 @@ static void check_grads(const char *name)
     grad2 = malloc(sizeof *grad2 * c.full.n_params);
     logits = malloc(sizeof *logits * nl);
     loss = full_grad(&c, grad, 0, logits);
-    e = read_f64(c.f, "logits", &ne);
-    CHECK(e && ne == nl && rel_err(logits, e, nl) <= TOL_OUT);
+    e = vec_read_f64(c.f, "logits", &ne);
+    CHECK(e && ne == nl && vec_rel_err(logits, e, nl) <= TOL_OUT);
     free(e);
-    e = read_f64(c.f, "loss", NULL);
+    e = vec_read_f64(c.f, "loss", NULL);
     CHECK(e && fabs(loss - e[0]) <= TOL_OUT * fabs(e[0]));
     free(e);
     CHECK_INT(c.full.n_entries,
@@ -162,10 +115,10 @@ static void check_grads(const char *name)
         char key[160];
         double r;
         snprintf(key, sizeof key, "grad.%s", en->name);
-        e = read_f64(c.f, key, &ne);
+        e = vec_read_f64(c.f, key, &ne);
         CHECK(e != NULL && ne == en->n);
         if (!e || ne != en->n) { free(e); continue; }
-        r = rel_err(grad + en->off, e, en->n);
+        r = vec_rel_err(grad + en->off, e, en->n);
         if (!(r <= TOL_GRAD))
             fprintf(stderr, "%s %s: rel err %.3g\n", name, en->name, r);
         CHECK(r <= TOL_GRAD);
@@ -200,14 +153,14 @@ static void test_adamw_trajectory(void)
     double *eloss, *enorm, *elr, maxn;
     int *tids, *tlab, nmb, T, accum, steps, k, i;
     if (open_case(&c, "tied_gqa")) { close_case(&c); return; }
-    tids = read_ints(c.f, "traj.input_ids", &nmb, &T);
-    tlab = read_ints(c.f, "traj.labels", NULL, NULL);
-    eloss = read_f64(c.f, "traj.loss", NULL);
-    enorm = read_f64(c.f, "traj.grad_norm", NULL);
-    elr = read_f64(c.f, "traj.lr", NULL);
-    accum = atoi(meta(c.f, "traj_accum"));
-    steps = atoi(meta(c.f, "traj_steps"));
-    maxn = atof(meta(c.f, "traj_max_grad_norm"));
+    tids = vec_read_ints(c.f, "traj.input_ids", &nmb, &T);
+    tlab = vec_read_ints(c.f, "traj.labels", NULL, NULL);
+    eloss = vec_read_f64(c.f, "traj.loss", NULL);
+    enorm = vec_read_f64(c.f, "traj.grad_norm", NULL);
+    elr = vec_read_f64(c.f, "traj.lr", NULL);
+    accum = atoi(vec_meta(c.f, "traj_accum"));
+    steps = atoi(vec_meta(c.f, "traj_steps"));
+    maxn = atof(vec_meta(c.f, "traj_max_grad_norm"));
     CHECK(tids && tlab && eloss && enorm && elr && steps * accum == nmb);
     memset(&to, 0, sizeof to);
     memset(&tr, 0, sizeof tr);
@@ -215,12 +168,12 @@ static void test_adamw_trajectory(void)
     to.batch = 1;
     to.accum = accum;
     to.epochs = 1;
-    to.lr = atof(meta(c.f, "traj_lr"));
-    to.warmup = atol(meta(c.f, "traj_warmup"));
+    to.lr = atof(vec_meta(c.f, "traj_lr"));
+    to.warmup = atol(vec_meta(c.f, "traj_warmup"));
     to.max_norm = maxn;
     to.seed = 7;
-    CHECK_OK(lr_sched_from_name(meta(c.f, "traj_schedule"), &to.sched, &err), &err);
-    CHECK_OK(lr_adamw_init(&o, c.full.n_params, atof(meta(c.f, "traj_weight_decay")),
+    CHECK_OK(lr_sched_from_name(vec_meta(c.f, "traj_schedule"), &to.sched, &err), &err);
+    CHECK_OK(lr_adamw_init(&o, c.full.n_params, atof(vec_meta(c.f, "traj_weight_decay")),
                            &err), &err);
     o.decay_mask = c.full.decay;
     ds.n = (size_t)nmb;
@@ -263,10 +216,10 @@ static void test_adamw_trajectory(void)
         double *e, r;
         size_t ne;
         snprintf(key, sizeof key, "traj.final.%s", en->name);
-        e = read_f64(c.f, key, &ne);
+        e = vec_read_f64(c.f, key, &ne);
         CHECK(e != NULL && ne == en->n);
         if (!e || ne != en->n) { free(e); continue; }
-        r = rel_err(c.full.params + en->off, e, en->n);
+        r = vec_rel_err(c.full.params + en->off, e, en->n);
         if (!(r <= TOL_TRAJ))
             fprintf(stderr, "trajectory %s: rel err %.3g\n", en->name, r);
         CHECK(r <= TOL_TRAJ);

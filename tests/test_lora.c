@@ -6,6 +6,7 @@
  * Tolerances (max |ours - torch| / max |torch| per tensor): double build
  * 1e-9, float build 3e-4 for gradients and 2e-5 for logits/loss. */
 #include "harness.h"
+#include "vectors.h"
 #include "llamaref/adapter.h"
 #include "llamaref/attention.h"
 #include "llamaref/forward.h"
@@ -25,46 +26,6 @@
 #define TOL_OUT 2e-5
 #define TOL_GRAD 3e-4
 #endif
-
-static double rel_err(const lr_float *a, const double *b, size_t n)
-{
-    double mx = 0, md = 0;
-    size_t i;
-    for (i = 0; i < n; i++) {
-        double d = fabs((double)a[i] - b[i]);
-        if (!(d <= md)) md = d; /* NaN propagates */
-        if (fabs(b[i]) > mx) mx = fabs(b[i]);
-    }
-    return md / (mx > 0 ? mx : 1);
-}
-
-static double *read_f64(lr_st_file *f, const char *name, size_t *n)
-{
-    const lr_st_tensor *t = lr_st_find(f, name);
-    double *d;
-    lr_error err;
-    if (!t) return NULL;
-    d = malloc(sizeof *d * (size_t)t->nelem + 1);
-    if (lr_st_read_f64(f, t, d, &err)) { free(d); return NULL; }
-    if (n) *n = (size_t)t->nelem;
-    return d;
-}
-
-static int *read_ints(lr_st_file *f, const char *name)
-{
-    const lr_st_tensor *t = lr_st_find(f, name);
-    int64_t *v;
-    int *o;
-    size_t i;
-    lr_error err;
-    if (!t) return NULL;
-    v = malloc(sizeof *v * (size_t)t->nelem);
-    o = malloc(sizeof *o * (size_t)t->nelem);
-    lr_st_read_i64(f, t, v, &err);
-    for (i = 0; i < t->nelem; i++) o[i] = (int)v[i];
-    free(v);
-    return o;
-}
 
 static void check_case(const char *name)
 {
@@ -90,19 +51,19 @@ static void check_case(const char *name)
     }
     B = (int)lr_st_find(f, "input_ids")->shape[0];
     T = (int)lr_st_find(f, "input_ids")->shape[1];
-    ids = read_ints(f, "input_ids");
-    labels = read_ints(f, "labels");
-    mask_i = read_ints(f, "attention_mask");
+    ids = vec_read_ints(f, "input_ids", NULL, NULL);
+    labels = vec_read_ints(f, "labels", NULL, NULL);
+    mask_i = vec_read_ints(f, "attention_mask", NULL, NULL);
     mask = malloc((size_t)B * T);
     for (i = 0; i < B * T; i++) mask[i] = (unsigned char)mask_i[i];
-    exp_logits = read_f64(f, "logits", &nl);
-    exp_loss = read_f64(f, "loss", NULL);
+    exp_logits = vec_read_f64(f, "logits", &nl);
+    exp_loss = vec_read_f64(f, "loss", NULL);
     grad = calloc(lo.n_params, sizeof *grad);
     grad2 = calloc(lo.n_params, sizeof *grad2);
     CHECK_OK(lr_train_ws_alloc(&ws, m, &lo, B, T, 0, &err), &err);
     CHECK_OK(lr_lora_forward(&ws, m, &lo, ids, labels, mask, B, T, 0, 0, &nll,
                              &n, &err), &err);
-    CHECK(rel_err(ws.acts.logits, exp_logits, nl) <= TOL_OUT);
+    CHECK(vec_rel_err(ws.acts.logits, exp_logits, nl) <= TOL_OUT);
     CHECK_NEAR(nll / n, exp_loss[0], TOL_OUT * fabs(exp_loss[0]));
     CHECK_OK(lr_lora_backward(&ws, m, &lo, grad, 1.0 / n, &err), &err);
     for (l = 0; l < m->config.num_hidden_layers; l++)
@@ -115,10 +76,10 @@ static void check_case(const char *name)
                 double e;
                 lr_adapter_key(key + 5, sizeof key - 5, l, t, k ? 'B' : 'A');
                 memcpy(key, "grad.", 5);
-                eg = read_f64(f, key, &ne);
+                eg = vec_read_f64(f, key, &ne);
                 CHECK(eg != NULL);
                 if (!eg) continue;
-                e = rel_err(grad + (k ? s->b_off : s->a_off), eg, ne);
+                e = vec_rel_err(grad + (k ? s->b_off : s->a_off), eg, ne);
                 if (!(e <= TOL_GRAD))
                     fprintf(stderr, "%s %s: rel err %.3g\n", name, key, e);
                 CHECK(e <= TOL_GRAD);

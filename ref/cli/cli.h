@@ -23,5 +23,9 @@ int cli_int(const char *opt, const char *val, long lo, long hi, long *out);
 int cli_double(const char *opt, const char *val, double *out);
 /* Exits the argument loop on an unknown option with a clear message. */
 int cli_unknown(const char *cmd, const char *arg);
+/* Wall-clock seconds from an arbitrary origin (monotonic where the
+ * platform has it; else processor time), for rates and ETAs: processor
+ * time would count every OpenMP thread. */
+double cli_now(void);
 
 #endif

@@ -1,7 +1,12 @@
-/* cli_args.c - small, strict parsers for command-line option values. */
+/* cli_args.c - small, strict parsers for command-line option values, and
+ * the clock the progress lines use. */
+#if !defined(_WIN32) && !defined(_POSIX_C_SOURCE)
+#define _POSIX_C_SOURCE 200809L /* clock_gettime */
+#endif
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "cli.h"
 
@@ -46,4 +51,15 @@ int cli_unknown(const char *cmd, const char *arg)
 {
     fprintf(stderr, "llamaref %s: unknown option '%s' (see --help)\n", cmd, arg);
     return 2;
+}
+
+double cli_now(void)
+{
+#if defined(CLOCK_MONOTONIC)
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+#else
+    return (double)clock() / CLOCKS_PER_SEC;
+#endif
 }

@@ -3,13 +3,9 @@
  * tokens per second on stories260K and on a random ~100M-parameter model,
  * with the weight-streaming bandwidth decoding achieves.  A benchmark, not
  * a test: numbers go to stdout, docs/performance.md records them. */
-#if !defined(_WIN32) && !defined(_POSIX_C_SOURCE)
-#define _POSIX_C_SOURCE 200809L /* clock_gettime */
-#endif
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "cli.h"
 #include "llamaref/forward.h"
@@ -21,17 +17,6 @@
 #ifdef LR_OMP
 #include <omp.h>
 #endif
-
-static double now_s(void)
-{
-#if defined(CLOCK_MONOTONIC)
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-#else
-    return (double)clock() / CLOCKS_PER_SEC;
-#endif
-}
 
 static void set_threads(int n)
 {
@@ -66,10 +51,10 @@ static double bench_matmul(int fast, int n, int in, int out, int reps)
     for (i = 0; i < (size_t)n * in; i++) x[i] = (lr_float)(lr_rng_double(&r) - 0.5);
     for (i = 0; i < (size_t)out * in; i++) w[i] = (lr_float)(lr_rng_double(&r) - 0.5);
     for (k = 0; k <= reps; k++) {
-        double t0 = now_s(), dt;
+        double t0 = cli_now(), dt;
         if (fast) lr_matmul_fast(y, x, w, LR_FLOAT_DTYPE, n, in, out);
         else lr_matmul_ref(y, x, w, LR_FLOAT_DTYPE, n, in, out);
-        dt = now_s() - t0;
+        dt = cli_now() - t0;
         if (k > 0 && dt < best) best = dt;
     }
     free(x); free(w); free(y);
@@ -88,9 +73,9 @@ static double bench_copy(void)
     memset(a, 1, n);
     memset(b, 2, n);
     for (k = 0; k < 6; k++) {
-        double t0 = now_s(), dt;
+        double t0 = cli_now(), dt;
         memcpy(k & 1 ? a : b, k & 1 ? b : a, n);
-        dt = now_s() - t0;
+        dt = cli_now() - t0;
         if (dt < best) best = dt;
     }
     free(a); free(b);
@@ -127,14 +112,14 @@ static int bench_model(const char *label, const lr_model *m, int prompt,
         double t0, t1, t2, bw;
         set_threads(th);
         lr_decoder_reset(&d, 0);
-        t0 = now_s();
+        t0 = cli_now();
         if (lr_decoder_feed(&d, ids, prompt, NULL, &err)) break;
-        t1 = now_s();
+        t1 = cli_now();
         for (i = 0; i < gen; i++) {
             tok = lr_argmax(d.logits, m->config.vocab_size);
             if (lr_decoder_feed(&d, &tok, 1, NULL, &err)) break;
         }
-        t2 = now_s();
+        t2 = cli_now();
         bw = weight_bytes_per_token(m) * gen / (t2 - t1) * 1e-9;
         printf("%-22s threads %d  prefill %4d tok: %9.1f tok/s   decode %4d tok: "
                "%8.1f tok/s  weights %.2f GB/s (%.0f%% of copy)\n",

@@ -1,12 +1,8 @@
 /* cmd_generate.c - `llamaref generate`: text (or id) generation with the KV
  * cache and the documented sampler, streaming the output as it is made. */
-#if !defined(_WIN32) && !defined(_POSIX_C_SOURCE)
-#define _POSIX_C_SOURCE 200809L /* clock_gettime */
-#endif
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "cli.h"
 #include "cli_ids.h"
@@ -52,17 +48,6 @@ static void usage(FILE *f)
 "Stops at the config's eos_token_id(s) and, with a Llama 3 tokenizer, at\n"
 "<|eot_id|>, <|eom_id|> and <|end_of_text|>; with a llama2.c tokenizer at\n"
 "BOS (id 1), as llama2.c does.  Timing goes to stderr.\n");
-}
-
-static double now_s(void)
-{
-#if defined(CLOCK_MONOTONIC)
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-#else
-    return (double)clock() / CLOCKS_PER_SEC;
-#endif
 }
 
 static void add_stop(int *stops, int *n, int id)
@@ -228,12 +213,12 @@ int cmd_generate(int argc, char **argv)
     }
     if (have_tok) lr_stream_decoder_init(&sd, &tok);
     lr_decoder_reset(&dec, 0);
-    t0 = now_s();
+    t0 = cli_now();
     if (lr_decoder_feed(&dec, ids, n_prompt, NULL, &err)) {
         fprintf(stderr, "llamaref generate: %s\n", err.msg);
         goto done;
     }
-    t1 = now_s();
+    t1 = cli_now();
     while (generated < n_new) {
         int next = lr_sample(&smp, dec.logits), s, stop = 0;
         generated++;
@@ -262,7 +247,7 @@ int cmd_generate(int argc, char **argv)
             fwrite(text.data, 1, text.len, stdout);
     }
     printf("\n");
-    t2 = now_s();
+    t2 = cli_now();
     fprintf(stderr, "prompt %d tokens: %.1f tok/s; generated %d tokens: "
             "%.1f tok/s\n", n_prompt, n_prompt / (t1 - t0 + 1e-12), generated,
             generated > 1 ? (generated - 1) / (t2 - t1 + 1e-12) : 0.0);

@@ -3,7 +3,7 @@
  * the gradient part of `llamaref dump --labels [--adapter]`.
  * docs/training.md describes options, checkpoint layout and RNG streams. */
 #if !defined(_WIN32) && !defined(_POSIX_C_SOURCE)
-#define _POSIX_C_SOURCE 200809L /* clock_gettime */
+#define _POSIX_C_SOURCE 200809L /* opendir, rmdir */
 #endif
 #include <math.h>
 #include <stdio.h>
@@ -11,7 +11,6 @@
 #include <string.h>
 #include <dirent.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h> /* rmdir */
 
 #include "cli.h"
@@ -274,19 +273,6 @@ done:
     return rc;
 }
 
-/* wall-clock seconds (tokens/s and ETA; CPU time would count every
- * OpenMP thread) */
-static double now(void)
-{
-#if defined(CLOCK_MONOTONIC)
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-#else
-    return (double)clock() / CLOCKS_PER_SEC;
-#endif
-}
-
 static int run_train(const train_args *a)
 {
     lr_model *m = NULL;
@@ -399,13 +385,13 @@ static int run_train(const train_args *a)
                 "steps, %lu LoRA parameters (r %d, scale %g)%s\n",
                 (unsigned long)ds.n, tr.nb, tr.total, (unsigned long)lo.n_params,
                 lo.cfg.r, lo.scale, a->resume ? ", resumed" : "");
-    t0 = now();
+    t0 = cli_now();
     for (; step < tr.total && (a->max_steps <= 0 || done_steps < a->max_steps);
          step++, done_steps++) {
         lr_step_stats st;
         double el;
         if (lr_trainer_step(&tr, step, &st, &err)) goto fail;
-        el = now() - t0;
+        el = cli_now() - t0;
         tok_total += (double)st.tokens;
         fprintf(metrics, "{\"step\": %ld, \"epoch\": %ld, \"loss\": %.9g, "
                 "\"lr\": %.9g, \"grad_norm\": %.9g, \"tokens\": %ld}\n",
