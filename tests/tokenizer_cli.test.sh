@@ -80,4 +80,4 @@ fi
 $LLAMAREF_BIN tokenize --tokenizer /nonexistent < /dev/null > /dev/null 2> "$T/err"
 if [ $? -eq 1 ] && grep -q '/nonexistent' "$T/err"; then ok; else bad "missing tokenizer file"; fi
 
-finish tokenizer_cli
+finish tokenizer_cli.test.sh
