@@ -171,7 +171,11 @@ has "world train defaults" "$sum" "\"train_defaults\": \"$W/experiment.json\""
 has "world lr from experiment.json" "$sum" '"lr": 0.005'
 has "world dropout 0 from experiment.json" "$sum" '"dropout": 0,'
 has "world --epochs wins" "$sum" '"epochs": 1,'
-has "world bench_format from experiment.json" "$sum" '"benchmark": {"format": "continuation", "shots": 5}'
+# (the world has 2 dev questions: the 5 shots asked for become 2, and the
+# summary says so)
+has "world bench_format from experiment.json" "$sum" '"benchmark": {"format": "continuation", "shots": 2, "shots_requested": 5}'
+has "world report: 2-shot" "$(cat "$T/wout/report.md")" "MMLU layout, 2-shot"
+has "world: fewer shots said" "$(cat "$T/wstderr.txt")" "benchmark 2-shot: a dev file of $W/benchmark has fewer than the 5 shots asked for"
 has "world report: continuation scoring" "$(cat "$T/wout/report.md")" "mmlu_continuation"
 has "world report names the defaults" "$(cat "$T/wout/report.md")" "$W/experiment.json"
 p=$(val ppl "$sum")

@@ -91,6 +91,7 @@ typedef struct exp_opts {
     double alpha, dropout, lr, max_norm, wd;
     int rslora, bos, quick;
     lr_mmlu_format bench_format;
+    long bench_shots_used;    /* fewest shots any subject gets (bench_check) */
     char world_model[4096], world_tok[4096];
     char world_facts[4096], world_shots[4096], world_bench[4096], world_valid[4096];
     const char *given[64]; /* the options given on the command line */
@@ -405,7 +406,7 @@ done:
 
 /* Reads every benchmark file once before anything runs, so that a
  * malformed CSV (named with its line) stops the experiment at once. */
-static int bench_check(const exp_opts *o)
+static int bench_check(exp_opts *o)
 {
     char **subj = NULL, path[4200];
     int ns = cli_mmlu_subjects("experiment", o->bench, &subj), s, rc = 0;
@@ -422,10 +423,15 @@ static int bench_check(const exp_opts *o)
             memset(&it, 0, sizeof it);
             snprintf(path, sizeof path, k ? "%s/dev/%s_dev.csv" : "%s/test/%s_test.csv",
                      o->bench, subj[s]);
-            if (k && !file_exists(path)) continue;
+            if (k && !file_exists(path)) {
+                o->bench_shots_used = 0; /* no dev file: 0-shot */
+                continue;
+            }
             if (lr_mmlu_read(path, &it, &err)) {
                 fprintf(stderr, "llamaref experiment: %s\n", err.msg);
                 rc = -1;
+            } else if (k && (long)it.n < o->bench_shots_used) {
+                o->bench_shots_used = (long)it.n; /* bench_eval takes them all */
             }
             lr_mmlu_items_free(&it);
         }
@@ -945,9 +951,11 @@ static int write_report(const exp_opts *o, const lr_probe_options *po,
     lr_buf_puts(&b, ", \"lr\": ");
     lr_json_write_number(&b, o->lr);
     lr_buf_printf(&b, ", \"schedule\": \"%s\", \"epochs\": %ld, \"batch\": %ld},\n"
-                  "  \"benchmark\": {\"format\": \"%s\", \"shots\": %ld},\n"
+                  "  \"benchmark\": {\"format\": \"%s\", \"shots\": %ld, "
+                  "\"shots_requested\": %ld},\n"
                   "  \"base\": {\"categories\": {", o->schedule, o->epochs, o->batch,
-                  lr_mmlu_format_name(o->bench_format), o->bench_shots);
+                  lr_mmlu_format_name(o->bench_format), o->bench_shots_used,
+                  o->bench_shots);
     for (i = 0; i < LR_SLICK_N; i++)
         lr_buf_printf(&b, "%s\"%s\": %lu", i ? ", " : "", lr_slick_name((lr_slick)i),
                       (unsigned long)cats[i]);
@@ -1063,7 +1071,7 @@ static int write_report(const exp_opts *o, const lr_probe_options *po,
         lr_buf_puts(&md, "## Benchmark and held-out perplexity (cf. paper Table 4)\n\n");
         if (o->bench) {
             lr_buf_printf(&md, "Accuracy on `%s` (MMLU layout, %ld-shot, %s); "
-                          "base model %.4f.\n\n", o->bench, o->bench_shots,
+                          "base model %.4f.\n\n", o->bench, o->bench_shots_used,
                           o->bench_format == LR_MMLU_LETTER
                               ? "log-likelihood of \" A\"..\" D\" after the listed "
                                 "choices, lm-evaluation-harness `mmlu`"
@@ -1187,7 +1195,12 @@ static int run_knowledge(exp_opts *o)
         fprintf(stderr, "llamaref experiment: --valid %s: cannot open\n", o->valid);
         goto done;
     }
+    o->bench_shots_used = o->bench_shots;
     if (o->bench && bench_check(o)) goto done;
+    if (o->bench && o->bench_shots_used < o->bench_shots)
+        fprintf(stderr, "experiment: benchmark %ld-shot: a dev file of %s has fewer "
+                "than the %ld shots asked for\n", o->bench_shots_used, o->bench,
+                o->bench_shots);
     if (make_dir(o->out)) goto done;
     snprintf(runs_dir, sizeof runs_dir, "%s/runs", o->out);
     if (make_dir(runs_dir)) goto done;
