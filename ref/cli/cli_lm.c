@@ -1,6 +1,10 @@
 /* cli_lm.c - model/tokenizer/adapter loading and report paths for the
  * evaluation commands; see cli_lm.h. */
+/* 64-bit directory offsets on 32-bit hosts: without it readdir fails
+ * (EOVERFLOW) on file systems whose offsets do not fit 32 bits */
+#define _FILE_OFFSET_BITS 64
 #include <dirent.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -161,9 +165,22 @@ int cli_mmlu_subjects(const char *cmd, const char *dir, char ***out)
         fprintf(stderr, "llamaref %s: cannot open the directory %s\n", cmd, path);
         return -1;
     }
-    while ((e = readdir(d)) != NULL) {
-        size_t L = strlen(e->d_name);
+    for (;;) {
+        size_t L;
         char **nv;
+        errno = 0;
+        if ((e = readdir(d)) == NULL) {
+            if (errno != 0) { /* a partial list would drop subjects silently */
+                fprintf(stderr, "llamaref %s: cannot read the directory %s: %s\n",
+                        cmd, path, strerror(errno));
+                while (n > 0) free(v[--n]);
+                free(v);
+                closedir(d);
+                return -1;
+            }
+            break;
+        }
+        L = strlen(e->d_name);
         if (L <= 9 || strcmp(e->d_name + L - 9, "_test.csv")) continue;
         nv = realloc(v, (size_t)(n + 1) * sizeof *v);
         if (!nv || !(nv[n] = lr_strndup(e->d_name, L - 9, NULL))) {

@@ -5,6 +5,10 @@
 #if !defined(_WIN32) && !defined(_POSIX_C_SOURCE)
 #define _POSIX_C_SOURCE 200809L /* opendir, rmdir */
 #endif
+/* 64-bit directory offsets on 32-bit hosts: without it readdir fails
+ * (EOVERFLOW) on file systems whose offsets do not fit 32 bits */
+#define _FILE_OFFSET_BITS 64
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,21 +40,26 @@ static int remove_dir(const char *path, lr_error *err)
 {
     DIR *d = opendir(path);
     struct dirent *e;
-    if (!d) return lr_fail(err, "cannot open directory %s", path);
-    while ((e = readdir(d)) != NULL) {
+    int rc = 0;
+    if (!d) return lr_fail(err, "cannot open directory %s: %s", path, strerror(errno));
+    for (;;) {
         char *f;
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-        if (!(f = lr_path_join(path, e->d_name, err))) break;
-        if (remove(f) != 0) {
-            lr_fail(err, "cannot remove %s", f);
-            free(f);
+        errno = 0;
+        if ((e = readdir(d)) == NULL) {
+            if (errno != 0)
+                rc = lr_fail(err, "cannot read directory %s: %s", path, strerror(errno));
             break;
         }
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+        if (!(f = lr_path_join(path, e->d_name, err))) { rc = -1; break; }
+        if (remove(f) != 0) rc = lr_fail(err, "cannot remove %s: %s", f, strerror(errno));
         free(f);
+        if (rc) break;
     }
     closedir(d);
-    if (e != NULL) return -1;
-    return rmdir(path) == 0 ? 0 : lr_fail(err, "cannot remove directory %s", path);
+    if (rc) return -1;
+    return rmdir(path) == 0 ? 0 : lr_fail(err, "cannot remove directory %s: %s", path,
+                                          strerror(errno));
 }
 
 /* FNV-1a 64 over the parameters as IEEE binary64 little-endian bytes
