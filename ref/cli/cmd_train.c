@@ -148,8 +148,10 @@ static int save_state(const char *dir, const lr_lora *lo, const lr_full *f,
         lr_st_writer_meta(w, "step", buf, err) ||
         lr_st_writer_meta(w, "compute_type", LR_FLOAT_NAME, err))
         goto done;
-    params_digest(f ? f->params : lo->params, (size_t)shape[0], digest);
-    if (lr_st_writer_meta(w, "params_digest", digest, err)) goto done;
+    if (f) { /* LoRA: the parameters are in this file itself */
+        params_digest(f->params, f->n_params, digest);
+        if (lr_st_writer_meta(w, "params_digest", digest, err)) goto done;
+    }
     snprintf(buf, sizeof buf, "%.17g", a->lr);
     if (lr_st_writer_meta(w, "lr", buf, err)) goto done;
     snprintf(buf, sizeof buf, "%ld", a->seed);
