@@ -207,3 +207,15 @@ world-model-check: $(BIN)
 	done; \
 	echo "world-model-check: $$p passed, $$f failed"; echo "$$p passed, $$f failed"; [ $$f -eq 0 ]
 .PHONY: world-model world-model-check
+
+# ---- oracle environment (issue 12): the real HF / PEFT / tiktoken /
+# sacreBLEU / lm-eval / gguf-py, pinned in vectors/gen/requirements.txt, in
+# an ignored virtual environment.  Every generator in vectors/gen/ runs in it.
+ORACLE_ENV ?= .oracle-env
+ORACLE_PY = $(ORACLE_ENV)/bin/python
+oracle-env: $(ORACLE_ENV)/.installed
+$(ORACLE_ENV)/.installed: vectors/gen/requirements.txt
+	python3 -m venv $(ORACLE_ENV)
+	$(ORACLE_ENV)/bin/pip install -q -r vectors/gen/requirements.txt
+	@touch $@
+.PHONY: oracle-env
