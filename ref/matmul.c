@@ -84,6 +84,15 @@ void lr_matmul_ref(lr_float *y, const lr_float *x, const void *w,
 
 #if defined(__GNUC__) && !defined(__TINYC__) && !defined(__PCC__)
 #define HAVE_VEC 1
+#if defined(__aarch64__) || defined(__ARM_NEON)
+#define GENERIC_VEC_ISA "neon (generic vectors)"
+#elif defined(__SSE2__)
+#define GENERIC_VEC_ISA "sse2 (generic vectors)"
+#elif defined(__VEC__) && defined(__s390x__)
+#define GENERIC_VEC_ISA "z vector (generic vectors)"
+#else
+#define GENERIC_VEC_ISA "generic vectors (scalar code)"
+#endif
 #if !defined(__clang__)
 /* the vector helpers are always inlined: no vector crosses a call ABI */
 #pragma GCC diagnostic ignored "-Wpsabi"
@@ -311,7 +320,11 @@ static columns_fn pick_columns(const char **isa)
         return columns_avx2;
     }
 #endif
-    if (isa) *isa = HAVE_VEC ? "generic vectors" : "plain C lanes";
+    /* generic vectors: the compiler lowers them to the host's vector unit
+     * (NEON on aarch64, SSE2 on x86-64 without AVX, z/Architecture vector
+     * facility on s390x with -march=z13+) or to scalar code where it has
+     * none (armhf: Debian's default -mfpu has no NEON, see performance.md) */
+    if (isa) *isa = !HAVE_VEC ? "plain C lanes" : GENERIC_VEC_ISA;
     return columns_generic;
 }
 

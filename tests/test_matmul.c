@@ -191,6 +191,10 @@ static void test_dispatch(void)
     }
     fprintf(stderr, "matmul: %s kernel, isa %s\n", lr_matmul_is_fast() ? "fast" : "reference",
             lr_matmul_isa());
+#if LR_SIMD && defined(__aarch64__) && defined(__GNUC__) && !defined(__TINYC__)
+    /* aarch64: the vector-extension path is the one selected, as NEON */
+    CHECK(strncmp(lr_matmul_isa(), "neon", 4) == 0);
+#endif
 }
 
 int main(void)

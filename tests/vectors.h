@@ -26,6 +26,33 @@ H_UNUSED static double vec_rel_err(const lr_float *a, const double *b, size_t n)
     return md / (mx > 0 ? mx : 1);
 }
 
+/* max |x| over n values; NaN propagates.  Written as a compare rather
+ * than an fmax() reduction: GCC 12 for aarch64 crashes (internal compiler
+ * error in vect_transform_reduction) vectorising fmax(double, (double)float)
+ * reductions, and fmax would also skip a NaN. */
+H_UNUSED static double vec_max_abs(const lr_float *x, size_t n)
+{
+    double mx = 0;
+    size_t i;
+    for (i = 0; i < n; i++) {
+        double v = fabs((double)x[i]);
+        if (!(v <= mx)) mx = v;
+    }
+    return mx;
+}
+
+/* vec_rel_err for two computed tensors: max |a - b| / max |b|. */
+H_UNUSED static double vec_rel_err_ff(const lr_float *a, const lr_float *b, size_t n)
+{
+    double mx = vec_max_abs(b, n), md = 0;
+    size_t i;
+    for (i = 0; i < n; i++) {
+        double d = fabs((double)a[i] - (double)b[i]);
+        if (!(d <= md)) md = d;
+    }
+    return md / (mx > 0 ? mx : 1);
+}
+
 /* Tensor name of f as double (malloc'ed), *n (optional) its element
  * count; NULL when absent or unreadable (said on stderr). */
 H_UNUSED static double *vec_read_f64(lr_st_file *f, const char *name, size_t *n)
