@@ -7,7 +7,7 @@ set -u
 T="$LLAMAREF_TMP/detox_score_test"
 mkdir -p "$T"
 
-# 1. one candidate per source = plain evaluation; corpus chrF as chrf_ref.py
+# 1. one candidate per source = plain evaluation; corpus chrF as sacreBLEU (gen_chrf.py)
 if [ -f "$LLAMAREF_DATA/multiparadetox/de.tsv" ]; then
     { printf 'source\toutput\treference\n'
       tail -n +2 "$LLAMAREF_DATA/multiparadetox/de.tsv" | awk -F'\t' '{print $1 "\t" $1 "\t" $2}'; } > "$T/de.tsv"
