@@ -236,8 +236,12 @@ def check_tokenizer(a):
     ]
     passed = failed = 0
     n_tokens = 0
+    shortest = None  # (length, comparison, index): the smallest failing input
     for name, ours, theirs in comparisons:
         bad = [i for i in range(len(texts)) if results[ours][i] != want[theirs][i]]
+        for i in bad:
+            if shortest is None or len(texts[i]) < shortest[0]:
+                shortest = (len(texts[i]), name, i)
         n_tokens += sum(len(x) for x in want[theirs])
         passed += len(texts) - len(bad)
         failed += len(bad)
@@ -288,8 +292,12 @@ def check_tokenizer(a):
               % ("all identical" if ok_td else "DIFFER", "all identical" if ok_hf else "DIFFER"))
     print("tokenizer: %d strings (%d corpus + %d random, seed %d), %d oracle tokens per mode on average"
           % (len(texts), len(base), a.n, a.seed, n_tokens // 4))
-    print("tokenizer: worst disagreement: %s" % ("none (all ids identical)" if failed == 0 else
-                                                "%d failing comparisons (see FAIL lines)" % failed))
+    if failed == 0:
+        print("tokenizer: worst disagreement: none (all ids identical)")
+    else:
+        print("tokenizer: worst disagreement: %d failing comparisons; shortest failing input (%s, %s): %r"
+              % (failed, shortest[1] if shortest else "detokenize", origin[shortest[2]] if shortest else "-",
+                 texts[shortest[2]] if shortest else ""))
     print("%d passed, %d failed" % (passed, failed))
     return failed == 0
 
