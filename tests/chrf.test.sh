@@ -1,7 +1,7 @@
 #!/bin/sh
 # chrf.test.sh - `llamaref chrf` end to end: corpus and sentence scores on
-# MultiParaDetox (expected values from vectors/gen/chrf_ref.py, the
-# independent Python implementation checked against sacreBLEU 2.6.0),
+# MultiParaDetox (expected values from vectors/gen/gen_chrf.py, i.e.
+# sacreBLEU 2.6.0 itself), the README's Czech example with every digit,
 # several references, and the errors for bad input.
 # $LLAMAREF_BIN is used unquoted (it may carry a qemu prefix).
 set -u
@@ -54,5 +54,14 @@ $LLAMAREF_BIN chrf --hyp "$T/two.txt" --ref "$T/two.txt" --word-order x > /dev/n
 expect_eq "bad --word-order exit" "$rc" "2"
 msg=$($LLAMAREF_BIN chrf --hyp "$T/nonexistent.txt" --ref "$T/two.txt" 2>&1); rc=$?
 case "$rc:$msg" in 1:*nonexistent.txt*) ok ;; *) bad "missing file: $rc $msg" ;; esac
+
+# 3. --digits 17: the whole double, equal to sacreBLEU 2.6.0's
+#    "%.17f" % CHRF().sentence_score(hyp, [ref]).score for the README example
+printf 'Co nás nejvíc trápí, protože lékaři si vybírají, kdo bude žít a kdo zemře.\n' > "$T/cz_h.txt"
+printf 'Nejvíce smutní jsme z toho, že musíme rozhodovat o tom, kdo bude žít a kdo zemře.\n' > "$T/cz_r.txt"
+got=$($LLAMAREF_BIN chrf --hyp "$T/cz_h.txt" --ref "$T/cz_r.txt" --sentence --digits 17)
+expect_eq "Czech example, 17 digits" "$got" "39.14081690316368878"
+$LLAMAREF_BIN chrf --hyp "$T/cz_h.txt" --ref "$T/cz_r.txt" --digits 18 > /dev/null 2>&1; rc=$?
+expect_eq "bad --digits exit" "$rc" "2"
 
 finish chrf.test.sh

@@ -7,7 +7,7 @@ set -u
 T="$LLAMAREF_TMP/detox_score_test"
 mkdir -p "$T"
 
-# 1. one candidate per source = plain evaluation; corpus chrF as chrf_ref.py
+# 1. one candidate per source = plain evaluation; corpus chrF as sacreBLEU (gen_chrf.py)
 if [ -f "$LLAMAREF_DATA/multiparadetox/de.tsv" ]; then
     { printf 'source\toutput\treference\n'
       tail -n +2 "$LLAMAREF_DATA/multiparadetox/de.tsv" | awk -F'\t' '{print $1 "\t" $1 "\t" $2}'; } > "$T/de.tsv"
@@ -35,6 +35,15 @@ sel=$(sed -E 's/.*"line": ([0-9]+).*/\1/' "$T/c.jsonl" | tr '\n' ' ')
 printf '{"source":"A","output":"A b.","reference":["nope","A b."],"sta":0.5,"sim":1}\n\n{"source":"A","output":"A b c.","reference":"A b.","sta":0.6,"sim":1}\n' > "$T/c2.jsonl"
 out=$($LLAMAREF_BIN detox-score --pairs "$T/c2.jsonl" --sta sta --sim sim)
 has "jsonl J" "$out" "J (mean STA*SIM*FL) 0.500000"
+
+# ties: equal selection scores -> the earliest row wins.  Source "T": lines
+# 2 and 4 both score 1*1*FL(=1: chrF ignores white space); source "R": two
+# refusals (both -1) -> line 5; the output column tells which row was taken
+printf 'source\toutput\treference\tsta\tsim\nT\tab\tab\t1\t1\nU\tu\tu\t1\t1\nT\ta b\tab\t1\t1\nR\tI cannot help with that\tx\t1\t1\nR\tI cannot help with this\tx\t1\t1\n' > "$T/tie.tsv"
+$LLAMAREF_BIN detox-score --pairs "$T/tie.tsv" --sta sta --sim sim --out "$T/tie.jsonl" > /dev/null
+sel=$(sed -E 's/.*"line": ([0-9]+).*/\1/' "$T/tie.jsonl" | tr '\n' ' ')
+[ "$sel" = "2 3 5 " ] && ok || bad "tie: selected lines $sel, expected 2 3 5 (earliest row on ties)"
+has "tie: first output kept" "$(cat "$T/tie.jsonl")" '"output": "ab"'
 
 # 3. malformed input names file and line
 printf 'source\toutput\nA\tB\tC\n' > "$T/bad1.tsv"

@@ -1,6 +1,6 @@
 /* test_chrf.c - chrF / chrF++ against sacreBLEU 2.6.0 values (shared data,
- * README's Czech example) and against the golden vectors of the independent
- * Python implementation (vectors/gen/chrf_ref.py -> vectors/chrf/). */
+ * README's Czech example) and against the golden vectors computed by
+ * sacreBLEU 2.6.0 itself (vectors/gen/gen_chrf.py -> vectors/chrf/). */
 #include "harness.h"
 
 #include "llamaref/chrf.h"

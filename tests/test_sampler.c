@@ -1,6 +1,9 @@
 /* test_sampler.c - the sampler against an independent Python implementation
  * of the documented algorithm and SplitMix64 (vectors/gen/gen_sampling.py),
- * greedy tie-breaking, the filters' exclusions, and reproducibility. */
+ * the tokens Hugging Face's own logits warpers keep
+ * (vectors/gen/gen_hf_warpers.py: temperature, top-k, top-p, min-p, with
+ * top-p exactly on its boundary), greedy tie-breaking, the filters'
+ * exclusions, and reproducibility. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -105,9 +108,65 @@ static void test_filters(void)
     CHECK_ERR(lr_sampler_init(&s, 8, 1.0, 0, 0.0, 0.0, 1, &err), &err, "top_p");
 }
 
+/* Tokens drawn must be among those HF keeps, and every kept token with a
+ * kept probability >= 1% must be drawn in 4000 draws (P(miss) < 1e-17);
+ * boundary cases (equal tokens, cumulative mass exactly top_p) must draw
+ * exactly n_kept distinct tokens. */
+static void test_hf_warpers(void)
+{
+    lr_json_doc *doc = NULL;
+    lr_error err;
+    const lr_json *cases;
+    size_t c, i;
+    CHECK_OK(lr_json_parse_file("vectors/sampling/hf_warpers.json", &doc, &err), &err);
+    if (!doc) return;
+    cases = lr_json_get(lr_json_root(doc), "cases");
+    CHECK(cases && cases->len >= 50);
+    for (c = 0; cases && c < cases->len; c++) {
+        const lr_json *k = &cases->items[c], *lj = lr_json_get(k, "logits"),
+                      *kj = lr_json_get(k, "kept");
+        lr_float lg[64];
+        double z[64], zmax = -HUGE_VAL, total = 0;
+        int kept[64], count[64], V = (int)lj->len, n_kept, n_drawn = 0, d, bad = 0;
+        int boundary = !strncmp(lr_json_get(k, "name")->str, "boundary", 8);
+        double t = lr_json_get(k, "temperature")->number;
+        lr_sampler s;
+        CHECK(V <= 64);
+        if (V > 64) continue;
+        memset(kept, 0, sizeof kept);
+        memset(count, 0, sizeof count);
+        for (i = 0; i < (size_t)V; i++)
+            lg[i] = lj->items[i].type == LR_JSON_NULL ? (lr_float)-HUGE_VAL
+                                                       : (lr_float)lj->items[i].number;
+        for (i = 0; i < kj->len; i++) kept[kj->items[i].integer] = 1;
+        n_kept = (int)lr_json_get(k, "n_kept")->integer;
+        CHECK_OK(lr_sampler_init(&s, V, t, (int)lr_json_get(k, "top_k")->integer,
+                                 lr_json_get(k, "top_p")->number,
+                                 lr_json_get(k, "min_p")->number, 1000 + c, &err), &err);
+        for (d = 0; d < 4000; d++) count[lr_sample(&s, lg)]++;
+        lr_sampler_free(&s);
+        for (i = 0; i < (size_t)V; i++) {
+            z[i] = kept[i] ? (double)lg[i] / t : -HUGE_VAL;
+            if (z[i] > zmax) zmax = z[i];
+        }
+        for (i = 0; i < (size_t)V; i++) total += kept[i] ? exp(z[i] - zmax) : 0;
+        for (i = 0; i < (size_t)V; i++) {
+            n_drawn += count[i] > 0;
+            if (count[i] && !kept[i]) bad++;
+            if (!boundary && kept[i] && exp(z[i] - zmax) / total >= 0.01 && !count[i]) bad++;
+        }
+        if (boundary) CHECK_INT(n_drawn, n_kept);
+        if (bad) fprintf(stderr, "  case %s: %d tokens drawn outside HF's kept set or kept "
+                         "and never drawn\n", lr_json_get(k, "name")->str, bad);
+        CHECK_INT(bad, 0);
+    }
+    lr_json_free(doc);
+}
+
 int main(void)
 {
     RUN(test_python_vectors);
+    RUN(test_hf_warpers);
     RUN(test_argmax_ties);
     RUN(test_filters);
     return h_finish("test_sampler");

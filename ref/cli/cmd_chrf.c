@@ -68,18 +68,19 @@ static void usage(FILE *out)
     fprintf(out,
         "usage: llamaref chrf --hyp FILE --ref FILE [--ref FILE2 ...]\n"
         "                     [--word-order N] [--char-order N] [--beta N]\n"
-        "                     [--sentence]\n"
+        "                     [--sentence] [--digits N]\n"
         "chrF as sacreBLEU 2.x CHRF() (--word-order 2: chrF++).  Files hold one\n"
         "sentence per line; several --ref files give several references per\n"
         "sentence.  Prints the corpus score (statistics summed over sentences),\n"
-        "or with --sentence one sentence score per line.\n");
+        "or with --sentence one sentence score per line, with N decimals\n"
+        "(default 6; 17 shows every bit of the double, for oracle checks).\n");
 }
 
 int cmd_chrf(int argc, char **argv)
 {
     const char *hyp_path = NULL, *ref_paths[MAX_REFS];
     size_t n_refs = 0, i, j;
-    int sentence = 0, rc = 1;
+    int sentence = 0, digits = 6, rc = 1;
     lr_chrf_config cfg;
     lr_chrf_stats total;
     line_file hyp, refs[MAX_REFS];
@@ -115,6 +116,10 @@ int cmd_chrf(int argc, char **argv)
             if (cli_int(a, val, 0, 1000, &v)) return 2;
             cfg.beta = (int)v;
             i++;
+        } else if (!strcmp(a, "--digits")) {
+            if (cli_int(a, val, 0, 17, &v)) return 2;
+            digits = (int)v;
+            i++;
         } else if (!strcmp(a, "--sentence")) {
             sentence = 1;
         } else {
@@ -149,14 +154,14 @@ int cmd_chrf(int argc, char **argv)
             lr_fail_prefix(&err, "%s:%lu", hyp_path, (unsigned long)i + 1);
             goto fail;
         }
-        if (sentence) printf("%.6f\n", lr_chrf_score(&cfg, &s));
+        if (sentence) printf("%.*f\n", digits, lr_chrf_score(&cfg, &s));
         lr_chrf_stats_add(&total, &s);
     }
     if (!sentence) {
         printf("chrF%d", cfg.beta);
         for (j = 0; j < (size_t)cfg.word_order; j++) putchar('+');
-        printf(" = %.6f  (%lu sentences, char order %d, word order %d)\n",
-               lr_chrf_score(&cfg, &total), (unsigned long)hyp.n,
+        printf(" = %.*f  (%lu sentences, char order %d, word order %d)\n",
+               digits, lr_chrf_score(&cfg, &total), (unsigned long)hyp.n,
                cfg.char_order, cfg.word_order);
     }
     rc = 0;

@@ -32,13 +32,17 @@ static void usage(FILE *f)
 "  --max-len N        KV cache capacity in tokens (default 4096)\n"
 "  --out FILE.json    summary; also FILE.md and FILE-*.svg\n"
 "  --items FILE.jsonl per-question log-likelihoods (mmlu, truthfulqa)\n"
+"  --requests FILE.jsonl  mmlu, truthfulqa: write the requests instead (one\n"
+"                     line per question: context and the continuations\n"
+"                     scored, as lm-evaluation-harness builds them); no\n"
+"                     model is loaded\n"
 "  --keep-dtype       keep BF16/F16 weights as stored\n"
 "Prompts and scoring: docs/evaluation.md.\n");
 }
 
 typedef struct eval_opts {
     cli_lm lm;
-    const char *data, *text, *out, *items, *subjects;
+    const char *data, *text, *out, *items, *subjects, *requests;
     long shots, limit, window, stride, max_len;
     int bos;
     lr_mmlu_format format;
@@ -416,6 +420,132 @@ done:
     return rc;
 }
 
+/* --requests: the (context, continuation) pairs of every question, without
+ * a model, so that they can be compared with lm-evaluation-harness's own
+ * task definitions (vectors/gen/oracle_eval.py).  Continuation = the
+ * target delimiter " " + the choice. */
+static void put_continuations(lr_buf *b, const char *key, const char *const *c, size_t n)
+{
+    size_t i;
+    lr_buf tmp = {0};
+    lr_buf_printf(b, ", \"%s\": [", key);
+    for (i = 0; i < n; i++) {
+        tmp.len = 0;
+        lr_buf_puts(&tmp, " ");
+        lr_buf_puts(&tmp, c[i]);
+        if (tmp.oom) b->oom = 1;
+        else lr_json_write_string(b, tmp.data, tmp.len);
+        if (i + 1 < n) lr_buf_puts(b, ", ");
+    }
+    lr_buf_puts(b, "]");
+    lr_buf_free(&tmp);
+}
+
+static int requests_mmlu(const eval_opts *o)
+{
+    lr_buf out = {0}, ctx = {0};
+    lr_error err;
+    char **found = NULL;
+    int s, n_found, rc = -1;
+    if ((n_found = cli_mmlu_subjects("eval mmlu", o->data, &found)) < 0) return -1;
+    for (s = 0; s < n_found; s++) {
+        const char *subj = found[s];
+        char dev_path[4096], test_path[4096];
+        lr_mmlu_items dev, test;
+        size_t q, n;
+        if (!subject_selected(o->subjects, subj)) continue;
+        snprintf(dev_path, sizeof dev_path, "%s/dev/%s_dev.csv", o->data, subj);
+        snprintf(test_path, sizeof test_path, "%s/test/%s_test.csv", o->data, subj);
+        memset(&dev, 0, sizeof dev);
+        if (lr_mmlu_read(test_path, &test, &err)) goto fail;
+        if (o->shots > 0 && lr_mmlu_read(dev_path, &dev, &err)) {
+            lr_mmlu_items_free(&test);
+            goto fail;
+        }
+        if ((size_t)o->shots > dev.n) {
+            fprintf(stderr, "llamaref eval mmlu: %s has %lu questions, %ld shots "
+                    "requested\n", dev_path, (unsigned long)dev.n, o->shots);
+            lr_mmlu_items_free(&test);
+            lr_mmlu_items_free(&dev);
+            goto done;
+        }
+        n = o->limit >= 0 && (size_t)o->limit < test.n ? (size_t)o->limit : test.n;
+        for (q = 0; q < n; q++) {
+            const char *ch[4];
+            int c;
+            ctx.len = 0;
+            if (lr_mmlu_prompt(o->format, subj, dev.items, (size_t)o->shots,
+                               &test.items[q], &ctx, &err)) {
+                lr_fail_prefix(&err, "%s:%lu", test_path, test.items[q].line);
+                lr_mmlu_items_free(&test);
+                lr_mmlu_items_free(&dev);
+                goto fail;
+            }
+            for (c = 0; c < 4; c++) ch[c] = lr_mmlu_choice(o->format, &test.items[q], c);
+            lr_buf_puts(&out, "{\"subject\": ");
+            lr_json_write_string(&out, subj, strlen(subj));
+            lr_buf_printf(&out, ", \"doc_id\": %lu, \"line\": %lu, \"context\": ",
+                          (unsigned long)q, test.items[q].line);
+            lr_json_write_string(&out, ctx.data, ctx.len);
+            put_continuations(&out, "continuations", ch, 4);
+            lr_buf_printf(&out, ", \"gold\": %d}\n", test.items[q].answer);
+        }
+        lr_mmlu_items_free(&test);
+        lr_mmlu_items_free(&dev);
+    }
+    if (out.oom) {
+        fprintf(stderr, "llamaref eval mmlu: out of memory\n");
+        goto done;
+    }
+    rc = cli_write("eval", o->requests, out.data ? out.data : "", out.len);
+    goto done;
+fail:
+    fprintf(stderr, "llamaref eval mmlu: %s\n", err.msg);
+done:
+    lr_buf_free(&out);
+    lr_buf_free(&ctx);
+    for (s = 0; s < n_found; s++) free(found[s]);
+    free(found);
+    return rc;
+}
+
+static int requests_truthfulqa(const eval_opts *o)
+{
+    lr_tqa t;
+    lr_buf out = {0}, ctx = {0};
+    lr_error err;
+    size_t q, n;
+    int rc = -1;
+    if (lr_tqa_load(o->data, &t, &err)) {
+        fprintf(stderr, "llamaref eval truthfulqa: %s\n", err.msg);
+        return -1;
+    }
+    n = o->limit >= 0 && (size_t)o->limit < t.n ? (size_t)o->limit : t.n;
+    for (q = 0; q < n; q++) {
+        const lr_tqa_item *it = &t.items[q];
+        ctx.len = 0;
+        if (lr_tqa_context(it->question, &ctx, &err)) {
+            fprintf(stderr, "llamaref eval truthfulqa: %s\n", err.msg);
+            goto done;
+        }
+        lr_buf_printf(&out, "{\"doc_id\": %lu, \"context\": ", (unsigned long)q);
+        lr_json_write_string(&out, ctx.data, ctx.len);
+        put_continuations(&out, "mc1", it->mc1.choices, it->mc1.n);
+        put_continuations(&out, "mc2", it->mc2.choices, it->mc2.n);
+        lr_buf_puts(&out, "}\n");
+    }
+    if (out.oom) {
+        fprintf(stderr, "llamaref eval truthfulqa: out of memory\n");
+        goto done;
+    }
+    rc = cli_write("eval", o->requests, out.data ? out.data : "", out.len);
+done:
+    lr_buf_free(&out);
+    lr_buf_free(&ctx);
+    lr_tqa_free(&t);
+    return rc;
+}
+
 int cmd_eval(int argc, char **argv)
 {
     eval_opts o;
@@ -449,6 +579,7 @@ int cmd_eval(int argc, char **argv)
         else if (!strcmp(a, "--text") && v) { o.text = v; i++; }
         else if (!strcmp(a, "--out") && v) { o.out = v; i++; }
         else if (!strcmp(a, "--items") && v) { o.items = v; i++; }
+        else if (!strcmp(a, "--requests") && v) { o.requests = v; i++; }
         else if (!strcmp(a, "--subjects") && v) { o.subjects = v; i++; }
         else if (!strcmp(a, "--no-bos")) o.bos = 0;
         else if (!strcmp(a, "--format") && v) {
@@ -474,6 +605,14 @@ int cmd_eval(int argc, char **argv)
         fprintf(stderr, "llamaref eval %s: --model and %s are required\n", task,
                 !strcmp(task, "ppl") ? "--text FILE" : "--data");
         return 2;
+    }
+    if (o.requests) {
+        if (!strcmp(task, "ppl")) {
+            fprintf(stderr, "llamaref eval ppl: --requests is an option of eval mmlu "
+                    "and eval truthfulqa\n");
+            return 2;
+        }
+        return (!strcmp(task, "mmlu") ? requests_mmlu(&o) : requests_truthfulqa(&o)) ? 1 : 0;
     }
     if (cli_lm_load(&o.lm, "eval")) goto done;
     if (!o.window) {

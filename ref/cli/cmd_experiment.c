@@ -1,6 +1,6 @@
 /* cmd_experiment.c - `llamaref experiment knowledge`: the knowledge-
  * injection experiment of Pletenev et al. 2025 end to end
- * (../shared/docs/EXPERIMENTS.md, pipeline 1; docs/experiment.md).
+ * (docs/experiments.md, experiment 1; docs/experiment.md).
  *
  *   probe the base model once (probe.h)
  *   for every grid point (n unknown facts, k extra examples, seed):

@@ -1,123 +1,46 @@
-#!/usr/bin/python3
-"""chrf_ref.py - an independent, from-the-definition Python implementation of
-sacreBLEU 2.x chrF / chrF++ (CHRF(), CHRF(word_order=2)), used to generate
-the golden vectors in vectors/chrf/ for tests/test_chrf.c.
+"""gen_chrf.py - the chrF / chrF++ golden vectors of vectors/chrf/ (read by
+tests/test_chrf.c), computed by sacreBLEU 2.6.0 itself:
+sacrebleu.metrics.CHRF() and CHRF(word_order=2).  Scores are
+sentence_score() / corpus_score(); the per-order statistics are the ones
+CHRF._extract_corpus_statistics() returns (for several references: those of
+the reference sacreBLEU picks, the best sentence F, first on ties).  Nothing
+is re-implemented here.  Run in the oracle environment (`make oracle-env`):
 
-It is written from the metric's definition (Popovic 2015/2017 and the
-sacreBLEU 2.x semantics documented in docs/metrics.md), not from the C code.
-Run it with no arguments to check it against the sacreBLEU values stored in
-$LLAMAREF_DATA (default ../shared/data) and regenerate vectors/chrf/*.json:
+    $(ORACLE_PY) vectors/gen/gen_chrf.py
 
-    /usr/bin/python3 vectors/gen/chrf_ref.py
+It also checks the sacreBLEU values stored in $LLAMAREF_DATA/chrf (default
+../shared/data) and the Czech example of the sacreBLEU README.  Running it
+again reproduces vectors/chrf/chrf_vectors.json byte for byte.
 """
 import json
 import os
 import sys
-from collections import Counter
 
-ASCII_PUNCT = set('!"#$%&\'()*+,-./:;<=>?@[\\]^_`{|}~')
+from sacrebleu.metrics import CHRF
 
-
-def char_ngrams(text, n):
-    s = ''.join(text.split())  # drop every Unicode white-space character
-    return Counter(s[i:i + n] for i in range(len(s) - n + 1))
+METRICS = {0: CHRF(), 2: CHRF(word_order=2)}
 
 
-def words(text):
-    """sacreBLEU's chrF++ tokenisation: white-space split, then one ASCII
-    punctuation mark split off the end of a word, or else off its start."""
-    out = []
-    for w in text.split():
-        if len(w) > 1 and w[-1] in ASCII_PUNCT:
-            out += [w[:-1], w[-1]]
-        elif len(w) > 1 and w[0] in ASCII_PUNCT:
-            out += [w[0], w[1:]]
-        else:
-            out.append(w)
-    return out
-
-
-def word_ngrams(toks, n):
-    return Counter(tuple(toks[i:i + n]) for i in range(len(toks) - n + 1))
-
-
-def all_ngrams(text, char_order, word_order):
-    grams = [char_ngrams(text, n) for n in range(1, char_order + 1)]
-    toks = words(text)
-    grams += [word_ngrams(toks, n) for n in range(1, word_order + 1)]
-    return grams
-
-
-def pair_stats(hyp_grams, ref_grams):
-    """[hyp, ref, match] per order; hyp n-grams count only when the reference
-    has n-grams of that order."""
-    st = []
-    for h, r in zip(hyp_grams, ref_grams):
-        nh = sum(h.values())
-        nr = sum(r.values())
-        m = sum(min(c, r[g]) for g, c in h.items() if g in r)
-        st.append([nh if nr > 0 else 0, nr, m])
-    return st
-
-
-def f_score(stats, beta=2, eps_smoothing=False):
-    factor = beta ** 2
-    if eps_smoothing:
-        eps = 1e-16
-        total = 0.0
-        for nh, nr, m in stats:
-            p = m / nh if nh > 0 else eps
-            r = m / nr if nr > 0 else eps
-            d = factor * p + r
-            total += (1 + factor) * p * r / d if d > 0 else eps
-        return 100 * total / len(stats)
-    sp = sr = 0.0
-    k = 0
-    for nh, nr, m in stats:
-        if nh > 0 and nr > 0:
-            sp += m / nh
-            sr += m / nr
-            k += 1
-    if k == 0:
-        return 0.0
-    p = sp / k
-    r = sr / k
-    if p + r == 0:
-        return 0.0
-    return 100 * ((1 + factor) * p * r / (factor * p + r))
-
-
-def sentence_stats(hyp, refs, char_order=6, word_order=0, beta=2):
-    """Statistics of the reference with the best F (first one on ties)."""
-    hg = all_ngrams(hyp, char_order, word_order)
-    best, best_f = None, -1.0
-    for ref in refs:
-        st = pair_stats(hg, all_ngrams(ref, char_order, word_order))
-        f = f_score(st, beta)
-        if f > best_f:
-            best, best_f = st, f
-    return best
+def sentence_stats(hyp, refs, word_order=0):
+    """sacreBLEU's statistics: [hyp, ref, match] per order, flattened."""
+    return METRICS[word_order]._extract_corpus_statistics([hyp], [[r] for r in refs])[0]
 
 
 def sentence_chrf(hyp, refs, word_order=0):
-    return f_score(sentence_stats(hyp, refs, 6, word_order))
+    return METRICS[word_order].sentence_score(hyp, refs).score
 
 
 def corpus_stats(hyps, refs_per_hyp, word_order=0):
-    tot = None
-    for h, rs in zip(hyps, refs_per_hyp):
-        st = sentence_stats(h, rs, 6, word_order)
-        if tot is None:
-            tot = [list(x) for x in st]
-        else:
-            for a, b in zip(tot, st):
-                for j in range(3):
-                    a[j] += b[j]
-    return tot
+    n = len(refs_per_hyp[0])
+    streams = [[rs[k] for rs in refs_per_hyp] for k in range(n)]
+    per = METRICS[word_order]._extract_corpus_statistics(hyps, streams)
+    return [sum(col) for col in zip(*per)]
 
 
 def corpus_chrf(hyps, refs_per_hyp, word_order=0):
-    return f_score(corpus_stats(hyps, refs_per_hyp, word_order))
+    n = len(refs_per_hyp[0])
+    streams = [[rs[k] for rs in refs_per_hyp] for k in range(n)]
+    return METRICS[word_order].corpus_score(hyps, streams).score
 
 
 def read_pairs(path):
@@ -148,7 +71,7 @@ def check_against_sacrebleu(data):
         'Co nás nejvíc trápí, protože lékaři si vybírají, kdo bude žít a kdo zemře.',
         ['Nejvíce smutní jsme z toho, že musíme rozhodovat o tom, kdo bude žít a kdo zemře.'])
     assert abs(cz - 39.14081690) <= 1e-6, cz
-    print('chrf_ref: %d sacreBLEU sentence values + Czech example agree '
+    print('gen_chrf: %d sacreBLEU sentence values + Czech example agree '
           '(max |diff| %.2e, Czech %.8f)' % (2 * len(rows), worst, cz))
 
 
@@ -181,10 +104,6 @@ EDGE_CASES = [
 ]
 
 
-def stats_json(st):
-    return [x for row in st for x in row]
-
-
 def main():
     here = os.path.dirname(os.path.abspath(__file__))
     out_dir = os.path.join(here, '..', 'chrf')
@@ -195,9 +114,8 @@ def main():
     for name, hyp, refs in EDGE_CASES:
         c = {'name': name, 'hyp': hyp, 'refs': refs}
         for wo, key in ((0, 'chrf'), (2, 'chrfpp')):
-            st = sentence_stats(hyp, refs, 6, wo)
-            c[key] = f_score(st)
-            c[key + '_stats'] = stats_json(st)
+            c[key] = sentence_chrf(hyp, refs, wo)
+            c[key + '_stats'] = sentence_stats(hyp, refs, wo)
         cases.append(c)
 
     corpora = []
@@ -208,15 +126,14 @@ def main():
         refs = [[p[1]] for p in pairs]
         c = {'data': rel, 'hyp_column': 0, 'ref_column': 1, 'n': len(pairs)}
         for wo, key in ((0, 'chrf'), (2, 'chrfpp')):
-            st = corpus_stats(hyps, refs, wo)
-            c[key] = f_score(st)
-            c[key + '_stats'] = stats_json(st)
+            c[key] = corpus_chrf(hyps, refs, wo)
+            c[key + '_stats'] = corpus_stats(hyps, refs, wo)
             c[key + '_sentence_first50'] = [sentence_chrf(h, r, wo) for h, r in zip(hyps[:50], refs[:50])]
         corpora.append(c)
-        print('chrf_ref: %s corpus chrF %.6f chrF++ %.6f (%d pairs)' % (lang, c['chrf'], c['chrfpp'], len(pairs)))
+        print('gen_chrf: %s corpus chrF %.6f chrF++ %.6f (%d pairs)' % (lang, c['chrf'], c['chrfpp'], len(pairs)))
 
     doc = {
-        'generator': 'vectors/gen/chrf_ref.py (independent Python implementation of sacreBLEU 2.x CHRF)',
+        'generator': 'vectors/gen/gen_chrf.py (sacrebleu 2.6.0 CHRF itself)',
         'char_order': 6, 'beta': 2,
         'stats_layout': '[hyp, ref, match] per order: char 1..6 then word 1..word_order',
         'cases': cases,
