@@ -1,0 +1,157 @@
+/* cmd_verify.c - `llamaref verify`: compare a candidate implementation's
+ * tensor dump with golden truth tensor by tensor in computation order,
+ * name the first divergence (ref/verify.c, docs/verify.md).  Exit 0 when
+ * everything is within tolerance, 1 on a divergence, 2 for unusable input. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "llamaref/verify.h"
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+"usage: llamaref verify --golden REF.safetensors --candidate THEIRS.safetensors\n"
+"                       [--rtol R] [--atol A] [--compute f32|bf16|f16|f64]\n"
+"                       [--names MAP.json] [--row R] [--json OUT.json]\n"
+"  Compares every tensor present in both dumps (names: docs/tensors.md) in\n"
+"  computation order and names the first one beyond tolerance.\n"
+"  --compute T  the candidate's compute type, which sets the default\n"
+"               tolerances (default: each candidate tensor's dtype)\n"
+"  --rtol R     tolerance relative to the golden tensor's max |x|\n"
+"  --atol A     absolute tolerance; an element passes within either\n"
+"  --names MAP  JSON map {\"golden name\": \"candidate name\" | {\"name\",\n"
+"               \"transpose\", \"interleave\"}} (docs/verify.md)\n"
+"  --row R      golden batch row compared with a one-sequence candidate (0)\n"
+"  --json F     the report as JSON, written atomically\n"
+"  exit 0: pass, 1: a divergence, 2: unusable input\n");
+}
+
+static int parse_compute(const char *v, int *out)
+{
+    if (!v) { fprintf(stderr, "llamaref verify: --compute needs a value\n"); return -1; }
+    if (!strcmp(v, "f32")) *out = LR_F32;
+    else if (!strcmp(v, "f64")) *out = LR_F64;
+    else if (!strcmp(v, "f16")) *out = LR_F16;
+    else if (!strcmp(v, "bf16")) *out = LR_BF16;
+    else {
+        fprintf(stderr, "llamaref verify: --compute '%s': expected f32, bf16, "
+                "f16 or f64\n", v);
+        return -1;
+    }
+    return 0;
+}
+
+static void print_shape(const lr_verify_tensor *t, char *buf, size_t cap)
+{
+    size_t o = 0;
+    int d;
+    o += (size_t)snprintf(buf, cap, "[");
+    for (d = 0; d < t->ndim && o < cap; d++)
+        o += (size_t)snprintf(buf + o, cap - o, d ? ",%lld" : "%lld",
+                              (long long)t->shape[d]);
+    if (o < cap) snprintf(buf + o, cap - o, "]");
+}
+
+static void print_table(const lr_verify_report *r)
+{
+    size_t i;
+    char shape[96];
+    printf("%-28s %-16s %10s %10s %10s %10s %9s %6s %s\n", "tensor", "shape",
+           "max_abs", "max_rel", "rtol", "nmse", "cosine", "nonfin", "");
+    for (i = 0; i < r->n; i++) {
+        const lr_verify_tensor *t = &r->t[i];
+        print_shape(t, shape, sizeof shape);
+        printf("%-28s %-16s %10.3g %10.3g %10.3g %10.3g %9.6f %6llu %s\n",
+               t->name, shape, t->max_abs, t->max_rel, t->rtol, t->nmse,
+               t->cosine, (unsigned long long)t->non_finite,
+               t->ok ? "ok" : (long)i == r->first ? "FIRST DIVERGENCE" : "BAD");
+        if (t->is_logits)
+            printf("%-28s top-1 agrees at %ld of %ld positions, max |d log-softmax| %.3g\n",
+                   "", t->top1_agree, t->top1_rows, t->max_dlogsoftmax);
+    }
+    for (i = 0; i < r->n_only_golden; i++)
+        printf("only in golden:    %s\n", r->only_golden[i]);
+    for (i = 0; i < r->n_only_candidate; i++)
+        printf("only in candidate: %s\n", r->only_candidate[i]);
+}
+
+int cmd_verify(int argc, char **argv)
+{
+    const char *golden = NULL, *cand = NULL, *names = NULL, *json = NULL;
+    lr_verify_opts o;
+    lr_verify_report r;
+    lr_verify_map map;
+    lr_error err;
+    long row = 0;
+    int i, rc = 2, compute = -1;
+    lr_verify_opts_init(&o);
+    memset(&map, 0, sizeof map);
+    memset(&r, 0, sizeof r);
+    for (i = 1; i < argc; i++) {
+        const char *s = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(s, "-h") || !strcmp(s, "--help")) { usage(stdout); return 0; }
+        else if (!strcmp(s, "--golden") && v) { golden = v; i++; }
+        else if (!strcmp(s, "--candidate") && v) { cand = v; i++; }
+        else if (!strcmp(s, "--names") && v) { names = v; i++; }
+        else if (!strcmp(s, "--json") && v) { json = v; i++; }
+        else if (!strcmp(s, "--rtol")) {
+            if (cli_double(s, v, &o.rtol)) return 2;
+            if (!(o.rtol >= 0)) { fprintf(stderr, "llamaref verify: --rtol must be >= 0\n"); return 2; }
+            i++;
+        } else if (!strcmp(s, "--atol")) {
+            if (cli_double(s, v, &o.atol)) return 2;
+            if (!(o.atol >= 0)) { fprintf(stderr, "llamaref verify: --atol must be >= 0\n"); return 2; }
+            i++;
+        } else if (!strcmp(s, "--compute")) {
+            if (parse_compute(v, &compute)) return 2;
+            i++;
+        } else if (!strcmp(s, "--row")) {
+            if (cli_int(s, v, 0, 1L << 30, &row)) return 2;
+            i++;
+        } else return cli_unknown("verify", s);
+    }
+    if (!golden || !cand) {
+        fprintf(stderr, "llamaref verify: --golden and --candidate are required "
+                "(see --help)\n");
+        return 2;
+    }
+    o.compute = compute;
+    o.row = (int)row;
+    if (names) {
+        if (lr_verify_map_load(names, &map, &err)) {
+            fprintf(stderr, "llamaref verify: --names: %s\n", err.msg);
+            return 2;
+        }
+        o.map = &map;
+    }
+    if (lr_verify_files(golden, cand, &o, &r, &err)) {
+        fprintf(stderr, "llamaref verify: %s\n", err.msg);
+        goto done;
+    }
+    print_table(&r);
+    if (r.pass)
+        printf("PASS: %lu tensors within tolerance\n", (unsigned long)r.n);
+    else
+        printf("FIRST DIVERGENCE: %s\n", r.diagnosis);
+    if (json) {
+        lr_buf b;
+        memset(&b, 0, sizeof b);
+        if (lr_verify_report_json(&r, &b) ||
+            lr_write_file_atomic(json, b.data, b.len, &err)) {
+            fprintf(stderr, "llamaref verify: --json %s: %s\n", json,
+                    b.oom ? "out of memory" : err.msg);
+            lr_buf_free(&b);
+            rc = 2;
+            goto done;
+        }
+        lr_buf_free(&b);
+    }
+    rc = r.pass ? 0 : 1;
+done:
+    lr_verify_report_free(&r);
+    lr_verify_map_free(&map);
+    return rc;
+}
