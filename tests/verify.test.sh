@@ -1,0 +1,83 @@
+#!/bin/sh
+# verify.test.sh - `llamaref verify` from the command line: the reference's
+# own dump of a golden case passes (exit 0) against the float64 golden, a
+# zero tolerance makes it diverge (exit 1) with a JSON report, a batch row
+# is chosen with --row, and unusable input (missing, empty, truncated, not
+# safetensors, shapes no map explains, a map naming a missing tensor, bad
+# flags) gives exit 2 with a message naming the file or tensor and leaves
+# no --json file.  Planted divergences: tests/test_verify.c.
+. "$(dirname "$0")/lib.sh"
+T=$LLAMAREF_TMP/verify_cli
+rm -rf "$T"; mkdir -p "$T"
+G=vectors/forward/gqa_tied/expected.safetensors
+IDS="47 83 38 53 76 116 24 121 15 49 23 105"
+
+$LLAMAREF_BIN dump --model vectors/forward/gqa_tied --ids "$IDS" --all \
+    --out "$T/cand.safetensors" || bad "dump gqa_tied"
+
+out=$($LLAMAREF_BIN verify --golden $G --candidate "$T/cand.safetensors" \
+      --json "$T/pass.json"); rc=$?
+expect_eq "pass exit" "$rc" 0
+has "pass summary" "$out" "PASS: 37 tensors within tolerance"
+has "logits top-1" "$out" "top-1 agrees at 12 of 12 positions"
+has "only in golden" "$out" "only in golden:    input_ids"
+has "json pass" "$(cat "$T/pass.json")" '"pass": true'
+has "json null" "$(cat "$T/pass.json")" '"first_divergence": null'
+
+# a zero tolerance: the float build's rounding is a divergence
+out=$($LLAMAREF_BIN verify --golden $G --candidate "$T/cand.safetensors" \
+      --rtol 0 --json "$T/fail.json"); rc=$?
+expect_eq "rtol 0 exit" "$rc" 1
+has "rtol 0 names first" "$out" "FIRST DIVERGENCE: layers.0.attn_norm"
+has "json fail" "$(cat "$T/fail.json")" '"first_divergence": {"tensor": "layers.0.attn_norm"'
+has "json index" "$(cat "$T/fail.json")" '"index": ['
+
+# bf16 compute type: wider default tolerances, still a pass
+$LLAMAREF_BIN verify --golden $G --candidate "$T/cand.safetensors" \
+    --compute bf16 >/dev/null; expect_eq "bf16 exit" "$?" 0
+
+# --row: padded_batch row 0 (full) against the dump of its ids
+P=vectors/forward/padded_batch/expected.safetensors
+$LLAMAREF_BIN dump --model vectors/forward/padded_batch \
+    --ids "4 18 39 25 55 43 14 23 50" --all --out "$T/row0.safetensors" ||
+    bad "dump padded_batch"
+$LLAMAREF_BIN verify --golden $P --candidate "$T/row0.safetensors" >/dev/null
+expect_eq "row 0 exit" "$?" 0
+$LLAMAREF_BIN verify --golden $P --candidate "$T/row0.safetensors" --row 1 >/dev/null
+expect_eq "row 1 exit" "$?" 1
+msg=$($LLAMAREF_BIN verify --golden $P --candidate "$T/row0.safetensors" --row 3 2>&1)
+expect_eq "row 3 exit" "$?" 2
+has "row 3 message" "$msg" "has a batch of 3"
+
+# unusable input: exit 2, a message naming the file / tensor, no --json
+check2() { # NAME NEEDLE verify-args...
+    name=$1; needle=$2; shift 2
+    rm -f "$T/bad.json"
+    msg=$($LLAMAREF_BIN verify "$@" --json "$T/bad.json" 2>&1); rc=$?
+    expect_eq "$name exit" "$rc" 2
+    has "$name message" "$msg" "$needle"
+    if [ -e "$T/bad.json" ]; then bad "$name left a --json file"; else ok; fi
+}
+: > "$T/empty.safetensors"
+head -c 300 "$T/cand.safetensors" > "$T/trunc.safetensors"
+check2 missing "$T/nope.safetensors" --golden $G --candidate "$T/nope.safetensors"
+check2 empty "$T/empty.safetensors" --golden $G --candidate "$T/empty.safetensors"
+check2 truncated "$T/trunc.safetensors" --golden $G --candidate "$T/trunc.safetensors"
+check2 not-safetensors "config.json" --golden vectors/forward/gqa_tied/config.json \
+    --candidate "$T/cand.safetensors"
+$LLAMAREF_BIN dump --model vectors/forward/mqa_headdim --ids "1 2 3" --all \
+    --out "$T/other.safetensors" || bad "dump mqa_headdim"
+check2 shape "shape mismatch: golden 'embed'" --golden $G --candidate "$T/other.safetensors"
+check2 shape-both "is [3, 48]" --golden $G --candidate "$T/other.safetensors"
+echo '{"layers.0.q": "Qcur-0"}' > "$T/map.json"
+check2 map-missing "candidate tensor 'Qcur-0'" --golden $G --candidate "$T/cand.safetensors" \
+    --names "$T/map.json"
+echo '{"layers.0.q": 3}' > "$T/badmap.json"
+check2 map-bad "badmap.json" --golden $G --candidate "$T/cand.safetensors" \
+    --names "$T/badmap.json"
+check2 compute "--compute 'f8'" --golden $G --candidate "$T/cand.safetensors" --compute f8
+check2 required "--golden and --candidate are required" --golden $G
+check2 rtol "--rtol" --golden $G --candidate "$T/cand.safetensors" --rtol -1
+
+rm -rf "$T"
+finish verify.test.sh
