@@ -311,13 +311,11 @@ static int is_heads_rows(const char *rest)
     return !strcmp(rest, "attn_scores") || !strcmp(rest, "attn_probs");
 }
 
-/* Element-wise agreement of c with g read through index map idx (NULL:
- * identity) within tol. */
+/* Whether every element of c agrees with g within tol (masked -inf too). */
 static int all_within(const double *g, const double *c, uint64_t n,
-                      const uint64_t *idx, double tol)
+                      double tol)
 {
     uint64_t i;
-    (void)idx;
     for (i = 0; i < n; i++) {
         double gv = g[i], cv = c[i];
         if (is_masked_match(gv, cv)) continue;
@@ -326,9 +324,41 @@ static int all_within(const double *g, const double *c, uint64_t n,
     return 1;
 }
 
-static void measure(lr_verify_tensor *t, const double *g, const double *c,
-                    double *scratch, const char *name, int head_dim)
+/* Top-1 agreement and max |delta log-softmax| over rows of V logits,
+ * added to t's running figures. */
+static void logit_rows(lr_verify_tensor *t, const double *g, const double *c,
+                       uint64_t rows, int64_t V)
 {
+    uint64_t rr;
+    int64_t j;
+    for (rr = 0; rr < rows; rr++) {
+        const double *gr = g + rr * (uint64_t)V, *cr = c + rr * (uint64_t)V;
+        int64_t ag = 0, ac = 0;
+        double mg, mc, zg = 0, zc = 0;
+        int finite = 1;
+        for (j = 0; j < V; j++)
+            if (!isfinite(gr[j]) || !isfinite(cr[j])) finite = 0;
+        t->top1_rows++;
+        if (!finite) { t->max_dlogsoftmax = HUGE_VAL; continue; }
+        for (j = 1; j < V; j++) {
+            if (gr[j] > gr[ag]) ag = j;
+            if (cr[j] > cr[ac]) ac = j;
+        }
+        t->top1_agree += ag == ac;
+        mg = gr[ag]; mc = cr[ac];
+        for (j = 0; j < V; j++) { zg += exp(gr[j] - mg); zc += exp(cr[j] - mc); }
+        zg = mg + log(zg); zc = mc + log(zc);
+        for (j = 0; j < V; j++) {
+            double dl = fabs((cr[j] - zc) - (gr[j] - zg));
+            if (dl > t->max_dlogsoftmax) t->max_dlogsoftmax = dl;
+        }
+    }
+}
+
+static void measure(lr_verify_tensor *t, const double *g, const double *c,
+                    const char *name, int head_dim)
+{
+    double *scratch;
     uint64_t i, n = t->nelem;
     double sgg = 0, scc = 0, sgc = 0, sdd = 0, tol, worst = -1;
     uint64_t worst_i = 0;
@@ -364,8 +394,15 @@ static void measure(lr_verify_tensor *t, const double *g, const double *c,
     {
         long last_pos_counted = -1;
         for (i = 0; i < n; i++) {
-            double gv = g[i], cv = c[i], d;
+            double gv = g[i], cv = c[i], d = cv - gv;
             int bad;
+            if (d - d == 0 && fabs(d) <= tol) { /* fast path: both finite, good */
+                d = fabs(d);
+                sgg += gv * gv; scc += cv * cv; sgc += gv * cv; sdd += d * d;
+                if (d > t->max_abs) t->max_abs = d;
+                if (d > worst) { worst = d; worst_i = i; }
+                continue;
+            }
             if (is_masked_match(gv, cv)) continue;
             if (!isfinite(cv)) { t->non_finite++; d = HUGE_VAL; bad = 1; }
             else if (!isfinite(gv)) { d = HUGE_VAL; bad = 1; }
@@ -417,34 +454,14 @@ static void measure(lr_verify_tensor *t, const double *g, const double *c,
         free(head_bad);
     }
     if (t->is_logits && nd >= 1 && last > 0) {
-        uint64_t rows = n / (uint64_t)last, rr;
-        int64_t j;
         t->top1_rows = 0; t->top1_agree = 0; t->max_dlogsoftmax = 0;
-        for (rr = 0; rr < rows; rr++) {
-            const double *gr = g + rr * (uint64_t)last, *cr = c + rr * (uint64_t)last;
-            int64_t ag = 0, ac = 0;
-            double mg, mc, zg = 0, zc = 0;
-            int finite = 1;
-            for (j = 0; j < last; j++)
-                if (!isfinite(gr[j]) || !isfinite(cr[j])) finite = 0;
-            t->top1_rows++;
-            if (!finite) { t->max_dlogsoftmax = HUGE_VAL; continue; }
-            for (j = 1; j < last; j++) {
-                if (gr[j] > gr[ag]) ag = j;
-                if (cr[j] > cr[ac]) ac = j;
-            }
-            t->top1_agree += ag == ac;
-            mg = gr[ag]; mc = cr[ac];
-            for (j = 0; j < last; j++) { zg += exp(gr[j] - mg); zc += exp(cr[j] - mc); }
-            zg = mg + log(zg); zc = mc + log(zc);
-            for (j = 0; j < last; j++) {
-                double dl = fabs((cr[j] - zc) - (gr[j] - zg));
-                if (dl > t->max_dlogsoftmax) t->max_dlogsoftmax = dl;
-            }
-        }
+        logit_rows(t, g, c, n / (uint64_t)last, last);
     }
     t->scale = 1; t->scale_fits = 0; t->transposed = 0; t->interleaved = 0;
     if (t->ok || t->non_finite) return;
+    /* only a failing tensor needs the scratch copy (layout checks below);
+     * without memory for it those two checks are skipped */
+    scratch = malloc(sizeof *scratch * (size_t)(n + 1));
     /* patterns: a constant scale factor */
     if (sgg > 0) {
         double s = sgc / sgg, worst_s = 0;
@@ -465,7 +482,7 @@ static void measure(lr_verify_tensor *t, const double *g, const double *c,
         for (b = 0; b < n; b += mm)
             for (r = 0; r < m; r++)
                 for (q = 0; q < m; q++) scratch[b + r * m + q] = g[b + q * m + r];
-        t->transposed = all_within(scratch, c, n, NULL, tol);
+        t->transposed = all_within(scratch, c, n, tol);
     }
     /* Meta's rotary layout: per head, columns (i, i + hd/2) at (2i, 2i+1) */
     if (scratch && head_dim > 1 && head_dim % 2 == 0 && nd >= 1 &&
@@ -477,8 +494,135 @@ static void measure(lr_verify_tensor *t, const double *g, const double *c,
                     scratch[row + h + 2 * k] = g[row + h + k];
                     scratch[row + h + 2 * k + 1] = g[row + h + k + half];
                 }
-        t->interleaved = all_within(scratch, c, n, NULL, tol);
+        t->interleaved = all_within(scratch, c, n, tol);
     }
+    free(scratch);
+}
+
+/* ---- reading ---- */
+
+#define READ_CHUNK (1u << 20)
+
+/* Reads a floating tensor as float64 through buf (READ_CHUNK bytes),
+ * decoding little-endian bytes inline (this loop and the comparison are
+ * what verify spends its time on). */
+static int read_f64(lr_st_file *f, const lr_st_tensor *t, double *dst,
+                    unsigned char *buf, lr_error *err)
+{
+    size_t esz = lr_dtype_size(t->dtype), chunk = READ_CHUNK / esz, n, i;
+    uint64_t done = 0;
+    while (done < t->nelem) {
+        lr_st_tensor part = *t;
+        double *o = dst + done;
+        const unsigned char *p = buf;
+        n = t->nelem - done < chunk ? (size_t)(t->nelem - done) : chunk;
+        part.offset = t->offset + done * esz;
+        part.nelem = n;
+        part.nbytes = (uint64_t)n * esz;
+        if (lr_st_read_raw(f, &part, buf, err))
+            return lr_fail_prefix(err, "tensor '%s'", t->name);
+        switch (t->dtype) {
+        case LR_F64:
+            for (i = 0; i < n; i++, p += 8) {
+                uint64_t b = (uint64_t)p[0] | (uint64_t)p[1] << 8 |
+                             (uint64_t)p[2] << 16 | (uint64_t)p[3] << 24 |
+                             (uint64_t)p[4] << 32 | (uint64_t)p[5] << 40 |
+                             (uint64_t)p[6] << 48 | (uint64_t)p[7] << 56;
+                memcpy(&o[i], &b, 8);
+            }
+            break;
+        case LR_F32:
+            for (i = 0; i < n; i++, p += 4) {
+                uint32_t b = (uint32_t)p[0] | (uint32_t)p[1] << 8 |
+                             (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+                float v;
+                memcpy(&v, &b, 4);
+                o[i] = v;
+            }
+            break;
+        case LR_F16:
+            for (i = 0; i < n; i++, p += 2) o[i] = lr_f16_to_f32(lr_le16(p));
+            break;
+        case LR_BF16:
+            for (i = 0; i < n; i++, p += 2) o[i] = lr_bf16_to_f32(lr_le16(p));
+            break;
+        default:
+            return lr_fail(err, "%s: tensor '%s' has dtype %s, a floating type "
+                           "was expected", lr_st_path(f), t->name,
+                           lr_dtype_name(t->dtype));
+        }
+        done += n;
+    }
+    return 0;
+}
+
+/* The common case in one streaming pass: golden slice gs and candidate ct
+ * are read QUICK_CHUNK elements at a time (gb, cb) and compared.  Returns
+ * 0 when every element is finite and within tolerance, with t's figures
+ * filled; 1 when some element may not be (the caller then reads both whole
+ * and measures them); -1 on a read error or NaN in the golden. */
+#define QUICK_CHUNK 131072 /* elements (1 MB of doubles); a row of logits fits */
+
+static int quick_pass(lr_st_file *gf, const lr_st_tensor *gs, lr_st_file *cf,
+                      const lr_st_tensor *ct, unsigned char *buf, double *gb,
+                      double *cb, lr_verify_tensor *t, lr_error *err)
+{
+    double gmax = 0, sgg, scc, sgc, sdd, mx = 0, tol;
+    double sgg4[4] = {0, 0, 0, 0}, scc4[4] = {0, 0, 0, 0};
+    double sgc4[4] = {0, 0, 0, 0}, sdd4[4] = {0, 0, 0, 0};
+    uint64_t done = 0, worst_i = 0;
+    int finite = 1;
+    uint64_t V = t->is_logits && t->ndim ? (uint64_t)t->shape[t->ndim - 1] : 0;
+    size_t chunk = V ? (size_t)(QUICK_CHUNK / V * V) : QUICK_CHUNK;
+    if (V) t->top1_rows = t->top1_agree = 0, t->max_dlogsoftmax = 0;
+    while (done < ct->nelem) {
+        lr_st_tensor pg = *gs, pc = *ct;
+        size_t n = ct->nelem - done < chunk ? (size_t)(ct->nelem - done) : chunk, j;
+        pg.offset = gs->offset + done * lr_dtype_size(gs->dtype);
+        pc.offset = ct->offset + done * lr_dtype_size(ct->dtype);
+        pg.nelem = pc.nelem = n;
+        pg.nbytes = (uint64_t)n * lr_dtype_size(gs->dtype);
+        pc.nbytes = (uint64_t)n * lr_dtype_size(ct->dtype);
+        if (read_f64(gf, &pg, gb, buf, err) || read_f64(cf, &pc, cb, buf, err))
+            return -1;
+        /* four interleaved partial sums (a fixed order), so that the
+         * additions do not wait on each other */
+        for (j = 0; j < n; j++) {
+            double gv = gb[j], cv = cb[j], d = fabs(cv - gv), ag = fabs(gv);
+            int l = (int)(j & 3);
+            if (!(d - d == 0)) finite = 0; /* NaN / Inf on either side */
+            if (ag > gmax) gmax = ag;
+            sgg4[l] += gv * gv; scc4[l] += cv * cv; sgc4[l] += gv * cv;
+            sdd4[l] += d * d;
+            if (d > mx) { mx = d; worst_i = done + j; }
+        }
+        if (!finite) return 1;
+        if (V) logit_rows(t, gb, cb, n / V, (int64_t)V);
+        done += n;
+    }
+    sgg = (sgg4[0] + sgg4[1]) + (sgg4[2] + sgg4[3]);
+    scc = (scc4[0] + scc4[1]) + (scc4[2] + scc4[3]);
+    sgc = (sgc4[0] + sgc4[1]) + (sgc4[2] + sgc4[3]);
+    sdd = (sdd4[0] + sdd4[1]) + (sdd4[2] + sdd4[3]);
+    tol = t->atol > t->rtol * gmax ? t->atol : t->rtol * gmax;
+    if (!(mx <= tol)) return 1;
+    t->gmax = gmax;
+    t->max_abs = mx;
+    t->max_rel = gmax > 0 ? mx / gmax : 0;
+    t->nmse = sgg > 0 ? sdd / sgg : 0;
+    t->cosine = sgg > 0 && scc > 0 ? sgc / sqrt(sgg * scc) : (sgg == 0 && scc == 0 ? 1 : 0);
+    t->ok = 1;
+    t->pos_first = t->pos_last = -1;
+    t->head_one = -1;
+    t->scale = 1;
+    {
+        int d;
+        for (d = t->ndim - 1; d >= 0; d--) {
+            t->worst[d] = t->shape[d] ? (int64_t)(worst_i % (uint64_t)t->shape[d]) : 0;
+            if (t->shape[d]) worst_i /= (uint64_t)t->shape[d];
+        }
+    }
+    return 0;
 }
 
 /* ---- the walk ---- */
@@ -845,6 +989,8 @@ int lr_verify(lr_st_file *gf, lr_st_file *cf, const lr_verify_opts *o,
     const lr_st_tensor **order = NULL;
     unsigned char *hit = NULL;
     double *g = NULL, *c = NULL, *tmp = NULL;
+    unsigned char *rbuf = NULL;
+    double *qbuf = NULL;
     size_t cap = 0;
     lr_verify_opts def;
     if (!o) { lr_verify_opts_init(&def); o = &def; }
@@ -856,7 +1002,9 @@ int lr_verify(lr_st_file *gf, lr_st_file *cf, const lr_verify_opts *o,
     order = lr_alloc(ng + 1, sizeof *order, "tensor order", err);
     hit = lr_zalloc(nc + 1, 1, "candidate flags", err);
     r->t = lr_zalloc(ng + 1, sizeof *r->t, "report", err);
-    if (!order || !hit || !r->t) goto fail;
+    rbuf = lr_alloc(READ_CHUNK, 1, "read buffer", err);
+    qbuf = lr_alloc(2 * QUICK_CHUNK, sizeof *qbuf, "read buffer", err);
+    if (!order || !hit || !r->t || !rbuf || !qbuf) goto fail;
     for (i = 0; i < ng; i++) order[i] = lr_st_at(gf, i);
     qsort(order, ng, sizeof *order, cmp_tensor_ptr);
     if (o->map) /* every map entry must name tensors that exist */
@@ -881,7 +1029,7 @@ int lr_verify(lr_st_file *gf, lr_st_file *cf, const lr_verify_opts *o,
         const char *cname = me ? me->candidate : gt->name;
         lr_st_tensor gs = *gt; /* the golden slice compared */
         int64_t gshape[LR_MAX_DIMS];
-        int gnd, tr = me ? me->transform : 0, d;
+        int gnd, tr = me ? me->transform : 0, d, k;
         lr_verify_tensor *t;
         char s1[160], s2[160];
         ct = lr_st_find(cf, cname);
@@ -939,33 +1087,6 @@ int lr_verify(lr_st_file *gf, lr_st_file *cf, const lr_verify_opts *o,
             lr_fail(err, "internal: element counts of '%s' differ", gt->name);
             goto fail;
         }
-        if (ct->nelem > cap || !g) {
-            free(g); free(c); free(tmp);
-            g = c = tmp = NULL;
-            cap = (size_t)ct->nelem;
-            if (ct->nelem > (uint64_t)((size_t)-1 / sizeof(double))) {
-                lr_fail(err, "%s: tensor '%s' does not fit in memory", lr_st_path(cf), ct->name);
-                goto fail;
-            }
-            g = lr_alloc(cap + 1, sizeof *g, gt->name, err);
-            c = g ? lr_alloc(cap + 1, sizeof *c, ct->name, err) : NULL;
-            tmp = c ? lr_alloc(cap + 1, sizeof *tmp, "comparison scratch", err) : NULL;
-            if (!tmp) goto fail;
-        }
-        if (lr_st_read_f64(gf, &gs, g, err) || lr_st_read_f64(cf, ct, c, err))
-            goto fail;
-        for (j = 0; j < (size_t)gs.nelem; j++)
-            if (g[j] != g[j]) {
-                lr_fail(err, "%s: golden tensor '%s' holds NaN (element %llu): "
-                        "not usable as truth", lr_st_path(gf), gt->name,
-                        (unsigned long long)j);
-                goto fail;
-            }
-        if (tr) {
-            int64_t s[LR_MAX_DIMS];
-            memcpy(s, gs.shape, sizeof s);
-            apply_transform(tr, g, tmp, gs.nelem, gs.ndim, s, r->head_dim);
-        }
         t = &r->t[r->n++];
         if (!(t->name = lr_strdup(gt->name, err)) ||
             !(t->cand_name = lr_strdup(ct->name, err)))
@@ -980,7 +1101,42 @@ int lr_verify(lr_st_file *gf, lr_st_file *cf, const lr_verify_opts *o,
                                : lr_verify_default_rtol(t->compute, gt->name, r->max_pos);
         t->atol = o->atol >= 0 ? o->atol : 0;
         t->is_logits = !strcmp(gt->name, "logits");
-        measure(t, g, c, tmp, gt->name, r->head_dim);
+        /* the common case in one streaming pass; a tensor that may fail,
+         * logits and mapped layouts are read whole and measured */
+        k = tr || (t->is_logits && (t->ndim < 1 || t->shape[t->ndim - 1] > QUICK_CHUNK)) ? 1
+          : quick_pass(gf, &gs, cf, ct, rbuf, qbuf, qbuf + QUICK_CHUNK, t, err);
+        if (k < 0) goto fail;
+        if (k) {
+            if (ct->nelem > cap || !g) {
+                free(g); free(c); free(tmp);
+                g = c = tmp = NULL;
+                cap = (size_t)ct->nelem;
+                if (ct->nelem > (uint64_t)((size_t)-1 / sizeof(double))) {
+                    lr_fail(err, "%s: tensor '%s' does not fit in memory", lr_st_path(cf), ct->name);
+                    goto fail;
+                }
+                g = lr_alloc(cap + 1, sizeof *g, gt->name, err);
+                c = g ? lr_alloc(cap + 1, sizeof *c, ct->name, err) : NULL;
+                if (!c) goto fail;
+            }
+            if (tr && !tmp && !(tmp = lr_alloc(cap + 1, sizeof *tmp, "map transform", err)))
+                goto fail;
+            if (read_f64(gf, &gs, g, rbuf, err)) goto fail;
+            for (j = 0; j < (size_t)gs.nelem; j++)
+                if (g[j] != g[j]) {
+                    lr_fail(err, "%s: golden tensor '%s' holds NaN (element %llu): "
+                            "not usable as truth", lr_st_path(gf), gt->name,
+                            (unsigned long long)j);
+                    goto fail;
+                }
+            if (tr) {
+                int64_t s[LR_MAX_DIMS];
+                memcpy(s, gs.shape, sizeof s);
+                apply_transform(tr, g, tmp, gs.nelem, gs.ndim, s, r->head_dim);
+            }
+            if (read_f64(cf, ct, c, rbuf, err)) goto fail;
+            measure(t, g, c, gt->name, r->head_dim);
+        }
         if (!t->ok && r->first < 0) r->first = (long)(r->n - 1);
     }
     for (j = 0; j < nc; j++)
@@ -994,10 +1150,10 @@ int lr_verify(lr_st_file *gf, lr_st_file *cf, const lr_verify_opts *o,
     }
     r->pass = r->first < 0;
     if (!r->pass) diagnose(r);
-    free(order); free(hit); free(g); free(c); free(tmp);
+    free(order); free(hit); free(g); free(c); free(tmp); free(rbuf); free(qbuf);
     return 0;
 fail:
-    free(order); free(hit); free(g); free(c); free(tmp);
+    free(order); free(hit); free(g); free(c); free(tmp); free(rbuf); free(qbuf);
     lr_verify_report_free(r);
     return -1;
 }
