@@ -290,6 +290,7 @@ void lr_verify_opts_init(lr_verify_opts *o)
     o->compute = -1;
     o->rtol = -1;
     o->atol = -1;
+    o->golden_compute = -1;
 }
 
 /* ---- comparing one pair ---- */
@@ -1099,6 +1100,9 @@ int lr_verify(lr_st_file *gf, lr_st_file *cf, const lr_verify_opts *o,
         t->nelem = ct->nelem;
         t->rtol = o->rtol >= 0 ? o->rtol
                                : lr_verify_default_rtol(t->compute, gt->name, r->max_pos);
+        if (o->rtol < 0 && o->golden_compute >= 0)
+            t->rtol += lr_verify_default_rtol((lr_dtype)o->golden_compute,
+                                              gt->name, r->max_pos);
         t->atol = o->atol >= 0 ? o->atol : 0;
         t->is_logits = !strcmp(gt->name, "logits");
         /* the common case in one streaming pass; a tensor that may fail,

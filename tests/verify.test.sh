@@ -49,6 +49,25 @@ msg=$($LLAMAREF_BIN verify --golden $P --candidate "$T/row0.safetensors" --row 3
 expect_eq "row 3 exit" "$?" 2
 has "row 3 message" "$msg" "has a batch of 3"
 
+# --model: the reference runs itself and is the golden
+out=$(TMPDIR="$T" $LLAMAREF_BIN verify --model vectors/forward/gqa_tied --ids "$IDS" \
+      --candidate $G 2>/dev/null); rc=$?
+expect_eq "model exit" "$rc" 0
+has "model pass" "$out" "PASS: 37 tensors within tolerance"
+out=$(TMPDIR="$T" $LLAMAREF_BIN verify --model vectors/forward/gqa_tied \
+      --ids "47 83 38 53 76 116 24 121 15 49 23 104" --candidate $G 2>/dev/null); rc=$?
+expect_eq "model other ids exit" "$rc" 1
+has "model other ids" "$out" "FIRST DIVERGENCE: embed: 64 of 768 elements beyond tolerance, worst at [0, 11,"
+L=vectors/lora/all7_gqa
+out=$(TMPDIR="$T" $LLAMAREF_BIN verify --model $L --adapter $L --ids "1 35 57 40 9 40 18 4 5" \
+      --labels "1 -100 -100 -100 9 40 18 4 5" --candidate $L/expected.safetensors 2>/dev/null); rc=$?
+expect_eq "model lora exit" "$rc" 0
+has "model lora grads" "$out" "grad.base_model.model.model.layers.1.mlp.down_proj.lora_B.weight"
+msg=$(TMPDIR="$T" $LLAMAREF_BIN verify --model "$T/no-model" --ids "1 2" --candidate $G 2>&1)
+expect_eq "model missing exit" "$?" 2
+has "model missing message" "$msg" "no-model"
+expect_eq "no temporary golden left" "$(ls "$T" | grep -c llamaref-verify-golden)" 0
+
 # unusable input: exit 2, a message naming the file / tensor, no --json
 check2() { # NAME NEEDLE verify-args...
     name=$1; needle=$2; shift 2
@@ -76,7 +95,7 @@ echo '{"layers.0.q": 3}' > "$T/badmap.json"
 check2 map-bad "badmap.json" --golden $G --candidate "$T/cand.safetensors" \
     --names "$T/badmap.json"
 check2 compute "--compute 'f8'" --golden $G --candidate "$T/cand.safetensors" --compute f8
-check2 required "--golden and --candidate are required" --golden $G
+check2 required "--candidate and either --golden or --model" --golden $G
 check2 rtol "--rtol" --golden $G --candidate "$T/cand.safetensors" --rtol -1
 
 rm -rf "$T"

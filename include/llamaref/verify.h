@@ -60,6 +60,8 @@ typedef struct lr_verify_opts {
     double rtol;     /* < 0: the default for the compute type and tensor */
     double atol;     /* < 0: the default (0) */
     int row;         /* golden batch row compared with a one-sequence candidate */
+    int golden_compute; /* -1: the golden is float64 truth; else the type it
+                           was computed in, whose default rtol is added */
     const lr_verify_map *map; /* NULL: identical names */
 } lr_verify_opts;
 

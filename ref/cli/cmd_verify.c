@@ -7,7 +7,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#if !defined(_WIN32)
+#include <unistd.h> /* getpid */
+#endif
+
 #include "cli.h"
+#include "llamaref/common.h"
 #include "llamaref/verify.h"
 
 static void usage(FILE *f)
@@ -16,8 +21,14 @@ static void usage(FILE *f)
 "usage: llamaref verify --golden REF.safetensors --candidate THEIRS.safetensors\n"
 "                       [--rtol R] [--atol A] [--compute f32|bf16|f16|f64]\n"
 "                       [--names MAP.json] [--row R] [--json OUT.json]\n"
+"       llamaref verify --model PATH --ids \"i0 i1 ...\" [--pos0 P]\n"
+"                       [--adapter DIR --labels \"l0 l1 ...\"]\n"
+"                       --candidate THEIRS.safetensors [options above]\n"
 "  Compares every tensor present in both dumps (names: docs/tensors.md) in\n"
-"  computation order and names the first one beyond tolerance.\n"
+"  computation order and names the first one beyond tolerance.  With\n"
+"  --model the golden is `llamaref dump --all` of this build (float64\n"
+"  truth in a DOUBLE=1 build; in the float build its own float32 error is\n"
+"  added to the default tolerances).\n"
 "  --compute T  the candidate's compute type, which sets the default\n"
 "               tolerances (default: each candidate tensor's dtype)\n"
 "  --rtol R     tolerance relative to the golden tensor's max |x|\n"
@@ -42,6 +53,28 @@ static int parse_compute(const char *v, int *out)
         return -1;
     }
     return 0;
+}
+
+/* Runs `llamaref dump` (the same code path) into a temporary file. */
+static int run_dump(const char *model, const char *ids, const char *pos0,
+                    const char *adapter, const char *labels, const char *out)
+{
+    char *av[16];
+    int ac = 0, rc;
+    av[ac++] = "dump";
+    av[ac++] = "--model"; av[ac++] = (char *)model;
+    av[ac++] = "--ids"; av[ac++] = (char *)ids;
+    av[ac++] = "--out"; av[ac++] = (char *)out;
+    if (!labels) av[ac++] = "--all";
+    if (pos0) { av[ac++] = "--pos0"; av[ac++] = (char *)pos0; }
+    if (adapter) { av[ac++] = "--adapter"; av[ac++] = (char *)adapter; }
+    if (labels) { av[ac++] = "--labels"; av[ac++] = (char *)labels; }
+#ifdef LR_DOUBLE
+    av[ac++] = "--f64";
+#endif
+    av[ac] = NULL;
+    rc = cmd_dump(ac, av);
+    return rc;
 }
 
 static void print_shape(const lr_verify_tensor *t, char *buf, size_t cap)
@@ -81,6 +114,9 @@ static void print_table(const lr_verify_report *r)
 int cmd_verify(int argc, char **argv)
 {
     const char *golden = NULL, *cand = NULL, *names = NULL, *json = NULL;
+    const char *model = NULL, *ids = NULL, *pos0 = NULL, *adapter = NULL,
+               *labels = NULL;
+    char tmp[4096];
     lr_verify_opts o;
     lr_verify_report r;
     lr_verify_map map;
@@ -97,6 +133,11 @@ int cmd_verify(int argc, char **argv)
         else if (!strcmp(s, "--candidate") && v) { cand = v; i++; }
         else if (!strcmp(s, "--names") && v) { names = v; i++; }
         else if (!strcmp(s, "--json") && v) { json = v; i++; }
+        else if (!strcmp(s, "--model") && v) { model = v; i++; }
+        else if (!strcmp(s, "--ids") && v) { ids = v; i++; }
+        else if (!strcmp(s, "--pos0") && v) { pos0 = v; i++; }
+        else if (!strcmp(s, "--adapter") && v) { adapter = v; i++; }
+        else if (!strcmp(s, "--labels") && v) { labels = v; i++; }
         else if (!strcmp(s, "--rtol")) {
             if (cli_double(s, v, &o.rtol)) return 2;
             if (!(o.rtol >= 0)) { fprintf(stderr, "llamaref verify: --rtol must be >= 0\n"); return 2; }
@@ -113,17 +154,43 @@ int cmd_verify(int argc, char **argv)
             i++;
         } else return cli_unknown("verify", s);
     }
-    if (!golden || !cand) {
-        fprintf(stderr, "llamaref verify: --golden and --candidate are required "
-                "(see --help)\n");
+    tmp[0] = 0;
+    if (!cand || !golden == !model || (model && !ids) || (ids && !model)) {
+        fprintf(stderr, "llamaref verify: --candidate and either --golden or "
+                "--model with --ids are required (see --help)\n");
         return 2;
+    }
+    if (model) {
+        long id = 0;
+        const char *dir = getenv("TMPDIR");
+#if !defined(_WIN32)
+        id = (long)getpid();
+#endif
+        snprintf(tmp, sizeof tmp, "%s/llamaref-verify-golden.%ld.safetensors",
+                 dir && *dir ? dir : "/tmp", id);
+        if ((rc = run_dump(model, ids, pos0, adapter, labels, tmp)) != 0) {
+            fprintf(stderr, "llamaref verify: running the reference on --model "
+                    "%s failed\n", model);
+            remove(tmp);
+            return rc == 1 ? 2 : rc;
+        }
+        golden = tmp;
+#ifndef LR_DOUBLE
+        o.golden_compute = LR_F32;
+        fprintf(stderr, "llamaref verify: the golden is this float build's own "
+                "forward (float32, within ~1e-6 relative of float64 truth, "
+                "docs/tensors.md); its error is added to the default tolerances. "
+                "A DOUBLE=1 build gives float64 truth.\n");
+#endif
     }
     o.compute = compute;
     o.row = (int)row;
+    rc = 2;
     if (names) {
         if (lr_verify_map_load(names, &map, &err)) {
             fprintf(stderr, "llamaref verify: --names: %s\n", err.msg);
-            return 2;
+            rc = 2;
+            goto done;
         }
         o.map = &map;
     }
@@ -151,6 +218,7 @@ int cmd_verify(int argc, char **argv)
     }
     rc = r.pass ? 0 : 1;
 done:
+    if (tmp[0]) remove(tmp);
     lr_verify_report_free(&r);
     lr_verify_map_free(&map);
     return rc;
