@@ -63,6 +63,14 @@ out=$(TMPDIR="$T" $LLAMAREF_BIN verify --model $L --adapter $L --ids "1 35 57 40
       --labels "1 -100 -100 -100 9 40 18 4 5" --candidate $L/expected.safetensors 2>/dev/null); rc=$?
 expect_eq "model lora exit" "$rc" 0
 has "model lora grads" "$out" "grad.base_model.model.model.layers.1.mlp.down_proj.lora_B.weight"
+# activation gradients in the dump, verified in backward order
+$LLAMAREF_BIN dump --model $L --adapter $L --ids "1 35 57 40 9 40 18 4 5" \
+    --labels "1 -100 -100 -100 9 40 18 4 5" --out "$T/lg.safetensors" || bad "dump lora grads"
+out=$(TMPDIR="$T" $LLAMAREF_BIN verify --model $L --adapter $L --ids "1 35 57 40 9 40 18 4 5" \
+      --labels "1 -100 -100 -100 9 40 18 4 5" --candidate "$T/lg.safetensors" 2>/dev/null); rc=$?
+expect_eq "activation grads exit" "$rc" 0
+order=$(printf '%s\n' "$out" | awk '{print $1}' | grep -n -E '^(loss|dlogits|dfinal_norm|dlayers.1.out|dlayers.1.attn_norm|dlayers.0.out|dlayers.0.q|grad.base_model.model.model.layers.1.mlp.down_proj.lora_B.weight)$' | cut -d: -f2 | tr '\n' ' ')
+expect_eq "backward order" "$order" "loss dlogits dfinal_norm dlayers.1.out dlayers.1.attn_norm dlayers.0.out dlayers.0.q grad.base_model.model.model.layers.1.mlp.down_proj.lora_B.weight "
 msg=$(TMPDIR="$T" $LLAMAREF_BIN verify --model "$T/no-model" --ids "1 2" --candidate $G 2>&1)
 expect_eq "model missing exit" "$?" 2
 has "model missing message" "$msg" "no-model"
