@@ -72,20 +72,23 @@ int lr_verify_map_load(const char *path, lr_verify_map *m, lr_error *err)
     for (i = 0; i < root->len; i++) {
         const lr_json *v = &root->items[i];
         const char *g = root->keys[i], *c = NULL;
-        int tr = 0, il = 0;
+        int tr = 0, il = 0, rs = 0;
         if (v->type == LR_JSON_STRING) c = v->str;
         else if (v->type == LR_JSON_OBJECT) {
             if (lr_json_get_string(v, "name", path, &c, err) ||
                 json_flag(v, "transpose", path, g, &tr, err) ||
-                json_flag(v, "interleave", path, g, &il, err))
+                json_flag(v, "interleave", path, g, &il, err) ||
+                json_flag(v, "reshape", path, g, &rs, err))
                 goto fail;
         } else {
             lr_fail(err, "%s:%d: entry '%s' must be a string or an object "
-                    "{\"name\", \"transpose\", \"interleave\"}", path, v->line, g);
+                    "{\"name\", \"transpose\", \"interleave\", \"reshape\"}",
+                    path, v->line, g);
             goto fail;
         }
         if (lr_verify_map_add(m, g, c, (tr ? LR_VMAP_TRANSPOSE : 0) |
-                              (il ? LR_VMAP_INTERLEAVE : 0), err))
+                              (il ? LR_VMAP_INTERLEAVE : 0) |
+                              (rs ? LR_VMAP_RESHAPE : 0), err))
             goto fail;
     }
     lr_json_free(doc);
@@ -104,6 +107,87 @@ static const lr_verify_map_entry *map_find(const lr_verify_map *m,
     for (i = m->n; i-- > 0;)
         if (!strcmp(m->e[i].golden, golden)) return &m->e[i];
     return NULL;
+}
+
+/* Built-in maps: for each golden name of docs/tensors.md, the candidate
+ * name ("%d" = layer) and the layout transform. */
+typedef struct builtin_entry {
+    const char *golden, *candidate;
+    int transform;
+} builtin_entry;
+
+static const builtin_entry hf_map[] = {
+    {"embed", "model.embed_tokens", 0},
+    {"attn_norm", "model.layers.%d.input_layernorm", 0},
+    {"q", "model.layers.%d.self_attn.q_proj", 0},
+    {"k", "model.layers.%d.self_attn.k_proj", 0},
+    {"v", "model.layers.%d.self_attn.v_proj", 0},
+    {"q_rope", "model.layers.%d.self_attn.rotary.q", 0},
+    {"k_rope", "model.layers.%d.self_attn.rotary.k", 0},
+    {"attn_probs", "model.layers.%d.self_attn.attn_weights", 0},
+    {"attn_out", "model.layers.%d.self_attn.o_proj.input", 0},
+    {"o_proj", "model.layers.%d.self_attn.o_proj", 0},
+    {"h", "model.layers.%d.post_attention_layernorm.input", 0},
+    {"mlp_norm", "model.layers.%d.post_attention_layernorm", 0},
+    {"gate", "model.layers.%d.mlp.gate_proj", 0},
+    {"up", "model.layers.%d.mlp.up_proj", 0},
+    {"act", "model.layers.%d.mlp.down_proj.input", 0},
+    {"mlp_out", "model.layers.%d.mlp.down_proj", 0},
+    {"out", "model.layers.%d", 0},
+    {"final_norm", "model.norm", 0},
+    {"logits", "lm_head", 0},
+    {NULL, NULL, 0}};
+
+/* llama.cpp (llm_build_llama): GGUF q/k weights are in Meta's rotary
+ * layout, so Qcur/Kcur are interleaved; ggml's [hd, H, T] is [T, H, hd]
+ * row-major.  Qcur-N/Kcur-N appear twice (before and after RoPE): the
+ * second under "<name>#2". */
+static const builtin_entry llamacpp_map[] = {
+    {"attn_norm", "attn_norm-%d", 0},
+    {"q", "Qcur-%d", LR_VMAP_INTERLEAVE | LR_VMAP_RESHAPE},
+    {"k", "Kcur-%d", LR_VMAP_INTERLEAVE | LR_VMAP_RESHAPE},
+    {"v", "Vcur-%d", LR_VMAP_RESHAPE},
+    {"q_rope", "Qcur-%d#2", LR_VMAP_INTERLEAVE | LR_VMAP_RESHAPE},
+    {"k_rope", "Kcur-%d#2", LR_VMAP_INTERLEAVE | LR_VMAP_RESHAPE},
+    {"attn_probs", "kq_soft_max-%d", LR_VMAP_RESHAPE},
+    {"attn_out", "kqv_out-%d", LR_VMAP_RESHAPE},
+    {"h", "ffn_inp-%d", 0},
+    {"mlp_norm", "ffn_norm-%d", 0},
+    {"mlp_out", "ffn_out-%d", 0},
+    {"out", "l_out-%d", 0},
+    {"final_norm", "result_norm", 0},
+    {"logits", "result_output", 0},
+    {NULL, NULL, 0}};
+
+static long parse_layer(const char *name, const char **rest);
+
+int lr_verify_map_builtin(const char *which, lr_st_file *golden,
+                          lr_st_file *cand, lr_verify_map *m, lr_error *err)
+{
+    const builtin_entry *tab, *e;
+    size_t i;
+    memset(m, 0, sizeof *m);
+    if (!strcmp(which, "hf")) tab = hf_map;
+    else if (!strcmp(which, "llama.cpp")) tab = llamacpp_map;
+    else return lr_fail(err, "unknown built-in name map '%s' (hf, llama.cpp, "
+                        "or a JSON file)", which);
+    if (!(m->source = lr_strdup(which, err))) return -1;
+    for (i = 0; i < lr_st_count(golden); i++) {
+        const char *g = lr_st_at(golden, i)->name, *rest = g;
+        long layer = parse_layer(g, &rest);
+        char cname[160];
+        for (e = tab; e->golden; e++) {
+            if (strcmp(rest, e->golden) || (layer < 0) != !strstr(e->candidate, "%d"))
+                continue;
+            snprintf(cname, sizeof cname, e->candidate, (int)layer);
+            if (lr_st_find(cand, cname) &&
+                lr_verify_map_add(m, g, cname, e->transform, err)) {
+                lr_verify_map_free(m);
+                return -1;
+            }
+        }
+    }
+    return 0;
 }
 
 /* ---- computation order ---- */
@@ -993,9 +1077,11 @@ int lr_verify(lr_st_file *gf, lr_st_file *cf, const lr_verify_opts *o,
     unsigned char *rbuf = NULL;
     double *qbuf = NULL;
     size_t cap = 0;
+    lr_verify_map bm;
     lr_verify_opts def;
     if (!o) { lr_verify_opts_init(&def); o = &def; }
     memset(r, 0, sizeof *r);
+    memset(&bm, 0, sizeof bm);
     r->first = -1;
     if (o->row < 0) return lr_fail(err, "row %d: must be >= 0", o->row);
     golden_heads(gf, r);
@@ -1008,6 +1094,9 @@ int lr_verify(lr_st_file *gf, lr_st_file *cf, const lr_verify_opts *o,
     if (!order || !hit || !r->t || !rbuf || !qbuf) goto fail;
     for (i = 0; i < ng; i++) order[i] = lr_st_at(gf, i);
     qsort(order, ng, sizeof *order, cmp_tensor_ptr);
+    if (o->builtin_map &&
+        lr_verify_map_builtin(o->builtin_map, gf, cf, &bm, err))
+        goto fail;
     if (o->map) /* every map entry must name tensors that exist */
         for (i = 0; i < o->map->n; i++) {
             const lr_verify_map_entry *e = &o->map->e[i];
@@ -1026,7 +1115,9 @@ int lr_verify(lr_st_file *gf, lr_st_file *cf, const lr_verify_opts *o,
         }
     for (i = 0; i < ng; i++) {
         const lr_st_tensor *gt = order[i], *ct;
-        const lr_verify_map_entry *me = map_find(o->map, gt->name);
+        const lr_verify_map_entry *me = map_find(o->map, gt->name)
+                                        ? map_find(o->map, gt->name)
+                                        : map_find(&bm, gt->name);
         const char *cname = me ? me->candidate : gt->name;
         lr_st_tensor gs = *gt; /* the golden slice compared */
         int64_t gshape[LR_MAX_DIMS];
@@ -1058,7 +1149,22 @@ int lr_verify(lr_st_file *gf, lr_st_file *cf, const lr_verify_opts *o,
             int64_t x = gshape[gnd - 1];
             gshape[gnd - 1] = gshape[gnd - 2]; gshape[gnd - 2] = x;
         }
-        if (same_dims(gnd, gshape, ct->ndim, ct->shape)) {
+        if ((tr & LR_VMAP_RESHAPE) && ct->nelem == gt->nelem) {
+            /* the same elements in the same order */
+        } else if ((tr & LR_VMAP_RESHAPE) && gt->ndim >= 2 && gt->shape[0] > 0 &&
+                   gt->nelem / (uint64_t)gt->shape[0] == ct->nelem) {
+            uint64_t per = ct->nelem;
+            if (o->row >= gt->shape[0]) {
+                lr_fail(err, "--row %d: golden tensor '%s' in %s has a batch of %lld",
+                        o->row, gt->name, lr_st_path(gf), (long long)gt->shape[0]);
+                goto fail;
+            }
+            gs.nelem = per;
+            gs.nbytes = per * lr_dtype_size(gt->dtype);
+            gs.offset = gt->offset + (uint64_t)o->row * gs.nbytes;
+            gs.ndim = gt->ndim - 1;
+            memmove(gs.shape, gt->shape + 1, sizeof gs.shape[0] * (LR_MAX_DIMS - 1));
+        } else if (same_dims(gnd, gshape, ct->ndim, ct->shape)) {
             /* compare everything */
         } else if (gnd == ct->ndim + 1 && same_dims(ct->ndim, gshape + 1,
                                                     ct->ndim, ct->shape)) {
@@ -1155,9 +1261,11 @@ int lr_verify(lr_st_file *gf, lr_st_file *cf, const lr_verify_opts *o,
     r->pass = r->first < 0;
     if (!r->pass) diagnose(r);
     free(order); free(hit); free(g); free(c); free(tmp); free(rbuf); free(qbuf);
+    lr_verify_map_free(&bm);
     return 0;
 fail:
     free(order); free(hit); free(g); free(c); free(tmp); free(rbuf); free(qbuf);
+    lr_verify_map_free(&bm);
     lr_verify_report_free(r);
     return -1;
 }

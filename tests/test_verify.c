@@ -288,6 +288,87 @@ static void test_lora_scale(void)
     lr_verify_report_free(&r);
 }
 
+/* A llama.cpp-style dump of the golden: graph names, [T, H, hd] shapes,
+ * q/k in Meta's interleaved rotary layout unless hf_layout. */
+static int make_llamacpp(const char *out, int hf_layout)
+{
+    static const char *const ours[] = {"attn_norm", "q", "k", "v", "q_rope",
+        "k_rope", "attn_probs", "attn_out", "h", "mlp_norm", "mlp_out", "out"};
+    static const char *const theirs[] = {"attn_norm-%d", "Qcur-%d", "Kcur-%d",
+        "Vcur-%d", "Qcur-%d#2", "Kcur-%d#2", "kq_soft_max-%d", "kqv_out-%d",
+        "ffn_inp-%d", "ffn_norm-%d", "ffn_out-%d", "l_out-%d"};
+    lr_st_file *f = NULL;
+    lr_st_writer *w = NULL;
+    lr_error err;
+    int l, k, rc = -1;
+    char name[64], cname[64];
+    if (lr_st_open(GQA, 0, &f, &err) || !(w = lr_st_writer_new(&err))) goto done;
+    for (l = 0; l < 2; l++)
+        for (k = 0; k < 12; k++) {
+            const lr_st_tensor *t;
+            double *x, *y;
+            int64_t shape[3];
+            int nd = 2, qk = k == 1 || k == 2 || k == 4 || k == 5;
+            uint64_t i;
+            snprintf(name, sizeof name, "layers.%d.%s", l, ours[k]);
+            snprintf(cname, sizeof cname, theirs[k], l);
+            t = lr_st_find(f, name);
+            if (!t) goto done;
+            x = malloc(sizeof *x * (size_t)t->nelem);
+            y = malloc(sizeof *y * (size_t)t->nelem);
+            if (!x || !y || lr_st_read_f64(f, t, x, &err)) { free(x); free(y); goto done; }
+            memcpy(y, x, sizeof *x * (size_t)t->nelem);
+            shape[0] = t->shape[1]; shape[1] = t->shape[2]; shape[2] = t->ndim > 3 ? t->shape[3] : 0;
+            if (t->ndim > 3) nd = 3;
+            if (k >= 1 && k <= 5) { /* [T, H*hd] -> [T, H, hd] */
+                shape[2] = 16; shape[1] = t->shape[2] / 16; nd = 3;
+            }
+            if (qk && !hf_layout) /* (i, i+8) -> (2i, 2i+1) per head */
+                for (i = 0; i < t->nelem; i += 16) {
+                    int j;
+                    for (j = 0; j < 8; j++) { y[i + 2 * j] = x[i + j]; y[i + 2 * j + 1] = x[i + j + 8]; }
+                }
+            if (lr_st_writer_add_f64(w, cname, LR_F32, nd, shape, y, &err)) {
+                free(x); free(y);
+                goto done;
+            }
+            free(x); free(y);
+        }
+    rc = lr_st_writer_save(w, out, &err);
+done:
+    if (rc) fprintf(stderr, "make_llamacpp: %s\n", err.msg);
+    lr_st_writer_free(w);
+    lr_st_close(f);
+    return rc;
+}
+
+static void test_llamacpp_map(void)
+{
+    lr_verify_report r;
+    lr_verify_opts o;
+    lr_error err;
+    const char *c = h_tmp("verify_llamacpp.safetensors");
+    lr_verify_opts_init(&o);
+    o.compute = LR_F32;
+    o.builtin_map = "llama.cpp";
+    CHECK_INT(make_llamacpp(c, 0), 0);
+    CHECK_OK(lr_verify_files(GQA, c, &o, &r, &err), &err);
+    CHECK_INT(r.pass, 1);
+    CHECK_INT(r.n, 24);
+    if (r.n == 24) {
+        CHECK_STR(r.t[1].cand_name, "Qcur-0");
+        CHECK_STR(r.t[5].cand_name, "Kcur-0#2");
+    }
+    lr_verify_report_free(&r);
+    /* q/k left in HF's layout under llama.cpp's names: the map's
+     * interleave makes Qcur-0 the first divergence */
+    CHECK_INT(make_llamacpp(c, 1), 0);
+    CHECK_OK(lr_verify_files(GQA, c, &o, &r, &err), &err);
+    CHECK_INT(r.pass, 0);
+    if (r.first >= 0) CHECK_STR(r.t[r.first].name, "layers.0.q");
+    lr_verify_report_free(&r);
+}
+
 static void test_default_tolerances(void)
 {
     /* f32: projections 8u + 64u = 72 * 2^-24; bf16 8 * 2^-8 + 64 * 2^-24 */
@@ -350,6 +431,7 @@ int main(void)
     RUN(test_nan);
     RUN(test_rope_base);
     RUN(test_lora_scale);
+    RUN(test_llamacpp_map);
     RUN(test_default_tolerances);
     RUN(test_bad_input);
     return h_finish("test_verify");

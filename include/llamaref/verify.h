@@ -33,6 +33,8 @@ extern "C" {
 #define LR_VMAP_TRANSPOSE 1  /* candidate holds the last two dims swapped */
 #define LR_VMAP_INTERLEAVE 2 /* q/k columns in Meta's rotary layout: per
                                 head, pair (i, i + hd/2) at (2i, 2i+1) */
+#define LR_VMAP_RESHAPE 4    /* same elements in the same order, other
+                                dims (llama.cpp's [T, H, hd] for [T, H*hd]) */
 
 typedef struct lr_verify_map_entry {
     char *golden, *candidate;
@@ -47,9 +49,15 @@ typedef struct lr_verify_map {
 
 /* A user map: a JSON object {"golden name": "candidate name", ...} or
  * {"golden name": {"name": "candidate name", "transpose": true,
- *  "interleave": true}, ...}.  Golden names not in the map are looked up
+ *  "interleave": true, "reshape": true}, ...}.  Golden names not in the map are looked up
  * under their own name. */
 int lr_verify_map_load(const char *path, lr_verify_map *m, lr_error *err);
+/* A built-in map, "hf" (the names vectors/gen/hf_dump.py writes: Hugging
+ * Face module paths) or "llama.cpp" (graph tensor names as an eval
+ * callback sees them, docs/verify.md), for every golden name of
+ * docs/tensors.md whose candidate tensor exists in cand. */
+int lr_verify_map_builtin(const char *which, lr_st_file *golden,
+                          lr_st_file *cand, lr_verify_map *m, lr_error *err);
 /* Adds one entry (copies the strings). */
 int lr_verify_map_add(lr_verify_map *m, const char *golden,
                       const char *candidate, int transform, lr_error *err);
@@ -63,6 +71,8 @@ typedef struct lr_verify_opts {
     int golden_compute; /* -1: the golden is float64 truth; else the type it
                            was computed in, whose default rtol is added */
     const lr_verify_map *map; /* NULL: identical names */
+    const char *builtin_map;  /* NULL, "hf" or "llama.cpp"; map's entries
+                                 take precedence */
 } lr_verify_opts;
 
 void lr_verify_opts_init(lr_verify_opts *o);

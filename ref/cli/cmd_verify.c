@@ -33,8 +33,10 @@ static void usage(FILE *f)
 "               tolerances (default: each candidate tensor's dtype)\n"
 "  --rtol R     tolerance relative to the golden tensor's max |x|\n"
 "  --atol A     absolute tolerance; an element passes within either\n"
-"  --names MAP  JSON map {\"golden name\": \"candidate name\" | {\"name\",\n"
-"               \"transpose\", \"interleave\"}} (docs/verify.md)\n"
+"  --names MAP  hf (names of vectors/gen/hf_dump.py), llama.cpp (graph\n"
+"               tensor names), or a JSON map {\"golden name\": \"candidate\n"
+"               name\" | {\"name\", \"transpose\", \"interleave\",\n"
+"               \"reshape\"}} (docs/verify.md)\n"
 "  --row R      golden batch row compared with a one-sequence candidate (0)\n"
 "  --json F     the report as JSON, written atomically\n"
 "  exit 0: pass, 1: a divergence, 2: unusable input\n");
@@ -186,7 +188,9 @@ int cmd_verify(int argc, char **argv)
     o.compute = compute;
     o.row = (int)row;
     rc = 2;
-    if (names) {
+    if (names && (!strcmp(names, "hf") || !strcmp(names, "llama.cpp"))) {
+        o.builtin_map = names;
+    } else if (names) {
         if (lr_verify_map_load(names, &map, &err)) {
             fprintf(stderr, "llamaref verify: --names: %s\n", err.msg);
             rc = 2;
