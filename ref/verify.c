@@ -894,8 +894,9 @@ static void diagnose(lr_verify_report *r)
         SAY("; it diverges from t = %ld on (positions 0..%ld within tolerance)",
             t->pos_first, t->pos_first - 1);
         if (ins && rest && (!strcmp(rest, "q_rope") || !strcmp(rest, "k_rope")))
-            SAY(" while %s: %s at long positions (rope_theta, rope_scaling, "
-                "the angle pos * inv_freq and its precision)", inputs, op);
+            SAY(" while %s: %s at positions >= %ld (rope_theta, rope_scaling, "
+                "the angle pos * inv_freq and its precision)", inputs, op,
+                t->pos_first);
         else if (ins && op)
             SAY(" while %s: %s at later positions", inputs, op);
         op = NULL;
@@ -1166,8 +1167,12 @@ int lr_verify(lr_st_file *gf, lr_st_file *cf, const lr_verify_opts *o,
             memmove(gs.shape, gt->shape + 1, sizeof gs.shape[0] * (LR_MAX_DIMS - 1));
         } else if (same_dims(gnd, gshape, ct->ndim, ct->shape)) {
             /* compare everything */
-        } else if (gnd == ct->ndim + 1 && same_dims(ct->ndim, gshape + 1,
-                                                    ct->ndim, ct->shape)) {
+        } else if ((gnd == ct->ndim + 1 && same_dims(ct->ndim, gshape + 1,
+                                                     ct->ndim, ct->shape)) ||
+                   (gnd == ct->ndim && gnd >= 2 && ct->shape[0] == 1 &&
+                    same_dims(gnd - 1, gshape + 1, gnd - 1, ct->shape + 1))) {
+            /* one row of the golden's batch (the candidate with or without
+             * its own batch dimension of one) */
             uint64_t per = gt->shape[0] ? gt->nelem / (uint64_t)gt->shape[0] : 0;
             if (o->row >= gt->shape[0]) {
                 lr_fail(err, "--row %d: golden tensor '%s' in %s has a batch of %lld",

@@ -246,7 +246,7 @@ static void test_rope_base(void)
         CHECK_INT(t->pos_first, 1);
         CHECK(strstr(r.diagnosis, "diverges from t = 1 on") != NULL);
         CHECK(strstr(r.diagnosis, "layers.1.q is within tolerance") != NULL);
-        CHECK(strstr(r.diagnosis, "RoPE for queries at long positions") != NULL);
+        CHECK(strstr(r.diagnosis, "RoPE for queries at positions >= 1") != NULL);
     }
     lr_verify_report_free(&r);
 }
