@@ -106,5 +106,29 @@ check2 compute "--compute 'f8'" --golden $G --candidate "$T/cand.safetensors" --
 check2 required "--candidate and either --golden or --model" --golden $G
 check2 rtol "--rtol" --golden $G --candidate "$T/cand.safetensors" --rtol -1
 
+# real foreign output (vectors/verify/, written by vectors/gen/hf_dump.py):
+# HF transformers float32 passes; rope_theta 20000 in layer 1 is caught
+out=$($LLAMAREF_BIN verify --golden $G --candidate vectors/verify/hf_gqa_tied_f32.safetensors \
+      --names hf); rc=$?
+expect_eq "hf f32 exit" "$rc" 0
+has "hf f32 pass" "$out" "PASS: 35 tensors within tolerance"
+out=$($LLAMAREF_BIN verify --golden $G --candidate vectors/verify/hf_gqa_tied_f32_rope_bug.safetensors \
+      --names hf); rc=$?
+expect_eq "hf rope bug exit" "$rc" 1
+has "hf rope bug first" "$out" "FIRST DIVERGENCE: layers.1.q_rope: 613 of 768 elements beyond tolerance, worst at [0, 11, 49]; it diverges from t = 1 on"
+has "hf rope bug diagnosis" "$out" "while layers.1.q is within tolerance: RoPE for queries"
+
+# vectors/MANIFEST.json: every listed file exists, every vectors file is listed
+listed=$(grep -E '^ +"vectors/[^"*]*",?$' vectors/MANIFEST.json | sed -E 's/^ +"([^"]*)",?$/\1/')
+[ -n "$listed" ] || bad "MANIFEST lists no files"
+for f in $listed; do
+    [ -f "$f" ] || bad "MANIFEST lists $f, which does not exist"
+done
+ok
+for f in $(find vectors -type f ! -path 'vectors/gen/*' ! -name MANIFEST.json | sort); do
+    printf '%s\n' "$listed" | grep -qx "$f" || bad "$f is not listed in vectors/MANIFEST.json"
+done
+ok
+
 rm -rf "$T"
 finish verify.test.sh
