@@ -174,12 +174,20 @@ int lr_verify_map_builtin(const char *which, lr_st_file *golden,
     if (!(m->source = lr_strdup(which, err))) return -1;
     for (i = 0; i < lr_st_count(golden); i++) {
         const char *g = lr_st_at(golden, i)->name, *rest = g;
-        long layer = parse_layer(g, &rest);
+        long layer;
         char cname[160];
+        /* hf: the gradient of X (dX, dlayers.N.X) is "d:" + X's name */
+        int grad = tab == hf_map && g[0] == 'd' &&
+                   (!strncmp(g, "dlayers.", 8) || !strcmp(g, "dlogits") ||
+                    !strcmp(g, "dfinal_norm") || !strcmp(g, "dembed"));
+        if (grad) rest = g + 1;
+        layer = parse_layer(rest, &rest);
         for (e = tab; e->golden; e++) {
             if (strcmp(rest, e->golden) || (layer < 0) != !strstr(e->candidate, "%d"))
                 continue;
-            snprintf(cname, sizeof cname, e->candidate, (int)layer);
+            snprintf(cname, sizeof cname, "%s", grad ? "d:" : "");
+            snprintf(cname + strlen(cname), sizeof cname - strlen(cname),
+                     e->candidate, (int)layer);
             if (lr_st_find(cand, cname) &&
                 lr_verify_map_add(m, g, cname, e->transform, err)) {
                 lr_verify_map_free(m);

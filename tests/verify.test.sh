@@ -118,6 +118,15 @@ expect_eq "hf rope bug exit" "$rc" 1
 has "hf rope bug first" "$out" "FIRST DIVERGENCE: layers.1.q_rope: 613 of 768 elements beyond tolerance, worst at [0, 11, 49]; it diverges from t = 1 on"
 has "hf rope bug diagnosis" "$out" "while layers.1.q is within tolerance: RoPE for queries"
 
+# HF + PEFT float32 backward (activation and LoRA gradients) against the
+# reference run by verify itself
+out=$(TMPDIR="$T" $LLAMAREF_BIN verify --model $L --adapter $L --ids "1 35 57 40 9 40 18 4 5" \
+      --labels "1 -100 -100 -100 9 40 18 4 5" \
+      --candidate vectors/verify/hf_all7_gqa_f32_grads.safetensors --names hf 2>/dev/null); rc=$?
+expect_eq "hf grads exit" "$rc" 0
+has "hf grads count" "$out" "PASS: 57 tensors within tolerance"
+has "hf grads dlayers" "$out" "dlayers.0.q_rope"
+
 # vectors/MANIFEST.json: every listed file exists, every vectors file is listed
 listed=$(grep -E '^ +"vectors/[^"*]*",?$' vectors/MANIFEST.json | sed -E 's/^ +"([^"]*)",?$/\1/')
 [ -n "$listed" ] || bad "MANIFEST lists no files"

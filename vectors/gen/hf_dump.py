@@ -6,6 +6,7 @@ environment (make oracle-env, or /work/oracle-env/bin/python).
     python vectors/gen/hf_dump.py --model DIR --ids "i0 i1 ..." --out F.safetensors
         [--pos0 P] [--dtype float32|float64|bfloat16]
         [--break-rope-layer N --break-rope-theta THETA]
+        [--adapter DIR --labels "l0 l1 ..."]
 
 Tensors are written under the HF module path whose output (or ".input":
 input) they are, shape [1, T, X]:
@@ -19,16 +20,24 @@ input) they are, shape [1, T, X]:
   model.layers.N (the decoder layer's output), model.norm, lm_head;
 plus input_ids and position_ids (I64).
 
+With --adapter (a PEFT LoRA directory, dropout off) and --labels (HF
+labels, -100 ignored) it also runs the backward of HF's loss and writes
+loss [1], grad.<PEFT key> for every adapter tensor, and the gradient of
+every hooked tensor that requires one as "d:<name>" ("d:model.layers.N"
+is the gradient of layer N's output): `verify --names hf` maps them to
+dlogits, dfinal_norm, dlayers.N.* (docs/tensors.md).
+
 --break-rope-layer N --break-rope-theta THETA is a deliberate bug for the
 walkthrough: layer N's RoPE uses rope_theta THETA (cos/sin recomputed the
 way HF's default rotary embedding does), every other layer the config's.
 """
 import argparse
 import json
+import os
 
 import torch
-from safetensors.torch import save_file
-from transformers import LlamaForCausalLM
+from safetensors.torch import load_file, save_file
+from transformers import LlamaConfig, LlamaForCausalLM
 from transformers.models.llama import modeling_llama
 
 
@@ -42,13 +51,33 @@ def main():
                     choices=["float32", "float64", "bfloat16"])
     ap.add_argument("--break-rope-layer", type=int, default=-1)
     ap.add_argument("--break-rope-theta", type=float, default=None)
+    ap.add_argument("--adapter", default=None)
+    ap.add_argument("--labels", default=None)
     a = ap.parse_args()
     dtype = getattr(torch, a.dtype)
     torch.manual_seed(0)
-    model = LlamaForCausalLM.from_pretrained(a.model, torch_dtype=dtype,
-                                             attn_implementation="eager")
+    # config.json and model.safetensors read directly: from_pretrained
+    # would follow an adapter_config.json in the same directory to its
+    # base model on the Hub
+    cfg = LlamaConfig.from_pretrained(a.model)
+    cfg._attn_implementation = "eager"
+    model = LlamaForCausalLM(cfg).to(dtype)
+    missing, unexpected = model.load_state_dict(
+        load_file(os.path.join(a.model, "model.safetensors")), strict=False)
+    if unexpected or [k for k in missing if k != "lm_head.weight"] or (
+            missing and not cfg.tie_word_embeddings):
+        raise SystemExit("%s: missing %s, unexpected %s" % (a.model, missing, unexpected))
+    model.tie_weights()
+    if a.adapter:
+        from peft import PeftModel
+        model = PeftModel.from_pretrained(model, a.adapter, is_trainable=True)
+        for mod in model.modules():  # dropout off, as the reference's dump
+            if isinstance(mod, torch.nn.Dropout):
+                mod.p = 0.0
     model.eval()
     cfg = model.config
+    train = a.labels is not None
+    kept = {}
     ids = torch.tensor([[int(x) for x in a.ids.split()]], dtype=torch.long)
     T = ids.shape[1]
     pos = torch.arange(a.pos0, a.pos0 + T, dtype=torch.long)[None, :]
@@ -56,6 +85,9 @@ def main():
     cur = {"layer": -1}
 
     def save(name, t):
+        if train and t.requires_grad:
+            t.retain_grad()
+            kept[name] = t
         out[name] = t.detach().to(torch.float32 if dtype != torch.float64
                                   else torch.float64).contiguous().clone()
 
@@ -69,7 +101,8 @@ def main():
             save(name, inp[0])
         return h
 
-    m = model.model
+    lm = model.base_model.model if a.adapter else model
+    m = lm.model
     m.embed_tokens.register_forward_hook(hook_out("model.embed_tokens"))
     for n, layer in enumerate(m.layers):
         p = "model.layers.%d" % n
@@ -92,7 +125,7 @@ def main():
             hook_in(p + ".mlp.down_proj.input"))
         layer.register_forward_hook(hook_out(p))
     m.norm.register_forward_hook(hook_out("model.norm"))
-    model.lm_head.register_forward_hook(hook_out("lm_head"))
+    lm.lm_head.register_forward_hook(hook_out("lm_head"))
 
     orig = modeling_llama.apply_rotary_pos_emb
 
@@ -110,19 +143,38 @@ def main():
             sin = emb.sin()[None].to(q.dtype)
         qe, ke = orig(q, k, cos, sin, *args, **kw)
         B, H, TT, hd = qe.shape
-        save("model.layers.%d.self_attn.rotary.q" % n,
-             qe.transpose(1, 2).reshape(B, TT, H * hd))
-        save("model.layers.%d.self_attn.rotary.k" % n,
-             ke.transpose(1, 2).reshape(B, TT, ke.shape[1] * hd))
-        return qe, ke
+        # a view in our layout; its gradient is the rotary output's
+        qv = qe.transpose(1, 2).reshape(B, TT, H * hd)
+        kv = ke.transpose(1, 2).reshape(B, TT, ke.shape[1] * hd)
+        save("model.layers.%d.self_attn.rotary.q" % n, qv)
+        save("model.layers.%d.self_attn.rotary.k" % n, kv)
+        return (qv.reshape(B, TT, H, hd).transpose(1, 2),
+                kv.reshape(B, TT, ke.shape[1], hd).transpose(1, 2))
 
     modeling_llama.apply_rotary_pos_emb = rope
-    with torch.no_grad():
-        res = model(input_ids=ids, position_ids=pos, output_attentions=True,
-                    use_cache=False)
+    if train:
+        labels = torch.tensor([[int(x) for x in a.labels.split()]])
+        res = model(input_ids=ids, position_ids=pos, labels=labels,
+                    output_attentions=True, use_cache=False)
+        res.loss.backward()
+        out["loss"] = res.loss.detach().reshape(1).to(out["lm_head"].dtype)
+        for name, t in kept.items():
+            if t.grad is not None:
+                out["d:" + name] = t.grad.detach().to(out[name].dtype).contiguous().clone()
+        for pname, p in model.named_parameters():
+            if p.requires_grad and p.grad is not None:
+                key = pname.replace(".default", "")
+                out["grad." + key] = p.grad.detach().to(out["lm_head"].dtype).contiguous().clone()
+    else:
+        with torch.no_grad():
+            res = model(input_ids=ids, position_ids=pos, output_attentions=True,
+                        use_cache=False)
     modeling_llama.apply_rotary_pos_emb = orig
     for n, att in enumerate(res.attentions):
-        save("model.layers.%d.self_attn.attn_weights" % n, att)
+        out["model.layers.%d.self_attn.attn_weights" % n] = att.detach().to(
+            out["lm_head"].dtype).contiguous().clone()
+    if train:
+        out["labels"] = labels
     out["input_ids"] = ids
     out["position_ids"] = pos
     meta = {"generator": "vectors/gen/hf_dump.py", "dtype": a.dtype,
