@@ -369,6 +369,76 @@ static void test_llamacpp_map(void)
     lr_verify_report_free(&r);
 }
 
+static void test_user_map_transpose(void)
+{
+    lr_verify_report r;
+    lr_verify_opts o;
+    lr_verify_map map;
+    lr_error err;
+    const char *c = h_tmp("verify_map_t.safetensors"), *m = h_tmp("verify_map_t.json");
+    FILE *f = fopen(m, "w");
+    CHECK(f != NULL);
+    if (!f) return;
+    fputs("{\"layers.1.attn_probs\": {\"name\": \"layers.1.attn_probs\", "
+          "\"transpose\": true}}", f);
+    fclose(f);
+    CHECK_INT(make_candidate(GQA, c, LR_F32, 1, plant_transpose), 0);
+    CHECK_OK(lr_verify_map_load(m, &map, &err), &err);
+    lr_verify_opts_init(&o);
+    o.compute = LR_F32;
+    o.map = &map;
+    CHECK_OK(lr_verify_files(GQA, c, &o, &r, &err), &err);
+    CHECK_INT(r.pass, 1);
+    lr_verify_report_free(&r);
+    lr_verify_map_free(&map);
+}
+
+/* Golden row 1 of a batch of 3 against a candidate [1, T, X] holding it. */
+static void test_batch_row(void)
+{
+    const char *P = "vectors/forward/padded_batch/expected.safetensors";
+    const char *c = h_tmp("verify_row1.safetensors");
+    lr_st_file *f = NULL;
+    lr_st_writer *w = NULL;
+    lr_verify_report r;
+    lr_verify_opts o;
+    lr_error err;
+    size_t i;
+    CHECK_OK(lr_st_open(P, 0, &f, &err), &err);
+    w = lr_st_writer_new(&err);
+    if (!f || !w) { lr_st_close(f); lr_st_writer_free(w); return; }
+    for (i = 0; i < lr_st_count(f); i++) {
+        const lr_st_tensor *t = lr_st_at(f, i);
+        double *x;
+        int64_t shape[LR_MAX_DIMS];
+        uint64_t per;
+        if (!lr_dtype_is_float(t->dtype) || t->ndim < 2 || t->shape[0] != 3) continue;
+        per = t->nelem / 3;
+        x = malloc(sizeof *x * (size_t)t->nelem);
+        CHECK(x != NULL);
+        if (!x) break;
+        CHECK_OK(lr_st_read_f64(f, t, x, &err), &err);
+        memcpy(shape, t->shape, sizeof shape);
+        shape[0] = 1;
+        CHECK_OK(lr_st_writer_add_f64(w, t->name, LR_F32, t->ndim, shape, x + per, &err), &err);
+        free(x);
+    }
+    CHECK_OK(lr_st_writer_save(w, c, &err), &err);
+    lr_st_writer_free(w);
+    lr_st_close(f);
+    lr_verify_opts_init(&o);
+    o.compute = LR_F32;
+    o.row = 1;
+    CHECK_OK(lr_verify_files(P, c, &o, &r, &err), &err);
+    CHECK_INT(r.pass, 1);
+    CHECK(r.n >= 37);
+    lr_verify_report_free(&r);
+    o.row = 0;
+    CHECK_OK(lr_verify_files(P, c, &o, &r, &err), &err);
+    CHECK_INT(r.pass, 0);
+    lr_verify_report_free(&r);
+}
+
 static void test_default_tolerances(void)
 {
     /* f32: projections 8u + 64u = 72 * 2^-24; bf16 8 * 2^-8 + 64 * 2^-24 */
@@ -416,6 +486,29 @@ static void test_bad_input(void)
     CHECK_ERR(lr_verify_files(GQA, GQA, &o, &r, &err), &err, "Qcur-0");
     lr_verify_map_free(&map);
     o.map = NULL;
+    {   /* the same tensors, other input_ids: not the same computation */
+        lr_st_writer *w = lr_st_writer_new(&err);
+        int64_t ids[12] = {47, 83, 38, 53, 76, 116, 24, 121, 15, 49, 23, 104}, shape[2];
+        double x[64 * 12];
+        int i;
+        shape[0] = 1; shape[1] = 12;
+        for (i = 0; i < 64 * 12; i++) x[i] = 0;
+        CHECK(w != NULL);
+        if (w) {
+            CHECK_OK(lr_st_writer_add_i64(w, "input_ids", LR_I64, 2, shape, ids, &err), &err);
+            shape[1] = 12; shape[0] = 12;
+            {
+                int64_t es[2];
+                es[0] = 12; es[1] = 64;
+                CHECK_OK(lr_st_writer_add_f64(w, "embed", LR_F32, 2, es, x, &err), &err);
+            }
+            CHECK_OK(lr_st_writer_save(w, h_tmp("verify_ids.safetensors"), &err), &err);
+            lr_st_writer_free(w);
+        }
+        CHECK_ERR(lr_verify_files(GQA, h_tmp("verify_ids.safetensors"), &o, &r, &err),
+                  &err, "'input_ids' differs from the golden");
+        CHECK(strstr(err.msg, "element 11 (104 vs 105)") != NULL);
+    }
     o.row = 3;
     CHECK_INT(make_candidate(GQA, h_tmp("verify_row.safetensors"), LR_F32, 1, NULL), 0);
     CHECK_ERR(lr_verify_files(GQA, h_tmp("verify_row.safetensors"), &o, &r, &err),
@@ -432,6 +525,8 @@ int main(void)
     RUN(test_rope_base);
     RUN(test_lora_scale);
     RUN(test_llamacpp_map);
+    RUN(test_user_map_transpose);
+    RUN(test_batch_row);
     RUN(test_default_tolerances);
     RUN(test_bad_input);
     return h_finish("test_verify");
