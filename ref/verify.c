@@ -299,7 +299,8 @@ lr_verify_key lr_verify_order(const char *name)
         for (i = 0; i < 3; i++) {
             /* bare names: a checkpoint's flat optimizer.safetensors */
             if (!strncmp(name, opt[i], strlen(opt[i]) - 1) &&
-                name[strlen(opt[i]) - 1] == 0) {
+                (name[strlen(opt[i]) - 1] == 0 ||
+                 (i == 0 && !strcmp(name, "params")))) {
                 k.major = (int64_t)ORD_OPT * (i + 1);
                 return k;
             }

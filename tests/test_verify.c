@@ -185,10 +185,12 @@ static void plant_nan(const char *name, int nd, const int64_t *s, double *x, uin
 {
     (void)n;
     if (!strcmp(name, "layers.0.gate") && nd == 2) x[3 * s[1] + 10] = NAN;
+    if (!strcmp(name, "layers.1.up") && nd == 2) x[2 * s[1] + 1] = -HUGE_VAL;
 }
 
 static void test_nan(void)
 {
+    size_t i;
     lr_verify_report r;
     const char *c = h_tmp("verify_nan.safetensors");
     const lr_verify_tensor *t;
@@ -203,6 +205,13 @@ static void test_nan(void)
         CHECK(strstr(r.diagnosis, "non-finite") != NULL);
     }
     CHECK_INT(r.pass, 0);
+    for (i = 0; i < r.n; i++)
+        if (!strcmp(r.t[i].name, "layers.1.up")) {
+            CHECK_INT(r.t[i].non_finite, 1);
+            CHECK_INT(r.t[i].ok, 0);
+            CHECK_INT(r.t[i].worst[0], 2);
+            CHECK_INT(r.t[i].worst[1], 1);
+        }
     lr_verify_report_free(&r);
 }
 
@@ -458,6 +467,10 @@ static void test_default_tolerances(void)
     CHECK(lr_verify_order("dembed").major < lr_verify_order("grad.model.norm.weight").major);
     CHECK(lr_verify_order("grad.x.lora_B.weight").major <
           lr_verify_order("exp_avg.x.lora_B.weight").major);
+    /* a checkpoint's flat optimizer state: params, exp_avg, exp_avg_sq */
+    CHECK(lr_verify_order("grad.x.lora_B.weight").major < lr_verify_order("params").major);
+    CHECK(lr_verify_order("params").major < lr_verify_order("exp_avg").major);
+    CHECK(lr_verify_order("exp_avg").major < lr_verify_order("exp_avg_sq").major);
 }
 
 static void test_bad_input(void)
@@ -507,7 +520,23 @@ static void test_bad_input(void)
         }
         CHECK_ERR(lr_verify_files(GQA, h_tmp("verify_ids.safetensors"), &o, &r, &err),
                   &err, "'input_ids' differs from the golden");
+        CHECK(strstr(err.msg, "verify_ids.safetensors") != NULL);
         CHECK(strstr(err.msg, "element 11 (104 vs 105)") != NULL);
+    }
+    {   /* an integer tensor where the golden has floats */
+        lr_st_writer *w = lr_st_writer_new(&err);
+        int64_t shape[2], v[12 * 64];
+        int i;
+        shape[0] = 12; shape[1] = 64;
+        for (i = 0; i < 12 * 64; i++) v[i] = i;
+        CHECK(w != NULL);
+        if (w) {
+            CHECK_OK(lr_st_writer_add_i64(w, "embed", LR_I32, 2, shape, v, &err), &err);
+            CHECK_OK(lr_st_writer_save(w, h_tmp("verify_int.safetensors"), &err), &err);
+            lr_st_writer_free(w);
+        }
+        CHECK_ERR(lr_verify_files(GQA, h_tmp("verify_int.safetensors"), &o, &r, &err),
+                  &err, "tensor 'embed' has dtype I32");
     }
     o.row = 3;
     CHECK_INT(make_candidate(GQA, h_tmp("verify_row.safetensors"), LR_F32, 1, NULL), 0);
