@@ -293,6 +293,19 @@ static void ngrad(const lr_full *f, lr_float *fgrad, const lr_tensor *w,
                                dim);
 }
 
+/* Hands an activation gradient to ws->grad_tap (layer < 0: no layer). */
+static int tap(lr_train_ws *ws, int layer, const char *what, const lr_float *x,
+               int rows, size_t cols, lr_error *err)
+{
+    char name[64];
+    if (!ws->grad_tap) return 0;
+    if (layer >= 0) snprintf(name, sizeof name, "dlayers.%d.%s", layer, what);
+    else snprintf(name, sizeof name, "%s", what);
+    if (ws->grad_tap(ws->grad_tap_ctx, name, x, rows, (int)cols))
+        return lr_fail(err, "recording activation gradient %s failed", name);
+    return 0;
+}
+
 /* The whole-model backward of the last forward.  LoRA gradients go to
  * grad (when lo != NULL); with f != NULL every base weight's gradient goes
  * to fgrad (layout of f), which needs the backward down to the embedding. */
@@ -318,9 +331,11 @@ static int backward(lr_train_ws *ws, const lr_model *m, const lr_lora *lo,
     if (lr_causal_lm_loss(a->logits, ws->labels, B, T, c->vocab_size, NULL,
                           NULL, NULL, a->logits, grad_scale, err))
         return -1;
+    if (tap(ws, -1, "dlogits", a->logits, BT, (size_t)c->vocab_size, err)) return -1;
     if (f) wgrad(f, fgrad, &m->lm_head, a->logits, a->final_norm, BT);
     memset(ws->dn, 0, sizeof(lr_float) * BT * D);
     lr_matmul_backward(ws->dn, a->logits, &m->lm_head, BT);
+    if (tap(ws, -1, "dfinal_norm", ws->dn, BT, (size_t)D, err)) return -1;
     if (f)
         ngrad(f, fgrad, &m->norm, ws->dn, layer_input(ws, L), a->final_rstd,
               BT, D);
@@ -337,6 +352,7 @@ static int backward(lr_train_ws *ws, const lr_model *m, const lr_lora *lo,
         /* the lowest layer needing no input gradient (LoRA only) */
         const int last = l == l_min && !f;
         if (ws->recompute) layer_forward(ws, m, lo, l, la, x);
+        if (tap(ws, l, "out", ws->dres, BT, (size_t)D, err)) return -1;
 
         /* MLP: out = h + down(act), act = silu(gate) * up */
         if (f) wgrad(f, fgrad, &w->down_proj, ws->dres, la->act, BT);
@@ -345,6 +361,10 @@ static int backward(lr_train_ws *ws, const lr_model *m, const lr_lora *lo,
         lora_bwd(ws, lo, grad, l, LR_LORA_DOWN, ws->dact, ws->dres, la->act, BT);
         lr_swiglu_backward(ws->dgate, ws->dup, ws->dact, la->gate, la->up,
                            (size_t)BT * I);
+        if (tap(ws, l, "act", ws->dact, BT, (size_t)I, err) ||
+            tap(ws, l, "up", ws->dup, BT, (size_t)I, err) ||
+            tap(ws, l, "gate", ws->dgate, BT, (size_t)I, err))
+            return -1;
         if (last && !layer_has(lo, l, LR_LORA_Q, LR_LORA_O)) {
             lora_bwd(ws, lo, grad, l, LR_LORA_GATE, NULL, ws->dgate,
                      la->mlp_norm, BT);
@@ -362,6 +382,7 @@ static int backward(lr_train_ws *ws, const lr_model *m, const lr_lora *lo,
         lora_bwd(ws, lo, grad, l, LR_LORA_GATE, ws->dn, ws->dgate,
                  la->mlp_norm, BT);
         lora_bwd(ws, lo, grad, l, LR_LORA_UP, ws->dn, ws->dup, la->mlp_norm, BT);
+        if (tap(ws, l, "mlp_norm", ws->dn, BT, (size_t)D, err)) return -1;
         /* h = x + o_proj(attn); mlp_norm = rmsnorm(h) */
         if (f)
             ngrad(f, fgrad, &w->post_attention_layernorm, ws->dn, la->h,
@@ -369,12 +390,14 @@ static int backward(lr_train_ws *ws, const lr_model *m, const lr_lora *lo,
         memcpy(ws->dh, ws->dres, sizeof(lr_float) * BT * D);
         lr_rmsnorm_backward(ws->dh, ws->dn, la->h, &w->post_attention_layernorm,
                             la->mlp_rstd, BT, D);
+        if (tap(ws, l, "h", ws->dh, BT, (size_t)D, err)) return -1;
 
         /* attention */
         if (f) wgrad(f, fgrad, &w->o_proj, ws->dh, la->attn_out, BT);
         memset(ws->dao, 0, sizeof(lr_float) * BT * QD);
         lr_matmul_backward(ws->dao, ws->dh, &w->o_proj, BT);
         lora_bwd(ws, lo, grad, l, LR_LORA_O, ws->dao, ws->dh, la->attn_out, BT);
+        if (tap(ws, l, "attn_out", ws->dao, BT, QD, err)) return -1;
         memset(ws->dk, 0, sizeof(lr_float) * BT * KVD);
         memset(ws->dv, 0, sizeof(lr_float) * BT * KVD);
         for (b = 0; b < B; b++) {
@@ -386,8 +409,15 @@ static int backward(lr_train_ws *ws, const lr_model *m, const lr_lora *lo,
                                   ws->mask ? ws->mask + r0 : NULL, &s,
                                   ws->attn_scratch);
         }
+        if (tap(ws, l, "v", ws->dv, BT, KVD, err) ||
+            tap(ws, l, "k_rope", ws->dk, BT, KVD, err) ||
+            tap(ws, l, "q_rope", ws->dq, BT, QD, err))
+            return -1;
         lr_rope_backward(ws->dq, a->rope_cos, a->rope_sin, BT, H, hd);
         lr_rope_backward(ws->dk, a->rope_cos, a->rope_sin, BT, KV, hd);
+        if (tap(ws, l, "k", ws->dk, BT, KVD, err) ||
+            tap(ws, l, "q", ws->dq, BT, QD, err))
+            return -1;
         if (last) {
             lora_bwd(ws, lo, grad, l, LR_LORA_Q, NULL, ws->dq, la->attn_norm, BT);
             lora_bwd(ws, lo, grad, l, LR_LORA_K, NULL, ws->dk, la->attn_norm, BT);
@@ -406,6 +436,7 @@ static int backward(lr_train_ws *ws, const lr_model *m, const lr_lora *lo,
         lora_bwd(ws, lo, grad, l, LR_LORA_Q, ws->dn, ws->dq, la->attn_norm, BT);
         lora_bwd(ws, lo, grad, l, LR_LORA_K, ws->dn, ws->dk, la->attn_norm, BT);
         lora_bwd(ws, lo, grad, l, LR_LORA_V, ws->dn, ws->dv, la->attn_norm, BT);
+        if (tap(ws, l, "attn_norm", ws->dn, BT, (size_t)D, err)) return -1;
         /* x -> rmsnorm_in: dres = dh + d rmsnorm(dn) */
         if (f)
             ngrad(f, fgrad, &w->input_layernorm, ws->dn, x, la->attn_rstd, BT,
@@ -414,6 +445,8 @@ static int backward(lr_train_ws *ws, const lr_model *m, const lr_lora *lo,
         lr_rmsnorm_backward(ws->dres, ws->dn, x, &w->input_layernorm,
                             la->attn_rstd, BT, D);
     }
+    /* the loop ran to the end only when the embedding's gradient is needed */
+    if (l < 0 && tap(ws, -1, "dembed", ws->dres, BT, (size_t)D, err)) return -1;
     if (f) {
         /* embedding lookup x[r] = E[tok[r]]: scatter-add, ascending r (a
          * tied lm_head's gradient is already in the same rows) */

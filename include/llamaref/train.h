@@ -36,6 +36,14 @@ typedef struct lr_train_ws {
     const unsigned char *mask;
     double dropout;
     uint64_t dropout_seed;
+    /* Optional (NULL: off), set after lr_train_ws_alloc: called during the
+     * backward with each activation gradient as it is computed, named as
+     * in docs/tensors.md ("dlogits", "dfinal_norm", "dlayers.N.out", ...,
+     * "dembed"), data [rows = B*T, cols]; a non-zero return stops the
+     * backward with an error.  For locating a backward divergence. */
+    int (*grad_tap)(void *ctx, const char *name, const lr_float *x, int rows,
+                    int cols);
+    void *grad_tap_ctx;
 } lr_train_ws;
 
 int lr_train_ws_alloc(lr_train_ws *ws, const lr_model *m, const lr_lora *lo,

@@ -534,12 +534,30 @@ int cmd_merge(int argc, char **argv)
     return rc;
 }
 
+/* The backward's activation gradients into the dump (docs/tensors.md). */
+typedef struct dump_tap_ctx {
+    lr_st_writer *w;
+    lr_dtype dtype;
+    lr_error *err;
+} dump_tap_ctx;
+
+static int dump_tap(void *ctx, const char *name, const lr_float *x, int rows,
+                    int cols)
+{
+    const dump_tap_ctx *c = ctx;
+    int64_t shape[2];
+    shape[0] = rows;
+    shape[1] = cols;
+    return lr_st_writer_add_lr(c->w, name, c->dtype, 2, shape, x, c->err);
+}
+
 int cli_dump_lora(lr_st_writer *w, const lr_model *m, const char *adapter,
                   const int *ids, const int *labels, int T, lr_dtype dtype,
                   lr_error *err)
 {
     lr_lora lo;
     lr_train_ws ws;
+    dump_tap_ctx tc;
     lr_float *grad = NULL;
     double nll;
     long n;
@@ -587,6 +605,9 @@ int cli_dump_lora(lr_st_writer *w, const lr_model *m, const char *adapter,
     shape[0] = 1;
     if (lr_st_writer_add_lr(w, "loss", dtype, 1, shape, &loss, err)) goto done;
     grad = lr_zalloc(lo.n_params, sizeof *grad, "gradients", err);
+    tc.w = w; tc.dtype = dtype; tc.err = err;
+    ws.grad_tap = dump_tap;
+    ws.grad_tap_ctx = &tc;
     if (!grad || lr_lora_backward(&ws, m, &lo, grad, 1.0 / n, err)) goto done;
     for (l = 0; l < lo.cfg.n_layers; l++)
         for (t = 0; t < LR_LORA_NTARGETS; t++) {

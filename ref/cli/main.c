@@ -15,6 +15,7 @@ static const command commands[] = {
     {"info", cmd_info, "print a model's config, parameter count and memory"},
     {"generate", cmd_generate, "generate text (or ids) with the KV cache and sampler"},
     {"dump", cmd_dump, "forward pass on ids -> safetensors of logits / intermediates"},
+    {"verify", cmd_verify, "compare a backend's tensor dump with golden truth: first divergence"},
     {"bench", cmd_bench, "matmul GFLOP/s, prefill/decode tok/s, memory bandwidth"},
     {"tokenize", cmd_tokenize, "text on stdin -> token ids (detokenize, chat-template: see docs/tokenizer.md)"},
     {"detokenize", cmd_detokenize, "token ids on stdin -> text"},

@@ -1,0 +1,229 @@
+/* cmd_verify.c - `llamaref verify`: compare a candidate implementation's
+ * tensor dump with golden truth tensor by tensor in computation order,
+ * name the first divergence (ref/verify.c, docs/verify.md).  Exit 0 when
+ * everything is within tolerance, 1 on a divergence, 2 for unusable input. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#if !defined(_WIN32)
+#include <unistd.h> /* getpid */
+#endif
+
+#include "cli.h"
+#include "llamaref/common.h"
+#include "llamaref/verify.h"
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+"usage: llamaref verify --golden REF.safetensors --candidate THEIRS.safetensors\n"
+"                       [--rtol R] [--atol A] [--compute f32|bf16|f16|f64]\n"
+"                       [--names MAP.json] [--row R] [--json OUT.json]\n"
+"       llamaref verify --model PATH --ids \"i0 i1 ...\" [--pos0 P]\n"
+"                       [--adapter DIR --labels \"l0 l1 ...\"]\n"
+"                       --candidate THEIRS.safetensors [options above]\n"
+"  Compares every tensor present in both dumps (names: docs/tensors.md) in\n"
+"  computation order and names the first one beyond tolerance.  With\n"
+"  --model the golden is `llamaref dump --all` of this build (float64\n"
+"  truth in a DOUBLE=1 build; in the float build its own float32 error is\n"
+"  added to the default tolerances).\n"
+"  --compute T  the candidate's compute type, which sets the default\n"
+"               tolerances (default: each candidate tensor's dtype)\n"
+"  --rtol R     tolerance relative to the golden tensor's max |x|\n"
+"  --atol A     absolute tolerance; an element passes within either\n"
+"  --names MAP  hf (names of vectors/gen/hf_dump.py), llama.cpp (graph\n"
+"               tensor names), or a JSON map {\"golden name\": \"candidate\n"
+"               name\" | {\"name\", \"transpose\", \"interleave\",\n"
+"               \"reshape\"}} (docs/verify.md)\n"
+"  --row R      golden batch row compared with a one-sequence candidate (0)\n"
+"  --json F     the report as JSON, written atomically\n"
+"  exit 0: pass, 1: a divergence, 2: unusable input\n");
+}
+
+static int parse_compute(const char *v, int *out)
+{
+    if (!v) { fprintf(stderr, "llamaref verify: --compute needs a value\n"); return -1; }
+    if (!strcmp(v, "f32")) *out = LR_F32;
+    else if (!strcmp(v, "f64")) *out = LR_F64;
+    else if (!strcmp(v, "f16")) *out = LR_F16;
+    else if (!strcmp(v, "bf16")) *out = LR_BF16;
+    else {
+        fprintf(stderr, "llamaref verify: --compute '%s': expected f32, bf16, "
+                "f16 or f64\n", v);
+        return -1;
+    }
+    return 0;
+}
+
+/* Runs `llamaref dump` (the same code path) into a temporary file. */
+static int run_dump(const char *model, const char *ids, const char *pos0,
+                    const char *adapter, const char *labels, const char *out)
+{
+    char *av[16];
+    int ac = 0, rc;
+    av[ac++] = "dump";
+    av[ac++] = "--model"; av[ac++] = (char *)model;
+    av[ac++] = "--ids"; av[ac++] = (char *)ids;
+    av[ac++] = "--out"; av[ac++] = (char *)out;
+    if (!labels) av[ac++] = "--all";
+    if (pos0) { av[ac++] = "--pos0"; av[ac++] = (char *)pos0; }
+    if (adapter) { av[ac++] = "--adapter"; av[ac++] = (char *)adapter; }
+    if (labels) { av[ac++] = "--labels"; av[ac++] = (char *)labels; }
+#ifdef LR_DOUBLE
+    av[ac++] = "--f64";
+#endif
+    av[ac] = NULL;
+    rc = cmd_dump(ac, av);
+    return rc;
+}
+
+static void print_shape(const lr_verify_tensor *t, char *buf, size_t cap)
+{
+    size_t o = 0;
+    int d;
+    o += (size_t)snprintf(buf, cap, "[");
+    for (d = 0; d < t->ndim && o < cap; d++)
+        o += (size_t)snprintf(buf + o, cap - o, d ? ",%lld" : "%lld",
+                              (long long)t->shape[d]);
+    if (o < cap) snprintf(buf + o, cap - o, "]");
+}
+
+static void print_table(const lr_verify_report *r)
+{
+    size_t i;
+    char shape[96];
+    printf("%-28s %-16s %10s %10s %10s %10s %9s %6s %s\n", "tensor", "shape",
+           "max_abs", "max_rel", "rtol", "nmse", "cosine", "nonfin", "");
+    for (i = 0; i < r->n; i++) {
+        const lr_verify_tensor *t = &r->t[i];
+        print_shape(t, shape, sizeof shape);
+        printf("%-28s %-16s %10.3g %10.3g %10.3g %10.3g %9.6f %6llu %s\n",
+               t->name, shape, t->max_abs, t->max_rel, t->rtol, t->nmse,
+               t->cosine, (unsigned long long)t->non_finite,
+               t->ok ? "ok" : (long)i == r->first ? "FIRST DIVERGENCE" : "BAD");
+        if (t->is_logits)
+            printf("%-28s top-1 agrees at %ld of %ld positions, max |d log-softmax| %.3g\n",
+                   "", t->top1_agree, t->top1_rows, t->max_dlogsoftmax);
+    }
+    for (i = 0; i < r->n_only_golden; i++)
+        printf("only in golden:    %s\n", r->only_golden[i]);
+    for (i = 0; i < r->n_only_candidate; i++)
+        printf("only in candidate: %s\n", r->only_candidate[i]);
+}
+
+int cmd_verify(int argc, char **argv)
+{
+    const char *golden = NULL, *cand = NULL, *names = NULL, *json = NULL;
+    const char *model = NULL, *ids = NULL, *pos0 = NULL, *adapter = NULL,
+               *labels = NULL;
+    char tmp[4096];
+    lr_verify_opts o;
+    lr_verify_report r;
+    lr_verify_map map;
+    lr_error err;
+    long row = 0;
+    int i, rc = 2, compute = -1;
+    lr_verify_opts_init(&o);
+    memset(&map, 0, sizeof map);
+    memset(&r, 0, sizeof r);
+    for (i = 1; i < argc; i++) {
+        const char *s = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(s, "-h") || !strcmp(s, "--help")) { usage(stdout); return 0; }
+        else if (!strcmp(s, "--golden") && v) { golden = v; i++; }
+        else if (!strcmp(s, "--candidate") && v) { cand = v; i++; }
+        else if (!strcmp(s, "--names") && v) { names = v; i++; }
+        else if (!strcmp(s, "--json") && v) { json = v; i++; }
+        else if (!strcmp(s, "--model") && v) { model = v; i++; }
+        else if (!strcmp(s, "--ids") && v) { ids = v; i++; }
+        else if (!strcmp(s, "--pos0") && v) { pos0 = v; i++; }
+        else if (!strcmp(s, "--adapter") && v) { adapter = v; i++; }
+        else if (!strcmp(s, "--labels") && v) { labels = v; i++; }
+        else if (!strcmp(s, "--rtol")) {
+            if (cli_double(s, v, &o.rtol)) return 2;
+            if (!(o.rtol >= 0)) { fprintf(stderr, "llamaref verify: --rtol must be >= 0\n"); return 2; }
+            i++;
+        } else if (!strcmp(s, "--atol")) {
+            if (cli_double(s, v, &o.atol)) return 2;
+            if (!(o.atol >= 0)) { fprintf(stderr, "llamaref verify: --atol must be >= 0\n"); return 2; }
+            i++;
+        } else if (!strcmp(s, "--compute")) {
+            if (parse_compute(v, &compute)) return 2;
+            i++;
+        } else if (!strcmp(s, "--row")) {
+            if (cli_int(s, v, 0, 1L << 30, &row)) return 2;
+            i++;
+        } else return cli_unknown("verify", s);
+    }
+    tmp[0] = 0;
+    if (!cand || !golden == !model || (model && !ids) || (ids && !model)) {
+        fprintf(stderr, "llamaref verify: --candidate and either --golden or "
+                "--model with --ids are required (see --help)\n");
+        return 2;
+    }
+    if (model) {
+        long id = 0;
+        const char *dir = getenv("TMPDIR");
+#if !defined(_WIN32)
+        id = (long)getpid();
+#endif
+        snprintf(tmp, sizeof tmp, "%s/llamaref-verify-golden.%ld.safetensors",
+                 dir && *dir ? dir : "/tmp", id);
+        if ((rc = run_dump(model, ids, pos0, adapter, labels, tmp)) != 0) {
+            fprintf(stderr, "llamaref verify: running the reference on --model "
+                    "%s failed\n", model);
+            remove(tmp);
+            return rc == 1 ? 2 : rc;
+        }
+        golden = tmp;
+#ifndef LR_DOUBLE
+        o.golden_compute = LR_F32;
+        fprintf(stderr, "llamaref verify: the golden is this float build's own "
+                "forward (float32, within ~1e-6 relative of float64 truth, "
+                "docs/tensors.md); its error is added to the default tolerances. "
+                "A DOUBLE=1 build gives float64 truth.\n");
+#endif
+    }
+    o.compute = compute;
+    o.row = (int)row;
+    rc = 2;
+    if (names && (!strcmp(names, "hf") || !strcmp(names, "llama.cpp"))) {
+        o.builtin_map = names;
+    } else if (names) {
+        if (lr_verify_map_load(names, &map, &err)) {
+            fprintf(stderr, "llamaref verify: --names: %s\n", err.msg);
+            rc = 2;
+            goto done;
+        }
+        o.map = &map;
+    }
+    if (lr_verify_files(golden, cand, &o, &r, &err)) {
+        fprintf(stderr, "llamaref verify: %s\n", err.msg);
+        goto done;
+    }
+    print_table(&r);
+    if (r.pass)
+        printf("PASS: %lu tensors within tolerance\n", (unsigned long)r.n);
+    else
+        printf("FIRST DIVERGENCE: %s\n", r.diagnosis);
+    if (json) {
+        lr_buf b;
+        memset(&b, 0, sizeof b);
+        if (lr_verify_report_json(&r, &b) ||
+            lr_write_file_atomic(json, b.data, b.len, &err)) {
+            fprintf(stderr, "llamaref verify: --json %s: %s\n", json,
+                    b.oom ? "out of memory" : err.msg);
+            lr_buf_free(&b);
+            rc = 2;
+            goto done;
+        }
+        lr_buf_free(&b);
+    }
+    rc = r.pass ? 0 : 1;
+done:
+    if (tmp[0]) remove(tmp);
+    lr_verify_report_free(&r);
+    lr_verify_map_free(&map);
+    return rc;
+}
