@@ -224,12 +224,12 @@ $(ORACLE_ENV)/.installed: vectors/gen/requirements.txt
 # random configurations per seed (SEED may list several, comma-separated),
 # each built in transformers + PEFT and compared with `$(BIN) dump`
 # (activations, logits, loss, every LoRA gradient), plus the configurations
-# of vectors/oracle/model_cases.txt.  A float build is compared with
+# of vectors/oracle/model_cases.jsonl (each once failed).  A float build is compared with
 # unpatched HF at 1e-5, a DOUBLE=1 build with float64-patched HF at 1e-9.
 SEED ?= 1
 N ?= 20
 oracle-check-model: $(BIN)
 	OMP_NUM_THREADS=1 PYTHONHASHSEED=0 $(ORACLE_PY) vectors/gen/oracle_model.py \
-	  --bin $(BIN) --seed "$(SEED)" --n $(N) --cases vectors/oracle/model_cases.txt \
+	  --bin $(BIN) --seed "$(SEED)" --n $(N) --cases vectors/oracle/model_cases.jsonl \
 	  $(if $(TOL),--tol $(TOL)) $(ORACLE_OPTS)
 .PHONY: oracle-check-model
