@@ -513,7 +513,7 @@ def main():
     ap.add_argument("--tol", type=float, default=None)
     ap.add_argument("--grad-tol", type=float, default=None,
                     help="tolerance of the grad.* tensors (default: --tol, "
-                    "except 2e-5 for a float build: docs/oracles.md)")
+                    "except 1e-4 for a float build: docs/oracles.md)")
     ap.add_argument("--keep", default=None, help="keep the files of failures here")
     ap.add_argument("--reference", choices=["auto", "patched", "unpatched"],
                     default="auto", help="auto: patched for a DOUBLE=1 build, "
@@ -553,7 +553,7 @@ def main():
                 os.makedirs(tmp)
                 tol = a.tol if a.tol is not None else (1e-9 if patched and double else 1e-5)
                 gtol = a.grad_tol if a.grad_tol is not None else \
-                    (tol if double or a.tol is not None else 2e-5)
+                    (tol if double or a.tol is not None else 1e-4)
                 print("oracle_model: llamaref %s build (%s) vs %s transformers %s + "
                       "peft %s + torch %s, tolerance %g (gradients %g)" %
                       ("DOUBLE=1" if double else "float", a.bin,
