@@ -75,6 +75,7 @@ import torch.nn.functional as F
 from torch.overrides import TorchFunctionMode
 
 os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+os.environ["HF_HUB_OFFLINE"] = "1"  # everything is local; never wait for the hub
 import transformers  # noqa: E402
 from transformers import LlamaConfig, LlamaForCausalLM  # noqa: E402
 from transformers import AttentionInterface  # noqa: E402
