@@ -233,3 +233,12 @@ oracle-check-model: $(BIN)
 	  --bin $(BIN) --seed "$(SEED)" --n $(N) --cases vectors/oracle/model_cases.jsonl \
 	  $(if $(TOL),--tol $(TOL)) $(ORACLE_OPTS)
 .PHONY: oracle-check-model
+
+# `llamaref train` (LoRA, dropout 0) against HF's step sequence through the
+# real PEFT model, torch AdamW, transformers' schedules and clip_grad_norm_
+# (vectors/gen/oracle_train.py; docs/oracles.md "Training").
+oracle-check-train: $(BIN)
+	OMP_NUM_THREADS=1 PYTHONHASHSEED=0 HF_HUB_OFFLINE=1 $(ORACLE_PY) \
+	  vectors/gen/oracle_train.py --bin $(BIN) --seed $(firstword $(subst $(comma), ,$(SEED))) --n $(N)
+comma := ,
+.PHONY: oracle-check-train

@@ -10,7 +10,7 @@ REAL libraries (issue 12), for comparison with `llamaref train`:
              with gradient accumulation), summed over the micro-batches
   clipping   torch.nn.utils.clip_grad_norm_
   optimizer  torch.optim.AdamW (betas 0.9/0.999, eps 1e-8)
-  schedule   transformers.get_{linear,cosine,constant}_schedule_with_warmup
+  schedule   transformers.get_scheduler(name, ...) as Trainer calls it
 
 Not from a library (llamaref's own choices, docs/rng.md; no package has
 them): the initial lora_A (SplitMix64 streams of llamaref, imported from
@@ -40,15 +40,14 @@ import torch
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import oracle_model as om  # noqa: E402  (registers nothing it does not use)
 from torch_trainer import Rng, stream  # noqa: E402  (llamaref's RNG)
-from transformers import (LlamaForCausalLM, get_constant_schedule_with_warmup,  # noqa: E402
-                          get_cosine_schedule_with_warmup,
-                          get_linear_schedule_with_warmup)
+from transformers import LlamaForCausalLM, get_scheduler  # noqa: E402
 from peft import LoraConfig, get_peft_model  # noqa: E402
 
 TARGETS = om.TARGETS
 
 
-def main():
+def train(argv=None):
+    """Runs the step sequence; returns [(loss, lr, grad_norm)] per step."""
     ap = argparse.ArgumentParser()
     for n in ("model", "data", "targets", "r", "alpha", "lr", "epochs",
               "batch", "accum", "warmup", "seed", "schedule"):
@@ -57,8 +56,9 @@ def main():
     ap.add_argument("--f64", action="store_true")
     ap.add_argument("--max-grad-norm", type=float, default=1.0)
     ap.add_argument("--out", default=None)
-    a = ap.parse_args()
+    a = ap.parse_args(argv)
     torch.set_num_threads(1)
+    rows = []
     r, alpha, lr = int(a.r), float(a.alpha), float(a.lr)
     epochs, batch, accum = int(a.epochs), int(a.batch), int(a.accum)
     warmup, seed = int(a.warmup), int(a.seed)
@@ -108,10 +108,10 @@ def main():
     total = spe * epochs
     opt = torch.optim.AdamW(params, lr=lr, betas=(0.9, 0.999), eps=1e-8,
                             weight_decay=0.0)
-    make = {"linear": lambda: get_linear_schedule_with_warmup(opt, warmup, total),
-            "cosine": lambda: get_cosine_schedule_with_warmup(opt, warmup, total),
-            "constant": lambda: get_constant_schedule_with_warmup(opt, warmup)}
-    sch = make[a.schedule]()
+    # what Trainer.create_scheduler calls for lr_scheduler_type = schedule
+    # ("constant" is get_constant_schedule: Trainer ignores warmup there)
+    sch = get_scheduler(a.schedule, opt, num_warmup_steps=warmup,
+                        num_training_steps=total)
     pm.train()
     for step in range(total):
         epoch, s = divmod(step, spe)
@@ -143,12 +143,18 @@ def main():
             tot += float(loss.detach())
         gn = torch.nn.utils.clip_grad_norm_(params, a.max_grad_norm) \
             if a.max_grad_norm > 0 else torch.tensor(0.0)
-        print("%.17g %.17g %.17g" % (tot, opt.param_groups[0]["lr"], float(gn)))
+        rows.append((tot, opt.param_groups[0]["lr"], float(gn)))
         opt.step()
         sch.step()
         opt.zero_grad(set_to_none=True)
     if a.out:
         pm.save_pretrained(a.out, safe_serialization=True)
+    return rows
+
+
+def main():
+    for row in train():
+        print("%.17g %.17g %.17g" % row)
 
 
 if __name__ == "__main__":
