@@ -14,16 +14,22 @@ REAL libraries (issue 12), for comparison with `llamaref train`:
 
 Not from a library (llamaref's own choices, docs/rng.md; no package has
 them): the initial lora_A (SplitMix64 streams of llamaref, imported from
-torch_trainer.py) and the batch order (llamaref's per-epoch Fisher-Yates
+llamaref_rng.py) and the batch order (llamaref's per-epoch Fisher-Yates
 shuffle), fed in our order instead of Trainer's sampler; right padding
-with mask 0 / label -100 as `llamaref train` does.  Dropout is 0: Trainer's
-masks come from torch's RNG and cannot be reproduced.
+with mask 0 / label -100 as `llamaref train` does.  Trainer's dropout
+masks come from torch's RNG and cannot be reproduced: --dropout P replaces
+PEFT's lora_dropout modules by LlamarefDropout (llamaref's masks,
+docs/rng.md), leaving PEFT's LoRA forward as it is.
 
 With --f64 the float32 casts inside transformers are patched to float64
 (oracle_model.F64Casts, docs/oracles.md), so the run is float64 truth.
 
 usage: hf_trainer.py MODEL_DIR DATA.jsonl TARGETS R ALPHA LR EPOCHS BATCH
-           ACCUM WARMUP SEED SCHEDULE [--rslora] [--f64] [--out DIR]
+           ACCUM WARMUP SEED SCHEDULE [--rslora] [--dropout P] [--f64]
+           [--max-grad-norm X] [--out DIR]
+vectors/lora/e2e/torch_losses.txt (train.test.sh) is its output for
+  hf_trainer.py vectors/lora/all7_gqa vectors/lora/e2e/data.jsonl all 2 4
+      1e-2 3 2 2 1 3 linear --dropout 0.1 --f64
 prints "loss lr grad_norm" per optimizer step (17 digits); --out writes the
 final adapter with PEFT's save_pretrained.
 """
@@ -39,11 +45,30 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import oracle_model as om  # noqa: E402  (registers nothing it does not use)
-from torch_trainer import Rng, stream  # noqa: E402  (llamaref's RNG)
+from llamaref_rng import Rng, stream  # noqa: E402  (llamaref's RNG)
 from transformers import LlamaForCausalLM, get_scheduler  # noqa: E402
 from peft import LoraConfig, get_peft_model  # noqa: E402
 
 TARGETS = om.TARGETS
+
+
+class LlamarefDropout(torch.nn.Module):
+    """Stands in for PEFT's lora_dropout module (nn.Dropout) so that PEFT's
+    own LoRA forward, dropout(x) -> A -> B -> * scaling, uses llamaref's
+    masks: u ~ stream(dseed, 2, layer, target) per element of x, kept where
+    u >= p, scaled by 1/(1-p) (docs/rng.md)."""
+
+    def __init__(self, p, layer, tidx, state):
+        super().__init__()
+        self.p, self.layer, self.tidx, self.state = p, layer, tidx, state
+
+    def forward(self, x):
+        if self.p == 0 or not self.training:
+            return x
+        g = Rng(stream(self.state["dseed"], 2, self.layer, self.tidx))
+        u = torch.tensor([g.double() for _ in range(x.numel())], dtype=x.dtype)
+        keep = (u >= self.p).to(x.dtype).reshape(x.shape)
+        return x * (keep * (1.0 / (1.0 - self.p)))
 
 
 def train(argv=None):
@@ -56,6 +81,8 @@ def train(argv=None):
     ap.add_argument("--f64", action="store_true")
     ap.add_argument("--max-grad-norm", type=float, default=1.0)
     ap.add_argument("--out", default=None)
+    ap.add_argument("--dropout", type=float, default=0.0,
+                    help="LoRA dropout with llamaref's masks (LlamarefDropout)")
     a = ap.parse_args(argv)
     torch.set_num_threads(1)
     rows = []
@@ -76,10 +103,11 @@ def train(argv=None):
         om.f64_inv_freq(base)
     pm = get_peft_model(base, LoraConfig(
         r=r, lora_alpha=alpha, use_rslora=a.rslora, target_modules=targets,
-        lora_dropout=0.0, bias="none", task_type="CAUSAL_LM"))
+        lora_dropout=a.dropout, bias="none", task_type="CAUSAL_LM"))
     # llamaref's init: A ~ U(-1/sqrt(in), 1/sqrt(in)) from stream (seed, 1,
     # layer, target index), B = 0 (PEFT's B init is 0 too)
     params = []
+    state = {"dseed": 0}
     layers = pm.base_model.model.model.layers
     with torch.no_grad():
         for li, layer in enumerate(layers):
@@ -97,6 +125,7 @@ def train(argv=None):
                                      dtype=torch.float64).reshape(A.shape))
                 B.zero_()
                 params += [A, B]
+                mod.lora_dropout["default"] = LlamarefDropout(a.dropout, li, ti, state)
     ex = []
     for line in open(a.data):
         if line.strip():
@@ -131,6 +160,7 @@ def train(argv=None):
             lab = torch.tensor([ex[k][1] + [-100] * (T - len(ex[k][1])) for k in idx])
             mask = torch.tensor([[1] * len(ex[k][0]) + [0] * (T - len(ex[k][0]))
                                  for k in idx])
+            state["dseed"] = stream(seed, 2, epoch * nb + mb, 0)
             kw = dict(input_ids=ids, attention_mask=mask, labels=lab,
                       num_items_in_batch=torch.tensor(ntot))
             if a.f64:
