@@ -242,3 +242,9 @@ oracle-check-train: $(BIN)
 	  vectors/gen/oracle_train.py --bin $(BIN) --seed $(firstword $(subst $(comma), ,$(SEED))) --n $(N)
 comma := ,
 .PHONY: oracle-check-train
+
+# The committed forward / LoRA golden vectors against the real transformers +
+# PEFT (float64-patched), 1e-12 (vectors/gen/oracle_vectors.py).
+oracle-check-vectors:
+	OMP_NUM_THREADS=1 PYTHONHASHSEED=0 HF_HUB_OFFLINE=1 $(ORACLE_PY) vectors/gen/oracle_vectors.py
+.PHONY: oracle-check-vectors

@@ -276,19 +276,30 @@ def build(c, patched, bdir):
 def hf_activations(pm, c, patched):
     """Every docs/tensors.md tensor (batch dim dropped), from the real
     modules.  Returns dict name -> float64 numpy array."""
-    base = pm.base_model.model          # LlamaForCausalLM
+    T = c["T"]
+    ids = torch.tensor([c["ids"]])
+    pos = torch.arange(c["pos0"], c["pos0"] + T)[None]
+    return {k: v[0] for k, v in
+            hf_activations_batch(pm, ids, pos, None, patched).items()}
+
+
+def hf_activations_batch(pm, ids, pos, mask, patched):
+    """Every docs/tensors.md tensor with a leading batch dimension
+    ([B, T, X], attention [B, H, T, T]) for input_ids ids, position_ids pos
+    and attention_mask mask (None: all ones), from the real modules."""
+    base = pm.base_model.model if hasattr(pm, "peft_config") else pm  # LlamaForCausalLM
     lm = base.model                     # LlamaModel
     acts, hooks = {}, []
 
     def out_hook(name):
         def f(mod, inp, out):
             o = out[0] if isinstance(out, tuple) else out
-            acts[name] = o.detach()[0].clone()
+            acts[name] = o.detach().clone()
         return f
 
     def in_hook(name):
         def f(mod, inp):
-            acts[name] = inp[0].detach()[0].clone()
+            acts[name] = inp[0].detach().clone()
         return f
 
     hooks.append(lm.embed_tokens.register_forward_hook(out_hook("embed")))
@@ -305,29 +316,27 @@ def hf_activations(pm, c, patched):
         hooks.append(layer.post_attention_layernorm.register_forward_pre_hook(in_hook(p + "h")))
         hooks.append(mlp.down_proj.register_forward_pre_hook(in_hook(p + "act")))
     CAPTURE.clear()
-    T = c["T"]
-    ids = torch.tensor([c["ids"]])
-    pos = torch.arange(c["pos0"], c["pos0"] + T)[None]
+    B, T = ids.shape
     base.config._attn_implementation = "oracle_eager"
     try:
         with torch.no_grad():
             if patched:
                 with F64Casts():
-                    out = pm(input_ids=ids, position_ids=pos)
+                    out = pm(input_ids=ids, position_ids=pos, attention_mask=mask)
             else:
-                out = pm(input_ids=ids, position_ids=pos)
+                out = pm(input_ids=ids, position_ids=pos, attention_mask=mask)
     finally:
         base.config._attn_implementation = "eager"
         for h in hooks:
             h.remove()
-    acts["logits"] = out.logits.detach()[0]
+    acts["logits"] = out.logits.detach()
     for i, cap in CAPTURE.items():
         p = "layers.%d." % i
-        acts[p + "q_rope"] = cap["q_rope"][0].transpose(0, 1).reshape(T, -1)
-        acts[p + "k_rope"] = cap["k_rope"][0].transpose(0, 1).reshape(T, -1)
-        acts[p + "attn_scores"] = cap["attn_scores"][0]
-        acts[p + "attn_probs"] = cap["attn_probs"][0]
-        acts[p + "attn_out"] = cap["attn_out"][0].reshape(T, -1)
+        acts[p + "q_rope"] = cap["q_rope"].transpose(1, 2).reshape(B, T, -1)
+        acts[p + "k_rope"] = cap["k_rope"].transpose(1, 2).reshape(B, T, -1)
+        acts[p + "attn_scores"] = cap["attn_scores"]
+        acts[p + "attn_probs"] = cap["attn_probs"]
+        acts[p + "attn_out"] = cap["attn_out"].reshape(B, T, -1)
     return {k: v.to(torch.float64).numpy() for k, v in acts.items()}
 
 
