@@ -97,8 +97,8 @@ class F64Casts(TorchFunctionMode):
 
     @staticmethod
     def _site():
-        for fr in reversed(traceback.extract_stack(limit=8)[:-2]):
-            if "oracle_model" not in fr.filename:
+        for fr in reversed(traceback.extract_stack(limit=10)[:-2]):
+            if "oracle_model" not in fr.filename and "/torch/" not in fr.filename:
                 return "%s:%d" % (os.path.basename(fr.filename), fr.lineno)
         return "?"
 
