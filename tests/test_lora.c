@@ -4,7 +4,8 @@
  * activations bit for bit, PEFT adapter files, merge.
  *
  * Tolerances (max |ours - torch| / max |torch| per tensor): double build
- * 1e-9, float build 3e-4 for gradients and 2e-5 for logits/loss. */
+ * 1e-9, float build 5e-6 for gradients and 2e-6 for logits/loss (measured
+ * worst 1.3e-6 and 3.9e-7, gcc x86-64; gradients 2.4e-6 with SIMD=0). */
 #include "harness.h"
 #include "vectors.h"
 #include "llamaref/adapter.h"
@@ -23,8 +24,8 @@
 #define TOL_OUT 1e-9
 #define TOL_GRAD 1e-9
 #else
-#define TOL_OUT 2e-5
-#define TOL_GRAD 3e-4
+#define TOL_OUT 2e-6
+#define TOL_GRAD 5e-6
 #endif
 
 static void check_case(const char *name)
@@ -63,6 +64,9 @@ static void check_case(const char *name)
     CHECK_OK(lr_train_ws_alloc(&ws, m, &lo, B, T, 0, &err), &err);
     CHECK_OK(lr_lora_forward(&ws, m, &lo, ids, labels, mask, B, T, 0, 0, &nll,
                              &n, &err), &err);
+    if (getenv("LR_TEST_VERBOSE"))
+        fprintf(stderr, "%s logits rel err %.3g\n", name,
+                vec_rel_err(ws.acts.logits, exp_logits, nl));
     CHECK(vec_rel_err(ws.acts.logits, exp_logits, nl) <= TOL_OUT);
     CHECK_NEAR(nll / n, exp_loss[0], TOL_OUT * fabs(exp_loss[0]));
     CHECK_OK(lr_lora_backward(&ws, m, &lo, grad, 1.0 / n, &err), &err);
@@ -80,7 +84,7 @@ static void check_case(const char *name)
                 CHECK(eg != NULL);
                 if (!eg) continue;
                 e = vec_rel_err(grad + (k ? s->b_off : s->a_off), eg, ne);
-                if (!(e <= TOL_GRAD))
+                if (!(e <= TOL_GRAD) || getenv("LR_TEST_VERBOSE"))
                     fprintf(stderr, "%s %s: rel err %.3g\n", name, key, e);
                 CHECK(e <= TOL_GRAD);
                 free(eg);
@@ -104,6 +108,11 @@ static void check_case(const char *name)
 static void test_vectors_all7_gqa(void) { check_case("all7_gqa"); }
 static void test_vectors_mlp_rslora_mqa(void) { check_case("mlp_rslora_mqa"); }
 static void test_vectors_padded_qvo(void) { check_case("padded_qvo"); }
+/* written by transformers + PEFT themselves (vectors/gen/gen_lora_peft.py):
+ * the adapter files are PEFT's save_pretrained output; scales 1.5 and
+ * rsLoRA 5/sqrt(3), which no hard-coded scale passes */
+static void test_vectors_peft_r4_a6(void) { check_case("peft_r4_a6"); }
+static void test_vectors_peft_rslora_r3_a5(void) { check_case("peft_rslora_r3_a5"); }
 
 /* ---- finite differences (meaningful in the double build) ---- */
 
@@ -583,6 +592,8 @@ int main(void)
     RUN(test_vectors_all7_gqa);
     RUN(test_vectors_mlp_rslora_mqa);
     RUN(test_vectors_padded_qvo);
+    RUN(test_vectors_peft_r4_a6);
+    RUN(test_vectors_peft_rslora_r3_a5);
     RUN(test_fd_rmsnorm);
     RUN(test_fd_rope);
     RUN(test_fd_swiglu);

@@ -1,10 +1,14 @@
 #!/usr/bin/python3
-"""gen_forward.py - float64 golden vectors for the llamaref forward pass.
+"""gen_forward.py - float64 golden vectors for the llamaref forward pass,
+computed by the REAL transformers (issue 12).
 
-An independent float64 implementation of Hugging Face LlamaForCausalLM
-(transformers' modeling_llama.py, eager attention) written with torch
-tensor ops only (transformers is not needed), following
-../../shared/docs/SEMANTICS.md.  For each case it writes
+For each case it writes random weights (F32 or BF16) and then runs
+transformers.LlamaForCausalLM.from_pretrained on them (float64, eager
+attention) with HF's float32 casts patched to float64
+(oracle_model.F64Casts: RMSNorm, rotary inv_freq and angles, softmax; listed
+in docs/oracles.md), capturing every docs/tensors.md tensor on the real
+modules (oracle_model.hf_activations_batch: hooks, pre-hooks and a
+registered attention function around transformers' own eager attention).
 
     vectors/forward/<case>/config.json         HF config
     vectors/forward/<case>/model.safetensors   random weights (F32 or BF16)
@@ -13,17 +17,23 @@ tensor ops only (transformers is not needed), following
 expected.safetensors holds the inputs (input_ids, attention_mask,
 position_ids: I64 [B, T]), every intermediate of docs/tensors.md as F64
 with a leading batch dimension ([B, T, X]; attention scores/probs
-[B, heads, T, T]), logits F64 [B, T, vocab] and, for B = 1 cases, the
+[B, heads, T, T]; masked scores -inf as the dump contract writes them where
+HF adds finfo.min), logits F64 [B, T, vocab] and, for B = 1 cases, HF's
 greedy continuation (greedy_ids I64 [N], positions continuing after the
 last input position) with the smallest top-1/top-2 logit margin seen
 (greedy_margin F64 [1]) so the test knows the ids are robust to rounding.
 
-The computation uses the stored weights (after rounding to F32/BF16) upcast
-to float64, and RoPE angles pos * inv_freq in float64 (HF uses float32;
-the C reference computes them accurately, see SEMANTICS.md).
+Marked and skipped: a left-padding query that sees no key (padded_batch)
+has no specified output (HF: a softmax over a fully masked row; llamaref:
+zeros); its attention rows and everything downstream at that position are
+NaN, which tests/test_forward.c does not score.
 
-Run with Debian's python (torch 1.13, numpy):  /usr/bin/python3 gen_forward.py
-Output is deterministic (fixed seeds).
+The functions forward() / greedy() below are the former float64
+re-implementation, still used by gen_lora.py (its vectors equal PEFT's to
+4.4e-15: make oracle-check-vectors).
+
+Run (byte-identical output):
+  OMP_NUM_THREADS=1 PYTHONHASHSEED=0 .oracle-env/bin/python vectors/gen/gen_forward.py
 """
 import json
 import math
@@ -194,7 +204,8 @@ def forward(cfg, W, ids, mask, pos, acts=None):
 
 
 def greedy(cfg, W, ids, pos0, n):
-    """Greedy continuation of one sequence by full recomputation."""
+    """Greedy continuation of one sequence by full recomputation (the
+    re-implementation above; kept for gen_lora.py's users)."""
     seq = list(ids)
     out, margin = [], float("inf")
     for _ in range(n):
@@ -207,6 +218,62 @@ def greedy(cfg, W, ids, pos0, n):
         out.append(nxt)
         seq.append(nxt)
     return out, margin
+
+
+# ------------------------------------------------- the real transformers
+def hf_model(d):
+    """transformers.LlamaForCausalLM.from_pretrained(d) in float64 (eager)
+    with HF's float32 casts patched to float64 (oracle_model.F64Casts)."""
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    sys.path.insert(0, HERE)
+    import oracle_model as om
+    from transformers import LlamaForCausalLM
+    m = LlamaForCausalLM.from_pretrained(d, dtype=torch.float64,
+                                         attn_implementation="eager")
+    om.f64_inv_freq(m)
+    return om, m
+
+
+def hf_greedy(om, m, ids, pos0, n):
+    """Greedy continuation by HF's forward (full recomputation)."""
+    seq = list(ids)
+    out, margin = [], float("inf")
+    for _ in range(n):
+        t = torch.tensor([seq])
+        pos = pos0 + torch.arange(len(seq))[None]
+        with torch.no_grad(), om.F64Casts():
+            lg = m(input_ids=t, position_ids=pos).logits[0, -1]
+        top = torch.topk(lg, 2)
+        margin = min(margin, float(top.values[0] - top.values[1]))
+        nxt = int(torch.argmax(lg))
+        out.append(nxt)
+        seq.append(nxt)
+    return out, margin
+
+
+# Tensors a query that sees no key (left padding) leaves unspecified: in
+# layer 0 everything from the attention on, in later layers everything.
+LAYER0_DEFINED = ("attn_norm", "q", "k", "v", "q_rope", "k_rope")
+
+
+def mark_unseen(acts, mask):
+    """NaN (= not scored, tests skip it) where a query sees no key."""
+    B, T = mask.shape
+    for b in range(B):
+        for t in range(T):
+            if mask[b, :t + 1].any():
+                continue
+            for k, v in acts.items():
+                if k == "embed":
+                    continue
+                if k.startswith("layers."):
+                    layer, name = k.split(".")[1:3]
+                    if layer == "0" and name in LAYER0_DEFINED:
+                        continue
+                    if name in ("attn_scores", "attn_probs"):
+                        v[b, :, t, :] = float("nan")
+                        continue
+                v[b, t] = float("nan")
 
 
 # ------------------------------------------------------------------ the cases
@@ -274,29 +341,34 @@ def write_case(name, cfg, dtype, seed, ids, mask=None, pos=None, n_greedy=6):
     if pos is None:
         pos = torch.arange(ids.shape[1])[None].repeat(ids.shape[0], 1)
     pos = torch.as_tensor(pos, dtype=torch.int64)
-    acts = {}
-    forward(cfg, W, ids, mask, pos, acts)
+    with open(os.path.join(d, "config.json"), "w") as f:
+        json.dump(cfg, f, indent=2, sort_keys=True)
+        f.write("\n")
+    write_safetensors(os.path.join(d, "model.safetensors"), st,
+                      {"format": "pt"})
+    om, m = hf_model(d)
+    acts = {k: torch.from_numpy(v.copy()) for k, v in
+            om.hf_activations_batch(m, ids, pos, mask, True).items()}
+    for k, v in acts.items():  # HF adds finfo.min where masked; the
+        if k.endswith("attn_scores"):  # contract (docs/tensors.md) says -inf
+            v[v < -1e300] = float("-inf")
+    mark_unseen(acts, mask.numpy().astype(bool))
     exp = {k: f64(v) for k, v in acts.items()}
     exp["input_ids"] = i64(ids)
     exp["attention_mask"] = i64(mask)
     exp["position_ids"] = i64(pos)
     meta = {"generator": "vectors/gen/gen_forward.py", "case": name}
     if ids.shape[0] == 1 and n_greedy:
-        out, margin = greedy(cfg, W, ids[0].tolist(), int(pos[0, 0]),
-                             n_greedy)
+        out, margin = hf_greedy(om, m, ids[0].tolist(), int(pos[0, 0]),
+                                n_greedy)
         exp["greedy_ids"] = i64(torch.tensor(out))
         exp["greedy_margin"] = f64(torch.tensor([margin]))
         if margin < 1e-3:
             sys.exit("case %s: greedy margin %g too small, change seed"
                      % (name, margin))
-    with open(os.path.join(d, "config.json"), "w") as f:
-        json.dump(cfg, f, indent=2, sort_keys=True)
-        f.write("\n")
-    write_safetensors(os.path.join(d, "model.safetensors"), st,
-                      {"format": "pt"})
     write_safetensors(os.path.join(d, "expected.safetensors"), exp, meta)
     print("%-16s %s  logits max %.3g" % (name, dtype,
-                                         float(acts["logits"].abs().max())))
+                                         float(acts["logits"].nan_to_num().abs().max())))
 
 
 def main():

@@ -1,7 +1,7 @@
 """hf_dump.py - dump the Hugging Face transformers forward of a Llama
 checkpoint with forward hooks on the real modules, for `llamaref verify
 --names hf` (docs/verify.md).  A maintainer tool: run it with the oracle
-environment (make oracle-env, or /work/oracle-env/bin/python).
+environment (make oracle-env, then .oracle-env/bin/python).
 
     python vectors/gen/hf_dump.py --model DIR --ids "i0 i1 ..." --out F.safetensors
         [--pos0 P] [--dtype float32|float64|bfloat16]
