@@ -20,6 +20,10 @@
 
 #include "llamaref/common.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef struct lr_adamw {
     double beta1, beta2, eps, weight_decay;
     long step;     /* optimizer steps taken */
@@ -52,5 +56,9 @@ double lr_schedule_lr(lr_sched s, long step, long total, long warmup,
  * differ from torch's in the last float32 bits (and are the more
  * accurate); in DOUBLE=1 both are float64 and agree to rounding. */
 double lr_clip_grad_norm(lr_float *grad, size_t n, double max_norm);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

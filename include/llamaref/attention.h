@@ -13,6 +13,10 @@
 
 #include "llamaref/common.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef struct lr_attn_shape {
     int n_heads, n_kv_heads, head_dim;
     int Tq, Tk, q_off;
@@ -36,4 +40,9 @@ void lr_attention_backward(lr_float *dq, lr_float *dk, lr_float *dv,
                            const lr_float *k, const lr_float *v,
                            const unsigned char *key_mask,
                            const lr_attn_shape *s, lr_float *scratch);
+
+#ifdef __cplusplus
+}
+#endif
+
 #endif

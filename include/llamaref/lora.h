@@ -19,6 +19,10 @@
 #include "llamaref/config.h"
 #include "llamaref/model.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 enum {
     LR_LORA_Q, LR_LORA_K, LR_LORA_V, LR_LORA_O,
     LR_LORA_GATE, LR_LORA_UP, LR_LORA_DOWN,
@@ -105,5 +109,9 @@ void lr_lora_linear_backward(lr_float *dx, lr_float *dA, lr_float *dB,
 /* W' = W + s B A for every adapted linear, in place; weights not stored as
  * lr_float are converted to lr_float first (so nothing rounds to BF16). */
 int lr_lora_merge(lr_model *m, const lr_lora *lo, lr_error *err);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -12,6 +12,10 @@
 
 #include "llamaref/common.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define LR_IGNORE_INDEX (-100)
 
 /* log_softmax(row)[target] for one row of V logits. */
@@ -29,5 +33,9 @@ int lr_causal_lm_loss(const lr_float *logits, const int *labels, int B, int T,
                       int V, double *token_logprob, double *nll_sum,
                       long *n_counted, lr_float *dlogits, double grad_scale,
                       lr_error *err);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -26,6 +26,10 @@
 #include "llamaref/model.h"
 #include "llamaref/safetensors.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define LR_MATMUL_LANES 16
 
 /* The reference kernel. w points to out_dim * in_dim elements of wdtype
@@ -56,5 +60,9 @@ void lr_matmul_backward_weight(lr_float *dw, const lr_float *dy,
  * ("avx512f", "avx2", "generic vectors", "scalar"). */
 int lr_matmul_is_fast(void);
 const char *lr_matmul_isa(void);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

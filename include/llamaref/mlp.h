@@ -9,6 +9,10 @@
 
 #include "llamaref/common.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* act[i] = silu(gate[i]) * up[i] for i < n. */
 void lr_swiglu_forward(lr_float *act, const lr_float *gate,
                        const lr_float *up, size_t n);
@@ -16,5 +20,9 @@ void lr_swiglu_forward(lr_float *act, const lr_float *gate,
 /* Backward: dgate, dup [n] (written) from dact and the forward's gate, up. */
 void lr_swiglu_backward(lr_float *dgate, lr_float *dup, const lr_float *dact,
                         const lr_float *gate, const lr_float *up, size_t n);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

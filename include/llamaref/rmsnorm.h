@@ -8,6 +8,10 @@
 #include "llamaref/common.h"
 #include "llamaref/model.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* x, y: [n, dim]; w: [dim]; rstd: [n] (saved for backward) or NULL.
  * y may equal x. */
 void lr_rmsnorm_forward(lr_float *y, lr_float *rstd, const lr_float *x,
@@ -25,4 +29,9 @@ void lr_rmsnorm_backward(lr_float *dx, const lr_float *dy, const lr_float *x,
 void lr_rmsnorm_backward_weight(lr_float *dw, const lr_float *dy,
                                 const lr_float *x, const lr_float *rstd,
                                 int n, int dim);
+
+#ifdef __cplusplus
+}
+#endif
+
 #endif

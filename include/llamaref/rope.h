@@ -13,6 +13,10 @@
 #include "llamaref/common.h"
 #include "llamaref/config.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* inv_freq[head_dim / 2] for cfg (rope_theta, rope_type and its factors):
  * llama3: wavelen = 2 pi / f; wavelen < L/high_freq_factor: keep f;
  * wavelen > L/low_freq_factor: f / factor; otherwise with
@@ -31,5 +35,9 @@ void lr_rope_forward(lr_float *x, const lr_float *cos_t, const lr_float *sin_t,
  * place (the transpose of the rotation). */
 void lr_rope_backward(lr_float *dx, const lr_float *cos_t,
                       const lr_float *sin_t, int n, int n_heads, int head_dim);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif
