@@ -1,6 +1,7 @@
 # llamaref - portable C99 reference implementation of Llama 3 + LoRA.
 #
-#   make                 build ./llamaref and build/libllamaref.a
+#   make                 build ./llamaref, build/libllamaref.a and (SHARED=1)
+#                        build/libllamaref.so.VERSION
 #   make test            build and run every test (ends "N passed, N failed")
 # Options (combine freely):
 #   DOUBLE=1   compute in double precision (compare with float64 vectors)
