@@ -188,6 +188,7 @@ install: $(BIN) $(B)/libllamaref.a $(SHARED_LIB) FORCE
 	cp $(BIN) $(DESTDIR)$(BINDIR)/$(BINNAME)
 	chmod 755 $(DESTDIR)$(BINDIR)/$(BINNAME)
 ifeq ($(SHARED),1)
+	rm -f $(DESTDIR)$(LIBDIR)/lib$(LIBNAME).so.$(VERSION)
 	cp $(SHARED_LIB) $(DESTDIR)$(LIBDIR)/lib$(LIBNAME).so.$(VERSION)
 	chmod 755 $(DESTDIR)$(LIBDIR)/lib$(LIBNAME).so.$(VERSION)
 	ln -sf lib$(LIBNAME).so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME)
@@ -195,14 +196,18 @@ ifeq ($(SHARED),1)
 endif
 
 # Removes what install wrote for this configuration; the headers (shared by
-# the float and double builds) only when neither library is left.
+# the float and double builds) only when neither library is left, and only
+# the header names this tree has.  A running program keeps its mapping of a
+# replaced .so: install removes the old file before copying the new one.
 uninstall: FORCE
 	rm -f $(DESTDIR)$(BINDIR)/$(BINNAME) $(DESTDIR)$(PKGCONFIGDIR)/$(LIBNAME).pc \
 	  $(DESTDIR)$(LIBDIR)/lib$(LIBNAME).a $(DESTDIR)$(LIBDIR)/lib$(LIBNAME).so \
 	  $(DESTDIR)$(LIBDIR)/$(SONAME) $(DESTDIR)$(LIBDIR)/lib$(LIBNAME).so.$(VERSION)
 	@if [ ! -e $(DESTDIR)$(LIBDIR)/libllamaref.a ] && [ ! -e $(DESTDIR)$(LIBDIR)/libllamaref-double.a ]; then \
-	  echo "rm -rf $(DESTDIR)$(INCLUDEDIR)/llamaref $(DESTDIR)$(INCLUDEDIR)/llamaref.h"; \
-	  rm -rf $(DESTDIR)$(INCLUDEDIR)/llamaref $(DESTDIR)$(INCLUDEDIR)/llamaref.h; fi
+	  echo "rm -f $(DESTDIR)$(INCLUDEDIR)/llamaref.h $(DESTDIR)$(INCLUDEDIR)/llamaref/*.h"; \
+	  rm -f $(DESTDIR)$(INCLUDEDIR)/llamaref.h \
+	    $(addprefix $(DESTDIR)$(INCLUDEDIR)/llamaref/,$(notdir $(wildcard include/llamaref/*.h))); \
+	  rmdir $(DESTDIR)$(INCLUDEDIR)/llamaref 2>/dev/null || true; fi
 	-rmdir $(DESTDIR)$(PKGCONFIGDIR) 2>/dev/null || true
 
 .PHONY: install uninstall
