@@ -16,8 +16,12 @@
  * cache); key_mask [Tk] with 1 = real token, 0 = padding, or NULL.
  * Within a row, head h occupies columns h*head_dim .. (h+1)*head_dim-1.
  * All buffers are caller-owned, nothing is allocated or kept, no error is
- * possible (shapes are trusted).  The softmax runs in double; the
- * probabilities are rounded to lr_float before weighting v. */
+ * possible (shapes are trusted).  Order of operations (fixed, whatever
+ * the thread count): score = (lr_float)(dot * (1/sqrt(head_dim))) with dot
+ * = sum over d ascending of q_d k_d in lr_float; e_j = exp(score_j - max)
+ * in double, rounded to lr_float; p_j = (lr_float)(e_j / sum_j e_j) with
+ * the sum in double; out = sum over keys j ascending of p_j v_j in
+ * lr_float (keys with p_j = 0 skipped). */
 #ifndef LLAMAREF_ATTENTION_H
 #define LLAMAREF_ATTENTION_H
 
