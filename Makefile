@@ -1,6 +1,7 @@
 # llamaref - portable C99 reference implementation of Llama 3 + LoRA.
 #
-#   make                 build ./llamaref and build/libllamaref.a
+#   make                 build ./llamaref, build/libllamaref.a and (SHARED=1)
+#                        build/libllamaref.so.VERSION
 #   make test            build and run every test (ends "N passed, N failed")
 # Options (combine freely):
 #   DOUBLE=1   compute in double precision (compare with float64 vectors)
@@ -8,6 +9,10 @@
 #   SAN=1      address + UB sanitizers CC=...    any C99 compiler (gcc, clang, tcc)
 #   RUN=...    wrapper for test binaries (e.g. qemu-s390x -L /usr/s390x-linux-gnu)
 #   STATIC=1   link statically (used for the qemu cross runs)
+#   SHARED=0|1 also build the shared library (default 1; 0 with tcc or STATIC=1)
+#
+#   make install PREFIX=/usr/local [DESTDIR=...]   headers, libraries, CLI,
+#                        pkg-config file (docs/library.md);  make uninstall
 
 CC ?= cc
 DOUBLE ?= 0
@@ -52,7 +57,38 @@ TEST_BIN = $(TEST_SRC:tests/%.c=$(B)/tests/%)
 TEST_SH = $(sort $(wildcard tests/*.test.sh))
 HDR = $(wildcard include/llamaref/*.h include/*.h)
 
-all: $(BIN) $(B)/libllamaref.a
+# Library name, version and shared-library switch (the install section below
+# says what they are for).
+VERSION_H = include/llamaref/version.h
+VERSION_MAJOR := $(shell sed -n 's/^\#define LR_VERSION_MAJOR \([0-9]*\).*/\1/p' $(VERSION_H))
+VERSION_MINOR := $(shell sed -n 's/^\#define LR_VERSION_MINOR \([0-9]*\).*/\1/p' $(VERSION_H))
+VERSION_PATCH := $(shell sed -n 's/^\#define LR_VERSION_PATCH \([0-9]*\).*/\1/p' $(VERSION_H))
+VERSION = $(VERSION_MAJOR).$(VERSION_MINOR).$(VERSION_PATCH)
+ifeq ($(DOUBLE),1)
+LIBNAME = llamaref-double
+BINNAME = llamaref-double
+PC_CFLAGS = -DLR_DOUBLE
+else
+LIBNAME = llamaref
+BINNAME = llamaref
+PC_CFLAGS =
+endif
+# tcc links no shared objects with version scripts; a STATIC=1 (cross)
+# build installs the static library only.
+ifeq ($(findstring tcc,$(CC)),tcc)
+SHARED ?= 0
+endif
+ifeq ($(STATIC),1)
+SHARED ?= 0
+endif
+SHARED ?= 1
+SONAME = lib$(LIBNAME).so.$(VERSION_MAJOR)
+ifeq ($(SHARED),1)
+SHARED_LIB = $(B)/lib$(LIBNAME).so.$(VERSION)
+endif
+PIC_OBJ = $(LIB_SRC:ref/%.c=$(B)/pic/%.o)
+
+all: $(BIN) $(B)/libllamaref.a $(SHARED_LIB)
 
 # Rebuild everything when the compiler or options change.
 $(B)/flags: FORCE
@@ -78,14 +114,103 @@ $(B)/tests/%: tests/%.c tests/harness.h tests/vectors.h $(B)/libllamaref.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -Itests -o $@ $< $(B)/libllamaref.a $(LDLIBS)
 
+# The shell tests see the build configuration (tests/lib.sh): the compiler
+# and flags, and MAKE with the command line's variables (MAKEFLAGS), so that
+# tests/install.test.sh can run `make install` for this very configuration.
 test: all $(TEST_BIN)
-	@RUN="$(RUN)" LLAMAREF_BIN="$(RUN) ./$(BIN)" LLAMAREF_TMP=$(B)/tmp sh tests/run.sh $(TEST_BIN) $(TEST_SH)
+	@RUN="$(RUN)" LLAMAREF_BIN="$(RUN) ./$(BIN)" LLAMAREF_TMP=$(B)/tmp \
+	  LLAMAREF_CC="$(CC)" LLAMAREF_CFLAGS="$(CFLAGS_ALL)" LLAMAREF_LDLIBS="$(LDLIBS)" \
+	  LLAMAREF_MAKE="$(MAKE)" LLAMAREF_SHARED=$(SHARED) LLAMAREF_DOUBLE=$(DOUBLE) \
+	  LLAMAREF_SAN=$(SAN) LLAMAREF_STATIC=$(STATIC) LLAMAREF_LIBNAME=$(LIBNAME) \
+	  sh tests/run.sh $(TEST_BIN) $(TEST_SH)
 
 clean:
 	rm -rf $(B) $(BIN)
 
 .PHONY: all test clean FORCE
 FORCE:
+
+# ---- the installable library (issue 20; docs/library.md) ----
+# libNAME.a, libNAME.so.MAJOR.MINOR.PATCH (soname libNAME.so.MAJOR, only the
+# lr_ API exported by ref/exports.map), the public headers, NAME.pc and the
+# CLI.  NAME is llamaref, or llamaref-double for DOUBLE=1: lr_float is
+# double there, another ABI, so it never shares a soname or a .pc with the
+# float build (both can be installed side by side; the headers are shared
+# and NAME-double.pc adds -DLR_DOUBLE).  The shared library is linked from
+# position-independent objects in $(B)/pic, compiled with the same flags.
+
+$(B)/pic/%.o: ref/%.c $(HDR) $(B)/flags
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -fPIC -c $< -o $@
+
+$(B)/lib$(LIBNAME).so.$(VERSION): $(PIC_OBJ) ref/exports.map
+	$(CC) $(CFLAGS_ALL) -shared -Wl,-soname,$(SONAME) \
+	  -Wl,--version-script=ref/exports.map -o $@ $(PIC_OBJ) $(LDLIBS)
+
+PREFIX ?= /usr/local
+DESTDIR ?=
+BINDIR ?= $(PREFIX)/bin
+LIBDIR ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+# What a program linked against the library needs besides -lNAME: libm
+# (and OpenMP) when linked statically; the sanitizer runtime always.
+PC_LIBS_PRIVATE = -lm$(if $(filter 1,$(OMP)), -fopenmp)
+PC_LIBS_SAN = $(if $(filter 1,$(SAN)), -fsanitize=address$(,)undefined)
+, := ,
+
+$(B)/$(LIBNAME).pc: $(VERSION_H) $(B)/flags
+	@mkdir -p $(B)
+	@{ echo 'prefix=$(PREFIX)'; \
+	  echo 'libdir=$(LIBDIR)'; \
+	  echo 'includedir=$(INCLUDEDIR)'; \
+	  echo ''; \
+	  echo 'Name: $(LIBNAME)'; \
+	  echo 'Description: llamaref, the C99 reference implementation of Llama 3 + LoRA (lr_float = $(if $(PC_CFLAGS),double,float))'; \
+	  echo 'Version: $(VERSION)'; \
+	  echo 'Cflags: -I$${includedir}$(if $(PC_CFLAGS), $(PC_CFLAGS))'; \
+	  echo 'Libs: -L$${libdir} -l$(LIBNAME)$(PC_LIBS_SAN)'; \
+	  echo 'Libs.private: $(PC_LIBS_PRIVATE)'; } > $@.tmp && mv $@.tmp $@
+
+# The .pc names PREFIX, so it is rewritten on every install.
+install: $(BIN) $(B)/libllamaref.a $(SHARED_LIB) FORCE
+	@rm -f $(B)/$(LIBNAME).pc
+	@$(MAKE) --no-print-directory $(B)/$(LIBNAME).pc
+	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(PKGCONFIGDIR) \
+	  $(DESTDIR)$(INCLUDEDIR)/llamaref
+	cp include/llamaref.h $(DESTDIR)$(INCLUDEDIR)/llamaref.h
+	cp include/llamaref/*.h $(DESTDIR)$(INCLUDEDIR)/llamaref/
+	chmod 644 $(DESTDIR)$(INCLUDEDIR)/llamaref.h $(DESTDIR)$(INCLUDEDIR)/llamaref/*.h
+	cp $(B)/libllamaref.a $(DESTDIR)$(LIBDIR)/lib$(LIBNAME).a
+	chmod 644 $(DESTDIR)$(LIBDIR)/lib$(LIBNAME).a
+	cp $(B)/$(LIBNAME).pc $(DESTDIR)$(PKGCONFIGDIR)/$(LIBNAME).pc
+	chmod 644 $(DESTDIR)$(PKGCONFIGDIR)/$(LIBNAME).pc
+	cp $(BIN) $(DESTDIR)$(BINDIR)/$(BINNAME)
+	chmod 755 $(DESTDIR)$(BINDIR)/$(BINNAME)
+ifeq ($(SHARED),1)
+	rm -f $(DESTDIR)$(LIBDIR)/lib$(LIBNAME).so.$(VERSION)
+	cp $(SHARED_LIB) $(DESTDIR)$(LIBDIR)/lib$(LIBNAME).so.$(VERSION)
+	chmod 755 $(DESTDIR)$(LIBDIR)/lib$(LIBNAME).so.$(VERSION)
+	ln -sf lib$(LIBNAME).so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME)
+	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/lib$(LIBNAME).so
+endif
+
+# Removes what install wrote for this configuration; the headers (shared by
+# the float and double builds) only when neither library is left, and only
+# the header names this tree has.  A running program keeps its mapping of a
+# replaced .so: install removes the old file before copying the new one.
+uninstall: FORCE
+	rm -f $(DESTDIR)$(BINDIR)/$(BINNAME) $(DESTDIR)$(PKGCONFIGDIR)/$(LIBNAME).pc \
+	  $(DESTDIR)$(LIBDIR)/lib$(LIBNAME).a $(DESTDIR)$(LIBDIR)/lib$(LIBNAME).so \
+	  $(DESTDIR)$(LIBDIR)/$(SONAME) $(DESTDIR)$(LIBDIR)/lib$(LIBNAME).so.$(VERSION)
+	@if [ ! -e $(DESTDIR)$(LIBDIR)/libllamaref.a ] && [ ! -e $(DESTDIR)$(LIBDIR)/libllamaref-double.a ]; then \
+	  echo "rm -f $(DESTDIR)$(INCLUDEDIR)/llamaref.h $(DESTDIR)$(INCLUDEDIR)/llamaref/*.h"; \
+	  rm -f $(DESTDIR)$(INCLUDEDIR)/llamaref.h \
+	    $(addprefix $(DESTDIR)$(INCLUDEDIR)/llamaref/,$(notdir $(wildcard include/llamaref/*.h))); \
+	  rmdir $(DESTDIR)$(INCLUDEDIR)/llamaref 2>/dev/null || true; fi
+	-rmdir $(DESTDIR)$(PKGCONFIGDIR) 2>/dev/null || true
+
+.PHONY: install uninstall
 
 # ---- tokenizer extras (issue 3) ----
 LLAMAREF_ASSETS ?= ../shared/assets

@@ -647,3 +647,32 @@ void lr_matmul_backward_weight(lr_float *dw, const lr_float *dy,
         }
     }
 }
+
+/* ---- plain-array forms (matmul.h): W as an lr_float array viewed as an
+ * lr_tensor, then the kernels above. ---- */
+static lr_tensor plain_view(const lr_float *w, int in_dim, int out_dim)
+{
+    lr_tensor t;
+    memset(&t, 0, sizeof t);
+    t.dtype = LR_FLOAT_DTYPE;
+    t.ndim = 2;
+    t.shape[0] = out_dim;
+    t.shape[1] = in_dim;
+    t.data = (void *)w; /* read only: the kernels never write W */
+    return t;
+}
+
+void lr_matmul_plain(lr_float *y, const lr_float *x, const lr_float *w, int n,
+                     int in_dim, int out_dim)
+{
+    lr_tensor t = plain_view(w, in_dim, out_dim);
+    lr_matmul(y, x, &t, n);
+}
+
+void lr_matmul_backward_plain(lr_float *dx, const lr_float *dy,
+                              const lr_float *w, int n, int in_dim,
+                              int out_dim)
+{
+    lr_tensor t = plain_view(w, in_dim, out_dim);
+    lr_matmul_backward(dx, dy, &t, n);
+}

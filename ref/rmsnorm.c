@@ -1,6 +1,7 @@
 /* rmsnorm.c - RMSNorm forward (HF LlamaRMSNorm semantics, see rmsnorm.h).
  * Depends on: model (lr_tensor_get for F32/F64/BF16/F16 weights). */
 #include <math.h>
+#include <string.h>
 
 #include "llamaref/rmsnorm.h"
 
@@ -60,4 +61,31 @@ void lr_rmsnorm_backward_weight(lr_float *dw, const lr_float *dy,
         }
         dw[i] += (lr_float)acc;
     }
+}
+
+/* ---- plain-array forms (rmsnorm.h): w viewed as an lr_float tensor ---- */
+static lr_tensor plain_weight(const lr_float *w, int dim)
+{
+    lr_tensor t;
+    memset(&t, 0, sizeof t);
+    t.dtype = LR_FLOAT_DTYPE;
+    t.ndim = 1;
+    t.shape[0] = dim;
+    t.data = (void *)w; /* read only */
+    return t;
+}
+
+void lr_rmsnorm_forward_plain(lr_float *y, lr_float *rstd, const lr_float *x,
+                              const lr_float *w, int n, int dim, double eps)
+{
+    lr_tensor t = plain_weight(w, dim);
+    lr_rmsnorm_forward(y, rstd, x, &t, n, dim, eps);
+}
+
+void lr_rmsnorm_backward_plain(lr_float *dx, const lr_float *dy,
+                               const lr_float *x, const lr_float *w,
+                               const lr_float *rstd, int n, int dim)
+{
+    lr_tensor t = plain_weight(w, dim);
+    lr_rmsnorm_backward(dx, dy, x, &t, rstd, n, dim);
 }

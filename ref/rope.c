@@ -2,6 +2,7 @@
  * Llama 3.1 frequency rescaling; see rope.h for the formulas.
  * Depends on: config (rope_theta, rope_type and factors). */
 #include <math.h>
+#include <string.h>
 
 #include "llamaref/rope.h"
 
@@ -28,6 +29,24 @@ void lr_rope_inv_freq(const lr_config *cfg, double *inv_freq)
         }
         inv_freq[i] = f;
     }
+}
+
+void lr_rope_inv_freq_plain(double *inv_freq, int head_dim, double theta,
+                            double llama3_factor, double low_freq_factor,
+                            double high_freq_factor,
+                            int original_max_position_embeddings)
+{
+    /* the config-free form: a configuration holding just these fields */
+    lr_config c;
+    memset(&c, 0, sizeof c);
+    c.head_dim = head_dim;
+    c.rope_theta = theta;
+    c.rope_type = llama3_factor > 0 ? LR_ROPE_LLAMA3 : LR_ROPE_DEFAULT;
+    c.rope_factor = llama3_factor;
+    c.rope_low_freq_factor = low_freq_factor;
+    c.rope_high_freq_factor = high_freq_factor;
+    c.rope_original_max_position_embeddings = original_max_position_embeddings;
+    lr_rope_inv_freq(&c, inv_freq);
 }
 
 void lr_rope_table(lr_float *cos_t, lr_float *sin_t, const int *pos, int n,

@@ -12,13 +12,26 @@
  *   cosine: lr max(0, 0.5 (1 + cos(pi (k - W) / max(1, N - W))))
  *   constant: lr (no warmup, like HF "constant").
  * Clipping: total = sqrt(sum g^2) over every trainable value (double);
- * coef = max_norm / (total + 1e-6); g *= coef when coef < 1. */
+ * coef = max_norm / (total + 1e-6); g *= coef when coef < 1.
+ *
+ * One step of the reference optimizer on a flat parameter vector:
+ *     lr_adamw o; lr_adamw_init(&o, n, weight_decay, &err);
+ *     lr_clip_grad_norm(grad, n, max_norm);       (optional)
+ *     lr_adamw_step(&o, param, grad, lr);         (o.step becomes 1)
+ *     lr_adamw_free(&o);
+ * The moments o.m, o.v [n] are owned by o (zeroed by init, readable and
+ * writable between steps to resume a state); param and grad are the
+ * caller's.  lr_adamw_init fails only when out of memory. */
 #ifndef LLAMAREF_ADAMW_H
 #define LLAMAREF_ADAMW_H
 
 #include <stddef.h>
 
 #include "llamaref/common.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
 
 typedef struct lr_adamw {
     double beta1, beta2, eps, weight_decay;
@@ -31,9 +44,12 @@ typedef struct lr_adamw {
     const unsigned char *decay_mask;
 } lr_adamw;
 
-/* torch defaults except weight_decay (given: HF passes 0). */
+/* torch defaults (betas 0.9, 0.999, eps 1e-8) except weight_decay (given:
+ * HF passes 0); m, v zeroed, step 0.  Returns 0, or -1 with err filled. */
 int lr_adamw_init(lr_adamw *o, size_t n, double weight_decay, lr_error *err);
 void lr_adamw_free(lr_adamw *o);
+/* One step: o->step += 1, then the update above on param [n] (updated in
+ * place) with grad [n] (read only) at learning rate lr. */
 void lr_adamw_step(lr_adamw *o, lr_float *param, const lr_float *grad,
                    double lr);
 
@@ -52,5 +68,9 @@ double lr_schedule_lr(lr_sched s, long step, long total, long warmup,
  * differ from torch's in the last float32 bits (and are the more
  * accurate); in DOUBLE=1 both are float64 and agree to rounding. */
 double lr_clip_grad_norm(lr_float *grad, size_t n, double max_norm);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

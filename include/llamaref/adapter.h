@@ -8,6 +8,10 @@
 
 #include "llamaref/lora.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* PEFT key of (layer, target, 'A' or 'B') into buf. */
 void lr_adapter_key(char *buf, size_t size, int layer, int target, char ab);
 
@@ -37,5 +41,9 @@ int lr_adapter_load(const char *dir, const lr_config *mc, lr_lora *lo,
  * metadata {"format": "pt"}), each atomically.  dir must exist. */
 int lr_adapter_save(const char *dir, const lr_lora *lo, const char *base_model,
                     lr_error *err);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -18,6 +18,10 @@
 #include "llamaref/common.h"
 #include "llamaref/vocab.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* Growable array of token ids. */
 typedef struct lr_tokens {
     int32_t *ids;
@@ -51,5 +55,9 @@ int lr_bpe_merge_naive(const lr_vocab *v, const unsigned char *piece, size_t n,
                        lr_bpe_scratch *s, lr_tokens *out, lr_error *err);
 int lr_bpe_merge_heap(const lr_vocab *v, const unsigned char *piece, size_t n,
                       lr_bpe_scratch *s, lr_tokens *out, lr_error *err);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -32,6 +32,10 @@
 #include "llamaref/common.h"
 #include "llamaref/vocab.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define LR_BPE_TRAIN_MAX_TOKEN_BYTES 128 /* default longest token */
 
 typedef struct lr_bpe_train_opts {
@@ -62,5 +66,9 @@ void lr_bpe_trained_free(lr_bpe_trained *t);
 /* Appends the vocabulary in tiktoken format: one line
  * "base64(token bytes) rank\n" per token, ranks 0, 1, 2, ... */
 int lr_bpe_write_tiktoken(const lr_vocab *v, lr_buf *out, lr_error *err);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

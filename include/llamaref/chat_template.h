@@ -26,6 +26,10 @@
 #include "llamaref/common.h"
 #include "llamaref/json.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef enum lr_chat_template {
     LR_CHAT_LLAMA31 = 1,
     LR_CHAT_LLAMA30 = 2
@@ -53,5 +57,9 @@ int lr_chat_messages_from_json(const lr_json *v, const char *source,
 
 /* Python str.isspace() for one code point (the set str.strip() removes). */
 int lr_chat_is_py_space(uint32_t cp);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -31,6 +31,10 @@
 
 #include "llamaref/common.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define LR_CHRF_MAX_CHAR_ORDER 12
 #define LR_CHRF_MAX_WORD_ORDER 12
 #define LR_CHRF_MAX_ORDERS (LR_CHRF_MAX_CHAR_ORDER + LR_CHRF_MAX_WORD_ORDER)
@@ -83,5 +87,9 @@ int lr_chrf_sentence(const lr_chrf_config *cfg, const char *hyp,
 
 /* 1 if cp is white space for chrF (Python str.isspace()), else 0. */
 int lr_chrf_is_space(uint32_t cp);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -12,6 +12,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #ifdef LR_DOUBLE
 typedef double lr_float;
 #define LR_FLOAT_NAME "double"
@@ -109,5 +113,9 @@ float lr_bf16_to_f32(uint16_t h);
 uint16_t lr_f32_to_bf16(float f); /* round to nearest even, like torch */
 float lr_f16_to_f32(uint16_t h);
 uint16_t lr_f32_to_f16(float f); /* round to nearest even */
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

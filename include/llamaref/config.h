@@ -6,6 +6,10 @@
 #include "llamaref/common.h"
 #include "llamaref/json.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define LR_MAX_EOS 8
 
 typedef enum lr_rope_type {
@@ -54,5 +58,9 @@ void lr_config_bench_100m(lr_config *cfg);
 
 /* Parameter count of the model described (tied lm_head counted once). */
 uint64_t lr_config_param_count(const lr_config *cfg);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -16,6 +16,10 @@
 
 #include "llamaref/common.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef struct lr_csv_record {
     char **fields;
     size_t n_fields;
@@ -32,5 +36,9 @@ int lr_csv_parse(const char *text, size_t len, const char *source,
                  lr_csv *out, lr_error *err);
 int lr_csv_read_file(const char *path, lr_csv *out, lr_error *err);
 void lr_csv_free(lr_csv *c);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

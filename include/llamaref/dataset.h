@@ -23,6 +23,10 @@
 #include "llamaref/common.h"
 #include "llamaref/tokenizer.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef enum { LR_LOSS_ALL, LR_LOSS_COMPLETION } lr_loss_on;
 
 typedef struct lr_example {
@@ -60,5 +64,9 @@ void lr_dataset_shuffle(size_t *perm, size_t n, uint64_t seed, long epoch);
 int lr_dataset_collate(const lr_dataset *ds, const size_t *idx, int B,
                        int pad_id, int *tokens, int *labels,
                        unsigned char *mask);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -24,6 +24,10 @@
 #include "llamaref/json.h"
 #include "llamaref/probe.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef struct lr_detox_shots {
     const char **toxic, **neutral;
     size_t n;
@@ -46,5 +50,9 @@ int lr_detox_render(lr_prompt_style style, const char *lang,
 /* The kept rewrite: ill-formed UTF-8 replaced by U+FFFD, every CR and LF
  * replaced by a space, leading/trailing white space removed.  New string. */
 char *lr_detox_clean(const char *s, size_t n, lr_error *err);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -10,6 +10,10 @@
 
 #include "llamaref/common.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* The answer key of one generation: the first line of the text after the
  * first "answer:" (case-insensitive; the whole text when absent),
  * normalised (textnorm.h), with trailing '.' removed.  Returns a new
@@ -42,5 +46,9 @@ void lr_diversity_free(lr_diversity *d);
  * "over_represented", "top": [[key, count], ...]} with at most `top` keys:
  * the one JSON form of these statistics in every report. */
 int lr_diversity_write_json(lr_buf *b, const lr_diversity *d, size_t top);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -19,10 +19,18 @@
 #include "llamaref/forward.h"
 #include "llamaref/safetensors.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* Adds sequence b of the batch last run through lr_forward(a, ..., B, T)
  * to w, encoded as dtype (LR_F32 or LR_F64): only logits, or with `all`
  * every tensor above (a must then have LR_ACTS_PER_LAYER | LR_ACTS_ATTN). */
 int lr_dump_acts(lr_st_writer *w, const lr_acts *a, int b, int T, int all,
                  lr_dtype dtype, lr_error *err);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

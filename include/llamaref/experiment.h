@@ -12,6 +12,10 @@
 #include "llamaref/common.h"
 #include "llamaref/diversity.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* Refusals and diversity of the greedy answers of one probe. */
 typedef struct lr_answer_stats {
     size_t questions;          /* questions probed */
@@ -32,5 +36,9 @@ void lr_answer_stats_free(lr_answer_stats *s);
 /* Mean and sample standard deviation (divisor n - 1; 0 when n < 2) of
  * v[0..n); the mean is NaN when n = 0.  Summed in index order. */
 void lr_mean_std(const double *v, size_t n, double *mean, double *sd);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

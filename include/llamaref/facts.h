@@ -20,6 +20,10 @@
 #include "llamaref/common.h"
 #include "llamaref/json.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef struct lr_fact {
     const char *question;
     const char **answers;     /* n_answers >= 1 aliases */
@@ -53,5 +57,9 @@ void lr_facts_truncate(lr_facts *f, size_t n);
 int lr_record_strings(const lr_json *record, const char *key,
                       const char *source, const char ***out, size_t *n,
                       lr_error *err);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

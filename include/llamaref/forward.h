@@ -24,6 +24,10 @@
 #include "llamaref/common.h"
 #include "llamaref/model.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* Intermediates of one layer for B*T rows (NULL where not kept). */
 typedef struct lr_layer_acts {
     lr_float *attn_norm;   /* [BT, D]  rmsnorm_in(x) */
@@ -117,5 +121,9 @@ void lr_decoder_reset(lr_decoder *d, int pos0);
  * Fails when the cache is full or a token is out of range. */
 int lr_decoder_feed(lr_decoder *d, const int *tokens, int n,
                     lr_float *all_logits, lr_error *err);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

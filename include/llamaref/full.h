@@ -19,6 +19,10 @@
 #include "llamaref/common.h"
 #include "llamaref/model.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define LR_FULL_NAME_MAX 96
 
 typedef struct lr_full_entry {
@@ -54,5 +58,9 @@ size_t lr_full_offset(const lr_full *f, const lr_tensor *t);
 void lr_full_init_normal(lr_full *f, uint64_t seed, double std);
 /* The entry named name (HF), or NULL. */
 const lr_full_entry *lr_full_find(const lr_full *f, const char *name);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

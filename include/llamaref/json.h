@@ -14,6 +14,10 @@
 
 #include "llamaref/common.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define LR_JSON_MAX_DEPTH 256
 
 typedef enum lr_json_type {
@@ -69,5 +73,9 @@ int lr_json_write_string(lr_buf *b, const char *s, size_t len);
 /* Appends a number so that it reads back to the same double ("%.17g",
  * integers without exponent; NaN/inf written as null). */
 int lr_json_write_number(lr_buf *b, double v);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -9,6 +9,10 @@
 
 #include "llamaref/common.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* An answer is correct when the normalised form of some alias is a
  * non-empty substring of the normalised answer.  Returns 1 (correct), 0
  * (not), -1 on out of memory. */
@@ -51,5 +55,9 @@ typedef struct lr_shift {
 /* Fills *out from before[i] -> after[i], i < n. */
 int lr_shift_matrix(const lr_slick *before, const lr_slick *after, size_t n,
                     lr_shift *out, lr_error *err);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -15,6 +15,10 @@
 #include "llamaref/prefix_cache.h"
 #include "llamaref/tokenizer.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef struct lr_loglik {
     lr_prefix_cache pc;
     int V;
@@ -52,5 +56,9 @@ int lr_loglik_encode_pair(const lr_tokenizer *tok, const char *context,
  * number of scored tokens; ppl = exp(nll / count). */
 int lr_perplexity(lr_loglik *L, const int *tokens, int n, int window,
                   int stride, double *nll, long *count, lr_error *err);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

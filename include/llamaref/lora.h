@@ -19,6 +19,10 @@
 #include "llamaref/config.h"
 #include "llamaref/model.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 enum {
     LR_LORA_Q, LR_LORA_K, LR_LORA_V, LR_LORA_O,
     LR_LORA_GATE, LR_LORA_UP, LR_LORA_DOWN,
@@ -82,7 +86,14 @@ uint64_t lr_stream_seed(uint64_t seed, uint64_t kind, uint64_t i, uint64_t j);
 #define LR_STREAM_DROPOUT 2
 #define LR_STREAM_SHUFFLE 3
 
-/* ---- one adapted linear (n rows) ----
+/* ---- one adapted linear (n rows), usable without a model ----
+ * Arrays are caller-owned, row-major: x, xd [n, in]; A [r, in]; B [out, r];
+ * xa [n, r]; y, dy [n, out]; s the scale (lr_lora_scale).  Forward adds the
+ * LoRA branch to y (y holds x W^T from lr_matmul first, or 0 for the branch
+ * alone) and writes xa, which the backward needs.  Backward adds to dA, dB
+ * and dx (NULL: not wanted) and uses dxa [n, r] as written scratch; with
+ * p > 0 it regenerates the dropout mask from the forward's seed.  Nothing
+ * fails or allocates.
  * Forward: xd = dropout(x) (xd == x when p == 0, no copy needed);
  * xa = xd A^T [n, r]; y += s * xa B^T.  Dropout keeps element e (row-major
  * over [n, in]) when u_e >= p, u_e the e-th lr_rng_double of `seed`, and
@@ -105,5 +116,9 @@ void lr_lora_linear_backward(lr_float *dx, lr_float *dA, lr_float *dB,
 /* W' = W + s B A for every adapted linear, in place; weights not stored as
  * lr_float are converted to lr_float first (so nothing rounds to BF16). */
 int lr_lora_merge(lr_model *m, const lr_lora *lo, lr_error *err);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

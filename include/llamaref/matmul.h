@@ -18,7 +18,15 @@
  *    used by the vector code (AVX-512, AVX2, SSE, NEON via compiler vector
  *    extensions) and by the plain-C fallback, so all agree bit for bit.
  * With OpenMP (LR_OMP) the output columns are shared between threads; each
- * output element is still computed by one thread in the order above. */
+ * output element is still computed by one thread in the order above.
+ *
+ * Contract of every function here: all arrays are caller-owned, row-major
+ * and contiguous; nothing is allocated, kept or freed; outputs must not
+ * overlap inputs; n, in_dim, out_dim >= 1 (n = 0 does nothing).  No
+ * function can fail (no error is returned): sizes are trusted, so an array
+ * shorter than stated is undefined behaviour.  "written" outputs are
+ * overwritten, "added to" outputs accumulate (+=, zero them first for a
+ * plain gradient). */
 #ifndef LLAMAREF_MATMUL_H
 #define LLAMAREF_MATMUL_H
 
@@ -26,10 +34,16 @@
 #include "llamaref/model.h"
 #include "llamaref/safetensors.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define LR_MATMUL_LANES 16
 
-/* The reference kernel. w points to out_dim * in_dim elements of wdtype
- * (LR_F32, LR_F64, LR_BF16 or LR_F16 bit patterns, host order). */
+/* The reference kernel: y [n, out_dim] written from x [n, in_dim] and w,
+ * which points to out_dim * in_dim elements of wdtype (LR_F32, LR_F64,
+ * LR_BF16 or LR_F16 bit patterns, host order; LR_FLOAT_DTYPE for an
+ * lr_float array). */
 void lr_matmul_ref(lr_float *y, const lr_float *x, const void *w,
                    lr_dtype wdtype, int n, int in_dim, int out_dim);
 
@@ -38,7 +52,7 @@ void lr_matmul_fast(lr_float *y, const lr_float *x, const void *w,
                     lr_dtype wdtype, int n, int in_dim, int out_dim);
 
 /* What the model uses: lr_matmul_fast when built with LR_SIMD=1 (the
- * default), else lr_matmul_ref.  w is [out, in]; n rows of x. */
+ * default), else lr_matmul_ref.  w is [out, in]; n rows of x; y written. */
 void lr_matmul(lr_float *y, const lr_float *x, const lr_tensor *w, int n);
 
 /* Backward of y = x W^T for a frozen W: dx[n, in] += dy[n, out] W.
@@ -56,5 +70,22 @@ void lr_matmul_backward_weight(lr_float *dw, const lr_float *dy,
  * ("avx512f", "avx2", "generic vectors", "scalar"). */
 int lr_matmul_is_fast(void);
 const char *lr_matmul_isa(void);
+
+/* ---- plain-array forms, for callers without a model or an lr_tensor ----
+ * w is an lr_float array [out_dim, in_dim] (row-major, as PyTorch's
+ * nn.Linear.weight).  Same kernels and summation orders as lr_matmul and
+ * lr_matmul_backward (so what the model computes, bit for bit).
+ * Forward:  y [n, out_dim] = x [n, in_dim] w^T              (written).
+ * Backward: dx [n, in_dim] += dy [n, out_dim] w              (added to);
+ *           the weight gradient is lr_matmul_backward_weight above. */
+void lr_matmul_plain(lr_float *y, const lr_float *x, const lr_float *w, int n,
+                     int in_dim, int out_dim);
+void lr_matmul_backward_plain(lr_float *dx, const lr_float *dy,
+                              const lr_float *w, int n, int in_dim,
+                              int out_dim);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -9,6 +9,10 @@
 
 #include "llamaref/common.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* Index of the largest log-likelihood (the first on ties, like
  * numpy.argmax); NaN entries never win.  -1 when n == 0 or all NaN. */
 long lr_mc_argmax(const double *ll, size_t n);
@@ -27,5 +31,9 @@ int lr_mc1(const double *ll, size_t n, size_t gold, double *score,
  * same for TruthfulQA's mc2_targets (all true answers first). */
 int lr_mc2(const double *ll, const unsigned char *labels, size_t n,
            double *score, lr_error *err);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

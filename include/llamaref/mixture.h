@@ -21,6 +21,10 @@
 #include "llamaref/common.h"
 #include "llamaref/facts.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef enum lr_mix_kind { LR_MIX_KNOWN = 1, LR_MIX_PARAPHRASE = 2 } lr_mix_kind;
 
 typedef struct lr_mix_example {
@@ -50,5 +54,9 @@ void lr_mixture_free(lr_mixture *m);
  * Out of memory is reported through out->oom. */
 void lr_mixture_write_jsonl(lr_buf *out, const lr_mixture *mx,
                             const char *system, int plain, size_t roles[3]);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -37,6 +37,10 @@
 #include "llamaref/loglik.h"
 #include "llamaref/tokenizer.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define LR_MMLU_N_SUBJECTS 57
 extern const char *const lr_mmlu_subjects[LR_MMLU_N_SUBJECTS];
 
@@ -98,5 +102,9 @@ int lr_mmlu_score(lr_loglik *L, const lr_tokenizer *tok, int add_bos,
 
 /* Python str.strip() of s (Unicode white space); a new string. */
 char *lr_py_strip(const char *s, lr_error *err);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

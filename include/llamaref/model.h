@@ -15,6 +15,10 @@
 #include "llamaref/config.h"
 #include "llamaref/safetensors.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* A weight tensor in host byte order.  dtype is LR_F32 or LR_F64 (data is
  * float[] / double[]) or LR_BF16 / LR_F16 (data is uint16_t[] bit
  * patterns).  Loading converts to lr_float unless told to keep the stored
@@ -89,5 +93,9 @@ int lr_model_save_hf(const lr_model *m, const char *dir, lr_dtype dtype,
 
 /* Bytes of weight memory the loaded model occupies (aliases counted once). */
 uint64_t lr_model_weight_bytes(const lr_model *m);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -18,6 +18,10 @@
 #include "llamaref/forward.h"
 #include "llamaref/sampler.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef struct lr_prefix_cache {
     lr_decoder dec;
     int *tokens;        /* [max_len] the tokens whose rows are cached */
@@ -48,5 +52,9 @@ int lr_prefix_cache_generate(lr_prefix_cache *pc, const int *prompt,
                              int n_prompt, lr_sampler *smp, int max_new,
                              const int *stops, int n_stops, lr_tokens *out,
                              lr_error *err);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

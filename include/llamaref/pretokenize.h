@@ -16,7 +16,15 @@
 
 #include <stddef.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* End offset of the piece that starts at text[pos] (pos < n); always > pos. */
 size_t lr_pretokenize_next(const char *text, size_t n, size_t pos);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

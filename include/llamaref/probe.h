@@ -31,6 +31,10 @@
 #include "llamaref/model.h"
 #include "llamaref/tokenizer.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define LR_PROBE_SYSTEM "Answer the following question."
 
 typedef enum lr_prompt_style {
@@ -114,5 +118,9 @@ int lr_prompt_tokens(const lr_tokenizer *tok, lr_prompt_style style,
  * plain prompts, cut at the first newline.  Returns a new string. */
 char *lr_answer_text(const lr_tokenizer *tok, lr_prompt_style style,
                      const int32_t *ids, size_t n, lr_error *err);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

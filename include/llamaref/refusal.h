@@ -12,6 +12,10 @@
 
 #include "llamaref/common.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 extern const char *const lr_refusal_patterns[];
 extern const size_t lr_refusal_pattern_count;
 
@@ -21,5 +25,9 @@ long lr_refusal_find(const char *text, lr_error *err);
 
 /* 1 refusal, 0 not, -1 on out of memory. */
 int lr_is_refusal(const char *text, lr_error *err);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -15,6 +15,10 @@
 
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef struct lr_rng {
     uint64_t state;
 } lr_rng;
@@ -25,5 +29,9 @@ double lr_rng_double(lr_rng *r); /* [0, 1), 53 bits */
 float lr_rng_float(lr_rng *r);   /* [0, 1), 24 bits */
 /* Uniform integer in [0, n) without modulo bias (rejection sampling). */
 uint64_t lr_rng_below(lr_rng *r, uint64_t n);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -18,6 +18,10 @@
 #include "llamaref/common.h"
 #include "llamaref/json.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef enum lr_dtype {
     LR_F64,
     LR_F32,
@@ -143,5 +147,9 @@ int lr_st_writer_meta(lr_st_writer *w, const char *key, const char *value,
  * tensors sorted by name, header padded with spaces to a multiple of 8 so
  * that every tensor's data is 8-byte aligned, metadata keys sorted. */
 int lr_st_writer_save(lr_st_writer *w, const char *path, lr_error *err);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

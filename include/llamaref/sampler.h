@@ -24,6 +24,10 @@
 #include "llamaref/common.h"
 #include "llamaref/rng.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef struct lr_sampler {
     int vocab_size;
     double temperature; /* 0: greedy */
@@ -46,5 +50,9 @@ int lr_sample(lr_sampler *s, const lr_float *logits);
 /* Index of the largest value, the lowest index winning ties (NaN never
  * wins). */
 int lr_argmax(const lr_float *x, int n);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

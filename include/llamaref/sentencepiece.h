@@ -23,6 +23,10 @@
 #include "llamaref/bpe.h"
 #include "llamaref/vocab.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 enum { LR_SP_NORMAL = 0, LR_SP_CONTROL = 1, LR_SP_UNKNOWN = 2, LR_SP_BYTE = 3 };
 
 typedef struct lr_sp {
@@ -48,5 +52,9 @@ int lr_sp_encode(const lr_sp *sp, const char *text, size_t n, lr_tokens *out,
  * (that token loses a leading space). */
 int lr_sp_decode_token(const lr_sp *sp, int32_t id, int *at_start, lr_buf *out,
                        lr_error *err);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

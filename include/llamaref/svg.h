@@ -11,6 +11,10 @@
 
 #include "llamaref/common.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* Vertical bars, one per label, value printed above each bar.  y_max <= 0:
  * the largest value (at least 1e-12) rounded up to a nice number. */
 int lr_svg_bar_chart(lr_buf *out, const char *title, const char *y_label,
@@ -37,5 +41,9 @@ int lr_svg_heatmap(lr_buf *out, const char *title, const char *row_title,
 
 /* Appends s with &, <, >, " escaped. */
 void lr_svg_escape(lr_buf *out, const char *s);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -24,6 +24,10 @@
 
 #include "llamaref/common.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 extern const char lr_lowercase_unicode_version[];
 extern const size_t lr_lowercase_count;
 extern const uint32_t lr_lowercase_pairs[][2];
@@ -38,5 +42,9 @@ int lr_text_is_space(uint32_t cp);
  * *out_len (if not NULL) receives its length.  NULL on out of memory. */
 char *lr_text_normalize(const char *s, size_t len, size_t *out_len,
                         lr_error *err);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

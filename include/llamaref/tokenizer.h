@@ -30,6 +30,10 @@
 #include "llamaref/sentencepiece.h"
 #include "llamaref/vocab.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef enum lr_tokenizer_format {
     LR_TOK_TIKTOKEN = 1,
     LR_TOK_HF_JSON = 2,
@@ -96,5 +100,9 @@ void lr_stream_decoder_init(lr_stream_decoder *d, const lr_tokenizer *tok);
 int lr_stream_decoder_push(lr_stream_decoder *d, int32_t id, lr_buf *out,
                            lr_error *err);
 int lr_stream_decoder_flush(lr_stream_decoder *d, lr_buf *out, lr_error *err);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

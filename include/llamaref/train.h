@@ -17,6 +17,10 @@
 #include "llamaref/full.h"
 #include "llamaref/lora.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef struct lr_train_ws {
     int B, T, recompute;
     lr_acts acts;        /* logits [B*T, V] (dlogits in place after backward) */
@@ -81,5 +85,9 @@ int lr_lora_backward(lr_train_ws *ws, const lr_model *m, const lr_lora *lo,
  * recompute.  Overwrites ws->acts.logits with dlogits. */
 int lr_full_backward(lr_train_ws *ws, const lr_model *m, const lr_full *f,
                      lr_float *grad, double grad_scale, lr_error *err);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

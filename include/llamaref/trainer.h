@@ -22,6 +22,10 @@
 #include "llamaref/dataset.h"
 #include "llamaref/train.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef struct lr_trainer_opts {
     long batch;          /* examples per micro-batch */
     long accum;          /* micro-batches per optimizer step */
@@ -74,5 +78,9 @@ void lr_trainer_free(lr_trainer *t);
  * were before the step). */
 int lr_trainer_step(lr_trainer *t, long step, lr_step_stats *st,
                     lr_error *err);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -16,8 +16,14 @@
 #include "llamaref/common.h"
 #include "llamaref/json.h"
 
-/* The harness's fixed 6-QA primer (prompt_qa), without a trailing newline. */
-extern const char LR_TQA_PRIMER[];
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The harness's fixed 6-QA primer (prompt_qa), without a trailing newline.
+ * (Exported as lr_tqa_primer: the shared library exports lr_ names only.) */
+extern const char lr_tqa_primer[];
+#define LR_TQA_PRIMER lr_tqa_primer
 
 typedef struct lr_tqa_targets {
     const char **choices;
@@ -42,5 +48,9 @@ void lr_tqa_free(lr_tqa *t);
 
 /* Appends the context of one question. */
 int lr_tqa_context(const char *question, lr_buf *out, lr_error *err);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -13,6 +13,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 enum {
     LR_UC_OTHER = 0,
     LR_UC_LETTER = 1,
@@ -48,5 +52,9 @@ size_t lr_utf8_incomplete_tail(const unsigned char *s, size_t n);
 
 /* Encodes cp (<= 0x10FFFF) into out[0..4), returns the length. */
 int lr_utf8_encode(uint32_t cp, unsigned char *out);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

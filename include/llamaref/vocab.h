@@ -10,6 +10,10 @@
 
 #include "llamaref/common.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef struct lr_vocab {
     size_t n;               /* number of tokens */
     size_t cap;             /* allocated entries of off[] */
@@ -36,5 +40,9 @@ static inline const unsigned char *lr_vocab_bytes(const lr_vocab *v,
     *len = v->off[id + 1] - v->off[id];
     return v->blob + v->off[id];
 }
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

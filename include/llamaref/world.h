@@ -23,6 +23,10 @@
 
 #include "llamaref/common.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* Bucket thresholds on a fact's corpus mentions m (written as "bucket"). */
 #define LR_WORLD_HEAD_MIN 10 /* head: m >= 10; torso: 1 <= m < 10; tail: 0 */
 
@@ -131,5 +135,9 @@ int lr_world_write(const lr_world *w, const char *dir, size_t *total_bytes,
 
 /* FNV-1a 64 of a byte string: the digest of the golden-output test. */
 uint64_t lr_world_fnv1a(const void *data, size_t n);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -1,0 +1,51 @@
+#!/bin/sh
+# headers.test.sh - the public headers as a library user sees them
+# (issue 20): include/llamaref.h includes every header of include/llamaref/
+# (so a header added on any branch is caught when merged), every header
+# carries extern "C" guards and compiles on its own, and a file including
+# only the umbrella compiles as C99 with the build's compiler and as C++
+# with g++ (skipped when g++ is missing).  The build's configuration comes
+# from the Makefile (LLAMAREF_CC, LLAMAREF_CFLAGS).
+set -u
+. "$(dirname "$0")/lib.sh"
+T="$LLAMAREF_TMP/headers_test"
+rm -rf "$T"; mkdir -p "$T"
+CC=${LLAMAREF_CC:-cc}
+CFLAGS=${LLAMAREF_CFLAGS:--std=c99 -Wall -Wextra -Wpedantic -Iinclude}
+U=include/llamaref.h
+
+# 1. the umbrella lists every header, and every header it lists exists
+for h in include/llamaref/*.h; do
+    n=${h#include/}
+    if grep -q "^#include \"$n\"" "$U"; then ok; else bad "$U does not include $n"; fi
+    if grep -q '^#ifdef __cplusplus' "$h" && grep -q '^extern "C" {' "$h"; then ok
+    else bad "$h has no extern \"C\" guard"; fi
+done
+for n in $(sed -n 's/^#include "\(llamaref\/[A-Za-z0-9_]*\.h\)"$/\1/p' "$U"); do
+    if [ -f "include/$n" ]; then ok; else bad "$U includes missing $n"; fi
+done
+
+# 2. the umbrella alone, C99 with the build's compiler and flags
+printf '#include <llamaref.h>\nint main(void) { return lr_version_number() == LR_VERSION_NUMBER ? 0 : 1; }\n' > "$T/umbrella.c"
+if out=$($CC $CFLAGS -c "$T/umbrella.c" -o "$T/umbrella.o" 2>&1) && [ -z "$out" ]; then ok
+else bad "umbrella as C99 ($CC): $out"; fi
+
+# 3. each header alone (STYLE.md: headers compile on their own)
+for h in include/llamaref/*.h; do
+    printf '#include "%s"\nint lr_header_test_dummy;\n' "${h#include/}" > "$T/one.c"
+    if out=$($CC $CFLAGS -c "$T/one.c" -o "$T/one.o" 2>&1) && [ -z "$out" ]; then ok
+    else bad "$h alone: $out"; fi
+done
+
+# 4. the umbrella as C++ (g++; the float ABI of this build)
+if command -v g++ >/dev/null 2>&1; then
+    d=""; [ "${LLAMAREF_DOUBLE:-0}" = 1 ] && d=-DLR_DOUBLE
+    cp "$T/umbrella.c" "$T/umbrella.cpp"
+    for std in c++98 c++11 c++17; do
+        if out=$(g++ -std=$std -Wall -Wextra -Wpedantic -Iinclude $d -c "$T/umbrella.cpp" -o "$T/umbrella_cpp.o" 2>&1) && [ -z "$out" ]; then ok
+        else bad "umbrella as $std (g++): $out"; fi
+    done
+else
+    echo "skipped: g++ not installed (umbrella as C++)"; skip=$((skip + 1))
+fi
+finish headers
