@@ -9,13 +9,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli.h"
 #include "cli_lm.h"
 #include "llamaref/adapter.h"
 #include "llamaref/lora.h"
 
 int cli_lm_option(cli_lm *lm, int argc, char **argv, int *i)
 {
-    const char *a = argv[*i], *v = *i + 1 < argc ? argv[*i + 1] : NULL;
+    const char *a = cli_opt(argv[*i]), *v = *i + 1 < argc ? argv[*i + 1] : NULL;
     const char **dst = NULL;
     if (!strcmp(a, "--keep-dtype")) { lm->keep_dtype = 1; return 1; }
     if (!strcmp(a, "--model")) dst = &lm->model_path;
@@ -23,7 +24,7 @@ int cli_lm_option(cli_lm *lm, int argc, char **argv, int *i)
     else if (!strcmp(a, "--adapter")) dst = &lm->adapter_path;
     else return 0;
     if (!v) {
-        fprintf(stderr, "llamaref: option %s needs a value\n", a);
+        fprintf(stderr, "llamaref %s: option %s needs a value\n", cli_cmd, a);
         return -1;
     }
     *dst = v;

@@ -146,7 +146,7 @@ int cmd_detox(int argc, char **argv)
     memset(&pc, 0, sizeof pc);
     memset(&smp, 0, sizeof smp);
     for (i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        const char *a = cli_opt(argv[i]), *v = i + 1 < argc ? argv[i + 1] : NULL;
         int k = cli_lm_option(&lm, argc, argv, &i);
         if (k < 0) return 2;
         if (k) continue;
@@ -166,7 +166,7 @@ int cmd_detox(int argc, char **argv)
         else if (!strcmp(a, "--temperature")) { if (cli_double(a, v, &temperature)) return 2; i++; }
         else if (!strcmp(a, "--top-p")) { if (cli_double(a, v, &top_p)) return 2; i++; }
         else if (!strcmp(a, "--min-p")) { if (cli_double(a, v, &min_p)) return 2; i++; }
-        else return cli_unknown("detox", a);
+        else return cli_bad_option("detox", a, usage);
     }
     if (!shots_path || !lang || !inputs || !out) {
         fprintf(stderr, "llamaref detox: --model, --shots, --lang, --inputs and "

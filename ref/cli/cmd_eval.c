@@ -440,7 +440,7 @@ int cmd_eval(int argc, char **argv)
         return 2;
     }
     for (i = 2; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        const char *a = cli_opt(argv[i]), *v = i + 1 < argc ? argv[i + 1] : NULL;
         int r = cli_lm_option(&o.lm, argc, argv, &i);
         if (r < 0) return 2;
         if (r) continue;
@@ -464,7 +464,7 @@ int cmd_eval(int argc, char **argv)
         else if (!strcmp(a, "--window")) { if (cli_int(a, v, 2, 1 << 24, &o.window)) return 2; i++; }
         else if (!strcmp(a, "--stride")) { if (cli_int(a, v, 1, 1 << 24, &o.stride)) return 2; i++; }
         else if (!strcmp(a, "--max-len")) { if (cli_int(a, v, 2, 1 << 24, &o.max_len)) return 2; i++; }
-        else return cli_unknown("eval", a);
+        else return cli_bad_option("eval", a, usage);
     }
     if (format_given && strcmp(task, "mmlu")) {
         fprintf(stderr, "llamaref eval %s: --format is an option of eval mmlu\n", task);

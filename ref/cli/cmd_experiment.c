@@ -1327,7 +1327,7 @@ int cmd_experiment(int argc, char **argv)
     parse_list("--extra", "0,1,10", 0, 100000L, o.extra, &o.n_extra);
     parse_list("--seeds", "42,1337,10824", 0, 0x7fffffffL, o.seeds, &o.n_seeds);
     for (i = 2; i < argc; i++) {
-        const char *s = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        const char *s = cli_opt(argv[i]), *v = i + 1 < argc ? argv[i + 1] : NULL;
         int bad = 0;
         if (o.n_given < (int)(sizeof o.given / sizeof o.given[0])) o.given[o.n_given++] = s;
         if (!strcmp(s, "-h") || !strcmp(s, "--help")) { usage(stdout); return 0; }
@@ -1369,7 +1369,7 @@ int cmd_experiment(int argc, char **argv)
         else if (!strcmp(s, "--no-rslora")) o.rslora = 0;
         else if (!strcmp(s, "--no-bos")) o.bos = 0;
         else if (!strcmp(s, "--quick")) o.quick = 1;
-        else return cli_unknown("experiment", s);
+        else return cli_bad_option("experiment", s, usage);
 #undef STR
 #undef INT
 #undef DBL

@@ -81,7 +81,7 @@ int cmd_generate(int argc, char **argv)
     memset(&dec, 0, sizeof dec);
     memset(&smp, 0, sizeof smp);
     for (i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        const char *a = cli_opt(argv[i]), *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) { usage(stdout); return 0; }
         else if (!strcmp(a, "--model") && v) { model_path = v; i++; }
         else if (!strcmp(a, "--tokenizer") && v) { tok_path = v; i++; }
@@ -100,7 +100,7 @@ int cmd_generate(int argc, char **argv)
         else if (!strcmp(a, "--temperature")) { if (cli_double(a, v, &temperature)) return 2; i++; }
         else if (!strcmp(a, "--top-p")) { if (cli_double(a, v, &top_p)) return 2; i++; }
         else if (!strcmp(a, "--min-p")) { if (cli_double(a, v, &min_p)) return 2; i++; }
-        else return cli_unknown("generate", a);
+        else return cli_bad_option("generate", a, usage);
     }
     if (!model_path || (!prompt && !prompt_ids) || (prompt && prompt_ids)) {
         fprintf(stderr, "llamaref generate: --model and one of --prompt / "

@@ -162,14 +162,14 @@ int cmd_knowledge_report(int argc, char **argv)
     memset(&sb, 0, sizeof sb);
     memset(&sa, 0, sizeof sa);
     for (i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        const char *a = cli_opt(argv[i]), *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) { usage(stdout); return 0; }
         else if (!strcmp(a, "--before") && v) { before_path = v; i++; }
         else if (!strcmp(a, "--after") && v) { after_path = v; i++; }
         else if (!strcmp(a, "--trained") && v) { trained_path = v; i++; }
         else if (!strcmp(a, "--out") && v) { out = v; i++; }
         else if (!strcmp(a, "--top")) { if (cli_int(a, v, 0, 100000, &top)) return 2; i++; }
-        else return cli_unknown("knowledge-report", a);
+        else return cli_bad_option("knowledge-report", a, usage);
     }
     if (!before_path || !after_path || !out) {
         fprintf(stderr, "llamaref knowledge-report: --before, --after and "

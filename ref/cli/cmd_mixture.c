@@ -46,10 +46,10 @@ int cmd_mixture(int argc, char **argv)
     memset(&facts, 0, sizeof facts);
     memset(&mx, 0, sizeof mx);
     for (i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        const char *a = cli_opt(argv[i]), *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) { usage(stdout); return 0; }
         else if (!strcmp(a, "--facts") && v) {
-            if (n_paths == 64) return cli_unknown("mixture", a);
+            if (n_paths == 64) { fprintf(stderr, "llamaref mixture: too many --facts (64 at most)\n"); return 2; }
             paths[n_paths++] = v; i++;
         }
         else if (!strcmp(a, "--out") && v) { out = v; i++; }
@@ -69,7 +69,7 @@ int cmd_mixture(int argc, char **argv)
         else if (!strcmp(a, "--unknown")) { if (cli_int(a, v, 0, 100000000L, &n_unknown)) return 2; i++; }
         else if (!strcmp(a, "--extra")) { if (cli_int(a, v, 0, 100000L, &k)) return 2; i++; }
         else if (!strcmp(a, "--seed")) { if (cli_int(a, v, 0, 0x7fffffffL, &seed)) return 2; i++; }
-        else return cli_unknown("mixture", a);
+        else return cli_bad_option("mixture", a, usage);
     }
     if (!n_paths || n_unknown < 0 || !out) {
         fprintf(stderr, "llamaref mixture: --facts, --unknown and --out are "

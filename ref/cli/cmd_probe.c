@@ -65,7 +65,7 @@ int cmd_probe(int argc, char **argv)
     memset(&shots, 0, sizeof shots);
     lr_probe_options_default(&o);
     for (i = 1; i < argc; i++) {
-        const char *a = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
+        const char *a = cli_opt(argv[i]), *val = i + 1 < argc ? argv[i + 1] : NULL;
         int r = cli_lm_option(&lm, argc, argv, &i);
         if (r < 0) return 2;
         if (r) continue;
@@ -89,7 +89,7 @@ int cmd_probe(int argc, char **argv)
         else if (!strcmp(a, "--temperature")) { if (cli_double(a, val, &o.temperature)) return 2; i++; }
         else if (!strcmp(a, "--top-p")) { if (cli_double(a, val, &o.top_p)) return 2; i++; }
         else if (!strcmp(a, "--min-p")) { if (cli_double(a, val, &o.min_p)) return 2; i++; }
-        else return cli_unknown("probe", a);
+        else return cli_bad_option("probe", a, usage);
     }
     if (!n_facts_paths || !out || (o.shots_per_prompt > 0 && !shots_path)) {
         fprintf(stderr, "llamaref probe: --model, --facts, --shots and --out "

@@ -450,7 +450,7 @@ int cmd_train(int argc, char **argv)
     a.r = 1; a.alpha = 2; a.dropout = 0.1; a.lr = 1e-3; a.epochs = 10;
     a.batch = 8; a.accum = 1; a.max_norm = 1.0; a.seed = 42; a.max_len = 2048;
     for (i = 1; i < argc; i++) {
-        const char *s = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        const char *s = cli_opt(argv[i]), *v = i + 1 < argc ? argv[i + 1] : NULL;
         int bad = 0;
         if (!strcmp(s, "-h") || !strcmp(s, "--help")) { usage(stdout); return 0; }
 #define STR(name, field) else if (!strcmp(s, name)) { if (!v) bad = 1; else { a.field = v; i++; } }
@@ -471,7 +471,7 @@ int cmd_train(int argc, char **argv)
         else if (!strcmp(s, "--truncate")) a.truncate = 1;
         else if (!strcmp(s, "--recompute")) a.recompute = 1;
         else if (!strcmp(s, "--full")) a.full = 1;
-        else return cli_unknown("train", s);
+        else return cli_bad_option("train", s, usage);
 #undef STR
 #undef INT
 #undef DBL
@@ -496,6 +496,46 @@ int cmd_train(int argc, char **argv)
     return run_train(&a);
 }
 
+static void merge_usage(FILE *f)
+{
+    fprintf(f, "usage: llamaref merge -m, --model DIR --adapter DIR --out DIR\n"
+               "  writes W + s B A for every adapted linear as a HF\n"
+               "  checkpoint: the base's dtype if BF16/F16, else F32\n"
+               "  (F64 in a DOUBLE=1 build, so the merge loses nothing),\n"
+               "  and copies the base's tokenizer files (tokenizer.json,\n"
+               "  tokenizer_config.json, special_tokens_map.json,\n"
+               "  tokenizer.model, generation_config.json) that exist.\n"
+               "  DIR and its parents are created.\n");
+}
+
+/* The tokenizer files of the model directory src copied into dst (those
+ * that exist), so that the merged model is complete. */
+static int copy_tokenizer_files(const char *src, const char *dst, lr_error *err)
+{
+    static const char *const names[] = {
+        "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
+        "tokenizer.model", "generation_config.json"};
+    size_t k;
+    if (!lr_path_is_dir(src)) return 0;
+    for (k = 0; k < sizeof names / sizeof names[0]; k++) {
+        char *from = lr_path_join(src, names[k], err), *to = NULL, *data = NULL;
+        size_t len;
+        FILE *f;
+        int r = 0;
+        if (!from || !(to = lr_path_join(dst, names[k], err))) r = -1;
+        else if ((f = fopen(from, "rb")) != NULL) {
+            fclose(f);
+            r = lr_read_file(from, &data, &len, err) ||
+                lr_write_file_atomic(to, data, len, err);
+        }
+        free(data);
+        free(from);
+        free(to);
+        if (r) return -1;
+    }
+    return 0;
+}
+
 int cmd_merge(int argc, char **argv)
 {
     const char *model = NULL, *adapter = NULL, *out = NULL;
@@ -504,31 +544,32 @@ int cmd_merge(int argc, char **argv)
     lr_error err;
     int i, rc = 1;
     for (i = 1; i < argc; i++) {
-        const char *s = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        const char *s = cli_opt(argv[i]), *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(s, "-h") || !strcmp(s, "--help")) {
-            printf("usage: llamaref merge --model DIR --adapter DIR --out DIR\n"
-                   "  writes W + s B A for every adapted linear as a HF\n"
-                   "  checkpoint: the base's dtype if BF16/F16, else F32\n"
-                   "  (F64 in a DOUBLE=1 build, so the merge loses nothing)\n");
+            merge_usage(stdout);
             return 0;
         } else if (!strcmp(s, "--model") && v) { model = v; i++; }
         else if (!strcmp(s, "--adapter") && v) { adapter = v; i++; }
         else if (!strcmp(s, "--out") && v) { out = v; i++; }
-        else return cli_unknown("merge", s);
+        else return cli_bad_option("merge", s, merge_usage);
     }
     if (!model || !adapter || !out) {
         fprintf(stderr, "llamaref merge: --model, --adapter and --out are required\n");
         return 2;
     }
     memset(&lo, 0, sizeof lo);
+    if (cli_prepare_out("merge", out, 1)) return 1;
     if (lr_model_load(model, NULL, &m, &err) ||
         lr_adapter_load(adapter, &m->config, &lo, &err) ||
-        lr_lora_merge(m, &lo, &err) || (make_dir(out), 0) ||
+        lr_lora_merge(m, &lo, &err) ||
         lr_model_save_hf(m, out, m->stored_dtype == LR_BF16 || m->stored_dtype == LR_F16
-                                     ? m->stored_dtype : LR_FLOAT_DTYPE, &err))
+                                     ? m->stored_dtype : LR_FLOAT_DTYPE, &err) ||
+        copy_tokenizer_files(model, out, &err))
         fprintf(stderr, "llamaref merge: %s\n", err.msg);
-    else
+    else {
+        printf("merge: saved to %s\n", out);
         rc = 0;
+    }
     lr_lora_free(&lo);
     lr_model_free(m);
     return rc;
