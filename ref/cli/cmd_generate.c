@@ -31,7 +31,7 @@ static void usage(FILE *f)
 "                      needed; nothing is prepended)\n"
 "  --chat              apply the Llama 3.1 Instruct chat template\n"
 "  --system TEXT       system message (with --chat)\n"
-"  -n N                new tokens at most (default 256)\n"
+"  -n, --max-new-tokens N  new tokens at most (default 256)\n"
 "  --temperature T     0 = greedy (default 0)\n"
 "  --top-k K           keep the K most likely tokens (0 = off, default)\n"
 "  --top-p P           nucleus sampling (1 = off, default)\n"
@@ -93,7 +93,7 @@ int cmd_generate(int argc, char **argv)
         else if (!strcmp(a, "--ids")) print_ids = 1;
         else if (!strcmp(a, "--no-stop")) no_stop = 1;
         else if (!strcmp(a, "--keep-dtype")) keep_dtype = 1;
-        else if (!strcmp(a, "-n")) { if (cli_int(a, v, 0, 1 << 24, &n_new)) return 2; i++; }
+        else if (!strcmp(a, "--max-new-tokens")) { if (cli_int(a, v, 0, 1 << 24, &n_new)) return 2; i++; }
         else if (!strcmp(a, "--top-k")) { if (cli_int(a, v, 0, 1 << 30, &top_k)) return 2; i++; }
         else if (!strcmp(a, "--seed")) { if (cli_int(a, v, 0, 0x7fffffffL, &seed)) return 2; i++; }
         else if (!strcmp(a, "--threads")) { if (cli_int(a, v, 1, 4096, &threads)) return 2; i++; }
