@@ -391,26 +391,35 @@ done:
     return rc;
 }
 
+/* The step an optimizer.safetensors in dir records; -1 if none. */
+static long state_step(const char *dir)
+{
+    char *p = lr_path_join(dir, "optimizer.safetensors", NULL);
+    lr_st_file *f = NULL;
+    lr_error err;
+    const lr_json *s;
+    long step = -1;
+    if (p && lr_st_open(p, 0, &f, &err) == 0) {
+        s = lr_json_get(lr_st_metadata(f), "step");
+        if (s && s->type == LR_JSON_STRING) step = atol(s->str);
+        lr_st_close(f);
+    }
+    free(p);
+    return step;
+}
+
 /* --resume PATH: a checkpoint directory (it holds optimizer.safetensors),
  * or a run directory whose latest complete checkpoint-<step> is taken
- * (staging .partial / .old directories are not complete checkpoints).
- * The resolved path goes to a->resume_buf. */
+ * (staging .partial / .old directories are not complete checkpoints; the
+ * run's own final state counts when its step is the latest).  The
+ * resolved path goes to a->resume_buf. */
 static int resolve_resume(train_args *a)
 {
     char *p;
     DIR *d;
     struct dirent *e;
-    long best = -1;
+    long best = -1, own = state_step(a->resume);
     FILE *f;
-    if (!(p = lr_path_join(a->resume, "optimizer.safetensors", NULL))) goto oom;
-    f = fopen(p, "rb");
-    free(p);
-    if (f) {
-        fclose(f);
-        snprintf(a->resume_buf, sizeof a->resume_buf, "%s", a->resume);
-        a->resume = a->resume_buf;
-        return 0;
-    }
     if (!(d = opendir(a->resume))) {
         fprintf(stderr, "llamaref train: --resume %s: not a checkpoint or run "
                 "directory: %s\n", a->resume, strerror(errno));
@@ -434,6 +443,11 @@ static int resolve_resume(train_args *a)
         free(p);
     }
     closedir(d);
+    if (own >= 0 && own >= best) { /* a checkpoint itself, or a finished run */
+        snprintf(a->resume_buf, sizeof a->resume_buf, "%s", a->resume);
+        a->resume = a->resume_buf;
+        return 0;
+    }
     if (best < 0) {
         fprintf(stderr, "llamaref train: --resume %s: no optimizer.safetensors "
                 "and no complete checkpoint-<step> directory in it\n", a->resume);
