@@ -18,21 +18,28 @@
 static void usage(FILE *f)
 {
     fprintf(f,
-"usage: llamaref eval mmlu       --model PATH [--adapter DIR] --data DIR\n"
-"                                [--shots 5] [--limit N] [--subjects a,b]\n"
+"usage: llamaref eval mmlu       -m, --model PATH [--adapter DIR] --data DIR\n"
+"                                [--num-shots 5] [--limit N] [--subjects a,b]\n"
 "                                [--format letter|continuation]\n"
-"       llamaref eval truthfulqa --model PATH [--adapter DIR] --data FILE\n"
+"       llamaref eval truthfulqa -m, --model PATH [--adapter DIR] --data FILE\n"
 "                                [--limit N]\n"
-"       llamaref eval ppl        --model PATH [--adapter DIR] --text FILE\n"
+"       llamaref eval ppl        -m, --model PATH [--adapter DIR] --data FILE\n"
 "                                [--window W] [--stride S]\n"
+"  --num-shots N      MMLU: dev examples per prompt (default 5; the old\n"
+"                     spelling --shots N still works, with a warning)\n"
+"  --data PATH        the task's data (ppl: a text file; the old spelling\n"
+"                     --text FILE still works, with a warning)\n"
 "common options:\n"
 "  --tokenizer PATH   tokenizer (default: the model directory)\n"
 "  --no-bos           do not prepend BOS (default: prepend, as HF Llama\n"
 "                     tokenizers do)\n"
-"  --max-len N        KV cache capacity in tokens (default 4096)\n"
-"  --out FILE.json    summary; also FILE.md and FILE-*.svg\n"
+"  -c, --max-len N    KV cache capacity in tokens (default 2048, at most\n"
+"                     the model's max_position_embeddings when given)\n"
+"  --out FILE.json    summary; also FILE.md and FILE-*.svg (checked and\n"
+"                     its directory created before any work)\n"
 "  --items FILE.jsonl per-question log-likelihoods (mmlu, truthfulqa)\n"
 "  --keep-dtype       keep BF16/F16 weights as stored\n"
+"  --no-check-weights skip the NaN/Inf scan of the weights on load\n"
 "Prompts and scoring: docs/evaluation.md.\n");
 }
 
@@ -422,13 +429,13 @@ int cmd_eval(int argc, char **argv)
     lr_loglik L;
     lr_error err;
     const char *task;
-    int i, rc = 1, format_given = 0;
+    int i, rc = 1, format_given = 0, max_len_given = 0;
     memset(&o, 0, sizeof o);
     memset(&L, 0, sizeof L);
     o.shots = 5;
     o.limit = -1;
     o.window = 0;
-    o.max_len = 4096;
+    o.max_len = 2048; /* lm-evaluation-harness's default max_length */
     o.bos = 1;
     if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
         usage(argc < 2 ? stderr : stdout);
@@ -446,7 +453,10 @@ int cmd_eval(int argc, char **argv)
         if (r) continue;
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) { usage(stdout); return 0; }
         else if (!strcmp(a, "--data") && v) { o.data = v; i++; }
-        else if (!strcmp(a, "--text") && v) { o.text = v; i++; }
+        else if (!strcmp(a, "--text") && v) {
+            fprintf(stderr, "llamaref eval: warning: --text is deprecated, use --data\n");
+            o.data = v; i++;
+        }
         else if (!strcmp(a, "--out") && v) { o.out = v; i++; }
         else if (!strcmp(a, "--items") && v) { o.items = v; i++; }
         else if (!strcmp(a, "--subjects") && v) { o.subjects = v; i++; }
@@ -459,23 +469,36 @@ int cmd_eval(int argc, char **argv)
             format_given = 1;
             i++;
         }
-        else if (!strcmp(a, "--shots")) { if (cli_int(a, v, 0, 1000, &o.shots)) return 2; i++; }
+        else if (!strcmp(a, "--num-shots")) { if (cli_int(a, v, 0, 1000, &o.shots)) return 2; i++; }
+        else if (!strcmp(a, "--shots")) {
+            /* --shots is a file of examples elsewhere (probe, detox) */
+            if (v && cli_int("--shots", v, 0, 1000, &o.shots) == 0)
+                fprintf(stderr, "llamaref eval: warning: --shots N is deprecated, "
+                        "use --num-shots N (--shots names a file of examples)\n");
+            else
+                return 2;
+            i++;
+        }
         else if (!strcmp(a, "--limit")) { if (cli_int(a, v, 0, 0x7fffffffL, &o.limit)) return 2; i++; }
         else if (!strcmp(a, "--window")) { if (cli_int(a, v, 2, 1 << 24, &o.window)) return 2; i++; }
         else if (!strcmp(a, "--stride")) { if (cli_int(a, v, 1, 1 << 24, &o.stride)) return 2; i++; }
-        else if (!strcmp(a, "--max-len")) { if (cli_int(a, v, 2, 1 << 24, &o.max_len)) return 2; i++; }
+        else if (!strcmp(a, "--max-len")) { if (cli_int(a, v, 2, 1 << 24, &o.max_len)) return 2; max_len_given = 1; i++; }
         else return cli_bad_option("eval", a, usage);
     }
     if (format_given && strcmp(task, "mmlu")) {
         fprintf(stderr, "llamaref eval %s: --format is an option of eval mmlu\n", task);
         return 2;
     }
-    if (!strcmp(task, "ppl") ? !o.text : !o.data) {
-        fprintf(stderr, "llamaref eval %s: --model and %s are required\n", task,
-                !strcmp(task, "ppl") ? "--text FILE" : "--data");
+    if (!strcmp(task, "ppl")) o.text = o.data;
+    if (!o.data) {
+        fprintf(stderr, "llamaref eval %s: --model and --data are required\n", task);
         return 2;
     }
+    if ((o.out && cli_prepare_out("eval", o.out, 0)) ||
+        (o.items && cli_prepare_out("eval", o.items, 0)))
+        return 1;
     if (cli_lm_load(&o.lm, "eval")) goto done;
+    if (max_len_given && cli_ctx_len("eval", o.lm.model, &o.max_len, 1)) { rc = 2; goto done; }
     if (!o.window) {
         o.window = o.lm.model->config.max_position_embeddings;
         if (o.window <= 1 || o.window > 2048) o.window = 2048;
