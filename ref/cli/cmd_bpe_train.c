@@ -67,6 +67,7 @@ int cmd_bpe_train(int argc, char **argv)
         usage(stderr);
         return 2;
     }
+    if (cli_prepare_out("bpe-train", out_path, 0)) return 1;
     if (lr_read_file(corpus, &text, &len, &err)) goto fail;
     t0 = clock();
     if (lr_bpe_train(text, len, &opts, &tr, &err)) {

@@ -75,6 +75,7 @@ int cmd_dump(int argc, char **argv)
         return 2;
     }
     if (cli_ids("--ids", ids_arg, &ids, &T)) return 2;
+    if (cli_prepare_out("dump", out, 0)) { free(ids); return 1; }
     if (labels_arg && (cli_ids("--labels", labels_arg, &labels, &nl) || nl != T)) {
         if (labels) fprintf(stderr, "llamaref dump: --labels has %d values, --ids %d\n", nl, T);
         free(ids); free(labels);

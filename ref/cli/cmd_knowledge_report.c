@@ -183,6 +183,7 @@ int cmd_knowledge_report(int argc, char **argv)
                 "--out are required (see --help)\n");
         return 2;
     }
+    if (cli_prepare_out("knowledge-report", out, 0)) return 1;
     if (probe_set_load(&before, before_path, &err) ||
         probe_set_load(&after, after_path, &err) ||
         (trained_path && lr_facts_load(trained_path, &trained, &err))) {
