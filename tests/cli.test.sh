@@ -16,7 +16,33 @@ rm -rf "$T"; mkdir -p "$T"
 W=data/world
 if [ ! -s "$W/model.safetensors" ]; then
     echo "cli.test.sh: skipped: $W/model.safetensors missing (committed in the repository)" >&2
-    skip=$((skip + 1)); finish cli.test.sh; exit
+    skip=$((skip + 1)); # 12. eval: lm-evaluation-harness 0.4's standard errors (the sample
+# standard error of the mean; MMLU's group pooled by subject size), checked
+# against the formulas recomputed here from the accuracies; perplexity as
+# llama.cpp prints it
+B="$T/bench"; mkdir -p "$B/test" "$B/dev"
+cp $W/benchmark/test/world_test.csv "$B/test/"; cp $W/benchmark/dev/world_dev.csv "$B/dev/"
+head -n 13 $W/benchmark/test/world_test.csv > "$B/test/small_test.csv"
+cp $W/benchmark/dev/world_dev.csv "$B/dev/small_dev.csv"
+$LLAMAREF_BIN eval mmlu -m $W --data "$B" --format letter --num-shots 2 --out "$T/mmlu.json" >/dev/null 2>&1 || bad "eval mmlu failed"
+j=$(cat "$T/mmlu.json")
+sub() { sed -n "s/.*\"$1\": {\"questions\": \([0-9]*\), \"acc\": \([0-9.e-]*\),.*\"acc_stderr,none\": \([0-9.e-]*\),.*/\1 \2 \3/p" "$T/mmlu.json"; }
+set -- $(sub small) $(sub world)
+tot=$(sed -n 's/.*"acc_stderr,none": \([0-9.e-]*\),$/\1/p' "$T/mmlu.json" | head -n 1)
+want=$(awk -v n1="$1" -v p1="$2" -v n2="$4" -v p2="$5" 'BEGIN {
+    s1 = sqrt(p1 * (1 - p1) / (n1 - 1)); s2 = sqrt(p2 * (1 - p2) / (n2 - 1));
+    pooled = sqrt(((n1 - 1) * s1 * s1 * n1 + (n2 - 1) * s2 * s2 * n2) / (n1 + n2 - 2) / (n1 + n2));
+    printf "%.12f %.12f %.12f", s1, s2, pooled }')
+got=$(awk -v a="$3" -v b="$6" -v c="$tot" 'BEGIN { printf "%.12f %.12f %.12f", a, b, c }')
+expect_eq "acc_stderr (small, world, pooled)" "$got" "$want"
+case "$2" in 0|1) bad "degenerate accuracy $2: the check needs 0 < acc < 1" ;; *) ok ;; esac
+has "acc,none" "$j" '"acc,none": '
+out=$($LLAMAREF_BIN eval ppl -m $W --data $W/valid.txt --window 128 --verbose 2>"$T/e")
+ppl=$(echo "$out" | sed -n 's/.*perplexity \([0-9.]*\).*/\1/p')
+has "PPL = X +/- Y" "$out" "PPL = $ppl +/- 0."
+last=$(grep '^\[' "$T/e" | tail -n 1 | sed 's/^\[[0-9]*\]//')
+expect_eq "--verbose: the last window's running value" "$last" "$ppl"
+finish cli.test.sh; exit
 fi
 
 # 1. usage errors: exit 2, the command named, the option named
@@ -142,4 +168,30 @@ $LLAMAREF_BIN tokenize --text x >/dev/null 2>"$T/e"; expect_eq "tokenize without
 # 11. old spellings still work, with a warning
 $LLAMAREF_BIN eval ppl -m $W --text $W/valid.txt >/dev/null 2>"$T/e"
 has "--text deprecated" "$(cat $T/e)" "--text is deprecated, use --data"
+# 12. eval: lm-evaluation-harness 0.4's standard errors (the sample
+# standard error of the mean; MMLU's group pooled by subject size), checked
+# against the formulas recomputed here from the accuracies; perplexity as
+# llama.cpp prints it
+B="$T/bench"; mkdir -p "$B/test" "$B/dev"
+cp $W/benchmark/test/world_test.csv "$B/test/"; cp $W/benchmark/dev/world_dev.csv "$B/dev/"
+head -n 13 $W/benchmark/test/world_test.csv > "$B/test/small_test.csv"
+cp $W/benchmark/dev/world_dev.csv "$B/dev/small_dev.csv"
+$LLAMAREF_BIN eval mmlu -m $W --data "$B" --format letter --num-shots 2 --out "$T/mmlu.json" >/dev/null 2>&1 || bad "eval mmlu failed"
+j=$(cat "$T/mmlu.json")
+sub() { sed -n "s/.*\"$1\": {\"questions\": \([0-9]*\), \"acc\": \([0-9.e-]*\),.*\"acc_stderr,none\": \([0-9.e-]*\),.*/\1 \2 \3/p" "$T/mmlu.json"; }
+set -- $(sub small) $(sub world)
+tot=$(sed -n 's/.*"acc_stderr,none": \([0-9.e-]*\),$/\1/p' "$T/mmlu.json" | head -n 1)
+want=$(awk -v n1="$1" -v p1="$2" -v n2="$4" -v p2="$5" 'BEGIN {
+    s1 = sqrt(p1 * (1 - p1) / (n1 - 1)); s2 = sqrt(p2 * (1 - p2) / (n2 - 1));
+    pooled = sqrt(((n1 - 1) * s1 * s1 * n1 + (n2 - 1) * s2 * s2 * n2) / (n1 + n2 - 2) / (n1 + n2));
+    printf "%.12f %.12f %.12f", s1, s2, pooled }')
+got=$(awk -v a="$3" -v b="$6" -v c="$tot" 'BEGIN { printf "%.12f %.12f %.12f", a, b, c }')
+expect_eq "acc_stderr (small, world, pooled)" "$got" "$want"
+case "$2" in 0|1) bad "degenerate accuracy $2: the check needs 0 < acc < 1" ;; *) ok ;; esac
+has "acc,none" "$j" '"acc,none": '
+out=$($LLAMAREF_BIN eval ppl -m $W --data $W/valid.txt --window 128 --verbose 2>"$T/e")
+ppl=$(echo "$out" | sed -n 's/.*perplexity \([0-9.]*\).*/\1/p')
+has "PPL = X +/- Y" "$out" "PPL = $ppl +/- 0."
+last=$(grep '^\[' "$T/e" | tail -n 1 | sed 's/^\[[0-9]*\]//')
+expect_eq "--verbose: the last window's running value" "$last" "$ppl"
 finish cli.test.sh
