@@ -57,6 +57,10 @@ int cli_unknown(const char *cmd, const char *arg);
  * checked writable (is_dir: path itself is a directory to create).  Prints
  * "llamaref <cmd>: ..." and returns -1 when it cannot be written. */
 int cli_prepare_out(const char *cmd, const char *path, int is_dir);
+/* The --help line of a shared option (opt: its canonical spelling, e.g.
+ * "--temperature"), the same text in every command, with the command's
+ * default appended when def is not NULL.  Unknown opt: nothing printed. */
+void cli_help(FILE *f, const char *opt, const char *def);
 /* 1 when stderr is a terminal: progress lines use '\r' there and one line
  * per update otherwise (a log file). */
 int cli_stderr_tty(void);

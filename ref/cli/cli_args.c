@@ -322,6 +322,46 @@ done:
     return rc;
 }
 
+static const struct shared_help {
+    const char *opt, *text;
+} shared_help[] = {
+    {"--model", "-m, --model PATH          HF model directory or llama2.c checkpoint (.bin)"},
+    {"--tokenizer", "--tokenizer PATH          tokenizer file or directory (default: the\n"
+                    "                            model's directory; needed for llama2.c)"},
+    {"--adapter", "--adapter DIR             PEFT LoRA adapter, merged into this process's\n"
+                  "                            copy of the weights (W + s B A)"},
+    {"--keep-dtype", "--keep-dtype              keep BF16/F16 weights as stored (half the memory)"},
+    {"--no-check-weights", "--no-check-weights        skip the NaN/Inf scan of the weights on load"},
+    {"--prompt", "-p, --prompt TEXT         the prompt"},
+    {"--file", "-f, --file FILE           the prompt (or text) from a file"},
+    {"--max-new-tokens", "-n, --max-new-tokens N    new tokens at most"},
+    {"--max-len", "-c, --max-len N           tokens in one sequence at most (at most the\n"
+                  "                            model's max_position_embeddings)"},
+    {"--temperature", "--temp, --temperature T   sampling temperature, finite, >= 0 (0: greedy)"},
+    {"--top-k", "--top-k K                 keep the K most likely tokens (0: off)"},
+    {"--top-p", "--top-p P                 nucleus sampling, 0 < P <= 1 (1: off)"},
+    {"--min-p", "--min-p M                 drop tokens below M * p_max, 0 <= M <= 1 (0: off)"},
+    {"--seed", "-s, --seed S              random seed, 0 .. 2^31-1; -1 draws one (printed\n"
+               "                            and recorded)"},
+    {"--shots", "--shots FILE              few-shot examples (a file)"},
+    {"--num-shots", "--num-shots N             few-shot examples per prompt (a count)"},
+    {"--data", "--data PATH               the data set"},
+    {"--rslora", "--rslora | --no-rslora    rank-stabilised LoRA scale alpha / sqrt(r)\n"
+                 "                            instead of alpha / r"},
+};
+
+void cli_help(FILE *f, const char *opt, const char *def)
+{
+    size_t i;
+    for (i = 0; i < sizeof shared_help / sizeof shared_help[0]; i++)
+        if (!strcmp(opt, shared_help[i].opt)) {
+            fprintf(f, "  %s", shared_help[i].text);
+            if (def) fprintf(f, "\n                            (default %s)", def);
+            fputc('\n', f);
+            return;
+        }
+}
+
 int cli_stderr_tty(void)
 {
 #ifdef _WIN32

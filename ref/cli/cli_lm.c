@@ -80,18 +80,6 @@ int cli_lm_load(cli_lm *lm, const char *cmd)
     return cli_check_vocab(cmd, lm->model, &lm->tok);
 }
 
-void cli_lm_help(FILE *f)
-{
-    fprintf(f,
-"  -m, --model PATH      HF model directory or llama2.c checkpoint (.bin)\n"
-"  --tokenizer PATH      tokenizer file or directory (default: the model\n"
-"                        directory; required for llama2.c checkpoints)\n"
-"  --adapter DIR         PEFT LoRA adapter, merged into this process's copy\n"
-"                        of the weights (W + s B A)\n"
-"  --keep-dtype          keep BF16/F16 weights as stored (half the memory)\n"
-"  --no-check-weights    skip the NaN/Inf scan of the weights on load\n");
-}
-
 static int bad_weight(const char *cmd, const lr_model *m, const char *name,
                       const lr_tensor *t)
 {

@@ -25,9 +25,6 @@ int cli_check_weights(const char *cmd, const lr_model *m);
  * vocab_size, and the config's BOS/EOS ids inside the vocabulary; else a
  * message and -1.  tok may be NULL (only the config's ids checked). */
 int cli_check_vocab(const char *cmd, const lr_model *m, const lr_tokenizer *tok);
-/* --help lines of the options cli_lm_option takes (the same text in every
- * command). */
-void cli_lm_help(FILE *f);
 
 /* Consumes --model, --tokenizer, --adapter, --keep-dtype,
  * --no-check-weights at argv[*i];

@@ -20,23 +20,29 @@ static void usage(FILE *f)
     fprintf(f,
 "usage: llamaref detox -m, --model PATH [--tokenizer PATH] [--adapter DIR]\n"
 "                      --shots few_shot_pairs.json --lang de|fr|es|ru\n"
-"                      --inputs FILE --out FILE.jsonl [options]\n"
-"  --inputs FILE      one toxic sentence per line, or a TSV with a header\n"
-"                     (column toxic_sentence, else the first; a\n"
-"                     neutral_sentence column becomes the reference)\n"
-"  --candidates N     rewrites per input (default 1)\n"
-"  --num-shots N      demonstrations used (default: all of the language;\n"
-"                     the old spelling --n-shots still works, with a warning)\n"
-"  --temp, --temperature T  default 0.9 (0 = greedy; finite, >= 0)\n"
-"  --top-p P          default 0.9 (0 < P <= 1)  --top-k K   default 0 (off)\n"
-"  --min-p M          default 0 (off; <= 1)\n"
-"  --seed S           default 42 (-1 draws one, printed and recorded)\n"
-"  -n, --max-new-tokens N  default 512\n"
-"  -c, --max-len N    KV cache capacity (default 2048, at most the model's\n"
-"                     max_position_embeddings)\n"
-"  --no-check-weights skip the NaN/Inf scan of the weights on load\n"
-"  --limit N          first N inputs only\n"
-"  --template T       auto (default) | chat | plain\n"
+"                      --inputs FILE --out FILE.jsonl [options]\n");
+    cli_help(f, "--model", NULL);
+    cli_help(f, "--tokenizer", NULL);
+    cli_help(f, "--adapter", NULL);
+    cli_help(f, "--keep-dtype", NULL);
+    cli_help(f, "--no-check-weights", NULL);
+    cli_help(f, "--shots", NULL);
+    cli_help(f, "--num-shots", "all of the language; the old spelling --n-shots\n"
+                "                            still works, with a warning");
+    cli_help(f, "--max-new-tokens", "512");
+    cli_help(f, "--max-len", "2048");
+    cli_help(f, "--temperature", "0.9");
+    cli_help(f, "--top-k", "0");
+    cli_help(f, "--top-p", "0.9");
+    cli_help(f, "--min-p", "0");
+    cli_help(f, "--seed", "42");
+    fprintf(f,
+"  --inputs FILE             one toxic sentence per line, or a TSV with a\n"
+"                            header (column toxic_sentence, else the first;\n"
+"                            a neutral_sentence column becomes the reference)\n"
+"  --candidates N            rewrites per input (default 1)\n"
+"  --limit N                 first N inputs only\n"
+"  --template T              auto (default) | chat | plain\n"
 "Each output line: {\"source\", \"output\", \"candidate\", \"refusal\",\n"
 "[\"reference\"]} (the input format of llamaref detox-score); FILE.json,\n"
 "FILE.md and FILE-detox.svg summarise.  Prompt: docs/evaluation.md.\n");

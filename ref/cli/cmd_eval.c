@@ -28,22 +28,25 @@ static void usage(FILE *f)
 "                     prints \"PPL = X +/- Y\" as llama.cpp's perplexity tool\n"
 "                     (Y = X times the standard error of the mean token\n"
 "                     NLL); --verbose: the running value after each window\n"
-"  --num-shots N      MMLU: dev examples per prompt (default 5; the old\n"
-"                     spelling --shots N still works, with a warning)\n"
-"  --data PATH        the task's data (ppl: a text file; the old spelling\n"
-"                     --text FILE still works, with a warning)\n"
-"common options:\n"
-"  --tokenizer PATH   tokenizer (default: the model directory)\n"
-"  --no-bos           do not prepend BOS (default: prepend, as HF Llama\n"
-"                     tokenizers do)\n"
-"  -c, --max-len N    KV cache capacity in tokens (default 2048, at most\n"
-"                     the model's max_position_embeddings when given)\n"
-"  --out FILE.json    summary; also FILE.md and FILE-*.svg (checked and\n"
-"                     its directory created before any work)\n"
-"  --items FILE.jsonl per-question log-likelihoods (mmlu, truthfulqa)\n"
-"  --keep-dtype       keep BF16/F16 weights as stored\n"
-"  --no-check-weights skip the NaN/Inf scan of the weights on load\n"
-"Prompts and scoring: docs/evaluation.md.\n");
+"common options:\n");
+    cli_help(f, "--model", NULL);
+    cli_help(f, "--tokenizer", NULL);
+    cli_help(f, "--adapter", NULL);
+    cli_help(f, "--keep-dtype", NULL);
+    cli_help(f, "--no-check-weights", NULL);
+    cli_help(f, "--data", NULL);
+    cli_help(f, "--num-shots", "5 (MMLU); the old spelling --shots N still works,\n"
+                "                            with a warning");
+    cli_help(f, "--max-len", "2048, lm-evaluation-harness's");
+    fprintf(f,
+"  --no-bos                  do not prepend BOS (default: prepend, as HF\n"
+"                            Llama tokenizers do)\n"
+"  --out FILE.json           summary (with lm-evaluation-harness 0.4's\n"
+"                            \"acc,none\" / \"acc_stderr,none\"); also FILE.md\n"
+"                            and FILE-*.svg; checked before any work\n"
+"  --items FILE.jsonl        per-question log-likelihoods (mmlu, truthfulqa)\n"
+"ppl: --data is a text file (the old spelling --text still works, with a\n"
+"warning).  Prompts and scoring: docs/evaluation.md.\n");
 }
 
 typedef struct eval_opts {

@@ -23,38 +23,34 @@ static void usage(FILE *f)
 {
     fprintf(f,
 "usage: llamaref generate -m, --model PATH [--tokenizer PATH] -p, --prompt TEXT\n"
-"                         [options]\n"
-"  -m, --model PATH    HF model directory or llama2.c checkpoint (.bin)\n"
-"  --tokenizer PATH    tokenizer file or directory (default: the model\n"
-"                      directory; required for llama2.c checkpoints)\n"
-"  -p, --prompt TEXT   the prompt (a BOS token is prepended)\n"
-"  -f, --file FILE     the prompt from a file (all of it)\n"
-"  --prompt-ids IDS    the prompt as token ids (\"1 2 3\"; no tokenizer\n"
-"                      needed; nothing is prepended)\n"
-"  --chat              apply the Llama 3.1 Instruct chat template\n"
-"  --system TEXT       system message (with --chat)\n"
-"  -n, --max-new-tokens N  new tokens at most (default 256)\n"
-"  -c, --max-len N     context length: prompt + new tokens at most N\n"
-"                      (default and upper bound: the config's\n"
-"                      max_position_embeddings; a longer request is refused)\n"
-"  --temp, --temperature T  0 = greedy (default 0; finite, >= 0)\n"
-"  --top-k K           keep the K most likely tokens (0 = off, default)\n"
-"  --top-p P           nucleus sampling, 0 < P <= 1 (1 = off, default)\n"
-"  --min-p M           drop tokens below M * p_max, 0 <= M <= 1 (0 = off)\n"
-"  --seed S            sampler seed (default 42; -1 draws one and prints\n"
-"                      it); see docs/sampling.md\n"
-"  --ids               print generated token ids instead of text\n"
-"  --no-stop           do not stop at end-of-sequence tokens\n"
-"  --adapter DIR       PEFT LoRA adapter (adapter_config.json +\n"
-"                      adapter_model.safetensors), merged into this\n"
-"                      process's copy of the weights: W + s B A\n"
-"  --keep-dtype        keep BF16/F16 weights as stored (half the memory;\n"
-"                      adapted matrices become float)\n"
-"  --no-check-weights  skip the NaN/Inf scan of the weights on load\n"
-"  --threads N         OpenMP threads (OMP=1 builds)\n"
-"Stops at the config's eos_token_id(s) and, with a Llama 3 tokenizer, at\n"
-"<|eot_id|>, <|eom_id|> and <|end_of_text|>; with a llama2.c tokenizer at\n"
-"BOS (id 1), as llama2.c does.  Timing goes to stderr.\n");
+"                         [options]\n");
+    cli_help(f, "--model", NULL);
+    cli_help(f, "--tokenizer", NULL);
+    cli_help(f, "--adapter", NULL);
+    cli_help(f, "--keep-dtype", NULL);
+    cli_help(f, "--no-check-weights", NULL);
+    cli_help(f, "--prompt", NULL);
+    cli_help(f, "--file", NULL);
+    cli_help(f, "--max-new-tokens", "256");
+    cli_help(f, "--max-len", "the model's max_position_embeddings; prompt plus\n"
+                "                            new tokens beyond it are refused");
+    cli_help(f, "--temperature", "0");
+    cli_help(f, "--top-k", "0");
+    cli_help(f, "--top-p", "1");
+    cli_help(f, "--min-p", "0");
+    cli_help(f, "--seed", "42; docs/sampling.md");
+    fprintf(f,
+"  --prompt-ids IDS          the prompt as token ids (\"1 2 3\"; no tokenizer\n"
+"                            needed; nothing is prepended)\n"
+"  --chat                    apply the Llama 3.1 Instruct chat template\n"
+"  --system TEXT             system message (with --chat)\n"
+"  --ids                     print generated token ids instead of text\n"
+"  --no-stop                 do not stop at end-of-sequence tokens\n"
+"  -t, --threads N           OpenMP threads (OMP=1 builds)\n"
+"A BOS token is prepended to --prompt.  Stops at the config's\n"
+"eos_token_id(s) and, with a Llama 3 tokenizer, at <|eot_id|>, <|eom_id|>\n"
+"and <|end_of_text|>; with a llama2.c tokenizer at BOS (id 1), as llama2.c\n"
+"does.  Timing goes to stderr.\n");
 }
 
 static void add_stop(int *stops, int *n, int id)

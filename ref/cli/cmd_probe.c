@@ -16,32 +16,39 @@ static void usage(FILE *f)
     fprintf(f,
 "usage: llamaref probe -m, --model PATH [--tokenizer PATH] [--adapter DIR]\n"
 "                      --facts FILE [--facts FILE ...] --shots FILE\n"
-"                      --out FILE.jsonl [options]\n"
-"  --facts FILE          facts: EntityQuestions JSON array or JSONL of\n"
-"                        {\"question\", \"answers\": [aliases]} (repeatable)\n"
-"  --shots FILE          few-shot examples, same format (first alias used)\n"
-"  --prompts N           N_ex prompt variants per fact (default 10)\n"
-"  --shots-per-prompt K  shots per prompt (default 4)\n"
-"  --samples S           sampled answers per prompt (default 0: greedy only)\n"
-"  --temp, --temperature T  for the samples (default 0.5; finite, >= 0)\n"
-"  --top-k K --top-p P --min-p M   sampler filters (default off;\n"
-"                        0 < P <= 1, 0 <= M <= 1)\n"
-"  --seed S              sampling seed (default 42; -1 draws one, printed\n"
-"                        and recorded in FILE.json)\n"
-"  -n, --max-new-tokens N  answer length limit (default 32)\n"
-"  -c, --max-len N       KV cache capacity in tokens (default 2048, at most\n"
-"                        the model's max_position_embeddings)\n"
-"  --limit N             probe only the first N facts\n"
-"  --template T          auto (default: plain for a world model or a config\n"
-"                        with \"llamaref_template\": \"plain\", else chat when\n"
-"                        the tokenizer has <|eot_id|>) | chat (Llama 3.1) |\n"
-"                        plain; the choice is printed on stderr\n"
-"  --system TEXT         system message (default \"%s\")\n"
-"  --keep-dtype          keep BF16/F16 weights as stored\n"
-"  --no-check-weights    skip the NaN/Inf scan of the weights on load\n"
+"                      --out FILE.jsonl [options]\n");
+    cli_help(f, "--model", NULL);
+    cli_help(f, "--tokenizer", NULL);
+    cli_help(f, "--adapter", NULL);
+    cli_help(f, "--keep-dtype", NULL);
+    cli_help(f, "--no-check-weights", NULL);
+    cli_help(f, "--shots", NULL);
+    cli_help(f, "--max-new-tokens", "32: the answer's length");
+    cli_help(f, "--max-len", "2048");
+    cli_help(f, "--temperature", "0.5, for the samples");
+    cli_help(f, "--top-k", "0");
+    cli_help(f, "--top-p", "1");
+    cli_help(f, "--min-p", "0");
+    cli_help(f, "--seed", "42");
+    fprintf(f,
+"  --facts FILE              facts: EntityQuestions JSON array or JSONL of\n"
+"                            {\"question\", \"answers\": [aliases]} (repeatable);\n"
+"                            --shots has the same format (first alias used)\n"
+"  --prompts N               N_ex prompt variants per fact (default 10)\n"
+"  --shots-per-prompt K      shots per prompt (default 4)\n"
+"  --samples S               sampled answers per prompt (default 0: greedy)\n"
+"  --limit N                 probe only the first N facts\n"
+"  --template T              auto (default: plain for a world model or a\n"
+"                            config with \"llamaref_template\": \"plain\", else\n"
+"                            chat when the tokenizer has <|eot_id|>) | chat\n"
+"                            (Llama 3.1) | plain; the choice goes to stderr\n"
+"  --system TEXT             system message (default \"%s\")\n"
+"  --out FILE.jsonl          its directory is created and checked first\n"
 "Writes FILE.jsonl (one record per fact: question, answers, category,\n"
 "greedy[], correct[], samples[], sample_correct[]), FILE.json (summary),\n"
-"FILE.md and FILE-categories.svg.  Prompts: docs/evaluation.md.\n",
+"FILE.md and FILE-categories.svg.  Prompts: docs/evaluation.md.  SliCK\n"
+"categories: Gekhman et al., \"Does Fine-Tuning LLMs on New Knowledge\n"
+"Encourage Hallucinations?\", EMNLP 2024.\n",
             LR_PROBE_SYSTEM);
 }
 

@@ -88,14 +88,20 @@ static void params_digest(const lr_float *p, size_t n, char hex[17])
 static void usage(FILE *f)
 {
     fprintf(f,
-"usage: llamaref train -m, --model PATH --data FILE.jsonl --out DIR [options]\n"
-"  --tokenizer PATH     tokenizer (default: the model's directory)\n"
-"  --data FILE.jsonl    training examples (formats: docs/training.md; the\n"
-"                       world's qa.jsonl trains on each first alias)\n"
+"usage: llamaref train -m, --model PATH --data FILE.jsonl --out DIR [options]\n");
+    cli_help(f, "--model", NULL);
+    cli_help(f, "--tokenizer", NULL);
+    cli_help(f, "--data", NULL);
+    fprintf(f, "                            JSONL training examples (formats:\n"
+               "                            docs/training.md; the world's qa.jsonl\n"
+               "                            trains on each first alias)\n");
+    cli_help(f, "--rslora", "off (llamaref experiment: on, the paper's)");
+    cli_help(f, "--seed", "42");
+    fprintf(f,
 "  --targets LIST       LoRA modules (default gate_proj,up_proj,down_proj; 'all')\n"
 "  --layers LIST        layers_to_transform, e.g. 0,1 (default: all)\n"
-"  --r N (1)  --alpha A (2)  --rslora | --no-rslora (default off)\n"
-"  --dropout P (0.1)    (HF: --lora-r, --lora-alpha, --lora-dropout, --use-rslora)\n"
+"  --r N (1)  --alpha A (2)  --dropout P (0.1)\n"
+"                       (HF: --lora-r, --lora-alpha, --lora-dropout, --use-rslora)\n"
 "  --lr LR (1e-3; > 0)  (HF: --learning-rate)\n"
 "  --schedule constant|linear|cosine (linear)\n"
 "  --warmup N (0) | --warmup-ratio X (of all steps, rounded up as HF does)\n"
@@ -103,7 +109,6 @@ static void usage(FILE *f)
 "                       (HF: --num-train-epochs, --per-device-train-batch-size,\n"
 "                       --gradient-accumulation-steps, --warmup-steps)\n"
 "  --max-grad-norm X (1.0; 0 = no clipping)\n"
-"  --seed S             (42; -1 draws one, printed and recorded)\n"
 "  --loss-on all|completion (all)  --truncate\n"
 "  -c, --max-len N      longest example in tokens (default 2048)\n"
 "  --recompute          recompute each layer in backward (memory independent\n"
