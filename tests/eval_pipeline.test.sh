@@ -14,7 +14,7 @@ rm -rf "$T"; mkdir -p "$T"
 S="$LLAMAREF_ASSETS/stories260K"
 D="$LLAMAREF_DATA"
 if [ ! -f "$S/stories260K.bin" ] || [ ! -f "$D/entityquestions/dev/P176.dev.json" ]; then
-    echo "eval_pipeline.test.sh: skipped: stories260K or entityquestions missing" >&2
+    echo "eval_pipeline.test.sh: skipped: stories260K or entityquestions missing (README.md: Getting the assets)" >&2
     skip=$((skip + 1)); finish eval_pipeline.test.sh; exit
 fi
 if [ -n "${LLAMAREF_EMULATED:-}" ]; then

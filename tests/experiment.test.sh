@@ -16,7 +16,7 @@ S="$LLAMAREF_ASSETS/stories260K"
 D="$LLAMAREF_DATA"
 if [ ! -f "$S/stories260K.bin" ] || [ ! -f "$D/entityquestions/dev/P176.dev.json" ] ||
    [ ! -f "$D/mmlu/test/anatomy_test.csv" ]; then
-    echo "experiment.test.sh: skipped: stories260K, entityquestions or mmlu missing" >&2
+    echo "experiment.test.sh: skipped: stories260K, entityquestions or mmlu missing (README.md: Getting the assets)" >&2
     skip=$((skip + 1)); finish experiment.test.sh; exit
 fi
 if [ -n "${LLAMAREF_EMULATED:-}" ]; then
