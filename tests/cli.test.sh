@@ -16,7 +16,16 @@ rm -rf "$T"; mkdir -p "$T"
 W=data/world
 if [ ! -s "$W/model.safetensors" ]; then
     echo "cli.test.sh: skipped: $W/model.safetensors missing (committed in the repository)" >&2
-    skip=$((skip + 1)); # 12. eval: lm-evaluation-harness 0.4's standard errors (the sample
+    skip=$((skip + 1)); # 13. the shared options have the same --help text in every command
+for o in "-m, --model PATH" "--tokenizer PATH" "--temp, --temperature T" "--top-p P" \
+         "-s, --seed S" "-n, --max-new-tokens N" "--no-check-weights"; do
+    lines=$(for c in generate probe detox "eval mmlu" train; do
+        $LLAMAREF_BIN $c --help | grep -e "^  $o " ; done | sort -u)
+    n=$(printf '%s\n' "$lines" | grep -c .)
+    expect_eq "help line '$o' identical ($lines)" "$n" 1
+done
+
+# 12. eval: lm-evaluation-harness 0.4's standard errors (the sample
 # standard error of the mean; MMLU's group pooled by subject size), checked
 # against the formulas recomputed here from the accuracies; perplexity as
 # llama.cpp prints it
@@ -168,6 +177,15 @@ $LLAMAREF_BIN tokenize --text x >/dev/null 2>"$T/e"; expect_eq "tokenize without
 # 11. old spellings still work, with a warning
 $LLAMAREF_BIN eval ppl -m $W --text $W/valid.txt >/dev/null 2>"$T/e"
 has "--text deprecated" "$(cat $T/e)" "--text is deprecated, use --data"
+# 13. the shared options have the same --help text in every command
+for o in "-m, --model PATH" "--tokenizer PATH" "--temp, --temperature T" "--top-p P" \
+         "-s, --seed S" "-n, --max-new-tokens N" "--no-check-weights"; do
+    lines=$(for c in generate probe detox "eval mmlu" train; do
+        $LLAMAREF_BIN $c --help | grep -e "^  $o " ; done | sort -u)
+    n=$(printf '%s\n' "$lines" | grep -c .)
+    expect_eq "help line '$o' identical ($lines)" "$n" 1
+done
+
 # 12. eval: lm-evaluation-harness 0.4's standard errors (the sample
 # standard error of the mean; MMLU's group pooled by subject size), checked
 # against the formulas recomputed here from the accuracies; perplexity as
