@@ -38,11 +38,13 @@ j=$(cat "$T/mmlu.json")
 sub() { sed -n "s/.*\"$1\": {\"questions\": \([0-9]*\), \"acc\": \([0-9.e-]*\),.*\"acc_stderr,none\": \([0-9.e-]*\),.*/\1 \2 \3/p" "$T/mmlu.json"; }
 set -- $(sub small) $(sub world)
 tot=$(sed -n 's/.*"acc_stderr,none": \([0-9.e-]*\),$/\1/p' "$T/mmlu.json" | head -n 1)
+set -- "${1:-0}" "${2:-0}" "${3:-}" "${4:-0}" "${5:-0}" "${6:-}"
 want=$(awk -v n1="$1" -v p1="$2" -v n2="$4" -v p2="$5" 'BEGIN {
     s1 = sqrt(p1 * (1 - p1) / (n1 - 1)); s2 = sqrt(p2 * (1 - p2) / (n2 - 1));
     pooled = sqrt(((n1 - 1) * s1 * s1 * n1 + (n2 - 1) * s2 * s2 * n2) / (n1 + n2 - 2) / (n1 + n2));
     printf "%.12f %.12f %.12f", s1, s2, pooled }')
 got=$(awk -v a="$3" -v b="$6" -v c="$tot" 'BEGIN { printf "%.12f %.12f %.12f", a, b, c }')
+[ -n "$3" ] || got="no acc_stderr in $T/mmlu.json"
 expect_eq "acc_stderr (small, world, pooled)" "$got" "$want"
 case "$2" in 0|1) bad "degenerate accuracy $2: the check needs 0 < acc < 1" ;; *) ok ;; esac
 has "acc,none" "$j" '"acc,none": '
@@ -199,11 +201,13 @@ j=$(cat "$T/mmlu.json")
 sub() { sed -n "s/.*\"$1\": {\"questions\": \([0-9]*\), \"acc\": \([0-9.e-]*\),.*\"acc_stderr,none\": \([0-9.e-]*\),.*/\1 \2 \3/p" "$T/mmlu.json"; }
 set -- $(sub small) $(sub world)
 tot=$(sed -n 's/.*"acc_stderr,none": \([0-9.e-]*\),$/\1/p' "$T/mmlu.json" | head -n 1)
+set -- "${1:-0}" "${2:-0}" "${3:-}" "${4:-0}" "${5:-0}" "${6:-}"
 want=$(awk -v n1="$1" -v p1="$2" -v n2="$4" -v p2="$5" 'BEGIN {
     s1 = sqrt(p1 * (1 - p1) / (n1 - 1)); s2 = sqrt(p2 * (1 - p2) / (n2 - 1));
     pooled = sqrt(((n1 - 1) * s1 * s1 * n1 + (n2 - 1) * s2 * s2 * n2) / (n1 + n2 - 2) / (n1 + n2));
     printf "%.12f %.12f %.12f", s1, s2, pooled }')
 got=$(awk -v a="$3" -v b="$6" -v c="$tot" 'BEGIN { printf "%.12f %.12f %.12f", a, b, c }')
+[ -n "$3" ] || got="no acc_stderr in $T/mmlu.json"
 expect_eq "acc_stderr (small, world, pooled)" "$got" "$want"
 case "$2" in 0|1) bad "degenerate accuracy $2: the check needs 0 < acc < 1" ;; *) ok ;; esac
 has "acc,none" "$j" '"acc,none": '
