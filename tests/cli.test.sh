@@ -53,6 +53,13 @@ ppl=$(echo "$out" | sed -n 's/.*perplexity \([0-9.]*\).*/\1/p')
 has "PPL = X +/- Y" "$out" "PPL = $ppl +/- 0."
 last=$(grep '^\[' "$T/e" | tail -n 1 | sed 's/^\[[0-9]*\]//')
 expect_eq "--verbose: the last window's running value" "$last" "$ppl"
+# the +/- recomputed from the token NLLs: with --window 2 --stride 1 each
+# window scores one new token, so the running values give every token's NLL
+head -c 300 $W/valid.txt > "$T/short.txt"
+y=$($LLAMAREF_BIN eval ppl -m $W --data "$T/short.txt" --window 2 --stride 1 --verbose 2>"$T/e" | sed -n 's/^PPL = [0-9.]* +\/- \([0-9.]*\)$/\1/p')
+want=$(grep '^\[' "$T/e" | sed 's/^\[\([0-9]*\)\]/\1 /' | awk '{ L = $1 * log($2); x = L - prev; prev = L;
+    s += x; s2 += x * x; n++ } END { m = s / n; printf "%.6f", exp(m) * sqrt((s2 / n - m * m) / (n - 1)) }')
+awk -v a="${y:-0}" -v b="${want:-1}" 'BEGIN { exit !(a > 0 && (a - b) / b < 1e-3 && (b - a) / b < 1e-3) }' && ok || bad "PPL +/- $y, recomputed $want"
 finish cli.test.sh; exit
 fi
 
@@ -216,4 +223,11 @@ ppl=$(echo "$out" | sed -n 's/.*perplexity \([0-9.]*\).*/\1/p')
 has "PPL = X +/- Y" "$out" "PPL = $ppl +/- 0."
 last=$(grep '^\[' "$T/e" | tail -n 1 | sed 's/^\[[0-9]*\]//')
 expect_eq "--verbose: the last window's running value" "$last" "$ppl"
+# the +/- recomputed from the token NLLs: with --window 2 --stride 1 each
+# window scores one new token, so the running values give every token's NLL
+head -c 300 $W/valid.txt > "$T/short.txt"
+y=$($LLAMAREF_BIN eval ppl -m $W --data "$T/short.txt" --window 2 --stride 1 --verbose 2>"$T/e" | sed -n 's/^PPL = [0-9.]* +\/- \([0-9.]*\)$/\1/p')
+want=$(grep '^\[' "$T/e" | sed 's/^\[\([0-9]*\)\]/\1 /' | awk '{ L = $1 * log($2); x = L - prev; prev = L;
+    s += x; s2 += x * x; n++ } END { m = s / n; printf "%.6f", exp(m) * sqrt((s2 / n - m * m) / (n - 1)) }')
+awk -v a="${y:-0}" -v b="${want:-1}" 'BEGIN { exit !(a > 0 && (a - b) / b < 1e-3 && (b - a) / b < 1e-3) }' && ok || bad "PPL +/- $y, recomputed $want"
 finish cli.test.sh
