@@ -19,7 +19,7 @@ if [ ! -s "$W/model.safetensors" ]; then
     skip=$((skip + 1)); # 13. the shared options have the same --help text in every command
 for o in "-m, --model PATH" "--tokenizer PATH" "--temp, --temperature T" "--top-p P" \
          "-s, --seed S" "-n, --max-new-tokens N" "--no-check-weights"; do
-    lines=$(for c in generate probe detox "eval mmlu" train; do
+    lines=$(for c in generate probe detox "eval mmlu" train info merge; do
         $LLAMAREF_BIN $c --help | grep -e "^  $o " ; done | sort -u)
     n=$(printf '%s\n' "$lines" | grep -c .)
     expect_eq "help line '$o' identical ($lines)" "$n" 1

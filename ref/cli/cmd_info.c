@@ -20,9 +20,9 @@ static void print_bytes(const char *label, double bytes)
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: llamaref info -m, --model PATH\n"
-               "  PATH: a Hugging Face model directory (config.json + safetensors)\n"
-               "        or a llama2.c checkpoint (.bin)\n");
+    fprintf(f, "usage: llamaref info -m, --model PATH\n");
+    cli_help(f, "--model", NULL);
+    fprintf(f, "Prints the config, the parameter count and the memory it takes.\n");
 }
 
 int cmd_info(int argc, char **argv)

@@ -870,8 +870,9 @@ int cmd_train(int argc, char **argv)
 
 static void merge_usage(FILE *f)
 {
-    fprintf(f, "usage: llamaref merge -m, --model DIR --adapter DIR --out DIR\n"
-               "  writes W + s B A for every adapted linear as a HF\n"
+    fprintf(f, "usage: llamaref merge -m, --model PATH --adapter DIR --out DIR\n");
+    cli_help(f, "--model", NULL);
+    fprintf(f, "  writes W + s B A for every adapted linear as a HF\n"
                "  checkpoint: the base's dtype if BF16/F16, else F32\n"
                "  (F64 in a DOUBLE=1 build, so the merge loses nothing),\n"
                "  and copies the base's tokenizer files (tokenizer.json,\n"
