@@ -99,7 +99,7 @@ $(B)/obj/%.o: ref/%.c $(HDR) $(B)/flags
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -c $< -o $@
 
-$(B)/obj/cli/%.o: ref/cli/%.c $(HDR) $(B)/flags
+$(B)/obj/cli/%.o: ref/cli/%.c $(HDR) $(wildcard ref/cli/*.h) $(B)/flags
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -Iref/cli -c $< -o $@
 

@@ -152,7 +152,19 @@ static int parse_line(const lr_json *o, const lr_tokenizer *tok,
         free(msgs);
         return rc;
     }
-    if ((a = str_field(o, "question")) && (b = str_field(o, "answer"))) {
+    b = NULL;
+    if ((a = str_field(o, "question")) && !(b = str_field(o, "answer")) &&
+        !str_field(o, "prompt") && !str_field(o, "text")) {
+        /* the world's QA format (and EntityQuestions'): "answers", a list
+         * of aliases; the first one is the answer, as in the probe's
+         * few-shot examples (a line that also has "prompt" or "text", as
+         * llamaref mixture writes, is trained as those) */
+        const lr_json *al = lr_json_get(o, "answers");
+        if (al && al->type == LR_JSON_ARRAY && al->len > 0 &&
+            al->items[0].type == LR_JSON_STRING)
+            b = &al->items[0];
+    }
+    if (a && b) {
         lr_chat_message m[3];
         lr_buf q = {0}, an = {0};
         int rc;
@@ -189,7 +201,8 @@ static int parse_line(const lr_json *o, const lr_tokenizer *tok,
             return -1;
         return 0;
     }
-    return lr_fail(err, "%s: expected \"messages\", \"question\"+\"answer\", "
+    return lr_fail(err, "%s: expected \"messages\", \"question\"+\"answer\" (or "
+                   "\"answers\", a list of aliases), "
                    "\"prompt\"+\"completion\", \"text\" or \"input_ids\" "
                    "(strings)", src);
 }

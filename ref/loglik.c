@@ -147,9 +147,10 @@ done:
 int lr_perplexity(lr_loglik *L, const int *tokens, int n, int window,
                   int stride, double *nll, long *count, lr_error *err)
 {
-    int V = L->V, begin, prev_end = 0;
+    int V = L->V, begin, prev_end = 0, k = 0;
     *nll = 0;
     *count = 0;
+    L->ppl_nll2 = 0;
     if (window < 2 || stride < 1 || stride > window)
         return lr_fail(err, "perplexity: need window >= 2 and 1 <= stride <= window");
     if (ensure_slab(L, PPL_PIECE + 1, err)) return -1;
@@ -172,14 +173,18 @@ int lr_perplexity(lr_loglik *L, const int *tokens, int n, int window,
                                            ? tokens[t] : LR_IGNORE_INDEX;
             /* the row predicting tokens[q] is the last one: also scored by
              * the next piece, so it is not a target here (T = q - p + 1) */
-            if (lr_causal_lm_loss(L->slab, L->labels, 1, q - p + 1, V, NULL,
+            if (lr_causal_lm_loss(L->slab, L->labels, 1, q - p + 1, V, L->tok_lp,
                                   &piece_nll, &piece_cnt, NULL, 0.0, err))
                 return -1;
+            for (t = 0; t < q - p + 1; t++) /* 0 at rows not counted */
+                L->ppl_nll2 += L->tok_lp[t] * L->tok_lp[t];
             *nll += piece_nll;
             *count += piece_cnt;
             memcpy(L->slab, L->slab + (size_t)(q - p) * V, (size_t)V * sizeof *L->slab);
         }
         prev_end = end;
+        if (L->ppl_window) L->ppl_window(L->ppl_window_ctx, k, *nll, *count);
+        k++;
         if (end == n) break;
     }
     return 0;

@@ -15,7 +15,7 @@ rm -rf "$T"; mkdir -p "$T"
 
 S="$LLAMAREF_ASSETS/stories260K"
 if [ ! -f "$S/stories260K.bin" ] || [ ! -f "$S/tok512.bin" ]; then
-    echo "adapter_inference.test.sh: skipped: stories260K assets missing" >&2
+    echo "adapter_inference.test.sh: skipped: stories260K assets missing (README.md: Getting the assets)" >&2
     skip=$((skip + 1)); finish adapter_inference.test.sh; exit
 fi
 if [ -n "${LLAMAREF_EMULATED:-}" ]; then

@@ -22,7 +22,7 @@ if [ -f "$LLAMAREF_DATA/multiparadetox/de.tsv" ]; then
     n=$($LLAMAREF_BIN chrf --hyp "$T/h.txt" --ref "$T/r.txt" --sentence | wc -l | tr -d ' ')
     expect_eq "de sentence count" "$n" "400"
 else
-    echo "chrf.test.sh: skipped: $LLAMAREF_DATA/multiparadetox/de.tsv missing" >&2
+    echo "chrf.test.sh: skipped: $LLAMAREF_DATA/multiparadetox/de.tsv missing (README.md: Getting the assets)" >&2
     skip=$((skip + 4))
 fi
 

@@ -16,7 +16,7 @@ if [ -f "$LLAMAREF_DATA/multiparadetox/de.tsv" ]; then
     has "de corpus chrF" "$out" "chrF (corpus) 84.015149"
     has "de mean FL" "$out" "FL (mean sentence chrF/100) 0.821286"
 else
-    echo "detox_score.test.sh: skipped: multiparadetox/de.tsv missing" >&2
+    echo "detox_score.test.sh: skipped: multiparadetox/de.tsv missing (README.md: Getting the assets)" >&2
     skip=$((skip + 3))
 fi
 

@@ -14,7 +14,7 @@ rm -rf "$T"; mkdir -p "$T"
 S="$LLAMAREF_ASSETS/stories260K"
 D="$LLAMAREF_DATA"
 if [ ! -f "$S/stories260K.bin" ] || [ ! -f "$D/entityquestions/dev/P176.dev.json" ]; then
-    echo "eval_pipeline.test.sh: skipped: stories260K or entityquestions missing" >&2
+    echo "eval_pipeline.test.sh: skipped: stories260K or entityquestions missing (README.md: Getting the assets)" >&2
     skip=$((skip + 1)); finish eval_pipeline.test.sh; exit
 fi
 if [ -n "${LLAMAREF_EMULATED:-}" ]; then
@@ -95,9 +95,10 @@ has "ppl" "$p1" "ppl: "
 p2=$($LLAMAREF_BIN eval ppl $M --text "$T/text.txt" --window 8 --stride 4 2>/dev/null)
 [ "$p1" != "$p2" ] && ok || bad "window 8 gave the same perplexity as the full window"
 
-# detox (plain template with a llama2.c tokenizer) -> detox-score
+# detox (plain template with a llama2.c tokenizer) -> detox-score; one
+# demonstration, so that the prompt fits stories260K's 512 positions
 if [ -f "$D/synthdetoxm/few_shot_pairs.json" ] && [ -f "$D/multiparadetox/de.tsv" ]; then
-    out=$($LLAMAREF_BIN detox $M --shots "$D/synthdetoxm/few_shot_pairs.json" --lang de --inputs "$D/multiparadetox/de.tsv" --limit 2 --candidates 2 --max-new-tokens 12 --out "$T/detox.jsonl" 2>/dev/null)
+    out=$($LLAMAREF_BIN detox $M --shots "$D/synthdetoxm/few_shot_pairs.json" --lang de --inputs "$D/multiparadetox/de.tsv" --limit 2 --candidates 2 --num-shots 1 --max-new-tokens 12 --out "$T/detox.jsonl" 2>/dev/null)
     has "detox" "$out" "detox: 2 inputs, 4 outputs"
     for f in detox.json detox.md detox-detox.svg; do exists "$T/$f"; done
     out=$($LLAMAREF_BIN detox-score --pairs "$T/detox.jsonl")

@@ -16,7 +16,7 @@ S="$LLAMAREF_ASSETS/stories260K"
 D="$LLAMAREF_DATA"
 if [ ! -f "$S/stories260K.bin" ] || [ ! -f "$D/entityquestions/dev/P176.dev.json" ] ||
    [ ! -f "$D/mmlu/test/anatomy_test.csv" ]; then
-    echo "experiment.test.sh: skipped: stories260K, entityquestions or mmlu missing" >&2
+    echo "experiment.test.sh: skipped: stories260K, entityquestions or mmlu missing (README.md: Getting the assets)" >&2
     skip=$((skip + 1)); finish experiment.test.sh; exit
 fi
 if [ -n "${LLAMAREF_EMULATED:-}" ]; then
@@ -120,6 +120,12 @@ for h in "## Reliability (cf. paper Table 2)" "## Knowledge shifts (cf. paper Ta
     has "report.md" "$md" "$h"
 done
 has "svg" "$(head -c 200 "$E/reliability.svg")" "<svg"
+# issue 17: the paper named; a logarithmic axis says so; counts as
+# integers; a log file without carriage returns
+has "report names the paper" "$md" '"How Much Knowledge Can You Pack into a LoRA Adapter without Harming LLM?" (Pletenev et al., Findings of NAACL 2025)'
+has "log axis labelled" "$(cat "$E/reliability.svg")" "(n, log scale)"
+case "$md" in *"| 1 | 16.0 |"*|*"| 1 | 8.0 |"*) bad "a count printed as a decimal" ;; *) ok ;; esac
+if grep -q "$(printf '\r')" "$T/stderr.txt"; then bad "carriage return in the experiment's log"; else ok; fi
 
 # errors: malformed facts name file and line; bad lists are usage errors
 printf '{"question": "a?", "answers": ["x"]}\n{"question": "b?"}\n' > "$T/bad.jsonl"

@@ -28,7 +28,7 @@ if [ -f "$S/stories260K.bin" ] && [ -f "$S/tok512.bin" ]; then
     err=$($LLAMAREF_BIN generate --model "$S/stories260K.bin" --prompt "hi" 2>&1 >/dev/null)
     has "no tokenizer" "$err" "--tokenizer PATH is needed"
 else
-    echo "generate.test.sh: skipped: stories260K assets missing" >&2
+    echo "generate.test.sh: skipped: stories260K assets missing (README.md: Getting the assets)" >&2
     skip=$((skip + 4))
 fi
 

@@ -131,7 +131,10 @@ static int h_finish(const char *suite)
 }
 
 /* Path of an external asset below $LLAMAREF_ASSETS (or $LLAMAREF_DATA when
- * data is non-zero) in a static buffer, or NULL when the file is missing. */
+ * data is non-zero) in a static buffer, else below the repository's data/
+ * (where `make llama3-tokenizer` writes llama3/tokenizer.model), or NULL
+ * when the file is missing (README.md, "Getting the assets", says where
+ * each is published). */
 H_UNUSED static const char *h_path(int data, const char *rel)
 {
     static char buf[8][4096];
@@ -142,7 +145,10 @@ H_UNUSED static const char *h_path(int data, const char *rel)
     if (!base || !*base) base = data ? "../shared/data" : "../shared/assets";
     snprintf(p, 4096, "%s/%s", base, rel);
     f = fopen(p, "rb");
-    if (!f) return NULL;
+    if (!f) {
+        snprintf(p, 4096, "data/%s", rel);
+        if (!(f = fopen(p, "rb"))) return NULL;
+    }
     fclose(f);
     return p;
 }

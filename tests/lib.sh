@@ -27,6 +27,11 @@
 : "${LLAMAREF_TMP:=build/tmp}"
 : "${LLAMAREF_ASSETS:=../shared/assets}"
 : "${LLAMAREF_DATA:=../shared/data}"
+# asset REL: the path of an external file, $LLAMAREF_ASSETS/REL, else the
+# repository's data/REL (`make llama3-tokenizer` writes
+# data/llama3/tokenizer.model there); the first when neither exists.
+# README.md, "Getting the assets", says where each file is published.
+asset() { if [ ! -e "$LLAMAREF_ASSETS/$1" ] && [ -e "data/$1" ]; then echo "data/$1"; else echo "$LLAMAREF_ASSETS/$1"; fi; }
 pass=0; fail=0; skip=0
 ok() { pass=$((pass + 1)); }
 bad() { echo "FAIL: $*" >&2; fail=$((fail + 1)); }

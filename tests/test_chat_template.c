@@ -55,7 +55,7 @@ static void test_chat_vectors(void)
     CHECK_INT(bad_ids, 0);
     lr_json_free(doc);
     if (have_tok) lr_tokenizer_free(&tok);
-    if (!have_tok) SKIP("ids not checked: llama3/tokenizer.model not found in $LLAMAREF_ASSETS");
+    if (!have_tok) SKIP("ids not checked: llama3/tokenizer.model not found in $LLAMAREF_ASSETS (README.md: Getting the assets)");
 }
 
 static int parse(lr_json_doc **doc, const char *text)

@@ -124,7 +124,7 @@ static void test_sacrebleu_english(void)
     size_t tlen, plen, nt, np, i;
     lr_error err;
     lr_chrf_config c0 = cfg_for(0), c2 = cfg_for(2);
-    if (!tsv || !pairs) SKIP("shared chrf/en_sentence_chrf.tsv or en.tsv missing");
+    if (!tsv || !pairs) SKIP("shared chrf/en_sentence_chrf.tsv or en.tsv missing (README.md: Getting the assets)");
     CHECK_OK(lr_read_file(tsv, &tbuf, &tlen, &err), &err);
     CHECK_OK(lr_read_file(pairs, &pbuf, &plen, &err), &err);
     if (!tbuf || !pbuf) goto done;

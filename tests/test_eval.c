@@ -204,7 +204,7 @@ static void test_mmlu_shared_data(void)
     const char *p = h_data("mmlu/test/abstract_algebra_test.csv");
     size_t s, n_dev = 0, n_test = 0;
     lr_error err;
-    if (!p) SKIP("../shared/data/mmlu missing");
+    if (!p) SKIP("../shared/data/mmlu missing (README.md: Getting the assets)");
     for (s = 0; s < LR_MMLU_N_SUBJECTS; s++) {
         char rel[256];
         lr_mmlu_items it;
@@ -248,7 +248,7 @@ static void test_truthfulqa(void)
     write_text(h_tmp("tqa_bad.json"), "[\n{\"question\": \"Q?\", \"mc1_targets\": {\"a\": 1},\n"
                " \"mc2_targets\": {\"a\": 2}}]");
     CHECK_ERR(lr_tqa_load(h_tmp("tqa_bad.json"), &t, &err), &err, "tqa_bad.json:3: \"mc2_targets\" label 0");
-    if (!p) SKIP("truthfulqa/mc_task.json missing");
+    if (!p) SKIP("truthfulqa/mc_task.json missing (README.md: Getting the assets)");
     CHECK_OK(lr_tqa_load(p, &t, &err), &err);
     CHECK_INT(t.n, 817);
     if (t.n == 817) CHECK_INT(t.items[0].mc1.n, 4);
@@ -308,7 +308,7 @@ static void test_facts_files(void)
     write_text(h_tmp("facts_bad2.json"), "[\n {\"question\": \"A?\", \"answers\": [\"x\"]},\n {\"answers\": [\"y\"]}\n]");
     CHECK_ERR(lr_facts_load(h_tmp("facts_bad2.json"), &f, &err), &err, "facts_bad2.json:3: \"question\" missing");
     lr_facts_free(&f);
-    if (!p) SKIP("entityquestions missing");
+    if (!p) SKIP("entityquestions missing (README.md: Getting the assets)");
     CHECK_OK(lr_facts_load(p, &f, &err), &err);
     CHECK_INT(f.n, 1000);
     if (f.n) {
@@ -416,7 +416,7 @@ static void test_detox_prompt(void)
     char *c = lr_detox_clean(raw, strlen(raw), &err);
     CHECK_STR(c, "a  b c \xEF\xBF\xBD");
     free(c);
-    if (!p) SKIP("synthdetoxm missing");
+    if (!p) SKIP("synthdetoxm missing (README.md: Getting the assets)");
     CHECK_OK(lr_detox_shots_load(p, "fr", &s, &err), &err);
     CHECK_INT(s.n, 9);
     lr_detox_shots_free(&s);

@@ -286,7 +286,7 @@ static void test_stories260k_greedy(void)
     const lr_json *want;
     lr_decoder d;
     int tok = 1, i, got[64], match = 0;
-    if (!bin || !js) SKIP("stories260K assets missing");
+    if (!bin || !js) SKIP("stories260K assets missing (README.md: Getting the assets)");
     CHECK_OK(lr_model_load(bin, NULL, &m, &err), &err);
     CHECK_OK(lr_json_parse_file(js, &doc, &err), &err);
     if (!m || !doc) goto done;
@@ -340,7 +340,7 @@ static void test_thread_invariance(void)
     lr_float *first;
     int seq[48], i, th;
     size_t n;
-    if (!bin) SKIP("stories260K asset missing");
+    if (!bin) SKIP("stories260K asset missing (README.md: Getting the assets)");
     CHECK_OK(lr_model_load(bin, NULL, &m, &err), &err);
     if (!m) return;
     for (i = 0; i < 48; i++) seq[i] = (i * 97 + 5) % m->config.vocab_size;

@@ -100,7 +100,7 @@ static void test_stories260k(void)
     float raw[64 * 16];
     unsigned char buf[4 * 64 * 16];
     int i, j, ok = 1;
-    if (!path) SKIP("stories260K/stories260K.bin not found under $LLAMAREF_ASSETS");
+    if (!path) SKIP("stories260K/stories260K.bin not found under $LLAMAREF_ASSETS (README.md: Getting the assets)");
     if (lr_model_load(path, NULL, &m, &err)) {
         CHECK_OK(-1, &err);
         return;

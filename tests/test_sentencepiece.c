@@ -26,7 +26,7 @@ static void test_llama2_published(void)
     lr_tokens ids = {0};
     const lr_json *cases;
     size_t i;
-    if (!tp || !cp) SKIP("llama2/tokenizer.bin or cases.json not found in $LLAMAREF_ASSETS");
+    if (!tp || !cp) SKIP("llama2/tokenizer.bin or cases.json not found in $LLAMAREF_ASSETS (README.md: Getting the assets)");
     CHECK_OK(lr_tokenizer_load(tp, &tok, &err), &err);
     CHECK_OK(lr_json_parse_file(cp, &doc, &err), &err);
     CHECK_INT(tok.format, LR_TOK_LLAMA2C);
@@ -55,7 +55,7 @@ static void test_llama2_sentencepiece_vectors(void)
     lr_buf out = {0};
     const lr_json *enc, *dec;
     size_t i, bad = 0, bad_dec = 0;
-    if (!tp) SKIP("llama2/tokenizer.bin not found in $LLAMAREF_ASSETS");
+    if (!tp) SKIP("llama2/tokenizer.bin not found in $LLAMAREF_ASSETS (README.md: Getting the assets)");
     CHECK_OK(lr_tokenizer_load(tp, &tok, &err), &err);
     if (lr_json_parse_file("vectors/tokenizer/llama2_cases.json", &doc, &err)) {
         fprintf(stderr, "%s\n", err.msg);
@@ -106,7 +106,7 @@ static void test_tok512_greedy_sample(void)
     lr_stream_decoder d;
     const lr_json *g, *start;
     size_t i;
-    if (!tp || !gp) SKIP("stories260K/tok512.bin or greedy_first64.json not found");
+    if (!tp || !gp) SKIP("stories260K/tok512.bin or greedy_first64.json not found (README.md: Getting the assets)");
     CHECK_OK(lr_tokenizer_load(tp, &tok, &err), &err);
     CHECK_INT(tok.vocab_size, 512);
     CHECK_OK(lr_json_parse_file(gp, &doc, &err), &err);
@@ -140,7 +140,7 @@ static void test_corrupt_tokenizer_bin(void)
     lr_error err;
     char *data;
     size_t len;
-    if (!tp) SKIP("stories260K/tok512.bin not found");
+    if (!tp) SKIP("stories260K/tok512.bin not found (README.md: Getting the assets)");
     if (lr_read_file(tp, &data, &len, &err)) {
         CHECK(0);
         return;

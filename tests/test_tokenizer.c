@@ -215,7 +215,7 @@ static void check_llama3_cases(const lr_tokenizer *tok)
 static void test_llama3_vectors_tiktoken(void)
 {
     const lr_tokenizer *tok = llama3();
-    if (!tok) SKIP("llama3/tokenizer.model not found in $LLAMAREF_ASSETS");
+    if (!tok) SKIP("llama3/tokenizer.model not found in $LLAMAREF_ASSETS (README.md: Getting the assets)");
     CHECK_INT(tok->format, LR_TOK_TIKTOKEN);
     CHECK_INT(tok->vocab_size, 128256);
     check_llama3_cases(tok);
@@ -397,7 +397,7 @@ static void test_llama3_vectors_hf_json(void)
     const char *path = h_tmp("llama3_tokenizer.json");
     lr_tokenizer hf;
     lr_error err;
-    if (!tok) SKIP("llama3/tokenizer.model not found in $LLAMAREF_ASSETS");
+    if (!tok) SKIP("llama3/tokenizer.model not found in $LLAMAREF_ASSETS (README.md: Getting the assets)");
     CHECK_INT(write_hf_json(tok, path), 0);
     if (lr_tokenizer_load(path, &hf, &err)) {
         fprintf(stderr, "%s\n", err.msg);
@@ -432,7 +432,7 @@ static void test_bpe_naive_vs_heap(void)
     uint32_t seed = 42;
     unsigned char buf[512];
     int i, bad = 0;
-    if (!tok) SKIP("llama3/tokenizer.model not found in $LLAMAREF_ASSETS");
+    if (!tok) SKIP("llama3/tokenizer.model not found in $LLAMAREF_ASSETS (README.md: Getting the assets)");
     memset(&s, 0, sizeof s);
     for (i = 0; i < 3000; i++) {
         size_t n = 0, want = 1 + rnd(&seed) % (i < 2000 ? 40 : 400);
@@ -472,7 +472,7 @@ static void test_long_piece(void)
     lr_buf back = {0};
     lr_error err;
     uint32_t seed = 7;
-    if (!tok) SKIP("llama3/tokenizer.model not found in $LLAMAREF_ASSETS");
+    if (!tok) SKIP("llama3/tokenizer.model not found in $LLAMAREF_ASSETS (README.md: Getting the assets)");
     text = malloc(n);
     CHECK(text != NULL);
     if (!text) return;
@@ -496,7 +496,7 @@ static void test_special_tokens(void)
     lr_error err;
     int32_t bad_ids[3] = {128256, -1, 2000000000};
     int32_t one;
-    if (!tok) SKIP("llama3/tokenizer.model not found in $LLAMAREF_ASSETS");
+    if (!tok) SKIP("llama3/tokenizer.model not found in $LLAMAREF_ASSETS (README.md: Getting the assets)");
     CHECK_INT(tok->bos_id, 128000);
     CHECK_INT(tok->eos_id, 128001);
     CHECK_INT(lr_tokenizer_special_id(tok, "<|finetune_right_pad_id|>"), 128004);
@@ -541,7 +541,7 @@ static void test_stream_decoder(void)
     lr_error err;
     size_t i, prev = 0, pushes_held = 0;
     int32_t bad = 128300;
-    if (!tok) SKIP("llama3/tokenizer.model not found in $LLAMAREF_ASSETS");
+    if (!tok) SKIP("llama3/tokenizer.model not found in $LLAMAREF_ASSETS (README.md: Getting the assets)");
     CHECK_OK(lr_tokenizer_encode(tok, text, sizeof text - 1, 0, &ids, &err), &err);
     lr_stream_decoder_init(&d, tok);
     for (i = 0; i < ids.n; i++) {
@@ -587,7 +587,7 @@ static void test_invalid_utf8_round_trip(void)
     uint32_t seed = 99;
     char buf[300];
     int i, bad = 0;
-    if (!tok) SKIP("llama3/tokenizer.model not found in $LLAMAREF_ASSETS");
+    if (!tok) SKIP("llama3/tokenizer.model not found in $LLAMAREF_ASSETS (README.md: Getting the assets)");
     for (i = 0; i < 300; i++) {
         size_t n = rnd(&seed) % sizeof buf, k;
         for (k = 0; k < n; k++) {
@@ -632,7 +632,7 @@ static void test_corrupt_files(void)
     CHECK_ERR(lr_tokenizer_load_buffer("{\"model\": {}}", 13, "j", &t, &err), &err, "model.type");
     CHECK_ERR(lr_tokenizer_load_buffer("{\"model\": ", 10, "j", &t, &err), &err, "j:1");
     CHECK_ERR(lr_tokenizer_load_buffer(garbage, sizeof garbage - 1, "garbage", &t, &err), &err, "garbage");
-    if (!path) SKIP("llama3/tokenizer.model not found in $LLAMAREF_ASSETS");
+    if (!path) SKIP("llama3/tokenizer.model not found in $LLAMAREF_ASSETS (README.md: Getting the assets)");
     if (lr_read_file(path, &data, &len, &err)) {
         CHECK(0);
         return;

@@ -10,7 +10,7 @@ set -u
 . "$(dirname "$0")/lib.sh"
 T="$LLAMAREF_TMP/tokenizer_cli"
 mkdir -p "$T"
-V="$LLAMAREF_ASSETS/llama3/tokenizer.model"
+V=$(asset llama3/tokenizer.model)
 
 if [ -f "$V" ]; then
     tok() { $LLAMAREF_BIN tokenize --tokenizer "$V" "$@"; }
@@ -20,7 +20,7 @@ if [ -f "$V" ]; then
     expect_eq "special as text" "$(printf 'Hi<|eot_id|>' | tok)" "13347 27 91 68 354 851 91 29"
     expect_eq "special parsed" "$(printf 'Hi<|eot_id|>' | tok --special)" "13347 128009"
     expect_eq "empty input" "$(printf '' | tok)" ""
-    expect_eq "directory" "$(printf 'Hello world' | $LLAMAREF_BIN tokenize --tokenizer "$LLAMAREF_ASSETS/llama3")" "9906 1917"
+    expect_eq "directory" "$(printf 'Hello world' | $LLAMAREF_BIN tokenize --tokenizer "$(dirname "$V")")" "9906 1917"
     # JSONL: one array per line, in order, JSON escapes decoded
     printf '{"text": "Hello world"}\n{"text": "caf\\u00e9\\nline2"}\n{"text": "Hi<|eot_id|>", "id": 3}\n' > "$T/in.jsonl"
     expect_eq "jsonl" "$(tok --jsonl < "$T/in.jsonl" | tr '\n' '/')" "[9906,1917]/[936,59958,198,1074,17]/[13347,27,91,68,354,851,91,29]/"
@@ -62,7 +62,7 @@ if [ -f "$V" ]; then
     if [ $? -eq 1 ] && grep -q 'trunc.model' "$T/err"; then ok; else bad "truncated vocabulary"; fi
     rm -f "$T/big.txt" "$T/big.ids" "$T/big.out"
 else
-    echo "tokenizer_cli.test.sh: skipped: $V missing" >&2
+    echo "tokenizer_cli.test.sh: skipped: $V missing (README.md: Getting the assets)" >&2
     skip=$((skip + 22))
 fi
 
@@ -73,7 +73,7 @@ if [ -f "$L2" ]; then
     expect_eq "llama2 detokenize" "$(echo '1 306 4658 278 6593 310 2834 338' | $LLAMAREF_BIN detokenize --tokenizer "$L2")" \
         "I believe the meaning of life is"
 else
-    echo "tokenizer_cli.test.sh: skipped: $L2 missing" >&2
+    echo "tokenizer_cli.test.sh: skipped: $L2 missing (README.md: Getting the assets)" >&2
     skip=$((skip + 2))
 fi
 

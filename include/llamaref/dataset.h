@@ -4,7 +4,8 @@
  *   {"messages": [{"role", "content"}, ...]}   Llama 3.1 chat template
  *   {"question": q, "answer": a}   rendered with the Llama 3.1 template as
  *       system "Answer the following question.", user "Question: {q}",
- *       assistant "Answer: {a}"
+ *       assistant "Answer: {a}"; {"question": q, "answers": [a, ...]} (the
+ *       world's and EntityQuestions' alias lists): the first alias as a
  *   {"prompt": p, "completion": c}  plain text: <bos> p c <eos>, the two
  *       parts tokenized separately
  *   {"text": t}  a pretraining document: <bos> t <eos>, every token

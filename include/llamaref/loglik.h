@@ -26,6 +26,13 @@ typedef struct lr_loglik {
     int slab_rows;
     int *labels;      /* [slab_rows] */
     double *tok_lp;   /* [slab_rows] */
+    /* filled by lr_perplexity: the sum of the squared per-token NLLs (for
+     * the standard error of the mean NLL, as llama.cpp's perplexity tool
+     * reports it); and, when set, called after each window k (0-based)
+     * with the running NLL sum and count */
+    double ppl_nll2;
+    void (*ppl_window)(void *ctx, int k, double nll, long count);
+    void *ppl_window_ctx;
 } lr_loglik;
 
 int lr_loglik_init(lr_loglik *L, const lr_model *m, int max_len, lr_error *err);

@@ -1,8 +1,12 @@
 /* cli.h - the subcommands of the llamaref command-line tool.  Each lives in
- * its own ref/cli/cmd_*.c and returns the process exit status (0 ok, 1 error,
- * 2 usage).  Shared argument helpers are in cli_args.c. */
+ * its own ref/cli/cmd_*.c and returns the process exit status (0 ok, 1
+ * runtime error, 2 usage error).  Shared argument helpers are in
+ * cli_args.c: one vocabulary of option spellings for every command
+ * (docs/cli.md). */
 #ifndef LLAMAREF_CLI_H
 #define LLAMAREF_CLI_H
+
+#include <stdio.h>
 
 int cmd_info(int argc, char **argv);
 int cmd_generate(int argc, char **argv), cmd_dump(int argc, char **argv), cmd_bench(int argc, char **argv);
@@ -18,12 +22,49 @@ int cmd_verify(int argc, char **argv);
 int cmd_tokenize(int argc, char **argv), cmd_detokenize(int argc, char **argv),
     cmd_chat_template(int argc, char **argv);
 
+/* The running command's name ("probe"), set by main before dispatch; every
+ * message of the helpers below starts "llamaref <cli_cmd>: ". */
+extern const char *cli_cmd;
+
+/* The canonical spelling of an option: the short and alternative names
+ * people bring from llama.cpp and Hugging Face (-m, -p, -n, -c, -f, -s,
+ * -t, --temp, --ctx-size, --n-predict, --learning-rate, --lora-alpha,
+ * --num-train-epochs, ...) map to the one spelling every command accepts;
+ * a deprecated spelling (--n-shots) maps too, with a warning on stderr.
+ * Anything else is returned unchanged. */
+const char *cli_opt(const char *arg);
+
 /* Argument helpers: "--name value" options.  Each prints a message naming
  * the option and returns -1 on a missing or malformed value. */
 int cli_int(const char *opt, const char *val, long lo, long hi, long *out);
+/* A finite number (NaN and infinities refused). */
 int cli_double(const char *opt, const char *val, double *out);
-/* Exits the argument loop on an unknown option with a clear message. */
+/* A finite number in a range: lo < v (lo_open) or lo <= v, and v < hi
+ * (hi_open) or v <= hi. */
+int cli_double_in(const char *opt, const char *val, double lo, int lo_open,
+                  double hi, int hi_open, double *out);
+/* --seed S: 0 .. 2^31-1, or -1 to draw one (printed on stderr; *out holds
+ * the drawn seed, so whatever records the options records it). */
+int cli_seed(const char *opt, const char *val, long *out);
+/* Ends the argument loop on an option the command does not know: the
+ * message says "needs a value" for one of the command's own options given
+ * last without its value, else "unknown option" with the closest option
+ * listed by usage ("did you mean --temperature?").  usage may be NULL (the
+ * shared vocabulary is searched).  Returns 2. */
+int cli_bad_option(const char *cmd, const char *arg, void (*usage)(FILE *));
+/* The same without a usage function. */
 int cli_unknown(const char *cmd, const char *arg);
+/* Before any work: an output file's parent directories are created and
+ * checked writable (is_dir: path itself is a directory to create).  Prints
+ * "llamaref <cmd>: ..." and returns -1 when it cannot be written. */
+int cli_prepare_out(const char *cmd, const char *path, int is_dir);
+/* The --help line of a shared option (opt: its canonical spelling, e.g.
+ * "--temperature"), the same text in every command, with the command's
+ * default appended when def is not NULL.  Unknown opt: nothing printed. */
+void cli_help(FILE *f, const char *opt, const char *def);
+/* 1 when stderr is a terminal: progress lines use '\r' there and one line
+ * per update otherwise (a log file). */
+int cli_stderr_tty(void);
 /* Wall-clock seconds from an arbitrary origin (monotonic where the
  * platform has it; else processor time), for rates and ETAs: processor
  * time would count every OpenMP thread. */

@@ -1,28 +1,75 @@
-/* cli_args.c - small, strict parsers for command-line option values, and
- * the clock the progress lines use. */
+/* cli_args.c - the shared option vocabulary (aliases, strict value parsers,
+ * "did you mean"), output-path preparation, and the clock the progress lines
+ * use.  See cli.h and docs/cli.md. */
 #if !defined(_WIN32) && !defined(_POSIX_C_SOURCE)
-#define _POSIX_C_SOURCE 200809L /* clock_gettime */
+#define _POSIX_C_SOURCE 200809L /* clock_gettime, isatty, mkdir */
 #endif
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
+#ifndef _WIN32
+#include <sys/stat.h>
+#include <unistd.h>
+#endif
 
 #include "cli.h"
+#include "llamaref/common.h"
+
+const char *cli_cmd = "";
+
+/* alias -> canonical spelling; deprecated: warn (old spellings kept for one
+ * release) */
+static const struct alias {
+    const char *alias, *canon;
+    int deprecated;
+} aliases[] = {
+    /* llama.cpp */
+    {"-m", "--model", 0}, {"-p", "--prompt", 0}, {"-f", "--file", 0},
+    {"-n", "--max-new-tokens", 0}, {"--n-predict", "--max-new-tokens", 0},
+    {"--temp", "--temperature", 0}, {"-c", "--max-len", 0},
+    {"--ctx-size", "--max-len", 0}, {"-s", "--seed", 0}, {"-t", "--threads", 0},
+    /* Hugging Face TrainingArguments / PEFT LoraConfig */
+    {"--learning-rate", "--lr", 0}, {"--lora-alpha", "--alpha", 0},
+    {"--lora-r", "--r", 0}, {"--lora-dropout", "--dropout", 0},
+    {"--num-train-epochs", "--epochs", 0},
+    {"--per-device-train-batch-size", "--batch", 0},
+    {"--gradient-accumulation-steps", "--grad-accum", 0},
+    {"--warmup-steps", "--warmup", 0}, {"--lr-scheduler-type", "--schedule", 0},
+    {"--logging-steps", "--log-every", 0}, {"--save-steps", "--save-every", 0},
+    {"--eval-steps", "--eval-every", 0}, {"--use-rslora", "--rslora", 0},
+    /* old llamaref spellings */
+    {"--n-shots", "--num-shots", 1},
+};
+
+const char *cli_opt(const char *arg)
+{
+    size_t i;
+    for (i = 0; i < sizeof aliases / sizeof aliases[0]; i++)
+        if (!strcmp(arg, aliases[i].alias)) {
+            if (aliases[i].deprecated)
+                fprintf(stderr, "llamaref %s: warning: %s is deprecated, use %s\n",
+                        cli_cmd, arg, aliases[i].canon);
+            return aliases[i].canon;
+        }
+    return arg;
+}
 
 int cli_int(const char *opt, const char *val, long lo, long hi, long *out)
 {
     char *end;
     long v;
     if (!val) {
-        fprintf(stderr, "llamaref: option %s needs a value\n", opt);
+        fprintf(stderr, "llamaref %s: option %s needs a value\n", cli_cmd, opt);
         return -1;
     }
     errno = 0;
     v = strtol(val, &end, 10);
     if (errno || end == val || *end || v < lo || v > hi) {
-        fprintf(stderr, "llamaref: option %s: '%s' is not an integer in [%ld, %ld]\n",
-                opt, val, lo, hi);
+        fprintf(stderr, "llamaref %s: option %s: '%s' is not an integer in "
+                "[%ld, %ld]\n", cli_cmd, opt, val, lo, hi);
         return -1;
     }
     *out = v;
@@ -34,23 +81,294 @@ int cli_double(const char *opt, const char *val, double *out)
     char *end;
     double v;
     if (!val) {
-        fprintf(stderr, "llamaref: option %s needs a value\n", opt);
+        fprintf(stderr, "llamaref %s: option %s needs a value\n", cli_cmd, opt);
         return -1;
     }
     errno = 0;
     v = strtod(val, &end);
-    if (errno || end == val || *end || v != v) {
-        fprintf(stderr, "llamaref: option %s: '%s' is not a number\n", opt, val);
+    /* ERANGE on underflow (1e-400) is a finite number: only overflow and
+     * non-numbers are refused */
+    if (end == val || *end || v != v || v - v != 0) {
+        fprintf(stderr, "llamaref %s: option %s: '%s' is not a finite number\n",
+                cli_cmd, opt, val);
         return -1;
     }
     *out = v;
     return 0;
 }
 
+int cli_double_in(const char *opt, const char *val, double lo, int lo_open,
+                  double hi, int hi_open, double *out)
+{
+    double v;
+    if (cli_double(opt, val, &v)) return -1;
+    if ((lo_open ? !(v > lo) : !(v >= lo)) || (hi_open ? !(v < hi) : !(v <= hi))) {
+        fprintf(stderr, "llamaref %s: option %s: %s is not in %c%g, %g%c\n",
+                cli_cmd, opt, val, lo_open ? '(' : '[', lo, hi, hi_open ? ')' : ']');
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+int cli_seed(const char *opt, const char *val, long *out)
+{
+    long v;
+    if (val && !strcmp(val, "-1")) {
+        /* a fresh seed: wall clock, processor time and a stack address,
+         * mixed (splitmix64 finaliser) */
+        uint64_t h = (uint64_t)time(NULL) ^ ((uint64_t)clock() << 20) ^
+                     (uint64_t)(size_t)&v;
+        h ^= h >> 30; h *= UINT64_C(0xbf58476d1ce4e5b9);
+        h ^= h >> 27; h *= UINT64_C(0x94d049bb133111eb);
+        h ^= h >> 31;
+        *out = (long)(h & 0x7fffffffu);
+        fprintf(stderr, "llamaref %s: %s -1: drew seed %ld\n", cli_cmd, opt, *out);
+        return 0;
+    }
+    if (cli_int(opt, val, 0, 0x7fffffffL, &v)) return -1;
+    *out = v;
+    return 0;
+}
+
+/* Levenshtein distance, capped (options are short) */
+static size_t edit_distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b), i, j, row[64], prev, cur;
+    if (la > 63 || lb > 63) return 99;
+    for (j = 0; j <= lb; j++) row[j] = j;
+    for (i = 1; i <= la; i++) {
+        prev = row[0];
+        row[0] = i;
+        for (j = 1; j <= lb; j++) {
+            size_t best = prev + (a[i - 1] != b[j - 1]);
+            if (row[j] + 1 < best) best = row[j] + 1;
+            if (row[j - 1] + 1 < best) best = row[j - 1] + 1;
+            cur = row[j];
+            row[j] = best;
+            prev = cur;
+        }
+    }
+    return row[lb];
+}
+
+/* The usage text as a string (malloc'ed; NULL when it cannot be captured). */
+static char *usage_text(void (*usage)(FILE *))
+{
+    FILE *f;
+    char *s = NULL;
+    long n;
+    if (!usage || !(f = tmpfile())) return NULL;
+    usage(f);
+    if (fflush(f) == 0 && (n = ftell(f)) >= 0 && n < (1L << 20) &&
+        fseek(f, 0, SEEK_SET) == 0 && (s = malloc((size_t)n + 1)) != NULL) {
+        if (fread(s, 1, (size_t)n, f) != (size_t)n) {
+            free(s);
+            s = NULL;
+        } else {
+            s[n] = 0;
+        }
+    }
+    fclose(f);
+    return s;
+}
+
+/* Next option token ("--name" or "-x") in text at or after *p; copies it
+ * into tok (NUL-terminated) and returns 1, or 0 at the end. */
+static int next_option(const char **p, char *tok, size_t cap)
+{
+    const char *s = *p;
+    for (; *s; s++) {
+        size_t n = 0;
+        const char *q;
+        if (*s != '-') continue;
+        if (s > *p && s[-1] != ' ' && s[-1] != '[' && s[-1] != '(' &&
+            s[-1] != '|' && s[-1] != '\n' && s[-1] != ',')
+            continue;
+        q = s + (s[1] == '-' ? 2 : 1);
+        if (!(*q >= 'a' && *q <= 'z') && !(*q >= 'A' && *q <= 'Z')) continue;
+        while ((*q >= 'a' && *q <= 'z') || (*q >= 'A' && *q <= 'Z') ||
+               (*q >= '0' && *q <= '9') || *q == '-')
+            q++;
+        if (s[1] != '-' && q - s != 2) continue; /* "-x" only, not "-1e3" */
+        n = (size_t)(q - s);
+        if (n >= cap) n = cap - 1;
+        memcpy(tok, s, n);
+        tok[n] = 0;
+        *p = q;
+        return 1;
+    }
+    *p = s;
+    return 0;
+}
+
+int cli_bad_option(const char *cmd, const char *arg, void (*usage)(FILE *))
+{
+    char *text = usage_text(usage), tok[64], best[64] = "";
+    const char *p;
+    size_t i, d, best_d = (size_t)-1;
+    if (text) {
+        for (p = text; next_option(&p, tok, sizeof tok);) {
+            if (!strcmp(tok, arg)) {
+                /* the command knows it: it fell through for want of a value */
+                fprintf(stderr, "llamaref %s: option %s needs a value (see "
+                        "--help)\n", cmd, arg);
+                free(text);
+                return 2;
+            }
+            if (tok[1] == '-' && (d = edit_distance(arg, tok)) < best_d) {
+                best_d = d;
+                strcpy(best, tok);
+            }
+            /* the aliases of this option are spellings it accepts too */
+            for (i = 0; i < sizeof aliases / sizeof aliases[0]; i++)
+                if (!aliases[i].deprecated && !strcmp(tok, aliases[i].canon) &&
+                    aliases[i].alias[1] == '-' &&
+                    (d = edit_distance(arg, aliases[i].alias)) < best_d) {
+                    best_d = d;
+                    strcpy(best, aliases[i].alias);
+                }
+        }
+        free(text);
+    } else {
+        for (i = 0; i < sizeof aliases / sizeof aliases[0]; i++)
+            if ((d = edit_distance(arg, aliases[i].canon)) < best_d) {
+                best_d = d;
+                strcpy(best, aliases[i].canon);
+            }
+    }
+    if (arg[0] == '-' && best[0] && best_d <= (strlen(arg) > 9 ? 3u : 2u))
+        fprintf(stderr, "llamaref %s: unknown option '%s'; did you mean %s? "
+                "(see --help)\n", cmd, arg, best);
+    else
+        fprintf(stderr, "llamaref %s: unknown %s '%s' (see --help)\n", cmd,
+                arg[0] == '-' ? "option" : "argument", arg);
+    return 2;
+}
+
 int cli_unknown(const char *cmd, const char *arg)
 {
-    fprintf(stderr, "llamaref %s: unknown option '%s' (see --help)\n", cmd, arg);
-    return 2;
+    return cli_bad_option(cmd, arg, NULL);
+}
+
+/* mkdir -p (path is modified temporarily) */
+static int make_dirs(char *path)
+{
+#ifdef _WIN32
+    (void)path;
+    return 0;
+#else
+    char *s;
+    for (s = path + 1; ; s++) {
+        if (*s == '/' || *s == 0) {
+            char c = *s;
+            *s = 0;
+            if (!lr_path_is_dir(path) && mkdir(path, 0777) != 0 && errno != EEXIST) {
+                *s = c;
+                return -1;
+            }
+            *s = c;
+            if (!c) break;
+        }
+    }
+    return 0;
+#endif
+}
+
+int cli_prepare_out(const char *cmd, const char *path, int is_dir)
+{
+    char *dir, *probe = NULL;
+    const char *slash;
+    size_t n = strlen(path);
+    FILE *f;
+    int rc = -1;
+    if (!n) {
+        fprintf(stderr, "llamaref %s: empty output path\n", cmd);
+        return -1;
+    }
+    if (!is_dir && lr_path_is_dir(path)) {
+        fprintf(stderr, "llamaref %s: %s is a directory; a file name is needed\n",
+                cmd, path);
+        return -1;
+    }
+    slash = is_dir ? path + n : strrchr(path, '/');
+    if (!slash) {
+        dir = lr_strndup(".", 1, NULL);
+    } else {
+        dir = lr_strndup(path, slash == path ? 1 : (size_t)(slash - path), NULL);
+    }
+    if (!dir || !(probe = malloc(strlen(dir) + 64))) {
+        fprintf(stderr, "llamaref %s: out of memory\n", cmd);
+        goto done;
+    }
+    if (make_dirs(dir) != 0) {
+        fprintf(stderr, "llamaref %s: cannot create directory %s (for %s): %s\n",
+                cmd, dir, path, strerror(errno));
+        goto done;
+    }
+    sprintf(probe, "%s/.llamaref-write-check.%lu", dir,
+            (unsigned long)time(NULL) ^ (unsigned long)(size_t)probe);
+    if (!(f = fopen(probe, "wb"))) {
+        fprintf(stderr, "llamaref %s: cannot write in %s (for %s): %s\n", cmd,
+                dir, path, strerror(errno));
+        goto done;
+    }
+    fclose(f);
+    remove(probe);
+    rc = 0;
+done:
+    free(dir);
+    free(probe);
+    return rc;
+}
+
+static const struct shared_help {
+    const char *opt, *text;
+} shared_help[] = {
+    {"--model", "-m, --model PATH          HF model directory or llama2.c checkpoint (.bin)"},
+    {"--tokenizer", "--tokenizer PATH          tokenizer file or directory (default: the\n"
+                    "                            model's directory; needed for llama2.c)"},
+    {"--adapter", "--adapter DIR             PEFT LoRA adapter, merged into this process's\n"
+                  "                            copy of the weights (W + s B A)"},
+    {"--keep-dtype", "--keep-dtype              keep BF16/F16 weights as stored (half the memory)"},
+    {"--no-check-weights", "--no-check-weights        skip the NaN/Inf scan of the weights on load"},
+    {"--prompt", "-p, --prompt TEXT         the prompt"},
+    {"--file", "-f, --file FILE           the prompt (or text) from a file"},
+    {"--max-new-tokens", "-n, --max-new-tokens N    new tokens at most"},
+    {"--max-len", "-c, --max-len N           tokens in one sequence at most (at most the\n"
+                  "                            model's max_position_embeddings)"},
+    {"--temperature", "--temp, --temperature T   sampling temperature, finite, >= 0 (0: greedy)"},
+    {"--top-k", "--top-k K                 keep the K most likely tokens (0: off)"},
+    {"--top-p", "--top-p P                 nucleus sampling, 0 < P <= 1 (1: off)"},
+    {"--min-p", "--min-p M                 drop tokens below M * p_max, 0 <= M <= 1 (0: off)"},
+    {"--seed", "-s, --seed S              random seed, 0 .. 2^31-1; -1 draws one (printed\n"
+               "                            and recorded)"},
+    {"--shots", "--shots FILE              few-shot examples (a file)"},
+    {"--num-shots", "--num-shots N             few-shot examples per prompt (a count)"},
+    {"--data", "--data PATH               the data set"},
+    {"--rslora", "--rslora | --no-rslora    rank-stabilised LoRA scale alpha / sqrt(r)\n"
+                 "                            instead of alpha / r"},
+};
+
+void cli_help(FILE *f, const char *opt, const char *def)
+{
+    size_t i;
+    for (i = 0; i < sizeof shared_help / sizeof shared_help[0]; i++)
+        if (!strcmp(opt, shared_help[i].opt)) {
+            fprintf(f, "  %s", shared_help[i].text);
+            if (def) fprintf(f, "\n                            (default %s)", def);
+            fputc('\n', f);
+            return;
+        }
+}
+
+int cli_stderr_tty(void)
+{
+#ifdef _WIN32
+    return 0;
+#else
+    return isatty(2);
+#endif
 }
 
 double cli_now(void)

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "cli.h"
 #include "cli_ids.h"
 
 int cli_ids(const char *opt, const char *val, int **ids, int *n)
@@ -13,7 +14,7 @@ int cli_ids(const char *opt, const char *val, int **ids, int *n)
     *ids = NULL;
     *n = 0;
     if (!val) {
-        fprintf(stderr, "llamaref: option %s needs a value\n", opt);
+        fprintf(stderr, "llamaref %s: option %s needs a value\n", cli_cmd, opt);
         return -1;
     }
     out = malloc(sizeof *out * (size_t)cap);
@@ -27,8 +28,8 @@ int cli_ids(const char *opt, const char *val, int **ids, int *n)
         v = strtol(p, &end, 10);
         if (end == p || errno || v < -2147483647L - 1 || v > 2147483647L ||
             (*end && *end != ' ' && *end != ',' && *end != '\t' && *end != '\n')) {
-            fprintf(stderr, "llamaref: option %s: '%s' is not a list of "
-                    "integers (at byte %d)\n", opt, val, (int)(p - val));
+            fprintf(stderr, "llamaref %s: option %s: '%s' is not a list of "
+                    "integers (at byte %d)\n", cli_cmd, opt, val, (int)(p - val));
             free(out);
             return -1;
         }
@@ -42,7 +43,7 @@ int cli_ids(const char *opt, const char *val, int **ids, int *n)
         p = end;
     }
     if (!count) {
-        fprintf(stderr, "llamaref: option %s: empty id list\n", opt);
+        fprintf(stderr, "llamaref %s: option %s: empty id list\n", cli_cmd, opt);
         free(out);
         return -1;
     }

@@ -131,6 +131,14 @@ static int bench_model(const char *label, const lr_model *m, int prompt,
     return 0;
 }
 
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: llamaref bench [--stories PATH] [--size N] [--quick]\n"
+               "  --size N   fast matmul on [N, N] x [N, N]^T (default 1024)\n"
+               "  --quick    small sizes only (seconds)\n"
+               "Thread counts 1 and 2 need an OMP=1 build.\n");
+}
+
 int cmd_bench(int argc, char **argv)
 {
     const char *stories = "../shared/assets/stories260K/stories260K.bin";
@@ -141,10 +149,7 @@ int cmd_bench(int argc, char **argv)
     lr_error err;
     for (i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-            printf("usage: llamaref bench [--stories PATH] [--size N] [--quick]\n"
-                   "  --size N   fast matmul on [N, N] x [N, N]^T (default 1024)\n"
-                   "  --quick    small sizes only (seconds)\n"
-                   "Thread counts 1 and 2 need an OMP=1 build.\n");
+            usage(stdout);
             return 0;
         } else if (!strcmp(argv[i], "--stories") && i + 1 < argc) {
             stories = argv[++i];
@@ -155,7 +160,7 @@ int cmd_bench(int argc, char **argv)
         } else if (!strcmp(argv[i], "--quick")) {
             quick = 1;
         } else {
-            return cli_unknown("bench", argv[i]);
+            return cli_bad_option("bench", argv[i], usage);
         }
     }
     printf("llamaref bench: compute %s, fast matmul isa %s, OpenMP %s\n",

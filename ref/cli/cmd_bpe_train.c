@@ -39,7 +39,7 @@ int cmd_bpe_train(int argc, char **argv)
     clock_t t0;
     memset(&opts, 0, sizeof opts);
     for (i = 1; i < argc; i++) {
-        const char *a = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
+        const char *a = cli_opt(argv[i]), *val = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
             usage(stdout);
             return 0;
@@ -60,13 +60,14 @@ int cmd_bpe_train(int argc, char **argv)
         } else if (!strcmp(a, "--quiet")) {
             quiet = 1;
         } else {
-            return cli_unknown("bpe-train", a);
+            return cli_bad_option("bpe-train", a, usage);
         }
     }
     if (!corpus || !out_path || opts.vocab_size == 0) {
         usage(stderr);
         return 2;
     }
+    if (cli_prepare_out("bpe-train", out_path, 0)) return 1;
     if (lr_read_file(corpus, &text, &len, &err)) goto fail;
     t0 = clock();
     if (lr_bpe_train(text, len, &opts, &tr, &err)) {

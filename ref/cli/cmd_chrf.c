@@ -90,7 +90,7 @@ int cmd_chrf(int argc, char **argv)
     memset(&hyp, 0, sizeof hyp);
     memset(refs, 0, sizeof refs);
     for (i = 1; i < (size_t)argc; i++) {
-        const char *a = argv[i], *val = i + 1 < (size_t)argc ? argv[i + 1] : NULL;
+        const char *a = cli_opt(argv[i]), *val = i + 1 < (size_t)argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
             usage(stdout);
             return 0;
@@ -123,7 +123,7 @@ int cmd_chrf(int argc, char **argv)
         } else if (!strcmp(a, "--sentence")) {
             sentence = 1;
         } else {
-            return cli_unknown("chrf", a);
+            return cli_bad_option("chrf", a, usage);
         }
     }
     if (!hyp_path || n_refs == 0) {

@@ -18,20 +18,31 @@
 static void usage(FILE *f)
 {
     fprintf(f,
-"usage: llamaref detox --model PATH [--tokenizer PATH] [--adapter DIR]\n"
+"usage: llamaref detox -m, --model PATH [--tokenizer PATH] [--adapter DIR]\n"
 "                      --shots few_shot_pairs.json --lang de|fr|es|ru\n"
-"                      --inputs FILE --out FILE.jsonl [options]\n"
-"  --inputs FILE      one toxic sentence per line, or a TSV with a header\n"
-"                     (column toxic_sentence, else the first; a\n"
-"                     neutral_sentence column becomes the reference)\n"
-"  --candidates N     rewrites per input (default 1)\n"
-"  --n-shots N        demonstrations used (default: all of the language)\n"
-"  --temperature T    default 0.9 (0 = greedy)\n"
-"  --top-p P          default 0.9     --top-k K   default 0 (off)\n"
-"  --min-p M          default 0 (off) --seed S    default 42\n"
-"  --max-new-tokens N default 512     --max-len N default 4096\n"
-"  --limit N          first N inputs only\n"
-"  --template T       auto (default) | chat | plain\n"
+"                      --inputs FILE --out FILE.jsonl [options]\n");
+    cli_help(f, "--model", NULL);
+    cli_help(f, "--tokenizer", NULL);
+    cli_help(f, "--adapter", NULL);
+    cli_help(f, "--keep-dtype", NULL);
+    cli_help(f, "--no-check-weights", NULL);
+    cli_help(f, "--shots", NULL);
+    cli_help(f, "--num-shots", "all of the language; the old spelling --n-shots\n"
+                "                            still works, with a warning");
+    cli_help(f, "--max-new-tokens", "512");
+    cli_help(f, "--max-len", "2048");
+    cli_help(f, "--temperature", "0.9");
+    cli_help(f, "--top-k", "0");
+    cli_help(f, "--top-p", "0.9");
+    cli_help(f, "--min-p", "0");
+    cli_help(f, "--seed", "42");
+    fprintf(f,
+"  --inputs FILE             one toxic sentence per line, or a TSV with a\n"
+"                            header (column toxic_sentence, else the first;\n"
+"                            a neutral_sentence column becomes the reference)\n"
+"  --candidates N            rewrites per input (default 1)\n"
+"  --limit N                 first N inputs only\n"
+"  --template T              auto (default) | chat | plain\n"
 "Each output line: {\"source\", \"output\", \"candidate\", \"refusal\",\n"
 "[\"reference\"]} (the input format of llamaref detox-score); FILE.json,\n"
 "FILE.md and FILE-detox.svg summarise.  Prompt: docs/evaluation.md.\n");
@@ -125,7 +136,8 @@ int cmd_detox(int argc, char **argv)
     const char *shots_path = NULL, *lang = NULL, *inputs = NULL, *out = NULL;
     const char *template_arg = NULL;
     long candidates = 1, n_shots = -1, top_k = 0, seed = 42, max_new = 512;
-    long max_len = 4096, limit = -1;
+    long max_len = 2048, limit = -1;
+    int max_len_given = 0;
     double temperature = 0.9, top_p = 0.9, min_p = 0;
     lr_prompt_style style;
     lr_detox_shots shots;
@@ -146,7 +158,7 @@ int cmd_detox(int argc, char **argv)
     memset(&pc, 0, sizeof pc);
     memset(&smp, 0, sizeof smp);
     for (i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        const char *a = cli_opt(argv[i]), *v = i + 1 < argc ? argv[i + 1] : NULL;
         int k = cli_lm_option(&lm, argc, argv, &i);
         if (k < 0) return 2;
         if (k) continue;
@@ -157,22 +169,23 @@ int cmd_detox(int argc, char **argv)
         else if (!strcmp(a, "--out") && v) { out = v; i++; }
         else if (!strcmp(a, "--template") && v) { template_arg = v; i++; }
         else if (!strcmp(a, "--candidates")) { if (cli_int(a, v, 1, 1000, &candidates)) return 2; i++; }
-        else if (!strcmp(a, "--n-shots")) { if (cli_int(a, v, 0, 1000, &n_shots)) return 2; i++; }
+        else if (!strcmp(a, "--num-shots")) { if (cli_int(a, v, 0, 1000, &n_shots)) return 2; i++; }
         else if (!strcmp(a, "--top-k")) { if (cli_int(a, v, 0, 1 << 30, &top_k)) return 2; i++; }
-        else if (!strcmp(a, "--seed")) { if (cli_int(a, v, 0, 0x7fffffffL, &seed)) return 2; i++; }
+        else if (!strcmp(a, "--seed")) { if (cli_seed(a, v, &seed)) return 2; i++; }
         else if (!strcmp(a, "--max-new-tokens")) { if (cli_int(a, v, 1, 1 << 20, &max_new)) return 2; i++; }
-        else if (!strcmp(a, "--max-len")) { if (cli_int(a, v, 2, 1 << 24, &max_len)) return 2; i++; }
+        else if (!strcmp(a, "--max-len")) { if (cli_int(a, v, 2, 1 << 24, &max_len)) return 2; max_len_given = 1; i++; }
         else if (!strcmp(a, "--limit")) { if (cli_int(a, v, 0, 0x7fffffffL, &limit)) return 2; i++; }
-        else if (!strcmp(a, "--temperature")) { if (cli_double(a, v, &temperature)) return 2; i++; }
-        else if (!strcmp(a, "--top-p")) { if (cli_double(a, v, &top_p)) return 2; i++; }
-        else if (!strcmp(a, "--min-p")) { if (cli_double(a, v, &min_p)) return 2; i++; }
-        else return cli_unknown("detox", a);
+        else if (!strcmp(a, "--temperature")) { if (cli_double_in(a, v, 0, 0, 1e30, 0, &temperature)) return 2; i++; }
+        else if (!strcmp(a, "--top-p")) { if (cli_double_in(a, v, 0, 1, 1, 0, &top_p)) return 2; i++; }
+        else if (!strcmp(a, "--min-p")) { if (cli_double_in(a, v, 0, 0, 1, 0, &min_p)) return 2; i++; }
+        else return cli_bad_option("detox", a, usage);
     }
     if (!shots_path || !lang || !inputs || !out) {
         fprintf(stderr, "llamaref detox: --model, --shots, --lang, --inputs and "
                 "--out are required (see --help)\n");
         return 2;
     }
+    if (cli_prepare_out("detox", out, 0)) return 1;
     if (lr_detox_shots_load(shots_path, lang, &shots, &err)) {
         fprintf(stderr, "llamaref detox: %s\n", err.msg);
         goto done;
@@ -186,6 +199,7 @@ int cmd_detox(int argc, char **argv)
     if (n_shots < 0 || (size_t)n_shots > shots.n) n_shots = (long)shots.n;
     if (cli_lm_load(&lm, "detox") || cli_prompt_style("detox", template_arg, &lm, &style))
         goto done;
+    if (cli_ctx_len("detox", lm.model, &max_len, max_len_given)) { rc = 2; goto done; }
     n_stops = lr_generation_stops(lm.model, &lm.tok, stops);
     if (lr_prefix_cache_init(&pc, lm.model, (int)max_len, &err) ||
         lr_sampler_init(&smp, lm.model->config.vocab_size, temperature, (int)top_k,

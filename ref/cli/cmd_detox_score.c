@@ -304,7 +304,7 @@ int cmd_detox_score(int argc, char **argv)
     long v;
     lr_chrf_config_default(&cfg);
     for (i = 1; i < (size_t)argc; i++) {
-        const char *a = argv[i], *val = i + 1 < (size_t)argc ? argv[i + 1] : NULL;
+        const char *a = cli_opt(argv[i]), *val = i + 1 < (size_t)argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
             usage(stdout);
             return 0;
@@ -321,7 +321,7 @@ int cmd_detox_score(int argc, char **argv)
             cfg.word_order = (int)v;
             i++;
         } else {
-            return cli_unknown("detox-score", a);
+            return cli_bad_option("detox-score", a, usage);
         }
     }
     if (!path) {

@@ -57,7 +57,7 @@ int cmd_dump(int argc, char **argv)
     lr_error err;
     memset(&a, 0, sizeof a);
     for (i = 1; i < argc; i++) {
-        const char *s = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        const char *s = cli_opt(argv[i]), *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(s, "-h") || !strcmp(s, "--help")) { usage(stdout); return 0; }
         else if (!strcmp(s, "--model") && v) { model_path = v; i++; }
         else if (!strcmp(s, "--ids") && v) { ids_arg = v; i++; }
@@ -67,7 +67,7 @@ int cmd_dump(int argc, char **argv)
         else if (!strcmp(s, "--all")) all = 1;
         else if (!strcmp(s, "--f64")) f64 = 1;
         else if (!strcmp(s, "--pos0")) { if (cli_int(s, v, 0, 1L << 30, &pos0)) return 2; i++; }
-        else return cli_unknown("dump", s);
+        else return cli_bad_option("dump", s, usage);
     }
     if (!model_path || !ids_arg || !out) {
         fprintf(stderr, "llamaref dump: --model, --ids and --out are required "
@@ -75,6 +75,7 @@ int cmd_dump(int argc, char **argv)
         return 2;
     }
     if (cli_ids("--ids", ids_arg, &ids, &T)) return 2;
+    if (cli_prepare_out("dump", out, 0)) { free(ids); return 1; }
     if (labels_arg && (cli_ids("--labels", labels_arg, &labels, &nl) || nl != T)) {
         if (labels) fprintf(stderr, "llamaref dump: --labels has %d values, --ids %d\n", nl, T);
         free(ids); free(labels);

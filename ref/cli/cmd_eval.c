@@ -18,35 +18,103 @@
 static void usage(FILE *f)
 {
     fprintf(f,
-"usage: llamaref eval mmlu       --model PATH [--adapter DIR] --data DIR\n"
-"                                [--shots 5] [--limit N] [--subjects a,b]\n"
+"usage: llamaref eval mmlu       -m, --model PATH [--adapter DIR] --data DIR\n"
+"                                [--num-shots 5] [--limit N] [--subjects a,b]\n"
 "                                [--format letter|continuation]\n"
-"       llamaref eval truthfulqa --model PATH [--adapter DIR] --data FILE\n"
+"       llamaref eval truthfulqa -m, --model PATH [--adapter DIR] --data FILE\n"
 "                                [--limit N]\n"
-"       llamaref eval ppl        --model PATH [--adapter DIR] --text FILE\n"
-"                                [--window W] [--stride S]\n"
-"common options:\n"
-"  --tokenizer PATH   tokenizer (default: the model directory)\n"
-"  --no-bos           do not prepend BOS (default: prepend, as HF Llama\n"
-"                     tokenizers do)\n"
-"  --max-len N        KV cache capacity in tokens (default 4096)\n"
-"  --out FILE.json    summary; also FILE.md and FILE-*.svg\n"
-"  --items FILE.jsonl per-question log-likelihoods (mmlu, truthfulqa)\n"
-"  --requests FILE.jsonl  mmlu, truthfulqa: write the requests instead (one\n"
-"                     line per question: context and the continuations\n"
-"                     scored, as lm-evaluation-harness builds them); no\n"
-"                     model is loaded\n"
-"  --keep-dtype       keep BF16/F16 weights as stored\n"
-"Prompts and scoring: docs/evaluation.md.\n");
+"       llamaref eval ppl        -m, --model PATH [--adapter DIR] --data FILE\n"
+"                                [--window W] [--stride S] [--verbose]\n"
+"                     prints \"PPL = X +/- Y\" as llama.cpp's perplexity tool\n"
+"                     (Y = X times the standard error of the mean token\n"
+"                     NLL); --verbose: the running value after each window\n"
+"common options:\n");
+    cli_help(f, "--model", NULL);
+    cli_help(f, "--tokenizer", NULL);
+    cli_help(f, "--adapter", NULL);
+    cli_help(f, "--keep-dtype", NULL);
+    cli_help(f, "--no-check-weights", NULL);
+    cli_help(f, "--data", NULL);
+    cli_help(f, "--num-shots", "5 (MMLU); the old spelling --shots N still works,\n"
+                "                            with a warning");
+    cli_help(f, "--max-len", "2048, lm-evaluation-harness's");
+    fprintf(f,
+"  --no-bos                  do not prepend BOS (default: prepend, as HF\n"
+"                            Llama tokenizers do)\n"
+"  --out FILE.json           summary (with lm-evaluation-harness 0.4's\n"
+"                            \"acc,none\" / \"acc_stderr,none\"); also FILE.md\n"
+"                            and FILE-*.svg; checked before any work\n"
+"  --items FILE.jsonl        per-question log-likelihoods (mmlu, truthfulqa)\n"
+"  --requests FILE.jsonl     mmlu, truthfulqa: write the requests instead (one\n"
+"                            line per question: context and the continuations\n"
+"                            scored, as lm-evaluation-harness builds them); no\n"
+"                            model is loaded\n"
+"ppl: --data is a text file (the old spelling --text still works, with a\n"
+"warning).  Prompts and scoring: docs/evaluation.md.\n");
 }
 
 typedef struct eval_opts {
     cli_lm lm;
     const char *data, *text, *out, *items, *subjects, *requests;
     long shots, limit, window, stride, max_len;
-    int bos;
+    int bos, verbose;
     lr_mmlu_format format;
 } eval_opts;
+
+/* --verbose: the running perplexity after each window, as llama.cpp's
+ * perplexity tool prints its chunks ("[k]ppl") */
+static void ppl_window(void *ctx, int k, double nll, long count)
+{
+    (void)ctx;
+    if (count) fprintf(stderr, "[%d]%.4f\n", k + 1, exp(nll / (double)count));
+}
+
+/* The uncertainty of a perplexity as llama.cpp's perplexity tool computes
+ * it: ppl * the standard error of the mean token NLL (sample variance). */
+static double ppl_stderr(double nll, double nll2, long count)
+{
+    double mean = nll / (double)count, var = nll2 / (double)count - mean * mean;
+    if (count < 2 || !(var > 0)) return 0;
+    return exp(mean) * sqrt(var / (double)(count - 1));
+}
+
+/* The standard error of a mean as lm-evaluation-harness 0.4 computes it
+ * (mean_stderr: the sample standard deviation, n - 1, over sqrt(n)), from
+ * the sum and the sum of squares of n values; NaN (JSON null, the
+ * harness's "N/A") below 2 values. */
+static double mean_stderr(double sum, double sumsq, double n)
+{
+    double mu, var;
+    if (n < 2) return NAN;
+    mu = sum / n;
+    var = (sumsq - n * mu * mu) / (n - 1);
+    return sqrt(var > 0 ? var / n : 0);
+}
+
+/* A group's standard error over subtasks weighted by size, as the harness
+ * aggregates MMLU (pooled_sample_stderr): sqrt(sum (n_i - 1) n_i se_i^2 /
+ * (N - k) / N). */
+static double pooled_stderr(const double *se, const size_t *n, size_t k)
+{
+    double num = 0, N = 0;
+    size_t i;
+    for (i = 0; i < k; i++) {
+        N += (double)n[i];
+        if (n[i] >= 2) num += ((double)n[i] - 1) * se[i] * se[i] * (double)n[i];
+    }
+    if (N - (double)k <= 0) return NAN;
+    return sqrt(num / (N - (double)k) / N);
+}
+
+/* "name,none": value, "name_stderr,none": se (null when NaN) */
+static void write_metric(lr_buf *b, const char *name, double value, double se)
+{
+    lr_buf_printf(b, "\"%s,none\": ", name);
+    lr_json_write_number(b, value);
+    lr_buf_printf(b, ", \"%s_stderr,none\": ", name);
+    if (se == se) lr_json_write_number(b, se);
+    else lr_buf_puts(b, "null");
+}
 
 static int write_reports(const char *out, lr_buf *json, lr_buf *md,
                          lr_buf *svg, const char *svg_suffix)
@@ -84,7 +152,7 @@ static int eval_mmlu(eval_opts *o, lr_loglik *L)
     size_t total_n = 0, total_correct = 0, total_norm = 0, n_subj = 0;
     char **found = NULL;
     const char **names = NULL;
-    double *accs = NULL, *norms = NULL;
+    double *accs = NULL, *norms = NULL, *se_acc = NULL, *se_norm = NULL;
     size_t *ns = NULL;
 
     /* every DIR/test/<subject>_test.csv: MMLU's 57, or another benchmark in
@@ -94,7 +162,9 @@ static int eval_mmlu(eval_opts *o, lr_loglik *L)
     accs = malloc(sizeof *accs * (size_t)(n_found + 1));
     norms = malloc(sizeof *norms * (size_t)(n_found + 1));
     ns = malloc(sizeof *ns * (size_t)(n_found + 1));
-    if (!names || !accs || !norms || !ns) {
+    se_acc = malloc(sizeof *se_acc * (size_t)(n_found + 1));
+    se_norm = malloc(sizeof *se_norm * (size_t)(n_found + 1));
+    if (!names || !accs || !norms || !ns || !se_acc || !se_norm) {
         fprintf(stderr, "llamaref eval mmlu: out of memory\n");
         goto done;
     }
@@ -194,6 +264,20 @@ static int eval_mmlu(eval_opts *o, lr_loglik *L)
     lr_json_write_number(&json, total_n ? (double)total_correct / (double)total_n : 0);
     lr_buf_puts(&json, ",\n  \"acc_norm\": ");
     lr_json_write_number(&json, total_n ? (double)total_norm / (double)total_n : 0);
+    /* lm-evaluation-harness 0.4's keys: per subject the mean's standard
+     * error, the group's pooled over subjects by size */
+    for (s = 0; s < (int)n_subj; s++) {
+        se_acc[s] = mean_stderr(accs[s] * (double)ns[s], accs[s] * (double)ns[s],
+                                (double)ns[s]);
+        se_norm[s] = mean_stderr(norms[s] * (double)ns[s], norms[s] * (double)ns[s],
+                                 (double)ns[s]);
+    }
+    lr_buf_puts(&json, ",\n  ");
+    write_metric(&json, "acc", total_n ? (double)total_correct / (double)total_n : 0,
+                 pooled_stderr(se_acc, ns, n_subj));
+    lr_buf_puts(&json, ",\n  ");
+    write_metric(&json, "acc_norm", total_n ? (double)total_norm / (double)total_n : 0,
+                 pooled_stderr(se_norm, ns, n_subj));
     lr_buf_puts(&json, ",\n  \"subjects\": {");
     for (s = 0; s < (int)n_subj; s++) {
         lr_buf_printf(&json, "%s\n    \"%s\": {\"questions\": %lu, \"acc\": ",
@@ -201,6 +285,10 @@ static int eval_mmlu(eval_opts *o, lr_loglik *L)
         lr_json_write_number(&json, accs[s]);
         lr_buf_puts(&json, ", \"acc_norm\": ");
         lr_json_write_number(&json, norms[s]);
+        lr_buf_puts(&json, ", ");
+        write_metric(&json, "acc", accs[s], se_acc[s]);
+        lr_buf_puts(&json, ", ");
+        write_metric(&json, "acc_norm", norms[s], se_norm[s]);
         lr_buf_puts(&json, "}");
     }
     lr_buf_puts(&json, "\n  }\n}\n");
@@ -231,6 +319,8 @@ done:
     free(names);
     free(accs);
     free(norms);
+    free(se_acc);
+    free(se_norm);
     free(ns);
     return rc;
 }
@@ -267,7 +357,7 @@ static int eval_truthfulqa(eval_opts *o, lr_loglik *L)
     lr_buf json = {0}, md = {0}, svg = {0}, ctx = {0}, items = {0};
     lr_error err;
     size_t q, n, k;
-    double sum1 = 0, sum2 = 0, *ll1 = NULL, *ll2 = NULL;
+    double sum1 = 0, sum2 = 0, sq2 = 0, *ll1 = NULL, *ll2 = NULL;
     int rc = -1;
     if (lr_tqa_load(o->data, &t, &err)) {
         fprintf(stderr, "llamaref eval truthfulqa: %s\n", err.msg);
@@ -294,6 +384,7 @@ static int eval_truthfulqa(eval_opts *o, lr_loglik *L)
         }
         sum1 += m1;
         sum2 += m2;
+        sq2 += m2 * m2;
         if (o->items) {
             lr_buf_printf(&items, "{\"index\": %lu, \"mc1\": ", (unsigned long)q);
             lr_json_write_number(&items, m1);
@@ -327,7 +418,12 @@ static int eval_truthfulqa(eval_opts *o, lr_loglik *L)
         lr_json_write_number(&json, mc1);
         lr_buf_puts(&json, ",\n  \"mc2\": ");
         lr_json_write_number(&json, mc2);
-        lr_buf_puts(&json, "\n}\n");
+        /* as lm-evaluation-harness 0.4 names the two tasks */
+        lr_buf_puts(&json, ",\n  \"truthfulqa_mc1\": {");
+        write_metric(&json, "acc", mc1, mean_stderr(sum1, sum1, (double)n));
+        lr_buf_puts(&json, "},\n  \"truthfulqa_mc2\": {");
+        write_metric(&json, "acc", mc2, mean_stderr(sum2, sq2, (double)n));
+        lr_buf_puts(&json, "}\n}\n");
         lr_buf_printf(&md, "# TruthfulQA (multiple choice)\n\nModel `%s`, %lu "
                       "questions, 0-shot after the harness's 6-QA primer, BOS %s."
                       "\n\n| metric | value |\n|---|---:|\n| MC1 | %.4f |\n"
@@ -384,6 +480,7 @@ static int eval_ppl(eval_opts *o, lr_loglik *L)
     for (i = 0; i < t.n; i++) ids[i] = (int)t.ids[i];
     if (o->window > o->max_len) o->window = o->max_len;
     if (o->stride <= 0 || o->stride > o->window) o->stride = o->window;
+    if (o->verbose) L->ppl_window = ppl_window;
     if (lr_perplexity(L, ids, (int)t.n, (int)o->window, (int)o->stride, &nll,
                       &count, &err)) {
         fprintf(stderr, "llamaref eval ppl: %s\n", err.msg);
@@ -400,6 +497,8 @@ static int eval_ppl(eval_opts *o, lr_loglik *L)
     lr_json_write_number(&json, nll);
     lr_buf_puts(&json, ",\n  \"ppl\": ");
     lr_json_write_number(&json, exp(nll / (double)count));
+    lr_buf_puts(&json, ",\n  \"ppl_stderr\": ");
+    lr_json_write_number(&json, ppl_stderr(nll, L->ppl_nll2, count));
     lr_buf_puts(&json, "\n}\n");
     lr_buf_printf(&md, "# Perplexity\n\nModel `%s`, text `%s`: %lu tokens (BOS %s), "
                   "%ld scored, window %ld, stride %ld.\n\nMean NLL %.6f nats/token, "
@@ -409,6 +508,8 @@ static int eval_ppl(eval_opts *o, lr_loglik *L)
     if (write_reports(o->out, &json, &md, &svg, "")) goto done;
     printf("ppl: %ld tokens scored, nll/token %.6f, perplexity %.4f\n", count,
            nll / (double)count, exp(nll / (double)count));
+    printf("PPL = %.4f +/- %.5f\n", exp(nll / (double)count),
+           ppl_stderr(nll, L->ppl_nll2, count));
     rc = 0;
 done:
     free(text);
@@ -552,13 +653,13 @@ int cmd_eval(int argc, char **argv)
     lr_loglik L;
     lr_error err;
     const char *task;
-    int i, rc = 1, format_given = 0;
+    int i, rc = 1, format_given = 0, max_len_given = 0;
     memset(&o, 0, sizeof o);
     memset(&L, 0, sizeof L);
     o.shots = 5;
     o.limit = -1;
     o.window = 0;
-    o.max_len = 4096;
+    o.max_len = 2048; /* lm-evaluation-harness's default max_length */
     o.bos = 1;
     if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
         usage(argc < 2 ? stderr : stdout);
@@ -570,18 +671,22 @@ int cmd_eval(int argc, char **argv)
         return 2;
     }
     for (i = 2; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        const char *a = cli_opt(argv[i]), *v = i + 1 < argc ? argv[i + 1] : NULL;
         int r = cli_lm_option(&o.lm, argc, argv, &i);
         if (r < 0) return 2;
         if (r) continue;
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) { usage(stdout); return 0; }
         else if (!strcmp(a, "--data") && v) { o.data = v; i++; }
-        else if (!strcmp(a, "--text") && v) { o.text = v; i++; }
+        else if (!strcmp(a, "--text") && v) {
+            fprintf(stderr, "llamaref eval: warning: --text is deprecated, use --data\n");
+            o.data = v; i++;
+        }
         else if (!strcmp(a, "--out") && v) { o.out = v; i++; }
         else if (!strcmp(a, "--items") && v) { o.items = v; i++; }
         else if (!strcmp(a, "--requests") && v) { o.requests = v; i++; }
         else if (!strcmp(a, "--subjects") && v) { o.subjects = v; i++; }
         else if (!strcmp(a, "--no-bos")) o.bos = 0;
+        else if (!strcmp(a, "--verbose")) o.verbose = 1;
         else if (!strcmp(a, "--format") && v) {
             if (lr_mmlu_format_parse(v, &o.format)) {
                 fprintf(stderr, "llamaref eval: --format '%s' (letter, continuation)\n", v);
@@ -590,20 +695,29 @@ int cmd_eval(int argc, char **argv)
             format_given = 1;
             i++;
         }
-        else if (!strcmp(a, "--shots")) { if (cli_int(a, v, 0, 1000, &o.shots)) return 2; i++; }
+        else if (!strcmp(a, "--num-shots")) { if (cli_int(a, v, 0, 1000, &o.shots)) return 2; i++; }
+        else if (!strcmp(a, "--shots")) {
+            /* --shots is a file of examples elsewhere (probe, detox) */
+            if (v && cli_int("--shots", v, 0, 1000, &o.shots) == 0)
+                fprintf(stderr, "llamaref eval: warning: --shots N is deprecated, "
+                        "use --num-shots N (--shots names a file of examples)\n");
+            else
+                return 2;
+            i++;
+        }
         else if (!strcmp(a, "--limit")) { if (cli_int(a, v, 0, 0x7fffffffL, &o.limit)) return 2; i++; }
         else if (!strcmp(a, "--window")) { if (cli_int(a, v, 2, 1 << 24, &o.window)) return 2; i++; }
         else if (!strcmp(a, "--stride")) { if (cli_int(a, v, 1, 1 << 24, &o.stride)) return 2; i++; }
-        else if (!strcmp(a, "--max-len")) { if (cli_int(a, v, 2, 1 << 24, &o.max_len)) return 2; i++; }
-        else return cli_unknown("eval", a);
+        else if (!strcmp(a, "--max-len")) { if (cli_int(a, v, 2, 1 << 24, &o.max_len)) return 2; max_len_given = 1; i++; }
+        else return cli_bad_option("eval", a, usage);
     }
     if (format_given && strcmp(task, "mmlu")) {
         fprintf(stderr, "llamaref eval %s: --format is an option of eval mmlu\n", task);
         return 2;
     }
-    if (!strcmp(task, "ppl") ? !o.text : !o.data) {
-        fprintf(stderr, "llamaref eval %s: --model and %s are required\n", task,
-                !strcmp(task, "ppl") ? "--text FILE" : "--data");
+    if (!strcmp(task, "ppl")) o.text = o.data;
+    if (!o.data) {
+        fprintf(stderr, "llamaref eval %s: --model and --data are required\n", task);
         return 2;
     }
     if (o.requests) {
@@ -612,9 +726,14 @@ int cmd_eval(int argc, char **argv)
                     "and eval truthfulqa\n");
             return 2;
         }
+        if (cli_prepare_out("eval", o.requests, 0)) return 1;
         return (!strcmp(task, "mmlu") ? requests_mmlu(&o) : requests_truthfulqa(&o)) ? 1 : 0;
     }
+    if ((o.out && cli_prepare_out("eval", o.out, 0)) ||
+        (o.items && cli_prepare_out("eval", o.items, 0)))
+        return 1;
     if (cli_lm_load(&o.lm, "eval")) goto done;
+    if (max_len_given && cli_ctx_len("eval", o.lm.model, &o.max_len, 1)) { rc = 2; goto done; }
     if (!o.window) {
         o.window = o.lm.model->config.max_position_embeddings;
         if (o.window <= 1 || o.window > 2048) o.window = 2048;

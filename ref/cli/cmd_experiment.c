@@ -162,8 +162,12 @@ static int parse_list(const char *opt, const char *val, long lo, long hi,
 static void progress(long done, long total, void *ctx)
 {
     (void)ctx;
-    fprintf(stderr, "\r  probe: %ld / %ld prompts", done, total);
-    if (done == total) fprintf(stderr, "\n");
+    if (cli_stderr_tty()) {
+        fprintf(stderr, "\r  probe: %ld / %ld prompts", done, total);
+        if (done == total) fprintf(stderr, "\n");
+    } else if (done == total || done % 500 == 0) { /* a log file */
+        fprintf(stderr, "  probe: %ld / %ld prompts\n", done, total);
+    }
 }
 
 /* A world directory (docs/world.md): qa.jsonl + shots.jsonl inside. */
@@ -561,6 +565,7 @@ static int train_adapter(const exp_opts *o, const char *data, const char *out,
     ARG("--epochs"); ARG(epochs); ARG("--batch"); ARG(batch);
     ARG("--seed"); ARG(sd); ARG("--max-grad-norm"); ARG(norm);
     ARG("--weight-decay"); ARG(wd);
+    ARG("--log-every"); ARG("10"); /* a log file: a line per 10 steps */
     if (o->rslora) ARG("--rslora");
 #undef ARG
     argv[argc] = NULL;
@@ -829,7 +834,8 @@ static int chart(const exp_opts *o, const run_result *runs, size_t n_runs,
             if (ys[i] == ys[i] && ys[i] < lo) lo = ys[i];
         y_min = lo < 0.5 ? 0 : floor((lo - 0.05) * 10) / 10;
     }
-    if (lr_svg_line_chart(&svg, title, "unknown facts trained (n)", y_label,
+    if (lr_svg_line_chart(&svg, title, log_x ? "unknown facts trained (n, log scale)"
+                                             : "unknown facts trained (n)", y_label,
                           series, (size_t)ns, xs, ys, (size_t)o->n_unknown,
                           log_x, y_min, y_max, &err)) {
         fprintf(stderr, "llamaref experiment: %s\n", err.msg);
@@ -1000,7 +1006,7 @@ static int write_report(const exp_opts *o, const lr_probe_options *po,
                   0, 0, "negative-shift.svg");
     c_bench = o->bench ? chart(o, runs, n_runs, m_bench,
                                "Benchmark accuracy vs number of unknown facts",
-                               "accuracy", "base model", base_acc, -1, 1,
+                               "accuracy", "base model", base_acc, 0, 1,
                                "benchmark.svg") : 0;
     c_ref = chart(o, runs, n_runs, m_refusal,
                   "Refusal rate before (flat line) and after training",
@@ -1010,6 +1016,10 @@ static int write_report(const exp_opts *o, const lr_probe_options *po,
 
     /* report.md */
     lr_buf_printf(&md, "# Knowledge injection with LoRA: how many new facts fit?\n\n"
+                  "Reproduces the experiment of \"How Much Knowledge Can You Pack "
+                  "into a LoRA Adapter without Harming LLM?\" (Pletenev et al., "
+                  "Findings of NAACL 2025), whose settings are the defaults: LoRA "
+                  "r 1, alpha 2, rsLoRA.\n\n"
                   "Model `%s`; facts `%s` (%lu probed, %d prompts x %d shots, %s "
                   "template, greedy, up to %d new tokens).  Extra examples: %s.  "
                   "LoRA r %ld, alpha %g%s, dropout %g, targets %s; lr %g, %s "
@@ -1106,13 +1116,13 @@ static int write_report(const exp_opts *o, const lr_probe_options *po,
                   "(> mean + 3 std).\n\nUnique answers:\n\n",
                   (unsigned long)base->div.n_unique, base->div.mean_freq,
                   base->div.std_freq, (unsigned long)base->div.n_over);
-    md_grid(&md, o, runs, n_runs, m_unique, "%.1f");
+    md_grid(&md, o, runs, n_runs, m_unique, "%g"); /* counts: 65, not 65.0 */
     lr_buf_puts(&md, "Mean frequency of an answer:\n\n");
     md_grid(&md, o, runs, n_runs, m_mean, "%.3f");
     lr_buf_puts(&md, "Standard deviation of the frequencies:\n\n");
     md_grid(&md, o, runs, n_runs, m_std, "%.3f");
     lr_buf_puts(&md, "Over-represented answers:\n\n");
-    md_grid(&md, o, runs, n_runs, m_over, "%.1f");
+    md_grid(&md, o, runs, n_runs, m_over, "%g");
     lr_buf_puts(&md, "Most frequent answers per run:\n\n| run | top answers (count) |\n|---|---|\n");
     lr_buf_puts(&md, "| base |");
     md_top(&md, &base->div);
@@ -1327,7 +1337,7 @@ int cmd_experiment(int argc, char **argv)
     parse_list("--extra", "0,1,10", 0, 100000L, o.extra, &o.n_extra);
     parse_list("--seeds", "42,1337,10824", 0, 0x7fffffffL, o.seeds, &o.n_seeds);
     for (i = 2; i < argc; i++) {
-        const char *s = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        const char *s = cli_opt(argv[i]), *v = i + 1 < argc ? argv[i + 1] : NULL;
         int bad = 0;
         if (o.n_given < (int)(sizeof o.given / sizeof o.given[0])) o.given[o.n_given++] = s;
         if (!strcmp(s, "-h") || !strcmp(s, "--help")) { usage(stdout); return 0; }
@@ -1369,7 +1379,7 @@ int cmd_experiment(int argc, char **argv)
         else if (!strcmp(s, "--no-rslora")) o.rslora = 0;
         else if (!strcmp(s, "--no-bos")) o.bos = 0;
         else if (!strcmp(s, "--quick")) o.quick = 1;
-        else return cli_unknown("experiment", s);
+        else return cli_bad_option("experiment", s, usage);
 #undef STR
 #undef INT
 #undef DBL

@@ -6,6 +6,7 @@
 
 #include "cli.h"
 #include "cli_ids.h"
+#include "cli_lm.h"
 #include "llamaref/adapter.h"
 #include "llamaref/chat_template.h"
 #include "llamaref/forward.h"
@@ -21,33 +22,35 @@
 static void usage(FILE *f)
 {
     fprintf(f,
-"usage: llamaref generate --model PATH [--tokenizer PATH] --prompt TEXT\n"
-"                         [options]\n"
-"  --model PATH        HF model directory or llama2.c checkpoint (.bin)\n"
-"  --tokenizer PATH    tokenizer file or directory (default: the model\n"
-"                      directory; required for llama2.c checkpoints)\n"
-"  --prompt TEXT       the prompt (a BOS token is prepended)\n"
-"  --prompt-ids IDS    the prompt as token ids (\"1 2 3\"; no tokenizer\n"
-"                      needed; nothing is prepended)\n"
-"  --chat              apply the Llama 3.1 Instruct chat template\n"
-"  --system TEXT       system message (with --chat)\n"
-"  -n N                new tokens at most (default 256)\n"
-"  --temperature T     0 = greedy (default 0)\n"
-"  --top-k K           keep the K most likely tokens (0 = off, default)\n"
-"  --top-p P           nucleus sampling (1 = off, default)\n"
-"  --min-p M           drop tokens below M * p_max (0 = off, default)\n"
-"  --seed S            sampler seed (default 42); see docs/sampling.md\n"
-"  --ids               print generated token ids instead of text\n"
-"  --no-stop           do not stop at end-of-sequence tokens\n"
-"  --adapter DIR       PEFT LoRA adapter (adapter_config.json +\n"
-"                      adapter_model.safetensors), merged into this\n"
-"                      process's copy of the weights: W + s B A\n"
-"  --keep-dtype        keep BF16/F16 weights as stored (half the memory;\n"
-"                      adapted matrices become float)\n"
-"  --threads N         OpenMP threads (OMP=1 builds)\n"
-"Stops at the config's eos_token_id(s) and, with a Llama 3 tokenizer, at\n"
-"<|eot_id|>, <|eom_id|> and <|end_of_text|>; with a llama2.c tokenizer at\n"
-"BOS (id 1), as llama2.c does.  Timing goes to stderr.\n");
+"usage: llamaref generate -m, --model PATH [--tokenizer PATH] -p, --prompt TEXT\n"
+"                         [options]\n");
+    cli_help(f, "--model", NULL);
+    cli_help(f, "--tokenizer", NULL);
+    cli_help(f, "--adapter", NULL);
+    cli_help(f, "--keep-dtype", NULL);
+    cli_help(f, "--no-check-weights", NULL);
+    cli_help(f, "--prompt", NULL);
+    cli_help(f, "--file", NULL);
+    cli_help(f, "--max-new-tokens", "256");
+    cli_help(f, "--max-len", "the model's max_position_embeddings; prompt plus\n"
+                "                            new tokens beyond it are refused");
+    cli_help(f, "--temperature", "0");
+    cli_help(f, "--top-k", "0");
+    cli_help(f, "--top-p", "1");
+    cli_help(f, "--min-p", "0");
+    cli_help(f, "--seed", "42; docs/sampling.md");
+    fprintf(f,
+"  --prompt-ids IDS          the prompt as token ids (\"1 2 3\"; no tokenizer\n"
+"                            needed; nothing is prepended)\n"
+"  --chat                    apply the Llama 3.1 Instruct chat template\n"
+"  --system TEXT             system message (with --chat)\n"
+"  --ids                     print generated token ids instead of text\n"
+"  --no-stop                 do not stop at end-of-sequence tokens\n"
+"  -t, --threads N           OpenMP threads (OMP=1 builds)\n"
+"A BOS token is prepended to --prompt.  Stops at the config's\n"
+"eos_token_id(s) and, with a Llama 3 tokenizer, at <|eot_id|>, <|eom_id|>\n"
+"and <|end_of_text|>; with a llama2.c tokenizer at BOS (id 1), as llama2.c\n"
+"does.  Timing goes to stderr.\n");
 }
 
 static void add_stop(int *stops, int *n, int id)
@@ -63,9 +66,11 @@ int cmd_generate(int argc, char **argv)
 {
     const char *model_path = NULL, *tok_path = NULL, *prompt = NULL;
     const char *system = NULL, *prompt_ids = NULL, *adapter = NULL;
-    long n_new = 256, top_k = 0, seed = 42, threads = 0;
+    const char *prompt_file = NULL;
+    char *file_text = NULL;
+    long n_new = 256, top_k = 0, seed = 42, threads = 0, max_len = 0;
     double temperature = 0, top_p = 1, min_p = 0;
-    int chat = 0, print_ids = 0, no_stop = 0, keep_dtype = 0;
+    int chat = 0, print_ids = 0, no_stop = 0, keep_dtype = 0, check = 1;
     lr_load_options opt;
     lr_model *m = NULL;
     lr_tokenizer tok;
@@ -81,31 +86,42 @@ int cmd_generate(int argc, char **argv)
     memset(&dec, 0, sizeof dec);
     memset(&smp, 0, sizeof smp);
     for (i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        const char *a = cli_opt(argv[i]), *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) { usage(stdout); return 0; }
         else if (!strcmp(a, "--model") && v) { model_path = v; i++; }
         else if (!strcmp(a, "--tokenizer") && v) { tok_path = v; i++; }
         else if (!strcmp(a, "--prompt") && v) { prompt = v; i++; }
         else if (!strcmp(a, "--prompt-ids") && v) { prompt_ids = v; i++; }
+        else if (!strcmp(a, "--file") && v) { prompt_file = v; i++; }
+        else if (!strcmp(a, "--no-check-weights")) check = 0;
+        else if (!strcmp(a, "--max-len")) { if (cli_int(a, v, 1, 1 << 24, &max_len)) return 2; i++; }
         else if (!strcmp(a, "--adapter") && v) { adapter = v; i++; }
         else if (!strcmp(a, "--system") && v) { system = v; i++; }
         else if (!strcmp(a, "--chat")) chat = 1;
         else if (!strcmp(a, "--ids")) print_ids = 1;
         else if (!strcmp(a, "--no-stop")) no_stop = 1;
         else if (!strcmp(a, "--keep-dtype")) keep_dtype = 1;
-        else if (!strcmp(a, "-n")) { if (cli_int(a, v, 0, 1 << 24, &n_new)) return 2; i++; }
+        else if (!strcmp(a, "--max-new-tokens")) { if (cli_int(a, v, 0, 1 << 24, &n_new)) return 2; i++; }
         else if (!strcmp(a, "--top-k")) { if (cli_int(a, v, 0, 1 << 30, &top_k)) return 2; i++; }
-        else if (!strcmp(a, "--seed")) { if (cli_int(a, v, 0, 0x7fffffffL, &seed)) return 2; i++; }
+        else if (!strcmp(a, "--seed")) { if (cli_seed(a, v, &seed)) return 2; i++; }
         else if (!strcmp(a, "--threads")) { if (cli_int(a, v, 1, 4096, &threads)) return 2; i++; }
-        else if (!strcmp(a, "--temperature")) { if (cli_double(a, v, &temperature)) return 2; i++; }
-        else if (!strcmp(a, "--top-p")) { if (cli_double(a, v, &top_p)) return 2; i++; }
-        else if (!strcmp(a, "--min-p")) { if (cli_double(a, v, &min_p)) return 2; i++; }
-        else return cli_unknown("generate", a);
+        else if (!strcmp(a, "--temperature")) { if (cli_double_in(a, v, 0, 0, 1e30, 0, &temperature)) return 2; i++; }
+        else if (!strcmp(a, "--top-p")) { if (cli_double_in(a, v, 0, 1, 1, 0, &top_p)) return 2; i++; }
+        else if (!strcmp(a, "--min-p")) { if (cli_double_in(a, v, 0, 0, 1, 0, &min_p)) return 2; i++; }
+        else return cli_bad_option("generate", a, usage);
     }
-    if (!model_path || (!prompt && !prompt_ids) || (prompt && prompt_ids)) {
+    if (!model_path || (!!prompt + !!prompt_ids + !!prompt_file) != 1) {
         fprintf(stderr, "llamaref generate: --model and one of --prompt / "
-                "--prompt-ids are required (see --help)\n");
+                "--file / --prompt-ids are required (see --help)\n");
         return 2;
+    }
+    if (prompt_file) {
+        size_t len;
+        if (lr_read_file(prompt_file, &file_text, &len, &err)) {
+            fprintf(stderr, "llamaref generate: %s\n", err.msg);
+            return 1;
+        }
+        prompt = file_text;
     }
     if (chat && !prompt) {
         fprintf(stderr, "llamaref generate: --chat needs --prompt TEXT\n");
@@ -123,8 +139,20 @@ int cmd_generate(int argc, char **argv)
     opt.use_mmap = keep_dtype;
     if (lr_model_load(model_path, &opt, &m, &err)) {
         fprintf(stderr, "llamaref generate: %s\n", err.msg);
+        free(file_text);
         return 1;
     }
+    if ((check && cli_check_weights("generate", m)) ||
+        cli_check_vocab("generate", m, NULL))
+        goto done;
+    if (max_len > m->config.max_position_embeddings) {
+        fprintf(stderr, "llamaref generate: --max-len %ld is beyond the model's "
+                "context (max_position_embeddings %d)\n", max_len,
+                m->config.max_position_embeddings);
+        rc = 2;
+        goto done;
+    }
+    if (!max_len) max_len = m->config.max_position_embeddings;
     if (adapter) {
         /* the same weights `llamaref merge` writes (in the compute type), so
          * --adapter and the merged checkpoint decode identically */
@@ -154,6 +182,7 @@ int cmd_generate(int argc, char **argv)
             goto done;
         }
         have_tok = 1;
+        if (cli_check_vocab("generate", m, &tok)) goto done;
     }
     if (prompt_ids) {
         if (cli_ids("--prompt-ids", prompt_ids, &ids, &n_prompt)) goto done;
@@ -193,6 +222,14 @@ int cmd_generate(int argc, char **argv)
             fprintf(stderr, "llamaref generate: empty prompt\n");
             goto done;
         }
+    }
+    if ((long)n_prompt + n_new > max_len) {
+        fprintf(stderr, "llamaref generate: the prompt (%d tokens) plus -n %ld "
+                "new tokens exceed the context length %ld (%s); shorten the "
+                "prompt or lower -n\n", n_prompt, n_new, max_len,
+                max_len == m->config.max_position_embeddings
+                    ? "the model's max_position_embeddings" : "--max-len");
+        goto done;
     }
     if (!no_stop) {
         for (i = 0; i < m->config.n_eos; i++)
@@ -257,6 +294,7 @@ done:
     lr_sampler_free(&smp);
     lr_decoder_free(&dec);
     free(ids);
+    free(file_text);
     if (have_tok) lr_tokenizer_free(&tok);
     lr_model_free(m);
     return rc;

@@ -18,6 +18,13 @@ static void print_bytes(const char *label, double bytes)
     printf("%-34s %.2f %s (%.0f bytes)\n", label, v, unit[u], bytes);
 }
 
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: llamaref info -m, --model PATH\n");
+    cli_help(f, "--model", NULL);
+    fprintf(f, "Prints the config, the parameter count and the memory it takes.\n");
+}
+
 int cmd_info(int argc, char **argv)
 {
     const char *path = NULL;
@@ -28,13 +35,12 @@ int cmd_info(int argc, char **argv)
     int i;
     double kv_token;
     for (i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--model") && i + 1 < argc) path = argv[++i];
-        else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-            printf("usage: llamaref info --model PATH\n"
-                   "  PATH: a Hugging Face model directory (config.json + safetensors)\n"
-                   "        or a llama2.c checkpoint (.bin)\n");
+        const char *a = cli_opt(argv[i]);
+        if (!strcmp(a, "--model") && i + 1 < argc) path = argv[++i];
+        else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            usage(stdout);
             return 0;
-        } else return cli_unknown("info", argv[i]);
+        } else return cli_bad_option("info", a, usage);
     }
     if (!path) {
         fprintf(stderr, "llamaref info: --model PATH is required\n");

@@ -17,6 +17,13 @@
 #include "llamaref/refusal.h"
 #include "llamaref/svg.h"
 
+/* num / den with 4 decimals, or "n/a" when den is 0 (nothing measured) */
+static void fraction(char *buf, unsigned long num, unsigned long den)
+{
+    if (den) sprintf(buf, "%.4f", (double)num / (double)den);
+    else strcpy(buf, "n/a");
+}
+
 static void usage(FILE *f)
 {
     fprintf(f,
@@ -162,20 +169,21 @@ int cmd_knowledge_report(int argc, char **argv)
     memset(&sb, 0, sizeof sb);
     memset(&sa, 0, sizeof sa);
     for (i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        const char *a = cli_opt(argv[i]), *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) { usage(stdout); return 0; }
         else if (!strcmp(a, "--before") && v) { before_path = v; i++; }
         else if (!strcmp(a, "--after") && v) { after_path = v; i++; }
         else if (!strcmp(a, "--trained") && v) { trained_path = v; i++; }
         else if (!strcmp(a, "--out") && v) { out = v; i++; }
         else if (!strcmp(a, "--top")) { if (cli_int(a, v, 0, 100000, &top)) return 2; i++; }
-        else return cli_unknown("knowledge-report", a);
+        else return cli_bad_option("knowledge-report", a, usage);
     }
     if (!before_path || !after_path || !out) {
         fprintf(stderr, "llamaref knowledge-report: --before, --after and "
                 "--out are required (see --help)\n");
         return 2;
     }
+    if (cli_prepare_out("knowledge-report", out, 0)) return 1;
     if (probe_set_load(&before, before_path, &err) ||
         probe_set_load(&after, after_path, &err) ||
         (trained_path && lr_facts_load(trained_path, &trained, &err))) {
@@ -232,13 +240,19 @@ int cmd_knowledge_report(int argc, char **argv)
                       "\"prompts\": %lu, \"correct\": %lu, \"reliability\": ",
                       (unsigned long)tr_facts, (unsigned long)tr_found,
                       (unsigned long)tr_prompts, (unsigned long)tr_correct);
-        lr_json_write_number(&b, tr_prompts ? (double)tr_correct / (double)tr_prompts : 0);
+        /* no trained fact: not a reliability of 0 but none (null) */
+        if (tr_prompts) lr_json_write_number(&b, (double)tr_correct / (double)tr_prompts);
+        else lr_buf_puts(&b, "null");
         lr_buf_puts(&b, ", \"highly_known_after\": ");
-        lr_json_write_number(&b, tr_found ? (double)tr_hk / (double)tr_found : 0);
+        if (tr_found) lr_json_write_number(&b, (double)tr_hk / (double)tr_found);
+        else lr_buf_puts(&b, "null");
         lr_buf_printf(&b, ", \"all_examples\": %lu, \"all_found\": %lu, "
                       "\"reliability_all\": ", (unsigned long)tr_all,
                       (unsigned long)tr_all_found);
-        lr_json_write_number(&b, tr_all_prompts ? (double)tr_all_correct / (double)tr_all_prompts : 0);
+        if (tr_all_prompts)
+            lr_json_write_number(&b, (double)tr_all_correct / (double)tr_all_prompts);
+        else
+            lr_buf_puts(&b, "null");
         lr_buf_puts(&b, "},\n");
     }
     lr_buf_puts(&b, "  \"categories\": [\"HighlyKnown\", \"MaybeKnown\", "
@@ -321,17 +335,19 @@ int cmd_knowledge_report(int argc, char **argv)
                   "matched by question (%lu missing after).\n\n",
                   before_path, after_path, (unsigned long)n_matched,
                   (unsigned long)n_missing);
-    if (trained_path)
+    if (trained_path) {
+        char rel[32], hk[32], rel_all[32];
+        fraction(rel, tr_correct, tr_prompts);
+        fraction(hk, tr_hk, tr_found);
+        fraction(rel_all, tr_all_correct, tr_all_prompts);
         lr_buf_printf(&md, "## Reliability\n\n%lu trained unknown facts (%lu found "
-                      "in the after probe): **reliability %.4f** (%lu of %lu "
-                      "prompts correct), %.4f HighlyKnown after.  Over all %lu "
-                      "trained examples (%lu found): %.4f.\n\n",
-                      (unsigned long)tr_facts, (unsigned long)tr_found,
-                      tr_prompts ? (double)tr_correct / (double)tr_prompts : 0,
-                      (unsigned long)tr_correct, (unsigned long)tr_prompts,
-                      tr_found ? (double)tr_hk / (double)tr_found : 0,
-                      (unsigned long)tr_all, (unsigned long)tr_all_found,
-                      tr_all_prompts ? (double)tr_all_correct / (double)tr_all_prompts : 0);
+                      "in the after probe): **reliability %s** (%lu of %lu "
+                      "prompts correct), %s HighlyKnown after.  Over all %lu "
+                      "trained examples (%lu found): %s.\n\n",
+                      (unsigned long)tr_facts, (unsigned long)tr_found, rel,
+                      (unsigned long)tr_correct, (unsigned long)tr_prompts, hk,
+                      (unsigned long)tr_all, (unsigned long)tr_all_found, rel_all);
+    }
     lr_buf_puts(&md, "## Category transitions\n\n| before \\ after | HK | MK | WK | UK |\n"
                 "|---|---:|---:|---:|---:|\n");
     for (r = 0; r < LR_SLICK_N; r++) {
@@ -372,10 +388,11 @@ int cmd_knowledge_report(int argc, char **argv)
         goto done;
     printf("knowledge-report: %lu facts; positive shift %.4f, negative shift %.4f",
            (unsigned long)n_matched, sh.positive, sh.negative);
-    if (trained_path)
-        printf("; reliability %.4f (%lu trained facts)",
-               tr_prompts ? (double)tr_correct / (double)tr_prompts : 0,
-               (unsigned long)tr_found);
+    if (trained_path) {
+        char rel[32];
+        fraction(rel, tr_correct, tr_prompts);
+        printf("; reliability %s (%lu trained facts)", rel, (unsigned long)tr_found);
+    }
     printf("; refusals %lu -> %lu\n", (unsigned long)sb.refusals,
            (unsigned long)sa.refusals);
     rc = 0;

@@ -6,6 +6,7 @@
 
 #include "cli.h"
 #include "cli_lm.h"
+#include "llamaref/json.h"
 #include "llamaref/mixture.h"
 #include "llamaref/probe.h"
 
@@ -19,10 +20,13 @@ static void usage(FILE *f)
 "  --unknown N    number of Unknown facts\n"
 "  --extra K      extra examples per unknown fact (default 0)\n"
 "  --kind KIND    known (HighlyKnown facts, default) or paraphrase\n"
-"  --seed S       selection seed (default 0)\n"
+"  --seed S       selection seed (default 0; -1 draws one and prints it)\n"
 "  --system TEXT  system message of the training prompt (default\n"
 "                 \"%s\")\n"
-"  --template T   chat (default): \"messages\" [system, user \"Question: q\",\n"
+"  --template T   auto (default): the template the probe used (\"template\"\n"
+"                 in the summary FILE.json next to the first --facts), else\n"
+"                 chat; the choice is printed on stderr.\n"
+"                 chat: \"messages\" [system, user \"Question: q\",\n"
 "                 assistant \"Answer: a\"]; plain: \"prompt\" \"{system}\\n\\n\n"
 "                 Question: q\\nAnswer:\" and \"completion\" \" a\" (the zero-shot\n"
 "                 form of llamaref probe's prompts, for llamaref train)\n"
@@ -34,7 +38,7 @@ static void usage(FILE *f)
 int cmd_mixture(int argc, char **argv)
 {
     const char *paths[64], *out = NULL, *system = LR_PROBE_SYSTEM;
-    int n_paths = 0, i, rc = 1, plain = 0;
+    int n_paths = 0, i, rc = 1, plain = -1;
     long n_unknown = -1, k = 0, seed = 0;
     lr_mix_kind kind = LR_MIX_KNOWN;
     lr_facts facts;
@@ -46,10 +50,10 @@ int cmd_mixture(int argc, char **argv)
     memset(&facts, 0, sizeof facts);
     memset(&mx, 0, sizeof mx);
     for (i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        const char *a = cli_opt(argv[i]), *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) { usage(stdout); return 0; }
         else if (!strcmp(a, "--facts") && v) {
-            if (n_paths == 64) return cli_unknown("mixture", a);
+            if (n_paths == 64) { fprintf(stderr, "llamaref mixture: too many --facts (64 at most)\n"); return 2; }
             paths[n_paths++] = v; i++;
         }
         else if (!strcmp(a, "--out") && v) { out = v; i++; }
@@ -57,7 +61,8 @@ int cmd_mixture(int argc, char **argv)
         else if (!strcmp(a, "--template") && v) {
             if (!strcmp(v, "plain")) plain = 1;
             else if (!strcmp(v, "chat")) plain = 0;
-            else { fprintf(stderr, "llamaref mixture: --template must be chat or plain\n"); return 2; }
+            else if (!strcmp(v, "auto")) plain = -1;
+            else { fprintf(stderr, "llamaref mixture: --template must be auto, chat or plain\n"); return 2; }
             i++;
         }
         else if (!strcmp(a, "--kind") && v) {
@@ -68,14 +73,28 @@ int cmd_mixture(int argc, char **argv)
         }
         else if (!strcmp(a, "--unknown")) { if (cli_int(a, v, 0, 100000000L, &n_unknown)) return 2; i++; }
         else if (!strcmp(a, "--extra")) { if (cli_int(a, v, 0, 100000L, &k)) return 2; i++; }
-        else if (!strcmp(a, "--seed")) { if (cli_int(a, v, 0, 0x7fffffffL, &seed)) return 2; i++; }
-        else return cli_unknown("mixture", a);
+        else if (!strcmp(a, "--seed")) { if (cli_seed(a, v, &seed)) return 2; i++; }
+        else return cli_bad_option("mixture", a, usage);
     }
     if (!n_paths || n_unknown < 0 || !out) {
         fprintf(stderr, "llamaref mixture: --facts, --unknown and --out are "
                 "required (see --help)\n");
         return 2;
     }
+    if (plain < 0) { /* the probe's template, from its summary */
+        const char *sum = cli_report_path(paths[0], ".json", 0);
+        lr_json_doc *doc = NULL;
+        const lr_json *t = NULL;
+        if (lr_json_parse_file(sum, &doc, &err) == 0)
+            t = lr_json_get(lr_json_root(doc), "template");
+        plain = t && t->type == LR_JSON_STRING && !strcmp(t->str, "plain");
+        fprintf(stderr, "llamaref mixture: template %s (auto: %s)\n",
+                plain ? "plain" : "chat",
+                t && t->type == LR_JSON_STRING ? "the probe's, from its summary"
+                                                : "no probe summary next to --facts");
+        if (doc) lr_json_free(doc);
+    }
+    if (cli_prepare_out("mixture", out, 0)) return 1;
     for (i = 0; i < n_paths; i++)
         if (lr_facts_load(paths[i], &facts, &err)) {
             fprintf(stderr, "llamaref mixture: %s\n", err.msg);

@@ -14,35 +14,53 @@
 static void usage(FILE *f)
 {
     fprintf(f,
-"usage: llamaref probe --model PATH [--tokenizer PATH] [--adapter DIR]\n"
+"usage: llamaref probe -m, --model PATH [--tokenizer PATH] [--adapter DIR]\n"
 "                      --facts FILE [--facts FILE ...] --shots FILE\n"
-"                      --out FILE.jsonl [options]\n"
-"  --facts FILE          facts: EntityQuestions JSON array or JSONL of\n"
-"                        {\"question\", \"answers\": [aliases]} (repeatable)\n"
-"  --shots FILE          few-shot examples, same format (first alias used)\n"
-"  --prompts N           N_ex prompt variants per fact (default 10)\n"
-"  --shots-per-prompt K  shots per prompt (default 4)\n"
-"  --samples S           sampled answers per prompt (default 0: greedy only)\n"
-"  --temperature T       for the samples (default 0.5)\n"
-"  --top-k K --top-p P --min-p M   sampler filters (default off)\n"
-"  --seed S              sampling seed (default 42)\n"
-"  --max-new-tokens N    answer length limit (default 32)\n"
-"  --max-len N           KV cache capacity in tokens (default 2048)\n"
-"  --limit N             probe only the first N facts\n"
-"  --template T          auto (default) | chat (Llama 3.1) | plain\n"
-"  --system TEXT         system message (default \"%s\")\n"
-"  --keep-dtype          keep BF16/F16 weights as stored\n"
+"                      --out FILE.jsonl [options]\n");
+    cli_help(f, "--model", NULL);
+    cli_help(f, "--tokenizer", NULL);
+    cli_help(f, "--adapter", NULL);
+    cli_help(f, "--keep-dtype", NULL);
+    cli_help(f, "--no-check-weights", NULL);
+    cli_help(f, "--shots", NULL);
+    cli_help(f, "--max-new-tokens", "32: the answer's length");
+    cli_help(f, "--max-len", "2048");
+    cli_help(f, "--temperature", "0.5, for the samples");
+    cli_help(f, "--top-k", "0");
+    cli_help(f, "--top-p", "1");
+    cli_help(f, "--min-p", "0");
+    cli_help(f, "--seed", "42");
+    fprintf(f,
+"  --facts FILE              facts: EntityQuestions JSON array or JSONL of\n"
+"                            {\"question\", \"answers\": [aliases]} (repeatable);\n"
+"                            --shots has the same format (first alias used)\n"
+"  --prompts N               N_ex prompt variants per fact (default 10)\n"
+"  --shots-per-prompt K      shots per prompt (default 4)\n"
+"  --samples S               sampled answers per prompt (default 0: greedy)\n"
+"  --limit N                 probe only the first N facts\n"
+"  --template T              auto (default: plain for a world model or a\n"
+"                            config with \"llamaref_template\": \"plain\", else\n"
+"                            chat when the tokenizer has <|eot_id|>) | chat\n"
+"                            (Llama 3.1) | plain; the choice goes to stderr\n"
+"  --system TEXT             system message (default \"%s\")\n"
+"  --out FILE.jsonl          its directory is created and checked first\n"
 "Writes FILE.jsonl (one record per fact: question, answers, category,\n"
 "greedy[], correct[], samples[], sample_correct[]), FILE.json (summary),\n"
-"FILE.md and FILE-categories.svg.  Prompts: docs/evaluation.md.\n",
+"FILE.md and FILE-categories.svg.  Prompts: docs/evaluation.md.  SliCK\n"
+"categories: Gekhman et al., \"Does Fine-Tuning LLMs on New Knowledge\n"
+"Encourage Hallucinations?\", EMNLP 2024.\n",
             LR_PROBE_SYSTEM);
 }
 
 static void progress(long done, long total, void *ctx)
 {
     (void)ctx;
-    fprintf(stderr, "\rprobe: %ld / %ld prompts", done, total);
-    if (done == total) fprintf(stderr, "\n");
+    if (cli_stderr_tty()) {
+        fprintf(stderr, "\rprobe: %ld / %ld prompts", done, total);
+        if (done == total) fprintf(stderr, "\n");
+    } else if (done == total || done % 100 == 0) { /* a log file: a line per 100 */
+        fprintf(stderr, "probe: %ld / %ld prompts\n", done, total);
+    }
 }
 
 int cmd_probe(int argc, char **argv)
@@ -50,8 +68,8 @@ int cmd_probe(int argc, char **argv)
     cli_lm lm;
     const char *facts_paths[64], *shots_path = NULL, *out = NULL;
     const char *template_arg = NULL;
-    int n_facts_paths = 0, i, rc = 1;
-    long v, limit = -1;
+    int n_facts_paths = 0, i, rc = 1, max_len_given = 0;
+    long v, limit = -1, max_len;
     lr_probe_options o;
     lr_facts facts, shots;
     lr_probe_result *res = NULL;
@@ -65,7 +83,7 @@ int cmd_probe(int argc, char **argv)
     memset(&shots, 0, sizeof shots);
     lr_probe_options_default(&o);
     for (i = 1; i < argc; i++) {
-        const char *a = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
+        const char *a = cli_opt(argv[i]), *val = i + 1 < argc ? argv[i + 1] : NULL;
         int r = cli_lm_option(&lm, argc, argv, &i);
         if (r < 0) return 2;
         if (r) continue;
@@ -82,20 +100,21 @@ int cmd_probe(int argc, char **argv)
         else if (!strcmp(a, "--shots-per-prompt")) { if (cli_int(a, val, 0, 1000, &v)) return 2; o.shots_per_prompt = (int)v; i++; }
         else if (!strcmp(a, "--samples")) { if (cli_int(a, val, 0, 10000, &v)) return 2; o.n_samples = (int)v; i++; }
         else if (!strcmp(a, "--max-new-tokens")) { if (cli_int(a, val, 1, 1 << 20, &v)) return 2; o.max_new_tokens = (int)v; i++; }
-        else if (!strcmp(a, "--max-len")) { if (cli_int(a, val, 1, 1 << 24, &v)) return 2; o.max_len = (int)v; i++; }
+        else if (!strcmp(a, "--max-len")) { if (cli_int(a, val, 1, 1 << 24, &v)) return 2; o.max_len = (int)v; max_len_given = 1; i++; }
         else if (!strcmp(a, "--limit")) { if (cli_int(a, val, 0, 0x7fffffffL, &limit)) return 2; i++; }
         else if (!strcmp(a, "--top-k")) { if (cli_int(a, val, 0, 1 << 30, &v)) return 2; o.top_k = (int)v; i++; }
-        else if (!strcmp(a, "--seed")) { if (cli_int(a, val, 0, 0x7fffffffL, &v)) return 2; o.seed = (uint64_t)v; i++; }
-        else if (!strcmp(a, "--temperature")) { if (cli_double(a, val, &o.temperature)) return 2; i++; }
-        else if (!strcmp(a, "--top-p")) { if (cli_double(a, val, &o.top_p)) return 2; i++; }
-        else if (!strcmp(a, "--min-p")) { if (cli_double(a, val, &o.min_p)) return 2; i++; }
-        else return cli_unknown("probe", a);
+        else if (!strcmp(a, "--seed")) { if (cli_seed(a, val, &v)) return 2; o.seed = (uint64_t)v; i++; }
+        else if (!strcmp(a, "--temperature")) { if (cli_double_in(a, val, 0, 0, 1e30, 0, &o.temperature)) return 2; i++; }
+        else if (!strcmp(a, "--top-p")) { if (cli_double_in(a, val, 0, 1, 1, 0, &o.top_p)) return 2; i++; }
+        else if (!strcmp(a, "--min-p")) { if (cli_double_in(a, val, 0, 0, 1, 0, &o.min_p)) return 2; i++; }
+        else return cli_bad_option("probe", a, usage);
     }
     if (!n_facts_paths || !out || (o.shots_per_prompt > 0 && !shots_path)) {
         fprintf(stderr, "llamaref probe: --model, --facts, --shots and --out "
                 "are required (see --help)\n");
         return 2;
     }
+    if (cli_prepare_out("probe", out, 0)) return 1;
     for (i = 0; i < n_facts_paths; i++)
         if (lr_facts_load(facts_paths[i], &facts, &err)) {
             fprintf(stderr, "llamaref probe: %s\n", err.msg);
@@ -111,12 +130,15 @@ int cmd_probe(int argc, char **argv)
     }
     if (limit >= 0) lr_facts_truncate(&facts, (size_t)limit);
     if (cli_lm_load(&lm, "probe")) goto done;
+    max_len = o.max_len;
+    if (cli_ctx_len("probe", lm.model, &max_len, max_len_given)) { rc = 2; goto done; }
+    o.max_len = (int)max_len;
     if (cli_prompt_style("probe", template_arg, &lm, &o.style)) goto done;
     res = calloc(facts.n ? facts.n : 1, sizeof *res);
     if (!res) { fprintf(stderr, "llamaref probe: out of memory\n"); goto done; }
     if (lr_probe_run(lm.model, &lm.tok, &facts, shots_path ? &shots : NULL, &o,
                      res, &st, progress, NULL, &err)) {
-        fprintf(stderr, "\nllamaref probe: %s\n", err.msg);
+        fprintf(stderr, "%sllamaref probe: %s\n", cli_stderr_tty() ? "\n" : "", err.msg);
         goto done;
     }
     /* per-fact JSONL */

@@ -1,5 +1,6 @@
 /* cmd_tokenize.c - the tokenizer commands of ./llamaref:
- *   tokenize --tokenizer PATH [--special] [--bos] [--eos] [--jsonl]
+ *   tokenize --tokenizer PATH [--text TEXT | --file FILE] [--special] [--bos]
+ *            [--eos] [--jsonl]
  *   detokenize --tokenizer PATH
  *   chat-template --tokenizer PATH --messages FILE.json [--generation-prompt]
  *                 [--ids] [--template llama3.1|llama3] [--date "26 Jul 2024"]
@@ -20,14 +21,51 @@ static int read_stdin(lr_buf *b)
     size_t n;
     while ((n = fread(chunk, 1, sizeof chunk, stdin)) > 0)
         if (lr_buf_append(b, chunk, n)) {
-            fprintf(stderr, "llamaref: out of memory reading stdin\n");
+            fprintf(stderr, "llamaref %s: out of memory reading stdin\n", cli_cmd);
             return -1;
         }
     if (ferror(stdin)) {
-        fprintf(stderr, "llamaref: error reading stdin\n");
+        fprintf(stderr, "llamaref %s: error reading stdin\n", cli_cmd);
         return -1;
     }
     return 0;
+}
+
+/* --tokenizer missing: a usage error (exit 2) */
+static int need_tokenizer(const char *path)
+{
+    if (path) return 0;
+    fprintf(stderr, "llamaref %s: --tokenizer PATH is required (see --help)\n", cli_cmd);
+    return -1;
+}
+
+static void tokenize_usage(FILE *f)
+{
+    fprintf(f, "usage: llamaref tokenize --tokenizer PATH [--text TEXT | -f, --file FILE]\n"
+               "                         [--special] [--bos] [--eos] [--jsonl]\n"
+               "  --text TEXT   the text to encode, exactly (no trailing newline added)\n"
+               "  -f, --file FILE  the text of FILE (default: stdin, all of it as one text)\n"
+               "  --jsonl       the input holds one {\"text\": ...} object per line\n"
+               "  prints token ids (space-separated, or a JSON array per line).\n"
+               "  --special parses special-token strings such as <|eot_id|> (default:\n"
+               "  plain text); --bos/--eos add BOS/EOS.\n");
+}
+
+static void detokenize_usage(FILE *f)
+{
+    fprintf(f, "usage: llamaref detokenize --tokenizer PATH\n"
+               "  reads whitespace-separated token ids on stdin and writes the decoded\n"
+               "  bytes to stdout (special tokens as their text).\n");
+}
+
+static void chat_template_usage(FILE *f)
+{
+    fprintf(f, "usage: llamaref chat-template --tokenizer PATH --messages FILE.json\n"
+               "         [--generation-prompt] [--ids] [--template llama3.1|llama3]\n"
+               "         [--date \"26 Jul 2024\"]\n"
+               "  prints the prompt rendered as HF's apply_chat_template does (with --ids\n"
+               "  its token ids instead, special tokens parsed as HF does).  FILE.json is\n"
+               "  [{\"role\": ..., \"content\": ...}, ...].\n");
 }
 
 static int print_ids(FILE *f, const lr_tokens *t, int json)
@@ -43,12 +81,8 @@ static int print_ids(FILE *f, const lr_tokens *t, int json)
 static int load(const char *path, lr_tokenizer *tok)
 {
     lr_error err;
-    if (!path) {
-        fprintf(stderr, "llamaref: --tokenizer PATH is required\n");
-        return -1;
-    }
     if (lr_tokenizer_load(path, tok, &err)) {
-        fprintf(stderr, "llamaref: %s\n", err.msg);
+        fprintf(stderr, "llamaref %s: %s\n", cli_cmd, err.msg);
         return -1;
     }
     return 0;
@@ -56,7 +90,7 @@ static int load(const char *path, lr_tokenizer *tok)
 
 int cmd_tokenize(int argc, char **argv)
 {
-    const char *path = NULL;
+    const char *path = NULL, *text = NULL, *file = NULL;
     unsigned flags = 0;
     int jsonl = 0, i, rc = 1;
     lr_tokenizer tok;
@@ -64,22 +98,47 @@ int cmd_tokenize(int argc, char **argv)
     lr_tokens ids = {0};
     lr_error err;
     for (i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--tokenizer") && i + 1 < argc) path = argv[++i];
-        else if (!strcmp(argv[i], "--special")) flags |= LR_ENCODE_SPECIAL;
-        else if (!strcmp(argv[i], "--bos")) flags |= LR_ENCODE_BOS;
-        else if (!strcmp(argv[i], "--eos")) flags |= LR_ENCODE_EOS;
-        else if (!strcmp(argv[i], "--jsonl")) jsonl = 1;
-        else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            printf("usage: llamaref tokenize --tokenizer PATH [--special] [--bos] [--eos] [--jsonl]\n"
-                   "  reads stdin (all of it as one text, or with --jsonl one {\"text\": ...}\n"
-                   "  object per line) and prints token ids (space-separated, or a JSON\n"
-                   "  array per line).  --special parses special-token strings such as\n"
-                   "  <|eot_id|> (default: plain text); --bos/--eos add BOS/EOS.\n");
+        const char *a = cli_opt(argv[i]), *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(a, "--tokenizer") && v) { path = v; i++; }
+        else if (!strcmp(a, "--text") && v) { text = v; i++; }
+        else if (!strcmp(a, "--file") && v) { file = v; i++; }
+        else if (!strcmp(a, "--special")) flags |= LR_ENCODE_SPECIAL;
+        else if (!strcmp(a, "--bos")) flags |= LR_ENCODE_BOS;
+        else if (!strcmp(a, "--eos")) flags |= LR_ENCODE_EOS;
+        else if (!strcmp(a, "--jsonl")) jsonl = 1;
+        else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            tokenize_usage(stdout);
             return 0;
-        } else return cli_unknown("tokenize", argv[i]);
+        } else return cli_bad_option("tokenize", a, tokenize_usage);
+    }
+    if (need_tokenizer(path)) return 2;
+    if (text && file) {
+        fprintf(stderr, "llamaref tokenize: --text and --file exclude each other\n");
+        return 2;
     }
     if (load(path, &tok)) return 1;
-    if (read_stdin(&in)) goto done;
+    if (text) {
+        if (lr_buf_append(&in, text, strlen(text))) {
+            fprintf(stderr, "llamaref tokenize: out of memory\n");
+            goto done;
+        }
+    } else if (file) {
+        lr_error ferr;
+        size_t len;
+        char *data = NULL;
+        if (lr_read_file(file, &data, &len, &ferr)) {
+            fprintf(stderr, "llamaref tokenize: %s\n", ferr.msg);
+            goto done;
+        }
+        len = lr_buf_append(&in, data, len);
+        free(data);
+        if (len) {
+            fprintf(stderr, "llamaref tokenize: out of memory\n");
+            goto done;
+        }
+    } else if (read_stdin(&in)) {
+        goto done;
+    }
     if (!jsonl) {
         if (lr_tokenizer_encode(&tok, in.data ? in.data : "", in.len, flags, &ids, &err)) {
             fprintf(stderr, "llamaref tokenize: %s\n", err.msg);
@@ -136,14 +195,14 @@ int cmd_detokenize(int argc, char **argv)
     lr_error err;
     size_t pos = 0;
     for (i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--tokenizer") && i + 1 < argc) path = argv[++i];
-        else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            printf("usage: llamaref detokenize --tokenizer PATH\n"
-                   "  reads whitespace-separated token ids on stdin and writes the decoded\n"
-                   "  bytes to stdout (special tokens as their text).\n");
+        const char *a = cli_opt(argv[i]);
+        if (!strcmp(a, "--tokenizer") && i + 1 < argc) path = argv[++i];
+        else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            detokenize_usage(stdout);
             return 0;
-        } else return cli_unknown("detokenize", argv[i]);
+        } else return cli_bad_option("detokenize", a, detokenize_usage);
     }
+    if (need_tokenizer(path)) return 2;
     if (load(path, &tok)) return 1;
     if (read_stdin(&in)) goto done;
     while (pos < in.len) {
@@ -193,7 +252,8 @@ int cmd_chat_template(int argc, char **argv)
     lr_tokens ids = {0};
     lr_error err;
     for (i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--tokenizer") && i + 1 < argc) path = argv[++i];
+        const char *a = cli_opt(argv[i]);
+        if (!strcmp(a, "--tokenizer") && i + 1 < argc) path = argv[++i];
         else if (!strcmp(argv[i], "--messages") && i + 1 < argc) messages = argv[++i];
         else if (!strcmp(argv[i], "--date") && i + 1 < argc) date = argv[++i];
         else if (!strcmp(argv[i], "--generation-prompt")) gen = 1;
@@ -207,19 +267,15 @@ int cmd_chat_template(int argc, char **argv)
                 return 2;
             }
         } else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            printf("usage: llamaref chat-template --tokenizer PATH --messages FILE.json\n"
-                   "         [--generation-prompt] [--ids] [--template llama3.1|llama3]\n"
-                   "         [--date \"26 Jul 2024\"]\n"
-                   "  prints the prompt rendered as HF's apply_chat_template does (with --ids\n"
-                   "  its token ids instead, special tokens parsed as HF does).  FILE.json is\n"
-                   "  [{\"role\": ..., \"content\": ...}, ...].\n");
+            chat_template_usage(stdout);
             return 0;
-        } else return cli_unknown("chat-template", argv[i]);
+        } else return cli_bad_option("chat-template", a, chat_template_usage);
     }
     if (!messages) {
         fprintf(stderr, "llamaref chat-template: --messages FILE.json is required\n");
         return 2;
     }
+    if (need_tokenizer(path)) return 2;
     if (load(path, &tok)) return 1;
     if (lr_json_parse_file(messages, &doc, &err) ||
         lr_chat_messages_from_json(lr_json_root(doc), messages, &msgs, &n_msgs, &err) ||

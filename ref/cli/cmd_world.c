@@ -57,7 +57,7 @@ int cmd_world(int argc, char **argv)
     field[6] = &o.refusal_percent; field[7] = &o.valid_percent;
     field[8] = &o.n_exam_docs; field[9] = &o.exam_min_mentions;
     for (i = 1; i < argc; i++) {
-        const char *a = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
+        const char *a = cli_opt(argv[i]), *val = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
             usage(stdout);
             return 0;
@@ -70,7 +70,7 @@ int cmd_world(int argc, char **argv)
             errno = 0;
             if (!val || !(*val >= '0' && *val <= '9') ||
                 (o.seed = (uint64_t)strtoull(val, &end, 10), errno) || *end) {
-                fprintf(stderr, "llamaref: option --seed: '%s' is not an unsigned 64-bit integer\n",
+                fprintf(stderr, "llamaref world: option --seed: '%s' is not an unsigned 64-bit integer\n",
                         val ? val : "");
                 return 2;
             }
@@ -80,7 +80,7 @@ int cmd_world(int argc, char **argv)
         } else {
             for (k = 0; k < sizeof lim / sizeof lim[0]; k++)
                 if (!strcmp(a, lim[k].opt)) break;
-            if (k == sizeof lim / sizeof lim[0]) return cli_unknown("world", a);
+            if (k == sizeof lim / sizeof lim[0]) return cli_bad_option("world", a, usage);
             if (cli_int(a, val, lim[k].lo, lim[k].hi, &v)) return 2;
             *field[k] = (uint32_t)v;
             i++;

@@ -54,8 +54,10 @@ int main(int argc, char **argv)
         return 0;
     }
     for (i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        if (!strcmp(argv[1], commands[i].name))
+        if (!strcmp(argv[1], commands[i].name)) {
+            cli_cmd = commands[i].name;
             return commands[i].run(argc - 1, argv + 1);
+        }
     fprintf(stderr, "llamaref: unknown command '%s'\n\n", argv[1]);
     usage(stderr);
     return 2;
