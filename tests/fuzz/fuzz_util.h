@@ -14,6 +14,14 @@
 
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t n);
 
+/* Where scratch files go: /dev/shm when there is one (memory: the targets
+ * that read files write one per execution), else /tmp. */
+static const char *fz_tmpdir(void)
+{
+    struct stat st;
+    return stat("/dev/shm", &st) == 0 && S_ISDIR(st.st_mode) ? "/dev/shm" : "/tmp";
+}
+
 /* The scratch directory, and the names written in it (removed at exit). */
 static char fz_dir[64];
 static char fz_names[16][64];
@@ -39,7 +47,7 @@ static const char *fz_path(const char *name)
     char *p = buf[next++ & 3];
     int i;
     if (!fz_dir[0]) {
-        snprintf(fz_dir, sizeof fz_dir, "/tmp/lrfuzz_%ld", (long)getpid());
+        snprintf(fz_dir, sizeof fz_dir, "%s/lrfuzz_%ld", fz_tmpdir(), (long)getpid());
         mkdir(fz_dir, 0777);
         atexit(fz_cleanup);
     }
