@@ -213,6 +213,10 @@ int lr_dataset_load(const char *path, const lr_tokenizer *tok,
         int blank = 1, cnt = 0;
         lr_example *e;
         while (end < len && data[end] != '\n') end++;
+        if (line == INT_MAX) {
+            lr_fail(err, "%s: more than %d lines", path, INT_MAX);
+            goto done;
+        }
         line++;
         for (k = pos; k < end; k++)
             if (data[k] != ' ' && data[k] != '\t' && data[k] != '\r') blank = 0;

@@ -14,7 +14,8 @@ static int32_t le32(const unsigned char *p)
                      (uint32_t)p[3] << 24);
 }
 
-/* The file size the header implies (0 if implausible or over 1 MB). */
+/* The file size the header implies (0 if implausible or over 64 KB: the
+ * file is written for every execution). */
 static uint64_t implied(const unsigned char *d, size_t n)
 {
     int32_t h[7];
@@ -41,7 +42,7 @@ static uint64_t implied(const unsigned char *d, size_t n)
     e = V * D + L * (2 * D + 2 * D * D + 2 * KV * D + 3 * D * F) + D + (shared ? 0 : V * D);
     if (!v1) e += (uint64_t)h[6] * hd;
     e = e * 4 + pos;
-    return e > (1u << 20) ? 0 : e;
+    return e > (1u << 16) ? 0 : e;
 }
 
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t n)
