@@ -275,7 +275,17 @@ static int load_state(const char *dir, lr_lora *lo, const lr_full *full,
             goto done;
         }
     }
-    *step = atol(s->str);
+    { /* the step from the file: a non-negative long, checked (not atol) */
+        char *end;
+        long v;
+        errno = 0;
+        v = strtol(s->str, &end, 10);
+        if (errno || end == s->str || *end || v < 0) {
+            lr_fail(err, "%s: step \"%s\" is not a non-negative integer", path, s->str);
+            goto done;
+        }
+        *step = v;
+    }
     o->step = *step;
     rc = 0;
 done:

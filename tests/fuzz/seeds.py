@@ -175,6 +175,10 @@ def main():
     a77 = b'{"peft_type":"LORA","r":1048576,"lora_alpha":1,"target_modules":"all-linear"}'
     assert len(a77) == 77
     put("regress", "adapter", "issue19_huge_rank.adapter", a77 + SEP + st([]))
+    for name, step in (("negative_step", "-5"), ("overflowing_step", "99999999999999999999")):
+        put("regress", "optimizer", name + ".safetensors",
+            st([("params", "F32", [32], f32(32)), ("exp_avg", "F32", [32], f32(32)),
+                ("exp_avg_sq", "F32", [32], f32(32))], {"step": step, "mode": "lora"}))
     put("regress", "dataset", "issue19_id_2p31.jsonl", '{"input_ids": [1, 2147483648]}\n')
 
 
