@@ -21,4 +21,13 @@ rc=$?
 expect_eq "knowledge-report exit status" "$rc" "1"
 has "knowledge-report names file and line" "$msg" "$T/facts.jsonl:2"
 
+# 2. train --init with a configuration larger than the machine: refused
+# before anything is allocated (the stated exception to the input bound)
+printf '{"hidden_size": 65536, "intermediate_size": 1048576, "num_hidden_layers": 4096, "num_attention_heads": 64, "vocab_size": 1000000}' > "$T/huge.json"
+printf '{"input_ids": [1, 2, 3]}\n' > "$T/ids.jsonl"
+msg=$($LLAMAREF_BIN train --full --init "$T/huge.json" --tokenizer "$T/no-tokenizer.model" --data "$T/ids.jsonl" --out "$T/run" 2>&1)
+rc=$?
+expect_eq "train --init huge exit status" "$rc" "1"
+has "train --init huge refused by size" "$msg" "more than this machine"
+
 finish readers.test.sh
