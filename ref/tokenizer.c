@@ -179,7 +179,15 @@ static int load_tiktoken(lr_tokenizer *tok, const char *data, size_t len,
     const unsigned char *s = (const unsigned char *)data;
     size_t pos = 0, line = 0, k;
     unsigned char buf[1024];
-    if (lr_vocab_reserve(&tok->bpe, LLAMA3_N_BASE, 1u << 20, err)) return -1;
+    /* room for the tokens the file can hold (a line each, at most 3/4 of
+     * its bytes decoded): reserved up front, never more than the input */
+    {
+        size_t lines = 1, i;
+        for (i = 0; i < len; i++) lines += s[i] == '\n';
+        if (lr_vocab_reserve(&tok->bpe, lines < LLAMA3_N_BASE ? lines : LLAMA3_N_BASE,
+                             len < (1u << 20) ? len : (1u << 20), err))
+            return -1;
+    }
     while (pos < len) {
         size_t eol = pos, sp, j;
         unsigned long rank = 0;
@@ -342,7 +350,8 @@ static int load_hf_json(lr_tokenizer *tok, const char *data, size_t len,
         order[id->integer] = i;
     }
     buf = lr_alloc(len + 1, 1, "token bytes", err);
-    if (!buf || lr_vocab_reserve(&tok->bpe, n, 1u << 20, err)) goto done;
+    if (!buf || lr_vocab_reserve(&tok->bpe, n, len < (1u << 20) ? len : (1u << 20), err))
+        goto done;
     for (i = 0; i < n; i++) {
         size_t e = order[i];
         long blen = gpt2_decode(inv, vocab->keys[e], vocab->key_lens[e], buf);
