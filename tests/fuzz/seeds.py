@@ -94,15 +94,26 @@ def main():
     small = dict(tj)
     small["model"] = {"type": "BPE", "vocab": {"a": 0, "b": 1, "ab": 2}, "merges": [["a", "b"]]}
     put("corpus", "tokenizer_json", "small.json", json.dumps(small))
-    # llama2.c tokenizer.bin: the real stories260K one is 6 KB; a made-up small one
-    sp = struct.pack("<i", 8)
-    for i, t in enumerate([b"<unk>", b"<s>", b"</s>"] + [b"<0x%02X>" % b for b in range(4)] + [b"a", b"b", b" ab", b"\xe2\x96\x81c"]):
-        sp += struct.pack("<fi", -float(i), len(t)) + t
-    put("corpus", "sentencepiece", "small.bin", sp)
+    # llama2.c tokenizer.bin: <unk>, <s>, </s>, the 256 byte tokens, a few
+    # pieces (the loader needs the first 259); and the real stories260K
+    # tok512.bin cut after its first 300 tokens (both under 4 KB)
+    def sp_bin(pieces, max_len=8):
+        out = struct.pack("<i", max_len)
+        for i, t in enumerate(pieces):
+            out += struct.pack("<fi", -float(i), len(t)) + t
+        return out
+    pieces = [b"<unk>", b"<s>", b"</s>"] + [b"<0x%02X>" % b for b in range(256)] + \
+        [b"\xe2\x96\x81", b"a", b"b", b"\xe2\x96\x81a", b"ab", b"\xe2\x96\x81ab", b"\xc3\xa9"]
+    put("corpus", "sentencepiece", "bytes.bin", sp_bin(pieces))
     tb = os.path.join(ASSETS, "stories260K", "tok512.bin")
     if os.path.exists(tb):
         with open(tb, "rb") as f:
-            put("corpus", "sentencepiece", "tok512_head.bin", f.read()[:3000])
+            d = f.read()
+        pos, k = 4, 0
+        while k < 300 and pos + 8 <= len(d):
+            pos += 8 + struct.unpack("<i", d[pos + 4:pos + 8])[0]
+            k += 1
+        put("corpus", "sentencepiece", "tok512_head.bin", d[:pos])
     # llama2.c checkpoint: header (dim 8, hidden 16, 1 layer, 2 heads, 1 kv, vocab 4, seq 4) + some floats
     put("corpus", "llama2c", "v0_small.bin", struct.pack("<7i", 8, 16, 1, 2, 1, 4, 4) + f32(64))
     put("corpus", "llama2c", "v0_unshared.bin", struct.pack("<7i", 4, 8, 2, 2, 2, -3, 2) + f32(32, -0.3))
