@@ -259,24 +259,71 @@ $(B)/bench/make_random_model: tests/bench/make_random_model.c $(B)/libllamaref.a
 
 .PHONY: bench-train
 
-# make fuzz FUZZ_SECONDS=60: libFuzzer + ASan/UBSan on every reader (clang).
-# A tool for maintainers, not part of `make test`; see docs/formats.md.
+# ---- fuzzing (issues 19): libFuzzer + ASan/UBSan (clang, libclang-rt-14-dev).
+# The library is compiled once, instrumented, into $(FUZZ_B)/libllamaref.a;
+# every tests/fuzz/fuzz_*.c is linked against it (a new file is a new target).
+#   make fuzz FUZZ_SECONDS=60    runs every target in turn on a working copy
+#                                of its committed corpus (tests/fuzz/corpus/T)
+#   make fuzz-replay             runs every committed corpus and regression
+#                                input (tests/fuzz/regress/T) once: a CI stage
+# Maintainers' tool, not part of `make test`; see docs/formats.md.
+FUZZ_CC ?= clang
+FUZZ_B ?= build/fuzz
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS = json safetensors config tokenizer
-fuzz:
-	@mkdir -p build/fuzz
+FUZZ_RUNS ?= -1
+FUZZ_LIMITS ?= -rss_limit_mb=512 -malloc_limit_mb=256
+FUZZ_FLAGS = -std=c99 -g -O1 -Iinclude -Iref/cli -DLR_SIMD=0 -Wno-psabi \
+  -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+FUZZ_SRC = $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_TARGETS = $(FUZZ_SRC:tests/fuzz/fuzz_%.c=%)
+FUZZ_BIN = $(FUZZ_TARGETS:%=$(FUZZ_B)/fuzz_%)
+FUZZ_LIB_OBJ = $(LIB_SRC:ref/%.c=$(FUZZ_B)/obj/%.o)
+FUZZ_CLI_OBJ = $(filter-out $(FUZZ_B)/obj/cli/main.o,$(CLI_SRC:ref/cli/%.c=$(FUZZ_B)/obj/cli/%.o))
+
+$(FUZZ_B)/obj/%.o: ref/%.c $(HDR)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+$(FUZZ_B)/obj/cli/%.o: ref/cli/%.c $(HDR)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+# the library, and the CLI without main (a target may #include one command
+# file to reach its reader: the archive member then stays out)
+$(FUZZ_B)/libllamaref.a: $(FUZZ_LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $(FUZZ_LIB_OBJ)
+$(FUZZ_B)/libllamaref_cli.a: $(FUZZ_CLI_OBJ)
+	@rm -f $@
+	ar rcs $@ $(FUZZ_CLI_OBJ)
+$(FUZZ_B)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_util.h $(FUZZ_B)/libllamaref.a $(FUZZ_B)/libllamaref_cli.a
+	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer -Itests/fuzz -o $@ $< \
+	  $(FUZZ_B)/libllamaref_cli.a $(FUZZ_B)/libllamaref.a -lm
+
+fuzz-build: $(FUZZ_BIN)
+
+fuzz: fuzz-build
 	@for t in $(FUZZ_TARGETS); do \
-	  clang -std=c99 -g -O1 -Iinclude -DLR_SIMD=0 -Wno-psabi -fsanitize=fuzzer,address,undefined \
-	    -fno-sanitize-recover=undefined -o build/fuzz/fuzz_$$t tests/fuzz/fuzz_$$t.c \
-	    $(LIB_SRC) -lm || exit 1; \
-	  mkdir -p build/fuzz/corpus_$$t; \
+	  mkdir -p $(FUZZ_B)/corpus_$$t tests/fuzz/corpus/$$t; \
 	  echo "== fuzz_$$t ($(FUZZ_SECONDS) s)"; \
-	  build/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
-	    build/fuzz/corpus_$$t > build/fuzz/log_$$t 2>&1; rc=$$?; \
-	  grep -E "^Done [0-9]+ runs|ERROR|SUMMARY|crash-" build/fuzz/log_$$t; \
-	  [ $$rc -eq 0 ] || { echo "fuzz_$$t failed: see build/fuzz/log_$$t"; exit 1; }; \
+	  $(FUZZ_B)/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -runs=$(FUZZ_RUNS) -max_len=4096 \
+	    $(FUZZ_LIMITS) -artifact_prefix=$(FUZZ_B)/$$t- -print_final_stats=1 \
+	    $(FUZZ_B)/corpus_$$t tests/fuzz/corpus/$$t > $(FUZZ_B)/log_$$t 2>&1; rc=$$?; \
+	  grep -E "^Done [0-9]+ runs|stat::number_of_executed_units|stat::average_exec_per_sec|ERROR|SUMMARY|crash-|oom-|leak-|timeout-" $(FUZZ_B)/log_$$t; \
+	  grep -E "^#[0-9]+.*(DONE|pulse)" $(FUZZ_B)/log_$$t | tail -n 1; \
+	  [ $$rc -eq 0 ] || { echo "fuzz_$$t failed: see $(FUZZ_B)/log_$$t"; exit 1; }; \
 	done
-.PHONY: fuzz
+
+# Every committed input once under ASan/UBSan and the memory limits.
+fuzz-replay: fuzz-build
+	@p=0; f=0; n=0; for t in $(FUZZ_TARGETS); do \
+	  files=$$(find tests/fuzz/corpus/$$t tests/fuzz/regress/$$t -type f 2>/dev/null | sort); \
+	  [ -n "$$files" ] || { echo "FAIL: fuzz_$$t has no committed input"; f=$$((f + 1)); continue; }; \
+	  k=$$(echo "$$files" | wc -l); n=$$((n + k)); \
+	  if $(FUZZ_B)/fuzz_$$t $(FUZZ_LIMITS) $$files > $(FUZZ_B)/replay_$$t.log 2>&1; then \
+	    p=$$((p + 1)); echo "fuzz_$$t: $$k inputs ok"; \
+	  else f=$$((f + 1)); echo "FAIL: fuzz_$$t (log $(FUZZ_B)/replay_$$t.log):"; \
+	    grep -E "ERROR|SUMMARY|Running:|runtime error" $(FUZZ_B)/replay_$$t.log | tail -n 6; fi; \
+	done; echo "fuzz-replay: $$p targets passed ($$n inputs), $$f failed"; echo "$$p passed, $$f failed"; [ $$f -eq 0 ]
+.PHONY: fuzz fuzz-build fuzz-replay
 
 # ---- make world-model (issue 7): world -> BPE tokenizer -> pretrained tiny
 # Llama (Llama-3 architecture, GQA 4/2, llama3 rope scaling, 1.08M params,

@@ -224,7 +224,7 @@ int lr_adapter_load(const char *dir, const lr_config *mc, lr_lora *lo,
     lr_st_file *f = NULL;
     char *path = NULL, key[160];
     size_t i, used = 0;
-    int l, t, k, rc = -1, from_file;
+    int l, t, k, rc = -1, from_file, pass;
     memset(lo, 0, sizeof *lo);
     if (read_config(dir, mc->num_hidden_layers, &cfg, &from_file, err))
         return -1;
@@ -233,9 +233,17 @@ int lr_adapter_load(const char *dir, const lr_config *mc, lr_lora *lo,
     if (from_file &&
         config_from_file(f, path, mc->num_hidden_layers, &cfg, err))
         goto done;
-    if (lr_lora_alloc(lo, mc, &cfg, err)) {
+    if (lr_lora_layout(lo, mc, &cfg, err)) {
         lr_fail_prefix(err, "%s", dir);
         goto done;
+    }
+    /* pass 0 checks that every tensor is there with its shape (so the
+     * parameters are bounded by the file: lr_st_open checked each tensor
+     * against the file size); pass 1 allocates and reads */
+    for (pass = 0; pass < 2; pass++) {
+    if (pass == 1) {
+        lo->params = lr_zalloc(lo->n_params, sizeof(lr_float), "LoRA parameters", err);
+        if (!lo->params) goto done;
     }
     for (l = 0; l < mc->num_hidden_layers; l++)
         for (t = 0; t < LR_LORA_NTARGETS; t++) {
@@ -263,12 +271,14 @@ int lr_adapter_load(const char *dir, const lr_config *mc, lr_lora *lo,
                             path, key, (long long)rows, (long long)cols);
                     goto done;
                 }
+                if (pass == 0) continue;
                 if (lr_st_read_lr(f, st, lo->params + (k ? s->b_off : s->a_off),
                                   err))
                     goto done;
                 used++;
             }
         }
+    }
     if (lr_st_count(f) != used) {
         for (i = 0; i < lr_st_count(f); i++) {
             const char *name = lr_st_at(f, i)->name;

@@ -1,6 +1,7 @@
 /* dataset.c - JSONL training data: formats, chat rendering, loss masks,
  * padding and shuffling (see dataset.h).
  * Depends on: json, tokenizer, chat_template, rng, lora (stream seeds). */
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -131,10 +132,13 @@ static int parse_line(const lr_json *o, const lr_tokenizer *tok,
                            "an array of the same length)", src);
         for (i = 0; i < a->len; i++) {
             const lr_json *x = &a->items[i], *y = b ? &b->items[i] : x;
+            /* without a vocabulary an id still has to fit the int32 it
+             * is stored in */
             if (x->type != LR_JSON_NUMBER || !x->is_integer || x->integer < 0 ||
+                x->integer > INT32_MAX ||
                 (opt->vocab_size && x->integer >= opt->vocab_size) ||
                 y->type != LR_JSON_NUMBER || !y->is_integer ||
-                (y->integer != IGN && (y->integer < 0 ||
+                (y->integer != IGN && (y->integer < 0 || y->integer > INT32_MAX ||
                  (opt->vocab_size && y->integer >= opt->vocab_size))))
                 return lr_fail(err, "%s: input_ids/labels entry %lu is not a "
                                "token id (or -100)", src, (unsigned long)i);
@@ -222,6 +226,10 @@ int lr_dataset_load(const char *path, const lr_tokenizer *tok,
         int blank = 1, cnt = 0;
         lr_example *e;
         while (end < len && data[end] != '\n') end++;
+        if (line == INT_MAX) {
+            lr_fail(err, "%s: more than %d lines", path, INT_MAX);
+            goto done;
+        }
         line++;
         for (k = pos; k < end; k++)
             if (data[k] != ' ' && data[k] != '\t' && data[k] != '\r') blank = 0;
@@ -258,6 +266,12 @@ int lr_dataset_load(const char *path, const lr_tokenizer *tok,
             lr_example *p = realloc(ds->ex, c * sizeof *p);
             if (!p) { lr_fail(err, "out of memory (dataset)"); free(s.ids.ids); free(s.labels); goto done; }
             ds->ex = p; cap = c;
+        }
+        if (s.ids.n > (size_t)INT_MAX) {
+            lr_fail(err, "%s: %lu tokens, more than a row can hold", src,
+                    (unsigned long)s.ids.n);
+            free(s.ids.ids); free(s.labels);
+            goto done;
         }
         e = &ds->ex[ds->n++];
         e->ids = (int *)malloc(sizeof(int) * s.ids.n);

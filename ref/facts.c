@@ -135,6 +135,7 @@ int lr_facts_load(const char *path, lr_facts *f, lr_error *err)
     char *data = NULL;
     size_t len, i, cap = f->n;
     int rc = -1;
+    lr_fact *pending = NULL; /* the fact being filled, if any */
 
     if (lr_read_file(path, &data, &len, err)) return -1;
     if (!f->path && !(f->path = lr_strdup(path, err))) goto done;
@@ -148,12 +149,13 @@ int lr_facts_load(const char *path, lr_facts *f, lr_error *err)
         if (add_doc(f, doc, err)) goto done;
         root = lr_json_root(doc);
         for (k = 0; k < root->len; k++) {
-            lr_fact *fact = add_fact(f, &cap, err);
+            lr_fact *fact = pending = add_fact(f, &cap, err);
             if (!fact) goto done;
             if (fact_from_json(&root->items[k], path,
                                (unsigned long)root->items[k].line, fact, err))
                 goto done;
             f->n++;
+            pending = NULL;
         }
     } else if (i < len && data[i] == '{') {
         size_t start = 0;
@@ -172,11 +174,12 @@ int lr_facts_load(const char *path, lr_facts *f, lr_error *err)
             if (lr_json_parse(data + start, end - start, where, &doc, err))
                 goto done;
             if (add_doc(f, doc, err)) goto done;
-            fact = add_fact(f, &cap, err);
+            fact = pending = add_fact(f, &cap, err);
             if (!fact) goto done;
             if (fact_from_json(lr_json_root(doc), path, line, fact, err))
                 goto done;
             f->n++;
+            pending = NULL;
             start = end + 1;
         }
     } else {
@@ -186,11 +189,12 @@ int lr_facts_load(const char *path, lr_facts *f, lr_error *err)
     }
     rc = 0;
 done:
-    if (rc && f->n < cap && f->items) {
-        /* the fact being read may hold allocations */
-        free((void *)f->items[f->n].answers);
-        free((void *)f->items[f->n].paraphrases);
-        memset(&f->items[f->n], 0, sizeof f->items[f->n]);
+    if (rc && pending) {
+        /* the fact being filled may hold allocations; a slot that realloc
+         * returned and add_fact never reached is left alone */
+        free((void *)pending->answers);
+        free((void *)pending->paraphrases);
+        memset(pending, 0, sizeof *pending);
     }
     free(data);
     return rc;

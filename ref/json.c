@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -452,6 +453,10 @@ int lr_json_parse(const char *text, size_t len, const char *source,
     lr_json_doc *doc;
     int rc;
     *out = NULL;
+    /* lines and columns are ints: a text of more bytes could overflow them */
+    if (len > (size_t)INT_MAX)
+        return lr_fail(err, "%s: %lu bytes of JSON, more than the %d supported",
+                       source ? source : "json", (unsigned long)len, INT_MAX);
     doc = calloc(1, sizeof *doc);
     if (!doc) return lr_fail(err, "%s: out of memory", source);
     memset(&p, 0, sizeof p);

@@ -141,7 +141,8 @@ int lr_model_load_llama2c(const char *path, lr_model **out, lr_error *err)
     } else {
         for (i = 0; i < 7; i++) h[i] = (int32_t)lr_le32(hdr + 4 * i);
         shared = h[5] > 0;
-        if (h[5] < 0) h[5] = -h[5];
+        /* INT32_MIN has no positive counterpart: left negative, refused below */
+        if (h[5] < 0 && h[5] != INT32_MIN) h[5] = -h[5];
         r.pos = 28;
     }
     memset(&c, 0, sizeof c);

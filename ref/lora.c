@@ -1,6 +1,7 @@
 /* lora.c - LoRA adapters (PEFT semantics): layout, init, the adapted
  * linear's forward and backward, dropout and merging.  See lora.h.
  * Depends on: rng (init, dropout), model (merge). */
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -80,8 +81,8 @@ static void target_shape(const lr_config *c, int t, int *in, int *out)
     }
 }
 
-int lr_lora_alloc(lr_lora *lo, const lr_config *mc, const lr_lora_config *cfg,
-                  lr_error *err)
+int lr_lora_layout(lr_lora *lo, const lr_config *mc, const lr_lora_config *cfg,
+                   lr_error *err)
 {
     const int L = mc->num_hidden_layers;
     size_t off = 0;
@@ -115,6 +116,15 @@ int lr_lora_alloc(lr_lora *lo, const lr_config *mc, const lr_lora_config *cfg,
                 s->a_off = s->b_off = -1;
                 continue;
             }
+            /* r * (in + out) must fit, and every offset must fit a long */
+            if (s->in < 0 || s->out < 0 ||
+                (size_t)s->in + (size_t)s->out > ((size_t)-1 - off) / (size_t)cfg->r ||
+                off + (size_t)cfg->r * ((size_t)s->in + (size_t)s->out) >
+                    (size_t)LONG_MAX / sizeof(lr_float)) {
+                lr_lora_free(lo);
+                return lr_fail(err, "LoRA: rank %d gives too many parameters "
+                               "for this model", cfg->r);
+            }
             s->a_off = (long)off;
             off += (size_t)cfg->r * s->in;
             s->b_off = (long)off;
@@ -125,7 +135,15 @@ int lr_lora_alloc(lr_lora *lo, const lr_config *mc, const lr_lora_config *cfg,
         return lr_fail(err, "LoRA: no layer is adapted");
     }
     lo->n_params = off;
-    lo->params = lr_zalloc(off, sizeof(lr_float), "LoRA parameters", err);
+    lo->params = NULL;
+    return 0;
+}
+
+int lr_lora_alloc(lr_lora *lo, const lr_config *mc, const lr_lora_config *cfg,
+                  lr_error *err)
+{
+    if (lr_lora_layout(lo, mc, cfg, err)) return -1;
+    lo->params = lr_zalloc(lo->n_params, sizeof(lr_float), "LoRA parameters", err);
     if (!lo->params) { lr_lora_free(lo); return -1; }
     return 0;
 }

@@ -70,12 +70,23 @@ static int add_special(lr_tokenizer *tok, const char *name, size_t len,
     return 0;
 }
 
-/* Builds id_to_special, the first-byte filter and the list of lengths. */
-static int finish_specials(lr_tokenizer *tok, lr_error *err)
+/* Builds id_to_special, the first-byte filter and the list of lengths.
+ * file_len bounds the table: ids past the vocabulary may leave holes, but
+ * no more of them than the file has bytes (+ the 256 Llama 3 specials). */
+static int finish_specials(lr_tokenizer *tok, size_t file_len,
+                           const char *source, lr_error *err)
 {
     size_t k, i, n_base = tok->bpe.n, size = n_base;
-    for (k = 0; k < tok->specials.n; k++)
+    for (k = 0; k < tok->specials.n; k++) {
+        if (tok->special_ids[k] < 0)
+            return lr_fail(err, "%s: special token id %ld is negative", source,
+                           (long)tok->special_ids[k]);
         if ((size_t)tok->special_ids[k] + 1 > size) size = (size_t)tok->special_ids[k] + 1;
+    }
+    if (size - n_base > file_len + LLAMA3_N_SPECIAL)
+        return lr_fail(err, "%s: special token id %zu is %zu past the %zu-token vocabulary, "
+                       "more than a %zu-byte file can describe", source, size - 1,
+                       size - n_base, n_base, file_len);
     tok->vocab_size = size;
     if (size > n_base) {
         tok->id_to_special = lr_alloc(size - n_base, sizeof(int32_t), "special ids", err);
@@ -168,7 +179,15 @@ static int load_tiktoken(lr_tokenizer *tok, const char *data, size_t len,
     const unsigned char *s = (const unsigned char *)data;
     size_t pos = 0, line = 0, k;
     unsigned char buf[1024];
-    if (lr_vocab_reserve(&tok->bpe, LLAMA3_N_BASE, 1u << 20, err)) return -1;
+    /* room for the tokens the file can hold (a line each, at most 3/4 of
+     * its bytes decoded): reserved up front, never more than the input */
+    {
+        size_t lines = 1, i;
+        for (i = 0; i < len; i++) lines += s[i] == '\n';
+        if (lr_vocab_reserve(&tok->bpe, lines < LLAMA3_N_BASE ? lines : LLAMA3_N_BASE,
+                             len < (1u << 20) ? len : (1u << 20), err))
+            return -1;
+    }
     while (pos < len) {
         size_t eol = pos, sp, j;
         unsigned long rank = 0;
@@ -331,7 +350,8 @@ static int load_hf_json(lr_tokenizer *tok, const char *data, size_t len,
         order[id->integer] = i;
     }
     buf = lr_alloc(len + 1, 1, "token bytes", err);
-    if (!buf || lr_vocab_reserve(&tok->bpe, n, 1u << 20, err)) goto done;
+    if (!buf || lr_vocab_reserve(&tok->bpe, n, len < (1u << 20) ? len : (1u << 20), err))
+        goto done;
     for (i = 0; i < n; i++) {
         size_t e = order[i];
         long blen = gpt2_decode(inv, vocab->keys[e], vocab->key_lens[e], buf);
@@ -478,13 +498,15 @@ int lr_tokenizer_load_buffer(const char *data, size_t len, const char *source,
             return 0;
         }
     }
-    if (rc == 0) rc = finish_specials(tok, err);
+    /* the cheap checks first: a vocabulary without the 256 bytes is refused
+     * before any table is sized from its special-token ids */
     if (rc == 0 && tok->bpe.n < 256) rc = lr_fail(err, "%s: vocabulary lacks single bytes", source);
     for (i = 0; rc == 0 && i < 256; i++) {
         unsigned char b = (unsigned char)i;
         if (lr_vocab_find(&tok->bpe, &b, 1) < 0)
             rc = lr_fail(err, "%s: byte 0x%02zX is not a token (byte-level BPE needs all 256)", source, i);
     }
+    if (rc == 0) rc = finish_specials(tok, len, source, err);
     if (rc) lr_tokenizer_free(tok);
     return rc;
 }

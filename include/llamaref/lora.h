@@ -65,6 +65,11 @@ typedef struct lr_lora {
 /* Parses "q_proj,v_proj" (or "all") into a target bitmask. */
 int lr_lora_parse_targets(const char *list, unsigned *out, lr_error *err);
 
+/* lr_lora_alloc without the parameter array (params NULL, n_params set):
+ * a reader checks the file against the layout before allocating. */
+int lr_lora_layout(lr_lora *lo, const lr_config *mc, const lr_lora_config *cfg,
+                   lr_error *err);
+
 /* Lays out adapters for model config mc; params zeroed.  Fails on r < 1,
  * an empty target set or a dropout outside [0, 1). */
 int lr_lora_alloc(lr_lora *lo, const lr_config *mc, const lr_lora_config *cfg,

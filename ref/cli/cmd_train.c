@@ -387,7 +387,17 @@ static int load_state(const char *dir, lr_lora *lo, const lr_full *full,
             goto done;
         }
     }
-    *step = atol(s->str);
+    { /* the step from the file: a non-negative long, checked (not atol) */
+        char *end;
+        long v;
+        errno = 0;
+        v = strtol(s->str, &end, 10);
+        if (errno || end == s->str || *end || v < 0) {
+            lr_fail(err, "%s: step \"%s\" is not a non-negative integer", path, s->str);
+            goto done;
+        }
+        *step = v;
+    }
     o->step = *step;
     rc = 0;
 done:
@@ -594,6 +604,30 @@ done:
     return rc;
 }
 
+/* train --init creates a model of the declared size (weights, gradients
+ * and the two AdamW moments: 4 arrays of the parameter count): checked
+ * against the machine's memory before anything is allocated, where the
+ * host tells it (docs/formats.md, "Memory bounded by the input"). */
+static int init_fits_memory(const lr_config *cfg, const char *path, lr_error *err)
+{
+    const double need = 4.0 * (double)lr_config_param_count(cfg) * (double)sizeof(lr_float);
+#if defined(_SC_PHYS_PAGES) && defined(_SC_PAGESIZE)
+    const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    const double have = pages > 0 && page > 0 ? (double)pages * (double)page : 0;
+#else
+    const double have = 0;
+#endif
+    if (need > (double)((size_t)-1))
+        return lr_fail(err, "%s: the configuration declares %.0f parameters: more than "
+                       "this machine can address", path, (double)lr_config_param_count(cfg));
+    if (have > 0 && need > have)
+        return lr_fail(err, "%s: the configuration declares %.0f parameters: %.1f GB for "
+                       "weights, gradients and AdamW moments, more than this machine's "
+                       "%.1f GB of memory", path, (double)lr_config_param_count(cfg),
+                       need / 1e9, have / 1e9);
+    return 0;
+}
+
 static int run_train(const train_args *a)
 {
     lr_model *m = NULL;
@@ -632,6 +666,8 @@ static int run_train(const train_args *a)
     if (a->init && !a->resume) { /* pretraining from scratch */
         lr_config cfg;
         if (lr_config_load(a->init, &cfg, &err) ||
+            lr_config_validate(&cfg, a->init, &err) ||
+            init_fits_memory(&cfg, a->init, &err) ||
             lr_model_init_random(&cfg, (uint64_t)a->seed, &m, &err))
             goto fail;
     } else if (lr_model_load(a->full && a->resume ? a->resume : a->model,

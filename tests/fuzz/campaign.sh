@@ -1,0 +1,34 @@
+#!/bin/sh
+# campaign.sh - the fuzzing campaign of docs/formats.md: each target until
+# RUNS executions or SECONDS seconds, JOBS targets at a time, under nice, on
+# a working copy of its committed corpus, with the memory limits of `make
+# fuzz`; prints one table row per target.  Run from the repository root
+# after `make fuzz-build`:
+#     sh tests/fuzz/campaign.sh [RUNS [SECONDS [JOBS [TARGET...]]]]
+set -u
+RUNS=${1:-1000000}; SECS=${2:-600}; JOBS=${3:-2}
+[ $# -gt 3 ] && shift 3 || set --
+B=${FUZZ_B:-build/fuzz}
+targets=${*:-$(ls tests/fuzz/fuzz_*.c | sed 's|tests/fuzz/fuzz_||; s|\.c$||')}
+one() {
+    t=$1
+    mkdir -p "$B/corpus_$t" "$B/artifacts"
+    nice -n 10 "$B/fuzz_$t" -runs="$RUNS" -max_total_time="$SECS" -max_len=4096 \
+        -rss_limit_mb=512 -malloc_limit_mb=256 -print_final_stats=1 -close_fd_mask=3 \
+        -artifact_prefix="$B/artifacts/$t-" "$B/corpus_$t" "tests/fuzz/corpus/$t" \
+        > "$B/campaign_$t.log" 2>&1
+    rc=$?
+    ex=$(sed -nE 's/^stat::number_of_executed_units: *([0-9]+).*/\1/p' "$B/campaign_$t.log")
+    eps=$(sed -nE 's/^stat::average_exec_per_sec: *([0-9]+).*/\1/p' "$B/campaign_$t.log")
+    last=$(grep -E '^#[0-9]+' "$B/campaign_$t.log" | tail -n 1)
+    cov=$(echo "$last" | sed -nE 's/.* cov: ([0-9]+).*/\1/p')
+    ft=$(echo "$last" | sed -nE 's/.* ft: ([0-9]+).*/\1/p')
+    echo "| $t | ${ex:-?} | ${eps:-?} | ${cov:-?} | ${ft:-?} | $( [ $rc -eq 0 ] && echo none || echo "exit $rc, see $B/campaign_$t.log" ) |"
+}
+if [ "${CAMPAIGN_ONE:-}" ]; then one "$CAMPAIGN_ONE" > "$B/row_$CAMPAIGN_ONE"; exit 0; fi
+echo "| target | executions | exec/s | coverage (edges) | features | findings |"
+echo "|---|---|---|---|---|---|"
+# a pool of JOBS workers over the targets
+for t in $targets; do echo "$t"; done |
+    xargs -P "$JOBS" -I{} env CAMPAIGN_ONE={} FUZZ_B="$B" sh "$0" "$RUNS" "$SECS" "$JOBS"
+for t in $targets; do cat "$B/row_$t"; done
