@@ -101,6 +101,7 @@ typedef lr_float vec __attribute__((vector_size(LANES * sizeof(lr_float))));
 #define ALWAYS_INLINE static inline __attribute__((always_inline))
 #else
 #define HAVE_VEC 0
+#define GENERIC_VEC_ISA "plain C lanes"
 typedef struct vec { lr_float l[LANES]; } vec;
 #define ALWAYS_INLINE static
 #endif
