@@ -13,67 +13,78 @@
 
 /* ---- activation memory -------------------------------------------------- */
 
-/* Adds n lr_floats to the layout; with base != NULL assigns *p. */
-static void take(lr_float **p, lr_float *base, size_t *off, size_t n)
+/* A layout being laid out from base (or only counted when base is NULL).
+ * The count is kept in double, exact far beyond anything allocatable, so
+ * an oversized batch is refused before any size_t arithmetic can wrap. */
+typedef struct layout {
+    lr_float *base;
+    size_t off;   /* lr_floats taken (with base) */
+    double n;     /* lr_floats taken */
+} layout;
+
+/* Takes rows x cols lr_floats; with a base assigns *p. */
+static void take(layout *ly, lr_float **p, double rows, double cols)
 {
-    if (p) *p = base ? base + *off : NULL;
-    *off += n;
+    if (p) *p = ly->base ? ly->base + ly->off : NULL;
+    ly->n += rows * cols;
+    if (ly->base) ly->off += (size_t)(rows * cols);
 }
 
-/* Lays the buffers out from base (or only counts when base is NULL). */
-static size_t acts_layout(lr_acts *a, lr_float *base)
+/* The one definition of the activation layout: every buffer of lr_acts in
+ * order.  Lays them out from base (or only counts when base is NULL) and
+ * returns the number of lr_floats.  Used by lr_acts_alloc (inference, dump,
+ * decoding and training) and lr_acts_floats (memory estimates). */
+static double acts_layout(lr_acts *a, lr_float *base)
 {
-    const size_t BT = (size_t)a->B * a->T;
-    size_t off = 0;
+    const double BT = (double)a->B * a->T;
+    layout ly;
     int l, nl = (a->flags & LR_ACTS_PER_LAYER) ? a->n_layers : 1;
-    take(&a->embed, base, &off, BT * a->D);
+    ly.base = base; ly.off = 0; ly.n = 0;
+    take(&ly, &a->embed, BT, a->D);
     for (l = 0; l < nl; l++) {
         lr_layer_acts *la = base ? &a->layers[l] : NULL;
         lr_layer_acts dummy;
         if (!la) la = &dummy;
-        take(&la->attn_norm, base, &off, BT * a->D);
-        take(&la->attn_rstd, base, &off, BT);
-        take(&la->q, base, &off, BT * a->QD);
-        take(&la->k, base, &off, BT * a->KVD);
-        take(&la->v, base, &off, BT * a->KVD);
-        take(&la->q_rope, base, &off, BT * a->QD);
-        take(&la->k_rope, base, &off, BT * a->KVD);
+        take(&ly, &la->attn_norm, BT, a->D);
+        take(&ly, &la->attn_rstd, BT, 1);
+        take(&ly, &la->q, BT, a->QD);
+        take(&ly, &la->k, BT, a->KVD);
+        take(&ly, &la->v, BT, a->KVD);
+        take(&ly, &la->q_rope, BT, a->QD);
+        take(&ly, &la->k_rope, BT, a->KVD);
         if (a->flags & LR_ACTS_ATTN) {
-            take(&la->attn_scores, base, &off, BT * a->H * a->T);
-            take(&la->attn_probs, base, &off, BT * a->H * a->T);
+            take(&ly, &la->attn_scores, BT, (double)a->H * a->T);
+            take(&ly, &la->attn_probs, BT, (double)a->H * a->T);
         } else {
             la->attn_scores = la->attn_probs = NULL;
         }
-        take(&la->attn_out, base, &off, BT * a->QD);
-        take(&la->o_proj, base, &off, BT * a->D);
-        take(&la->h, base, &off, BT * a->D);
-        take(&la->mlp_norm, base, &off, BT * a->D);
-        take(&la->mlp_rstd, base, &off, BT);
-        take(&la->gate, base, &off, BT * a->I);
-        take(&la->up, base, &off, BT * a->I);
-        take(&la->act, base, &off, BT * a->I);
-        take(&la->mlp_out, base, &off, BT * a->D);
-        take(&la->out, base, &off, BT * a->D);
+        take(&ly, &la->attn_out, BT, a->QD);
+        take(&ly, &la->o_proj, BT, a->D);
+        take(&ly, &la->h, BT, a->D);
+        take(&ly, &la->mlp_norm, BT, a->D);
+        take(&ly, &la->mlp_rstd, BT, 1);
+        take(&ly, &la->gate, BT, a->I);
+        take(&ly, &la->up, BT, a->I);
+        take(&ly, &la->act, BT, a->I);
+        take(&ly, &la->mlp_out, BT, a->D);
+        take(&ly, &la->out, BT, a->D);
     }
     if (base)
         for (l = nl; l < a->n_layers; l++) a->layers[l] = a->layers[0];
-    take(&a->final_norm, base, &off, BT * a->D);
-    take(&a->final_rstd, base, &off, BT);
-    take(&a->logits, base, &off, BT * a->V);
-    take(&a->rope_cos, base, &off, BT * (a->head_dim / 2));
-    take(&a->rope_sin, base, &off, BT * (a->head_dim / 2));
-    take(&a->attn_scratch, base, &off, (size_t)a->H * a->T);
-    return off;
+    take(&ly, &a->final_norm, BT, a->D);
+    take(&ly, &a->final_rstd, BT, 1);
+    take(&ly, &a->logits, BT, a->V);
+    take(&ly, &a->rope_cos, BT, a->head_dim / 2);
+    take(&ly, &a->rope_sin, BT, a->head_dim / 2);
+    take(&ly, &a->attn_scratch, a->H, a->T);
+    return ly.n;
 }
 
-int lr_acts_alloc(lr_acts *a, const lr_config *cfg, int B, int T, int flags,
-                  lr_error *err)
+/* The sizes of cfg into a (no memory). */
+static void acts_shape(lr_acts *a, const lr_config *cfg, int B, int T,
+                       int flags)
 {
-    size_t n, bytes, inv_bytes;
-    double big;
     memset(a, 0, sizeof *a);
-    if (B < 1 || T < 1)
-        return lr_fail(err, "activations: batch %d x %d tokens is empty", B, T);
     a->B = B; a->T = T; a->flags = flags;
     a->n_layers = cfg->num_hidden_layers;
     a->D = cfg->hidden_size;
@@ -84,23 +95,34 @@ int lr_acts_alloc(lr_acts *a, const lr_config *cfg, int B, int T, int flags,
     a->KVD = a->KV * a->head_dim;
     a->I = cfg->intermediate_size;
     a->V = cfg->vocab_size;
-    /* overflow guard: the layout is a sum of products of ints; bound it in
-     * double first (exact far beyond any size that could be allocated) */
-    big = (double)B * T * (12.0 * a->D + 4.0 * a->QD + 4.0 * a->KVD +
-                           3.0 * a->I + 4.0 + a->head_dim +
-                           ((flags & LR_ACTS_ATTN) ? 2.0 * a->H * T : 0)) *
-              ((flags & LR_ACTS_PER_LAYER) ? a->n_layers : 1) +
-          (double)B * T * (a->V + 3.0 * a->D + a->head_dim + 2.0) +
-          (double)a->H * T;
-    if (big * sizeof(lr_float) > (double)SIZE_MAX / 2)
+}
+
+double lr_acts_floats(const lr_config *cfg, int B, int T, int flags)
+{
+    lr_acts a;
+    acts_shape(&a, cfg, B, T, flags);
+    return acts_layout(&a, NULL);
+}
+
+int lr_acts_alloc(lr_acts *a, const lr_config *cfg, int B, int T, int flags,
+                  lr_error *err)
+{
+    size_t bytes, inv_bytes;
+    double n;
+    if (B < 1 || T < 1) {
+        memset(a, 0, sizeof *a);
+        return lr_fail(err, "activations: batch %d x %d tokens is empty", B, T);
+    }
+    acts_shape(a, cfg, B, T, flags);
+    n = acts_layout(a, NULL);
+    if (n * sizeof(lr_float) > (double)SIZE_MAX / 2)
         return lr_fail(err, "activations for %d x %d tokens do not fit in "
                        "memory", B, T);
     a->layers = lr_zalloc((size_t)a->n_layers, sizeof *a->layers,
                           "layer activations", err);
     if (!a->layers) return -1;
-    n = acts_layout(a, NULL);
     inv_bytes = ((size_t)a->head_dim / 2 + 1) * sizeof(double);
-    bytes = inv_bytes + n * sizeof(lr_float);
+    bytes = inv_bytes + (size_t)n * sizeof(lr_float);
     a->mem = lr_alloc(bytes, 1, "activations", err);
     if (!a->mem) {
         lr_acts_free(a);

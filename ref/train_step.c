@@ -21,64 +21,25 @@
 
 #define NT LR_LORA_NTARGETS
 
-static size_t max3(size_t a, size_t b, size_t c)
+static double max3(double a, double b, double c)
 {
-    size_t m = a > b ? a : b;
+    double m = a > b ? a : b;
     return m > c ? m : c;
 }
 
-/* sizes (in lr_floats) of the workspace's own buffers */
-static size_t ws_floats(const lr_config *c, int r, int B, int T, int recompute)
+/* The one definition of the training workspace's own buffers (beside its
+ * lr_acts), in order: laid out from base into ws, or only counted when base
+ * is NULL; returns the number of lr_floats (counted in double, so an
+ * oversized batch cannot wrap). */
+static double ws_layout(lr_train_ws *ws, const lr_config *c, int r, int B,
+                        int T, int recompute, lr_float *base)
 {
-    const size_t BT = (size_t)B * T, D = c->hidden_size,
-                 I = c->intermediate_size, L = c->num_hidden_layers;
-    const size_t QD = (size_t)c->num_attention_heads * c->head_dim;
-    const size_t KVD = (size_t)c->num_key_value_heads * c->head_dim;
-    size_t n = 0;
-    if (recompute) n += (L + 1) * BT * D;
-    n += (recompute ? 1 : L) * NT * BT * r;
-    n += 3 * BT * D + 2 * BT * QD + 2 * BT * KVD + 3 * BT * I + BT * r;
-    n += BT * max3(D, QD, I);
-    n += 2 * (size_t)c->num_key_value_heads * T;
-    return n;
-}
-
-double lr_train_ws_bytes(const lr_config *c, int r, int B, int T,
-                         int recompute)
-{
-    /* the lr_acts part, counted as acts_layout does */
     const double BT = (double)B * T, D = c->hidden_size,
                  I = c->intermediate_size, L = c->num_hidden_layers;
     const double QD = (double)c->num_attention_heads * c->head_dim;
     const double KVD = (double)c->num_key_value_heads * c->head_dim;
-    double per_layer = BT * (7 * D + 2 * QD + 4 * KVD + 3 * I + 2);
-    double acts = BT * D + per_layer * (recompute ? 1 : L) +
-                  BT * (D + 1 + c->vocab_size + c->head_dim) +
-                  (double)c->num_attention_heads * T;
-    return (acts + (double)ws_floats(c, r, B, T, recompute)) *
-           sizeof(lr_float);
-}
-
-int lr_train_ws_alloc(lr_train_ws *ws, const lr_model *m, const lr_lora *lo,
-                      int B, int T, int recompute, lr_error *err)
-{
-    const lr_config *c = &m->config;
-    const size_t BT = (size_t)B * T, D = c->hidden_size,
-                 I = c->intermediate_size, L = c->num_hidden_layers;
-    const size_t QD = (size_t)c->num_attention_heads * c->head_dim;
-    const size_t KVD = (size_t)c->num_key_value_heads * c->head_dim;
-    const size_t r = lo ? (size_t)lo->cfg.r : 0;
-    lr_float *p;
-    memset(ws, 0, sizeof *ws);
-    ws->B = B; ws->T = T; ws->recompute = recompute;
-    if (lr_acts_alloc(&ws->acts, c, B, T, recompute ? 0 : LR_ACTS_PER_LAYER,
-                      err))
-        return lr_fail_prefix(err, "training workspace");
-    ws->mem = lr_alloc(ws_floats(c, (int)r, B, T, recompute),
-                       sizeof(lr_float), "training workspace", err);
-    if (!ws->mem) { lr_train_ws_free(ws); return -1; }
-    p = (lr_float *)ws->mem;
-#define TAKE(f, n) do { ws->f = p; p += (n); } while (0)
+    double n = 0;
+#define TAKE(f, k) do { if (base) ws->f = base + (size_t)n; n += (k); } while (0)
     if (recompute) TAKE(layer_in, (L + 1) * BT * D);
     TAKE(xa, (recompute ? 1 : L) * NT * BT * r);
     TAKE(dres, BT * D); TAKE(dh, BT * D); TAKE(dn, BT * D);
@@ -87,8 +48,40 @@ int lr_train_ws_alloc(lr_train_ws *ws, const lr_model *m, const lr_lora *lo,
     TAKE(dact, BT * I); TAKE(dgate, BT * I); TAKE(dup, BT * I);
     TAKE(dxa, BT * r);
     TAKE(xd, BT * max3(D, QD, I));
-    TAKE(attn_scratch, 2 * (size_t)c->num_key_value_heads * T);
+    TAKE(attn_scratch, 2.0 * c->num_key_value_heads * T);
 #undef TAKE
+    return n;
+}
+
+double lr_train_ws_bytes(const lr_config *c, int r, int B, int T,
+                         int recompute)
+{
+    return (lr_acts_floats(c, B, T, recompute ? 0 : LR_ACTS_PER_LAYER) +
+            ws_layout(NULL, c, r, B, T, recompute, NULL)) *
+           sizeof(lr_float);
+}
+
+int lr_train_ws_alloc(lr_train_ws *ws, const lr_model *m, const lr_lora *lo,
+                      int B, int T, int recompute, lr_error *err)
+{
+    const lr_config *c = &m->config;
+    const int r = lo ? lo->cfg.r : 0;
+    double n;
+    memset(ws, 0, sizeof *ws);
+    ws->B = B; ws->T = T; ws->recompute = recompute;
+    if (lr_acts_alloc(&ws->acts, c, B, T, recompute ? 0 : LR_ACTS_PER_LAYER,
+                      err))
+        return lr_fail_prefix(err, "training workspace");
+    n = ws_layout(ws, c, r, B, T, recompute, NULL);
+    if (n * sizeof(lr_float) > (double)SIZE_MAX / 2) {
+        lr_train_ws_free(ws);
+        return lr_fail(err, "training workspace for %d x %d tokens does not "
+                       "fit in memory", B, T);
+    }
+    ws->mem = lr_alloc((size_t)n, sizeof(lr_float), "training workspace",
+                       err);
+    if (!ws->mem) { lr_train_ws_free(ws); return -1; }
+    ws_layout(ws, c, r, B, T, recompute, (lr_float *)ws->mem);
     return 0;
 }
 

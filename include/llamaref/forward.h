@@ -66,6 +66,9 @@ typedef struct lr_acts {
 int lr_acts_alloc(lr_acts *a, const lr_config *cfg, int B, int T, int flags,
                   lr_error *err);
 void lr_acts_free(lr_acts *a);
+/* lr_floats the buffers of lr_acts_alloc(cfg, B, T, flags) take (the same
+ * layout, counted; for memory estimates). */
+double lr_acts_floats(const lr_config *cfg, int B, int T, int flags);
 
 /* Full forward over tokens [B, T] (B, T at most the lr_acts capacity).
  * positions [B, T]: NULL means 0 .. T-1 in every row.  mask [B, T]: 1 for a
