@@ -80,8 +80,8 @@ static double full_grad(fcase *c, lr_float *grad, int recompute,
     memset(grad, 0, sizeof *grad * c->full.n_params);
     CHECK_OK(lr_train_ws_alloc(&ws, c->m, NULL, c->B, c->T, recompute, &err),
              &err);
-    CHECK_OK(lr_lora_forward(&ws, c->m, NULL, c->ids, c->labels, c->mask, c->B,
-                             c->T, 0, 0, &nll, &n, &err), &err);
+    CHECK_OK(lr_full_forward(&ws, c->m, c->ids, c->labels, c->mask, c->B,
+                             c->T, &nll, &n, &err), &err);
     if (logits_out) memcpy(logits_out, ws.acts.logits, nl * sizeof *logits_out);
     CHECK_OK(lr_full_backward(&ws, c->m, &c->full, grad, 1.0 / n, &err), &err);
     lr_train_ws_free(&ws);
