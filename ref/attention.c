@@ -1,6 +1,8 @@
 /* attention.c - causal grouped-query attention of one sequence (see
- * attention.h).  Heads are independent, so with OpenMP they are shared
- * between threads; every sum has a fixed order (keys ascending).
+ * attention.h): the forward and, beside it, the backward, which recomputes
+ * each row's probabilities with the forward's own probs_row.  Heads are
+ * independent, so with OpenMP they are shared between threads; every sum
+ * has a fixed order (keys ascending).
  * Depends on: common only. */
 #include <math.h>
 #include <string.h>

@@ -1,6 +1,10 @@
-/* forward.c - the whole Llama forward pass: batched full sequences with a
- * padding mask (lr_forward) and KV-cache decoding (lr_decoder), both built
- * on one layer function.  See forward.h for the math and the layouts.
+/* forward.c - the whole Llama forward pass, defined once: the activation
+ * layout (acts_layout), the embedding and RoPE table, and one layer
+ * function (lr_layer_forward) behind batched full sequences with a padding
+ * mask (lr_forward, dump), the training step's forward (lr_forward_adapted:
+ * an adapter hook on each projection, layer inputs kept for recompute) and
+ * KV-cache decoding (lr_decoder).  See forward.h for the math and the
+ * layouts; the backward that mirrors it is in train_step.c.
  * Depends on: matmul, rmsnorm, rope, attention, mlp, model. */
 #include <stdlib.h>
 #include <string.h>

@@ -1,6 +1,8 @@
 /* trainer.c - HF Trainer's optimizer step: micro-batches, gradient
  * accumulation with HF's token normalisation, clipping, schedule, AdamW;
- * see trainer.h. */
+ * see trainer.h.
+ * Depends on: train (the step's forward and backward), loss, lora, full,
+ * adamw, dataset. */
 #include <stdlib.h>
 #include <string.h>
 

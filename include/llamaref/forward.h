@@ -19,7 +19,8 @@
  *
  * Layouts (row-major): activations [B, T, X] with X = hidden_size (D),
  * n_heads*head_dim (QD), n_kv_heads*head_dim (KVD) or intermediate_size (I);
- * attention scores/probs [B, n_heads, T, T].  docs/tensors.md names them. */
+ * attention scores/probs [B, n_heads, T, T].  docs/tensors.md names them.
+ * Depends on: attention (lr_attn_shape), model, common. */
 #ifndef LLAMAREF_FORWARD_H
 #define LLAMAREF_FORWARD_H
 

@@ -11,7 +11,8 @@
  * Storage (llm.c style): every A and B lives in one flat lr_float array,
  * layer by layer, targets in the order q, k, v, o, gate, up, down, A before
  * B.  A gradient or an optimizer moment is another array with the same
- * layout, so the optimizer and serialisation see one vector. */
+ * layout, so the optimizer and serialisation see one vector.
+ * Depends on: forward (the projection order), model, config, common. */
 #ifndef LLAMAREF_LORA_H
 #define LLAMAREF_LORA_H
 

@@ -10,7 +10,8 @@
  * kept and the layer is recomputed just before its backward, so activation
  * memory no longer grows with the number of layers (gradient
  * checkpointing); the results are bit-identical either way.  Attention
- * probabilities are never stored (attention backward recomputes them). */
+ * probabilities are never stored (attention backward recomputes them).
+ * Depends on: forward, lora, full. */
 #ifndef LLAMAREF_TRAIN_H
 #define LLAMAREF_TRAIN_H
 
