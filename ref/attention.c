@@ -1,11 +1,46 @@
 /* attention.c - causal grouped-query attention of one sequence (see
- * attention.h).  Heads are independent, so with OpenMP they are shared
- * between threads; every sum has a fixed order (keys ascending).
+ * attention.h): the forward and, beside it, the backward, which recomputes
+ * each row's probabilities with the forward's own probs_row.  Heads are
+ * independent, so with OpenMP they are shared between threads; every sum
+ * has a fixed order (keys ascending).
  * Depends on: common only. */
 #include <math.h>
 #include <string.h>
 
 #include "llamaref/attention.h"
+
+/* One query row's attention probabilities, shared by the forward and the
+ * backward's recomputation:
+ *   sc_j = scale (q . k_j) for visible keys j (j <= last, key_mask[j] != 0),
+ *          -inf otherwise
+ *   pr_j = exp(sc_j - max) / sum_j' exp(sc_j' - max)   (exp and sum in
+ *          double; a row that sees no key gets 0 everywhere)
+ * q [hd]; k: the row of key 0 of this kv head, rows kvdim apart [Tk];
+ * sc, pr [Tk] (pr may alias sc: then only the probabilities remain). */
+static void probs_row(lr_float *sc, lr_float *pr, const lr_float *q,
+                      const lr_float *k, size_t kvdim, int hd, int Tk,
+                      int last, const unsigned char *key_mask, double scale)
+{
+    double mx = -HUGE_VAL, sum = 0;
+    int j, d;
+    for (j = 0; j < Tk; j++) {
+        const lr_float *kj = k + (size_t)j * kvdim;
+        lr_float dot = 0;
+        if (j > last || (key_mask && !key_mask[j])) {
+            sc[j] = (lr_float)-HUGE_VAL;
+            continue;
+        }
+        for (d = 0; d < hd; d++) dot += q[d] * kj[d];
+        sc[j] = (lr_float)(dot * scale);
+        if (sc[j] > mx) mx = sc[j];
+    }
+    for (j = 0; j < Tk; j++) {
+        double e = (sc[j] == (lr_float)-HUGE_VAL) ? 0.0 : exp(sc[j] - mx);
+        pr[j] = (lr_float)e; /* pr may alias sc: sc[j] is done */
+        sum += e;
+    }
+    for (j = 0; j < Tk; j++) pr[j] = sum > 0 ? (lr_float)(pr[j] / sum) : 0;
+}
 
 void lr_attention_forward(lr_float *out, lr_float *scores, lr_float *probs,
                           const lr_float *q, const lr_float *k,
@@ -31,26 +66,8 @@ void lr_attention_forward(lr_float *out, lr_float *scores, lr_float *probs,
                                   : scratch + (size_t)h * Tk;
             lr_float *pr = probs ? probs + ((size_t)h * Tq + i) * Tk : sc;
             const int last = s->q_off + i; /* causal: keys 0 .. last */
-            double mx = -HUGE_VAL, sum = 0;
-            for (j = 0; j < Tk; j++) {
-                const lr_float *kj = k + (size_t)j * kvdim + (size_t)kvh * hd;
-                lr_float dot = 0;
-                if (j > last || (key_mask && !key_mask[j])) {
-                    sc[j] = (lr_float)-HUGE_VAL;
-                    continue;
-                }
-                for (d = 0; d < hd; d++) dot += qi[d] * kj[d];
-                sc[j] = (lr_float)(dot * scale);
-                if (sc[j] > mx) mx = sc[j];
-            }
-            for (j = 0; j < Tk; j++) {
-                double e = (sc[j] == (lr_float)-HUGE_VAL) ? 0.0
-                                                          : exp(sc[j] - mx);
-                pr[j] = (lr_float)e; /* pr may alias sc: sc[j] is done */
-                sum += e;
-            }
-            for (j = 0; j < Tk; j++)
-                pr[j] = sum > 0 ? (lr_float)(pr[j] / sum) : 0;
+            probs_row(sc, pr, qi, k + (size_t)kvh * hd, kvdim, hd, Tk, last,
+                      key_mask, scale);
             memset(oi, 0, sizeof *oi * (size_t)hd);
             for (j = 0; j < Tk; j++) {
                 const lr_float *vj = v + (size_t)j * kvdim + (size_t)kvh * hd;
@@ -94,27 +111,10 @@ void lr_attention_backward(lr_float *dq, lr_float *dk, lr_float *dv,
                 const lr_float *gi = dout + (size_t)i * qdim + (size_t)h * hd;
                 lr_float *dqi = dq + (size_t)i * qdim + (size_t)h * hd;
                 const int last = s->q_off + i;
-                double mx = -HUGE_VAL, sum = 0, rowdot = 0;
+                double rowdot = 0;
                 /* recompute the probabilities of row i (as the forward) */
-                for (j = 0; j < Tk; j++) {
-                    const lr_float *kj = k + (size_t)j * kvdim + (size_t)kvh * hd;
-                    lr_float dot = 0;
-                    if (j > last || (key_mask && !key_mask[j])) {
-                        pr[j] = (lr_float)-HUGE_VAL;
-                        continue;
-                    }
-                    for (d = 0; d < hd; d++) dot += qi[d] * kj[d];
-                    pr[j] = (lr_float)(dot * scale);
-                    if (pr[j] > mx) mx = pr[j];
-                }
-                for (j = 0; j < Tk; j++) {
-                    double e = (pr[j] == (lr_float)-HUGE_VAL) ? 0.0
-                                                              : exp(pr[j] - mx);
-                    pr[j] = (lr_float)e;
-                    sum += e;
-                }
-                for (j = 0; j < Tk; j++)
-                    pr[j] = sum > 0 ? (lr_float)(pr[j] / sum) : 0;
+                probs_row(pr, pr, qi, k + (size_t)kvh * hd, kvdim, hd, Tk,
+                          last, key_mask, scale);
                 /* dP and the row's sum_k P dP; dv */
                 for (j = 0; j < Tk; j++) {
                     const lr_float *vj = v + (size_t)j * kvdim + (size_t)kvh * hd;

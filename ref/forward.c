@@ -1,6 +1,10 @@
-/* forward.c - the whole Llama forward pass: batched full sequences with a
- * padding mask (lr_forward) and KV-cache decoding (lr_decoder), both built
- * on one layer function.  See forward.h for the math and the layouts.
+/* forward.c - the whole Llama forward pass, defined once: the activation
+ * layout (acts_layout), the embedding and RoPE table, and one layer
+ * function (lr_layer_forward) behind batched full sequences with a padding
+ * mask (lr_forward, dump), the training step's forward (lr_forward_adapted:
+ * an adapter hook on each projection, layer inputs kept for recompute) and
+ * KV-cache decoding (lr_decoder).  See forward.h for the math and the
+ * layouts; the backward that mirrors it is in train_step.c.
  * Depends on: matmul, rmsnorm, rope, attention, mlp, model. */
 #include <stdlib.h>
 #include <string.h>
@@ -13,67 +17,78 @@
 
 /* ---- activation memory -------------------------------------------------- */
 
-/* Adds n lr_floats to the layout; with base != NULL assigns *p. */
-static void take(lr_float **p, lr_float *base, size_t *off, size_t n)
+/* A layout being laid out from base (or only counted when base is NULL).
+ * The count is kept in double, exact far beyond anything allocatable, so
+ * an oversized batch is refused before any size_t arithmetic can wrap. */
+typedef struct layout {
+    lr_float *base;
+    size_t off;   /* lr_floats taken (with base) */
+    double n;     /* lr_floats taken */
+} layout;
+
+/* Takes rows x cols lr_floats; with a base assigns *p. */
+static void take(layout *ly, lr_float **p, double rows, double cols)
 {
-    if (p) *p = base ? base + *off : NULL;
-    *off += n;
+    if (p) *p = ly->base ? ly->base + ly->off : NULL;
+    ly->n += rows * cols;
+    if (ly->base) ly->off += (size_t)(rows * cols);
 }
 
-/* Lays the buffers out from base (or only counts when base is NULL). */
-static size_t acts_layout(lr_acts *a, lr_float *base)
+/* The one definition of the activation layout: every buffer of lr_acts in
+ * order.  Lays them out from base (or only counts when base is NULL) and
+ * returns the number of lr_floats.  Used by lr_acts_alloc (inference, dump,
+ * decoding and training) and lr_acts_floats (memory estimates). */
+static double acts_layout(lr_acts *a, lr_float *base)
 {
-    const size_t BT = (size_t)a->B * a->T;
-    size_t off = 0;
+    const double BT = (double)a->B * a->T;
+    layout ly;
     int l, nl = (a->flags & LR_ACTS_PER_LAYER) ? a->n_layers : 1;
-    take(&a->embed, base, &off, BT * a->D);
+    ly.base = base; ly.off = 0; ly.n = 0;
+    take(&ly, &a->embed, BT, a->D);
     for (l = 0; l < nl; l++) {
         lr_layer_acts *la = base ? &a->layers[l] : NULL;
         lr_layer_acts dummy;
         if (!la) la = &dummy;
-        take(&la->attn_norm, base, &off, BT * a->D);
-        take(&la->attn_rstd, base, &off, BT);
-        take(&la->q, base, &off, BT * a->QD);
-        take(&la->k, base, &off, BT * a->KVD);
-        take(&la->v, base, &off, BT * a->KVD);
-        take(&la->q_rope, base, &off, BT * a->QD);
-        take(&la->k_rope, base, &off, BT * a->KVD);
+        take(&ly, &la->attn_norm, BT, a->D);
+        take(&ly, &la->attn_rstd, BT, 1);
+        take(&ly, &la->q, BT, a->QD);
+        take(&ly, &la->k, BT, a->KVD);
+        take(&ly, &la->v, BT, a->KVD);
+        take(&ly, &la->q_rope, BT, a->QD);
+        take(&ly, &la->k_rope, BT, a->KVD);
         if (a->flags & LR_ACTS_ATTN) {
-            take(&la->attn_scores, base, &off, BT * a->H * a->T);
-            take(&la->attn_probs, base, &off, BT * a->H * a->T);
+            take(&ly, &la->attn_scores, BT, (double)a->H * a->T);
+            take(&ly, &la->attn_probs, BT, (double)a->H * a->T);
         } else {
             la->attn_scores = la->attn_probs = NULL;
         }
-        take(&la->attn_out, base, &off, BT * a->QD);
-        take(&la->o_proj, base, &off, BT * a->D);
-        take(&la->h, base, &off, BT * a->D);
-        take(&la->mlp_norm, base, &off, BT * a->D);
-        take(&la->mlp_rstd, base, &off, BT);
-        take(&la->gate, base, &off, BT * a->I);
-        take(&la->up, base, &off, BT * a->I);
-        take(&la->act, base, &off, BT * a->I);
-        take(&la->mlp_out, base, &off, BT * a->D);
-        take(&la->out, base, &off, BT * a->D);
+        take(&ly, &la->attn_out, BT, a->QD);
+        take(&ly, &la->o_proj, BT, a->D);
+        take(&ly, &la->h, BT, a->D);
+        take(&ly, &la->mlp_norm, BT, a->D);
+        take(&ly, &la->mlp_rstd, BT, 1);
+        take(&ly, &la->gate, BT, a->I);
+        take(&ly, &la->up, BT, a->I);
+        take(&ly, &la->act, BT, a->I);
+        take(&ly, &la->mlp_out, BT, a->D);
+        take(&ly, &la->out, BT, a->D);
     }
     if (base)
         for (l = nl; l < a->n_layers; l++) a->layers[l] = a->layers[0];
-    take(&a->final_norm, base, &off, BT * a->D);
-    take(&a->final_rstd, base, &off, BT);
-    take(&a->logits, base, &off, BT * a->V);
-    take(&a->rope_cos, base, &off, BT * (a->head_dim / 2));
-    take(&a->rope_sin, base, &off, BT * (a->head_dim / 2));
-    take(&a->attn_scratch, base, &off, (size_t)a->H * a->T);
-    return off;
+    take(&ly, &a->final_norm, BT, a->D);
+    take(&ly, &a->final_rstd, BT, 1);
+    take(&ly, &a->logits, BT, a->V);
+    take(&ly, &a->rope_cos, BT, a->head_dim / 2);
+    take(&ly, &a->rope_sin, BT, a->head_dim / 2);
+    take(&ly, &a->attn_scratch, a->H, a->T);
+    return ly.n;
 }
 
-int lr_acts_alloc(lr_acts *a, const lr_config *cfg, int B, int T, int flags,
-                  lr_error *err)
+/* The sizes of cfg into a (no memory). */
+static void acts_shape(lr_acts *a, const lr_config *cfg, int B, int T,
+                       int flags)
 {
-    size_t n, bytes, inv_bytes;
-    double big;
     memset(a, 0, sizeof *a);
-    if (B < 1 || T < 1)
-        return lr_fail(err, "activations: batch %d x %d tokens is empty", B, T);
     a->B = B; a->T = T; a->flags = flags;
     a->n_layers = cfg->num_hidden_layers;
     a->D = cfg->hidden_size;
@@ -84,23 +99,34 @@ int lr_acts_alloc(lr_acts *a, const lr_config *cfg, int B, int T, int flags,
     a->KVD = a->KV * a->head_dim;
     a->I = cfg->intermediate_size;
     a->V = cfg->vocab_size;
-    /* overflow guard: the layout is a sum of products of ints; bound it in
-     * double first (exact far beyond any size that could be allocated) */
-    big = (double)B * T * (12.0 * a->D + 4.0 * a->QD + 4.0 * a->KVD +
-                           3.0 * a->I + 4.0 + a->head_dim +
-                           ((flags & LR_ACTS_ATTN) ? 2.0 * a->H * T : 0)) *
-              ((flags & LR_ACTS_PER_LAYER) ? a->n_layers : 1) +
-          (double)B * T * (a->V + 3.0 * a->D + a->head_dim + 2.0) +
-          (double)a->H * T;
-    if (big * sizeof(lr_float) > (double)SIZE_MAX / 2)
+}
+
+double lr_acts_floats(const lr_config *cfg, int B, int T, int flags)
+{
+    lr_acts a;
+    acts_shape(&a, cfg, B, T, flags);
+    return acts_layout(&a, NULL);
+}
+
+int lr_acts_alloc(lr_acts *a, const lr_config *cfg, int B, int T, int flags,
+                  lr_error *err)
+{
+    size_t bytes, inv_bytes;
+    double n;
+    if (B < 1 || T < 1) {
+        memset(a, 0, sizeof *a);
+        return lr_fail(err, "activations: batch %d x %d tokens is empty", B, T);
+    }
+    acts_shape(a, cfg, B, T, flags);
+    n = acts_layout(a, NULL);
+    if (n * sizeof(lr_float) > (double)SIZE_MAX / 2)
         return lr_fail(err, "activations for %d x %d tokens do not fit in "
                        "memory", B, T);
     a->layers = lr_zalloc((size_t)a->n_layers, sizeof *a->layers,
                           "layer activations", err);
     if (!a->layers) return -1;
-    n = acts_layout(a, NULL);
     inv_bytes = ((size_t)a->head_dim / 2 + 1) * sizeof(double);
-    bytes = inv_bytes + n * sizeof(lr_float);
+    bytes = inv_bytes + (size_t)n * sizeof(lr_float);
     a->mem = lr_alloc(bytes, 1, "activations", err);
     if (!a->mem) {
         lr_acts_free(a);
@@ -127,11 +153,18 @@ static void add(lr_float *y, const lr_float *a, const lr_float *b, size_t n)
     for (i = 0; i < n; i++) y[i] = a[i] + b[i];
 }
 
+/* y (n, out) += the adapter's branch of projection p of layer l, if any */
+static void adapt(const lr_adapter *ad, int l, int p, lr_float *y,
+                  const lr_float *x, int n)
+{
+    if (ad) ad->add(ad->ctx, l, p, y, x, n);
+}
+
 void lr_layer_forward(const lr_model *m, int layer, lr_layer_acts *la,
                       const lr_float *x, const lr_float *rope_cos,
                       const lr_float *rope_sin, const unsigned char *mask,
                       int B, int T, lr_float *kc, lr_float *vc, int q_off,
-                      lr_float *scratch)
+                      lr_float *scratch, const lr_adapter *ad)
 {
     /* x (B*T, D) -> la->out (B*T, D) */
     const lr_config *c = &m->config;
@@ -143,12 +176,16 @@ void lr_layer_forward(const lr_model *m, int layer, lr_layer_acts *la,
     lr_attn_shape s;
     int b;
 
-    /* attention block */
+    /* attention block: n = rmsnorm(x); q, k, v = n W^T (+ adapter);
+     * h = x + attention(rope(q), rope(k), v) Wo^T (+ adapter) */
     lr_rmsnorm_forward(la->attn_norm, la->attn_rstd, x, &w->input_layernorm,
                        BT, D, c->rms_norm_eps);
     lr_matmul(la->q, la->attn_norm, &w->q_proj, BT);
+    adapt(ad, layer, LR_PROJ_Q, la->q, la->attn_norm, BT);
     lr_matmul(la->k, la->attn_norm, &w->k_proj, BT);
+    adapt(ad, layer, LR_PROJ_K, la->k, la->attn_norm, BT);
     lr_matmul(la->v, la->attn_norm, &w->v_proj, BT);
+    adapt(ad, layer, LR_PROJ_V, la->v, la->attn_norm, BT);
     memcpy(la->q_rope, la->q, sizeof(lr_float) * BT * QD);
     memcpy(la->k_rope, la->k, sizeof(lr_float) * BT * KVD);
     lr_rope_forward(la->q_rope, rope_cos, rope_sin, BT, H, hd);
@@ -175,34 +212,62 @@ void lr_layer_forward(const lr_model *m, int layer, lr_layer_acts *la,
             la->q_rope + r0 * QD, keys, vals, km, &s, scratch);
     }
     lr_matmul(la->o_proj, la->attn_out, &w->o_proj, BT);
+    adapt(ad, layer, LR_PROJ_O, la->o_proj, la->attn_out, BT);
     add(la->h, x, la->o_proj, (size_t)BT * D);
 
-    /* MLP block */
+    /* MLP block: m = rmsnorm(h); out = h + (silu(m Wg^T) * m Wu^T) Wd^T,
+     * each projection (+ adapter) */
     lr_rmsnorm_forward(la->mlp_norm, la->mlp_rstd, la->h,
                        &w->post_attention_layernorm, BT, D, c->rms_norm_eps);
     lr_matmul(la->gate, la->mlp_norm, &w->gate_proj, BT);
+    adapt(ad, layer, LR_PROJ_GATE, la->gate, la->mlp_norm, BT);
     lr_matmul(la->up, la->mlp_norm, &w->up_proj, BT);
+    adapt(ad, layer, LR_PROJ_UP, la->up, la->mlp_norm, BT);
     lr_swiglu_forward(la->act, la->gate, la->up, (size_t)BT * I);
     lr_matmul(la->mlp_out, la->act, &w->down_proj, BT);
+    adapt(ad, layer, LR_PROJ_DOWN, la->mlp_out, la->act, BT);
     add(la->out, la->h, la->mlp_out, (size_t)BT * D);
 }
 
-/* ---- full sequences ----------------------------------------------------- */
+/* ---- embedding and RoPE table (every entry point) ----------------------- */
 
+/* x[r] = embed_tokens[tokens[r]] for rows r < n of sequences of T tokens */
 static int embed(const lr_model *m, lr_float *x, const int *tokens, int n,
-                 lr_error *err)
+                 int T, lr_error *err)
 {
     const int D = m->config.hidden_size, V = m->config.vocab_size;
-    int t;
-    for (t = 0; t < n; t++) {
-        if (tokens[t] < 0 || tokens[t] >= V)
-            return lr_fail(err, "token id %d at index %d is outside the "
-                           "vocabulary [0, %d)", tokens[t], t, V);
-        lr_tensor_get_range(&m->embed_tokens, (size_t)tokens[t] * D, (size_t)D,
-                            x + (size_t)t * D);
+    int r;
+    for (r = 0; r < n; r++) {
+        if (tokens[r] < 0 || tokens[r] >= V)
+            return lr_fail(err, "token id %d at batch %d position %d is "
+                           "outside the vocabulary [0, %d)", tokens[r], r / T,
+                           r % T, V);
+        lr_tensor_get_range(&m->embed_tokens, (size_t)tokens[r] * D, (size_t)D,
+                            x + (size_t)r * D);
     }
     return 0;
 }
+
+/* RoPE cos/sin of rows r < n at position pos[r] (which must not be
+ * negative), or (pos NULL) pos0 + r % T */
+static int rope_rows(lr_acts *a, const lr_config *c, const int *pos, int pos0,
+                     int n, int T, lr_error *err)
+{
+    const int half = c->head_dim / 2;
+    int r;
+    for (r = 0; r < n; r++) {
+        int p = pos ? pos[r] : pos0 + r % T;
+        if (pos && p < 0)
+            return lr_fail(err, "forward: negative position %d at index %d",
+                           p, r);
+        lr_rope_table(a->rope_cos + (size_t)r * half,
+                      a->rope_sin + (size_t)r * half, &p, 1, a->inv_freq,
+                      c->head_dim);
+    }
+    return 0;
+}
+
+/* ---- full sequences ----------------------------------------------------- */
 
 void lr_positions_from_mask(int *pos, const unsigned char *mask, int B, int T)
 {
@@ -216,38 +281,44 @@ void lr_positions_from_mask(int *pos, const unsigned char *mask, int B, int T)
     }
 }
 
-int lr_forward(const lr_model *m, lr_acts *a, const int *tokens,
-               const int *positions, const unsigned char *mask, int B, int T,
-               lr_error *err)
+int lr_forward_adapted(const lr_model *m, lr_acts *a, const int *tokens,
+                       const int *positions, const unsigned char *mask, int B,
+                       int T, const lr_adapter *ad, lr_float *layer_in,
+                       lr_error *err)
 {
     const lr_config *c = &m->config;
-    const int BT = B * T, half = c->head_dim / 2;
+    const size_t BT = (size_t)B * T, D = (size_t)c->hidden_size;
     const lr_float *x;
-    int r, l;
+    int l;
     if (B < 1 || T < 1 || B > a->B || T > a->T)
         return lr_fail(err, "forward: batch %d x %d exceeds the activations' "
                        "%d x %d", B, T, a->B, a->T);
-    if (embed(m, a->embed, tokens, BT, err)) return -1;
-    for (r = 0; r < BT; r++) {
-        int p = positions ? positions[r] : r % T;
-        if (p < 0)
-            return lr_fail(err, "forward: negative position %d at index %d",
-                           p, r);
-        lr_rope_table(a->rope_cos + (size_t)r * half,
-                      a->rope_sin + (size_t)r * half, &p, 1, a->inv_freq,
-                      c->head_dim);
-    }
+    if (embed(m, a->embed, tokens, (int)BT, T, err) ||
+        rope_rows(a, c, positions, 0, (int)BT, T, err))
+        return -1;
+    if (layer_in) memcpy(layer_in, a->embed, sizeof(lr_float) * BT * D);
     x = a->embed;
     for (l = 0; l < c->num_hidden_layers; l++) {
         lr_layer_acts *la = &a->layers[l];
         lr_layer_forward(m, l, la, x, a->rope_cos, a->rope_sin, mask, B, T,
-                         NULL, NULL, 0, a->attn_scratch);
+                         NULL, NULL, 0, a->attn_scratch, ad);
         x = la->out;
+        if (layer_in)
+            memcpy(layer_in + (size_t)(l + 1) * BT * D, x,
+                   sizeof(lr_float) * BT * D);
     }
-    lr_rmsnorm_forward(a->final_norm, a->final_rstd, x, &m->norm, BT,
+    lr_rmsnorm_forward(a->final_norm, a->final_rstd, x, &m->norm, (int)BT,
                        c->hidden_size, c->rms_norm_eps);
-    lr_matmul(a->logits, a->final_norm, &m->lm_head, BT);
+    lr_matmul(a->logits, a->final_norm, &m->lm_head, (int)BT);
     return 0;
+}
+
+int lr_forward(const lr_model *m, lr_acts *a, const int *tokens,
+               const int *positions, const unsigned char *mask, int B, int T,
+               lr_error *err)
+{
+    return lr_forward_adapted(m, a, tokens, positions, mask, B, T, NULL, NULL,
+                              err);
 }
 
 /* ---- KV-cache decoding -------------------------------------------------- */
@@ -307,10 +378,10 @@ int lr_decoder_feed(lr_decoder *d, const int *tokens, int n,
 {
     const lr_model *m = d->model;
     const lr_config *c = &m->config;
-    const int D = c->hidden_size, V = c->vocab_size, half = c->head_dim / 2;
+    const int D = c->hidden_size, V = c->vocab_size;
     const size_t kvd = (size_t)c->num_key_value_heads * c->head_dim;
     lr_acts *a = &d->acts;
-    int done = 0, i, l;
+    int done = 0, l;
     if (n < 0 || d->len + n > d->max_len)
         return lr_fail(err, "decoder: %d more tokens do not fit in the KV "
                        "cache (%d of %d used)", n, d->len, d->max_len);
@@ -319,19 +390,15 @@ int lr_decoder_feed(lr_decoder *d, const int *tokens, int n,
     while (done < n) {
         const int T = n - done < d->chunk ? n - done : d->chunk;
         const lr_float *x = a->embed;
-        if (embed(m, a->embed, tokens + done, T, err)) return -1;
-        for (i = 0; i < T; i++) {
-            int p = d->pos0 + d->len + i;
-            lr_rope_table(a->rope_cos + (size_t)i * half,
-                          a->rope_sin + (size_t)i * half, &p, 1, a->inv_freq,
-                          c->head_dim);
-        }
+        if (embed(m, a->embed, tokens + done, T, T, err) ||
+            rope_rows(a, c, NULL, d->pos0 + d->len, T, T, err))
+            return -1;
         for (l = 0; l < c->num_hidden_layers; l++) {
             lr_layer_acts *la = &a->layers[l];
             size_t base = (size_t)l * d->max_len * kvd;
             lr_layer_forward(m, l, la, x, a->rope_cos, a->rope_sin, NULL, 1,
                              T, d->k + base, d->v + base, d->len,
-                             d->scratch);
+                             d->scratch, NULL);
             x = la->out;
         }
         d->len += T;

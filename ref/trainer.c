@@ -1,6 +1,8 @@
 /* trainer.c - HF Trainer's optimizer step: micro-batches, gradient
  * accumulation with HF's token normalisation, clipping, schedule, AdamW;
- * see trainer.h. */
+ * see trainer.h.
+ * Depends on: train (the step's forward and backward), loss, lora, full,
+ * adamw, dataset. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -99,8 +101,8 @@ int lr_trainer_step(lr_trainer *t, long step, lr_step_stats *st,
         uint64_t dseed = lr_stream_seed(o->seed, LR_STREAM_DROPOUT,
                                         (uint64_t)(epoch * t->nb + mb), 0);
         if (t->full) {
-            if (lr_lora_forward(&t->ws, t->m, NULL, t->tokens, t->labels,
-                                t->mask, B, T, 0, 0, &nll, &n, err) ||
+            if (lr_full_forward(&t->ws, t->m, t->tokens, t->labels, t->mask,
+                                B, T, &nll, &n, err) ||
                 lr_full_backward(&t->ws, t->m, t->full, t->grad,
                                  1.0 / (double)n_total, err))
                 return -1;

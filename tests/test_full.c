@@ -6,7 +6,8 @@
  * with warmup, weight decay on everything but the norms, clipping),
  * finite differences of embedding / norm / lm_head gradients (double
  * build), recompute == stored activations bit for bit, the error for
- * weights not in the compute type, and the HF-style random init.
+ * weights not in the compute type, the HF-style random init, and the
+ * workspace's byte count against its layout.
  *
  * Tolerances (max |ours - torch| / max |torch| per tensor): double build
  * 1e-9; float build 2e-5 for logits/loss, 3e-5 for gradients and for the
@@ -80,8 +81,8 @@ static double full_grad(fcase *c, lr_float *grad, int recompute,
     memset(grad, 0, sizeof *grad * c->full.n_params);
     CHECK_OK(lr_train_ws_alloc(&ws, c->m, NULL, c->B, c->T, recompute, &err),
              &err);
-    CHECK_OK(lr_lora_forward(&ws, c->m, NULL, c->ids, c->labels, c->mask, c->B,
-                             c->T, 0, 0, &nll, &n, &err), &err);
+    CHECK_OK(lr_full_forward(&ws, c->m, c->ids, c->labels, c->mask, c->B,
+                             c->T, &nll, &n, &err), &err);
     if (logits_out) memcpy(logits_out, ws.acts.logits, nl * sizeof *logits_out);
     CHECK_OK(lr_full_backward(&ws, c->m, &c->full, grad, 1.0 / n, &err), &err);
     lr_train_ws_free(&ws);
@@ -359,6 +360,38 @@ static void test_init_normal(void)
     lr_full_free(&f); lr_full_free(&f2);
 }
 
+/* The activation layout is counted by the same function that lays it out:
+ * lr_acts_floats equals the span of the laid-out lr_acts buffers, and
+ * lr_train_ws_bytes equals what lr_train_ws_alloc lays out (tied_gqa has
+ * n_heads*head_dim != n_kv_heads*head_dim, so a miscounted attn_out
+ * shows). */
+static void test_ws_bytes(void)
+{
+    fcase c;
+    int recompute;
+    if (open_case(&c, "tied_gqa")) return;
+    for (recompute = 0; recompute <= 1; recompute++) {
+        const lr_config *cfg = &c.m->config;
+        const int B = 2, T = 5;
+        lr_train_ws ws;
+        lr_error err;
+        double acts, own;
+        CHECK_OK(lr_train_ws_alloc(&ws, c.m, NULL, B, T, recompute, &err),
+                 &err);
+        acts = (double)(ws.acts.attn_scratch +
+                        (size_t)cfg->num_attention_heads * T - ws.acts.embed);
+        own = (double)(ws.attn_scratch +
+                       (size_t)2 * cfg->num_key_value_heads * T -
+                       (lr_float *)ws.mem);
+        CHECK(acts == lr_acts_floats(cfg, B, T,
+                                     recompute ? 0 : LR_ACTS_PER_LAYER));
+        CHECK(lr_train_ws_bytes(cfg, 0, B, T, recompute) ==
+              (acts + own) * sizeof(lr_float));
+        lr_train_ws_free(&ws);
+    }
+    close_case(&c);
+}
+
 int main(void)
 {
     RUN(test_grads_tied_gqa);
@@ -368,5 +401,6 @@ int main(void)
     RUN(test_fd_untied);
     RUN(test_rejects_bf16);
     RUN(test_init_normal);
+    RUN(test_ws_bytes);
     return h_finish("test_full");
 }

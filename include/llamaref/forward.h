@@ -7,16 +7,20 @@
  *                                                          m = rmsnorm_post(h)
  *   logits = lm_head(rmsnorm_final(x))
  *
- * Two entry points share one layer function:
+ * One layer function (lr_layer_forward) serves every entry point:
  *  - lr_forward: whole sequences, a batch [B, T] with an attention (padding)
  *    mask and explicit positions; every intermediate lands in an lr_acts,
  *    per layer when asked (for dumps and for the LoRA backward).
  *  - lr_decoder: incremental decoding with a KV cache (prefill a prompt in
  *    chunks, then one token at a time); same logits as lr_forward.
+ *  - lr_forward_adapted: lr_forward with an adapter hook (the LoRA branch
+ *    added to each projection's output) and a sink for each layer's input;
+ *    the training step (train.h) runs this and nothing else.
  *
  * Layouts (row-major): activations [B, T, X] with X = hidden_size (D),
  * n_heads*head_dim (QD), n_kv_heads*head_dim (KVD) or intermediate_size (I);
- * attention scores/probs [B, n_heads, T, T].  docs/tensors.md names them. */
+ * attention scores/probs [B, n_heads, T, T].  docs/tensors.md names them.
+ * Depends on: attention (lr_attn_shape), model, common. */
 #ifndef LLAMAREF_FORWARD_H
 #define LLAMAREF_FORWARD_H
 
@@ -27,6 +31,22 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+/* The seven projections of a layer, in the order they run (and in LoRA's
+ * target order, lora.h). */
+enum {
+    LR_PROJ_Q, LR_PROJ_K, LR_PROJ_V, LR_PROJ_O,
+    LR_PROJ_GATE, LR_PROJ_UP, LR_PROJ_DOWN,
+    LR_NPROJ
+};
+
+/* An adapter hook: right after y = x W^T of projection proj of layer l,
+ * add(ctx, l, proj, y, x, n) may add its branch to y (n rows; x [n, in],
+ * y [n, out]).  A NULL hook adds nothing (the plain model). */
+typedef struct lr_adapter {
+    void (*add)(void *ctx, int layer, int proj, lr_float *y, const lr_float *x,
+                int n);
+    void *ctx;
+} lr_adapter;
 
 /* Intermediates of one layer for B*T rows (NULL where not kept). */
 typedef struct lr_layer_acts {
@@ -70,6 +90,9 @@ typedef struct lr_acts {
 int lr_acts_alloc(lr_acts *a, const lr_config *cfg, int B, int T, int flags,
                   lr_error *err);
 void lr_acts_free(lr_acts *a);
+/* lr_floats the buffers of lr_acts_alloc(cfg, B, T, flags) take (the same
+ * layout, counted; for memory estimates). */
+double lr_acts_floats(const lr_config *cfg, int B, int T, int flags);
 
 /* Full forward over tokens [B, T] (B, T at most the lr_acts capacity).
  * positions [B, T]: NULL means 0 .. T-1 in every row.  mask [B, T]: 1 for a
@@ -79,6 +102,15 @@ void lr_acts_free(lr_acts *a);
 int lr_forward(const lr_model *m, lr_acts *a, const int *tokens,
                const int *positions, const unsigned char *mask, int B, int T,
                lr_error *err);
+
+/* lr_forward with an adapter hook ad (NULL: none) and, when layer_in is
+ * not NULL, a copy of every layer's input kept in layer_in
+ * [n_layers + 1, B*T, D] (the embedding, each layer's out; for recomputing
+ * a layer in the backward when a's layer buffers are shared). */
+int lr_forward_adapted(const lr_model *m, lr_acts *a, const int *tokens,
+                       const int *positions, const unsigned char *mask, int B,
+                       int T, const lr_adapter *ad, lr_float *layer_in,
+                       lr_error *err);
 
 /* HF generate's positions for a padded batch: cumsum(mask) - 1 per row,
  * padding positions set to 1.  pos, mask [B, T]. */
@@ -90,12 +122,13 @@ void lr_positions_from_mask(int *pos, const unsigned char *mask, int B, int T);
  * mask [B, T] applies.  With a cache (B must be 1) the new k/v rows are
  * stored at rows q_off .. q_off+T-1 of kc/vc [*, KVD] and queries attend to
  * rows 0 .. q_off+T-1.  scratch: n_heads * (q_off + T) values when
- * la->attn_scores is NULL.  Exposed for per-layer recomputation. */
+ * la->attn_scores is NULL.  ad: adapter hook or NULL.  Exposed for
+ * per-layer recomputation in the training backward. */
 void lr_layer_forward(const lr_model *m, int layer, lr_layer_acts *la,
                       const lr_float *x, const lr_float *rope_cos,
                       const lr_float *rope_sin, const unsigned char *mask,
                       int B, int T, lr_float *kc, lr_float *vc, int q_off,
-                      lr_float *scratch);
+                      lr_float *scratch, const lr_adapter *ad);
 
 /* ---- incremental decoding with a KV cache (one sequence) ---- */
 

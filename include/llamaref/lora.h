@@ -11,22 +11,26 @@
  * Storage (llm.c style): every A and B lives in one flat lr_float array,
  * layer by layer, targets in the order q, k, v, o, gate, up, down, A before
  * B.  A gradient or an optimizer moment is another array with the same
- * layout, so the optimizer and serialisation see one vector. */
+ * layout, so the optimizer and serialisation see one vector.
+ * Depends on: forward (the projection order), model, config, common. */
 #ifndef LLAMAREF_LORA_H
 #define LLAMAREF_LORA_H
 
 #include "llamaref/common.h"
 #include "llamaref/config.h"
+#include "llamaref/forward.h"
 #include "llamaref/model.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
+/* The adaptable targets are the layer's projections (forward.h). */
 enum {
-    LR_LORA_Q, LR_LORA_K, LR_LORA_V, LR_LORA_O,
-    LR_LORA_GATE, LR_LORA_UP, LR_LORA_DOWN,
-    LR_LORA_NTARGETS
+    LR_LORA_Q = LR_PROJ_Q, LR_LORA_K = LR_PROJ_K, LR_LORA_V = LR_PROJ_V,
+    LR_LORA_O = LR_PROJ_O, LR_LORA_GATE = LR_PROJ_GATE,
+    LR_LORA_UP = LR_PROJ_UP, LR_LORA_DOWN = LR_PROJ_DOWN,
+    LR_LORA_NTARGETS = LR_NPROJ
 };
 
 /* "q_proj", ..., "down_proj", and their module path in the model

@@ -1,15 +1,17 @@
 /* train.h - one training step's forward and backward over a padded
- * batch: the LoRA-adapted forward (same arithmetic as lr_forward plus the
- * adapters), HF causal-LM loss, and the hand-written backward to every
- * LoRA A and B (base weights frozen) or, for full-parameter training, to
- * every base weight (lr_full_backward).
+ * batch: the forward is lr_forward_adapted (forward.h) with the LoRA
+ * adapters hooked in, then the HF causal-LM loss; the hand-written backward
+ * runs the forward's steps in reverse, to every LoRA A and B (base weights
+ * frozen; lr_lora_backward) or, for full-parameter training, to every base
+ * weight (lr_full_forward, lr_full_backward).
  *
  * Memory: by default every layer's intermediates are kept (lr_acts with
  * LR_ACTS_PER_LAYER).  With recompute only each layer's input [B*T, D] is
  * kept and the layer is recomputed just before its backward, so activation
  * memory no longer grows with the number of layers (gradient
  * checkpointing); the results are bit-identical either way.  Attention
- * probabilities are never stored (attention backward recomputes them). */
+ * probabilities are never stored (attention backward recomputes them).
+ * Depends on: forward, lora, full. */
 #ifndef LLAMAREF_TRAIN_H
 #define LLAMAREF_TRAIN_H
 
@@ -34,8 +36,10 @@ typedef struct lr_train_ws {
     lr_float *xd;                      /* [BT, max in] dropout scratch */
     lr_float *attn_scratch;            /* 2 * KV * T */
     void *mem;
-    /* set by lr_lora_forward for the backward */
+    /* set by the forward for the backward */
     int cur_B, cur_T;
+    const lr_lora *lo;                 /* the adapters, or NULL */
+    lr_adapter hook;                   /* lo's adapter hook (forward.h) */
     const int *tokens, *labels;
     const unsigned char *mask;
     double dropout;
@@ -71,13 +75,19 @@ int lr_lora_forward(lr_train_ws *ws, const lr_model *m, const lr_lora *lo,
                     uint64_t dropout_seed, double *nll_sum, long *n_counted,
                     lr_error *err);
 
+/* The forward of full-parameter training: lr_lora_forward without
+ * adapters (and so without dropout). */
+int lr_full_forward(lr_train_ws *ws, const lr_model *m, const int *tokens,
+                    const int *labels, const unsigned char *mask, int B, int T,
+                    double *nll_sum, long *n_counted, lr_error *err);
+
 /* Backward of the last forward: grad [lo->n_params] += d(grad_scale *
  * sum NLL)/d params (HF mean: grad_scale = 1 / counted tokens of the whole
  * accumulated batch).  Overwrites ws->acts.logits with dlogits. */
 int lr_lora_backward(lr_train_ws *ws, const lr_model *m, const lr_lora *lo,
                      lr_float *grad, double grad_scale, lr_error *err);
 
-/* Full-parameter backward of the last forward (run with lo == NULL):
+/* Full-parameter backward of the last lr_full_forward:
  * grad [f->n_params] (layout of f, full.h) += d(grad_scale * sum NLL)/d w
  * for every base weight: embed_tokens (scatter-add of the input rows'
  * gradients, plus the lm_head gradient when tied), every RMSNorm weight,
