@@ -143,7 +143,7 @@ int cmd_generate(int argc, char **argv)
     /* a tokenizer is needed for text in or text out */
     if (prompt || !print_ids) {
         const char *tp = tok_path ? tok_path : model_path;
-        if (!tok_path && !lr_path_is_dir(model_path)) {
+        if (!tok_path && !lr_path_is_dir(model_path) && strcmp(m->format, "gguf")) {
             fprintf(stderr, "llamaref generate: --tokenizer PATH is needed "
                     "for a llama2.c checkpoint (or use --prompt-ids and "
                     "--ids)\n");
