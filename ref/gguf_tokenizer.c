@@ -329,9 +329,9 @@ static void spell(const uint32_t map[256], const unsigned char *b, size_t n, lr_
 }
 
 /* Byte-level BPE (tiktoken, tokenizer.json, bpe-train) as "gpt2".  Merges
- * are every split of each token into two tokens of lower id (what
- * tiktoken's merging can join), ordered by the merged token's id, so that
- * llama.cpp's listed-merges BPE gives tiktoken's result. */
+ * are every split of each token into two tokens (what tiktoken's merging
+ * can join), ordered by the merged token's id, so that llama.cpp's
+ * listed-merges BPE gives tiktoken's result. */
 int lr_tokenizer_to_gguf(const lr_tokenizer *tok, const lr_config *cfg, lr_gguf_writer *w,
                          lr_error *err)
 {
@@ -386,7 +386,7 @@ int lr_tokenizer_to_gguf(const lr_tokenizer *tok, const lr_config *cfg, lr_gguf_
         for (k = 1; k < len; k++) {
             int32_t a = lr_vocab_find(&tok->bpe, s, k), b = lr_vocab_find(&tok->bpe, s + k, len - k);
             lr_buf m = {0};
-            if (a < 0 || b < 0 || (size_t)a >= i || (size_t)b >= i) continue;
+            if (a < 0 || b < 0) continue;
             spell(map, s, k, &m);
             lr_buf_append(&m, " ", 1);
             spell(map, s + k, len - k, &m);

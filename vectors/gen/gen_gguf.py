@@ -34,8 +34,21 @@ Stream definitions (shared with tests/test_quant.c):
     exponent e = r0 % 24 - 12, then each element x = ((r >> 40) - 2^23)
     * 2^(e - 23) (exact in float32).
 
+Part 2: GGUF files written by gguf-py's GGUFWriter (the oracle of the file
+format), for tests/test_gguf.c:
+
+    vectors/gguf/<case>.gguf   the golden HF models of vectors/forward/<case>
+        as llama.cpp's convert_hf_to_gguf.py lays them out: q/k rows
+        permuted to Meta's interleaved RoPE layout, rope_freqs for llama3
+        scaling, no output.weight when tied; F32 (BF16 for bf16_far)
+    vectors/gguf/gqa_tied.be.gguf  the same, written big-endian
+    vectors/gguf/world_tokenizer.gguf  tokenizer.ggml.* of data/world's
+        tokenizer (tiktoken ranks as "gpt2" tokens + merges, Llama 3.1
+        specials, pre "llama-bpe"), no tensors
+
 Run: /work/oracle-env/bin/python vectors/gen/gen_gguf.py
-Writes vectors/quant/quant_vectors.safetensors (deterministic).
+Writes vectors/quant/quant_vectors.safetensors and vectors/gguf/
+(deterministic).
 """
 import os
 import sys
@@ -183,5 +196,204 @@ def main():
     print("wrote", OUT, os.path.getsize(OUT), "bytes")
 
 
+# ---- part 2: GGUF files ----
+
+GGUF_DIR = os.path.join(HERE, "..", "gguf")
+FORWARD = os.path.join(HERE, "..", "forward")
+
+
+def load_hf(case):
+    import json
+    from safetensors import safe_open
+    d = os.path.join(FORWARD, case)
+    cfg = json.load(open(os.path.join(d, "config.json")))
+    w = {}
+    with safe_open(os.path.join(d, "model.safetensors"), "np") as f:
+        for k in f.keys():
+            w[k] = f.get_tensor(k)
+    return cfg, w
+
+
+def load_hf_raw_bf16(case):
+    """BF16 tensors as uint16 bit patterns (numpy has no bfloat16)."""
+    import json
+    import struct
+    d = os.path.join(FORWARD, case, "model.safetensors")
+    data = open(d, "rb").read()
+    n = struct.unpack("<Q", data[:8])[0]
+    hdr = json.loads(data[8:8 + n])
+    out = {}
+    for k, v in hdr.items():
+        if k == "__metadata__":
+            continue
+        a, b = v["data_offsets"]
+        raw = np.frombuffer(data[8 + n + a:8 + n + b], dtype="<u2").reshape(v["shape"])
+        assert v["dtype"] == "BF16", v["dtype"]
+        out[k] = raw
+    return out
+
+
+def meta_permute(w, n_head):
+    """HF rotate_half rows -> Meta interleaved rows (convert_hf_to_gguf)."""
+    return (w.reshape(n_head, 2, w.shape[0] // n_head // 2, *w.shape[1:])
+            .swapaxes(1, 2).reshape(w.shape))
+
+
+def llama3_rope_freqs(cfg):
+    import math
+    rs = cfg["rope_scaling"]
+    base = cfg["rope_theta"]
+    dim = cfg.get("head_dim") or cfg["hidden_size"] // cfg["num_attention_heads"]
+    factor = rs["factor"]
+    low, high = rs["low_freq_factor"], rs["high_freq_factor"]
+    old = rs["original_max_position_embeddings"]
+    freqs = 1.0 / (base ** (np.arange(0, dim, 2, dtype=np.float64) / dim))
+    out = []
+    for f in freqs:
+        wl = 2 * math.pi / f
+        if wl < old / high:
+            out.append(1.0)
+        elif wl > old / low:
+            out.append(factor)
+        else:
+            sm = (old / wl - low) / (high - low)
+            out.append(1 / ((1 - sm) / factor + sm))
+    return np.array(out, dtype=np.float32)
+
+
+def write_model(case, out, endian=None, bf16=False):
+    if bf16:
+        import json
+        cfg = json.load(open(os.path.join(FORWARD, case, "config.json")))
+        w = load_hf_raw_bf16(case)
+    else:
+        cfg, w = load_hf(case)
+    H = cfg["hidden_size"]
+    nh = cfg["num_attention_heads"]
+    nkv = cfg.get("num_key_value_heads", nh)
+    hd = cfg.get("head_dim") or H // nh
+    kw = {} if endian is None else {"endianess": endian}
+    wr = gguf.GGUFWriter(out, "llama", **kw)
+    wr.add_block_count(cfg["num_hidden_layers"])
+    wr.add_context_length(cfg["max_position_embeddings"])
+    wr.add_embedding_length(H)
+    wr.add_feed_forward_length(cfg["intermediate_size"])
+    wr.add_head_count(nh)
+    wr.add_head_count_kv(nkv)
+    wr.add_key_length(hd)
+    wr.add_value_length(hd)
+    wr.add_rope_dimension_count(hd)
+    wr.add_rope_freq_base(cfg["rope_theta"])
+    wr.add_layer_norm_rms_eps(cfg["rms_norm_eps"])
+    wr.add_vocab_size(cfg["vocab_size"])
+    wr.add_file_type(32 if bf16 else 0)
+
+    def put(name, a):
+        if bf16:
+            wr.add_tensor(name, np.ascontiguousarray(a).view(np.uint8).reshape(*a.shape[:-1], -1),
+                          raw_dtype=T.BF16)
+        else:
+            wr.add_tensor(name, np.ascontiguousarray(a, dtype=np.float32))
+
+    if cfg.get("rope_scaling"):
+        wr.add_tensor("rope_freqs.weight", llama3_rope_freqs(cfg))
+    put("token_embd.weight", w["model.embed_tokens.weight"])
+    for l in range(cfg["num_hidden_layers"]):
+        p = f"model.layers.{l}."
+        put(f"blk.{l}.attn_norm.weight", w[p + "input_layernorm.weight"])
+        put(f"blk.{l}.attn_q.weight", meta_permute(w[p + "self_attn.q_proj.weight"], nh))
+        put(f"blk.{l}.attn_k.weight", meta_permute(w[p + "self_attn.k_proj.weight"], nkv))
+        put(f"blk.{l}.attn_v.weight", w[p + "self_attn.v_proj.weight"])
+        put(f"blk.{l}.attn_output.weight", w[p + "self_attn.o_proj.weight"])
+        put(f"blk.{l}.ffn_norm.weight", w[p + "post_attention_layernorm.weight"])
+        put(f"blk.{l}.ffn_gate.weight", w[p + "mlp.gate_proj.weight"])
+        put(f"blk.{l}.ffn_up.weight", w[p + "mlp.up_proj.weight"])
+        put(f"blk.{l}.ffn_down.weight", w[p + "mlp.down_proj.weight"])
+    put("output_norm.weight", w["model.norm.weight"])
+    if not cfg.get("tie_word_embeddings", False):
+        put("output.weight", w["lm_head.weight"])
+    wr.write_header_to_file()
+    wr.write_kv_data_to_file()
+    wr.write_tensors_to_file()
+    wr.close()
+
+
+def gpt2_byte_map():
+    bs = list(range(ord("!"), ord("~") + 1)) + list(range(0xA1, 0xAD)) + list(range(0xAE, 0x100))
+    cs = bs[:]
+    n = 0
+    for b in range(256):
+        if b not in bs:
+            bs.append(b)
+            cs.append(256 + n)
+            n += 1
+    return {b: chr(c) for b, c in zip(bs, cs)}
+
+
+LLAMA31 = ["<|begin_of_text|>", "<|end_of_text|>", "<|reserved_special_token_0|>",
+           "<|reserved_special_token_1|>", "<|finetune_right_pad_id|>",
+           "<|reserved_special_token_2|>", "<|start_header_id|>", "<|end_header_id|>",
+           "<|eom_id|>", "<|eot_id|>", "<|python_tag|>"]
+
+
+def write_tokenizer(tiktoken_path, out):
+    """A tiktoken file as gpt2 tokens + merges, the way transformers'
+    TikTokenConverter derives merges from ranks: every split of a token into
+    two tokens, ordered by the merged token's rank."""
+    import base64
+    ranks = {}
+    for line in open(tiktoken_path, "rb"):
+        if line.strip():
+            t, r = line.split()
+            ranks[base64.b64decode(t)] = int(r)
+    m = gpt2_byte_map()
+    spell = lambda b: "".join(m[x] for x in b)
+    by_rank = sorted(ranks, key=ranks.get)
+    merges = []
+    for tok in by_rank:
+        local = []
+        for i in range(1, len(tok)):
+            l, r = tok[:i], tok[i:]
+            if l in ranks and r in ranks:
+                local.append((ranks[l], ranks[r], l, r))
+        local.sort()
+        merges.extend(spell(l) + " " + spell(r) for _, _, l, r in local)
+    n = len(by_rank)
+    names = [LLAMA31[k] if k < 11 else f"<|reserved_special_token_{k - 8}|>" for k in range(256)]
+    tokens = [spell(t) for t in by_rank] + names
+    types = [1] * n + [3] * 256
+    wr = gguf.GGUFWriter(out, "llama")
+    wr.add_tokenizer_model("gpt2")
+    wr.add_tokenizer_pre("llama-bpe")
+    wr.add_token_list(tokens)
+    wr.add_token_types(types)
+    wr.add_token_merges(merges)
+    wr.add_bos_token_id(n)
+    wr.add_eos_token_id(n + 1)
+    wr.add_add_bos_token(True)
+    wr.write_header_to_file()
+    wr.write_kv_data_to_file()
+    wr.write_tensors_to_file()
+    wr.close()
+    return len(merges)
+
+
+def main2():
+    os.makedirs(GGUF_DIR, exist_ok=True)
+    for case in ["gqa_tied", "llama3_rope", "mqa_headdim"]:
+        write_model(case, os.path.join(GGUF_DIR, case + ".gguf"))
+    write_model("bf16_far", os.path.join(GGUF_DIR, "bf16_far.gguf"), bf16=True)
+    write_model("gqa_tied", os.path.join(GGUF_DIR, "gqa_tied.be.gguf"),
+                endian=gguf.GGUFEndian.BIG)
+    nm = write_tokenizer(os.path.join(HERE, "..", "..", "data", "world", "tokenizer.model"),
+                         os.path.join(GGUF_DIR, "world_tokenizer.gguf"))
+    for f in sorted(os.listdir(GGUF_DIR)):
+        print(f, os.path.getsize(os.path.join(GGUF_DIR, f)), "bytes")
+    print("world tokenizer merges:", nm)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    if len(sys.argv) > 1 and sys.argv[1] == "--gguf-only":
+        sys.exit(main2())
+    main()
+    sys.exit(main2())
