@@ -137,7 +137,7 @@ $(B)/bench/make_random_model: tests/bench/make_random_model.c $(B)/libllamaref.a
 # make fuzz FUZZ_SECONDS=60: libFuzzer + ASan/UBSan on every reader (clang).
 # A tool for maintainers, not part of `make test`; see docs/formats.md.
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS = json safetensors config tokenizer
+FUZZ_TARGETS = json safetensors config tokenizer gguf
 fuzz:
 	@mkdir -p build/fuzz
 	@for t in $(FUZZ_TARGETS); do \
