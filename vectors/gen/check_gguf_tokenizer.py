@@ -16,10 +16,36 @@ import sys
 import tempfile
 
 
+def default_corpus(path):
+    """The texts of vectors/tokenizer/llama3_cases.json (newlines escaped),
+    the lines of vectors/bpe/corpus.txt and the first 201 rows of each
+    MultiParaDetox TSV (every column), one per line."""
+    import glob
+    root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
+    out = []
+    d = json.load(open(os.path.join(root, "vectors/tokenizer/llama3_cases.json")))
+    for c in d["cases"] if isinstance(d, dict) else d:
+        t = c.get("text") if isinstance(c, dict) else None
+        if t is not None:
+            out.append(t.replace("\n", "\\n"))
+    for l in open(os.path.join(root, "vectors/bpe/corpus.txt"), encoding="utf-8", errors="replace"):
+        out.append(l.rstrip("\n"))
+    data = os.environ.get("LLAMAREF_DATA", os.path.join(root, "..", "shared", "data"))
+    for f in sorted(glob.glob(os.path.join(data, "multiparadetox", "*.tsv"))):
+        for i, l in enumerate(open(f, encoding="utf-8")):
+            if i > 200:
+                break
+            out.extend(l.rstrip("\n").split("\t"))
+    open(path, "w").write("\n".join(out))
+
+
 def main():
     binary, model, texts, node_dir = sys.argv[1:5]
     tmp = tempfile.mkdtemp()
     try:
+        if texts == "default":
+            texts = os.path.join(tmp, "corpus.txt")
+            default_corpus(texts)
         here = os.path.dirname(os.path.abspath(__file__))
         shutil.copy(os.path.join(here, "llamacpp_logits.mjs"), node_dir)
         out = os.path.join(tmp, "lc.json")
