@@ -297,6 +297,13 @@ int lr_tokenizer_from_gguf(const lr_gguf *g, lr_tokenizer *tok, lr_error *err)
     else rc = lr_fail(err, "%s: tokenizer.ggml.model \"%.60s\" is not supported (gpt2, llama)",
                       g->path, model);
     if (rc == 0) tok->path = lr_strdup(g->path, err);
+    if (rc == 0 && tok->path) {
+        const char *ct = NULL;
+        if (lr_gguf_get_str(g, "tokenizer.chat_template", &ct, err) == 0) {
+            tok->chat_template = lr_strdup(ct, err);
+            if (!tok->chat_template) rc = -1;
+        }
+    }
     if (rc || !tok->path) {
         lr_tokenizer_free(tok);
         return -1;

@@ -53,6 +53,7 @@ void lr_tokenizer_free(lr_tokenizer *tok)
     lr_sp_free(&tok->sp);
     if (tok->merge_pairs) lr_vocab_free(tok->merge_pairs);
     free(tok->merge_pairs);
+    free(tok->chat_template);
     memset(tok, 0, sizeof *tok);
 }
 

@@ -22,6 +22,9 @@ prompt=$(printf '<|im_start|>system\nYou are a helpful AI assistant named SmolLM
 pids=$(printf '%s' "$prompt" | $LLAMAREF_BIN tokenize --tokenizer "$G" --special)
 ans=$($LLAMAREF_BIN generate --model "$G" --prompt-ids "$pids" -n 12 2>/dev/null)
 has "ChatML answer" "$ans" "Paris"
+# generate --chat renders the file's own ChatML template (same ids)
+ans=$($LLAMAREF_BIN generate --model "$G" --chat --prompt "What is the capital of France?" -n 12 2>/dev/null)
+has "generate --chat (ChatML)" "$ans" "Paris"
 # the end of turn <|im_end|> (eos_token_id 2) stops generation
 ids=$($LLAMAREF_BIN generate --model "$G" --prompt-ids "$pids" -n 40 --ids 2>/dev/null)
 case " $ids " in *" 2 "*) bad "generation went past <|im_end|>: $ids" ;; *) ok ;; esac

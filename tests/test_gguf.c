@@ -15,6 +15,7 @@
 #include "harness.h"
 #include "vectors.h"
 
+#include "llamaref/chat_template.h"
 #include "llamaref/forward.h"
 #include "llamaref/gguf.h"
 #include "llamaref/model.h"
@@ -623,6 +624,49 @@ static void test_export_roundtrip(void)
     lr_model_free(h);
 }
 
+/* ChatML as Jinja2 renders SmolLM2's tokenizer.chat_template
+ * (vectors/tokenizer/chatml_cases.json, vectors/gen/gen_chatml_cases.py). */
+static void test_chatml_matches_jinja(void)
+{
+    lr_json_doc *doc = NULL;
+    lr_error err;
+    const lr_json *root, *cases, *tmpl;
+    lr_chat_template kind = LR_CHAT_LLAMA31;
+    char *dsys = NULL;
+    size_t i, k;
+    CHECK_OK(lr_json_parse_file("vectors/tokenizer/chatml_cases.json", &doc, &err), &err);
+    if (!doc) return;
+    root = lr_json_root(doc);
+    tmpl = lr_json_get(root, "template");
+    cases = lr_json_get(root, "cases");
+    CHECK(tmpl && cases && cases->len >= 8);
+    if (!tmpl || !cases) goto done;
+    CHECK_OK(lr_chat_template_detect(tmpl->str, &kind, &dsys, &err), &err);
+    CHECK_INT(kind, LR_CHAT_CHATML);
+    CHECK_STR(dsys, "You are a helpful AI assistant named SmolLM, trained by Hugging Face");
+    for (i = 0; i < cases->len; i++) {
+        const lr_json *c = &cases->items[i];
+        const lr_json *msgs = lr_json_get(c, "messages"), *want = lr_json_get(c, "rendered");
+        const lr_json *gen = lr_json_get(c, "add_generation_prompt");
+        lr_chat_message m[8];
+        lr_buf out = {0};
+        for (k = 0; k < msgs->len && k < 8; k++) {
+            m[k].role = lr_json_get(&msgs->items[k], "role")->str;
+            m[k].content = lr_json_get(&msgs->items[k], "content")->str;
+            m[k].content_len = lr_json_get(&msgs->items[k], "content")->len;
+        }
+        CHECK_OK(lr_chat_render_chatml(m, k, gen->type == LR_JSON_TRUE, dsys, &out, &err), &err);
+        CHECK(out.len == want->len && (!out.len || !memcmp(out.data, want->str, out.len)));
+        lr_buf_free(&out);
+    }
+done:
+    free(dsys);
+    dsys = NULL;
+    CHECK_ERR(lr_chat_template_detect("{{ messages }}", &kind, &dsys, &err), &err, "unrecognised");
+    free(dsys);
+    lr_json_free(doc);
+}
+
 int main(void)
 {
     RUN(test_gqa_tied);
@@ -639,5 +683,6 @@ int main(void)
     RUN(test_hostile_fields);
     RUN(test_model_metadata_errors);
     RUN(test_export_roundtrip);
+    RUN(test_chatml_matches_jinja);
     return h_finish("test_gguf");
 }

@@ -48,6 +48,7 @@ typedef struct lr_tokenizer {
     int ignore_merges;      /* whole-piece lookup first (Llama 3: yes) */
     int pre;                /* pre-tokenizer: LR_PRE_* (pretokenize.h) */
     lr_vocab *merge_pairs;  /* owned; NULL: tiktoken merging (see vocab.h) */
+    char *chat_template;    /* GGUF tokenizer.chat_template (Jinja), or NULL */
     int missing_bytes;      /* GGUF only: some bytes are not tokens; they
                              * split pieces and are dropped (llama.cpp) */
     lr_vocab specials;      /* special-token strings, index k */

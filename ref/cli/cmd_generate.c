@@ -29,7 +29,8 @@ static void usage(FILE *f)
 "  --prompt TEXT       the prompt (a BOS token is prepended)\n"
 "  --prompt-ids IDS    the prompt as token ids (\"1 2 3\"; no tokenizer\n"
 "                      needed; nothing is prepended)\n"
-"  --chat              apply the Llama 3.1 Instruct chat template\n"
+"  --chat              apply the chat template (a GGUF's own ChatML template,\n"
+"                      else Llama 3.1 Instruct)\n"
 "  --system TEXT       system message (with --chat)\n"
 "  -n N                new tokens at most (default 256)\n"
 "  --temperature T     0 = greedy (default 0)\n"
@@ -172,9 +173,20 @@ int cmd_generate(int argc, char **argv)
             msg[n].role = "user";
             msg[n].content = prompt;
             msg[n++].content_len = strlen(prompt);
-            r = lr_chat_render(LR_CHAT_LLAMA31, msg, n, 1, NULL, &rendered, &err) ||
-                lr_tokenizer_encode(&tok, rendered.data, rendered.len,
-                                    LR_ENCODE_SPECIAL, &t, &err);
+            {
+                /* a GGUF's own template when llamaref knows it (ChatML) */
+                lr_chat_template kind = LR_CHAT_LLAMA31;
+                char *dsys = NULL;
+                if (tok.chat_template &&
+                    lr_chat_template_detect(tok.chat_template, &kind, &dsys, &err))
+                    kind = LR_CHAT_LLAMA31;
+                r = kind == LR_CHAT_CHATML
+                        ? lr_chat_render_chatml(msg, n, 1, dsys, &rendered, &err)
+                        : lr_chat_render(kind, msg, n, 1, NULL, &rendered, &err);
+                free(dsys);
+            }
+            r = r || lr_tokenizer_encode(&tok, rendered.data, rendered.len,
+                                         LR_ENCODE_SPECIAL, &t, &err);
         } else {
             r = lr_tokenizer_encode(&tok, prompt, strlen(prompt),
                                     LR_ENCODE_BOS, &t, &err);
