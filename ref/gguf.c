@@ -98,6 +98,9 @@ static int rd_string(rd *r, char **out, size_t *len, const char *what)
                        "file (%llu bytes left)", r->path, what,
                        (unsigned long long)(r->pos - 8), (unsigned long long)n,
                        (unsigned long long)rd_left(r));
+    if (n >= (uint64_t)SIZE_MAX)
+        return lr_fail(r->err, "%s: %s has length %llu, too large for this host", r->path, what,
+                       (unsigned long long)n);
     s = lr_alloc((size_t)n + 1, 1, what, r->err);
     if (!s) return -1;
     if (rd_bytes(r, s, (size_t)n, what)) {
@@ -185,6 +188,9 @@ static int rd_value(rd *r, lr_gguf_kv *kv, uint32_t t)
                            (unsigned long long)(r->pos - 8), (unsigned long long)n,
                            lr_gguf_vtype_name((lr_gguf_vtype)at),
                            (unsigned long long)rd_left(r));
+        if (n > (uint64_t)(SIZE_MAX / sizeof(double)))
+            return lr_fail(r->err, "%s: metadata \"%.100s\": array of %llu elements is too large "
+                           "for this host", r->path, kv->key, (unsigned long long)n);
         kv->n = (size_t)n;
         if (at == LR_GGUF_STRING) {
             kv->strs = lr_zalloc(kv->n ? kv->n : 1, sizeof *kv->strs, what, r->err);
@@ -239,6 +245,11 @@ int lr_gguf_sniff(const char *path)
     return ok;
 }
 
+static int cmp_name(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
 static int cmp_offset(const void *a, const void *b)
 {
     const lr_gguf_tensor *x = *(const lr_gguf_tensor *const *)a;
@@ -291,6 +302,9 @@ static int rd_tensor_info(rd *r, lr_gguf *g, lr_gguf_tensor *t, size_t idx)
     if (nblocks > UINT64_MAX / ts)
         return lr_fail(r->err, "%s: tensor \"%.100s\": byte size overflows", r->path, t->name);
     t->nbytes = nblocks * ts;
+    if (t->nbytes > (uint64_t)SIZE_MAX / sizeof(double))
+        return lr_fail(r->err, "%s: tensor \"%.100s\" of %llu bytes is too large for this host",
+                       r->path, t->name, (unsigned long long)t->nbytes);
     snprintf(what, sizeof what, "tensor \"%.100s\" (offset)", t->name);
     if (rd_uint(r, 8, &off, what)) return -1;
     t->offset = off; /* relative until the data section is known */
@@ -370,6 +384,11 @@ int lr_gguf_open(const char *path, lr_gguf **out, lr_error *err)
                 "file", path, (unsigned long long)n_tensors, (unsigned long long)r.size);
         goto fail;
     }
+    if (n_kv >= (uint64_t)(SIZE_MAX / sizeof *g->kv) ||
+        n_tensors >= (uint64_t)(SIZE_MAX / sizeof *g->tensors)) {
+        lr_fail(err, "%s: counts too large for this host", path);
+        goto fail;
+    }
     g->kv = lr_zalloc((size_t)n_kv + 1, sizeof *g->kv, "metadata", err);
     g->tensors = lr_zalloc((size_t)n_tensors + 1, sizeof *g->tensors, "tensor infos", err);
     if (!g->kv || !g->tensors) goto fail;
@@ -381,11 +400,6 @@ int lr_gguf_open(const char *path, lr_gguf **out, lr_error *err)
         snprintf(what, sizeof what, "key of metadata entry %lu", (unsigned long)i);
         g->n_kv = i + 1;
         if (rd_string(&r, &kv->key, NULL, what)) goto fail;
-        for (k = 0; k < i; k++)
-            if (!strcmp(g->kv[k].key, kv->key)) {
-                lr_fail(err, "%s: duplicate metadata key \"%.100s\"", path, kv->key);
-                goto fail;
-            }
         if (rd_u32(&r, &t, "metadata value type") || rd_value(&r, kv, t)) goto fail;
         if (!strcmp(kv->key, "general.alignment")) {
             if (kv->type != LR_GGUF_UINT32 || kv->u == 0 || (kv->u & (kv->u - 1)) ||
@@ -401,11 +415,25 @@ int lr_gguf_open(const char *path, lr_gguf **out, lr_error *err)
     for (i = 0; i < (size_t)n_tensors; i++) {
         g->n_tensors = i + 1;
         if (rd_tensor_info(&r, g, &g->tensors[i], i)) goto fail;
-        for (k = 0; k < i; k++)
-            if (!strcmp(g->tensors[k].name, g->tensors[i].name)) {
-                lr_fail(err, "%s: duplicate tensor name \"%.100s\"", path, g->tensors[i].name);
-                goto fail;
-            }
+    }
+    /* names are unique: sorted, equal neighbours are duplicates */
+    {
+        size_t m = g->n_kv > g->n_tensors ? g->n_kv : g->n_tensors;
+        const char **names = lr_alloc(m ? m : 1, sizeof *names, "name index", err);
+        if (!names) goto fail;
+        for (k = 0; k < 2; k++) {
+            size_t cnt = k ? g->n_tensors : g->n_kv;
+            for (i = 0; i < cnt; i++) names[i] = k ? g->tensors[i].name : g->kv[i].key;
+            qsort(names, cnt, sizeof *names, cmp_name);
+            for (i = 1; i < cnt; i++)
+                if (!strcmp(names[i - 1], names[i])) {
+                    lr_fail(err, "%s: duplicate %s \"%.100s\"", path,
+                            k ? "tensor name" : "metadata key", names[i]);
+                    free(names);
+                    goto fail;
+                }
+        }
+        free(names);
     }
     /* the data section starts at the next multiple of the alignment */
     g->data_offset = r.pos + (g->alignment - r.pos % g->alignment) % g->alignment;
