@@ -624,6 +624,74 @@ static void test_export_roundtrip(void)
     lr_model_free(h);
 }
 
+/* A SentencePiece ("llama") tokenizer.ggml.* as llama.cpp's converter
+ * writes it (U+2581 for a space, scores, token types) encodes the published
+ * Llama 2 cases as tokenizer.bin does (asset; skipped when absent). */
+static void test_llama_spm_tokenizer(void)
+{
+    const char *tp = h_asset("llama2/tokenizer.bin"), *cp = h_asset("llama2/cases.json");
+    const char *out = h_tmp("spm.gguf");
+    lr_tokenizer a, b;
+    lr_gguf_writer *w;
+    lr_json_doc *doc = NULL;
+    lr_error err;
+    char **strs;
+    size_t *lens, i, n;
+    float *scores;
+    int32_t *types;
+    if (!tp || !cp) SKIP("llama2/tokenizer.bin or cases.json not in $LLAMAREF_ASSETS");
+    CHECK_OK(lr_tokenizer_load(tp, &a, &err), &err);
+    n = a.sp.vocab.n;
+    strs = calloc(n, sizeof *strs);
+    lens = calloc(n, sizeof *lens);
+    scores = calloc(n, sizeof *scores);
+    types = calloc(n, sizeof *types);
+    for (i = 0; i < n; i++) {
+        size_t len, j;
+        const unsigned char *t = lr_vocab_bytes(&a.sp.vocab, i, &len);
+        lr_buf u = {0};
+        for (j = 0; j < len; j++) {
+            if (t[j] == ' ') lr_buf_append(&u, "\xe2\x96\x81", 3);
+            else lr_buf_append(&u, t + j, 1);
+        }
+        strs[i] = u.data ? u.data : calloc(1, 1);
+        lens[i] = u.len;
+        scores[i] = a.sp.scores[i];
+        types[i] = a.sp.kind[i] == LR_SP_BYTE ? 6 : a.sp.kind[i] == LR_SP_CONTROL ? 3
+                   : a.sp.kind[i] == LR_SP_UNKNOWN ? 2 : 1;
+    }
+    w = lr_gguf_writer_new(&err);
+    CHECK_OK(lr_gguf_writer_str(w, "tokenizer.ggml.model", "llama", &err), &err);
+    CHECK_OK(lr_gguf_writer_str_array(w, "tokenizer.ggml.tokens", (const char *const *)strs, lens,
+                                      n, &err), &err);
+    CHECK_OK(lr_gguf_writer_f32_array(w, "tokenizer.ggml.scores", scores, n, &err), &err);
+    CHECK_OK(lr_gguf_writer_i32_array(w, "tokenizer.ggml.token_type", types, n, &err), &err);
+    CHECK_OK(lr_gguf_writer_save(w, out, &err), &err);
+    lr_gguf_writer_free(w);
+    for (i = 0; i < n; i++) free(strs[i]);
+    free(strs);
+    free(lens);
+    free(scores);
+    free(types);
+    CHECK_OK(lr_tokenizer_load(out, &b, &err), &err);
+    CHECK_INT(b.format, LR_TOK_LLAMA2C);
+    CHECK_INT(b.vocab_size, a.vocab_size);
+    CHECK_OK(lr_json_parse_file(cp, &doc, &err), &err);
+    if (doc) {
+        const lr_json *cases = lr_json_get(lr_json_root(doc), "cases");
+        size_t bad = 0;
+        for (i = 0; cases && i < cases->len; i++) {
+            const lr_json *t = lr_json_get(&cases->items[i], "text");
+            bad += compare_tokenizers(&a, &b, t->str, t->len);
+        }
+        CHECK(cases && cases->len > 0);
+        CHECK_INT(bad, 0);
+    }
+    lr_json_free(doc);
+    lr_tokenizer_free(&a);
+    lr_tokenizer_free(&b);
+}
+
 /* ChatML as Jinja2 renders SmolLM2's tokenizer.chat_template
  * (vectors/tokenizer/chatml_cases.json, vectors/gen/gen_chatml_cases.py). */
 static void test_chatml_matches_jinja(void)
@@ -684,5 +752,6 @@ int main(void)
     RUN(test_model_metadata_errors);
     RUN(test_export_roundtrip);
     RUN(test_chatml_matches_jinja);
+    RUN(test_llama_spm_tokenizer);
     return h_finish("test_gguf");
 }
