@@ -299,6 +299,14 @@ int lr_model_load_gguf(const char *path, lr_model **out, lr_error *err)
         lr_gguf_free(g);
         return -1;
     }
+    /* every layer has 9 tensors: a block_count the file cannot back is
+     * refused before the layer table is allocated */
+    if ((uint64_t)cfg.num_hidden_layers * 9 + 2 > (uint64_t)g->n_tensors) {
+        lr_fail(err, "%s: llama.block_count is %d but the file holds only %lu tensors", path,
+                cfg.num_hidden_layers, (unsigned long)g->n_tensors);
+        lr_gguf_free(g);
+        return -1;
+    }
     m = lr_model_alloc(&cfg, path, "gguf", err);
     if (!m) {
         lr_gguf_free(g);

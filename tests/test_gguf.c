@@ -588,6 +588,17 @@ static void test_model_metadata_errors(void)
     lr_gguf_writer_free(w);
     CHECK_ERR(lr_model_load(p, NULL, &m, &err), &err,
               "\"llama.attention.head_count\" is a string, expected an integer");
+    /* a block count the tensors cannot back: no layer table is allocated */
+    w = lr_gguf_writer_new(&err);
+    lr_gguf_writer_str(w, "general.architecture", "llama", &err);
+    lr_gguf_writer_u32(w, "llama.embedding_length", 32, &err);
+    lr_gguf_writer_u32(w, "llama.feed_forward_length", 64, &err);
+    lr_gguf_writer_u32(w, "llama.block_count", 2000000000u, &err);
+    lr_gguf_writer_u32(w, "llama.attention.head_count", 4, &err);
+    lr_gguf_writer_tensor(w, "token_embd.weight", LR_GGML_F32, 2, ne, x, &err);
+    lr_gguf_writer_save(w, p, &err);
+    lr_gguf_writer_free(w);
+    CHECK_ERR(lr_model_load(p, NULL, &m, &err), &err, "block_count is 2000000000");
     lr_model_free(m);
 }
 
