@@ -17,6 +17,12 @@ has "info tied" "$out" "tie_word_embeddings                true"
 # SmolLM's pre-tokenizer: every digit alone (llama.cpp gives the same ids)
 ids=$(printf 'in 2024' | $LLAMAREF_BIN tokenize --tokenizer "$G")
 expect_eq "digits split" "$ids" "254 216 34 32 34 36"
+if [ -n "${LLAMAREF_EMULATED:-}" ]; then
+    # the generations take ~20 minutes under qemu
+    echo "smollm2.test.sh: generation skipped: emulated target" >&2
+    skip=4
+    finish smollm2.test.sh; exit
+fi
 # ChatML, as the file's tokenizer.chat_template renders one user turn
 prompt=$(printf '<|im_start|>system\nYou are a helpful AI assistant named SmolLM, trained by Hugging Face<|im_end|>\n<|im_start|>user\nWhat is the capital of France?<|im_end|>\n<|im_start|>assistant\n')
 pids=$(printf '%s' "$prompt" | $LLAMAREF_BIN tokenize --tokenizer "$G" --special)
