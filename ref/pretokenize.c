@@ -133,3 +133,72 @@ size_t lr_pretokenize_next(const char *text, size_t n, size_t pos)
     /* \s+ */
     return j;
 }
+
+/* ---- GPT-2's split regex (llama.cpp "gpt-2"; the second pass of "smollm")
+ *   's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+
+ * Contractions are case-sensitive; the optional prefix is one ASCII space. */
+
+/* End of the run of characters of class cls (or, for LR_UC_OTHER, of
+ * "other" characters) starting at i. */
+static size_t class_end(const unsigned char *s, size_t n, size_t i, int cls)
+{
+    while (i < n) {
+        uchar c = char_at(s, n, i);
+        if (cls == LR_UC_OTHER ? !is_other(c) : c.cls != cls) break;
+        i += c.len;
+    }
+    return i;
+}
+
+size_t lr_pretokenize_gpt2_next(const char *text, size_t n, size_t pos)
+{
+    const unsigned char *s = (const unsigned char *)text;
+    uchar c0 = char_at(s, n, pos), c1;
+    size_t i = pos + c0.len, j, last_start;
+    /* 's|'t|'re|'ve|'m|'ll|'d */
+    if (c0.cp == '\'' && i < n) {
+        if (s[i] == 's' || s[i] == 't' || s[i] == 'm' || s[i] == 'd') return i + 1;
+        if (i + 1 < n && ((s[i] == 'r' && s[i + 1] == 'e') || (s[i] == 'v' && s[i + 1] == 'e') ||
+                          (s[i] == 'l' && s[i + 1] == 'l')))
+            return i + 2;
+    }
+    /*  ?\p{L}+ |  ?\p{N}+ |  ?[^\s\p{L}\p{N}]+ */
+    if (c0.cls == LR_UC_LETTER || c0.cls == LR_UC_NUMBER)
+        return class_end(s, n, i, c0.cls);
+    if (is_other(c0)) return class_end(s, n, i, LR_UC_OTHER);
+    if (c0.cp == ' ' && i < n) {
+        c1 = char_at(s, n, i);
+        if (c1.cls == LR_UC_LETTER || c1.cls == LR_UC_NUMBER)
+            return class_end(s, n, i + c1.len, c1.cls);
+        if (is_other(c1)) return class_end(s, n, i + c1.len, LR_UC_OTHER);
+    }
+    /* c0 is whitespace: \s+(?!\S) takes the run at the end of the text, or
+     * all of it but the last character; a single character is \s+ */
+    j = last_start = pos;
+    while (j < n) {
+        c1 = char_at(s, n, j);
+        if (c1.cls != LR_UC_SPACE) break;
+        last_start = j;
+        j += c1.len;
+    }
+    if (j == n) return j;
+    if (last_start > pos) return last_start;
+    return j;
+}
+
+/* SmolLM ("smollm" in llama.cpp, HF Digits(individual_digits) then
+ * ByteLevel): every \p{N} character is a piece of its own; the text between
+ * them is split by the GPT-2 regex, which never sees past a digit. */
+size_t lr_pretokenize_smollm_next(const char *text, size_t n, size_t pos)
+{
+    const unsigned char *s = (const unsigned char *)text;
+    uchar c0 = char_at(s, n, pos);
+    size_t seg = pos;
+    if (c0.cls == LR_UC_NUMBER) return pos + c0.len;
+    while (seg < n) { /* the segment ends at the next number */
+        uchar c = char_at(s, n, seg);
+        if (c.cls == LR_UC_NUMBER) break;
+        seg += c.len;
+    }
+    return lr_pretokenize_gpt2_next(text, seg, pos);
+}

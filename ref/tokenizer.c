@@ -10,6 +10,8 @@
 #include "llamaref/json.h"
 #include "llamaref/pretokenize.h"
 #include "llamaref/tokenizer.h"
+
+#include "llamaref/gguf.h"
 #include "llamaref/unicode.h"
 
 /* The split regex a tokenizer.json must declare (as stored in the file). */
@@ -36,6 +38,7 @@ const char *lr_tokenizer_format_name(lr_tokenizer_format f)
     case LR_TOK_TIKTOKEN: return "tiktoken";
     case LR_TOK_HF_JSON: return "tokenizer.json";
     case LR_TOK_LLAMA2C: return "llama2.c";
+    case LR_TOK_GGUF: return "gguf";
     }
     return "?";
 }
@@ -48,6 +51,9 @@ void lr_tokenizer_free(lr_tokenizer *tok)
     free(tok->special_ids);
     free(tok->id_to_special);
     lr_sp_free(&tok->sp);
+    if (tok->merge_pairs) lr_vocab_free(tok->merge_pairs);
+    free(tok->merge_pairs);
+    free(tok->chat_template);
     memset(tok, 0, sizeof *tok);
 }
 
@@ -130,6 +136,30 @@ static int finish_specials(lr_tokenizer *tok, size_t file_len,
     }
     tok->bos_id = lr_tokenizer_special_id(tok, "<|begin_of_text|>");
     tok->eos_id = lr_tokenizer_special_id(tok, "<|end_of_text|>");
+    return 0;
+}
+
+int lr_tokenizer_add_special(lr_tokenizer *tok, const char *name, size_t len,
+                             int32_t id, lr_error *err)
+{
+    return add_special(tok, name, len, id, err);
+}
+
+int lr_tokenizer_finish(lr_tokenizer *tok, const char *source, lr_error *err)
+{
+    size_t i;
+    /* the caller's ids index its own token list (a GGUF's tokenizer.ggml.*
+     * arrays, bounded by the file): no hole past the vocabulary beyond the
+     * specials themselves */
+    if (finish_specials(tok, tok->specials.n, source, err)) return -1;
+    for (i = 0; i < 256; i++) {
+        unsigned char b = (unsigned char)i;
+        if (lr_vocab_find(&tok->bpe, &b, 1) >= 0) continue;
+        if (tok->format != LR_TOK_GGUF)
+            return lr_fail(err, "%s: byte 0x%02X is not a token (byte-level BPE needs all 256)",
+                           source, (unsigned)i);
+        tok->missing_bytes = 1;
+    }
     return 0;
 }
 
@@ -535,6 +565,7 @@ int lr_tokenizer_load(const char *path, lr_tokenizer *tok, lr_error *err)
         if (!file)
             return lr_fail(err, "%s: no tokenizer.json, tokenizer.model or tokenizer.bin in this directory", path);
     } else {
+        if (lr_gguf_sniff(path)) return lr_tokenizer_load_gguf(path, tok, err);
         file = lr_strdup(path, err);
         if (!file) return -1;
     }
@@ -560,10 +591,25 @@ static int encode_ordinary(const lr_tokenizer *tok, const char *text, size_t n,
 {
     size_t pos = 0;
     while (pos < n) {
-        size_t end = lr_pretokenize_next(text, n, pos);
-        if (lr_bpe_encode_piece(&tok->bpe, tok->ignore_merges,
-                                (const unsigned char *)text + pos, end - pos, s, out, err))
+        size_t end = tok->pre == LR_PRE_SMOLLM ? lr_pretokenize_smollm_next(text, n, pos)
+                     : tok->pre == LR_PRE_GPT2 ? lr_pretokenize_gpt2_next(text, n, pos)
+                     : lr_pretokenize_next(text, n, pos);
+        const unsigned char *p = (const unsigned char *)text;
+        if (tok->missing_bytes) {
+            /* a byte that is not a token can be in no token: it splits the
+             * piece and is dropped, as llama.cpp does */
+            size_t a = pos, b;
+            while (a < end) {
+                for (b = a; b < end && lr_vocab_find(&tok->bpe, p + b, 1) >= 0; b++) {}
+                if (b > a && lr_bpe_encode_piece(&tok->bpe, tok->ignore_merges, p + a, b - a, s,
+                                                 out, err))
+                    return -1;
+                a = b + 1;
+            }
+        } else if (lr_bpe_encode_piece(&tok->bpe, tok->ignore_merges, p + pos, end - pos, s,
+                                       out, err)) {
             return -1;
+        }
         pos = end;
     }
     return 0;

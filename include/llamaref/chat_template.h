@@ -32,7 +32,8 @@ extern "C" {
 
 typedef enum lr_chat_template {
     LR_CHAT_LLAMA31 = 1,
-    LR_CHAT_LLAMA30 = 2
+    LR_CHAT_LLAMA30 = 2,
+    LR_CHAT_CHATML = 3 /* see lr_chat_render_chatml */
 } lr_chat_template;
 
 typedef struct lr_chat_message {
@@ -48,6 +49,23 @@ typedef struct lr_chat_message {
 int lr_chat_render(lr_chat_template tmpl, const lr_chat_message *msgs, size_t n,
                    int add_generation_prompt, const char *date, lr_buf *out,
                    lr_error *err);
+
+/* ChatML (SmolLM2's tokenizer.chat_template): when there is a first
+ * message, it is not a system message and default_system is not NULL,
+ * "<|im_start|>system\n{default_system}<|im_end|>\n" first; then per
+ * message "<|im_start|>{role}\n{content}<|im_end|>\n" (contents as given,
+ * not trimmed); the generation prompt is "<|im_start|>assistant\n". */
+int lr_chat_render_chatml(const lr_chat_message *msgs, size_t n, int add_generation_prompt,
+                          const char *default_system, lr_buf *out, lr_error *err);
+
+/* Recognises a Jinja chat template (a GGUF's tokenizer.chat_template):
+ * the ChatML family (it writes '<|im_start|>' + message['role']) gives
+ * LR_CHAT_CHATML and, when the template has a literal default system
+ * message '<|im_start|>system\n...<|im_end|>', a malloc'ed copy of it in
+ * *default_system (else NULL); Llama 3 templates give LR_CHAT_LLAMA31 /
+ * LR_CHAT_LLAMA30.  Returns -1 (err says so) for other templates. */
+int lr_chat_template_detect(const char *jinja, lr_chat_template *tmpl, char **default_system,
+                            lr_error *err);
 
 /* Reads messages from a JSON array of {"role": str, "content": str}
  * objects (or an object with such an array under "messages").  The

@@ -57,7 +57,7 @@ typedef struct lr_model {
     lr_tensor norm;           /* [hidden] */
     lr_tensor lm_head;        /* [vocab, hidden]; aliases embed_tokens if tied */
     char *path;               /* what it was loaded from */
-    char format[16];          /* "hf", "llama2c" or "memory" */
+    char format[16];          /* "hf", "gguf", "llama2c" or "memory" */
     lr_dtype stored_dtype;    /* dtype of the weights in the checkpoint */
     lr_st_set *storage;       /* kept open while weights point into a mapping */
 } lr_model;
@@ -68,7 +68,8 @@ typedef struct lr_load_options {
 } lr_load_options;
 
 /* Loads a model from a HF directory (config.json + model.safetensors or
- * model.safetensors.index.json), or a llama2.c .bin checkpoint.  Missing,
+ * model.safetensors.index.json), a GGUF file (gguf.h: every tensor
+ * dequantised to lr_float) or a llama2.c .bin checkpoint.  Missing,
  * unknown or mis-shaped tensors are errors naming the tensor. */
 int lr_model_load(const char *path, const lr_load_options *opt,
                   lr_model **out, lr_error *err);

@@ -26,5 +26,14 @@ size_t lr_pretokenize_next(const char *text, size_t n, size_t pos);
 #ifdef __cplusplus
 }
 #endif
+/* The same for GPT-2's regex (llama.cpp pre-tokenizer "gpt-2"):
+ *   's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+
+ * and for SmolLM's ("smollm"): each \p{N} character alone, GPT-2's regex on
+ * the text between them. */
+size_t lr_pretokenize_gpt2_next(const char *text, size_t n, size_t pos);
+size_t lr_pretokenize_smollm_next(const char *text, size_t n, size_t pos);
+
+/* Pre-tokenizer kinds (lr_tokenizer.pre). */
+enum { LR_PRE_LLAMA3 = 0, LR_PRE_GPT2 = 1, LR_PRE_SMOLLM = 2 };
 
 #endif

@@ -27,6 +27,7 @@
 
 #include "llamaref/bpe.h"
 #include "llamaref/common.h"
+#include "llamaref/pretokenize.h"
 #include "llamaref/sentencepiece.h"
 #include "llamaref/vocab.h"
 
@@ -37,7 +38,8 @@ extern "C" {
 typedef enum lr_tokenizer_format {
     LR_TOK_TIKTOKEN = 1,
     LR_TOK_HF_JSON = 2,
-    LR_TOK_LLAMA2C = 3
+    LR_TOK_LLAMA2C = 3,
+    LR_TOK_GGUF = 4 /* byte-level BPE from tokenizer.ggml.* (gguf_tokenizer.c) */
 } lr_tokenizer_format;
 
 typedef struct lr_tokenizer {
@@ -48,6 +50,11 @@ typedef struct lr_tokenizer {
     /* byte-level BPE (tiktoken and tokenizer.json) */
     lr_vocab bpe;           /* id = rank */
     int ignore_merges;      /* whole-piece lookup first (Llama 3: yes) */
+    int pre;                /* pre-tokenizer: LR_PRE_* (pretokenize.h) */
+    lr_vocab *merge_pairs;  /* owned; NULL: tiktoken merging (see vocab.h) */
+    char *chat_template;    /* GGUF tokenizer.chat_template (Jinja), or NULL */
+    int missing_bytes;      /* GGUF only: some bytes are not tokens; they
+                             * split pieces and are dropped (llama.cpp) */
     lr_vocab specials;      /* special-token strings, index k */
     int32_t *special_ids;   /* id of special k */
     int32_t *id_to_special; /* for ids >= bpe.n: special index or -1 */
@@ -80,6 +87,13 @@ int lr_tokenizer_encode(const lr_tokenizer *tok, const char *text, size_t n,
  * text.  Fails on an id outside [0, vocab_size) or without a token. */
 int lr_tokenizer_decode(const lr_tokenizer *tok, const int32_t *ids, size_t n,
                         lr_buf *out, lr_error *err);
+
+/* For loaders of other formats (gguf_tokenizer.c): registers special
+ * token `name` with id `id`, and, once all are added, builds the lookup
+ * tables and checks that all 256 bytes are tokens. */
+int lr_tokenizer_add_special(lr_tokenizer *tok, const char *name, size_t len,
+                             int32_t id, lr_error *err);
+int lr_tokenizer_finish(lr_tokenizer *tok, const char *source, lr_error *err);
 
 /* Id of a special token by name ("<|eot_id|>"), or -1. */
 int32_t lr_tokenizer_special_id(const lr_tokenizer *tok, const char *name);

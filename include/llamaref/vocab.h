@@ -23,6 +23,12 @@ typedef struct lr_vocab {
     uint32_t *slots;        /* hash slots: 0 empty, else id + 1 */
     size_t n_slots;         /* power of two, >= 2 n */
     size_t max_len;         /* longest token in bytes */
+    /* Optional (BPE only, not owned): the listed merges as 8-byte keys
+     * (left id, right id as little-endian u32).  When set, two adjacent
+     * parts merge only if their pair is listed (Hugging Face / llama.cpp
+     * semantics); when NULL any pair whose concatenation is a token merges
+     * (tiktoken). */
+    const struct lr_vocab *merge_pairs;
 } lr_vocab;
 
 void lr_vocab_init(lr_vocab *v);

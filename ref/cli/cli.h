@@ -19,6 +19,7 @@ int cmd_bpe_train(int argc, char **argv);
 int cmd_world(int argc, char **argv);
 int cmd_experiment(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
+int cmd_export_gguf(int argc, char **argv);
 int cmd_tokenize(int argc, char **argv), cmd_detokenize(int argc, char **argv),
     cmd_chat_template(int argc, char **argv);
 

@@ -67,7 +67,7 @@ int cli_lm_load(cli_lm *lm, const char *cmd)
         }
     }
     tp = lm->tok_path ? lm->tok_path : lm->model_path;
-    if (!lm->tok_path && !lr_path_is_dir(lm->model_path)) {
+    if (!lm->tok_path && !lr_path_is_dir(lm->model_path) && strcmp(lm->model->format, "gguf")) {
         fprintf(stderr, "llamaref %s: --tokenizer PATH is needed for a "
                 "llama2.c checkpoint\n", cmd);
         return -1;

@@ -42,7 +42,8 @@ static void usage(FILE *f)
     fprintf(f,
 "  --prompt-ids IDS          the prompt as token ids (\"1 2 3\"; no tokenizer\n"
 "                            needed; nothing is prepended)\n"
-"  --chat                    apply the Llama 3.1 Instruct chat template\n"
+"  --chat                    apply the chat template (a GGUF's own ChatML\n"
+"                            template, else Llama 3.1 Instruct)\n"
 "  --system TEXT             system message (with --chat)\n"
 "  --ids                     print generated token ids instead of text\n"
 "  --no-stop                 do not stop at end-of-sequence tokens\n"
@@ -171,7 +172,7 @@ int cmd_generate(int argc, char **argv)
     /* a tokenizer is needed for text in or text out */
     if (prompt || !print_ids) {
         const char *tp = tok_path ? tok_path : model_path;
-        if (!tok_path && !lr_path_is_dir(model_path)) {
+        if (!tok_path && !lr_path_is_dir(model_path) && strcmp(m->format, "gguf")) {
             fprintf(stderr, "llamaref generate: --tokenizer PATH is needed "
                     "for a llama2.c checkpoint (or use --prompt-ids and "
                     "--ids)\n");
@@ -201,9 +202,20 @@ int cmd_generate(int argc, char **argv)
             msg[n].role = "user";
             msg[n].content = prompt;
             msg[n++].content_len = strlen(prompt);
-            r = lr_chat_render(LR_CHAT_LLAMA31, msg, n, 1, NULL, &rendered, &err) ||
-                lr_tokenizer_encode(&tok, rendered.data, rendered.len,
-                                    LR_ENCODE_SPECIAL, &t, &err);
+            {
+                /* a GGUF's own template when llamaref knows it (ChatML) */
+                lr_chat_template kind = LR_CHAT_LLAMA31;
+                char *dsys = NULL;
+                if (tok.chat_template &&
+                    lr_chat_template_detect(tok.chat_template, &kind, &dsys, &err))
+                    kind = LR_CHAT_LLAMA31;
+                r = kind == LR_CHAT_CHATML
+                        ? lr_chat_render_chatml(msg, n, 1, dsys, &rendered, &err)
+                        : lr_chat_render(kind, msg, n, 1, NULL, &rendered, &err);
+                free(dsys);
+            }
+            r = r || lr_tokenizer_encode(&tok, rendered.data, rendered.len,
+                                         LR_ENCODE_SPECIAL, &t, &err);
         } else {
             r = lr_tokenizer_encode(&tok, prompt, strlen(prompt),
                                     LR_ENCODE_BOS, &t, &err);

@@ -29,6 +29,7 @@ static const command commands[] = {
     {"detox", cmd_detox, "few-shot detoxification rewrites (SynthDetoxM-style), refusals flagged"},
     {"train", cmd_train, "LoRA fine-tuning (PEFT adapter out; AdamW, HF schedules)"},
     {"merge", cmd_merge, "fold a LoRA adapter into a HF checkpoint"},
+    {"export-gguf", cmd_export_gguf, "write a model as a llama GGUF (F32/F16/BF16/Q8_0) for llama.cpp"},
     {"bpe-train", cmd_bpe_train, "train a byte-level BPE vocabulary (tiktoken file) on a corpus"},
     {"world", cmd_world, "generate the synthetic fact world: facts, QA, benchmark, corpus"},
     {"experiment", cmd_experiment, "the knowledge-injection experiment end to end: grid, report, charts"},

