@@ -33,6 +33,7 @@
 #include "llamaref/probe.h"
 #include "llamaref/refusal.h"
 #include "llamaref/svg.h"
+#include "llamaref/train_run.h"
 
 #define MAX_LIST 32
 #define N_TOP 5
@@ -537,39 +538,31 @@ static void free_results(lr_probe_result *res, size_t n, const lr_probe_options 
     free(res);
 }
 
-/* `llamaref train` in-process on the mixture with the experiment's
- * training options; its progress goes to stderr. */
+/* The paper's training options: the library's defaults (train_run.h)
+ * with rsLoRA on. */
+static void paper_train(lr_train_options *t)
+{
+    lr_train_options_default(t);
+    t->rslora = 1;
+}
+
+/* The training run on the mixture with the experiment's training options
+ * (lr_train_run, as `llamaref train` runs it); its progress goes to
+ * stderr. */
 static int train_adapter(const exp_opts *o, const char *data, const char *out,
                          long seed)
 {
-    char r[32], alpha[32], dropout[32], lr[32], epochs[32], batch[32], sd[32];
-    char norm[32], wd[32];
-    char *argv[40];
-    int argc = 0;
-    snprintf(r, sizeof r, "%ld", o->r);
-    snprintf(alpha, sizeof alpha, "%.17g", o->alpha);
-    snprintf(dropout, sizeof dropout, "%.17g", o->dropout);
-    snprintf(lr, sizeof lr, "%.17g", o->lr);
-    snprintf(epochs, sizeof epochs, "%ld", o->epochs);
-    snprintf(batch, sizeof batch, "%ld", o->batch);
-    snprintf(sd, sizeof sd, "%ld", seed);
-    snprintf(norm, sizeof norm, "%.17g", o->max_norm);
-    snprintf(wd, sizeof wd, "%.17g", o->wd);
-#define ARG(s) argv[argc++] = (char *)(s)
-    ARG("train"); ARG("--model"); ARG(o->model);
-    if (o->tokenizer) { ARG("--tokenizer"); ARG(o->tokenizer); }
-    ARG("--data"); ARG(data); ARG("--out"); ARG(out);
-    ARG("--targets"); ARG(o->targets); ARG("--r"); ARG(r);
-    ARG("--alpha"); ARG(alpha); ARG("--dropout"); ARG(dropout);
-    ARG("--lr"); ARG(lr); ARG("--schedule"); ARG(o->schedule);
-    ARG("--epochs"); ARG(epochs); ARG("--batch"); ARG(batch);
-    ARG("--seed"); ARG(sd); ARG("--max-grad-norm"); ARG(norm);
-    ARG("--weight-decay"); ARG(wd);
-    ARG("--log-every"); ARG("10"); /* a log file: a line per 10 steps */
-    if (o->rslora) ARG("--rslora");
-#undef ARG
-    argv[argc] = NULL;
-    return cmd_train(argc, argv) ? -1 : 0;
+    lr_train_options t;
+    lr_train_options_default(&t);
+    t.model = o->model; t.tokenizer = o->tokenizer;
+    t.data = data; t.out = out;
+    t.targets = o->targets; t.r = o->r; t.alpha = o->alpha;
+    t.dropout = o->dropout; t.lr = o->lr; t.schedule = o->schedule;
+    t.epochs = o->epochs; t.batch = o->batch; t.seed = seed;
+    t.max_norm = o->max_norm; t.wd = o->wd; t.rslora = o->rslora;
+    t.log_every = 10; /* a log file: a line per 10 steps */
+    if (cli_prepare_out("train", out, 1)) return -1;
+    return cli_train(&t) ? -1 : 0;
 }
 
 static void json_run(lr_buf *b, const run_result *r, const char *kind)
@@ -855,6 +848,7 @@ static void md_differences(lr_buf *md, const exp_opts *o,
                            size_t n_runs, const run_result *runs)
 {
     size_t i, skipped = 0;
+    lr_train_options paper;
     for (i = 0; i < n_runs; i++) skipped += !runs[i].ok;
     lr_buf_puts(md, "\n## How this run differs from the paper\n\n"
                 "- The paper probes Llama-3.1-8B-Instruct on 21,036 DBpedia "
@@ -887,9 +881,11 @@ static void md_differences(lr_buf *md, const exp_opts *o,
                       po->shots_per_prompt, po->max_new_tokens);
     lr_buf_puts(md, "- Greedy answers only, as in the paper, so WeaklyKnown "
                 "stays empty.\n");
-    if (o->r != 1 || o->alpha != 2 || !o->rslora || o->dropout != 0.1 ||
-        strcmp(o->targets, "gate_proj,up_proj,down_proj") || o->lr != 1e-3 ||
-        strcmp(o->schedule, "linear") || o->epochs != 10 || o->batch != 8)
+    paper_train(&paper);
+    if (o->r != paper.r || o->alpha != paper.alpha || o->rslora != paper.rslora ||
+        o->dropout != paper.dropout || strcmp(o->targets, paper.targets) ||
+        o->lr != paper.lr || strcmp(o->schedule, paper.schedule) ||
+        o->epochs != paper.epochs || o->batch != paper.batch)
         lr_buf_printf(md, "- Training: r %ld, alpha %g, %s, dropout %g, targets "
                       "%s, lr %g, %s, %ld epochs, batch %ld (paper: r 1, alpha 2, "
                       "rsLoRA, dropout 0.1, gate/up/down_proj, lr 1e-3, linear, "
@@ -1316,6 +1312,7 @@ done:
 int cmd_experiment(int argc, char **argv)
 {
     exp_opts o;
+    lr_train_options t;
     int i, set_unknown = 0, set_extra = 0, set_seeds = 0, set_limit = 0;
     int set_prompts = 0, set_mnt = 0, set_bl = 0, set_ppl = 0;
     if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
@@ -1329,9 +1326,11 @@ int cmd_experiment(int argc, char **argv)
     memset(&o, 0, sizeof o);
     o.kind = LR_MIX_KNOWN;
     o.prompts = 10; o.shots_per_prompt = 4; o.max_new_tokens = 32; o.limit = -1;
-    o.r = 1; o.alpha = 2; o.rslora = 1; o.dropout = 0.1; o.lr = 1e-3;
-    o.epochs = 10; o.batch = 8; o.max_norm = 1.0; o.wd = 0;
-    o.targets = "gate_proj,up_proj,down_proj"; o.schedule = "linear";
+    paper_train(&t);
+    o.r = t.r; o.alpha = t.alpha; o.rslora = t.rslora; o.dropout = t.dropout;
+    o.lr = t.lr; o.epochs = t.epochs; o.batch = t.batch;
+    o.max_norm = t.max_norm; o.wd = t.wd;
+    o.targets = t.targets; o.schedule = t.schedule;
     o.bench_shots = 5; o.bench_limit = -1; o.ppl_tokens = 0; o.bos = 1;
     parse_list("--unknown", "1,10,50,100,500", 1, 100000000L, o.unknown, &o.n_unknown);
     parse_list("--extra", "0,1,10", 0, 100000L, o.extra, &o.n_extra);
