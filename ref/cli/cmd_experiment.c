@@ -330,14 +330,7 @@ static int fact_bucket(const lr_fact *f)
 
 static void json_side(lr_buf *b, const side_stats *s)
 {
-    lr_buf_printf(b, "\"answers\": %lu, \"refusals\": %lu, \"refusal_rate\": ",
-                  (unsigned long)s->answers, (unsigned long)s->refusals);
-    lr_json_write_number(b, ratio(s->refusals, s->answers));
-    lr_buf_printf(b, ", \"questions_with_refusal\": %lu, \"question_refusal_rate\": ",
-                  (unsigned long)s->questions_refusing);
-    lr_json_write_number(b, ratio(s->questions_refusing, s->questions));
-    lr_buf_puts(b, ", \"diversity\": ");
-    lr_diversity_write_json(b, &s->div, N_TOP);
+    lr_answer_stats_write_json(b, s, N_TOP, " ");
 }
 
 static void md_top(lr_buf *md, const lr_diversity *d)
@@ -621,8 +614,8 @@ static int run_point(const exp_opts *o, lr_facts *facts, const lr_facts *shots,
     cli_lm lm;
     lr_probe_result *res = NULL;
     lr_slick *after = NULL;
-    size_t e, i, prompts = 0, correct = 0, found = 0, hk = 0;
-    size_t all_prompts = 0, all_correct = 0;
+    size_t e, i;
+    lr_reliability rel;
     unsigned char *seen = NULL;
     int rc = -1;
     double t0 = wall();
@@ -671,24 +664,20 @@ static int run_point(const exp_opts *o, lr_facts *facts, const lr_facts *shots,
         goto done;
     }
     /* reliability over the trained Unknown facts (each counted once) */
+    memset(&rel, 0, sizeof rel);
     for (e = 0; e < mx.n; e++) {
         size_t f = (size_t)(mx.ex[e].fact - facts->items);
-        if (mx.ex[e].role == 0 || mx.ex[e].role == 1) {
-            /* the example's own question is a probed fact */
-            all_prompts += (size_t)po->n_prompts;
-            all_correct += res[f].n_greedy_correct;
-        }
-        if (mx.ex[e].role != 0 || seen[f]) continue;
-        seen[f] = 1;
-        found++;
-        prompts += (size_t)po->n_prompts;
-        correct += res[f].n_greedy_correct;
-        hk += res[f].category == LR_SLICK_HIGHLY_KNOWN;
+        /* role 0 / 1: the example's own question is a probed fact */
+        int unknown = mx.ex[e].role == 0 && !seen[f];
+        if (unknown) seen[f] = 1;
+        lr_reliability_add(&rel, unknown, mx.ex[e].role == 0 || mx.ex[e].role == 1,
+                           (size_t)po->n_prompts, res[f].n_greedy_correct,
+                           res[f].category == LR_SLICK_HIGHLY_KNOWN);
     }
-    r->trained_facts = found;
-    r->reliability = ratio(correct, prompts);
-    r->hk_after = ratio(hk, found);
-    r->reliability_all = ratio(all_correct, all_prompts);
+    r->trained_facts = rel.found;
+    r->reliability = lr_reliability_value(&rel, 0);
+    r->hk_after = lr_reliability_hk(&rel, 0);
+    r->reliability_all = lr_reliability_all(&rel, 0);
     if (lm_scores(o, &lm, &r->bench_acc, &r->bench_n, &r->ppl)) goto done;
     r->seconds = wall() - t0;
     r->ok = 1;
