@@ -47,7 +47,7 @@ static int merge_adapter(lr_model *m, const char *dir, lr_error *err)
 int cmd_dump(int argc, char **argv)
 {
     const char *model_path = NULL, *ids_arg = NULL, *out = NULL;
-    const char *adapter = NULL, *labels_arg = NULL; /* LoRA: cmd_train.c */
+    const char *adapter = NULL, *labels_arg = NULL; /* LoRA gradients: dump_grad.h */
     int *labels = NULL, nl = 0;
     int all = 0, f64 = 0, *ids = NULL, *pos = NULL, T = 0, i, rc = 1;
     long pos0 = 0;

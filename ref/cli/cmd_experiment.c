@@ -4,8 +4,8 @@
  *
  *   probe the base model once (probe.h)
  *   for every grid point (n unknown facts, k extra examples, seed):
- *     build the mixture (mixture.h) -> LoRA training (`llamaref train`,
- *     run in-process with the paper's settings) -> probe again with the
+ *     build the mixture (mixture.h) -> LoRA training (lr_train_run,
+ *     train_run.h, with the paper's settings) -> probe again with the
  *     adapter merged -> reliability, shift matrix (knowledge.h), refusals
  *     (refusal.h), answer diversity (diversity.h), benchmark accuracy
  *     (mmlu.h + loglik.h) and held-out perplexity (loglik.h)
