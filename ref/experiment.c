@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "llamaref/experiment.h"
+#include "llamaref/json.h"
 #include "llamaref/refusal.h"
 
 int lr_answer_stats_compute(const char *const *const *answers,
@@ -55,4 +56,55 @@ void lr_mean_std(const double *v, size_t n, double *mean, double *sd)
     *mean = s / (double)n;
     for (i = 0; i < n; i++) ss += (v[i] - *mean) * (v[i] - *mean);
     *sd = n > 1 ? sqrt(ss / (double)(n - 1)) : 0.0;
+}
+
+static double ratio_or(size_t a, size_t b, double none)
+{
+    return b ? (double)a / (double)b : none;
+}
+
+int lr_answer_stats_write_json(lr_buf *b, const lr_answer_stats *s,
+                               size_t top, const char *sep)
+{
+    lr_buf_printf(b, "\"answers\": %lu, \"refusals\": %lu, \"refusal_rate\": ",
+                  (unsigned long)s->answers, (unsigned long)s->refusals);
+    lr_json_write_number(b, ratio_or(s->refusals, s->answers, 0));
+    lr_buf_printf(b, ", \"questions_with_refusal\": %lu, \"question_refusal_rate\": ",
+                  (unsigned long)s->questions_refusing);
+    lr_json_write_number(b, ratio_or(s->questions_refusing, s->questions, 0));
+    lr_buf_printf(b, ",%s\"diversity\": ", sep);
+    return lr_diversity_write_json(b, &s->div, top);
+}
+
+void lr_reliability_add(lr_reliability *r, int is_unknown, int found,
+                        size_t n_prompts, size_t n_correct, int highly_known)
+{
+    r->all++;
+    if (found) {
+        r->all_found++;
+        r->all_prompts += n_prompts;
+        r->all_correct += n_correct;
+    }
+    if (!is_unknown) return;
+    r->facts++;
+    if (!found) return;
+    r->found++;
+    r->prompts += n_prompts;
+    r->correct += n_correct;
+    r->highly_known += highly_known != 0;
+}
+
+double lr_reliability_value(const lr_reliability *r, double none)
+{
+    return ratio_or(r->correct, r->prompts, none);
+}
+
+double lr_reliability_hk(const lr_reliability *r, double none)
+{
+    return ratio_or(r->highly_known, r->found, none);
+}
+
+double lr_reliability_all(const lr_reliability *r, double none)
+{
+    return ratio_or(r->all_correct, r->all_prompts, none);
 }

@@ -3,6 +3,8 @@
  * against counts worked out by hand from docs/metrics.md, and mean /
  * sample standard deviation over seeds. */
 #include "harness.h"
+#include <string.h>
+
 #include "llamaref/experiment.h"
 
 static void test_answer_stats(void)
@@ -54,8 +56,70 @@ static void test_mean_std(void)
     CHECK(m != m);
 }
 
+/* The one JSON layout of answer statistics (knowledge-report and
+ * experiment): counts, rates, then the diversity after sep. */
+static void test_answer_stats_json(void)
+{
+    static const char *const q0[] = {"Paris", "I couldn't find any information about Ulosesh."};
+    static const char *const q1[] = {"Paris", "London"};
+    const char *const *const answers[] = {q0, q1};
+    const size_t n[] = {2, 2};
+    lr_answer_stats s;
+    lr_error err;
+    lr_buf b = {0};
+    CHECK_OK(lr_answer_stats_compute(answers, n, 2, &s, &err), &err);
+    CHECK(lr_answer_stats_write_json(&b, &s, 1, "\n    ") == 0);
+    CHECK(b.data != NULL);
+    if (b.data) {
+        /* 1 refusal of 4 answers, 1 of 2 questions; top 1: paris x2 */
+        CHECK_STR(b.data, "\"answers\": 4, \"refusals\": 1, \"refusal_rate\": 0.25, "
+                  "\"questions_with_refusal\": 1, \"question_refusal_rate\": 0.5,\n"
+                  "    \"diversity\": {\"counted\": 3, \"empty\": 0, \"unique\": 2, "
+                  "\"mean_freq\": 1.5, \"std_freq\": 0.5, \"over_represented\": 0, "
+                  "\"top\": [[\"paris\", 2]]}");
+    }
+    lr_buf_free(&b);
+    lr_answer_stats_free(&s);
+}
+
+/* Reliability on a hand-made set of trained examples:
+ *   A Unknown, probed, 4 prompts, 3 correct, HighlyKnown after: no (MK)
+ *   A again (a second example of the same fact: not Unknown-counted)
+ *   B Unknown, probed, 4 prompts, 4 correct, HighlyKnown after
+ *   C Unknown, not probed
+ *   D a known (HighlyKnown) example, probed, 4 prompts, 2 correct
+ * reliability = (3 + 4) / 8; HK after = 1 / 2 found; over every probed
+ * example (A, A, B, D) = (3 + 3 + 4 + 2) / 16. */
+static void test_reliability(void)
+{
+    lr_reliability r;
+    memset(&r, 0, sizeof r);
+    CHECK(lr_reliability_value(&r, -1) == -1);
+    CHECK(lr_reliability_hk(&r, -1) == -1);
+    CHECK(lr_reliability_all(&r, -1) == -1);
+    lr_reliability_add(&r, 1, 1, 4, 3, 0);
+    lr_reliability_add(&r, 0, 1, 4, 3, 0);
+    lr_reliability_add(&r, 1, 1, 4, 4, 1);
+    lr_reliability_add(&r, 1, 0, 0, 0, 0);
+    lr_reliability_add(&r, 0, 1, 4, 2, 1);
+    CHECK_INT(r.facts, 3);
+    CHECK_INT(r.found, 2);
+    CHECK_INT(r.prompts, 8);
+    CHECK_INT(r.correct, 7);
+    CHECK_INT(r.highly_known, 1);
+    CHECK_INT(r.all, 5);
+    CHECK_INT(r.all_found, 4);
+    CHECK_INT(r.all_prompts, 16);
+    CHECK_INT(r.all_correct, 12);
+    CHECK_NEAR(lr_reliability_value(&r, -1), 7.0 / 8.0, 0);
+    CHECK_NEAR(lr_reliability_hk(&r, -1), 0.5, 0);
+    CHECK_NEAR(lr_reliability_all(&r, -1), 0.75, 0);
+}
+
 int main(void)
 {
+    RUN(test_answer_stats_json);
+    RUN(test_reliability);
     RUN(test_answer_stats);
     RUN(test_mean_std);
     return h_finish("test_experiment");

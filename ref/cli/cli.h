@@ -71,4 +71,10 @@ int cli_stderr_tty(void);
  * time would count every OpenMP thread. */
 double cli_now(void);
 
+/* A training run (cmd_train.c): lr_train_run with its progress on stderr
+ * and the summary line on stdout; a->out must exist.  Returns the exit
+ * status (0 or 1). */
+struct lr_train_options;
+int cli_train(const struct lr_train_options *a);
+
 #endif

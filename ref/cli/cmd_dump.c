@@ -7,7 +7,7 @@
 
 #include "cli.h"
 #include "cli_ids.h"
-#include "cli_lora.h"
+#include "llamaref/dump_grad.h"
 #include "llamaref/adapter.h"
 #include "llamaref/dump.h"
 #include "llamaref/forward.h"
@@ -47,7 +47,7 @@ static int merge_adapter(lr_model *m, const char *dir, lr_error *err)
 int cmd_dump(int argc, char **argv)
 {
     const char *model_path = NULL, *ids_arg = NULL, *out = NULL;
-    const char *adapter = NULL, *labels_arg = NULL; /* LoRA: cmd_train.c */
+    const char *adapter = NULL, *labels_arg = NULL; /* LoRA gradients: dump_grad.h */
     int *labels = NULL, nl = 0;
     int all = 0, f64 = 0, *ids = NULL, *pos = NULL, T = 0, i, rc = 1;
     long pos0 = 0;
@@ -87,7 +87,7 @@ int cmd_dump(int argc, char **argv)
     if (lr_model_load(model_path, NULL, &m, &err) ||
         (adapter && !labels && merge_adapter(m, adapter, &err)) ||
         (labels ? !(w = lr_st_writer_new(&err)) ||
-                      cli_dump_lora(w, m, adapter, ids, labels, T,
+                      lr_dump_grads(w, m, adapter, ids, labels, T,
                                     f64 ? LR_F64 : LR_F32, &err)
                 : lr_acts_alloc(&a, &m->config, 1, T,
                       all ? LR_ACTS_PER_LAYER | LR_ACTS_ATTN : 0, &err) ||

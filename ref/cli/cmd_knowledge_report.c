@@ -131,17 +131,10 @@ static int side_compute(const probe_set *p, lr_answer_stats *s, lr_error *err)
 }
 
 static void json_side(lr_buf *b, const char *name, const lr_answer_stats *s,
-                      size_t n_questions, size_t top)
+                      size_t top)
 {
-    lr_buf_printf(b, "  \"%s\": {\"answers\": %lu, \"refusals\": %lu, "
-                  "\"refusal_rate\": ", name, (unsigned long)s->answers,
-                  (unsigned long)s->refusals);
-    lr_json_write_number(b, s->answers ? (double)s->refusals / (double)s->answers : 0);
-    lr_buf_printf(b, ", \"questions_with_refusal\": %lu, \"question_refusal_rate\": ",
-                  (unsigned long)s->questions_refusing);
-    lr_json_write_number(b, n_questions ? (double)s->questions_refusing / (double)n_questions : 0);
-    lr_buf_puts(b, ",\n    \"diversity\": ");
-    lr_diversity_write_json(b, &s->div, top);
+    lr_buf_printf(b, "  \"%s\": {", name);
+    lr_answer_stats_write_json(b, s, top, "\n    ");
     lr_buf_puts(b, "}");
 }
 
@@ -159,8 +152,7 @@ int cmd_knowledge_report(int argc, char **argv)
     lr_error err;
     lr_buf b = {0}, md = {0}, svg = {0};
     size_t k, r, c, n_matched = 0, n_missing = 0;
-    size_t tr_facts = 0, tr_found = 0, tr_prompts = 0, tr_correct = 0, tr_hk = 0;
-    size_t tr_all = 0, tr_all_found = 0, tr_all_prompts = 0, tr_all_correct = 0;
+    lr_reliability rl;
     static const char *const short_names[LR_SLICK_N] = {"HK", "MK", "WK", "UK"};
 
     memset(&before, 0, sizeof before);
@@ -168,6 +160,7 @@ int cmd_knowledge_report(int argc, char **argv)
     memset(&trained, 0, sizeof trained);
     memset(&sb, 0, sizeof sb);
     memset(&sa, 0, sizeof sa);
+    memset(&rl, 0, sizeof rl);
     for (i = 1; i < argc; i++) {
         const char *a = cli_opt(argv[i]), *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) { usage(stdout); return 0; }
@@ -210,19 +203,9 @@ int cmd_knowledge_report(int argc, char **argv)
         int is_unknown = !role || (role->type == LR_JSON_STRING &&
                                    !strcmp(role->str, "unknown"));
         long j = probe_find(&after, trained.items[k].question);
-        tr_all++;
-        if (j >= 0) {
-            tr_all_found++;
-            tr_all_prompts += after.n_greedy[j];
-            tr_all_correct += after.n_correct[j];
-        }
-        if (!is_unknown) continue;
-        tr_facts++;
-        if (j < 0) continue;
-        tr_found++;
-        tr_prompts += after.n_greedy[j];
-        tr_correct += after.n_correct[j];
-        tr_hk += after.f.items[j].category == LR_SLICK_HIGHLY_KNOWN;
+        lr_reliability_add(&rl, is_unknown, j >= 0, j >= 0 ? after.n_greedy[j] : 0,
+                           j >= 0 ? after.n_correct[j] : 0,
+                           j >= 0 && after.f.items[j].category == LR_SLICK_HIGHLY_KNOWN);
     }
     if (side_compute(&before, &sb, &err) || side_compute(&after, &sa, &err)) {
         fprintf(stderr, "llamaref knowledge-report: %s\n", err.msg);
@@ -238,19 +221,19 @@ int cmd_knowledge_report(int argc, char **argv)
     if (trained_path) {
         lr_buf_printf(&b, "  \"trained\": {\"unknown_facts\": %lu, \"found\": %lu, "
                       "\"prompts\": %lu, \"correct\": %lu, \"reliability\": ",
-                      (unsigned long)tr_facts, (unsigned long)tr_found,
-                      (unsigned long)tr_prompts, (unsigned long)tr_correct);
+                      (unsigned long)rl.facts, (unsigned long)rl.found,
+                      (unsigned long)rl.prompts, (unsigned long)rl.correct);
         /* no trained fact: not a reliability of 0 but none (null) */
-        if (tr_prompts) lr_json_write_number(&b, (double)tr_correct / (double)tr_prompts);
+        if (rl.prompts) lr_json_write_number(&b, (double)rl.correct / (double)rl.prompts);
         else lr_buf_puts(&b, "null");
         lr_buf_puts(&b, ", \"highly_known_after\": ");
-        if (tr_found) lr_json_write_number(&b, (double)tr_hk / (double)tr_found);
+        if (rl.found) lr_json_write_number(&b, (double)rl.highly_known / (double)rl.found);
         else lr_buf_puts(&b, "null");
         lr_buf_printf(&b, ", \"all_examples\": %lu, \"all_found\": %lu, "
-                      "\"reliability_all\": ", (unsigned long)tr_all,
-                      (unsigned long)tr_all_found);
-        if (tr_all_prompts)
-            lr_json_write_number(&b, (double)tr_all_correct / (double)tr_all_prompts);
+                      "\"reliability_all\": ", (unsigned long)rl.all,
+                      (unsigned long)rl.all_found);
+        if (rl.all_prompts)
+            lr_json_write_number(&b, (double)rl.all_correct / (double)rl.all_prompts);
         else
             lr_buf_puts(&b, "null");
         lr_buf_puts(&b, "},\n");
@@ -268,9 +251,9 @@ int cmd_knowledge_report(int argc, char **argv)
     lr_buf_puts(&b, ",\n  \"negative_shift\": ");
     lr_json_write_number(&b, sh.negative);
     lr_buf_puts(&b, ",\n");
-    json_side(&b, "before_answers", &sb, before.f.n, (size_t)top);
+    json_side(&b, "before_answers", &sb, (size_t)top);
     lr_buf_puts(&b, ",\n");
-    json_side(&b, "after_answers", &sa, after.f.n, (size_t)top);
+    json_side(&b, "after_answers", &sa, (size_t)top);
     lr_buf_puts(&b, "\n}\n");
     if (b.oom || cli_write("knowledge-report", out, b.data, b.len)) goto done;
     /* charts */
@@ -337,16 +320,16 @@ int cmd_knowledge_report(int argc, char **argv)
                   (unsigned long)n_missing);
     if (trained_path) {
         char rel[32], hk[32], rel_all[32];
-        fraction(rel, tr_correct, tr_prompts);
-        fraction(hk, tr_hk, tr_found);
-        fraction(rel_all, tr_all_correct, tr_all_prompts);
+        fraction(rel, rl.correct, rl.prompts);
+        fraction(hk, rl.highly_known, rl.found);
+        fraction(rel_all, rl.all_correct, rl.all_prompts);
         lr_buf_printf(&md, "## Reliability\n\n%lu trained unknown facts (%lu found "
                       "in the after probe): **reliability %s** (%lu of %lu "
                       "prompts correct), %s HighlyKnown after.  Over all %lu "
                       "trained examples (%lu found): %s.\n\n",
-                      (unsigned long)tr_facts, (unsigned long)tr_found, rel,
-                      (unsigned long)tr_correct, (unsigned long)tr_prompts, hk,
-                      (unsigned long)tr_all, (unsigned long)tr_all_found, rel_all);
+                      (unsigned long)rl.facts, (unsigned long)rl.found, rel,
+                      (unsigned long)rl.correct, (unsigned long)rl.prompts, hk,
+                      (unsigned long)rl.all, (unsigned long)rl.all_found, rel_all);
     }
     lr_buf_puts(&md, "## Category transitions\n\n| before \\ after | HK | MK | WK | UK |\n"
                 "|---|---:|---:|---:|---:|\n");
@@ -390,8 +373,8 @@ int cmd_knowledge_report(int argc, char **argv)
            (unsigned long)n_matched, sh.positive, sh.negative);
     if (trained_path) {
         char rel[32];
-        fraction(rel, tr_correct, tr_prompts);
-        printf("; reliability %s (%lu trained facts)", rel, (unsigned long)tr_found);
+        fraction(rel, rl.correct, rl.prompts);
+        printf("; reliability %s (%lu trained facts)", rel, (unsigned long)rl.found);
     }
     printf("; refusals %lu -> %lu\n", (unsigned long)sb.refusals,
            (unsigned long)sa.refusals);

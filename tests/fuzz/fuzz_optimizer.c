@@ -1,8 +1,13 @@
 /* fuzz_optimizer.c - libFuzzer target: optimizer.safetensors as read when
- * `llamaref train --resume` continues a LoRA run (load_state of
- * ref/cli/cmd_train.c, included here to reach its static reader; the
- * adapter is r = 2 on a small fixed model). */
-#include "cmd_train.c"
+ * `llamaref train --resume` continues a LoRA run (lr_checkpoint_load of
+ * checkpoint.h; the adapter is r = 2 on a small fixed model). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "llamaref/adamw.h"
+#include "llamaref/checkpoint.h"
+#include "llamaref/lora.h"
 #include "fuzz_util.h"
 
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t n)
@@ -29,7 +34,7 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t n)
         ready = 1;
     }
     if (!fz_write("optimizer.safetensors", data, n)) return 0;
-    if (load_state(fz_path(""), &lo, NULL, &o, &step, &err) == 0 && (step < 0 || o.step != step))
+    if (lr_checkpoint_load(fz_path(""), &lo, NULL, &o, &step, &err) == 0 && (step < 0 || o.step != step))
         abort(); /* the step comes from the file: it must have been checked */
     return 0;
 }
