@@ -438,6 +438,13 @@ def check(binary, c, tmp, patched, tol, gtol, worst, verbose):
     cmp("logits(lora branch)", gg.pop("logits"), wl)
     cmp("loss", gg.pop("loss"), np.array([wloss]))
     gmax = max([float(np.max(np.abs(v))) for v in wg.values()] + [0.0])
+    # the dump's activation gradients (dlogits, dfinal_norm, dlayers.N.*,
+    # dembed; docs/tensors.md) are not parameter gradients: here only the
+    # PEFT parameter gradients are compared; the activation gradients are
+    # checked against HF + PEFT's own backward by tests/verify.test.sh
+    # (vectors/verify/hf_all7_gqa_f32_grads.safetensors, vectors/gen/hf_dump.py)
+    for n in [k for k in gg if k.startswith(("dlogits", "dfinal_norm", "dlayers.", "dembed"))]:
+        del gg[n]
     for n in sorted(set(wg) | set(gg)):
         if n not in gg or n not in wg:
             fails.append("%s: only in %s" % (n, "llamaref" if n in gg else "PEFT"))
