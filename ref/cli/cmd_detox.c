@@ -42,7 +42,8 @@ static void usage(FILE *f)
 "                            a neutral_sentence column becomes the reference)\n"
 "  --candidates N            rewrites per input (default 1)\n"
 "  --limit N                 first N inputs only\n"
-"  --template T              auto (default) | chat | plain\n"
+"  --template T              auto (default) | chat (Llama 3.1, or ChatML for\n"
+"                            a ChatML GGUF) | plain\n"
 "Each output line: {\"source\", \"output\", \"candidate\", \"refusal\",\n"
 "[\"reference\"]} (the input format of llamaref detox-score); FILE.json,\n"
 "FILE.md and FILE-detox.svg summarise.  Prompt: docs/evaluation.md.\n");
