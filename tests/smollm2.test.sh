@@ -35,7 +35,8 @@ has "generate --chat (ChatML)" "$ans" "Paris"
 ids=$($LLAMAREF_BIN generate --model "$G" --prompt-ids "$pids" -n 40 --ids 2>/dev/null)
 case " $ids " in *" 2 "*) bad "generation went past <|im_end|>: $ids" ;; *) ok ;; esac
 # detox (and probe) pick the file's ChatML template (auto), and the rewrite
-# ends at <|im_end|> (no "<|im_start|>" or "assistant" turn leaks into it)
+# ends at <|im_end|> (no special-token text such as "<|im" or an
+# "assistant" turn leaks into it: the prompt's special tokens are parsed)
 S="$LLAMAREF_DATA/synthdetoxm/few_shot_pairs.json"
 if [ -f "$S" ]; then
     T="$LLAMAREF_TMP/smollm2"; mkdir -p "$T"
@@ -44,7 +45,7 @@ if [ -f "$S" ]; then
         --inputs "$T/in.txt" --out "$T/d.jsonl" -n 24 --temperature 0 2>&1)
     has "detox template auto -> chatml" "$msg" "template chatml"
     case "$(cat "$T/d.jsonl")" in
-        *'"output": ""'*|*im_start*|*im_end*|*assistant*) bad "detox ChatML output: $(cat "$T/d.jsonl")" ;;
+        *'"output": ""'*|*'<|'*|*im_start*|*im_end*|*assistant*) bad "detox ChatML output: $(cat "$T/d.jsonl")" ;;
         *) ok ;;
     esac
 else
