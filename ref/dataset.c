@@ -42,6 +42,26 @@ static int need_tok(const lr_tokenizer *tok, const char *src, lr_error *err)
     return 0;
 }
 
+/* The conversation in the tokenizer's own template when llamaref knows it
+ * (a GGUF's ChatML tokenizer.chat_template, with its default system
+ * message), else Llama 3.1. */
+static int render(const lr_tokenizer *tok, const lr_chat_message *msgs, size_t n,
+                  int gen, lr_buf *out, lr_error *err)
+{
+    lr_chat_template kind = LR_CHAT_LLAMA31;
+    char *dsys = NULL;
+    lr_error e2;
+    int rc;
+    if (tok->chat_template &&
+        lr_chat_template_detect(tok->chat_template, &kind, &dsys, &e2))
+        kind = LR_CHAT_LLAMA31;
+    rc = kind == LR_CHAT_CHATML
+             ? lr_chat_render_chatml(msgs, n, gen, dsys, out, err)
+             : lr_chat_render(kind, msgs, n, gen, NULL, out, err);
+    free(dsys);
+    return rc;
+}
+
 /* chat: tokens of the whole conversation; with completion-only labels the
  * assistant spans are located by tokenizing the rendered prefixes. */
 static int chat_example(const lr_tokenizer *tok, const lr_chat_message *msgs,
@@ -54,7 +74,7 @@ static int chat_example(const lr_tokenizer *tok, const lr_chat_message *msgs,
     int rc = -1;
     unsigned char *train = NULL;
     if (need_tok(tok, src, err)) return -1;
-    if (lr_chat_render(LR_CHAT_LLAMA31, msgs, n, 0, NULL, &b, err) ||
+    if (render(tok, msgs, n, 0, &b, err) ||
         lr_tokenizer_encode(tok, b.data ? b.data : "", b.len, LR_ENCODE_SPECIAL,
                             &full, err))
         goto done;
@@ -66,13 +86,13 @@ static int chat_example(const lr_tokenizer *tok, const lr_chat_message *msgs,
             if (strcmp(msgs[i].role, "assistant")) continue;
             /* start: after the prompt up to this message's header */
             b.len = 0; pre.n = 0;
-            if (lr_chat_render(LR_CHAT_LLAMA31, msgs, i, 1, NULL, &b, err) ||
+            if (render(tok, msgs, i, 1, &b, err) ||
                 lr_tokenizer_encode(tok, b.data, b.len, LR_ENCODE_SPECIAL,
                                     &pre, err))
                 goto done;
             start = pre.n;
             b.len = 0; pre.n = 0;
-            if (lr_chat_render(LR_CHAT_LLAMA31, msgs, i + 1, 0, NULL, &b, err) ||
+            if (render(tok, msgs, i + 1, 0, &b, err) ||
                 lr_tokenizer_encode(tok, b.data, b.len, LR_ENCODE_SPECIAL,
                                     &pre, err))
                 goto done;

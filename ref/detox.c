@@ -112,7 +112,9 @@ int lr_detox_render(lr_prompt_style style, const char *lang,
         msg[n].role = "user";
         msg[n].content = input;
         msg[n++].content_len = strlen(input);
-        rc = lr_chat_render(LR_CHAT_LLAMA31, msg, n, 1, NULL, out, err);
+        rc = style == LR_PROMPT_CHATML
+                 ? lr_chat_render_chatml(msg, n, 1, NULL, out, err)
+                 : lr_chat_render(LR_CHAT_LLAMA31, msg, n, 1, NULL, out, err);
         free(msg);
     }
     lr_buf_free(&instr);

@@ -81,7 +81,9 @@ int lr_probe_render(const lr_probe_options *o, const lr_facts *shots,
         } else {
             size_t j;
             for (j = 0; j < n; j++) msg[j].content = tmp.data + off[j];
-            rc = lr_chat_render(LR_CHAT_LLAMA31, msg, n, 1, NULL, out, err);
+            rc = o->style == LR_PROMPT_CHATML
+                     ? lr_chat_render_chatml(msg, n, 1, NULL, out, err)
+                     : lr_chat_render(LR_CHAT_LLAMA31, msg, n, 1, NULL, out, err);
         }
         lr_buf_free(&tmp);
         free(off);
@@ -110,6 +112,7 @@ int lr_generation_stops(const lr_model *m, const lr_tokenizer *tok, int *stops)
         add_stop(stops, &n, lr_tokenizer_special_id(tok, "<|eot_id|>"));
         add_stop(stops, &n, lr_tokenizer_special_id(tok, "<|eom_id|>"));
         add_stop(stops, &n, lr_tokenizer_special_id(tok, "<|end_of_text|>"));
+        add_stop(stops, &n, lr_tokenizer_special_id(tok, "<|im_end|>"));
     }
     return n;
 }
@@ -120,7 +123,7 @@ int lr_prompt_tokens(const lr_tokenizer *tok, lr_prompt_style style,
 {
     lr_tokens t = {0};
     size_t i;
-    unsigned flags = style == LR_PROMPT_CHAT ? LR_ENCODE_SPECIAL : LR_ENCODE_BOS;
+    unsigned flags = style == LR_PROMPT_PLAIN ? LR_ENCODE_BOS : LR_ENCODE_SPECIAL;
     *ids = NULL;
     *n = 0;
     if (lr_tokenizer_encode(tok, text, len, flags, &t, err)) {

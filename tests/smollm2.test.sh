@@ -7,7 +7,7 @@
 G=${LLAMAREF_SMOLLM2:-data/smollm2/SmolLM2-135M-Instruct.Q4_1.gguf}
 if [ ! -f "$G" ]; then
     echo "smollm2.test.sh: skipped: $G is absent (run 'make smollm2')" >&2
-    skip=7
+    skip=9
     finish smollm2.test.sh; exit
 fi
 out=$($LLAMAREF_BIN info --model "$G" 2>&1)
@@ -20,7 +20,7 @@ expect_eq "digits split" "$ids" "254 216 34 32 34 36"
 if [ -n "${LLAMAREF_EMULATED:-}" ]; then
     # the generations take ~20 minutes under qemu
     echo "smollm2.test.sh: generation skipped: emulated target" >&2
-    skip=4
+    skip=6
     finish smollm2.test.sh; exit
 fi
 # ChatML, as the file's tokenizer.chat_template renders one user turn
@@ -34,4 +34,22 @@ has "generate --chat (ChatML)" "$ans" "Paris"
 # the end of turn <|im_end|> (eos_token_id 2) stops generation
 ids=$($LLAMAREF_BIN generate --model "$G" --prompt-ids "$pids" -n 40 --ids 2>/dev/null)
 case " $ids " in *" 2 "*) bad "generation went past <|im_end|>: $ids" ;; *) ok ;; esac
+# detox (and probe) pick the file's ChatML template (auto), and the rewrite
+# ends at <|im_end|> (no special-token text such as "<|im" or an
+# "assistant" turn leaks into it: the prompt's special tokens are parsed)
+S="$LLAMAREF_DATA/synthdetoxm/few_shot_pairs.json"
+if [ -f "$S" ]; then
+    T="$LLAMAREF_TMP/smollm2"; mkdir -p "$T"
+    printf 'Das ist ein dummer Idiot.\n' > "$T/in.txt"
+    msg=$($LLAMAREF_BIN detox -m "$G" --shots "$S" --lang de --num-shots 2 \
+        --inputs "$T/in.txt" --out "$T/d.jsonl" -n 24 --temperature 0 2>&1)
+    has "detox template auto -> chatml" "$msg" "template chatml"
+    case "$(cat "$T/d.jsonl")" in
+        *'"output": ""'*|*'<|'*|*im_start*|*im_end*|*assistant*) bad "detox ChatML output: $(cat "$T/d.jsonl")" ;;
+        *) ok ;;
+    esac
+else
+    echo "smollm2.test.sh: detox check skipped: $S absent" >&2
+    skip=$((skip + 2))
+fi
 finish smollm2.test.sh

@@ -402,6 +402,19 @@ static void test_probe_prompts(void)
     CHECK_OK(lr_probe_render(&o, &shots, 0, "Q?", &b, &err), &err);
     CHECK_STR(b.data, "Answer the following question.\n\nQuestion: S1?\nAnswer: A1\n\n"
               "Question: S2?\nAnswer: A2\n\nQuestion: Q?\nAnswer:");
+    /* ChatML (SmolLM2): the same messages; no default system message since
+     * the prompt has its own */
+    b.len = 0;
+    o.style = LR_PROMPT_CHATML;
+    CHECK_OK(lr_probe_render(&o, &shots, 1, "Q?", &b, &err), &err);
+    CHECK_STR(b.data,
+        "<|im_start|>system\nAnswer the following question.<|im_end|>\n"
+        "<|im_start|>user\nQuestion: S3?<|im_end|>\n"
+        "<|im_start|>assistant\nAnswer: A3<|im_end|>\n"
+        "<|im_start|>user\nQuestion: S1?<|im_end|>\n"
+        "<|im_start|>assistant\nAnswer: A1<|im_end|>\n"
+        "<|im_start|>user\nQuestion: Q?<|im_end|>\n"
+        "<|im_start|>assistant\n");
     lr_buf_free(&b);
     lr_facts_free(&shots);
 }
@@ -429,6 +442,16 @@ static void test_detox_prompt(void)
         lr_buf_printf(&want, "Rewrite the following German text so that it is polite and "
                       "not toxic, keeping its meaning and its language. Reply with the "
                       "rewritten text only.\n\nToxic: %s\nNeutral: %s\n\nToxic: IN\nNeutral:",
+                      s.toxic[0], s.neutral[0]);
+        CHECK_STR(b.data, want.data);
+        b.len = 0;
+        want.len = 0;
+        CHECK_OK(lr_detox_render(LR_PROMPT_CHATML, "de", &s, 1, "IN", &b, &err), &err);
+        lr_buf_printf(&want, "<|im_start|>system\nRewrite the following German text so "
+                      "that it is polite and not toxic, keeping its meaning and its "
+                      "language. Reply with the rewritten text only.<|im_end|>\n"
+                      "<|im_start|>user\n%s<|im_end|>\n<|im_start|>assistant\n%s<|im_end|>\n"
+                      "<|im_start|>user\nIN<|im_end|>\n<|im_start|>assistant\n",
                       s.toxic[0], s.neutral[0]);
         CHECK_STR(b.data, want.data);
         lr_buf_free(&want);

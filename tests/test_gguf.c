@@ -16,6 +16,7 @@
 #include "vectors.h"
 
 #include "llamaref/chat_template.h"
+#include "llamaref/dataset.h"
 #include "llamaref/forward.h"
 #include "llamaref/gguf.h"
 #include "llamaref/model.h"
@@ -746,8 +747,75 @@ done:
     lr_json_free(doc);
 }
 
+/* Training data ("messages") for a tokenizer whose chat template is ChatML
+ * (SmolLM2's GGUF) is rendered in ChatML, with the template's default
+ * system message, and the completion-only labels cover the assistant turn
+ * (its content and <|im_end|>\n); without the template, Llama 3.1. */
+static void test_chatml_training_data(void)
+{
+    lr_json_doc *doc = NULL;
+    lr_tokenizer tok;
+    lr_dataset ds;
+    lr_dataset_opts o;
+    lr_error err;
+    lr_buf b = {0};
+    lr_tokens full = {0}, pre = {0};
+    lr_chat_message m[2] = {{"user", "Question: Q?", 12}, {"assistant", "Answer: A", 9}};
+    const lr_json *tmpl;
+    const char *p = h_tmp("chatml_train.jsonl");
+    FILE *f = fopen(p, "wb");
+    size_t n, k;
+    int ok;
+    CHECK(f != NULL);
+    if (!f) return;
+    fputs("{\"messages\": [{\"role\": \"user\", \"content\": \"Question: Q?\"}, "
+          "{\"role\": \"assistant\", \"content\": \"Answer: A\"}]}\n", f);
+    fclose(f);
+    CHECK_OK(lr_json_parse_file("vectors/tokenizer/chatml_cases.json", &doc, &err), &err);
+    if (!doc) return;
+    tmpl = lr_json_get(lr_json_root(doc), "template");
+    CHECK_OK(lr_tokenizer_load("data/world/tokenizer.model", &tok, &err), &err);
+    tok.chat_template = malloc(tmpl->len + 1);
+    memcpy(tok.chat_template, tmpl->str, tmpl->len + 1);
+    memset(&o, 0, sizeof o);
+    o.loss_on = LR_LOSS_COMPLETION;
+    CHECK_OK(lr_dataset_load(p, &tok, &o, &ds, &err), &err);
+    CHECK_OK(lr_chat_render_chatml(m, 2, 0, "You are a helpful AI assistant named SmolLM, "
+                                   "trained by Hugging Face", &b, &err), &err);
+    CHECK(strstr(b.data, "<|im_start|>system\nYou are a helpful") == b.data);
+    CHECK_OK(lr_tokenizer_encode(&tok, b.data, b.len, LR_ENCODE_SPECIAL, &full, &err), &err);
+    b.len = 0;
+    CHECK_OK(lr_chat_render_chatml(m, 1, 1, "You are a helpful AI assistant named SmolLM, "
+                                   "trained by Hugging Face", &b, &err), &err);
+    CHECK_OK(lr_tokenizer_encode(&tok, b.data, b.len, LR_ENCODE_SPECIAL, &pre, &err), &err);
+    CHECK_INT(ds.n, 1);
+    if (ds.n == 1) {
+        n = (size_t)ds.ex[0].len;
+        CHECK_INT(n, full.n);
+        ok = n == full.n && pre.n < n;
+        for (k = 0; ok && k < n; k++)
+            ok = ds.ex[0].ids[k] == full.ids[k] &&
+                 ds.ex[0].labels[k] == (k < pre.n ? -100 : full.ids[k]);
+        CHECK(ok);
+    }
+    lr_dataset_free(&ds);
+    /* no template: Llama 3.1, so different ids */
+    free(tok.chat_template);
+    tok.chat_template = NULL;
+    CHECK_OK(lr_dataset_load(p, &tok, &o, &ds, &err), &err);
+    CHECK(ds.n == 1 && ((size_t)ds.ex[0].len != full.n ||
+                        memcmp(ds.ex[0].ids, full.ids, full.n * sizeof *full.ids)));
+    lr_dataset_free(&ds);
+    free(full.ids);
+    free(pre.ids);
+    lr_buf_free(&b);
+    lr_tokenizer_free(&tok);
+    lr_json_free(doc);
+}
+
 int main(void)
 {
+    RUN(test_chatml_training_data);
     RUN(test_gqa_tied);
     RUN(test_llama3_rope_freqs);
     RUN(test_mqa_head_dim);

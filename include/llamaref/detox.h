@@ -9,6 +9,7 @@
  *            rewritten text only."
  *   per demonstration: user "{toxic}", assistant "{neutral}";
  *   then user "{input}" and the assistant generation prompt.
+ * LR_PROMPT_CHATML: the same messages in ChatML (chat_template.h).
  * LR_PROMPT_PLAIN:
  *   BOS + the same instruction + "\n\n" + per demonstration
  *   "Toxic: {toxic}\nNeutral: {neutral}\n\n" + "Toxic: {input}\nNeutral:";

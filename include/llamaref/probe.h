@@ -39,7 +39,10 @@ extern "C" {
 
 typedef enum lr_prompt_style {
     LR_PROMPT_CHAT = 1,
-    LR_PROMPT_PLAIN = 2
+    LR_PROMPT_PLAIN = 2,
+    /* the same messages as LR_PROMPT_CHAT in ChatML (lr_chat_render_chatml:
+     * "<|im_start|>{role}\n{content}<|im_end|>\n", SmolLM2's template) */
+    LR_PROMPT_CHATML = 3
 } lr_prompt_style;
 
 typedef struct lr_probe_options {

@@ -328,7 +328,7 @@ int exp_write_report(const exp_opts *o, const lr_probe_options *po,
                   "\"shots_per_prompt\": %d, \"max_new_tokens\": %d},\n"
                   "  \"train\": {\"r\": %ld, \"alpha\": ",
                   (unsigned long)n_facts, kind,
-                  po->style == LR_PROMPT_CHAT ? "chat" : "plain", po->n_prompts,
+                  cli_style_name(po->style), po->n_prompts,
                   po->shots_per_prompt, po->max_new_tokens, o->r);
     lr_json_write_number(&b, o->alpha);
     lr_buf_printf(&b, ", \"rslora\": %s, \"dropout\": ", o->rslora ? "true" : "false");
@@ -406,7 +406,7 @@ int exp_write_report(const exp_opts *o, const lr_probe_options *po,
                   "LoRA r %ld, alpha %g%s, dropout %g, targets %s; lr %g, %s "
                   "decay, %ld epochs, batch %ld.  Seeds:",
                   o->model, o->facts, (unsigned long)n_facts, po->n_prompts,
-                  po->shots_per_prompt, po->style == LR_PROMPT_CHAT ? "chat" : "plain",
+                  po->shots_per_prompt, cli_style_name(po->style),
                   po->max_new_tokens,
                   o->kind == LR_MIX_KNOWN ? "HighlyKnown facts" : "paraphrases",
                   o->r, o->alpha, o->rslora ? " (rsLoRA)" : "", o->dropout,

@@ -12,6 +12,7 @@
 #include "cli.h"
 #include "cli_lm.h"
 #include "llamaref/adapter.h"
+#include "llamaref/chat_template.h"
 #include "llamaref/json.h"
 #include "llamaref/lora.h"
 
@@ -206,6 +207,27 @@ static const char *plain_model(const char *model_path)
     return why;
 }
 
+const char *cli_style_name(lr_prompt_style style)
+{
+    return style == LR_PROMPT_CHAT ? "chat"
+         : style == LR_PROMPT_CHATML ? "chatml" : "plain";
+}
+
+/* The tokenizer's own chat template (a GGUF's tokenizer.chat_template) is
+ * ChatML. */
+static int chatml_tokenizer(const cli_lm *lm)
+{
+    lr_chat_template kind;
+    char *dsys = NULL;
+    lr_error err;
+    int r;
+    if (!lm->have_tok || !lm->tok.chat_template) return 0;
+    r = !lr_chat_template_detect(lm->tok.chat_template, &kind, &dsys, &err) &&
+        kind == LR_CHAT_CHATML;
+    free(dsys);
+    return r;
+}
+
 int cli_prompt_style(const char *cmd, const char *arg, const cli_lm *lm,
                      lr_prompt_style *out)
 {
@@ -213,6 +235,9 @@ int cli_prompt_style(const char *cmd, const char *arg, const cli_lm *lm,
         const char *why = plain_model(lm->model_path);
         if (why) {
             *out = LR_PROMPT_PLAIN;
+        } else if (chatml_tokenizer(lm)) {
+            *out = LR_PROMPT_CHATML;
+            why = "the tokenizer's chat template is ChatML";
         } else if (lm->have_tok && lr_tokenizer_special_id(&lm->tok, "<|eot_id|>") >= 0) {
             *out = LR_PROMPT_CHAT;
             why = "the tokenizer has <|eot_id|>";
@@ -222,7 +247,9 @@ int cli_prompt_style(const char *cmd, const char *arg, const cli_lm *lm,
         }
         fprintf(stderr, "llamaref %s: template %s (auto: %s; --template "
                 "chat|plain chooses)\n", cmd,
-                *out == LR_PROMPT_CHAT ? "chat" : "plain", why);
+                cli_style_name(*out), why);
+    } else if (!strcmp(arg, "chat") && chatml_tokenizer(lm)) {
+        *out = LR_PROMPT_CHATML;
     } else if (!strcmp(arg, "chat")) {
         if (!lm->have_tok || lr_tokenizer_special_id(&lm->tok, "<|eot_id|>") < 0) {
             fprintf(stderr, "llamaref %s: --template chat needs a Llama 3 "

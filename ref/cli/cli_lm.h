@@ -37,11 +37,16 @@ int cli_lm_load(cli_lm *lm, const char *cmd);
 void cli_lm_free(cli_lm *lm);
 /* --template auto|chat|plain -> style (auto: plain for a model trained
  * without chat, i.e. a world model (world.json in its directory) or one
- * whose config.json has "llamaref_template": "plain"; else chat when the
- * tokenizer has <|eot_id|>, else plain).  Says on stderr which template is
+ * whose config.json has "llamaref_template": "plain"; else chatml when the
+ * tokenizer's GGUF chat template is ChatML (SmolLM2), chat when the
+ * tokenizer has <|eot_id|>, else plain; --template chat gives chatml for a
+ * ChatML tokenizer).  Says on stderr which template is
  * used and why. */
 int cli_prompt_style(const char *cmd, const char *arg, const cli_lm *lm,
                      lr_prompt_style *out);
+
+/* "chat", "chatml" or "plain". */
+const char *cli_style_name(lr_prompt_style style);
 
 /* The context a command may use: --max-len (given) beyond the model's
  * max_position_embeddings is an error (message, -1); a default beyond it

@@ -42,7 +42,8 @@ static void usage(FILE *f)
 "                            a neutral_sentence column becomes the reference)\n"
 "  --candidates N            rewrites per input (default 1)\n"
 "  --limit N                 first N inputs only\n"
-"  --template T              auto (default) | chat | plain\n"
+"  --template T              auto (default) | chat (Llama 3.1, or ChatML for\n"
+"                            a ChatML GGUF) | plain\n"
 "Each output line: {\"source\", \"output\", \"candidate\", \"refusal\",\n"
 "[\"reference\"]} (the input format of llamaref detox-score); FILE.json,\n"
 "FILE.md and FILE-detox.svg summarise.  Prompt: docs/evaluation.md.\n");
@@ -286,7 +287,7 @@ int cmd_detox(int argc, char **argv)
     lr_buf_printf(&js, ",\n  \"lang\": \"%s\",\n  \"template\": \"%s\",\n  \"shots\": %ld,\n"
                   "  \"inputs\": %lu,\n  \"candidates\": %ld,\n  \"outputs\": %lu,\n"
                   "  \"refusals\": %lu,\n  \"empty\": %lu,\n  \"temperature\": ",
-                  lang, style == LR_PROMPT_CHAT ? "chat" : "plain", n_shots,
+                  lang, cli_style_name(style), n_shots,
                   (unsigned long)n_rows, candidates, (unsigned long)n_out,
                   (unsigned long)n_refusals, (unsigned long)n_empty);
     lr_json_write_number(&js, temperature);
@@ -306,7 +307,7 @@ int cmd_detox(int argc, char **argv)
                   "%ld demonstrations, %lu inputs x %ld candidates, temperature "
                   "%g, top-p %g, top-k %ld, min-p %g, seed %ld.\n\n| | value |\n"
                   "|---|---:|\n| outputs | %lu |\n| refusals | %lu |\n| empty | %lu |\n",
-                  lang, lm.model_path, style == LR_PROMPT_CHAT ? "chat" : "plain",
+                  lang, lm.model_path, cli_style_name(style),
                   n_shots, (unsigned long)n_rows, candidates, temperature, top_p,
                   top_k, min_p, seed, (unsigned long)n_out,
                   (unsigned long)n_refusals, (unsigned long)n_empty);

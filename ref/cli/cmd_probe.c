@@ -40,8 +40,10 @@ static void usage(FILE *f)
 "  --limit N                 probe only the first N facts\n"
 "  --template T              auto (default: plain for a world model or a\n"
 "                            config with \"llamaref_template\": \"plain\", else\n"
-"                            chat when the tokenizer has <|eot_id|>) | chat\n"
-"                            (Llama 3.1) | plain; the choice goes to stderr\n"
+"                            chatml when the tokenizer's GGUF chat template\n"
+"                            is ChatML, chat when it has <|eot_id|>) | chat\n"
+"                            (Llama 3.1, or ChatML) | plain; the choice goes\n"
+"                            to stderr\n"
 "  --system TEXT             system message (default \"%s\")\n"
 "  --out FILE.jsonl          its directory is created and checked first\n"
 "Writes FILE.jsonl (one record per fact: question, answers, category,\n"
@@ -151,7 +153,7 @@ int cmd_probe(int argc, char **argv)
     lr_buf_printf(&b, ",\n  \"template\": \"%s\",\n  \"n_facts\": %lu,\n"
                   "  \"n_prompts\": %d,\n  \"shots_per_prompt\": %d,\n"
                   "  \"n_samples\": %d,\n  \"temperature\": ",
-                  o.style == LR_PROMPT_CHAT ? "chat" : "plain",
+                  cli_style_name(o.style),
                   (unsigned long)facts.n, o.n_prompts, o.shots_per_prompt,
                   o.n_samples);
     lr_json_write_number(&b, o.temperature);
@@ -186,7 +188,7 @@ int cmd_probe(int argc, char **argv)
                   "x %d shots (%s template), %d samples per prompt%s, up to %d "
                   "new tokens.\n\n| category | facts | fraction |\n|---|---:|---:|\n",
                   lm.model_path, (unsigned long)facts.n, o.n_prompts,
-                  o.shots_per_prompt, o.style == LR_PROMPT_CHAT ? "chat" : "plain",
+                  o.shots_per_prompt, cli_style_name(o.style),
                   o.n_samples, o.n_samples ? "" : " (greedy only)",
                   o.max_new_tokens);
     for (k = 0; k < LR_SLICK_N; k++)
