@@ -148,7 +148,11 @@ static void test_adapter_huge_rank_no_tensors(void)
     c.hidden_size = 4096; c.intermediate_size = 14336; c.num_hidden_layers = 32;
     c.num_attention_heads = 32; c.num_key_value_heads = 8; c.head_dim = 128;
     c.vocab_size = 128256; c.max_position_embeddings = 8192;
-    CHECK_ERR(lr_adapter_load(dir, &c, &lo, &err), &err, "missing tensor");
+    /* a 64-bit host finds the tensors missing; a 32-bit host cannot even
+     * address that many parameters and says so first: either way a clean
+     * error before any allocation */
+    CHECK_ERR(lr_adapter_load(dir, &c, &lo, &err), &err,
+              sizeof(size_t) >= 8 ? "missing tensor" : "too many parameters");
     CHECK(lo.params == NULL);
 }
 
