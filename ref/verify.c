@@ -1090,6 +1090,22 @@ static int check_inputs(lr_st_file *gf, lr_st_file *cf, const lr_st_tensor *gt,
     return rc;
 }
 
+/* gs = row `row` of golden tensor gt's batch (its leading dimension), per
+ * elements a row: the slice compared when the candidate has one sequence. */
+static int golden_row(lr_st_file *gf, const lr_st_tensor *gt, int row,
+                      uint64_t per, lr_st_tensor *gs, lr_error *err)
+{
+    if (row >= gt->shape[0])
+        return lr_fail(err, "--row %d: golden tensor '%s' in %s has a batch of %lld",
+                       row, gt->name, lr_st_path(gf), (long long)gt->shape[0]);
+    gs->nelem = per;
+    gs->nbytes = per * lr_dtype_size(gt->dtype);
+    gs->offset = gt->offset + (uint64_t)row * gs->nbytes;
+    gs->ndim = gt->ndim - 1;
+    memmove(gs->shape, gt->shape + 1, sizeof gs->shape[0] * (LR_MAX_DIMS - 1));
+    return 0;
+}
+
 int lr_verify(lr_st_file *gf, lr_st_file *cf, const lr_verify_opts *o,
               lr_verify_report *r, lr_error *err)
 {
@@ -1177,16 +1193,7 @@ int lr_verify(lr_st_file *gf, lr_st_file *cf, const lr_verify_opts *o,
         } else if ((tr & LR_VMAP_RESHAPE) && gt->ndim >= 2 && gt->shape[0] > 0 &&
                    gt->nelem / (uint64_t)gt->shape[0] == ct->nelem) {
             uint64_t per = ct->nelem;
-            if (o->row >= gt->shape[0]) {
-                lr_fail(err, "--row %d: golden tensor '%s' in %s has a batch of %lld",
-                        o->row, gt->name, lr_st_path(gf), (long long)gt->shape[0]);
-                goto fail;
-            }
-            gs.nelem = per;
-            gs.nbytes = per * lr_dtype_size(gt->dtype);
-            gs.offset = gt->offset + (uint64_t)o->row * gs.nbytes;
-            gs.ndim = gt->ndim - 1;
-            memmove(gs.shape, gt->shape + 1, sizeof gs.shape[0] * (LR_MAX_DIMS - 1));
+            if (golden_row(gf, gt, o->row, per, &gs, err)) goto fail;
         } else if (same_dims(gnd, gshape, ct->ndim, ct->shape)) {
             /* compare everything */
         } else if ((gnd == ct->ndim + 1 && same_dims(ct->ndim, gshape + 1,
@@ -1196,16 +1203,7 @@ int lr_verify(lr_st_file *gf, lr_st_file *cf, const lr_verify_opts *o,
             /* one row of the golden's batch (the candidate with or without
              * its own batch dimension of one) */
             uint64_t per = gt->shape[0] ? gt->nelem / (uint64_t)gt->shape[0] : 0;
-            if (o->row >= gt->shape[0]) {
-                lr_fail(err, "--row %d: golden tensor '%s' in %s has a batch of %lld",
-                        o->row, gt->name, lr_st_path(gf), (long long)gt->shape[0]);
-                goto fail;
-            }
-            gs.nelem = per;
-            gs.nbytes = per * lr_dtype_size(gt->dtype);
-            gs.offset = gt->offset + (uint64_t)o->row * gs.nbytes;
-            gs.ndim = gt->ndim - 1;
-            memmove(gs.shape, gt->shape + 1, sizeof gs.shape[0] * (LR_MAX_DIMS - 1));
+            if (golden_row(gf, gt, o->row, per, &gs, err)) goto fail;
         } else if (ct->ndim == gnd + 1 && ct->shape[0] == 1 &&
                    same_dims(gnd, gshape, gnd, ct->shape + 1)) {
             /* candidate has a batch of one */
