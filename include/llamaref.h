@@ -24,6 +24,7 @@
 #include "llamaref/dataset.h"
 #include "llamaref/detox.h"
 #include "llamaref/diversity.h"
+#include "llamaref/dtype.h"
 #include "llamaref/dump.h"
 #include "llamaref/dump_grad.h"
 #include "llamaref/experiment.h"

@@ -32,7 +32,7 @@
 
 #include "llamaref/common.h"
 #include "llamaref/model.h"
-#include "llamaref/safetensors.h"
+#include "llamaref/dtype.h"
 
 #ifdef __cplusplus
 extern "C" {

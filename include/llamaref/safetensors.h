@@ -9,44 +9,20 @@
  * Values are decoded byte-wise little-endian, so big-endian hosts work.
  * Reading uses stdio by default; LR_ST_MMAP maps the file on POSIX hosts so
  * that a 16 GB checkpoint is not copied into RAM.  Sharded checkpoints are
- * opened through model.safetensors.index.json (lr_st_set). */
+ * opened through model.safetensors.index.json (lr_st_set).  The element
+ * types (lr_dtype) are in dtype.h. */
 #ifndef LLAMAREF_SAFETENSORS_H
 #define LLAMAREF_SAFETENSORS_H
 
 #include <stdio.h>
 
 #include "llamaref/common.h"
+#include "llamaref/dtype.h"
 #include "llamaref/json.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-typedef enum lr_dtype {
-    LR_F64,
-    LR_F32,
-    LR_F16,
-    LR_BF16,
-    LR_I64,
-    LR_I32,
-    LR_I16,
-    LR_I8,
-    LR_U8,
-    LR_BOOL,
-    LR_DTYPE_COUNT
-} lr_dtype;
-
-/* The dtype that holds an lr_float (LR_F32, or LR_F64 in DOUBLE builds). */
-#ifdef LR_DOUBLE
-#define LR_FLOAT_DTYPE LR_F64
-#else
-#define LR_FLOAT_DTYPE LR_F32
-#endif
-
-const char *lr_dtype_name(lr_dtype d);             /* "F32", "BF16", ... */
-int lr_dtype_from_name(const char *name, lr_dtype *out);
-size_t lr_dtype_size(lr_dtype d);
-int lr_dtype_is_float(lr_dtype d);
 
 #define LR_MAX_DIMS 8
 
@@ -95,11 +71,6 @@ int lr_st_read_i64(lr_st_file *f, const lr_st_tensor *t, int64_t *dst,
 int lr_st_read_native(lr_st_file *f, const lr_st_tensor *t, void *dst,
                       lr_error *err);
 
-/* Converts n little-endian elements of dtype src_dtype to host values. */
-void lr_decode_to_f32(lr_dtype src_dtype, const unsigned char *src,
-                      size_t n, float *dst);
-void lr_decode_to_f64(lr_dtype src_dtype, const unsigned char *src,
-                      size_t n, double *dst);
 
 /* ---- sharded checkpoints ---- */
 
