@@ -57,6 +57,7 @@
 #include "llamaref/svg.h"
 #include "llamaref/textnorm.h"
 #include "llamaref/tokenizer.h"
+#include "llamaref/tokens.h"
 #include "llamaref/train.h"
 #include "llamaref/train_run.h"
 #include "llamaref/trainer.h"

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "llamaref/chrf.h"
+#include "llamaref/textnorm.h"
 #include "llamaref/unicode.h"
 
 void lr_chrf_config_default(lr_chrf_config *cfg)
@@ -53,16 +54,10 @@ void lr_chrf_stats_add(lr_chrf_stats *acc, const lr_chrf_stats *s)
     }
 }
 
-/* Python's str.isspace(): Unicode White_Space plus the four ASCII
- * information separators U+001C..U+001F (bidi class B/S). */
+/* Python's str.isspace(), defined once in textnorm.c. */
 int lr_chrf_is_space(uint32_t cp)
 {
-    if (cp <= 0x20) return (cp >= 0x09 && cp <= 0x0D) ||
-                           (cp >= 0x1C && cp <= 0x20);
-    if (cp < 0x85) return 0;
-    return cp == 0x85 || cp == 0xA0 || cp == 0x1680 ||
-           (cp >= 0x2000 && cp <= 0x200A) || cp == 0x2028 ||
-           cp == 0x2029 || cp == 0x202F || cp == 0x205F || cp == 0x3000;
+    return lr_text_is_space(cp);
 }
 
 /* Python's string.punctuation: the 32 ASCII graphic non-alphanumerics. */

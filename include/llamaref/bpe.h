@@ -16,20 +16,12 @@
 #define LLAMAREF_BPE_H
 
 #include "llamaref/common.h"
+#include "llamaref/tokens.h"
 #include "llamaref/vocab.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-/* Growable array of token ids. */
-typedef struct lr_tokens {
-    int32_t *ids;
-    size_t n, cap;
-} lr_tokens;
-
-int lr_tokens_push(lr_tokens *t, int32_t id, lr_error *err);
-void lr_tokens_free(lr_tokens *t);
 
 /* Scratch memory for the merges, reused across pieces. */
 typedef struct lr_bpe_scratch {

@@ -13,10 +13,10 @@
 #ifndef LLAMAREF_PREFIX_CACHE_H
 #define LLAMAREF_PREFIX_CACHE_H
 
-#include "llamaref/bpe.h"
 #include "llamaref/common.h"
 #include "llamaref/forward.h"
 #include "llamaref/sampler.h"
+#include "llamaref/tokens.h"
 
 #ifdef __cplusplus
 extern "C" {
