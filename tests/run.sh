@@ -4,11 +4,41 @@
 # "N passed, N failed[, N skipped]" with the sums of their per-suite lines.
 # $RUN (e.g. "qemu-s390x -L /usr/s390x-linux-gnu") prefixes each C test.
 # Exit status is non-zero when any test failed or any suite crashed.
+# One run at a time per scratch directory ($LLAMAREF_TMP, i.e. per build
+# directory B): the tests write fixed names there, so two runs sharing it
+# overwrite each other's files and fail in ways that look like bugs (seen
+# with two aarch64 runs in one B, issue 22).  The run holds the directory
+# $LLAMAREF_TMP.lock (mkdir is atomic) with its pid inside; a second run
+# refuses to start, naming the first; a lock whose process is gone is
+# taken over.
 set -u
 passed=0; failed=0; skipped=0; crashed=0
 : "${LLAMAREF_TMP:=build/tmp}"
 export LLAMAREF_TMP
 mkdir -p "$LLAMAREF_TMP"
+lock="$LLAMAREF_TMP.lock"
+if ! mkdir "$lock" 2>/dev/null; then
+    holder=$(cat "$lock/pid" 2>/dev/null)
+    # just created by a run that has not written its pid yet
+    [ -n "$holder" ] || { sleep 1; holder=$(cat "$lock/pid" 2>/dev/null); }
+    if [ -n "$holder" ] && kill -0 "$holder" 2>/dev/null; then
+        echo "tests/run.sh: $LLAMAREF_TMP is in use by another test run (pid $holder);" \
+             "run one at a time per build directory, or give this one its own B=" >&2
+        echo "0 passed, 1 failed"
+        exit 1
+    fi
+    echo "tests/run.sh: taking over the stale lock $lock (pid ${holder:-unknown} is gone)" >&2
+    rm -rf "$lock"
+    if ! mkdir "$lock" 2>/dev/null; then
+        echo "tests/run.sh: another test run took $lock meanwhile; run one at a time" >&2
+        echo "0 passed, 1 failed"
+        exit 1
+    fi
+fi
+echo $$ > "$lock/pid"
+trap 'rm -rf "$lock"' EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
 for t in "$@"; do
     case "$t" in
         *.sh) out=$(sh "$t" 2>&1); rc=$? ;;
