@@ -39,7 +39,7 @@ int cmd_mixture(int argc, char **argv)
 {
     const char *paths[64], *out = NULL, *system = LR_PROBE_SYSTEM;
     int n_paths = 0, i, rc = 1, plain = -1;
-    long n_unknown = -1, k = 0, seed = 0;
+    long n_unknown = -1, k = 0, seed = 42;
     lr_mix_kind kind = LR_MIX_KNOWN;
     lr_facts facts;
     lr_mixture mx;
