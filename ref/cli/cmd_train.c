@@ -241,13 +241,14 @@ static void merge_usage(FILE *f)
 {
     fprintf(f, "usage: llamaref merge -m, --model PATH --adapter DIR --out DIR\n");
     cli_help(f, "--model", NULL);
-    fprintf(f, "  writes W + s B A for every adapted linear as a HF\n"
-               "  checkpoint: the base's dtype if BF16/F16, else F32\n"
-               "  (F64 in a DOUBLE=1 build, so the merge loses nothing),\n"
-               "  and copies the base's tokenizer files (tokenizer.json,\n"
-               "  tokenizer_config.json, special_tokens_map.json,\n"
-               "  tokenizer.model, generation_config.json) that exist.\n"
-               "  DIR and its parents are created.\n");
+    fprintf(f, "  --adapter DIR             the PEFT LoRA adapter folded in\n"
+               "  --out DIR                 the merged HF checkpoint (DIR and its parents\n"
+               "                            are created first)\n"
+               "Writes W + s B A for every adapted linear: the base's dtype if\n"
+               "BF16/F16, else F32 (F64 in a DOUBLE=1 build, so the merge loses\n"
+               "nothing), and copies the base's tokenizer files (tokenizer.json,\n"
+               "tokenizer_config.json, special_tokens_map.json, tokenizer.model,\n"
+               "generation_config.json) that exist.\n");
 }
 
 /* The tokenizer files of the model directory src copied into dst (those
@@ -296,7 +297,8 @@ int cmd_merge(int argc, char **argv)
         else return cli_bad_option("merge", s, merge_usage);
     }
     if (!model || !adapter || !out) {
-        fprintf(stderr, "llamaref merge: --model, --adapter and --out are required\n");
+        fprintf(stderr, "llamaref merge: --model, --adapter and --out are required "
+                "(see --help)\n");
         return 2;
     }
     memset(&lo, 0, sizeof lo);
