@@ -84,7 +84,7 @@ for k in reliability highly_known_after reliability_all positive_shift negative_
 done
 tc=$(printf '%s' "$rep" | sed -n 's/.*\("transition_counts": \[[]0-9, []*\]\).*/\1/p')
 case "$tc" in *"]]") has "transitions" "$m" "$tc" ;; *) bad "no transition_counts in $T/report.json" ;; esac
-$LLAMAREF_BIN eval mmlu $M --adapter "$T/adapter" --data "$T/bench" --shots 2 --limit 4 --out "$T/mmlu.json" >/dev/null 2>&1
+$LLAMAREF_BIN eval mmlu $M --adapter "$T/adapter" --data "$T/bench" --num-shots 2 --limit 4 --out "$T/mmlu.json" >/dev/null 2>&1
 a=$(val acc "$(tr -d '\n' < "$T/mmlu.json")"); b=$(val benchmark_acc "$m")
 [ -n "$a" ] && [ "$a" = "$b" ] && ok || bad "benchmark: eval mmlu '$a', experiment '$b'"
 $LLAMAREF_BIN eval ppl $M --adapter "$T/adapter" --text "$T/valid.txt" --out "$T/ppl.json" >/dev/null 2>&1
@@ -143,7 +143,7 @@ $LLAMAREF_BIN experiment other >/dev/null 2>&1
 
 # a world directory as --model (docs/world.md) with stories260K inside
 W="$T/world"
-$LLAMAREF_BIN world --seed 7 --people 60 --max-mentions 40 --zipf-offset 10 --shots 8 \
+$LLAMAREF_BIN world --seed 7 --people 60 --max-mentions 40 --zipf-offset 10 --num-shots 8 \
     --bench-dev 2 --bench-test 6 --out "$W" >/dev/null 2>&1
 cp "$S/stories260K.bin" "$W/model.bin"
 cp "$S/tok512.bin" "$W/tokenizer.bin"
@@ -190,7 +190,7 @@ case "$p" in ''|null) bad "world: no perplexity of valid.txt" ;; *) ok ;; esac
 # and agrees with the experiment's base-model accuracy (2 dev questions:
 # the experiment's 5 shots become 2)
 $LLAMAREF_BIN eval mmlu --model "$W/model.bin" --tokenizer "$W/tokenizer.bin" \
-    --data "$W/benchmark" --shots 2 --format continuation --out "$T/wmmlu.json" \
+    --data "$W/benchmark" --num-shots 2 --format continuation --out "$T/wmmlu.json" \
     > "$T/wmmlu.txt" 2>&1
 has "eval mmlu on a world" "$(cat "$T/wmmlu.txt")" "mmlu: 6 questions, 1 subjects"
 has "eval mmlu continuation" "$(cat "$T/wmmlu.txt")" "(continuation)"
