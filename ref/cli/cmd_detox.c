@@ -37,6 +37,8 @@ static void usage(FILE *f)
     cli_help(f, "--min-p", "0");
     cli_help(f, "--seed", "42");
     fprintf(f,
+"  --lang L                  the language of the shots and inputs (de, fr,\n"
+"                            es, ru)\n"
 "  --inputs FILE             one toxic sentence per line, or a TSV with a\n"
 "                            header (column toxic_sentence, else the first;\n"
 "                            a neutral_sentence column becomes the reference)\n"
@@ -44,6 +46,7 @@ static void usage(FILE *f)
 "  --limit N                 first N inputs only\n"
 "  --template T              auto (default) | chat (Llama 3.1, or ChatML for\n"
 "                            a ChatML GGUF) | plain\n"
+"  --out FILE.jsonl          the rewrites (parent directories created first)\n"
 "Each output line: {\"source\", \"output\", \"candidate\", \"refusal\",\n"
 "[\"reference\"]} (the input format of llamaref detox-score); FILE.json,\n"
 "FILE.md and FILE-detox.svg summarise.  Prompt: docs/evaluation.md.\n");

@@ -49,8 +49,19 @@ static void usage(FILE *f)
 "                            line per question: context and the continuations\n"
 "                            scored, as lm-evaluation-harness builds them); no\n"
 "                            model is loaded\n"
-"ppl: --data is a text file (the old spelling --text still works, with a\n"
-"warning).  Prompts and scoring: docs/evaluation.md.\n");
+"mmlu, truthfulqa:\n"
+"  --limit N                 the first N questions (of each subject in mmlu)\n"
+"mmlu:\n"
+"  --subjects a,b            these subjects only (default: every *_test.csv)\n"
+"  --format F                letter (lm-evaluation-harness mmlu, default) or\n"
+"                            continuation (mmlu_continuation)\n"
+"ppl (--data is a text file; the old spelling --text still works, with a\n"
+"warning):\n"
+"  --window W                tokens per window (default the model's\n"
+"                            max_position_embeddings, at most 2048)\n"
+"  --stride S                start of one window to the next (default W)\n"
+"  --verbose                 the running value after each window on stderr\n"
+"Prompts and scoring: docs/evaluation.md.\n");
 }
 
 typedef struct eval_opts {
