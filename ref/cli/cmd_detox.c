@@ -171,7 +171,7 @@ int cmd_detox(int argc, char **argv)
         else if (!strcmp(a, "--lang") && v) { lang = v; i++; }
         else if (!strcmp(a, "--inputs") && v) { inputs = v; i++; }
         else if (!strcmp(a, "--out") && v) { out = v; i++; }
-        else if (!strcmp(a, "--template") && v) { template_arg = v; i++; }
+        else if (!strcmp(a, "--template") && v) { if (cli_template_arg("detox", v)) return 2; template_arg = v; i++; }
         else if (!strcmp(a, "--candidates")) { if (cli_int(a, v, 1, 1000, &candidates)) return 2; i++; }
         else if (!strcmp(a, "--num-shots")) { if (cli_int(a, v, 0, 1000, &n_shots)) return 2; i++; }
         else if (!strcmp(a, "--top-k")) { if (cli_int(a, v, 0, 1 << 30, &top_k)) return 2; i++; }
@@ -184,7 +184,7 @@ int cmd_detox(int argc, char **argv)
         else if (!strcmp(a, "--min-p")) { if (cli_double_in(a, v, 0, 0, 1, 0, &min_p)) return 2; i++; }
         else return cli_bad_option("detox", a, usage);
     }
-    if (!shots_path || !lang || !inputs || !out) {
+    if (!lm.model_path || !shots_path || !lang || !inputs || !out) {
         fprintf(stderr, "llamaref detox: --model, --shots, --lang, --inputs and "
                 "--out are required (see --help)\n");
         return 2;

@@ -727,8 +727,8 @@ int cmd_eval(int argc, char **argv)
         return 2;
     }
     if (!strcmp(task, "ppl")) o.text = o.data;
-    if (!o.data) {
-        fprintf(stderr, "llamaref eval %s: --model and --data are required\n", task);
+    if (!o.data || (!o.lm.model_path && !o.requests)) {
+        fprintf(stderr, "llamaref eval %s: --model and --data are required (see --help)\n", task);
         return 2;
     }
     if (o.requests) {
@@ -757,8 +757,9 @@ int cmd_eval(int argc, char **argv)
     if (!strcmp(task, "mmlu")) rc = eval_mmlu(&o, &L) ? 1 : 0;
     else if (!strcmp(task, "truthfulqa")) rc = eval_truthfulqa(&o, &L) ? 1 : 0;
     else rc = eval_ppl(&o, &L) ? 1 : 0;
-    fprintf(stderr, "eval: %ld tokens through the model, %ld served from the "
-            "prefix cache\n", L.pc.n_fed, L.pc.n_reused);
+    if (rc == 0)
+        fprintf(stderr, "eval: %ld tokens through the model, %ld served from the "
+                "prefix cache\n", L.pc.n_fed, L.pc.n_reused);
 done:
     lr_loglik_free(&L);
     cli_lm_free(&o.lm);

@@ -603,7 +603,7 @@ int cmd_experiment(int argc, char **argv)
         bad = cli_double_in(s, v, lo, lo_open, !strcmp(name, "--dropout") ? 1 : 1e30, 0, &o.field); i++; }
         STR("--model", model) STR("--tokenizer", tokenizer) STR("--facts", facts)
         STR("--shots", shots) STR("--benchmark", bench) STR("--valid", valid)
-        STR("--out", out) STR("--template", template_arg) STR("--targets", targets)
+        STR("--out", out) STR("--targets", targets)
         STR("--schedule", schedule)
         INT("--shots-per-prompt", shots_per_prompt, 0, 1000)
         INT("--r", r, 1, 1 << 20) INT("--epochs", epochs, 1, 1 << 20)
@@ -618,6 +618,11 @@ int cmd_experiment(int argc, char **argv)
         else if (!strcmp(s, "--unknown")) { bad = parse_list(s, v, 1, 100000000L, o.unknown, &o.n_unknown); i++; set_unknown = 1; }
         else if (!strcmp(s, "--extra")) { bad = parse_list(s, v, 0, 100000L, o.extra, &o.n_extra); i++; set_extra = 1; }
         else if (!strcmp(s, "--seeds")) { bad = parse_list(s, v, 0, 0x7fffffffL, o.seeds, &o.n_seeds); i++; set_seeds = 1; }
+        else if (!strcmp(s, "--template") && v) {
+            if (cli_template_arg("experiment", v)) return 2;
+            o.template_arg = v;
+            i++;
+        }
         else if (!strcmp(s, "--kind") && v) {
             if (!strcmp(v, "known")) o.kind = LR_MIX_KNOWN;
             else if (!strcmp(v, "paraphrase")) o.kind = LR_MIX_PARAPHRASE;

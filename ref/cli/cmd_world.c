@@ -112,6 +112,7 @@ int cmd_world(int argc, char **argv)
         fprintf(stderr, "llamaref world: --out DIR is required (see --help)\n");
         return 2;
     }
+    if (cli_prepare_out("world", out_dir, 1)) return 1;
     if (lr_world_build(&o, &w, &err) || lr_world_write(&w, out_dir, &bytes, &err)) {
         fprintf(stderr, "llamaref world: %s\n", err.msg);
         lr_world_free(&w);
