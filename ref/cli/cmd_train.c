@@ -256,8 +256,8 @@ static void merge_usage(FILE *f)
 {
     fprintf(f, "usage: llamaref merge -m, --model PATH --adapter DIR --out DIR\n");
     cli_help(f, "--model", NULL);
-    fprintf(f, "  --adapter DIR             the PEFT LoRA adapter folded in\n"
-               "  --out DIR                 the merged HF checkpoint (DIR and its parents\n"
+    cli_help(f, "--adapter", NULL);
+    fprintf(f, "  --out DIR                 the merged HF checkpoint (DIR and its parents\n"
                "                            are created first)\n"
                "Writes W + s B A for every adapted linear: the base's dtype if\n"
                "BF16/F16, else F32 (F64 in a DOUBLE=1 build, so the merge loses\n"
