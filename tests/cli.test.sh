@@ -32,6 +32,9 @@ W=data/world
 body() { awk -v f="$2" '$0 ~ "^(static )?int " f "\\(" { on = 1 } on { print } on && /^}/ { exit }' "$1"; }
 cmds=$($LLAMAREF_BIN --help | sed -n '/^commands:/,/^$/s/^  \([a-z][a-z-]*\) .*/\1/p')
 [ "$(echo $cmds | wc -w)" -ge 21 ] && ok || bad "llamaref --help lists $(echo $cmds | wc -w) commands"
+shared="-m,_--model_PATH --tokenizer_PATH --adapter_DIR --temp,_--temperature_T --top-k_K
+        --top-p_P --min-p_M -s,_--seed_S -n,_--max-new-tokens_N --no-check-weights --keep-dtype
+        --shots_FILE --num-shots_N -f,_--file_FILE -c,_--max-len_N --data_PATH --rslora_|_--no-rslora"
 for c in $cmds; do
     fn=cmd_$(echo "$c" | tr - _)
     f=$(grep -l "^int $fn(" ref/cli/*.c)
@@ -51,11 +54,20 @@ for c in $cmds; do
         else bad "$c --help does not list $o"; fi
     done
     [ "$n" -gt 0 ] && ok || bad "$c: no option found in $f"
+    # a shared option is listed with its shared line (cli_help), not a
+    # line of the command's own; world's --seed is its own 64-bit seed
+    for o in $shared; do
+        opt=$(echo "$o" | sed 's/.*\(--[a-z-]*\).*/\1/' | tr _ ' ')
+        spec=$(echo "$o" | tr _ ' ')
+        [ "$c $opt" = "world --seed" ] && continue
+        if grep -q -e " $opt\( \|,\|\$\)" "$T/cols"; then
+            grep -q -e "^  $spec " "$T/h" && ok || bad "$c --help: $opt without the shared line '$spec'"
+        fi
+    done
 done
 # the shared options' lines: the same text in every command that lists them
-for o in "-m, --model PATH" "--tokenizer PATH" "--adapter DIR" "--temp, --temperature T" \
-         "--top-p P" "-s, --seed S" "-n, --max-new-tokens N" "--no-check-weights" \
-         "--shots FILE" "--num-shots N" "-f, --file FILE" "-c, --max-len N" "--rslora | --no-rslora"; do
+for o in $shared; do
+    o=$(echo "$o" | tr _ ' ')
     lines=$(for c in $cmds; do $LLAMAREF_BIN $c --help | grep -e "^  $o " ; done | sort -u)
     n=$(printf '%s\n' "$lines" | grep -c .)
     expect_eq "help line '$o' identical in every command ($lines)" "$n" 1
