@@ -124,6 +124,17 @@ has "svg" "$(head -c 200 "$E/reliability.svg")" "<svg"
 # integers; a log file without carriage returns
 has "report names the paper" "$md" '"How Much Knowledge Can You Pack into a LoRA Adapter without Harming LLM?" (Pletenev et al., Findings of NAACL 2025)'
 has "log axis labelled" "$(cat "$E/reliability.svg")" "(n, log scale)"
+# every line of a chart has its legend entry (a swatch and its name), the
+# reference lines included (the base model, the known-before bound), and
+# the y axes start at 0
+for f in reliability negative-shift benchmark refusals; do
+    p=$(grep -c '<path ' "$E/$f.svg"); l=$(grep -c 'width="14" height="4"' "$E/$f.svg")
+    [ "$p" -gt 0 ] && expect_eq "$f.svg: legend entries = lines" "$l" "$p" || bad "$f.svg: no line"
+    has "$f.svg: y axis from 0" "$(grep -o '>0</text>' "$E/$f.svg" | head -n 1)" ">0</text>"
+done
+has "benchmark.svg: the reference line named" "$(cat "$E/benchmark.svg")" ">base model</text>"
+has "negative-shift.svg: the bound named" "$(cat "$E/negative-shift.svg")" ">known before (max)</text>"
+has "refusals.svg: the reference line named" "$(cat "$E/refusals.svg")" ">base model (before)</text>"
 case "$md" in *"| 1 | 16.0 |"*|*"| 1 | 8.0 |"*) bad "a count printed as a decimal" ;; *) ok ;; esac
 if grep -q "$(printf '\r')" "$T/stderr.txt"; then bad "carriage return in the experiment's log"; else ok; fi
 
