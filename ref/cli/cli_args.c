@@ -246,11 +246,6 @@ int cli_bad_option(const char *cmd, const char *arg, void (*usage)(FILE *))
     return 2;
 }
 
-int cli_unknown(const char *cmd, const char *arg)
-{
-    return cli_bad_option(cmd, arg, NULL);
-}
-
 /* mkdir -p (path is modified temporarily) */
 static int make_dirs(char *path)
 {
