@@ -104,7 +104,7 @@ static int bench_model(const char *label, const lr_model *m, int prompt,
     if (!ids) return -1;
     for (i = 0; i < prompt; i++) ids[i] = (i * 7919 + 3) % m->config.vocab_size;
     if (lr_decoder_init(&d, m, prompt + gen, 64, &err)) {
-        fprintf(stderr, "bench: %s\n", err.msg);
+        fprintf(stderr, "llamaref bench: %s\n", err.msg);
         free(ids);
         return -1;
     }
@@ -146,7 +146,7 @@ static void usage(FILE *f)
 int cmd_bench(int argc, char **argv)
 {
     const char *stories = "../shared/assets/stories260K/stories260K.bin";
-    int i, th, quick = 0, size = 1024, given = 0;
+    int i, th, quick = 0, size = 1024, given = 0, rc = 0;
     double copy;
     lr_config c;
     lr_model *m = NULL;
@@ -191,7 +191,7 @@ int cmd_bench(int argc, char **argv)
                "%7.2f GFLOP/s\n", th, bench_matmul(1, 1, 4096, 4096, quick ? 3 : 10));
     }
     if (m) {
-        bench_model("stories260K", m, 256, 256, copy);
+        rc = bench_model("stories260K", m, 256, 256, copy) ? 1 : 0;
         lr_model_free(m);
         m = NULL;
     } else {
@@ -206,8 +206,8 @@ int cmd_bench(int argc, char **argv)
         printf("random model: %.1fM parameters, %.0f MB of weights read per "
                "decoded token\n", lr_config_param_count(&c) * 1e-6,
                weight_bytes_per_token(m) * 1e-6);
-        bench_model("random 100M", m, 128, 32, copy);
+        if (bench_model("random 100M", m, 128, 32, copy)) rc = 1;
         lr_model_free(m);
     }
-    return 0;
+    return rc;
 }

@@ -92,7 +92,7 @@ int cmd_bpe_train(int argc, char **argv)
                 (unsigned long)tr.vocab.n, (double)(clock() - t0) / CLOCKS_PER_SEC,
                 out_path);
     if (tr.vocab.n < opts.vocab_size)
-        fprintf(stderr, "bpe-train: warning: the corpus ran out of pairs at %lu tokens "
+        fprintf(stderr, "llamaref bpe-train: warning: the corpus ran out of pairs at %lu tokens "
                 "(asked for %lu)\n", (unsigned long)tr.vocab.n,
                 (unsigned long)opts.vocab_size);
     lr_bpe_trained_free(&tr);

@@ -459,7 +459,7 @@ static int run_knowledge(exp_opts *o)
     o->bench_shots_used = o->bench_shots;
     if (o->bench && exp_bench_check(o)) goto done;
     if (o->bench && o->bench_shots_used < o->bench_shots)
-        fprintf(stderr, "experiment: benchmark %ld-shot: a dev file of %s has fewer "
+        fprintf(stderr, "llamaref experiment: warning: benchmark %ld-shot: a dev file of %s has fewer "
                 "than the %ld shots asked for\n", o->bench_shots_used, o->bench,
                 o->bench_shots);
     if (make_dir(o->out)) goto done;

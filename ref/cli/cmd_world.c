@@ -124,7 +124,7 @@ int cmd_world(int argc, char **argv)
         for (k = 0; k < w.n_facts; k++) n_split[w.facts[k].split]++;
         if (n_split[LR_WS_SHOT] < o.n_shots || n_split[LR_WS_BENCH_DEV] < o.n_bench_dev ||
             n_split[LR_WS_BENCH_TEST] < o.n_bench_test)
-            fprintf(stderr, "world: warning: only %lu head facts for shots and benchmark: "
+            fprintf(stderr, "llamaref world: warning: only %lu head facts for shots and benchmark: "
                     "%lu shots, %lu dev and %lu test questions (asked for %lu, %lu, %lu)\n",
                     (unsigned long)(n_split[LR_WS_SHOT] + n_split[LR_WS_BENCH_DEV] +
                                     n_split[LR_WS_BENCH_TEST]),
@@ -132,7 +132,7 @@ int cmd_world(int argc, char **argv)
                     (unsigned long)n_split[LR_WS_BENCH_TEST], (unsigned long)o.n_shots,
                     (unsigned long)o.n_bench_dev, (unsigned long)o.n_bench_test);
         if (n_split[LR_WS_QA] * 2 < w.n_facts)
-            fprintf(stderr, "world: warning: shots and benchmark took %lu of %lu facts; the QA "
+            fprintf(stderr, "llamaref world: warning: shots and benchmark took %lu of %lu facts; the QA "
                     "pool keeps %lu (more --people or fewer --shots / --bench-test)\n",
                     (unsigned long)(w.n_facts - n_split[LR_WS_QA]), (unsigned long)w.n_facts,
                     (unsigned long)n_split[LR_WS_QA]);
