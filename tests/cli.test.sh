@@ -118,6 +118,7 @@ done <<EOF
 2|mixture --facts x --unknown -1 --out $T/m.jsonl
 1|mixture --facts $N --unknown 1 --out $T/m.jsonl
 2|eval foo
+2|eval
 2|eval ppl -m $W --data x --format letter
 2|eval mmlu --data x
 1|eval ppl -m $W --data $N
@@ -138,6 +139,7 @@ done <<EOF
 2|world --out $T/w --people 3
 1|world --out $T/ro/file/w
 2|experiment foo
+2|experiment
 2|experiment knowledge -m $W --lr -1
 2|experiment knowledge -m $W --template foo
 1|experiment knowledge -m $W --facts $N --out $T/exp

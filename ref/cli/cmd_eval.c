@@ -672,10 +672,12 @@ int cmd_eval(int argc, char **argv)
     o.window = 0;
     o.max_len = 2048; /* lm-evaluation-harness's default max_length */
     o.bos = 1;
-    if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
-        usage(argc < 2 ? stderr : stdout);
-        return argc < 2 ? 2 : 0;
+    if (argc < 2) {
+        fprintf(stderr, "llamaref eval: a task is required: mmlu, truthfulqa or ppl "
+                "(see --help)\n");
+        return 2;
     }
+    if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) { usage(stdout); return 0; }
     task = argv[1];
     if (strcmp(task, "mmlu") && strcmp(task, "truthfulqa") && strcmp(task, "ppl")) {
         fprintf(stderr, "llamaref eval: unknown task '%s' (mmlu, truthfulqa, ppl)\n", task);

@@ -570,10 +570,12 @@ int cmd_experiment(int argc, char **argv)
     lr_train_options t;
     int i, set_unknown = 0, set_extra = 0, set_seeds = 0, set_limit = 0;
     int set_prompts = 0, set_mnt = 0, set_bl = 0, set_ppl = 0;
-    if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
-        usage(argc < 2 ? stderr : stdout);
-        return argc < 2 ? 2 : 0;
+    if (argc < 2) {
+        fprintf(stderr, "llamaref experiment: an experiment is required: knowledge "
+                "(see --help)\n");
+        return 2;
     }
+    if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) { usage(stdout); return 0; }
     if (strcmp(argv[1], "knowledge")) {
         fprintf(stderr, "llamaref experiment: unknown experiment '%s' (knowledge)\n", argv[1]);
         return 2;
