@@ -140,8 +140,9 @@ done <<EOF
 1|world --out $T/ro/file/w
 2|experiment foo
 2|experiment
-2|experiment knowledge -m $W --lr -1
-2|experiment knowledge -m $W --template foo
+2|experiment knowledge -m $W --facts $N --out $T/exp --lr -1
+2|experiment knowledge -m $W --facts $N --out $T/exp --dropout 2
+2|experiment knowledge -m $W --facts $N --out $T/exp --template foo
 1|experiment knowledge -m $W --facts $N --out $T/exp
 2|nosuchcommand
 EOF
