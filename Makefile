@@ -336,7 +336,7 @@ fuzz-replay: fuzz-build
 # docs/training.md ("Pretraining the world model").
 WORLD_DIR ?= data/world
 WORLD_SEED ?= 42
-WORLD_OPTS ?= --people 400 --max-mentions 60 --zipf-offset 60 --shots 40 --bench-test 60 \
+WORLD_OPTS ?= --people 400 --max-mentions 60 --zipf-offset 60 --num-shots 40 --bench-test 60 \
   --exam-documents 1500
 WORLD_VOCAB ?= 2048
 WORLD_PACK ?= 8

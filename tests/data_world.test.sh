@@ -31,7 +31,7 @@ fi
 # 1. the world files
 seed=$(sed -n 's/^  "seed": \([0-9]*\),$/\1/p' "$W/world.json")
 args="--seed $seed --people $(opt people) --max-mentions $(opt max_mentions)
-      --zipf-offset $(opt zipf_offset) --shots $(opt shots) --bench-dev $(opt bench_dev)
+      --zipf-offset $(opt zipf_offset) --num-shots $(opt shots) --bench-dev $(opt bench_dev)
       --bench-test $(opt bench_test) --refusal-percent $(opt refusal_percent)
       --valid-percent $(opt valid_percent) --exam-documents $(opt exam_documents)
       --exam-min-mentions $(opt exam_min_mentions)"

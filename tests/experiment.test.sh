@@ -84,7 +84,7 @@ for k in reliability highly_known_after reliability_all positive_shift negative_
 done
 tc=$(printf '%s' "$rep" | sed -n 's/.*\("transition_counts": \[[]0-9, []*\]\).*/\1/p')
 case "$tc" in *"]]") has "transitions" "$m" "$tc" ;; *) bad "no transition_counts in $T/report.json" ;; esac
-$LLAMAREF_BIN eval mmlu $M --adapter "$T/adapter" --data "$T/bench" --shots 2 --limit 4 --out "$T/mmlu.json" >/dev/null 2>&1
+$LLAMAREF_BIN eval mmlu $M --adapter "$T/adapter" --data "$T/bench" --num-shots 2 --limit 4 --out "$T/mmlu.json" >/dev/null 2>&1
 a=$(val acc "$(tr -d '\n' < "$T/mmlu.json")"); b=$(val benchmark_acc "$m")
 [ -n "$a" ] && [ "$a" = "$b" ] && ok || bad "benchmark: eval mmlu '$a', experiment '$b'"
 $LLAMAREF_BIN eval ppl $M --adapter "$T/adapter" --text "$T/valid.txt" --out "$T/ppl.json" >/dev/null 2>&1
@@ -124,6 +124,17 @@ has "svg" "$(head -c 200 "$E/reliability.svg")" "<svg"
 # integers; a log file without carriage returns
 has "report names the paper" "$md" '"How Much Knowledge Can You Pack into a LoRA Adapter without Harming LLM?" (Pletenev et al., Findings of NAACL 2025)'
 has "log axis labelled" "$(cat "$E/reliability.svg")" "(n, log scale)"
+# every line of a chart has its legend entry (a swatch and its name), the
+# reference lines included (the base model, the known-before bound), and
+# the y axes start at 0
+for f in reliability negative-shift benchmark refusals; do
+    p=$(grep -c '<path ' "$E/$f.svg"); l=$(grep -c 'width="14" height="4"' "$E/$f.svg")
+    [ "$p" -gt 0 ] && expect_eq "$f.svg: legend entries = lines" "$l" "$p" || bad "$f.svg: no line"
+    has "$f.svg: y axis from 0" "$(grep -o '>0</text>' "$E/$f.svg" | head -n 1)" ">0</text>"
+done
+has "benchmark.svg: the reference line named" "$(cat "$E/benchmark.svg")" ">base model</text>"
+has "negative-shift.svg: the bound named" "$(cat "$E/negative-shift.svg")" ">known before (max)</text>"
+has "refusals.svg: the reference line named" "$(cat "$E/refusals.svg")" ">base model (before)</text>"
 case "$md" in *"| 1 | 16.0 |"*|*"| 1 | 8.0 |"*) bad "a count printed as a decimal" ;; *) ok ;; esac
 if grep -q "$(printf '\r')" "$T/stderr.txt"; then bad "carriage return in the experiment's log"; else ok; fi
 
@@ -143,7 +154,7 @@ $LLAMAREF_BIN experiment other >/dev/null 2>&1
 
 # a world directory as --model (docs/world.md) with stories260K inside
 W="$T/world"
-$LLAMAREF_BIN world --seed 7 --people 60 --max-mentions 40 --zipf-offset 10 --shots 8 \
+$LLAMAREF_BIN world --seed 7 --people 60 --max-mentions 40 --zipf-offset 10 --num-shots 8 \
     --bench-dev 2 --bench-test 6 --out "$W" >/dev/null 2>&1
 cp "$S/stories260K.bin" "$W/model.bin"
 cp "$S/tok512.bin" "$W/tokenizer.bin"
@@ -190,7 +201,7 @@ case "$p" in ''|null) bad "world: no perplexity of valid.txt" ;; *) ok ;; esac
 # and agrees with the experiment's base-model accuracy (2 dev questions:
 # the experiment's 5 shots become 2)
 $LLAMAREF_BIN eval mmlu --model "$W/model.bin" --tokenizer "$W/tokenizer.bin" \
-    --data "$W/benchmark" --shots 2 --format continuation --out "$T/wmmlu.json" \
+    --data "$W/benchmark" --num-shots 2 --format continuation --out "$T/wmmlu.json" \
     > "$T/wmmlu.txt" 2>&1
 has "eval mmlu on a world" "$(cat "$T/wmmlu.txt")" "mmlu: 6 questions, 1 subjects"
 has "eval mmlu continuation" "$(cat "$T/wmmlu.txt")" "(continuation)"

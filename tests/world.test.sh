@@ -10,7 +10,7 @@ rm -rf "$T"
 mkdir -p "$T"
 FILES="entities.jsonl facts.jsonl qa.jsonl shots.jsonl refusals.jsonl benchmark/dev/world_dev.csv
 benchmark/test/world_test.csv corpus.txt valid.txt world.json"
-SMALL="--people 60 --max-mentions 40 --zipf-offset 10 --shots 8 --bench-dev 2 --bench-test 6"
+SMALL="--people 60 --max-mentions 40 --zipf-offset 10 --num-shots 8 --bench-dev 2 --bench-test 6"
 
 # 1. deterministic: same seed twice (the second into an existing directory)
 $LLAMAREF_BIN world --seed 7 $SMALL --out "$T/a" 2> "$T/log"

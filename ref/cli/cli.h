@@ -53,8 +53,6 @@ int cli_seed(const char *opt, const char *val, long *out);
  * listed by usage ("did you mean --temperature?").  usage may be NULL (the
  * shared vocabulary is searched).  Returns 2. */
 int cli_bad_option(const char *cmd, const char *arg, void (*usage)(FILE *));
-/* The same without a usage function. */
-int cli_unknown(const char *cmd, const char *arg);
 /* Before any work: an output file's parent directories are created and
  * checked writable (is_dir: path itself is a directory to create).  Prints
  * "llamaref <cmd>: ..." and returns -1 when it cannot be written. */

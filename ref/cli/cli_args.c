@@ -246,11 +246,6 @@ int cli_bad_option(const char *cmd, const char *arg, void (*usage)(FILE *))
     return 2;
 }
 
-int cli_unknown(const char *cmd, const char *arg)
-{
-    return cli_bad_option(cmd, arg, NULL);
-}
-
 /* mkdir -p (path is modified temporarily) */
 static int make_dirs(char *path)
 {
@@ -328,8 +323,8 @@ static const struct shared_help {
     {"--model", "-m, --model PATH          HF model directory or llama2.c checkpoint (.bin)"},
     {"--tokenizer", "--tokenizer PATH          tokenizer file or directory (default: the\n"
                     "                            model's directory; needed for llama2.c)"},
-    {"--adapter", "--adapter DIR             PEFT LoRA adapter, merged into this process's\n"
-                  "                            copy of the weights (W + s B A)"},
+    {"--adapter", "--adapter DIR             PEFT LoRA adapter (adapter_config.json +\n"
+                  "                            adapter_model.safetensors): W + s B A"},
     {"--keep-dtype", "--keep-dtype              keep BF16/F16 weights as stored (half the memory)"},
     {"--no-check-weights", "--no-check-weights        skip the NaN/Inf scan of the weights on load"},
     {"--prompt", "-p, --prompt TEXT         the prompt"},
@@ -344,7 +339,7 @@ static const struct shared_help {
     {"--seed", "-s, --seed S              random seed, 0 .. 2^31-1; -1 draws one (printed\n"
                "                            and recorded)"},
     {"--shots", "--shots FILE              few-shot examples (a file)"},
-    {"--num-shots", "--num-shots N             few-shot examples per prompt (a count)"},
+    {"--num-shots", "--num-shots N             few-shot examples (a count)"},
     {"--data", "--data PATH               the data set"},
     {"--rslora", "--rslora | --no-rslora    rank-stabilised LoRA scale alpha / sqrt(r)\n"
                  "                            instead of alpha / r"},

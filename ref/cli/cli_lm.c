@@ -228,6 +228,14 @@ static int chatml_tokenizer(const cli_lm *lm)
     return r;
 }
 
+int cli_template_arg(const char *cmd, const char *arg)
+{
+    if (!strcmp(arg, "auto") || !strcmp(arg, "chat") || !strcmp(arg, "plain")) return 0;
+    fprintf(stderr, "llamaref %s: --template must be auto, chat or plain (got '%s')\n",
+            cmd, arg);
+    return -1;
+}
+
 int cli_prompt_style(const char *cmd, const char *arg, const cli_lm *lm,
                      lr_prompt_style *out)
 {
@@ -260,8 +268,7 @@ int cli_prompt_style(const char *cmd, const char *arg, const cli_lm *lm,
     } else if (!strcmp(arg, "plain")) {
         *out = LR_PROMPT_PLAIN;
     } else {
-        fprintf(stderr, "llamaref %s: --template must be auto, chat or plain\n", cmd);
-        return -1;
+        return cli_template_arg(cmd, arg);
     }
     if (arg && strcmp(arg, "auto"))
         fprintf(stderr, "llamaref %s: template %s (--template)\n", cmd, arg);

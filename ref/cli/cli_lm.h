@@ -35,6 +35,9 @@ int cli_lm_option(cli_lm *lm, int argc, char **argv, int *i);
  * failure. */
 int cli_lm_load(cli_lm *lm, const char *cmd);
 void cli_lm_free(cli_lm *lm);
+/* --template: auto, chat or plain; else a message and -1 (a usage error,
+ * checked while parsing). */
+int cli_template_arg(const char *cmd, const char *arg);
 /* --template auto|chat|plain -> style (auto: plain for a model trained
  * without chat, i.e. a world model (world.json in its directory) or one
  * whose config.json has "llamaref_template": "plain"; else chatml when the

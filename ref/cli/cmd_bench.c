@@ -104,7 +104,7 @@ static int bench_model(const char *label, const lr_model *m, int prompt,
     if (!ids) return -1;
     for (i = 0; i < prompt; i++) ids[i] = (i * 7919 + 3) % m->config.vocab_size;
     if (lr_decoder_init(&d, m, prompt + gen, 64, &err)) {
-        fprintf(stderr, "bench: %s\n", err.msg);
+        fprintf(stderr, "llamaref bench: %s\n", err.msg);
         free(ids);
         return -1;
     }
@@ -134,15 +134,19 @@ static int bench_model(const char *label, const lr_model *m, int prompt,
 static void usage(FILE *f)
 {
     fprintf(f, "usage: llamaref bench [--stories PATH] [--size N] [--quick]\n"
-               "  --size N   fast matmul on [N, N] x [N, N]^T (default 1024)\n"
-               "  --quick    small sizes only (seconds)\n"
+               "  --stories PATH            llama2.c checkpoint timed for prefill/decode\n"
+               "                            (default ../shared/assets/stories260K/\n"
+               "                            stories260K.bin, skipped when missing; a\n"
+               "                            given PATH must load)\n"
+               "  --size N                  fast matmul on [N, N] x [N, N]^T (default 1024)\n"
+               "  --quick                   small sizes only (seconds)\n"
                "Thread counts 1 and 2 need an OMP=1 build.\n");
 }
 
 int cmd_bench(int argc, char **argv)
 {
     const char *stories = "../shared/assets/stories260K/stories260K.bin";
-    int i, th, quick = 0, size = 1024;
+    int i, th, quick = 0, size = 1024, given = 0, rc = 0;
     double copy;
     lr_config c;
     lr_model *m = NULL;
@@ -153,6 +157,7 @@ int cmd_bench(int argc, char **argv)
             return 0;
         } else if (!strcmp(argv[i], "--stories") && i + 1 < argc) {
             stories = argv[++i];
+            given = 1;
         } else if (!strcmp(argv[i], "--size") && i + 1 < argc) {
             long v;
             if (cli_int("--size", argv[++i], 16, 16384, &v)) return 2;
@@ -161,6 +166,14 @@ int cmd_bench(int argc, char **argv)
             quick = 1;
         } else {
             return cli_bad_option("bench", argv[i], usage);
+        }
+    }
+    /* a checkpoint asked for must load, before any timing */
+    if (lr_model_load(stories, NULL, &m, &err)) {
+        m = NULL;
+        if (given) {
+            fprintf(stderr, "llamaref bench: %s\n", err.msg);
+            return 1;
         }
     }
     printf("llamaref bench: compute %s, fast matmul isa %s, OpenMP %s\n",
@@ -177,8 +190,8 @@ int cmd_bench(int argc, char **argv)
         printf("matmul threads %d: fast decode-shaped [1 x 4096] x [4096 x 4096]^T "
                "%7.2f GFLOP/s\n", th, bench_matmul(1, 1, 4096, 4096, quick ? 3 : 10));
     }
-    if (lr_model_load(stories, NULL, &m, &err) == 0) {
-        bench_model("stories260K", m, 256, 256, copy);
+    if (m) {
+        rc = bench_model("stories260K", m, 256, 256, copy) ? 1 : 0;
         lr_model_free(m);
         m = NULL;
     } else {
@@ -187,14 +200,14 @@ int cmd_bench(int argc, char **argv)
     if (!quick) {
         lr_config_bench_100m(&c);
         if (lr_model_init_random(&c, 7, &m, &err)) {
-            fprintf(stderr, "bench: %s\n", err.msg);
+            fprintf(stderr, "llamaref bench: %s\n", err.msg);
             return 1;
         }
         printf("random model: %.1fM parameters, %.0f MB of weights read per "
                "decoded token\n", lr_config_param_count(&c) * 1e-6,
                weight_bytes_per_token(m) * 1e-6);
-        bench_model("random 100M", m, 128, 32, copy);
+        if (bench_model("random 100M", m, 128, 32, copy)) rc = 1;
         lr_model_free(m);
     }
-    return 0;
+    return rc;
 }

@@ -16,12 +16,16 @@ static void usage(FILE *out)
     fprintf(out,
         "usage: llamaref bpe-train --corpus FILE --vocab-size N --out FILE\n"
         "                          [--max-token-bytes N] [--quiet]\n"
+        "  --corpus FILE             the training text\n"
+        "  --vocab-size N            learned tokens (>= 256: the single bytes)\n"
+        "  --out FILE                the tiktoken file (\"base64(bytes) rank\" per\n"
+        "                            line; parent directories created first)\n"
+        "  --max-token-bytes N       longest token (default %d)\n"
+        "  --quiet                   no summary on stderr\n"
         "Byte-level BPE on the pieces of the Llama 3 pre-tokenizer: 256 single\n"
         "bytes, then merges of the most frequent adjacent pair (ties: smallest\n"
-        "left id, then smallest right id) until N tokens.  Writes the tiktoken\n"
-        "file (\"base64(bytes) rank\" per line); the tokenizer adds the 256 Llama 3\n"
-        "special tokens at ids N..N+255.  --max-token-bytes: longest token\n"
-        "(default %d).  Prints a summary on stderr unless --quiet.\n",
+        "left id, then smallest right id) until N tokens.  The tokenizer adds\n"
+        "the 256 Llama 3 special tokens at ids N..N+255.\n",
         LR_BPE_TRAIN_MAX_TOKEN_BYTES);
 }
 
@@ -64,7 +68,8 @@ int cmd_bpe_train(int argc, char **argv)
         }
     }
     if (!corpus || !out_path || opts.vocab_size == 0) {
-        usage(stderr);
+        fprintf(stderr, "llamaref bpe-train: --corpus, --vocab-size and --out are "
+                "required (see --help)\n");
         return 2;
     }
     if (cli_prepare_out("bpe-train", out_path, 0)) return 1;
@@ -87,7 +92,7 @@ int cmd_bpe_train(int argc, char **argv)
                 (unsigned long)tr.vocab.n, (double)(clock() - t0) / CLOCKS_PER_SEC,
                 out_path);
     if (tr.vocab.n < opts.vocab_size)
-        fprintf(stderr, "bpe-train: warning: the corpus ran out of pairs at %lu tokens "
+        fprintf(stderr, "llamaref bpe-train: warning: the corpus ran out of pairs at %lu tokens "
                 "(asked for %lu)\n", (unsigned long)tr.vocab.n,
                 (unsigned long)opts.vocab_size);
     lr_bpe_trained_free(&tr);

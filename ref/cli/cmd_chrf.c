@@ -69,11 +69,17 @@ static void usage(FILE *out)
         "usage: llamaref chrf --hyp FILE --ref FILE [--ref FILE2 ...]\n"
         "                     [--word-order N] [--char-order N] [--beta N]\n"
         "                     [--sentence] [--digits N]\n"
-        "chrF as sacreBLEU 2.x CHRF() (--word-order 2: chrF++).  Files hold one\n"
-        "sentence per line; several --ref files give several references per\n"
-        "sentence.  Prints the corpus score (statistics summed over sentences),\n"
-        "or with --sentence one sentence score per line, with N decimals\n"
-        "(default 6; 17 shows every bit of the double, for oracle checks).\n");
+        "chrF as sacreBLEU 2.x CHRF().  Files hold one sentence per line.\n"
+        "  --hyp FILE                the hypotheses\n"
+        "  --ref FILE                the references; repeated: several references\n"
+        "                            per sentence\n"
+        "  --word-order N            word n-gram order (default 0; 2: chrF++)\n"
+        "  --char-order N            character n-gram order (default 6)\n"
+        "  --beta N                  recall weight (default 2)\n"
+        "  --sentence                one sentence score per line, instead of the\n"
+        "                            corpus score (statistics summed over sentences)\n"
+        "  --digits N                decimals printed (default 6; 17 shows every bit\n"
+        "                            of the double, for oracle checks)\n");
 }
 
 int cmd_chrf(int argc, char **argv)
@@ -127,7 +133,7 @@ int cmd_chrf(int argc, char **argv)
         }
     }
     if (!hyp_path || n_refs == 0) {
-        usage(stderr);
+        fprintf(stderr, "llamaref chrf: --hyp and --ref are required (see --help)\n");
         return 2;
     }
     if (line_file_read(&hyp, hyp_path, &err)) goto fail;

@@ -37,6 +37,8 @@ static void usage(FILE *f)
     cli_help(f, "--min-p", "0");
     cli_help(f, "--seed", "42");
     fprintf(f,
+"  --lang L                  the language of the shots and inputs (de, fr,\n"
+"                            es, ru)\n"
 "  --inputs FILE             one toxic sentence per line, or a TSV with a\n"
 "                            header (column toxic_sentence, else the first;\n"
 "                            a neutral_sentence column becomes the reference)\n"
@@ -44,6 +46,7 @@ static void usage(FILE *f)
 "  --limit N                 first N inputs only\n"
 "  --template T              auto (default) | chat (Llama 3.1, or ChatML for\n"
 "                            a ChatML GGUF) | plain\n"
+"  --out FILE.jsonl          the rewrites (parent directories created first)\n"
 "Each output line: {\"source\", \"output\", \"candidate\", \"refusal\",\n"
 "[\"reference\"]} (the input format of llamaref detox-score); FILE.json,\n"
 "FILE.md and FILE-detox.svg summarise.  Prompt: docs/evaluation.md.\n");
@@ -168,7 +171,7 @@ int cmd_detox(int argc, char **argv)
         else if (!strcmp(a, "--lang") && v) { lang = v; i++; }
         else if (!strcmp(a, "--inputs") && v) { inputs = v; i++; }
         else if (!strcmp(a, "--out") && v) { out = v; i++; }
-        else if (!strcmp(a, "--template") && v) { template_arg = v; i++; }
+        else if (!strcmp(a, "--template") && v) { if (cli_template_arg("detox", v)) return 2; template_arg = v; i++; }
         else if (!strcmp(a, "--candidates")) { if (cli_int(a, v, 1, 1000, &candidates)) return 2; i++; }
         else if (!strcmp(a, "--num-shots")) { if (cli_int(a, v, 0, 1000, &n_shots)) return 2; i++; }
         else if (!strcmp(a, "--top-k")) { if (cli_int(a, v, 0, 1 << 30, &top_k)) return 2; i++; }
@@ -181,7 +184,7 @@ int cmd_detox(int argc, char **argv)
         else if (!strcmp(a, "--min-p")) { if (cli_double_in(a, v, 0, 0, 1, 0, &min_p)) return 2; i++; }
         else return cli_bad_option("detox", a, usage);
     }
-    if (!shots_path || !lang || !inputs || !out) {
+    if (!lm.model_path || !shots_path || !lang || !inputs || !out) {
         fprintf(stderr, "llamaref detox: --model, --shots, --lang, --inputs and "
                 "--out are required (see --help)\n");
         return 2;

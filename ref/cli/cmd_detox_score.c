@@ -280,8 +280,14 @@ static void usage(FILE *out)
     fprintf(out,
         "usage: llamaref detox-score --pairs FILE [--sta COLUMN] [--sim COLUMN]\n"
         "                            [--word-order N] [--out FILE.jsonl]\n"
-        "FILE: TSV with a header, or JSONL; fields source (optional), output,\n"
-        "reference (optional) and the STA / SIM columns named by --sta/--sim.\n"
+        "  --pairs FILE              TSV with a header, or JSONL; fields source\n"
+        "                            (optional), output, reference (optional) and\n"
+        "                            the STA / SIM columns\n"
+        "  --sta COLUMN              the column of style-transfer accuracy\n"
+        "  --sim COLUMN              the column of content similarity\n"
+        "  --word-order N            chrF word n-gram order of FL (default 0)\n"
+        "  --out FILE.jsonl          the chosen candidate of each source with its\n"
+        "                            scores (parent directories created first)\n"
         "Rows with the same source are candidates; the best one (highest\n"
         "STA*SIM*FL of the factors present, refusals last) is scored.  FL is\n"
         "sentence chrF/100 (sacreBLEU CHRF()); J = mean(STA*SIM*FL).\n");
@@ -325,9 +331,10 @@ int cmd_detox_score(int argc, char **argv)
         }
     }
     if (!path) {
-        usage(stderr);
+        fprintf(stderr, "llamaref detox-score: --pairs FILE is required (see --help)\n");
         return 2;
     }
+    if (out_path && cli_prepare_out("detox-score", out_path, 0)) return 1;
     if (lr_read_file(path, &data, &len, &err)) goto fail;
     for (i = 0; i < len && (data[i] == ' ' || data[i] == '\n' || data[i] == '\r' ||
                             data[i] == '\t'); i++)

@@ -17,19 +17,25 @@
 static void usage(FILE *f)
 {
     fprintf(f,
-"usage: llamaref dump --model PATH --ids \"i0 i1 ...\" --out FILE.safetensors\n"
-"                     [--all] [--pos0 P] [--f64]\n"
-"  --all      every intermediate tensor (names in docs/tensors.md), else\n"
-"             only logits [T, vocab]\n"
-"  --pos0 P   position of the first token (default 0)\n"
-"  --f64      write F64 instead of F32 (useful with a DOUBLE=1 build)\n"
-"  --adapter DIR  PEFT LoRA adapter.  Without --labels it is merged into\n"
-"             the weights (W + s B A, as generate/eval/merge do) and the\n"
-"             tensors above are written for the adapted model\n"
-"  --labels \"l0 l1 ...\"  HF labels (logits[t] vs labels[t+1], -100 ignored):\n"
-"             also writes loss [1]; with --adapter DIR (PEFT LoRA branch\n"
-"             x W^T + s (x A^T) B^T, dropout off) grad.<adapter key> for\n"
-"             every adapter tensor (--all and --pos0 do not apply)\n");
+"usage: llamaref dump -m, --model PATH --ids \"i0 i1 ...\" --out FILE.safetensors\n"
+"                     [--all] [--pos0 P] [--f64] [--adapter DIR] [--labels L]\n");
+    cli_help(f, "--model", NULL);
+    cli_help(f, "--adapter", NULL);
+    fprintf(f,
+"                            (without --labels; the tensors below are the\n"
+"                            adapted model's)\n"
+"  --ids \"i0 i1 ...\"         the token ids of the sequence\n"
+"  --out FILE.safetensors    the tensors (parent directories created first)\n"
+"  --all                     every intermediate tensor (names in\n"
+"                            docs/tensors.md), else only logits [T, vocab]\n"
+"  --pos0 P                  position of the first token (default 0)\n"
+"  --f64                     write F64 instead of F32 (useful with a DOUBLE=1\n"
+"                            build)\n"
+"  --labels \"l0 l1 ...\"      HF labels (logits[t] vs labels[t+1], -100\n"
+"                            ignored): also writes loss [1]; with --adapter\n"
+"                            DIR (PEFT LoRA branch x W^T + s (x A^T) B^T,\n"
+"                            dropout off) grad.<adapter key> for every\n"
+"                            adapter tensor (--all and --pos0 do not apply)\n");
 }
 
 /* W' = W + s B A in this process's copy of the weights. */

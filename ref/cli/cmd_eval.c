@@ -49,8 +49,19 @@ static void usage(FILE *f)
 "                            line per question: context and the continuations\n"
 "                            scored, as lm-evaluation-harness builds them); no\n"
 "                            model is loaded\n"
-"ppl: --data is a text file (the old spelling --text still works, with a\n"
-"warning).  Prompts and scoring: docs/evaluation.md.\n");
+"mmlu, truthfulqa:\n"
+"  --limit N                 the first N questions (of each subject in mmlu)\n"
+"mmlu:\n"
+"  --subjects a,b            these subjects only (default: every *_test.csv)\n"
+"  --format F                letter (lm-evaluation-harness mmlu, default) or\n"
+"                            continuation (mmlu_continuation)\n"
+"ppl (--data is a text file; the old spelling --text still works, with a\n"
+"warning):\n"
+"  --window W                tokens per window (default the model's\n"
+"                            max_position_embeddings, at most 2048)\n"
+"  --stride S                start of one window to the next (default W)\n"
+"  --verbose                 the running value after each window on stderr\n"
+"Prompts and scoring: docs/evaluation.md.\n");
 }
 
 typedef struct eval_opts {
@@ -661,10 +672,12 @@ int cmd_eval(int argc, char **argv)
     o.window = 0;
     o.max_len = 2048; /* lm-evaluation-harness's default max_length */
     o.bos = 1;
-    if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
-        usage(argc < 2 ? stderr : stdout);
-        return argc < 2 ? 2 : 0;
+    if (argc < 2) {
+        fprintf(stderr, "llamaref eval: a task is required: mmlu, truthfulqa or ppl "
+                "(see --help)\n");
+        return 2;
     }
+    if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) { usage(stdout); return 0; }
     task = argv[1];
     if (strcmp(task, "mmlu") && strcmp(task, "truthfulqa") && strcmp(task, "ppl")) {
         fprintf(stderr, "llamaref eval: unknown task '%s' (mmlu, truthfulqa, ppl)\n", task);
@@ -716,8 +729,8 @@ int cmd_eval(int argc, char **argv)
         return 2;
     }
     if (!strcmp(task, "ppl")) o.text = o.data;
-    if (!o.data) {
-        fprintf(stderr, "llamaref eval %s: --model and --data are required\n", task);
+    if (!o.data || (!o.lm.model_path && !o.requests)) {
+        fprintf(stderr, "llamaref eval %s: --model and --data are required (see --help)\n", task);
         return 2;
     }
     if (o.requests) {
@@ -746,8 +759,9 @@ int cmd_eval(int argc, char **argv)
     if (!strcmp(task, "mmlu")) rc = eval_mmlu(&o, &L) ? 1 : 0;
     else if (!strcmp(task, "truthfulqa")) rc = eval_truthfulqa(&o, &L) ? 1 : 0;
     else rc = eval_ppl(&o, &L) ? 1 : 0;
-    fprintf(stderr, "eval: %ld tokens through the model, %ld served from the "
-            "prefix cache\n", L.pc.n_fed, L.pc.n_reused);
+    if (rc == 0)
+        fprintf(stderr, "eval: %ld tokens through the model, %ld served from the "
+                "prefix cache\n", L.pc.n_fed, L.pc.n_reused);
 done:
     lr_loglik_free(&L);
     cli_lm_free(&o.lm);

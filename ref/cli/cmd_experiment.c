@@ -39,43 +39,66 @@
 static void usage(FILE *f)
 {
     fprintf(f,
-"usage: llamaref experiment knowledge --model PATH [--tokenizer PATH]\n"
+"usage: llamaref experiment knowledge -m, --model PATH [--tokenizer PATH]\n"
 "           --facts FILE --shots FILE [--benchmark DIR] [--valid FILE]\n"
 "           [--unknown 1,10,50,100,500] [--extra 0,1,10] [--kind known|paraphrase]\n"
-"           [--seeds 42,1337,10824] [--quick] --out DIR [options]\n"
-"  --model PATH       HF directory or llama2.c .bin; or a world directory\n"
-"                     (docs/world.md) holding qa.jsonl, shots.jsonl,\n"
-"                     benchmark/, valid.txt, the tokenizer and the model\n"
-"                     (config.json + model.safetensors, or model.bin): then\n"
-"                     --facts, --shots, --benchmark, --valid default to it\n"
-"                     and --template to plain\n"
-"  --facts FILE       facts to probe and train on (probe.h format)\n"
-"  --shots FILE       few-shot examples of the probe prompts\n"
-"  --benchmark DIR    MMLU-layout multiple-choice CSVs (DIR/test/*_test.csv,\n"
-"                     DIR/dev/*_dev.csv); accuracy before and after training\n"
-"  --valid FILE       held-out text; perplexity before and after training\n"
-"  --unknown LIST     numbers of Unknown facts trained (default 1,10,50,100,500)\n"
-"  --extra LIST       extra examples per unknown fact (default 0,1,10)\n"
-"  --kind KIND        known (HighlyKnown facts, default) or paraphrase\n"
-"  --seeds LIST       seeds of mixture selection and training\n"
-"                     (default 42,1337,10824)\n"
-"  --quick            small grid: --unknown 1,10,50 --extra 0,1 --seeds 42\n"
-"                     --limit 200 --prompts 4 --max-new-tokens 16\n"
-"                     --bench-limit 50 --ppl-tokens 4096 (explicit options\n"
-"                     still win)\n"
-"  --out DIR          output directory (created)\n"
-"probe: --prompts N (10) --shots-per-prompt K (4) --max-new-tokens N (32)\n"
-"       --limit N (all facts) --template auto|chat|plain\n"
-"train (paper settings): --r 1 --alpha 2 --rslora (default on; --no-rslora)\n"
-"       --dropout 0.1 --targets gate_proj,up_proj,down_proj --lr 1e-3\n"
-"       --schedule linear --epochs 10 --batch 8 --max-grad-norm 1.0\n"
-"       --weight-decay 0; a world directory's experiment.json may set other\n"
-"       defaults for lr, epochs, r, alpha, batch, dropout (options win)\n"
-"eval:  --bench-shots 5 --bench-limit N (per subject) --ppl-tokens N\n"
-"       --bench-format letter|continuation (lm-evaluation-harness mmlu or\n"
-"       mmlu_continuation; default letter, as the paper; experiment.json\n"
-"       may set bench_format)\n"
-"       --no-bos\n"
+"           [--seeds 42,1337,10824] [--quick] --out DIR [options]\n");
+    cli_help(f, "--model", NULL);
+    fprintf(f,
+"                            or a world directory (docs/world.md) holding\n"
+"                            qa.jsonl, shots.jsonl, benchmark/, valid.txt, the\n"
+"                            tokenizer and the model: then --facts, --shots,\n"
+"                            --benchmark, --valid default to it and\n"
+"                            --template to plain\n");
+    cli_help(f, "--tokenizer", NULL);
+    fprintf(f,
+"  --facts FILE              facts to probe and train on (probe.h format)\n");
+    cli_help(f, "--shots", "of the probe prompts");
+    fprintf(f,
+"  --benchmark DIR           MMLU-layout multiple-choice CSVs\n"
+"                            (DIR/test/*_test.csv, DIR/dev/*_dev.csv); accuracy\n"
+"                            before and after training\n"
+"  --valid FILE              held-out text; perplexity before and after\n"
+"  --unknown LIST            numbers of Unknown facts trained\n"
+"                            (default 1,10,50,100,500)\n"
+"  --extra LIST              extra examples per unknown fact (default 0,1,10)\n"
+"  --kind KIND               known (HighlyKnown facts, default) or paraphrase\n"
+"  --seeds LIST              seeds of mixture selection and training\n"
+"                            (default 42,1337,10824)\n"
+"  --quick                   small grid: --unknown 1,10,50 --extra 0,1\n"
+"                            --seeds 42 --limit 200 --prompts 4\n"
+"                            --max-new-tokens 16 --bench-limit 50\n"
+"                            --ppl-tokens 4096 (explicit options still win)\n"
+"  --out DIR                 output directory (created)\n"
+"probe:\n"
+"  --prompts N               prompt variants per fact (default 10)\n"
+"  --shots-per-prompt K      shots per prompt (default 4)\n");
+    cli_help(f, "--max-new-tokens", "32: the answer's length");
+    fprintf(f,
+"  --limit N                 probe the first N facts (default all)\n"
+"  --template T              auto (default) | chat | plain\n"
+"train (defaults: the paper's settings; a world directory's experiment.json\n"
+"may set others for lr, epochs, r, alpha, batch, dropout; options win):\n"
+"  --r N                     LoRA rank (default 1)\n"
+"  --alpha A                 LoRA alpha, > 0 (default 2)\n");
+    cli_help(f, "--rslora", "on, the paper's");
+    fprintf(f,
+"  --dropout P               LoRA dropout, 0 <= P <= 1 (default 0.1)\n"
+"  --targets LIST            LoRA modules (default gate_proj,up_proj,down_proj)\n"
+"  --lr LR                   learning rate, > 0 (default 1e-3)\n"
+"  --schedule S              linear (default), cosine or constant\n"
+"  --epochs N                (default 10)\n"
+"  --batch N                 (default 8)\n"
+"  --max-grad-norm X         gradient clipping, >= 0 (default 1.0; 0: off)\n"
+"  --weight-decay W          AdamW weight decay, >= 0 (default 0)\n"
+"eval:\n"
+"  --bench-shots N           benchmark few-shot examples (default 5)\n"
+"  --bench-limit N           benchmark questions per subject (default all)\n"
+"  --bench-format F          letter (lm-evaluation-harness mmlu, the paper's;\n"
+"                            default) or continuation (mmlu_continuation);\n"
+"                            experiment.json may set bench_format\n"
+"  --ppl-tokens N            tokens of --valid scored (default all)\n"
+"  --no-bos                  do not prepend BOS\n"
 "Writes DIR/summary.json, DIR/report.md, DIR/*.svg and DIR/runs/.\n");
 }
 
@@ -436,7 +459,7 @@ static int run_knowledge(exp_opts *o)
     o->bench_shots_used = o->bench_shots;
     if (o->bench && exp_bench_check(o)) goto done;
     if (o->bench && o->bench_shots_used < o->bench_shots)
-        fprintf(stderr, "experiment: benchmark %ld-shot: a dev file of %s has fewer "
+        fprintf(stderr, "llamaref experiment: warning: benchmark %ld-shot: a dev file of %s has fewer "
                 "than the %ld shots asked for\n", o->bench_shots_used, o->bench,
                 o->bench_shots);
     if (make_dir(o->out)) goto done;
@@ -547,10 +570,12 @@ int cmd_experiment(int argc, char **argv)
     lr_train_options t;
     int i, set_unknown = 0, set_extra = 0, set_seeds = 0, set_limit = 0;
     int set_prompts = 0, set_mnt = 0, set_bl = 0, set_ppl = 0;
-    if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
-        usage(argc < 2 ? stderr : stdout);
-        return argc < 2 ? 2 : 0;
+    if (argc < 2) {
+        fprintf(stderr, "llamaref experiment: an experiment is required: knowledge "
+                "(see --help)\n");
+        return 2;
     }
+    if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) { usage(stdout); return 0; }
     if (strcmp(argv[1], "knowledge")) {
         fprintf(stderr, "llamaref experiment: unknown experiment '%s' (knowledge)\n", argv[1]);
         return 2;
@@ -572,18 +597,21 @@ int cmd_experiment(int argc, char **argv)
         int bad = 0;
         if (o.n_given < (int)(sizeof o.given / sizeof o.given[0])) o.given[o.n_given++] = s;
         if (!strcmp(s, "-h") || !strcmp(s, "--help")) { usage(stdout); return 0; }
-#define STR(name, field) else if (!strcmp(s, name)) { if (!v) bad = 1; else { o.field = v; i++; } }
+/* STR: cli_int on a missing value only prints "option X needs a value" */
+#define STR(name, field) else if (!strcmp(s, name)) { if (!v) bad = cli_int(s, v, 0, 0, NULL); else { o.field = v; i++; } }
 #define INT(name, field, lo, hi) else if (!strcmp(s, name)) { bad = cli_int(s, v, lo, hi, &o.field); i++; }
-#define DBL(name, field) else if (!strcmp(s, name)) { bad = cli_double(s, v, &o.field); i++; }
+/* the ranges of train's (train_run.c): lo < v (lo_open) or lo <= v; the dropout <= 1 */
+#define DBL(name, field, lo, lo_open) else if (!strcmp(s, name)) { \
+        bad = cli_double_in(s, v, lo, lo_open, !strcmp(name, "--dropout") ? 1 : 1e30, 0, &o.field); i++; }
         STR("--model", model) STR("--tokenizer", tokenizer) STR("--facts", facts)
         STR("--shots", shots) STR("--benchmark", bench) STR("--valid", valid)
-        STR("--out", out) STR("--template", template_arg) STR("--targets", targets)
+        STR("--out", out) STR("--targets", targets)
         STR("--schedule", schedule)
         INT("--shots-per-prompt", shots_per_prompt, 0, 1000)
         INT("--r", r, 1, 1 << 20) INT("--epochs", epochs, 1, 1 << 20)
         INT("--batch", batch, 1, 1 << 20) INT("--bench-shots", bench_shots, 0, 100)
-        DBL("--alpha", alpha) DBL("--dropout", dropout) DBL("--lr", lr)
-        DBL("--max-grad-norm", max_norm) DBL("--weight-decay", wd)
+        DBL("--alpha", alpha, 0, 1) DBL("--dropout", dropout, 0, 0) DBL("--lr", lr, 0, 1)
+        DBL("--max-grad-norm", max_norm, 0, 0) DBL("--weight-decay", wd, 0, 0)
         else if (!strcmp(s, "--prompts")) { bad = cli_int(s, v, 1, 1000, &o.prompts); i++; set_prompts = 1; }
         else if (!strcmp(s, "--max-new-tokens")) { bad = cli_int(s, v, 1, 1 << 20, &o.max_new_tokens); i++; set_mnt = 1; }
         else if (!strcmp(s, "--limit")) { bad = cli_int(s, v, 1, 0x7fffffffL, &o.limit); i++; set_limit = 1; }
@@ -592,6 +620,11 @@ int cmd_experiment(int argc, char **argv)
         else if (!strcmp(s, "--unknown")) { bad = parse_list(s, v, 1, 100000000L, o.unknown, &o.n_unknown); i++; set_unknown = 1; }
         else if (!strcmp(s, "--extra")) { bad = parse_list(s, v, 0, 100000L, o.extra, &o.n_extra); i++; set_extra = 1; }
         else if (!strcmp(s, "--seeds")) { bad = parse_list(s, v, 0, 0x7fffffffL, o.seeds, &o.n_seeds); i++; set_seeds = 1; }
+        else if (!strcmp(s, "--template") && v) {
+            if (cli_template_arg("experiment", v)) return 2;
+            o.template_arg = v;
+            i++;
+        }
         else if (!strcmp(s, "--kind") && v) {
             if (!strcmp(v, "known")) o.kind = LR_MIX_KNOWN;
             else if (!strcmp(v, "paraphrase")) o.kind = LR_MIX_PARAPHRASE;
@@ -614,10 +647,7 @@ int cmd_experiment(int argc, char **argv)
 #undef STR
 #undef INT
 #undef DBL
-        if (bad) {
-            if (!v) fprintf(stderr, "llamaref experiment: %s needs a value\n", s);
-            return 2;
-        }
+        if (bad) return 2; /* the message is printed */
     }
     if (o.quick) {
         if (!set_unknown) parse_list("--unknown", "1,10,50", 1, 100000000L, o.unknown, &o.n_unknown);

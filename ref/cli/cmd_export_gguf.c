@@ -12,6 +12,22 @@
 #include "llamaref/quant.h"
 #include "llamaref/tokenizer.h"
 
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: llamaref export-gguf -m, --model PATH --out F.gguf\n"
+               "                            [--type f32|f16|bf16|q8_0]\n"
+               "                            [--tokenizer PATH | --no-tokenizer]\n");
+    cli_help(f, "--model", NULL);
+    cli_help(f, "--tokenizer", NULL);
+    fprintf(f, "  --no-tokenizer            write the weights only\n"
+               "  --out F.gguf              the GGUF file (written atomically; parent\n"
+               "                            directories created first)\n"
+               "  --type T                  f32 (default), f16, bf16 or q8_0: the type of\n"
+               "                            the matrices (norms stay F32)\n"
+               "Writes the model as a llama GGUF with the tokenizer as tokenizer.ggml.*\n"
+               "metadata; q/k rows in Meta's layout, llama3 scaling as rope_freqs.\n");
+}
+
 int cmd_export_gguf(int argc, char **argv)
 {
     const char *model = NULL, *out = NULL, *type_name = "f32", *tok_path = NULL;
@@ -20,23 +36,23 @@ int cmd_export_gguf(int argc, char **argv)
     lr_tokenizer tok;
     lr_error err;
     for (i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--model") && i + 1 < argc) model = argv[++i];
-        else if (!strcmp(argv[i], "--out") && i + 1 < argc) out = argv[++i];
-        else if (!strcmp(argv[i], "--type") && i + 1 < argc) type_name = argv[++i];
-        else if (!strcmp(argv[i], "--tokenizer") && i + 1 < argc) tok_path = argv[++i];
-        else if (!strcmp(argv[i], "--no-tokenizer")) no_tok = 1;
-        else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-            printf("usage: llamaref export-gguf --model PATH --out F.gguf [--type f32|f16|bf16|q8_0]\n"
-                   "                            [--tokenizer PATH | --no-tokenizer]\n"
-                   "  writes the model as a llama GGUF (matrices in --type, norms F32),\n"
-                   "  with the tokenizer (default: the model's own) as tokenizer.ggml.*\n"
-                   "  metadata; q/k rows in Meta's layout, llama3 scaling as rope_freqs.\n"
-                   "  The file is written atomically.\n");
-            return 0;
-        } else return cli_unknown("export-gguf", argv[i]);
+        const char *a = cli_opt(argv[i]), *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(a, "--model") && v) { model = v; i++; }
+        else if (!strcmp(a, "--out") && v) { out = v; i++; }
+        else if (!strcmp(a, "--type") && v) { type_name = v; i++; }
+        else if (!strcmp(a, "--tokenizer") && v) { tok_path = v; i++; }
+        else if (!strcmp(a, "--no-tokenizer")) no_tok = 1;
+        else if (!strcmp(a, "-h") || !strcmp(a, "--help")) { usage(stdout); return 0; }
+        else return cli_bad_option("export-gguf", a, usage);
     }
     if (!model || !out) {
-        fprintf(stderr, "llamaref export-gguf: --model PATH and --out F.gguf are required\n");
+        fprintf(stderr, "llamaref export-gguf: --model PATH and --out F.gguf are "
+                "required (see --help)\n");
+        return 2;
+    }
+    if (tok_path && no_tok) {
+        fprintf(stderr, "llamaref export-gguf: --tokenizer and --no-tokenizer exclude "
+                "each other\n");
         return 2;
     }
     type = lr_ggml_type_from_name(type_name);
@@ -46,6 +62,7 @@ int cmd_export_gguf(int argc, char **argv)
                 type_name);
         return 2;
     }
+    if (cli_prepare_out("export-gguf", out, 0)) return 1;
     if (lr_model_load(model, NULL, &m, &err)) {
         fprintf(stderr, "llamaref export-gguf: %s\n", err.msg);
         return 1;

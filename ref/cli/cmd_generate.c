@@ -111,6 +111,11 @@ int cmd_generate(int argc, char **argv)
         else if (!strcmp(a, "--min-p")) { if (cli_double_in(a, v, 0, 0, 1, 0, &min_p)) return 2; i++; }
         else return cli_bad_option("generate", a, usage);
     }
+    if ((!!prompt + !!prompt_ids + !!prompt_file) > 1) {
+        fprintf(stderr, "llamaref generate: --prompt, --file and --prompt-ids "
+                "exclude each other\n");
+        return 2;
+    }
     if (!model_path || (!!prompt + !!prompt_ids + !!prompt_file) != 1) {
         fprintf(stderr, "llamaref generate: --model and one of --prompt / "
                 "--file / --prompt-ids are required (see --help)\n");

@@ -29,12 +29,14 @@ static void usage(FILE *f)
     fprintf(f,
 "usage: llamaref knowledge-report --before PROBE.jsonl --after PROBE.jsonl\n"
 "                                 [--trained TRAIN.jsonl] --out FILE.json\n"
-"  --before/--after  outputs of llamaref probe on the same facts (matched\n"
-"                    by question text)\n"
-"  --trained FILE    the training examples (llamaref mixture output or any\n"
-"                    fact file); reliability is measured on its records\n"
-"                    with role \"unknown\" (or without a role)\n"
-"  --top N           over-represented answers listed (default 10)\n"
+"  --before PROBE.jsonl      llamaref probe's output before training\n"
+"  --after PROBE.jsonl       the same facts probed after training (matched by\n"
+"                            question text)\n"
+"  --trained FILE            the training examples (llamaref mixture output or\n"
+"                            any fact file); reliability is measured on its\n"
+"                            records with role \"unknown\" (or without a role)\n"
+"  --top N                   over-represented answers listed (default 10)\n"
+"  --out FILE.json           the report (parent directories created first)\n"
 "Writes FILE.json, FILE.md, FILE-transitions.svg, FILE-refusals.svg and\n"
 "FILE-answers.svg.\n");
 }

@@ -15,21 +15,26 @@ static void usage(FILE *f)
     fprintf(f,
 "usage: llamaref mixture --facts PROBED.jsonl --unknown N [--extra K]\n"
 "                        [--kind known|paraphrase] [--seed S] --out FILE.jsonl\n"
-"  --facts FILE   facts with a \"category\" (the output of llamaref probe;\n"
-"                 paraphrases from a \"paraphrases\" array); repeatable\n"
-"  --unknown N    number of Unknown facts\n"
-"  --extra K      extra examples per unknown fact (default 0)\n"
-"  --kind KIND    known (HighlyKnown facts, default) or paraphrase\n"
-"  --seed S       selection seed (default 0; -1 draws one and prints it)\n"
-"  --system TEXT  system message of the training prompt (default\n"
-"                 \"%s\")\n"
-"  --template T   auto (default): the template the probe used (\"template\"\n"
-"                 in the summary FILE.json next to the first --facts), else\n"
-"                 chat; the choice is printed on stderr.\n"
-"                 chat: \"messages\" [system, user \"Question: q\",\n"
-"                 assistant \"Answer: a\"]; plain: \"prompt\" \"{system}\\n\\n\n"
-"                 Question: q\\nAnswer:\" and \"completion\" \" a\" (the zero-shot\n"
-"                 form of llamaref probe's prompts, for llamaref train)\n"
+"  --facts FILE              facts with a \"category\" (the output of llamaref\n"
+"                            probe; paraphrases from a \"paraphrases\" array);\n"
+"                            repeatable\n"
+"  --unknown N               number of Unknown facts\n"
+"  --extra K                 extra examples per unknown fact (default 0)\n"
+"  --kind KIND               known (HighlyKnown facts, default) or paraphrase\n");
+    cli_help(f, "--seed", "42; it selects the facts");
+    fprintf(f,
+"  --system TEXT             system message of the training prompt (default\n"
+"                            \"%s\")\n"
+"  --template T              auto (default): the template the probe used\n"
+"                            (\"template\" in the summary FILE.json next to the\n"
+"                            first --facts), else chat; the choice is printed\n"
+"                            on stderr.  chat: \"messages\" [system, user\n"
+"                            \"Question: q\", assistant \"Answer: a\"]; plain:\n"
+"                            \"prompt\" \"{system}\\n\\nQuestion: q\\nAnswer:\" and\n"
+"                            \"completion\" \" a\" (the zero-shot form of llamaref\n"
+"                            probe's prompts, for llamaref train)\n"
+"  --out FILE.jsonl          the training examples (parent directories\n"
+"                            created first)\n"
 "Each output line also has \"question\", \"answers\", \"role\" (unknown |\n"
 "known | paraphrase) and \"group\".\n"
 "Selection rules: docs/evaluation.md.\n", LR_PROBE_SYSTEM);
@@ -39,7 +44,7 @@ int cmd_mixture(int argc, char **argv)
 {
     const char *paths[64], *out = NULL, *system = LR_PROBE_SYSTEM;
     int n_paths = 0, i, rc = 1, plain = -1;
-    long n_unknown = -1, k = 0, seed = 0;
+    long n_unknown = -1, k = 0, seed = 42;
     lr_mix_kind kind = LR_MIX_KNOWN;
     lr_facts facts;
     lr_mixture mx;

@@ -96,7 +96,7 @@ int cmd_probe(int argc, char **argv)
         }
         else if (!strcmp(a, "--shots") && val) { shots_path = val; i++; }
         else if (!strcmp(a, "--out") && val) { out = val; i++; }
-        else if (!strcmp(a, "--template") && val) { template_arg = val; i++; }
+        else if (!strcmp(a, "--template") && val) { if (cli_template_arg("probe", val)) return 2; template_arg = val; i++; }
         else if (!strcmp(a, "--system") && val) { o.system = val; i++; }
         else if (!strcmp(a, "--prompts")) { if (cli_int(a, val, 1, 1000, &v)) return 2; o.n_prompts = (int)v; i++; }
         else if (!strcmp(a, "--shots-per-prompt")) { if (cli_int(a, val, 0, 1000, &v)) return 2; o.shots_per_prompt = (int)v; i++; }
@@ -111,7 +111,7 @@ int cmd_probe(int argc, char **argv)
         else if (!strcmp(a, "--min-p")) { if (cli_double_in(a, val, 0, 0, 1, 0, &o.min_p)) return 2; i++; }
         else return cli_bad_option("probe", a, usage);
     }
-    if (!n_facts_paths || !out || (o.shots_per_prompt > 0 && !shots_path)) {
+    if (!lm.model_path || !n_facts_paths || !out || (o.shots_per_prompt > 0 && !shots_path)) {
         fprintf(stderr, "llamaref probe: --model, --facts, --shots and --out "
                 "are required (see --help)\n");
         return 2;

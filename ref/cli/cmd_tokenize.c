@@ -42,30 +42,41 @@ static int need_tokenizer(const char *path)
 static void tokenize_usage(FILE *f)
 {
     fprintf(f, "usage: llamaref tokenize --tokenizer PATH [--text TEXT | -f, --file FILE]\n"
-               "                         [--special] [--bos] [--eos] [--jsonl]\n"
-               "  --text TEXT   the text to encode, exactly (no trailing newline added)\n"
-               "  -f, --file FILE  the text of FILE (default: stdin, all of it as one text)\n"
-               "  --jsonl       the input holds one {\"text\": ...} object per line\n"
-               "  prints token ids (space-separated, or a JSON array per line).\n"
-               "  --special parses special-token strings such as <|eot_id|> (default:\n"
-               "  plain text); --bos/--eos add BOS/EOS.\n");
+               "                         [--special] [--bos] [--eos] [--jsonl]\n");
+    cli_help(f, "--tokenizer", NULL);
+    fprintf(f, "  --text TEXT               the text to encode, exactly (no trailing\n"
+               "                            newline added)\n");
+    cli_help(f, "--file", "stdin, all of it as one text");
+    fprintf(f, "  --jsonl                   the input holds one {\"text\": ...} object per\n"
+               "                            line\n"
+               "  --special                 parse special-token strings such as <|eot_id|>\n"
+               "                            (default: plain text)\n"
+               "  --bos                     add BOS\n"
+               "  --eos                     add EOS\n"
+               "Prints token ids (space-separated, or a JSON array per line).\n");
 }
 
 static void detokenize_usage(FILE *f)
 {
-    fprintf(f, "usage: llamaref detokenize --tokenizer PATH\n"
-               "  reads whitespace-separated token ids on stdin and writes the decoded\n"
-               "  bytes to stdout (special tokens as their text).\n");
+    fprintf(f, "usage: llamaref detokenize --tokenizer PATH\n");
+    cli_help(f, "--tokenizer", NULL);
+    fprintf(f, "Reads whitespace-separated token ids on stdin and writes the decoded\n"
+               "bytes to stdout (special tokens as their text).\n");
 }
 
 static void chat_template_usage(FILE *f)
 {
     fprintf(f, "usage: llamaref chat-template --tokenizer PATH --messages FILE.json\n"
                "         [--generation-prompt] [--ids] [--template llama3.1|llama3]\n"
-               "         [--date \"26 Jul 2024\"]\n"
-               "  prints the prompt rendered as HF's apply_chat_template does (with --ids\n"
-               "  its token ids instead, special tokens parsed as HF does).  FILE.json is\n"
-               "  [{\"role\": ..., \"content\": ...}, ...].\n");
+               "         [--date \"26 Jul 2024\"]\n");
+    cli_help(f, "--tokenizer", NULL);
+    fprintf(f, "  --messages FILE.json      [{\"role\": ..., \"content\": ...}, ...]\n"
+               "  --generation-prompt       end with the assistant header\n"
+               "  --ids                     print the token ids (special tokens parsed as\n"
+               "                            HF does) instead of the text\n"
+               "  --template T              llama3.1 (default) or llama3\n"
+               "  --date \"26 Jul 2024\"      the date of the Llama 3.1 system header\n"
+               "Prints the prompt rendered as HF's apply_chat_template does.\n");
 }
 
 static int print_ids(FILE *f, const lr_tokens *t, int json)

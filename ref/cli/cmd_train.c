@@ -25,43 +25,58 @@ static void usage(FILE *f)
     cli_help(f, "--data", NULL);
     fprintf(f, "                            JSONL training examples (formats:\n"
                "                            docs/training.md; the world's qa.jsonl\n"
-               "                            trains on each first alias)\n");
+               "                            trains on each first alias)\n"
+               "  --out DIR                 the adapter, checkpoints and metrics (DIR and\n"
+               "                            its parents are created before any work)\n");
     cli_help(f, "--rslora", "off (llamaref experiment: on, the paper's)");
     cli_help(f, "--seed", "42");
     fprintf(f,
-"  --targets LIST       LoRA modules (default gate_proj,up_proj,down_proj; 'all')\n"
-"  --layers LIST        layers_to_transform, e.g. 0,1 (default: all)\n"
-"  --r N (1)  --alpha A (2)  --dropout P (0.1)\n"
-"                       (HF: --lora-r, --lora-alpha, --lora-dropout, --use-rslora)\n"
-"  --lr LR (1e-3; > 0)  (HF: --learning-rate)\n"
-"  --schedule constant|linear|cosine (linear)\n"
-"  --warmup N (0) | --warmup-ratio X (of all steps, rounded up as HF does)\n"
-"  --epochs N (10)  --batch N (8)  --grad-accum N (1)  --weight-decay W (0)\n"
-"                       (HF: --num-train-epochs, --per-device-train-batch-size,\n"
-"                       --gradient-accumulation-steps, --warmup-steps)\n"
-"  --max-grad-norm X (1.0; 0 = no clipping)\n"
-"  --loss-on all|completion (all)  --truncate\n"
-"  -c, --max-len N      longest example in tokens (default 2048)\n"
-"  --recompute          recompute each layer in backward (memory independent\n"
-"                       of the number of layers; same results)\n"
-"  --eval-data FILE     held-out examples: their mean loss is printed and\n"
-"                       written to metrics.jsonl (\"eval_loss\") every\n"
-"  --eval-every N       N steps (default: at the end only)\n"
-"  --log-every N        a progress line every N steps (default 1); on a\n"
-"                       terminal one line is rewritten in place\n"
-"  --save-every N       checkpoint DIR/checkpoint-<step> every N steps\n"
-"  --resume PATH        continue from a checkpoint-<step> directory, or from\n"
-"                       the latest complete checkpoint of a run DIR\n"
-"                       (bit-identical); the options the checkpoint records\n"
-"                       are reused, and one given that contradicts it is an\n"
-"                       error; metrics.jsonl continues after its step\n"
-"  --max-steps N        stop after N optimizer steps (the schedule still\n"
-"                       spans every epoch)\n"
-"  --full               train every base weight instead of LoRA adapters\n"
-"                       (LoRA options ignored; weight decay skips the norms)\n"
-"  --init CONFIG.json   with --full and instead of --model: pretrain from\n"
-"                       HF-style random weights (N(0, 0.02), norms 1; --seed)\n"
-"                       for this config; needs --tokenizer\n"
+"  --targets LIST            LoRA modules (default gate_proj,up_proj,down_proj;\n"
+"                            'all')\n"
+"  --layers LIST             layers_to_transform, e.g. 0,1 (default: all)\n"
+"  --r N                     LoRA rank (default 1; HF: --lora-r)\n"
+"  --alpha A                 LoRA alpha, > 0 (default 2; HF: --lora-alpha)\n"
+"  --dropout P               LoRA dropout, 0 <= P <= 1 (default 0.1; HF:\n"
+"                            --lora-dropout)\n"
+"  --lr LR                   learning rate, > 0 (default 1e-3; HF:\n"
+"                            --learning-rate)\n"
+"  --schedule S              constant, linear (default) or cosine (HF:\n"
+"                            --lr-scheduler-type)\n"
+"  --warmup N                warmup steps (default 0; HF: --warmup-steps)\n"
+"  --warmup-ratio X          warmup as a share of all steps, 0 <= X <= 1,\n"
+"                            rounded up as HF does\n"
+"  --epochs N                (default 10; HF: --num-train-epochs)\n"
+"  --batch N                 examples per micro-batch (default 8; HF:\n"
+"                            --per-device-train-batch-size)\n"
+"  --grad-accum N            micro-batches per step (default 1; HF:\n"
+"                            --gradient-accumulation-steps)\n"
+"  --weight-decay W          AdamW weight decay, >= 0 (default 0)\n"
+"  --max-grad-norm X         gradient clipping, >= 0 (default 1.0; 0: off)\n"
+"  --loss-on L               all (default) or completion\n"
+"  --truncate                cut examples longer than --max-len (default:\n"
+"                            refused)\n");
+    cli_help(f, "--max-len", "2048: the longest example in tokens");
+    fprintf(f,
+"  --recompute               recompute each layer in backward (memory independent\n"
+"                            of the number of layers; same results)\n"
+"  --eval-data FILE          held-out examples: their mean loss is printed and\n"
+"                            written to metrics.jsonl (\"eval_loss\") every\n"
+"  --eval-every N            N steps (default: at the end only)\n"
+"  --log-every N             a progress line every N steps (default 1); on a\n"
+"                            terminal one line is rewritten in place\n"
+"  --save-every N            checkpoint DIR/checkpoint-<step> every N steps\n"
+"  --resume PATH             continue from a checkpoint-<step> directory, or from\n"
+"                            the latest complete checkpoint of a run DIR\n"
+"                            (bit-identical); the options the checkpoint records\n"
+"                            are reused, and one given that contradicts it is an\n"
+"                            error; metrics.jsonl continues after its step\n"
+"  --max-steps N             stop after N optimizer steps (the schedule still\n"
+"                            spans every epoch)\n"
+"  --full                    train every base weight instead of LoRA adapters\n"
+"                            (LoRA options ignored; weight decay skips the norms)\n"
+"  --init CONFIG.json        with --full and instead of --model: pretrain from\n"
+"                            HF-style random weights (N(0, 0.02), norms 1; --seed)\n"
+"                            for this config; needs --tokenizer\n"
 "Writes DIR/adapter_config.json, DIR/adapter_model.safetensors (PEFT),\n"
 "DIR/optimizer.safetensors (resume state; records the options) and\n"
 "DIR/metrics.jsonl; with --full DIR/config.json and DIR/model.safetensors\n"
@@ -241,13 +256,14 @@ static void merge_usage(FILE *f)
 {
     fprintf(f, "usage: llamaref merge -m, --model PATH --adapter DIR --out DIR\n");
     cli_help(f, "--model", NULL);
-    fprintf(f, "  writes W + s B A for every adapted linear as a HF\n"
-               "  checkpoint: the base's dtype if BF16/F16, else F32\n"
-               "  (F64 in a DOUBLE=1 build, so the merge loses nothing),\n"
-               "  and copies the base's tokenizer files (tokenizer.json,\n"
-               "  tokenizer_config.json, special_tokens_map.json,\n"
-               "  tokenizer.model, generation_config.json) that exist.\n"
-               "  DIR and its parents are created.\n");
+    cli_help(f, "--adapter", NULL);
+    fprintf(f, "  --out DIR                 the merged HF checkpoint (DIR and its parents\n"
+               "                            are created first)\n"
+               "Writes W + s B A for every adapted linear: the base's dtype if\n"
+               "BF16/F16, else F32 (F64 in a DOUBLE=1 build, so the merge loses\n"
+               "nothing), and copies the base's tokenizer files (tokenizer.json,\n"
+               "tokenizer_config.json, special_tokens_map.json, tokenizer.model,\n"
+               "generation_config.json) that exist.\n");
 }
 
 /* The tokenizer files of the model directory src copied into dst (those
@@ -296,7 +312,8 @@ int cmd_merge(int argc, char **argv)
         else return cli_bad_option("merge", s, merge_usage);
     }
     if (!model || !adapter || !out) {
-        fprintf(stderr, "llamaref merge: --model, --adapter and --out are required\n");
+        fprintf(stderr, "llamaref merge: --model, --adapter and --out are required "
+                "(see --help)\n");
         return 2;
     }
     memset(&lo, 0, sizeof lo);

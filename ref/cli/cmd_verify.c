@@ -21,25 +21,40 @@ static void usage(FILE *f)
 "usage: llamaref verify --golden REF.safetensors --candidate THEIRS.safetensors\n"
 "                       [--rtol R] [--atol A] [--compute f32|bf16|f16|f64]\n"
 "                       [--names MAP.json] [--row R] [--json OUT.json]\n"
-"       llamaref verify --model PATH --ids \"i0 i1 ...\" [--pos0 P]\n"
+"       llamaref verify -m, --model PATH --ids \"i0 i1 ...\" [--pos0 P]\n"
 "                       [--adapter DIR --labels \"l0 l1 ...\"]\n"
 "                       --candidate THEIRS.safetensors [options above]\n"
-"  Compares every tensor present in both dumps (names: docs/tensors.md) in\n"
-"  computation order and names the first one beyond tolerance.  With\n"
-"  --model the golden is `llamaref dump --all` of this build (float64\n"
-"  truth in a DOUBLE=1 build; in the float build its own float32 error is\n"
-"  added to the default tolerances).\n"
-"  --compute T  the candidate's compute type, which sets the default\n"
-"               tolerances (default: each candidate tensor's dtype)\n"
-"  --rtol R     tolerance relative to the golden tensor's max |x|\n"
-"  --atol A     absolute tolerance; an element passes within either\n"
-"  --names MAP  hf (names of vectors/gen/hf_dump.py), llama.cpp (graph\n"
-"               tensor names), or a JSON map {\"golden name\": \"candidate\n"
-"               name\" | {\"name\", \"transpose\", \"interleave\",\n"
-"               \"reshape\"}} (docs/verify.md)\n"
-"  --row R      golden batch row compared with a one-sequence candidate (0)\n"
-"  --json F     the report as JSON, written atomically\n"
-"  exit 0: pass, 1: a divergence, 2: unusable input\n");
+"Compares every tensor present in both dumps (names: docs/tensors.md) in\n"
+"computation order and names the first one beyond tolerance.  With\n"
+"--model the golden is `llamaref dump --all` of this build (float64\n"
+"truth in a DOUBLE=1 build; in the float build its own float32 error is\n"
+"added to the default tolerances).\n"
+"  --golden FILE             the golden dump (safetensors)\n"
+"  --candidate FILE          the dump of the implementation under test\n");
+    cli_help(f, "--model", NULL);
+    fprintf(f,
+"  --ids \"i0 i1 ...\"         with --model: the token ids\n"
+"  --pos0 P                  with --model: position of the first token (0)\n");
+    cli_help(f, "--adapter", NULL);
+    fprintf(f,
+"  --labels \"l0 l1 ...\"      with --model and --adapter: HF labels (loss and\n"
+"                            the adapter's gradients are compared too)\n"
+"  --compute T               the candidate's compute type, which sets the\n"
+"                            default tolerances (default: each candidate\n"
+"                            tensor's dtype)\n"
+"  --rtol R                  tolerance relative to the golden tensor's max |x|\n"
+"  --atol A                  absolute tolerance; an element passes within\n"
+"                            either\n"
+"  --names MAP               hf (names of vectors/gen/hf_dump.py), llama.cpp\n"
+"                            (graph tensor names), or a JSON map\n"
+"                            {\"golden name\": \"candidate name\" | {\"name\",\n"
+"                            \"transpose\", \"interleave\", \"reshape\"}}\n"
+"                            (docs/verify.md)\n"
+"  --row R                   golden batch row compared with a one-sequence\n"
+"                            candidate (default 0)\n"
+"  --json F                  the report as JSON, written atomically\n"
+"Exit status: 0 pass, 1 a divergence, 2 unusable input (a usage error, or a\n"
+"file that cannot be read).\n");
 }
 
 static int parse_compute(const char *v, int *out)
@@ -129,7 +144,7 @@ int cmd_verify(int argc, char **argv)
     memset(&map, 0, sizeof map);
     memset(&r, 0, sizeof r);
     for (i = 1; i < argc; i++) {
-        const char *s = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        const char *s = cli_opt(argv[i]), *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(s, "-h") || !strcmp(s, "--help")) { usage(stdout); return 0; }
         else if (!strcmp(s, "--golden") && v) { golden = v; i++; }
         else if (!strcmp(s, "--candidate") && v) { cand = v; i++; }
@@ -154,7 +169,7 @@ int cmd_verify(int argc, char **argv)
         } else if (!strcmp(s, "--row")) {
             if (cli_int(s, v, 0, 1L << 30, &row)) return 2;
             i++;
-        } else return cli_unknown("verify", s);
+        } else return cli_bad_option("verify", s, usage);
     }
     tmp[0] = 0;
     if (!cand || !golden == !model || (model && !ids) || (ids && !model)) {

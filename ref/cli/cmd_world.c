@@ -16,19 +16,37 @@ static void usage(FILE *out)
     lr_world_opts_default(&d);
     fprintf(out,
         "usage: llamaref world --out DIR [--seed S] [--people N] [--max-mentions N]\n"
-        "                      [--zipf-offset N] [--shots N] [--bench-dev N]\n"
+        "                      [--zipf-offset N] [--num-shots N] [--bench-dev N]\n"
         "                      [--bench-test N] [--refusal-percent P]\n"
         "                      [--valid-percent P] [--exam-documents N]\n"
         "                      [--exam-min-mentions M] [--quiet]\n"
+        "  --out DIR                 the world's directory (created)\n"
+        "  --seed S                  the world's seed, an unsigned 64-bit integer\n"
+        "                            (default %llu)\n"
+        "  --people N                people (default %lu)\n"
+        "  --max-mentions N          mentions of the most popular subject's facts\n"
+        "                            (default %lu)\n"
+        "  --zipf-offset N           r0 below (default %lu)\n"
+        "  --num-shots N             few-shot examples (a count)\n"
+        "                            (default %lu facts set aside for the probe's\n"
+        "                            prompts; the old spelling --shots N still\n"
+        "                            works, with a warning)\n"
+        "  --bench-dev N             benchmark dev questions (default %lu)\n"
+        "  --bench-test N            benchmark test questions (default %lu)\n"
+        "  --refusal-percent P       refusal examples as a share (%%) of the\n"
+        "                            corpus's QA documents (default %lu)\n"
+        "  --valid-percent P         %% of documents held out in valid.txt\n"
+        "                            (default %lu)\n"
+        "  --exam-documents N        multiple-choice practice questions in the\n"
+        "                            benchmark's layout about facts outside it\n"
+        "                            (default %lu)\n"
+        "  --exam-min-mentions M     ... with at least M mentions (default %lu)\n"
+        "  --quiet                   no summary on stderr\n"
         "Writes a deterministic synthetic world (docs/world.md): entities.jsonl,\n"
         "facts.jsonl, qa.jsonl, shots.jsonl, refusals.jsonl, benchmark/{dev,test}/*.csv,\n"
         "corpus.txt, valid.txt, world.json.  A fact about the subject of popularity\n"
         "rank r is mentioned floor(max_mentions * r0^2 * j / (4 (r + r0)^2)) times,\n"
-        "j in {3,4,5}, r0 = zipf offset.  Defaults: seed %llu, people %lu,\n"
-        "max-mentions %lu, zipf-offset %lu, shots %lu, bench-dev %lu, bench-test %lu,\n"
-        "refusal-percent %lu, valid-percent %lu, exam-documents %lu (multiple-choice\n"
-        "practice questions in the benchmark's layout about facts outside it with\n"
-        "at least exam-min-mentions %lu mentions).\n",
+        "j in {3,4,5}, r0 = zipf offset.\n",
         (unsigned long long)d.seed, (unsigned long)d.n_people, (unsigned long)d.max_mentions,
         (unsigned long)d.zipf_offset, (unsigned long)d.n_shots, (unsigned long)d.n_bench_dev,
         (unsigned long)d.n_bench_test, (unsigned long)d.refusal_percent,
@@ -40,7 +58,7 @@ int cmd_world(int argc, char **argv)
 {
     static const struct { const char *opt; long lo, hi; } lim[] = {
         {"--people", 20, 20000}, {"--max-mentions", 1, 100000}, {"--zipf-offset", 1, 100000},
-        {"--shots", 0, 100000}, {"--bench-dev", 0, 100000}, {"--bench-test", 0, 1000000},
+        {"--num-shots", 0, 100000}, {"--bench-dev", 0, 100000}, {"--bench-test", 0, 1000000},
         {"--refusal-percent", 0, 90}, {"--valid-percent", 0, 100},
         {"--exam-documents", 0, 10000000}, {"--exam-min-mentions", 1, 100000}};
     lr_world_opts o;
@@ -58,6 +76,11 @@ int cmd_world(int argc, char **argv)
     field[8] = &o.n_exam_docs; field[9] = &o.exam_min_mentions;
     for (i = 1; i < argc; i++) {
         const char *a = cli_opt(argv[i]), *val = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(a, "--shots")) { /* a count here: the old spelling */
+            fprintf(stderr, "llamaref world: warning: --shots is deprecated, use "
+                    "--num-shots\n");
+            a = "--num-shots";
+        }
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
             usage(stdout);
             return 0;
@@ -87,9 +110,10 @@ int cmd_world(int argc, char **argv)
         }
     }
     if (!out_dir) {
-        usage(stderr);
+        fprintf(stderr, "llamaref world: --out DIR is required (see --help)\n");
         return 2;
     }
+    if (cli_prepare_out("world", out_dir, 1)) return 1;
     if (lr_world_build(&o, &w, &err) || lr_world_write(&w, out_dir, &bytes, &err)) {
         fprintf(stderr, "llamaref world: %s\n", err.msg);
         lr_world_free(&w);
@@ -100,7 +124,7 @@ int cmd_world(int argc, char **argv)
         for (k = 0; k < w.n_facts; k++) n_split[w.facts[k].split]++;
         if (n_split[LR_WS_SHOT] < o.n_shots || n_split[LR_WS_BENCH_DEV] < o.n_bench_dev ||
             n_split[LR_WS_BENCH_TEST] < o.n_bench_test)
-            fprintf(stderr, "world: warning: only %lu head facts for shots and benchmark: "
+            fprintf(stderr, "llamaref world: warning: only %lu head facts for shots and benchmark: "
                     "%lu shots, %lu dev and %lu test questions (asked for %lu, %lu, %lu)\n",
                     (unsigned long)(n_split[LR_WS_SHOT] + n_split[LR_WS_BENCH_DEV] +
                                     n_split[LR_WS_BENCH_TEST]),
@@ -108,7 +132,7 @@ int cmd_world(int argc, char **argv)
                     (unsigned long)n_split[LR_WS_BENCH_TEST], (unsigned long)o.n_shots,
                     (unsigned long)o.n_bench_dev, (unsigned long)o.n_bench_test);
         if (n_split[LR_WS_QA] * 2 < w.n_facts)
-            fprintf(stderr, "world: warning: shots and benchmark took %lu of %lu facts; the QA "
+            fprintf(stderr, "llamaref world: warning: shots and benchmark took %lu of %lu facts; the QA "
                     "pool keeps %lu (more --people or fewer --shots / --bench-test)\n",
                     (unsigned long)(w.n_facts - n_split[LR_WS_QA]), (unsigned long)w.n_facts,
                     (unsigned long)n_split[LR_WS_QA]);
