@@ -17,18 +17,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <dirent.h>
-#include <sys/stat.h>
 #include <unistd.h> /* rmdir */
 
 #include "llamaref/adapter.h"
 #include "llamaref/checkpoint.h"
 #include "llamaref/safetensors.h"
-
-static int make_dir(const char *path)
-{
-    if (lr_path_is_dir(path)) return 0;
-    return mkdir(path, 0777);
-}
 
 /* Removes directory path and the files in it (one level: a checkpoint
  * directory holds files only).  Used on this command's own staging
@@ -151,7 +144,7 @@ int lr_checkpoint_save(const lr_train_options *a, const lr_lora *lo,
     snprintf(name, sizeof name, "checkpoint-%ld.old", step);
     if (!(old = lr_path_join(a->out, name, err))) goto done;
     if (lr_path_is_dir(stage) && remove_dir(stage, err)) goto done;
-    if (make_dir(stage)) {
+    if (lr_make_dir(stage)) {
         lr_fail(err, "cannot create directory %s", stage);
         goto done;
     }

@@ -1,5 +1,5 @@
-/* common.c - errors, checked allocation, buffers, file I/O, byte order and
- * IEEE half/bfloat conversions.  Depends on libc only (plus POSIX stat/getpid
+/* common.c - errors, checked allocation, buffers, file I/O (atomic writes,
+ * directories), the clock, byte order and IEEE half/bfloat conversions.  Depends on libc only (plus POSIX stat/getpid
  * where available, with plain-C fallbacks). */
 #if !defined(_WIN32)
 #define _POSIX_C_SOURCE 200809L
@@ -12,9 +12,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <time.h>
+
 #if !defined(_WIN32)
 #include <sys/stat.h>
 #include <unistd.h>
+#else
+#include <direct.h>
 #endif
 
 int lr_fail(lr_error *err, const char *fmt, ...)
@@ -280,6 +284,52 @@ int lr_path_is_dir(const char *path)
     (void)path;
     return 0;
 #endif
+}
+
+int lr_make_dir(const char *path)
+{
+    if (lr_path_is_dir(path)) return 0;
+#if !defined(_WIN32)
+    if (mkdir(path, 0777) == 0) return 0;
+#else
+    if (_mkdir(path) == 0) return 0;
+#endif
+    {
+        int e = errno; /* keep mkdir's reason for the caller's message */
+        if (lr_path_is_dir(path)) return 0; /* made meanwhile by another process */
+        errno = e;
+    }
+    return -1;
+}
+
+int lr_make_dirs(const char *path)
+{
+    size_t n = strlen(path), i;
+    char *p;
+    int rc = 0;
+    if (!n) return -1;
+    p = malloc(n + 1);
+    if (!p) return -1;
+    memcpy(p, path, n + 1);
+    for (i = 1; i <= n && !rc; i++) {
+        if (p[i] != '/' && p[i] != 0) continue;
+        if (p[i - 1] == '/') continue; /* "a//b" */
+        p[i] = 0;
+        rc = lr_make_dir(p);
+        p[i] = path[i];
+    }
+    free(p);
+    return rc;
+}
+
+double lr_clock_seconds(void)
+{
+#if defined(CLOCK_MONOTONIC) && !defined(_WIN32)
+    struct timespec ts;
+    if (clock_gettime(CLOCK_MONOTONIC, &ts) == 0)
+        return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+#endif
+    return (double)time(NULL);
 }
 
 char *lr_path_join(const char *dir, const char *name, lr_error *err)

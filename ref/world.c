@@ -26,13 +26,6 @@
 #include "llamaref/rng.h"
 #include "llamaref/vocab.h"
 
-#if defined(_WIN32)
-#include <direct.h>
-#define make_dir(p) _mkdir(p)
-#else
-#include <sys/stat.h>
-#define make_dir(p) mkdir((p), 0777)
-#endif
 
 /* ---- relations and their templates ---- */
 
@@ -1369,7 +1362,7 @@ static int write_one(const char *dir, const char *name, lr_buf *b, size_t *total
 static int ensure_dir(const char *dir, lr_error *err)
 {
     if (lr_path_is_dir(dir)) return 0;
-    if (make_dir(dir) != 0 && !lr_path_is_dir(dir))
+    if (lr_make_dir(dir))
         return lr_fail(err, "cannot create directory %s: %s", dir, strerror(errno));
     return 0;
 }

@@ -262,7 +262,7 @@ has "drawn seed recorded" "$(cat $T/seed.json)" "\"seed\": ${s:-none},"
 mkdir -p "$T/ro"; touch "$T/ro/file"
 $LLAMAREF_BIN probe -m $W --facts "$T/facts.jsonl" --shots $W/shots.jsonl --prompts 2 --out "$T/ro/file/p.jsonl" >/dev/null 2>"$T/e"
 expect_eq "unwritable --out: exit" "$?" 1
-has "unwritable --out" "$(cat $T/e)" "llamaref probe: cannot write in $T/ro/file"
+has "unwritable --out" "$(cat $T/e)" "llamaref probe: cannot create directory $T/ro/file (for $T/ro/file/p.jsonl): File exists"
 case "$(cat $T/e)" in *prompts*) bad "probe computed before failing on --out" ;; *) ok ;; esac
 $LLAMAREF_BIN eval ppl -m $W --data $W/valid.txt --out "$T/ro/file/ppl.json" >/dev/null 2>"$T/e"
 expect_eq "eval unwritable --out: exit" "$?" 1

@@ -9,19 +9,6 @@
 #include "harness.h"
 #include "llamaref/checkpoint.h"
 
-#if !defined(_WIN32)
-#include <sys/stat.h>
-#endif
-
-static void mkdir_p(const char *p)
-{
-#if !defined(_WIN32)
-    mkdir(p, 0777);
-#else
-    (void)p;
-#endif
-}
-
 static void touch(const char *p)
 {
     FILE *f = fopen(p, "wb");
@@ -86,13 +73,13 @@ static void test_resolve(void)
     lr_train_options a;
     lr_error err;
     int latest = -1;
-    mkdir_p(run);
-    snprintf(p, sizeof p, "%s/checkpoint-2", run); mkdir_p(p);
+    lr_make_dirs(run);
+    snprintf(p, sizeof p, "%s/checkpoint-2", run); lr_make_dirs(p);
     snprintf(q, sizeof q, "%s/optimizer.safetensors", p); touch(q);
-    snprintf(p, sizeof p, "%s/checkpoint-9.partial", run); mkdir_p(p);
+    snprintf(p, sizeof p, "%s/checkpoint-9.partial", run); lr_make_dirs(p);
     snprintf(q, sizeof q, "%s/optimizer.safetensors", p); touch(q);
-    snprintf(p, sizeof p, "%s/checkpoint-12", run); mkdir_p(p); /* incomplete */
-    snprintf(p, sizeof p, "%s/checkpoint-4", run); mkdir_p(p);
+    snprintf(p, sizeof p, "%s/checkpoint-12", run); lr_make_dirs(p); /* incomplete */
+    snprintf(p, sizeof p, "%s/checkpoint-4", run); lr_make_dirs(p);
     snprintf(q, sizeof q, "%s/optimizer.safetensors", p); touch(q);
     lr_train_options_default(&a);
     a.resume = run;

@@ -5,19 +5,6 @@
 #include "harness.h"
 #include "llamaref/model.h"
 
-#if !defined(_WIN32)
-#include <sys/stat.h>
-#endif
-
-static void mkdir_p(const char *p)
-{
-#if !defined(_WIN32)
-    mkdir(p, 0777);
-#else
-    (void)p;
-#endif
-}
-
 static void write_text(const char *path, const char *s)
 {
     FILE *f = fopen(path, "wb");
@@ -146,7 +133,7 @@ static void test_random_round_trip(void)
     lr_error err;
     const char *dir = h_tmp("model_rt");
     lr_load_options mm = {1, 0}, keep = {0, 1};
-    mkdir_p(dir);
+    lr_make_dirs(dir);
     CHECK_OK(lr_model_init_random(&c, 42, &m, &err), &err);
     if (!m) return;
     CHECK_OK(lr_model_save_hf(m, dir, LR_FLOAT_DTYPE, &err), &err);
@@ -207,7 +194,7 @@ static void test_tied_and_sharded(void)
     c.tie_word_embeddings = 1;
     c.num_key_value_heads = 1; /* MQA */
     strcpy(dir, h_tmp("model_tied"));
-    mkdir_p(dir);
+    lr_make_dirs(dir);
     CHECK_OK(lr_model_init_random(&c, 7, &m, &err), &err);
     if (!m) return;
     CHECK(m->lm_head.data == m->embed_tokens.data);
@@ -256,7 +243,7 @@ static void test_broken_checkpoints(void)
     char dir[4096], p[4300];
     lr_buf cfg = {0};
     strcpy(dir, h_tmp("model_bad"));
-    mkdir_p(dir);
+    lr_make_dirs(dir);
     CHECK_OK(lr_model_init_random(&c, 3, &m, &err), &err);
     if (!m) return;
     CHECK_OK(lr_model_save_hf(m, dir, LR_F32, &err), &err);

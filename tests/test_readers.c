@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "harness.h"
 #include "llamaref/adapter.h"
@@ -18,7 +17,7 @@ static const char *write_tmp(const char *name, const void *data, size_t n)
 {
     const char *p = h_tmp(name);
     FILE *f;
-    mkdir(h_tmp(""), 0777); /* tests/run.sh makes it; a direct run may not */
+    lr_make_dirs(h_tmp("")); /* tests/run.sh makes it; a direct run may not */
     f = fopen(p, "wb");
     if (!f) return NULL;
     if (fwrite(data, 1, n, f) != n) { fclose(f); return NULL; }
@@ -140,7 +139,7 @@ static void test_adapter_huge_rank_no_tensors(void)
     lr_lora lo;
     lr_error err;
     CHECK_INT(sizeof cfg - 1, 77);
-    mkdir(dir, 0777);
+    lr_make_dir(dir);
     snprintf(path, sizeof path, "%s/adapter_config.json", dir);
     CHECK(write_tmp("readers_adapter/adapter_config.json", cfg, sizeof cfg - 1) != NULL);
     CHECK(write_tmp("readers_adapter/adapter_model.safetensors", st, sizeof st) != NULL);

@@ -5,19 +5,6 @@
 #include "harness.h"
 #include "llamaref/safetensors.h"
 
-#if !defined(_WIN32)
-#include <sys/stat.h>
-#endif
-
-static void mkdir_p(const char *p)
-{
-#if !defined(_WIN32)
-    mkdir(p, 0777);
-#else
-    (void)p;
-#endif
-}
-
 static void write_bytes(const char *path, const void *d, size_t n)
 {
     FILE *f = fopen(path, "wb");
@@ -254,7 +241,7 @@ static void test_sharded_set(void)
         "\"a\": \"model-00001-of-00002.safetensors\", "
         "\"b\": \"model-00002-of-00002.safetensors\"}}";
     strcpy(dir, h_tmp("shards"));
-    mkdir_p(dir);
+    lr_make_dirs(dir);
     sprintf(p1, "%s/model-00001-of-00002.safetensors", dir);
     sprintf(p2, "%s/model-00002-of-00002.safetensors", dir);
     sprintf(idx, "%s/model.safetensors.index.json", dir);

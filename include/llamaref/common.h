@@ -79,6 +79,14 @@ int lr_read_file(const char *path, char **data, size_t *len, lr_error *err);
 int lr_write_file_atomic(const char *path, const void *data, size_t len,
                          lr_error *err);
 int lr_path_is_dir(const char *path);
+/* mkdir of one directory / of every missing directory on the path (mkdir
+ * -p); 0 when it exists as a directory afterwards, -1 otherwise (errno as
+ * mkdir left it). */
+int lr_make_dir(const char *path);
+int lr_make_dirs(const char *path);
+/* Seconds from a monotonic clock (POSIX CLOCK_MONOTONIC; time() elsewhere),
+ * for progress and speed reports only. */
+double lr_clock_seconds(void);
 
 /* Streaming form of the same: open, write pieces, then commit (flush, fsync,
  * rename) or abort (remove the temporary file). */

@@ -2,7 +2,7 @@
  * "did you mean"), output-path preparation, and the clock the progress lines
  * use.  See cli.h and docs/cli.md. */
 #if !defined(_WIN32) && !defined(_POSIX_C_SOURCE)
-#define _POSIX_C_SOURCE 200809L /* clock_gettime, isatty, mkdir */
+#define _POSIX_C_SOURCE 200809L /* isatty */
 #endif
 #include <errno.h>
 #include <math.h>
@@ -11,7 +11,6 @@
 #include <string.h>
 #include <time.h>
 #ifndef _WIN32
-#include <sys/stat.h>
 #include <unistd.h>
 #endif
 
@@ -246,30 +245,6 @@ int cli_bad_option(const char *cmd, const char *arg, void (*usage)(FILE *))
     return 2;
 }
 
-/* mkdir -p (path is modified temporarily) */
-static int make_dirs(char *path)
-{
-#ifdef _WIN32
-    (void)path;
-    return 0;
-#else
-    char *s;
-    for (s = path + 1; ; s++) {
-        if (*s == '/' || *s == 0) {
-            char c = *s;
-            *s = 0;
-            if (!lr_path_is_dir(path) && mkdir(path, 0777) != 0 && errno != EEXIST) {
-                *s = c;
-                return -1;
-            }
-            *s = c;
-            if (!c) break;
-        }
-    }
-    return 0;
-#endif
-}
-
 int cli_prepare_out(const char *cmd, const char *path, int is_dir)
 {
     char *dir, *probe = NULL;
@@ -296,7 +271,7 @@ int cli_prepare_out(const char *cmd, const char *path, int is_dir)
         fprintf(stderr, "llamaref %s: out of memory\n", cmd);
         goto done;
     }
-    if (make_dirs(dir) != 0) {
+    if (lr_make_dirs(dir) != 0) {
         fprintf(stderr, "llamaref %s: cannot create directory %s (for %s): %s\n",
                 cmd, dir, path, strerror(errno));
         goto done;
@@ -368,11 +343,5 @@ int cli_stderr_tty(void)
 
 double cli_now(void)
 {
-#if defined(CLOCK_MONOTONIC)
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-#else
-    return (double)clock() / CLOCKS_PER_SEC;
-#endif
+    return lr_clock_seconds();
 }

@@ -40,7 +40,7 @@ int cmd_bpe_train(int argc, char **argv)
     size_t len;
     long v;
     int quiet = 0, i;
-    clock_t t0;
+    double t0;
     memset(&opts, 0, sizeof opts);
     for (i = 1; i < argc; i++) {
         const char *a = cli_opt(argv[i]), *val = i + 1 < argc ? argv[i + 1] : NULL;
@@ -74,7 +74,7 @@ int cmd_bpe_train(int argc, char **argv)
     }
     if (cli_prepare_out("bpe-train", out_path, 0)) return 1;
     if (lr_read_file(corpus, &text, &len, &err)) goto fail;
-    t0 = clock();
+    t0 = cli_now();
     if (lr_bpe_train(text, len, &opts, &tr, &err)) {
         lr_fail_prefix(&err, "%s", corpus);
         goto fail;
@@ -89,7 +89,7 @@ int cmd_bpe_train(int argc, char **argv)
                 "%lu merges -> %lu tokens (+256 special) in %.2f s -> %s\n",
                 corpus, (unsigned long)len, (unsigned long)tr.n_pieces,
                 (unsigned long)tr.n_words, (unsigned long)tr.n_merges,
-                (unsigned long)tr.vocab.n, (double)(clock() - t0) / CLOCKS_PER_SEC,
+                (unsigned long)tr.vocab.n, cli_now() - t0,
                 out_path);
     if (tr.vocab.n < opts.vocab_size)
         fprintf(stderr, "llamaref bpe-train: warning: the corpus ran out of pairs at %lu tokens "

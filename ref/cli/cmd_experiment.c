@@ -17,7 +17,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 
 #include "cli.h"
@@ -103,12 +102,11 @@ static void usage(FILE *f)
 }
 
 
-static double wall(void) { return (double)time(NULL); }
+static double wall(void) { return lr_clock_seconds(); }
 
 static int make_dir(const char *path)
 {
-    if (lr_path_is_dir(path)) return 0;
-    if (mkdir(path, 0777)) {
+    if (lr_make_dir(path)) {
         fprintf(stderr, "llamaref experiment: cannot create directory %s\n", path);
         return -1;
     }
