@@ -70,7 +70,7 @@ int lr_mixture_build(const lr_facts *facts, size_t n_unknown, size_t k,
         lr_mix_example *x = &out->ex[out->n++];
         x->question = u->question;
         x->fact = u;
-        x->role = 0;
+        x->role = LR_ROLE_UNKNOWN;
         x->group = i;
         if (kind == LR_MIX_PARAPHRASE && k > 0 && !u->n_paraphrases) {
             lr_fail(err, "%s:%lu: fact \"%.60s\" has no \"paraphrases\"",
@@ -84,12 +84,12 @@ int lr_mixture_build(const lr_facts *facts, size_t n_unknown, size_t k,
                 size_t slot = i * k + e;
                 x->fact = &facts->items[hk[slot % n_hk]];
                 x->question = x->fact->question;
-                x->role = 1;
+                x->role = LR_ROLE_KNOWN;
                 if (slot >= n_hk) out->n_reused++;
             } else {
                 x->fact = u;
                 x->question = u->paraphrases[e % u->n_paraphrases];
-                x->role = 2;
+                x->role = LR_ROLE_PARAPHRASE;
             }
         }
     }
@@ -102,9 +102,9 @@ done:
 }
 
 void lr_mixture_write_jsonl(lr_buf *b, const lr_mixture *mx,
-                            const char *system, int plain, size_t roles[3])
+                            const char *system, int plain, size_t roles[LR_ROLE_COUNT])
 {
-    static const char *const role_names[3] = {"unknown", "known", "paraphrase"};
+    static const char *const role_names[LR_ROLE_COUNT] = {"unknown", "known", "paraphrase"};
     size_t e;
     for (e = 0; e < mx->n; e++) {
         const lr_mix_example *x = &mx->ex[e];

@@ -27,10 +27,18 @@ extern "C" {
 
 typedef enum lr_mix_kind { LR_MIX_KNOWN = 1, LR_MIX_PARAPHRASE = 2 } lr_mix_kind;
 
+/* The role of one training example (its "role" in the JSONL output). */
+typedef enum lr_mix_role {
+    LR_ROLE_UNKNOWN = 0,    /* an Unknown fact the run is to teach */
+    LR_ROLE_KNOWN = 1,      /* a HighlyKnown fact mixed in (LR_MIX_KNOWN) */
+    LR_ROLE_PARAPHRASE = 2, /* another phrasing of an unknown fact */
+    LR_ROLE_COUNT = 3
+} lr_mix_role;
+
 typedef struct lr_mix_example {
     const char *question; /* the training question */
     const lr_fact *fact;  /* the fact it teaches (its answers) */
-    int role;             /* 0 unknown fact, 1 known extra, 2 paraphrase */
+    int role;             /* an lr_mix_role */
     size_t group;         /* index of its unknown fact (0..n-1) */
 } lr_mix_example;
 
@@ -53,7 +61,7 @@ void lr_mixture_free(lr_mixture *m);
  * the first alias.  roles (may be NULL) receives the examples per role.
  * Out of memory is reported through out->oom. */
 void lr_mixture_write_jsonl(lr_buf *out, const lr_mixture *mx,
-                            const char *system, int plain, size_t roles[3]);
+                            const char *system, int plain, size_t roles[LR_ROLE_COUNT]);
 
 #ifdef __cplusplus
 }

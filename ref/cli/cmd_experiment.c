@@ -371,10 +371,11 @@ static int run_point(const exp_opts *o, lr_facts *facts, const lr_facts *shots,
     memset(&rel, 0, sizeof rel);
     for (e = 0; e < mx.n; e++) {
         size_t f = (size_t)(mx.ex[e].fact - facts->items);
-        /* role 0 / 1: the example's own question is a probed fact */
-        int unknown = mx.ex[e].role == 0 && !seen[f];
+        /* unknown / known roles: the example's own question is a probed fact */
+        int role = mx.ex[e].role;
+        int unknown = role == LR_ROLE_UNKNOWN && !seen[f];
         if (unknown) seen[f] = 1;
-        lr_reliability_add(&rel, unknown, mx.ex[e].role == 0 || mx.ex[e].role == 1,
+        lr_reliability_add(&rel, unknown, role == LR_ROLE_UNKNOWN || role == LR_ROLE_KNOWN,
                            (size_t)po->n_prompts, res[f].n_greedy_correct,
                            res[f].category == LR_SLICK_HIGHLY_KNOWN);
     }

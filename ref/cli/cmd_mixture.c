@@ -50,7 +50,7 @@ int cmd_mixture(int argc, char **argv)
     lr_mixture mx;
     lr_error err;
     lr_buf b = {0};
-    size_t roles[3] = {0};
+    size_t roles[LR_ROLE_COUNT] = {0};
 
     memset(&facts, 0, sizeof facts);
     memset(&mx, 0, sizeof mx);
@@ -115,8 +115,8 @@ int cmd_mixture(int argc, char **argv)
     if (cli_write("mixture", out, b.data ? b.data : "", b.len)) goto done;
     printf("mixture: %lu examples: %lu unknown, %lu known, %lu paraphrases "
            "(%lu known extras reused)\n", (unsigned long)mx.n,
-           (unsigned long)roles[0], (unsigned long)roles[1],
-           (unsigned long)roles[2], (unsigned long)mx.n_reused);
+           (unsigned long)roles[LR_ROLE_UNKNOWN], (unsigned long)roles[LR_ROLE_KNOWN],
+           (unsigned long)roles[LR_ROLE_PARAPHRASE], (unsigned long)mx.n_reused);
     rc = 0;
 done:
     lr_buf_free(&b);
