@@ -162,20 +162,6 @@ const lr_lora_slot *lr_lora_slot_get(const lr_lora *lo, int layer, int t)
     return s->a_off < 0 ? NULL : s;
 }
 
-static uint64_t splitmix_first(uint64_t x)
-{
-    lr_rng r;
-    lr_rng_seed(&r, x);
-    return lr_rng_next(&r);
-}
-
-uint64_t lr_stream_seed(uint64_t seed, uint64_t kind, uint64_t i, uint64_t j)
-{
-    uint64_t s = splitmix_first(seed ^ kind);
-    s = splitmix_first(s ^ i);
-    return splitmix_first(s ^ j);
-}
-
 void lr_lora_init(lr_lora *lo, uint64_t seed)
 {
     /* A[r, in] row-major from stream (LORA_INIT, layer, target):

@@ -47,7 +47,7 @@ int lr_mixture_build(const lr_facts *facts, size_t n_unknown, size_t k,
         if (c == LR_SLICK_UNKNOWN) uk[n_uk++] = i;
         if (c == LR_SLICK_HIGHLY_KNOWN) hk[n_hk++] = i;
     }
-    lr_rng_seed(&rng, seed);
+    lr_rng_seed(&rng, lr_seed_of(LR_STREAM_MIXTURE, seed, 0, 0, 0));
     shuffle(uk, n_uk, &rng);
     shuffle(hk, n_hk, &rng);
     if (n_unknown > n_uk) {

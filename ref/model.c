@@ -334,7 +334,7 @@ int lr_model_init_random(const lr_config *cfg, uint64_t seed, lr_model **out,
     if (lr_config_validate(cfg, "random model config", err)) return -1;
     m = lr_model_alloc(cfg, "", "memory", err);
     if (!m) return -1;
-    lr_rng_seed(&ctx.rng, seed);
+    lr_rng_seed(&ctx.rng, lr_seed_of(LR_STREAM_RANDOM_MODEL, seed, 0, 0, 0));
     ctx.err = err;
     if (for_each_weight(m, rand_one, &ctx)) {
         lr_model_free(m);

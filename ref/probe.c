@@ -182,23 +182,6 @@ void lr_probe_result_free(lr_probe_result *r, const lr_probe_options *o)
     memset(r, 0, sizeof *r);
 }
 
-/* SplitMix-style mixing of (seed, fact, prompt, sample) into one stream
- * seed, so every sample is reproducible on its own. */
-static uint64_t mix_seed(uint64_t seed, uint64_t a, uint64_t b, uint64_t c)
-{
-    uint64_t z = seed;
-    uint64_t v[3];
-    int i;
-    v[0] = a; v[1] = b; v[2] = c;
-    for (i = 0; i < 3; i++) {
-        z += 0x9E3779B97F4A7C15ULL + v[i];
-        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-        z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-        z ^= z >> 31;
-    }
-    return z;
-}
-
 int lr_probe_run(const lr_model *m, const lr_tokenizer *tok,
                  const lr_facts *facts, const lr_facts *shots,
                  const lr_probe_options *o, lr_probe_result *results,
@@ -268,8 +251,9 @@ int lr_probe_run(const lr_model *m, const lr_tokenizer *tok,
             r->n_greedy_correct += (size_t)c;
             for (s = 0; s < o->n_samples; s++) {
                 size_t idx = (size_t)j * (size_t)o->n_samples + (size_t)s;
-                lr_rng_seed(&smp.rng, mix_seed(o->seed, i, (uint64_t)j,
-                                               (uint64_t)s));
+                /* one stream per (fact, prompt, sample): reproducible alone */
+                lr_rng_seed(&smp.rng, lr_seed_of(LR_STREAM_PROBE, o->seed, i,
+                                                 (uint64_t)j, (uint64_t)s));
                 if (lr_prefix_cache_generate(&pc, ids, n_ids, &smp,
                                              o->max_new_tokens, stops,
                                              n_stops, &gen, err))

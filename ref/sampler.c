@@ -24,7 +24,7 @@ int lr_sampler_init(lr_sampler *s, int vocab_size, double temperature,
     s->top_k = top_k;
     s->top_p = top_p;
     s->min_p = min_p;
-    lr_rng_seed(&s->rng, seed);
+    lr_rng_seed(&s->rng, lr_seed_of(LR_STREAM_SAMPLE, seed, 0, 0, 0));
     s->order = lr_alloc((size_t)vocab_size, sizeof *s->order, "sampler", err);
     s->tmp = lr_alloc((size_t)vocab_size, sizeof *s->tmp, "sampler", err);
     s->z = lr_alloc((size_t)vocab_size, sizeof *s->z, "sampler", err);

@@ -265,9 +265,7 @@ static const char *const company_suffixes[] = {
 
 static uint64_t stream_seed(uint64_t seed, uint64_t stream)
 {
-    lr_rng r;
-    lr_rng_seed(&r, seed ^ (stream * UINT64_C(0xD1B54A32D192ED03)));
-    return lr_rng_next(&r);
+    return lr_seed_of(LR_STREAM_WORLD, seed, stream, 0, 0);
 }
 
 static uint32_t below(lr_rng *r, size_t n)

@@ -18,6 +18,7 @@
 
 #include "llamaref/common.h"
 #include "llamaref/model.h"
+#include "llamaref/rng.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -54,7 +55,6 @@ size_t lr_full_offset(const lr_full *f, const lr_tensor *t);
  * lr_stream_seed(seed, LR_STREAM_FULL_INIT, k, 0) (docs/rng.md), element
  * by element: z = sqrt(-2 ln(1 - u1)) cos(2 pi u2) from two
  * lr_rng_double draws. */
-#define LR_STREAM_FULL_INIT 4
 void lr_full_init_normal(lr_full *f, uint64_t seed, double std);
 /* The entry named name (HF), or NULL. */
 const lr_full_entry *lr_full_find(const lr_full *f, const char *name);

@@ -20,6 +20,7 @@
 #include "llamaref/config.h"
 #include "llamaref/forward.h"
 #include "llamaref/model.h"
+#include "llamaref/rng.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -87,13 +88,8 @@ void lr_lora_init(lr_lora *lo, uint64_t seed);
 /* s = alpha / r, or alpha / sqrt(r) with use_rslora. */
 double lr_lora_scale(const lr_lora_config *cfg);
 
-/* Derived seeds of the documented RNG streams (docs/rng.md):
- * seed -> splitmix(seed ^ kind) -> splitmix(. ^ i) -> splitmix(. ^ j),
- * where splitmix(x) is the first output of SplitMix64 seeded with x. */
-uint64_t lr_stream_seed(uint64_t seed, uint64_t kind, uint64_t i, uint64_t j);
-#define LR_STREAM_LORA_INIT 1
-#define LR_STREAM_DROPOUT 2
-#define LR_STREAM_SHUFFLE 3
+/* The seeds of LoRA init, dropout and shuffling: lr_stream_seed and the
+ * LR_STREAM_* kinds of rng.h (docs/rng.md). */
 
 /* ---- one adapted linear (n rows), usable without a model ----
  * Arrays are caller-owned, row-major: x, xd [n, in]; A [r, in]; B [out, r];

@@ -230,7 +230,8 @@ int cmd_detox(int argc, char **argv)
             char *ans, *clean;
             int refusal;
             /* one stream per (input, candidate): reproducible on its own */
-            lr_rng_seed(&smp.rng, (uint64_t)seed * 1000003u + (uint64_t)r * 1009u + (uint64_t)c);
+            lr_rng_seed(&smp.rng, lr_seed_of(LR_STREAM_DETOX, (uint64_t)seed, (uint64_t)r,
+                                             (uint64_t)c, 0));
             if (lr_prefix_cache_generate(&pc, ids, n_ids, &smp, (int)max_new,
                                          stops, n_stops, &gen, &err) ||
                 !(ans = lr_answer_text(&lm.tok, style, gen.ids, gen.n, &err))) {
