@@ -471,6 +471,15 @@ oracle-check-vectors:
 	OMP_NUM_THREADS=1 PYTHONHASHSEED=0 HF_HUB_OFFLINE=1 $(ORACLE_PY) vectors/gen/oracle_vectors.py
 .PHONY: oracle-check-vectors
 
+# make gen-lora-vectors: regenerates vectors/lora/{all7_gqa,mlp_rslora_mqa,
+# padded_qvo}, vectors/adamw and vectors/full with the expected values from
+# transformers + PEFT + torch (vectors/gen/gen_lora.py; byte-identical on
+# regeneration), and the PEFT-written cases (vectors/gen/gen_lora_peft.py).
+gen-lora-vectors:
+	OMP_NUM_THREADS=1 PYTHONHASHSEED=0 HF_HUB_OFFLINE=1 $(ORACLE_PY) vectors/gen/gen_lora.py
+	OMP_NUM_THREADS=1 PYTHONHASHSEED=0 HF_HUB_OFFLINE=1 $(ORACLE_PY) vectors/gen/gen_lora_peft.py
+.PHONY: gen-lora-vectors
+
 # make oracle-check SEED=s N=n: all of the above (N model configurations per
 # seed, N_STRINGS tokenizer strings, N_CHRF chrF pairs); .ci/run runs each
 # with fixed seeds plus one derived from the commit.
