@@ -466,8 +466,9 @@ unicode-tables: $(if $(wildcard $(ORACLE_PY)),,oracle-env)
 # random configurations per seed (SEED may list several, comma-separated),
 # each built in transformers + PEFT and compared with `$(BIN) dump`
 # (activations, logits, loss, every LoRA gradient), plus the configurations
-# of vectors/oracle/model_cases.jsonl (each once failed).  A float build is compared with
-# unpatched HF at 1e-5, a DOUBLE=1 build with float64-patched HF at 1e-9.
+# of vectors/oracle/model_cases.jsonl (each once failed).  A DOUBLE=1 build is
+# compared with float64-patched HF at 1e-9; a float build's error against that
+# float64 truth must stay within a factor of HF + PEFT float32's own error.
 N ?= 20
 oracle-check-model: $(BIN)
 	OMP_NUM_THREADS=1 PYTHONHASHSEED=0 $(ORACLE_PY) vectors/gen/oracle_model.py \
@@ -489,6 +490,15 @@ comma := ,
 oracle-check-vectors:
 	OMP_NUM_THREADS=1 PYTHONHASHSEED=0 HF_HUB_OFFLINE=1 $(ORACLE_PY) vectors/gen/oracle_vectors.py
 .PHONY: oracle-check-vectors
+
+# make gen-lora-vectors: regenerates vectors/lora/{all7_gqa,mlp_rslora_mqa,
+# padded_qvo}, vectors/adamw and vectors/full with the expected values from
+# transformers + PEFT + torch (vectors/gen/gen_lora.py; byte-identical on
+# regeneration), and the PEFT-written cases (vectors/gen/gen_lora_peft.py).
+gen-lora-vectors:
+	OMP_NUM_THREADS=1 PYTHONHASHSEED=0 HF_HUB_OFFLINE=1 $(ORACLE_PY) vectors/gen/gen_lora.py
+	OMP_NUM_THREADS=1 PYTHONHASHSEED=0 HF_HUB_OFFLINE=1 $(ORACLE_PY) vectors/gen/gen_lora_peft.py
+.PHONY: gen-lora-vectors
 
 # make oracle-check SEED=s N=n: all of the above (N model configurations per
 # seed, N_STRINGS tokenizer strings, N_CHRF chrF pairs); .ci/run runs each

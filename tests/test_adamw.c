@@ -1,5 +1,5 @@
 /* test_adamw.c - AdamW, schedules, clipping and accumulation against
- * torch.optim.AdamW + LambdaLR(HF lambdas) + clip_grad_norm_ (float64,
+ * torch.optim.AdamW + transformers.get_scheduler + clip_grad_norm_ (float64,
  * vectors/adamw from vectors/gen/gen_lora.py).  Tolerance relative to the
  * tensor's scale: double 1e-12 (params/moments), float 2e-6. */
 #include "harness.h"

@@ -1,6 +1,6 @@
 /* test_forward.c - the forward pass against float64 golden vectors
- * (vectors/gen/gen_forward.py, an independent PyTorch implementation of HF
- * LlamaForCausalLM), KV-cache decoding against the full forward, greedy
+ * (vectors/gen/gen_forward.py: transformers' LlamaForCausalLM in float64
+ * with its float32 casts patched, docs/oracles.md), KV-cache decoding against the full forward, greedy
  * generation of the real stories260K model against llama2.c's published
  * sample, and thread-count invariance.
  *

@@ -1,5 +1,6 @@
 /* test_full.c - full-parameter training: the gradient of every base weight
- * against torch autograd in float64 (vectors/full, vectors/gen/gen_lora.py:
+ * against transformers' LlamaForCausalLM with torch autograd in float64
+ * (vectors/full, vectors/gen/gen_lora.py:
  * tied_gqa with the head gradient summed into the embedding, and
  * untied_pad_llama3 with GQA 4/1, head_dim != D/H, llama3 rope scaling and
  * a right-padded batch), a 3-step AdamW trajectory (accumulation, cosine

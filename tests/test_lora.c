@@ -1,5 +1,5 @@
-/* test_lora.c - LoRA forward/backward against torch autograd golden
- * vectors (vectors/lora, vectors/gen/gen_lora.py), finite differences of
+/* test_lora.c - LoRA forward/backward against transformers + PEFT +
+ * torch autograd golden vectors (vectors/lora, vectors/gen/gen_lora.py), finite differences of
  * every hand-written backward (double build), recompute == stored
  * activations bit for bit, PEFT adapter files, merge.
  *

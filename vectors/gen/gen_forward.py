@@ -29,8 +29,8 @@ zeros); its attention rows and everything downstream at that position are
 NaN, which tests/test_forward.c does not score.
 
 The functions forward() / greedy() below are the former float64
-re-implementation, still used by gen_lora.py (its vectors equal PEFT's to
-4.4e-15: make oracle-check-vectors).
+re-implementation, still used by gen_eval.py's log-likelihoods (gen_lora.py
+now takes its expected values from transformers + PEFT).
 
 Run (byte-identical output):
   OMP_NUM_THREADS=1 PYTHONHASHSEED=0 .oracle-env/bin/python vectors/gen/gen_forward.py

@@ -1,11 +1,33 @@
-#!/usr/bin/python3
-"""gen_lora.py - float64 golden vectors for LoRA training in llamaref.
+#!/usr/bin/env python3
+"""gen_lora.py - float64 golden vectors for LoRA training, AdamW and
+full-parameter training, with every expected value computed by the REAL
+transformers + PEFT + torch (issue 12).
 
-PEFT LoRA semantics (../../../shared/docs/SEMANTICS.md; peft is not
-installed, so it is written here with torch ops) on the HF Llama reference
-of gen_forward.py (its helpers are imported; the layer loop is repeated
-with the LoRA branch y += s * (x A^T) B^T after each adapted projection).
-Gradients come from torch autograd in float64.  For each case it writes
+Inputs (random weights, random adapters, token ids) are drawn here; the
+expected values come from the libraries:
+
+  * LoRA (vectors/lora/<case>/): the base is loaded with
+    transformers.LlamaForCausalLM.from_pretrained (float64, eager
+    attention; oracle_vectors.load_base) and the adapter with
+    peft.PeftModel.from_pretrained(is_trainable=True); logits and loss are
+    the model's own (labels=...), the gradients torch autograd's.
+  * AdamW (vectors/adamw/): torch.optim.AdamW with the schedule of
+    transformers.get_scheduler(name, ...) (as Trainer.create_scheduler
+    calls it), torch.nn.utils.clip_grad_norm_ and accumulation.
+  * full-parameter training (vectors/full/<case>/): the same
+    LlamaForCausalLM, autograd with respect to every base weight (a tied
+    head's gradient is the embedding's: HF ties the two parameters); the
+    trajectory uses torch.optim.AdamW with the parameter groups of
+    Trainer.get_decay_parameter_names, get_scheduler("cosine", ...),
+    clip_grad_norm_ and the model's loss with num_items_in_batch = the
+    counted tokens of the accumulated step (what Trainer passes).
+
+Every forward runs with oracle_model.F64Casts active: HF's float32 casts
+(RMSNorm, rotary inv_freq and angles, softmax, the loss's logits.float())
+become float64, so the values are float64 truth (docs/oracles.md,
+"Precision"; the DOUBLE=1 tests check them at 1e-9).
+
+Files, per case:
 
   vectors/lora/<case>/config.json, model.safetensors      random base model
   vectors/lora/<case>/adapter_config.json,
@@ -14,15 +36,15 @@ Gradients come from torch autograd in float64.  For each case it writes
   vectors/lora/<case>/expected.safetensors  input_ids, attention_mask,
       labels (I64 [B, T]), logits F64 [B, T, V], loss F64 [1] (HF mean over
       counted tokens) and grad.<adapter key> F64 for every adapter tensor.
+  vectors/adamw/<name>.safetensors  initial parameters, per micro-step
+      gradients, and lr, grad_norm, param, exp_avg, exp_avg_sq per step.
+  vectors/full/<case>/config.json, model.safetensors, expected.safetensors
+      loss, logits and grad.<HF name> F64 of every base weight, and for
+      tied_gqa a 3-step AdamW trajectory (traj.*).
 
-Also AdamW vectors (vectors/adamw/): torch.optim.AdamW itself over several
-steps with an HF schedule, global-norm clipping and accumulation.
-Full-parameter training (vectors/full/<case>/): config.json,
-model.safetensors and expected.safetensors with the loss, logits and
-grad.<HF name> F64 of every base weight, and for tied_gqa a 3-step AdamW
-trajectory (traj.*).
-Run: /usr/bin/python3 gen_lora.py [full] (deterministic; "full": only
-vectors/full).
+Run (deterministic; "full": only vectors/full):
+  make gen-lora-vectors ORACLE_ENV=...
+  (= OMP_NUM_THREADS=1 PYTHONHASHSEED=0 $ORACLE_ENV/bin/python vectors/gen/gen_lora.py)
 """
 import json
 import math
@@ -33,10 +55,14 @@ import numpy as np
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from gen_forward import (f64, i64, make_config, random_weights, rmsnorm,  # noqa
-                         rope_inv_freq, rotate_half, write_safetensors)
+from gen_forward import (f64, i64, make_config, random_weights,  # noqa: E402
+                         write_safetensors)
+import oracle_model as om  # noqa: E402
+from oracle_vectors import load_base  # noqa: E402
+from peft import PeftModel  # noqa: E402
+from transformers import Trainer, get_scheduler  # noqa: E402
 
-torch.set_default_dtype(torch.float64)
+torch.set_default_dtype(torch.float64)  # the random draws (as before)
 HERE = os.path.dirname(os.path.abspath(__file__))
 OUT = os.path.join(HERE, "..", "lora")
 TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj",
@@ -55,74 +81,6 @@ def peft_key(layer, target, ab):
 def lora_scale(lc):
     return lc["lora_alpha"] / (math.sqrt(lc["r"]) if lc["use_rslora"]
                                else lc["r"])
-
-
-def forward_lora(cfg, W, AD, lc, ids, mask, pos, drop=None):
-    """HF Llama forward with PEFT LoRA.  AD: peft key -> tensor.
-    drop(layer, target, x) -> dropout(x) (None: identity)."""
-    B, T = ids.shape
-    H, KV, hd = (cfg["num_attention_heads"], cfg["num_key_value_heads"],
-                 cfg["head_dim"])
-    eps = cfg["rms_norm_eps"]
-    s = lora_scale(lc)
-    inv = rope_inv_freq(cfg)
-    ang = pos.to(torch.float64)[..., None] * inv
-    emb = torch.cat((ang, ang), dim=-1)
-    cos, sin = emb.cos()[:, None], emb.sin()[:, None]
-    causal = torch.tril(torch.ones(T, T, dtype=torch.bool))
-    allowed = causal[None, None] & mask.bool()[:, None, None, :]
-    x = W["model.embed_tokens.weight"][ids]
-
-    def lin(l, t, inp):
-        y = inp @ W["model.layers.%d.%s.weight" % (l, PATH[t])].T
-        ka = peft_key(l, t, "A")
-        if ka in AD:
-            xd = drop(l, t, inp) if drop else inp
-            y = y + s * ((xd @ AD[ka].T) @ AD[peft_key(l, t, "B")].T)
-        return y
-
-    for l in range(cfg["num_hidden_layers"]):
-        p = "model.layers.%d." % l
-        n = rmsnorm(x, W[p + "input_layernorm.weight"], eps)
-        q, k, v = lin(l, "q_proj", n), lin(l, "k_proj", n), lin(l, "v_proj", n)
-        qh = q.view(B, T, H, hd).transpose(1, 2)
-        kh = k.view(B, T, KV, hd).transpose(1, 2)
-        vh = v.view(B, T, KV, hd).transpose(1, 2)
-        qr = qh * cos + rotate_half(qh) * sin
-        kr = kh * cos + rotate_half(kh) * sin
-        rep = H // KV
-        kx = kr.repeat_interleave(rep, dim=1)
-        vx = vh.repeat_interleave(rep, dim=1)
-        scores = (qr @ kx.transpose(2, 3)) / math.sqrt(hd)
-        scores = scores.masked_fill(~allowed, float("-inf"))
-        m = scores.amax(-1, keepdim=True).detach()
-        m = torch.where(torch.isinf(m), torch.zeros_like(m), m)
-        e = torch.exp(scores - m)
-        den = e.sum(-1, keepdim=True)
-        probs = torch.where(den > 0, e / torch.where(den > 0, den,
-                                                      torch.ones_like(den)),
-                            torch.zeros_like(e))
-        o = (probs @ vx).transpose(1, 2).reshape(B, T, H * hd)
-        h = x + lin(l, "o_proj", o)
-        n2 = rmsnorm(h, W[p + "post_attention_layernorm.weight"], eps)
-        act = (torch.nn.functional.silu(lin(l, "gate_proj", n2)) *
-               lin(l, "up_proj", n2))
-        x = h + lin(l, "down_proj", act)
-    fn = rmsnorm(x, W["model.norm.weight"], eps)
-    head = (W["model.embed_tokens.weight"] if cfg["tie_word_embeddings"]
-            else W["lm_head.weight"])
-    return fn @ head.T
-
-
-def causal_lm_loss(logits, labels, n_total=None):
-    """HF: logits[t] vs labels[t+1], -100 ignored; sum / counted tokens."""
-    V = logits.shape[-1]
-    sl = logits[:, :-1, :].reshape(-1, V)
-    ll = labels[:, 1:].reshape(-1)
-    tot = torch.nn.functional.cross_entropy(sl, ll, ignore_index=-100,
-                                            reduction="sum")
-    n = int((ll != -100).sum()) if n_total is None else n_total
-    return tot / n
 
 
 def adapter_config(lc, base="random"):
@@ -175,22 +133,11 @@ def f32(t):
 def write_case(name, cfg, lc, seed, ids, mask, labels):
     d = os.path.join(OUT, name)
     os.makedirs(d, exist_ok=True)
-    W, st = random_weights(cfg, seed, "F32")
+    _, st = random_weights(cfg, seed, "F32")
     AD = random_adapter(cfg, lc, seed + 100)
-    ids = torch.tensor(ids)
-    mask = torch.tensor(mask)
-    labels = torch.tensor(labels)
-    pos = torch.arange(ids.shape[1])[None].repeat(ids.shape[0], 1)
-    for v in AD.values():
-        v.requires_grad_(True)
-    logits = forward_lora(cfg, W, AD, lc, ids, mask, pos)
-    loss = causal_lm_loss(logits, labels)
-    loss.backward()
-    exp = {"input_ids": i64(ids), "attention_mask": i64(mask),
-           "labels": i64(labels), "logits": f64(logits),
-           "loss": f64(loss.reshape(1))}
-    for k, v in AD.items():
-        exp["grad." + k] = f64(v.grad)
+    ids = torch.tensor(ids, dtype=torch.int64)
+    mask = torch.tensor(mask, dtype=torch.int64)
+    labels = torch.tensor(labels, dtype=torch.int64)
     with open(os.path.join(d, "config.json"), "w") as f:
         json.dump(cfg, f, indent=2, sort_keys=True)
         f.write("\n")
@@ -201,11 +148,30 @@ def write_case(name, cfg, lc, seed, ids, mask, labels):
                       {"format": "pt"})
     write_safetensors(os.path.join(d, "adapter_model.safetensors"),
                       {k: f32(v) for k, v in AD.items()}, {"format": "pt"})
+    # the expected values: the files just written, loaded by the libraries
+    pm = PeftModel.from_pretrained(load_base(d), d, is_trainable=True)
+    pm.zero_grad(set_to_none=True)
+    with om.F64Casts():
+        out = pm(input_ids=ids, attention_mask=mask, labels=labels)
+        out.loss.backward()
+    loss = out.loss
+    exp = {"input_ids": i64(ids), "attention_mask": i64(mask),
+           "labels": i64(labels), "logits": f64(out.logits),
+           "loss": f64(loss.reshape(1))}
+    grads = {}
+    for n, p in pm.named_parameters():
+        if p.requires_grad:
+            grads[n.replace(".default.", ".")] = p.grad
+    if sorted(grads) != sorted(AD):
+        sys.exit("%s: PEFT's adapter tensors %s are not the ones written %s"
+                 % (name, sorted(grads), sorted(AD)))
+    for k, g in grads.items():
+        exp["grad." + k] = f64(g)
     write_safetensors(os.path.join(d, "expected.safetensors"), exp,
                       {"generator": "vectors/gen/gen_lora.py", "case": name})
-    gmax = max(float(v.grad.abs().max()) for v in AD.values())
+    gmax = max(float(g.abs().max()) for g in grads.values())
     print("%-14s loss %.6f  |grad| max %.3g  %d tensors" %
-          (name, float(loss), gmax, len(AD)))
+          (name, float(loss.detach()), gmax, len(grads)))
 
 
 def lora_cases():
@@ -267,17 +233,11 @@ def lora_cases():
 
 
 # ------------------------------------------------------------------ AdamW
-def hf_lr(kind, step, total, warmup, base):
-    """HF get_{constant,linear,cosine}_schedule_with_warmup lambdas."""
-    if kind == "constant":
-        return base
-    if step < warmup:
-        return base * float(step) / float(max(1, warmup))
-    if kind == "linear":
-        return base * max(0.0, float(total - step) /
-                          float(max(1, total - warmup)))
-    prog = float(step - warmup) / float(max(1, total - warmup))
-    return base * max(0.0, 0.5 * (1.0 + math.cos(math.pi * 0.5 * 2.0 * prog)))
+def hf_schedule(opt, kind, total, warmup):
+    """transformers.get_scheduler as Trainer.create_scheduler calls it
+    ("constant" is get_constant_schedule: no warmup)."""
+    return get_scheduler(kind, opt, num_warmup_steps=warmup,
+                         num_training_steps=total)
 
 
 def adamw_case(name, kind, total, warmup, lr, wd, max_norm, accum, seed):
@@ -289,8 +249,7 @@ def adamw_case(name, kind, total, warmup, lr, wd, max_norm, accum, seed):
     params = [t.clone().requires_grad_(True) for t in p]
     opt = torch.optim.AdamW(params, lr=lr, betas=(0.9, 0.999), eps=1e-8,
                             weight_decay=wd)
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: hf_lr(kind, s, total, warmup, 1.0))
+    sched = hf_schedule(opt, kind, total, warmup)
     grads, out = [], {}
     for step in range(total):
         for _ in range(accum):
@@ -325,52 +284,60 @@ def adamw_case(name, kind, total, warmup, lr, wd, max_norm, accum, seed):
 
 # --------------------------------------------------- full-parameter training
 FULL = os.path.join(HERE, "..", "full")
-NO_LORA = {"r": 1, "lora_alpha": 1, "use_rslora": False}
-
-
-def full_loss(cfg, P, ids, mask, labels, n_total=None):
-    pos = torch.arange(ids.shape[1])[None].repeat(ids.shape[0], 1)
-    logits = forward_lora(cfg, P, {}, NO_LORA, ids, mask, pos)
-    return causal_lm_loss(logits, labels, n_total), logits
-
-
-def is_norm(name):
-    """HF Trainer get_decay_parameter_names: RMSNorm weights (and biases,
-    none in Llama) do not decay; embeddings and lm_head do."""
-    return name.endswith("norm.weight")
+def full_loss(model, ids, mask, labels, n_total=None):
+    """The model's own causal-LM loss (HF mean over the counted tokens, or
+    the sum over num_items_in_batch = n_total as Trainer passes under
+    gradient accumulation), float64-patched."""
+    kw = {} if n_total is None else {"num_items_in_batch": n_total}
+    with om.F64Casts():
+        out = model(input_ids=ids, attention_mask=mask, labels=labels, **kw)
+    return out.loss, out.logits
 
 
 def full_case(name, cfg, seed, ids, mask, labels, traj=None):
     """Gradients of the HF mean loss w.r.t. every base weight (autograd,
-    float64; a tied head's gradient is summed into the embedding's by
-    autograd).  traj: (micro-batches [(ids, labels)], accum, steps, lr,
-    warmup, wd, max_norm): torch.optim.AdamW with two parameter groups
-    (decay / no decay), HF cosine schedule, clip_grad_norm_ and HF loss
-    normalisation over the accumulated step."""
+    float64, transformers.LlamaForCausalLM; a tied head is the embedding
+    parameter itself).  traj: (micro-batches [(ids, labels)], accum,
+    steps, lr, warmup, wd, max_norm): torch.optim.AdamW with Trainer's two
+    parameter groups (Trainer.get_decay_parameter_names: norms do not
+    decay), get_scheduler("cosine"), clip_grad_norm_ and the loss
+    normalised over the accumulated step."""
     d = os.path.join(FULL, name)
     os.makedirs(d, exist_ok=True)
-    W, st = random_weights(cfg, seed, "F32")
-    P = {k: v.clone().requires_grad_(True) for k, v in W.items()}
-    ids, mask, labels = (torch.tensor(ids), torch.tensor(mask),
-                         torch.tensor(labels))
-    loss, logits = full_loss(cfg, P, ids, mask, labels)
+    _, st = random_weights(cfg, seed, "F32")
+    with open(os.path.join(d, "config.json"), "w") as f:
+        json.dump(cfg, f, indent=2, sort_keys=True)
+        f.write("\n")
+    write_safetensors(os.path.join(d, "model.safetensors"), st,
+                      {"format": "pt"})
+    ids, mask, labels = (torch.tensor(x, dtype=torch.int64)
+                         for x in (ids, mask, labels))
+    model = load_base(d)
+    model.zero_grad(set_to_none=True)
+    loss, logits = full_loss(model, ids, mask, labels)
     loss.backward()
     exp = {"input_ids": i64(ids), "attention_mask": i64(mask),
            "labels": i64(labels), "logits": f64(logits),
            "loss": f64(loss.reshape(1))}
+    P = dict(model.named_parameters())
+    if sorted(P) != sorted(st):
+        sys.exit("%s: HF parameters %s are not the weights written %s"
+                 % (name, sorted(P), sorted(st)))
     for k, v in P.items():
         exp["grad." + k] = f64(v.grad)
     meta = {"generator": "vectors/gen/gen_lora.py", "case": name}
     if traj:
         micro, accum, steps, lr, warmup, wd, max_norm = traj
-        P = {k: v.clone().requires_grad_(True) for k, v in W.items()}
-        groups = [{"params": [v for k, v in P.items() if not is_norm(k)],
+        model = load_base(d)
+        decay = set(Trainer.get_decay_parameter_names(None, model))
+        P = dict(model.named_parameters())
+        groups = [{"params": [v for k, v in P.items() if k in decay],
                    "weight_decay": wd},
-                  {"params": [v for k, v in P.items() if is_norm(k)],
+                  {"params": [v for k, v in P.items() if k not in decay],
                    "weight_decay": 0.0}]
         opt = torch.optim.AdamW(groups, lr=lr, betas=(0.9, 0.999), eps=1e-8)
-        sched = torch.optim.lr_scheduler.LambdaLR(
-            opt, lambda k: hf_lr("cosine", k, steps, warmup, 1.0))
+        sched = get_scheduler("cosine", opt, num_warmup_steps=warmup,
+                              num_training_steps=steps)
         losses, norms, lrs = [], [], []
         for k in range(steps):
             mb = micro[k * accum:(k + 1) * accum]
@@ -379,7 +346,7 @@ def full_case(name, cfg, seed, ids, mask, labels, traj=None):
             tot = 0.0
             for ii, lb in mb:
                 ti, tl = torch.tensor([ii]), torch.tensor([lb])
-                lo, _ = full_loss(cfg, P, ti, torch.ones_like(ti), tl, n_tot)
+                lo, _ = full_loss(model, ti, torch.ones_like(ti), tl, n_tot)
                 lo.backward()
                 tot += float(lo)
             norms.append(float(torch.nn.utils.clip_grad_norm_(
@@ -401,13 +368,8 @@ def full_case(name, cfg, seed, ids, mask, labels, traj=None):
                      "traj_weight_decay": repr(wd),
                      "traj_max_grad_norm": repr(max_norm),
                      "traj_schedule": "cosine"})
-    with open(os.path.join(d, "config.json"), "w") as f:
-        json.dump(cfg, f, indent=2, sort_keys=True)
-        f.write("\n")
-    write_safetensors(os.path.join(d, "model.safetensors"), st,
-                      {"format": "pt"})
     write_safetensors(os.path.join(d, "expected.safetensors"), exp, meta)
-    print("%-14s loss %.6f  %d weights" % (name, float(loss), len(P)))
+    print("%-14s loss %.6f  %d weights" % (name, float(loss.detach()), len(P)))
 
 
 def full_cases():
@@ -457,6 +419,7 @@ def full_cases():
 
 
 def main():
+    torch.set_num_threads(1)
     if sys.argv[1:] == ["full"]:
         full_cases()
         return

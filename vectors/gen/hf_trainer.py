@@ -22,10 +22,11 @@ PEFT's lora_dropout modules by LlamarefDropout (llamaref's masks,
 docs/rng.md), leaving PEFT's LoRA forward as it is.
 
 With --f64 the float32 casts inside transformers are patched to float64
-(oracle_model.F64Casts, docs/oracles.md), so the run is float64 truth.
+(oracle_model.F64Casts, docs/oracles.md), so the run is float64 truth;
+with --f32 the model (and so the adapter and AdamW's state) is float32.
 
 usage: hf_trainer.py MODEL_DIR DATA.jsonl TARGETS R ALPHA LR EPOCHS BATCH
-           ACCUM WARMUP SEED SCHEDULE [--rslora] [--dropout P] [--f64]
+           ACCUM WARMUP SEED SCHEDULE [--rslora] [--dropout P] [--f64 | --f32]
            [--max-grad-norm X] [--out DIR]
 vectors/lora/e2e/torch_losses.txt (train.test.sh) is its output for
   hf_trainer.py vectors/lora/all7_gqa vectors/lora/e2e/data.jsonl all 2 4
@@ -79,6 +80,9 @@ def train(argv=None):
         ap.add_argument(n)
     ap.add_argument("--rslora", action="store_true")
     ap.add_argument("--f64", action="store_true")
+    ap.add_argument("--f32", action="store_true",
+                    help="the model in float32 (unpatched), as a float32 user "
+                    "runs it")
     ap.add_argument("--max-grad-norm", type=float, default=1.0)
     ap.add_argument("--out", default=None)
     ap.add_argument("--dropout", type=float, default=0.0,
@@ -96,8 +100,11 @@ def train(argv=None):
     tmp = tempfile.mkdtemp(prefix="hf_trainer_")
     for f in ("config.json", "model.safetensors"):
         shutil.copyfile(os.path.join(a.model, f), os.path.join(tmp, f))
-    base = LlamaForCausalLM.from_pretrained(tmp, dtype=torch.float64,
-                                            attn_implementation="eager")
+    if a.f32 and a.f64:
+        raise SystemExit("hf_trainer.py: --f32 and --f64 exclude each other")
+    base = LlamaForCausalLM.from_pretrained(
+        tmp, dtype=torch.float32 if a.f32 else torch.float64,
+        attn_implementation="eager")
     shutil.rmtree(tmp)
     if a.f64:
         om.f64_inv_freq(base)

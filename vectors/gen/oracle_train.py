@@ -9,14 +9,24 @@ r, alpha, rsLoRA, lr, epochs, batch, accumulation, warmup, schedule, clipping
 on/off) on the golden base models of vectors/lora/.  Compared per step:
 loss, lr and grad norm (metrics.jsonl prints 9 significant digits, so
 1e-7 relative is the floor); at the end every adapter parameter (read at
-compute precision from optimizer.safetensors) against PEFT's.  Reference:
-unpatched HF for a float build (tolerance 1e-5 for the metrics, 2e-4 for
-the final parameters: AdamW's m / sqrt(v) turns small float differences of
-tiny gradient components into parameter differences), float64-patched HF
-(oracle_model.F64Casts) for a DOUBLE=1 build (1e-7 for the printed
-metrics, 1e-9 for the parameters).
+compute precision from optimizer.safetensors) against PEFT's.
 
-usage: oracle_train.py --bin LLAMAREF [--seed S] [--n N]
+Reference: hf_trainer.py with HF's float32 casts patched to float64
+(oracle_model.F64Casts), the float64 truth.
+  * DOUBLE=1 build: tolerance 1e-7 for the printed metrics, 1e-9 for the
+    final parameters (--tol sets the first).
+  * float build: hf_trainer.py is also run in float32 (unpatched, what a
+    user runs), and llamaref's error against the truth must be at most K
+    times HF float32's own, or under the floor (oracle_model.Judge; HF's
+    level is its largest error over the setup's steps for each metric, and
+    over all final tensors for the parameters): K 8 (--ratio, --param-ratio),
+    floor 1e-6 (--floor).  AdamW's m / sqrt(v) turns float differences of
+    tiny gradient components into parameter differences of ~lr, in HF as in
+    llamaref, so a fixed tolerance on the parameters was either loose or
+    flaky.
+
+usage: oracle_train.py --bin LLAMAREF [--seed S] [--n N] [--ratio K]
+           [--param-ratio K] [--floor F] [--tol X]
 """
 import argparse
 import json
@@ -62,7 +72,7 @@ def rel(a, b):
     return abs(a - b) / max(abs(b), 1e-12)
 
 
-def run_one(binary, s, data, double, tmp):
+def run_one(binary, s, data, double, tmp, judge):
     mdir = os.path.join(LORA, s["model"])
     out = os.path.join(tmp, "ours")
     args = [binary, "train", "--model", mdir, "--data", data, "--out", out,
@@ -75,35 +85,39 @@ def run_one(binary, s, data, double, tmp):
         args.append("--rslora")
     p = subprocess.run(args, capture_output=True, text=True)
     if p.returncode:
-        return ["llamaref train: %s" % p.stderr.strip()[-300:]], {}
-    hf_out = os.path.join(tmp, "hf")
-    hargs = [mdir, data, s["targets"], str(s["r"]), repr(s["alpha"]), repr(s["lr"]),
-             str(s["epochs"]), str(s["batch"]), str(s["accum"]), str(s["warmup"]),
-             str(s["seed"]), s["schedule"], "--max-grad-norm", repr(s["clip"]),
-             "--out", hf_out] + (["--rslora"] if s["rslora"] else []) + \
-        (["--f64"] if double else [])
-    want = hf_trainer.train(hargs)
+        return ["llamaref train: %s" % p.stderr.strip()[-300:]]
+    def hf_run(flag):
+        hf_out = os.path.join(tmp, "hf" + flag)
+        hargs = [mdir, data, s["targets"], str(s["r"]), repr(s["alpha"]), repr(s["lr"]),
+                 str(s["epochs"]), str(s["batch"]), str(s["accum"]), str(s["warmup"]),
+                 str(s["seed"]), s["schedule"], "--max-grad-norm", repr(s["clip"]),
+                 "--out", hf_out, "--" + flag] + (["--rslora"] if s["rslora"] else [])
+        rows = hf_trainer.train(hargs)
+        with safe_open(os.path.join(hf_out, "adapter_model.safetensors"), "np") as f:
+            return rows, {k: f.get_tensor(k).astype(np.float64) for k in f.keys()}
+
+    want, hf = hf_run("f64")                             # the float64 truth
+    want32, hf32 = (None, {}) if double else hf_run("f32")  # HF float32
     got = [json.loads(l) for l in open(os.path.join(out, "metrics.jsonl"))]
-    fails, worst = [], {}
-    mtol = 1e-7 if double else 1e-5
+    fails = []
+    where = s["name"]
     if len(got) != len(want):
-        return ["%d steps, HF %d" % (len(got), len(want))], {}
+        return ["%d steps, HF %d" % (len(got), len(want))]
     for i, (g, w) in enumerate(zip(got, want)):
-        for key, wv in zip(("loss", "lr", "grad_norm"), w):
+        for j, key in enumerate(("loss", "lr", "grad_norm")):
             if key == "grad_norm" and s["clip"] == 0:
                 continue  # llamaref still reports it, the HF run does not compute it
-            e = rel(g[key], wv)
-            worst[key] = max(worst.get(key, 0), e)
-            if e > mtol:
-                fails.append("step %d %s: %r vs HF %r (rel %.3g)" % (i + 1, key, g[key], wv, e))
+            judge.cmp(fails, where, "step %d %s" % (i + 1, key), np.array([g[key]]),
+                      np.array([w[j]]),
+                      None if want32 is None else np.array([want32[i][j]]),
+                      q="train " + key)
     # final parameters: optimizer.safetensors holds them at compute
     # precision in llamaref's order (layer, target, A then B)
     with safe_open(os.path.join(out, "optimizer.safetensors"), "np") as f:
         flat = f.get_tensor("params").astype(np.float64)
-    with safe_open(os.path.join(hf_out, "adapter_model.safetensors"), "np") as f:
-        hf = {k: f.get_tensor(k).astype(np.float64) for k in f.keys()}
-    off, ptol = 0, (1e-9 if double else 2e-4)
+    off = 0
     import re
+
     def order(k):
         m = re.search(r"layers\.(\d+)\.\w+\.(\w+)\.lora_([AB])", k)
         return (int(m.group(1)), om.TARGETS.index(m.group(2)), m.group(3))
@@ -111,13 +125,11 @@ def run_one(binary, s, data, double, tmp):
         w = hf[k]
         g = flat[off:off + w.size].reshape(w.shape)
         off += w.size
-        e = float(np.max(np.abs(g - w)) / max(np.max(np.abs(w)), 1e-300))
-        worst["params"] = max(worst.get("params", 0), e)
-        if e > ptol:
-            fails.append("final %s: rel err %.3g > %.3g" % (k, e, ptol))
+        judge.cmp(fails, where, "final " + k, g, w, hf32.get(k), q="train params")
     if off != flat.size:
         fails.append("llamaref has %d parameters, PEFT %d" % (flat.size, off))
-    return fails, worst
+    judge.finish(fails, where)
+    return fails
 
 
 def main():
@@ -125,6 +137,18 @@ def main():
     ap.add_argument("--bin", default="./llamaref")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--n", type=int, default=4)
+    ap.add_argument("--tol", type=float, default=1e-7,
+                    help="DOUBLE=1 build: tolerance against float64-patched HF "
+                    "(1e-7: metrics.jsonl prints 9 digits; the final parameters, "
+                    "read at compute precision, are within 1e-13)")
+    ap.add_argument("--ratio", type=float, default=8.0,
+                    help="float build: llamaref's error against the float64 truth "
+                    "may be this many times HF float32's own (per-step loss, lr, "
+                    "grad norm)")
+    ap.add_argument("--param-ratio", type=float, default=8.0,
+                    help="the same for the final adapter parameters")
+    ap.add_argument("--floor", type=float, default=1e-6,
+                    help="float build: errors under this always pass")
     a = ap.parse_args()
     binary = os.path.abspath(a.bin)
     data = os.path.join(LORA, "e2e", "data.jsonl")
@@ -135,19 +159,24 @@ def main():
     with safe_open(os.path.join(tmp0, "p.safetensors"), "np") as f:
         double = (f.metadata() or {}).get("compute_type") == "double"
     shutil.rmtree(tmp0)
-    print("oracle_train: llamaref %s build vs %s HF step sequence" %
+    judge = om.Judge(a.tol if double else None, None if double else a.ratio,
+                     None, a.floor, {"train params": a.param_ratio},
+                     {"train params": 1e-9})
+    print("oracle_train: llamaref %s build vs HF step sequence: %s" %
           ("DOUBLE=1" if double else "float",
-           "float64-patched" if double else "unpatched"))
+           "float64-patched, tolerance %g (final parameters 1e-9)" % a.tol if double else
+           "error against the float64-patched truth <= max(K x HF float32's own, "
+           "%g), K %g (final parameters %g)" % (a.floor, a.ratio, a.param_ratio)))
     npass = nfail = 0
-    worst = {}
     for s in setups(a.seed, a.n):
         tmp = tempfile.mkdtemp(prefix="oracle_train_")
         try:
-            fails, w = run_one(binary, s, data, double, tmp)
+            fails = run_one(binary, s, data, double, tmp, judge)
+        except Exception as ex:  # noqa: BLE001 - reported as a failure
+            fails = ["error: %s" % ex]
+            judge.pending = []
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
-        for k, v in w.items():
-            worst[k] = max(worst.get(k, 0), v)
         if fails:
             nfail += 1
             print("FAIL %s: %s" % (s["name"], json.dumps(s)))
@@ -155,8 +184,7 @@ def main():
                 print("    " + f_)
         else:
             npass += 1
-    for k in sorted(worst):
-        print("    worst %-10s %.3g" % (k, worst[k]))
+    judge.report()
     print("%d passed, %d failed" % (npass, nfail))
     return 1 if nfail else 0
 

@@ -2,11 +2,11 @@
 """oracle_vectors.py - the committed golden vectors against the REAL
 transformers + PEFT (issue 12).
 
-vectors/gen/gen_forward.py and gen_lora.py compute the forward / LoRA
-vectors with a float64 re-implementation of HF Llama and PEFT LoRA.  This
-checks what they wrote, tensor by tensor, against the real libraries with
+vectors/gen/gen_forward.py, gen_lora.py and gen_lora_peft.py compute the
+forward / LoRA vectors with the real libraries themselves; this re-checks
+the committed files, tensor by tensor, against the real libraries with
 HF's float32 casts patched to float64 (oracle_model.F64Casts,
-docs/oracles.md), so the vectors are shown to be HF's function:
+docs/oracles.md), so a stale or hand-edited vector is caught:
 
   vectors/forward/<case>: config.json + model.safetensors loaded with
       LlamaForCausalLM.from_pretrained (float64, eager), run on the stored
