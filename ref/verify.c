@@ -626,161 +626,214 @@ static void measure(lr_verify_tensor *t, const double *g, const double *c,
 
 #define READ_CHUNK (1u << 20)
 
-/* Reads a floating tensor as float64 through buf (READ_CHUNK bytes),
- * decoding little-endian bytes inline (this loop and the comparison are
- * what verify spends its time on). */
+/* Decodes n little-endian values of floating type dt at p into o; -1
+ * for a type that is not floating. */
+static int decode_f64(lr_dtype dt, const unsigned char *p, size_t n, double *o)
+{
+    size_t i;
+    switch (dt) {
+    case LR_F64:
+        for (i = 0; i < n; i++, p += 8) {
+            uint64_t b = (uint64_t)p[0] | (uint64_t)p[1] << 8 |
+                         (uint64_t)p[2] << 16 | (uint64_t)p[3] << 24 |
+                         (uint64_t)p[4] << 32 | (uint64_t)p[5] << 40 |
+                         (uint64_t)p[6] << 48 | (uint64_t)p[7] << 56;
+            memcpy(&o[i], &b, 8);
+        }
+        return 0;
+    case LR_F32:
+        for (i = 0; i < n; i++, p += 4) {
+            uint32_t b = (uint32_t)p[0] | (uint32_t)p[1] << 8 |
+                         (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+            float v;
+            memcpy(&v, &b, 4);
+            o[i] = v;
+        }
+        return 0;
+    case LR_F16:
+        for (i = 0; i < n; i++, p += 2) o[i] = lr_f16_to_f32(lr_le16(p));
+        return 0;
+    case LR_BF16:
+        for (i = 0; i < n; i++, p += 2) o[i] = lr_bf16_to_f32(lr_le16(p));
+        return 0;
+    default:
+        return -1;
+    }
+}
+
+/* The bytes of elements [from, from + n) of tensor t: straight from the
+ * mapping when f is mapped (no copy), else read into buf. */
+static const unsigned char *read_piece(lr_st_file *f, const lr_st_tensor *t,
+                                       uint64_t from, size_t n,
+                                       unsigned char *buf, lr_error *err)
+{
+    size_t esz = lr_dtype_size(t->dtype);
+    const unsigned char *mapped = lr_st_mapped(f, t);
+    lr_st_tensor part = *t;
+    if (!lr_dtype_is_float(t->dtype)) {
+        lr_fail(err, "%s: tensor '%s' has dtype %s, a floating type was expected",
+                lr_st_path(f), t->name, lr_dtype_name(t->dtype));
+        return NULL;
+    }
+    if (mapped) return mapped + from * esz;
+    part.offset = t->offset + from * esz;
+    part.nelem = n;
+    part.nbytes = (uint64_t)n * esz;
+    if (lr_st_read_raw(f, &part, buf, err)) {
+        lr_fail_prefix(err, "tensor '%s'", t->name);
+        return NULL;
+    }
+    return buf;
+}
+
+/* Reads a floating tensor whole as float64 through buf (READ_CHUNK bytes). */
 static int read_f64(lr_st_file *f, const lr_st_tensor *t, double *dst,
                     unsigned char *buf, lr_error *err)
 {
-    size_t esz = lr_dtype_size(t->dtype), chunk = READ_CHUNK / esz, n, i;
+    size_t chunk = READ_CHUNK / lr_dtype_size(t->dtype), n;
     uint64_t done = 0;
-    const void *mapped = lr_st_mapped(f, t);
     while (done < t->nelem) {
-        lr_st_tensor part = *t;
-        double *o = dst + done;
-        const unsigned char *p = buf;
+        const unsigned char *p;
         n = t->nelem - done < chunk ? (size_t)(t->nelem - done) : chunk;
-        part.offset = t->offset + done * esz;
-        part.nelem = n;
-        part.nbytes = (uint64_t)n * esz;
-        if (mapped) /* decoded straight from the mapping: no copy */
-            p = (const unsigned char *)mapped + done * esz;
-        else if (lr_st_read_raw(f, &part, buf, err))
-            return lr_fail_prefix(err, "tensor '%s'", t->name);
-        switch (t->dtype) {
-        case LR_F64:
-            for (i = 0; i < n; i++, p += 8) {
-                uint64_t b = (uint64_t)p[0] | (uint64_t)p[1] << 8 |
-                             (uint64_t)p[2] << 16 | (uint64_t)p[3] << 24 |
-                             (uint64_t)p[4] << 32 | (uint64_t)p[5] << 40 |
-                             (uint64_t)p[6] << 48 | (uint64_t)p[7] << 56;
-                memcpy(&o[i], &b, 8);
-            }
-            break;
-        case LR_F32:
-            for (i = 0; i < n; i++, p += 4) {
-                uint32_t b = (uint32_t)p[0] | (uint32_t)p[1] << 8 |
-                             (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-                float v;
-                memcpy(&v, &b, 4);
-                o[i] = v;
-            }
-            break;
-        case LR_F16:
-            for (i = 0; i < n; i++, p += 2) o[i] = lr_f16_to_f32(lr_le16(p));
-            break;
-        case LR_BF16:
-            for (i = 0; i < n; i++, p += 2) o[i] = lr_bf16_to_f32(lr_le16(p));
-            break;
-        default:
-            return lr_fail(err, "%s: tensor '%s' has dtype %s, a floating type "
-                           "was expected", lr_st_path(f), t->name,
-                           lr_dtype_name(t->dtype));
-        }
+        if (!(p = read_piece(f, t, done, n, buf, err))) return -1;
+        decode_f64(t->dtype, p, n, dst + done);
         done += n;
     }
     return 0;
 }
 
+/* Running figures of quick_pass: four interleaved partial sums (element j
+ * of a block goes to lane j % 4, a fixed order), so that the additions do
+ * not wait on each other. */
+typedef struct quick_acc {
+    double sgg[4], scc[4], sgc[4], sdd[4];
+    double gmax, mx;
+    uint64_t worst_i;
+} quick_acc;
+
+/* Adds elements [base, base + n) (g, c) to a.  Returns 0, or 1 when a sum
+ * is not finite: a NaN or infinity on either side, or a difference whose
+ * square overflows (the caller then measures element by element).  The
+ * worst element is looked for only in a block whose largest difference
+ * beats the running maximum: its first occurrence, as an element-by-element
+ * search would find. */
+static int quick_block(quick_acc *a, const double *g, const double *c,
+                       size_t n, uint64_t base)
+{
+    /* the sums in locals (a may alias g and c as far as the compiler
+     * knows, which would store them at every step) */
+    double gg0 = a->sgg[0], gg1 = a->sgg[1], gg2 = a->sgg[2], gg3 = a->sgg[3];
+    double cc0 = a->scc[0], cc1 = a->scc[1], cc2 = a->scc[2], cc3 = a->scc[3];
+    double gc0 = a->sgc[0], gc1 = a->sgc[1], gc2 = a->sgc[2], gc3 = a->sgc[3];
+    double dd0 = a->sdd[0], dd1 = a->sdd[1], dd2 = a->sdd[2], dd3 = a->sdd[3];
+    double m0 = 0, m1 = 0, m2 = 0, m3 = 0, x0 = 0, x1 = 0, x2 = 0, x3 = 0;
+    double bmx;
+    size_t j;
+    int l;
+    for (j = 0; j + 4 <= n; j += 4) {
+        double g0 = g[j], g1 = g[j + 1], g2 = g[j + 2], g3 = g[j + 3];
+        double c0 = c[j], c1 = c[j + 1], c2 = c[j + 2], c3 = c[j + 3];
+        double e0 = c0 - g0, e1 = c1 - g1, e2 = c2 - g2, e3 = c3 - g3;
+        double a0 = fabs(g0), a1 = fabs(g1), a2 = fabs(g2), a3 = fabs(g3);
+        double d0 = fabs(e0), d1 = fabs(e1), d2 = fabs(e2), d3 = fabs(e3);
+        m0 = a0 > m0 ? a0 : m0; m1 = a1 > m1 ? a1 : m1;
+        m2 = a2 > m2 ? a2 : m2; m3 = a3 > m3 ? a3 : m3;
+        x0 = d0 > x0 ? d0 : x0; x1 = d1 > x1 ? d1 : x1;
+        x2 = d2 > x2 ? d2 : x2; x3 = d3 > x3 ? d3 : x3;
+        gg0 += g0 * g0; cc0 += c0 * c0; gc0 += g0 * c0; dd0 += e0 * e0;
+        gg1 += g1 * g1; cc1 += c1 * c1; gc1 += g1 * c1; dd1 += e1 * e1;
+        gg2 += g2 * g2; cc2 += c2 * c2; gc2 += g2 * c2; dd2 += e2 * e2;
+        gg3 += g3 * g3; cc3 += c3 * c3; gc3 += g3 * c3; dd3 += e3 * e3;
+    }
+    a->sgg[0] = gg0; a->sgg[1] = gg1; a->sgg[2] = gg2; a->sgg[3] = gg3;
+    a->scc[0] = cc0; a->scc[1] = cc1; a->scc[2] = cc2; a->scc[3] = cc3;
+    a->sgc[0] = gc0; a->sgc[1] = gc1; a->sgc[2] = gc2; a->sgc[3] = gc3;
+    a->sdd[0] = dd0; a->sdd[1] = dd1; a->sdd[2] = dd2; a->sdd[3] = dd3;
+    for (; j < n; j++) { /* the tail, lane j % 4 as above */
+        double gv = g[j], cv = c[j], e = cv - gv;
+        l = (int)(j & 3);
+        m0 = fabs(gv) > m0 ? fabs(gv) : m0;
+        x0 = fabs(e) > x0 ? fabs(e) : x0;
+        a->sgg[l] += gv * gv; a->scc[l] += cv * cv; a->sgc[l] += gv * cv;
+        a->sdd[l] += e * e;
+    }
+    for (l = 0; l < 4; l++)
+        if (!(a->sgg[l] - a->sgg[l] == 0 && a->scc[l] - a->scc[l] == 0 &&
+              a->sdd[l] - a->sdd[l] == 0))
+            return 1;
+    m0 = m0 > m1 ? m0 : m1; m2 = m2 > m3 ? m2 : m3;
+    if ((m0 > m2 ? m0 : m2) > a->gmax) a->gmax = m0 > m2 ? m0 : m2;
+    x0 = x0 > x1 ? x0 : x1; x2 = x2 > x3 ? x2 : x3;
+    bmx = x0 > x2 ? x0 : x2;
+    if (bmx > a->mx) {
+        a->mx = bmx;
+        for (j = 0; j < n && fabs(c[j] - g[j]) != bmx; j++) {}
+        a->worst_i = base + j;
+    }
+    return 0;
+}
+
 /* The common case in one streaming pass: golden slice gs and candidate ct
- * are read QUICK_CHUNK elements at a time (gb, cb) and compared.  Returns
- * 0 when every element is finite and within tolerance, with t's figures
- * filled; 1 when some element may not be (the caller then reads both whole
- * and measures them); -1 on a read error or NaN in the golden. */
+ * are read in pieces of up to READ_CHUNK bytes each (raw, two buffers of
+ * READ_CHUNK bytes) and decoded and compared QUICK_BLOCK elements at a time
+ * (gb, cb: small enough to stay in the L1 cache); logits a piece of whole
+ * rows at a time (gb, cb: QUICK_CHUNK doubles each).  Returns 0 when every
+ * element is finite and within tolerance, with t's figures filled; 1 when
+ * some element may not be (the caller then reads both whole and measures
+ * them); -1 on a read error. */
 #define QUICK_CHUNK 131072 /* elements (1 MB of doubles); a row of logits fits */
-#define QUICK_PIECE 16384  /* elements per piece otherwise: the two decoded
-                              pieces and the bytes stay in the L2 cache */
+#define QUICK_BLOCK 1024
 
 static int quick_pass(lr_st_file *gf, const lr_st_tensor *gs, lr_st_file *cf,
-                      const lr_st_tensor *ct, unsigned char *buf, double *gb,
+                      const lr_st_tensor *ct, unsigned char *raw, double *gb,
                       double *cb, lr_verify_tensor *t, lr_error *err)
 {
-    double gmax = 0, sgg, scc, sgc, sdd, mx = 0, tol;
-    double sgg4[4] = {0, 0, 0, 0}, scc4[4] = {0, 0, 0, 0};
-    double sgc4[4] = {0, 0, 0, 0}, sdd4[4] = {0, 0, 0, 0};
-    uint64_t done = 0, worst_i = 0;
-    int finite = 1;
+    size_t gsz = lr_dtype_size(gs->dtype), csz = lr_dtype_size(ct->dtype);
+    double sgg, scc, sgc, sdd, tol;
+    uint64_t done = 0, worst_i;
     uint64_t V = t->is_logits && t->ndim ? (uint64_t)t->shape[t->ndim - 1] : 0;
-    size_t chunk = V ? (size_t)(QUICK_CHUNK / V * V) : QUICK_PIECE;
+    size_t chunk = V ? (size_t)(QUICK_CHUNK / V * V)
+                     : READ_CHUNK / (gsz > csz ? gsz : csz);
+    quick_acc a;
+    memset(&a, 0, sizeof a);
     if (V) t->top1_rows = t->top1_agree = 0, t->max_dlogsoftmax = 0;
     while (done < ct->nelem) {
-        lr_st_tensor pg = *gs, pc = *ct;
-        size_t n = ct->nelem - done < chunk ? (size_t)(ct->nelem - done) : chunk, j;
-        pg.offset = gs->offset + done * lr_dtype_size(gs->dtype);
-        pc.offset = ct->offset + done * lr_dtype_size(ct->dtype);
-        pg.nelem = pc.nelem = n;
-        pg.nbytes = (uint64_t)n * lr_dtype_size(gs->dtype);
-        pc.nbytes = (uint64_t)n * lr_dtype_size(ct->dtype);
-        if (read_f64(gf, &pg, gb, buf, err) || read_f64(cf, &pc, cb, buf, err))
-            return -1;
-        /* four interleaved partial sums (element j goes to lane j % 4, a
-         * fixed order) held in registers, so that the additions do not wait
-         * on each other; the worst element is looked for only in a chunk
-         * whose largest difference beats the running maximum */
-        {
-            double cmx = 0, m0 = 0, m1 = 0, m2 = 0, m3 = 0;
-            double x0 = 0, x1 = 0, x2 = 0, x3 = 0;
-            int ok0 = 1, ok1 = 1, ok2 = 1, ok3 = 1;
-            for (j = 0; j + 4 <= n; j += 4) {
-                double g0 = gb[j], g1 = gb[j + 1], g2 = gb[j + 2], g3 = gb[j + 3];
-                double c0 = cb[j], c1 = cb[j + 1], c2 = cb[j + 2], c3 = cb[j + 3];
-                double d0 = fabs(c0 - g0), d1 = fabs(c1 - g1);
-                double d2 = fabs(c2 - g2), d3 = fabs(c3 - g3);
-                ok0 &= d0 - d0 == 0; ok1 &= d1 - d1 == 0; /* NaN / Inf */
-                ok2 &= d2 - d2 == 0; ok3 &= d3 - d3 == 0;
-                if (fabs(g0) > m0) m0 = fabs(g0);
-                if (fabs(g1) > m1) m1 = fabs(g1);
-                if (fabs(g2) > m2) m2 = fabs(g2);
-                if (fabs(g3) > m3) m3 = fabs(g3);
-                if (d0 > x0) x0 = d0;
-                if (d1 > x1) x1 = d1;
-                if (d2 > x2) x2 = d2;
-                if (d3 > x3) x3 = d3;
-                sgg4[0] += g0 * g0; scc4[0] += c0 * c0; sgc4[0] += g0 * c0; sdd4[0] += d0 * d0;
-                sgg4[1] += g1 * g1; scc4[1] += c1 * c1; sgc4[1] += g1 * c1; sdd4[1] += d1 * d1;
-                sgg4[2] += g2 * g2; scc4[2] += c2 * c2; sgc4[2] += g2 * c2; sdd4[2] += d2 * d2;
-                sgg4[3] += g3 * g3; scc4[3] += c3 * c3; sgc4[3] += g3 * c3; sdd4[3] += d3 * d3;
-            }
-            for (; j < n; j++) { /* the tail, lane j % 4 as above */
-                double gv = gb[j], cv = cb[j], d = fabs(cv - gv);
-                int l = (int)(j & 3);
-                ok0 &= d - d == 0;
-                if (fabs(gv) > m0) m0 = fabs(gv);
-                if (d > x0) x0 = d;
-                sgg4[l] += gv * gv; scc4[l] += cv * cv; sgc4[l] += gv * cv;
-                sdd4[l] += d * d;
-            }
-            finite = ok0 && ok1 && ok2 && ok3;
-            if (!finite) return 1;
-            m0 = m0 > m1 ? m0 : m1; m2 = m2 > m3 ? m2 : m3;
-            if ((m0 > m2 ? m0 : m2) > gmax) gmax = m0 > m2 ? m0 : m2;
-            x0 = x0 > x1 ? x0 : x1; x2 = x2 > x3 ? x2 : x3;
-            cmx = x0 > x2 ? x0 : x2;
-            if (cmx > mx) { /* its first occurrence: the first worst overall */
-                mx = cmx;
-                for (j = 0; j < n && fabs(cb[j] - gb[j]) != cmx; j++) {}
-                worst_i = done + j;
+        size_t n = ct->nelem - done < chunk ? (size_t)(ct->nelem - done) : chunk, j, b;
+        const unsigned char *pg = read_piece(gf, gs, done, n, raw, err);
+        const unsigned char *pc = pg ? read_piece(cf, ct, done, n, raw + READ_CHUNK, err)
+                                     : NULL;
+        if (!pc) return -1;
+        if (V) {
+            decode_f64(gs->dtype, pg, n, gb);
+            decode_f64(ct->dtype, pc, n, cb);
+            if (quick_block(&a, gb, cb, n, done)) return 1;
+            logit_rows(t, gb, cb, n / V, (int64_t)V);
+        } else {
+            for (j = 0; j < n; j += b) {
+                b = n - j < QUICK_BLOCK ? n - j : QUICK_BLOCK;
+                decode_f64(gs->dtype, pg + j * gsz, b, gb);
+                decode_f64(ct->dtype, pc + j * csz, b, cb);
+                if (quick_block(&a, gb, cb, b, done + j)) return 1;
             }
         }
-        if (!finite) return 1;
-        if (V) logit_rows(t, gb, cb, n / V, (int64_t)V);
         done += n;
     }
-    sgg = (sgg4[0] + sgg4[1]) + (sgg4[2] + sgg4[3]);
-    scc = (scc4[0] + scc4[1]) + (scc4[2] + scc4[3]);
-    sgc = (sgc4[0] + sgc4[1]) + (sgc4[2] + sgc4[3]);
-    sdd = (sdd4[0] + sdd4[1]) + (sdd4[2] + sdd4[3]);
-    tol = t->atol > t->rtol * gmax ? t->atol : t->rtol * gmax;
-    if (!(mx <= tol)) return 1;
-    t->gmax = gmax;
-    t->max_abs = mx;
-    t->max_rel = gmax > 0 ? mx / gmax : 0;
+    sgg = (a.sgg[0] + a.sgg[1]) + (a.sgg[2] + a.sgg[3]);
+    scc = (a.scc[0] + a.scc[1]) + (a.scc[2] + a.scc[3]);
+    sgc = (a.sgc[0] + a.sgc[1]) + (a.sgc[2] + a.sgc[3]);
+    sdd = (a.sdd[0] + a.sdd[1]) + (a.sdd[2] + a.sdd[3]);
+    tol = t->atol > t->rtol * a.gmax ? t->atol : t->rtol * a.gmax;
+    if (!(a.mx <= tol)) return 1;
+    t->gmax = a.gmax;
+    t->max_abs = a.mx;
+    t->max_rel = a.gmax > 0 ? a.mx / a.gmax : 0;
     t->nmse = sgg > 0 ? sdd / sgg : 0;
     t->cosine = sgg > 0 && scc > 0 ? sgc / sqrt(sgg * scc) : (sgg == 0 && scc == 0 ? 1 : 0);
     t->ok = 1;
     t->pos_first = t->pos_last = -1;
     t->head_one = -1;
     t->scale = 1;
+    worst_i = a.worst_i;
     {
         int d;
         for (d = t->ndim - 1; d >= 0; d--) {
@@ -1187,7 +1240,7 @@ int lr_verify(lr_st_file *gf, lr_st_file *cf, const lr_verify_opts *o,
     order = lr_alloc(ng + 1, sizeof *order, "tensor order", err);
     hit = lr_zalloc(nc + 1, 1, "candidate flags", err);
     r->t = lr_zalloc(ng + 1, sizeof *r->t, "report", err);
-    rbuf = lr_alloc(READ_CHUNK, 1, "read buffer", err);
+    rbuf = lr_alloc(2 * READ_CHUNK, 1, "read buffer", err);
     qbuf = lr_alloc(2 * QUICK_CHUNK, sizeof *qbuf, "read buffer", err);
     if (!order || !hit || !r->t || !rbuf || !qbuf) goto fail;
     for (i = 0; i < ng; i++) order[i] = lr_st_at(gf, i);
