@@ -142,19 +142,28 @@ static const builtin_entry hf_map[] = {
 
 /* llama.cpp (llm_build_llama): GGUF q/k weights are in Meta's rotary
  * layout, so Qcur/Kcur are interleaved; ggml's [hd, H, T] is [T, H, hd]
- * row-major.  Qcur-N/Kcur-N appear twice (before and after RoPE): the
- * second under "<name>#2". */
+ * row-major.  A name seen again is written "<name>#2", "#3" (a dump tool
+ * must do so).  Qcur-N/Kcur-N: the first is the projection ([T, QD]); the
+ * last one is after RoPE: "#2" where the callback sees two (before and
+ * after RoPE), "#3" where it sees three (the release node-llama-cpp 3.22.1
+ * ships also names the [T, H, hd] reshape before RoPE).  "a|b": the first
+ * that the candidate has.  Checked on a real dump (docs/verify.md). */
 static const builtin_entry llamacpp_map[] = {
+    {"embed", "embd", 0},
     {"attn_norm", "attn_norm-%d", 0},
     {"q", "Qcur-%d", LR_VMAP_INTERLEAVE | LR_VMAP_RESHAPE},
     {"k", "Kcur-%d", LR_VMAP_INTERLEAVE | LR_VMAP_RESHAPE},
     {"v", "Vcur-%d", LR_VMAP_RESHAPE},
-    {"q_rope", "Qcur-%d#2", LR_VMAP_INTERLEAVE | LR_VMAP_RESHAPE},
-    {"k_rope", "Kcur-%d#2", LR_VMAP_INTERLEAVE | LR_VMAP_RESHAPE},
+    {"q_rope", "Qcur-%d#3|Qcur-%d#2", LR_VMAP_INTERLEAVE | LR_VMAP_RESHAPE},
+    {"k_rope", "Kcur-%d#3|Kcur-%d#2", LR_VMAP_INTERLEAVE | LR_VMAP_RESHAPE},
     {"attn_probs", "kq_soft_max-%d", LR_VMAP_RESHAPE},
     {"attn_out", "kqv_out-%d", LR_VMAP_RESHAPE},
+    {"o_proj", "attn_out-%d", 0},
     {"h", "ffn_inp-%d", 0},
     {"mlp_norm", "ffn_norm-%d", 0},
+    {"gate", "ffn_gate-%d", 0},
+    {"up", "ffn_up-%d", 0},
+    {"act", "ffn_swiglu-%d", 0},
     {"mlp_out", "ffn_out-%d", 0},
     {"out", "l_out-%d", 0},
     {"final_norm", "result_norm", 0},
@@ -183,15 +192,31 @@ int lr_verify_map_builtin(const char *which, lr_st_file *golden,
         if (grad) rest = g + 1;
         layer = lrv_parse_layer(rest, &rest);
         for (e = tab; e->golden; e++) {
+            const char *alt = e->candidate;
             if (strcmp(rest, e->golden) || (layer < 0) != !strstr(e->candidate, "%d"))
                 continue;
-            snprintf(cname, sizeof cname, "%s", grad ? "d:" : "");
-            snprintf(cname + strlen(cname), sizeof cname - strlen(cname),
-                     e->candidate, (int)layer);
-            if (lr_st_find(cand, cname) &&
-                lr_verify_map_add(m, g, cname, e->transform, err)) {
-                lr_verify_map_free(m);
-                return -1;
+            while (alt && *alt) { /* "a|b": the first the candidate has */
+                const char *bar = strchr(alt, '|');
+                char pat[64];
+                const lr_st_tensor *ct, *gt = lr_st_at(golden, i);
+                snprintf(pat, sizeof pat, "%.*s",
+                         (int)(bar ? (size_t)(bar - alt) : strlen(alt)), alt);
+                alt = bar ? bar + 1 : NULL;
+                snprintf(cname, sizeof cname, "%s", grad ? "d:" : "");
+                snprintf(cname + strlen(cname), sizeof cname - strlen(cname),
+                         pat, (int)layer);
+                if (!(ct = lr_st_find(cand, cname))) continue;
+                /* a reshape needs the same elements: a KV cache padded
+                 * beyond T (kq_soft_max [H, T, n_ctx]) is left unmapped */
+                if ((e->transform & LR_VMAP_RESHAPE) && ct->nelem != gt->nelem &&
+                    !(gt->ndim >= 2 && gt->shape[0] > 0 &&
+                      gt->nelem / (uint64_t)gt->shape[0] == ct->nelem))
+                    break;
+                if (lr_verify_map_add(m, g, cname, e->transform, err)) {
+                    lr_verify_map_free(m);
+                    return -1;
+                }
+                break;
             }
         }
     }

@@ -162,6 +162,24 @@ $LLAMAREF_BIN dump --model vectors/lora/all7_gqa --adapter vectors/lora/all7_gqa
     --ids "1 35 57" --labels "1 35 57" --full --out "$T/x.safetensors" 2>/dev/null
 expect_eq "full with adapter" "$?" 2
 
+# a real llama.cpp dump (vectors/gen/llamacpp_eval_dump.c: the eval
+# callback of the llama.cpp that node-llama-cpp@3.22.1 ships) of the world
+# model: --names llama.cpp maps its graph names (Qcur-N#3 after RoPE in
+# that release, interleaved q/k, [T, H, hd]; the KV cache padded to 256
+# cells leaves kq_soft_max unmapped)
+LC=vectors/verify/llamacpp_world_f32.safetensors
+if [ -f data/world/model.safetensors ]; then
+    out=$($LLAMAREF_BIN verify --model data/world --ids "2048 100 101 102 103 104 105 106 107" \
+          --candidate $LC --names llama.cpp 2>/dev/null); rc=$?
+    expect_eq "llama.cpp exit" "$rc" 0
+    has "llama.cpp count" "$out" "PASS: 63 tensors within tolerance"
+    has "llama.cpp q_rope" "$out" "layers.3.q_rope              [9,4,32]"
+    has "llama.cpp logits" "$out" "top-1 agrees at 9 of 9 positions"
+    has "llama.cpp padded" "$out" "only in candidate: kq_soft_max-0"
+else
+    echo "skip: data/world/model.safetensors missing" >&2; skip=$((skip + 5))
+fi
+
 # vectors/MANIFEST.json: every listed file exists, every vectors file is listed
 listed=$(grep -E '^ +"vectors/[^"*]*",?$' vectors/MANIFEST.json | sed -E 's/^ +"([^"]*)",?$/\1/')
 [ -n "$listed" ] || bad "MANIFEST lists no files"
