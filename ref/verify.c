@@ -355,7 +355,9 @@ int lr_verify_files(const char *golden, const char *candidate,
     int rc;
     memset(r, 0, sizeof *r);
     r->first = -1;
-    /* mapped where the host can (decoded in place, no copy), else stdio */
+    /* stdio, not LR_ST_MMAP: no faster here, and the mapped pages would
+     * count in the RSS (docs/verify.md, "Streaming"); lr_verify decodes
+     * in place from files the caller opened mapped */
     if (lr_st_open(golden, 0, &gf, err)) return lr_fail_prefix(err, "golden");
     if (lr_st_open(candidate, 0, &cf, err)) {
         lr_st_close(gf);
