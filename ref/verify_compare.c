@@ -402,7 +402,7 @@ static int quick_block(quick_acc *a, const double *g, const double *c,
     double cc0 = a->scc[0], cc1 = a->scc[1], cc2 = a->scc[2], cc3 = a->scc[3];
     double gc0 = a->sgc[0], gc1 = a->sgc[1], gc2 = a->sgc[2], gc3 = a->sgc[3];
     double dd0 = a->sdd[0], dd1 = a->sdd[1], dd2 = a->sdd[2], dd3 = a->sdd[3];
-    double m0 = 0, m1 = 0, m2 = 0, m3 = 0, x0 = 0, x1 = 0, x2 = 0, x3 = 0;
+    double m0 = 0, m1 = 0, x0 = 0, x1 = 0; /* max |g|, max |c - g|, two lanes */
     double bmx;
     size_t j;
     int l;
@@ -410,12 +410,12 @@ static int quick_block(quick_acc *a, const double *g, const double *c,
         double g0 = g[j], g1 = g[j + 1], g2 = g[j + 2], g3 = g[j + 3];
         double c0 = c[j], c1 = c[j + 1], c2 = c[j + 2], c3 = c[j + 3];
         double e0 = c0 - g0, e1 = c1 - g1, e2 = c2 - g2, e3 = c3 - g3;
-        double a0 = fabs(g0), a1 = fabs(g1), a2 = fabs(g2), a3 = fabs(g3);
-        double d0 = fabs(e0), d1 = fabs(e1), d2 = fabs(e2), d3 = fabs(e3);
+        double a0 = fabs(g0) > fabs(g2) ? fabs(g0) : fabs(g2);
+        double a1 = fabs(g1) > fabs(g3) ? fabs(g1) : fabs(g3);
+        double d0 = fabs(e0) > fabs(e2) ? fabs(e0) : fabs(e2);
+        double d1 = fabs(e1) > fabs(e3) ? fabs(e1) : fabs(e3);
         m0 = a0 > m0 ? a0 : m0; m1 = a1 > m1 ? a1 : m1;
-        m2 = a2 > m2 ? a2 : m2; m3 = a3 > m3 ? a3 : m3;
         x0 = d0 > x0 ? d0 : x0; x1 = d1 > x1 ? d1 : x1;
-        x2 = d2 > x2 ? d2 : x2; x3 = d3 > x3 ? d3 : x3;
         gg0 += g0 * g0; cc0 += c0 * c0; gc0 += g0 * c0; dd0 += e0 * e0;
         gg1 += g1 * g1; cc1 += c1 * c1; gc1 += g1 * c1; dd1 += e1 * e1;
         gg2 += g2 * g2; cc2 += c2 * c2; gc2 += g2 * c2; dd2 += e2 * e2;
@@ -437,10 +437,9 @@ static int quick_block(quick_acc *a, const double *g, const double *c,
         if (!(a->sgg[l] - a->sgg[l] == 0 && a->scc[l] - a->scc[l] == 0 &&
               a->sdd[l] - a->sdd[l] == 0))
             return 1;
-    m0 = m0 > m1 ? m0 : m1; m2 = m2 > m3 ? m2 : m3;
-    if ((m0 > m2 ? m0 : m2) > a->gmax) a->gmax = m0 > m2 ? m0 : m2;
-    x0 = x0 > x1 ? x0 : x1; x2 = x2 > x3 ? x2 : x3;
-    bmx = x0 > x2 ? x0 : x2;
+    m0 = m0 > m1 ? m0 : m1;
+    if (m0 > a->gmax) a->gmax = m0;
+    bmx = x0 > x1 ? x0 : x1;
     if (bmx > a->mx) {
         a->mx = bmx;
         for (j = 0; j < n && fabs(c[j] - g[j]) != bmx; j++) {}
