@@ -95,7 +95,7 @@ $(B)/flags: FORCE
 	@mkdir -p $(B)
 	@echo '$(CC) $(CFLAGS_ALL) $(LDLIBS)' | cmp -s - $@ || echo '$(CC) $(CFLAGS_ALL) $(LDLIBS)' > $@
 
-$(B)/obj/%.o: ref/%.c $(HDR) $(B)/flags
+$(B)/obj/%.o: ref/%.c $(HDR) $(wildcard ref/*.h) $(B)/flags
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -c $< -o $@
 

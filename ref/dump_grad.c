@@ -1,15 +1,20 @@
-/* dump_grad.c - `llamaref dump --labels [--adapter]` (dump_grad.h): the
- * loss, and with an adapter the LoRA backward's activation gradients and
- * parameter gradients, written to a safetensors dump.
- * Depends on: train.h (lr_lora_forward / lr_lora_backward), forward.h,
- * loss.h, adapter.h, safetensors.h. */
+/* dump_grad.c - `llamaref dump --labels [--adapter | --full]`
+ * (dump_grad.h): the loss, and with an adapter the LoRA backward's
+ * activation gradients and parameter gradients, or with --full the
+ * full-parameter backward's (grad.<HF weight name>), written to a
+ * safetensors dump.
+ * Depends on: train.h (lr_lora_forward / lr_lora_backward,
+ * lr_full_forward / lr_full_backward), full.h, forward.h, loss.h,
+ * adapter.h, safetensors.h. */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "llamaref/adapter.h"
 #include "llamaref/dump_grad.h"
 #include "llamaref/forward.h"
+#include "llamaref/full.h"
 #include "llamaref/loss.h"
 #include "llamaref/train.h"
 
@@ -107,5 +112,54 @@ done:
     free(grad);
     lr_train_ws_free(&ws);
     lr_lora_free(&lo);
+    return rc;
+}
+
+int lr_dump_full_grads(lr_st_writer *w, lr_model *m, const int *ids,
+                       const int *labels, int T, lr_dtype dtype, lr_error *err)
+{
+    lr_full f;
+    lr_train_ws ws;
+    dump_tap_ctx tc;
+    lr_float *grad = NULL;
+    double nll;
+    long n;
+    int64_t shape[2];
+    char key[LR_FULL_NAME_MAX + 8];
+    int rc = -1, e;
+    lr_float loss;
+    memset(&f, 0, sizeof f);
+    memset(&ws, 0, sizeof ws);
+    if (lr_full_bind(&f, m, err) ||
+        lr_train_ws_alloc(&ws, m, NULL, 1, T, 0, err) ||
+        lr_full_forward(&ws, m, ids, labels, NULL, 1, T, &nll, &n, err))
+        goto done;
+    if (n == 0) {
+        lr_fail(err, "--labels: every label is -100 (no token is scored)");
+        goto done;
+    }
+    shape[0] = T; shape[1] = m->config.vocab_size;
+    loss = (lr_float)(nll / n);
+    if (lr_st_writer_add_lr(w, "logits", dtype, 2, shape, ws.acts.logits, err))
+        goto done;
+    shape[0] = 1;
+    if (lr_st_writer_add_lr(w, "loss", dtype, 1, shape, &loss, err)) goto done;
+    grad = lr_zalloc(f.n_params, sizeof *grad, "gradients", err);
+    tc.w = w; tc.dtype = dtype; tc.err = err;
+    ws.grad_tap = dump_tap;
+    ws.grad_tap_ctx = &tc;
+    if (!grad || lr_full_backward(&ws, m, &f, grad, 1.0 / n, err)) goto done;
+    for (e = 0; e < f.n_entries; e++) {
+        const lr_full_entry *fe = &f.entries[e];
+        snprintf(key, sizeof key, "grad.%s", fe->name);
+        if (lr_st_writer_add_lr(w, key, dtype, fe->t->ndim, fe->t->shape,
+                                grad + fe->off, err))
+            goto done;
+    }
+    rc = 0;
+done:
+    free(grad);
+    lr_train_ws_free(&ws);
+    lr_full_free(&f);
     return rc;
 }

@@ -1,325 +1,19 @@
 /* verify.c - golden dump vs candidate dump, tensor by tensor in computation
- * order; the first divergence and a diagnosis from its pattern (verify.h,
- * docs/verify.md).  Tensors are streamed: one golden/candidate pair is in
- * memory at a time, read as float64 through the safetensors reader.
- * Depends on: safetensors, json, common. */
+ * order; the first divergence (verify.h, docs/verify.md).  The walk: pairs
+ * the golden's tensors with the candidate's (through a name map), checks
+ * dtypes and shapes (a golden batch row, a batch dimension of one), and
+ * compares each pair streaming (verify_compare.c): one golden/candidate
+ * pair is in memory at a time, and only when it may fail.
+ * Depends on: verify_internal.h (verify.h), verify_names.c,
+ * verify_compare.c, verify_report.c, safetensors, common. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "llamaref/verify.h"
+#include "verify_internal.h"
 
-/* ---- name maps ---- */
-
-int lr_verify_map_add(lr_verify_map *m, const char *golden,
-                      const char *candidate, int transform, lr_error *err)
-{
-    lr_verify_map_entry *e;
-    size_t cap;
-    if (m->n == (size_t)-1 / sizeof *e / 2)
-        return lr_fail(err, "name map: too many entries");
-    cap = m->n + 1;
-    e = realloc(m->e, cap * sizeof *e);
-    if (!e) return lr_fail(err, "out of memory growing the name map");
-    m->e = e;
-    e += m->n;
-    e->golden = lr_strdup(golden, err);
-    e->candidate = e->golden ? lr_strdup(candidate, err) : NULL;
-    if (!e->candidate) { free(e->golden); return -1; }
-    e->transform = transform;
-    m->n++;
-    return 0;
-}
-
-void lr_verify_map_free(lr_verify_map *m)
-{
-    size_t i;
-    if (!m) return;
-    for (i = 0; i < m->n; i++) { free(m->e[i].golden); free(m->e[i].candidate); }
-    free(m->e);
-    free(m->source);
-    memset(m, 0, sizeof *m);
-}
-
-static int json_flag(const lr_json *v, const char *key, const char *src,
-                     const char *name, int *out, lr_error *err)
-{
-    const lr_json *f = lr_json_get(v, key);
-    *out = 0;
-    if (!f) return 0;
-    if (f->type != LR_JSON_TRUE && f->type != LR_JSON_FALSE)
-        return lr_fail(err, "%s: entry '%s': \"%s\" must be true or false",
-                       src, name, key);
-    *out = f->type == LR_JSON_TRUE;
-    return 0;
-}
-
-int lr_verify_map_load(const char *path, lr_verify_map *m, lr_error *err)
-{
-    lr_json_doc *doc = NULL;
-    const lr_json *root;
-    size_t i;
-    memset(m, 0, sizeof *m);
-    if (lr_json_parse_file(path, &doc, err)) return -1;
-    root = lr_json_root(doc);
-    if (root->type != LR_JSON_OBJECT) {
-        lr_json_free(doc);
-        return lr_fail(err, "%s: a name map must be a JSON object "
-                       "{\"golden name\": \"candidate name\", ...}", path);
-    }
-    if (!(m->source = lr_strdup(path, err))) goto fail;
-    for (i = 0; i < root->len; i++) {
-        const lr_json *v = &root->items[i];
-        const char *g = root->keys[i], *c = NULL;
-        int tr = 0, il = 0, rs = 0;
-        if (v->type == LR_JSON_STRING) c = v->str;
-        else if (v->type == LR_JSON_OBJECT) {
-            if (lr_json_get_string(v, "name", path, &c, err) ||
-                json_flag(v, "transpose", path, g, &tr, err) ||
-                json_flag(v, "interleave", path, g, &il, err) ||
-                json_flag(v, "reshape", path, g, &rs, err))
-                goto fail;
-        } else {
-            lr_fail(err, "%s:%d: entry '%s' must be a string or an object "
-                    "{\"name\", \"transpose\", \"interleave\", \"reshape\"}",
-                    path, v->line, g);
-            goto fail;
-        }
-        if (lr_verify_map_add(m, g, c, (tr ? LR_VMAP_TRANSPOSE : 0) |
-                              (il ? LR_VMAP_INTERLEAVE : 0) |
-                              (rs ? LR_VMAP_RESHAPE : 0), err))
-            goto fail;
-    }
-    lr_json_free(doc);
-    return 0;
-fail:
-    lr_json_free(doc);
-    lr_verify_map_free(m);
-    return -1;
-}
-
-static const lr_verify_map_entry *map_find(const lr_verify_map *m,
-                                           const char *golden)
-{
-    size_t i;
-    if (!m) return NULL;
-    for (i = m->n; i-- > 0;)
-        if (!strcmp(m->e[i].golden, golden)) return &m->e[i];
-    return NULL;
-}
-
-/* Built-in maps: for each golden name of docs/tensors.md, the candidate
- * name ("%d" = layer) and the layout transform. */
-typedef struct builtin_entry {
-    const char *golden, *candidate;
-    int transform;
-} builtin_entry;
-
-static const builtin_entry hf_map[] = {
-    {"embed", "model.embed_tokens", 0},
-    {"attn_norm", "model.layers.%d.input_layernorm", 0},
-    {"q", "model.layers.%d.self_attn.q_proj", 0},
-    {"k", "model.layers.%d.self_attn.k_proj", 0},
-    {"v", "model.layers.%d.self_attn.v_proj", 0},
-    {"q_rope", "model.layers.%d.self_attn.rotary.q", 0},
-    {"k_rope", "model.layers.%d.self_attn.rotary.k", 0},
-    {"attn_probs", "model.layers.%d.self_attn.attn_weights", 0},
-    {"attn_out", "model.layers.%d.self_attn.o_proj.input", 0},
-    {"o_proj", "model.layers.%d.self_attn.o_proj", 0},
-    {"h", "model.layers.%d.post_attention_layernorm.input", 0},
-    {"mlp_norm", "model.layers.%d.post_attention_layernorm", 0},
-    {"gate", "model.layers.%d.mlp.gate_proj", 0},
-    {"up", "model.layers.%d.mlp.up_proj", 0},
-    {"act", "model.layers.%d.mlp.down_proj.input", 0},
-    {"mlp_out", "model.layers.%d.mlp.down_proj", 0},
-    {"out", "model.layers.%d", 0},
-    {"final_norm", "model.norm", 0},
-    {"logits", "lm_head", 0},
-    {NULL, NULL, 0}};
-
-/* llama.cpp (llm_build_llama): GGUF q/k weights are in Meta's rotary
- * layout, so Qcur/Kcur are interleaved; ggml's [hd, H, T] is [T, H, hd]
- * row-major.  Qcur-N/Kcur-N appear twice (before and after RoPE): the
- * second under "<name>#2". */
-static const builtin_entry llamacpp_map[] = {
-    {"attn_norm", "attn_norm-%d", 0},
-    {"q", "Qcur-%d", LR_VMAP_INTERLEAVE | LR_VMAP_RESHAPE},
-    {"k", "Kcur-%d", LR_VMAP_INTERLEAVE | LR_VMAP_RESHAPE},
-    {"v", "Vcur-%d", LR_VMAP_RESHAPE},
-    {"q_rope", "Qcur-%d#2", LR_VMAP_INTERLEAVE | LR_VMAP_RESHAPE},
-    {"k_rope", "Kcur-%d#2", LR_VMAP_INTERLEAVE | LR_VMAP_RESHAPE},
-    {"attn_probs", "kq_soft_max-%d", LR_VMAP_RESHAPE},
-    {"attn_out", "kqv_out-%d", LR_VMAP_RESHAPE},
-    {"h", "ffn_inp-%d", 0},
-    {"mlp_norm", "ffn_norm-%d", 0},
-    {"mlp_out", "ffn_out-%d", 0},
-    {"out", "l_out-%d", 0},
-    {"final_norm", "result_norm", 0},
-    {"logits", "result_output", 0},
-    {NULL, NULL, 0}};
-
-static long parse_layer(const char *name, const char **rest);
-
-int lr_verify_map_builtin(const char *which, lr_st_file *golden,
-                          lr_st_file *cand, lr_verify_map *m, lr_error *err)
-{
-    const builtin_entry *tab, *e;
-    size_t i;
-    memset(m, 0, sizeof *m);
-    if (!strcmp(which, "hf")) tab = hf_map;
-    else if (!strcmp(which, "llama.cpp")) tab = llamacpp_map;
-    else return lr_fail(err, "unknown built-in name map '%s' (hf, llama.cpp, "
-                        "or a JSON file)", which);
-    if (!(m->source = lr_strdup(which, err))) return -1;
-    for (i = 0; i < lr_st_count(golden); i++) {
-        const char *g = lr_st_at(golden, i)->name, *rest = g;
-        long layer;
-        char cname[160];
-        /* hf: the gradient of X (dX, dlayers.N.X) is "d:" + X's name */
-        int grad = tab == hf_map && g[0] == 'd' &&
-                   (!strncmp(g, "dlayers.", 8) || !strcmp(g, "dlogits") ||
-                    !strcmp(g, "dfinal_norm") || !strcmp(g, "dembed"));
-        if (grad) rest = g + 1;
-        layer = parse_layer(rest, &rest);
-        for (e = tab; e->golden; e++) {
-            if (strcmp(rest, e->golden) || (layer < 0) != !strstr(e->candidate, "%d"))
-                continue;
-            snprintf(cname, sizeof cname, "%s", grad ? "d:" : "");
-            snprintf(cname + strlen(cname), sizeof cname - strlen(cname),
-                     e->candidate, (int)layer);
-            if (lr_st_find(cand, cname) &&
-                lr_verify_map_add(m, g, cname, e->transform, err)) {
-                lr_verify_map_free(m);
-                return -1;
-            }
-        }
-    }
-    return 0;
-}
-
-/* ---- computation order ---- */
-
-static const char *const layer_names[] = {
-    "attn_norm", "q", "k", "v", "q_rope", "k_rope", "attn_scores",
-    "attn_probs", "attn_out", "o_proj", "h", "mlp_norm", "gate", "up", "act",
-    "mlp_out", "out"};
-#define N_LAYER_NAMES ((int)(sizeof layer_names / sizeof layer_names[0]))
-
-/* Within one layer of a weight-gradient walk, in backward order. */
-static const char *const grad_modules[] = {
-    "down_proj", "up_proj", "gate_proj", "post_attention_layernorm",
-    "o_proj", "v_proj", "k_proj", "q_proj", "input_layernorm"};
-
-static int layer_name_index(const char *s)
-{
-    int i;
-    for (i = 0; i < N_LAYER_NAMES; i++)
-        if (!strcmp(s, layer_names[i])) return i;
-    return -1;
-}
-
-/* "layers.N.rest" -> N and rest; -1 when name is not of that form. */
-static long parse_layer(const char *name, const char **rest)
-{
-    const char *p = name;
-    long n = 0;
-    if (strncmp(p, "layers.", 7)) return -1;
-    p += 7;
-    if (*p < '0' || *p > '9') return -1;
-    while (*p >= '0' && *p <= '9' && n < 1000000) n = n * 10 + (*p++ - '0');
-    if (*p != '.') return -1;
-    *rest = p + 1;
-    return n;
-}
-
-#define ORD_BACKWARD 2000000
-#define ORD_GRAD 4000000
-#define ORD_OPT 10000000
-#define ORD_OTHER 900000000
-
-static lr_verify_key grad_key(const char *key)
-{
-    lr_verify_key k;
-    const char *p = strstr(key, "layers."), *rest;
-    long layer;
-    size_t i;
-    k.major = ORD_GRAD;
-    k.minor = 0;
-    if (p && (layer = parse_layer(p, &rest)) >= 0) {
-        k.major = ORD_GRAD + 1 + (1000000 - layer);
-        k.minor = 50;
-        for (i = 0; i < sizeof grad_modules / sizeof grad_modules[0]; i++)
-            if (strstr(rest, grad_modules[i])) { k.minor = (int)i * 4; break; }
-        if (strstr(rest, "lora_A")) k.minor += 1;
-    } else if (strstr(key, "embed_tokens")) {
-        k.major = ORD_GRAD + 1000002;
-    } else if (strstr(key, "lm_head")) {
-        k.minor = 0;
-    } else if (strstr(key, "norm")) {
-        k.minor = 1;
-    } else {
-        k.minor = 2;
-    }
-    return k;
-}
-
-lr_verify_key lr_verify_order(const char *name)
-{
-    lr_verify_key k;
-    const char *rest;
-    long layer;
-    int i;
-    k.major = ORD_OTHER;
-    k.minor = 0;
-    if (!strcmp(name, "embed")) { k.major = 0; return k; }
-    if ((layer = parse_layer(name, &rest)) >= 0 &&
-        (i = layer_name_index(rest)) >= 0) {
-        k.major = 1 + layer;
-        k.minor = i;
-        return k;
-    }
-    if (!strcmp(name, "final_norm")) { k.major = 1000001; return k; }
-    if (!strcmp(name, "logits")) { k.major = 1000001; k.minor = 1; return k; }
-    if (!strcmp(name, "loss")) { k.major = 1000002; return k; }
-    /* activation gradients, backward: dlogits, dfinal_norm, dlayers.N.*
-     * from the last layer down (out first), dembed */
-    if (!strcmp(name, "dlogits")) { k.major = ORD_BACKWARD; return k; }
-    if (!strcmp(name, "dfinal_norm")) { k.major = ORD_BACKWARD; k.minor = 1; return k; }
-    if (name[0] == 'd' && (layer = parse_layer(name + 1, &rest)) >= 0 &&
-        (i = layer_name_index(rest)) >= 0) {
-        k.major = ORD_BACKWARD + 1 + (1000000 - layer);
-        k.minor = N_LAYER_NAMES - i;
-        return k;
-    }
-    if (!strcmp(name, "dembed")) { k.major = ORD_BACKWARD + 1000002; return k; }
-    if (!strncmp(name, "grad.", 5)) return grad_key(name + 5);
-    {
-        static const char *const opt[] = {"param.", "exp_avg.", "exp_avg_sq."};
-        for (i = 0; i < 3; i++) {
-            /* bare names: a checkpoint's flat optimizer.safetensors */
-            if (!strncmp(name, opt[i], strlen(opt[i]) - 1) &&
-                (name[strlen(opt[i]) - 1] == 0 ||
-                 (i == 0 && !strcmp(name, "params")))) {
-                k.major = (int64_t)ORD_OPT * (i + 1);
-                return k;
-            }
-            if (!strncmp(name, opt[i], strlen(opt[i]))) {
-                k = grad_key(name + strlen(opt[i]));
-                k.major += (int64_t)ORD_OPT * (i + 1);
-                return k;
-            }
-        }
-        /* a parameter under its PEFT / HF key (an adapter or checkpoint) */
-        if (strstr(name, ".weight")) {
-            k = grad_key(name);
-            k.major += ORD_OPT;
-            return k;
-        }
-    }
-    return k;
-}
-
+/* Computation order (lr_verify_order), then the name. */
 static int cmp_order(const char *a, const char *b)
 {
     lr_verify_key ka = lr_verify_order(a), kb = lr_verify_order(b);
@@ -334,417 +28,6 @@ static int cmp_tensor_ptr(const void *a, const void *b)
     const lr_st_tensor *tb = *(const lr_st_tensor *const *)b;
     return cmp_order(ta->name, tb->name);
 }
-
-/* ---- tolerances ---- */
-
-static double unit_roundoff(lr_dtype d)
-{
-    switch (d) {
-    case LR_F64: return ldexp(1.0, -53);
-    case LR_F16: return ldexp(1.0, -11);
-    case LR_BF16: return ldexp(1.0, -8);
-    default: return ldexp(1.0, -24);
-    }
-}
-
-static int is_grad_like(const char *name)
-{
-    return !strncmp(name, "grad.", 5) || !strncmp(name, "param.", 6) ||
-           !strncmp(name, "exp_avg", 7) || !strcmp(name, "dlogits") ||
-           !strcmp(name, "dfinal_norm") || !strcmp(name, "dembed") ||
-           !strncmp(name, "dlayers.", 8);
-}
-
-/* Whether the tensor is computed after the first RoPE of the forward. */
-static int after_rope(const char *name)
-{
-    lr_verify_key k = lr_verify_order(name);
-    if (k.major >= ORD_BACKWARD) return 1;
-    if (k.major == 0) return 0;
-    if (k.major == 1) return k.minor >= 4; /* layers.0.q_rope on */
-    return 1;
-}
-
-double lr_verify_default_rtol(lr_dtype compute, const char *name,
-                              long max_pos)
-{
-    /* a: roundings to the compute type that reach the tensor (its inputs,
-     * its weights and itself, each relative error u, each bounded relative
-     * to the tensor's max |x|); b: accumulation (dot products, sums) that
-     * real backends carry in float32 or better. */
-    double u = unit_roundoff(compute);
-    double ua = compute == LR_F64 ? u : unit_roundoff(LR_F32);
-    double a = 8, b = 64, r;
-    const char *rest;
-    lr_verify_key k = lr_verify_order(name);
-    if (!strcmp(name, "embed")) { a = 1; b = 0; }
-    else if (parse_layer(name, &rest) >= 0) {
-        if (!strcmp(rest, "attn_norm") || !strcmp(rest, "mlp_norm")) { a = 8; b = 32; }
-        else if (!strcmp(rest, "attn_scores") || !strcmp(rest, "attn_probs") ||
-                 !strcmp(rest, "attn_out")) { a = 16; b = 64; }
-    } else if (!strcmp(name, "final_norm")) { a = 8; b = 32; }
-    else if (!strcmp(name, "logits") || !strcmp(name, "loss")) { a = 16; b = 128; }
-    else if (is_grad_like(name) || k.major >= ORD_BACKWARD) { a = 32; b = 1024; }
-    r = a * u + b * ua;
-    if (after_rope(name)) r += 2.0 * (double)max_pos * ua;
-    return r;
-}
-
-void lr_verify_opts_init(lr_verify_opts *o)
-{
-    memset(o, 0, sizeof *o);
-    o->compute = -1;
-    o->rtol = -1;
-    o->atol = -1;
-    o->golden_compute = -1;
-}
-
-/* ---- comparing one pair ---- */
-
-static int is_masked_match(double g, double c)
-{
-    return g == c || (g == -HUGE_VAL && c <= -1e30);
-}
-
-static int is_heads_cols(const char *rest)
-{
-    return !strcmp(rest, "q") || !strcmp(rest, "k") || !strcmp(rest, "v") ||
-           !strcmp(rest, "q_rope") || !strcmp(rest, "k_rope") ||
-           !strcmp(rest, "attn_out");
-}
-
-static int is_heads_rows(const char *rest)
-{
-    return !strcmp(rest, "attn_scores") || !strcmp(rest, "attn_probs");
-}
-
-/* Whether every element of c agrees with g within tol (masked -inf too). */
-static int all_within(const double *g, const double *c, uint64_t n,
-                      double tol)
-{
-    uint64_t i;
-    for (i = 0; i < n; i++) {
-        double gv = g[i], cv = c[i];
-        if (is_masked_match(gv, cv)) continue;
-        if (!isfinite(gv) || !isfinite(cv) || fabs(cv - gv) > tol) return 0;
-    }
-    return 1;
-}
-
-/* Top-1 agreement and max |delta log-softmax| over rows of V logits,
- * added to t's running figures. */
-static void logit_rows(lr_verify_tensor *t, const double *g, const double *c,
-                       uint64_t rows, int64_t V)
-{
-    uint64_t rr;
-    int64_t j;
-    for (rr = 0; rr < rows; rr++) {
-        const double *gr = g + rr * (uint64_t)V, *cr = c + rr * (uint64_t)V;
-        int64_t ag = 0, ac = 0;
-        double mg, mc, zg = 0, zc = 0;
-        int finite = 1;
-        for (j = 0; j < V; j++)
-            if (!isfinite(gr[j]) || !isfinite(cr[j])) finite = 0;
-        t->top1_rows++;
-        if (!finite) { t->max_dlogsoftmax = HUGE_VAL; continue; }
-        for (j = 1; j < V; j++) {
-            if (gr[j] > gr[ag]) ag = j;
-            if (cr[j] > cr[ac]) ac = j;
-        }
-        t->top1_agree += ag == ac;
-        mg = gr[ag]; mc = cr[ac];
-        for (j = 0; j < V; j++) { zg += exp(gr[j] - mg); zc += exp(cr[j] - mc); }
-        zg = mg + log(zg); zc = mc + log(zc);
-        for (j = 0; j < V; j++) {
-            double dl = fabs((cr[j] - zc) - (gr[j] - zg));
-            if (dl > t->max_dlogsoftmax) t->max_dlogsoftmax = dl;
-        }
-    }
-}
-
-static void measure(lr_verify_tensor *t, const double *g, const double *c,
-                    const char *name, int head_dim)
-{
-    double *scratch;
-    uint64_t i, n = t->nelem;
-    double sgg = 0, scc = 0, sgc = 0, sdd = 0, tol, worst = -1;
-    uint64_t worst_i = 0;
-    int nd = t->ndim;
-    int64_t last = nd ? t->shape[nd - 1] : 1;
-    int64_t pos_dim = nd >= 2 ? t->shape[nd - 2] : 0;
-    int64_t pos_stride = last, head_stride = 0, n_heads = 0;
-    const char *rest = NULL;
-    int activation = !is_grad_like(name) && strcmp(name, "loss") &&
-                     lr_verify_order(name).major < ORD_BACKWARD;
-    long *head_bad = NULL;
-    t->gmax = 0;
-    for (i = 0; i < n; i++)
-        if (isfinite(g[i]) && fabs(g[i]) > t->gmax) t->gmax = fabs(g[i]);
-    tol = t->atol > t->rtol * t->gmax ? t->atol : t->rtol * t->gmax;
-    t->max_abs = 0;
-    t->pos_first = t->pos_last = -1;
-    t->pos_bad = 0;
-    t->n_pos = activation && nd >= 2 ? (long)pos_dim : 0;
-    t->head_one = -1;
-    t->n_heads = 0;
-    if (activation && parse_layer(name, &rest) >= 0) {
-        if (is_heads_rows(rest) && nd >= 3) {
-            n_heads = t->shape[nd - 3];
-            head_stride = pos_dim * last;
-        } else if (is_heads_cols(rest) && head_dim > 0 && last % head_dim == 0) {
-            n_heads = last / head_dim;
-        }
-        if (n_heads > 0 && n_heads <= 65536)
-            head_bad = calloc((size_t)n_heads, sizeof *head_bad);
-        if (head_bad) t->n_heads = (int)n_heads;
-    }
-    {
-        long last_pos_counted = -1;
-        for (i = 0; i < n; i++) {
-            double gv = g[i], cv = c[i], d = cv - gv;
-            int bad;
-            if (d - d == 0 && fabs(d) <= tol) { /* fast path: both finite, good */
-                d = fabs(d);
-                sgg += gv * gv; scc += cv * cv; sgc += gv * cv; sdd += d * d;
-                if (d > t->max_abs) t->max_abs = d;
-                if (d > worst) { worst = d; worst_i = i; }
-                continue;
-            }
-            if (is_masked_match(gv, cv)) continue;
-            if (!isfinite(cv)) { t->non_finite++; d = HUGE_VAL; bad = 1; }
-            else if (!isfinite(gv)) { d = HUGE_VAL; bad = 1; }
-            else {
-                d = fabs(cv - gv);
-                bad = d > tol;
-                sgg += gv * gv; scc += cv * cv; sgc += gv * cv;
-                sdd += (gv - cv) * (gv - cv);
-                if (d > t->max_abs) t->max_abs = d;
-            }
-            if (d > worst) { worst = d; worst_i = i; }
-            if (!bad) continue;
-            t->n_bad++;
-            if (t->n_pos) {
-                long p = (long)((i / (uint64_t)pos_stride) % (uint64_t)pos_dim);
-                if (t->pos_first < 0 || p < t->pos_first) t->pos_first = p;
-                if (p > t->pos_last) t->pos_last = p;
-                if (p != last_pos_counted) { t->pos_bad++; last_pos_counted = p; }
-            }
-            if (head_bad) {
-                uint64_t h = head_stride
-                    ? (i / (uint64_t)head_stride) % (uint64_t)n_heads
-                    : (i % (uint64_t)last) / (uint64_t)head_dim;
-                head_bad[h]++;
-            }
-        }
-    }
-    if (t->n_pos && t->pos_bad > t->pos_last - t->pos_first + 1)
-        t->pos_bad = t->pos_last - t->pos_first + 1; /* [H, T, T] revisits */
-    t->max_rel = t->gmax > 0 ? t->max_abs / t->gmax : (t->max_abs > 0 ? HUGE_VAL : 0);
-    t->nmse = sgg > 0 ? sdd / sgg : (sdd > 0 ? HUGE_VAL : 0);
-    t->cosine = sgg > 0 && scc > 0 ? sgc / sqrt(sgg * scc)
-                                   : (sgg == 0 && scc == 0 ? 1 : 0);
-    t->ok = t->n_bad == 0;
-    {   /* worst element in the candidate's own shape */
-        uint64_t r = worst_i;
-        int d;
-        for (d = nd - 1; d >= 0; d--) {
-            t->worst[d] = t->shape[d] ? (int64_t)(r % (uint64_t)t->shape[d]) : 0;
-            if (t->shape[d]) r /= (uint64_t)t->shape[d];
-        }
-    }
-    if (head_bad) {
-        int h;
-        t->n_heads_bad = 0;
-        for (h = 0; h < t->n_heads; h++)
-            if (head_bad[h]) { t->n_heads_bad++; t->head_one = h; }
-        if (t->n_heads_bad != 1) t->head_one = -1;
-        free(head_bad);
-    }
-    if (t->is_logits && nd >= 1 && last > 0) {
-        t->top1_rows = 0; t->top1_agree = 0; t->max_dlogsoftmax = 0;
-        logit_rows(t, g, c, n / (uint64_t)last, last);
-    }
-    t->scale = 1; t->scale_fits = 0; t->transposed = 0; t->interleaved = 0;
-    if (t->ok || t->non_finite) return;
-    /* only a failing tensor needs the scratch copy (layout checks below);
-     * without memory for it those two checks are skipped */
-    scratch = malloc(sizeof *scratch * (size_t)(n + 1));
-    /* patterns: a constant scale factor */
-    if (sgg > 0) {
-        double s = sgc / sgg, worst_s = 0;
-        int fin = 1;
-        for (i = 0; i < n && fin; i++) {
-            if (is_masked_match(g[i], c[i])) continue;
-            if (!isfinite(g[i])) { fin = 0; break; }
-            if (fabs(c[i] - s * g[i]) > worst_s) worst_s = fabs(c[i] - s * g[i]);
-        }
-        t->scale = s;
-        t->scale_fits = fin && worst_s <= tol * (fabs(s) > 1 ? fabs(s) : 1) &&
-                        fabs(s - 1) * t->gmax > tol;
-    }
-    /* the last two dims swapped (square) */
-    if (scratch && nd >= 2 && t->shape[nd - 1] == t->shape[nd - 2] &&
-        t->shape[nd - 1] > 1) {
-        uint64_t m = (uint64_t)last, mm = m * m, b, r, q;
-        for (b = 0; b < n; b += mm)
-            for (r = 0; r < m; r++)
-                for (q = 0; q < m; q++) scratch[b + r * m + q] = g[b + q * m + r];
-        t->transposed = all_within(scratch, c, n, tol);
-    }
-    /* Meta's rotary layout: per head, columns (i, i + hd/2) at (2i, 2i+1) */
-    if (scratch && head_dim > 1 && head_dim % 2 == 0 && nd >= 1 &&
-        last % head_dim == 0 && rest && is_heads_cols(rest)) {
-        uint64_t row, hd = (uint64_t)head_dim, half = hd / 2, h, k;
-        for (row = 0; row < n; row += (uint64_t)last)
-            for (h = 0; h < (uint64_t)last; h += hd)
-                for (k = 0; k < half; k++) {
-                    scratch[row + h + 2 * k] = g[row + h + k];
-                    scratch[row + h + 2 * k + 1] = g[row + h + k + half];
-                }
-        t->interleaved = all_within(scratch, c, n, tol);
-    }
-    free(scratch);
-}
-
-/* ---- reading ---- */
-
-#define READ_CHUNK (1u << 20)
-
-/* Reads a floating tensor as float64 through buf (READ_CHUNK bytes),
- * decoding little-endian bytes inline (this loop and the comparison are
- * what verify spends its time on). */
-static int read_f64(lr_st_file *f, const lr_st_tensor *t, double *dst,
-                    unsigned char *buf, lr_error *err)
-{
-    size_t esz = lr_dtype_size(t->dtype), chunk = READ_CHUNK / esz, n, i;
-    uint64_t done = 0;
-    while (done < t->nelem) {
-        lr_st_tensor part = *t;
-        double *o = dst + done;
-        const unsigned char *p = buf;
-        n = t->nelem - done < chunk ? (size_t)(t->nelem - done) : chunk;
-        part.offset = t->offset + done * esz;
-        part.nelem = n;
-        part.nbytes = (uint64_t)n * esz;
-        if (lr_st_read_raw(f, &part, buf, err))
-            return lr_fail_prefix(err, "tensor '%s'", t->name);
-        switch (t->dtype) {
-        case LR_F64:
-            for (i = 0; i < n; i++, p += 8) {
-                uint64_t b = (uint64_t)p[0] | (uint64_t)p[1] << 8 |
-                             (uint64_t)p[2] << 16 | (uint64_t)p[3] << 24 |
-                             (uint64_t)p[4] << 32 | (uint64_t)p[5] << 40 |
-                             (uint64_t)p[6] << 48 | (uint64_t)p[7] << 56;
-                memcpy(&o[i], &b, 8);
-            }
-            break;
-        case LR_F32:
-            for (i = 0; i < n; i++, p += 4) {
-                uint32_t b = (uint32_t)p[0] | (uint32_t)p[1] << 8 |
-                             (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-                float v;
-                memcpy(&v, &b, 4);
-                o[i] = v;
-            }
-            break;
-        case LR_F16:
-            for (i = 0; i < n; i++, p += 2) o[i] = lr_f16_to_f32(lr_le16(p));
-            break;
-        case LR_BF16:
-            for (i = 0; i < n; i++, p += 2) o[i] = lr_bf16_to_f32(lr_le16(p));
-            break;
-        default:
-            return lr_fail(err, "%s: tensor '%s' has dtype %s, a floating type "
-                           "was expected", lr_st_path(f), t->name,
-                           lr_dtype_name(t->dtype));
-        }
-        done += n;
-    }
-    return 0;
-}
-
-/* The common case in one streaming pass: golden slice gs and candidate ct
- * are read QUICK_CHUNK elements at a time (gb, cb) and compared.  Returns
- * 0 when every element is finite and within tolerance, with t's figures
- * filled; 1 when some element may not be (the caller then reads both whole
- * and measures them); -1 on a read error or NaN in the golden. */
-#define QUICK_CHUNK 131072 /* elements (1 MB of doubles); a row of logits fits */
-
-static int quick_pass(lr_st_file *gf, const lr_st_tensor *gs, lr_st_file *cf,
-                      const lr_st_tensor *ct, unsigned char *buf, double *gb,
-                      double *cb, lr_verify_tensor *t, lr_error *err)
-{
-    double gmax = 0, sgg, scc, sgc, sdd, mx = 0, tol;
-    double sgg4[4] = {0, 0, 0, 0}, scc4[4] = {0, 0, 0, 0};
-    double sgc4[4] = {0, 0, 0, 0}, sdd4[4] = {0, 0, 0, 0};
-    uint64_t done = 0, worst_i = 0;
-    int finite = 1;
-    uint64_t V = t->is_logits && t->ndim ? (uint64_t)t->shape[t->ndim - 1] : 0;
-    size_t chunk = V ? (size_t)(QUICK_CHUNK / V * V) : QUICK_CHUNK;
-    if (V) t->top1_rows = t->top1_agree = 0, t->max_dlogsoftmax = 0;
-    while (done < ct->nelem) {
-        lr_st_tensor pg = *gs, pc = *ct;
-        size_t n = ct->nelem - done < chunk ? (size_t)(ct->nelem - done) : chunk, j;
-        pg.offset = gs->offset + done * lr_dtype_size(gs->dtype);
-        pc.offset = ct->offset + done * lr_dtype_size(ct->dtype);
-        pg.nelem = pc.nelem = n;
-        pg.nbytes = (uint64_t)n * lr_dtype_size(gs->dtype);
-        pc.nbytes = (uint64_t)n * lr_dtype_size(ct->dtype);
-        if (read_f64(gf, &pg, gb, buf, err) || read_f64(cf, &pc, cb, buf, err))
-            return -1;
-        /* four interleaved partial sums (a fixed order), so that the
-         * additions do not wait on each other */
-        for (j = 0; j < n; j++) {
-            double gv = gb[j], cv = cb[j], d = fabs(cv - gv), ag = fabs(gv);
-            int l = (int)(j & 3);
-            if (!(d - d == 0)) finite = 0; /* NaN / Inf on either side */
-            if (ag > gmax) gmax = ag;
-            sgg4[l] += gv * gv; scc4[l] += cv * cv; sgc4[l] += gv * cv;
-            sdd4[l] += d * d;
-            if (d > mx) { mx = d; worst_i = done + j; }
-        }
-        if (!finite) return 1;
-        if (V) logit_rows(t, gb, cb, n / V, (int64_t)V);
-        done += n;
-    }
-    sgg = (sgg4[0] + sgg4[1]) + (sgg4[2] + sgg4[3]);
-    scc = (scc4[0] + scc4[1]) + (scc4[2] + scc4[3]);
-    sgc = (sgc4[0] + sgc4[1]) + (sgc4[2] + sgc4[3]);
-    sdd = (sdd4[0] + sdd4[1]) + (sdd4[2] + sdd4[3]);
-    tol = t->atol > t->rtol * gmax ? t->atol : t->rtol * gmax;
-    if (!(mx <= tol)) return 1;
-    t->gmax = gmax;
-    t->max_abs = mx;
-    t->max_rel = gmax > 0 ? mx / gmax : 0;
-    t->nmse = sgg > 0 ? sdd / sgg : 0;
-    t->cosine = sgg > 0 && scc > 0 ? sgc / sqrt(sgg * scc) : (sgg == 0 && scc == 0 ? 1 : 0);
-    t->ok = 1;
-    t->pos_first = t->pos_last = -1;
-    t->head_one = -1;
-    t->scale = 1;
-    {
-        int d;
-        for (d = t->ndim - 1; d >= 0; d--) {
-            t->worst[d] = t->shape[d] ? (int64_t)(worst_i % (uint64_t)t->shape[d]) : 0;
-            if (t->shape[d]) worst_i /= (uint64_t)t->shape[d];
-        }
-    }
-    return 0;
-}
-
-/* ---- the walk ---- */
-
-static int shape_str(char *buf, size_t cap, int nd, const int64_t *s)
-{
-    size_t o = 0;
-    int d;
-    o += (size_t)snprintf(buf + o, cap - o, "[");
-    for (d = 0; d < nd && o < cap; d++)
-        o += (size_t)snprintf(buf + o, cap - o, d ? ", %lld" : "%lld", (long long)s[d]);
-    if (o < cap) snprintf(buf + o, cap - o, "]");
-    return 0;
-}
-
 static int same_dims(int na, const int64_t *a, int nb, const int64_t *b)
 {
     int d;
@@ -783,237 +66,6 @@ static void apply_transform(int tr, double *g, double *tmp, uint64_t n,
         x = s[nd - 2]; s[nd - 2] = s[nd - 1]; s[nd - 1] = x;
     }
 }
-
-/* ---- the diagnosis ---- */
-
-typedef struct op_info {
-    const char *name, *in1, *in2, *op;
-} op_info;
-
-static const op_info layer_ops[] = {
-    {"attn_norm", NULL, NULL, "RMSNorm input_layernorm (w * x / sqrt(mean(x^2) + eps))"},
-    {"q", "attn_norm", NULL, "q_proj (a transposed weight, or Meta's q/k row order)"},
-    {"k", "attn_norm", NULL, "k_proj (a transposed weight, or Meta's q/k row order)"},
-    {"v", "attn_norm", NULL, "v_proj"},
-    {"q_rope", "q", NULL, "RoPE for queries"},
-    {"k_rope", "k", NULL, "RoPE for keys"},
-    {"attn_scores", "q_rope", "k_rope", "q k^T / sqrt(head_dim) and the causal mask"},
-    {"attn_probs", "attn_scores", NULL, "the softmax over keys"},
-    {"attn_out", "attn_probs", "v", "probs . v (query head h reads kv head h / (H/KV))"},
-    {"o_proj", "attn_out", NULL, "o_proj"},
-    {"h", "o_proj", NULL, "the attention residual (x + o_proj)"},
-    {"mlp_norm", "h", NULL, "RMSNorm post_attention_layernorm"},
-    {"gate", "mlp_norm", NULL, "gate_proj"},
-    {"up", "mlp_norm", NULL, "up_proj"},
-    {"act", "gate", "up", "silu(gate) * up"},
-    {"mlp_out", "act", NULL, "down_proj"},
-    {"out", "mlp_out", "h", "the MLP residual (h + mlp_out)"}};
-
-static const lr_verify_tensor *find_t(const lr_verify_report *r, const char *n)
-{
-    size_t i;
-    for (i = 0; i < r->n; i++)
-        if (!strcmp(r->t[i].name, n)) return &r->t[i];
-    return NULL;
-}
-
-/* "X is within tolerance" / "X is not in the candidate" for the inputs. */
-static int inputs_ok(const lr_verify_report *r, const char *a, const char *b,
-                     char *say, size_t cap)
-{
-    const lr_verify_tensor *ta = a ? find_t(r, a) : NULL;
-    const lr_verify_tensor *tb = b ? find_t(r, b) : NULL;
-    say[0] = 0;
-    if (!a) return 0;
-    if (!ta || (b && !tb)) {
-        snprintf(say, cap, "%s%s%s not compared (absent from one dump)", a,
-                 b ? " / " : "", b ? b : "");
-        return 0;
-    }
-    if (!ta->ok || (tb && !tb->ok)) return 0;
-    snprintf(say, cap, "%s%s%s %s within tolerance", a, b ? " and " : "",
-             b ? b : "", b ? "are" : "is");
-    return 1;
-}
-
-static void idx_str(char *buf, size_t cap, const lr_verify_tensor *t)
-{
-    shape_str(buf, cap, t->ndim, t->worst);
-}
-
-static void diagnose(lr_verify_report *r)
-{
-    const lr_verify_tensor *t = &r->t[r->first];
-    const char *rest = NULL, *op = NULL;
-    char in1[96], in2[96], inputs[240], idx[160], *d = r->diagnosis;
-    size_t cap = sizeof r->diagnosis, o = 0;
-    long layer = parse_layer(t->name, &rest);
-    int ins = 0, i;
-    in1[0] = in2[0] = inputs[0] = 0;
-    idx_str(idx, sizeof idx, t);
-    if (layer >= 0) {
-        for (i = 0; i < (int)(sizeof layer_ops / sizeof layer_ops[0]); i++)
-            if (!strcmp(rest, layer_ops[i].name)) {
-                const op_info *oi = &layer_ops[i];
-                op = oi->op;
-                if (oi->in1) snprintf(in1, sizeof in1, "layers.%ld.%s", layer, oi->in1);
-                else if (layer == 0) snprintf(in1, sizeof in1, "embed");
-                else snprintf(in1, sizeof in1, "layers.%ld.out", layer - 1);
-                if (oi->in2) snprintf(in2, sizeof in2, "layers.%ld.%s", layer, oi->in2);
-            }
-    } else if (!strcmp(t->name, "final_norm")) {
-        op = "the final RMSNorm (model.norm)";
-        for (i = (int)r->n - 1; i >= 0; i--)
-            if (parse_layer(r->t[i].name, &rest) >= 0 && !strcmp(rest, "out")) {
-                snprintf(in1, sizeof in1, "%s", r->t[i].name);
-                break;
-            }
-    } else if (!strcmp(t->name, "logits")) {
-        op = "lm_head (embed_tokens when tie_word_embeddings)";
-        snprintf(in1, sizeof in1, "final_norm");
-    } else if (!strcmp(t->name, "loss")) {
-        op = "the cross-entropy (labels shifted by one, -100 ignored, mean over scored tokens)";
-        snprintf(in1, sizeof in1, "logits");
-    } else if (!strcmp(t->name, "embed")) {
-        op = "the embedding lookup (rows of embed_tokens)";
-    }
-    ins = inputs_ok(r, in1[0] ? in1 : NULL, in2[0] ? in2 : NULL, inputs,
-                    sizeof inputs);
-#define SAY(...) do { if (o < cap) o += (size_t)snprintf(d + o, cap - o, __VA_ARGS__); } while (0)
-    SAY("%s: %llu of %llu elements beyond tolerance, worst at %s", t->name,
-        (unsigned long long)t->n_bad, (unsigned long long)t->nelem, idx);
-    if (t->non_finite) {
-        SAY("; %llu non-finite value%s in the candidate where the golden is "
-            "finite (overflow, a division by zero, uninitialised memory)",
-            (unsigned long long)t->non_finite, t->non_finite > 1 ? "s" : "");
-    } else if (t->transposed) {
-        SAY("; it equals the golden with its last two dimensions swapped: a "
-            "transposed matrix");
-    } else if (t->interleaved) {
-        SAY("; it equals the golden with each head's rotary pairs (i, i+hd/2) "
-            "stored at (2i, 2i+1): q/k in Meta's layout; permute the q_proj/"
-            "k_proj rows as the HF conversion does (or map with "
-            "\"interleave\": true)");
-    } else if (t->scale_fits) {
-        SAY("; it is a constant multiple of the golden (candidate = %.6g x "
-            "golden): a scale factor, ", t->scale);
-        if (strstr(t->name, "lora"))
-            SAY("the LoRA scale (lora_alpha / r, or lora_alpha / sqrt(r) with "
-                "use_rslora)");
-        else if (rest && layer >= 0 && !strcmp(rest, "attn_scores"))
-            SAY("the attention scale 1/sqrt(head_dim)");
-        else if (strstr(t->name, "norm"))
-            SAY("a norm weight (or the LoRA scale of an adapter feeding it)");
-        else
-            SAY("a missing or extra multiplier (the LoRA scale lora_alpha / r, "
-                "a norm weight, 1/sqrt(head_dim))");
-    } else if (t->n_bad == 1) {
-        SAY("; only that one element is wrong: an indexing or boundary error");
-    } else if (t->head_one >= 0 && t->n_heads > 1) {
-        SAY("; only head %d of %d diverges: that head's offset (h * head_dim) "
-            "or, with GQA, its kv head (h / (H/KV))", t->head_one, t->n_heads);
-    } else if (t->n_pos > 1 && t->pos_first > 0) {
-        SAY("; it diverges from t = %ld on (positions 0..%ld within tolerance)",
-            t->pos_first, t->pos_first - 1);
-        if (ins && rest && (!strcmp(rest, "q_rope") || !strcmp(rest, "k_rope")))
-            SAY(" while %s: %s at positions >= %ld (rope_theta, rope_scaling, "
-                "the angle pos * inv_freq and its precision)", inputs, op,
-                t->pos_first);
-        else if (ins && op)
-            SAY(" while %s: %s at later positions", inputs, op);
-        op = NULL;
-    }
-    if (op && ins) SAY("; %s, so the step between is wrong: %s", inputs, op);
-    else if (op && inputs[0]) SAY("; %s; the step: %s", inputs, op);
-    else if (op && !in1[0]) SAY("; the step: %s", op);
-#undef SAY
-}
-
-/* ---- JSON report ---- */
-
-static void json_shape(lr_buf *b, int nd, const int64_t *s)
-{
-    int d;
-    lr_buf_puts(b, "[");
-    for (d = 0; d < nd; d++) lr_buf_printf(b, d ? ", %lld" : "%lld", (long long)s[d]);
-    lr_buf_puts(b, "]");
-}
-
-static void json_key_num(lr_buf *b, const char *key, double v)
-{
-    lr_buf_printf(b, ", \"%s\": ", key);
-    lr_json_write_number(b, v);
-}
-
-static void json_names(lr_buf *b, char **names, size_t n)
-{
-    size_t i;
-    lr_buf_puts(b, "[");
-    for (i = 0; i < n; i++) {
-        if (i) lr_buf_puts(b, ", ");
-        lr_json_write_string(b, names[i], strlen(names[i]));
-    }
-    lr_buf_puts(b, "]");
-}
-
-int lr_verify_report_json(const lr_verify_report *r, lr_buf *b)
-{
-    size_t i;
-    lr_buf_printf(b, "{\"pass\": %s,\n\"first_divergence\": ",
-                  r->pass ? "true" : "false");
-    if (r->first >= 0) {
-        const lr_verify_tensor *t = &r->t[r->first];
-        lr_buf_puts(b, "{\"tensor\": ");
-        lr_json_write_string(b, t->name, strlen(t->name));
-        lr_buf_puts(b, ", \"candidate_tensor\": ");
-        lr_json_write_string(b, t->cand_name, strlen(t->cand_name));
-        lr_buf_puts(b, ", \"index\": ");
-        json_shape(b, t->ndim, t->worst);
-        json_key_num(b, "max_rel", t->max_rel);
-        json_key_num(b, "max_abs", t->max_abs);
-        json_key_num(b, "rtol", t->rtol);
-        json_key_num(b, "atol", t->atol);
-        lr_buf_puts(b, ", \"diagnosis\": ");
-        lr_json_write_string(b, r->diagnosis, strlen(r->diagnosis));
-        lr_buf_puts(b, "}");
-    } else {
-        lr_buf_puts(b, "null");
-    }
-    lr_buf_printf(b, ",\n\"max_position\": %ld,\n\"tensors\": [", r->max_pos);
-    for (i = 0; i < r->n; i++) {
-        const lr_verify_tensor *t = &r->t[i];
-        lr_buf_puts(b, i ? ",\n  {\"name\": " : "\n  {\"name\": ");
-        lr_json_write_string(b, t->name, strlen(t->name));
-        lr_buf_puts(b, ", \"candidate_name\": ");
-        lr_json_write_string(b, t->cand_name, strlen(t->cand_name));
-        lr_buf_puts(b, ", \"shape\": ");
-        json_shape(b, t->ndim, t->shape);
-        lr_buf_printf(b, ", \"golden_dtype\": \"%s\", \"dtype\": \"%s\", "
-                      "\"compute\": \"%s\"", lr_dtype_name(t->gdtype),
-                      lr_dtype_name(t->cdtype), lr_dtype_name(t->compute));
-        json_key_num(b, "max_abs", t->max_abs);
-        json_key_num(b, "max_rel", t->max_rel);
-        json_key_num(b, "nmse", t->nmse);
-        json_key_num(b, "cosine", t->cosine);
-        lr_buf_printf(b, ", \"non_finite\": %llu, \"n_bad\": %llu",
-                      (unsigned long long)t->non_finite, (unsigned long long)t->n_bad);
-        json_key_num(b, "rtol", t->rtol);
-        json_key_num(b, "atol", t->atol);
-        if (t->is_logits) {
-            lr_buf_printf(b, ", \"top1_agree\": %ld, \"top1_positions\": %ld",
-                          t->top1_agree, t->top1_rows);
-            json_key_num(b, "max_dlogsoftmax", t->max_dlogsoftmax);
-        }
-        lr_buf_printf(b, ", \"ok\": %s}", t->ok ? "true" : "false");
-    }
-    lr_buf_puts(b, "\n],\n\"only_golden\": ");
-    json_names(b, r->only_golden, r->n_only_golden);
-    lr_buf_puts(b, ",\n\"only_candidate\": ");
-    json_names(b, r->only_candidate, r->n_only_candidate);
-    lr_buf_puts(b, "}\n");
-    return b->oom ? -1 : 0;
-}
-
 static int push_name(char ***list, size_t *n, const char *name, lr_error *err)
 {
     char **l = realloc(*list, (*n + 1) * sizeof **list);
@@ -1128,8 +180,8 @@ int lr_verify(lr_st_file *gf, lr_st_file *cf, const lr_verify_opts *o,
     order = lr_alloc(ng + 1, sizeof *order, "tensor order", err);
     hit = lr_zalloc(nc + 1, 1, "candidate flags", err);
     r->t = lr_zalloc(ng + 1, sizeof *r->t, "report", err);
-    rbuf = lr_alloc(READ_CHUNK, 1, "read buffer", err);
-    qbuf = lr_alloc(2 * QUICK_CHUNK, sizeof *qbuf, "read buffer", err);
+    rbuf = lr_alloc(2 * LRV_READ_CHUNK, 1, "read buffer", err);
+    qbuf = lr_alloc(2 * LRV_QUICK_CHUNK, sizeof *qbuf, "read buffer", err);
     if (!order || !hit || !r->t || !rbuf || !qbuf) goto fail;
     for (i = 0; i < ng; i++) order[i] = lr_st_at(gf, i);
     qsort(order, ng, sizeof *order, cmp_tensor_ptr);
@@ -1154,9 +206,9 @@ int lr_verify(lr_st_file *gf, lr_st_file *cf, const lr_verify_opts *o,
         }
     for (i = 0; i < ng; i++) {
         const lr_st_tensor *gt = order[i], *ct;
-        const lr_verify_map_entry *me = map_find(o->map, gt->name)
-                                        ? map_find(o->map, gt->name)
-                                        : map_find(&bm, gt->name);
+        const lr_verify_map_entry *me = lrv_map_find(o->map, gt->name)
+                                        ? lrv_map_find(o->map, gt->name)
+                                        : lrv_map_find(&bm, gt->name);
         const char *cname = me ? me->candidate : gt->name;
         lr_st_tensor gs = *gt; /* the golden slice compared */
         int64_t gshape[LR_MAX_DIMS];
@@ -1208,8 +260,8 @@ int lr_verify(lr_st_file *gf, lr_st_file *cf, const lr_verify_opts *o,
                    same_dims(gnd, gshape, gnd, ct->shape + 1)) {
             /* candidate has a batch of one */
         } else {
-            shape_str(s1, sizeof s1, gt->ndim, gt->shape);
-            shape_str(s2, sizeof s2, ct->ndim, ct->shape);
+            lrv_shape_str(s1, sizeof s1, gt->ndim, gt->shape);
+            lrv_shape_str(s2, sizeof s2, ct->ndim, ct->shape);
             lr_fail(err, "shape mismatch: golden '%s' in %s is %s, candidate '%s' "
                     "in %s is %s%s", gt->name, lr_st_path(gf), s1, ct->name,
                     lr_st_path(cf), s2, tr ? " (after the map's transpose)" : "");
@@ -1238,8 +290,8 @@ int lr_verify(lr_st_file *gf, lr_st_file *cf, const lr_verify_opts *o,
         t->is_logits = !strcmp(gt->name, "logits");
         /* the common case in one streaming pass; a tensor that may fail,
          * logits and mapped layouts are read whole and measured */
-        k = tr || (t->is_logits && (t->ndim < 1 || t->shape[t->ndim - 1] > QUICK_CHUNK)) ? 1
-          : quick_pass(gf, &gs, cf, ct, rbuf, qbuf, qbuf + QUICK_CHUNK, t, err);
+        k = tr || (t->is_logits && (t->ndim < 1 || t->shape[t->ndim - 1] > LRV_QUICK_CHUNK)) ? 1
+          : lrv_quick_pass(gf, &gs, cf, ct, rbuf, qbuf, qbuf + LRV_QUICK_CHUNK, t, err);
         if (k < 0) goto fail;
         if (k) {
             if (ct->nelem > cap || !g) {
@@ -1256,7 +308,7 @@ int lr_verify(lr_st_file *gf, lr_st_file *cf, const lr_verify_opts *o,
             }
             if (tr && !tmp && !(tmp = lr_alloc(cap + 1, sizeof *tmp, "map transform", err)))
                 goto fail;
-            if (read_f64(gf, &gs, g, rbuf, err)) goto fail;
+            if (lrv_read_f64(gf, &gs, g, rbuf, err)) goto fail;
             for (j = 0; j < (size_t)gs.nelem; j++)
                 if (g[j] != g[j]) {
                     lr_fail(err, "%s: golden tensor '%s' holds NaN (element %llu): "
@@ -1269,8 +321,8 @@ int lr_verify(lr_st_file *gf, lr_st_file *cf, const lr_verify_opts *o,
                 memcpy(s, gs.shape, sizeof s);
                 apply_transform(tr, g, tmp, gs.nelem, gs.ndim, s, r->head_dim);
             }
-            if (read_f64(cf, ct, c, rbuf, err)) goto fail;
-            measure(t, g, c, gt->name, r->head_dim);
+            if (lrv_read_f64(cf, ct, c, rbuf, err)) goto fail;
+            lrv_measure(t, g, c, gt->name, r->head_dim);
         }
         if (!t->ok && r->first < 0) r->first = (long)(r->n - 1);
     }
@@ -1284,7 +336,7 @@ int lr_verify(lr_st_file *gf, lr_st_file *cf, const lr_verify_opts *o,
         goto fail;
     }
     r->pass = r->first < 0;
-    if (!r->pass) diagnose(r);
+    if (!r->pass) lrv_diagnose(r);
     free(order); free(hit); free(g); free(c); free(tmp); free(rbuf); free(qbuf);
     lr_verify_map_free(&bm);
     return 0;
@@ -1303,6 +355,9 @@ int lr_verify_files(const char *golden, const char *candidate,
     int rc;
     memset(r, 0, sizeof *r);
     r->first = -1;
+    /* stdio, not LR_ST_MMAP: no faster here, and the mapped pages would
+     * count in the RSS (docs/verify.md, "Streaming"); lr_verify decodes
+     * in place from files the caller opened mapped */
     if (lr_st_open(golden, 0, &gf, err)) return lr_fail_prefix(err, "golden");
     if (lr_st_open(candidate, 0, &cf, err)) {
         lr_st_close(gf);
@@ -1313,7 +368,6 @@ int lr_verify_files(const char *golden, const char *candidate,
     lr_st_close(cf);
     return rc;
 }
-
 void lr_verify_report_free(lr_verify_report *r)
 {
     size_t i;

@@ -93,6 +93,29 @@ static void test_unchanged_passes(void)
     CHECK_STR(r.t[37].name, "greedy_margin"); /* not a dump name: last */
     for (i = 0; i < r.n; i++) CHECK(r.t[i].max_rel < 1e-6);
     CHECK_INT(r.t[36].top1_agree, 12);
+    {   /* max |delta log-softmax| the direct way: two exps per logit */
+        lr_st_file *gf = NULL, *cf = NULL;
+        lr_error err;
+        double g[12 * 128], cv[12 * 128], want = 0;
+        int t, j;
+        CHECK_OK(lr_st_open(GQA, 0, &gf, &err) || lr_st_open(c, 0, &cf, &err), &err);
+        if (gf && cf && lr_st_find(gf, "logits")->nelem == 12 * 128) {
+            CHECK_OK(lr_st_read_f64(gf, lr_st_find(gf, "logits"), g, &err) ||
+                     lr_st_read_f64(cf, lr_st_find(cf, "logits"), cv, &err), &err);
+            for (t = 0; t < 12; t++) {
+                double zg = 0, zc = 0;
+                for (j = 0; j < 128; j++) { zg += exp(g[t * 128 + j]); zc += exp(cv[t * 128 + j]); }
+                for (j = 0; j < 128; j++) {
+                    double d = fabs((cv[t * 128 + j] - log(zc)) - (g[t * 128 + j] - log(zg)));
+                    if (d > want) want = d;
+                }
+            }
+            CHECK(want > 0);
+            CHECK(fabs(r.t[36].max_dlogsoftmax - want) <= 1e-12);
+        }
+        lr_st_close(gf);
+        lr_st_close(cf);
+    }
     lr_verify_report_free(&r);
 }
 
@@ -544,10 +567,107 @@ static void test_bad_input(void)
               &err, "batch of 1");
 }
 
+/* A within-tolerance difference at layers.0.gate [11, 44], element 1100:
+ * beyond the first 1024-element block of the streaming comparison. */
+static void plant_small(const char *name, int nd, const int64_t *s, double *x, uint64_t n)
+{
+    if (!strcmp(name, "layers.0.gate") && nd == 2)
+        x[11 * s[1] + 44] += 2e-6 * max_abs(x, n);
+}
+
+/* The one-pass comparison (verify_compare.c): a passing tensor's worst
+ * element found in a later block, and the same figures when the files are
+ * mapped (decoded in place) as when they are read. */
+static void test_streaming(void)
+{
+    lr_verify_report r, rm;
+    const char *c = h_tmp("verify_stream.safetensors");
+    lr_st_file *gf = NULL, *cf = NULL;
+    lr_verify_opts o;
+    lr_error err;
+    size_t i;
+    memset(&rm, 0, sizeof rm);
+    CHECK_INT(make_candidate(GQA, c, LR_F32, 1, plant_small), 0);
+    CHECK(run(GQA, c, &r) == NULL);
+    CHECK_INT(r.pass, 1);
+    for (i = 0; i < r.n; i++)
+        if (!strcmp(r.t[i].name, "layers.0.gate")) {
+            CHECK_INT(r.t[i].ok, 1);
+            CHECK_INT(r.t[i].worst[0], 11);
+            CHECK_INT(r.t[i].worst[1], 44);
+            CHECK(r.t[i].max_rel > 1.9e-6 && r.t[i].max_rel < 2.1e-6);
+        }
+    lr_verify_opts_init(&o);
+    o.compute = LR_F32;
+    CHECK_OK(lr_st_open(GQA, LR_ST_MMAP, &gf, &err), &err);
+    CHECK_OK(lr_st_open(c, LR_ST_MMAP, &cf, &err), &err);
+    if (gf && cf) {
+        CHECK_OK(lr_verify(gf, cf, &o, &rm, &err), &err);
+        CHECK_INT(rm.n, r.n);
+        for (i = 0; i < r.n && i < rm.n; i++) {
+            CHECK_STR(rm.t[i].name, r.t[i].name);
+            CHECK(rm.t[i].max_abs == r.t[i].max_abs);
+            CHECK(rm.t[i].nmse == r.t[i].nmse);
+            CHECK(rm.t[i].cosine == r.t[i].cosine);
+            CHECK(rm.t[i].worst[0] == r.t[i].worst[0]);
+            CHECK_INT(rm.t[i].ok, r.t[i].ok);
+        }
+    }
+    lr_st_close(gf);
+    lr_st_close(cf);
+    gf = cf = NULL;
+    lr_verify_report_free(&r);
+    lr_verify_report_free(&rm);
+    /* a tensor of several 1 MB pieces: [300, 1000] F64 golden, F32
+     * candidate with its worst element at [250, 123] (piece 2), read and
+     * mapped */
+    {
+        const char *g2 = h_tmp("verify_big_g.safetensors");
+        const char *c2 = h_tmp("verify_big_c.safetensors");
+        int64_t shape[2] = {300, 1000};
+        double *x = malloc(sizeof *x * 300000);
+        lr_st_writer *w;
+        int k, mode;
+        CHECK(x != NULL);
+        if (!x) return;
+        for (k = 0; k < 300000; k++) x[k] = sin(0.001 * k) + 0.5 * cos(0.37 * k);
+        w = lr_st_writer_new(&err);
+        CHECK_OK(!w || lr_st_writer_add_f64(w, "layers.0.gate", LR_F64, 2, shape, x, &err) ||
+                 lr_st_writer_save(w, g2, &err), &err);
+        lr_st_writer_free(w);
+        x[250123] += 3e-6;
+        w = lr_st_writer_new(&err);
+        CHECK_OK(!w || lr_st_writer_add_f64(w, "layers.0.gate", LR_F32, 2, shape, x, &err) ||
+                 lr_st_writer_save(w, c2, &err), &err);
+        lr_st_writer_free(w);
+        free(x);
+        for (mode = 0; mode < 2; mode++) {
+            int fl = mode ? LR_ST_MMAP : 0;
+            CHECK_OK(lr_st_open(g2, fl, &gf, &err) || lr_st_open(c2, fl, &cf, &err), &err);
+            if (gf && cf) {
+                CHECK_OK(lr_verify(gf, cf, &o, &rm, &err), &err);
+                CHECK_INT(rm.n, 1);
+                if (rm.n == 1) {
+                    CHECK_INT(rm.t[0].ok, 1);
+                    CHECK_INT(rm.t[0].worst[0], 250);
+                    CHECK_INT(rm.t[0].worst[1], 123);
+                    CHECK(rm.t[0].max_abs > 2.9e-6 && rm.t[0].max_abs < 3.1e-6);
+                    CHECK(rm.t[0].cosine > 0.999999);
+                }
+                lr_verify_report_free(&rm);
+            }
+            lr_st_close(gf);
+            lr_st_close(cf);
+            gf = cf = NULL;
+        }
+    }
+}
+
 int main(void)
 {
     RUN(test_unchanged_passes);
     RUN(test_one_element);
+    RUN(test_streaming);
     RUN(test_one_head);
     RUN(test_transposed);
     RUN(test_nan);

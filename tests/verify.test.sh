@@ -127,6 +127,59 @@ expect_eq "hf grads exit" "$rc" 0
 has "hf grads count" "$out" "PASS: 57 tensors within tolerance"
 has "hf grads dlayers" "$out" "dlayers.0.q_rope"
 
+# full-parameter gradients (dump --full --labels: grad.<HF name> for every
+# weight) against HF torch autograd in float64 (vectors/gen/hf_dump.py
+# --dtype float64 --grads-only): tied gqa_tied (lm_head's gradient summed
+# into embed_tokens) and untied mqa_headdim.  --compute f32: HF's RoPE
+# angles are float32 whatever the dtype (docs/verify.md), so the DOUBLE=1
+# build is compared at float32 tolerances too.
+FG=vectors/verify/hf_gqa_tied_f64_full_grads.safetensors
+$LLAMAREF_BIN dump --model vectors/forward/gqa_tied --ids "$IDS" --full \
+    --labels "-100 83 38 53 -100 116 24 121 15 49 23 105" \
+    --out "$T/full.safetensors" || bad "dump --full gqa_tied"
+out=$($LLAMAREF_BIN verify --golden $FG --candidate "$T/full.safetensors" --compute f32); rc=$?
+expect_eq "full grads exit" "$rc" 0
+has "full grads count" "$out" "PASS: 21 tensors within tolerance"
+expect_eq "full grads compared" "$(printf '%s\n' "$out" | grep -c '^grad\.model\..* ok$')" 20
+has "full grads embed" "$out" "grad.model.embed_tokens.weight [128,64]"
+FM=vectors/verify/hf_mqa_headdim_f64_full_grads.safetensors
+$LLAMAREF_BIN dump --model vectors/forward/mqa_headdim --ids "26 30 43 30 26 58 92 69 80 73 47" \
+    --full --labels "26 30 43 -100 -100 58 92 69 80 73 47" \
+    --out "$T/full2.safetensors" || bad "dump --full mqa_headdim"
+out=$($LLAMAREF_BIN verify --golden $FM --candidate "$T/full2.safetensors" --compute f32); rc=$?
+expect_eq "full grads untied exit" "$rc" 0
+has "full grads untied count" "$out" "PASS: 22 tensors within tolerance"
+has "full grads lm_head" "$out" "grad.lm_head.weight          [96,48]"
+# activation gradients come with them
+n=$(printf '%s\n' "$out" | grep -c '^only in candidate: dlayers\.')
+expect_eq "full dlayers" "$n" 26
+has "full dembed" "$out" "only in candidate: dembed"
+# --full needs --labels and no --adapter
+$LLAMAREF_BIN dump --model vectors/forward/gqa_tied --ids "$IDS" --full \
+    --out "$T/x.safetensors" 2>/dev/null
+expect_eq "full without labels" "$?" 2
+$LLAMAREF_BIN dump --model vectors/lora/all7_gqa --adapter vectors/lora/all7_gqa \
+    --ids "1 35 57" --labels "1 35 57" --full --out "$T/x.safetensors" 2>/dev/null
+expect_eq "full with adapter" "$?" 2
+
+# a real llama.cpp dump (vectors/gen/llamacpp_eval_dump.c: the eval
+# callback of the llama.cpp that node-llama-cpp@3.22.1 ships) of the world
+# model: --names llama.cpp maps its graph names (Qcur-N#3 after RoPE in
+# that release, interleaved q/k, [T, H, hd]; the KV cache padded to 256
+# cells leaves kq_soft_max unmapped)
+LC=vectors/verify/llamacpp_world_f32.safetensors
+if [ -f data/world/model.safetensors ]; then
+    out=$($LLAMAREF_BIN verify --model data/world --ids "2048 100 101 102 103 104 105 106 107" \
+          --candidate $LC --names llama.cpp 2>/dev/null); rc=$?
+    expect_eq "llama.cpp exit" "$rc" 0
+    has "llama.cpp count" "$out" "PASS: 63 tensors within tolerance"
+    has "llama.cpp q_rope" "$out" "layers.3.q_rope              [9,4,32]"
+    has "llama.cpp logits" "$out" "top-1 agrees at 9 of 9 positions"
+    has "llama.cpp padded" "$out" "only in candidate: kq_soft_max-0"
+else
+    echo "skip: data/world/model.safetensors missing" >&2; skip=$((skip + 5))
+fi
+
 # vectors/MANIFEST.json: every listed file exists, every vectors file is listed
 listed=$(grep -E '^ +"vectors/[^"*]*",?$' vectors/MANIFEST.json | sed -E 's/^ +"([^"]*)",?$/\1/')
 [ -n "$listed" ] || bad "MANIFEST lists no files"

@@ -18,7 +18,8 @@ static void usage(FILE *f)
 {
     fprintf(f,
 "usage: llamaref dump -m, --model PATH --ids \"i0 i1 ...\" --out FILE.safetensors\n"
-"                     [--all] [--pos0 P] [--f64] [--adapter DIR] [--labels L]\n");
+"                     [--all] [--pos0 P] [--f64] [--adapter DIR] [--labels L]\n"
+"                     [--full]\n");
     cli_help(f, "--model", NULL);
     cli_help(f, "--adapter", NULL);
     fprintf(f,
@@ -35,7 +36,10 @@ static void usage(FILE *f)
 "                            ignored): also writes loss [1]; with --adapter\n"
 "                            DIR (PEFT LoRA branch x W^T + s (x A^T) B^T,\n"
 "                            dropout off) grad.<adapter key> for every\n"
-"                            adapter tensor (--all and --pos0 do not apply)\n");
+"                            adapter tensor (--all and --pos0 do not apply)\n"
+"  --full                    with --labels (no --adapter): the full-parameter\n"
+"                            backward, grad.<HF weight name> for every weight\n"
+"                            and the activation gradients (docs/tensors.md)\n");
 }
 
 /* W' = W + s B A in this process's copy of the weights. */
@@ -53,9 +57,9 @@ static int merge_adapter(lr_model *m, const char *dir, lr_error *err)
 int cmd_dump(int argc, char **argv)
 {
     const char *model_path = NULL, *ids_arg = NULL, *out = NULL;
-    const char *adapter = NULL, *labels_arg = NULL; /* LoRA gradients: dump_grad.h */
+    const char *adapter = NULL, *labels_arg = NULL; /* gradients: dump_grad.h */
     int *labels = NULL, nl = 0;
-    int all = 0, f64 = 0, *ids = NULL, *pos = NULL, T = 0, i, rc = 1;
+    int all = 0, f64 = 0, full = 0, *ids = NULL, *pos = NULL, T = 0, i, rc = 1;
     long pos0 = 0;
     lr_model *m = NULL;
     lr_acts a;
@@ -72,11 +76,17 @@ int cmd_dump(int argc, char **argv)
         else if (!strcmp(s, "--labels") && v) { labels_arg = v; i++; }
         else if (!strcmp(s, "--all")) all = 1;
         else if (!strcmp(s, "--f64")) f64 = 1;
+        else if (!strcmp(s, "--full")) full = 1;
         else if (!strcmp(s, "--pos0")) { if (cli_int(s, v, 0, 1L << 30, &pos0)) return 2; i++; }
         else return cli_bad_option("dump", s, usage);
     }
     if (!model_path || !ids_arg || !out) {
         fprintf(stderr, "llamaref dump: --model, --ids and --out are required "
+                "(see --help)\n");
+        return 2;
+    }
+    if (full && (!labels_arg || adapter)) {
+        fprintf(stderr, "llamaref dump: --full needs --labels and no --adapter "
                 "(see --help)\n");
         return 2;
     }
@@ -93,8 +103,10 @@ int cmd_dump(int argc, char **argv)
     if (lr_model_load(model_path, NULL, &m, &err) ||
         (adapter && !labels && merge_adapter(m, adapter, &err)) ||
         (labels ? !(w = lr_st_writer_new(&err)) ||
-                      lr_dump_grads(w, m, adapter, ids, labels, T,
-                                    f64 ? LR_F64 : LR_F32, &err)
+                      (full ? lr_dump_full_grads(w, m, ids, labels, T,
+                                                 f64 ? LR_F64 : LR_F32, &err)
+                            : lr_dump_grads(w, m, adapter, ids, labels, T,
+                                            f64 ? LR_F64 : LR_F32, &err))
                 : lr_acts_alloc(&a, &m->config, 1, T,
                       all ? LR_ACTS_PER_LAYER | LR_ACTS_ATTN : 0, &err) ||
         lr_forward(m, &a, ids, pos, NULL, 1, T, &err) ||

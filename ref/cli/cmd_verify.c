@@ -1,6 +1,6 @@
 /* cmd_verify.c - `llamaref verify`: compare a candidate implementation's
  * tensor dump with golden truth tensor by tensor in computation order,
- * name the first divergence (ref/verify.c, docs/verify.md).  Exit 0 when
+ * name the first divergence (ref/verify*.c, docs/verify.md).  Exit 0 when
  * everything is within tolerance, 1 on a divergence, 2 for unusable input. */
 #include <math.h>
 #include <stdio.h>

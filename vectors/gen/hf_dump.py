@@ -6,7 +6,7 @@ environment (make oracle-env, then .oracle-env/bin/python).
     python vectors/gen/hf_dump.py --model DIR --ids "i0 i1 ..." --out F.safetensors
         [--pos0 P] [--dtype float32|float64|bfloat16]
         [--break-rope-layer N --break-rope-theta THETA]
-        [--adapter DIR --labels "l0 l1 ..."]
+        [--adapter DIR --labels "l0 l1 ..."] [--labels "..." --grads-only]
 
 Tensors are written under the HF module path whose output (or ".input":
 input) they are, shape [1, T, X]:
@@ -26,6 +26,14 @@ loss [1], grad.<PEFT key> for every adapter tensor, and the gradient of
 every hooked tensor that requires one as "d:<name>" ("d:model.layers.N"
 is the gradient of layer N's output): `verify --names hf` maps them to
 dlogits, dfinal_norm, dlayers.N.* (docs/tensors.md).
+
+With --labels and no --adapter every parameter of the model requires a
+gradient (full-parameter training): grad.<HF parameter name> for each
+(a tied lm_head is torch's one shared parameter, model.embed_tokens.weight,
+so its gradient is the sum of both uses), which `verify` compares with
+`llamaref dump --full --labels` under the same names.  --grads-only
+writes only loss, grad.*, input_ids, position_ids and labels (a small
+float64 golden: vectors/verify/hf_gqa_tied_f64_full_grads.safetensors).
 
 --break-rope-layer N --break-rope-theta THETA is a deliberate bug for the
 walkthrough: layer N's RoPE uses rope_theta THETA (cos/sin recomputed the
@@ -53,6 +61,7 @@ def main():
     ap.add_argument("--break-rope-theta", type=float, default=None)
     ap.add_argument("--adapter", default=None)
     ap.add_argument("--labels", default=None)
+    ap.add_argument("--grads-only", action="store_true")
     a = ap.parse_args()
     dtype = getattr(torch, a.dtype)
     torch.manual_seed(0)
@@ -177,6 +186,12 @@ def main():
         out["labels"] = labels
     out["input_ids"] = ids
     out["position_ids"] = pos
+    if a.grads_only:
+        if not train:
+            raise SystemExit("--grads-only needs --labels")
+        out = {k: v for k, v in out.items()
+               if k in ("loss", "input_ids", "position_ids", "labels")
+               or k.startswith("grad.")}
     meta = {"generator": "vectors/gen/hf_dump.py", "dtype": a.dtype,
             "transformers_config": json.dumps({"rope_theta": cfg.rope_theta})}
     if a.break_rope_layer >= 0:
