@@ -30,6 +30,7 @@
 #include "llamaref/experiment.h"
 #include "llamaref/facts.h"
 #include "llamaref/forward.h"
+#include "llamaref/generate.h"
 #include "llamaref/gguf.h"
 #include "llamaref/full.h"
 #include "llamaref/json.h"

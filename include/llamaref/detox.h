@@ -23,7 +23,7 @@
 
 #include "llamaref/common.h"
 #include "llamaref/json.h"
-#include "llamaref/probe.h"
+#include "llamaref/generate.h"
 
 #ifdef __cplusplus
 extern "C" {

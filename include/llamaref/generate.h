@@ -1,0 +1,50 @@
+/* generate.h - what every pipeline that asks a model a question needs
+ * around the sampler: the prompt style, the prompt's token ids, the stop
+ * ids, and the answer text of the generated ids.  Used by the knowledge
+ * probe (probe.h) and the detoxification pipeline (detox.h), and by the
+ * `generate` command.  Depends on model.h and tokenizer.h. */
+#ifndef LLAMAREF_GENERATE_H
+#define LLAMAREF_GENERATE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "llamaref/common.h"
+#include "llamaref/model.h"
+#include "llamaref/tokenizer.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum lr_prompt_style {
+    LR_PROMPT_CHAT = 1,
+    LR_PROMPT_PLAIN = 2,
+    /* the same messages as LR_PROMPT_CHAT in ChatML (lr_chat_render_chatml:
+     * "<|im_start|>{role}\n{content}<|im_end|>\n", SmolLM2's template) */
+    LR_PROMPT_CHATML = 3
+} lr_prompt_style;
+
+/* The stop ids of a generation for this model and tokenizer (at most 16):
+ * config eos ids; Llama 3 tokenizers add <|eot_id|>, <|eom_id|>,
+ * <|end_of_text|>; llama2.c tokenizers add BOS (1), as llama2.c does. */
+int lr_generation_stops(const lr_model *m, const lr_tokenizer *tok,
+                        int *stops);
+
+/* Tokenizes a rendered prompt: chat prompts with special tokens parsed (the
+ * text carries its own <|begin_of_text|>), plain ones with BOS prepended.
+ * *ids is malloc'ed. */
+int lr_prompt_tokens(const lr_tokenizer *tok, lr_prompt_style style,
+                     const char *text, size_t len, int **ids, int *n,
+                     lr_error *err);
+
+/* Decoded answer text of generated ids: white space trimmed and, for
+ * plain prompts, cut at the first newline.  Returns a new string. */
+char *lr_answer_text(const lr_tokenizer *tok, lr_prompt_style style,
+                     const int32_t *ids, size_t n, lr_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,82 @@
+/* generate.c - prompt ids, stop ids and answer text around generation
+ * (generate.h).  Depends on tokenizer.c and model.h (the config's EOS ids). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "llamaref/generate.h"
+#include "llamaref/tokens.h"
+
+static void add_stop(int *stops, int *n, int id)
+{
+    int i;
+    if (id < 0 || *n >= 16) return;
+    for (i = 0; i < *n; i++)
+        if (stops[i] == id) return;
+    stops[(*n)++] = id;
+}
+
+int lr_generation_stops(const lr_model *m, const lr_tokenizer *tok, int *stops)
+{
+    int n = 0, i;
+    for (i = 0; i < m->config.n_eos; i++)
+        add_stop(stops, &n, m->config.eos_token_ids[i]);
+    if (tok->format == LR_TOK_LLAMA2C) {
+        add_stop(stops, &n, 1);
+    } else {
+        add_stop(stops, &n, lr_tokenizer_special_id(tok, "<|eot_id|>"));
+        add_stop(stops, &n, lr_tokenizer_special_id(tok, "<|eom_id|>"));
+        add_stop(stops, &n, lr_tokenizer_special_id(tok, "<|end_of_text|>"));
+        add_stop(stops, &n, lr_tokenizer_special_id(tok, "<|im_end|>"));
+    }
+    return n;
+}
+
+int lr_prompt_tokens(const lr_tokenizer *tok, lr_prompt_style style,
+                     const char *text, size_t len, int **ids, int *n,
+                     lr_error *err)
+{
+    lr_tokens t = {0};
+    size_t i;
+    unsigned flags = style == LR_PROMPT_PLAIN ? LR_ENCODE_BOS : LR_ENCODE_SPECIAL;
+    *ids = NULL;
+    *n = 0;
+    if (lr_tokenizer_encode(tok, text, len, flags, &t, err)) {
+        lr_tokens_free(&t);
+        return -1;
+    }
+    *ids = lr_alloc(t.n ? t.n : 1, sizeof **ids, "prompt ids", err);
+    if (!*ids) { lr_tokens_free(&t); return -1; }
+    for (i = 0; i < t.n; i++) (*ids)[i] = (int)t.ids[i];
+    *n = (int)t.n;
+    lr_tokens_free(&t);
+    return 0;
+}
+
+static int is_ws(char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' ||
+           c == '\f';
+}
+
+char *lr_answer_text(const lr_tokenizer *tok, lr_prompt_style style,
+                     const int32_t *ids, size_t n, lr_error *err)
+{
+    lr_buf b = {0};
+    size_t s = 0, e;
+    char *r;
+    if (n && lr_tokenizer_decode(tok, ids, n, &b, err)) {
+        lr_buf_free(&b);
+        return NULL;
+    }
+    e = b.len;
+    while (s < e && is_ws(b.data[s])) s++;
+    if (style == LR_PROMPT_PLAIN) {
+        size_t k;
+        for (k = s; k < e; k++)
+            if (b.data[k] == '\n') { e = k; break; }
+    }
+    while (e > s && is_ws(b.data[e - 1])) e--;
+    r = lr_strndup(b.data ? b.data + s : "", e - s, err);
+    lr_buf_free(&b);
+    return r;
+}
