@@ -52,6 +52,7 @@ def main():
     ap.add_argument("--tol", type=float, default=1e-4)
     a = ap.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TQDM_DISABLE", "1")
     os.makedirs(a.work, exist_ok=True)
     import gen_lm_eval as gle  # lm_eval's tasks on the local data
     import oracle_smollm2 as osm

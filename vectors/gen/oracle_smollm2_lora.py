@@ -134,9 +134,12 @@ def main():
         print("%-44s rel %.3e  (tol %g) %s%s" % (label, e, tol, "pass" if ok else "FAIL", detail))
 
     assert len(got) == len(want) == 1, (len(got), len(want))
+    # float build: the gradient (norm) carries float32 noise of 1e-4 on
+    # this model (measured 1.1e-4; the DOUBLE=1 build agrees to 6e-10)
+    gntol = mtol if a.double else 1e-3
     for key, wv in zip(("loss", "lr", "grad_norm"), want[0]):
         check("step 1 %s (%.9g vs PEFT %.9g)" % (key, got[0][key], wv),
-              abs(got[0][key] - wv) / abs(wv), mtol)
+              abs(got[0][key] - wv) / abs(wv), gntol if key == "grad_norm" else mtol)
     # the parameters after the step at llamaref's compute precision
     # (optimizer.safetensors "params", in the order layer, target, A then B;
     # adapter_model.safetensors holds them as F32 even in a DOUBLE=1 build)
@@ -211,7 +214,7 @@ def main():
         print("example %d: %d tokens, loss %.6f (PEFT %.6f), %d LoRA gradients" %
               (i, len(r["input_ids"]), float(d["loss"][0]), float(loss.detach()), ngrad))
     check("per-example loss, trained adapter (max over %d)" % n, gw["loss"], mtol)
-    check("LoRA gradients: max |d| / max |g| over all", gdiff / gmax, 1e-9 if a.double else 1e-4)
+    check("LoRA gradients: max |d| / max |g| over all", gdiff / gmax, 1e-9 if a.double else 1e-3)
     check("LoRA gradients: worst tensor (max |d| / its max |g|)", gw["grad"], gtol,
           "\n    worst: " + gw.get("where", "-"))
     print("%d passed, %d failed" % (npass, nfail))
