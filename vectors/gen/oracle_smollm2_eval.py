@@ -73,8 +73,9 @@ def main():
          "--items", tq_items])
     ours_mm = {}
     for line in open(mm_items, encoding="utf-8"):
-        r = json.loads(line)
-        ours_mm[(r["subject"], r["line"] - 2)] = r  # line 2 = the first question
+        r = json.loads(line)  # in document order per subject ("line" is the
+        # CSV line, not the index: quoted fields may span lines)
+        ours_mm[(r["subject"], sum(1 for k in ours_mm if k[0] == r["subject"]))] = r
     ours_tq = {json.loads(x)["index"]: json.loads(x) for x in open(tq_items, encoding="utf-8")}
 
     # ---- the harness's side
