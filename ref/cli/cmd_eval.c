@@ -268,7 +268,7 @@ static int eval_mmlu(eval_opts *o, lr_loglik *L)
     lr_json_write_string(&json, o->lm.model_path, strlen(o->lm.model_path));
     lr_buf_printf(&json, ",\n  \"format\": \"%s\",\n  \"shots\": %ld,\n  \"bos\": %s,\n"
                   "  \"questions\": %lu,\n  \"acc\": ", lr_mmlu_format_name(o->format),
-                  o->shots, o->bos ? "true" : "false", (unsigned long)total_n);
+                  o->shots, bos_added(o) ? "true" : "false", (unsigned long)total_n);
     lr_json_write_number(&json, total_n ? (double)total_correct / (double)total_n : 0);
     lr_buf_puts(&json, ",\n  \"acc_norm\": ");
     lr_json_write_number(&json, total_n ? (double)total_norm / (double)total_n : 0);
@@ -422,7 +422,7 @@ static int eval_truthfulqa(eval_opts *o, lr_loglik *L)
         lr_buf_puts(&json, "{\n  \"task\": \"truthfulqa\",\n  \"model\": ");
         lr_json_write_string(&json, o->lm.model_path, strlen(o->lm.model_path));
         lr_buf_printf(&json, ",\n  \"bos\": %s,\n  \"questions\": %lu,\n  \"mc1\": ",
-                      o->bos ? "true" : "false", (unsigned long)n);
+                      bos_added(o) ? "true" : "false", (unsigned long)n);
         lr_json_write_number(&json, mc1);
         lr_buf_puts(&json, ",\n  \"mc2\": ");
         lr_json_write_number(&json, mc2);
@@ -500,7 +500,7 @@ static int eval_ppl(eval_opts *o, lr_loglik *L)
     lr_json_write_string(&json, o->text, strlen(o->text));
     lr_buf_printf(&json, ",\n  \"bos\": %s,\n  \"tokens\": %lu,\n  \"scored\": %ld,\n"
                   "  \"window\": %ld,\n  \"stride\": %ld,\n  \"nll\": ",
-                  o->bos ? "true" : "false", (unsigned long)t.n, count, o->window,
+                  bos_added(o) ? "true" : "false", (unsigned long)t.n, count, o->window,
                   o->stride);
     lr_json_write_number(&json, nll);
     lr_buf_puts(&json, ",\n  \"ppl\": ");
