@@ -511,10 +511,10 @@ oracle-check-smollm2: $(BIN)
 
 # SmolLM2's MMLU / TruthfulQA log-likelihoods against lm-evaluation-harness's
 # HFLM on transformers' float64 GGUF load, the harness's own requests and
-# scoring (vectors/gen/oracle_smollm2_eval.py; about 3 minutes), and one
-# LoRA step, its adapter and its gradients against PEFT
+# scoring (vectors/gen/oracle_smollm2_eval.py; about 2 minutes of CPU), and
+# one LoRA step, its adapter and its gradients against PEFT
 # (vectors/gen/oracle_smollm2_lora.py; float build, then DOUBLE=1 against
-# float64 truth; about 3 minutes each).  docs/smollm2.md.
+# float64 truth; about 1 minute of CPU each).  docs/smollm2.md.
 oracle-check-smollm2-eval: $(BIN)
 	@if [ ! -f $(SMOLLM2_FILE) ]; then \
 	  echo "oracle-check-smollm2-eval: skipped: $(SMOLLM2_FILE) absent (run 'make smollm2')"; \
