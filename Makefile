@@ -537,3 +537,28 @@ oracle-check-smollm2: $(BIN)
 	  --gguf $(SMOLLM2_FILE) --llamaref ./$(BIN) --llamaref-double build/double/llamaref \
 	  --work $(B)/oracle_smollm2
 .PHONY: oracle-check-smollm2
+
+# SmolLM2's MMLU / TruthfulQA log-likelihoods against lm-evaluation-harness's
+# HFLM on transformers' float64 GGUF load, the harness's own requests and
+# scoring (vectors/gen/oracle_smollm2_eval.py; about 2 minutes of CPU), and
+# one LoRA step, its adapter and its gradients against PEFT
+# (vectors/gen/oracle_smollm2_lora.py; float build, then DOUBLE=1 against
+# float64 truth; about 1 minute of CPU each).  docs/smollm2.md.
+oracle-check-smollm2-eval: $(BIN)
+	@if [ ! -f $(SMOLLM2_FILE) ]; then \
+	  echo "oracle-check-smollm2-eval: skipped: $(SMOLLM2_FILE) absent (run 'make smollm2')"; \
+	  echo "0 passed, 0 failed, 1 skipped"; exit 0; fi; \
+	LLAMAREF_DATA=$(LLAMAREF_DATA) OMP_NUM_THREADS=1 HF_HUB_OFFLINE=1 TRANSFORMERS_VERBOSITY=error \
+	  $(ORACLE_PY) vectors/gen/oracle_smollm2_eval.py --gguf $(SMOLLM2_FILE) --llamaref ./$(BIN) \
+	  --work $(B)/oracle_smollm2_eval
+.PHONY: oracle-check-smollm2-eval
+oracle-check-smollm2-lora: $(BIN)
+	@if [ ! -f $(SMOLLM2_FILE) ]; then \
+	  echo "oracle-check-smollm2-lora: skipped: $(SMOLLM2_FILE) absent (run 'make smollm2')"; \
+	  echo "0 passed, 0 failed, 1 skipped"; exit 0; fi; \
+	$(MAKE) --no-print-directory DOUBLE=1 B=build/double BIN=build/double/llamaref build/double/llamaref >/dev/null && \
+	OMP_NUM_THREADS=1 HF_HUB_OFFLINE=1 TRANSFORMERS_VERBOSITY=error $(ORACLE_PY) vectors/gen/oracle_smollm2_lora.py \
+	  --gguf $(SMOLLM2_FILE) --llamaref ./$(BIN) --work $(B)/oracle_smollm2_lora && \
+	OMP_NUM_THREADS=1 HF_HUB_OFFLINE=1 TRANSFORMERS_VERBOSITY=error $(ORACLE_PY) vectors/gen/oracle_smollm2_lora.py \
+	  --gguf $(SMOLLM2_FILE) --llamaref build/double/llamaref --double --work $(B)/oracle_smollm2_lora_double
+.PHONY: oracle-check-smollm2-lora

@@ -7,7 +7,7 @@
 G=${LLAMAREF_SMOLLM2:-data/smollm2/SmolLM2-135M-Instruct.Q4_1.gguf}
 if [ ! -f "$G" ]; then
     echo "smollm2.test.sh: skipped: $G is absent (run 'make smollm2')" >&2
-    skip=9
+    skip=11
     finish smollm2.test.sh; exit
 fi
 out=$($LLAMAREF_BIN info --model "$G" 2>&1)
@@ -20,7 +20,7 @@ expect_eq "digits split" "$ids" "254 216 34 32 34 36"
 if [ -n "${LLAMAREF_EMULATED:-}" ]; then
     # the generations take ~20 minutes under qemu
     echo "smollm2.test.sh: generation skipped: emulated target" >&2
-    skip=6
+    skip=8
     finish smollm2.test.sh; exit
 fi
 # ChatML, as the file's tokenizer.chat_template renders one user turn
@@ -52,4 +52,11 @@ else
     echo "smollm2.test.sh: detox check skipped: $S absent" >&2
     skip=$((skip + 2))
 fi
+# the file's add_bos_token is false: eval's reports must not claim a BOS
+T="$LLAMAREF_TMP/smollm2"; mkdir -p "$T"
+printf 'The capital of France is Paris.' > "$T/ppl.txt"
+$LLAMAREF_BIN eval ppl -m "$G" --data "$T/ppl.txt" --out "$T/ppl.json" >/dev/null 2>&1
+has "eval report: no BOS added by this tokenizer" "$(cat "$T/ppl.md" 2>/dev/null)" "(BOS not prepended)"
+has "eval summary: bos false" "$(cat "$T/ppl.json" 2>/dev/null)" '"bos": false'
+
 finish smollm2.test.sh

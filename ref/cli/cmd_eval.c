@@ -82,6 +82,14 @@ static void ppl_window(void *ctx, int k, double nll, long count)
 
 /* The uncertainty of a perplexity as llama.cpp's perplexity tool computes
  * it: ppl * the standard error of the mean token NLL (sample variance). */
+/* what the reports say about BOS: asked for (not --no-bos) and the
+ * tokenizer has one to add (a GGUF with add_bos_token false, SmolLM2, has
+ * none: its encodings never start with BOS, whatever o->bos says) */
+static int bos_added(const eval_opts *o)
+{
+    return o->bos && o->lm.tok.bos_id >= 0;
+}
+
 static double ppl_stderr(double nll, double nll2, long count)
 {
     double mean = nll / (double)count, var = nll2 / (double)count - mean * mean;
@@ -186,7 +194,7 @@ static int eval_mmlu(eval_opts *o, lr_loglik *L)
                   o->format == LR_MMLU_LETTER ? "answer letters scored"
                                               : "answer texts scored",
                   o->format == LR_MMLU_LETTER ? "mmlu" : "mmlu_continuation",
-                  o->bos ? "prepended" : "not prepended");
+                  bos_added(o) ? "prepended" : "not prepended");
     for (s = 0; s < n_found; s++) {
         const char *subj = found[s];
         char dev_path[4096], test_path[4096];
@@ -271,7 +279,7 @@ static int eval_mmlu(eval_opts *o, lr_loglik *L)
     lr_json_write_string(&json, o->lm.model_path, strlen(o->lm.model_path));
     lr_buf_printf(&json, ",\n  \"format\": \"%s\",\n  \"shots\": %ld,\n  \"bos\": %s,\n"
                   "  \"questions\": %lu,\n  \"acc\": ", lr_mmlu_format_name(o->format),
-                  o->shots, o->bos ? "true" : "false", (unsigned long)total_n);
+                  o->shots, bos_added(o) ? "true" : "false", (unsigned long)total_n);
     lr_json_write_number(&json, total_n ? (double)total_correct / (double)total_n : 0);
     lr_buf_puts(&json, ",\n  \"acc_norm\": ");
     lr_json_write_number(&json, total_n ? (double)total_norm / (double)total_n : 0);
@@ -425,7 +433,7 @@ static int eval_truthfulqa(eval_opts *o, lr_loglik *L)
         lr_buf_puts(&json, "{\n  \"task\": \"truthfulqa\",\n  \"model\": ");
         lr_json_write_string(&json, o->lm.model_path, strlen(o->lm.model_path));
         lr_buf_printf(&json, ",\n  \"bos\": %s,\n  \"questions\": %lu,\n  \"mc1\": ",
-                      o->bos ? "true" : "false", (unsigned long)n);
+                      bos_added(o) ? "true" : "false", (unsigned long)n);
         lr_json_write_number(&json, mc1);
         lr_buf_puts(&json, ",\n  \"mc2\": ");
         lr_json_write_number(&json, mc2);
@@ -439,7 +447,7 @@ static int eval_truthfulqa(eval_opts *o, lr_loglik *L)
                       "questions, 0-shot after the harness's 6-QA primer, BOS %s."
                       "\n\n| metric | value |\n|---|---:|\n| MC1 | %.4f |\n"
                       "| MC2 | %.4f |\n\n![MC1 and MC2](%s)\n", o->lm.model_path,
-                      (unsigned long)n, o->bos ? "prepended" : "not prepended",
+                      (unsigned long)n, bos_added(o) ? "prepended" : "not prepended",
                       mc1, mc2,
                       o->out ? cli_basename(cli_report_path(o->out, "-mc.svg", 1)) : "");
         if (lr_svg_bar_chart(&svg, "TruthfulQA multiple choice", "score", labels,
@@ -503,7 +511,7 @@ static int eval_ppl(eval_opts *o, lr_loglik *L)
     lr_json_write_string(&json, o->text, strlen(o->text));
     lr_buf_printf(&json, ",\n  \"bos\": %s,\n  \"tokens\": %lu,\n  \"scored\": %ld,\n"
                   "  \"window\": %ld,\n  \"stride\": %ld,\n  \"nll\": ",
-                  o->bos ? "true" : "false", (unsigned long)t.n, count, o->window,
+                  bos_added(o) ? "true" : "false", (unsigned long)t.n, count, o->window,
                   o->stride);
     lr_json_write_number(&json, nll);
     lr_buf_puts(&json, ",\n  \"ppl\": ");
@@ -514,7 +522,7 @@ static int eval_ppl(eval_opts *o, lr_loglik *L)
     lr_buf_printf(&md, "# Perplexity\n\nModel `%s`, text `%s`: %lu tokens (BOS %s), "
                   "%ld scored, window %ld, stride %ld.\n\nMean NLL %.6f nats/token, "
                   "**perplexity %.4f**.\n", o->lm.model_path, o->text,
-                  (unsigned long)t.n, o->bos ? "prepended" : "not prepended", count,
+                  (unsigned long)t.n, bos_added(o) ? "prepended" : "not prepended", count,
                   o->window, o->stride, nll / (double)count, exp(nll / (double)count));
     if (write_reports(o->out, &json, &md, &svg, "")) goto done;
     printf("ppl: %ld tokens scored, nll/token %.6f, perplexity %.4f\n", count,

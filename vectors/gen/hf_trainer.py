@@ -25,7 +25,7 @@ With --f64 the float32 casts inside transformers are patched to float64
 (oracle_model.F64Casts, docs/oracles.md), so the run is float64 truth;
 with --f32 the model (and so the adapter and AdamW's state) is float32.
 
-usage: hf_trainer.py MODEL_DIR DATA.jsonl TARGETS R ALPHA LR EPOCHS BATCH
+usage: hf_trainer.py MODEL_DIR|FILE.gguf DATA.jsonl TARGETS R ALPHA LR EPOCHS BATCH
            ACCUM WARMUP SEED SCHEDULE [--rslora] [--dropout P] [--f64 | --f32]
            [--max-grad-norm X] [--out DIR]
 vectors/lora/e2e/torch_losses.txt (train.test.sh) is its output for
@@ -97,17 +97,26 @@ def train(argv=None):
     # a directory that also holds an adapter_config.json (the golden cases)
     # would make from_pretrained load that adapter's base instead: read the
     # base files from a copy
-    tmp = tempfile.mkdtemp(prefix="hf_trainer_")
-    for f in ("config.json", "model.safetensors"):
-        shutil.copyfile(os.path.join(a.model, f), os.path.join(tmp, f))
     if a.f32 and a.f64:
         raise SystemExit("hf_trainer.py: --f32 and --f64 exclude each other")
-    base = LlamaForCausalLM.from_pretrained(
-        tmp, dtype=torch.float32 if a.f32 else torch.float64,
-        attn_implementation="eager")
-    shutil.rmtree(tmp)
-    if a.f64:
-        om.f64_inv_freq(base)
+    if a.model.endswith(".gguf"):
+        # a GGUF file (SmolLM2, issue 21): transformers' GGUF loader in
+        # float64 (oracle_smollm2.load_hf; with --f64 also the exact
+        # dequantisation, rms_norm_eps 1e-5 and float64 inv_freq)
+        if a.f32:
+            raise SystemExit("hf_trainer.py: --f32 is not supported with a GGUF file")
+        import oracle_smollm2
+        base = oracle_smollm2.load_hf(a.model, a.f64)
+    else:
+        tmp = tempfile.mkdtemp(prefix="hf_trainer_")
+        for f in ("config.json", "model.safetensors"):
+            shutil.copyfile(os.path.join(a.model, f), os.path.join(tmp, f))
+        base = LlamaForCausalLM.from_pretrained(
+            tmp, dtype=torch.float32 if a.f32 else torch.float64,
+            attn_implementation="eager")
+        shutil.rmtree(tmp)
+        if a.f64:
+            om.f64_inv_freq(base)
     pm = get_peft_model(base, LoraConfig(
         r=r, lora_alpha=alpha, use_rslora=a.rslora, target_modules=targets,
         lora_dropout=a.dropout, bias="none", task_type="CAUSAL_LM"))
