@@ -1,5 +1,6 @@
 /* adamw.c - torch-exact AdamW (single-tensor path), HF learning-rate
- * schedules and HF/torch global-norm clipping; formulas in adamw.h. */
+ * schedules and HF/torch global-norm clipping; formulas in adamw.h.
+ * Depends on: common (errors) and libm only: it updates plain arrays. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>

@@ -2,7 +2,7 @@
  * version.  A "part" is identified by the offset of its first byte in the
  * piece; next[]/prev[] link the parts that are alive, rank[k] is the rank
  * of the token formed by part k and its successor (NONE if that is not a
- * token). */
+ * token).  Depends on: vocab (token lookup by bytes), tokens (the output). */
 #include <stdlib.h>
 #include <string.h>
 

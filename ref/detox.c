@@ -1,5 +1,6 @@
 /* detox.c - few-shot detoxification prompts and output cleaning; see
- * detox.h. */
+ * detox.h.  Depends on: chat_template (the prompt), generate (prompt
+ * styles), unicode (output cleaning). */
 #include <stdlib.h>
 #include <string.h>
 

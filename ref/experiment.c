@@ -1,5 +1,6 @@
 /* experiment.c - statistics of the knowledge-injection experiment over
- * whole probes and over seeds; see experiment.h. */
+ * whole probes and over seeds; see experiment.h.
+ * Depends on: probe results (probe.h), refusal (refusal detection), json. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>

@@ -9,7 +9,8 @@
  *   d loss_row / d z_j = p_j - [j == y].
  * The batch loss is sum(loss_row) * grad_scale (grad_scale = 1/N for HF's
  * mean over the N counted tokens of the accumulated batch), so each counted
- * row's gradient is grad_scale * (p - onehot(y)); uncounted rows get 0. */
+ * row's gradient is grad_scale * (p - onehot(y)); uncounted rows get 0.
+ * Depends on: common (errors) and libm only. */
 #include "llamaref/loss.h"
 
 #include <math.h>

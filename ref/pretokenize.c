@@ -1,6 +1,7 @@
 /* pretokenize.c - the Llama 3 split regex as a hand-written matcher (see
  * pretokenize.h for the regex).  Each branch below is one alternative of the
- * regex, tried in the regex's order; the comments give the alternative. */
+ * regex, tried in the regex's order; the comments give the alternative.
+ * Depends on: unicode (UTF-8 decoding and the \p{L} / \p{N} / \s classes). */
 #include "llamaref/pretokenize.h"
 #include "llamaref/unicode.h"
 

@@ -1,7 +1,10 @@
 /* probe.c - the knowledge probe: few-shot prompts, greedy and sampled
  * answers through the prefix cache, alias judgement, SliCK category; see
  * probe.h.  Prompt variants are the outer loop so that every fact asked
- * with variant j reuses the cached few-shot block of j. */
+ * with variant j reuses the cached few-shot block of j.
+ * Depends on: generate (prompt and stop ids, answer text), prefix_cache
+ * and sampler (decoding), chat_template, textnorm (alias judgement),
+ * knowledge (SliCK categories), json. */
 #include <stdlib.h>
 #include <string.h>
 

@@ -1,5 +1,6 @@
 /* rng.c - SplitMix64, the documented portable RNG, and the derivation of
- * every stream's seed (see rng.h, docs/rng.md). */
+ * every stream's seed (see rng.h, docs/rng.md).  Depends on nothing but
+ * <stdint.h>: any backend can reproduce it. */
 #include "llamaref/rng.h"
 
 void lr_rng_seed(lr_rng *r, uint64_t seed)
