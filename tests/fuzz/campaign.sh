@@ -5,15 +5,17 @@
 # fuzz`; prints one table row per target.  Run from the repository root
 # after `make fuzz-build`:
 #     sh tests/fuzz/campaign.sh [RUNS [SECONDS [JOBS [TARGET...]]]]
+# MAX_LEN=N (default 4096) sets libFuzzer's -max_len (bpe_train: 1024, the
+# bytes its harness reads).
 set -u
-RUNS=${1:-1000000}; SECS=${2:-600}; JOBS=${3:-2}
+RUNS=${1:-1000000}; SECS=${2:-600}; JOBS=${3:-2}; MAX_LEN=${MAX_LEN:-4096}
 [ $# -gt 3 ] && shift 3 || set --
 B=${FUZZ_B:-build/fuzz}
 targets=${*:-$(ls tests/fuzz/fuzz_*.c | sed 's|tests/fuzz/fuzz_||; s|\.c$||')}
 one() {
     t=$1
     mkdir -p "$B/corpus_$t" "$B/artifacts"
-    nice -n 10 "$B/fuzz_$t" -runs="$RUNS" -max_total_time="$SECS" -max_len=4096 \
+    nice -n 10 "$B/fuzz_$t" -runs="$RUNS" -max_total_time="$SECS" -max_len="$MAX_LEN" \
         -rss_limit_mb=512 -malloc_limit_mb=256 -print_final_stats=1 -close_fd_mask=3 \
         -artifact_prefix="$B/artifacts/$t-" "$B/corpus_$t" "tests/fuzz/corpus/$t" \
         > "$B/campaign_$t.log" 2>&1
@@ -30,5 +32,5 @@ echo "| target | executions | exec/s | coverage (edges) | features | findings |"
 echo "|---|---|---|---|---|---|"
 # a pool of JOBS workers over the targets
 for t in $targets; do echo "$t"; done |
-    xargs -P "$JOBS" -I{} env CAMPAIGN_ONE={} FUZZ_B="$B" sh "$0" "$RUNS" "$SECS" "$JOBS"
+    xargs -P "$JOBS" -I{} env CAMPAIGN_ONE={} FUZZ_B="$B" MAX_LEN="$MAX_LEN" sh "$0" "$RUNS" "$SECS" "$JOBS"
 for t in $targets; do cat "$B/row_$t"; done
