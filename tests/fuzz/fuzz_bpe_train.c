@@ -1,7 +1,8 @@
 /* fuzz_bpe_train.c - libFuzzer target: a `llamaref bpe-train` corpus
  * (lr_bpe_train to 300 tokens); the trained vocabulary is written as
  * tiktoken, loaded back as a tokenizer and must encode the corpus
- * losslessly.  Training itself must succeed on any text.
+ * losslessly.  Training itself must succeed on any text, with at most
+ * 300 tokens, none longer than max_token_bytes.
  *
  * Cost bound: only the first FZ_BPE_MAX_BYTES bytes of an input are the
  * corpus (the campaign runs this target with -max_len=1024).  Each
@@ -54,6 +55,13 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t n)
     {
         lr_buf b = {0};
         lr_tokenizer tok;
+        size_t id, len, max = o.max_token_bytes ? o.max_token_bytes : LR_BPE_TRAIN_MAX_TOKEN_BYTES;
+        /* at most vocab_size tokens, none longer than max_token_bytes */
+        if (t.vocab.n > o.vocab_size) abort();
+        for (id = 0; id < t.vocab.n; id++) {
+            lr_vocab_bytes(&t.vocab, id, &len);
+            if (len > max) abort();
+        }
         if (lr_bpe_write_tiktoken(&t.vocab, &b, &err)) abort();
         if (lr_tokenizer_load_buffer(b.data, b.len, "trained", &tok, &err)) {
             fprintf(stderr, "%s\n", err.msg);
