@@ -210,7 +210,8 @@ def main():
     # within the harness's 1024 bytes (see fuzz_bpe_train.c): a 1 KB word
     # of random letters (over 512 distinct pairs: the pair table doubles),
     # 513 distinct pieces of one or two bytes (the piece table doubles),
-    # 130 equal letters (a 128-byte token is made and a longer merge refused)
+    # 129 equal letters and a newline (an even length: max_token_bytes 128;
+    # a 128-byte token is made, then the 129-byte merge is refused)
     import random
     r = random.Random(5)
     letters = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
@@ -220,7 +221,7 @@ def main():
     one = list("0123456789") + ["\n", "\t", "\x0b"]
     put("corpus", "bpe_train", "distinct_pieces.txt",
         "".join(p + (one[i] if i < len(one) else "") for i, p in enumerate(two[:500])))
-    put("corpus", "bpe_train", "long_run.txt", "a" * 130)
+    put("corpus", "bpe_train", "long_run.txt", "a" * 129 + "\n")
     # GGUF: a one-layer llama with a gpt2 (smollm) tokenizer, and the first
     # 1200 bytes of vectors/gguf/world_tokenizer.gguf (cut in its token list)
     n_vocab, dim, ff, kv_dim = 8, 8, 16, 4
