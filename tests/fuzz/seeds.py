@@ -239,17 +239,23 @@ def main():
         # multiples of 1/32 in [-1.5, 1.5]: exact in float32 on every host
         tensors.append((name, dims, [((k + i) * 37 % 97 - 48) / 32.0 for i in range(n)]))
         k += n
-    put("corpus", "gguf", "tiny_llama.gguf", gguf([
-        ("general.architecture", "str", "llama"), ("llama.block_count", "u32", 1),
-        ("llama.context_length", "u32", 16), ("llama.embedding_length", "u32", dim),
-        ("llama.feed_forward_length", "u32", ff), ("llama.attention.head_count", "u32", 2),
-        ("llama.attention.head_count_kv", "u32", 1), ("llama.rope.freq_base", "f32", 10000.0),
-        ("llama.attention.layer_norm_rms_epsilon", "f32", 1e-5), ("llama.vocab_size", "u32", n_vocab),
-        ("tokenizer.ggml.model", "str", "gpt2"), ("tokenizer.ggml.pre", "str", "smollm"),
-        ("tokenizer.ggml.tokens", "[str]", ["a", "b", "c", " ", "1", "ab", "<s>", "</s>"]),
-        ("tokenizer.ggml.token_type", "[i32]", [1, 1, 1, 1, 1, 1, 3, 3]),
-        ("tokenizer.ggml.merges", "[str]", ["a b"]),
-        ("tokenizer.ggml.bos_token_id", "u32", 6), ("tokenizer.ggml.eos_token_id", "u32", 7)], tensors))
+    def tiny_llama(tokens):
+        return gguf([
+            ("general.architecture", "str", "llama"), ("llama.block_count", "u32", 1),
+            ("llama.context_length", "u32", 16), ("llama.embedding_length", "u32", dim),
+            ("llama.feed_forward_length", "u32", ff), ("llama.attention.head_count", "u32", 2),
+            ("llama.attention.head_count_kv", "u32", 1), ("llama.rope.freq_base", "f32", 10000.0),
+            ("llama.attention.layer_norm_rms_epsilon", "f32", 1e-5), ("llama.vocab_size", "u32", n_vocab),
+            ("tokenizer.ggml.model", "str", "gpt2"), ("tokenizer.ggml.pre", "str", "smollm"),
+            ("tokenizer.ggml.tokens", "[str]", tokens),
+            ("tokenizer.ggml.token_type", "[i32]", [1, 1, 1, 1, 1, 1, 3, 3]),
+            ("tokenizer.ggml.merges", "[str]", ["a b"]),
+            ("tokenizer.ggml.bos_token_id", "u32", 6), ("tokenizer.ggml.eos_token_id", "u32", 7)], tensors)
+    # the model loads; the tokenizer is refused (" " is not in GPT-2's byte
+    # alphabet) ...
+    put("corpus", "gguf", "tiny_llama.gguf", tiny_llama(["a", "b", "c", " ", "1", "ab", "<s>", "</s>"]))
+    # ... and with the space as GPT-2's "\u0120" both load
+    put("corpus", "gguf", "tiny_llama_tok.gguf", tiny_llama(["a", "b", "c", "\u0120", "1", "ab", "<s>", "</s>"]))
     wt = os.path.join(ROOT, "..", "..", "vectors", "gguf", "world_tokenizer.gguf")
     if os.path.exists(wt):
         with open(wt, "rb") as f:
