@@ -115,7 +115,7 @@ static int load_gpt2(const lr_gguf *g, lr_tokenizer *tok, lr_error *err)
     const char *pre = "default";
     uint32_t map[256];
     unsigned char *buf = NULL;
-    size_t i, maxlen = 0;
+    size_t i, maxlen = 0, total = 0;
     int bad, rc = -1;
     int64_t id;
     long prev = -1;
@@ -133,14 +133,19 @@ static int load_gpt2(const lr_gguf *g, lr_tokenizer *tok, lr_error *err)
         return lr_fail(err, "%s: tokenizer.ggml.token_type has %lu entries, tokens %lu",
                        g->path, (unsigned long)types->n, (unsigned long)tokens->n);
     byte_to_unicode(map);
-    for (i = 0; i < tokens->n; i++)
+    for (i = 0; i < tokens->n; i++) {
         if (tokens->str_lens[i] > maxlen) maxlen = tokens->str_lens[i];
+        total += tokens->str_lens[i]; /* all in the file: no overflow */
+    }
     for (i = 0; i < merges->n; i++)
         if (merges->str_lens[i] > maxlen) maxlen = merges->str_lens[i];
     buf = lr_alloc(maxlen + 1, 1, "token bytes", err);
     tok->merge_pairs = calloc(1, sizeof *tok->merge_pairs);
     if (!buf || !tok->merge_pairs ||
-        lr_vocab_reserve(&tok->bpe, tokens->n, 1u << 20, err) ||
+        /* a token's bytes are at most its string's (one byte per GPT-2
+         * character, control tokens as they are): room for the file's
+         * tokens, never more than the file */
+        lr_vocab_reserve(&tok->bpe, tokens->n, total, err) ||
         lr_vocab_reserve(tok->merge_pairs, merges->n, 8 * merges->n, err)) {
         if (!tok->merge_pairs) lr_fail(err, "out of memory");
         goto done;

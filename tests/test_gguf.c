@@ -297,6 +297,29 @@ static void test_world_tokenizer_from_gguf_py(void)
     lr_tokenizer_free(&b);
 }
 
+/* Issue 19 (allocation bounded by the input): the GPT-2 GGUF tokenizer
+ * reserved a 1 MB token blob whatever the file's size; now the room is the
+ * file's token strings (80 KB here), so under twice the file. */
+static void test_gguf_tokenizer_reserves_by_file(void)
+{
+    lr_tokenizer t;
+    lr_error err;
+    FILE *f = fopen("vectors/gguf/world_tokenizer.gguf", "rb");
+    long size;
+    CHECK(f != NULL);
+    if (!f) return;
+    fseek(f, 0, SEEK_END);
+    size = ftell(f);
+    fclose(f);
+    if (lr_tokenizer_load_gguf("vectors/gguf/world_tokenizer.gguf", &t, &err)) {
+        CHECK_OK(-1, &err);
+        return;
+    }
+    CHECK(t.bpe.blob_cap <= 2 * (size_t)size);
+    CHECK(t.bpe.blob_len <= t.bpe.blob_cap);
+    lr_tokenizer_free(&t);
+}
+
 /* Llama 3's tokenizer exported into a GGUF by llamaref and read back. */
 static void test_llama3_tokenizer_roundtrip(void)
 {
@@ -824,6 +847,7 @@ int main(void)
     RUN(test_version_2);
     RUN(test_pretokenizers);
     RUN(test_world_tokenizer_from_gguf_py);
+    RUN(test_gguf_tokenizer_reserves_by_file);
     RUN(test_llama3_tokenizer_roundtrip);
     RUN(test_crafted_file_is_valid);
     RUN(test_truncation_at_every_byte);

@@ -1,30 +1,19 @@
 /* fuzz_gguf.c - libFuzzer target: arbitrary bytes as a GGUF file, opened,
  * every metadata getter and every (small) tensor read, then loaded as a
- * model and as a tokenizer. */
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
-
+ * model and as a tokenizer.  The file is written in the scratch directory
+ * of fuzz_util.h (/dev/shm). */
+#include "fuzz_util.h"
 #include "llamaref/gguf.h"
 #include "llamaref/model.h"
 #include "llamaref/quant.h"
-#include "llamaref/tokenizer.h"
-
-int LLVMFuzzerTestOneInput(const unsigned char *data, size_t n);
 
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t n)
 {
-    char path[64];
-    FILE *f;
+    const char *path = fz_write("fuzz.gguf", data, n);
     lr_gguf *g;
     lr_error err;
     size_t i;
-    sprintf(path, "/tmp/fuzz_gguf_%ld.gguf", (long)getpid());
-    f = fopen(path, "wb");
-    if (!f) return 0;
-    fwrite(data, 1, n, f);
-    fclose(f);
+    if (!path) return 0;
     if (lr_gguf_open(path, &g, &err) == 0) {
         for (i = 0; i < g->n_kv; i++) {
             int64_t iv;
@@ -57,6 +46,5 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t n)
             lr_tokenizer_free(&tok);
         }
     }
-    remove(path);
     return 0;
 }

@@ -50,6 +50,38 @@ def gpt2_chars():
     return cs
 
 
+def gguf(kvs, tensors, align=32):
+    """GGUF v3 bytes: kvs = [(key, type, value)] with type one of "u32",
+    "i32", "f32", "str", "[str]", "[i32]"; tensors = [(name, dims, float
+    values)] stored as F32, each at an offset aligned to align bytes."""
+    def s(x):
+        x = x.encode() if isinstance(x, str) else x
+        return struct.pack("<Q", len(x)) + x
+    scalar = {"u32": (4, "<I"), "i32": (5, "<i"), "f32": (6, "<f")}
+    out = b"GGUF" + struct.pack("<IQQ", 3, len(tensors), len(kvs))
+    for key, ty, v in kvs:
+        out += s(key)
+        if ty in scalar:
+            out += struct.pack("<I", scalar[ty][0]) + struct.pack(scalar[ty][1], v)
+        elif ty == "str":
+            out += struct.pack("<I", 8) + s(v)
+        elif ty == "[str]":
+            out += struct.pack("<IIQ", 9, 8, len(v)) + b"".join(s(x) for x in v)
+        elif ty == "[i32]":
+            out += struct.pack("<IIQ", 9, 5, len(v)) + b"".join(struct.pack("<i", x) for x in v)
+        else:
+            raise ValueError(ty)
+    data, off = b"", []
+    for name, dims, vals in tensors:
+        data += b"\0" * (-len(data) % align)
+        off.append(len(data))
+        data += b"".join(struct.pack("<f", x) for x in vals)
+    for (name, dims, vals), o in zip(tensors, off):
+        out += s(name) + struct.pack("<I", len(dims)) + b"".join(struct.pack("<Q", d) for d in dims)
+        out += struct.pack("<IQ", 0, o)
+    return out + b"\0" * (-len(out) % align) + data
+
+
 def tiktoken(tokens):
     return "".join("%s %d\n" % (base64.b64encode(t).decode(), i) for i, t in enumerate(tokens))
 
@@ -173,6 +205,61 @@ def main():
     put("corpus", "chat_template", "array.json", '[{"role": "user", "content": "x"}]')
     # detox few-shot pairs
     put("corpus", "detox_shots", "pairs.json", json.dumps({"en": {"toxic": ["a", "b"], "neutral": ["c", "d"]}, "de": {"toxic": ["x"], "neutral": []}}))
+
+    # bpe-train corpora that reach the trainer's growth and refusal paths
+    # within the harness's 1024 bytes (see fuzz_bpe_train.c): a 1 KB word
+    # of random letters (over 512 distinct pairs: the pair table doubles),
+    # 513 distinct pieces of one or two bytes (the piece table doubles),
+    # 129 equal letters and a newline (an even length: max_token_bytes 128;
+    # a 128-byte token is made, then the 129-byte merge is refused)
+    import random
+    r = random.Random(5)
+    letters = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+    put("corpus", "bpe_train", "distinct_pairs.txt", "".join(r.choice(letters) for _ in range(1024)))
+    two = [p + l for p in "!#$%&()*+,-./:;<=>?@[]^_`{|}~" for l in letters]
+    r.shuffle(two)
+    one = list("0123456789") + ["\n", "\t", "\x0b"]
+    put("corpus", "bpe_train", "distinct_pieces.txt",
+        "".join(p + (one[i] if i < len(one) else "") for i, p in enumerate(two[:500])))
+    put("corpus", "bpe_train", "long_run.txt", "a" * 129 + "\n")
+    # GGUF: a one-layer llama with a gpt2 (smollm) tokenizer, and the first
+    # 1200 bytes of vectors/gguf/world_tokenizer.gguf (cut in its token list)
+    n_vocab, dim, ff, kv_dim = 8, 8, 16, 4
+    shapes = [("token_embd.weight", [dim, n_vocab]), ("output_norm.weight", [dim]),
+              ("blk.0.attn_norm.weight", [dim]), ("blk.0.ffn_norm.weight", [dim]),
+              ("blk.0.attn_q.weight", [dim, dim]), ("blk.0.attn_k.weight", [dim, kv_dim]),
+              ("blk.0.attn_v.weight", [dim, kv_dim]), ("blk.0.attn_output.weight", [dim, dim]),
+              ("blk.0.ffn_gate.weight", [dim, ff]), ("blk.0.ffn_up.weight", [dim, ff]),
+              ("blk.0.ffn_down.weight", [ff, dim])]
+    tensors, k = [], 0
+    for name, dims in shapes:
+        n = 1
+        for d in dims:
+            n *= d
+        # multiples of 1/32 in [-1.5, 1.5]: exact in float32 on every host
+        tensors.append((name, dims, [((k + i) * 37 % 97 - 48) / 32.0 for i in range(n)]))
+        k += n
+    def tiny_llama(tokens):
+        return gguf([
+            ("general.architecture", "str", "llama"), ("llama.block_count", "u32", 1),
+            ("llama.context_length", "u32", 16), ("llama.embedding_length", "u32", dim),
+            ("llama.feed_forward_length", "u32", ff), ("llama.attention.head_count", "u32", 2),
+            ("llama.attention.head_count_kv", "u32", 1), ("llama.rope.freq_base", "f32", 10000.0),
+            ("llama.attention.layer_norm_rms_epsilon", "f32", 1e-5), ("llama.vocab_size", "u32", n_vocab),
+            ("tokenizer.ggml.model", "str", "gpt2"), ("tokenizer.ggml.pre", "str", "smollm"),
+            ("tokenizer.ggml.tokens", "[str]", tokens),
+            ("tokenizer.ggml.token_type", "[i32]", [1, 1, 1, 1, 1, 1, 3, 3]),
+            ("tokenizer.ggml.merges", "[str]", ["a b"]),
+            ("tokenizer.ggml.bos_token_id", "u32", 6), ("tokenizer.ggml.eos_token_id", "u32", 7)], tensors)
+    # the model loads; the tokenizer is refused (" " is not in GPT-2's byte
+    # alphabet) ...
+    put("corpus", "gguf", "tiny_llama.gguf", tiny_llama(["a", "b", "c", " ", "1", "ab", "<s>", "</s>"]))
+    # ... and with the space as GPT-2's "\u0120" both load
+    put("corpus", "gguf", "tiny_llama_tok.gguf", tiny_llama(["a", "b", "c", "\u0120", "1", "ab", "<s>", "</s>"]))
+    wt = os.path.join(ROOT, "..", "..", "vectors", "gguf", "world_tokenizer.gguf")
+    if os.path.exists(wt):
+        with open(wt, "rb") as f:
+            put("corpus", "gguf", "truncated_header.gguf", f.read(1200))
 
     # ---- regression inputs: the findings of issue 19
     put("regress", "facts", "issue19_lone_brace.jsonl", '{"question":"q","answers":["a"]}\n{\n')
