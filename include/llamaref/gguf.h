@@ -33,6 +33,9 @@
 extern "C" {
 #endif
 
+/* general.alignment when the file does not set it; the writer's alignment */
+#define LR_GGUF_DEFAULT_ALIGNMENT 32
+
 typedef enum lr_gguf_vtype {
     LR_GGUF_UINT8 = 0,
     LR_GGUF_INT8 = 1,
