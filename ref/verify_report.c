@@ -23,6 +23,13 @@ int lrv_shape_str(char *buf, size_t cap, int nd, const int64_t *s)
 
 /* ---- the diagnosis ---- */
 
+/* A failing tensor with at least half its elements beyond tolerance and a
+ * cosine with the golden of at least this is "small and spread": a
+ * precision difference (a layout bug, a wrong head or position gives a
+ * cosine far from 1).  llama.cpp's Q8-quantised activations on SmolLM2:
+ * 0.99999 at the first matmul (docs/smollm2.md). */
+#define LRV_SPREAD_COSINE 0.999
+
 typedef struct op_info {
     const char *name, *in1, *in2, *op;
 } op_info;
@@ -85,7 +92,7 @@ void lrv_diagnose(lr_verify_report *r)
     char in1[96], in2[96], inputs[240], idx[160], *d = r->diagnosis;
     size_t cap = sizeof r->diagnosis, o = 0;
     long layer = lrv_parse_layer(t->name, &rest);
-    int ins = 0, i;
+    int ins = 0, i, spread = 0;
     in1[0] = in2[0] = inputs[0] = 0;
     idx_str(idx, sizeof idx, t);
     if (layer >= 0) {
@@ -159,8 +166,19 @@ void lrv_diagnose(lr_verify_report *r)
         else if (ins && op)
             SAY(" while %s: %s at later positions", inputs, op);
         op = NULL;
+    } else if (t->n_bad * 2 >= t->nelem && t->cosine >= LRV_SPREAD_COSINE) {
+        SAY("; the difference is small and spread over the tensor (cosine "
+            "%.6f, nmse %.3g): a precision difference, not a layout or "
+            "indexing error: arithmetic coarser than the tolerance assumes "
+            "(quantised activations, as llama.cpp's Q8 blocks for quantised "
+            "weights; lower-precision weights or accumulation); --compute or "
+            "--rtol sets what is expected", t->cosine, t->nmse);
+        spread = 1;
     }
-    if (op && ins) SAY("; %s, so the step between is wrong: %s", inputs, op);
+    if (op && ins && spread) /* the op's name, without its layout hints */
+        SAY("; %s, so it arises in the step between: %.*s", inputs,
+            (int)(strstr(op, " (") ? (size_t)(strstr(op, " (") - op) : strlen(op)), op);
+    else if (op && ins) SAY("; %s, so the step between is wrong: %s", inputs, op);
     else if (op && inputs[0]) SAY("; %s; the step: %s", inputs, op);
     else if (op && !in1[0]) SAY("; the step: %s", op);
 #undef SAY

@@ -283,6 +283,61 @@ static void test_rope_base(void)
     lr_verify_report_free(&r);
 }
 
+/* Spread noise at layers.1.q: every element moved by +-(0.5..1) x amp x
+ * max|q| (a fixed pseudo-random sequence), like a quantised backend's
+ * rounding (docs/smollm2.md, llama.cpp on SmolLM2). */
+static double spread_amp;
+static void plant_spread(const char *name, int nd, const int64_t *s, double *x, uint64_t n)
+{
+    uint64_t i, st = 12345;
+    double m = max_abs(x, n);
+    (void)s;
+    if (strcmp(name, "layers.1.q") || nd != 2) return;
+    for (i = 0; i < n; i++) {
+        double u;
+        st = st * 6364136223846793005ULL + 1442695040888963407ULL;
+        u = 0.5 + 0.5 * (double)(st >> 11) / 9007199254740992.0;
+        x[i] += (st >> 63 ? u : -u) * spread_amp * m;
+    }
+}
+
+/* Small spread noise (cosine > 0.999) reads as a precision difference of
+ * the step, without the layout hints; large spread noise (cosine < 0.999)
+ * does not. */
+static void test_spread_precision(void)
+{
+    lr_verify_report r;
+    const char *c = h_tmp("verify_spread.safetensors");
+    const lr_verify_tensor *t;
+    spread_amp = 1e-3;
+    CHECK_INT(make_candidate(GQA, c, LR_F32, 1, plant_spread), 0);
+    t = run(GQA, c, &r);
+    CHECK(t != NULL);
+    if (t) {
+        CHECK_STR(t->name, "layers.1.q");
+        CHECK(t->cosine > 0.999 && t->cosine < 1);
+        CHECK(t->n_bad * 2 >= t->nelem);
+        CHECK(strstr(r.diagnosis, "small and spread") != NULL);
+        CHECK(strstr(r.diagnosis, "a precision difference") != NULL);
+        CHECK(strstr(r.diagnosis, "layers.1.attn_norm is within tolerance, so it "
+                                  "arises in the step between: q_proj") != NULL);
+        CHECK(strstr(r.diagnosis, "transposed") == NULL);
+    }
+    lr_verify_report_free(&r);
+    spread_amp = 0.3;
+    CHECK_INT(make_candidate(GQA, c, LR_F32, 1, plant_spread), 0);
+    t = run(GQA, c, &r);
+    CHECK(t != NULL);
+    if (t) {
+        CHECK_STR(t->name, "layers.1.q");
+        CHECK(t->cosine < 0.999);
+        CHECK(strstr(r.diagnosis, "small and spread") == NULL);
+        CHECK(strstr(r.diagnosis, "so the step between is wrong: q_proj (a "
+                                  "transposed weight") != NULL);
+    }
+    lr_verify_report_free(&r);
+}
+
 static void plant_lora_scale(const char *name, int nd, const int64_t *s, double *x, uint64_t n)
 {
     uint64_t i;
@@ -673,6 +728,7 @@ int main(void)
     RUN(test_nan);
     RUN(test_rope_base);
     RUN(test_lora_scale);
+    RUN(test_spread_precision);
     RUN(test_llamacpp_map);
     RUN(test_user_map_transpose);
     RUN(test_batch_row);
