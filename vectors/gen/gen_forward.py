@@ -29,8 +29,8 @@ zeros); its attention rows and everything downstream at that position are
 NaN, which tests/test_forward.c does not score.
 
 The functions forward() / greedy() below are the former float64
-re-implementation, still used by gen_eval.py's log-likelihoods (gen_lora.py
-now takes its expected values from transformers + PEFT).
+re-implementation; no generator takes expected values from them any more
+(gen_lora.py and gen_eval.py now use transformers + PEFT).
 
 Run (byte-identical output):
   OMP_NUM_THREADS=1 PYTHONHASHSEED=0 .oracle-env/bin/python vectors/gen/gen_forward.py
@@ -205,7 +205,7 @@ def forward(cfg, W, ids, mask, pos, acts=None):
 
 def greedy(cfg, W, ids, pos0, n):
     """Greedy continuation of one sequence by full recomputation (the
-    re-implementation above; kept for gen_lora.py's users)."""
+    re-implementation above; unused by the generators)."""
     seq = list(ids)
     out, margin = [], float("inf")
     for _ in range(n):
