@@ -2,8 +2,8 @@
  * (vectors/gen/gen_eval.py): continuation log-likelihoods and perplexity vs
  * transformers' LlamaForCausalLM (float64, float32 casts patched), harness
  * prompt strings (MMLU, TruthfulQA), the CSV reader vs Python's csv module;
- * plus fact files, mixtures, probe
- * and detox prompts and error messages naming file and line. */
+ * plus fact files, mixtures, probe and detox prompts and error messages
+ * naming file and line. */
 #include "harness.h"
 
 #include "llamaref/csv.h"
