@@ -500,6 +500,14 @@ gen-lora-vectors:
 	OMP_NUM_THREADS=1 PYTHONHASHSEED=0 HF_HUB_OFFLINE=1 $(ORACLE_PY) vectors/gen/gen_lora_peft.py
 .PHONY: gen-lora-vectors
 
+# make gen-eval-vectors: regenerates vectors/eval/eval_vectors.json, its
+# expected log-likelihoods and perplexity NLLs from transformers'
+# LlamaForCausalLM in float64 with HF's float32 casts patched
+# (vectors/gen/gen_eval.py; byte-identical on regeneration).
+gen-eval-vectors:
+	OMP_NUM_THREADS=1 PYTHONHASHSEED=0 HF_HUB_OFFLINE=1 $(ORACLE_PY) vectors/gen/gen_eval.py
+.PHONY: gen-eval-vectors
+
 # make oracle-check SEED=s N=n: all of the above (N model configurations per
 # seed, N_STRINGS tokenizer strings, N_CHRF chrF pairs); .ci/run runs each
 # with fixed seeds plus one derived from the commit.

@@ -1,8 +1,9 @@
 /* test_eval.c - evaluation code against independent expectations
  * (vectors/gen/gen_eval.py): continuation log-likelihoods and perplexity vs
- * a torch float64 LlamaForCausalLM, harness prompt strings (MMLU, TruthfulQA),
- * the CSV reader vs Python's csv module; plus fact files, mixtures, probe
- * and detox prompts and error messages naming file and line. */
+ * transformers' LlamaForCausalLM (float64, float32 casts patched), harness
+ * prompt strings (MMLU, TruthfulQA), the CSV reader vs Python's csv module;
+ * plus fact files, mixtures, probe and detox prompts and error messages
+ * naming file and line. */
 #include "harness.h"
 
 #include "llamaref/csv.h"

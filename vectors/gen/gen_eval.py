@@ -1,31 +1,47 @@
-#!/usr/bin/python3
+#!/usr/bin/env python3
 """gen_eval.py - independent expectations for llamaref's evaluation code.
 
 Writes vectors/eval/eval_vectors.json with
   loglik   float64 log-likelihoods of continuations for the committed tiny
-           HF model vectors/forward/gqa_tied, from gen_forward.py's torch
-           float64 reference of LlamaForCausalLM (sum over continuation
-           tokens of log_softmax(logits[t-1])[ids[t]]), and the summed NLL
-           of a perplexity run with window/stride (HF's fixed-length
-           recipe, written here directly with torch).
+           HF model vectors/forward/gqa_tied, computed by the REAL
+           transformers (issue 12): the model is loaded with
+           LlamaForCausalLM.from_pretrained in float64 with eager attention
+           (oracle_vectors.load_base, which also recomputes the rotary
+           inv_freq in float64: oracle_model.f64_inv_freq) and every forward
+           runs with oracle_model.F64Casts active (HF's float32 casts in
+           RMSNorm, rotary angles and softmax become float64; docs/oracles.md
+           "Precision"), so the values are float64 truth.  The log-likelihood
+           is the sum over continuation tokens of
+           log_softmax(logits[t-1])[ids[t]] (torch's log_softmax on HF's
+           logits); is_greedy is torch.argmax of the same rows.  Perplexity:
+           the summed NLL of a run with window/stride (HF's fixed-length
+           recipe, the windows cut here, each window one HF forward).
   mmlu     contexts built the way lm-evaluation-harness's default MMLU
            template does (description, first_n dev shots joined by
            "\n\n", doc_to_text with question.strip()), for synthetic items;
            the same for its mmlu_continuation task ("Question: ...\nAnswer:",
            shots end in the answer's text), the choices each task scores,
            and acc / acc_norm predictions (numpy arg max of ll and of
-           ll / len(choice)).
+           ll / len(choice)).  A re-implementation of the harness's
+           templates, kept because these synthetic items (odd whitespace,
+           quotes) are not in the local data; gen_lm_eval.py builds the
+           real requests with lm_eval's own task definitions.
   tqa      TruthfulQA MC contexts: the harness's 6-QA primer + "\n\nQ: " +
-           question + "\nA:".
+           question + "\nA:" (same remark; see gen_lm_eval.py).
   csv      records of tricky CSV texts as Python's csv module reads them.
-Run with Debian's python (torch 1.13): /usr/bin/python3 gen_eval.py
+
+Inputs (token ids) are drawn with torch.Generator().manual_seed(7) exactly
+as before the port, so the file keeps its shape and its ids.
+
+Run (deterministic):
+  make gen-eval-vectors ORACLE_ENV=...
+  (= OMP_NUM_THREADS=1 PYTHONHASHSEED=0 HF_HUB_OFFLINE=1
+     $ORACLE_ENV/bin/python vectors/gen/gen_eval.py)
 """
 import csv
 import io
 import json
-import math
 import os
-import struct
 import sys
 
 import numpy
@@ -33,43 +49,26 @@ import torch
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-import gen_forward as gf  # noqa: E402
+import oracle_model as om  # noqa: E402
+from oracle_vectors import load_base  # noqa: E402
 
 torch.set_default_dtype(torch.float64)
 
 
-def read_safetensors(path):
-    with open(path, "rb") as f:
-        n = struct.unpack("<Q", f.read(8))[0]
-        header = json.loads(f.read(n))
-        data = f.read()
-    out = {}
-    for name, info in header.items():
-        if name == "__metadata__":
-            continue
-        a, b = info["data_offsets"]
-        assert info["dtype"] == "F32", info["dtype"]
-        vals = struct.unpack("<%df" % ((b - a) // 4), data[a:b])
-        out[name] = torch.tensor(vals, dtype=torch.float64).reshape(info["shape"])
-    return out
-
-
-def logits_of(cfg, W, ids):
+def logits_of(model, ids):
+    """HF's logits [T, V] for one unpadded sequence at positions 0..T-1."""
     t = torch.tensor([ids], dtype=torch.int64)
-    mask = torch.ones_like(t)
-    pos = torch.arange(len(ids), dtype=torch.int64)[None]
-    return gf.forward(cfg, W, t, mask, pos)[0]
+    with torch.no_grad(), om.F64Casts():
+        lg = model(input_ids=t, attention_mask=torch.ones_like(t)).logits[0]
+    assert lg.dtype == torch.float64
+    return lg
 
 
 def loglik_cases():
     d = os.path.join(HERE, "..", "forward", "gqa_tied")
-    cfg = json.load(open(os.path.join(d, "config.json")))
-    cfg.setdefault("head_dim", cfg["hidden_size"] // cfg["num_attention_heads"])
-    W = read_safetensors(os.path.join(d, "model.safetensors"))
-    if cfg.get("tie_word_embeddings") and "lm_head.weight" not in W:
-        W["lm_head.weight"] = W["model.embed_tokens.weight"]
+    model = load_base(d)
     g = torch.Generator().manual_seed(7)
-    V = cfg["vocab_size"]
+    V = model.config.vocab_size
     cases = []
     shapes = [(1, 1), (5, 1), (12, 3), (12, 7), (40, 9), (70, 5)]
     shared_ctx = torch.randint(0, V, (70,), generator=g).tolist()
@@ -78,7 +77,7 @@ def loglik_cases():
         ctx = shared_ctx[:nc] if i >= 2 else torch.randint(0, V, (nc,), generator=g).tolist()
         cont = torch.randint(0, V, (nk,), generator=g).tolist()
         ids = ctx + cont
-        lg = torch.log_softmax(logits_of(cfg, W, ids), dim=-1)
+        lg = torch.log_softmax(logits_of(model, ids), dim=-1)
         ll = sum(lg[nc + j - 1, cont[j]].item() for j in range(nk))
         greedy = all(int(torch.argmax(lg[nc + j - 1])) == cont[j] for j in range(nk))
         cases.append({"ctx": ctx, "cont": cont, "ll": ll, "is_greedy": greedy})
@@ -90,7 +89,7 @@ def loglik_cases():
         nll, cnt, prev_end, n = 0.0, 0, 0, len(seq)
         for b in range(0, n, stride):
             e = min(b + window, n)
-            lg = torch.log_softmax(logits_of(cfg, W, seq[b:e]), dim=-1)
+            lg = torch.log_softmax(logits_of(model, seq[b:e]), dim=-1)
             for t in range(max(prev_end, b + 1), e):
                 nll -= lg[t - b - 1, seq[t]].item()
                 cnt += 1

@@ -28,9 +28,9 @@ has no specified output (HF: a softmax over a fully masked row; llamaref:
 zeros); its attention rows and everything downstream at that position are
 NaN, which tests/test_forward.c does not score.
 
-The functions forward() / greedy() below are the former float64
-re-implementation, still used by gen_eval.py's log-likelihoods (gen_lora.py
-now takes its expected values from transformers + PEFT).
+(The former float64 re-implementation, forward() / greedy(), is gone: no
+generator takes expected values from it any more; gen_lora.py and
+gen_eval.py use transformers + PEFT too.)
 
 Run (byte-identical output):
   OMP_NUM_THREADS=1 PYTHONHASHSEED=0 .oracle-env/bin/python vectors/gen/gen_forward.py
@@ -93,131 +93,6 @@ def stored(t, dtype):
         bits = r.view(torch.int16).numpy().astype("<i2").tobytes()
         return r.to(torch.float64), ("BF16", list(t.shape), bits)
     raise ValueError(dtype)
-
-
-# ------------------------------------------------------------------ the model
-def rope_inv_freq(cfg):
-    d = cfg["head_dim"]
-    theta = cfg["rope_theta"]
-    inv = 1.0 / (theta ** (torch.arange(0, d, 2, dtype=torch.int64)
-                            .to(torch.float64) / d))
-    rs = cfg.get("rope_scaling")
-    if rs:
-        assert rs["rope_type"] == "llama3"
-        factor = rs["factor"]
-        low, high = rs["low_freq_factor"], rs["high_freq_factor"]
-        L = rs["original_max_position_embeddings"]
-        low_wl, high_wl = L / low, L / high
-        wavelen = 2 * math.pi / inv
-        scaled = torch.where(wavelen > low_wl, inv / factor, inv)
-        smooth = (L / wavelen - low) / (high - low)
-        smoothed = (1 - smooth) * scaled / factor + smooth * scaled
-        medium = ~(wavelen < high_wl) & ~(wavelen > low_wl)
-        inv = torch.where(medium, smoothed, scaled)
-    return inv
-
-
-def rotate_half(x):
-    h = x.shape[-1] // 2
-    return torch.cat((-x[..., h:], x[..., :h]), dim=-1)
-
-
-def rmsnorm(x, w, eps):
-    var = x.pow(2).mean(-1, keepdim=True)
-    return w * (x * torch.rsqrt(var + eps))
-
-
-def forward(cfg, W, ids, mask, pos, acts=None):
-    """ids, mask, pos: [B, T] int64. Returns logits [B, T, V]; fills acts."""
-    B, T = ids.shape
-    H, KV, hd = (cfg["num_attention_heads"], cfg["num_key_value_heads"],
-                 cfg["head_dim"])
-    eps = cfg["rms_norm_eps"]
-    inv = rope_inv_freq(cfg)
-    ang = pos.to(torch.float64)[..., None] * inv  # [B, T, hd/2]
-    emb = torch.cat((ang, ang), dim=-1)
-    cos, sin = emb.cos()[:, None], emb.sin()[:, None]  # [B, 1, T, hd]
-    # key j visible to query i iff j <= i and mask[j] == 1
-    causal = torch.tril(torch.ones(T, T, dtype=torch.bool))
-    allowed = causal[None, None] & mask.bool()[:, None, None, :]
-    x = W["model.embed_tokens.weight"][ids]
-    a = acts if acts is not None else {}
-    a["embed"] = x
-    for l in range(cfg["num_hidden_layers"]):
-        p = "model.layers.%d." % l
-        s = "layers.%d." % l
-        n = rmsnorm(x, W[p + "input_layernorm.weight"], eps)
-        q = n @ W[p + "self_attn.q_proj.weight"].T
-        k = n @ W[p + "self_attn.k_proj.weight"].T
-        v = n @ W[p + "self_attn.v_proj.weight"].T
-        qh = q.view(B, T, H, hd).transpose(1, 2)
-        kh = k.view(B, T, KV, hd).transpose(1, 2)
-        vh = v.view(B, T, KV, hd).transpose(1, 2)
-        qr = qh * cos + rotate_half(qh) * sin
-        kr = kh * cos + rotate_half(kh) * sin
-        rep = H // KV
-        kx = kr.repeat_interleave(rep, dim=1)
-        vx = vh.repeat_interleave(rep, dim=1)
-        scores = (qr @ kx.transpose(2, 3)) / math.sqrt(hd)
-        scores = scores.masked_fill(~allowed, float("-inf"))
-        m = scores.amax(-1, keepdim=True)
-        m = torch.where(torch.isinf(m), torch.zeros_like(m), m)
-        e = torch.exp(scores - m)
-        den = e.sum(-1, keepdim=True)
-        # a query row with no visible key (left padding) attends to nothing
-        probs = torch.where(den > 0, e / torch.where(den > 0, den,
-                                                      torch.ones_like(den)),
-                            torch.zeros_like(e))
-        o = (probs @ vx).transpose(1, 2).reshape(B, T, H * hd)
-        op = o @ W[p + "self_attn.o_proj.weight"].T
-        h = x + op
-        n2 = rmsnorm(h, W[p + "post_attention_layernorm.weight"], eps)
-        g = n2 @ W[p + "mlp.gate_proj.weight"].T
-        u = n2 @ W[p + "mlp.up_proj.weight"].T
-        act = torch.nn.functional.silu(g) * u
-        mo = act @ W[p + "mlp.down_proj.weight"].T
-        x = h + mo
-        a[s + "attn_norm"] = n
-        a[s + "q"] = q
-        a[s + "k"] = k
-        a[s + "v"] = v
-        a[s + "q_rope"] = qr.transpose(1, 2).reshape(B, T, H * hd)
-        a[s + "k_rope"] = kr.transpose(1, 2).reshape(B, T, KV * hd)
-        a[s + "attn_scores"] = scores
-        a[s + "attn_probs"] = probs
-        a[s + "attn_out"] = o
-        a[s + "o_proj"] = op
-        a[s + "h"] = h
-        a[s + "mlp_norm"] = n2
-        a[s + "gate"] = g
-        a[s + "up"] = u
-        a[s + "act"] = act
-        a[s + "mlp_out"] = mo
-        a[s + "out"] = x
-    fn = rmsnorm(x, W["model.norm.weight"], eps)
-    head = (W["model.embed_tokens.weight"] if cfg["tie_word_embeddings"]
-            else W["lm_head.weight"])
-    logits = fn @ head.T
-    a["final_norm"] = fn
-    a["logits"] = logits
-    return logits
-
-
-def greedy(cfg, W, ids, pos0, n):
-    """Greedy continuation of one sequence by full recomputation (the
-    re-implementation above; kept for gen_lora.py's users)."""
-    seq = list(ids)
-    out, margin = [], float("inf")
-    for _ in range(n):
-        t = torch.tensor([seq])
-        pos = pos0 + torch.arange(len(seq))[None]
-        lg = forward(cfg, W, t, torch.ones_like(t), pos)[0, -1]
-        top = torch.topk(lg, 2)
-        margin = min(margin, float(top.values[0] - top.values[1]))
-        nxt = int(torch.argmax(lg))
-        out.append(nxt)
-        seq.append(nxt)
-    return out, margin
 
 
 # ------------------------------------------------- the real transformers
