@@ -508,6 +508,24 @@ gen-eval-vectors:
 	OMP_NUM_THREADS=1 PYTHONHASHSEED=0 HF_HUB_OFFLINE=1 $(ORACLE_PY) vectors/gen/gen_eval.py
 .PHONY: gen-eval-vectors
 
+# make regen-check: the generators that compute golden vectors with the real
+# libraries are run again and must reproduce the committed files byte for
+# byte (issue 12: "regenerating the vectors reproduces the committed
+# files").  Uses git to compare; leaves any differing file in the tree.
+REGEN_GENERATORS = gen_forward.py gen_lora.py gen_lora_peft.py gen_eval.py gen_chrf.py \
+  gen_hf_warpers.py gen_lm_eval.py gen_gguf.py
+regen-check: $(if $(wildcard $(ORACLE_PY)),,oracle-env)
+	@p=0; f=0; for g in $(REGEN_GENERATORS); do \
+	  before=$$(git status --porcelain -- vectors); \
+	  if LLAMAREF_ASSETS=$(LLAMAREF_ASSETS) LLAMAREF_DATA=$(LLAMAREF_DATA) OMP_NUM_THREADS=1 \
+	     PYTHONHASHSEED=0 HF_HUB_OFFLINE=1 $(ORACLE_PY) vectors/gen/$$g > $(B)/regen.log 2>&1; then \
+	    after=$$(git status --porcelain -- vectors); \
+	    if [ "$$before" = "$$after" ]; then p=$$((p + 1)); echo "regen-check: $$g reproduces its files"; \
+	    else f=$$((f + 1)); echo "FAIL: regen-check: $$g changed:"; git status --porcelain -- vectors; fi; \
+	  else f=$$((f + 1)); echo "FAIL: regen-check: $$g failed"; tail -n 5 $(B)/regen.log; fi; \
+	done; echo "$$p passed, $$f failed"; [ $$f -eq 0 ]
+.PHONY: regen-check
+
 # make oracle-check SEED=s N=n: all of the above (N model configurations per
 # seed, N_STRINGS tokenizer strings, N_CHRF chrF pairs); .ci/run runs each
 # with fixed seeds plus one derived from the commit.

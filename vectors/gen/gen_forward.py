@@ -50,26 +50,7 @@ OUT = os.path.join(HERE, "..", "forward")
 
 
 # ---------------------------------------------------------------- safetensors
-def write_safetensors(path, tensors, metadata=None):
-    """tensors: name -> (dtype str, shape list, little-endian bytes)."""
-    header = {}
-    offset = 0
-    blobs = []
-    for name in sorted(tensors):
-        dtype, shape, data = tensors[name]
-        header[name] = {"dtype": dtype, "shape": list(shape),
-                        "data_offsets": [offset, offset + len(data)]}
-        offset += len(data)
-        blobs.append(data)
-    if metadata:
-        header["__metadata__"] = metadata
-    h = json.dumps(header, separators=(",", ":"), sort_keys=True).encode()
-    h += b" " * ((8 - len(h) % 8) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(h)))
-        f.write(h)
-        for b in blobs:
-            f.write(b)
+from st_write import write_safetensors  # noqa: E402  (deterministic bytes)
 
 
 def f64(t):

@@ -57,7 +57,7 @@ import numpy as np
 import gguf
 import gguf.quants as gq
 from gguf import GGMLQuantizationType as T
-from safetensors.numpy import save_file
+from st_write import write_numpy  # deterministic bytes (safetensors' own is not)
 
 N = 10000
 M = 1024
@@ -192,7 +192,7 @@ def main():
             if hasattr(gguf, "__version__") else "0.19.0",
             "units": str(N), "quantised_units": str(M)}
     os.makedirs(os.path.dirname(OUT), exist_ok=True)
-    save_file(tensors, OUT, metadata=meta)
+    write_numpy(OUT, tensors, metadata=meta)
     print("wrote", OUT, os.path.getsize(OUT), "bytes")
 
 
