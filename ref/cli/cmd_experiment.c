@@ -23,6 +23,7 @@
 #include "cli_exp.h"
 #include "llamaref/diversity.h"
 #include "llamaref/experiment.h"
+#include "llamaref/experiment_run.h"
 #include "llamaref/json.h"
 #include "llamaref/knowledge.h"
 #include "llamaref/loglik.h"
@@ -263,30 +264,6 @@ static int resolve_world(exp_opts *o)
     return 1;
 }
 
-/* Refusals and diversity of the greedy answers of a probe (experiment.h). */
-static int side_compute(const lr_probe_result *res, size_t n, int n_prompts,
-                        side_stats *s, lr_error *err)
-{
-    const char *const **ans = malloc((n + 1) * sizeof *ans);
-    size_t *na = malloc((n + 1) * sizeof *na), i;
-    int rc;
-    if (!ans || !na) {
-        free((void *)ans);
-        free(na);
-        memset(s, 0, sizeof *s);
-        return lr_fail(err, "out of memory");
-    }
-    for (i = 0; i < n; i++) {
-        ans[i] = (const char *const *)res[i].greedy;
-        na[i] = (size_t)n_prompts;
-    }
-    rc = lr_answer_stats_compute(ans, na, n, s, err);
-    free((void *)ans);
-    free(na);
-    return rc;
-}
-
-
 /* The training run on the mixture with the experiment's training options
  * (lr_train_run, as `llamaref train` runs it); its progress goes to
  * stderr. */
@@ -318,9 +295,8 @@ static int run_point(const exp_opts *o, lr_facts *facts, const lr_facts *shots,
     cli_lm lm;
     lr_probe_result *res = NULL;
     lr_slick *after = NULL;
-    size_t e, i;
+    size_t i;
     lr_reliability rel;
-    unsigned char *seen = NULL;
     int rc = -1;
     double t0 = wall();
     const char *kind = o->kind == LR_MIX_KNOWN ? "known" : "paraphrase";
@@ -357,27 +333,19 @@ static int run_point(const exp_opts *o, lr_facts *facts, const lr_facts *shots,
     if (cli_lm_load(&lm, "experiment")) goto done;
     res = calloc(facts->n + 1, sizeof *res);
     after = calloc(facts->n + 1, sizeof *after);
-    seen = calloc(facts->n + 1, 1);
-    if (!res || !after || !seen) { fprintf(stderr, "llamaref experiment: out of memory\n"); goto done; }
+    if (!res || !after) { fprintf(stderr, "llamaref experiment: out of memory\n"); goto done; }
     snprintf(path, sizeof path, "%s/probe.jsonl", dir);
     if (exp_probe_model(&lm, facts, shots, po, res, path)) goto done;
     for (i = 0; i < facts->n; i++) after[i] = res[i].category;
     if (lr_shift_matrix(before, after, facts->n, &r->shift, &err) ||
-        side_compute(res, facts->n, po->n_prompts, &r->after, &err)) {
+        lr_exp_answer_stats(res, facts->n, po->n_prompts, &r->after, &err)) {
         fprintf(stderr, "llamaref experiment: %s\n", err.msg);
         goto done;
     }
     /* reliability over the trained Unknown facts (each counted once) */
-    memset(&rel, 0, sizeof rel);
-    for (e = 0; e < mx.n; e++) {
-        size_t f = (size_t)(mx.ex[e].fact - facts->items);
-        /* unknown / known roles: the example's own question is a probed fact */
-        int role = mx.ex[e].role;
-        int unknown = role == LR_ROLE_UNKNOWN && !seen[f];
-        if (unknown) seen[f] = 1;
-        lr_reliability_add(&rel, unknown, role == LR_ROLE_UNKNOWN || role == LR_ROLE_KNOWN,
-                           (size_t)po->n_prompts, res[f].n_greedy_correct,
-                           res[f].category == LR_SLICK_HIGHLY_KNOWN);
+    if (lr_exp_reliability(&mx, facts, res, po->n_prompts, &rel, &err)) {
+        fprintf(stderr, "llamaref experiment: %s\n", err.msg);
+        goto done;
     }
     r->trained_facts = rel.found;
     r->reliability = lr_reliability_value(&rel, 0);
@@ -400,7 +368,6 @@ static int run_point(const exp_opts *o, lr_facts *facts, const lr_facts *shots,
 done:
     exp_free_results(res, facts->n, po);
     free(after);
-    free(seen);
     cli_lm_free(&lm);
     lr_mixture_free(&mx);
     lr_buf_free(&b);
@@ -491,7 +458,7 @@ static int run_knowledge(exp_opts *o)
             have_buckets = 1;
         }
     }
-    if (side_compute(res0, facts.n, po.n_prompts, &base, &err)) {
+    if (lr_exp_answer_stats(res0, facts.n, po.n_prompts, &base, &err)) {
         fprintf(stderr, "llamaref experiment: %s\n", err.msg);
         goto done;
     }

@@ -1,0 +1,63 @@
+/* experiment_run.h - the measurements of one model in the knowledge
+ * experiment (`llamaref experiment knowledge`, docs/experiment.md) as
+ * library calls that print nothing: the answer statistics of a probe,
+ * reliability over a trained mixture, benchmark accuracy of one MMLU-
+ * layout subject and held-out perplexity.  The CLI (cmd_experiment.c,
+ * cli_exp_eval.c) runs the grid and prints; tests call these directly.
+ * Depends on: experiment.h, probe.h, mixture.h, mmlu.h, loglik.h,
+ * tokenizer.h. */
+#ifndef LLAMAREF_EXPERIMENT_RUN_H
+#define LLAMAREF_EXPERIMENT_RUN_H
+
+#include <stddef.h>
+
+#include "llamaref/common.h"
+#include "llamaref/experiment.h"
+#include "llamaref/facts.h"
+#include "llamaref/loglik.h"
+#include "llamaref/mixture.h"
+#include "llamaref/mmlu.h"
+#include "llamaref/probe.h"
+#include "llamaref/tokenizer.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Refusals and diversity (lr_answer_stats_compute) of the greedy answers
+ * of res[0 .. n), n_prompts answers each.  On error *out is zeroed. */
+int lr_exp_answer_stats(const lr_probe_result *res, size_t n, int n_prompts,
+                        lr_answer_stats *out, lr_error *err);
+
+/* Reliability after training on mx (built by lr_mixture_build from
+ * facts): every example whose fact is one of facts->items counts with
+ * that fact's probe result res[i] (n_prompts answers); an Unknown fact
+ * is counted once however many examples teach it.  *out is reset first.
+ * Fails on an example whose fact lies outside facts (a mixture of other
+ * facts) or out of memory. */
+int lr_exp_reliability(const lr_mixture *mx, const lr_facts *facts,
+                       const lr_probe_result *res, int n_prompts,
+                       lr_reliability *out, lr_error *err);
+
+/* One MMLU-layout subject (docs/evaluation.md): the first limit (< 0:
+ * all) questions of test_path scored with min(n_shots, dev questions)
+ * shots from dev_path (NULL: 0-shot); *correct and *total are increased.
+ * Errors name the file and, for a question, its line. */
+int lr_exp_bench_subject(lr_loglik *L, const lr_tokenizer *tok, int bos,
+                         lr_mmlu_format format, const char *subject,
+                         const char *dev_path, const char *test_path,
+                         long n_shots, long limit, size_t *correct,
+                         size_t *total, lr_error *err);
+
+/* Perplexity of the first max_tokens (<= 0: all) tokens of the text file
+ * path (BOS first when bos), scored in windows of window tokens.  Fails
+ * on fewer than 2 tokens; errors name the file. */
+int lr_exp_perplexity(lr_loglik *L, const lr_tokenizer *tok, const char *path,
+                      int bos, long max_tokens, int window, double *ppl,
+                      lr_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

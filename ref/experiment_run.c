@@ -1,0 +1,130 @@
+/* experiment_run.c - the measurements of one model in the knowledge
+ * experiment, printing nothing (experiment_run.h): answer statistics,
+ * reliability over a mixture, one benchmark subject, perplexity.
+ * Depends on: experiment.h, probe.h, mixture.h, mmlu.h, loglik.h,
+ * tokenizer.h. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "llamaref/experiment_run.h"
+#include "llamaref/tokens.h"
+
+int lr_exp_answer_stats(const lr_probe_result *res, size_t n, int n_prompts,
+                        lr_answer_stats *out, lr_error *err)
+{
+    const char *const **ans = malloc((n + 1) * sizeof *ans);
+    size_t *na = malloc((n + 1) * sizeof *na), i;
+    int rc;
+    if (!ans || !na) {
+        free((void *)ans);
+        free(na);
+        memset(out, 0, sizeof *out);
+        return lr_fail(err, "out of memory");
+    }
+    for (i = 0; i < n; i++) {
+        ans[i] = (const char *const *)res[i].greedy;
+        na[i] = (size_t)n_prompts;
+    }
+    rc = lr_answer_stats_compute(ans, na, n, out, err);
+    free((void *)ans);
+    free(na);
+    return rc;
+}
+
+int lr_exp_reliability(const lr_mixture *mx, const lr_facts *facts,
+                       const lr_probe_result *res, int n_prompts,
+                       lr_reliability *out, lr_error *err)
+{
+    unsigned char *seen;
+    size_t e;
+    memset(out, 0, sizeof *out);
+    for (e = 0; e < mx->n; e++)
+        if (mx->ex[e].fact < facts->items || mx->ex[e].fact >= facts->items + facts->n)
+            return lr_fail(err, "mixture example %lu: its fact is not one of the %lu "
+                           "probed facts", (unsigned long)e, (unsigned long)facts->n);
+    if (!(seen = calloc(facts->n + 1, 1))) return lr_fail(err, "out of memory");
+    for (e = 0; e < mx->n; e++) {
+        size_t f = (size_t)(mx->ex[e].fact - facts->items);
+        /* unknown / known roles: the example's own question is a probed fact */
+        int role = mx->ex[e].role;
+        int unknown = role == LR_ROLE_UNKNOWN && !seen[f];
+        if (unknown) seen[f] = 1;
+        lr_reliability_add(out, unknown, role == LR_ROLE_UNKNOWN || role == LR_ROLE_KNOWN,
+                           (size_t)n_prompts, res[f].n_greedy_correct,
+                           res[f].category == LR_SLICK_HIGHLY_KNOWN);
+    }
+    free(seen);
+    return 0;
+}
+
+int lr_exp_bench_subject(lr_loglik *L, const lr_tokenizer *tok, int bos,
+                         lr_mmlu_format format, const char *subject,
+                         const char *dev_path, const char *test_path,
+                         long n_shots, long limit, size_t *correct,
+                         size_t *total, lr_error *err)
+{
+    lr_mmlu_items dev, test;
+    lr_buf ctx = {0};
+    size_t q, n, shots;
+    int rc = -1;
+    memset(&dev, 0, sizeof dev);
+    memset(&test, 0, sizeof test);
+    if (lr_mmlu_read(test_path, &test, err) ||
+        (dev_path && lr_mmlu_read(dev_path, &dev, err)))
+        goto done;
+    shots = n_shots > 0 && (size_t)n_shots < dev.n ? (size_t)n_shots
+                                                   : n_shots > 0 ? dev.n : 0;
+    n = limit >= 0 && (size_t)limit < test.n ? (size_t)limit : test.n;
+    for (q = 0; q < n; q++) {
+        double ll[4];
+        long pred, pred_norm;
+        if (lr_mmlu_score(L, tok, bos, format, subject, dev.items, shots,
+                          &test.items[q], &ctx, ll, &pred, &pred_norm, err)) {
+            lr_fail_prefix(err, "%s:%lu", test_path, test.items[q].line);
+            goto done;
+        }
+        *correct += pred == test.items[q].answer;
+        (*total)++;
+    }
+    rc = 0;
+done:
+    lr_mmlu_items_free(&test);
+    lr_mmlu_items_free(&dev);
+    lr_buf_free(&ctx);
+    return rc;
+}
+
+int lr_exp_perplexity(lr_loglik *L, const lr_tokenizer *tok, const char *path,
+                      int bos, long max_tokens, int window, double *ppl,
+                      lr_error *err)
+{
+    char *text = NULL;
+    size_t len, i, n;
+    lr_tokens t = {0};
+    int *ids = NULL, rc = -1;
+    double nll;
+    long count;
+    if (lr_read_file(path, &text, &len, err) ||
+        lr_tokenizer_encode(tok, text, len, bos ? LR_ENCODE_BOS : 0, &t, err))
+        goto done;
+    n = max_tokens > 0 && (size_t)max_tokens < t.n ? (size_t)max_tokens : t.n;
+    if (n < 2) {
+        lr_fail(err, "%s: fewer than 2 tokens", path);
+        goto done;
+    }
+    if (n > 0x7fffffffUL) { lr_fail(err, "%s: too many tokens", path); goto done; }
+    if (!(ids = malloc(n * sizeof *ids))) { lr_fail(err, "out of memory"); goto done; }
+    for (i = 0; i < n; i++) ids[i] = (int)t.ids[i];
+    if (lr_perplexity(L, ids, (int)n, window, window, &nll, &count, err)) {
+        lr_fail_prefix(err, "%s", path);
+        goto done;
+    }
+    *ppl = exp(nll / (double)count);
+    rc = 0;
+done:
+    free(text);
+    free(ids);
+    lr_tokens_free(&t);
+    return rc;
+}

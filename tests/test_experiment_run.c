@@ -1,0 +1,166 @@
+/* test_experiment_run.c - the measurements of the knowledge experiment
+ * as library calls (experiment_run.h): reliability over a mixture worked
+ * out by hand (an Unknown fact taught twice counts once, paraphrases are
+ * not probed facts), answer statistics of probe results, and, on
+ * stories260K, one benchmark subject (0-shot, limit, accumulation) and
+ * perplexity (truncation, errors naming the file). */
+#include "harness.h"
+#include <math.h>
+#include <string.h>
+
+#include "llamaref/experiment_run.h"
+#include "llamaref/model.h"
+
+static void test_reliability(void)
+{
+    lr_fact items[3];
+    lr_facts facts;
+    lr_probe_result res[3];
+    lr_mix_example ex[5];
+    lr_mixture mx;
+    lr_reliability r;
+    lr_error err;
+    memset(items, 0, sizeof items);
+    memset(&facts, 0, sizeof facts);
+    memset(res, 0, sizeof res);
+    memset(ex, 0, sizeof ex);
+    facts.items = items;
+    facts.n = 3;
+    /* 4 prompts each: fact 0 3 correct (HighlyKnown after), fact 1 1
+     * correct, fact 2 (a known extra) 4 correct */
+    res[0].n_greedy_correct = 3; res[0].category = LR_SLICK_HIGHLY_KNOWN;
+    res[1].n_greedy_correct = 1; res[1].category = LR_SLICK_MAYBE_KNOWN;
+    res[2].n_greedy_correct = 4; res[2].category = LR_SLICK_HIGHLY_KNOWN;
+    ex[0].fact = &items[0]; ex[0].role = LR_ROLE_UNKNOWN;
+    ex[1].fact = &items[0]; ex[1].role = LR_ROLE_PARAPHRASE;
+    ex[2].fact = &items[0]; ex[2].role = LR_ROLE_UNKNOWN; /* taught again */
+    ex[3].fact = &items[2]; ex[3].role = LR_ROLE_KNOWN;
+    ex[4].fact = &items[1]; ex[4].role = LR_ROLE_UNKNOWN;
+    mx.ex = ex;
+    mx.n = 5;
+    mx.n_reused = 0;
+    CHECK_OK(lr_exp_reliability(&mx, &facts, res, 4, &r, &err), &err);
+    CHECK_INT(r.facts, 2);
+    CHECK_INT(r.found, 2);
+    CHECK_INT(r.prompts, 8);
+    CHECK_INT(r.correct, 4);
+    CHECK_INT(r.highly_known, 1);
+    CHECK_INT(r.all, 5);
+    CHECK_INT(r.all_found, 4);
+    CHECK_INT(r.all_prompts, 16);
+    CHECK_INT(r.all_correct, 11);
+    CHECK_NEAR(lr_reliability_value(&r, -1), 0.5, 0);
+    CHECK_NEAR(lr_reliability_hk(&r, -1), 0.5, 0);
+    CHECK_NEAR(lr_reliability_all(&r, -1), 11.0 / 16.0, 0);
+    /* a mixture of other facts is refused */
+    ex[3].fact = &items[2] + 1;
+    CHECK_ERR(lr_exp_reliability(&mx, &facts, res, 4, &r, &err), &err,
+              "mixture example 3");
+    /* an empty mixture: nothing counted */
+    mx.n = 0;
+    CHECK_OK(lr_exp_reliability(&mx, &facts, res, 4, &r, &err), &err);
+    CHECK_INT(r.all, 0);
+    CHECK_NEAR(lr_reliability_value(&r, -1), -1.0, 0);
+}
+
+static void test_answer_stats(void)
+{
+    /* the answers of test_experiment.c's test_answer_stats, as probe results */
+    static const char *q0[] = {"Paris", "I couldn't find any information about Ulosesh."};
+    static const char *q1[] = {"Answer: Paris", "London"};
+    static const char *q2[] = {"paris.", ""};
+    lr_probe_result res[3];
+    lr_answer_stats s;
+    lr_error err;
+    memset(res, 0, sizeof res);
+    res[0].greedy = (char **)q0;
+    res[1].greedy = (char **)q1;
+    res[2].greedy = (char **)q2;
+    CHECK_OK(lr_exp_answer_stats(res, 3, 2, &s, &err), &err);
+    CHECK_INT(s.questions, 3);
+    CHECK_INT(s.answers, 6);
+    CHECK_INT(s.refusals, 1);
+    CHECK_INT(s.questions_refusing, 1);
+    CHECK_INT(s.div.n_unique, 2);
+    CHECK_STR(s.div.counts[0].key, "paris");
+    CHECK_INT(s.div.counts[0].count, 3);
+    lr_answer_stats_free(&s);
+    /* one prompt each: only the first answers */
+    CHECK_OK(lr_exp_answer_stats(res, 3, 1, &s, &err), &err);
+    CHECK_INT(s.answers, 3);
+    CHECK_INT(s.refusals, 0);
+    lr_answer_stats_free(&s);
+}
+
+static void test_stories260K(void)
+{
+    const char *bin = h_asset("stories260K/stories260K.bin");
+    const char *tk = h_asset("stories260K/tok512.bin");
+    const char *csv = h_tmp("experiment_run_test.csv");
+    const char *txt = h_tmp("experiment_run_valid.txt");
+    const char *empty = h_tmp("experiment_run_empty.txt");
+    static const char rows[] =
+        "Q1,a,b,c,d,A\nQ2,a,b,c,d,B\nQ3,a,b,c,d,C\n";
+    static const char text[] = "Once upon a time, there was a little girl named Lily.";
+    lr_model *m = NULL;
+    lr_tokenizer tok;
+    lr_loglik L;
+    lr_tokens t = {0};
+    size_t correct = 0, total = 0;
+    double ppl, nll;
+    long count;
+    int ids[2];
+    lr_error err;
+    if (!bin || !tk) SKIP("stories260K assets missing (README.md: Getting the assets)");
+    memset(&tok, 0, sizeof tok);
+    CHECK_OK(lr_model_load(bin, NULL, &m, &err), &err);
+    CHECK_OK(lr_tokenizer_load(tk, &tok, &err), &err);
+    CHECK_OK(lr_loglik_init(&L, m, 512, &err), &err);
+    CHECK_OK(lr_write_file_atomic(csv, rows, sizeof rows - 1, &err), &err);
+    CHECK_OK(lr_write_file_atomic(txt, text, sizeof text - 1, &err), &err);
+    CHECK_OK(lr_write_file_atomic(empty, "", 0, &err), &err);
+
+    /* a subject: limit 2 of 3 questions, then all 3 added to the counts */
+    CHECK_OK(lr_exp_bench_subject(&L, &tok, 1, LR_MMLU_LETTER, "anatomy", NULL, csv,
+                                  5, 2, &correct, &total, &err), &err);
+    CHECK_INT(total, 2);
+    CHECK(correct <= 2);
+    CHECK_OK(lr_exp_bench_subject(&L, &tok, 1, LR_MMLU_LETTER, "anatomy", NULL, csv,
+                                  0, -1, &correct, &total, &err), &err);
+    CHECK_INT(total, 5);
+    CHECK(correct <= 5);
+    CHECK_ERR(lr_exp_bench_subject(&L, &tok, 1, LR_MMLU_LETTER, "anatomy", NULL,
+                                   "no/such_test.csv", 0, -1, &correct, &total, &err),
+              &err, "no/such_test.csv");
+    CHECK_INT(total, 5);
+
+    /* perplexity of BOS + the first token: exp of that token's NLL */
+    CHECK_OK(lr_tokenizer_encode(&tok, text, sizeof text - 1, LR_ENCODE_BOS, &t, &err), &err);
+    CHECK(t.n > 2);
+    ids[0] = (int)t.ids[0];
+    ids[1] = (int)t.ids[1];
+    CHECK_OK(lr_perplexity(&L, ids, 2, 512, 512, &nll, &count, &err), &err);
+    CHECK_INT(count, 1);
+    CHECK_OK(lr_exp_perplexity(&L, &tok, txt, 1, 2, 512, &ppl, &err), &err);
+    CHECK_NEAR(ppl, exp(nll), 0);
+    /* all tokens: a different figure, finite */
+    CHECK_OK(lr_exp_perplexity(&L, &tok, txt, 1, 0, 512, &ppl, &err), &err);
+    CHECK(ppl > 1 && ppl < 1e6 && fabs(ppl - exp(nll)) > 1e-9);
+    CHECK_ERR(lr_exp_perplexity(&L, &tok, empty, 0, 0, 512, &ppl, &err), &err,
+              "fewer than 2 tokens");
+    CHECK(strstr(err.msg, "experiment_run_empty.txt") != NULL);
+    CHECK_ERR(lr_exp_perplexity(&L, &tok, "no/such.txt", 1, 0, 512, &ppl, &err), &err,
+              "no/such.txt");
+    lr_tokens_free(&t);
+    lr_loglik_free(&L);
+    lr_tokenizer_free(&tok);
+    lr_model_free(m);
+}
+
+int main(void)
+{
+    RUN(test_reliability);
+    RUN(test_answer_stats);
+    RUN(test_stories260K);
+    return h_finish("test_experiment_run");
+}
