@@ -1,9 +1,11 @@
 /* experiment_run.c - the measurements of one model in the knowledge
  * experiment, printing nothing (experiment_run.h): answer statistics,
- * reliability over a mixture, one benchmark subject, perplexity.
- * Depends on: experiment.h, probe.h, mixture.h, mmlu.h, loglik.h,
+ * reliability over a mixture, the scores of a grid point, one benchmark
+ * subject, perplexity.
+ * Depends on: experiment.h, knowledge.h, probe.h, mixture.h, mmlu.h, loglik.h,
  * tokenizer.h. */
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -39,8 +41,10 @@ int lr_exp_reliability(const lr_mixture *mx, const lr_facts *facts,
     unsigned char *seen;
     size_t e;
     memset(out, 0, sizeof *out);
+    /* (compared as integers: the pointer may point into another array) */
     for (e = 0; e < mx->n; e++)
-        if (mx->ex[e].fact < facts->items || mx->ex[e].fact >= facts->items + facts->n)
+        if ((uintptr_t)mx->ex[e].fact < (uintptr_t)facts->items ||
+            (uintptr_t)mx->ex[e].fact >= (uintptr_t)(facts->items + facts->n))
             return lr_fail(err, "mixture example %lu: its fact is not one of the %lu "
                            "probed facts", (unsigned long)e, (unsigned long)facts->n);
     if (!(seen = calloc(facts->n + 1, 1))) return lr_fail(err, "out of memory");
@@ -56,6 +60,32 @@ int lr_exp_reliability(const lr_mixture *mx, const lr_facts *facts,
     }
     free(seen);
     return 0;
+}
+
+int lr_exp_point_scores(const lr_slick *before, const lr_probe_result *res,
+                        const lr_facts *facts, const lr_mixture *mx,
+                        int n_prompts, lr_exp_scores *out, lr_error *err)
+{
+    lr_slick *after = calloc(facts->n + 1, sizeof *after);
+    size_t i;
+    int rc;
+    memset(out, 0, sizeof *out);
+    if (!after) return lr_fail(err, "out of memory");
+    for (i = 0; i < facts->n; i++) after[i] = res[i].category;
+    rc = lr_shift_matrix(before, after, facts->n, &out->shift, err);
+    free(after);
+    if (rc || lr_exp_answer_stats(res, facts->n, n_prompts, &out->after, err))
+        return -1;
+    if (lr_exp_reliability(mx, facts, res, n_prompts, &out->rel, err)) {
+        lr_answer_stats_free(&out->after);
+        return -1;
+    }
+    return 0;
+}
+
+void lr_exp_scores_free(lr_exp_scores *s)
+{
+    if (s) lr_answer_stats_free(&s->after);
 }
 
 int lr_exp_bench_subject(lr_loglik *L, const lr_tokenizer *tok, int bos,

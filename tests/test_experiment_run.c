@@ -1,7 +1,8 @@
 /* test_experiment_run.c - the measurements of the knowledge experiment
  * as library calls (experiment_run.h): reliability over a mixture worked
  * out by hand (an Unknown fact taught twice counts once, paraphrases are
- * not probed facts), answer statistics of probe results, and, on
+ * not probed facts), answer statistics of probe results, the scores of
+ * a grid point (shift, refusals, reliability) and, on
  * stories260K, one benchmark subject (0-shot, limit, accumulation) and
  * perplexity (truncation, errors naming the file). */
 #include "harness.h"
@@ -92,6 +93,56 @@ static void test_answer_stats(void)
     lr_answer_stats_free(&s);
 }
 
+/* One grid point: facts 0 and 1 Unknown before, HighlyKnown and
+ * MaybeKnown after; fact 2 HighlyKnown throughout. */
+static void test_point_scores(void)
+{
+    static const char *a0[] = {"Paris", "Paris"};
+    static const char *a1[] = {"I don't know.", "Rome"};
+    static const char *a2[] = {"Rome", "Oslo"};
+    lr_fact items[3];
+    lr_facts facts;
+    lr_probe_result res[3];
+    lr_mix_example ex[2];
+    lr_mixture mx;
+    lr_slick before[3] = {LR_SLICK_UNKNOWN, LR_SLICK_UNKNOWN, LR_SLICK_HIGHLY_KNOWN};
+    lr_exp_scores sc;
+    lr_error err;
+    memset(items, 0, sizeof items);
+    memset(&facts, 0, sizeof facts);
+    memset(res, 0, sizeof res);
+    memset(ex, 0, sizeof ex);
+    facts.items = items;
+    facts.n = 3;
+    res[0].greedy = (char **)a0; res[0].n_greedy_correct = 2; res[0].category = LR_SLICK_HIGHLY_KNOWN;
+    res[1].greedy = (char **)a1; res[1].n_greedy_correct = 0; res[1].category = LR_SLICK_MAYBE_KNOWN;
+    res[2].greedy = (char **)a2; res[2].n_greedy_correct = 2; res[2].category = LR_SLICK_HIGHLY_KNOWN;
+    ex[0].fact = &items[0]; ex[0].role = LR_ROLE_UNKNOWN;
+    ex[1].fact = &items[1]; ex[1].role = LR_ROLE_UNKNOWN;
+    mx.ex = ex;
+    mx.n = 2;
+    mx.n_reused = 0;
+    CHECK_OK(lr_exp_point_scores(before, res, &facts, &mx, 2, &sc, &err), &err);
+    CHECK_INT(sc.shift.n, 3);
+    CHECK_INT(sc.shift.count[LR_SLICK_UNKNOWN][LR_SLICK_HIGHLY_KNOWN], 1);
+    CHECK_INT(sc.shift.count[LR_SLICK_UNKNOWN][LR_SLICK_MAYBE_KNOWN], 1);
+    CHECK_INT(sc.shift.count[LR_SLICK_HIGHLY_KNOWN][LR_SLICK_HIGHLY_KNOWN], 1);
+    CHECK_NEAR(sc.shift.positive, 2.0 / 3.0, 1e-15);
+    CHECK_NEAR(sc.shift.negative, 0.0, 0);
+    CHECK_INT(sc.after.answers, 6);
+    CHECK_INT(sc.after.refusals, 1);
+    CHECK_INT(sc.after.questions_refusing, 1);
+    CHECK_INT(sc.rel.facts, 2);
+    CHECK_INT(sc.rel.prompts, 4);
+    CHECK_INT(sc.rel.correct, 2);
+    CHECK_INT(sc.rel.highly_known, 1);
+    lr_exp_scores_free(&sc);
+    /* a foreign fact: an error, nothing left to free */
+    ex[1].fact = &items[2] + 1;
+    CHECK_ERR(lr_exp_point_scores(before, res, &facts, &mx, 2, &sc, &err), &err,
+              "mixture example 1");
+}
+
 static void test_stories260K(void)
 {
     const char *bin = h_asset("stories260K/stories260K.bin");
@@ -161,6 +212,7 @@ int main(void)
 {
     RUN(test_reliability);
     RUN(test_answer_stats);
+    RUN(test_point_scores);
     RUN(test_stories260K);
     return h_finish("test_experiment_run");
 }

@@ -1,10 +1,10 @@
 /* experiment_run.h - the measurements of one model in the knowledge
  * experiment (`llamaref experiment knowledge`, docs/experiment.md) as
  * library calls that print nothing: the answer statistics of a probe,
- * reliability over a trained mixture, benchmark accuracy of one MMLU-
+ * reliability over a trained mixture, the knowledge shift, benchmark accuracy of one MMLU-
  * layout subject and held-out perplexity.  The CLI (cmd_experiment.c,
  * cli_exp_eval.c) runs the grid and prints; tests call these directly.
- * Depends on: experiment.h, probe.h, mixture.h, mmlu.h, loglik.h,
+ * Depends on: experiment.h, knowledge.h, probe.h, mixture.h, mmlu.h, loglik.h,
  * tokenizer.h. */
 #ifndef LLAMAREF_EXPERIMENT_RUN_H
 #define LLAMAREF_EXPERIMENT_RUN_H
@@ -14,6 +14,7 @@
 #include "llamaref/common.h"
 #include "llamaref/experiment.h"
 #include "llamaref/facts.h"
+#include "llamaref/knowledge.h"
 #include "llamaref/loglik.h"
 #include "llamaref/mixture.h"
 #include "llamaref/mmlu.h"
@@ -38,6 +39,21 @@ int lr_exp_answer_stats(const lr_probe_result *res, size_t n, int n_prompts,
 int lr_exp_reliability(const lr_mixture *mx, const lr_facts *facts,
                        const lr_probe_result *res, int n_prompts,
                        lr_reliability *out, lr_error *err);
+
+/* The scores of one grid point after training on mx and probing again:
+ * the shift matrix from before[i] to res[i].category (knowledge.h), the
+ * answer statistics of res and the reliability over mx.  On error
+ * nothing needs freeing; otherwise lr_exp_scores_free. */
+typedef struct lr_exp_scores {
+    lr_shift shift;
+    lr_answer_stats after;
+    lr_reliability rel;
+} lr_exp_scores;
+
+int lr_exp_point_scores(const lr_slick *before, const lr_probe_result *res,
+                        const lr_facts *facts, const lr_mixture *mx,
+                        int n_prompts, lr_exp_scores *out, lr_error *err);
+void lr_exp_scores_free(lr_exp_scores *s);
 
 /* One MMLU-layout subject (docs/evaluation.md): the first limit (< 0:
  * all) questions of test_path scored with min(n_shots, dev questions)

@@ -294,8 +294,7 @@ static int run_point(const exp_opts *o, lr_facts *facts, const lr_facts *shots,
     lr_buf b = {0};
     cli_lm lm;
     lr_probe_result *res = NULL;
-    lr_slick *after = NULL;
-    size_t i;
+    lr_exp_scores sc;
     lr_reliability rel;
     int rc = -1;
     double t0 = wall();
@@ -331,22 +330,21 @@ static int run_point(const exp_opts *o, lr_facts *facts, const lr_facts *shots,
     fprintf(stderr, "  probe with the adapter: %lu facts x %d prompts\n",
             (unsigned long)facts->n, po->n_prompts);
     if (cli_lm_load(&lm, "experiment")) goto done;
-    res = calloc(facts->n + 1, sizeof *res);
-    after = calloc(facts->n + 1, sizeof *after);
-    if (!res || !after) { fprintf(stderr, "llamaref experiment: out of memory\n"); goto done; }
+    if (!(res = calloc(facts->n + 1, sizeof *res))) {
+        fprintf(stderr, "llamaref experiment: out of memory\n");
+        goto done;
+    }
     snprintf(path, sizeof path, "%s/probe.jsonl", dir);
     if (exp_probe_model(&lm, facts, shots, po, res, path)) goto done;
-    for (i = 0; i < facts->n; i++) after[i] = res[i].category;
-    if (lr_shift_matrix(before, after, facts->n, &r->shift, &err) ||
-        lr_exp_answer_stats(res, facts->n, po->n_prompts, &r->after, &err)) {
+    /* shift, answer statistics, reliability over the trained Unknown
+     * facts (each counted once) */
+    if (lr_exp_point_scores(before, res, facts, &mx, po->n_prompts, &sc, &err)) {
         fprintf(stderr, "llamaref experiment: %s\n", err.msg);
         goto done;
     }
-    /* reliability over the trained Unknown facts (each counted once) */
-    if (lr_exp_reliability(&mx, facts, res, po->n_prompts, &rel, &err)) {
-        fprintf(stderr, "llamaref experiment: %s\n", err.msg);
-        goto done;
-    }
+    r->shift = sc.shift;
+    r->after = sc.after; /* freed with the run */
+    rel = sc.rel;
     r->trained_facts = rel.found;
     r->reliability = lr_reliability_value(&rel, 0);
     r->hk_after = lr_reliability_hk(&rel, 0);
@@ -367,7 +365,6 @@ static int run_point(const exp_opts *o, lr_facts *facts, const lr_facts *shots,
     rc = 0;
 done:
     exp_free_results(res, facts->n, po);
-    free(after);
     cli_lm_free(&lm);
     lr_mixture_free(&mx);
     lr_buf_free(&b);
