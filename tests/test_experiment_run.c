@@ -1,5 +1,6 @@
-/* test_experiment_run.c - the measurements of the knowledge experiment
- * as library calls (experiment_run.h): reliability over a mixture worked
+/* test_experiment_run.c - the grid and the measurements of the knowledge
+ * experiment as library calls (experiment_run.h): the grid's order and
+ * work estimate, reliability over a mixture worked
  * out by hand (an Unknown fact taught twice counts once, paraphrases are
  * not probed facts), answer statistics of probe results, the scores of
  * a grid point (shift, refusals, reliability) and, on
@@ -11,6 +12,68 @@
 
 #include "llamaref/experiment_run.h"
 #include "llamaref/model.h"
+
+/* The grid's order (n outermost, seed innermost), positions and work. */
+typedef struct seen_points {
+    long key[16];
+    double done[16], total;
+    size_t n, stop_at, count;
+} seen_points;
+
+static int record(void *ctx, const lr_exp_point *p)
+{
+    seen_points *s = ctx;
+    CHECK_INT(p->index, s->n);
+    s->key[s->n] = p->n * 100 + p->k * 10 + p->seed;
+    s->done[s->n] = p->done_work;
+    s->total = p->total_work;
+    s->count = p->count;
+    s->n++;
+    return s->n == s->stop_at ? 7 : 0;
+}
+
+static void test_grid(void)
+{
+    static const long unknown[] = {1, 10}, extra[] = {0, 1}, seeds[] = {2, 3};
+    lr_exp_grid g;
+    seen_points s;
+    double w1k0, w1k1, w10k0, w10k1;
+    memset(&g, 0, sizeof g);
+    memset(&s, 0, sizeof s);
+    g.unknown = unknown; g.n_unknown = 2;
+    g.extra = extra; g.n_extra = 2;
+    g.seeds = seeds; g.n_seeds = 2;
+    g.n_facts = 3; g.n_prompts = 2; g.max_new_tokens = 4; g.epochs = 5;
+    /* probe 3 x 2 x (4 + 16) = 120; training n (k + 1) x 5 x 96 */
+    w1k0 = lr_exp_point_work(&g, 1, 0);
+    w1k1 = lr_exp_point_work(&g, 1, 1);
+    w10k0 = lr_exp_point_work(&g, 10, 0);
+    w10k1 = lr_exp_point_work(&g, 10, 1);
+    CHECK_NEAR(w1k0, 120.0 + 480.0, 0);
+    CHECK_NEAR(w10k1, 120.0 + 9600.0, 0);
+    CHECK_INT(lr_exp_grid_run(&g, record, &s), 0);
+    CHECK_INT(s.n, 8);
+    CHECK_INT(s.count, 8);
+    CHECK_INT(s.key[0], 102);
+    CHECK_INT(s.key[1], 103);
+    CHECK_INT(s.key[2], 112);
+    CHECK_INT(s.key[4], 1002);
+    CHECK_INT(s.key[7], 1013);
+    CHECK_NEAR(s.total, 2 * (w1k0 + w1k1 + w10k0 + w10k1), 0);
+    CHECK_NEAR(s.done[0], 0.0, 0);
+    CHECK_NEAR(s.done[3], 2 * w1k0 + w1k1, 0);
+    CHECK_NEAR(s.done[7], 2 * (w1k0 + w1k1 + w10k0) + w10k1, 0);
+    /* a point that fails stops the grid with its value */
+    memset(&s, 0, sizeof s);
+    s.stop_at = 3;
+    CHECK_INT(lr_exp_grid_run(&g, record, &s), 7);
+    CHECK_INT(s.n, 3);
+    /* an empty list: no point */
+    g.n_seeds = 0;
+    memset(&s, 0, sizeof s);
+    CHECK_INT(lr_exp_grid_run(&g, record, &s), 0);
+    CHECK_INT(s.n, 0);
+}
 
 static void test_reliability(void)
 {
@@ -210,6 +273,7 @@ static void test_stories260K(void)
 
 int main(void)
 {
+    RUN(test_grid);
     RUN(test_reliability);
     RUN(test_answer_stats);
     RUN(test_point_scores);

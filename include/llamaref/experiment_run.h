@@ -1,6 +1,7 @@
 /* experiment_run.h - the measurements of one model in the knowledge
  * experiment (`llamaref experiment knowledge`, docs/experiment.md) as
- * library calls that print nothing: the answer statistics of a probe,
+ * library calls that print nothing: the grid and its work estimate, the
+ * answer statistics of a probe,
  * reliability over a trained mixture, the knowledge shift, benchmark accuracy of one MMLU-
  * layout subject and held-out perplexity.  The CLI (cmd_experiment.c,
  * cli_exp_eval.c) runs the grid and prints; tests call these directly.
@@ -39,6 +40,36 @@ int lr_exp_answer_stats(const lr_probe_result *res, size_t n, int n_prompts,
 int lr_exp_reliability(const lr_mixture *mx, const lr_facts *facts,
                        const lr_probe_result *res, int n_prompts,
                        lr_reliability *out, lr_error *err);
+
+/* The grid of the experiment: every (n unknown facts, k extra examples,
+ * seed), n outermost, seed innermost; the probe and training sizes weigh
+ * each point for an estimate of the time left. */
+typedef struct lr_exp_grid {
+    const long *unknown, *extra, *seeds;
+    int n_unknown, n_extra, n_seeds;
+    size_t n_facts;           /* facts probed after each training */
+    int n_prompts, max_new_tokens;
+    long epochs;
+} lr_exp_grid;
+
+/* One point as lr_exp_grid_run hands it over. */
+typedef struct lr_exp_point {
+    long n, k, seed;
+    size_t index, count;      /* 0-based position; number of points */
+    double done_work;         /* work of the points before this one */
+    double total_work;        /* work of all points */
+} lr_exp_point;
+
+/* Relative cost of a point: the probe (facts x prompts x (new tokens +
+ * 16 prompt rows)) plus training (n (k + 1) examples x epochs x about 3
+ * forward passes of 32 tokens).  A point that turns out to be skipped
+ * still counts (the estimate errs on the long side). */
+double lr_exp_point_work(const lr_exp_grid *g, long n, long k);
+
+/* Calls point(ctx, p) for every point in order; stops at the first that
+ * returns nonzero and returns that value (0: all ran). */
+int lr_exp_grid_run(const lr_exp_grid *g,
+                    int (*point)(void *ctx, const lr_exp_point *p), void *ctx);
 
 /* The scores of one grid point after training on mx and probing again:
  * the shift matrix from before[i] to res[i].category (knowledge.h), the

@@ -371,14 +371,37 @@ done:
     return rc;
 }
 
-/* Relative cost of a grid point, for the ETA (a skipped point still
- * counts: the estimate errs on the long side). */
-static double point_work(const exp_opts *o, const lr_probe_options *po,
-                         size_t n_facts, long n, long k)
+/* The grid (lr_exp_grid_run): a progress line with the ETA, then the
+ * point into the next run_result. */
+typedef struct grid_ctx {
+    const exp_opts *o;
+    lr_facts *facts;
+    const lr_facts *shots;
+    const lr_probe_options *po;
+    const lr_slick *before;
+    const char *runs_dir;
+    run_result *runs;
+    size_t *n_runs;           /* the runs begun, the failed one included */
+    double t0, t_grid;
+} grid_ctx;
+
+static int grid_point(void *ctx, const lr_exp_point *p)
 {
-    double probe = (double)n_facts * po->n_prompts * (po->max_new_tokens + 16);
-    double train = (double)n * (double)(k + 1) * (double)o->epochs * 3.0 * 32.0;
-    return probe + train;
+    grid_ctx *g = ctx;
+    run_result *r = &g->runs[(*g->n_runs)++];
+    double el = wall() - g->t0;
+    fprintf(stderr, "experiment: step %lu/%lu: n %ld unknown, k %ld, seed "
+            "%ld (elapsed %.0f s", (unsigned long)(p->index + 2),
+            (unsigned long)(p->count + 1), p->n, p->k, p->seed, el);
+    /* the time the finished points took, scaled by their share of the work */
+    if (p->done_work > 0)
+        fprintf(stderr, ", ETA %.0f s", (wall() - g->t_grid) / p->done_work *
+                                            (p->total_work - p->done_work));
+    fprintf(stderr, ")\n");
+    r->n = p->n;
+    r->k = p->k;
+    r->seed = p->seed;
+    return run_point(g->o, g->facts, g->shots, g->po, g->before, g->runs_dir, r) ? -1 : 0;
 }
 
 static int run_knowledge(exp_opts *o)
@@ -396,9 +419,10 @@ static int run_knowledge(exp_opts *o)
     size_t by_bucket[3][LR_SLICK_N] = {{0}};
     int have_buckets = 0;
     double base_acc = NAN, base_ppl = NAN, t0 = wall(), t_grid = 0;
-    double total_work = 0, done_work = 0;
     size_t base_bench_n = 0;
-    int rc = 1, a, b, c, step = 0;
+    lr_exp_grid grid;
+    grid_ctx gc;
+    int rc = 1, a;
 
     memset(&facts, 0, sizeof facts);
     memset(&shots, 0, sizeof shots);
@@ -474,33 +498,17 @@ static int run_knowledge(exp_opts *o)
                     (unsigned long)by_bucket[a][0], (unsigned long)by_bucket[a][1],
                     (unsigned long)by_bucket[a][2], (unsigned long)by_bucket[a][3]);
 
-    /* steps 2..: the grid.  The ETA weighs each grid point by its work:
-     * the probe (facts x prompts x (new tokens + 16 prompt rows)) plus
-     * training (n (k + 1) examples x epochs x about 3 forward passes of
-     * 32 tokens), and scales the time the finished points took. */
-    for (a = 0; a < o->n_unknown; a++)
-        for (b = 0; b < o->n_extra; b++)
-            total_work += (double)o->n_seeds * point_work(o, &po, facts.n,
-                                                          o->unknown[a], o->extra[b]);
-    for (a = 0; a < o->n_unknown; a++)
-        for (b = 0; b < o->n_extra; b++)
-            for (c = 0; c < o->n_seeds; c++) {
-                run_result *r = &runs[n_runs++];
-                double el = wall() - t0;
-                step++;
-                fprintf(stderr, "experiment: step %d/%lu: n %ld unknown, k %ld, seed "
-                        "%ld (elapsed %.0f s", step + 1, (unsigned long)(n_total + 1),
-                        o->unknown[a], o->extra[b], o->seeds[c], el);
-                if (done_work > 0)
-                    fprintf(stderr, ", ETA %.0f s", (wall() - t_grid) / done_work *
-                                                        (total_work - done_work));
-                fprintf(stderr, ")\n");
-                r->n = o->unknown[a];
-                r->k = o->extra[b];
-                r->seed = o->seeds[c];
-                if (run_point(o, &facts, &shots, &po, before, runs_dir, r)) goto done;
-                done_work += point_work(o, &po, facts.n, r->n, r->k);
-            }
+    /* steps 2..: the grid */
+    grid.unknown = o->unknown; grid.n_unknown = o->n_unknown;
+    grid.extra = o->extra; grid.n_extra = o->n_extra;
+    grid.seeds = o->seeds; grid.n_seeds = o->n_seeds;
+    grid.n_facts = facts.n;
+    grid.n_prompts = po.n_prompts;
+    grid.max_new_tokens = po.max_new_tokens;
+    grid.epochs = o->epochs;
+    gc.o = o; gc.facts = &facts; gc.shots = &shots; gc.po = &po; gc.before = before;
+    gc.runs_dir = runs_dir; gc.runs = runs; gc.n_runs = &n_runs; gc.t0 = t0; gc.t_grid = t_grid;
+    if (lr_exp_grid_run(&grid, grid_point, &gc)) goto done;
     if (exp_write_report(o, &po, facts.n, cats,
                      have_buckets ? (const size_t (*)[LR_SLICK_N])by_bucket : NULL, &base, base_acc, base_bench_n,
                      base_ppl, runs, n_runs, wall() - t0))
