@@ -1,6 +1,6 @@
 /* experiment_run.c - the measurements of one model in the knowledge
  * experiment, printing nothing (experiment_run.h): answer statistics,
- * reliability over a mixture, the scores of a grid point, one benchmark
+ * the grid and its work estimate, reliability over a mixture, the scores of a grid point, one benchmark
  * subject, perplexity.
  * Depends on: experiment.h, knowledge.h, probe.h, mixture.h, mmlu.h, loglik.h,
  * tokenizer.h. */
@@ -11,6 +11,37 @@
 
 #include "llamaref/experiment_run.h"
 #include "llamaref/tokens.h"
+
+double lr_exp_point_work(const lr_exp_grid *g, long n, long k)
+{
+    double probe = (double)g->n_facts * g->n_prompts * (g->max_new_tokens + 16);
+    double train = (double)n * (double)(k + 1) * (double)g->epochs * 3.0 * 32.0;
+    return probe + train;
+}
+
+int lr_exp_grid_run(const lr_exp_grid *g,
+                    int (*point)(void *ctx, const lr_exp_point *p), void *ctx)
+{
+    lr_exp_point p;
+    int a, b, c, rc;
+    memset(&p, 0, sizeof p);
+    p.count = (size_t)g->n_unknown * (size_t)g->n_extra * (size_t)g->n_seeds;
+    for (a = 0; a < g->n_unknown; a++)
+        for (b = 0; b < g->n_extra; b++)
+            p.total_work += (double)g->n_seeds *
+                            lr_exp_point_work(g, g->unknown[a], g->extra[b]);
+    for (a = 0; a < g->n_unknown; a++)
+        for (b = 0; b < g->n_extra; b++)
+            for (c = 0; c < g->n_seeds; c++) {
+                p.n = g->unknown[a];
+                p.k = g->extra[b];
+                p.seed = g->seeds[c];
+                if ((rc = point(ctx, &p)) != 0) return rc;
+                p.done_work += lr_exp_point_work(g, p.n, p.k);
+                p.index++;
+            }
+    return 0;
+}
 
 int lr_exp_answer_stats(const lr_probe_result *res, size_t n, int n_prompts,
                         lr_answer_stats *out, lr_error *err)
