@@ -1,9 +1,9 @@
-/* experiment_run.c - the measurements of one model in the knowledge
- * experiment, printing nothing (experiment_run.h): answer statistics,
- * the grid and its work estimate, reliability over a mixture, the scores of a grid point, one benchmark
- * subject, perplexity.
- * Depends on: experiment.h, knowledge.h, probe.h, mixture.h, mmlu.h, loglik.h,
- * tokenizer.h. */
+/* experiment_run.c - the knowledge experiment's grid and measurements,
+ * printing nothing (experiment_run.h): the grid and its work estimate,
+ * answer statistics, reliability over a mixture, the scores of a grid
+ * point, one benchmark subject, perplexity.
+ * Depends on: experiment.h, knowledge.h, probe.h, mixture.h, mmlu.h,
+ * loglik.h, tokenizer.h. */
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
