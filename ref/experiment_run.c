@@ -1,16 +1,74 @@
 /* experiment_run.c - the knowledge experiment's grid and measurements,
- * printing nothing (experiment_run.h): the grid and its work estimate,
+ * printing nothing (experiment_run.h): a world's experiment.json, the grid and its work estimate,
  * answer statistics, reliability over a mixture, the scores of a grid
  * point, one benchmark subject, perplexity.
- * Depends on: experiment.h, knowledge.h, probe.h, mixture.h, mmlu.h,
- * loglik.h, tokenizer.h. */
+ * Depends on: experiment.h, json.h, knowledge.h, probe.h, mixture.h,
+ * mmlu.h, loglik.h, tokenizer.h. */
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "llamaref/experiment_run.h"
+#include "llamaref/json.h"
 #include "llamaref/tokens.h"
+
+int lr_exp_defaults_read(const char *path, lr_exp_defaults *out, lr_error *err)
+{
+    static const char *const keys[] = {"lr", "epochs", "r", "alpha", "batch", "dropout",
+                                       "bench_format"};
+    lr_json_doc *doc = NULL;
+    const lr_json *root;
+    size_t i, k;
+    int rc = -1;
+    memset(out, 0, sizeof *out);
+    if (lr_json_parse_file(path, &doc, err)) return -1;
+    root = lr_json_root(doc);
+    if (root->type != LR_JSON_OBJECT) {
+        lr_fail(err, "%s: not a JSON object", path);
+        goto done;
+    }
+    for (i = 0; i < root->len; i++) {
+        const lr_json *v = &root->items[i];
+        const char *key = root->keys[i];
+        for (k = 0; k < sizeof keys / sizeof keys[0]; k++)
+            if (!strcmp(key, keys[k])) break;
+        if (k == sizeof keys / sizeof keys[0]) {
+            lr_fail(err, "%s:%d: unknown key \"%s\" (lr, epochs, r, alpha, batch, "
+                    "dropout, bench_format)", path, v->line, key);
+            goto done;
+        }
+        if (k == 6) {
+            if (v->type != LR_JSON_STRING || lr_mmlu_format_parse(v->str, &out->bench_format)) {
+                lr_fail(err, "%s:%d: \"bench_format\" must be \"letter\" or "
+                        "\"continuation\"", path, v->line);
+                goto done;
+            }
+            out->has_bench_format = 1;
+            continue;
+        }
+        if (v->type != LR_JSON_NUMBER || v->number > 1e6 ||
+            (k == 5 ? !(v->number >= 0 && v->number < 1) : !(v->number > 0)) ||
+            (k == 1 || k == 2 || k == 4 ? !v->is_integer : 0)) {
+            lr_fail(err, "%s:%d: \"%s\" must be %s", path, v->line, key,
+                    k == 1 || k == 2 || k == 4 ? "a positive integer" :
+                    k == 5 ? "a number in [0, 1)" : "a positive number");
+            goto done;
+        }
+        switch (k) {
+        case 0: out->lr = v->number; out->has_lr = 1; break;
+        case 1: out->epochs = (long)v->integer; out->has_epochs = 1; break;
+        case 2: out->r = (long)v->integer; out->has_r = 1; break;
+        case 3: out->alpha = v->number; out->has_alpha = 1; break;
+        case 4: out->batch = (long)v->integer; out->has_batch = 1; break;
+        default: out->dropout = v->number; out->has_dropout = 1; break;
+        }
+    }
+    rc = 0;
+done:
+    lr_json_free(doc);
+    return rc;
+}
 
 double lr_exp_point_work(const lr_exp_grid *g, long n, long k)
 {

@@ -1,5 +1,6 @@
 /* test_experiment_run.c - the grid and the measurements of the knowledge
- * experiment as library calls (experiment_run.h): the grid's order and
+ * experiment as library calls (experiment_run.h): a world's
+ * experiment.json, the grid's order and
  * work estimate, reliability over a mixture worked
  * out by hand (an Unknown fact taught twice counts once, paraphrases are
  * not probed facts), answer statistics of probe results, the scores of
@@ -12,6 +13,40 @@
 
 #include "llamaref/experiment_run.h"
 #include "llamaref/model.h"
+
+/* experiment.json: the keys read, the last of a repeated key, errors
+ * naming file, line and key. */
+static void test_defaults(void)
+{
+    const char *path = h_tmp("experiment_run_defaults.json");
+    static const char good[] = "{\"lr\": 0.005, \"epochs\": 3,\n \"dropout\": 0, "
+                               "\"bench_format\": \"continuation\", \"epochs\": 4}";
+    static const char *const bad[][2] = {
+        {"{\"lr\": 1,\n\"rank\": 2}", ":2: unknown key \"rank\""},
+        {"{\"epochs\": 2.5}", "\"epochs\" must be a positive integer"},
+        {"{\"dropout\": 1}", "\"dropout\" must be a number in [0, 1)"},
+        {"{\"alpha\": 0}", "\"alpha\" must be a positive number"},
+        {"{\"lr\": 2e6}", "\"lr\" must be a positive number"},
+        {"{\"bench_format\": \"letters\"}", "\"bench_format\" must be \"letter\" or"},
+        {"[1]", "not a JSON object"},
+    };
+    lr_exp_defaults d;
+    lr_error err;
+    size_t i;
+    CHECK_OK(lr_write_file_atomic(path, good, sizeof good - 1, &err), &err);
+    CHECK_OK(lr_exp_defaults_read(path, &d, &err), &err);
+    CHECK(d.has_lr && d.has_epochs && d.has_dropout && d.has_bench_format);
+    CHECK(!d.has_r && !d.has_alpha && !d.has_batch);
+    CHECK_NEAR(d.lr, 0.005, 0);
+    CHECK_INT(d.epochs, 4);
+    CHECK_NEAR(d.dropout, 0.0, 0);
+    CHECK_INT(d.bench_format, LR_MMLU_CONTINUATION);
+    for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        CHECK_OK(lr_write_file_atomic(path, bad[i][0], strlen(bad[i][0]), &err), &err);
+        CHECK_ERR(lr_exp_defaults_read(path, &d, &err), &err, bad[i][1]);
+        CHECK(strstr(err.msg, "experiment_run_defaults.json") != NULL);
+    }
+}
 
 /* The grid's order (n outermost, seed innermost), positions and work. */
 typedef struct seen_points {
@@ -273,6 +308,7 @@ static void test_stories260K(void)
 
 int main(void)
 {
+    RUN(test_defaults);
     RUN(test_grid);
     RUN(test_reliability);
     RUN(test_answer_stats);

@@ -1,6 +1,6 @@
 /* experiment_run.h - the measurements of one model in the knowledge
  * experiment (`llamaref experiment knowledge`, docs/experiment.md) as
- * library calls that print nothing: the grid and its work estimate, the
+ * library calls that print nothing: a world's training defaults, the grid and its work estimate, the
  * answer statistics of a probe,
  * reliability over a trained mixture, the knowledge shift, benchmark accuracy of one MMLU-
  * layout subject and held-out perplexity.  The CLI (cmd_experiment.c,
@@ -40,6 +40,22 @@ int lr_exp_answer_stats(const lr_probe_result *res, size_t n, int n_prompts,
 int lr_exp_reliability(const lr_mixture *mx, const lr_facts *facts,
                        const lr_probe_result *res, int n_prompts,
                        lr_reliability *out, lr_error *err);
+
+/* A world directory's experiment.json (docs/world.md): defaults for its
+ * model, {"lr": x, "epochs": n, "r": n, "alpha": x, "batch": n,
+ * "dropout": x, "bench_format": "letter" | "continuation"} (any subset;
+ * dropout in [0, 1), the other numbers positive and at most 1e6, epochs,
+ * r and batch integers).  has_* say which keys the file sets (a repeated
+ * key: the last).  Errors name the file and the key's line. */
+typedef struct lr_exp_defaults {
+    int has_lr, has_epochs, has_r, has_alpha, has_batch, has_dropout;
+    int has_bench_format;
+    double lr, alpha, dropout;
+    long epochs, r, batch;
+    lr_mmlu_format bench_format;
+} lr_exp_defaults;
+
+int lr_exp_defaults_read(const char *path, lr_exp_defaults *out, lr_error *err);
 
 /* The grid of the experiment: every (n unknown facts, k extra examples,
  * seed), n outermost, seed innermost; the probe and training sizes weigh

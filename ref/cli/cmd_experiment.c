@@ -165,67 +165,21 @@ static int given(const exp_opts *o, const char *opt)
  * report names the file. */
 static int world_defaults(exp_opts *o, const char *path)
 {
-    static const char *const keys[] = {"lr", "epochs", "r", "alpha", "batch", "dropout",
-                                       "bench_format"};
-    lr_json_doc *doc = NULL;
-    const lr_json *root;
+    lr_exp_defaults d;
     lr_error err;
-    size_t i, k;
-    int rc = -1;
-    if (lr_json_parse_file(path, &doc, &err)) {
+    if (lr_exp_defaults_read(path, &d, &err)) {
         fprintf(stderr, "llamaref experiment: %s\n", err.msg);
         return -1;
     }
-    root = lr_json_root(doc);
-    if (root->type != LR_JSON_OBJECT) {
-        fprintf(stderr, "llamaref experiment: %s: not a JSON object\n", path);
-        goto done;
-    }
-    for (i = 0; i < root->len; i++) {
-        const lr_json *v = &root->items[i];
-        const char *key = root->keys[i];
-        char opt[32];
-        for (k = 0; k < sizeof keys / sizeof keys[0]; k++)
-            if (!strcmp(key, keys[k])) break;
-        if (k == sizeof keys / sizeof keys[0]) {
-            fprintf(stderr, "llamaref experiment: %s:%d: unknown key \"%s\" (lr, epochs, "
-                    "r, alpha, batch, dropout, bench_format)\n", path, v->line, key);
-            goto done;
-        }
-        snprintf(opt, sizeof opt, "--%s", k == 6 ? "bench-format" : key);
-        if (k == 6) {
-            lr_mmlu_format f;
-            if (v->type != LR_JSON_STRING || lr_mmlu_format_parse(v->str, &f)) {
-                fprintf(stderr, "llamaref experiment: %s:%d: \"bench_format\" must be "
-                        "\"letter\" or \"continuation\"\n", path, v->line);
-                goto done;
-            }
-            if (!given(o, opt)) o->bench_format = f;
-            continue;
-        }
-        if (v->type != LR_JSON_NUMBER || v->number > 1e6 ||
-            (k == 5 ? !(v->number >= 0 && v->number < 1) : !(v->number > 0)) ||
-            (k == 1 || k == 2 || k == 4 ? !v->is_integer : 0)) {
-            fprintf(stderr, "llamaref experiment: %s:%d: \"%s\" must be %s\n",
-                    path, v->line, key, k == 1 || k == 2 || k == 4 ? "a positive integer" :
-                    k == 5 ? "a number in [0, 1)" : "a positive number");
-            goto done;
-        }
-        if (given(o, opt)) continue;
-        switch (k) {
-        case 0: o->lr = v->number; break;
-        case 1: o->epochs = (long)v->integer; break;
-        case 2: o->r = (long)v->integer; break;
-        case 3: o->alpha = v->number; break;
-        case 4: o->batch = (long)v->integer; break;
-        default: o->dropout = v->number; break;
-        }
-    }
+    if (d.has_lr && !given(o, "--lr")) o->lr = d.lr;
+    if (d.has_epochs && !given(o, "--epochs")) o->epochs = d.epochs;
+    if (d.has_r && !given(o, "--r")) o->r = d.r;
+    if (d.has_alpha && !given(o, "--alpha")) o->alpha = d.alpha;
+    if (d.has_batch && !given(o, "--batch")) o->batch = d.batch;
+    if (d.has_dropout && !given(o, "--dropout")) o->dropout = d.dropout;
+    if (d.has_bench_format && !given(o, "--bench-format")) o->bench_format = d.bench_format;
     snprintf(o->defaults_path, sizeof o->defaults_path, "%s", path);
-    rc = 0;
-done:
-    lr_json_free(doc);
-    return rc;
+    return 0;
 }
 
 static int resolve_world(exp_opts *o)
