@@ -3,11 +3,13 @@
  * (docs/experiments.md, experiment 1; docs/experiment.md).
  *
  *   probe the base model once (probe.h)
- *   for every grid point (n unknown facts, k extra examples, seed):
+ *   for every grid point (n unknown facts, k extra examples, seed;
+ *   lr_exp_grid_run, experiment_run.h):
  *     build the mixture (mixture.h) -> LoRA training (lr_train_run,
  *     train_run.h, with the paper's settings) -> probe again with the
- *     adapter merged -> reliability, shift matrix (knowledge.h), refusals
- *     (refusal.h), answer diversity (diversity.h), benchmark accuracy
+ *     adapter merged -> reliability, shift matrix, refusals, answer
+ *     diversity of the point (lr_exp_point_scores, experiment_run.h),
+ *     benchmark accuracy
  *     (mmlu.h + loglik.h) and held-out perplexity (loglik.h)
  *   DIR/summary.json, DIR/report.md and SVG charts (svg.h).
  *
