@@ -9,8 +9,8 @@
  *     train_run.h, with the paper's settings) -> probe again with the
  *     adapter merged -> reliability, shift matrix, refusals, answer
  *     diversity of the point (lr_exp_point_scores, experiment_run.h),
- *     benchmark accuracy
- *     (mmlu.h + loglik.h) and held-out perplexity (loglik.h)
+ *     benchmark accuracy (mmlu.h + loglik.h) and held-out perplexity
+ *     (loglik.h)
  *   DIR/summary.json, DIR/report.md and SVG charts (svg.h).
  *
  * Intermediate files live under DIR/runs/ (base/, n<N>_k<K>_<kind>_s<S>/)
