@@ -28,6 +28,7 @@
 #include "llamaref/dump.h"
 #include "llamaref/dump_grad.h"
 #include "llamaref/experiment.h"
+#include "llamaref/experiment_run.h"
 #include "llamaref/facts.h"
 #include "llamaref/forward.h"
 #include "llamaref/generate.h"

@@ -2,13 +2,16 @@
  * benchmark accuracy (MMLU format, mmlu.h + loglik.h), held-out
  * perplexity (loglik.h) and the knowledge probe (probe.h) of one model
  * with or without its adapter.
- * Depends on: cli_exp.h, cli_lm.h, mmlu.h, loglik.h, probe.h. */
+ * The computations are experiment_run.h's; this file finds the files and
+ * prints.
+ * Depends on: cli_exp.h, cli_lm.h, experiment_run.h, probe.h. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli_exp.h"
+#include "llamaref/experiment_run.h"
 #include "llamaref/json.h"
 #include "llamaref/refusal.h"
 #include "llamaref/svg.h"
@@ -27,52 +30,26 @@ static void progress(long done, long total, void *ctx)
 }
 
 /* Benchmark accuracy (lm-evaluation-harness MMLU, docs/evaluation.md) over
- * every subject of dir, size-weighted. */
+ * every subject of dir, size-weighted (lr_exp_bench_subject). */
 int exp_bench_eval(const exp_opts *o, const cli_lm *lm, lr_loglik *L,
                       double *acc, size_t *n_out)
 {
     char **subj = NULL, dev_path[4200], test_path[4200];
     int ns = cli_mmlu_subjects("experiment", o->bench, &subj), s, rc = -1;
     size_t total = 0, correct = 0;
-    lr_buf ctx = {0};
     lr_error err;
     if (ns < 0) return -1;
     for (s = 0; s < ns; s++) {
-        lr_mmlu_items dev, test;
-        size_t q, n, shots;
-        memset(&dev, 0, sizeof dev);
-        memset(&test, 0, sizeof test);
+        int dev;
         snprintf(dev_path, sizeof dev_path, "%s/dev/%s_dev.csv", o->bench, subj[s]);
         snprintf(test_path, sizeof test_path, "%s/test/%s_test.csv", o->bench, subj[s]);
-        if (lr_mmlu_read(test_path, &test, &err) ||
-            (o->bench_shots > 0 && exp_file_exists(dev_path) &&
-             lr_mmlu_read(dev_path, &dev, &err))) {
+        dev = o->bench_shots > 0 && exp_file_exists(dev_path);
+        if (lr_exp_bench_subject(L, &lm->tok, o->bos, o->bench_format, subj[s],
+                                 dev ? dev_path : NULL, test_path, o->bench_shots,
+                                 o->bench_limit, &correct, &total, &err)) {
             fprintf(stderr, "llamaref experiment: %s\n", err.msg);
-            lr_mmlu_items_free(&test);
             goto done;
         }
-        shots = (size_t)o->bench_shots < dev.n ? (size_t)o->bench_shots : dev.n;
-        n = o->bench_limit >= 0 && (size_t)o->bench_limit < test.n
-                ? (size_t)o->bench_limit : test.n;
-        for (q = 0; q < n; q++) {
-            double ll[4];
-            long pred, pred_norm;
-            if (lr_mmlu_score(L, &lm->tok, o->bos, o->bench_format, subj[s],
-                              dev.items, shots, &test.items[q], &ctx, ll, &pred,
-                              &pred_norm, &err))
-                goto item_fail;
-            correct += pred == test.items[q].answer;
-            total++;
-            continue;
-        item_fail:
-            fprintf(stderr, "llamaref experiment: %s:%lu: %s\n", test_path,
-                    test.items[q].line, err.msg);
-            lr_mmlu_items_free(&test);
-            lr_mmlu_items_free(&dev);
-            goto done;
-        }
-        lr_mmlu_items_free(&test);
-        lr_mmlu_items_free(&dev);
     }
     *acc = exp_ratio(correct, total);
     *n_out = total;
@@ -80,7 +57,6 @@ int exp_bench_eval(const exp_opts *o, const cli_lm *lm, lr_loglik *L,
 done:
     for (s = 0; s < ns; s++) free(subj[s]);
     free(subj);
-    lr_buf_free(&ctx);
     return rc;
 }
 
@@ -125,36 +101,13 @@ int exp_bench_check(exp_opts *o)
 int exp_ppl_eval(const exp_opts *o, const cli_lm *lm, lr_loglik *L, int window,
                     double *ppl)
 {
-    char *text = NULL;
-    size_t len, i, n;
-    lr_tokens t = {0};
-    int *ids = NULL, rc = -1;
-    double nll;
-    long count;
     lr_error err;
-    if (lr_read_file(o->valid, &text, &len, &err) ||
-        lr_tokenizer_encode(&lm->tok, text, len, o->bos ? LR_ENCODE_BOS : 0, &t, &err)) {
+    if (lr_exp_perplexity(L, &lm->tok, o->valid, o->bos, o->ppl_tokens, window,
+                          ppl, &err)) {
         fprintf(stderr, "llamaref experiment: %s\n", err.msg);
-        goto done;
+        return -1;
     }
-    n = o->ppl_tokens > 0 && (size_t)o->ppl_tokens < t.n ? (size_t)o->ppl_tokens : t.n;
-    if (n < 2) {
-        fprintf(stderr, "llamaref experiment: %s: fewer than 2 tokens\n", o->valid);
-        goto done;
-    }
-    if (!(ids = malloc(n * sizeof *ids))) goto done;
-    for (i = 0; i < n; i++) ids[i] = (int)t.ids[i];
-    if (lr_perplexity(L, ids, (int)n, window, window, &nll, &count, &err)) {
-        fprintf(stderr, "llamaref experiment: %s: %s\n", o->valid, err.msg);
-        goto done;
-    }
-    *ppl = exp(nll / (double)count);
-    rc = 0;
-done:
-    free(text);
-    free(ids);
-    lr_tokens_free(&t);
-    return rc;
+    return 0;
 }
 
 /* Benchmark and perplexity of a loaded model (NaN when not requested). */

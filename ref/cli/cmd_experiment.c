@@ -3,12 +3,14 @@
  * (docs/experiments.md, experiment 1; docs/experiment.md).
  *
  *   probe the base model once (probe.h)
- *   for every grid point (n unknown facts, k extra examples, seed):
+ *   for every grid point (n unknown facts, k extra examples, seed;
+ *   lr_exp_grid_run, experiment_run.h):
  *     build the mixture (mixture.h) -> LoRA training (lr_train_run,
  *     train_run.h, with the paper's settings) -> probe again with the
- *     adapter merged -> reliability, shift matrix (knowledge.h), refusals
- *     (refusal.h), answer diversity (diversity.h), benchmark accuracy
- *     (mmlu.h + loglik.h) and held-out perplexity (loglik.h)
+ *     adapter merged -> reliability, shift matrix, refusals, answer
+ *     diversity of the point (lr_exp_point_scores, experiment_run.h),
+ *     benchmark accuracy (mmlu.h + loglik.h) and held-out perplexity
+ *     (loglik.h)
  *   DIR/summary.json, DIR/report.md and SVG charts (svg.h).
  *
  * Intermediate files live under DIR/runs/ (base/, n<N>_k<K>_<kind>_s<S>/)
@@ -23,6 +25,7 @@
 #include "cli_exp.h"
 #include "llamaref/diversity.h"
 #include "llamaref/experiment.h"
+#include "llamaref/experiment_run.h"
 #include "llamaref/json.h"
 #include "llamaref/knowledge.h"
 #include "llamaref/loglik.h"
@@ -164,67 +167,21 @@ static int given(const exp_opts *o, const char *opt)
  * report names the file. */
 static int world_defaults(exp_opts *o, const char *path)
 {
-    static const char *const keys[] = {"lr", "epochs", "r", "alpha", "batch", "dropout",
-                                       "bench_format"};
-    lr_json_doc *doc = NULL;
-    const lr_json *root;
+    lr_exp_defaults d;
     lr_error err;
-    size_t i, k;
-    int rc = -1;
-    if (lr_json_parse_file(path, &doc, &err)) {
+    if (lr_exp_defaults_read(path, &d, &err)) {
         fprintf(stderr, "llamaref experiment: %s\n", err.msg);
         return -1;
     }
-    root = lr_json_root(doc);
-    if (root->type != LR_JSON_OBJECT) {
-        fprintf(stderr, "llamaref experiment: %s: not a JSON object\n", path);
-        goto done;
-    }
-    for (i = 0; i < root->len; i++) {
-        const lr_json *v = &root->items[i];
-        const char *key = root->keys[i];
-        char opt[32];
-        for (k = 0; k < sizeof keys / sizeof keys[0]; k++)
-            if (!strcmp(key, keys[k])) break;
-        if (k == sizeof keys / sizeof keys[0]) {
-            fprintf(stderr, "llamaref experiment: %s:%d: unknown key \"%s\" (lr, epochs, "
-                    "r, alpha, batch, dropout, bench_format)\n", path, v->line, key);
-            goto done;
-        }
-        snprintf(opt, sizeof opt, "--%s", k == 6 ? "bench-format" : key);
-        if (k == 6) {
-            lr_mmlu_format f;
-            if (v->type != LR_JSON_STRING || lr_mmlu_format_parse(v->str, &f)) {
-                fprintf(stderr, "llamaref experiment: %s:%d: \"bench_format\" must be "
-                        "\"letter\" or \"continuation\"\n", path, v->line);
-                goto done;
-            }
-            if (!given(o, opt)) o->bench_format = f;
-            continue;
-        }
-        if (v->type != LR_JSON_NUMBER || v->number > 1e6 ||
-            (k == 5 ? !(v->number >= 0 && v->number < 1) : !(v->number > 0)) ||
-            (k == 1 || k == 2 || k == 4 ? !v->is_integer : 0)) {
-            fprintf(stderr, "llamaref experiment: %s:%d: \"%s\" must be %s\n",
-                    path, v->line, key, k == 1 || k == 2 || k == 4 ? "a positive integer" :
-                    k == 5 ? "a number in [0, 1)" : "a positive number");
-            goto done;
-        }
-        if (given(o, opt)) continue;
-        switch (k) {
-        case 0: o->lr = v->number; break;
-        case 1: o->epochs = (long)v->integer; break;
-        case 2: o->r = (long)v->integer; break;
-        case 3: o->alpha = v->number; break;
-        case 4: o->batch = (long)v->integer; break;
-        default: o->dropout = v->number; break;
-        }
-    }
+    if (d.has_lr && !given(o, "--lr")) o->lr = d.lr;
+    if (d.has_epochs && !given(o, "--epochs")) o->epochs = d.epochs;
+    if (d.has_r && !given(o, "--r")) o->r = d.r;
+    if (d.has_alpha && !given(o, "--alpha")) o->alpha = d.alpha;
+    if (d.has_batch && !given(o, "--batch")) o->batch = d.batch;
+    if (d.has_dropout && !given(o, "--dropout")) o->dropout = d.dropout;
+    if (d.has_bench_format && !given(o, "--bench-format")) o->bench_format = d.bench_format;
     snprintf(o->defaults_path, sizeof o->defaults_path, "%s", path);
-    rc = 0;
-done:
-    lr_json_free(doc);
-    return rc;
+    return 0;
 }
 
 static int resolve_world(exp_opts *o)
@@ -263,30 +220,6 @@ static int resolve_world(exp_opts *o)
     return 1;
 }
 
-/* Refusals and diversity of the greedy answers of a probe (experiment.h). */
-static int side_compute(const lr_probe_result *res, size_t n, int n_prompts,
-                        side_stats *s, lr_error *err)
-{
-    const char *const **ans = malloc((n + 1) * sizeof *ans);
-    size_t *na = malloc((n + 1) * sizeof *na), i;
-    int rc;
-    if (!ans || !na) {
-        free((void *)ans);
-        free(na);
-        memset(s, 0, sizeof *s);
-        return lr_fail(err, "out of memory");
-    }
-    for (i = 0; i < n; i++) {
-        ans[i] = (const char *const *)res[i].greedy;
-        na[i] = (size_t)n_prompts;
-    }
-    rc = lr_answer_stats_compute(ans, na, n, s, err);
-    free((void *)ans);
-    free(na);
-    return rc;
-}
-
-
 /* The training run on the mixture with the experiment's training options
  * (lr_train_run, as `llamaref train` runs it); its progress goes to
  * stderr. */
@@ -317,10 +250,8 @@ static int run_point(const exp_opts *o, lr_facts *facts, const lr_facts *shots,
     lr_buf b = {0};
     cli_lm lm;
     lr_probe_result *res = NULL;
-    lr_slick *after = NULL;
-    size_t e, i;
+    lr_exp_scores sc;
     lr_reliability rel;
-    unsigned char *seen = NULL;
     int rc = -1;
     double t0 = wall();
     const char *kind = o->kind == LR_MIX_KNOWN ? "known" : "paraphrase";
@@ -355,30 +286,21 @@ static int run_point(const exp_opts *o, lr_facts *facts, const lr_facts *shots,
     fprintf(stderr, "  probe with the adapter: %lu facts x %d prompts\n",
             (unsigned long)facts->n, po->n_prompts);
     if (cli_lm_load(&lm, "experiment")) goto done;
-    res = calloc(facts->n + 1, sizeof *res);
-    after = calloc(facts->n + 1, sizeof *after);
-    seen = calloc(facts->n + 1, 1);
-    if (!res || !after || !seen) { fprintf(stderr, "llamaref experiment: out of memory\n"); goto done; }
+    if (!(res = calloc(facts->n + 1, sizeof *res))) {
+        fprintf(stderr, "llamaref experiment: out of memory\n");
+        goto done;
+    }
     snprintf(path, sizeof path, "%s/probe.jsonl", dir);
     if (exp_probe_model(&lm, facts, shots, po, res, path)) goto done;
-    for (i = 0; i < facts->n; i++) after[i] = res[i].category;
-    if (lr_shift_matrix(before, after, facts->n, &r->shift, &err) ||
-        side_compute(res, facts->n, po->n_prompts, &r->after, &err)) {
+    /* shift, answer statistics, reliability over the trained Unknown
+     * facts (each counted once) */
+    if (lr_exp_point_scores(before, res, facts, &mx, po->n_prompts, &sc, &err)) {
         fprintf(stderr, "llamaref experiment: %s\n", err.msg);
         goto done;
     }
-    /* reliability over the trained Unknown facts (each counted once) */
-    memset(&rel, 0, sizeof rel);
-    for (e = 0; e < mx.n; e++) {
-        size_t f = (size_t)(mx.ex[e].fact - facts->items);
-        /* unknown / known roles: the example's own question is a probed fact */
-        int role = mx.ex[e].role;
-        int unknown = role == LR_ROLE_UNKNOWN && !seen[f];
-        if (unknown) seen[f] = 1;
-        lr_reliability_add(&rel, unknown, role == LR_ROLE_UNKNOWN || role == LR_ROLE_KNOWN,
-                           (size_t)po->n_prompts, res[f].n_greedy_correct,
-                           res[f].category == LR_SLICK_HIGHLY_KNOWN);
-    }
+    r->shift = sc.shift;
+    r->after = sc.after; /* freed with the run */
+    rel = sc.rel;
     r->trained_facts = rel.found;
     r->reliability = lr_reliability_value(&rel, 0);
     r->hk_after = lr_reliability_hk(&rel, 0);
@@ -399,22 +321,43 @@ static int run_point(const exp_opts *o, lr_facts *facts, const lr_facts *shots,
     rc = 0;
 done:
     exp_free_results(res, facts->n, po);
-    free(after);
-    free(seen);
     cli_lm_free(&lm);
     lr_mixture_free(&mx);
     lr_buf_free(&b);
     return rc;
 }
 
-/* Relative cost of a grid point, for the ETA (a skipped point still
- * counts: the estimate errs on the long side). */
-static double point_work(const exp_opts *o, const lr_probe_options *po,
-                         size_t n_facts, long n, long k)
+/* The grid (lr_exp_grid_run): a progress line with the ETA, then the
+ * point into the next run_result. */
+typedef struct grid_ctx {
+    const exp_opts *o;
+    lr_facts *facts;
+    const lr_facts *shots;
+    const lr_probe_options *po;
+    const lr_slick *before;
+    const char *runs_dir;
+    run_result *runs;
+    size_t *n_runs;           /* the runs begun, the failed one included */
+    double t0, t_grid;
+} grid_ctx;
+
+static int grid_point(void *ctx, const lr_exp_point *p)
 {
-    double probe = (double)n_facts * po->n_prompts * (po->max_new_tokens + 16);
-    double train = (double)n * (double)(k + 1) * (double)o->epochs * 3.0 * 32.0;
-    return probe + train;
+    grid_ctx *g = ctx;
+    run_result *r = &g->runs[(*g->n_runs)++];
+    double el = wall() - g->t0;
+    fprintf(stderr, "experiment: step %lu/%lu: n %ld unknown, k %ld, seed "
+            "%ld (elapsed %.0f s", (unsigned long)(p->index + 2),
+            (unsigned long)(p->count + 1), p->n, p->k, p->seed, el);
+    /* the time the finished points took, scaled by their share of the work */
+    if (p->done_work > 0)
+        fprintf(stderr, ", ETA %.0f s", (wall() - g->t_grid) / p->done_work *
+                                            (p->total_work - p->done_work));
+    fprintf(stderr, ")\n");
+    r->n = p->n;
+    r->k = p->k;
+    r->seed = p->seed;
+    return run_point(g->o, g->facts, g->shots, g->po, g->before, g->runs_dir, r) ? -1 : 0;
 }
 
 static int run_knowledge(exp_opts *o)
@@ -432,9 +375,10 @@ static int run_knowledge(exp_opts *o)
     size_t by_bucket[3][LR_SLICK_N] = {{0}};
     int have_buckets = 0;
     double base_acc = NAN, base_ppl = NAN, t0 = wall(), t_grid = 0;
-    double total_work = 0, done_work = 0;
     size_t base_bench_n = 0;
-    int rc = 1, a, b, c, step = 0;
+    lr_exp_grid grid;
+    grid_ctx gc;
+    int rc = 1, a;
 
     memset(&facts, 0, sizeof facts);
     memset(&shots, 0, sizeof shots);
@@ -491,7 +435,7 @@ static int run_knowledge(exp_opts *o)
             have_buckets = 1;
         }
     }
-    if (side_compute(res0, facts.n, po.n_prompts, &base, &err)) {
+    if (lr_exp_answer_stats(res0, facts.n, po.n_prompts, &base, &err)) {
         fprintf(stderr, "llamaref experiment: %s\n", err.msg);
         goto done;
     }
@@ -510,33 +454,17 @@ static int run_knowledge(exp_opts *o)
                     (unsigned long)by_bucket[a][0], (unsigned long)by_bucket[a][1],
                     (unsigned long)by_bucket[a][2], (unsigned long)by_bucket[a][3]);
 
-    /* steps 2..: the grid.  The ETA weighs each grid point by its work:
-     * the probe (facts x prompts x (new tokens + 16 prompt rows)) plus
-     * training (n (k + 1) examples x epochs x about 3 forward passes of
-     * 32 tokens), and scales the time the finished points took. */
-    for (a = 0; a < o->n_unknown; a++)
-        for (b = 0; b < o->n_extra; b++)
-            total_work += (double)o->n_seeds * point_work(o, &po, facts.n,
-                                                          o->unknown[a], o->extra[b]);
-    for (a = 0; a < o->n_unknown; a++)
-        for (b = 0; b < o->n_extra; b++)
-            for (c = 0; c < o->n_seeds; c++) {
-                run_result *r = &runs[n_runs++];
-                double el = wall() - t0;
-                step++;
-                fprintf(stderr, "experiment: step %d/%lu: n %ld unknown, k %ld, seed "
-                        "%ld (elapsed %.0f s", step + 1, (unsigned long)(n_total + 1),
-                        o->unknown[a], o->extra[b], o->seeds[c], el);
-                if (done_work > 0)
-                    fprintf(stderr, ", ETA %.0f s", (wall() - t_grid) / done_work *
-                                                        (total_work - done_work));
-                fprintf(stderr, ")\n");
-                r->n = o->unknown[a];
-                r->k = o->extra[b];
-                r->seed = o->seeds[c];
-                if (run_point(o, &facts, &shots, &po, before, runs_dir, r)) goto done;
-                done_work += point_work(o, &po, facts.n, r->n, r->k);
-            }
+    /* steps 2..: the grid */
+    grid.unknown = o->unknown; grid.n_unknown = o->n_unknown;
+    grid.extra = o->extra; grid.n_extra = o->n_extra;
+    grid.seeds = o->seeds; grid.n_seeds = o->n_seeds;
+    grid.n_facts = facts.n;
+    grid.n_prompts = po.n_prompts;
+    grid.max_new_tokens = po.max_new_tokens;
+    grid.epochs = o->epochs;
+    gc.o = o; gc.facts = &facts; gc.shots = &shots; gc.po = &po; gc.before = before;
+    gc.runs_dir = runs_dir; gc.runs = runs; gc.n_runs = &n_runs; gc.t0 = t0; gc.t_grid = t_grid;
+    if (lr_exp_grid_run(&grid, grid_point, &gc)) goto done;
     if (exp_write_report(o, &po, facts.n, cats,
                      have_buckets ? (const size_t (*)[LR_SLICK_N])by_bucket : NULL, &base, base_acc, base_bench_n,
                      base_ppl, runs, n_runs, wall() - t0))
