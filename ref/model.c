@@ -1,7 +1,9 @@
 /* model.c - the in-memory Llama model: tensor access, loading from Hugging
  * Face safetensors (single or sharded, stdio or mmap, keeping BF16/F16 or
  * converting to lr_float), random initialisation and saving in HF format.
- * The llama2.c loader is in llama2c.c. */
+ * The llama2.c loader is llama2c.c, the GGUF loader gguf_model.c, and
+ * lr_model_load, which picks one of the three by the path, model_load.c:
+ * those depend on this file, not the other way round. */
 #include "llamaref/model.h"
 
 #include <math.h>
@@ -9,7 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "llamaref/gguf.h"
 #include "llamaref/rng.h"
 
 /* ---- tensors ---- */
@@ -268,30 +269,6 @@ int lr_model_load_hf(const char *dir, const lr_load_options *opt, lr_model **out
     }
     *out = m;
     return 0;
-}
-
-int lr_model_load(const char *path, const lr_load_options *opt, lr_model **out,
-                  lr_error *err)
-{
-    size_t n = strlen(path);
-    if (lr_path_is_dir(path)) return lr_model_load_hf(path, opt, out, err);
-    if (n >= 4 && !strcmp(path + n - 4, ".bin")) return lr_model_load_llama2c(path, out, err);
-    if ((n >= 5 && !strcmp(path + n - 5, ".gguf")) || lr_gguf_sniff(path))
-        return lr_model_load_gguf(path, out, err);
-    {
-        /* a file that is not .bin: sniff for the llama2.c v1 magic or a header */
-        FILE *f = fopen(path, "rb");
-        unsigned char b[4];
-        if (!f) return lr_fail(err, "%s: cannot open", path);
-        if (fread(b, 1, 4, f) != 4) {
-            fclose(f);
-            return lr_fail(err, "%s: too short to be a model", path);
-        }
-        fclose(f);
-        if (lr_le32(b) == 0x616b3432u) return lr_model_load_llama2c(path, out, err);
-        return lr_fail(err, "%s: not a model directory (config.json + safetensors), a GGUF "
-                       "file or a llama2.c .bin checkpoint", path);
-    }
 }
 
 /* ---- random models ---- */
