@@ -6,7 +6,6 @@
  * Depends on: train.h (lr_lora_forward / lr_lora_backward,
  * lr_full_forward / lr_full_backward), full.h, forward.h, loss.h,
  * adapter.h, safetensors.h. */
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +34,21 @@ static int dump_tap(void *ctx, const char *name, const lr_float *x, int rows,
     return lr_st_writer_add_lr(c->w, name, c->dtype, 2, shape, x, c->err);
 }
 
+/* The scored tokens' mean loss and the logits it came from: logits
+ * [T, vocab] and loss [1]; an error when no label is scored. */
+static int write_logits_loss(lr_st_writer *w, lr_dtype dtype, const lr_float *logits,
+                             int T, int vocab, double nll, long n, lr_error *err)
+{
+    int64_t shape[2];
+    lr_float loss;
+    if (n == 0) return lr_fail(err, "--labels: every label is -100 (no token is scored)");
+    loss = (lr_float)(nll / n);
+    shape[0] = T; shape[1] = vocab;
+    if (lr_st_writer_add_lr(w, "logits", dtype, 2, shape, logits, err)) return -1;
+    shape[0] = 1;
+    return lr_st_writer_add_lr(w, "loss", dtype, 1, shape, &loss, err);
+}
+
 int lr_dump_grads(lr_st_writer *w, const lr_model *m, const char *adapter,
                   const int *ids, const int *labels, int T, lr_dtype dtype,
                   lr_error *err)
@@ -48,7 +62,6 @@ int lr_dump_grads(lr_st_writer *w, const lr_model *m, const char *adapter,
     int64_t shape[2];
     char key[200];
     int rc = -1, l, t, k;
-    lr_float loss;
     memset(&lo, 0, sizeof lo);
     memset(&ws, 0, sizeof ws);
     if (!adapter) {
@@ -61,16 +74,7 @@ int lr_dump_grads(lr_st_writer *w, const lr_model *m, const char *adapter,
             lr_acts_free(&a);
             return -1;
         }
-        shape[0] = T; shape[1] = m->config.vocab_size;
-        loss = (lr_float)(n ? nll / n : NAN);
-        shape[0] = 1;
-        rc = n ? 0 : lr_fail(err, "--labels: every label is -100 (no token is scored)");
-        if (!rc) {
-            int64_t ls[2];
-            ls[0] = T; ls[1] = m->config.vocab_size;
-            rc = lr_st_writer_add_lr(w, "logits", dtype, 2, ls, a.logits, err) ||
-                 lr_st_writer_add_lr(w, "loss", dtype, 1, shape, &loss, err);
-        }
+        rc = write_logits_loss(w, dtype, a.logits, T, m->config.vocab_size, nll, n, err);
         lr_acts_free(&a);
         return rc ? -1 : 0;
     }
@@ -78,16 +82,8 @@ int lr_dump_grads(lr_st_writer *w, const lr_model *m, const char *adapter,
         lr_train_ws_alloc(&ws, m, &lo, 1, T, 0, err) ||
         lr_lora_forward(&ws, m, &lo, ids, labels, NULL, 1, T, 0, 0, &nll, &n, err))
         goto done;
-    if (n == 0) {
-        lr_fail(err, "--labels: every label is -100 (no token is scored)");
+    if (write_logits_loss(w, dtype, ws.acts.logits, T, m->config.vocab_size, nll, n, err))
         goto done;
-    }
-    shape[0] = T; shape[1] = m->config.vocab_size;
-    loss = (lr_float)(nll / n);
-    if (lr_st_writer_add_lr(w, "logits", dtype, 2, shape, ws.acts.logits, err))
-        goto done;
-    shape[0] = 1;
-    if (lr_st_writer_add_lr(w, "loss", dtype, 1, shape, &loss, err)) goto done;
     grad = lr_zalloc(lo.n_params, sizeof *grad, "gradients", err);
     tc.w = w; tc.dtype = dtype; tc.err = err;
     ws.grad_tap = dump_tap;
@@ -124,26 +120,16 @@ int lr_dump_full_grads(lr_st_writer *w, lr_model *m, const int *ids,
     lr_float *grad = NULL;
     double nll;
     long n;
-    int64_t shape[2];
     char key[LR_FULL_NAME_MAX + 8];
     int rc = -1, e;
-    lr_float loss;
     memset(&f, 0, sizeof f);
     memset(&ws, 0, sizeof ws);
     if (lr_full_bind(&f, m, err) ||
         lr_train_ws_alloc(&ws, m, NULL, 1, T, 0, err) ||
         lr_full_forward(&ws, m, ids, labels, NULL, 1, T, &nll, &n, err))
         goto done;
-    if (n == 0) {
-        lr_fail(err, "--labels: every label is -100 (no token is scored)");
+    if (write_logits_loss(w, dtype, ws.acts.logits, T, m->config.vocab_size, nll, n, err))
         goto done;
-    }
-    shape[0] = T; shape[1] = m->config.vocab_size;
-    loss = (lr_float)(nll / n);
-    if (lr_st_writer_add_lr(w, "logits", dtype, 2, shape, ws.acts.logits, err))
-        goto done;
-    shape[0] = 1;
-    if (lr_st_writer_add_lr(w, "loss", dtype, 1, shape, &loss, err)) goto done;
     grad = lr_zalloc(f.n_params, sizeof *grad, "gradients", err);
     tc.w = w; tc.dtype = dtype; tc.err = err;
     ws.grad_tap = dump_tap;
