@@ -61,6 +61,7 @@
 #include "llamaref/tokenizer.h"
 #include "llamaref/tokens.h"
 #include "llamaref/train.h"
+#include "llamaref/train_options.h"
 #include "llamaref/train_run.h"
 #include "llamaref/trainer.h"
 #include "llamaref/truthfulqa.h"

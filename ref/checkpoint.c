@@ -4,7 +4,7 @@
  * model; DIR/checkpoint-<step> written atomically through
  * checkpoint-<step>.partial and a rename; loading, resolving --resume and
  * checking a resume's options against the recorded ones.
- * Depends on: safetensors.h, adapter.h, full.h, adamw.h, train_run.h. */
+ * Depends on: safetensors.h, adapter.h, full.h, adamw.h, train_options.h. */
 #if !defined(_WIN32) && !defined(_POSIX_C_SOURCE)
 #define _POSIX_C_SOURCE 200809L /* opendir, rmdir */
 #endif

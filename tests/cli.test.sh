@@ -41,7 +41,7 @@ for c in $cmds; do
     [ -n "$f" ] || { bad "$c: no $fn in ref/cli"; continue; }
     body "$f" "$fn" > "$T/src"
     grep -q cli_lm_option "$T/src" && body ref/cli/cli_lm.c cli_lm_option >> "$T/src"
-    [ "$c" = train ] && sed -n '/lr_train_opt train_opts\[\]/,/^};/p' ref/train_run.c >> "$T/src"
+    [ "$c" = train ] && sed -n '/lr_train_opt train_opts\[\]/,/^};/p' ref/train_options.c >> "$T/src"
     $LLAMAREF_BIN $c --help > "$T/h" 2>&1; expect_eq "$c --help: exit" "$?" 0
     has "$c --help: usage line" "$(head -n 1 "$T/h")" "usage: llamaref $c "
     grep '^  -' "$T/h" | cut -c1-28 > "$T/cols"

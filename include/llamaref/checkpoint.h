@@ -7,14 +7,16 @@
  *   DIR/adapter_config.json + adapter_model.safetensors (LoRA, PEFT).
  * DIR/checkpoint-<step> is written as one unit: into
  * checkpoint-<step>.partial, then renamed.
- * Depends on: train_run.h (the options), safetensors.h, adamw.h, full.h. */
+ * Depends on: train_options.h (the options), lora.h, safetensors.h,
+ * adamw.h, full.h. */
 #ifndef LLAMAREF_CHECKPOINT_H
 #define LLAMAREF_CHECKPOINT_H
 
 #include "llamaref/adamw.h"
 #include "llamaref/full.h"
+#include "llamaref/lora.h"
 #include "llamaref/safetensors.h"
-#include "llamaref/train_run.h"
+#include "llamaref/train_options.h"
 
 #ifdef __cplusplus
 extern "C" {
