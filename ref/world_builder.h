@@ -1,9 +1,10 @@
-/* world_internal.h - what the parts of the world generator share: the
- * builder state and small RNG helpers (world.c, world_corpus.c) and what
+/* world_builder.h - what the parts of the world generator share: the
+ * builder state and small RNG helpers (world.c, world_names.c,
+ * world_corpus.c) and what
  * world_write.c needs.  Not part of the public API (lrw_ names are not
  * exported; the static helpers are private to each file). */
-#ifndef LLAMAREF_WORLD_INTERNAL_H
-#define LLAMAREF_WORLD_INTERNAL_H
+#ifndef LLAMAREF_WORLD_BUILDER_H
+#define LLAMAREF_WORLD_BUILDER_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -50,7 +51,10 @@ static inline void shuffle(lr_rng *r, uint32_t *ids, size_t n)
 }
 
 
-/* A fresh entity of type t (world.c, step 1's naming rules). */
+/* Step 1's entities and names (world_names.c): an entity with the given
+ * name (and alias, or NULL); a fresh entity of type t named by r. */
+int lrw_add_entity(builder *b, lr_world_type type, const char *name,
+                   const char *alias, int phantom);
 int lrw_add_fresh(builder *b, lr_rng *r, lr_world_type t, int phantom);
 /* Step 4: corpus, exams, held-out documents, refusals (world_corpus.c). */
 int lrw_make_corpus(builder *b);

@@ -2,7 +2,8 @@
  * training corpus, the exam documents, the held-out documents and the
  * refusal examples, written from the statement templates of
  * world_relations.c (RNG streams 4 and 5, docs/world.md).  Depends on
- * world_internal.h (the builder shared with world.c), rng.h and json.h. */
+ * world_builder.h (the builder shared with world.c), world_names.c (the
+ * phantoms' fresh names), rng.h and json.h. */
 #if !defined(_WIN32)
 #define _POSIX_C_SOURCE 200809L
 #endif
@@ -12,7 +13,7 @@
 
 #include "llamaref/json.h"
 #include "llamaref/rng.h"
-#include "world_internal.h"
+#include "world_builder.h"
 
 /* The refusal answers (all detected by refusal.h). */
 static const char *const refusal_answers[] = {

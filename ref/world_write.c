@@ -14,7 +14,7 @@
 #include <string.h>
 
 #include "llamaref/json.h"
-#include "world_internal.h"
+#include "world_builder.h"
 
 /* ---- files ---- */
 
