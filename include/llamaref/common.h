@@ -63,6 +63,12 @@ typedef struct lr_buf {
     int oom; /* set once an append failed; later appends are no-ops */
 } lr_buf;
 
+/* Start from a zeroed lr_buf ({0}); lr_buf_free releases data and zeroes
+ * *b.  The appends (n bytes of data; a C string; printf-formatted text)
+ * grow data as needed and keep it NUL-terminated; each returns 0, or -1
+ * when out of memory (or the size overflows), which also sets b->oom:
+ * later appends then do nothing and return -1, so a caller may check once
+ * at the end.  They take no lr_error. */
 void lr_buf_free(lr_buf *b);
 int lr_buf_append(lr_buf *b, const void *data, size_t n);
 int lr_buf_puts(lr_buf *b, const char *s);

@@ -100,6 +100,7 @@ typedef struct lr_exp_scores {
 int lr_exp_point_scores(const lr_slick *before, const lr_probe_result *res,
                         const lr_facts *facts, const lr_mixture *mx,
                         int n_prompts, lr_exp_scores *out, lr_error *err);
+/* Releases what lr_exp_point_scores allocated (NULL-safe). */
 void lr_exp_scores_free(lr_exp_scores *s);
 
 /* One MMLU-layout subject (docs/evaluation.md): the first limit (< 0:

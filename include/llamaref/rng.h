@@ -26,7 +26,9 @@ typedef struct lr_rng {
     uint64_t state;
 } lr_rng;
 
+/* state = seed (any value, 0 included). */
 void lr_rng_seed(lr_rng *r, uint64_t seed);
+/* The next 64-bit output of the recurrence above (advances r). */
 uint64_t lr_rng_next(lr_rng *r);
 double lr_rng_double(lr_rng *r); /* [0, 1), 53 bits */
 float lr_rng_float(lr_rng *r);   /* [0, 1), 24 bits */

@@ -42,6 +42,7 @@ typedef struct lr_sampler {
 int lr_sampler_init(lr_sampler *s, int vocab_size, double temperature,
                     int top_k, double top_p, double min_p, uint64_t seed,
                     lr_error *err);
+/* Frees the scratch arrays of lr_sampler_init (s itself is the caller's). */
 void lr_sampler_free(lr_sampler *s);
 
 /* The next token for logits [vocab_size]. */

@@ -56,6 +56,7 @@ typedef struct lr_world_relation {
 
 extern const lr_world_relation lr_world_relations[];
 extern const size_t lr_world_n_relations;
+/* The name of an entity type (a static string; "?" when out of range). */
 const char *lr_world_type_name(lr_world_type t);
 
 typedef struct lr_world_opts {
