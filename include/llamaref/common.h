@@ -101,6 +101,12 @@ typedef struct lr_atomic_file {
     char tmp[4096];
     char path[4096];
 } lr_atomic_file;
+/* open creates path's temporary file; write appends len bytes; commit
+ * makes path appear with everything written, or fails leaving path as it
+ * was; abort discards the temporary file.  The int functions return 0, or
+ * -1 with err naming the file, and a failed write or commit has already
+ * discarded the temporary file.  After a successful open, end with commit
+ * or abort (abort is harmless after a failure). */
 int lr_atomic_open(lr_atomic_file *af, const char *path, lr_error *err);
 int lr_atomic_write(lr_atomic_file *af, const void *data, size_t len,
                     lr_error *err);

@@ -57,6 +57,8 @@ typedef enum lr_stream_kind {
     LR_STREAM_RANDOM_MODEL = 10 /* random weights of a test model */
 } lr_stream_kind;
 
+/* The seed of stream `kind` with indices i, j, k (unused ones 0), derived
+ * from the user's seed by the rules above. */
 uint64_t lr_seed_of(lr_stream_kind kind, uint64_t seed, uint64_t i,
                     uint64_t j, uint64_t k);
 /* lr_seed_of(kind, seed, i, j, 0): the training streams' form. */

@@ -73,6 +73,7 @@ typedef struct lr_world_opts {
     uint32_t exam_min_mentions; /* their facts have m >= this; default 10 (head) */
 } lr_world_opts;
 
+/* Every field of *o set to the default its comment gives. */
 void lr_world_opts_default(lr_world_opts *o);
 
 typedef struct lr_world_entity {
