@@ -25,7 +25,12 @@ set -u
 SRC=$(pwd)
 mkdir -p "$LLAMAREF_TMP"
 T=$(cd "$LLAMAREF_TMP" && pwd)/install_test
-rm -rf "$T"; mkdir -p "$T/work"
+rm -rf "$T"; mkdir -p "$T"
+# the examples are built in a directory outside the source tree (removed at
+# the end; the install prefixes stay in $T for inspection)
+W=$(mktemp -d "${TMPDIR:-/tmp}/llamaref-install-test.XXXXXX") || exit 1
+case "$W" in "$SRC"/*) echo "FAIL: $W is inside the source tree" >&2; exit 1 ;; esac
+trap 'rm -rf "$W"' EXIT
 MAKE=${LLAMAREF_MAKE:-make}
 CC=${LLAMAREF_CC:-cc}
 NAME=${LLAMAREF_LIBNAME:-llamaref}
@@ -96,7 +101,7 @@ left=$(find "$D" -type f -o -type l | head -n 5)
 expect_eq "files left after uninstall" "$left" ""
 
 # ---- 4. the examples, built outside the tree with pkg-config ----
-cd "$T/work" || exit 1
+cd "$W" || exit 1
 CWARN="-std=c99 -Wall -Wextra -Wpedantic -Werror"
 case "$CC" in *tcc*) CWARN="-Wall" ;; esac
 LINK_STATIC=""
@@ -159,7 +164,7 @@ public_api() { # public_api KIND PKG_CONFIG_PATH PKGFLAGS...: build and run the 
     done
     expect_eq "abi_probe ($kind)" "$(LD_LIBRARY_PATH=$P/lib $RUN ./abi_probe_$kind 2>&1)" "$want_probe"
     for t in test_ops test_quant; do
-        out=$(cd "$SRC" && LD_LIBRARY_PATH=$P/lib $RUN "$T/work/${t}_$kind" 2>&1); rc=$?
+        out=$(cd "$SRC" && LD_LIBRARY_PATH=$P/lib $RUN "$W/${t}_$kind" 2>&1); rc=$?
         line=$(printf '%s\n' "$out" | tail -n 1)
         if [ "$rc" = 0 ] && printf '%s\n' "$line" | grep -Eq '^[a-z_]+: [1-9][0-9]* passed, 0 failed, 0 skipped$'; then ok
         else bad "tests/$t.c against the installed $kind library (exit $rc): $(printf '%s\n' "$out" | tail -n 8)"; fi
