@@ -15,13 +15,22 @@
 #     examples/attention_check.cpp (g++; must also fail with --bug) and
 #     examples/ops_ctypes.py (python3, shared library).  In a cross build
 #     (RUN set) only the static C example runs, under $RUN; the C++ and
-#     ctypes examples run in the native configurations (skipped here).
+#     ctypes examples run in the native configurations (skipped here);
+#  5. tests/test_ops.c and tests/test_quant.c (the ops against the golden
+#     vectors) compiled against the installed headers alone and linked with
+#     the installed static and (natively) shared library, and a probe that
+#     the library has this build's options (DOUBLE, SIMD, OMP, version).
 set -u
 . "$(dirname "$0")/lib.sh"
 SRC=$(pwd)
 mkdir -p "$LLAMAREF_TMP"
 T=$(cd "$LLAMAREF_TMP" && pwd)/install_test
-rm -rf "$T"; mkdir -p "$T/work"
+rm -rf "$T"; mkdir -p "$T"
+# the examples are built in a directory outside the source tree (removed at
+# the end; the install prefixes stay in $T for inspection)
+W=$(mktemp -d "${TMPDIR:-/tmp}/llamaref-install-test.XXXXXX") || exit 1
+case "$W" in "$SRC"/*) echo "FAIL: $W is inside the source tree" >&2; exit 1 ;; esac
+trap 'rm -rf "$W"' EXIT
 MAKE=${LLAMAREF_MAKE:-make}
 CC=${LLAMAREF_CC:-cc}
 NAME=${LLAMAREF_LIBNAME:-llamaref}
@@ -92,7 +101,7 @@ left=$(find "$D" -type f -o -type l | head -n 5)
 expect_eq "files left after uninstall" "$left" ""
 
 # ---- 4. the examples, built outside the tree with pkg-config ----
-cd "$T/work" || exit 1
+cd "$W" || exit 1
 CWARN="-std=c99 -Wall -Wextra -Wpedantic -Werror"
 case "$CC" in *tcc*) CWARN="-Wall" ;; esac
 LINK_STATIC=""
@@ -115,6 +124,54 @@ err=$($RUN ./logits_static "$MODEL" 1 999999 2>&1); rc=$?
 expect_eq "logits: bad id exit" "$rc" 1
 has "logits: bad id message" "$err" "999999"
 
+# ---- 5. the ops' golden-vector tests through the installed library alone ----
+# tests/test_ops.c (every op of docs/library.md's table, forward and
+# backward, against vectors/) and tests/test_quant.c (dequantisation against
+# gguf-py) include llamaref.h or llamaref/*.h and the test helpers
+# tests/harness.h and vectors.h, which include public headers only.  Here
+# they are compiled with the installed headers (no -I into the source tree)
+# and linked with the installed library (the static one here, in every
+# configuration and under $RUN in the cross builds; the shared one below,
+# which exports lr_ symbols only); each must pass as in the tree.  abi_probe
+# checks that the library was built with this configuration's options:
+# lr_float_size() (DOUBLE), lr_matmul_is_fast() (SIMD) and the version.
+simd=$(printf '%s\n' "${LLAMAREF_CFLAGS:-}" | sed -n 's/.*-DLR_SIMD=\([01]\).*/\1/p'); simd=${simd:-1}
+fsize=4; [ "${LLAMAREF_DOUBLE:-0}" = 1 ] && fsize=8
+cat > abi_probe.c <<'PROBE'
+#include <stdio.h>
+#include <string.h>
+#include <llamaref.h>
+int main(void)
+{
+    char v[32];
+    sprintf(v, "%d.%d.%d", LR_VERSION_MAJOR, LR_VERSION_MINOR, LR_VERSION_PATCH);
+    printf("version %s %s\nfloat_size %d %d\nfast %d\n", lr_version(),
+           strcmp(v, lr_version()) == 0 && lr_version_number() == LR_VERSION_NUMBER
+               ? "matches" : "MISMATCH",
+           lr_float_size(), (int)sizeof(lr_float), lr_matmul_is_fast());
+    return 0;
+}
+PROBE
+want_probe=$(printf 'version %s matches\nfloat_size %s %s\nfast %s' "$VERSION" "$fsize" "$fsize" "$simd")
+public_api() { # public_api KIND PKG_CONFIG_PATH PKGFLAGS...: build and run the three
+    kind=$1; pcp=$2; shift 2
+    for t in abi_probe test_ops test_quant; do
+        src=$SRC/tests/$t.c; [ $t = abi_probe ] && src=abi_probe.c
+        if PKG_CONFIG_PATH=$pcp $CC $CWARN -I"$SRC/tests" -o "${t}_$kind" "$src" \
+            $(PKG_CONFIG_PATH=$pcp pkg-config --cflags "$@" $NAME) \
+            $(PKG_CONFIG_PATH=$pcp pkg-config --libs "$@" $NAME) $LINK_STATIC > "build_${t}_$kind.log" 2>&1; then ok
+        else bad "tests/$t.c against the installed $kind library did not build: $(head -n 5 "build_${t}_$kind.log")"; fi
+    done
+    expect_eq "abi_probe ($kind)" "$(LD_LIBRARY_PATH=$P/lib $RUN ./abi_probe_$kind 2>&1)" "$want_probe"
+    for t in test_ops test_quant; do
+        out=$(cd "$SRC" && LD_LIBRARY_PATH=$P/lib $RUN "$W/${t}_$kind" 2>&1); rc=$?
+        line=$(printf '%s\n' "$out" | tail -n 1)
+        if [ "$rc" = 0 ] && printf '%s\n' "$line" | grep -Eq '^[a-z_]+: [1-9][0-9]* passed, 0 failed, 0 skipped$'; then ok
+        else bad "tests/$t.c against the installed $kind library (exit $rc): $(printf '%s\n' "$out" | tail -n 8)"; fi
+    done
+}
+public_api static "$S/lib/pkgconfig" --static
+
 if [ -n "$RUN" ]; then
     echo "skipped: cross build ($RUN): the shared, C++ and ctypes examples run natively"
     skip=$((skip + 3))
@@ -126,6 +183,12 @@ if [ "$SHARED" = 1 ]; then
     has "linked to the shared library" "$(readelf -d logits_shared 2>&1 | grep NEEDED)" "lib$NAME.so.$MAJOR"
     out_shared=$(LD_LIBRARY_PATH=$P/lib ./logits_shared "$MODEL" $IDS 2>&1)
     expect_eq "logits: shared = static" "$out_shared" "$out_static"
+    public_api shared "$P/lib/pkgconfig"
+    has "test_ops linked to the shared library" "$(readelf -d test_ops_shared 2>&1 | grep NEEDED)" "lib$NAME.so.$MAJOR"
+    # an OMP=1 library is an OpenMP one (built with the same flags)
+    case "${LLAMAREF_CFLAGS:-}" in
+    *-DLR_OMP*) has "OMP=1: the shared library uses OpenMP" "$(readelf -d "$so" 2>&1 | grep NEEDED)" "libgomp" ;;
+    esac
 else
     echo "skipped: no shared library in this configuration (SHARED=0)"; skip=$((skip + 1))
 fi

@@ -47,6 +47,8 @@ typedef struct lr_adamw {
 /* torch defaults (betas 0.9, 0.999, eps 1e-8) except weight_decay (given:
  * HF passes 0); m, v zeroed, step 0.  Returns 0, or -1 with err filled. */
 int lr_adamw_init(lr_adamw *o, size_t n, double weight_decay, lr_error *err);
+/* Frees o->m and o->v and zeroes *o (o must not be NULL; a zeroed or
+ * freed o is fine). */
 void lr_adamw_free(lr_adamw *o);
 /* One step: o->step += 1, then the update above on param [n] (updated in
  * place) with grad [n] (read only) at learning rate lr. */
@@ -54,8 +56,14 @@ void lr_adamw_step(lr_adamw *o, lr_float *param, const lr_float *grad,
                    double lr);
 
 typedef enum { LR_SCHED_CONSTANT, LR_SCHED_LINEAR, LR_SCHED_COSINE } lr_sched;
+/* "constant", "linear" or "cosine" (HF's lr_scheduler_type names) to *out;
+ * -1 with err naming the string and the choices otherwise (*out untouched). */
 int lr_sched_from_name(const char *name, lr_sched *out, lr_error *err);
+/* The name of s (a static string). */
 const char *lr_sched_name(lr_sched s);
+/* The learning rate of optimizer step `step` (0-based, before the step) of
+ * `total`, after `warmup` warmup steps, peaking at base_lr: the formulas at
+ * the top of this header.  Cannot fail. */
 double lr_schedule_lr(lr_sched s, long step, long total, long warmup,
                       double base_lr);
 

@@ -31,6 +31,8 @@ typedef struct lr_bpe_scratch {
     size_t heap_cap;
 } lr_bpe_scratch;
 
+/* Start from a zeroed lr_bpe_scratch; lr_bpe_encode_piece grows it as
+ * needed; lr_bpe_scratch_free releases its arrays (s not NULL). */
 void lr_bpe_scratch_free(lr_bpe_scratch *s);
 
 /* Pieces at most this long use the naive loop in lr_bpe_encode_piece. */

@@ -63,6 +63,12 @@ typedef struct lr_buf {
     int oom; /* set once an append failed; later appends are no-ops */
 } lr_buf;
 
+/* Start from a zeroed lr_buf ({0}); lr_buf_free releases data and zeroes
+ * *b.  The appends (n bytes of data; a C string; printf-formatted text)
+ * grow data as needed and keep it NUL-terminated; each returns 0, or -1
+ * when out of memory (or the size overflows), which also sets b->oom:
+ * later appends then do nothing and return -1, so a caller may check once
+ * at the end.  They take no lr_error. */
 void lr_buf_free(lr_buf *b);
 int lr_buf_append(lr_buf *b, const void *data, size_t n);
 int lr_buf_puts(lr_buf *b, const char *s);
@@ -95,6 +101,12 @@ typedef struct lr_atomic_file {
     char tmp[4096];
     char path[4096];
 } lr_atomic_file;
+/* open creates path's temporary file; write appends len bytes; commit
+ * makes path appear with everything written, or fails leaving path as it
+ * was; abort discards the temporary file.  The int functions return 0, or
+ * -1 with err naming the file, and a failed write or commit has already
+ * discarded the temporary file.  After a successful open, end with commit
+ * or abort (abort is harmless after a failure). */
 int lr_atomic_open(lr_atomic_file *af, const char *path, lr_error *err);
 int lr_atomic_write(lr_atomic_file *af, const void *data, size_t len,
                     lr_error *err);

@@ -41,6 +41,8 @@ int lr_detox_shots_load(const char *path, const char *lang,
                         lr_detox_shots *out, lr_error *err);
 void lr_detox_shots_free(lr_detox_shots *s);
 
+/* The English name of a language code ("de" -> "German"), or lang
+ * itself when it is not one of de, es, fr, ru, en, uk. */
 const char *lr_detox_language_name(const char *lang);
 
 /* Appends the prompt for `input` using the first n_shots demonstrations. */

@@ -39,6 +39,11 @@ typedef struct lr_diversity {
                                 key ascending (bytewise) */
 } lr_diversity;
 
+/* The statistics of n generated answers (each normalised to its key by
+ * lr_answer_key above; refusals and empty keys counted apart);
+ * out->counts and its keys are allocated (answers are not kept).  Fails
+ * (err) when lr_answer_key does or out of memory.
+ * lr_diversity_free releases them (d not NULL; a zeroed d is fine). */
 int lr_diversity_compute(const char *const *answers, size_t n,
                          lr_diversity *out, lr_error *err);
 void lr_diversity_free(lr_diversity *d);

@@ -36,8 +36,12 @@ typedef enum lr_dtype {
 #endif
 
 const char *lr_dtype_name(lr_dtype d);             /* "F32", "BF16", ... */
+/* The dtype of a safetensors name ("BF16", exact case) to *out: 0, or -1
+ * for an unknown name (*out untouched). */
 int lr_dtype_from_name(const char *name, lr_dtype *out);
+/* Bytes per element; 0 for an invalid d. */
 size_t lr_dtype_size(lr_dtype d);
+/* 1 for the floating-point types F64, F32, F16, BF16. */
 int lr_dtype_is_float(lr_dtype d);
 
 /* Converts n little-endian elements of dtype src_dtype to host values. */

@@ -55,6 +55,10 @@ typedef struct lr_exp_defaults {
     lr_mmlu_format bench_format;
 } lr_exp_defaults;
 
+/* Reads a JSON object with any of the keys lr, epochs, r, alpha, batch,
+ * dropout, bench_format into out (has_X set for each key present).
+ * Unknown keys, wrong types and an unknown bench_format are errors naming
+ * the file and line. */
 int lr_exp_defaults_read(const char *path, lr_exp_defaults *out, lr_error *err);
 
 /* The grid of the experiment: every (n unknown facts, k extra examples,
@@ -97,9 +101,11 @@ typedef struct lr_exp_scores {
     lr_reliability rel;
 } lr_exp_scores;
 
+/* Fills *out as the struct's comment says. */
 int lr_exp_point_scores(const lr_slick *before, const lr_probe_result *res,
                         const lr_facts *facts, const lr_mixture *mx,
                         int n_prompts, lr_exp_scores *out, lr_error *err);
+/* Releases what lr_exp_point_scores allocated (NULL-safe). */
 void lr_exp_scores_free(lr_exp_scores *s);
 
 /* One MMLU-layout subject (docs/evaluation.md): the first limit (< 0:

@@ -87,6 +87,9 @@ typedef struct lr_acts {
 
 /* Carves every buffer of a batch of B sequences of T tokens out of one
  * allocation.  flags: LR_ACTS_PER_LAYER | LR_ACTS_ATTN. */
+/* Fails (err) on B or T < 1, a size that does not fit in memory, or out
+ * of memory.  lr_acts_free releases the allocation and zeroes *a (a not
+ * NULL; a zeroed a is fine). */
 int lr_acts_alloc(lr_acts *a, const lr_config *cfg, int B, int T, int flags,
                   lr_error *err);
 void lr_acts_free(lr_acts *a);
@@ -144,6 +147,12 @@ typedef struct lr_decoder {
     lr_float *scratch; /* [n_heads, max_len] attention rows */
 } lr_decoder;
 
+/* A decoder for model m (kept: m must outlive d) with a cache of max_len
+ * tokens, fed `chunk` tokens per pass (chunk > max_len is reduced to
+ * max_len); the cache starts empty at position 0.  Fails (err) on
+ * max_len or chunk < 1, a cache size that overflows, or out of memory (d
+ * then needs no freeing).  lr_decoder_free releases the cache and buffers
+ * and zeroes *d (d not NULL). */
 int lr_decoder_init(lr_decoder *d, const lr_model *m, int max_len, int chunk,
                     lr_error *err);
 void lr_decoder_free(lr_decoder *d);

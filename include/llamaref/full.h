@@ -44,6 +44,8 @@ typedef struct lr_full {
 /* Makes every weight of m trainable (see above).  m keeps pointing into
  * f->params until lr_full_free; free the model first or together. */
 int lr_full_bind(lr_full *f, lr_model *m, lr_error *err);
+/* Frees the flat vector, entries and decay mask and zeroes *f (f not
+ * NULL); m's tensors then dangle, so free the model first or together. */
 void lr_full_free(lr_full *f);
 /* Offset of tensor t (one of m's weights) in the flat vector; tied lm_head
  * resolves to embed_tokens.  (size_t)-1 when t is not trainable. */

@@ -96,11 +96,17 @@ typedef struct lr_gguf {
     lr_gguf_tensor *tensors;
 } lr_gguf;
 
+/* Reads and validates the header of path (metadata and tensor infos; the
+ * tensor data is read later by lr_gguf_read_tensor).  On success *out is
+ * the caller's, released with lr_gguf_free (NULL-safe); on failure *out is
+ * NULL and err names the file, byte offset and field. */
 int lr_gguf_open(const char *path, lr_gguf **out, lr_error *err);
 void lr_gguf_free(lr_gguf *g);
 /* 1 when the file starts with the GGUF magic. */
 int lr_gguf_sniff(const char *path);
 
+/* The metadata entry / tensor info of that exact name, or NULL; the
+ * pointer is into g and lives until lr_gguf_free. */
 const lr_gguf_kv *lr_gguf_find_kv(const lr_gguf *g, const char *key);
 const lr_gguf_tensor *lr_gguf_find_tensor(const lr_gguf *g, const char *name);
 /* Typed getters: 0 and *out filled, 1 when absent (out untouched), -1 on
@@ -116,8 +122,13 @@ int lr_gguf_read_tensor(const lr_gguf *g, const lr_gguf_tensor *t, lr_float *dst
 
 /* ---- writer (little-endian, version 3) ---- */
 
+/* An empty writer (NULL with err when out of memory), freed with
+ * lr_gguf_writer_free (NULL-safe) whether saved or not.  Each add below
+ * copies its key and values (in call order) and returns 0, or -1 with err
+ * when out of memory. */
 lr_gguf_writer *lr_gguf_writer_new(lr_error *err);
 void lr_gguf_writer_free(lr_gguf_writer *w);
+/* Scalars: string, uint32, int32, float32, bool (0 / 1). */
 int lr_gguf_writer_str(lr_gguf_writer *w, const char *key, const char *val, lr_error *err);
 int lr_gguf_writer_u32(lr_gguf_writer *w, const char *key, uint32_t val, lr_error *err);
 int lr_gguf_writer_i32(lr_gguf_writer *w, const char *key, int32_t val, lr_error *err);
@@ -130,7 +141,10 @@ int lr_gguf_writer_i32_array(lr_gguf_writer *w, const char *key, const int32_t *
                              size_t n, lr_error *err);
 int lr_gguf_writer_f32_array(lr_gguf_writer *w, const char *key, const float *v,
                              size_t n, lr_error *err);
-/* A tensor of ggml type `type` from float values; ne[0] contiguous. */
+/* A tensor of ggml type `type` from float values; ne[0] contiguous.  The
+ * data is quantised and copied now.  Fails (err, naming the tensor) on
+ * n_dims outside 1..LR_GGUF_MAX_DIMS, a type other than F32, F16, BF16 and
+ * Q8_0, ne[0] not a multiple of the type's block size, or out of memory. */
 int lr_gguf_writer_tensor(lr_gguf_writer *w, const char *name, uint32_t type, int n_dims,
                           const uint64_t *ne, const float *data, lr_error *err);
 /* Writes atomically (temporary file + rename). */

@@ -35,6 +35,10 @@ typedef struct lr_loglik {
     void *ppl_window_ctx;
 } lr_loglik;
 
+/* Sets up L for model m (kept: m must outlive L) with a prefix cache of
+ * max_len tokens (the longest context + continuation it will score).
+ * Fails (err) on max_len < 1 or out of memory.  lr_loglik_free releases
+ * what L allocated (NULL-safe; also after a failed init) and zeroes it. */
 int lr_loglik_init(lr_loglik *L, const lr_model *m, int max_len, lr_error *err);
 void lr_loglik_free(lr_loglik *L);
 

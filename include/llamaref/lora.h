@@ -79,10 +79,13 @@ int lr_lora_layout(lr_lora *lo, const lr_config *mc, const lr_lora_config *cfg,
  * an empty target set or a dropout outside [0, 1). */
 int lr_lora_alloc(lr_lora *lo, const lr_config *mc, const lr_lora_config *cfg,
                   lr_error *err);
+/* Frees slots, params and cfg.layers and zeroes *lo (lo not NULL; a zeroed
+ * lo is fine). */
 void lr_lora_free(lr_lora *lo);
 /* The slot of (layer, target), or NULL when not adapted. */
 const lr_lora_slot *lr_lora_slot_get(const lr_lora *lo, int layer, int t);
-/* PEFT init from seed (docs/rng.md, stream "LoRA init"). */
+/* PEFT init from seed (docs/rng.md, stream "LoRA init"): every A drawn as
+ * above, every B set to 0, overwriting lo->params. */
 void lr_lora_init(lr_lora *lo, uint64_t seed);
 
 /* s = alpha / r, or alpha / sqrt(r) with use_rslora. */

@@ -48,6 +48,13 @@ typedef struct lr_mixture {
     size_t n_reused;      /* known extras that repeat an earlier one */
 } lr_mixture;
 
+/* Builds the mixture of n_unknown Unknown facts with k extras of `kind`
+ * each, by the selection above.  out->ex is allocated and its fact
+ * pointers point into facts (which must outlive out); free with
+ * lr_mixture_free (NULL-safe).  Fails (err, naming the file and line)
+ * when a fact has no category (probe first), there are fewer Unknown
+ * facts than n_unknown, HK is empty for "known", a fact has no
+ * paraphrase for "paraphrase", or when out of memory. */
 int lr_mixture_build(const lr_facts *facts, size_t n_unknown, size_t k,
                      lr_mix_kind kind, uint64_t seed, lr_mixture *out,
                      lr_error *err);

@@ -57,6 +57,10 @@ typedef struct lr_mmlu_items {
     int original_format; /* 1: header-less with letters */
 } lr_mmlu_items;
 
+/* Reads one subject's CSV file (either layout above) into out, which
+ * owns the item strings; free with lr_mmlu_items_free (NULL-safe).
+ * Errors name the file and line (a wrong field count, an answer outside
+ * A-D / 0-3, an empty file). */
 int lr_mmlu_read(const char *path, lr_mmlu_items *out, lr_error *err);
 void lr_mmlu_items_free(lr_mmlu_items *it);
 

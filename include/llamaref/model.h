@@ -36,6 +36,7 @@ lr_float lr_tensor_get(const lr_tensor *t, size_t i);
 /* Converts n elements starting at element `start` to lr_float. */
 void lr_tensor_get_range(const lr_tensor *t, size_t start, size_t n,
                          lr_float *out);
+/* Number of elements: the product of shape[0 .. ndim-1]. */
 uint64_t lr_tensor_nelem(const lr_tensor *t);
 
 typedef struct lr_layer_weights {
@@ -70,12 +71,19 @@ typedef struct lr_load_options {
 /* Loads a model from a HF directory (config.json + model.safetensors or
  * model.safetensors.index.json), a GGUF file (gguf.h: every tensor
  * dequantised to lr_float) or a llama2.c .bin checkpoint.  Missing,
- * unknown or mis-shaped tensors are errors naming the tensor. */
+ * unknown or mis-shaped tensors are errors naming the tensor.  opt may be
+ * NULL (read into memory, convert to lr_float).  On success *out is the
+ * caller's, released with lr_model_free.  lr_forward and the decoders
+ * take the model const, so several of them may share one. */
 int lr_model_load(const char *path, const lr_load_options *opt,
                   lr_model **out, lr_error *err);
+/* The loaders lr_model_load chooses from (same contract): a HF directory;
+ * a llama2.c checkpoint (weights always converted to lr_float). */
 int lr_model_load_hf(const char *dir, const lr_load_options *opt,
                      lr_model **out, lr_error *err);
 int lr_model_load_llama2c(const char *path, lr_model **out, lr_error *err);
+/* Frees the weights m owns, closes its mapped files and frees m
+ * (NULL-safe). */
 void lr_model_free(lr_model *m);
 /* An empty model (no weights yet) for cfg; loaders fill the tensors. */
 lr_model *lr_model_alloc(const lr_config *cfg, const char *path,

@@ -29,6 +29,9 @@ typedef struct lr_prefix_cache {
     long n_fed;         /*             tokens run through the model */
 } lr_prefix_cache;
 
+/* A cache of max_len tokens for model m (kept: m must outlive pc).  Fails
+ * (err) on max_len < 1 or out of memory.  lr_prefix_cache_free releases
+ * it (NULL-safe; also after a failed init). */
 int lr_prefix_cache_init(lr_prefix_cache *pc, const lr_model *m, int max_len,
                          lr_error *err);
 void lr_prefix_cache_free(lr_prefix_cache *pc);

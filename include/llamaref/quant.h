@@ -55,8 +55,15 @@ int lr_ggml_type_can_dequantize(uint32_t type);
 /* The type id for a name ("q8_0", case-insensitive), or -1. */
 int lr_ggml_type_from_name(const char *name);
 
-/* Decodes n_blocks consecutive blocks of `type` from src to
- * n_blocks * block_size values.  Returns -1 for an unsupported type. */
+/* Decodes n_blocks consecutive blocks of `type` from src (n_blocks *
+ * type_size bytes, as stored in the file) to dst (n_blocks * block_size
+ * values, written; a row of a GGUF matrix is ne[0] / block_size blocks).
+ * Returns 0, or -1 for a type lr_ggml_type_can_dequantize rejects (nothing
+ * written).  Both buffers are the caller's; nothing is allocated.
+ * There is no backward: the stored codes are integers, and the backward
+ * pass through a quantised frozen weight W (QLoRA-style training) is the
+ * matmul backward with the dequantised W, dx += dy W
+ * (lr_matmul_backward_plain, matmul.h). */
 int lr_dequantize(uint32_t type, const unsigned char *src, size_t n_blocks,
                   lr_float *dst);
 

@@ -26,7 +26,9 @@ typedef struct lr_rng {
     uint64_t state;
 } lr_rng;
 
+/* state = seed (any value, 0 included). */
 void lr_rng_seed(lr_rng *r, uint64_t seed);
+/* The next 64-bit output of the recurrence above (advances r). */
 uint64_t lr_rng_next(lr_rng *r);
 double lr_rng_double(lr_rng *r); /* [0, 1), 53 bits */
 float lr_rng_float(lr_rng *r);   /* [0, 1), 24 bits */
@@ -55,6 +57,8 @@ typedef enum lr_stream_kind {
     LR_STREAM_RANDOM_MODEL = 10 /* random weights of a test model */
 } lr_stream_kind;
 
+/* The seed of stream `kind` with indices i, j, k (unused ones 0), derived
+ * from the user's seed by the rules above. */
 uint64_t lr_seed_of(lr_stream_kind kind, uint64_t seed, uint64_t i,
                     uint64_t j, uint64_t k);
 /* lr_seed_of(kind, seed, i, j, 0): the training streams' form. */

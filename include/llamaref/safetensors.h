@@ -40,8 +40,13 @@ typedef struct lr_st_file lr_st_file;
 
 #define LR_ST_MMAP 1 /* map the file (POSIX); falls back to stdio elsewhere */
 
+/* Opens and validates path (flags: 0 or LR_ST_MMAP).  On success *out is
+ * the caller's, released with lr_st_close (NULL-safe); on failure *out is
+ * NULL and err names the file and the problem.  The tensor records and
+ * names returned below point into *out and live until lr_st_close. */
 int lr_st_open(const char *path, int flags, lr_st_file **out, lr_error *err);
 void lr_st_close(lr_st_file *f);
+/* The path the file was opened with; the number of tensors in it. */
 const char *lr_st_path(const lr_st_file *f);
 size_t lr_st_count(const lr_st_file *f);
 const lr_st_tensor *lr_st_at(const lr_st_file *f, size_t i); /* file order */
@@ -92,6 +97,8 @@ const lr_st_tensor *lr_st_set_find(const lr_st_set *s, const char *name,
 
 typedef struct lr_st_writer lr_st_writer;
 
+/* An empty writer (NULL with err filled when out of memory); the caller
+ * frees it with lr_st_writer_free (NULL-safe), after writing or not. */
 lr_st_writer *lr_st_writer_new(lr_error *err);
 void lr_st_writer_free(lr_st_writer *w);
 /* Adds a tensor from host values, encoding it as dtype (float data is

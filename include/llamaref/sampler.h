@@ -39,9 +39,15 @@ typedef struct lr_sampler {
     double *z, *w;      /* [vocab] scratch: scaled logits; kept weights */
 } lr_sampler;
 
+/* Sets s up for vocab_size logits with the options of the algorithm above
+ * (top_k 0: off; top_p >= 1: off; min_p 0: off) and the stream seed;
+ * allocates its scratch, released by lr_sampler_free.  Fails (err) on
+ * vocab_size < 1, temperature < 0, top_k < 0, top_p <= 0, min_p outside
+ * [0, 1], or out of memory. */
 int lr_sampler_init(lr_sampler *s, int vocab_size, double temperature,
                     int top_k, double top_p, double min_p, uint64_t seed,
                     lr_error *err);
+/* Frees the scratch arrays of lr_sampler_init (s itself is the caller's). */
 void lr_sampler_free(lr_sampler *s);
 
 /* The next token for logits [vocab_size]. */

@@ -110,6 +110,12 @@ typedef struct lr_stream_decoder {
     int at_start; /* llama2.c: the next text piece loses a leading space */
 } lr_stream_decoder;
 
+/* d keeps tok (which must outlive it); nothing is allocated, so there is
+ * nothing to free.  push appends the complete characters of id to out and
+ * returns 0, or -1 (err: an id outside the vocabulary or without a token,
+ * out of memory) with
+ * out as it was and the pending bytes kept; flush appends the bytes still
+ * held back and readies d for a new text (0, or -1 when out of memory). */
 void lr_stream_decoder_init(lr_stream_decoder *d, const lr_tokenizer *tok);
 int lr_stream_decoder_push(lr_stream_decoder *d, int32_t id, lr_buf *out,
                            lr_error *err);

@@ -54,6 +54,12 @@ typedef struct lr_train_ws {
     void *grad_tap_ctx;
 } lr_train_ws;
 
+/* The workspace of micro-batches of up to B sequences of T tokens for
+ * model m and adapters lo (NULL for full-parameter training; its rank
+ * sizes the LoRA buffers), in one allocation; recompute 1 keeps only
+ * each layer's input (see above).  Fails (err) on an empty batch or when
+ * the workspace does not fit in memory.  lr_train_ws_free releases it and
+ * zeroes *ws (ws not NULL; a zeroed ws is fine). */
 int lr_train_ws_alloc(lr_train_ws *ws, const lr_model *m, const lr_lora *lo,
                       int B, int T, int recompute, lr_error *err);
 void lr_train_ws_free(lr_train_ws *ws);

@@ -71,6 +71,9 @@ typedef struct lr_step_stats {
 int lr_trainer_init(lr_trainer *t, lr_model *m, lr_lora *lo, lr_full *full,
                     const lr_dataset *ds, lr_adamw *opt,
                     const lr_trainer_opts *o, lr_error *err);
+/* Frees what lr_trainer_init allocated (workspace, shuffle order, batch
+ * buffers, gradient), not the model, adapters, dataset or optimizer
+ * (NULL-safe). */
 void lr_trainer_free(lr_trainer *t);
 
 /* Optimizer step `step` (0 <= step < t->total).  A NaN loss or gradient

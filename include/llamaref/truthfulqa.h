@@ -43,6 +43,9 @@ typedef struct lr_tqa {
     lr_json_doc *doc;
 } lr_tqa;
 
+/* Reads the JSON file (either target layout above) into out; the item
+ * strings point into out->doc, which out owns.  Errors name the file and
+ * line.  lr_tqa_free releases everything (NULL-safe). */
 int lr_tqa_load(const char *path, lr_tqa *out, lr_error *err);
 void lr_tqa_free(lr_tqa *t);
 

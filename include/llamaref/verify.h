@@ -75,6 +75,8 @@ typedef struct lr_verify_opts {
                                  take precedence */
 } lr_verify_opts;
 
+/* The defaults: every field 0 / NULL except compute, rtol, atol and
+ * golden_compute, which are -1 (chosen per tensor as documented above). */
 void lr_verify_opts_init(lr_verify_opts *o);
 
 /* Default rtol for a tensor computed in `compute` (docs/verify.md gives

@@ -31,6 +31,8 @@ typedef struct lr_vocab {
     const struct lr_vocab *merge_pairs;
 } lr_vocab;
 
+/* init: an empty vocabulary (nothing allocated); free: releases what the
+ * adds allocated (not merge_pairs) and leaves v empty as after init. */
 void lr_vocab_init(lr_vocab *v);
 void lr_vocab_free(lr_vocab *v);
 /* Reserves room for n tokens and blob_bytes bytes (optional, for speed). */

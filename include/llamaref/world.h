@@ -56,6 +56,7 @@ typedef struct lr_world_relation {
 
 extern const lr_world_relation lr_world_relations[];
 extern const size_t lr_world_n_relations;
+/* The name of an entity type (a static string; "?" when out of range). */
 const char *lr_world_type_name(lr_world_type t);
 
 typedef struct lr_world_opts {
@@ -72,6 +73,7 @@ typedef struct lr_world_opts {
     uint32_t exam_min_mentions; /* their facts have m >= this; default 10 (head) */
 } lr_world_opts;
 
+/* Every field of *o set to the default its comment gives. */
 void lr_world_opts_default(lr_world_opts *o);
 
 typedef struct lr_world_entity {
