@@ -352,6 +352,7 @@ int lr_tokenizer_to_gguf(const lr_tokenizer *tok, const lr_config *cfg, lr_gguf_
     char **strs = NULL, **mstrs = NULL;
     size_t *lens = NULL, *mlens = NULL, mcap = 0;
     int32_t *types = NULL;
+    unsigned char *special = NULL;
     int rc = -1;
     if (tok->format == LR_TOK_LLAMA2C)
         return lr_fail(err, "export-gguf: SentencePiece (llama2.c) tokenizers are not exported "
@@ -363,12 +364,23 @@ int lr_tokenizer_to_gguf(const lr_tokenizer *tok, const lr_config *cfg, lr_gguf_
     strs = lr_zalloc(V, sizeof *strs, "token strings", err);
     lens = lr_zalloc(V, sizeof *lens, "token lengths", err);
     types = lr_zalloc(V, sizeof *types, "token types", err);
-    if (!strs || !lens || !types) goto done;
+    special = lr_zalloc(V ? V : 1, 1, "special-token marks", err);
+    if (!strs || !lens || !types || !special) goto done;
+    /* special tokens inside the BPE vocabulary (a tokenizer read from a
+     * GGUF keeps its control tokens there): control tokens, as plain text */
+    for (i = 0; i < tok->specials.n; i++)
+        if (tok->special_ids[i] >= 0 && (size_t)tok->special_ids[i] < tok->bpe.n &&
+            (size_t)tok->special_ids[i] < V)
+            special[tok->special_ids[i]] = 1;
     for (i = 0; i < V; i++) {
         lr_buf b = {0};
         size_t len;
         const unsigned char *s;
-        if (i < tok->bpe.n) {
+        if (i < tok->bpe.n && special[i]) {
+            s = lr_vocab_bytes(&tok->bpe, i, &len);
+            lr_buf_append(&b, s, len);
+            types[i] = TT_CONTROL;
+        } else if (i < tok->bpe.n) {
             s = lr_vocab_bytes(&tok->bpe, i, &len);
             spell(map, s, len, &b);
             types[i] = TT_NORMAL;
@@ -392,13 +404,13 @@ int lr_tokenizer_to_gguf(const lr_tokenizer *tok, const lr_config *cfg, lr_gguf_
         lens[i] = b.len;
     }
     /* merges: for each multi-byte token, every split into two tokens */
-    for (i = 256; i < tok->bpe.n; i++) {
+    for (i = 256; i < tok->bpe.n && i < V; i++) {
         size_t len, k;
         const unsigned char *s = lr_vocab_bytes(&tok->bpe, i, &len);
-        for (k = 1; k < len; k++) {
+        for (k = 1; k < len && !special[i]; k++) {
             int32_t a = lr_vocab_find(&tok->bpe, s, k), b = lr_vocab_find(&tok->bpe, s + k, len - k);
             lr_buf m = {0};
-            if (a < 0 || b < 0) continue;
+            if (a < 0 || b < 0 || special[a] || special[b]) continue;
             spell(map, s, k, &m);
             lr_buf_append(&m, " ", 1);
             spell(map, s + k, len - k, &m);
@@ -450,6 +462,7 @@ done:
     free(strs);
     free(lens);
     free(types);
+    free(special);
     free(mstrs);
     free(mlens);
     return rc;
