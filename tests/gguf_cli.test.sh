@@ -105,9 +105,11 @@ $LLAMAREF_BIN merge -m "$G" --adapter "$T/train.gguf" --out "$T/merged.gguf.d" >
 same "merge" "$T/merged.dir/model.safetensors" "$T/merged.gguf.d/model.safetensors"
 $LLAMAREF_BIN merge -m "$G" --adapter "$T/train.gguf" --out "$T/merged.gguf" >/dev/null 2>"$T/e" ||
     bad "merge into a .gguf failed: $(cat "$T/e")"
-$LLAMAREF_BIN dump -m "$T/merged.dir" --ids "$IDS" --out "$T/md.safetensors" >/dev/null 2>&1
-$LLAMAREF_BIN dump -m "$T/merged.gguf" --ids "$IDS" --out "$T/mg.safetensors" >/dev/null 2>&1
-same "merged GGUF = merged directory" "$T/md.safetensors" "$T/mg.safetensors"
+# the merged GGUF is the merged directory exported (F32 weights, and the
+# tokenizer.model of data/world as the GGUF's tokenizer)
+$LLAMAREF_BIN export-gguf -m "$T/merged.dir" --out "$T/merged.dir.gguf" 2>"$T/e" ||
+    bad "export-gguf of the merged directory failed: $(cat "$T/e")"
+same "merged GGUF = merged directory exported" "$T/merged.dir.gguf" "$T/merged.gguf"
 $LLAMAREF_BIN generate -m "$T/merged.gguf" -p "What_is" -n 4 --temp 0 >"$T/mgen" 2>"$T/e" ||
     bad "generate on the merged GGUF (its tokenizer) failed: $(cat "$T/e")"
 
