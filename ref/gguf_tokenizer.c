@@ -340,10 +340,32 @@ static void spell(const uint32_t map[256], const unsigned char *b, size_t n, lr_
     }
 }
 
+/* Appends merge m (its bytes, now owned by the list) to the list. */
+static int push_merge(char ***strs, size_t **lens, size_t *cap, size_t *n, lr_buf *m,
+                      lr_error *err)
+{
+    if (*n == *cap) {
+        size_t c = *cap ? 2 * *cap : 4096;
+        char **p = realloc(*strs, c * sizeof *p);
+        size_t *q;
+        if (p) *strs = p;
+        q = realloc(*lens, c * sizeof *q);
+        if (q) *lens = q;
+        if (!p || !q) return lr_fail(err, "out of memory");
+        *cap = c;
+    }
+    (*strs)[*n] = m->data;
+    (*lens)[(*n)++] = m->len;
+    return 0;
+}
+
 /* Byte-level BPE (tiktoken, tokenizer.json, bpe-train) as "gpt2".  Merges
  * are every split of each token into two tokens (what tiktoken's merging
  * can join), ordered by the merged token's id, so that llama.cpp's
- * listed-merges BPE gives tiktoken's result. */
+ * listed-merges BPE gives tiktoken's result; a tokenizer read from a GGUF
+ * keeps its own merges (the pairs it merges, in their order), its
+ * add_bos_token and its chat template, so that it is written back as it
+ * encodes. */
 int lr_tokenizer_to_gguf(const lr_tokenizer *tok, const lr_config *cfg, lr_gguf_writer *w,
                          lr_error *err)
 {
@@ -403,8 +425,25 @@ int lr_tokenizer_to_gguf(const lr_tokenizer *tok, const lr_config *cfg, lr_gguf_
         strs[i] = b.data;
         lens[i] = b.len;
     }
-    /* merges: for each multi-byte token, every split into two tokens */
-    for (i = 256; i < tok->bpe.n && i < V; i++) {
+    /* merges: the listed pairs of a GGUF's tokenizer, in order */
+    for (i = 0; tok->merge_pairs && i < tok->merge_pairs->n; i++) {
+        size_t klen, la, lb;
+        const unsigned char *key = lr_vocab_bytes(tok->merge_pairs, i, &klen);
+        uint32_t a = lr_le32(key), b = lr_le32(key + 4);
+        const unsigned char *sa = lr_vocab_bytes(&tok->bpe, a, &la);
+        const unsigned char *sb = lr_vocab_bytes(&tok->bpe, b, &lb);
+        lr_buf m = {0};
+        spell(map, sa, la, &m);
+        lr_buf_append(&m, " ", 1);
+        spell(map, sb, lb, &m);
+        if (m.oom ? lr_fail(err, "out of memory")
+                  : push_merge(&mstrs, &mlens, &mcap, &n_merges, &m, err)) {
+            lr_buf_free(&m);
+            goto done;
+        }
+    }
+    /* otherwise, for each multi-byte token, every split into two tokens */
+    for (i = 256; !tok->merge_pairs && i < tok->bpe.n && i < V; i++) {
         size_t len, k;
         const unsigned char *s = lr_vocab_bytes(&tok->bpe, i, &len);
         for (k = 1; k < len && !special[i]; k++) {
@@ -414,27 +453,11 @@ int lr_tokenizer_to_gguf(const lr_tokenizer *tok, const lr_config *cfg, lr_gguf_
             spell(map, s, k, &m);
             lr_buf_append(&m, " ", 1);
             spell(map, s + k, len - k, &m);
-            if (m.oom) {
+            if (m.oom ? lr_fail(err, "out of memory")
+                      : push_merge(&mstrs, &mlens, &mcap, &n_merges, &m, err)) {
                 lr_buf_free(&m);
-                lr_fail(err, "out of memory");
                 goto done;
             }
-            if (n_merges == mcap) {
-                size_t cap = mcap ? 2 * mcap : 4096;
-                char **p = realloc(mstrs, cap * sizeof *p);
-                size_t *q;
-                if (p) mstrs = p;
-                q = realloc(mlens, cap * sizeof *q);
-                if (q) mlens = q;
-                if (!p || !q) {
-                    lr_buf_free(&m);
-                    lr_fail(err, "out of memory");
-                    goto done;
-                }
-                mcap = cap;
-            }
-            mstrs[n_merges] = m.data;
-            mlens[n_merges++] = m.len;
         }
     }
     if (lr_gguf_writer_str(w, "tokenizer.ggml.model", "gpt2", err) ||
@@ -453,7 +476,12 @@ int lr_tokenizer_to_gguf(const lr_tokenizer *tok, const lr_config *cfg, lr_gguf_
     if (cfg->n_eos &&
         lr_gguf_writer_u32(w, "tokenizer.ggml.eos_token_id", (uint32_t)cfg->eos_token_ids[0], err))
         goto done;
-    if (lr_gguf_writer_bool(w, "tokenizer.ggml.add_bos_token", cfg->bos_token_id >= 0, err))
+    /* a GGUF's add_bos_token = false (SmolLM2) was read as bos_id -1 */
+    if (lr_gguf_writer_bool(w, "tokenizer.ggml.add_bos_token",
+                            cfg->bos_token_id >= 0 && tok->bos_id >= 0, err))
+        goto done;
+    if (tok->chat_template &&
+        lr_gguf_writer_str(w, "tokenizer.chat_template", tok->chat_template, err))
         goto done;
     rc = 0;
 done:

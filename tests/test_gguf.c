@@ -359,6 +359,66 @@ static void test_gguf_tokenizer_reexport(void)
     lr_tokenizer_free(&b);
 }
 
+/* A GGUF tokenizer whose merges are not every split of every token (a
+ * trained BPE's list, as SmolLM2's): written back, it keeps its merges in
+ * their order, add_bos_token = false and its chat template, so it encodes
+ * as before ("bc" is a token that no merge makes). */
+static void test_gguf_tokenizer_keeps_merges(void)
+{
+    static const char *const toks[] = {"a", "b", "c", "ab", "bc", "abc", "<|end|>"};
+    static const char *const merges[] = {"a b", "ab c"};
+    size_t tl[7], ml[2], i;
+    int32_t types[7] = {1, 1, 1, 1, 1, 1, 3};
+    const char *p = h_tmp("merges.gguf"), *q = h_tmp("merges_again.gguf");
+    lr_gguf_writer *w;
+    lr_tokenizer a, b;
+    lr_config cfg;
+    lr_gguf *g = NULL;
+    lr_error err;
+    lr_tokens x = {0}, y = {0};
+    for (i = 0; i < 7; i++) tl[i] = strlen(toks[i]);
+    for (i = 0; i < 2; i++) ml[i] = strlen(merges[i]);
+    w = lr_gguf_writer_new(&err);
+    CHECK_OK(lr_gguf_writer_str(w, "general.architecture", "llama", &err), &err);
+    CHECK_OK(lr_gguf_writer_str(w, "tokenizer.ggml.model", "gpt2", &err), &err);
+    CHECK_OK(lr_gguf_writer_str(w, "tokenizer.ggml.pre", "gpt-2", &err), &err);
+    CHECK_OK(lr_gguf_writer_str_array(w, "tokenizer.ggml.tokens", toks, tl, 7, &err), &err);
+    CHECK_OK(lr_gguf_writer_i32_array(w, "tokenizer.ggml.token_type", types, 7, &err), &err);
+    CHECK_OK(lr_gguf_writer_str_array(w, "tokenizer.ggml.merges", merges, ml, 2, &err), &err);
+    CHECK_OK(lr_gguf_writer_u32(w, "tokenizer.ggml.bos_token_id", 6, &err), &err);
+    CHECK_OK(lr_gguf_writer_bool(w, "tokenizer.ggml.add_bos_token", 0, &err), &err);
+    CHECK_OK(lr_gguf_writer_str(w, "tokenizer.chat_template", "{{ messages }}", &err), &err);
+    CHECK_OK(lr_gguf_writer_save(w, p, &err), &err);
+    lr_gguf_writer_free(w);
+    CHECK_OK(lr_tokenizer_load(p, &a, &err), &err);
+    CHECK_OK(lr_tokenizer_encode(&a, "abcbc", 5, 0, &x, &err), &err);
+    CHECK(x.n == 3 && x.ids[0] == 5 && x.ids[1] == 1 && x.ids[2] == 2); /* abc, b, c */
+    memset(&cfg, 0, sizeof cfg);
+    cfg.vocab_size = 7;
+    cfg.bos_token_id = 6;
+    w = lr_gguf_writer_new(&err);
+    CHECK_OK(lr_tokenizer_to_gguf(&a, &cfg, w, &err), &err);
+    CHECK_OK(lr_gguf_writer_save(w, q, &err), &err);
+    lr_gguf_writer_free(w);
+    CHECK_OK(lr_gguf_open(q, &g, &err), &err);
+    if (g) {
+        const lr_gguf_kv *m = lr_gguf_find_kv(g, "tokenizer.ggml.merges");
+        const lr_gguf_kv *ab = lr_gguf_find_kv(g, "tokenizer.ggml.add_bos_token");
+        CHECK(m && m->n == 2 && !strcmp(m->strs[0], "a b") && !strcmp(m->strs[1], "ab c"));
+        CHECK(ab && ab->i == 0);
+    }
+    lr_gguf_free(g);
+    CHECK_OK(lr_tokenizer_load(q, &b, &err), &err);
+    CHECK_OK(lr_tokenizer_encode(&b, "abcbc", 5, 0, &y, &err), &err);
+    CHECK(x.n == y.n && !memcmp(x.ids, y.ids, x.n * sizeof *x.ids));
+    CHECK_INT(b.bos_id, -1);
+    CHECK(b.chat_template && !strcmp(b.chat_template, "{{ messages }}"));
+    lr_tokens_free(&x);
+    lr_tokens_free(&y);
+    lr_tokenizer_free(&a);
+    lr_tokenizer_free(&b);
+}
+
 /* Llama 3's tokenizer exported into a GGUF by llamaref and read back. */
 static void test_llama3_tokenizer_roundtrip(void)
 {
@@ -1046,6 +1106,7 @@ int main(void)
     RUN(test_gguf_tokenizer_reserves_by_file);
     RUN(test_llama3_tokenizer_roundtrip);
     RUN(test_gguf_tokenizer_reexport);
+    RUN(test_gguf_tokenizer_keeps_merges);
     RUN(test_crafted_file_is_valid);
     RUN(test_truncation_at_every_byte);
     RUN(test_hostile_fields);
