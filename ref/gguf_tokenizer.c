@@ -340,6 +340,87 @@ static void spell(const uint32_t map[256], const unsigned char *b, size_t n, lr_
     }
 }
 
+/* SentencePiece (a llama2.c tokenizer.bin, or a "llama" GGUF read back)
+ * as "llama", laid out as convert_hf_to_gguf writes a tokenizer.model:
+ * each piece with U+2581 for a space (llama2.c stored BOS and EOS as
+ * "\n<s>\n", "\n</s>\n": the piece is between the newlines), its score,
+ * its type (normal 1, unknown 2, control 3, byte 6), rows past the
+ * vocabulary as "[PAD<id>]" (unused, score -1000), the special ids, BOS
+ * added, EOS not.  test_gguf checks the bytes against gguf-py's file. */
+static int to_gguf_spm(const lr_tokenizer *tok, const lr_config *cfg, lr_gguf_writer *w,
+                       lr_error *err)
+{
+    const lr_sp *sp = &tok->sp;
+    size_t V = (size_t)cfg->vocab_size, i;
+    char **strs = lr_zalloc(V ? V : 1, sizeof *strs, "token strings", err);
+    size_t *lens = lr_zalloc(V ? V : 1, sizeof *lens, "token lengths", err);
+    float *scores = lr_zalloc(V ? V : 1, sizeof *scores, "token scores", err);
+    int32_t *types = lr_zalloc(V ? V : 1, sizeof *types, "token types", err);
+    int rc = -1;
+    if (!strs || !lens || !scores || !types) goto done;
+    for (i = 0; i < V; i++) {
+        lr_buf b = {0};
+        if (i < sp->vocab.n) {
+            size_t len, j;
+            const unsigned char *t = lr_vocab_bytes(&sp->vocab, i, &len);
+            if (sp->kind[i] == LR_SP_CONTROL && len > 2 && t[0] == '\n' && t[len - 1] == '\n') {
+                t++;
+                len -= 2;
+            }
+            for (j = 0; j < len; j++) {
+                if (t[j] == ' ') lr_buf_append(&b, "\xe2\x96\x81", 3);
+                else lr_buf_append(&b, t + j, 1);
+            }
+            scores[i] = sp->scores[i];
+            types[i] = sp->kind[i] == LR_SP_BYTE      ? TT_BYTE
+                       : sp->kind[i] == LR_SP_CONTROL ? TT_CONTROL
+                       : sp->kind[i] == LR_SP_UNKNOWN ? TT_UNKNOWN
+                                                      : TT_NORMAL;
+        } else {
+            lr_buf_printf(&b, "[PAD%lu]", (unsigned long)i);
+            scores[i] = -1000.0f;
+            types[i] = TT_UNUSED;
+        }
+        if (b.oom) {
+            lr_buf_free(&b);
+            lr_fail(err, "out of memory");
+            goto done;
+        }
+        if (!b.data) { /* an empty piece */
+            b.data = calloc(1, 1);
+            if (!b.data) {
+                lr_fail(err, "out of memory");
+                goto done;
+            }
+        }
+        strs[i] = b.data;
+        lens[i] = b.len;
+    }
+    if (lr_gguf_writer_str(w, "tokenizer.ggml.model", "llama", err) ||
+        lr_gguf_writer_str(w, "tokenizer.ggml.pre", "default", err) ||
+        lr_gguf_writer_str_array(w, "tokenizer.ggml.tokens", (const char *const *)strs, lens, V,
+                                 err) ||
+        lr_gguf_writer_f32_array(w, "tokenizer.ggml.scores", scores, V, err) ||
+        lr_gguf_writer_i32_array(w, "tokenizer.ggml.token_type", types, V, err) ||
+        (sp->bos_id >= 0 &&
+         lr_gguf_writer_u32(w, "tokenizer.ggml.bos_token_id", (uint32_t)sp->bos_id, err)) ||
+        (sp->eos_id >= 0 &&
+         lr_gguf_writer_u32(w, "tokenizer.ggml.eos_token_id", (uint32_t)sp->eos_id, err)) ||
+        (sp->unk_id >= 0 &&
+         lr_gguf_writer_u32(w, "tokenizer.ggml.unknown_token_id", (uint32_t)sp->unk_id, err)) ||
+        lr_gguf_writer_bool(w, "tokenizer.ggml.add_bos_token", tok->bos_id >= 0, err) ||
+        lr_gguf_writer_bool(w, "tokenizer.ggml.add_eos_token", 0, err))
+        goto done;
+    rc = 0;
+done:
+    for (i = 0; strs && i < V; i++) free(strs[i]);
+    free(strs);
+    free(lens);
+    free(scores);
+    free(types);
+    return rc;
+}
+
 /* Appends merge m (its bytes, now owned by the list) to the list. */
 static int push_merge(char ***strs, size_t **lens, size_t *cap, size_t *n, lr_buf *m,
                       lr_error *err)
@@ -376,12 +457,10 @@ int lr_tokenizer_to_gguf(const lr_tokenizer *tok, const lr_config *cfg, lr_gguf_
     int32_t *types = NULL;
     unsigned char *special = NULL;
     int rc = -1;
-    if (tok->format == LR_TOK_LLAMA2C)
-        return lr_fail(err, "export-gguf: SentencePiece (llama2.c) tokenizers are not exported "
-                       "yet; use --no-tokenizer");
     if (tok->vocab_size > V)
         return lr_fail(err, "export-gguf: tokenizer has %lu tokens, the model's vocab_size is %lu",
                        (unsigned long)tok->vocab_size, (unsigned long)V);
+    if (tok->format == LR_TOK_LLAMA2C) return to_gguf_spm(tok, cfg, w, err);
     byte_to_unicode(map);
     strs = lr_zalloc(V, sizeof *strs, "token strings", err);
     lens = lr_zalloc(V, sizeof *lens, "token lengths", err);

@@ -134,4 +134,23 @@ $LLAMAREF_BIN export-gguf --model "$G" --out "$T/again.gguf" 2>"$T/e" ||
     bad "export-gguf of a GGUF failed: $(cat "$T/e")"
 same "export-gguf of the GGUF" "$G" "$T/again.gguf"
 
+# a llama2.c checkpoint with its SentencePiece tokenizer (asset): exported
+# with the tokenizer as "llama" metadata, the GGUF tokenizes and computes
+# as the .bin pair
+S="$LLAMAREF_ASSETS/stories260K"
+if [ -f "$S/stories260K.bin" ] && [ -f "$S/tok512.bin" ]; then
+    $LLAMAREF_BIN export-gguf --model "$S/stories260K.bin" --tokenizer "$S/tok512.bin" \
+        --out "$T/stories.gguf" 2>"$T/e" || bad "export-gguf of stories260K failed: $(cat "$T/e")"
+    cat tests/*.sh > "$T/text.txt"
+    a=$($LLAMAREF_BIN tokenize --tokenizer "$S/tok512.bin" -f "$T/text.txt" --bos | tr '\n' ' ')
+    b=$($LLAMAREF_BIN tokenize --tokenizer "$T/stories.gguf" -f "$T/text.txt" --bos | tr '\n' ' ')
+    expect_eq "SentencePiece GGUF: same ids" "$b" "$a"
+    case $a in *[0-9]*) ok ;; *) bad "tokenize with tok512.bin gave nothing" ;; esac
+    $LLAMAREF_BIN dump -m "$S/stories260K.bin" --ids "1 300 301 302" --out "$T/s1.safetensors" >/dev/null 2>&1
+    $LLAMAREF_BIN dump -m "$T/stories.gguf" --ids "1 300 301 302" --out "$T/s2.safetensors" >/dev/null 2>&1
+    same "stories260K dump" "$T/s1.safetensors" "$T/s2.safetensors"
+else
+    echo "gguf_cli.test.sh: stories260K checks skipped: $S absent" >&2; skip=$((skip + 3))
+fi
+
 finish gguf_cli.test.sh

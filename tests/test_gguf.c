@@ -839,10 +839,10 @@ static uint64_t file_fnv64(const char *path, size_t *n)
  * it out (pieces with U+2581, scores, token types, special ids) with
  * GGUFWriter, and commits the file's size and FNV-1a 64 and the ids the
  * sentencepiece library gives the tokenizer corpus
- * (vectors/gguf/llama2_spm.json).  Here the same bytes are written from
- * llama2.c's tokenizer.bin (the same vocabulary; asset, skipped when
- * absent) and checked to be gguf-py's file; read back, it encodes the
- * corpus as sentencepiece does and as tokenizer.bin does. */
+ * (vectors/gguf/llama2_spm.json).  Here lr_tokenizer_to_gguf (export-gguf)
+ * writes llama2.c's tokenizer.bin (the same vocabulary; asset, skipped
+ * when absent), and the bytes must be gguf-py's file; read back, it
+ * encodes the corpus as sentencepiece does and as tokenizer.bin does. */
 static void test_llama_spm_tokenizer(void)
 {
     const char *tp = h_asset("llama2/tokenizer.bin");
@@ -851,61 +851,23 @@ static void test_llama_spm_tokenizer(void)
     lr_gguf_writer *w;
     lr_json_doc *doc = NULL;
     const lr_json *root, *ids, *want_n, *want_h;
+    lr_config cfg;
     lr_error err;
-    char **strs, hex[17];
-    size_t *lens, i, n, fsize = 0, count = 0, bad = 0, bad_a = 0;
-    float *scores;
-    int32_t *types;
+    char hex[17];
+    size_t i, fsize = 0, count = 0, bad = 0, bad_a = 0;
     if (!tp) SKIP("llama2/tokenizer.bin not in $LLAMAREF_ASSETS");
     CHECK_OK(lr_json_parse_file("vectors/gguf/llama2_spm.json", &doc, &err), &err);
     if (!doc) return;
     CHECK_OK(lr_tokenizer_load(tp, &a, &err), &err);
-    n = a.sp.vocab.n;
-    strs = calloc(n, sizeof *strs);
-    lens = calloc(n, sizeof *lens);
-    scores = calloc(n, sizeof *scores);
-    types = calloc(n, sizeof *types);
-    for (i = 0; i < n; i++) {
-        size_t len, j;
-        const unsigned char *t = lr_vocab_bytes(&a.sp.vocab, i, &len);
-        lr_buf u = {0};
-        /* llama2.c's export wrote BOS and EOS as "\n<s>\n", "\n</s>\n":
-         * the piece is between the newlines */
-        if (a.sp.kind[i] == LR_SP_CONTROL && len > 2 && t[0] == '\n' && t[len - 1] == '\n') {
-            t++;
-            len -= 2;
-        }
-        for (j = 0; j < len; j++) {
-            if (t[j] == ' ') lr_buf_append(&u, "\xe2\x96\x81", 3);
-            else lr_buf_append(&u, t + j, 1);
-        }
-        strs[i] = u.data ? u.data : calloc(1, 1);
-        lens[i] = u.len;
-        scores[i] = a.sp.scores[i];
-        types[i] = a.sp.kind[i] == LR_SP_BYTE ? 6 : a.sp.kind[i] == LR_SP_CONTROL ? 3
-                   : a.sp.kind[i] == LR_SP_UNKNOWN ? 2 : 1;
-    }
-    /* the keys in gguf-py's order (GGUFWriter puts general.architecture first) */
+    /* what export-gguf writes, after the key GGUFWriter puts first */
+    memset(&cfg, 0, sizeof cfg);
+    cfg.vocab_size = (int)a.vocab_size;
+    cfg.bos_token_id = 1;
     w = lr_gguf_writer_new(&err);
     CHECK_OK(lr_gguf_writer_str(w, "general.architecture", "llama", &err), &err);
-    CHECK_OK(lr_gguf_writer_str(w, "tokenizer.ggml.model", "llama", &err), &err);
-    CHECK_OK(lr_gguf_writer_str(w, "tokenizer.ggml.pre", "default", &err), &err);
-    CHECK_OK(lr_gguf_writer_str_array(w, "tokenizer.ggml.tokens", (const char *const *)strs, lens,
-                                      n, &err), &err);
-    CHECK_OK(lr_gguf_writer_f32_array(w, "tokenizer.ggml.scores", scores, n, &err), &err);
-    CHECK_OK(lr_gguf_writer_i32_array(w, "tokenizer.ggml.token_type", types, n, &err), &err);
-    CHECK_OK(lr_gguf_writer_u32(w, "tokenizer.ggml.bos_token_id", 1, &err), &err);
-    CHECK_OK(lr_gguf_writer_u32(w, "tokenizer.ggml.eos_token_id", 2, &err), &err);
-    CHECK_OK(lr_gguf_writer_u32(w, "tokenizer.ggml.unknown_token_id", 0, &err), &err);
-    CHECK_OK(lr_gguf_writer_bool(w, "tokenizer.ggml.add_bos_token", 1, &err), &err);
-    CHECK_OK(lr_gguf_writer_bool(w, "tokenizer.ggml.add_eos_token", 0, &err), &err);
+    CHECK_OK(lr_tokenizer_to_gguf(&a, &cfg, w, &err), &err);
     CHECK_OK(lr_gguf_writer_save(w, out, &err), &err);
     lr_gguf_writer_free(w);
-    for (i = 0; i < n; i++) free(strs[i]);
-    free(strs);
-    free(lens);
-    free(scores);
-    free(types);
     root = lr_json_root(doc);
     want_n = lr_json_get(root, "file_bytes");
     want_h = lr_json_get(root, "file_fnv1a64");
