@@ -263,7 +263,8 @@ $(B)/bench/make_random_model: tests/bench/make_random_model.c $(B)/libllamaref.a
 # The library is compiled once, instrumented, into $(FUZZ_B)/libllamaref.a;
 # every tests/fuzz/fuzz_*.c is linked against it (a new file is a new target).
 #   make fuzz FUZZ_SECONDS=60    runs every target in turn on a working copy
-#                                of its committed corpus (tests/fuzz/corpus/T)
+#                                of its committed corpus (tests/fuzz/corpus/T);
+#                                FUZZ_TARGETS=gguf runs one (a CI stage)
 #   make fuzz-replay             runs every committed corpus and regression
 #                                input (tests/fuzz/regress/T) once: a CI stage
 # Maintainers' tool, not part of `make test`; see docs/formats.md.
@@ -310,7 +311,7 @@ fuzz: fuzz-build
 	  grep -E "^Done [0-9]+ runs|stat::number_of_executed_units|stat::average_exec_per_sec|ERROR|SUMMARY|crash-|oom-|leak-|timeout-" $(FUZZ_B)/log_$$t; \
 	  grep -E "^#[0-9]+.*(DONE|pulse)" $(FUZZ_B)/log_$$t | tail -n 1; \
 	  [ $$rc -eq 0 ] || { echo "fuzz_$$t failed: see $(FUZZ_B)/log_$$t"; exit 1; }; \
-	done
+	done; echo "$(words $(FUZZ_TARGETS)) passed, 0 failed"
 
 # Every committed input once under ASan/UBSan and the memory limits.
 fuzz-replay: fuzz-build

@@ -340,10 +340,113 @@ static void spell(const uint32_t map[256], const unsigned char *b, size_t n, lr_
     }
 }
 
+/* SentencePiece (a llama2.c tokenizer.bin, or a "llama" GGUF read back)
+ * as "llama", laid out as convert_hf_to_gguf writes a tokenizer.model:
+ * each piece with U+2581 for a space (llama2.c stored BOS and EOS as
+ * "\n<s>\n", "\n</s>\n": the piece is between the newlines), its score,
+ * its type (normal 1, unknown 2, control 3, byte 6), rows past the
+ * vocabulary as "[PAD<id>]" (unused, score -1000), the special ids, BOS
+ * added, EOS not.  test_gguf checks the bytes against gguf-py's file. */
+static int to_gguf_spm(const lr_tokenizer *tok, const lr_config *cfg, lr_gguf_writer *w,
+                       lr_error *err)
+{
+    const lr_sp *sp = &tok->sp;
+    size_t V = (size_t)cfg->vocab_size, i;
+    char **strs = lr_zalloc(V ? V : 1, sizeof *strs, "token strings", err);
+    size_t *lens = lr_zalloc(V ? V : 1, sizeof *lens, "token lengths", err);
+    float *scores = lr_zalloc(V ? V : 1, sizeof *scores, "token scores", err);
+    int32_t *types = lr_zalloc(V ? V : 1, sizeof *types, "token types", err);
+    int rc = -1;
+    if (!strs || !lens || !scores || !types) goto done;
+    for (i = 0; i < V; i++) {
+        lr_buf b = {0};
+        if (i < sp->vocab.n) {
+            size_t len, j;
+            const unsigned char *t = lr_vocab_bytes(&sp->vocab, i, &len);
+            if (sp->kind[i] == LR_SP_CONTROL && len > 2 && t[0] == '\n' && t[len - 1] == '\n') {
+                t++;
+                len -= 2;
+            }
+            for (j = 0; j < len; j++) {
+                if (t[j] == ' ') lr_buf_append(&b, "\xe2\x96\x81", 3);
+                else lr_buf_append(&b, t + j, 1);
+            }
+            scores[i] = sp->scores[i];
+            types[i] = sp->kind[i] == LR_SP_BYTE      ? TT_BYTE
+                       : sp->kind[i] == LR_SP_CONTROL ? TT_CONTROL
+                       : sp->kind[i] == LR_SP_UNKNOWN ? TT_UNKNOWN
+                                                      : TT_NORMAL;
+        } else {
+            lr_buf_printf(&b, "[PAD%lu]", (unsigned long)i);
+            scores[i] = -1000.0f;
+            types[i] = TT_UNUSED;
+        }
+        if (b.oom) {
+            lr_buf_free(&b);
+            lr_fail(err, "out of memory");
+            goto done;
+        }
+        if (!b.data) { /* an empty piece */
+            b.data = calloc(1, 1);
+            if (!b.data) {
+                lr_fail(err, "out of memory");
+                goto done;
+            }
+        }
+        strs[i] = b.data;
+        lens[i] = b.len;
+    }
+    if (lr_gguf_writer_str(w, "tokenizer.ggml.model", "llama", err) ||
+        lr_gguf_writer_str(w, "tokenizer.ggml.pre", "default", err) ||
+        lr_gguf_writer_str_array(w, "tokenizer.ggml.tokens", (const char *const *)strs, lens, V,
+                                 err) ||
+        lr_gguf_writer_f32_array(w, "tokenizer.ggml.scores", scores, V, err) ||
+        lr_gguf_writer_i32_array(w, "tokenizer.ggml.token_type", types, V, err) ||
+        (sp->bos_id >= 0 &&
+         lr_gguf_writer_u32(w, "tokenizer.ggml.bos_token_id", (uint32_t)sp->bos_id, err)) ||
+        (sp->eos_id >= 0 &&
+         lr_gguf_writer_u32(w, "tokenizer.ggml.eos_token_id", (uint32_t)sp->eos_id, err)) ||
+        (sp->unk_id >= 0 &&
+         lr_gguf_writer_u32(w, "tokenizer.ggml.unknown_token_id", (uint32_t)sp->unk_id, err)) ||
+        lr_gguf_writer_bool(w, "tokenizer.ggml.add_bos_token", tok->bos_id >= 0, err) ||
+        lr_gguf_writer_bool(w, "tokenizer.ggml.add_eos_token", 0, err))
+        goto done;
+    rc = 0;
+done:
+    for (i = 0; strs && i < V; i++) free(strs[i]);
+    free(strs);
+    free(lens);
+    free(scores);
+    free(types);
+    return rc;
+}
+
+/* Appends merge m (its bytes, now owned by the list) to the list. */
+static int push_merge(char ***strs, size_t **lens, size_t *cap, size_t *n, lr_buf *m,
+                      lr_error *err)
+{
+    if (*n == *cap) {
+        size_t c = *cap ? 2 * *cap : 4096;
+        char **p = realloc(*strs, c * sizeof *p);
+        size_t *q;
+        if (p) *strs = p;
+        q = realloc(*lens, c * sizeof *q);
+        if (q) *lens = q;
+        if (!p || !q) return lr_fail(err, "out of memory");
+        *cap = c;
+    }
+    (*strs)[*n] = m->data;
+    (*lens)[(*n)++] = m->len;
+    return 0;
+}
+
 /* Byte-level BPE (tiktoken, tokenizer.json, bpe-train) as "gpt2".  Merges
  * are every split of each token into two tokens (what tiktoken's merging
  * can join), ordered by the merged token's id, so that llama.cpp's
- * listed-merges BPE gives tiktoken's result. */
+ * listed-merges BPE gives tiktoken's result; a tokenizer read from a GGUF
+ * keeps its own merges (the pairs it merges, in their order), its
+ * add_bos_token and its chat template, so that it is written back as it
+ * encodes. */
 int lr_tokenizer_to_gguf(const lr_tokenizer *tok, const lr_config *cfg, lr_gguf_writer *w,
                          lr_error *err)
 {
@@ -352,23 +455,33 @@ int lr_tokenizer_to_gguf(const lr_tokenizer *tok, const lr_config *cfg, lr_gguf_
     char **strs = NULL, **mstrs = NULL;
     size_t *lens = NULL, *mlens = NULL, mcap = 0;
     int32_t *types = NULL;
+    unsigned char *special = NULL;
     int rc = -1;
-    if (tok->format == LR_TOK_LLAMA2C)
-        return lr_fail(err, "export-gguf: SentencePiece (llama2.c) tokenizers are not exported "
-                       "yet; use --no-tokenizer");
     if (tok->vocab_size > V)
         return lr_fail(err, "export-gguf: tokenizer has %lu tokens, the model's vocab_size is %lu",
                        (unsigned long)tok->vocab_size, (unsigned long)V);
+    if (tok->format == LR_TOK_LLAMA2C) return to_gguf_spm(tok, cfg, w, err);
     byte_to_unicode(map);
     strs = lr_zalloc(V, sizeof *strs, "token strings", err);
     lens = lr_zalloc(V, sizeof *lens, "token lengths", err);
     types = lr_zalloc(V, sizeof *types, "token types", err);
-    if (!strs || !lens || !types) goto done;
+    special = lr_zalloc(V ? V : 1, 1, "special-token marks", err);
+    if (!strs || !lens || !types || !special) goto done;
+    /* special tokens inside the BPE vocabulary (a tokenizer read from a
+     * GGUF keeps its control tokens there): control tokens, as plain text */
+    for (i = 0; i < tok->specials.n; i++)
+        if (tok->special_ids[i] >= 0 && (size_t)tok->special_ids[i] < tok->bpe.n &&
+            (size_t)tok->special_ids[i] < V)
+            special[tok->special_ids[i]] = 1;
     for (i = 0; i < V; i++) {
         lr_buf b = {0};
         size_t len;
         const unsigned char *s;
-        if (i < tok->bpe.n) {
+        if (i < tok->bpe.n && special[i]) {
+            s = lr_vocab_bytes(&tok->bpe, i, &len);
+            lr_buf_append(&b, s, len);
+            types[i] = TT_CONTROL;
+        } else if (i < tok->bpe.n) {
             s = lr_vocab_bytes(&tok->bpe, i, &len);
             spell(map, s, len, &b);
             types[i] = TT_NORMAL;
@@ -391,38 +504,39 @@ int lr_tokenizer_to_gguf(const lr_tokenizer *tok, const lr_config *cfg, lr_gguf_
         strs[i] = b.data;
         lens[i] = b.len;
     }
-    /* merges: for each multi-byte token, every split into two tokens */
-    for (i = 256; i < tok->bpe.n; i++) {
+    /* merges: the listed pairs of a GGUF's tokenizer, in order */
+    for (i = 0; tok->merge_pairs && i < tok->merge_pairs->n; i++) {
+        size_t klen, la, lb;
+        const unsigned char *key = lr_vocab_bytes(tok->merge_pairs, i, &klen);
+        uint32_t a = lr_le32(key), b = lr_le32(key + 4);
+        const unsigned char *sa = lr_vocab_bytes(&tok->bpe, a, &la);
+        const unsigned char *sb = lr_vocab_bytes(&tok->bpe, b, &lb);
+        lr_buf m = {0};
+        spell(map, sa, la, &m);
+        lr_buf_append(&m, " ", 1);
+        spell(map, sb, lb, &m);
+        if (m.oom ? lr_fail(err, "out of memory")
+                  : push_merge(&mstrs, &mlens, &mcap, &n_merges, &m, err)) {
+            lr_buf_free(&m);
+            goto done;
+        }
+    }
+    /* otherwise, for each multi-byte token, every split into two tokens */
+    for (i = 256; !tok->merge_pairs && i < tok->bpe.n && i < V; i++) {
         size_t len, k;
         const unsigned char *s = lr_vocab_bytes(&tok->bpe, i, &len);
-        for (k = 1; k < len; k++) {
+        for (k = 1; k < len && !special[i]; k++) {
             int32_t a = lr_vocab_find(&tok->bpe, s, k), b = lr_vocab_find(&tok->bpe, s + k, len - k);
             lr_buf m = {0};
-            if (a < 0 || b < 0) continue;
+            if (a < 0 || b < 0 || special[a] || special[b]) continue;
             spell(map, s, k, &m);
             lr_buf_append(&m, " ", 1);
             spell(map, s + k, len - k, &m);
-            if (m.oom) {
+            if (m.oom ? lr_fail(err, "out of memory")
+                      : push_merge(&mstrs, &mlens, &mcap, &n_merges, &m, err)) {
                 lr_buf_free(&m);
-                lr_fail(err, "out of memory");
                 goto done;
             }
-            if (n_merges == mcap) {
-                size_t cap = mcap ? 2 * mcap : 4096;
-                char **p = realloc(mstrs, cap * sizeof *p);
-                size_t *q;
-                if (p) mstrs = p;
-                q = realloc(mlens, cap * sizeof *q);
-                if (q) mlens = q;
-                if (!p || !q) {
-                    lr_buf_free(&m);
-                    lr_fail(err, "out of memory");
-                    goto done;
-                }
-                mcap = cap;
-            }
-            mstrs[n_merges] = m.data;
-            mlens[n_merges++] = m.len;
         }
     }
     if (lr_gguf_writer_str(w, "tokenizer.ggml.model", "gpt2", err) ||
@@ -441,7 +555,12 @@ int lr_tokenizer_to_gguf(const lr_tokenizer *tok, const lr_config *cfg, lr_gguf_
     if (cfg->n_eos &&
         lr_gguf_writer_u32(w, "tokenizer.ggml.eos_token_id", (uint32_t)cfg->eos_token_ids[0], err))
         goto done;
-    if (lr_gguf_writer_bool(w, "tokenizer.ggml.add_bos_token", cfg->bos_token_id >= 0, err))
+    /* a GGUF's add_bos_token = false (SmolLM2) was read as bos_id -1 */
+    if (lr_gguf_writer_bool(w, "tokenizer.ggml.add_bos_token",
+                            cfg->bos_token_id >= 0 && tok->bos_id >= 0, err))
+        goto done;
+    if (tok->chat_template &&
+        lr_gguf_writer_str(w, "tokenizer.chat_template", tok->chat_template, err))
         goto done;
     rc = 0;
 done:
@@ -450,6 +569,7 @@ done:
     free(strs);
     free(lens);
     free(types);
+    free(special);
     free(mstrs);
     free(mlens);
     return rc;

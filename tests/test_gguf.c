@@ -5,10 +5,14 @@
  *    of the HF checkpoint (q/k rows back in HF layout, llama3 rope scaling
  *    recovered from rope_freqs) and reproduce the golden logits; the same
  *    file written big-endian and a version-2 header load identically;
+ *  - llamaref's export of those models holds gguf-py's tensor bytes and
+ *    reads back bit for bit;
  *  - vectors/gguf/world_tokenizer.gguf (gguf-py, merges derived from the
  *    ranks as transformers does) encodes like data/world/tokenizer.model,
  *    and Llama 3's tokenizer.model exported by llamaref encodes like the
- *    original (asset; skipped when absent);
+ *    original (asset; skipped when absent); Llama 2's SentencePiece
+ *    vocabulary as gguf-py writes it (the bytes checked against
+ *    vectors/gguf/llama2_spm.json) encodes the corpus as sentencepiece;
  *  - hostile input: every truncation, huge counts and lengths, unknown
  *    types, offsets out of range / misaligned / overlapping, bad alignment,
  *    each refused with an error naming the field. */
@@ -318,6 +322,101 @@ static void test_gguf_tokenizer_reserves_by_file(void)
     CHECK(t.bpe.blob_cap <= 2 * (size_t)size);
     CHECK(t.bpe.blob_len <= t.bpe.blob_cap);
     lr_tokenizer_free(&t);
+}
+
+/* A tokenizer read from a GGUF (gguf-py's world tokenizer) and exported
+ * again: its control tokens stay control tokens (special-token parsing,
+ * BOS/EOS), so it encodes as the original. */
+static void test_gguf_tokenizer_reexport(void)
+{
+    const char *out = h_tmp("world_tok_again.gguf");
+    lr_tokenizer a, b;
+    lr_config cfg;
+    lr_gguf_writer *w;
+    lr_error err;
+    size_t count, bad;
+    lr_tokens x = {0};
+    CHECK_OK(lr_tokenizer_load("vectors/gguf/world_tokenizer.gguf", &a, &err), &err);
+    memset(&cfg, 0, sizeof cfg);
+    cfg.vocab_size = (int)a.vocab_size;
+    cfg.bos_token_id = a.bos_id;
+    cfg.eos_token_ids[0] = a.eos_id;
+    cfg.n_eos = 1;
+    w = lr_gguf_writer_new(&err);
+    CHECK_OK(lr_tokenizer_to_gguf(&a, &cfg, w, &err), &err);
+    CHECK_OK(lr_gguf_writer_save(w, out, &err), &err);
+    lr_gguf_writer_free(w);
+    CHECK_OK(lr_tokenizer_load(out, &b, &err), &err);
+    CHECK_INT(lr_tokenizer_special_id(&b, "<|eot_id|>"), lr_tokenizer_special_id(&a, "<|eot_id|>"));
+    CHECK(lr_tokenizer_special_id(&b, "<|eot_id|>") >= 0);
+    CHECK_OK(lr_tokenizer_encode(&b, "<|start_header_id|>user", 23, LR_ENCODE_SPECIAL, &x, &err),
+             &err);
+    CHECK(x.n >= 2 && x.ids[0] == lr_tokenizer_special_id(&a, "<|start_header_id|>"));
+    lr_tokens_free(&x);
+    bad = compare_on_corpus(&a, &b, &count);
+    CHECK_INT(bad, 0);
+    lr_tokenizer_free(&a);
+    lr_tokenizer_free(&b);
+}
+
+/* A GGUF tokenizer whose merges are not every split of every token (a
+ * trained BPE's list, as SmolLM2's): written back, it keeps its merges in
+ * their order, add_bos_token = false and its chat template, so it encodes
+ * as before ("bc" is a token that no merge makes). */
+static void test_gguf_tokenizer_keeps_merges(void)
+{
+    static const char *const toks[] = {"a", "b", "c", "ab", "bc", "abc", "<|end|>"};
+    static const char *const merges[] = {"a b", "ab c"};
+    size_t tl[7], ml[2], i;
+    int32_t types[7] = {1, 1, 1, 1, 1, 1, 3};
+    const char *p = h_tmp("merges.gguf"), *q = h_tmp("merges_again.gguf");
+    lr_gguf_writer *w;
+    lr_tokenizer a, b;
+    lr_config cfg;
+    lr_gguf *g = NULL;
+    lr_error err;
+    lr_tokens x = {0}, y = {0};
+    for (i = 0; i < 7; i++) tl[i] = strlen(toks[i]);
+    for (i = 0; i < 2; i++) ml[i] = strlen(merges[i]);
+    w = lr_gguf_writer_new(&err);
+    CHECK_OK(lr_gguf_writer_str(w, "general.architecture", "llama", &err), &err);
+    CHECK_OK(lr_gguf_writer_str(w, "tokenizer.ggml.model", "gpt2", &err), &err);
+    CHECK_OK(lr_gguf_writer_str(w, "tokenizer.ggml.pre", "gpt-2", &err), &err);
+    CHECK_OK(lr_gguf_writer_str_array(w, "tokenizer.ggml.tokens", toks, tl, 7, &err), &err);
+    CHECK_OK(lr_gguf_writer_i32_array(w, "tokenizer.ggml.token_type", types, 7, &err), &err);
+    CHECK_OK(lr_gguf_writer_str_array(w, "tokenizer.ggml.merges", merges, ml, 2, &err), &err);
+    CHECK_OK(lr_gguf_writer_u32(w, "tokenizer.ggml.bos_token_id", 6, &err), &err);
+    CHECK_OK(lr_gguf_writer_bool(w, "tokenizer.ggml.add_bos_token", 0, &err), &err);
+    CHECK_OK(lr_gguf_writer_str(w, "tokenizer.chat_template", "{{ messages }}", &err), &err);
+    CHECK_OK(lr_gguf_writer_save(w, p, &err), &err);
+    lr_gguf_writer_free(w);
+    CHECK_OK(lr_tokenizer_load(p, &a, &err), &err);
+    CHECK_OK(lr_tokenizer_encode(&a, "abcbc", 5, 0, &x, &err), &err);
+    CHECK(x.n == 3 && x.ids[0] == 5 && x.ids[1] == 1 && x.ids[2] == 2); /* abc, b, c */
+    memset(&cfg, 0, sizeof cfg);
+    cfg.vocab_size = 7;
+    cfg.bos_token_id = 6;
+    w = lr_gguf_writer_new(&err);
+    CHECK_OK(lr_tokenizer_to_gguf(&a, &cfg, w, &err), &err);
+    CHECK_OK(lr_gguf_writer_save(w, q, &err), &err);
+    lr_gguf_writer_free(w);
+    CHECK_OK(lr_gguf_open(q, &g, &err), &err);
+    if (g) {
+        const lr_gguf_kv *m = lr_gguf_find_kv(g, "tokenizer.ggml.merges");
+        const lr_gguf_kv *ab = lr_gguf_find_kv(g, "tokenizer.ggml.add_bos_token");
+        CHECK(m && m->n == 2 && !strcmp(m->strs[0], "a b") && !strcmp(m->strs[1], "ab c"));
+        CHECK(ab && ab->i == 0);
+    }
+    lr_gguf_free(g);
+    CHECK_OK(lr_tokenizer_load(q, &b, &err), &err);
+    CHECK_OK(lr_tokenizer_encode(&b, "abcbc", 5, 0, &y, &err), &err);
+    CHECK(x.n == y.n && !memcmp(x.ids, y.ids, x.n * sizeof *x.ids));
+    CHECK_INT(b.bos_id, -1);
+    CHECK(b.chat_template && !strcmp(b.chat_template, "{{ messages }}"));
+    lr_tokens_free(&x);
+    lr_tokens_free(&y);
+    lr_tokenizer_free(&a);
+    lr_tokenizer_free(&b);
 }
 
 /* Llama 3's tokenizer exported into a GGUF by llamaref and read back. */
@@ -659,69 +758,188 @@ static void test_export_roundtrip(void)
     lr_model_free(h);
 }
 
-/* A SentencePiece ("llama") tokenizer.ggml.* as llama.cpp's converter
- * writes it (U+2581 for a space, scores, token types) encodes the published
- * Llama 2 cases as tokenizer.bin does (asset; skipped when absent). */
+/* llamaref's export of each golden HF model holds, tensor for tensor, the
+ * bytes gguf-py's GGUFWriter wrote in vectors/gguf (q/k rows in Meta's
+ * layout as convert_hf_to_gguf permutes them, rope_freqs, no output when
+ * tied), and reads back to the HF weights bit for bit (F32; BF16 for the
+ * bf16 model, whose norms export-gguf keeps F32). */
+static void test_export_equals_gguf_py(void)
+{
+    static const struct {
+        const char *hf, *gguf;
+        uint32_t type;
+    } cases[] = {{"gqa_tied", "gqa_tied.gguf", LR_GGML_F32},
+                 {"llama3_rope", "llama3_rope.gguf", LR_GGML_F32},
+                 {"mqa_headdim", "mqa_headdim.gguf", LR_GGML_F32},
+                 {"bf16_far", "bf16_far.gguf", LR_GGML_BF16}};
+    size_t k;
+    for (k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        char hpath[256], gpath[256];
+        const char *p = h_tmp("export_layout.gguf");
+        lr_model *h = NULL, *back = NULL;
+        lr_gguf *ours = NULL, *theirs = NULL;
+        unsigned char *a = NULL, *b = NULL;
+        size_t na = 0, nb = 0, i, same = 0, compared = 0;
+        lr_error err;
+        snprintf(hpath, sizeof hpath, "vectors/forward/%s", cases[k].hf);
+        snprintf(gpath, sizeof gpath, "vectors/gguf/%s", cases[k].gguf);
+        CHECK_OK(lr_model_load_hf(hpath, NULL, &h, &err), &err);
+        if (!h) continue;
+        CHECK_OK(lr_model_save_gguf(h, NULL, p, cases[k].type, &err), &err);
+        CHECK_OK(lr_gguf_open(p, &ours, &err), &err);
+        CHECK_OK(lr_gguf_open(gpath, &theirs, &err), &err);
+        a = slurp(p, &na);
+        b = slurp(gpath, &nb);
+        if (ours && theirs && a && b) {
+            CHECK_INT(ours->n_tensors, theirs->n_tensors);
+            for (i = 0; i < theirs->n_tensors; i++) {
+                const lr_gguf_tensor *t = &theirs->tensors[i];
+                const lr_gguf_tensor *o = lr_gguf_find_tensor(ours, t->name);
+                if (!o) {
+                    fprintf(stderr, "  %s: export has no %s\n", cases[k].hf, t->name);
+                    CHECK(0);
+                    continue;
+                }
+                if (o->type != t->type) continue; /* bf16_far's norms: F32 here */
+                compared++;
+                if (o->n_dims == t->n_dims && !memcmp(o->ne, t->ne, sizeof o->ne) &&
+                    o->nbytes == t->nbytes && !memcmp(a + o->offset, b + t->offset, o->nbytes))
+                    same++;
+                else
+                    fprintf(stderr, "  %s: %s differs from gguf-py's\n", cases[k].hf, t->name);
+            }
+            CHECK(compared >= 8);
+            CHECK_INT(same, compared);
+        }
+        CHECK_OK(lr_model_load(p, NULL, &back, &err), &err);
+        if (back) same_model(h, back);
+        free(a);
+        free(b);
+        lr_gguf_free(ours);
+        lr_gguf_free(theirs);
+        lr_model_free(back);
+        lr_model_free(h);
+    }
+}
+
+/* FNV-1a 64 of a file's bytes, or 0 when it cannot be read. */
+static uint64_t file_fnv64(const char *path, size_t *n)
+{
+    unsigned char *d = slurp(path, n);
+    uint64_t h = 0xCBF29CE484222325ull;
+    size_t i;
+    if (!d) return 0;
+    for (i = 0; i < *n; i++) h = (h ^ d[i]) * 0x100000001B3ull;
+    free(d);
+    return h;
+}
+
+/* A SentencePiece ("llama") tokenizer written by gguf-py: gen_gguf.py
+ * (part 3) writes Llama 2's tokenizer.model as llama.cpp's converter lays
+ * it out (pieces with U+2581, scores, token types, special ids) with
+ * GGUFWriter, and commits the file's size and FNV-1a 64 and the ids the
+ * sentencepiece library gives the tokenizer corpus
+ * (vectors/gguf/llama2_spm.json).  Here lr_tokenizer_to_gguf (export-gguf)
+ * writes llama2.c's tokenizer.bin (the same vocabulary; asset, skipped
+ * when absent), and the bytes must be gguf-py's file; read back, it
+ * encodes the corpus as sentencepiece does and as tokenizer.bin does. */
 static void test_llama_spm_tokenizer(void)
 {
-    const char *tp = h_asset("llama2/tokenizer.bin"), *cp = h_asset("llama2/cases.json");
+    const char *tp = h_asset("llama2/tokenizer.bin");
     const char *out = h_tmp("spm.gguf");
     lr_tokenizer a, b;
     lr_gguf_writer *w;
     lr_json_doc *doc = NULL;
+    const lr_json *root, *ids, *want_n, *want_h;
+    lr_config cfg;
     lr_error err;
-    char **strs;
-    size_t *lens, i, n;
-    float *scores;
-    int32_t *types;
-    if (!tp || !cp) SKIP("llama2/tokenizer.bin or cases.json not in $LLAMAREF_ASSETS");
+    char hex[17];
+    size_t i, fsize = 0, count = 0, bad = 0, bad_a = 0;
+    if (!tp) SKIP("llama2/tokenizer.bin not in $LLAMAREF_ASSETS");
+    CHECK_OK(lr_json_parse_file("vectors/gguf/llama2_spm.json", &doc, &err), &err);
+    if (!doc) return;
     CHECK_OK(lr_tokenizer_load(tp, &a, &err), &err);
-    n = a.sp.vocab.n;
-    strs = calloc(n, sizeof *strs);
-    lens = calloc(n, sizeof *lens);
-    scores = calloc(n, sizeof *scores);
-    types = calloc(n, sizeof *types);
-    for (i = 0; i < n; i++) {
-        size_t len, j;
-        const unsigned char *t = lr_vocab_bytes(&a.sp.vocab, i, &len);
-        lr_buf u = {0};
-        for (j = 0; j < len; j++) {
-            if (t[j] == ' ') lr_buf_append(&u, "\xe2\x96\x81", 3);
-            else lr_buf_append(&u, t + j, 1);
-        }
-        strs[i] = u.data ? u.data : calloc(1, 1);
-        lens[i] = u.len;
-        scores[i] = a.sp.scores[i];
-        types[i] = a.sp.kind[i] == LR_SP_BYTE ? 6 : a.sp.kind[i] == LR_SP_CONTROL ? 3
-                   : a.sp.kind[i] == LR_SP_UNKNOWN ? 2 : 1;
-    }
+    /* what export-gguf writes, after the key GGUFWriter puts first */
+    memset(&cfg, 0, sizeof cfg);
+    cfg.vocab_size = (int)a.vocab_size;
+    cfg.bos_token_id = 1;
     w = lr_gguf_writer_new(&err);
-    CHECK_OK(lr_gguf_writer_str(w, "tokenizer.ggml.model", "llama", &err), &err);
-    CHECK_OK(lr_gguf_writer_str_array(w, "tokenizer.ggml.tokens", (const char *const *)strs, lens,
-                                      n, &err), &err);
-    CHECK_OK(lr_gguf_writer_f32_array(w, "tokenizer.ggml.scores", scores, n, &err), &err);
-    CHECK_OK(lr_gguf_writer_i32_array(w, "tokenizer.ggml.token_type", types, n, &err), &err);
+    CHECK_OK(lr_gguf_writer_str(w, "general.architecture", "llama", &err), &err);
+    CHECK_OK(lr_tokenizer_to_gguf(&a, &cfg, w, &err), &err);
     CHECK_OK(lr_gguf_writer_save(w, out, &err), &err);
     lr_gguf_writer_free(w);
-    for (i = 0; i < n; i++) free(strs[i]);
-    free(strs);
-    free(lens);
-    free(scores);
-    free(types);
+    root = lr_json_root(doc);
+    want_n = lr_json_get(root, "file_bytes");
+    want_h = lr_json_get(root, "file_fnv1a64");
+    snprintf(hex, sizeof hex, "%016llx", (unsigned long long)file_fnv64(out, &fsize));
+    CHECK(want_n && want_h && want_h->type == LR_JSON_STRING);
+    if (want_n && want_h) {
+        CHECK_INT(fsize, (size_t)want_n->number);
+        CHECK_STR(hex, want_h->str); /* byte for byte the file gguf-py wrote */
+    }
     CHECK_OK(lr_tokenizer_load(out, &b, &err), &err);
     CHECK_INT(b.format, LR_TOK_LLAMA2C);
     CHECK_INT(b.vocab_size, a.vocab_size);
-    CHECK_OK(lr_json_parse_file(cp, &doc, &err), &err);
-    if (doc) {
-        const lr_json *cases = lr_json_get(lr_json_root(doc), "cases");
-        size_t bad = 0;
-        for (i = 0; cases && i < cases->len; i++) {
-            const lr_json *t = lr_json_get(&cases->items[i], "text");
-            bad += compare_tokenizers(&a, &b, t->str, t->len);
+    CHECK_INT(b.bos_id, 1);
+    CHECK_INT(b.eos_id, 2);
+    /* the corpus, as gen_gguf.py lists it */
+    ids = lr_json_get(root, "ids");
+    CHECK(ids && ids->type == LR_JSON_ARRAY);
+    if (ids) {
+        const lr_json *arr = NULL;
+        lr_json_doc *cd = cases_doc(&arr);
+        char *corpus = NULL;
+        size_t clen = 0, k = 0, s0 = 0, e;
+        const char **texts = calloc(ids->len + 1, sizeof *texts);
+        size_t *tlens = calloc(ids->len + 1, sizeof *tlens);
+        for (i = 0; cd && arr && i < arr->len && k < ids->len; i++) {
+            const lr_json *t = lr_json_get(&arr->items[i], "text");
+            if (!t || t->type != LR_JSON_STRING) continue;
+            texts[k] = t->str;
+            tlens[k++] = t->len;
         }
-        CHECK(cases && cases->len > 0);
-        CHECK_INT(bad, 0);
+        CHECK_OK(lr_read_file("vectors/bpe/corpus.txt", &corpus, &clen, &err), &err);
+        for (e = 0; corpus && e <= clen && k < ids->len; e++)
+            if (e == clen || corpus[e] == '\n') {
+                texts[k] = corpus + s0;
+                tlens[k++] = e - s0;
+                s0 = e + 1;
+            }
+        CHECK_INT(k, ids->len);
+        for (i = 0; i < k; i++) {
+            const lr_json *want = &ids->items[i];
+            lr_tokens x = {0};
+            size_t j;
+            int same;
+            count++;
+            bad_a += compare_tokenizers(&a, &b, texts[i], tlens[i]);
+            if (lr_tokenizer_encode(&b, texts[i], tlens[i], 0, &x, &err)) {
+                bad++;
+                continue;
+            }
+            same = x.n == want->len;
+            for (j = 0; same && j < x.n; j++) same = x.ids[j] == (int32_t)want->items[j].number;
+            if (!same && bad++ < 5) {
+                fprintf(stderr, "  text %lu \"%.40s\": %lu ids, sentencepiece %lu:",
+                        (unsigned long)i, texts[i], (unsigned long)x.n, (unsigned long)want->len);
+                for (j = 0; j < x.n && j < 8; j++) fprintf(stderr, " %d", (int)x.ids[j]);
+                fprintf(stderr, " | want");
+                for (j = 0; j < want->len && j < 8; j++)
+                    fprintf(stderr, " %d", (int)want->items[j].number);
+                fprintf(stderr, "\n");
+            }
+            lr_tokens_free(&x);
+        }
+        if (bad) fprintf(stderr, "  %lu of %lu texts differ from sentencepiece\n",
+                         (unsigned long)bad, (unsigned long)count);
+        free(texts);
+        free(tlens);
+        free(corpus);
+        lr_json_free(cd);
     }
+    CHECK(count > 900);
+    CHECK_INT(bad, 0);
+    CHECK_INT(bad_a, 0);
     lr_json_free(doc);
     lr_tokenizer_free(&a);
     lr_tokenizer_free(&b);
@@ -849,11 +1067,14 @@ int main(void)
     RUN(test_world_tokenizer_from_gguf_py);
     RUN(test_gguf_tokenizer_reserves_by_file);
     RUN(test_llama3_tokenizer_roundtrip);
+    RUN(test_gguf_tokenizer_reexport);
+    RUN(test_gguf_tokenizer_keeps_merges);
     RUN(test_crafted_file_is_valid);
     RUN(test_truncation_at_every_byte);
     RUN(test_hostile_fields);
     RUN(test_model_metadata_errors);
     RUN(test_export_roundtrip);
+    RUN(test_export_equals_gguf_py);
     RUN(test_chatml_matches_jinja);
     RUN(test_llama_spm_tokenizer);
     return h_finish("test_gguf");

@@ -167,7 +167,8 @@ int lr_model_save_gguf(const struct lr_model *m, const struct lr_tokenizer *tok,
 /* The tokenizer of tokenizer.ggml.* metadata (gpt2 BPE or llama SPM). */
 int lr_tokenizer_load_gguf(const char *path, struct lr_tokenizer *tok, lr_error *err);
 int lr_tokenizer_from_gguf(const lr_gguf *g, struct lr_tokenizer *tok, lr_error *err);
-/* Adds tokenizer.ggml.* metadata for tok (byte-level BPE tokenizers). */
+/* Adds tokenizer.ggml.* metadata for tok: "gpt2" for byte-level BPE
+ * tokenizers, "llama" for SentencePiece (llama2.c) ones. */
 int lr_tokenizer_to_gguf(const struct lr_tokenizer *tok, const lr_config *cfg,
                          lr_gguf_writer *w, lr_error *err);
 

@@ -295,9 +295,11 @@ done:
 static const struct shared_help {
     const char *opt, *text;
 } shared_help[] = {
-    {"--model", "-m, --model PATH          HF model directory or llama2.c checkpoint (.bin)"},
+    {"--model", "-m, --model PATH          HF model directory, GGUF file (.gguf) or\n"
+                "                            llama2.c checkpoint (.bin)"},
     {"--tokenizer", "--tokenizer PATH          tokenizer file or directory (default: the\n"
-                    "                            model's directory; needed for llama2.c)"},
+                    "                            model's directory or GGUF; needed for\n"
+                    "                            llama2.c)"},
     {"--adapter", "--adapter DIR             PEFT LoRA adapter (adapter_config.json +\n"
                   "                            adapter_model.safetensors): W + s B A"},
     {"--keep-dtype", "--keep-dtype              keep BF16/F16 weights as stored (half the memory)"},

@@ -13,6 +13,8 @@
 #include "cli.h"
 #include "llamaref/adapter.h"
 #include "llamaref/checkpoint.h"
+#include "llamaref/gguf.h"
+#include "llamaref/quant.h"
 #include "llamaref/safetensors.h"
 #include "llamaref/train_run.h"
 
@@ -257,13 +259,15 @@ static void merge_usage(FILE *f)
     fprintf(f, "usage: llamaref merge -m, --model PATH --adapter DIR --out DIR\n");
     cli_help(f, "--model", NULL);
     cli_help(f, "--adapter", NULL);
-    fprintf(f, "  --out DIR                 the merged HF checkpoint (DIR and its parents\n"
-               "                            are created first)\n"
+    fprintf(f, "  --out DIR | F.gguf        the merged HF checkpoint (DIR and its parents\n"
+               "                            are created first), or a llama GGUF when the\n"
+               "                            name ends in .gguf\n"
                "Writes W + s B A for every adapted linear: the base's dtype if\n"
                "BF16/F16, else F32 (F64 in a DOUBLE=1 build, so the merge loses\n"
-               "nothing), and copies the base's tokenizer files (tokenizer.json,\n"
-               "tokenizer_config.json, special_tokens_map.json, tokenizer.model,\n"
-               "generation_config.json) that exist.\n");
+               "nothing; F32 in a GGUF), and copies the base's tokenizer files\n"
+               "(tokenizer.json, tokenizer_config.json, special_tokens_map.json,\n"
+               "tokenizer.model, generation_config.json) that exist; a GGUF out\n"
+               "holds the base's tokenizer as tokenizer.ggml.* metadata.\n");
 }
 
 /* The tokenizer files of the model directory src copied into dst (those
@@ -299,8 +303,10 @@ int cmd_merge(int argc, char **argv)
     const char *model = NULL, *adapter = NULL, *out = NULL;
     lr_model *m = NULL;
     lr_lora lo;
+    lr_tokenizer tok;
     lr_error err;
-    int i, rc = 1;
+    size_t n;
+    int i, rc = 1, to_gguf, have_tok = 0;
     for (i = 1; i < argc; i++) {
         const char *s = cli_opt(argv[i]), *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(s, "-h") || !strcmp(s, "--help")) {
@@ -317,18 +323,38 @@ int cmd_merge(int argc, char **argv)
         return 2;
     }
     memset(&lo, 0, sizeof lo);
-    if (cli_prepare_out("merge", out, 1)) return 1;
+    n = strlen(out);
+    to_gguf = n >= 5 && !strcmp(out + n - 5, ".gguf");
+    if (cli_prepare_out("merge", out, !to_gguf)) return 1;
     if (lr_model_load(model, NULL, &m, &err) ||
         lr_adapter_load(adapter, &m->config, &lo, &err) ||
-        lr_lora_merge(m, &lo, &err) ||
-        lr_model_save_hf(m, out, m->stored_dtype == LR_BF16 || m->stored_dtype == LR_F16
-                                     ? m->stored_dtype : LR_FLOAT_DTYPE, &err) ||
-        copy_tokenizer_files(model, out, &err))
+        lr_lora_merge(m, &lo, &err))
+        fprintf(stderr, "llamaref merge: %s\n", err.msg);
+    else if (to_gguf) {
+        /* the base's tokenizer as tokenizer.ggml.* (any format it loads from) */
+        if (lr_tokenizer_load(model, &tok, &err)) {
+            fprintf(stderr, "llamaref merge: %s (a GGUF out needs the base's tokenizer)\n",
+                    err.msg);
+        } else {
+            have_tok = 1;
+            if (lr_model_save_gguf(m, &tok, out, m->stored_dtype == LR_BF16 ? LR_GGML_BF16
+                                   : m->stored_dtype == LR_F16 ? LR_GGML_F16 : LR_GGML_F32,
+                                   &err))
+                fprintf(stderr, "llamaref merge: %s\n", err.msg);
+            else rc = 0;
+        }
+    } else if (lr_model_save_hf(m, out, m->stored_dtype == LR_BF16 || m->stored_dtype == LR_F16
+                                           ? m->stored_dtype : LR_FLOAT_DTYPE, &err) ||
+               copy_tokenizer_files(model, out, &err))
         fprintf(stderr, "llamaref merge: %s\n", err.msg);
     else {
-        printf("merge: saved to %s\n", out);
         rc = 0;
+        if (!strcmp(m->format, "gguf"))
+            fprintf(stderr, "llamaref merge: the tokenizer stays in %s (pass --tokenizer %s "
+                    "with %s, or merge into a .gguf)\n", model, model, out);
     }
+    if (rc == 0) printf("merge: saved to %s\n", out);
+    if (have_tok) lr_tokenizer_free(&tok);
     lr_lora_free(&lo);
     lr_model_free(m);
     return rc;

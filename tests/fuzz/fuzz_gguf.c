@@ -1,6 +1,6 @@
 /* fuzz_gguf.c - libFuzzer target: arbitrary bytes as a GGUF file, opened,
  * every metadata getter and every (small) tensor read, then loaded as a
- * model and as a tokenizer.  The file is written in the scratch directory
+ * model and as a tokenizer, and the tokenizer written back as metadata.  The file is written in the scratch directory
  * of fuzz_util.h (/dev/shm). */
 #include "fuzz_util.h"
 #include "llamaref/gguf.h"
@@ -41,8 +41,16 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t n)
         if (lr_model_load_gguf(path, &m, &err) == 0) lr_model_free(m);
         if (lr_tokenizer_load_gguf(path, &tok, &err) == 0) {
             lr_tokens ids = {0};
+            lr_gguf_writer *w = lr_gguf_writer_new(&err);
+            lr_config cfg;
             lr_tokenizer_encode(&tok, "Hello 123 world", 15, LR_ENCODE_SPECIAL, &ids, &err);
             lr_tokens_free(&ids);
+            /* and written back as tokenizer.ggml.* (export-gguf, merge) */
+            memset(&cfg, 0, sizeof cfg);
+            cfg.vocab_size = (int)tok.vocab_size;
+            cfg.bos_token_id = tok.bos_id;
+            if (w) lr_tokenizer_to_gguf(&tok, &cfg, w, &err);
+            lr_gguf_writer_free(w);
             lr_tokenizer_free(&tok);
         }
     }

@@ -52,7 +52,7 @@ def gpt2_chars():
 
 def gguf(kvs, tensors, align=32):
     """GGUF v3 bytes: kvs = [(key, type, value)] with type one of "u32",
-    "i32", "f32", "str", "[str]", "[i32]"; tensors = [(name, dims, float
+    "i32", "f32", "str", "[str]", "[i32]", "[f32]"; tensors = [(name, dims, float
     values)] stored as F32, each at an offset aligned to align bytes."""
     def s(x):
         x = x.encode() if isinstance(x, str) else x
@@ -69,6 +69,8 @@ def gguf(kvs, tensors, align=32):
             out += struct.pack("<IIQ", 9, 8, len(v)) + b"".join(s(x) for x in v)
         elif ty == "[i32]":
             out += struct.pack("<IIQ", 9, 5, len(v)) + b"".join(struct.pack("<i", x) for x in v)
+        elif ty == "[f32]":
+            out += struct.pack("<IIQ", 9, 6, len(v)) + b"".join(struct.pack("<f", x) for x in v)
         else:
             raise ValueError(ty)
     data, off = b"", []
@@ -256,6 +258,14 @@ def main():
     put("corpus", "gguf", "tiny_llama.gguf", tiny_llama(["a", "b", "c", " ", "1", "ab", "<s>", "</s>"]))
     # ... and with the space as GPT-2's "\u0120" both load
     put("corpus", "gguf", "tiny_llama_tok.gguf", tiny_llama(["a", "b", "c", "\u0120", "1", "ab", "<s>", "</s>"]))
+    # a SentencePiece ("llama") tokenizer: <unk>, BOS, EOS, the 256 byte
+    # tokens and two pieces (loaded, encoded, written back as metadata)
+    spm = ["<unk>", "<s>", "</s>"] + ["<0x%02X>" % b for b in range(256)] + ["\u2581a", "\u2581ab"]
+    put("corpus", "gguf", "tiny_spm.gguf", gguf([
+        ("general.architecture", "str", "llama"), ("tokenizer.ggml.model", "str", "llama"),
+        ("tokenizer.ggml.tokens", "[str]", spm),
+        ("tokenizer.ggml.scores", "[f32]", [0.0] * 259 + [-1.0, -2.0]),
+        ("tokenizer.ggml.token_type", "[i32]", [2, 3, 3] + [6] * 256 + [1, 1])], []))
     wt = os.path.join(ROOT, "..", "..", "vectors", "gguf", "world_tokenizer.gguf")
     if os.path.exists(wt):
         with open(wt, "rb") as f:

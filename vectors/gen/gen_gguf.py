@@ -392,8 +392,124 @@ def main2():
     print("world tokenizer merges:", nm)
 
 
+# ---- part 3: a SentencePiece ("llama") tokenizer written by gguf-py ----
+#
+# Llama 2's tokenizer.model (an asset: $LLAMAREF_ASSETS/llama2, not
+# committed) as llama.cpp's convert_hf_to_gguf.py lays it out
+# (_create_vocab_sentencepiece: every piece, its score and its type from
+# the sentencepiece library; Llama 2's special ids and add_bos/add_eos),
+# written by GGUFWriter into a scratch file.  Committed: the file's size and
+# FNV-1a 64 (tests/test_gguf.c writes the same bytes from llama2.c's
+# tokenizer.bin, the same vocabulary, and checks that they are these), and
+# the ids the sentencepiece library gives the tokenizer corpus
+# (vectors/tokenizer/llama3_cases.json, the lines of vectors/bpe/corpus.txt
+# and llama2/cases.json; no BOS).
+
+SPM_OUT = os.path.join(GGUF_DIR, "llama2_spm.json")
+
+
+def spm_texts():
+    import json
+    here = os.path.join(HERE, "..")
+    d = json.load(open(os.path.join(here, "tokenizer", "llama3_cases.json"), encoding="utf-8"))
+    cases = d["cases"] if isinstance(d, dict) else d
+    texts = [c["text"] for c in cases if isinstance(c.get("text"), str)]
+    with open(os.path.join(here, "bpe", "corpus.txt"), "rb") as f:
+        corpus = f.read().decode("utf-8")
+    texts += corpus.split("\n")
+    return texts
+
+
+def write_spm_tokenizer(model_path, out):
+    import sentencepiece
+    sp = sentencepiece.SentencePieceProcessor(model_file=model_path)
+    n = sp.vocab_size()
+    tokens, scores, types = [], [], []
+    for i in range(n):
+        tokens.append(sp.id_to_piece(i).encode("utf-8"))
+        scores.append(sp.get_score(i))
+        t = gguf.TokenType.NORMAL
+        if sp.is_unknown(i):
+            t = gguf.TokenType.UNKNOWN
+        elif sp.is_control(i):
+            t = gguf.TokenType.CONTROL
+        elif sp.is_unused(i):
+            t = gguf.TokenType.UNUSED
+        elif sp.is_byte(i):
+            t = gguf.TokenType.BYTE
+        types.append(int(t))
+    wr = gguf.GGUFWriter(out, "llama")
+    wr.add_tokenizer_model("llama")
+    wr.add_tokenizer_pre("default")
+    wr.add_token_list(tokens)
+    wr.add_token_scores(scores)
+    wr.add_token_types(types)
+    wr.add_bos_token_id(sp.bos_id())
+    wr.add_eos_token_id(sp.eos_id())
+    wr.add_unk_token_id(sp.unk_id())
+    wr.add_add_bos_token(True)
+    wr.add_add_eos_token(False)
+    wr.write_header_to_file()
+    wr.write_kv_data_to_file()
+    wr.write_tensors_to_file()
+    wr.close()
+    return sp
+
+
+def main3():
+    import json
+    import tempfile
+    assets = os.environ.get("LLAMAREF_ASSETS", os.path.join(HERE, "..", "..", "..", "shared",
+                                                            "assets"))
+    src = os.path.join(assets, "llama2", "tokenizer.model")
+    if not os.path.exists(src):
+        print("skipped", SPM_OUT, "(no", src + ")")
+        return 0
+    tmp = tempfile.mkdtemp()
+    try:
+        path = os.path.join(tmp, "llama2_spm.gguf")
+        sp = write_spm_tokenizer(src, path)
+        data = open(path, "rb").read()
+    finally:
+        import shutil
+        shutil.rmtree(tmp)
+    h = 0xCBF29CE484222325
+    for b in data:
+        h = ((h ^ b) * 0x100000001B3) & MASK
+    texts = spm_texts()
+    ids = [sp.encode(t) for t in texts]
+    doc = {"generator": "vectors/gen/gen_gguf.py (part 3)", "gguf": "0.19.0",
+           "source": "llama2/tokenizer.model (LLAMAREF_ASSETS), sentencepiece " +
+                     sentencepiece_version(),
+           "file_bytes": len(data), "file_fnv1a64": "%016x" % h,
+           "texts": "vectors/tokenizer/llama3_cases.json texts, then the lines of "
+                    "vectors/bpe/corpus.txt", "n_texts": len(texts),
+           "ids": ids}
+    with open(SPM_OUT, "w", encoding="utf-8") as f:
+        f.write("{\n")
+        keys = list(doc)
+        for k in keys:
+            v = doc[k]
+            if k == "ids":
+                f.write(' "ids": [\n' + ",\n".join("  " + json.dumps(x) for x in v) + "\n ]\n")
+            else:
+                f.write(" %s: %s,\n" % (json.dumps(k), json.dumps(v)))
+        f.write("}\n")
+    print("wrote", SPM_OUT, len(texts), "texts; file", len(data), "bytes, fnv1a64", "%016x" % h)
+    return 0
+
+
+def sentencepiece_version():
+    import sentencepiece
+    return sentencepiece.__version__
+
+
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "--gguf-only":
-        sys.exit(main2())
+        main2()
+        sys.exit(main3())
+    if len(sys.argv) > 1 and sys.argv[1] == "--spm-only":
+        sys.exit(main3())
     main()
-    sys.exit(main2())
+    main2()
+    sys.exit(main3())
