@@ -13,10 +13,14 @@
 # clipping 1.0, linear schedule; tokens/s counted from the first step (as
 # llamaref's progress line does); peak RSS of the whole process from
 # /usr/bin/time -v.  llamaref runs on the threads its build has (1 without
-# OMP=1); torch runs with 1 thread and with every core.
+# OMP=1, else OMP_NUM_THREADS or every core) and torch on as many; the
+# ratio of the two tokens/s is printed per model.
 set -u
 BIN=$1; MKRAND=$2; W=$3; ASSETS=${4:-../shared/assets}; OMP=${5:-0}
+# the PyTorch yardstick: $ORACLE_ENV/bin/python when ORACLE_ENV is set (the
+# oracle venv: torch 2.13 CPU), else Debian's /usr/bin/python3
 PY=/usr/bin/python3
+[ -n "${ORACLE_ENV:-}" ] && PY=$ORACLE_ENV/bin/python
 TORCH=vectors/gen/bench_lora_torch.py
 NCPU=$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 1)
 ARGS="--batch 8 --r 8 --alpha 16 --dropout 0.1 --targets all --epochs 1"
@@ -40,6 +44,12 @@ llamaref_run() { # label model data
     thr=1
     [ "$OMP" = 1 ] && thr=${OMP_NUM_THREADS:-$NCPU}
     row "$1" "llamaref train ($steps steps)" "$thr" "$tps" "$ms" "$(rss_mb "$W/llamaref_$1.log")"
+    ours=$tps
+}
+
+ratio() { # label threads: llamaref's tokens/s over torch's, same run
+    awk -v l="$1" -v t="$2" -v a="$ours" -v b="$tps" 'BEGIN {
+        printf "%-12s ratio llamaref / torch at %s thread(s): %.2f\n", l, t, (b > 0 ? a / b : 0) }'
 }
 
 torch_run() { # label config data threads
@@ -56,12 +66,14 @@ $PY $TORCH --write-data "$W/stories.jsonl" --vocab 512 --n 128 --len 128 --seed 
 $PY $TORCH --write-data "$W/m100.jsonl" --vocab 32000 --n 24 --len 128 --seed 2
 [ -f "$W/random100M/model.safetensors" ] || { mkdir -p "$W/random100M" && $MKRAND "$W/random100M"; } || exit 1
 
-echo "bench-train: $(uname -m), $NCPU CPUs, llamaref OMP=$OMP"
+echo "bench-train: $(uname -m), $NCPU CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')), llamaref OMP=$OMP, load $(cut -d' ' -f1-3 /proc/loadavg)"
 row model implementation threads "tok/s" "ms/step" "peak RSS"
+THR=1
+[ "$OMP" = 1 ] && THR=${OMP_NUM_THREADS:-$NCPU}
 llamaref_run stories260K "$ASSETS/stories260K/stories260K.bin" "$W/stories.jsonl"
-torch_run stories260K stories260K "$W/stories.jsonl" 1
-[ "$NCPU" -gt 1 ] && torch_run stories260K stories260K "$W/stories.jsonl" "$NCPU"
+torch_run stories260K stories260K "$W/stories.jsonl" "$THR"
+ratio stories260K "$THR"
 llamaref_run random100M "$W/random100M" "$W/m100.jsonl"
-torch_run random100M "$W/random100M/config.json" "$W/m100.jsonl" 1
-[ "$NCPU" -gt 1 ] && torch_run random100M "$W/random100M/config.json" "$W/m100.jsonl" "$NCPU"
+torch_run random100M "$W/random100M/config.json" "$W/m100.jsonl" "$THR"
+ratio random100M "$THR"
 exit 0
