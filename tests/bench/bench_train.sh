@@ -47,19 +47,21 @@ llamaref_run() { # label model data
     ours=$tps
 }
 
-ratio() { # label threads: llamaref's tokens/s over torch's, same run
-    awk -v l="$1" -v t="$2" -v a="$ours" -v b="$tps" 'BEGIN {
-        printf "%-12s ratio llamaref / torch at %s thread(s): %.2f\n", l, t, (b > 0 ? a / b : 0) }'
+ratio() { # label threads: llamaref's tokens/s over the last torch run's
+    awk -v l="$1" -v t="$2" -v a="$ours" -v b="$tps" -v w="$what" 'BEGIN {
+        printf "%-12s ratio llamaref / %s at %s thread(s): %.2f\n", l, w, t, (b > 0 ? a / b : 0) }'
 }
 
-torch_run() { # label config data threads
-    /usr/bin/time -v $PY $TORCH --config "$2" --data "$3" $ARGS --threads "$4" --label "$1" \
+torch_run() { # label config data threads [--hf]
+    /usr/bin/time -v $PY $TORCH --config "$2" --data "$3" $ARGS --threads "$4" --label "$1" ${5:-} \
         > "$W/torch_$1_$4.out" 2> "$W/torch_$1_$4.log" || { cat "$W/torch_$1_$4.log" >&2; exit 1; }
     line=$(cat "$W/torch_$1_$4.out")
     tps=$(echo "$line" | sed -n 's/.*threads [0-9]*: \([0-9]*\) tok\/s.*/\1/p')
     ms=$(echo "$line" | sed -n 's/.* \([0-9]*\) ms\/step.*/\1/p')
     steps=$(echo "$line" | sed -n 's/^torch [^:]*: \([0-9]*\) steps.*/\1/p')
-    row "$1" "torch $($PY -c 'import torch; print(torch.__version__)') ($steps steps)" "$4" "$tps" "$ms" "$(rss_mb "$W/torch_$1_$4.log")"
+    what="torch"
+    [ -n "${5:-}" ] && what="HF+PEFT, torch"
+    row "$1" "$what $($PY -c 'import torch; print(torch.__version__)') ($steps steps)" "$4" "$tps" "$ms" "$(rss_mb "$W/torch_$1_$4.log")"
 }
 
 $PY $TORCH --write-data "$W/stories.jsonl" --vocab 512 --n 128 --len 128 --seed 1
@@ -71,9 +73,14 @@ row model implementation threads "tok/s" "ms/step" "peak RSS"
 THR=1
 [ "$OMP" = 1 ] && THR=${OMP_NUM_THREADS:-$NCPU}
 llamaref_run stories260K "$ASSETS/stories260K/stories260K.bin" "$W/stories.jsonl"
+# the issue-16 yardstick (transformers + PEFT) when the python has them
+HF=0
+$PY -c "import transformers, peft" 2>/dev/null && HF=1
 torch_run stories260K stories260K "$W/stories.jsonl" "$THR"
 ratio stories260K "$THR"
+[ $HF = 1 ] && { torch_run stories260K stories260K "$W/stories.jsonl" "$THR" --hf; ratio stories260K "$THR"; }
 llamaref_run random100M "$W/random100M" "$W/m100.jsonl"
 torch_run random100M "$W/random100M/config.json" "$W/m100.jsonl" "$THR"
 ratio random100M "$THR"
+[ $HF = 1 ] && { torch_run random100M "$W/random100M/config.json" "$W/m100.jsonl" "$THR" --hf; ratio random100M "$THR"; }
 exit 0
