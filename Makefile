@@ -235,10 +235,12 @@ llama3-tokenizer:
 
 # make bench: `llamaref bench` (build with OMP=1 for the 2-thread rows), then
 # OpenBLAS sgemm as a yardstick: a separate program, never linked into
-# llamaref.  Figures and commands: docs/performance.md.
+# llamaref; last, the ratio of the two per thread count (bench_ratio.awk).
+# Figures and commands: docs/performance.md.
 bench: $(BIN) $(B)/bench_sgemm
-	./$(BIN) bench
-	./$(B)/bench_sgemm
+	./$(BIN) bench | tee $(B)/bench.out
+	./$(B)/bench_sgemm | tee $(B)/bench_sgemm.out
+	@awk -f tests/bench/bench_ratio.awk $(B)/bench.out $(B)/bench_sgemm.out
 
 $(B)/bench_sgemm: tests/bench/bench_sgemm.c
 	@mkdir -p $(B)
@@ -247,9 +249,10 @@ $(B)/bench_sgemm: tests/bench/bench_sgemm.c
 .PHONY: bench
 
 # make bench-train: LoRA training tokens/s and peak RSS, llamaref `train` vs
-# the same step in Debian's PyTorch (/usr/bin/python3, CPU), on stories260K
-# and on a random ~100M-parameter Llama written by make_random_model.
-# Figures and command: docs/performance.md ("Training").
+# the same step in PyTorch (CPU; $(ORACLE_ENV)/bin/python when ORACLE_ENV is
+# set, else Debian's /usr/bin/python3) at llamaref's thread count, with the
+# ratio, on stories260K and on a random ~100M-parameter Llama written by
+# make_random_model.  Figures and command: docs/performance.md.
 bench-train: $(BIN) $(B)/bench/make_random_model
 	sh tests/bench/bench_train.sh ./$(BIN) $(B)/bench/make_random_model $(B)/bench/train $(LLAMAREF_ASSETS) $(OMP)
 
@@ -258,6 +261,14 @@ $(B)/bench/make_random_model: tests/bench/make_random_model.c $(B)/libllamaref.a
 	$(CC) $(CFLAGS_ALL) -o $@ tests/bench/make_random_model.c $(B)/libllamaref.a $(LDLIBS)
 
 .PHONY: bench-train
+
+# make bench-decode LLAMA2C=DIR: greedy decoding of a random 100.1M Llama in
+# llama2.c format, llamaref vs llama2.c's run.c (built by you in DIR with its
+# own `make runomp`), 1 and 2 threads, same run (tests/bench/bench_decode.sh;
+# build llamaref with OMP=1 for the 2-thread row).
+bench-decode: $(BIN)
+	sh tests/bench/bench_decode.sh ./$(BIN) $(B)/bench/decode $(LLAMA2C)
+.PHONY: bench-decode
 
 # ---- fuzzing (issues 19): libFuzzer + ASan/UBSan (clang, libclang-rt-14-dev).
 # The library is compiled once, instrumented, into $(FUZZ_B)/libllamaref.a;

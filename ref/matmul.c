@@ -23,7 +23,7 @@
 #define MR 4        /* rows of x per block */
 #define NR 4        /* rows of W per block */
 #define KC 512      /* conversion chunk (elements, multiple of LANES) */
-#define COLS 16     /* W rows per parallel task */
+#define COLS 64     /* W rows per parallel task */
 
 static lr_float weight_at(const void *w, lr_dtype dt, size_t i)
 {
@@ -230,6 +230,39 @@ ALWAYS_INLINE void columns_body(const mm_args *a, int o0, int o1)
     lr_float wbuf[NR][KC];          /* converted weight chunk */
     lr_float wtail[NR][LANES];      /* converted tail (in % LANES) */
     int o, t, b, k0;
+    if (native && a->n > 1) {
+        /* several tokens: each block of MR rows of x (MR * in values, in
+         * L1) meets every weight row of the task (in L2) before the next
+         * block is read, so x streams from memory once per task instead
+         * of once per NR weight rows.  Every output is still one kernel
+         * call over all of k: the order is unchanged. */
+        for (t = 0; t < a->n; t += MR) {
+            const int nt = a->n - t < MR ? a->n - t : MR;
+            const lr_float *xs[MR];
+            int r;
+            for (r = 0; r < MR; r++)
+                xs[r] = a->x + (size_t)(t + (r < nt ? r : 0)) * in;
+            for (o = o0; o < o1; o += NR) {
+                const int nb = o1 - o < NR ? o1 - o : NR;
+                const lr_float *wrow[NR];
+                vec acc[MR][NR];
+                for (b = 0; b < NR; b++)
+                    wrow[b] = (const lr_float *)a->w +
+                              (size_t)(o + (b < nb ? b : 0)) * in;
+                for (r = 0; r < MR; r++)
+                    for (b = 0; b < NR; b++) acc[r][b] = vzero();
+                if (nt == MR)
+                    kernel_4x4(acc, xs, wrow, kv);
+                else
+                    for (r = 0; r < nt; r++)
+                        kernel_1x4(acc[r], xs[r], wrow, kv, NULL);
+                for (r = 0; r < nt; r++)
+                    for (b = 0; b < nb; b++)
+                        finish(a, acc[r][b], t + r, o + b, wrow[b] + kv, kv);
+            }
+        }
+        return;
+    }
     for (o = o0; o < o1; o += NR) {
         const lr_float *wrow[NR];
         const lr_float *ws[NR];
@@ -485,6 +518,59 @@ ALWAYS_INLINE int bwd_rows4_wide(lr_float *dx, const lr_float *dy,
     return i; /* the first column not done */
 }
 
+/* The same 4 rows, four vectors (4 * LANES columns) at a time: 16
+ * accumulators, so each broadcast of dy feeds 4 products (AVX-512). */
+ALWAYS_INLINE int bwd_rows4_x4(lr_float *dx, const lr_float *dy,
+                               const lr_float *wo, size_t ws, const int *rw,
+                               int i0, int iv1, int no, int in_dim,
+                               int out_dim)
+{
+    lr_float *d[4];
+    const lr_float *g[4];
+    int i, o, r;
+    for (r = 0; r < 4; r++) {
+        d[r] = dx + (size_t)rw[r] * in_dim;
+        g[r] = dy + (size_t)rw[r] * out_dim;
+    }
+    for (i = i0; i + 4 * LANES <= iv1; i += 4 * LANES) {
+        vec a0 = vload(d[0] + i), a1 = vload(d[1] + i);
+        vec a2 = vload(d[2] + i), a3 = vload(d[3] + i);
+        vec b0 = vload(d[0] + i + LANES), b1 = vload(d[1] + i + LANES);
+        vec b2 = vload(d[2] + i + LANES), b3 = vload(d[3] + i + LANES);
+        vec c0 = vload(d[0] + i + 2 * LANES), c1 = vload(d[1] + i + 2 * LANES);
+        vec c2 = vload(d[2] + i + 2 * LANES), c3 = vload(d[3] + i + 2 * LANES);
+        vec e0 = vload(d[0] + i + 3 * LANES), e1 = vload(d[1] + i + 3 * LANES);
+        vec e2 = vload(d[2] + i + 3 * LANES), e3 = vload(d[3] + i + 3 * LANES);
+        const lr_float *w = wo + (i - i0);
+        for (o = 0; o < no; o++, w += ws) {
+            const vec w0 = vload(w), w1 = vload(w + LANES);
+            const vec w2 = vload(w + 2 * LANES), w3 = vload(w + 3 * LANES);
+            vec gv;
+            gv = vsplat(g[0][o]);
+            a0 = vmuladd(a0, gv, w0); b0 = vmuladd(b0, gv, w1);
+            c0 = vmuladd(c0, gv, w2); e0 = vmuladd(e0, gv, w3);
+            gv = vsplat(g[1][o]);
+            a1 = vmuladd(a1, gv, w0); b1 = vmuladd(b1, gv, w1);
+            c1 = vmuladd(c1, gv, w2); e1 = vmuladd(e1, gv, w3);
+            gv = vsplat(g[2][o]);
+            a2 = vmuladd(a2, gv, w0); b2 = vmuladd(b2, gv, w1);
+            c2 = vmuladd(c2, gv, w2); e2 = vmuladd(e2, gv, w3);
+            gv = vsplat(g[3][o]);
+            a3 = vmuladd(a3, gv, w0); b3 = vmuladd(b3, gv, w1);
+            c3 = vmuladd(c3, gv, w2); e3 = vmuladd(e3, gv, w3);
+        }
+        memcpy(d[0] + i, &a0, sizeof a0); memcpy(d[1] + i, &a1, sizeof a1);
+        memcpy(d[2] + i, &a2, sizeof a2); memcpy(d[3] + i, &a3, sizeof a3);
+        memcpy(d[0] + i + LANES, &b0, sizeof b0); memcpy(d[1] + i + LANES, &b1, sizeof b1);
+        memcpy(d[2] + i + LANES, &b2, sizeof b2); memcpy(d[3] + i + LANES, &b3, sizeof b3);
+        memcpy(d[0] + i + 2 * LANES, &c0, sizeof c0); memcpy(d[1] + i + 2 * LANES, &c1, sizeof c1);
+        memcpy(d[2] + i + 2 * LANES, &c2, sizeof c2); memcpy(d[3] + i + 2 * LANES, &c3, sizeof c3);
+        memcpy(d[0] + i + 3 * LANES, &e0, sizeof e0); memcpy(d[1] + i + 3 * LANES, &e1, sizeof e1);
+        memcpy(d[2] + i + 3 * LANES, &e2, sizeof e2); memcpy(d[3] + i + 3 * LANES, &e3, sizeof e3);
+    }
+    return i; /* the first column not done */
+}
+
 /* One such row. */
 ALWAYS_INLINE void bwd_row1(lr_float *dx, const lr_float *dy,
                             const lr_float *wo, size_t ws, int t, int i0,
@@ -543,9 +629,12 @@ ALWAYS_INLINE void bwd_body(lr_float *dx, const lr_float *dy, const void *w,
             rw[np++] = t;
             if (np == 4) {
                 int iw = i0;
-                if (wide)
-                    iw = bwd_rows4_wide(dx, dy + o0, wo, ws, rw, i0, iv1, no,
-                                        in_dim, out_dim);
+                if (wide) {
+                    iw = bwd_rows4_x4(dx, dy + o0, wo, ws, rw, i0, iv1, no,
+                                      in_dim, out_dim);
+                    iw = bwd_rows4_wide(dx, dy + o0, wo + (iw - i0), ws, rw,
+                                        iw, iv1, no, in_dim, out_dim);
+                }
                 bwd_rows4(dx, dy + o0, wo + (iw - i0), ws, rw, iw, iv1, no,
                           in_dim, out_dim);
                 np = 0;

@@ -285,6 +285,100 @@ static void test_fd_lora_linear_dropout(void)
 #undef LO_LOSS
 }
 
+/* The vector LoRA kernels (lr_lora_linear_forward / _backward) against
+ * their definitions (_ref), bit for bit: odd shapes (ranks not a multiple
+ * of 8, widths off every chunk size), with and without dropout, dx NULL,
+ * zeros and negative zeros in the inputs and in what is accumulated onto. */
+static lr_float *fresh(size_t n, uint64_t seed)
+{
+    lr_float *p = malloc(n * sizeof *p);
+    size_t i;
+    fill(p, n, seed, 1);
+    for (i = 0; i < n; i += 7) p[i] = (i / 7) % 2 ? (lr_float)-0.0 : 0;
+    return p;
+}
+
+static lr_float *copy_of(const lr_float *p, size_t n)
+{
+    lr_float *q = malloc(n * sizeof *q);
+    memcpy(q, p, n * sizeof *q);
+    return q;
+}
+
+static int same_bits(const lr_float *a, const lr_float *b, size_t n)
+{
+    return !memcmp(a, b, n * sizeof *a);
+}
+
+static void test_fast_kernels_equal_definition(void)
+{
+    static const int shapes[][4] = {/* n, in, out, r */
+        {1, 1, 1, 1},    {3, 5, 7, 2},     {5, 70, 33, 3},  {4, 64, 32, 8},
+        {7, 300, 65, 8}, {9, 129, 31, 17}, {6, 257, 40, 9}, {2, 513, 97, 16},
+        {13, 64, 200, 4}};
+    size_t c;
+    for (c = 0; c < sizeof shapes / sizeof shapes[0]; c++) {
+        const int n = shapes[c][0], in = shapes[c][1], out = shapes[c][2];
+        const int r = shapes[c][3];
+        const size_t NX = (size_t)n * in, NY = (size_t)n * out;
+        const size_t NA = (size_t)r * in, NB = (size_t)out * r, NR = (size_t)n * r;
+        int variant;
+        for (variant = 0; variant < 3; variant++) {
+            const double p = variant == 1 ? 0.25 : 0;
+            const uint64_t seed = 1000 + c;
+            lr_float *x = fresh(NX, 1 + c), *A = fresh(NA, 2 + c);
+            lr_float *B = fresh(NB, 3 + c), *dy = fresh(NY, 4 + c);
+            lr_float *y1 = fresh(NY, 5 + c), *y2 = copy_of(y1, NY);
+            lr_float *xa1 = fresh(NR, 6 + c), *xa2 = fresh(NR, 7 + c);
+            lr_float *dA1 = fresh(NA, 8 + c), *dA2 = copy_of(dA1, NA);
+            lr_float *dB1 = fresh(NB, 9 + c), *dB2 = copy_of(dB1, NB);
+            lr_float *dx1 = fresh(NX, 10 + c), *dx2 = copy_of(dx1, NX);
+            lr_float *dxa1 = fresh(NR, 11 + c), *dxa2 = fresh(NR, 12 + c);
+            lr_float *xd = fresh(NX, 13 + c);
+            const lr_float *in_x = x;
+            if (p > 0) {
+                /* the mask: element e kept iff the e-th lr_rng_double >= p */
+                lr_rng rng;
+                const lr_float keep = (lr_float)(1.0 / (1.0 - p));
+                size_t e;
+                int same_mask = 1;
+                lr_lora_dropout(xd, x, n, in, p, seed);
+                lr_rng_seed(&rng, seed);
+                for (e = 0; e < NX; e++) {
+                    const lr_float want =
+                        lr_rng_double(&rng) >= p ? x[e] * keep : 0;
+                    same_mask &= same_bits(&want, xd + e, 1);
+                }
+                CHECK(same_mask);
+                in_x = xd;
+            }
+            lr_lora_linear_forward_ref(y1, xa1, in_x, A, B, 1.7, n, in, out, r);
+            lr_lora_linear_forward(y2, xa2, in_x, A, B, 1.7, n, in, out, r);
+            CHECK(same_bits(xa1, xa2, NR));
+            CHECK(same_bits(y1, y2, NY));
+            lr_lora_linear_backward_ref(variant == 2 ? NULL : dx1, dA1, dB1,
+                                        dxa1, dy, in_x, xa1, A, B, 1.7, n, in,
+                                        out, r, p, seed);
+            lr_lora_linear_backward(variant == 2 ? NULL : dx2, dA2, dB2, dxa2,
+                                    dy, in_x, xa1, A, B, 1.7, n, in, out, r, p,
+                                    seed);
+            CHECK(same_bits(dxa1, dxa2, NR));
+            CHECK(same_bits(dA1, dA2, NA));
+            CHECK(same_bits(dB1, dB2, NB));
+            CHECK(same_bits(dx1, dx2, NX));
+            if (h_cur_failed) {
+                fprintf(stderr, "  shape n %d in %d out %d r %d, variant %d\n",
+                        n, in, out, r, variant);
+                c = sizeof shapes / sizeof shapes[0] - 1;
+            }
+            free(x); free(A); free(B); free(dy); free(y1); free(y2);
+            free(xa1); free(xa2); free(dA1); free(dA2); free(dB1); free(dB2);
+            free(dx1); free(dx2); free(dxa1); free(dxa2); free(xd);
+            if (h_cur_failed) break;
+        }
+    }
+}
+
 /* whole model, with dropout, padding and GQA: d loss / d every LoRA param */
 static void test_fd_whole_model(void)
 {
@@ -600,6 +694,7 @@ int main(void)
     RUN(test_fd_matmul);
     RUN(test_fd_attention);
     RUN(test_fd_lora_linear_dropout);
+    RUN(test_fast_kernels_equal_definition);
     RUN(test_fd_whole_model);
     RUN(test_zero_b_and_merge);
     RUN(test_adapter_roundtrip_and_errors);

@@ -55,6 +55,19 @@ void lr_attention_backward(lr_float *dq, lr_float *dk, lr_float *dv,
                            const unsigned char *key_mask,
                            const lr_attn_shape *s, lr_float *scratch);
 
+/* The definitions of the two above (plain loops, one thread): the fast
+ * versions keep every element's order and give these functions' bits. */
+void lr_attention_forward_ref(lr_float *out, lr_float *scores,
+                              lr_float *probs, const lr_float *q,
+                              const lr_float *k, const lr_float *v,
+                              const unsigned char *key_mask,
+                              const lr_attn_shape *s, lr_float *scratch);
+void lr_attention_backward_ref(lr_float *dq, lr_float *dk, lr_float *dv,
+                               const lr_float *dout, const lr_float *q,
+                               const lr_float *k, const lr_float *v,
+                               const unsigned char *key_mask,
+                               const lr_attn_shape *s, lr_float *scratch);
+
 #ifdef __cplusplus
 }
 #endif

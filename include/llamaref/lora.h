@@ -120,6 +120,21 @@ void lr_lora_linear_backward(lr_float *dx, lr_float *dA, lr_float *dB,
                              const lr_float *A, const lr_float *B, double s,
                              int n, int in, int out, int r, double p,
                              uint64_t seed);
+/* The definitions of the two above: plain C loops whose order (forward:
+ * xa[t][j] sums i ascending, y[t][o] += s * (sum over j ascending);
+ * backward: dB and dA add row t's terms for t ascending, dxa[t][j] sums o
+ * ascending, dx's sum runs over j ascending) every version keeps, so the
+ * vector kernels behind lr_lora_linear_forward / _backward give these
+ * functions' bits (tests/test_lora.c). */
+void lr_lora_linear_forward_ref(lr_float *y, lr_float *xa, const lr_float *xd,
+                                const lr_float *A, const lr_float *B, double s,
+                                int n, int in, int out, int r);
+void lr_lora_linear_backward_ref(lr_float *dx, lr_float *dA, lr_float *dB,
+                                 lr_float *dxa, const lr_float *dy,
+                                 const lr_float *xd, const lr_float *xa,
+                                 const lr_float *A, const lr_float *B,
+                                 double s, int n, int in, int out, int r,
+                                 double p, uint64_t seed);
 
 /* W' = W + s B A for every adapted linear, in place; weights not stored as
  * lr_float are converted to lr_float first (so nothing rounds to BF16). */

@@ -19,7 +19,13 @@ usage:
       writes N random pre-tokenized examples of T tokens (bos = 1)
   bench_lora_torch.py --config CONFIG.json|stories260K --data FILE.jsonl
       [--batch 8] [--r 8] [--alpha 16] [--dropout 0.1] [--targets all]
-      [--epochs 1] [--threads N] [--label NAME]
+      [--epochs 1] [--threads N] [--label NAME] [--hf]
+      --hf: the issue-16 yardstick instead of the hand-written step:
+      transformers' LlamaForCausalLM (eager attention, float32, random
+      init with the config's shapes) wrapped by PEFT's LoraConfig
+      (r, alpha, dropout, the same target modules), loss from
+      model(input_ids, labels=input_ids), same optimizer and schedule
+      (needs transformers and peft, e.g. the oracle venv)
       prints one line: tokens/s over all steps (as llamaref's progress line
       counts them: from the first step), tokens/s without the first step,
       ms per step, peak RSS of this process (ru_maxrss)
@@ -68,6 +74,7 @@ def main():
     ap.add_argument("--epochs", type=int, default=1)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--label", default="")
+    ap.add_argument("--hf", action="store_true")
     a = ap.parse_args()
     if a.write_data:
         write_data(a.write_data, a.vocab, a.n, a.len, a.seed)
@@ -167,6 +174,27 @@ def main():
             m = F.silu(lin(h, l, "gate_proj")) * lin(h, l, "up_proj")
             x = x + lin(m, l, "down_proj")
         return F.linear(rms(x, final_norm), lm_head)
+
+    if a.hf:
+        # the yardstick of issue 16: transformers + PEFT, as a user runs it
+        import transformers
+        import peft
+        hc = transformers.LlamaConfig(
+            vocab_size=V, hidden_size=D, intermediate_size=I,
+            num_hidden_layers=L, num_attention_heads=H,
+            num_key_value_heads=KV, head_dim=hd, rms_norm_eps=eps,
+            rope_theta=theta, tie_word_embeddings=tied,
+            max_position_embeddings=max(T, 128))
+        hc._attn_implementation = "eager"
+        hf = transformers.LlamaForCausalLM(hc).float()
+        hf = peft.get_peft_model(hf, peft.LoraConfig(
+            r=a.r, lora_alpha=a.alpha, lora_dropout=a.dropout,
+            target_modules=targets, bias="none"))
+        hf.train()
+        params = [p for p in hf.parameters() if p.requires_grad]
+
+        def forward(ids):  # noqa: F811 - the HF model instead
+            return hf(input_ids=ids).logits
 
     nb = (len(ex) + a.batch - 1) // a.batch
     total = nb * a.epochs

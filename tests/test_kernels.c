@@ -1,0 +1,199 @@
+/* test_kernels.c - the fast attention kernels against their definitions
+ * (lr_attention_forward_ref / _backward_ref), bit for bit: odd head sizes
+ * (around the 8-key, 8/16/64-lane blocks), GQA and MQA, a KV-cache offset,
+ * padding masks (a row that sees no key), saved and unsaved
+ * probabilities, and in OpenMP builds 1, 2 and 3 threads on shapes large
+ * enough to switch the parallel loops on.  (The matmul kernels are checked
+ * in test_matmul.c, the LoRA kernels in test_lora.c.)  Then a whole
+ * training step's gradients, LoRA (dropout, padding, GQA) and
+ * full-parameter, bit for bit at 1, 2 and 3 threads, on shapes that switch
+ * on every parallel loop (matmul forward and backward, attention forward
+ * and backward, weight gradients). */
+#include "harness.h"
+#include "llamaref.h"
+
+#ifdef LR_OMP
+#include <omp.h>
+#endif
+
+static lr_float *rnd(size_t n, uint64_t seed)
+{
+    lr_float *p = malloc((n ? n : 1) * sizeof *p);
+    lr_rng r;
+    size_t i;
+    lr_rng_seed(&r, seed);
+    for (i = 0; i < n; i++) p[i] = (lr_float)(2 * lr_rng_double(&r) - 1);
+    for (i = 3; i < n; i += 11) p[i] = (i / 11) % 2 ? (lr_float)-0.0 : 0;
+    return p;
+}
+
+static lr_float *dup(const lr_float *p, size_t n)
+{
+    lr_float *q = malloc((n ? n : 1) * sizeof *q);
+    memcpy(q, p, n * sizeof *q);
+    return q;
+}
+
+static int same(const lr_float *a, const lr_float *b, size_t n)
+{
+    return !memcmp(a, b, n * sizeof *a);
+}
+
+static int vec_nonzero(const lr_float *a, size_t n)
+{
+    size_t i, nz = 0;
+    for (i = 0; i < n; i++) nz += a[i] != 0;
+    return nz > n / 2;
+}
+
+/* one shape: n_heads, n_kv_heads, head_dim, Tq, q_off, masked keys (0:
+ * none, else every key j with j % masked == 1 and the first key) */
+static int attention_case(int H, int KV, int hd, int Tq, int q_off, int masked,
+                          int threads)
+{
+    lr_attn_shape s;
+    const int Tk = q_off + Tq;
+    const size_t NQ = (size_t)Tq * H * hd, NK = (size_t)Tk * KV * hd;
+    const size_t NS = (size_t)H * Tq * Tk;
+    unsigned char *mask = NULL;
+    lr_float *q = rnd(NQ, 1), *k = rnd(NK, 2), *v = rnd(NK, 3);
+    lr_float *dout = rnd(NQ, 4);
+    lr_float *o1 = rnd(NQ, 5), *o2 = rnd(NQ, 6);
+    lr_float *sc1 = rnd(NS, 7), *sc2 = rnd(NS, 8);
+    lr_float *pr1 = rnd(NS, 9), *pr2 = rnd(NS, 10);
+    lr_float *scr1 = rnd((size_t)2 * (H > KV ? H : KV) * Tk, 11);
+    lr_float *scr2 = rnd((size_t)2 * (H > KV ? H : KV) * Tk, 12);
+    lr_float *dq1 = rnd(NQ, 13), *dq2 = rnd(NQ, 14);
+    lr_float *dk1 = rnd(NK, 15), *dk2 = dup(dk1, NK);
+    lr_float *dv1 = rnd(NK, 16), *dv2 = dup(dv1, NK);
+    int ok = 1, j;
+    s.n_heads = H; s.n_kv_heads = KV; s.head_dim = hd;
+    s.Tq = Tq; s.Tk = Tk; s.q_off = q_off;
+    if (masked) {
+        mask = malloc((size_t)Tk);
+        for (j = 0; j < Tk; j++) mask[j] = !(j == 0 || j % masked == 1);
+    }
+#ifdef LR_OMP
+    omp_set_num_threads(threads);
+#else
+    (void)threads;
+#endif
+    lr_attention_forward_ref(o1, sc1, pr1, q, k, v, mask, &s, NULL);
+    lr_attention_forward(o2, sc2, pr2, q, k, v, mask, &s, NULL);
+    ok &= same(o1, o2, NQ) && same(sc1, sc2, NS) && same(pr1, pr2, NS);
+    /* without saving: the scratch rows */
+    lr_attention_forward(o2, NULL, NULL, q, k, v, mask, &s, scr2);
+    ok &= same(o1, o2, NQ);
+    lr_attention_backward_ref(dq1, dk1, dv1, dout, q, k, v, mask, &s, scr1);
+    lr_attention_backward(dq2, dk2, dv2, dout, q, k, v, mask, &s, scr2);
+    ok &= same(dq1, dq2, NQ) && same(dk1, dk2, NK) && same(dv1, dv2, NK);
+    if (!ok)
+        fprintf(stderr, "  differs: H %d KV %d hd %d Tq %d q_off %d masked %d "
+                "threads %d\n", H, KV, hd, Tq, q_off, masked, threads);
+    free(mask); free(q); free(k); free(v); free(dout); free(o1); free(o2);
+    free(sc1); free(sc2); free(pr1); free(pr2); free(scr1); free(scr2);
+    free(dq1); free(dq2); free(dk1); free(dk2); free(dv1); free(dv2);
+    return ok;
+}
+
+static void test_attention_equals_definition(void)
+{
+    static const int shapes[][6] = {/* H, KV, hd, Tq, q_off, masked */
+        {1, 1, 1, 1, 0, 0},   {4, 2, 8, 13, 0, 3},  {3, 1, 5, 9, 4, 0},
+        {2, 2, 72, 20, 0, 0}, {6, 3, 64, 37, 0, 5}, {2, 1, 24, 1, 30, 0},
+        {4, 4, 1, 17, 0, 2},  {2, 1, 80, 11, 0, 0}, {8, 4, 8, 64, 0, 7},
+        {4, 1, 136, 9, 7, 4}, {12, 4, 64, 40, 0, 0}};
+    size_t c;
+    int th;
+    for (th = 1; th <= 3; th++)
+        for (c = 0; c < sizeof shapes / sizeof shapes[0]; c++)
+            CHECK(attention_case(shapes[c][0], shapes[c][1], shapes[c][2],
+                                 shapes[c][3], shapes[c][4], shapes[c][5], th));
+}
+
+/* gradients of one step at thread counts 1, 2, 3 (OpenMP builds; else the
+ * one thread count, which still runs every kernel) */
+static void test_training_step_thread_invariance(void)
+{
+    enum { B = 2, T = 40 };
+    lr_config c;
+    lr_model *m = NULL;
+    lr_lora lo;
+    lr_lora_config lc;
+    lr_full f;
+    lr_error err;
+    int ids[B * T], labels[B * T], i, th, mode;
+    unsigned char mask[B * T];
+    lr_float *first[2] = {NULL, NULL};
+    memset(&c, 0, sizeof c);
+    c.hidden_size = 128; c.intermediate_size = 200; c.num_hidden_layers = 2;
+    c.num_attention_heads = 4; c.num_key_value_heads = 2; c.head_dim = 32;
+    c.vocab_size = 300; c.rms_norm_eps = 1e-5; c.rope_theta = 10000;
+    c.max_position_embeddings = 64; c.bos_token_id = -1;
+    CHECK_OK(lr_model_init_random(&c, 3, &m, &err), &err);
+    if (!m) return;
+    for (i = 0; i < B * T; i++) {
+        ids[i] = (i * 37 + 11) % c.vocab_size;
+        mask[i] = !(i >= T && i < T + 5);  /* row 1 left-padded */
+        labels[i] = mask[i] && i % 7 ? ids[i] : -100;
+    }
+    memset(&lc, 0, sizeof lc);
+    lc.r = 8; lc.alpha = 16; lc.dropout = 0.1; lc.targets = 0x7f;
+    CHECK_OK(lr_lora_alloc(&lo, &m->config, &lc, &err), &err);
+    lr_lora_init(&lo, 5);
+    for (i = 0; i < (int)lo.n_params; i++)  /* B != 0: every branch works */
+        lo.params[i] += (lr_float)(0.01 * ((i * 13) % 17 - 8));
+    CHECK_OK(lr_full_bind(&f, m, &err), &err);
+    for (mode = 0; mode < 2; mode++) {
+        const size_t np = mode ? f.n_params : lo.n_params;
+        for (th = 1; th <= 3; th++) {
+            lr_train_ws ws;
+            lr_float *grad = calloc(np, sizeof *grad);
+            double nll;
+            long n;
+#ifdef LR_OMP
+            omp_set_num_threads(th);
+#else
+            if (th > 1) { free(grad); break; }
+#endif
+            CHECK_OK(lr_train_ws_alloc(&ws, m, mode ? NULL : &lo, B, T, 0,
+                                       &err), &err);
+            if (mode) {
+                CHECK_OK(lr_full_forward(&ws, m, ids, labels, mask, B, T,
+                                         &nll, &n, &err), &err);
+                CHECK_OK(lr_full_backward(&ws, m, &f, grad, 1.0 / n, &err),
+                         &err);
+            } else {
+                CHECK_OK(lr_lora_forward(&ws, m, &lo, ids, labels, mask, B, T,
+                                         0.1, 99, &nll, &n, &err), &err);
+                CHECK_OK(lr_lora_backward(&ws, m, &lo, grad, 1.0 / n, &err),
+                         &err);
+            }
+            CHECK(vec_nonzero(grad, np));
+            if (th == 1)
+                first[mode] = grad;
+            else {
+                if (!same(first[mode], grad, np))
+                    fprintf(stderr, "  %s gradients differ at %d threads\n",
+                            mode ? "full" : "LoRA", th);
+                CHECK(same(first[mode], grad, np));
+                free(grad);
+            }
+            lr_train_ws_free(&ws);
+        }
+    }
+#ifdef LR_OMP
+    omp_set_num_threads(1);
+#endif
+    free(first[0]); free(first[1]);
+    lr_full_free(&f);
+    lr_lora_free(&lo);
+    lr_model_free(m);
+}
+
+int main(void)
+{
+    RUN(test_attention_equals_definition);
+    RUN(test_training_step_thread_invariance);
+    return h_finish("test_kernels");
+}
