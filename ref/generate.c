@@ -6,6 +6,12 @@
 #include "llamaref/generate.h"
 #include "llamaref/tokens.h"
 
+const char *lr_prompt_style_name(lr_prompt_style style)
+{
+    return style == LR_PROMPT_CHAT ? "chat"
+         : style == LR_PROMPT_CHATML ? "chatml" : "plain";
+}
+
 static void add_stop(int *stops, int *n, int id)
 {
     int i;

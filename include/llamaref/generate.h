@@ -25,6 +25,9 @@ typedef enum lr_prompt_style {
     LR_PROMPT_CHATML = 3
 } lr_prompt_style;
 
+/* "chat", "chatml" or "plain": the style as reports and the CLI name it. */
+const char *lr_prompt_style_name(lr_prompt_style style);
+
 /* The stop ids of a generation for this model and tokenizer (at most 16):
  * config eos ids; Llama 3 tokenizers add <|eot_id|>, <|eom_id|>,
  * <|end_of_text|>; llama2.c tokenizers add BOS (1), as llama2.c does. */

@@ -35,10 +35,10 @@ int exp_bench_eval(const exp_opts *o, const cli_lm *lm, lr_loglik *L,
                       double *acc, size_t *n_out)
 {
     char **subj = NULL, dev_path[4200], test_path[4200];
-    int ns = cli_mmlu_subjects("experiment", o->bench, &subj), s, rc = -1;
     size_t total = 0, correct = 0;
     lr_error err;
-    if (ns < 0) return -1;
+    int ns = lr_mmlu_list_subjects(o->bench, &subj, &err), s, rc = -1;
+    if (ns < 0) { fprintf(stderr, "llamaref experiment: %s\n", err.msg); return -1; }
     for (s = 0; s < ns; s++) {
         int dev;
         snprintf(dev_path, sizeof dev_path, "%s/dev/%s_dev.csv", o->bench, subj[s]);
@@ -65,9 +65,9 @@ done:
 int exp_bench_check(exp_opts *o)
 {
     char **subj = NULL, path[4200];
-    int ns = cli_mmlu_subjects("experiment", o->bench, &subj), s, rc = 0;
     lr_error err;
-    if (ns < 0) return -1;
+    int ns = lr_mmlu_list_subjects(o->bench, &subj, &err), s, rc = 0;
+    if (ns < 0) { fprintf(stderr, "llamaref experiment: %s\n", err.msg); return -1; }
     if (ns == 0) {
         fprintf(stderr, "llamaref experiment: --benchmark %s: no test/*_test.csv\n", o->bench);
         rc = -1;

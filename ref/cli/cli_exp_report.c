@@ -40,7 +40,7 @@ void exp_md_top(lr_buf *md, const lr_diversity *d)
     size_t i;
     for (i = 0; i < d->n_unique && i < N_TOP; i++) {
         lr_buf_puts(md, i ? "; " : " ");
-        cli_md_escape(md, d->counts[i].key);
+        lr_md_escape(md, d->counts[i].key);
         lr_buf_printf(md, " (%lu)", (unsigned long)d->counts[i].count);
     }
     lr_buf_puts(md, " |\n");
@@ -238,7 +238,7 @@ static void md_differences(lr_buf *md, const exp_opts *o,
     lr_buf_puts(md, "\n## How this run differs from the paper\n\n"
                 "- The paper probes Llama-3.1-8B-Instruct on 21,036 DBpedia "
                 "questions; this run probes `");
-    cli_md_escape(md, o->model);
+    lr_md_escape(md, o->model);
     lr_buf_printf(md, "` on %lu facts", (unsigned long)n_facts);
     if (o->limit >= 0)
         lr_buf_printf(md, " (the first %ld of the file%s)", o->limit,
@@ -256,7 +256,7 @@ static void md_differences(lr_buf *md, const exp_opts *o,
     if (o->defaults_path[0]) {
         lr_buf_puts(md, "- The training settings not given on the command line come "
                     "from `");
-        cli_md_escape(md, o->defaults_path);
+        lr_md_escape(md, o->defaults_path);
         lr_buf_puts(md, "`, chosen for this model (the paper's lr and epochs hardly "
                     "move a rank-1 adapter of a model this small).\n");
     }
@@ -328,7 +328,7 @@ int exp_write_report(const exp_opts *o, const lr_probe_options *po,
                   "\"shots_per_prompt\": %d, \"max_new_tokens\": %d},\n"
                   "  \"train\": {\"r\": %ld, \"alpha\": ",
                   (unsigned long)n_facts, kind,
-                  cli_style_name(po->style), po->n_prompts,
+                  lr_prompt_style_name(po->style), po->n_prompts,
                   po->shots_per_prompt, po->max_new_tokens, o->r);
     lr_json_write_number(&b, o->alpha);
     lr_buf_printf(&b, ", \"rslora\": %s, \"dropout\": ", o->rslora ? "true" : "false");
@@ -406,7 +406,7 @@ int exp_write_report(const exp_opts *o, const lr_probe_options *po,
                   "LoRA r %ld, alpha %g%s, dropout %g, targets %s; lr %g, %s "
                   "decay, %ld epochs, batch %ld.  Seeds:",
                   o->model, o->facts, (unsigned long)n_facts, po->n_prompts,
-                  po->shots_per_prompt, cli_style_name(po->style),
+                  po->shots_per_prompt, lr_prompt_style_name(po->style),
                   po->max_new_tokens,
                   o->kind == LR_MIX_KNOWN ? "HighlyKnown facts" : "paraphrases",
                   o->r, o->alpha, o->rslora ? " (rsLoRA)" : "", o->dropout,
@@ -522,7 +522,7 @@ int exp_write_report(const exp_opts *o, const lr_probe_options *po,
         {
             lr_buf_printf(&md, "| n %ld, k %ld, seed %ld | skipped: ",
                           runs[i].n, runs[i].k, runs[i].seed);
-            cli_md_escape(&md, runs[i].reason);
+            lr_md_escape(&md, runs[i].reason);
             lr_buf_puts(&md, " | | |\n");
         }
     }

@@ -1,10 +1,5 @@
 /* cli_lm.c - model/tokenizer/adapter loading and report paths for the
  * evaluation commands; see cli_lm.h. */
-/* 64-bit directory offsets on 32-bit hosts: without it readdir fails
- * (EOVERFLOW) on file systems whose offsets do not fit 32 bits */
-#define _FILE_OFFSET_BITS 64
-#include <dirent.h>
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +10,7 @@
 #include "llamaref/chat_template.h"
 #include "llamaref/json.h"
 #include "llamaref/lora.h"
+#include "llamaref/report.h"
 
 int cli_lm_option(cli_lm *lm, int argc, char **argv, int *i)
 {
@@ -207,12 +203,6 @@ static const char *plain_model(const char *model_path)
     return why;
 }
 
-const char *cli_style_name(lr_prompt_style style)
-{
-    return style == LR_PROMPT_CHAT ? "chat"
-         : style == LR_PROMPT_CHATML ? "chatml" : "plain";
-}
-
 /* The tokenizer's own chat template (a GGUF's tokenizer.chat_template) is
  * ChatML. */
 static int chatml_tokenizer(const cli_lm *lm)
@@ -255,7 +245,7 @@ int cli_prompt_style(const char *cmd, const char *arg, const cli_lm *lm,
         }
         fprintf(stderr, "llamaref %s: template %s (auto: %s; --template "
                 "chat|plain chooses)\n", cmd,
-                cli_style_name(*out), why);
+                lr_prompt_style_name(*out), why);
     } else if (!strcmp(arg, "chat") && chatml_tokenizer(lm)) {
         *out = LR_PROMPT_CHATML;
     } else if (!strcmp(arg, "chat")) {
@@ -298,82 +288,9 @@ int cli_write(const char *cmd, const char *path, const char *data, size_t len)
     return 0;
 }
 
-const char *cli_basename(const char *path)
-{
-    const char *s = strrchr(path, '/');
-    return s ? s + 1 : path;
-}
-
-void cli_md_escape(lr_buf *b, const char *s)
-{
-    for (; *s; s++) {
-        if (*s == '|') lr_buf_puts(b, "\\|");
-        else if (*s == '\n' || *s == '\r') lr_buf_puts(b, " ");
-        else lr_buf_append(b, s, 1);
-    }
-}
-
 const char *cli_report_path(const char *out, const char *suffix, int slot)
 {
     static char buf[8][4096];
-    char *p = buf[slot & 7];
-    const char *base = cli_basename(out), *dot = strrchr(base, '.');
-    size_t n = dot && dot != base ? (size_t)(dot - out) : strlen(out);
-    if (n > 4000) n = 4000;
-    memcpy(p, out, n);
-    snprintf(p + n, 4096 - n, "%s", suffix);
-    return p;
-}
-
-static int cmp_str(const void *a, const void *b)
-{
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
-int cli_mmlu_subjects(const char *cmd, const char *dir, char ***out)
-{
-    char path[4200];
-    DIR *d;
-    struct dirent *e;
-    char **v = NULL;
-    int n = 0;
-    *out = NULL;
-    snprintf(path, sizeof path, "%s/test", dir);
-    if (!(d = opendir(path))) {
-        fprintf(stderr, "llamaref %s: cannot open the directory %s\n", cmd, path);
-        return -1;
-    }
-    for (;;) {
-        size_t L;
-        char **nv;
-        errno = 0;
-        if ((e = readdir(d)) == NULL) {
-            if (errno != 0) { /* a partial list would drop subjects silently */
-                fprintf(stderr, "llamaref %s: cannot read the directory %s: %s\n",
-                        cmd, path, strerror(errno));
-                while (n > 0) free(v[--n]);
-                free(v);
-                closedir(d);
-                return -1;
-            }
-            break;
-        }
-        L = strlen(e->d_name);
-        if (L <= 9 || strcmp(e->d_name + L - 9, "_test.csv")) continue;
-        nv = realloc(v, (size_t)(n + 1) * sizeof *v);
-        if (!nv || !(nv[n] = lr_strndup(e->d_name, L - 9, NULL))) {
-            if (nv) v = nv;
-            while (n > 0) free(v[--n]);
-            free(v);
-            closedir(d);
-            fprintf(stderr, "llamaref %s: out of memory listing %s\n", cmd, path);
-            return -1;
-        }
-        v = nv;
-        n++;
-    }
-    closedir(d);
-    if (n) qsort(v, (size_t)n, sizeof *v, cmp_str);
-    *out = v;
-    return n;
+    lr_report_path(buf[slot & 7], sizeof buf[0], out, suffix);
+    return buf[slot & 7];
 }

@@ -6,6 +6,7 @@
 
 #include "llamaref/model.h"
 #include "llamaref/probe.h"
+#include "llamaref/report.h"
 #include "llamaref/tokenizer.h"
 
 typedef struct cli_lm {
@@ -48,9 +49,6 @@ int cli_template_arg(const char *cmd, const char *arg);
 int cli_prompt_style(const char *cmd, const char *arg, const cli_lm *lm,
                      lr_prompt_style *out);
 
-/* "chat", "chatml" or "plain". */
-const char *cli_style_name(lr_prompt_style style);
-
 /* The context a command may use: --max-len (given) beyond the model's
  * max_position_embeddings is an error (message, -1); a default beyond it
  * is lowered to it. */
@@ -59,17 +57,7 @@ int cli_ctx_len(const char *cmd, const lr_model *m, long *max_len, int given);
 /* Writes a whole file atomically; prints an error and returns -1. */
 int cli_write(const char *cmd, const char *path, const char *data, size_t len);
 /* "<base>.json", "<base>.md", "<base>-<name>.svg": paths next to an output
- * file (base = out path without its extension); static buffer per slot. */
+ * file (lr_report_path, report.h); static buffer per slot. */
 const char *cli_report_path(const char *out, const char *suffix, int slot);
-/* The file name part of a path. */
-const char *cli_basename(const char *path);
-/* Appends s as text safe in a Markdown table cell: '|' escaped, CR and LF
- * as spaces. */
-void cli_md_escape(lr_buf *b, const char *s);
-/* The subjects of an MMLU-layout directory: the <s> of DIR/test/<s>_test.csv,
- * sorted (for MMLU itself the harness's order).  *out (each string and the
- * array malloc'ed; free them) gets the count returned; -1 (message
- * printed) when DIR/test cannot be read or on out of memory. */
-int cli_mmlu_subjects(const char *cmd, const char *dir, char ***out);
 
 #endif

@@ -291,7 +291,7 @@ int cmd_detox(int argc, char **argv)
     lr_buf_printf(&js, ",\n  \"lang\": \"%s\",\n  \"template\": \"%s\",\n  \"shots\": %ld,\n"
                   "  \"inputs\": %lu,\n  \"candidates\": %ld,\n  \"outputs\": %lu,\n"
                   "  \"refusals\": %lu,\n  \"empty\": %lu,\n  \"temperature\": ",
-                  lang, cli_style_name(style), n_shots,
+                  lang, lr_prompt_style_name(style), n_shots,
                   (unsigned long)n_rows, candidates, (unsigned long)n_out,
                   (unsigned long)n_refusals, (unsigned long)n_empty);
     lr_json_write_number(&js, temperature);
@@ -311,7 +311,7 @@ int cmd_detox(int argc, char **argv)
                   "%ld demonstrations, %lu inputs x %ld candidates, temperature "
                   "%g, top-p %g, top-k %ld, min-p %g, seed %ld.\n\n| | value |\n"
                   "|---|---:|\n| outputs | %lu |\n| refusals | %lu |\n| empty | %lu |\n",
-                  lang, lm.model_path, cli_style_name(style),
+                  lang, lm.model_path, lr_prompt_style_name(style),
                   n_shots, (unsigned long)n_rows, candidates, temperature, top_p,
                   top_k, min_p, seed, (unsigned long)n_out,
                   (unsigned long)n_refusals, (unsigned long)n_empty);
@@ -339,7 +339,7 @@ int cmd_detox(int argc, char **argv)
     }
     lr_buf_printf(&md, "\n![summary](%s)\n\nScore with `llamaref detox-score "
                   "--pairs %s` (add STA/SIM columns for J).\n",
-                  cli_basename(cli_report_path(out, "-detox.svg", 1)), cli_basename(out));
+                  lr_basename(cli_report_path(out, "-detox.svg", 1)), lr_basename(out));
     if (js.oom || md.oom || svg.oom ||
         cli_write("detox", cli_report_path(out, ".json", 0), js.data, js.len) ||
         cli_write("detox", cli_report_path(out, "-detox.svg", 1), svg.data, svg.len) ||

@@ -344,7 +344,7 @@ int cmd_knowledge_report(int argc, char **argv)
     lr_buf_printf(&md, "\nPositive shift (UK→HK, UK→MK, MK→HK) **%.4f**; negative "
                   "shift (HK→UK, HK→MK, MK→UK) **%.4f**.\n\n![transitions](%s)\n\n",
                   sh.positive, sh.negative,
-                  cli_basename(cli_report_path(out, "-transitions.svg", 1)));
+                  lr_basename(cli_report_path(out, "-transitions.svg", 1)));
     lr_buf_printf(&md, "## Refusals and answer diversity\n\n| | before | after |\n"
                   "|---|---:|---:|\n| answers | %lu | %lu |\n| refusals | %lu | %lu |\n"
                   "| questions with a refusal | %lu | %lu |\n| unique answers | %lu | %lu |\n"
@@ -357,16 +357,16 @@ int cmd_knowledge_report(int argc, char **argv)
                   sb.div.mean_freq, sa.div.mean_freq, sb.div.std_freq, sa.div.std_freq,
                   (unsigned long)sb.div.n_over, (unsigned long)sa.div.n_over);
     lr_buf_printf(&md, "![refusals](%s)\n\n",
-                  cli_basename(cli_report_path(out, "-refusals.svg", 2)));
+                  lr_basename(cli_report_path(out, "-refusals.svg", 2)));
     if (sa.div.n_unique) {
         lr_buf_puts(&md, "Most frequent answers after training:\n\n| answer | count |\n|---|---:|\n");
         for (k = 0; k < sa.div.n_unique && k < (size_t)top; k++) {
             lr_buf_puts(&md, "| ");
-            cli_md_escape(&md, sa.div.counts[k].key);
+            lr_md_escape(&md, sa.div.counts[k].key);
             lr_buf_printf(&md, " | %lu |\n", (unsigned long)sa.div.counts[k].count);
         }
         lr_buf_printf(&md, "\n![answers](%s)\n",
-                      cli_basename(cli_report_path(out, "-answers.svg", 3)));
+                      lr_basename(cli_report_path(out, "-answers.svg", 3)));
     }
     if (md.oom || cli_write("knowledge-report", cli_report_path(out, ".md", 4),
                             md.data, md.len))

@@ -153,7 +153,7 @@ int cmd_probe(int argc, char **argv)
     lr_buf_printf(&b, ",\n  \"template\": \"%s\",\n  \"n_facts\": %lu,\n"
                   "  \"n_prompts\": %d,\n  \"shots_per_prompt\": %d,\n"
                   "  \"n_samples\": %d,\n  \"temperature\": ",
-                  cli_style_name(o.style),
+                  lr_prompt_style_name(o.style),
                   (unsigned long)facts.n, o.n_prompts, o.shots_per_prompt,
                   o.n_samples);
     lr_json_write_number(&b, o.temperature);
@@ -188,7 +188,7 @@ int cmd_probe(int argc, char **argv)
                   "x %d shots (%s template), %d samples per prompt%s, up to %d "
                   "new tokens.\n\n| category | facts | fraction |\n|---|---:|---:|\n",
                   lm.model_path, (unsigned long)facts.n, o.n_prompts,
-                  o.shots_per_prompt, cli_style_name(o.style),
+                  o.shots_per_prompt, lr_prompt_style_name(o.style),
                   o.n_samples, o.n_samples ? "" : " (greedy only)",
                   o.max_new_tokens);
     for (k = 0; k < LR_SLICK_N; k++)
@@ -197,7 +197,7 @@ int cmd_probe(int argc, char **argv)
                       facts.n ? (double)counts[k] / (double)facts.n : 0.0);
     lr_buf_printf(&md, "\n![categories](%s)\n\nPrompt tokens served from the "
                   "prefix cache: %ld; tokens run through the model: %ld.\n",
-                  cli_basename(cli_report_path(out, "-categories.svg", 1)),
+                  lr_basename(cli_report_path(out, "-categories.svg", 1)),
                   st.tokens_reused, st.tokens_fed);
     if (st.shot_overlaps)
         lr_buf_printf(&md, "\nWarning: %ld facts are also shot questions.\n",
