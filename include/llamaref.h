@@ -37,6 +37,7 @@
 #include "llamaref/full.h"
 #include "llamaref/json.h"
 #include "llamaref/knowledge.h"
+#include "llamaref/lm.h"
 #include "llamaref/loglik.h"
 #include "llamaref/lora.h"
 #include "llamaref/loss.h"

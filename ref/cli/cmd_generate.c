@@ -148,9 +148,10 @@ int cmd_generate(int argc, char **argv)
         free(file_text);
         return 1;
     }
-    if ((check && cli_check_weights("generate", m)) ||
-        cli_check_vocab("generate", m, NULL))
+    if ((check && lr_check_weights(m, &err)) || lr_check_vocab(m, NULL, &err)) {
+        fprintf(stderr, "llamaref generate: %s\n", err.msg);
         goto done;
+    }
     if (max_len > m->config.max_position_embeddings) {
         fprintf(stderr, "llamaref generate: --max-len %ld is beyond the model's "
                 "context (max_position_embeddings %d)\n", max_len,
@@ -188,7 +189,10 @@ int cmd_generate(int argc, char **argv)
             goto done;
         }
         have_tok = 1;
-        if (cli_check_vocab("generate", m, &tok)) goto done;
+        if (lr_check_vocab(m, &tok, &err)) {
+            fprintf(stderr, "llamaref generate: %s\n", err.msg);
+            goto done;
+        }
     }
     if (prompt_ids) {
         if (cli_ids("--prompt-ids", prompt_ids, &ids, &n_prompt)) goto done;

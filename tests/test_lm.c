@@ -1,0 +1,89 @@
+/* test_lm.c - lm.h on the committed world model (data/world): loading
+ * with and without checks, a NaN weight and an Inf weight named by tensor
+ * and element, vocabulary mismatches, the prompt-style rules. */
+#include <math.h>
+
+#include "harness.h"
+
+#include "llamaref/lm.h"
+
+#define WORLD "data/world"
+
+static void test_load_and_checks(void)
+{
+    lr_lm lm;
+    lr_error err;
+    lr_tensor *t;
+    lr_config saved;
+    memset(&lm, 0, sizeof lm);
+    lm.model_path = WORLD;
+    CHECK_OK(lr_lm_load(&lm, &err), &err);
+    CHECK(lm.have_tok && lm.model != NULL);
+    if (!lm.model) return;
+    CHECK_OK(lr_check_weights(lm.model, &err), &err);
+    CHECK_OK(lr_check_vocab(lm.model, &lm.tok, &err), &err);
+    /* a NaN in layer 0's up_proj, element 7; then +Inf in the final norm */
+    t = &lm.model->layers[0].up_proj;
+    CHECK(t->dtype == LR_F32 || t->dtype == LR_F64);
+    if (t->dtype == LR_F32) ((float *)t->data)[7] = NAN;
+    else ((double *)t->data)[7] = NAN;
+    CHECK_ERR(lr_check_weights(lm.model, &err), &err,
+              "tensor model.layers.0.mlp.up_proj.weight element 7 is NaN");
+    if (t->dtype == LR_F32) ((float *)t->data)[7] = 0;
+    else ((double *)t->data)[7] = 0;
+    t = &lm.model->norm;
+    if (t->dtype == LR_F32) ((float *)t->data)[3] = INFINITY;
+    else ((double *)t->data)[3] = INFINITY;
+    CHECK_ERR(lr_check_weights(lm.model, &err), &err,
+              "tensor model.norm.weight element 3 is +Inf");
+    /* vocabulary: a BOS id outside it; a tokenizer larger than the model's */
+    saved = lm.model->config;
+    lm.model->config.bos_token_id = lm.model->config.vocab_size;
+    CHECK_ERR(lr_check_vocab(lm.model, NULL, &err), &err, "bos_token_id");
+    lm.model->config = saved;
+    lm.model->config.vocab_size = (int)lm.tok.vocab_size - 1;
+    CHECK_ERR(lr_check_vocab(lm.model, &lm.tok, &err), &err, "do not belong together");
+    lm.model->config = saved;
+    lr_lm_free(&lm);
+    CHECK(lm.model == NULL && !lm.have_tok);
+    /* the broken-weight check runs at load */
+    memset(&lm, 0, sizeof lm);
+    CHECK_ERR(lr_lm_load(&lm, &err), &err, "--model PATH is required");
+    lm.model_path = WORLD;
+    lm.adapter_path = "no/such/adapter";
+    CHECK_ERR(lr_lm_load(&lm, &err), &err, "--adapter no/such/adapter: ");
+    lr_lm_free(&lm);
+}
+
+static void test_prompt_style(void)
+{
+    lr_lm lm;
+    lr_error err;
+    lr_prompt_style st = LR_PROMPT_CHAT;
+    const char *why = NULL;
+    memset(&lm, 0, sizeof lm);
+    lm.model_path = WORLD;
+    CHECK_OK(lr_lm_load(&lm, &err), &err);
+    CHECK_OK(lr_lm_prompt_style(&lm, "auto", &st, &why, &err), &err);
+    CHECK_INT(st, LR_PROMPT_PLAIN);
+    CHECK(why && strstr(why, "world.json"));
+    CHECK_OK(lr_lm_prompt_style(&lm, "plain", &st, &why, &err), &err);
+    CHECK(why == NULL);
+    /* without a tokenizer (none with <|eot_id|>) chat is refused, auto
+     * still says plain for a world model */
+    lm.have_tok = 0;
+    CHECK_ERR(lr_lm_prompt_style(&lm, "chat", &st, &why, &err), &err, "<|eot_id|>");
+    CHECK_OK(lr_lm_prompt_style(&lm, NULL, &st, &why, &err), &err);
+    CHECK_INT(st, LR_PROMPT_PLAIN);
+    lm.have_tok = 1;
+    CHECK_ERR(lr_lm_prompt_style(&lm, "fancy", &st, &why, &err), &err, "got 'fancy'");
+    CHECK_STR(lr_prompt_style_name(LR_PROMPT_CHATML), "chatml");
+    lr_lm_free(&lm);
+}
+
+int main(void)
+{
+    RUN(test_load_and_checks);
+    RUN(test_prompt_style);
+    return h_finish("test_lm");
+}
