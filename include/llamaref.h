@@ -29,6 +29,8 @@
 #include "llamaref/dump_grad.h"
 #include "llamaref/eval_run.h"
 #include "llamaref/experiment.h"
+#include "llamaref/experiment_knowledge.h"
+#include "llamaref/experiment_report.h"
 #include "llamaref/experiment_run.h"
 #include "llamaref/facts.h"
 #include "llamaref/forward.h"

@@ -114,24 +114,35 @@ static void on_step(void *ctx, const lr_train_progress *p)
     fprintf(stderr, tty && !p->do_eval ? "   " : "\n");
 }
 
+void cli_train_hooks(lr_train_hooks *h, int *tty)
+{
+    *tty = cli_stderr_tty();
+    h->start = on_start;
+    h->step = on_step;
+    h->clock = cli_now;
+    h->ctx = tty;
+}
+
+void cli_train_done(const lr_train_options *a, const lr_train_result *res, int tty)
+{
+    if (tty) fprintf(stderr, "\n");
+    printf("train: step %ld/%ld, loss %.4f", res->step, res->total, res->last_loss);
+    if (a->eval_data) printf(", eval_loss %.4f", res->eval_loss);
+    printf("; saved to %s\n", a->out);
+}
+
 int cli_train(const lr_train_options *a)
 {
     lr_train_hooks h;
     lr_train_result res;
     lr_error err;
-    int tty = cli_stderr_tty();
-    h.start = on_start;
-    h.step = on_step;
-    h.clock = cli_now;
-    h.ctx = &tty;
+    int tty;
+    cli_train_hooks(&h, &tty);
     if (lr_train_run(a, &h, &res, &err)) {
         fprintf(stderr, "%sllamaref train: %s\n", tty ? "\n" : "", err.msg);
         return 1;
     }
-    if (tty) fprintf(stderr, "\n");
-    printf("train: step %ld/%ld, loss %.4f", res.step, res.total, res.last_loss);
-    if (a->eval_data) printf(", eval_loss %.4f", res.eval_loss);
-    printf("; saved to %s\n", a->out);
+    cli_train_done(a, &res, tty);
     return 0;
 }
 
