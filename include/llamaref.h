@@ -40,6 +40,7 @@
 #include "llamaref/full.h"
 #include "llamaref/json.h"
 #include "llamaref/knowledge.h"
+#include "llamaref/knowledge_report.h"
 #include "llamaref/lm.h"
 #include "llamaref/loglik.h"
 #include "llamaref/lora.h"
