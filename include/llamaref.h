@@ -23,6 +23,7 @@
 #include "llamaref/csv.h"
 #include "llamaref/dataset.h"
 #include "llamaref/detox.h"
+#include "llamaref/detox_run.h"
 #include "llamaref/detox_score.h"
 #include "llamaref/diversity.h"
 #include "llamaref/dtype.h"
