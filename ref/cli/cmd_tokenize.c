@@ -5,7 +5,6 @@
  *   chat-template --tokenizer PATH --messages FILE.json [--generation-prompt]
  *                 [--ids] [--template llama3.1|llama3] [--date "26 Jul 2024"]
  * See docs/tokenizer.md. */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +13,7 @@
 #include "llamaref/chat_template.h"
 #include "llamaref/json.h"
 #include "llamaref/tokenizer.h"
+#include "llamaref/tokens.h"
 
 static int read_stdin(lr_buf *b)
 {
@@ -79,14 +79,15 @@ static void chat_template_usage(FILE *f)
                "Prints the prompt rendered as HF's apply_chat_template does.\n");
 }
 
+/* the ids as a line of text (lr_tokens_format) */
 static int print_ids(FILE *f, const lr_tokens *t, int json)
 {
-    size_t i;
-    if (json) fputc('[', f);
-    for (i = 0; i < t->n; i++) fprintf(f, i ? (json ? ",%ld" : " %ld") : "%ld", (long)t->ids[i]);
-    if (json) fputc(']', f);
-    fputc('\n', f);
-    return ferror(f) ? -1 : 0;
+    lr_buf b = {0};
+    int rc;
+    lr_tokens_format(&b, t, json);
+    rc = b.oom || fwrite(b.data, 1, b.len, f) != b.len || ferror(f) ? -1 : 0;
+    lr_buf_free(&b);
+    return rc;
 }
 
 static int load(const char *path, lr_tokenizer *tok)
@@ -204,7 +205,6 @@ int cmd_detokenize(int argc, char **argv)
     lr_buf in = {0}, out = {0};
     lr_tokens ids = {0};
     lr_error err;
-    size_t pos = 0;
     for (i = 1; i < argc; i++) {
         const char *a = cli_opt(argv[i]);
         if (!strcmp(a, "--tokenizer") && i + 1 < argc) path = argv[++i];
@@ -216,25 +216,9 @@ int cmd_detokenize(int argc, char **argv)
     if (need_tokenizer(path)) return 2;
     if (load(path, &tok)) return 1;
     if (read_stdin(&in)) goto done;
-    while (pos < in.len) {
-        char *end;
-        long v;
-        if (strchr(" \t\r\n\v\f", in.data[pos])) {
-            pos++;
-            continue;
-        }
-        errno = 0;
-        v = strtol(in.data + pos, &end, 10);
-        if (end == in.data + pos || errno || v < -2147483647L || v > 2147483647L ||
-            (*end && !strchr(" \t\r\n\v\f", *end))) {
-            fprintf(stderr, "llamaref detokenize: invalid token id at byte %zu of stdin\n", pos);
-            goto done;
-        }
-        if (lr_tokens_push(&ids, (int32_t)v, &err)) {
-            fprintf(stderr, "llamaref detokenize: %s\n", err.msg);
-            goto done;
-        }
-        pos = (size_t)(end - in.data);
+    if (lr_tokens_parse(in.data ? in.data : "", in.len, &ids, &err)) {
+        fprintf(stderr, "llamaref detokenize: stdin: %s\n", err.msg);
+        goto done;
     }
     if (lr_tokenizer_decode(&tok, ids.ids, ids.n, &out, &err)) {
         fprintf(stderr, "llamaref detokenize: %s\n", err.msg);
