@@ -1,8 +1,10 @@
 /* generate.c - prompt ids, stop ids and answer text around generation
- * (generate.h).  Depends on tokenizer.c and model.h (the config's EOS ids). */
+ * (generate.h).  Depends on tokenizer.c, chat_template.c and model.h (the
+ * config's EOS ids). */
 #include <stdlib.h>
 #include <string.h>
 
+#include "llamaref/chat_template.h"
 #include "llamaref/generate.h"
 #include "llamaref/tokens.h"
 
@@ -35,6 +37,35 @@ int lr_generation_stops(const lr_model *m, const lr_tokenizer *tok, int *stops)
         add_stop(stops, &n, lr_tokenizer_special_id(tok, "<|im_end|>"));
     }
     return n;
+}
+
+int lr_chat_prompt_tokens(const lr_tokenizer *tok, const char *system,
+                          const char *user, lr_tokens *out, lr_error *err)
+{
+    lr_chat_message msg[2];
+    lr_chat_template kind = LR_CHAT_LLAMA31;
+    lr_buf rendered = {0};
+    char *dsys = NULL;
+    size_t n = 0;
+    int r;
+    if (system) {
+        msg[n].role = "system";
+        msg[n].content = system;
+        msg[n++].content_len = strlen(system);
+    }
+    msg[n].role = "user";
+    msg[n].content = user;
+    msg[n++].content_len = strlen(user);
+    /* a GGUF's own template when llamaref knows it (ChatML) */
+    if (tok->chat_template && lr_chat_template_detect(tok->chat_template, &kind, &dsys, err))
+        kind = LR_CHAT_LLAMA31;
+    r = kind == LR_CHAT_CHATML ? lr_chat_render_chatml(msg, n, 1, dsys, &rendered, err)
+                               : lr_chat_render(kind, msg, n, 1, NULL, &rendered, err);
+    free(dsys);
+    r = r || lr_tokenizer_encode(tok, rendered.data, rendered.len, LR_ENCODE_SPECIAL, out,
+                                 err);
+    lr_buf_free(&rendered);
+    return r ? -1 : 0;
 }
 
 int lr_prompt_tokens(const lr_tokenizer *tok, lr_prompt_style style,

@@ -5,7 +5,9 @@
 
 #include "harness.h"
 
+#include "llamaref/chat_template.h"
 #include "llamaref/lm.h"
+#include "llamaref/tokens.h"
 
 #define WORLD "data/world"
 
@@ -81,9 +83,43 @@ static void test_prompt_style(void)
     lr_lm_free(&lm);
 }
 
+/* lr_chat_prompt_tokens (generate.h): a tokenizer without a template of
+ * its own gets the Llama 3.1 rendering of system + user with the
+ * generation prompt, special tokens parsed */
+static void test_chat_prompt(void)
+{
+    lr_lm lm;
+    lr_error err;
+    lr_chat_message msg[2];
+    lr_buf r = {0};
+    lr_tokens got = {0}, want = {0};
+    memset(&lm, 0, sizeof lm);
+    lm.model_path = WORLD;
+    CHECK_OK(lr_lm_load(&lm, &err), &err);
+    if (!lm.have_tok) return;
+    CHECK(lm.tok.chat_template == NULL);
+    msg[0].role = "system";
+    msg[0].content = "Be brief.";
+    msg[0].content_len = 9;
+    msg[1].role = "user";
+    msg[1].content = "Who is X?";
+    msg[1].content_len = 9;
+    CHECK_OK(lr_chat_render(LR_CHAT_LLAMA31, msg, 2, 1, NULL, &r, &err), &err);
+    CHECK_OK(lr_tokenizer_encode(&lm.tok, r.data, r.len, LR_ENCODE_SPECIAL, &want, &err),
+             &err);
+    CHECK_OK(lr_chat_prompt_tokens(&lm.tok, "Be brief.", "Who is X?", &got, &err), &err);
+    CHECK_INT(got.n, want.n);
+    CHECK(got.n == want.n && !memcmp(got.ids, want.ids, got.n * sizeof *got.ids));
+    lr_tokens_free(&got);
+    lr_tokens_free(&want);
+    lr_buf_free(&r);
+    lr_lm_free(&lm);
+}
+
 int main(void)
 {
     RUN(test_load_and_checks);
     RUN(test_prompt_style);
+    RUN(test_chat_prompt);
     return h_finish("test_lm");
 }

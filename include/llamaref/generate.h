@@ -2,7 +2,8 @@
  * around the sampler: the prompt style, the prompt's token ids, the stop
  * ids, and the answer text of the generated ids.  Used by the knowledge
  * probe (probe.h) and the detoxification pipeline (detox.h), and by the
- * `generate` command.  Depends on model.h and tokenizer.h. */
+ * `generate` command.  Depends on model.h, tokenizer.h and
+ * chat_template.h. */
 #ifndef LLAMAREF_GENERATE_H
 #define LLAMAREF_GENERATE_H
 
@@ -12,6 +13,7 @@
 #include "llamaref/common.h"
 #include "llamaref/model.h"
 #include "llamaref/tokenizer.h"
+#include "llamaref/tokens.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -33,6 +35,14 @@ const char *lr_prompt_style_name(lr_prompt_style style);
  * <|end_of_text|>; llama2.c tokenizers add BOS (1), as llama2.c does. */
 int lr_generation_stops(const lr_model *m, const lr_tokenizer *tok,
                         int *stops);
+
+/* A one-turn chat prompt (an optional system message, the user's) rendered
+ * with the tokenizer's own template when llamaref knows it (a GGUF's
+ * ChatML, with its default system message), else the Llama 3.1 template,
+ * with the assistant generation prompt, and tokenized with special tokens
+ * parsed.  system may be NULL. */
+int lr_chat_prompt_tokens(const lr_tokenizer *tok, const char *system,
+                          const char *user, lr_tokens *out, lr_error *err);
 
 /* Tokenizes a rendered prompt: chat prompts with special tokens parsed (the
  * text carries its own <|begin_of_text|>), plain ones with BOS prepended.

@@ -8,7 +8,6 @@
 #include "cli_ids.h"
 #include "cli_lm.h"
 #include "llamaref/adapter.h"
-#include "llamaref/chat_template.h"
 #include "llamaref/forward.h"
 #include "llamaref/lora.h"
 #include "llamaref/model.h"
@@ -198,38 +197,9 @@ int cmd_generate(int argc, char **argv)
         if (cli_ids("--prompt-ids", prompt_ids, &ids, &n_prompt)) goto done;
     } else {
         lr_tokens t = {0};
-        lr_buf rendered = {0};
-        int r;
-        if (chat) {
-            lr_chat_message msg[2];
-            size_t n = 0;
-            if (system) {
-                msg[n].role = "system";
-                msg[n].content = system;
-                msg[n++].content_len = strlen(system);
-            }
-            msg[n].role = "user";
-            msg[n].content = prompt;
-            msg[n++].content_len = strlen(prompt);
-            {
-                /* a GGUF's own template when llamaref knows it (ChatML) */
-                lr_chat_template kind = LR_CHAT_LLAMA31;
-                char *dsys = NULL;
-                if (tok.chat_template &&
-                    lr_chat_template_detect(tok.chat_template, &kind, &dsys, &err))
-                    kind = LR_CHAT_LLAMA31;
-                r = kind == LR_CHAT_CHATML
-                        ? lr_chat_render_chatml(msg, n, 1, dsys, &rendered, &err)
-                        : lr_chat_render(kind, msg, n, 1, NULL, &rendered, &err);
-                free(dsys);
-            }
-            r = r || lr_tokenizer_encode(&tok, rendered.data, rendered.len,
-                                         LR_ENCODE_SPECIAL, &t, &err);
-        } else {
-            r = lr_tokenizer_encode(&tok, prompt, strlen(prompt),
-                                    LR_ENCODE_BOS, &t, &err);
-        }
-        lr_buf_free(&rendered);
+        int r = chat ? lr_chat_prompt_tokens(&tok, system, prompt, &t, &err)
+                     : lr_tokenizer_encode(&tok, prompt, strlen(prompt), LR_ENCODE_BOS,
+                                           &t, &err);
         if (r) {
             fprintf(stderr, "llamaref generate: %s\n", err.msg);
             lr_tokens_free(&t);
