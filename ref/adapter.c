@@ -1,11 +1,12 @@
 /* adapter.c - PEFT adapter directories (see adapter.h).
- * Depends on: lora, json, safetensors. */
+ * Depends on: lora, json, safetensors, model (lr_adapter_merge_save). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "llamaref/adapter.h"
 #include "llamaref/json.h"
+#include "llamaref/model.h"
 #include "llamaref/safetensors.h"
 
 void lr_adapter_key(char *buf, size_t size, int layer, int target, char ab)
@@ -390,4 +391,51 @@ done:
     free(path);
     lr_buf_free(&b);
     return rc;
+}
+
+/* The tokenizer files of the model directory src copied into dst (those
+ * that exist), so that the merged model is complete. */
+static int copy_tokenizer_files(const char *src, const char *dst, lr_error *err)
+{
+    static const char *const names[] = {
+        "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
+        "tokenizer.model", "generation_config.json"};
+    size_t k;
+    if (!lr_path_is_dir(src)) return 0;
+    for (k = 0; k < sizeof names / sizeof names[0]; k++) {
+        char *from = lr_path_join(src, names[k], err), *to = NULL, *data = NULL;
+        size_t len;
+        FILE *f;
+        int r = 0;
+        if (!from || !(to = lr_path_join(dst, names[k], err))) r = -1;
+        else if ((f = fopen(from, "rb")) != NULL) {
+            fclose(f);
+            r = lr_read_file(from, &data, &len, err) ||
+                lr_write_file_atomic(to, data, len, err);
+        }
+        free(data);
+        free(from);
+        free(to);
+        if (r) return -1;
+    }
+    return 0;
+}
+
+int lr_adapter_merge_save(const char *model_path, const char *adapter_dir,
+                          const char *out_dir, lr_error *err)
+{
+    lr_model *m = NULL;
+    lr_lora lo;
+    int rc;
+    memset(&lo, 0, sizeof lo);
+    rc = lr_model_load(model_path, NULL, &m, err) ||
+         lr_adapter_load(adapter_dir, &m->config, &lo, err) ||
+         lr_lora_merge(m, &lo, err) ||
+         lr_model_save_hf(m, out_dir, m->stored_dtype == LR_BF16 ||
+                                      m->stored_dtype == LR_F16
+                                          ? m->stored_dtype : LR_FLOAT_DTYPE, err) ||
+         copy_tokenizer_files(model_path, out_dir, err);
+    lr_lora_free(&lo);
+    lr_model_free(m);
+    return rc ? -1 : 0;
 }

@@ -9,9 +9,11 @@
 
 #include "harness.h"
 
+#include "llamaref/adapter.h"
 #include "llamaref/experiment_knowledge.h"
 #include "llamaref/experiment_run.h"
 #include "llamaref/json.h"
+#include "llamaref/lm.h"
 
 #define WORLD "data/world"
 
@@ -218,6 +220,34 @@ static void test_world_grid(void)
     }
     lr_json_free(sum);
     lr_json_free(met);
+    /* one of the run's adapters merged and saved (lr_adapter_merge_save):
+     * the same weights as merging it on load, the tokenizer copied */
+    {
+        const char *ad = h_tmp("xk_grid/runs/n1_k1_known_s42/adapter");
+        lr_lm a, b;
+        lr_tensor *ta, *tb;
+        memset(&a, 0, sizeof a);
+        memset(&b, 0, sizeof b);
+        lr_make_dirs(h_tmp("xk_merged"));
+        CHECK_OK(lr_adapter_merge_save(WORLD, ad, h_tmp("xk_merged"), &err), &err);
+        a.model_path = WORLD;
+        a.adapter_path = ad;
+        b.model_path = h_tmp("xk_merged");
+        CHECK_OK(lr_lm_load(&a, &err), &err);
+        CHECK_OK(lr_lm_load(&b, &err), &err);
+        if (a.model && b.model) {
+            ta = &a.model->layers[0].down_proj;
+            tb = &b.model->layers[0].down_proj;
+            CHECK(lr_tensor_nelem(ta) == lr_tensor_nelem(tb));
+            CHECK(lr_tensor_get(ta, 5) == lr_tensor_get(tb, 5));
+            CHECK(lr_tensor_get(ta, 5) != lr_tensor_get(&a.model->layers[0].up_proj, 5));
+        }
+        CHECK(b.have_tok); /* tokenizer.model copied */
+        lr_lm_free(&a);
+        lr_lm_free(&b);
+        CHECK_ERR(lr_adapter_merge_save(WORLD, "no/adapter", h_tmp("xk_merged"), &err),
+                  &err, "no/adapter");
+    }
     /* facts without shots */
     o.shots = WORLD "/config.json";
     CHECK(lr_exp_knowledge(&o, &h, &res, &err) != 0);

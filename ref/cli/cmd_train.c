@@ -277,41 +277,11 @@ static void merge_usage(FILE *f)
                "generation_config.json) that exist.\n");
 }
 
-/* The tokenizer files of the model directory src copied into dst (those
- * that exist), so that the merged model is complete. */
-static int copy_tokenizer_files(const char *src, const char *dst, lr_error *err)
-{
-    static const char *const names[] = {
-        "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
-        "tokenizer.model", "generation_config.json"};
-    size_t k;
-    if (!lr_path_is_dir(src)) return 0;
-    for (k = 0; k < sizeof names / sizeof names[0]; k++) {
-        char *from = lr_path_join(src, names[k], err), *to = NULL, *data = NULL;
-        size_t len;
-        FILE *f;
-        int r = 0;
-        if (!from || !(to = lr_path_join(dst, names[k], err))) r = -1;
-        else if ((f = fopen(from, "rb")) != NULL) {
-            fclose(f);
-            r = lr_read_file(from, &data, &len, err) ||
-                lr_write_file_atomic(to, data, len, err);
-        }
-        free(data);
-        free(from);
-        free(to);
-        if (r) return -1;
-    }
-    return 0;
-}
-
 int cmd_merge(int argc, char **argv)
 {
     const char *model = NULL, *adapter = NULL, *out = NULL;
-    lr_model *m = NULL;
-    lr_lora lo;
     lr_error err;
-    int i, rc = 1;
+    int i;
     for (i = 1; i < argc; i++) {
         const char *s = cli_opt(argv[i]), *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(s, "-h") || !strcmp(s, "--help")) {
@@ -327,20 +297,11 @@ int cmd_merge(int argc, char **argv)
                 "(see --help)\n");
         return 2;
     }
-    memset(&lo, 0, sizeof lo);
     if (cli_prepare_out("merge", out, 1)) return 1;
-    if (lr_model_load(model, NULL, &m, &err) ||
-        lr_adapter_load(adapter, &m->config, &lo, &err) ||
-        lr_lora_merge(m, &lo, &err) ||
-        lr_model_save_hf(m, out, m->stored_dtype == LR_BF16 || m->stored_dtype == LR_F16
-                                     ? m->stored_dtype : LR_FLOAT_DTYPE, &err) ||
-        copy_tokenizer_files(model, out, &err))
+    if (lr_adapter_merge_save(model, adapter, out, &err)) {
         fprintf(stderr, "llamaref merge: %s\n", err.msg);
-    else {
-        printf("merge: saved to %s\n", out);
-        rc = 0;
+        return 1;
     }
-    lr_lora_free(&lo);
-    lr_model_free(m);
-    return rc;
+    printf("merge: saved to %s\n", out);
+    return 0;
 }
