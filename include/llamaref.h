@@ -28,6 +28,7 @@
 #include "llamaref/diversity.h"
 #include "llamaref/dtype.h"
 #include "llamaref/dump.h"
+#include "llamaref/dump_file.h"
 #include "llamaref/dump_grad.h"
 #include "llamaref/eval_run.h"
 #include "llamaref/experiment.h"
