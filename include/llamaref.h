@@ -13,6 +13,7 @@
 #include "llamaref/adamw.h"
 #include "llamaref/adapter.h"
 #include "llamaref/attention.h"
+#include "llamaref/bench.h"
 #include "llamaref/bpe.h"
 #include "llamaref/bpe_train.h"
 #include "llamaref/chat_template.h"
