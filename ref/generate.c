@@ -1,6 +1,7 @@
 /* generate.c - prompt ids, stop ids and answer text around generation
- * (generate.h).  Depends on tokenizer.c, chat_template.c and model.h (the
- * config's EOS ids). */
+ * (generate.h), and the sampling loop.  Depends on tokenizer.c,
+ * chat_template.c, model.h (the config's EOS ids), forward.c (the decoder)
+ * and sampler.c. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -37,6 +38,24 @@ int lr_generation_stops(const lr_model *m, const lr_tokenizer *tok, int *stops)
         add_stop(stops, &n, lr_tokenizer_special_id(tok, "<|im_end|>"));
     }
     return n;
+}
+
+int lr_generate_tokens(lr_decoder *dec, lr_sampler *smp, int n_new,
+                       const int *stops, int n_stops,
+                       int (*on_token)(void *ctx, int id, int index, lr_error *err),
+                       void *ctx, int *generated, lr_error *err)
+{
+    *generated = 0;
+    while (*generated < n_new) {
+        int next = lr_sample(smp, dec->logits), s, stop = 0;
+        (*generated)++;
+        for (s = 0; s < n_stops; s++) stop |= next == stops[s];
+        if (stop) break;
+        if (on_token && on_token(ctx, next, *generated - 1, err)) return -1;
+        if (*generated == n_new) break;
+        if (lr_decoder_feed(dec, &next, 1, NULL, err)) return -1;
+    }
+    return 0;
 }
 
 int lr_chat_prompt_tokens(const lr_tokenizer *tok, const char *system,

@@ -7,6 +7,7 @@
 
 #include "llamaref/chat_template.h"
 #include "llamaref/lm.h"
+#include "llamaref/sampler.h"
 #include "llamaref/tokens.h"
 
 #define WORLD "data/world"
@@ -116,10 +117,75 @@ static void test_chat_prompt(void)
     lr_lm_free(&lm);
 }
 
+/* lr_generate_tokens (generate.h) with a greedy sampler: the tokens of a
+ * hand-written argmax-and-feed loop; a stop id ends the loop before it is
+ * passed on (and counted as sampled); an error from the callback ends it */
+typedef struct seen_ids { int ids[16], n, fail_at; } seen_ids;
+
+static int collect(void *ctx, int id, int index, lr_error *err)
+{
+    seen_ids *s = ctx;
+    if (index != s->n) return lr_fail(err, "index %d after %d tokens", index, s->n);
+    if (s->n == s->fail_at) return lr_fail(err, "stop here");
+    s->ids[s->n++] = id;
+    return 0;
+}
+
+static void test_generate_tokens(void)
+{
+    lr_lm lm;
+    lr_decoder d;
+    lr_sampler smp;
+    lr_error err;
+    static const int prompt[3] = {1, 5, 9};
+    int want[6], i, gen = 0, stop;
+    seen_ids s;
+    memset(&lm, 0, sizeof lm);
+    lm.model_path = WORLD;
+    CHECK_OK(lr_lm_load(&lm, &err), &err);
+    if (!lm.model) return;
+    CHECK_OK(lr_decoder_init(&d, lm.model, 16, 4, &err), &err);
+    CHECK_OK(lr_sampler_init(&smp, lm.model->config.vocab_size, 0, 0, 1, 0, 1, &err), &err);
+    lr_decoder_reset(&d, 0);
+    CHECK_OK(lr_decoder_feed(&d, prompt, 3, NULL, &err), &err);
+    for (i = 0; i < 6; i++) {
+        want[i] = lr_argmax(d.logits, lm.model->config.vocab_size);
+        CHECK_OK(lr_decoder_feed(&d, &want[i], 1, NULL, &err), &err);
+    }
+    memset(&s, 0, sizeof s);
+    s.fail_at = -1;
+    lr_decoder_reset(&d, 0);
+    CHECK_OK(lr_decoder_feed(&d, prompt, 3, NULL, &err), &err);
+    CHECK_OK(lr_generate_tokens(&d, &smp, 6, NULL, 0, collect, &s, &gen, &err), &err);
+    CHECK_INT(gen, 6);
+    CHECK_INT(s.n, 6);
+    CHECK(!memcmp(s.ids, want, sizeof want));
+    /* the third token as a stop id */
+    stop = want[2];
+    memset(&s, 0, sizeof s);
+    s.fail_at = -1;
+    lr_decoder_reset(&d, 0);
+    CHECK_OK(lr_decoder_feed(&d, prompt, 3, NULL, &err), &err);
+    CHECK_OK(lr_generate_tokens(&d, &smp, 6, &stop, 1, collect, &s, &gen, &err), &err);
+    for (i = 0; i < 2 && want[i] != stop; i++) {}
+    CHECK_INT(s.n, i);
+    CHECK_INT(gen, i + 1);
+    memset(&s, 0, sizeof s);
+    s.fail_at = 1;
+    lr_decoder_reset(&d, 0);
+    CHECK_OK(lr_decoder_feed(&d, prompt, 3, NULL, &err), &err);
+    CHECK_ERR(lr_generate_tokens(&d, &smp, 6, NULL, 0, collect, &s, &gen, &err), &err,
+              "stop here");
+    lr_sampler_free(&smp);
+    lr_decoder_free(&d);
+    lr_lm_free(&lm);
+}
+
 int main(void)
 {
     RUN(test_load_and_checks);
     RUN(test_prompt_style);
     RUN(test_chat_prompt);
+    RUN(test_generate_tokens);
     return h_finish("test_lm");
 }

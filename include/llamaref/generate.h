@@ -2,8 +2,9 @@
  * around the sampler: the prompt style, the prompt's token ids, the stop
  * ids, and the answer text of the generated ids.  Used by the knowledge
  * probe (probe.h) and the detoxification pipeline (detox.h), and by the
- * `generate` command.  Depends on model.h, tokenizer.h and
- * chat_template.h. */
+ * `generate` command, and the sampling loop of that command.  Depends on
+ * model.h, tokenizer.h, chat_template.h, forward.h (the decoder) and
+ * sampler.h. */
 #ifndef LLAMAREF_GENERATE_H
 #define LLAMAREF_GENERATE_H
 
@@ -11,7 +12,9 @@
 #include <stdint.h>
 
 #include "llamaref/common.h"
+#include "llamaref/forward.h"
 #include "llamaref/model.h"
+#include "llamaref/sampler.h"
 #include "llamaref/tokenizer.h"
 #include "llamaref/tokens.h"
 
@@ -35,6 +38,17 @@ const char *lr_prompt_style_name(lr_prompt_style style);
  * <|end_of_text|>; llama2.c tokenizers add BOS (1), as llama2.c does. */
 int lr_generation_stops(const lr_model *m, const lr_tokenizer *tok,
                         int *stops);
+
+/* Decoding after a prompt already fed into dec (dec->logits: after its
+ * last token): up to n_new tokens are sampled from smp; a stop id ends the
+ * loop (not passed on); every other token goes to on_token (index 0, 1,
+ * ...) and, unless it is the n_new-th, is fed back.  *generated counts the
+ * tokens sampled, a final stop included.  on_token returns 0, or -1 with
+ * err set to end with an error. */
+int lr_generate_tokens(lr_decoder *dec, lr_sampler *smp, int n_new,
+                       const int *stops, int n_stops,
+                       int (*on_token)(void *ctx, int id, int index, lr_error *err),
+                       void *ctx, int *generated, lr_error *err);
 
 /* A one-turn chat prompt (an optional system message, the user's) rendered
  * with the tokenizer's own template when llamaref knows it (a GGUF's

@@ -62,6 +62,28 @@ static void add_stop(int *stops, int *n, int id)
     stops[(*n)++] = id;
 }
 
+/* Each new token on stdout as it comes: its id, or its text (the
+ * streaming decoder holds back incomplete UTF-8). */
+typedef struct token_out {
+    int print_ids;
+    lr_stream_decoder *sd;
+    lr_buf *text;
+} token_out;
+
+static int print_token(void *ctx, int id, int index, lr_error *err)
+{
+    token_out *o = ctx;
+    if (o->print_ids) {
+        printf("%s%d", index ? " " : "", id);
+    } else {
+        o->text->len = 0;
+        if (lr_stream_decoder_push(o->sd, id, o->text, err)) return -1;
+        fwrite(o->text->data, 1, o->text->len, stdout);
+    }
+    fflush(stdout);
+    return 0;
+}
+
 int cmd_generate(int argc, char **argv)
 {
     const char *model_path = NULL, *tok_path = NULL, *prompt = NULL;
@@ -81,6 +103,7 @@ int cmd_generate(int argc, char **argv)
     lr_error err;
     lr_buf text = {0};
     lr_stream_decoder sd;
+    token_out out;
     double t0, t1, t2;
 
     memset(&dec, 0, sizeof dec);
@@ -247,27 +270,13 @@ int cmd_generate(int argc, char **argv)
         goto done;
     }
     t1 = cli_now();
-    while (generated < n_new) {
-        int next = lr_sample(&smp, dec.logits), s, stop = 0;
-        generated++;
-        for (s = 0; s < n_stops; s++) stop |= next == stops[s];
-        if (stop) break;
-        if (print_ids) {
-            printf("%s%d", generated > 1 ? " " : "", next);
-        } else {
-            text.len = 0;
-            if (lr_stream_decoder_push(&sd, next, &text, &err)) {
-                fprintf(stderr, "\nllamaref generate: %s\n", err.msg);
-                goto done;
-            }
-            fwrite(text.data, 1, text.len, stdout);
-        }
-        fflush(stdout);
-        if (generated == n_new) break;
-        if (lr_decoder_feed(&dec, &next, 1, NULL, &err)) {
-            fprintf(stderr, "\nllamaref generate: %s\n", err.msg);
-            goto done;
-        }
+    out.print_ids = print_ids;
+    out.sd = &sd;
+    out.text = &text;
+    if (lr_generate_tokens(&dec, &smp, (int)n_new, stops, n_stops, print_token, &out,
+                           &generated, &err)) {
+        fprintf(stderr, "\nllamaref generate: %s\n", err.msg);
+        goto done;
     }
     if (!print_ids) {
         text.len = 0;
