@@ -37,6 +37,7 @@ int lr_lm_load(lr_lm *lm, lr_error *err)
         lr_lora_free(&lo);
         if (r) return lr_fail_prefix(err, "--adapter %s", lm->adapter_path);
     }
+    if (lm->no_tokenizer) return lr_check_vocab(lm->model, NULL, err);
     tp = lm->tok_path ? lm->tok_path : lm->model_path;
     if (!lm->tok_path && !lr_path_is_dir(lm->model_path) && strcmp(lm->model->format, "gguf")) {
         return lr_fail(err, "--tokenizer PATH is needed for a llama2.c checkpoint");

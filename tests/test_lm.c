@@ -58,6 +58,24 @@ static void test_load_and_checks(void)
     lr_lm_free(&lm);
 }
 
+/* no_tokenizer: a llama2.c checkpoint loads without one (ids in and out),
+ * and needs one otherwise */
+static void test_no_tokenizer(void)
+{
+    const char *bin = h_asset("stories260K/stories260K.bin");
+    lr_lm lm;
+    lr_error err;
+    if (!bin) SKIP("stories260K missing (README.md: Getting the assets)");
+    memset(&lm, 0, sizeof lm);
+    lm.model_path = bin;
+    CHECK_ERR(lr_lm_load(&lm, &err), &err, "--tokenizer PATH is needed for a llama2.c");
+    lr_lm_free(&lm);
+    lm.no_tokenizer = 1;
+    CHECK_OK(lr_lm_load(&lm, &err), &err);
+    CHECK(lm.model != NULL && !lm.have_tok);
+    lr_lm_free(&lm);
+}
+
 static void test_prompt_style(void)
 {
     lr_lm lm;
@@ -184,6 +202,7 @@ static void test_generate_tokens(void)
 int main(void)
 {
     RUN(test_load_and_checks);
+    RUN(test_no_tokenizer);
     RUN(test_prompt_style);
     RUN(test_chat_prompt);
     RUN(test_generate_tokens);

@@ -22,6 +22,7 @@ typedef struct lr_lm {
     const char *adapter_path; /* NULL: none; else a PEFT adapter directory */
     int keep_dtype;           /* keep BF16/F16 weights as stored (mmap'ed) */
     int no_check_weights;     /* skip lr_check_weights */
+    int no_tokenizer;         /* load no tokenizer (ids in, ids out) */
     /* what was loaded */
     lr_model *model;
     lr_tokenizer tok;
@@ -31,7 +32,8 @@ typedef struct lr_lm {
 /* Loads the model (lr_model_load), checks its weights (unless
  * no_check_weights), merges the adapter (W' = W + s B A, lora.h; errors
  * begin "--adapter DIR: "), loads the tokenizer (a llama2.c checkpoint
- * needs tok_path) and checks that it fits the model (lr_check_vocab).  On
+ * needs tok_path; none with no_tokenizer) and checks that it fits the
+ * model (lr_check_vocab).  On
  * error what was loaded stays for lr_lm_free. */
 int lr_lm_load(lr_lm *lm, lr_error *err);
 /* Frees what lr_lm_load loaded; the paths stay.  NULL-safe fields. */

@@ -93,10 +93,9 @@ int cmd_generate(int argc, char **argv)
     long n_new = 256, top_k = 0, seed = 42, threads = 0, max_len = 0;
     double temperature = 0, top_p = 1, min_p = 0;
     int chat = 0, print_ids = 0, no_stop = 0, keep_dtype = 0, check = 1;
-    lr_load_options opt;
+    lr_lm lm;
     lr_model *m = NULL;
-    lr_tokenizer tok;
-    int have_tok = 0, rc = 1, i, n_prompt = 0, *ids = NULL;
+    int rc = 1, i, n_prompt = 0, *ids = NULL;
     int stops[16], n_stops = 0, generated = 0;
     lr_decoder dec;
     lr_sampler smp;
@@ -108,6 +107,7 @@ int cmd_generate(int argc, char **argv)
 
     memset(&dec, 0, sizeof dec);
     memset(&smp, 0, sizeof smp);
+    memset(&lm, 0, sizeof lm);
     for (i = 1; i < argc; i++) {
         const char *a = cli_opt(argv[i]), *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) { usage(stdout); return 0; }
@@ -162,18 +162,21 @@ int cmd_generate(int argc, char **argv)
         fprintf(stderr, "llamaref generate: built without OpenMP; "
                 "--threads ignored\n");
 #endif
-    memset(&opt, 0, sizeof opt);
-    opt.keep_dtype = keep_dtype;
-    opt.use_mmap = keep_dtype;
-    if (lr_model_load(model_path, &opt, &m, &err)) {
-        fprintf(stderr, "llamaref generate: %s\n", err.msg);
-        free(file_text);
-        return 1;
-    }
-    if ((check && lr_check_weights(m, &err)) || lr_check_vocab(m, NULL, &err)) {
-        fprintf(stderr, "llamaref generate: %s\n", err.msg);
+    /* a tokenizer is needed for text in or text out */
+    lm.model_path = model_path;
+    lm.tok_path = tok_path;
+    lm.adapter_path = adapter; /* merged: the weights `llamaref merge` writes */
+    lm.keep_dtype = keep_dtype;
+    lm.no_check_weights = !check;
+    lm.no_tokenizer = !prompt && print_ids;
+    if (lr_lm_load(&lm, &err)) {
+        /* ids in and out need no tokenizer: say so to a llama2.c user */
+        fprintf(stderr, "llamaref generate: %s%s\n", err.msg,
+                strstr(err.msg, "llama2.c checkpoint") ? " (or use --prompt-ids and --ids)"
+                                                      : "");
         goto done;
     }
+    m = lm.model;
     if (max_len > m->config.max_position_embeddings) {
         fprintf(stderr, "llamaref generate: --max-len %ld is beyond the model's "
                 "context (max_position_embeddings %d)\n", max_len,
@@ -182,46 +185,12 @@ int cmd_generate(int argc, char **argv)
         goto done;
     }
     if (!max_len) max_len = m->config.max_position_embeddings;
-    if (adapter) {
-        /* the same weights `llamaref merge` writes (in the compute type), so
-         * --adapter and the merged checkpoint decode identically */
-        lr_lora lo;
-        int r;
-        memset(&lo, 0, sizeof lo);
-        r = lr_adapter_load(adapter, &m->config, &lo, &err) ||
-            lr_lora_merge(m, &lo, &err);
-        lr_lora_free(&lo);
-        if (r) {
-            fprintf(stderr, "llamaref generate: --adapter %s: %s\n", adapter,
-                    err.msg);
-            goto done;
-        }
-    }
-    /* a tokenizer is needed for text in or text out */
-    if (prompt || !print_ids) {
-        const char *tp = tok_path ? tok_path : model_path;
-        if (!tok_path && !lr_path_is_dir(model_path) && strcmp(m->format, "gguf")) {
-            fprintf(stderr, "llamaref generate: --tokenizer PATH is needed "
-                    "for a llama2.c checkpoint (or use --prompt-ids and "
-                    "--ids)\n");
-            goto done;
-        }
-        if (lr_tokenizer_load(tp, &tok, &err)) {
-            fprintf(stderr, "llamaref generate: %s\n", err.msg);
-            goto done;
-        }
-        have_tok = 1;
-        if (lr_check_vocab(m, &tok, &err)) {
-            fprintf(stderr, "llamaref generate: %s\n", err.msg);
-            goto done;
-        }
-    }
     if (prompt_ids) {
         if (cli_ids("--prompt-ids", prompt_ids, &ids, &n_prompt)) goto done;
     } else {
         lr_tokens t = {0};
-        int r = chat ? lr_chat_prompt_tokens(&tok, system, prompt, &t, &err)
-                     : lr_tokenizer_encode(&tok, prompt, strlen(prompt), LR_ENCODE_BOS,
+        int r = chat ? lr_chat_prompt_tokens(&lm.tok, system, prompt, &t, &err)
+                     : lr_tokenizer_encode(&lm.tok, prompt, strlen(prompt), LR_ENCODE_BOS,
                                            &t, &err);
         if (r) {
             fprintf(stderr, "llamaref generate: %s\n", err.msg);
@@ -248,12 +217,12 @@ int cmd_generate(int argc, char **argv)
     if (!no_stop) {
         for (i = 0; i < m->config.n_eos; i++)
             add_stop(stops, &n_stops, m->config.eos_token_ids[i]);
-        if (have_tok && tok.format == LR_TOK_LLAMA2C) {
+        if (lm.have_tok && lm.tok.format == LR_TOK_LLAMA2C) {
             add_stop(stops, &n_stops, 1);
-        } else if (have_tok) {
-            add_stop(stops, &n_stops, lr_tokenizer_special_id(&tok, "<|eot_id|>"));
-            add_stop(stops, &n_stops, lr_tokenizer_special_id(&tok, "<|eom_id|>"));
-            add_stop(stops, &n_stops, lr_tokenizer_special_id(&tok, "<|end_of_text|>"));
+        } else if (lm.have_tok) {
+            add_stop(stops, &n_stops, lr_tokenizer_special_id(&lm.tok, "<|eot_id|>"));
+            add_stop(stops, &n_stops, lr_tokenizer_special_id(&lm.tok, "<|eom_id|>"));
+            add_stop(stops, &n_stops, lr_tokenizer_special_id(&lm.tok, "<|end_of_text|>"));
         }
     }
     if (lr_decoder_init(&dec, m, n_prompt + (int)n_new, 64, &err) ||
@@ -262,7 +231,7 @@ int cmd_generate(int argc, char **argv)
         fprintf(stderr, "llamaref generate: %s\n", err.msg);
         goto done;
     }
-    if (have_tok) lr_stream_decoder_init(&sd, &tok);
+    if (lm.have_tok) lr_stream_decoder_init(&sd, &lm.tok);
     lr_decoder_reset(&dec, 0);
     t0 = cli_now();
     if (lr_decoder_feed(&dec, ids, n_prompt, NULL, &err)) {
@@ -295,7 +264,6 @@ done:
     lr_decoder_free(&dec);
     free(ids);
     free(file_text);
-    if (have_tok) lr_tokenizer_free(&tok);
-    lr_model_free(m);
+    lr_lm_free(&lm);
     return rc;
 }
