@@ -3,6 +3,7 @@
  * separated by any white space; a malformed id named by its byte). */
 #include "harness.h"
 
+#include "llamaref/tokenizer.h"
 #include "llamaref/tokens.h"
 
 static void test_text_form(void)
@@ -33,8 +34,37 @@ static void test_text_form(void)
     lr_buf_free(&b);
 }
 
+/* lr_tokenize_jsonl (tokenizer.h) with the world's tokenizer: each line's
+ * array is the text's encoding; a line without "text" named */
+static void test_jsonl(void)
+{
+    lr_tokenizer tok;
+    lr_tokens t = {0};
+    lr_buf out = {0}, want = {0};
+    lr_error err;
+    static const char in[] = "{\"text\": \"a b\"}\n{\"text\": \"Question: Who\"}\n";
+    memset(&tok, 0, sizeof tok);
+    CHECK_OK(lr_tokenizer_load("data/world", &tok, &err), &err);
+    CHECK_OK(lr_tokenize_jsonl(&tok, in, sizeof in - 1, LR_ENCODE_BOS, "src", &out, &err),
+             &err);
+    CHECK_OK(lr_tokenizer_encode(&tok, "a b", 3, LR_ENCODE_BOS, &t, &err), &err);
+    lr_tokens_format(&want, &t, 1);
+    t.n = 0;
+    CHECK_OK(lr_tokenizer_encode(&tok, "Question: Who", 13, LR_ENCODE_BOS, &t, &err), &err);
+    lr_tokens_format(&want, &t, 1);
+    CHECK_STR(out.data, want.data);
+    out.len = 0;
+    CHECK_ERR(lr_tokenize_jsonl(&tok, "{\"text\": \"a\"}\n{\"x\": 1}", 24, 0, "src", &out,
+                                &err), &err, "src:2");
+    lr_tokens_free(&t);
+    lr_buf_free(&out);
+    lr_buf_free(&want);
+    lr_tokenizer_free(&tok);
+}
+
 int main(void)
 {
     RUN(test_text_form);
+    RUN(test_jsonl);
     return h_finish("test_tokens");
 }

@@ -158,36 +158,14 @@ int cmd_tokenize(int argc, char **argv)
         }
         if (print_ids(stdout, &ids, 0)) goto done;
     } else {
-        size_t pos = 0, line = 0;
-        while (pos < in.len) {
-            char *nl = memchr(in.data + pos, '\n', in.len - pos);
-            size_t end = nl ? (size_t)(nl - in.data) : in.len;
-            char source[64];
-            lr_json_doc *doc;
-            const char *text;
-            const lr_json *t;
-            line++;
-            snprintf(source, sizeof source, "stdin:%zu", line);
-            if (lr_json_parse(in.data + pos, end - pos, source, &doc, &err)) {
-                fprintf(stderr, "llamaref tokenize: %s\n", err.msg);
-                goto done;
-            }
-            if (lr_json_get_string(lr_json_root(doc), "text", source, &text, &err)) {
-                fprintf(stderr, "llamaref tokenize: %s\n", err.msg);
-                lr_json_free(doc);
-                goto done;
-            }
-            t = lr_json_get(lr_json_root(doc), "text");
-            ids.n = 0;
-            if (lr_tokenizer_encode(&tok, text, t->len, flags, &ids, &err)) {
-                fprintf(stderr, "llamaref tokenize: %s: %s\n", source, err.msg);
-                lr_json_free(doc);
-                goto done;
-            }
-            lr_json_free(doc);
-            if (print_ids(stdout, &ids, 1)) goto done;
-            pos = end + 1;
-        }
+        /* the lines before an error are printed, as they would be streamed */
+        lr_buf out = {0};
+        int r = lr_tokenize_jsonl(&tok, in.data ? in.data : "", in.len, flags, "stdin",
+                                  &out, &err);
+        int w = out.len && fwrite(out.data, 1, out.len, stdout) != out.len;
+        lr_buf_free(&out);
+        if (r) fprintf(stderr, "llamaref tokenize: %s\n", err.msg);
+        if (r || w) goto done;
     }
     rc = fflush(stdout) ? 1 : 0;
 done:
