@@ -1,12 +1,17 @@
 /* adapter.c - PEFT adapter directories (see adapter.h).
- * Depends on: lora, json, safetensors. */
+ * Depends on: lora, json, safetensors, model, and for
+ * lr_adapter_merge_save tokenizer, gguf and quant (a merge into a .gguf). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "llamaref/adapter.h"
+#include "llamaref/gguf.h"
 #include "llamaref/json.h"
+#include "llamaref/model.h"
+#include "llamaref/quant.h"
 #include "llamaref/safetensors.h"
+#include "llamaref/tokenizer.h"
 
 void lr_adapter_key(char *buf, size_t size, int layer, int target, char ab)
 {
@@ -390,4 +395,72 @@ done:
     free(path);
     lr_buf_free(&b);
     return rc;
+}
+
+/* The tokenizer files of the model directory src copied into dst (those
+ * that exist), so that the merged model is complete. */
+static int copy_tokenizer_files(const char *src, const char *dst, lr_error *err)
+{
+    static const char *const names[] = {
+        "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
+        "tokenizer.model", "generation_config.json"};
+    size_t k;
+    if (!lr_path_is_dir(src)) return 0;
+    for (k = 0; k < sizeof names / sizeof names[0]; k++) {
+        char *from = lr_path_join(src, names[k], err), *to = NULL, *data = NULL;
+        size_t len;
+        FILE *f;
+        int r = 0;
+        if (!from || !(to = lr_path_join(dst, names[k], err))) r = -1;
+        else if ((f = fopen(from, "rb")) != NULL) {
+            fclose(f);
+            r = lr_read_file(from, &data, &len, err) ||
+                lr_write_file_atomic(to, data, len, err);
+        }
+        free(data);
+        free(from);
+        free(to);
+        if (r) return -1;
+    }
+    return 0;
+}
+
+int lr_adapter_merge_save(const char *model_path, const char *adapter_dir,
+                          const char *out, lr_error *err)
+{
+    lr_model *m = NULL;
+    lr_lora lo;
+    lr_tokenizer tok;
+    size_t n = strlen(out);
+    const int to_gguf = n >= 5 && !strcmp(out + n - 5, ".gguf");
+    int rc, have_tok = 0;
+    memset(&lo, 0, sizeof lo);
+    rc = lr_model_load(model_path, NULL, &m, err) ||
+         lr_adapter_load(adapter_dir, &m->config, &lo, err) ||
+         lr_lora_merge(m, &lo, err);
+    if (!rc && to_gguf) {
+        /* the base's tokenizer as tokenizer.ggml.* (any format it loads from) */
+        if (lr_tokenizer_load(model_path, &tok, err)) {
+            char why[sizeof err->msg];
+            memcpy(why, err->msg, sizeof why);
+            lr_fail(err, "%s (a GGUF out needs the base's tokenizer)", why);
+            rc = 1;
+        } else {
+            have_tok = 1;
+            rc = lr_model_save_gguf(m, &tok, out,
+                                    m->stored_dtype == LR_BF16 ? LR_GGML_BF16
+                                    : m->stored_dtype == LR_F16 ? LR_GGML_F16
+                                                                : LR_GGML_F32,
+                                    err) != 0;
+        }
+    } else if (!rc) {
+        rc = lr_model_save_hf(m, out, m->stored_dtype == LR_BF16 ||
+                                      m->stored_dtype == LR_F16
+                                          ? m->stored_dtype : LR_FLOAT_DTYPE, err) ||
+             copy_tokenizer_files(model_path, out, err);
+    }
+    if (have_tok) lr_tokenizer_free(&tok);
+    lr_lora_free(&lo);
+    lr_model_free(m);
+    return rc ? -1 : 0;
 }

@@ -359,3 +359,100 @@ int lr_chrf_sentence(const lr_chrf_config *cfg, const char *hyp,
     *score = lr_chrf_score(cfg, &s);
     return 0;
 }
+
+/* ---- files of sentences (`llamaref chrf`) ---- */
+
+void lr_lines_free(lr_lines *f)
+{
+    free(f->data);
+    free(f->line);
+    free(f->line_len);
+}
+
+int lr_lines_read(const char *path, lr_lines *f, lr_error *err)
+{
+    size_t i, start = 0, n = 0;
+    memset(f, 0, sizeof *f);
+    if (lr_read_file(path, &f->data, &f->len, err)) return -1;
+    for (i = 0; i < f->len; i++) n += f->data[i] == '\n';
+    n += f->len > 0 && f->data[f->len - 1] != '\n';
+    f->line = lr_alloc(n + 1, sizeof *f->line, "line index", err);
+    f->line_len = lr_alloc(n + 1, sizeof *f->line_len, "line index", err);
+    if (!f->line || !f->line_len) return -1;
+    for (i = 0; i <= f->len; i++) {
+        if (i == f->len && start == f->len) break;
+        if (i == f->len || f->data[i] == '\n') {
+            const unsigned char *u = (const unsigned char *)f->data + start;
+            size_t k = 0;
+            uint32_t cp;
+            while (k < i - start) {
+                int m = lr_utf8_decode(u + k, i - start - k, &cp);
+                if (m == 0)
+                    return lr_fail(err, "%s:%lu: ill-formed UTF-8 at byte %lu "
+                                   "of the line", path,
+                                   (unsigned long)f->n + 1, (unsigned long)k);
+                k += (size_t)m;
+            }
+            f->line[f->n] = f->data + start;
+            f->line_len[f->n] = i - start;
+            f->n++;
+            start = i + 1;
+        }
+    }
+    return 0;
+}
+
+int lr_chrf_files(const lr_chrf_config *cfg, const char *hyp_path,
+                  const char *const *ref_paths, size_t n_refs, double **sentence,
+                  size_t *n, lr_chrf_stats *total, lr_error *err)
+{
+    lr_lines hyp, refs[LR_CHRF_MAX_REFS];
+    size_t i, j;
+    int rc = -1;
+    memset(&hyp, 0, sizeof hyp);
+    memset(refs, 0, sizeof refs);
+    if (sentence) *sentence = NULL;
+    *n = 0;
+    if (n_refs < 1 || n_refs > LR_CHRF_MAX_REFS)
+        return lr_fail(err, "%lu reference files (1 to %d)", (unsigned long)n_refs,
+                       LR_CHRF_MAX_REFS);
+    if (lr_lines_read(hyp_path, &hyp, err)) goto done;
+    for (j = 0; j < n_refs; j++) {
+        if (lr_lines_read(ref_paths[j], &refs[j], err)) goto done;
+        if (refs[j].n != hyp.n) {
+            lr_fail(err, "%s has %lu lines but %s has %lu", hyp_path,
+                    (unsigned long)hyp.n, ref_paths[j], (unsigned long)refs[j].n);
+            goto done;
+        }
+    }
+    if (sentence && !(*sentence = lr_alloc(hyp.n + 1, sizeof **sentence,
+                                           "sentence scores", err)))
+        goto done;
+    lr_chrf_stats_init(total, cfg);
+    for (i = 0; i < hyp.n; i++) {
+        const char *rp[LR_CHRF_MAX_REFS];
+        size_t rl[LR_CHRF_MAX_REFS];
+        lr_chrf_stats s;
+        for (j = 0; j < n_refs; j++) {
+            rp[j] = refs[j].line[i];
+            rl[j] = refs[j].line_len[i];
+        }
+        if (lr_chrf_sentence_stats(cfg, hyp.line[i], hyp.line_len[i], rp, rl, n_refs,
+                                   &s, err)) {
+            lr_fail_prefix(err, "%s:%lu", hyp_path, (unsigned long)i + 1);
+            goto done;
+        }
+        if (sentence) (*sentence)[i] = lr_chrf_score(cfg, &s);
+        lr_chrf_stats_add(total, &s);
+    }
+    *n = hyp.n;
+    rc = 0;
+done:
+    if (rc && sentence) {
+        free(*sentence);
+        *sentence = NULL;
+    }
+    lr_lines_free(&hyp);
+    for (j = 0; j < n_refs; j++) lr_lines_free(&refs[j]);
+    return rc;
+}

@@ -482,3 +482,46 @@ uint16_t lr_f32_to_f16(float f)
         return (uint16_t)(sign | r); /* carry into exponent is correct */
     }
 }
+
+int lr_prepare_output(const char *path, int is_dir, lr_error *err)
+{
+    char *dir, *probe = NULL;
+    const char *slash;
+    size_t n = strlen(path);
+    FILE *f;
+    int rc = -1;
+    if (!n) {
+        return lr_fail(err, "empty output path");
+    }
+    if (!is_dir && lr_path_is_dir(path)) {
+        return lr_fail(err, "%s is a directory; a file name is needed", path);
+    }
+    slash = is_dir ? path + n : strrchr(path, '/');
+    if (!slash) {
+        dir = lr_strndup(".", 1, NULL);
+    } else {
+        dir = lr_strndup(path, slash == path ? 1 : (size_t)(slash - path), NULL);
+    }
+    if (!dir || !(probe = malloc(strlen(dir) + 64))) {
+        lr_fail(err, "out of memory");
+        goto done;
+    }
+    if (lr_make_dirs(dir) != 0) {
+        lr_fail(err, "cannot create directory %s (for %s): %s", dir, path,
+                strerror(errno));
+        goto done;
+    }
+    sprintf(probe, "%s/.llamaref-write-check.%lu", dir,
+            (unsigned long)time(NULL) ^ (unsigned long)(size_t)probe);
+    if (!(f = fopen(probe, "wb"))) {
+        lr_fail(err, "cannot write in %s (for %s): %s", dir, path, strerror(errno));
+        goto done;
+    }
+    fclose(f);
+    remove(probe);
+    rc = 0;
+done:
+    free(dir);
+    free(probe);
+    return rc;
+}

@@ -3,6 +3,7 @@
  * answer statistics, reliability over a mixture, the scores of a grid
  * point, one benchmark subject, perplexity.
  * Depends on: experiment.h, json.h, knowledge.h, probe.h, mixture.h,
+ * train_run.h (the paper's training options),
  * mmlu.h, loglik.h, tokenizer.h. */
 #include <math.h>
 #include <stdint.h>
@@ -12,6 +13,13 @@
 #include "llamaref/experiment_run.h"
 #include "llamaref/json.h"
 #include "llamaref/tokens.h"
+#include "llamaref/train_run.h"
+
+void lr_exp_paper_train(lr_train_options *t)
+{
+    lr_train_options_default(t);
+    t->rslora = 1;
+}
 
 int lr_exp_defaults_read(const char *path, lr_exp_defaults *out, lr_error *err)
 {

@@ -4,7 +4,8 @@
  * with variant j reuses the cached few-shot block of j.
  * Depends on: generate (prompt and stop ids, answer text), prefix_cache
  * and sampler (decoding), chat_template, textnorm (alias judgement),
- * knowledge (SliCK categories), json. */
+ * knowledge (SliCK categories), json; svg and report (the summary of
+ * lr_probe_report). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,7 +13,9 @@
 #include "llamaref/json.h"
 #include "llamaref/prefix_cache.h"
 #include "llamaref/probe.h"
+#include "llamaref/report.h"
 #include "llamaref/sampler.h"
+#include "llamaref/svg.h"
 #include "llamaref/textnorm.h"
 
 void lr_probe_options_default(lr_probe_options *o)
@@ -280,4 +283,63 @@ void lr_probe_write_jsonl(lr_buf *b, const lr_facts *facts,
         }
         lr_buf_puts(b, "}\n");
     }
+}
+
+int lr_probe_report(const char *model_name, size_t n_facts,
+                    const lr_probe_options *o, const size_t *counts,
+                    const lr_probe_stats *st, const char *out, lr_buf *json,
+                    lr_buf *md, lr_buf *svg, lr_error *err)
+{
+    char chart[4096];
+    size_t k;
+    lr_report_path(chart, sizeof chart, out, "-categories.svg");
+    /* summary JSON */
+    lr_buf_puts(json, "{\n  \"command\": \"probe\",\n  \"model\": ");
+    lr_json_write_string(json, model_name, strlen(model_name));
+    lr_buf_printf(json, ",\n  \"template\": \"%s\",\n  \"n_facts\": %lu,\n"
+                  "  \"n_prompts\": %d,\n  \"shots_per_prompt\": %d,\n"
+                  "  \"n_samples\": %d,\n  \"temperature\": ",
+                  lr_prompt_style_name(o->style),
+                  (unsigned long)n_facts, o->n_prompts, o->shots_per_prompt,
+                  o->n_samples);
+    lr_json_write_number(json, o->temperature);
+    lr_buf_printf(json, ",\n  \"seed\": %lu,\n  \"max_new_tokens\": %d,\n"
+                  "  \"categories\": {", (unsigned long)o->seed, o->max_new_tokens);
+    for (k = 0; k < LR_SLICK_N; k++)
+        lr_buf_printf(json, "%s\"%s\": %lu", k ? ", " : "",
+                      lr_slick_name((lr_slick)k), (unsigned long)counts[k]);
+    lr_buf_printf(json, "},\n  \"shot_overlaps\": %ld,\n  \"tokens_fed\": %ld,\n"
+                  "  \"tokens_reused\": %ld\n}\n", st->shot_overlaps,
+                  st->tokens_fed, st->tokens_reused);
+    /* chart + Markdown */
+    {
+        const char *labels[LR_SLICK_N];
+        double vals[LR_SLICK_N];
+        for (k = 0; k < LR_SLICK_N; k++) {
+            labels[k] = lr_slick_name((lr_slick)k);
+            vals[k] = (double)counts[k];
+        }
+        if (lr_svg_bar_chart(svg, "Facts per SliCK category", "facts",
+                             labels, vals, LR_SLICK_N, 0, err))
+            return -1;
+    }
+    lr_buf_printf(md, "# Knowledge probe\n\nModel `%s`, %lu facts, %d prompts "
+                  "x %d shots (%s template), %d samples per prompt%s, up to %d "
+                  "new tokens.\n\n| category | facts | fraction |\n|---|---:|---:|\n",
+                  model_name, (unsigned long)n_facts, o->n_prompts,
+                  o->shots_per_prompt, lr_prompt_style_name(o->style),
+                  o->n_samples, o->n_samples ? "" : " (greedy only)",
+                  o->max_new_tokens);
+    for (k = 0; k < LR_SLICK_N; k++)
+        lr_buf_printf(md, "| %s | %lu | %.4f |\n", lr_slick_name((lr_slick)k),
+                      (unsigned long)counts[k],
+                      n_facts ? (double)counts[k] / (double)n_facts : 0.0);
+    lr_buf_printf(md, "\n![categories](%s)\n\nPrompt tokens served from the "
+                  "prefix cache: %ld; tokens run through the model: %ld.\n",
+                  lr_basename(chart),
+                  st->tokens_reused, st->tokens_fed);
+    if (st->shot_overlaps)
+        lr_buf_printf(md, "\nWarning: %ld facts are also shot questions.\n",
+                      st->shot_overlaps);
+    return json->oom || md->oom || svg->oom ? lr_fail(err, "out of memory") : 0;
 }

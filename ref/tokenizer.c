@@ -10,6 +10,7 @@
 #include "llamaref/json.h"
 #include "llamaref/pretokenize.h"
 #include "llamaref/tokenizer.h"
+#include "llamaref/tokens.h"
 #include "llamaref/unicode.h"
 
 /* The split regex a tokenizer.json must declare (as stored in the file). */
@@ -699,4 +700,40 @@ int lr_stream_decoder_flush(lr_stream_decoder *d, lr_buf *out, lr_error *err)
     d->n_pending = 0;
     d->at_start = 1;
     return 0;
+}
+
+int lr_tokenize_jsonl(const lr_tokenizer *tok, const char *data, size_t len,
+                      unsigned flags, const char *source, lr_buf *out,
+                      lr_error *err)
+{
+    size_t pos = 0, line = 0;
+    lr_tokens ids = {0};
+    int rc = -1;
+    while (pos < len) {
+        const char *nl = memchr(data + pos, '\n', len - pos), *text;
+        size_t end = nl ? (size_t)(nl - data) : len;
+        char where[64];
+        lr_json_doc *doc;
+        line++;
+        snprintf(where, sizeof where, "%s:%lu", source, (unsigned long)line);
+        if (lr_json_parse(data + pos, end - pos, where, &doc, err)) goto done;
+        if (lr_json_get_string(lr_json_root(doc), "text", where, &text, err)) {
+            lr_json_free(doc);
+            goto done;
+        }
+        ids.n = 0;
+        if (lr_tokenizer_encode(tok, text, lr_json_get(lr_json_root(doc), "text")->len,
+                                flags, &ids, err)) {
+            lr_fail_prefix(err, "%s", where);
+            lr_json_free(doc);
+            goto done;
+        }
+        lr_json_free(doc);
+        lr_tokens_format(out, &ids, 1);
+        pos = end + 1;
+    }
+    rc = out->oom ? lr_fail(err, "out of memory") : 0;
+done:
+    lr_tokens_free(&ids);
+    return rc;
 }

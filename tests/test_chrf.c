@@ -339,6 +339,49 @@ static void test_eps_smoothing(void)
     CHECK_NEAR(lr_chrf_score(&c, &s), 100 * want / 6, 1e-12);
 }
 
+/* lr_chrf_files: line files; each sentence's score as lr_chrf_sentence
+ * gives it, the corpus statistics as their sum, the best of two
+ * references; errors name file and line */
+static void test_files(void)
+{
+    static const char hyp[] = "the cat sat\r\nA b.\n", ref1[] = "the cat sat\nX y.\n",
+                      ref2[] = "a dog\nA b.", bad[] = "ok\nnot \xff here\n";
+    const char *refs[2];
+    double *sc = NULL, want;
+    size_t n = 0;
+    lr_chrf_config cfg;
+    lr_chrf_stats total;
+    lr_error err;
+    lr_write_file_atomic(h_tmp("chrf_h.txt"), hyp, sizeof hyp - 1, &err);
+    lr_write_file_atomic(h_tmp("chrf_r1.txt"), ref1, sizeof ref1 - 1, &err);
+    lr_write_file_atomic(h_tmp("chrf_r2.txt"), ref2, sizeof ref2 - 1, &err);
+    lr_write_file_atomic(h_tmp("chrf_bad.txt"), bad, sizeof bad - 1, &err);
+    lr_chrf_config_default(&cfg);
+    refs[0] = h_tmp("chrf_r1.txt");
+    refs[1] = h_tmp("chrf_r2.txt");
+    CHECK_OK(lr_chrf_files(&cfg, h_tmp("chrf_h.txt"), refs, 2, &sc, &n, &total, &err),
+             &err);
+    CHECK_INT(n, 2);
+    if (sc && n == 2) {
+        CHECK_NEAR(sc[0], 100, 1e-9);
+        CHECK_NEAR(sc[1], 100, 1e-9); /* "A b." matches the second reference */
+        CHECK_NEAR(lr_chrf_score(&cfg, &total), 100, 1e-9);
+    }
+    free(sc);
+    CHECK_OK(lr_chrf_files(&cfg, h_tmp("chrf_h.txt"), refs, 1, NULL, &n, &total, &err),
+             &err);
+    CHECK_OK(lr_chrf_sentence(&cfg, "A b.", "X y.", &want, &err), &err);
+    CHECK(lr_chrf_score(&cfg, &total) < 100 && want < 100);
+    refs[0] = h_tmp("chrf_bad.txt");
+    CHECK_ERR(lr_chrf_files(&cfg, h_tmp("chrf_h.txt"), refs, 1, NULL, &n, &total, &err),
+              &err, "chrf_bad.txt:2: ill-formed UTF-8 at byte 4");
+    refs[0] = h_tmp("chrf_r2.txt");
+    lr_write_file_atomic(h_tmp("chrf_r3.txt"), "one\n", 4, &err);
+    refs[1] = h_tmp("chrf_r3.txt");
+    CHECK_ERR(lr_chrf_files(&cfg, h_tmp("chrf_h.txt"), refs, 2, NULL, &n, &total, &err),
+              &err, "has 2 lines but");
+}
+
 int main(void)
 {
     RUN(test_hand_computed);
@@ -349,5 +392,6 @@ int main(void)
     RUN(test_vectors_cases);
     RUN(test_vectors_corpora);
     RUN(test_eps_smoothing);
+    RUN(test_files);
     return h_finish("test_chrf");
 }

@@ -461,6 +461,34 @@ static void test_detox_prompt(void)
     lr_detox_shots_free(&s);
 }
 
+/* lr_probe_report: the summary beside a probe's JSONL */
+static void test_probe_report(void)
+{
+    lr_probe_options o;
+    lr_probe_stats st;
+    size_t counts[LR_SLICK_N] = {3, 1, 0, 6};
+    lr_buf js = {0}, md = {0}, svg = {0};
+    lr_error err;
+    lr_probe_options_default(&o);
+    memset(&st, 0, sizeof st);
+    st.tokens_fed = 100;
+    st.tokens_reused = 40;
+    st.shot_overlaps = 2;
+    CHECK_OK(lr_probe_report("m", 10, &o, counts, &st, "d/p.jsonl", &js, &md, &svg, &err),
+             &err);
+    CHECK(js.data && strstr(js.data, "\"categories\": {\"HighlyKnown\": 3, "
+                                     "\"MaybeKnown\": 1, \"WeaklyKnown\": 0, "
+                                     "\"Unknown\": 6}") != NULL);
+    CHECK(js.data && strstr(js.data, "\"tokens_reused\": 40") != NULL);
+    CHECK(md.data && strstr(md.data, "| Unknown | 6 | 0.6000 |") != NULL);
+    CHECK(md.data && strstr(md.data, "![categories](p-categories.svg)") != NULL);
+    CHECK(md.data && strstr(md.data, "Warning: 2 facts are also shot questions.") != NULL);
+    CHECK(svg.data && strstr(svg.data, "<svg") != NULL);
+    lr_buf_free(&js);
+    lr_buf_free(&md);
+    lr_buf_free(&svg);
+}
+
 int main(void)
 {
     RUN(test_loglik_vs_torch);
@@ -472,6 +500,7 @@ int main(void)
     RUN(test_facts_files);
     RUN(test_mixture_rules);
     RUN(test_probe_prompts);
+    RUN(test_probe_report);
     RUN(test_detox_prompt);
     lr_json_free(vec_doc);
     return h_finish("test_eval");

@@ -2,7 +2,8 @@
  * adapter_model.safetensors, read and written with PEFT's exact keys
  * (base_model.model.model.layers.{i}.self_attn.{q,k,v,o}_proj.lora_{A,B}.weight,
  * base_model.model.model.layers.{i}.mlp.{gate,up,down}_proj.lora_{A,B}.weight)
- * and config fields, so PEFT loads what llamaref writes and vice versa. */
+ * and config fields, so PEFT loads what llamaref writes and vice versa;
+ * and a base model with its adapter merged, saved. */
 #ifndef LLAMAREF_ADAPTER_H
 #define LLAMAREF_ADAPTER_H
 
@@ -41,6 +42,20 @@ int lr_adapter_load(const char *dir, const lr_config *mc, lr_lora *lo,
  * metadata {"format": "pt"}), each atomically.  dir must exist. */
 int lr_adapter_save(const char *dir, const lr_lora *lo, const char *base_model,
                     lr_error *err);
+
+/* `llamaref merge`: the model at model_path (lr_model_load) with the
+ * adapter's W + s B A merged into every adapted linear.  out ending in
+ * ".gguf": a llama GGUF (lr_model_save_gguf) in the base's dtype if
+ * BF16/F16, else F32, holding the base's tokenizer (lr_tokenizer_load of
+ * model_path; an error when it has none) as tokenizer.ggml.* metadata.
+ * Otherwise an HF checkpoint in the directory out (which must exist) in
+ * the base's dtype if BF16/F16, else LR_FLOAT_DTYPE (F64 in a DOUBLE
+ * build, so the merge loses nothing), with the base's tokenizer files
+ * (tokenizer.json, tokenizer_config.json, special_tokens_map.json,
+ * tokenizer.model, generation_config.json) copied when they exist; a GGUF
+ * base has none, its tokenizer stays in the .gguf. */
+int lr_adapter_merge_save(const char *model_path, const char *adapter_dir,
+                          const char *out, lr_error *err);
 
 #ifdef __cplusplus
 }

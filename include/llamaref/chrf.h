@@ -88,6 +88,35 @@ int lr_chrf_sentence(const lr_chrf_config *cfg, const char *hyp,
 /* 1 if cp is white space for chrF (Python str.isspace()), else 0. */
 int lr_chrf_is_space(uint32_t cp);
 
+/* A text file of sentences, one per line, UTF-8 checked (errors name the
+ * line and byte); a final newline does not start an extra line, and
+ * "\r\n" is fine since chrF ignores white space.  line[i] points into
+ * data (not NUL-terminated; line_len[i] bytes). */
+typedef struct lr_lines {
+    char *data;
+    size_t len;
+    char **line;
+    size_t *line_len;
+    size_t n;
+} lr_lines;
+
+/* The sentences of the file path into *out (owned by it: lr_lines_free);
+ * -1 with err naming the file (and the line of ill-formed UTF-8). */
+int lr_lines_read(const char *path, lr_lines *out, lr_error *err);
+/* Frees what lr_lines_read allocated (also after it failed, or on a
+ * zeroed l). */
+void lr_lines_free(lr_lines *l);
+
+#define LR_CHRF_MAX_REFS 16
+
+/* Corpus statistics (*total) of the hypothesis file's sentences against
+ * n_refs (1 .. LR_CHRF_MAX_REFS) reference files of as many lines (the
+ * best reference per sentence); *n sentences.  sentence (may be NULL):
+ * each sentence's score, malloc'ed.  Errors name the file and line. */
+int lr_chrf_files(const lr_chrf_config *cfg, const char *hyp_path,
+                  const char *const *ref_paths, size_t n_refs, double **sentence,
+                  size_t *n, lr_chrf_stats *total, lr_error *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -90,6 +90,12 @@ int lr_path_is_dir(const char *path);
  * mkdir left it). */
 int lr_make_dir(const char *path);
 int lr_make_dirs(const char *path);
+/* Before a command's work: the parent directories of an output file (with
+ * is_dir, the directory path itself) created and checked writable by
+ * creating and removing a probe file.  Fails naming the path: empty, a
+ * directory where a file is meant, a directory that cannot be created or
+ * written. */
+int lr_prepare_output(const char *path, int is_dir, lr_error *err);
 /* Seconds from a monotonic clock (POSIX CLOCK_MONOTONIC; time() elsewhere),
  * for progress and speed reports only. */
 double lr_clock_seconds(void);

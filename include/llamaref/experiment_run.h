@@ -3,8 +3,9 @@
  * library calls that print nothing: a world's training defaults, the grid and its work estimate, the
  * answer statistics of a probe,
  * reliability over a trained mixture, the knowledge shift, benchmark accuracy of one MMLU-
- * layout subject and held-out perplexity.  The CLI (cmd_experiment.c,
- * cli_exp_eval.c) runs the grid and prints; tests call these directly.
+ * layout subject and held-out perplexity; the paper's training options.
+ * lr_exp_knowledge (experiment_knowledge.c) runs the grid with them; tests
+ * call these directly.
  * Depends on: experiment.h, knowledge.h, probe.h, mixture.h, mmlu.h, loglik.h,
  * tokenizer.h. */
 #ifndef LLAMAREF_EXPERIMENT_RUN_H
@@ -60,6 +61,11 @@ typedef struct lr_exp_defaults {
  * Unknown keys, wrong types and an unknown bench_format are errors naming
  * the file and line. */
 int lr_exp_defaults_read(const char *path, lr_exp_defaults *out, lr_error *err);
+
+/* The paper's training options: the library's defaults (train_run.h)
+ * with rsLoRA on. */
+struct lr_train_options;
+void lr_exp_paper_train(struct lr_train_options *t);
 
 /* The grid of the experiment: every (n unknown facts, k extra examples,
  * seed), n outermost, seed innermost; the probe and training sizes weigh

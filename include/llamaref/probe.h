@@ -97,6 +97,16 @@ void lr_probe_write_jsonl(lr_buf *out, const lr_facts *facts,
                           const lr_probe_result *results,
                           const lr_probe_options *o, size_t *counts);
 
+/* The summary of a probe run as `llamaref probe` writes it beside the
+ * JSONL: FILE.json (options, categories, prefix-cache figures), FILE.md
+ * and the chart of facts per category; counts as lr_probe_write_jsonl
+ * filled them, out the JSONL's path (the Markdown links to
+ * FILE-categories.svg beside it).  Buffers are appended to. */
+int lr_probe_report(const char *model_name, size_t n_facts,
+                    const lr_probe_options *o, const size_t *counts,
+                    const lr_probe_stats *st, const char *out, lr_buf *json,
+                    lr_buf *md, lr_buf *svg, lr_error *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -82,6 +82,13 @@ const char *lr_tokenizer_format_name(lr_tokenizer_format f);
  * ill-formed UTF-8). */
 int lr_tokenizer_encode(const lr_tokenizer *tok, const char *text, size_t n,
                         unsigned flags, lr_tokens *out, lr_error *err);
+/* `llamaref tokenize --jsonl`: every line of data[0..len) a JSON object
+ * with a "text" string, encoded with flags; appends one JSON array of ids
+ * per line to out ("[1,2,3]\n", lr_tokens_format).  Errors name the line
+ * as "<source>:<line>" (source: "stdin"). */
+int lr_tokenize_jsonl(const lr_tokenizer *tok, const char *data, size_t len,
+                      unsigned flags, const char *source, lr_buf *out,
+                      lr_error *err);
 
 /* Appends the bytes of ids[0..n) to out; special tokens decode to their
  * text.  Fails on an id outside [0, vocab_size) or without a token. */

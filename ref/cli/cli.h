@@ -74,5 +74,13 @@ double cli_now(void);
  * status (0 or 1). */
 struct lr_train_options;
 int cli_train(const struct lr_train_options *a);
+/* Its parts, for a caller that runs lr_train_run itself (experiment):
+ * hooks that print the progress (*tty: stderr is a terminal; it must
+ * outlive the run), and the summary line after a run. */
+struct lr_train_hooks;
+struct lr_train_result;
+void cli_train_hooks(struct lr_train_hooks *h, int *tty);
+void cli_train_done(const struct lr_train_options *a,
+                    const struct lr_train_result *res, int tty);
 
 #endif

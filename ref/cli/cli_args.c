@@ -247,49 +247,12 @@ int cli_bad_option(const char *cmd, const char *arg, void (*usage)(FILE *))
 
 int cli_prepare_out(const char *cmd, const char *path, int is_dir)
 {
-    char *dir, *probe = NULL;
-    const char *slash;
-    size_t n = strlen(path);
-    FILE *f;
-    int rc = -1;
-    if (!n) {
-        fprintf(stderr, "llamaref %s: empty output path\n", cmd);
+    lr_error err;
+    if (lr_prepare_output(path, is_dir, &err)) {
+        fprintf(stderr, "llamaref %s: %s\n", cmd, err.msg);
         return -1;
     }
-    if (!is_dir && lr_path_is_dir(path)) {
-        fprintf(stderr, "llamaref %s: %s is a directory; a file name is needed\n",
-                cmd, path);
-        return -1;
-    }
-    slash = is_dir ? path + n : strrchr(path, '/');
-    if (!slash) {
-        dir = lr_strndup(".", 1, NULL);
-    } else {
-        dir = lr_strndup(path, slash == path ? 1 : (size_t)(slash - path), NULL);
-    }
-    if (!dir || !(probe = malloc(strlen(dir) + 64))) {
-        fprintf(stderr, "llamaref %s: out of memory\n", cmd);
-        goto done;
-    }
-    if (lr_make_dirs(dir) != 0) {
-        fprintf(stderr, "llamaref %s: cannot create directory %s (for %s): %s\n",
-                cmd, dir, path, strerror(errno));
-        goto done;
-    }
-    sprintf(probe, "%s/.llamaref-write-check.%lu", dir,
-            (unsigned long)time(NULL) ^ (unsigned long)(size_t)probe);
-    if (!(f = fopen(probe, "wb"))) {
-        fprintf(stderr, "llamaref %s: cannot write in %s (for %s): %s\n", cmd,
-                dir, path, strerror(errno));
-        goto done;
-    }
-    fclose(f);
-    remove(probe);
-    rc = 0;
-done:
-    free(dir);
-    free(probe);
-    return rc;
+    return 0;
 }
 
 static const struct shared_help {

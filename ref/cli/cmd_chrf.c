@@ -1,67 +1,14 @@
 /* cmd_chrf.c - `llamaref chrf`: corpus or per-sentence chrF / chrF++ of a
  * hypothesis file against one or more reference files (one sentence per
  * line, UTF-8; a final newline does not start an extra line; "\r\n" is fine
- * since white space is ignored).  Definitions: include/llamaref/chrf.h,
- * docs/metrics.md. */
+ * since white space is ignored; lr_chrf_files).  Definitions:
+ * include/llamaref/chrf.h, docs/metrics.md. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
 #include "llamaref/chrf.h"
-#include "llamaref/unicode.h"
-
-#define MAX_REFS 16
-
-typedef struct line_file {
-    const char *path;
-    char *data;
-    size_t len;
-    char **line;
-    size_t *line_len;
-    size_t n;
-} line_file;
-
-static void line_file_free(line_file *f)
-{
-    free(f->data);
-    free(f->line);
-    free(f->line_len);
-}
-
-static int line_file_read(line_file *f, const char *path, lr_error *err)
-{
-    size_t i, start = 0, n = 0;
-    memset(f, 0, sizeof *f);
-    f->path = path;
-    if (lr_read_file(path, &f->data, &f->len, err)) return -1;
-    for (i = 0; i < f->len; i++) n += f->data[i] == '\n';
-    n += f->len > 0 && f->data[f->len - 1] != '\n';
-    f->line = lr_alloc(n + 1, sizeof *f->line, "line index", err);
-    f->line_len = lr_alloc(n + 1, sizeof *f->line_len, "line index", err);
-    if (!f->line || !f->line_len) return -1;
-    for (i = 0; i <= f->len; i++) {
-        if (i == f->len && start == f->len) break;
-        if (i == f->len || f->data[i] == '\n') {
-            const unsigned char *u = (const unsigned char *)f->data + start;
-            size_t k = 0;
-            uint32_t cp;
-            while (k < i - start) {
-                int m = lr_utf8_decode(u + k, i - start - k, &cp);
-                if (m == 0)
-                    return lr_fail(err, "%s:%lu: ill-formed UTF-8 at byte %lu "
-                                   "of the line", path,
-                                   (unsigned long)f->n + 1, (unsigned long)k);
-                k += (size_t)m;
-            }
-            f->line[f->n] = f->data + start;
-            f->line_len[f->n] = i - start;
-            f->n++;
-            start = i + 1;
-        }
-    }
-    return 0;
-}
 
 static void usage(FILE *out)
 {
@@ -84,17 +31,16 @@ static void usage(FILE *out)
 
 int cmd_chrf(int argc, char **argv)
 {
-    const char *hyp_path = NULL, *ref_paths[MAX_REFS];
+    const char *hyp_path = NULL, *ref_paths[LR_CHRF_MAX_REFS];
     size_t n_refs = 0, i, j;
     int sentence = 0, digits = 6, rc = 1;
     lr_chrf_config cfg;
     lr_chrf_stats total;
-    line_file hyp, refs[MAX_REFS];
+    double *scores = NULL;
+    size_t n;
     lr_error err;
     long v;
     lr_chrf_config_default(&cfg);
-    memset(&hyp, 0, sizeof hyp);
-    memset(refs, 0, sizeof refs);
     for (i = 1; i < (size_t)argc; i++) {
         const char *a = cli_opt(argv[i]), *val = i + 1 < (size_t)argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
@@ -104,8 +50,8 @@ int cmd_chrf(int argc, char **argv)
             hyp_path = val;
             i++;
         } else if (!strcmp(a, "--ref") && val) {
-            if (n_refs == MAX_REFS) {
-                fprintf(stderr, "llamaref chrf: at most %d --ref files\n", MAX_REFS);
+            if (n_refs == LR_CHRF_MAX_REFS) {
+                fprintf(stderr, "llamaref chrf: at most %d --ref files\n", LR_CHRF_MAX_REFS);
                 return 2;
             }
             ref_paths[n_refs++] = val;
@@ -136,38 +82,15 @@ int cmd_chrf(int argc, char **argv)
         fprintf(stderr, "llamaref chrf: --hyp and --ref are required (see --help)\n");
         return 2;
     }
-    if (line_file_read(&hyp, hyp_path, &err)) goto fail;
-    for (j = 0; j < n_refs; j++) {
-        if (line_file_read(&refs[j], ref_paths[j], &err)) goto fail;
-        if (refs[j].n != hyp.n) {
-            lr_fail(&err, "%s has %lu lines but %s has %lu", hyp_path,
-                    (unsigned long)hyp.n, ref_paths[j],
-                    (unsigned long)refs[j].n);
-            goto fail;
-        }
-    }
-    lr_chrf_stats_init(&total, &cfg);
-    for (i = 0; i < hyp.n; i++) {
-        const char *rp[MAX_REFS];
-        size_t rl[MAX_REFS];
-        lr_chrf_stats s;
-        for (j = 0; j < n_refs; j++) {
-            rp[j] = refs[j].line[i];
-            rl[j] = refs[j].line_len[i];
-        }
-        if (lr_chrf_sentence_stats(&cfg, hyp.line[i], hyp.line_len[i], rp, rl,
-                                   n_refs, &s, &err)) {
-            lr_fail_prefix(&err, "%s:%lu", hyp_path, (unsigned long)i + 1);
-            goto fail;
-        }
-        if (sentence) printf("%.*f\n", digits, lr_chrf_score(&cfg, &s));
-        lr_chrf_stats_add(&total, &s);
-    }
+    if (lr_chrf_files(&cfg, hyp_path, ref_paths, n_refs, sentence ? &scores : NULL,
+                      &n, &total, &err))
+        goto fail;
+    for (i = 0; sentence && i < n; i++) printf("%.*f\n", digits, scores[i]);
     if (!sentence) {
         printf("chrF%d", cfg.beta);
         for (j = 0; j < (size_t)cfg.word_order; j++) putchar('+');
         printf(" = %.*f  (%lu sentences, char order %d, word order %d)\n",
-               digits, lr_chrf_score(&cfg, &total), (unsigned long)hyp.n,
+               digits, lr_chrf_score(&cfg, &total), (unsigned long)n,
                cfg.char_order, cfg.word_order);
     }
     rc = 0;
@@ -175,7 +98,6 @@ int cmd_chrf(int argc, char **argv)
 fail:
     fprintf(stderr, "llamaref chrf: %s\n", err.msg);
 done:
-    line_file_free(&hyp);
-    for (j = 0; j < n_refs; j++) line_file_free(&refs[j]);
+    free(scores);
     return rc;
 }

@@ -1,18 +1,14 @@
 /* cmd_dump.c - `llamaref dump`: run the forward pass on given token ids and
  * write logits (and with --all every intermediate, docs/tensors.md) to a
- * safetensors file, for checking other backends against the reference. */
+ * safetensors file, for checking other backends against the reference
+ * (lr_dump_file, dump_file.h). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
 #include "cli_ids.h"
-#include "llamaref/dump_grad.h"
-#include "llamaref/adapter.h"
-#include "llamaref/dump.h"
-#include "llamaref/forward.h"
-#include "llamaref/lora.h"
-#include "llamaref/model.h"
+#include "llamaref/dump_file.h"
 
 static void usage(FILE *f)
 {
@@ -42,30 +38,15 @@ static void usage(FILE *f)
 "                            and the activation gradients (docs/tensors.md)\n");
 }
 
-/* W' = W + s B A in this process's copy of the weights. */
-static int merge_adapter(lr_model *m, const char *dir, lr_error *err)
-{
-    lr_lora lo;
-    int r;
-    memset(&lo, 0, sizeof lo);
-    r = lr_adapter_load(dir, &m->config, &lo, err) ||
-        lr_lora_merge(m, &lo, err);
-    lr_lora_free(&lo);
-    return r ? lr_fail_prefix(err, "--adapter %s", dir) : 0;
-}
-
 int cmd_dump(int argc, char **argv)
 {
     const char *model_path = NULL, *ids_arg = NULL, *out = NULL;
     const char *adapter = NULL, *labels_arg = NULL; /* gradients: dump_grad.h */
     int *labels = NULL, nl = 0;
-    int all = 0, f64 = 0, full = 0, *ids = NULL, *pos = NULL, T = 0, i, rc = 1;
+    int all = 0, f64 = 0, full = 0, *ids = NULL, T = 0, i, rc = 1;
     long pos0 = 0;
-    lr_model *m = NULL;
-    lr_acts a;
-    lr_st_writer *w = NULL;
+    lr_dump_options o;
     lr_error err;
-    memset(&a, 0, sizeof a);
     for (i = 1; i < argc; i++) {
         const char *s = cli_opt(argv[i]), *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(s, "-h") || !strcmp(s, "--help")) { usage(stdout); return 0; }
@@ -97,34 +78,22 @@ int cmd_dump(int argc, char **argv)
         free(ids); free(labels);
         return 2;
     }
-    pos = malloc(sizeof *pos * (size_t)T);
-    if (!pos) goto done;
-    for (i = 0; i < T; i++) pos[i] = (int)pos0 + i;
-    if (lr_model_load(model_path, NULL, &m, &err) ||
-        (adapter && !labels && merge_adapter(m, adapter, &err)) ||
-        (labels ? !(w = lr_st_writer_new(&err)) ||
-                      (full ? lr_dump_full_grads(w, m, ids, labels, T,
-                                                 f64 ? LR_F64 : LR_F32, &err)
-                            : lr_dump_grads(w, m, adapter, ids, labels, T,
-                                            f64 ? LR_F64 : LR_F32, &err))
-                : lr_acts_alloc(&a, &m->config, 1, T,
-                      all ? LR_ACTS_PER_LAYER | LR_ACTS_ATTN : 0, &err) ||
-        lr_forward(m, &a, ids, pos, NULL, 1, T, &err) ||
-        !(w = lr_st_writer_new(&err)) ||
-        lr_dump_acts(w, &a, 0, T, all, f64 ? LR_F64 : LR_F32, &err)) ||
-        lr_st_writer_meta(w, "generator", "llamaref dump", &err) ||
-        lr_st_writer_meta(w, "compute_type", LR_FLOAT_NAME, &err) ||
-        lr_st_writer_save(w, out, &err)) {
+    o.model_path = model_path;
+    o.adapter = adapter;
+    o.ids = ids;
+    o.labels = labels;
+    o.T = T;
+    o.pos0 = pos0;
+    o.all = all;
+    o.f64 = f64;
+    o.full = full;
+    if (lr_dump_file(&o, out, &err)) {
         fprintf(stderr, "llamaref dump: %s\n", err.msg);
         goto done;
     }
     rc = 0;
 done:
-    if (w) lr_st_writer_free(w);
-    lr_acts_free(&a);
-    lr_model_free(m);
     free(ids);
     free(labels);
-    free(pos);
     return rc;
 }

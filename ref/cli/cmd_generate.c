@@ -8,7 +8,6 @@
 #include "cli_ids.h"
 #include "cli_lm.h"
 #include "llamaref/adapter.h"
-#include "llamaref/chat_template.h"
 #include "llamaref/forward.h"
 #include "llamaref/lora.h"
 #include "llamaref/model.h"
@@ -63,6 +62,28 @@ static void add_stop(int *stops, int *n, int id)
     stops[(*n)++] = id;
 }
 
+/* Each new token on stdout as it comes: its id, or its text (the
+ * streaming decoder holds back incomplete UTF-8). */
+typedef struct token_out {
+    int print_ids;
+    lr_stream_decoder *sd;
+    lr_buf *text;
+} token_out;
+
+static int print_token(void *ctx, int id, int index, lr_error *err)
+{
+    token_out *o = ctx;
+    if (o->print_ids) {
+        printf("%s%d", index ? " " : "", id);
+    } else {
+        o->text->len = 0;
+        if (lr_stream_decoder_push(o->sd, id, o->text, err)) return -1;
+        fwrite(o->text->data, 1, o->text->len, stdout);
+    }
+    fflush(stdout);
+    return 0;
+}
+
 int cmd_generate(int argc, char **argv)
 {
     const char *model_path = NULL, *tok_path = NULL, *prompt = NULL;
@@ -72,20 +93,21 @@ int cmd_generate(int argc, char **argv)
     long n_new = 256, top_k = 0, seed = 42, threads = 0, max_len = 0;
     double temperature = 0, top_p = 1, min_p = 0;
     int chat = 0, print_ids = 0, no_stop = 0, keep_dtype = 0, check = 1;
-    lr_load_options opt;
+    lr_lm lm;
     lr_model *m = NULL;
-    lr_tokenizer tok;
-    int have_tok = 0, rc = 1, i, n_prompt = 0, *ids = NULL;
+    int rc = 1, i, n_prompt = 0, *ids = NULL;
     int stops[16], n_stops = 0, generated = 0;
     lr_decoder dec;
     lr_sampler smp;
     lr_error err;
     lr_buf text = {0};
     lr_stream_decoder sd;
+    token_out out;
     double t0, t1, t2;
 
     memset(&dec, 0, sizeof dec);
     memset(&smp, 0, sizeof smp);
+    memset(&lm, 0, sizeof lm);
     for (i = 1; i < argc; i++) {
         const char *a = cli_opt(argv[i]), *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) { usage(stdout); return 0; }
@@ -140,17 +162,21 @@ int cmd_generate(int argc, char **argv)
         fprintf(stderr, "llamaref generate: built without OpenMP; "
                 "--threads ignored\n");
 #endif
-    memset(&opt, 0, sizeof opt);
-    opt.keep_dtype = keep_dtype;
-    opt.use_mmap = keep_dtype;
-    if (lr_model_load(model_path, &opt, &m, &err)) {
-        fprintf(stderr, "llamaref generate: %s\n", err.msg);
-        free(file_text);
-        return 1;
-    }
-    if ((check && cli_check_weights("generate", m)) ||
-        cli_check_vocab("generate", m, NULL))
+    /* a tokenizer is needed for text in or text out */
+    lm.model_path = model_path;
+    lm.tok_path = tok_path;
+    lm.adapter_path = adapter; /* merged: the weights `llamaref merge` writes */
+    lm.keep_dtype = keep_dtype;
+    lm.no_check_weights = !check;
+    lm.no_tokenizer = !prompt && print_ids;
+    if (lr_lm_load(&lm, &err)) {
+        /* ids in and out need no tokenizer: say so to a llama2.c user */
+        fprintf(stderr, "llamaref generate: %s%s\n", err.msg,
+                strstr(err.msg, "llama2.c checkpoint") ? " (or use --prompt-ids and --ids)"
+                                                      : "");
         goto done;
+    }
+    m = lm.model;
     if (max_len > m->config.max_position_embeddings) {
         fprintf(stderr, "llamaref generate: --max-len %ld is beyond the model's "
                 "context (max_position_embeddings %d)\n", max_len,
@@ -159,73 +185,13 @@ int cmd_generate(int argc, char **argv)
         goto done;
     }
     if (!max_len) max_len = m->config.max_position_embeddings;
-    if (adapter) {
-        /* the same weights `llamaref merge` writes (in the compute type), so
-         * --adapter and the merged checkpoint decode identically */
-        lr_lora lo;
-        int r;
-        memset(&lo, 0, sizeof lo);
-        r = lr_adapter_load(adapter, &m->config, &lo, &err) ||
-            lr_lora_merge(m, &lo, &err);
-        lr_lora_free(&lo);
-        if (r) {
-            fprintf(stderr, "llamaref generate: --adapter %s: %s\n", adapter,
-                    err.msg);
-            goto done;
-        }
-    }
-    /* a tokenizer is needed for text in or text out */
-    if (prompt || !print_ids) {
-        const char *tp = tok_path ? tok_path : model_path;
-        if (!tok_path && !lr_path_is_dir(model_path) && strcmp(m->format, "gguf")) {
-            fprintf(stderr, "llamaref generate: --tokenizer PATH is needed "
-                    "for a llama2.c checkpoint (or use --prompt-ids and "
-                    "--ids)\n");
-            goto done;
-        }
-        if (lr_tokenizer_load(tp, &tok, &err)) {
-            fprintf(stderr, "llamaref generate: %s\n", err.msg);
-            goto done;
-        }
-        have_tok = 1;
-        if (cli_check_vocab("generate", m, &tok)) goto done;
-    }
     if (prompt_ids) {
         if (cli_ids("--prompt-ids", prompt_ids, &ids, &n_prompt)) goto done;
     } else {
         lr_tokens t = {0};
-        lr_buf rendered = {0};
-        int r;
-        if (chat) {
-            lr_chat_message msg[2];
-            size_t n = 0;
-            if (system) {
-                msg[n].role = "system";
-                msg[n].content = system;
-                msg[n++].content_len = strlen(system);
-            }
-            msg[n].role = "user";
-            msg[n].content = prompt;
-            msg[n++].content_len = strlen(prompt);
-            {
-                /* a GGUF's own template when llamaref knows it (ChatML) */
-                lr_chat_template kind = LR_CHAT_LLAMA31;
-                char *dsys = NULL;
-                if (tok.chat_template &&
-                    lr_chat_template_detect(tok.chat_template, &kind, &dsys, &err))
-                    kind = LR_CHAT_LLAMA31;
-                r = kind == LR_CHAT_CHATML
-                        ? lr_chat_render_chatml(msg, n, 1, dsys, &rendered, &err)
-                        : lr_chat_render(kind, msg, n, 1, NULL, &rendered, &err);
-                free(dsys);
-            }
-            r = r || lr_tokenizer_encode(&tok, rendered.data, rendered.len,
-                                         LR_ENCODE_SPECIAL, &t, &err);
-        } else {
-            r = lr_tokenizer_encode(&tok, prompt, strlen(prompt),
-                                    LR_ENCODE_BOS, &t, &err);
-        }
-        lr_buf_free(&rendered);
+        int r = chat ? lr_chat_prompt_tokens(&lm.tok, system, prompt, &t, &err)
+                     : lr_tokenizer_encode(&lm.tok, prompt, strlen(prompt), LR_ENCODE_BOS,
+                                           &t, &err);
         if (r) {
             fprintf(stderr, "llamaref generate: %s\n", err.msg);
             lr_tokens_free(&t);
@@ -251,12 +217,12 @@ int cmd_generate(int argc, char **argv)
     if (!no_stop) {
         for (i = 0; i < m->config.n_eos; i++)
             add_stop(stops, &n_stops, m->config.eos_token_ids[i]);
-        if (have_tok && tok.format == LR_TOK_LLAMA2C) {
+        if (lm.have_tok && lm.tok.format == LR_TOK_LLAMA2C) {
             add_stop(stops, &n_stops, 1);
-        } else if (have_tok) {
-            add_stop(stops, &n_stops, lr_tokenizer_special_id(&tok, "<|eot_id|>"));
-            add_stop(stops, &n_stops, lr_tokenizer_special_id(&tok, "<|eom_id|>"));
-            add_stop(stops, &n_stops, lr_tokenizer_special_id(&tok, "<|end_of_text|>"));
+        } else if (lm.have_tok) {
+            add_stop(stops, &n_stops, lr_tokenizer_special_id(&lm.tok, "<|eot_id|>"));
+            add_stop(stops, &n_stops, lr_tokenizer_special_id(&lm.tok, "<|eom_id|>"));
+            add_stop(stops, &n_stops, lr_tokenizer_special_id(&lm.tok, "<|end_of_text|>"));
         }
     }
     if (lr_decoder_init(&dec, m, n_prompt + (int)n_new, 64, &err) ||
@@ -265,7 +231,7 @@ int cmd_generate(int argc, char **argv)
         fprintf(stderr, "llamaref generate: %s\n", err.msg);
         goto done;
     }
-    if (have_tok) lr_stream_decoder_init(&sd, &tok);
+    if (lm.have_tok) lr_stream_decoder_init(&sd, &lm.tok);
     lr_decoder_reset(&dec, 0);
     t0 = cli_now();
     if (lr_decoder_feed(&dec, ids, n_prompt, NULL, &err)) {
@@ -273,27 +239,13 @@ int cmd_generate(int argc, char **argv)
         goto done;
     }
     t1 = cli_now();
-    while (generated < n_new) {
-        int next = lr_sample(&smp, dec.logits), s, stop = 0;
-        generated++;
-        for (s = 0; s < n_stops; s++) stop |= next == stops[s];
-        if (stop) break;
-        if (print_ids) {
-            printf("%s%d", generated > 1 ? " " : "", next);
-        } else {
-            text.len = 0;
-            if (lr_stream_decoder_push(&sd, next, &text, &err)) {
-                fprintf(stderr, "\nllamaref generate: %s\n", err.msg);
-                goto done;
-            }
-            fwrite(text.data, 1, text.len, stdout);
-        }
-        fflush(stdout);
-        if (generated == n_new) break;
-        if (lr_decoder_feed(&dec, &next, 1, NULL, &err)) {
-            fprintf(stderr, "\nllamaref generate: %s\n", err.msg);
-            goto done;
-        }
+    out.print_ids = print_ids;
+    out.sd = &sd;
+    out.text = &text;
+    if (lr_generate_tokens(&dec, &smp, (int)n_new, stops, n_stops, print_token, &out,
+                           &generated, &err)) {
+        fprintf(stderr, "\nllamaref generate: %s\n", err.msg);
+        goto done;
     }
     if (!print_ids) {
         text.len = 0;
@@ -312,7 +264,6 @@ done:
     lr_decoder_free(&dec);
     free(ids);
     free(file_text);
-    if (have_tok) lr_tokenizer_free(&tok);
-    lr_model_free(m);
+    lr_lm_free(&lm);
     return rc;
 }

@@ -146,63 +146,17 @@ int cmd_probe(int argc, char **argv)
     /* per-fact JSONL */
     lr_probe_write_jsonl(&b, &facts, res, &o, counts);
     if (b.oom || cli_write("probe", out, b.data ? b.data : "", b.len)) goto done;
-    /* summary JSON */
+    /* summary JSON, chart, Markdown */
     b.len = 0;
-    lr_buf_puts(&b, "{\n  \"command\": \"probe\",\n  \"model\": ");
-    lr_json_write_string(&b, lm.model_path, strlen(lm.model_path));
-    lr_buf_printf(&b, ",\n  \"template\": \"%s\",\n  \"n_facts\": %lu,\n"
-                  "  \"n_prompts\": %d,\n  \"shots_per_prompt\": %d,\n"
-                  "  \"n_samples\": %d,\n  \"temperature\": ",
-                  cli_style_name(o.style),
-                  (unsigned long)facts.n, o.n_prompts, o.shots_per_prompt,
-                  o.n_samples);
-    lr_json_write_number(&b, o.temperature);
-    lr_buf_printf(&b, ",\n  \"seed\": %lu,\n  \"max_new_tokens\": %d,\n"
-                  "  \"categories\": {", (unsigned long)o.seed, o.max_new_tokens);
-    for (k = 0; k < LR_SLICK_N; k++)
-        lr_buf_printf(&b, "%s\"%s\": %lu", k ? ", " : "",
-                      lr_slick_name((lr_slick)k), (unsigned long)counts[k]);
-    lr_buf_printf(&b, "},\n  \"shot_overlaps\": %ld,\n  \"tokens_fed\": %ld,\n"
-                  "  \"tokens_reused\": %ld\n}\n", st.shot_overlaps,
-                  st.tokens_fed, st.tokens_reused);
-    if (b.oom || cli_write("probe", cli_report_path(out, ".json", 0), b.data, b.len))
+    if (lr_probe_report(lm.model_path, facts.n, &o, counts, &st, out, &b, &md, &svg,
+                        &err)) {
+        fprintf(stderr, "llamaref probe: %s\n", err.msg);
         goto done;
-    /* chart + Markdown */
-    {
-        const char *labels[LR_SLICK_N];
-        double vals[LR_SLICK_N];
-        for (k = 0; k < LR_SLICK_N; k++) {
-            labels[k] = lr_slick_name((lr_slick)k);
-            vals[k] = (double)counts[k];
-        }
-        if (lr_svg_bar_chart(&svg, "Facts per SliCK category", "facts",
-                             labels, vals, LR_SLICK_N, 0, &err)) {
-            fprintf(stderr, "llamaref probe: %s\n", err.msg);
-            goto done;
-        }
-        if (cli_write("probe", cli_report_path(out, "-categories.svg", 1),
-                      svg.data, svg.len))
-            goto done;
     }
-    lr_buf_printf(&md, "# Knowledge probe\n\nModel `%s`, %lu facts, %d prompts "
-                  "x %d shots (%s template), %d samples per prompt%s, up to %d "
-                  "new tokens.\n\n| category | facts | fraction |\n|---|---:|---:|\n",
-                  lm.model_path, (unsigned long)facts.n, o.n_prompts,
-                  o.shots_per_prompt, cli_style_name(o.style),
-                  o.n_samples, o.n_samples ? "" : " (greedy only)",
-                  o.max_new_tokens);
-    for (k = 0; k < LR_SLICK_N; k++)
-        lr_buf_printf(&md, "| %s | %lu | %.4f |\n", lr_slick_name((lr_slick)k),
-                      (unsigned long)counts[k],
-                      facts.n ? (double)counts[k] / (double)facts.n : 0.0);
-    lr_buf_printf(&md, "\n![categories](%s)\n\nPrompt tokens served from the "
-                  "prefix cache: %ld; tokens run through the model: %ld.\n",
-                  cli_basename(cli_report_path(out, "-categories.svg", 1)),
-                  st.tokens_reused, st.tokens_fed);
-    if (st.shot_overlaps)
-        lr_buf_printf(&md, "\nWarning: %ld facts are also shot questions.\n",
-                      st.shot_overlaps);
-    if (md.oom || cli_write("probe", cli_report_path(out, ".md", 2), md.data, md.len))
+    if (cli_write("probe", cli_report_path(out, ".json", 0), b.data, b.len) ||
+        cli_write("probe", cli_report_path(out, "-categories.svg", 1), svg.data,
+                  svg.len) ||
+        cli_write("probe", cli_report_path(out, ".md", 2), md.data, md.len))
         goto done;
     printf("probe: %lu facts: HighlyKnown %lu, MaybeKnown %lu, WeaklyKnown %lu, "
            "Unknown %lu\n", (unsigned long)facts.n,

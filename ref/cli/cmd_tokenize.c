@@ -5,7 +5,6 @@
  *   chat-template --tokenizer PATH --messages FILE.json [--generation-prompt]
  *                 [--ids] [--template llama3.1|llama3] [--date "26 Jul 2024"]
  * See docs/tokenizer.md. */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +13,7 @@
 #include "llamaref/chat_template.h"
 #include "llamaref/json.h"
 #include "llamaref/tokenizer.h"
+#include "llamaref/tokens.h"
 
 static int read_stdin(lr_buf *b)
 {
@@ -79,14 +79,15 @@ static void chat_template_usage(FILE *f)
                "Prints the prompt rendered as HF's apply_chat_template does.\n");
 }
 
+/* the ids as a line of text (lr_tokens_format) */
 static int print_ids(FILE *f, const lr_tokens *t, int json)
 {
-    size_t i;
-    if (json) fputc('[', f);
-    for (i = 0; i < t->n; i++) fprintf(f, i ? (json ? ",%ld" : " %ld") : "%ld", (long)t->ids[i]);
-    if (json) fputc(']', f);
-    fputc('\n', f);
-    return ferror(f) ? -1 : 0;
+    lr_buf b = {0};
+    int rc;
+    lr_tokens_format(&b, t, json);
+    rc = b.oom || fwrite(b.data, 1, b.len, f) != b.len || ferror(f) ? -1 : 0;
+    lr_buf_free(&b);
+    return rc;
 }
 
 static int load(const char *path, lr_tokenizer *tok)
@@ -157,36 +158,14 @@ int cmd_tokenize(int argc, char **argv)
         }
         if (print_ids(stdout, &ids, 0)) goto done;
     } else {
-        size_t pos = 0, line = 0;
-        while (pos < in.len) {
-            char *nl = memchr(in.data + pos, '\n', in.len - pos);
-            size_t end = nl ? (size_t)(nl - in.data) : in.len;
-            char source[64];
-            lr_json_doc *doc;
-            const char *text;
-            const lr_json *t;
-            line++;
-            snprintf(source, sizeof source, "stdin:%zu", line);
-            if (lr_json_parse(in.data + pos, end - pos, source, &doc, &err)) {
-                fprintf(stderr, "llamaref tokenize: %s\n", err.msg);
-                goto done;
-            }
-            if (lr_json_get_string(lr_json_root(doc), "text", source, &text, &err)) {
-                fprintf(stderr, "llamaref tokenize: %s\n", err.msg);
-                lr_json_free(doc);
-                goto done;
-            }
-            t = lr_json_get(lr_json_root(doc), "text");
-            ids.n = 0;
-            if (lr_tokenizer_encode(&tok, text, t->len, flags, &ids, &err)) {
-                fprintf(stderr, "llamaref tokenize: %s: %s\n", source, err.msg);
-                lr_json_free(doc);
-                goto done;
-            }
-            lr_json_free(doc);
-            if (print_ids(stdout, &ids, 1)) goto done;
-            pos = end + 1;
-        }
+        /* the lines before an error are printed, as they would be streamed */
+        lr_buf out = {0};
+        int r = lr_tokenize_jsonl(&tok, in.data ? in.data : "", in.len, flags, "stdin",
+                                  &out, &err);
+        int w = out.len && fwrite(out.data, 1, out.len, stdout) != out.len;
+        lr_buf_free(&out);
+        if (r) fprintf(stderr, "llamaref tokenize: %s\n", err.msg);
+        if (r || w) goto done;
     }
     rc = fflush(stdout) ? 1 : 0;
 done:
@@ -204,7 +183,6 @@ int cmd_detokenize(int argc, char **argv)
     lr_buf in = {0}, out = {0};
     lr_tokens ids = {0};
     lr_error err;
-    size_t pos = 0;
     for (i = 1; i < argc; i++) {
         const char *a = cli_opt(argv[i]);
         if (!strcmp(a, "--tokenizer") && i + 1 < argc) path = argv[++i];
@@ -216,25 +194,9 @@ int cmd_detokenize(int argc, char **argv)
     if (need_tokenizer(path)) return 2;
     if (load(path, &tok)) return 1;
     if (read_stdin(&in)) goto done;
-    while (pos < in.len) {
-        char *end;
-        long v;
-        if (strchr(" \t\r\n\v\f", in.data[pos])) {
-            pos++;
-            continue;
-        }
-        errno = 0;
-        v = strtol(in.data + pos, &end, 10);
-        if (end == in.data + pos || errno || v < -2147483647L || v > 2147483647L ||
-            (*end && !strchr(" \t\r\n\v\f", *end))) {
-            fprintf(stderr, "llamaref detokenize: invalid token id at byte %zu of stdin\n", pos);
-            goto done;
-        }
-        if (lr_tokens_push(&ids, (int32_t)v, &err)) {
-            fprintf(stderr, "llamaref detokenize: %s\n", err.msg);
-            goto done;
-        }
-        pos = (size_t)(end - in.data);
+    if (lr_tokens_parse(in.data ? in.data : "", in.len, &ids, &err)) {
+        fprintf(stderr, "llamaref detokenize: stdin: %s\n", err.msg);
+        goto done;
     }
     if (lr_tokenizer_decode(&tok, ids.ids, ids.n, &out, &err)) {
         fprintf(stderr, "llamaref detokenize: %s\n", err.msg);

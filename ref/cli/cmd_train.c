@@ -116,24 +116,35 @@ static void on_step(void *ctx, const lr_train_progress *p)
     fprintf(stderr, tty && !p->do_eval ? "   " : "\n");
 }
 
+void cli_train_hooks(lr_train_hooks *h, int *tty)
+{
+    *tty = cli_stderr_tty();
+    h->start = on_start;
+    h->step = on_step;
+    h->clock = cli_now;
+    h->ctx = tty;
+}
+
+void cli_train_done(const lr_train_options *a, const lr_train_result *res, int tty)
+{
+    if (tty) fprintf(stderr, "\n");
+    printf("train: step %ld/%ld, loss %.4f", res->step, res->total, res->last_loss);
+    if (a->eval_data) printf(", eval_loss %.4f", res->eval_loss);
+    printf("; saved to %s\n", a->out);
+}
+
 int cli_train(const lr_train_options *a)
 {
     lr_train_hooks h;
     lr_train_result res;
     lr_error err;
-    int tty = cli_stderr_tty();
-    h.start = on_start;
-    h.step = on_step;
-    h.clock = cli_now;
-    h.ctx = &tty;
+    int tty;
+    cli_train_hooks(&h, &tty);
     if (lr_train_run(a, &h, &res, &err)) {
         fprintf(stderr, "%sllamaref train: %s\n", tty ? "\n" : "", err.msg);
         return 1;
     }
-    if (tty) fprintf(stderr, "\n");
-    printf("train: step %ld/%ld, loss %.4f", res.step, res.total, res.last_loss);
-    if (a->eval_data) printf(", eval_loss %.4f", res.eval_loss);
-    printf("; saved to %s\n", a->out);
+    cli_train_done(a, &res, tty);
     return 0;
 }
 
@@ -270,43 +281,12 @@ static void merge_usage(FILE *f)
                "holds the base's tokenizer as tokenizer.ggml.* metadata.\n");
 }
 
-/* The tokenizer files of the model directory src copied into dst (those
- * that exist), so that the merged model is complete. */
-static int copy_tokenizer_files(const char *src, const char *dst, lr_error *err)
-{
-    static const char *const names[] = {
-        "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
-        "tokenizer.model", "generation_config.json"};
-    size_t k;
-    if (!lr_path_is_dir(src)) return 0;
-    for (k = 0; k < sizeof names / sizeof names[0]; k++) {
-        char *from = lr_path_join(src, names[k], err), *to = NULL, *data = NULL;
-        size_t len;
-        FILE *f;
-        int r = 0;
-        if (!from || !(to = lr_path_join(dst, names[k], err))) r = -1;
-        else if ((f = fopen(from, "rb")) != NULL) {
-            fclose(f);
-            r = lr_read_file(from, &data, &len, err) ||
-                lr_write_file_atomic(to, data, len, err);
-        }
-        free(data);
-        free(from);
-        free(to);
-        if (r) return -1;
-    }
-    return 0;
-}
-
 int cmd_merge(int argc, char **argv)
 {
     const char *model = NULL, *adapter = NULL, *out = NULL;
-    lr_model *m = NULL;
-    lr_lora lo;
-    lr_tokenizer tok;
     lr_error err;
     size_t n;
-    int i, rc = 1, to_gguf, have_tok = 0;
+    int i, to_gguf;
     for (i = 1; i < argc; i++) {
         const char *s = cli_opt(argv[i]), *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(s, "-h") || !strcmp(s, "--help")) {
@@ -322,40 +302,16 @@ int cmd_merge(int argc, char **argv)
                 "(see --help)\n");
         return 2;
     }
-    memset(&lo, 0, sizeof lo);
     n = strlen(out);
     to_gguf = n >= 5 && !strcmp(out + n - 5, ".gguf");
     if (cli_prepare_out("merge", out, !to_gguf)) return 1;
-    if (lr_model_load(model, NULL, &m, &err) ||
-        lr_adapter_load(adapter, &m->config, &lo, &err) ||
-        lr_lora_merge(m, &lo, &err))
+    if (lr_adapter_merge_save(model, adapter, out, &err)) {
         fprintf(stderr, "llamaref merge: %s\n", err.msg);
-    else if (to_gguf) {
-        /* the base's tokenizer as tokenizer.ggml.* (any format it loads from) */
-        if (lr_tokenizer_load(model, &tok, &err)) {
-            fprintf(stderr, "llamaref merge: %s (a GGUF out needs the base's tokenizer)\n",
-                    err.msg);
-        } else {
-            have_tok = 1;
-            if (lr_model_save_gguf(m, &tok, out, m->stored_dtype == LR_BF16 ? LR_GGML_BF16
-                                   : m->stored_dtype == LR_F16 ? LR_GGML_F16 : LR_GGML_F32,
-                                   &err))
-                fprintf(stderr, "llamaref merge: %s\n", err.msg);
-            else rc = 0;
-        }
-    } else if (lr_model_save_hf(m, out, m->stored_dtype == LR_BF16 || m->stored_dtype == LR_F16
-                                           ? m->stored_dtype : LR_FLOAT_DTYPE, &err) ||
-               copy_tokenizer_files(model, out, &err))
-        fprintf(stderr, "llamaref merge: %s\n", err.msg);
-    else {
-        rc = 0;
-        if (!strcmp(m->format, "gguf"))
-            fprintf(stderr, "llamaref merge: the tokenizer stays in %s (pass --tokenizer %s "
-                    "with %s, or merge into a .gguf)\n", model, model, out);
+        return 1;
     }
-    if (rc == 0) printf("merge: saved to %s\n", out);
-    if (have_tok) lr_tokenizer_free(&tok);
-    lr_lora_free(&lo);
-    lr_model_free(m);
-    return rc;
+    if (!to_gguf && lr_gguf_sniff(model))
+        fprintf(stderr, "llamaref merge: the tokenizer stays in %s (pass --tokenizer %s "
+                "with %s, or merge into a .gguf)\n", model, model, out);
+    printf("merge: saved to %s\n", out);
+    return 0;
 }

@@ -12,7 +12,9 @@
 #endif
 
 #include "cli.h"
+#include "cli_ids.h"
 #include "llamaref/common.h"
+#include "llamaref/dump_file.h"
 #include "llamaref/verify.h"
 
 static void usage(FILE *f)
@@ -72,25 +74,39 @@ static int parse_compute(const char *v, int *out)
     return 0;
 }
 
-/* Runs `llamaref dump` (the same code path) into a temporary file. */
+/* The golden file: lr_dump_file (what `llamaref dump` runs) on --model
+ * with --ids (every intermediate), or with --labels the loss and
+ * gradients; F64 in a DOUBLE=1 build. */
 static int run_dump(const char *model, const char *ids, const char *pos0,
                     const char *adapter, const char *labels, const char *out)
 {
-    char *av[16];
-    int ac = 0, rc;
-    av[ac++] = "dump";
-    av[ac++] = "--model"; av[ac++] = (char *)model;
-    av[ac++] = "--ids"; av[ac++] = (char *)ids;
-    av[ac++] = "--out"; av[ac++] = (char *)out;
-    if (!labels) av[ac++] = "--all";
-    if (pos0) { av[ac++] = "--pos0"; av[ac++] = (char *)pos0; }
-    if (adapter) { av[ac++] = "--adapter"; av[ac++] = (char *)adapter; }
-    if (labels) { av[ac++] = "--labels"; av[ac++] = (char *)labels; }
+    lr_dump_options o;
+    lr_error err;
+    int *id = NULL, *lab = NULL, T = 0, nl = 0, rc = 2;
+    memset(&o, 0, sizeof o);
+    if (cli_ids("--ids", ids, &id, &T) ||
+        (pos0 && cli_int("--pos0", pos0, 0, 1L << 30, &o.pos0)) ||
+        (labels && cli_ids("--labels", labels, &lab, &nl)))
+        goto done;
+    if (labels && nl != T) {
+        fprintf(stderr, "llamaref verify: --labels has %d values, --ids %d\n", nl, T);
+        goto done;
+    }
+    o.model_path = model;
+    o.adapter = adapter;
+    o.ids = id;
+    o.labels = lab;
+    o.T = T;
+    o.all = !labels;
 #ifdef LR_DOUBLE
-    av[ac++] = "--f64";
+    o.f64 = 1;
 #endif
-    av[ac] = NULL;
-    rc = cmd_dump(ac, av);
+    rc = 1;
+    if (lr_dump_file(&o, out, &err)) fprintf(stderr, "llamaref verify: %s\n", err.msg);
+    else rc = 0;
+done:
+    free(id);
+    free(lab);
     return rc;
 }
 

@@ -1,8 +1,8 @@
 /* fuzz_detox_score.c - libFuzzer target: the candidate file of `llamaref
- * detox-score` (TSV with a header, or JSONL: read_tsv / read_jsonl of
- * ref/cli/cmd_detox_score.c, included here to reach them), with and without
- * the sta/sim columns. */
-#include "cmd_detox_score.c"
+ * detox-score` (TSV with a header, or JSONL) read and scored by
+ * lr_detox_score_text (detox_score.h), with and without the sta/sim
+ * columns. */
+#include "llamaref/detox_score.h"
 #include "fuzz_util.h"
 
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t n)
@@ -10,18 +10,17 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t n)
     int cols;
     for (cols = 0; cols < 2; cols++) {
         char *text = fz_copy(data, n, 1);
-        cand_list l;
+        lr_detox_score_options o;
+        lr_detox_score_result r;
         lr_error err;
-        size_t i;
         if (!text) return 0;
-        memset(&l, 0, sizeof l);
-        for (i = 0; i < n && (text[i] == ' ' || text[i] == '\n' || text[i] == '\r' ||
-                              text[i] == '\t'); i++) {}
-        if (i < n && text[i] == '{')
-            (void)read_jsonl(text, "fuzz", cols ? "sta" : NULL, cols ? "sim" : NULL, &l, &err);
-        else
-            (void)read_tsv(text, "fuzz", cols ? "sta" : NULL, cols ? "sim" : NULL, &l, &err);
-        cands_free(&l);
+        memset(&o, 0, sizeof o);
+        lr_chrf_config_default(&o.chrf);
+        o.sta_col = cols ? "sta" : NULL;
+        o.sim_col = cols ? "sim" : NULL;
+        o.want_selected = cols;
+        (void)lr_detox_score_text(text, n, "fuzz", &o, &r, &err);
+        lr_detox_score_result_free(&r);
         free(text);
     }
     return 0;

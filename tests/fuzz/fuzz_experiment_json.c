@@ -1,15 +1,18 @@
 /* fuzz_experiment_json.c - libFuzzer target: a world directory's
  * experiment.json (the defaults `llamaref experiment` takes from it:
- * world_defaults of ref/cli/cmd_experiment.c, included here to reach it). */
-#include "cmd_experiment.c"
+ * lr_exp_world_defaults, experiment_knowledge.h). */
+#include <string.h>
+
+#include "llamaref/experiment_knowledge.h"
 #include "fuzz_util.h"
 
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t n)
 {
-    exp_opts o;
+    lr_exp_options o;
+    lr_error err;
     const char *p = fz_write("experiment.json", data, n);
     if (!p) return 0;
-    memset(&o, 0, sizeof o);
-    (void)world_defaults(&o, p);
+    lr_exp_options_default(&o);
+    (void)lr_exp_world_defaults(&o, p, &err);
     return 0;
 }

@@ -1,60 +1,57 @@
-/* cli_exp_report.c - the report of `llamaref experiment knowledge`
- * (docs/experiment.md): per-run metrics.json, aggregation over seeds
- * (mean / sd, experiment.h), DIR/summary.json, DIR/report.md and the SVG
- * charts; only writes what the grid (cmd_experiment.c) computed.
- * Depends on: cli_exp.h, experiment.h (answer-statistics JSON, mean/sd),
- * svg.h, json.h. */
+/* experiment_report.c - the report of the knowledge experiment
+ * (experiment_report.h, docs/experiment.md): per-run metrics.json,
+ * aggregation over seeds (mean / sd, experiment.h), DIR/summary.json,
+ * DIR/report.md and the SVG charts; only writes what the run
+ * (experiment_knowledge.c) computed.  Prints nothing.
+ * Depends on: experiment_report.h, experiment.h (answer-statistics JSON,
+ * mean / sd), experiment_run.h (the paper's training options), svg.h,
+ * json.h, report.h. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli_exp.h"
+#include "llamaref/experiment_report.h"
+#include "llamaref/experiment_run.h"
 #include "llamaref/json.h"
 #include "llamaref/refusal.h"
+#include "llamaref/report.h"
 #include "llamaref/svg.h"
+#include "llamaref/train_run.h"
 
-double exp_ratio(size_t a, size_t b) { return b ? (double)a / (double)b : 0.0; }
+static double ratio(size_t a, size_t b) { return b ? (double)a / (double)b : 0.0; }
 
 /* The world popularity buckets (docs/world.md): a fact's "bucket" field
  * head / torso / tail, or -1 when the fact has none (not a world fact). */
-const char *const exp_bucket_names[3] = {"head", "torso", "tail"};
+const char *const lr_exp_bucket_names[3] = {"head", "torso", "tail"};
 
-int exp_fact_bucket(const lr_fact *f)
+int lr_exp_fact_bucket(const lr_fact *f)
 {
     const lr_json *v = f->record ? lr_json_get(f->record, "bucket") : NULL;
     int i;
     if (!v || v->type != LR_JSON_STRING) return -1;
     for (i = 0; i < 3; i++)
-        if (!strcmp(v->str, exp_bucket_names[i])) return i;
+        if (!strcmp(v->str, lr_exp_bucket_names[i])) return i;
     return -1;
 }
 
-void exp_json_side(lr_buf *b, const side_stats *s)
+static void json_side(lr_buf *b, const lr_answer_stats *s)
 {
-    lr_answer_stats_write_json(b, s, N_TOP, " ");
+    lr_answer_stats_write_json(b, s, LR_EXP_N_TOP, " ");
 }
 
-void exp_md_top(lr_buf *md, const lr_diversity *d)
+static void md_top(lr_buf *md, const lr_diversity *d)
 {
     size_t i;
-    for (i = 0; i < d->n_unique && i < N_TOP; i++) {
+    for (i = 0; i < d->n_unique && i < LR_EXP_N_TOP; i++) {
         lr_buf_puts(md, i ? "; " : " ");
-        cli_md_escape(md, d->counts[i].key);
+        lr_md_escape(md, d->counts[i].key);
         lr_buf_printf(md, " (%lu)", (unsigned long)d->counts[i].count);
     }
     lr_buf_puts(md, " |\n");
 }
 
-/* The paper's training options: the library's defaults (train_run.h)
- * with rsLoRA on. */
-void exp_paper_train(lr_train_options *t)
-{
-    lr_train_options_default(t);
-    t->rslora = 1;
-}
-
-void exp_json_run(lr_buf *b, const run_result *r, const char *kind)
+void lr_exp_json_run(lr_buf *b, const lr_exp_run *r, const char *kind)
 {
     size_t i, j;
     lr_buf_printf(b, "{\"n_unknown\": %ld, \"extra\": %ld, \"kind\": \"%s\", "
@@ -87,7 +84,7 @@ void exp_json_run(lr_buf *b, const run_result *r, const char *kind)
     lr_buf_puts(b, ", \"negative_shift\": ");
     lr_json_write_number(b, r->shift.negative);
     lr_buf_puts(b, ",\n     \"after\": {");
-    exp_json_side(b, &r->after);
+    json_side(b, &r->after);
     lr_buf_puts(b, "},\n     \"benchmark_acc\": ");
     lr_json_write_number(b, r->bench_acc);
     lr_buf_printf(b, ", \"benchmark_questions\": %lu, \"ppl\": ",
@@ -100,35 +97,35 @@ void exp_json_run(lr_buf *b, const run_result *r, const char *kind)
 
 /* ---- aggregation over seeds and the report ---- */
 
-typedef double (*metric_fn)(const run_result *r);
-static double m_rel(const run_result *r) { return r->reliability; }
-static double m_hk(const run_result *r) { return r->hk_after; }
-static double m_pos(const run_result *r) { return r->shift.positive; }
-static double m_neg(const run_result *r) { return r->shift.negative; }
-static double m_bench(const run_result *r) { return r->bench_acc; }
-static double m_ppl(const run_result *r) { return r->ppl; }
-static double m_refusal(const run_result *r) { return exp_ratio(r->after.refusals, r->after.answers); }
-static double m_qrefusal(const run_result *r) { return exp_ratio(r->after.questions_refusing, r->after.questions); }
-static double m_unique(const run_result *r) { return (double)r->after.div.n_unique; }
-static double m_mean(const run_result *r) { return r->after.div.mean_freq; }
-static double m_std(const run_result *r) { return r->after.div.std_freq; }
-static double m_over(const run_result *r) { return (double)r->after.div.n_over; }
+typedef double (*metric_fn)(const lr_exp_run *r);
+static double m_rel(const lr_exp_run *r) { return r->reliability; }
+static double m_hk(const lr_exp_run *r) { return r->hk_after; }
+static double m_pos(const lr_exp_run *r) { return r->shift.positive; }
+static double m_neg(const lr_exp_run *r) { return r->shift.negative; }
+static double m_bench(const lr_exp_run *r) { return r->bench_acc; }
+static double m_ppl(const lr_exp_run *r) { return r->ppl; }
+static double m_refusal(const lr_exp_run *r) { return ratio(r->after.refusals, r->after.answers); }
+static double m_qrefusal(const lr_exp_run *r) { return ratio(r->after.questions_refusing, r->after.questions); }
+static double m_unique(const lr_exp_run *r) { return (double)r->after.div.n_unique; }
+static double m_mean(const lr_exp_run *r) { return r->after.div.mean_freq; }
+static double m_std(const lr_exp_run *r) { return r->after.div.std_freq; }
+static double m_over(const lr_exp_run *r) { return (double)r->after.div.n_over; }
 
 /* Mean and sample std over the seeds of grid point (n, k); NaN when no
  * run succeeded.  Returns the number of runs. */
-static int agg(const run_result *runs, size_t n_runs, long n, long k,
+static int agg(const lr_exp_run *runs, size_t n_runs, long n, long k,
                metric_fn f, double *mean, double *sd)
 {
-    double v[MAX_LIST];
+    double v[LR_EXP_MAX_LIST];
     size_t i, c = 0;
     for (i = 0; i < n_runs; i++)
-        if (runs[i].ok && runs[i].n == n && runs[i].k == k && c < MAX_LIST)
+        if (runs[i].ok && runs[i].n == n && runs[i].k == k && c < LR_EXP_MAX_LIST)
             v[c++] = f(&runs[i]);
     lr_mean_std(v, c, mean, sd);
     return (int)c;
 }
 
-static void md_cell(lr_buf *md, const run_result *runs, size_t n_runs, long n,
+static void md_cell(lr_buf *md, const lr_exp_run *runs, size_t n_runs, long n,
                     long k, metric_fn f, const char *fmt)
 {
     double m, sd;
@@ -141,7 +138,7 @@ static void md_cell(lr_buf *md, const run_result *runs, size_t n_runs, long n,
 }
 
 /* A table: rows n unknown, columns k extra (cf. the paper's tables). */
-static void md_grid(lr_buf *md, const exp_opts *o, const run_result *runs,
+static void md_grid(lr_buf *md, const lr_exp_options *o, const lr_exp_run *runs,
                     size_t n_runs, metric_fn f, const char *fmt)
 {
     int i, j;
@@ -164,17 +161,16 @@ static void md_grid(lr_buf *md, const exp_opts *o, const run_result *runs,
 
 /* Line chart of a metric vs n unknown, one series per k (plus an optional
  * constant baseline series); y from y_min (< 0: fitted) to y_max. */
-static int chart(const exp_opts *o, const run_result *runs, size_t n_runs,
+static int chart(const lr_exp_options *o, const lr_exp_run *runs, size_t n_runs,
                  metric_fn f, const char *title, const char *y_label,
                  const char *base_label, double base, double y_min,
-                 double y_max, const char *file)
+                 double y_max, const char *file, lr_error *err)
 {
-    double xs[MAX_LIST], ys[(MAX_LIST + 1) * MAX_LIST];
-    char names[MAX_LIST + 1][64];
-    const char *series[MAX_LIST + 1];
+    double xs[LR_EXP_MAX_LIST], ys[(LR_EXP_MAX_LIST + 1) * LR_EXP_MAX_LIST];
+    char names[LR_EXP_MAX_LIST + 1][64];
+    const char *series[LR_EXP_MAX_LIST + 1];
     int i, j, ns = 0, log_x = 1, any = 0;
     lr_buf svg = {0};
-    lr_error err;
     char path[4300];
     for (i = 0; i < o->n_unknown; i++) {
         xs[i] = (double)o->unknown[i];
@@ -215,22 +211,22 @@ static int chart(const exp_opts *o, const run_result *runs, size_t n_runs,
     if (lr_svg_line_chart(&svg, title, log_x ? "unknown facts trained (n, log scale)"
                                              : "unknown facts trained (n)", y_label,
                           series, (size_t)ns, xs, ys, (size_t)o->n_unknown,
-                          log_x, y_min, y_max, &err)) {
-        fprintf(stderr, "llamaref experiment: %s\n", err.msg);
+                          log_x, y_min, y_max, err)) {
         lr_buf_free(&svg);
         return -1;
     }
     snprintf(path, sizeof path, "%s/%s", o->out, file);
-    i = svg.oom ? -1 : cli_write("experiment", path, svg.data, svg.len);
+    i = svg.oom ? lr_fail(err, "out of memory")
+                : lr_write_file_atomic(path, svg.data, svg.len, err);
     lr_buf_free(&svg);
     return i ? -1 : 1;
 }
 
 /* "How this run differs from the paper": every setting that is not the
  * paper's (EXPERIMENTS.md, pipeline 1), stated in the report itself. */
-static void md_differences(lr_buf *md, const exp_opts *o,
+static void md_differences(lr_buf *md, const lr_exp_options *o,
                            const lr_probe_options *po, size_t n_facts,
-                           size_t n_runs, const run_result *runs)
+                           size_t n_runs, const lr_exp_run *runs)
 {
     size_t i, skipped = 0;
     lr_train_options paper;
@@ -238,7 +234,7 @@ static void md_differences(lr_buf *md, const exp_opts *o,
     lr_buf_puts(md, "\n## How this run differs from the paper\n\n"
                 "- The paper probes Llama-3.1-8B-Instruct on 21,036 DBpedia "
                 "questions; this run probes `");
-    cli_md_escape(md, o->model);
+    lr_md_escape(md, o->model);
     lr_buf_printf(md, "` on %lu facts", (unsigned long)n_facts);
     if (o->limit >= 0)
         lr_buf_printf(md, " (the first %ld of the file%s)", o->limit,
@@ -256,7 +252,7 @@ static void md_differences(lr_buf *md, const exp_opts *o,
     if (o->defaults_path[0]) {
         lr_buf_puts(md, "- The training settings not given on the command line come "
                     "from `");
-        cli_md_escape(md, o->defaults_path);
+        lr_md_escape(md, o->defaults_path);
         lr_buf_puts(md, "`, chosen for this model (the paper's lr and epochs hardly "
                     "move a rank-1 adapter of a model this small).\n");
     }
@@ -266,7 +262,7 @@ static void md_differences(lr_buf *md, const exp_opts *o,
                       po->shots_per_prompt, po->max_new_tokens);
     lr_buf_puts(md, "- Greedy answers only, as in the paper, so WeaklyKnown "
                 "stays empty.\n");
-    exp_paper_train(&paper);
+    lr_exp_paper_train(&paper);
     if (o->r != paper.r || o->alpha != paper.alpha || o->rslora != paper.rslora ||
         o->dropout != paper.dropout || strcmp(o->targets, paper.targets) ||
         o->lr != paper.lr || strcmp(o->schedule, paper.schedule) ||
@@ -300,13 +296,22 @@ static void md_differences(lr_buf *md, const exp_opts *o,
                       skipped == 1 ? "" : "s");
 }
 
-int exp_write_report(const exp_opts *o, const lr_probe_options *po,
-                        size_t n_facts, const size_t *cats,
-                        const size_t (*by_bucket)[LR_SLICK_N],
-                        const side_stats *base, double base_acc,
-                        size_t base_bench_n, double base_ppl,
-                        const run_result *runs, size_t n_runs, double seconds)
+/* the file written whole and atomically, or an error */
+static int write_buf(const lr_buf *b, const char *path, lr_error *err)
 {
+    if (b->oom) return lr_fail(err, "out of memory");
+    return lr_write_file_atomic(path, b->data, b->len, err);
+}
+
+int lr_exp_write_report(const lr_exp_options *o, const lr_probe_options *po,
+                        const lr_exp_base *eb, const lr_exp_run *runs,
+                        size_t n_runs, double seconds, lr_error *err)
+{
+    size_t n_facts = eb->n_facts, base_bench_n = eb->bench_n;
+    const size_t *cats = eb->cats;
+    const size_t (*by_bucket)[LR_SLICK_N] = eb->by_bucket;
+    const lr_answer_stats *base = eb->stats;
+    double base_acc = eb->bench_acc, base_ppl = eb->ppl;
     lr_buf b = {0}, md = {0};
     char path[4300];
     size_t i;
@@ -328,7 +333,7 @@ int exp_write_report(const exp_opts *o, const lr_probe_options *po,
                   "\"shots_per_prompt\": %d, \"max_new_tokens\": %d},\n"
                   "  \"train\": {\"r\": %ld, \"alpha\": ",
                   (unsigned long)n_facts, kind,
-                  cli_style_name(po->style), po->n_prompts,
+                  lr_prompt_style_name(po->style), po->n_prompts,
                   po->shots_per_prompt, po->max_new_tokens, o->r);
     lr_json_write_number(&b, o->alpha);
     lr_buf_printf(&b, ", \"rslora\": %s, \"dropout\": ", o->rslora ? "true" : "false");
@@ -351,7 +356,7 @@ int exp_write_report(const exp_opts *o, const lr_probe_options *po,
         size_t j;
         lr_buf_puts(&b, "\"categories_by_bucket\": {");
         for (j = 0; j < 3; j++) {
-            lr_buf_printf(&b, "%s\"%s\": {", j ? ", " : "", exp_bucket_names[j]);
+            lr_buf_printf(&b, "%s\"%s\": {", j ? ", " : "", lr_exp_bucket_names[j]);
             for (i = 0; i < LR_SLICK_N; i++)
                 lr_buf_printf(&b, "%s\"%s\": %lu", i ? ", " : "",
                               lr_slick_name((lr_slick)i), (unsigned long)by_bucket[j][i]);
@@ -359,7 +364,7 @@ int exp_write_report(const exp_opts *o, const lr_probe_options *po,
         }
         lr_buf_puts(&b, "},\n           ");
     }
-    exp_json_side(&b, base);
+    json_side(&b, base);
     lr_buf_puts(&b, ",\n           \"benchmark_acc\": ");
     lr_json_write_number(&b, base_acc);
     lr_buf_printf(&b, ", \"benchmark_questions\": %lu, \"ppl\": ",
@@ -368,31 +373,31 @@ int exp_write_report(const exp_opts *o, const lr_probe_options *po,
     lr_buf_puts(&b, ", \"probe\": \"runs/base/probe.jsonl\"},\n  \"runs\": [\n");
     for (i = 0; i < n_runs; i++) {
         lr_buf_puts(&b, "    ");
-        exp_json_run(&b, &runs[i], kind);
+        lr_exp_json_run(&b, &runs[i], kind);
         lr_buf_puts(&b, i + 1 < n_runs ? ",\n" : "\n");
     }
     lr_buf_puts(&b, "  ],\n  \"seconds\": ");
     lr_json_write_number(&b, seconds);
     lr_buf_puts(&b, "\n}\n");
     snprintf(path, sizeof path, "%s/summary.json", o->out);
-    if (b.oom || cli_write("experiment", path, b.data, b.len)) goto done;
+    if (write_buf(&b, path, err)) goto done;
 
     /* charts */
     c_rel = chart(o, runs, n_runs, m_rel, "Reliability vs number of unknown facts",
-                  "reliability", NULL, NAN, 0, 1, "reliability.svg");
+                  "reliability", NULL, NAN, 0, 1, "reliability.svg", err);
     /* negative shift <= (HighlyKnown + MaybeKnown before) / facts */
     c_neg = chart(o, runs, n_runs, m_neg, "Negative shift vs number of unknown facts",
                   "negative shift (fraction of facts)",
-                  "known before (max)", exp_ratio(cats[0] + cats[1], n_facts),
-                  0, 0, "negative-shift.svg");
+                  "known before (max)", ratio(cats[0] + cats[1], n_facts),
+                  0, 0, "negative-shift.svg", err);
     c_bench = o->bench ? chart(o, runs, n_runs, m_bench,
                                "Benchmark accuracy vs number of unknown facts",
                                "accuracy", "base model", base_acc, 0, 1,
-                               "benchmark.svg") : 0;
+                               "benchmark.svg", err) : 0;
     c_ref = chart(o, runs, n_runs, m_refusal,
                   "Refusal rate before (flat line) and after training",
                   "refusals / answers", "base model (before)",
-                  exp_ratio(base->refusals, base->answers), 0, 0, "refusals.svg");
+                  ratio(base->refusals, base->answers), 0, 0, "refusals.svg", err);
     if (c_rel < 0 || c_neg < 0 || c_bench < 0 || c_ref < 0) goto done;
 
     /* report.md */
@@ -406,7 +411,7 @@ int exp_write_report(const exp_opts *o, const lr_probe_options *po,
                   "LoRA r %ld, alpha %g%s, dropout %g, targets %s; lr %g, %s "
                   "decay, %ld epochs, batch %ld.  Seeds:",
                   o->model, o->facts, (unsigned long)n_facts, po->n_prompts,
-                  po->shots_per_prompt, cli_style_name(po->style),
+                  po->shots_per_prompt, lr_prompt_style_name(po->style),
                   po->max_new_tokens,
                   o->kind == LR_MIX_KNOWN ? "HighlyKnown facts" : "paraphrases",
                   o->r, o->alpha, o->rslora ? " (rsLoRA)" : "", o->dropout,
@@ -422,8 +427,8 @@ int exp_write_report(const exp_opts *o, const lr_probe_options *po,
     lr_buf_printf(&md, "| %lu | %lu | %lu | %lu | %.4f | %.4f | %lu | ",
                   (unsigned long)cats[0], (unsigned long)cats[1],
                   (unsigned long)cats[2], (unsigned long)cats[3],
-                  exp_ratio(base->refusals, base->answers),
-                  exp_ratio(base->questions_refusing, base->questions),
+                  ratio(base->refusals, base->answers),
+                  ratio(base->questions_refusing, base->questions),
                   (unsigned long)base->div.n_unique);
     if (base_acc == base_acc) lr_buf_printf(&md, "%.4f (%lu q.) | ", base_acc, (unsigned long)base_bench_n);
     else lr_buf_puts(&md, "– | ");
@@ -436,7 +441,7 @@ int exp_write_report(const exp_opts *o, const lr_probe_options *po,
                     "docs/world.md):\n\n| bucket | HighlyKnown | MaybeKnown | "
                     "WeaklyKnown | Unknown |\n|---|---:|---:|---:|---:|\n");
         for (j = 0; j < 3; j++)
-            lr_buf_printf(&md, "| %s | %lu | %lu | %lu | %lu |\n", exp_bucket_names[j],
+            lr_buf_printf(&md, "| %s | %lu | %lu | %lu | %lu |\n", lr_exp_bucket_names[j],
                           (unsigned long)by_bucket[j][0], (unsigned long)by_bucket[j][1],
                           (unsigned long)by_bucket[j][2], (unsigned long)by_bucket[j][3]);
         lr_buf_puts(&md, "\n");
@@ -483,7 +488,7 @@ int exp_write_report(const exp_opts *o, const lr_probe_options *po,
     lr_buf_printf(&md, "## Refusals\n\nBase model: %lu of %lu answers are refusals "
                   "(%.4f); %lu of %lu questions get at least one.  After training, "
                   "refusals / answers:\n\n", (unsigned long)base->refusals,
-                  (unsigned long)base->answers, exp_ratio(base->refusals, base->answers),
+                  (unsigned long)base->answers, ratio(base->refusals, base->answers),
                   (unsigned long)base->questions_refusing,
                   (unsigned long)base->questions);
     md_grid(&md, o, runs, n_runs, m_refusal, "%.4f");
@@ -506,11 +511,11 @@ int exp_write_report(const exp_opts *o, const lr_probe_options *po,
     md_grid(&md, o, runs, n_runs, m_over, "%g");
     lr_buf_puts(&md, "Most frequent answers per run:\n\n| run | top answers (count) |\n|---|---|\n");
     lr_buf_puts(&md, "| base |");
-    exp_md_top(&md, &base->div);
+    md_top(&md, &base->div);
     for (i = 0; i < n_runs; i++) {
         if (!runs[i].ok) continue;
         lr_buf_printf(&md, "| %s |", runs[i].name);
-        exp_md_top(&md, &runs[i].after.div);
+        md_top(&md, &runs[i].after.div);
     }
     md_differences(&md, o, po, n_facts, n_runs, runs);
     lr_buf_puts(&md, "\n## Runs\n\n| run | status | examples | time (s) |\n|---|---|---:|---:|\n");
@@ -522,7 +527,7 @@ int exp_write_report(const exp_opts *o, const lr_probe_options *po,
         {
             lr_buf_printf(&md, "| n %ld, k %ld, seed %ld | skipped: ",
                           runs[i].n, runs[i].k, runs[i].seed);
-            cli_md_escape(&md, runs[i].reason);
+            lr_md_escape(&md, runs[i].reason);
             lr_buf_puts(&md, " | | |\n");
         }
     }
@@ -530,7 +535,7 @@ int exp_write_report(const exp_opts *o, const lr_probe_options *po,
                 "`adapter/` (PEFT adapter and training metrics), `probe.jsonl` "
                 "and `metrics.json`; the base probe is `runs/base/probe.jsonl`.\n");
     snprintf(path, sizeof path, "%s/report.md", o->out);
-    if (md.oom || cli_write("experiment", path, md.data, md.len)) goto done;
+    if (write_buf(&md, path, err)) goto done;
     rc = 0;
 done:
     lr_buf_free(&b);
