@@ -6,6 +6,7 @@
 # Options (combine freely):
 #   DOUBLE=1   compute in double precision (compare with float64 vectors)
 #   OMP=1      OpenMP threads          SIMD=0|1  vector kernels (default 1)
+#   MPI=1      data-parallel ranks (mpicc; docs/training.md "Data-parallel training")
 #   SAN=1      address + UB sanitizers CC=...    any C99 compiler (gcc, clang, tcc)
 #   RUN=...    wrapper for test binaries (e.g. qemu-s390x -L /usr/s390x-linux-gnu)
 #   STATIC=1   link statically (used for the qemu cross runs)
@@ -17,6 +18,7 @@
 CC ?= cc
 DOUBLE ?= 0
 OMP ?= 0
+MPI ?= 0
 SIMD ?= 1
 SAN ?= 0
 STATIC ?= 0
@@ -32,6 +34,10 @@ CFLAGS_ALL += -ffp-contract=off -g -Wno-psabi
 endif
 ifeq ($(DOUBLE),1)
 CFLAGS_ALL += -DLR_DOUBLE
+endif
+ifeq ($(MPI),1)
+CC = mpicc
+CFLAGS_ALL += -DLR_MPI
 endif
 ifeq ($(OMP),1)
 CFLAGS_ALL += -fopenmp -DLR_OMP

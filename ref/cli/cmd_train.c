@@ -13,6 +13,7 @@
 #include "cli.h"
 #include "llamaref/adapter.h"
 #include "llamaref/checkpoint.h"
+#include "llamaref/par.h"
 #include "llamaref/safetensors.h"
 #include "llamaref/train_run.h"
 
@@ -128,6 +129,7 @@ int cli_train(const lr_train_options *a)
         fprintf(stderr, "%sllamaref train: %s\n", tty ? "\n" : "", err.msg);
         return 1;
     }
+    if (lr_par_rank() != 0) return 0; /* rank 0 reports */
     if (tty) fprintf(stderr, "\n");
     printf("train: step %ld/%ld, loss %.4f", res.step, res.total, res.last_loss);
     if (a->eval_data) printf(", eval_loss %.4f", res.eval_loss);
