@@ -163,6 +163,49 @@ int lr_par_gather(void *buf, long n_items, size_t each, lr_error *err)
 #endif
 }
 
+int lr_par_gather_bytes(const void *mine, size_t n, char **all,
+                        size_t *all_n, lr_error *err)
+{
+    char *out = NULL;
+    size_t len = n;
+    *all = NULL;
+    *all_n = 0;
+#ifdef LR_MPI
+    if (g_size > 1 && g_rank > 0) {
+        unsigned long long nn = n;
+        return send_bytes(&nn, sizeof nn, 0, err) ||
+               send_bytes(mine, n, 0, err) ? -1 : 0;
+    }
+#endif
+    out = malloc(n ? n : 1);
+    if (!out) return lr_fail(err, "out of memory (gathering %lu bytes)",
+                             (unsigned long)n);
+    if (n) memcpy(out, mine, n);
+#ifdef LR_MPI
+    {
+        int r;
+        for (r = 1; r < g_size; r++) {
+            unsigned long long nn;
+            char *grown;
+            if (recv_bytes(&nn, sizeof nn, r, err)) { free(out); return -1; }
+            if (!(grown = realloc(out, len + (size_t)nn + 1))) {
+                free(out);
+                return lr_fail(err, "out of memory (gathering from rank %d)", r);
+            }
+            out = grown;
+            if (recv_bytes(out + len, (size_t)nn, r, err)) {
+                free(out);
+                return -1;
+            }
+            len += (size_t)nn;
+        }
+    }
+#endif
+    *all = out;
+    *all_n = len;
+    return 0;
+}
+
 int lr_par_bcast(void *buf, size_t n, lr_error *err)
 {
 #ifdef LR_MPI

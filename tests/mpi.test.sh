@@ -7,7 +7,7 @@
 # and full-parameter, and across --resume; killing one rank mid-run ends
 # the job with an error and leaves the last complete checkpoint resumable
 # to the same bits; an error ends every rank; a command that does not run
-# data-parallel refuses.
+# data-parallel refuses; `probe` shards its facts with identical outputs.
 # Runs only for an MPI build (LLAMAREF_MPI=1, set by `make test MPI=1`)
 # with mpirun on PATH; otherwise skipped.  The one-process reference is
 # $LLAMAREF_REF_BIN (.ci/run: the default build's ./llamaref), else the MPI
@@ -17,7 +17,7 @@ set -u
 . "$(dirname "$0")/lib.sh"
 if [ "${LLAMAREF_MPI:-0}" != 1 ] || ! command -v mpirun > /dev/null 2>&1; then
     echo "mpi.test.sh: not an MPI build (make MPI=1) or no mpirun: skipped" >&2
-    skip=16; finish mpi.test.sh; exit
+    skip=18; finish mpi.test.sh; exit
 fi
 T="$LLAMAREF_TMP/mpi_test"
 rm -rf "$T"; mkdir -p "$T"
@@ -90,7 +90,18 @@ for f in model.safetensors optimizer.safetensors; do
     same "killed at $last, resumed: $f" "$T/unkilled/$f" "$T/killed/$f"
 done
 
-# 4. an error ends the whole job with its message; a command that does not
+# 4. probe: the facts sharded over the ranks (7 facts on 2 and 3 ranks,
+# greedy and 2 samples per prompt), every output file byte-identical,
+# the prefix-cache statistics included
+P="--model data/world --facts data/world/qa.jsonl --shots data/world/shots.jsonl --template plain --prompts 3 --max-new-tokens 8 --limit 7 --samples 2"
+$REF probe $P --out "$T/probe1/p.jsonl" > /dev/null 2>&1 || bad "one-process probe failed"
+for n in 2 3; do
+    $MPIRUN -np $n $LLAMAREF_BIN probe $P --out "$T/probe_np$n/p.jsonl" > "$T/probe_np$n.log" 2>&1 ||
+        bad "mpirun -np $n probe failed: $(tail -n 3 $T/probe_np$n.log)"
+    same_tree "probe -np $n" "$T/probe1" "$T/probe_np$n"
+done
+
+# 5. an error ends the whole job with its message; a command that does not
 # run data-parallel refuses
 printf '{"input_ids": [1, 99999]}\n' > "$T/oov.jsonl"
 err=$($MPIRUN -np 2 $LLAMAREF_BIN train --model vectors/lora/all7_gqa --data "$T/oov.jsonl" --out "$T/x" 2>&1); rc=$?

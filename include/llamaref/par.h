@@ -51,6 +51,12 @@ int lr_par_fold(lr_float *acc, size_t len, const lr_float *units,
  * order = item order).  One process: nothing to do. */
 int lr_par_gather(void *buf, long n_items, size_t each, lr_error *err);
 
+/* Rank 0 receives every rank's bytes [mine, mine + n) concatenated in
+ * rank order: *all (malloc'd, free it) and *all_n; the other ranks get
+ * *all = NULL, *all_n = 0.  One process: a copy of mine. */
+int lr_par_gather_bytes(const void *mine, size_t n, char **all,
+                        size_t *all_n, lr_error *err);
+
 /* Rank 0's bytes [buf, buf + n) to every rank. */
 int lr_par_bcast(void *buf, size_t n, lr_error *err);
 
