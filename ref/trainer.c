@@ -15,7 +15,6 @@ int lr_trainer_init(lr_trainer *t, lr_model *m, lr_lora *lo, lr_full *full,
                     const lr_trainer_opts *o, lr_error *err)
 {
     size_t n_units;
-    long b0, b1;
     memset(t, 0, sizeof *t);
     if ((lo == NULL) == (full == NULL))
         return lr_fail(err, "trainer: give LoRA adapters or full-parameter "
@@ -39,9 +38,10 @@ int lr_trainer_init(lr_trainer *t, lr_model *m, lr_lora *lo, lr_full *full,
     if (lr_train_ws_alloc(&t->ws, m, lo, 1, ds->max_len, o->recompute, err))
         return -1;
     /* units: one (rank 0 folds each as it comes), or, on the other ranks
-     * of an MPI job, one per example of its largest shard */
-    lr_par_shard(o->batch, &b0, &b1);
-    n_units = lr_par_rank() == 0 ? 1 : (size_t)(b1 > b0 ? b1 - b0 : 1);
+     * of an MPI job, one per example of a shard: at most ceil(batch / N)
+     * for a micro-batch of any size up to batch */
+    n_units = lr_par_rank() == 0 ? 1
+              : (size_t)((o->batch + lr_par_size() - 1) / lr_par_size());
     t->perm = malloc(sizeof *t->perm * ds->n);
     t->nll = malloc(sizeof *t->nll * (size_t)o->batch);
     t->grad = malloc(sizeof *t->grad * t->n_params);
