@@ -7,7 +7,8 @@
 # and full-parameter, and across --resume; killing one rank mid-run ends
 # the job with an error and leaves the last complete checkpoint resumable
 # to the same bits; an error ends every rank; a command that does not run
-# data-parallel refuses; `probe` shards its facts with identical outputs.
+# data-parallel refuses; `probe` and `eval mmlu|truthfulqa` shard their
+# items with identical outputs (`eval ppl` refuses).
 # Runs only for an MPI build (LLAMAREF_MPI=1, set by `make test MPI=1`)
 # with mpirun on PATH; otherwise skipped.  The one-process reference is
 # $LLAMAREF_REF_BIN (.ci/run: the default build's ./llamaref), else the MPI
@@ -17,7 +18,7 @@ set -u
 . "$(dirname "$0")/lib.sh"
 if [ "${LLAMAREF_MPI:-0}" != 1 ] || ! command -v mpirun > /dev/null 2>&1; then
     echo "mpi.test.sh: not an MPI build (make MPI=1) or no mpirun: skipped" >&2
-    skip=18; finish mpi.test.sh; exit
+    skip=24; finish mpi.test.sh; exit
 fi
 T="$LLAMAREF_TMP/mpi_test"
 rm -rf "$T"; mkdir -p "$T"
@@ -101,7 +102,28 @@ for n in 2 3; do
     same_tree "probe -np $n" "$T/probe1" "$T/probe_np$n"
 done
 
-# 5. an error ends the whole job with its message; a command that does not
+# 5. eval mmlu and truthfulqa: the questions sharded, reports and --items
+# byte-identical (TruthfulQA when $LLAMAREF_DATA has it)
+E1="eval mmlu --model data/world --data data/world/benchmark --format continuation --limit 11 --num-shots 2"
+E2="eval truthfulqa --model data/world --data $LLAMAREF_DATA/truthfulqa/mc_task.json --limit 7"
+tasks="1 2"
+[ -f "$LLAMAREF_DATA/truthfulqa/mc_task.json" ] || { tasks=1; skip=$((skip + 2)); }
+for e in $tasks; do
+    eval "args=\$E$e"
+    $REF $args --out "$T/eval1_$e/r.json" --items "$T/eval1_$e/items.jsonl" > /dev/null 2>&1 ||
+        bad "one-process eval $e failed"
+    for n in 2 3; do
+        $MPIRUN -np $n $LLAMAREF_BIN $args --out "$T/eval_np${n}_$e/r.json" \
+            --items "$T/eval_np${n}_$e/items.jsonl" > "$T/eval_np${n}_$e.log" 2>&1 ||
+            bad "mpirun -np $n eval $e failed: $(tail -n 3 $T/eval_np${n}_$e.log)"
+        same_tree "eval $e -np $n" "$T/eval1_$e" "$T/eval_np${n}_$e"
+    done
+done
+err=$($MPIRUN -np 2 $LLAMAREF_BIN eval ppl --model data/world --data data/world/valid.txt 2>&1); rc=$?
+[ "$rc" = 2 ] && ok || bad "eval ppl on 2 ranks: exit $rc"
+has "ppl not sharded" "$err" "does not run sharded yet"
+
+# 6. an error ends the whole job with its message; a command that does not
 # run data-parallel refuses
 printf '{"input_ids": [1, 99999]}\n' > "$T/oov.jsonl"
 err=$($MPIRUN -np 2 $LLAMAREF_BIN train --model vectors/lora/all7_gqa --data "$T/oov.jsonl" --out "$T/x" 2>&1); rc=$?

@@ -12,6 +12,7 @@
 #include "llamaref/loglik.h"
 #include "llamaref/mcscore.h"
 #include "llamaref/mmlu.h"
+#include "llamaref/par.h"
 #include "llamaref/svg.h"
 #include "llamaref/truthfulqa.h"
 
@@ -172,6 +173,7 @@ static int eval_mmlu(eval_opts *o, lr_loglik *L)
     char **found = NULL;
     const char **names = NULL;
     double *accs = NULL, *norms = NULL, *se_acc = NULL, *se_norm = NULL;
+    double *lls = NULL; /* [n][4] of a subject */
     size_t *ns = NULL;
 
     /* every DIR/test/<subject>_test.csv: MMLU's 57, or another benchmark in
@@ -221,14 +223,44 @@ static int eval_mmlu(eval_opts *o, lr_loglik *L)
             goto done;
         }
         n = o->limit >= 0 && (size_t)o->limit < test.n ? (size_t)o->limit : test.n;
+        /* under mpirun each rank scores its shard of the questions, then
+         * every rank has all log-likelihoods (par.h) and counts them in
+         * question order; one process: the shard is all of them */
+        {
+            double *grown = realloc(lls, sizeof *lls * 4 * (n ? n : 1));
+            long q0, q1;
+            if (!grown) {
+                fprintf(stderr, "llamaref eval mmlu: out of memory\n");
+                lr_mmlu_items_free(&test);
+                lr_mmlu_items_free(&dev);
+                goto done;
+            }
+            lls = grown;
+            lr_par_shard((long)n, &q0, &q1);
+            for (q = (size_t)q0; q < (size_t)q1; q++) {
+                long pred, pred_norm;
+                if (lr_mmlu_score(L, &o->lm.tok, o->bos, o->format, subj, dev.items,
+                                  (size_t)o->shots, &test.items[q], &ctx,
+                                  lls + 4 * q, &pred, &pred_norm, &err)) {
+                    fprintf(stderr, "llamaref eval mmlu: %s:%lu: %s\n", test_path,
+                            test.items[q].line, err.msg);
+                    lr_mmlu_items_free(&test);
+                    lr_mmlu_items_free(&dev);
+                    goto done;
+                }
+            }
+            if (lr_par_gather(lls, (long)n, 4 * sizeof *lls, &err)) {
+                fprintf(stderr, "llamaref eval mmlu: %s\n", err.msg);
+                lr_mmlu_items_free(&test);
+                lr_mmlu_items_free(&dev);
+                goto done;
+            }
+        }
         for (q = 0; q < n; q++) {
-            double ll[4];
+            const double *ll = lls + 4 * q;
             int c;
             long pred, pred_norm;
-            if (lr_mmlu_score(L, &o->lm.tok, o->bos, o->format, subj, dev.items,
-                              (size_t)o->shots, &test.items[q], &ctx, ll, &pred,
-                              &pred_norm, &err))
-                goto subj_fail;
+            lr_mmlu_predict(o->format, &test.items[q], ll, &pred, &pred_norm);
             correct_norm += pred_norm == test.items[q].answer;
             correct += pred == test.items[q].answer;
             if (o->items) {
@@ -243,13 +275,6 @@ static int eval_mmlu(eval_opts *o, lr_loglik *L)
                 }
                 lr_buf_puts(&items, "]}\n");
             }
-            continue;
-        subj_fail:
-            fprintf(stderr, "llamaref eval mmlu: %s:%lu: %s\n", test_path,
-                    test.items[q].line, err.msg);
-            lr_mmlu_items_free(&test);
-            lr_mmlu_items_free(&dev);
-            goto done;
         }
         names[n_subj] = subj;
         ns[n_subj] = n;
@@ -260,8 +285,9 @@ static int eval_mmlu(eval_opts *o, lr_loglik *L)
         total_norm += correct_norm;
         lr_buf_printf(&md, "| %s | %lu | %.4f | %.4f |\n", subj, (unsigned long)n,
                       accs[n_subj], norms[n_subj]);
-        fprintf(stderr, "mmlu %-40s %4lu questions  acc %.4f  acc_norm %.4f\n", subj,
-                (unsigned long)n, accs[n_subj], norms[n_subj]);
+        if (lr_par_rank() == 0)
+            fprintf(stderr, "mmlu %-40s %4lu questions  acc %.4f  acc_norm %.4f\n",
+                    subj, (unsigned long)n, accs[n_subj], norms[n_subj]);
         n_subj++;
         lr_mmlu_items_free(&test);
         lr_mmlu_items_free(&dev);
@@ -271,6 +297,7 @@ static int eval_mmlu(eval_opts *o, lr_loglik *L)
                 "found\n", o->data);
         goto done;
     }
+    if (lr_par_rank() != 0) { rc = 0; goto done; } /* rank 0 writes */
     lr_buf_printf(&md, "| **all (size-weighted)** | %lu | **%.4f** | %.4f |\n",
                   (unsigned long)total_n,
                   total_n ? (double)total_correct / (double)total_n : 0.0,
@@ -341,6 +368,7 @@ done:
     free(se_acc);
     free(se_norm);
     free(ns);
+    free(lls);
     return rc;
 }
 
@@ -377,13 +405,23 @@ static int eval_truthfulqa(eval_opts *o, lr_loglik *L)
     lr_error err;
     size_t q, n, k;
     double sum1 = 0, sum2 = 0, sq2 = 0, *ll1 = NULL, *ll2 = NULL;
+    double *ms = NULL; /* [n][2]: mc1, mc2 of each question */
+    long q0, q1;
     int rc = -1;
     if (lr_tqa_load(o->data, &t, &err)) {
         fprintf(stderr, "llamaref eval truthfulqa: %s\n", err.msg);
         return -1;
     }
     n = o->limit >= 0 && (size_t)o->limit < t.n ? (size_t)o->limit : t.n;
-    for (q = 0; q < n; q++) {
+    /* under mpirun each rank scores its shard of the questions; rank 0
+     * gathers the scores and the items records and sums in question order
+     * (par.h); one process: the shard is all of them */
+    if (!(ms = malloc(sizeof *ms * 2 * (n ? n : 1)))) {
+        fprintf(stderr, "llamaref eval: out of memory\n");
+        goto done;
+    }
+    lr_par_shard((long)n, &q0, &q1);
+    for (q = (size_t)q0; q < (size_t)q1; q++) {
         lr_tqa_item *it = &t.items[q];
         double m1, m2;
         free(ll1);
@@ -401,9 +439,8 @@ static int eval_truthfulqa(eval_opts *o, lr_loglik *L)
                     it->line, err.msg);
             goto done;
         }
-        sum1 += m1;
-        sum2 += m2;
-        sq2 += m2 * m2;
+        ms[2 * q] = m1;
+        ms[2 * q + 1] = m2;
         if (o->items) {
             lr_buf_printf(&items, "{\"index\": %lu, \"mc1\": ", (unsigned long)q);
             lr_json_write_number(&items, m1);
@@ -421,8 +458,29 @@ static int eval_truthfulqa(eval_opts *o, lr_loglik *L)
             }
             lr_buf_puts(&items, "]}\n");
         }
-        if ((q + 1) % 50 == 0) fprintf(stderr, "truthfulqa: %lu / %lu\n",
-                                       (unsigned long)(q + 1), (unsigned long)n);
+        if (lr_par_rank() == 0 && (q + 1) % 50 == 0)
+            fprintf(stderr, "truthfulqa: %lu / %lu\n", (unsigned long)(q + 1),
+                    (unsigned long)(q1 - q0));
+    }
+    if (items.oom) { fprintf(stderr, "llamaref eval: out of memory\n"); goto done; }
+    {
+        char *all = NULL;
+        size_t all_n = 0;
+        if (lr_par_gather(ms, (long)n, 2 * sizeof *ms, &err) ||
+            lr_par_gather_bytes(items.data ? items.data : "", items.len, &all,
+                                &all_n, &err)) {
+            fprintf(stderr, "llamaref eval truthfulqa: %s\n", err.msg);
+            goto done;
+        }
+        items.len = 0;
+        lr_buf_append(&items, all, all_n);
+        free(all);
+    }
+    if (lr_par_rank() != 0) { rc = 0; goto done; } /* rank 0 writes */
+    for (q = 0; q < n; q++) {
+        sum1 += ms[2 * q];
+        sum2 += ms[2 * q + 1];
+        sq2 += ms[2 * q + 1] * ms[2 * q + 1];
     }
     {
         double mc1 = n ? sum1 / (double)n : 0, mc2 = n ? sum2 / (double)n : 0;
@@ -465,6 +523,7 @@ static int eval_truthfulqa(eval_opts *o, lr_loglik *L)
 done:
     free(ll1);
     free(ll2);
+    free(ms);
     lr_tqa_free(&t);
     lr_buf_free(&json);
     lr_buf_free(&md);
@@ -741,6 +800,12 @@ int cmd_eval(int argc, char **argv)
         fprintf(stderr, "llamaref eval %s: --model and --data are required (see --help)\n", task);
         return 2;
     }
+    if (lr_par_size() > 1 && (!strcmp(task, "ppl") || o.requests)) {
+        if (lr_par_rank() == 0)
+            fprintf(stderr, "llamaref eval %s: %s does not run sharded yet; run it "
+                    "without mpirun\n", task, o.requests ? "--requests" : "ppl");
+        return 2;
+    }
     if (o.requests) {
         if (!strcmp(task, "ppl")) {
             fprintf(stderr, "llamaref eval ppl: --requests is an option of eval mmlu "
@@ -767,7 +832,7 @@ int cmd_eval(int argc, char **argv)
     if (!strcmp(task, "mmlu")) rc = eval_mmlu(&o, &L) ? 1 : 0;
     else if (!strcmp(task, "truthfulqa")) rc = eval_truthfulqa(&o, &L) ? 1 : 0;
     else rc = eval_ppl(&o, &L) ? 1 : 0;
-    if (rc == 0)
+    if (rc == 0 && lr_par_size() == 1)
         fprintf(stderr, "eval: %ld tokens through the model, %ld served from the "
                 "prefix cache\n", L.pc.n_fed, L.pc.n_reused);
 done:
