@@ -8,7 +8,7 @@
 # the job with an error and leaves the last complete checkpoint resumable
 # to the same bits; an error ends every rank; a command that does not run
 # data-parallel refuses; `probe` and `eval mmlu|truthfulqa` shard their
-# items with identical outputs (`eval ppl` refuses).
+# items (`eval ppl` its windows) with identical outputs.
 # Runs only for an MPI build (LLAMAREF_MPI=1, set by `make test MPI=1`)
 # with mpirun on PATH; otherwise skipped.  The one-process reference is
 # $LLAMAREF_REF_BIN (.ci/run: the default build's ./llamaref), else the MPI
@@ -18,7 +18,7 @@ set -u
 . "$(dirname "$0")/lib.sh"
 if [ "${LLAMAREF_MPI:-0}" != 1 ] || ! command -v mpirun > /dev/null 2>&1; then
     echo "mpi.test.sh: not an MPI build (make MPI=1) or no mpirun: skipped" >&2
-    skip=24; finish mpi.test.sh; exit
+    skip=30; finish mpi.test.sh; exit
 fi
 T="$LLAMAREF_TMP/mpi_test"
 rm -rf "$T"; mkdir -p "$T"
@@ -119,9 +119,21 @@ for e in $tasks; do
         same_tree "eval $e -np $n" "$T/eval1_$e" "$T/eval_np${n}_$e"
     done
 done
-err=$($MPIRUN -np 2 $LLAMAREF_BIN eval ppl --model data/world --data data/world/valid.txt 2>&1); rc=$?
-[ "$rc" = 2 ] && ok || bad "eval ppl on 2 ranks: exit $rc"
-has "ppl not sharded" "$err" "does not run sharded yet"
+# ppl: overlapping windows (64, stride 48) sharded, the per-window lines
+# of --verbose included
+E3="eval ppl --model data/world --data data/world/valid.txt --window 64 --stride 48 --verbose"
+$REF $E3 --out "$T/ppl1/p.json" > "$T/ppl1.out" 2> "$T/ppl1.err" || bad "one-process ppl failed"
+for n in 2 3; do
+    $MPIRUN -np $n $LLAMAREF_BIN $E3 --out "$T/ppl_np$n/p.json" > "$T/ppl_np$n.out" 2> "$T/ppl_np$n.err" ||
+        bad "mpirun -np $n ppl failed: $(tail -n 3 $T/ppl_np$n.err)"
+    same_tree "ppl -np $n" "$T/ppl1" "$T/ppl_np$n"
+    same "ppl -np $n stdout" "$T/ppl1.out" "$T/ppl_np$n.out"
+    grep '^\[' "$T/ppl1.err" > "$T/ppl1.win"; grep '^\[' "$T/ppl_np$n.err" > "$T/ppl_np$n.win"
+    same "ppl -np $n windows" "$T/ppl1.win" "$T/ppl_np$n.win"
+done
+err=$($MPIRUN -np 2 $LLAMAREF_BIN eval mmlu --data data/world/benchmark --requests "$T/req.jsonl" 2>&1); rc=$?
+[ "$rc" = 2 ] && ok || bad "eval --requests on 2 ranks: exit $rc"
+has "--requests not sharded" "$err" "does not run sharded"
 
 # 6. an error ends the whole job with its message; a command that does not
 # run data-parallel refuses

@@ -559,10 +559,30 @@ static int eval_ppl(eval_opts *o, lr_loglik *L)
     if (o->window > o->max_len) o->window = o->max_len;
     if (o->stride <= 0 || o->stride > o->window) o->stride = o->window;
     if (o->verbose) L->ppl_window = ppl_window;
-    if (lr_perplexity(L, ids, (int)t.n, (int)o->window, (int)o->stride, &nll,
-                      &count, &err)) {
-        fprintf(stderr, "llamaref eval ppl: %s\n", err.msg);
-        goto done;
+    /* under mpirun each rank runs its shard of the windows; rank 0 gathers
+     * their increments in window order and sums them as lr_perplexity does
+     * (loglik.h, par.h); one process: the shard is every window */
+    {
+        lr_buf rec = {0};
+        char *all = NULL;
+        size_t all_n = 0;
+        long k0, k1;
+        lr_par_shard(lr_perplexity_windows((int)t.n, (int)o->window, (int)o->stride),
+                     &k0, &k1);
+        if (lr_perplexity_run(L, ids, (int)t.n, (int)o->window, (int)o->stride,
+                              k0, k1, &rec, &err) ||
+            lr_par_gather_bytes(rec.data ? rec.data : "", rec.len, &all, &all_n,
+                                &err) ||
+            (lr_par_rank() == 0 &&
+             lr_perplexity_fold(L, all, all_n, &nll, &count, &err))) {
+            fprintf(stderr, "llamaref eval ppl: %s\n", err.msg);
+            lr_buf_free(&rec);
+            free(all);
+            goto done;
+        }
+        lr_buf_free(&rec);
+        free(all);
+        if (lr_par_rank() != 0) { rc = 0; goto done; } /* rank 0 writes */
     }
     lr_buf_puts(&json, "{\n  \"task\": \"ppl\",\n  \"model\": ");
     lr_json_write_string(&json, o->lm.model_path, strlen(o->lm.model_path));
@@ -800,10 +820,10 @@ int cmd_eval(int argc, char **argv)
         fprintf(stderr, "llamaref eval %s: --model and --data are required (see --help)\n", task);
         return 2;
     }
-    if (lr_par_size() > 1 && (!strcmp(task, "ppl") || o.requests)) {
+    if (lr_par_size() > 1 && o.requests) {
         if (lr_par_rank() == 0)
-            fprintf(stderr, "llamaref eval %s: %s does not run sharded yet; run it "
-                    "without mpirun\n", task, o.requests ? "--requests" : "ppl");
+            fprintf(stderr, "llamaref eval %s: --requests does not run sharded; "
+                    "run it without mpirun\n", task);
         return 2;
     }
     if (o.requests) {
