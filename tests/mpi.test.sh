@@ -8,7 +8,8 @@
 # the job with an error and leaves the last complete checkpoint resumable
 # to the same bits; an error ends every rank; a command that does not run
 # data-parallel refuses; `probe` and `eval mmlu|truthfulqa` shard their
-# items (`eval ppl` its windows) with identical outputs.
+# items (`eval ppl` its windows, `detox` its inputs) with identical
+# outputs.
 # Runs only for an MPI build (LLAMAREF_MPI=1, set by `make test MPI=1`)
 # with mpirun on PATH; otherwise skipped.  The one-process reference is
 # $LLAMAREF_REF_BIN (.ci/run: the default build's ./llamaref), else the MPI
@@ -18,7 +19,7 @@ set -u
 . "$(dirname "$0")/lib.sh"
 if [ "${LLAMAREF_MPI:-0}" != 1 ] || ! command -v mpirun > /dev/null 2>&1; then
     echo "mpi.test.sh: not an MPI build (make MPI=1) or no mpirun: skipped" >&2
-    skip=30; finish mpi.test.sh; exit
+    skip=34; finish mpi.test.sh; exit
 fi
 T="$LLAMAREF_TMP/mpi_test"
 rm -rf "$T"; mkdir -p "$T"
@@ -135,7 +136,23 @@ err=$($MPIRUN -np 2 $LLAMAREF_BIN eval mmlu --data data/world/benchmark --reques
 [ "$rc" = 2 ] && ok || bad "eval --requests on 2 ranks: exit $rc"
 has "--requests not sharded" "$err" "does not run sharded"
 
-# 6. an error ends the whole job with its message; a command that does not
+# 6. detox: the inputs sharded (stories260K, 5 German inputs x 2
+# candidates, with references), when the assets and data are there
+S=$LLAMAREF_ASSETS/stories260K
+X="detox --model $S/stories260K.bin --tokenizer $S/tok512.bin --shots $LLAMAREF_DATA/synthdetoxm/few_shot_pairs.json --lang de --inputs $LLAMAREF_DATA/multiparadetox/de.tsv --limit 5 --candidates 2 --num-shots 1 --max-new-tokens 12"
+if [ -f "$S/stories260K.bin" ] && [ -f "$LLAMAREF_DATA/multiparadetox/de.tsv" ]; then
+    $REF $X --out "$T/detox1/d.jsonl" > "$T/detox1.out" 2>/dev/null || bad "one-process detox failed"
+    for n in 2 3; do
+        $MPIRUN -np $n $LLAMAREF_BIN $X --out "$T/detox_np$n/d.jsonl" > "$T/detox_np$n.out" 2> "$T/detox_np$n.err" ||
+            bad "mpirun -np $n detox failed: $(tail -n 3 $T/detox_np$n.err)"
+        same_tree "detox -np $n" "$T/detox1" "$T/detox_np$n"
+        same "detox -np $n stdout" "$T/detox1.out" "$T/detox_np$n.out"
+    done
+else
+    skip=$((skip + 4))
+fi
+
+# 7. an error ends the whole job with its message; a command that does not
 # run data-parallel refuses
 printf '{"input_ids": [1, 99999]}\n' > "$T/oov.jsonl"
 err=$($MPIRUN -np 2 $LLAMAREF_BIN train --model vectors/lora/all7_gqa --data "$T/oov.jsonl" --out "$T/x" 2>&1); rc=$?

@@ -11,9 +11,17 @@
 #include "llamaref/chrf.h"
 #include "llamaref/detox.h"
 #include "llamaref/json.h"
+#include "llamaref/par.h"
 #include "llamaref/prefix_cache.h"
 #include "llamaref/refusal.h"
 #include "llamaref/svg.h"
+
+/* One input's figures (gathered to rank 0 under mpirun). */
+typedef struct detox_row {
+    lr_chrf_stats st;  /* its first candidate against the reference */
+    double chrf;       /* that candidate's sentence chrF */
+    size_t refusals, empty, out;
+} detox_row;
 
 static void usage(FILE *f)
 {
@@ -155,6 +163,8 @@ int cmd_detox(int argc, char **argv)
     lr_chrf_config ccfg;
     lr_chrf_stats corpus;
     double sum_chrf = 0;
+    detox_row *info = NULL; /* [n_rows] */
+    long r0, r1;
     int stops[16], n_stops, i, rc = 1, have_refs = 0;
 
     memset(&lm, 0, sizeof lm);
@@ -213,7 +223,15 @@ int cmd_detox(int argc, char **argv)
     }
     lr_chrf_config_default(&ccfg);
     lr_chrf_stats_init(&corpus, &ccfg);
-    for (r = 0; r < n_rows; r++) {
+    /* under mpirun each rank rewrites its shard of the inputs; rank 0
+     * gathers the records and the per-input figures and sums them in input
+     * order (par.h); one process: the shard is all of them */
+    if (!(info = calloc(n_rows ? n_rows : 1, sizeof *info))) {
+        fprintf(stderr, "llamaref detox: out of memory\n");
+        goto done;
+    }
+    lr_par_shard((long)n_rows, &r0, &r1);
+    for (r = (size_t)r0; r < (size_t)r1; r++) {
         int *ids = NULL, n_ids = 0;
         long c;
         prompt.len = 0;
@@ -248,9 +266,9 @@ int cmd_detox(int argc, char **argv)
                 free(ids);
                 goto done;
             }
-            n_refusals += (size_t)refusal;
-            n_empty += !*clean;
-            n_out++;
+            info[r].refusals += (size_t)refusal;
+            info[r].empty += !*clean;
+            info[r].out++;
             if (have_refs && c == 0) {
                 lr_chrf_stats st;
                 const char *refs[1];
@@ -265,8 +283,8 @@ int cmd_detox(int argc, char **argv)
                     free(ids);
                     goto done;
                 }
-                lr_chrf_stats_add(&corpus, &st);
-                sum_chrf += lr_chrf_score(&ccfg, &st);
+                info[r].st = st;
+                info[r].chrf = lr_chrf_score(&ccfg, &st);
             }
             lr_buf_puts(&b, "{\"source\": ");
             lr_json_write_string(&b, rows[r].src, strlen(rows[r].src));
@@ -282,8 +300,32 @@ int cmd_detox(int argc, char **argv)
             free(clean);
         }
         free(ids);
-        if ((r + 1) % 10 == 0) fprintf(stderr, "detox: %lu / %lu\n",
-                                       (unsigned long)r + 1, (unsigned long)n_rows);
+        if (lr_par_rank() == 0 && (r + 1) % 10 == 0)
+            fprintf(stderr, "detox: %lu / %lu\n", (unsigned long)r + 1,
+                    (unsigned long)(r1 - r0));
+    }
+    if (b.oom) { fprintf(stderr, "llamaref detox: out of memory\n"); goto done; }
+    {
+        char *all = NULL;
+        size_t all_n = 0;
+        if (lr_par_gather(info, (long)n_rows, sizeof *info, &err) ||
+            lr_par_gather_bytes(b.data ? b.data : "", b.len, &all, &all_n, &err)) {
+            fprintf(stderr, "llamaref detox: %s\n", err.msg);
+            goto done;
+        }
+        b.len = 0;
+        lr_buf_append(&b, all, all_n);
+        free(all);
+    }
+    if (lr_par_rank() != 0) { rc = 0; goto done; } /* rank 0 writes */
+    for (r = 0; r < n_rows; r++) {
+        n_refusals += info[r].refusals;
+        n_empty += info[r].empty;
+        n_out += info[r].out;
+        if (have_refs && info[r].st.n_orders) { /* its first candidate scored */
+            lr_chrf_stats_add(&corpus, &info[r].st);
+            sum_chrf += info[r].chrf;
+        }
     }
     if (b.oom || cli_write("detox", out, b.data ? b.data : "", b.len)) goto done;
     lr_buf_printf(&js, "{\n  \"command\": \"detox\",\n  \"model\": ");
@@ -351,6 +393,7 @@ int cmd_detox(int argc, char **argv)
     printf("\n");
     rc = 0;
 done:
+    free(info);
     rows_free(rows, n_rows);
     lr_detox_shots_free(&shots);
     lr_tokens_free(&gen);

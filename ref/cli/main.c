@@ -51,7 +51,7 @@ static void usage(FILE *f)
 static int runs_parallel(const char *name)
 {
     return !strcmp(name, "train") || !strcmp(name, "probe") ||
-           !strcmp(name, "eval");
+           !strcmp(name, "eval") || !strcmp(name, "detox");
 }
 
 /* One command; under mpirun any rank's failure ends the whole job
