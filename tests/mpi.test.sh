@@ -19,7 +19,7 @@ set -u
 . "$(dirname "$0")/lib.sh"
 if [ "${LLAMAREF_MPI:-0}" != 1 ] || ! command -v mpirun > /dev/null 2>&1; then
     echo "mpi.test.sh: not an MPI build (make MPI=1) or no mpirun: skipped" >&2
-    skip=34; finish mpi.test.sh; exit
+    skip=36; finish mpi.test.sh; exit
 fi
 T="$LLAMAREF_TMP/mpi_test"
 rm -rf "$T"; mkdir -p "$T"
@@ -68,6 +68,17 @@ $MPIRUN -np 3 $LLAMAREF_BIN train $LORA --out "$T/lora_part" --max-steps 3 > /de
 $MPIRUN -np 2 $LLAMAREF_BIN train $LORA --out "$T/lora_part" --resume "$T/lora_part/checkpoint-3" \
     > "$T/resume.log" 2>&1 || bad "resume on -np 2 failed: $(tail -n 3 $T/resume.log)"
 same_tree "LoRA 3 ranks, resumed on 2" "$T/lora1" "$T/lora_part"
+
+# --seed -1: rank 0 draws, every rank uses its draw (the run equals one
+# process given that seed)
+RND=$(echo "$LORA" | sed 's/--seed 5/--seed -1/')
+$MPIRUN -np 3 $LLAMAREF_BIN train $RND --out "$T/lora_rnd" > "$T/rnd.log" 2>&1 || bad "--seed -1 on 3 ranks failed"
+drawn=$(sed -n 's/.*--seed -1: drew seed \([0-9]*\).*/\1/p' "$T/rnd.log")
+n=$(echo "$drawn" | grep -c .)
+[ "$n" = 1 ] && ok || bad "--seed -1: $n draws printed: $drawn"
+$REF train $(echo "$LORA" | sed "s/--seed 5/--seed $drawn/") --out "$T/lora_drawn" > /dev/null 2>&1 ||
+    bad "one-process run with the drawn seed failed"
+same "--seed -1 on 3 ranks" "$T/lora_drawn/adapter_model.safetensors" "$T/lora_rnd/adapter_model.safetensors"
 
 # 3. kill one rank mid-run: the job ends non-zero (no hang); every
 # checkpoint left is complete and resumes to the one-process bits
