@@ -3,7 +3,7 @@
 # side in one run (issue 18; docs/performance.md "Data-parallel training"):
 #   sh tests/bench/bench_mpi.sh MPI_BIN [ROUNDS]
 # MPI_BIN is an MPI build (make MPI=1 B=build-mpi BIN=build-mpi/llamaref).
-# A LoRA run on the world model (data/world, qa.jsonl, 8 steps of batch 8,
+# A LoRA run on the world model (data/world, qa.jsonl, 40 steps of batch 8,
 # all seven targets, r 4, dropout 0.1), each rank with one OpenMP thread,
 # alternately with -np 1 and -np 2, ROUNDS times (default 3); prints the
 # wall seconds of every run, the medians and their ratio, and checks that
@@ -16,7 +16,7 @@ rm -rf "$T"; mkdir -p "$T"
 export OMP_NUM_THREADS=1 OMPI_MCA_btl_vader_single_copy_mechanism=none
 MPIRUN="mpirun --oversubscribe --bind-to none"
 [ "$(id -u)" = 0 ] && MPIRUN="$MPIRUN --allow-run-as-root"
-ARGS="-m data/world --data data/world/qa.jsonl --targets all --r 4 --alpha 8 --dropout 0.1 --batch 8 --max-steps 8 --seed 7"
+ARGS="-m data/world --data data/world/qa.jsonl --targets all --r 4 --alpha 8 --dropout 0.1 --batch 8 --max-steps 40 --seed 7"
 now() { date +%s.%N; }
 i=1
 while [ $i -le "$ROUNDS" ]; do
