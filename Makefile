@@ -6,6 +6,7 @@
 # Options (combine freely):
 #   DOUBLE=1   compute in double precision (compare with float64 vectors)
 #   OMP=1      OpenMP threads          SIMD=0|1  vector kernels (default 1)
+#   MPI=1      data-parallel ranks (mpicc; docs/training.md "Data-parallel training")
 #   SAN=1      address + UB sanitizers CC=...    any C99 compiler (gcc, clang, tcc)
 #   RUN=...    wrapper for test binaries (e.g. qemu-s390x -L /usr/s390x-linux-gnu)
 #   STATIC=1   link statically (used for the qemu cross runs)
@@ -17,6 +18,7 @@
 CC ?= cc
 DOUBLE ?= 0
 OMP ?= 0
+MPI ?= 0
 SIMD ?= 1
 SAN ?= 0
 STATIC ?= 0
@@ -32,6 +34,10 @@ CFLAGS_ALL += -ffp-contract=off -g -Wno-psabi
 endif
 ifeq ($(DOUBLE),1)
 CFLAGS_ALL += -DLR_DOUBLE
+endif
+ifeq ($(MPI),1)
+CC = mpicc
+CFLAGS_ALL += -DLR_MPI
 endif
 ifeq ($(OMP),1)
 CFLAGS_ALL += -fopenmp -DLR_OMP
@@ -120,7 +126,7 @@ $(B)/tests/%: tests/%.c tests/harness.h tests/vectors.h $(B)/libllamaref.a
 test: all $(TEST_BIN)
 	@RUN="$(RUN)" LLAMAREF_BIN="$(RUN) ./$(BIN)" LLAMAREF_TMP=$(B)/tmp \
 	  LLAMAREF_CC="$(CC)" LLAMAREF_CFLAGS="$(CFLAGS_ALL)" LLAMAREF_LDLIBS="$(LDLIBS)" \
-	  LLAMAREF_MAKE="$(MAKE)" LLAMAREF_SHARED=$(SHARED) LLAMAREF_DOUBLE=$(DOUBLE) \
+	  LLAMAREF_MAKE="$(MAKE)" LLAMAREF_SHARED=$(SHARED) LLAMAREF_DOUBLE=$(DOUBLE) LLAMAREF_MPI=$(MPI) \
 	  LLAMAREF_SAN=$(SAN) LLAMAREF_STATIC=$(STATIC) LLAMAREF_LIBNAME=$(LIBNAME) \
 	  sh tests/run.sh $(TEST_BIN) $(TEST_SH)
 

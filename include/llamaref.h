@@ -54,6 +54,7 @@
 #include "llamaref/mlp.h"
 #include "llamaref/mmlu.h"
 #include "llamaref/model.h"
+#include "llamaref/par.h"
 #include "llamaref/prefix_cache.h"
 #include "llamaref/pretokenize.h"
 #include "llamaref/probe.h"

@@ -144,24 +144,47 @@ done:
     return rc;
 }
 
-int lr_perplexity(lr_loglik *L, const int *tokens, int n, int window,
-                  int stride, double *nll, long *count, lr_error *err)
+long lr_perplexity_windows(int n, int window, int stride)
 {
-    int V = L->V, begin, prev_end = 0, k = 0;
-    *nll = 0;
-    *count = 0;
-    L->ppl_nll2 = 0;
+    long k = 0, begin;
+    if (window < 2 || stride < 1 || stride > window) return 0;
+    for (begin = 0; begin < n; begin += stride) {
+        k++;
+        if (begin + window >= n) break;
+    }
+    return k;
+}
+
+/* One recorded increment block: a piece's NLL and count, then the squared
+ * log-probabilities of its rows (0 at rows not counted). */
+static int record(lr_buf *rec, const void *p, size_t n, lr_error *err)
+{
+    lr_buf_append(rec, (const char *)p, n);
+    return rec->oom ? lr_fail(err, "out of memory (perplexity record)") : 0;
+}
+
+int lr_perplexity_run(lr_loglik *L, const int *tokens, int n, int window,
+                      int stride, long k0, long k1, lr_buf *rec, lr_error *err)
+{
+    int V = L->V;
+    long k;
     if (window < 2 || stride < 1 || stride > window)
         return lr_fail(err, "perplexity: need window >= 2 and 1 <= stride <= window");
     if (ensure_slab(L, PPL_PIECE + 1, err)) return -1;
-    for (begin = 0; begin < n; begin += stride) {
-        int end = begin + window < n ? begin + window : n, p;
-        int first_target = prev_end > begin + 1 ? prev_end : begin + 1;
+    for (k = k0; k < k1; k++) {
+        const long begin = k * stride;
+        const long prev_end = k == 0 ? 0
+                              : ((k - 1) * stride + window < n
+                                     ? (k - 1) * stride + window : n);
+        int end = begin + window < n ? (int)begin + window : n, p;
+        int first_target = prev_end > begin + 1 ? (int)prev_end : (int)begin + 1;
+        long n_pieces = (end - begin + PPL_PIECE - 1) / PPL_PIECE;
+        if (record(rec, &n_pieces, sizeof n_pieces, err)) return -1;
         L->pc.dec.len = 0; /* fresh window: positions from 0 */
-        for (p = begin; p < end; p += PPL_PIECE) {
+        for (p = (int)begin; p < end; p += PPL_PIECE) {
             int q = p + PPL_PIECE < end ? p + PPL_PIECE : end, t;
             double piece_nll;
-            long piece_cnt;
+            long piece_cnt, rows = q - p + 1;
             /* slab row 0 = logits after token p-1 (from the previous piece),
              * rows 1..q-p = logits after tokens p..q-1 */
             if (lr_prefix_cache_append(&L->pc, tokens + p, q - p,
@@ -176,16 +199,61 @@ int lr_perplexity(lr_loglik *L, const int *tokens, int n, int window,
             if (lr_causal_lm_loss(L->slab, L->labels, 1, q - p + 1, V, L->tok_lp,
                                   &piece_nll, &piece_cnt, NULL, 0.0, err))
                 return -1;
-            for (t = 0; t < q - p + 1; t++) /* 0 at rows not counted */
-                L->ppl_nll2 += L->tok_lp[t] * L->tok_lp[t];
-            *nll += piece_nll;
-            *count += piece_cnt;
+            if (record(rec, &piece_nll, sizeof piece_nll, err) ||
+                record(rec, &piece_cnt, sizeof piece_cnt, err) ||
+                record(rec, &rows, sizeof rows, err))
+                return -1;
+            for (t = 0; t < q - p + 1; t++) { /* 0 at rows not counted */
+                double sq = L->tok_lp[t] * L->tok_lp[t];
+                if (record(rec, &sq, sizeof sq, err)) return -1;
+            }
             memcpy(L->slab, L->slab + (size_t)(q - p) * V, (size_t)V * sizeof *L->slab);
         }
-        prev_end = end;
-        if (L->ppl_window) L->ppl_window(L->ppl_window_ctx, k, *nll, *count);
-        k++;
-        if (end == n) break;
     }
     return 0;
+}
+
+int lr_perplexity_fold(lr_loglik *L, const char *rec, size_t len, double *nll,
+                       long *count, lr_error *err)
+{
+    size_t off = 0;
+    int k = 0;
+    *nll = 0;
+    *count = 0;
+    L->ppl_nll2 = 0;
+#define TAKE(x) do { if (off + sizeof(x) > len) goto bad; \
+                     memcpy(&(x), rec + off, sizeof(x)); off += sizeof(x); } while (0)
+    while (off < len) {
+        long n_pieces, i, rows, r;
+        TAKE(n_pieces);
+        for (i = 0; i < n_pieces; i++) {
+            double piece_nll, sq;
+            long piece_cnt;
+            TAKE(piece_nll); TAKE(piece_cnt); TAKE(rows);
+            for (r = 0; r < rows; r++) { TAKE(sq); L->ppl_nll2 += sq; }
+            *nll += piece_nll;
+            *count += piece_cnt;
+        }
+        if (L->ppl_window) L->ppl_window(L->ppl_window_ctx, k, *nll, *count);
+        k++;
+    }
+#undef TAKE
+    return 0;
+bad:
+    return lr_fail(err, "perplexity: truncated record");
+}
+
+int lr_perplexity(lr_loglik *L, const int *tokens, int n, int window,
+                  int stride, double *nll, long *count, lr_error *err)
+{
+    lr_buf rec = {0};
+    int rc;
+    *nll = 0;
+    *count = 0;
+    L->ppl_nll2 = 0;
+    rc = lr_perplexity_run(L, tokens, n, window, stride, 0,
+                           lr_perplexity_windows(n, window, stride), &rec, err) ||
+         lr_perplexity_fold(L, rec.data, rec.len, nll, count, err) ? -1 : 0;
+    lr_buf_free(&rec);
+    return rc;
 }

@@ -113,6 +113,73 @@ void lr_probe_result_free(lr_probe_result *r, const lr_probe_options *o)
     memset(r, 0, sizeof *r);
 }
 
+/* What the facts of one run share: the decoders and scratch. */
+typedef struct probe_state {
+    const lr_tokenizer *tok;
+    const lr_facts *facts, *shots;
+    const lr_probe_options *o;
+    lr_prefix_cache pc;
+    lr_sampler greedy, smp;
+    lr_tokens gen;
+    lr_buf text;
+    int stops[16], n_stops;
+} probe_state;
+
+/* Fact i with prompt variant j: its greedy answer and samples into r, or,
+ * r NULL, only through the cache (the cache then holds what it holds after
+ * that fact, as when it is probed). */
+static int probe_fact(probe_state *S, size_t i, int j, lr_probe_result *r,
+                      lr_error *err)
+{
+    const lr_probe_options *o = S->o;
+    const lr_fact *f = &S->facts->items[i];
+    int *ids = NULL, n_ids = 0, c, s;
+    char *ans = NULL;
+    S->text.len = 0;
+    if (lr_probe_render(o, S->shots, j, f->question, &S->text, err) ||
+        lr_prompt_tokens(S->tok, o->style, S->text.data, S->text.len, &ids,
+                         &n_ids, err))
+        goto fail;
+    if (lr_prefix_cache_generate(&S->pc, ids, n_ids, &S->greedy,
+                                 o->max_new_tokens, S->stops, S->n_stops,
+                                 &S->gen, err))
+        goto fail;
+    if (r) {
+        r->greedy[j] = lr_answer_text(S->tok, o->style, S->gen.ids, S->gen.n,
+                                      err);
+        if (!r->greedy[j]) goto fail;
+        c = lr_alias_match(r->greedy[j], f->answers, f->n_answers, err);
+        if (c < 0) goto fail;
+        r->correct[j] = (unsigned char)c;
+        r->n_greedy_correct += (size_t)c;
+    }
+    for (s = 0; s < o->n_samples; s++) {
+        size_t idx = (size_t)j * (size_t)o->n_samples + (size_t)s;
+        /* one stream per (fact, prompt, sample): reproducible alone */
+        lr_rng_seed(&S->smp.rng, lr_seed_of(LR_STREAM_PROBE, o->seed, i,
+                                            (uint64_t)j, (uint64_t)s));
+        if (lr_prefix_cache_generate(&S->pc, ids, n_ids, &S->smp,
+                                     o->max_new_tokens, S->stops, S->n_stops,
+                                     &S->gen, err))
+            goto fail;
+        if (!r) continue;
+        ans = lr_answer_text(S->tok, o->style, S->gen.ids, S->gen.n, err);
+        if (!ans) goto fail;
+        r->samples[idx] = ans;
+        c = lr_alias_match(ans, f->answers, f->n_answers, err);
+        if (c < 0) goto fail;
+        r->sample_correct[idx] = (unsigned char)c;
+        r->n_sample_correct += (size_t)c;
+    }
+    free(ids);
+    return 0;
+fail:
+    free(ids);
+    return lr_fail_prefix(err, "%s:%lu: fact \"%.60s\"",
+                          S->facts->path ? S->facts->path : "facts", f->line,
+                          f->question);
+}
+
 int lr_probe_run(const lr_model *m, const lr_tokenizer *tok,
                  const lr_facts *facts, const lr_facts *shots,
                  const lr_probe_options *o, lr_probe_result *results,
@@ -120,29 +187,40 @@ int lr_probe_run(const lr_model *m, const lr_tokenizer *tok,
                  void (*progress)(long done, long total, void *ctx),
                  void *progress_ctx, lr_error *err)
 {
-    lr_prefix_cache pc;
-    lr_sampler greedy, smp;
-    lr_tokens gen = {0};
-    lr_buf text = {0};
-    int stops[16], n_stops, j, s, rc = -1;
+    return lr_probe_run_range(m, tok, facts, shots, o, 0, facts->n, results,
+                              stats, progress, progress_ctx, err);
+}
+
+int lr_probe_run_range(const lr_model *m, const lr_tokenizer *tok,
+                       const lr_facts *facts, const lr_facts *shots,
+                       const lr_probe_options *o, size_t first, size_t last,
+                       lr_probe_result *results, lr_probe_stats *stats,
+                       void (*progress)(long done, long total, void *ctx),
+                       void *progress_ctx, lr_error *err)
+{
+    probe_state S;
+    int j, rc = -1;
     size_t i, k;
-    long done = 0, total = (long)facts->n * o->n_prompts;
+    long done = 0, total = (long)(last - first) * o->n_prompts;
 
     memset(stats, 0, sizeof *stats);
-    memset(&pc, 0, sizeof pc);
-    memset(&greedy, 0, sizeof greedy);
-    memset(&smp, 0, sizeof smp);
-    memset(results, 0, facts->n * sizeof *results);
+    memset(&S, 0, sizeof S);
+    S.tok = tok; S.facts = facts; S.shots = shots; S.o = o;
+    if (first > last || last > facts->n)
+        return lr_fail(err, "probe: facts %lu..%lu outside 0..%lu",
+                       (unsigned long)first, (unsigned long)last,
+                       (unsigned long)facts->n);
+    memset(results + first, 0, (last - first) * sizeof *results);
     if (o->n_prompts < 1) return lr_fail(err, "probe: --prompts must be >= 1");
     if (o->n_samples < 0 || o->max_new_tokens < 1)
         return lr_fail(err, "probe: bad --samples / --max-new-tokens");
-    n_stops = lr_generation_stops(m, tok, stops);
-    if (lr_prefix_cache_init(&pc, m, o->max_len, err) ||
-        lr_sampler_init(&greedy, m->config.vocab_size, 0, 0, 1, 0, 0, err) ||
-        lr_sampler_init(&smp, m->config.vocab_size, o->temperature, o->top_k,
+    S.n_stops = lr_generation_stops(m, tok, S.stops);
+    if (lr_prefix_cache_init(&S.pc, m, o->max_len, err) ||
+        lr_sampler_init(&S.greedy, m->config.vocab_size, 0, 0, 1, 0, 0, err) ||
+        lr_sampler_init(&S.smp, m->config.vocab_size, o->temperature, o->top_k,
                         o->top_p, o->min_p, o->seed, err))
         goto done;
-    for (i = 0; i < facts->n; i++) {
+    for (i = first; i < last; i++) {
         lr_probe_result *r = &results[i];
         r->greedy = lr_zalloc((size_t)o->n_prompts, sizeof *r->greedy, "answers", err);
         r->correct = lr_zalloc((size_t)o->n_prompts, 1, "answers", err);
@@ -160,73 +238,42 @@ int lr_probe_run(const lr_model *m, const lr_tokenizer *tok,
                     break;
                 }
     }
-    for (j = 0; j < o->n_prompts; j++) {
-        for (i = 0; i < facts->n; i++) {
-            const lr_fact *f = &facts->items[i];
-            lr_probe_result *r = &results[i];
-            int *ids = NULL, n_ids = 0, c;
-            text.len = 0;
-            if (lr_probe_render(o, shots, j, f->question, &text, err) ||
-                lr_prompt_tokens(tok, o->style, text.data, text.len, &ids,
-                                 &n_ids, err))
-                goto fact_fail;
-            if (lr_prefix_cache_generate(&pc, ids, n_ids, &greedy,
-                                         o->max_new_tokens, stops, n_stops,
-                                         &gen, err))
-                goto fact_fail;
-            r->greedy[j] = lr_answer_text(tok, o->style, gen.ids, gen.n, err);
-            if (!r->greedy[j]) goto fact_fail;
-            c = lr_alias_match(r->greedy[j], f->answers, f->n_answers, err);
-            if (c < 0) goto fact_fail;
-            r->correct[j] = (unsigned char)c;
-            r->n_greedy_correct += (size_t)c;
-            for (s = 0; s < o->n_samples; s++) {
-                size_t idx = (size_t)j * (size_t)o->n_samples + (size_t)s;
-                /* one stream per (fact, prompt, sample): reproducible alone */
-                lr_rng_seed(&smp.rng, lr_seed_of(LR_STREAM_PROBE, o->seed, i,
-                                                 (uint64_t)j, (uint64_t)s));
-                if (lr_prefix_cache_generate(&pc, ids, n_ids, &smp,
-                                             o->max_new_tokens, stops,
-                                             n_stops, &gen, err))
-                    goto fact_fail;
-                r->samples[idx] = lr_answer_text(tok, o->style, gen.ids,
-                                                 gen.n, err);
-                if (!r->samples[idx]) goto fact_fail;
-                c = lr_alias_match(r->samples[idx], f->answers, f->n_answers,
-                                   err);
-                if (c < 0) goto fact_fail;
-                r->sample_correct[idx] = (unsigned char)c;
-                r->n_sample_correct += (size_t)c;
-            }
-            free(ids);
+    for (j = 0; j < o->n_prompts && first < last; j++) {
+        /* a range puts the cache where the whole run has it before fact
+         * `first` of variant j: through the fact probed just before it
+         * (first - 1 with this variant, or the last fact with the previous
+         * one, unless this range just probed it), not counted, so the
+         * cache statistics of the ranges add up to the whole run's */
+        if (first > 0 || (j > 0 && last < facts->n)) {
+            const long fed = S.pc.n_fed, reused = S.pc.n_reused;
+            if (probe_fact(&S, first > 0 ? first - 1 : facts->n - 1,
+                           first > 0 ? j : j - 1, NULL, err))
+                goto done;
+            S.pc.n_fed = fed; S.pc.n_reused = reused;
+        }
+        for (i = first; i < last; i++) {
+            if (probe_fact(&S, i, j, &results[i], err)) goto done;
             stats->prompts++;
             done++;
-            continue;
-        fact_fail:
-            free(ids);
-            lr_fail_prefix(err, "%s:%lu: fact \"%.60s\"",
-                           facts->path ? facts->path : "facts", f->line,
-                           f->question);
-            goto done;
         }
         if (progress) progress(done, total, progress_ctx);
     }
-    for (i = 0; i < facts->n; i++)
+    for (i = first; i < last; i++)
         if (lr_slick_category(results[i].correct, (size_t)o->n_prompts,
                               results[i].n_sample_correct,
                               &results[i].category, err))
             goto done;
     rc = 0;
 done:
-    stats->tokens_reused = pc.n_reused;
-    stats->tokens_fed = pc.n_fed;
-    lr_tokens_free(&gen);
-    lr_buf_free(&text);
-    lr_sampler_free(&greedy);
-    lr_sampler_free(&smp);
-    lr_prefix_cache_free(&pc);
+    stats->tokens_reused = S.pc.n_reused;
+    stats->tokens_fed = S.pc.n_fed;
+    lr_tokens_free(&S.gen);
+    lr_buf_free(&S.text);
+    lr_sampler_free(&S.greedy);
+    lr_sampler_free(&S.smp);
+    lr_prefix_cache_free(&S.pc);
     if (rc)
-        for (i = 0; i < facts->n; i++) lr_probe_result_free(&results[i], o);
+        for (i = first; i < last; i++) lr_probe_result_free(&results[i], o);
     return rc;
 }
 

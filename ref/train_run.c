@@ -20,6 +20,7 @@
 #include "llamaref/checkpoint.h"
 #include "llamaref/dataset.h"
 #include "llamaref/full.h"
+#include "llamaref/par.h"
 #include "llamaref/train_run.h"
 
 /* metrics.jsonl of a resumed run: the lines after the checkpoint's step
@@ -125,6 +126,10 @@ int lr_train_run(const lr_train_options *a, const lr_train_hooks *h,
     double tok_total = 0, last_loss = NAN, ev_loss = NAN;
     double t0;
     char *mpath = NULL;
+    /* under mpirun every rank trains (trainer.h) and only rank 0 writes
+     * the metrics and checkpoints and reports progress */
+    const int writer = lr_par_rank() == 0;
+    if (!writer) h = NULL;
     memset(&ds, 0, sizeof ds); memset(&lo, 0, sizeof lo);
     memset(&ev, 0, sizeof ev);
     memset(&opt, 0, sizeof opt); memset(&tr, 0, sizeof tr);
@@ -216,9 +221,11 @@ int lr_train_run(const lr_train_options *a, const lr_train_hooks *h,
         goto fail;
     }
     if (!(mpath = lr_path_join(a->out, "metrics.jsonl", err))) goto fail;
-    if (a->resume && trim_metrics(mpath, step, err)) goto fail;
-    metrics = fopen(mpath, a->resume ? "a" : "w");
-    if (!metrics) { lr_fail(err, "cannot write %s", mpath); goto fail; }
+    if (writer) {
+        if (a->resume && trim_metrics(mpath, step, err)) goto fail;
+        metrics = fopen(mpath, a->resume ? "a" : "w");
+        if (!metrics) { lr_fail(err, "cannot write %s", mpath); goto fail; }
+    }
     if (h && h->start) {
         lr_train_start si;
         memset(&si, 0, sizeof si);
@@ -250,12 +257,14 @@ int lr_train_run(const lr_train_options *a, const lr_train_hooks *h,
         if (do_eval &&
             lr_train_eval_loss(m, a->full ? NULL : &lo, &ev, &ev_loss, err))
             goto fail;
-        fprintf(metrics, "{\"step\": %ld, \"epoch\": %ld, \"loss\": %.9g, "
-                "\"lr\": %.9g, \"grad_norm\": %.9g, \"tokens\": %ld",
-                step + 1, st.epoch, st.loss, st.lr, st.grad_norm, st.tokens);
-        if (do_eval) fprintf(metrics, ", \"eval_loss\": %.9g", ev_loss);
-        fprintf(metrics, "}\n");
-        fflush(metrics);
+        if (metrics) {
+            fprintf(metrics, "{\"step\": %ld, \"epoch\": %ld, \"loss\": %.9g, "
+                    "\"lr\": %.9g, \"grad_norm\": %.9g, \"tokens\": %ld",
+                    step + 1, st.epoch, st.loss, st.lr, st.grad_norm, st.tokens);
+            if (do_eval) fprintf(metrics, ", \"eval_loss\": %.9g", ev_loss);
+            fprintf(metrics, "}\n");
+            fflush(metrics);
+        }
         if (h && h->step) {
             lr_train_progress pr;
             pr.step = step + 1;
@@ -271,12 +280,12 @@ int lr_train_run(const lr_train_options *a, const lr_train_hooks *h,
             pr.eval_loss = ev_loss;
             h->step(h->ctx, &pr);
         }
-        if (a->save_every > 0 && (step + 1) % a->save_every == 0 &&
+        if (writer && a->save_every > 0 && (step + 1) % a->save_every == 0 &&
             lr_checkpoint_save(a, &lo, a->full ? &full : NULL, m, &opt, step + 1,
                             err))
             goto fail;
     }
-    if (lr_checkpoint_save_state(a->out, &lo, a->full ? &full : NULL, m, &opt, step, a,
+    if (writer && lr_checkpoint_save_state(a->out, &lo, a->full ? &full : NULL, m, &opt, step, a,
                    err))
         goto fail;
     res->step = step;

@@ -7,13 +7,14 @@
 #include <string.h>
 
 #include "llamaref/loss.h"
+#include "llamaref/par.h"
 #include "llamaref/trainer.h"
 
 int lr_trainer_init(lr_trainer *t, lr_model *m, lr_lora *lo, lr_full *full,
                     const lr_dataset *ds, lr_adamw *opt,
                     const lr_trainer_opts *o, lr_error *err)
 {
-    size_t bt;
+    size_t n_units;
     memset(t, 0, sizeof *t);
     if ((lo == NULL) == (full == NULL))
         return lr_fail(err, "trainer: give LoRA adapters or full-parameter "
@@ -33,21 +34,24 @@ int lr_trainer_init(lr_trainer *t, lr_model *m, lr_lora *lo, lr_full *full,
     t->spe = (t->nb + o->accum - 1) / o->accum;
     t->total = t->spe * o->epochs;
     t->perm_epoch = -1;
-    if (lr_train_ws_alloc(&t->ws, m, lo, (int)o->batch, ds->max_len,
-                          o->recompute, err))
+    /* one example at a time: the workspace holds one row of the longest */
+    if (lr_train_ws_alloc(&t->ws, m, lo, 1, ds->max_len, o->recompute, err))
         return -1;
-    bt = (size_t)o->batch * (size_t)ds->max_len;
+    /* units: one (rank 0 folds each as it comes), or, on the other ranks
+     * of an MPI job, one per example of a shard: at most ceil(batch / N)
+     * for a micro-batch of any size up to batch */
+    n_units = lr_par_rank() == 0 ? 1
+              : (size_t)((o->batch + lr_par_size() - 1) / lr_par_size());
     t->perm = malloc(sizeof *t->perm * ds->n);
-    t->tokens = malloc(sizeof *t->tokens * bt);
-    t->labels = malloc(sizeof *t->labels * bt);
-    t->mask = malloc(bt);
+    t->nll = malloc(sizeof *t->nll * (size_t)o->batch);
     t->grad = malloc(sizeof *t->grad * t->n_params);
-    if (!t->perm || !t->tokens || !t->labels || !t->mask || !t->grad) {
+    t->unit = lr_alloc(n_units * t->n_params, sizeof *t->unit,
+                       "trainer gradient units", err);
+    if (!t->perm || !t->nll || !t->grad || !t->unit) {
+        int had = t->unit == NULL;
         lr_trainer_free(t);
-        return lr_fail(err, "out of memory (trainer buffers)");
+        return had ? -1 : lr_fail(err, "out of memory (trainer buffers)");
     }
-    t->pad = m->config.n_eos > 0 ? m->config.eos_token_ids[0] : 0;
-    if (t->pad < 0 || t->pad >= m->config.vocab_size) t->pad = 0;
     return 0;
 }
 
@@ -56,11 +60,46 @@ void lr_trainer_free(lr_trainer *t)
     if (!t) return;
     lr_train_ws_free(&t->ws);
     free(t->perm);
-    free(t->tokens);
-    free(t->labels);
-    free(t->mask);
+    free(t->nll);
+    free(t->unit);
     free(t->grad);
     memset(t, 0, sizeof *t);
+}
+
+/* One example's unit (trainer.h): zero unit, then the forward and backward
+ * of the example alone (B = 1, its own length, no padding), scaled by
+ * 1/n_total; its dropout stream is keyed by (epoch, pos), pos its place in
+ * the epoch's permutation. */
+static int example_unit(lr_trainer *t, long epoch, size_t pos,
+                        lr_float *unit, double scale, double *nll,
+                        lr_error *err)
+{
+    const lr_example *e = &t->ds->ex[t->perm[pos]];
+    long n;
+    memset(unit, 0, sizeof *unit * t->n_params);
+    if (t->full)
+        return lr_full_forward(&t->ws, t->m, e->ids, e->labels, NULL, 1,
+                               e->len, nll, &n, err) ||
+               lr_full_backward(&t->ws, t->m, t->full, unit, scale, err)
+                   ? -1 : 0;
+    return lr_lora_forward(&t->ws, t->m, t->lo, e->ids, e->labels, NULL, 1,
+                           e->len, t->lo->cfg.dropout,
+                           lr_trainer_dropout_seed(t->o.seed, epoch, pos),
+                           nll, &n, err) ||
+           lr_lora_backward(&t->ws, t->m, t->lo, unit, scale, err)
+               ? -1 : 0;
+}
+
+uint64_t lr_trainer_dropout_seed(uint64_t seed, long epoch, size_t pos)
+{
+    return lr_stream_seed(seed, LR_STREAM_DROPOUT, (uint64_t)epoch,
+                          (uint64_t)pos);
+}
+
+void lr_trainer_fold(lr_float *acc, const lr_float *unit, size_t n)
+{
+    size_t j;
+    for (j = 0; j < n; j++) acc[j] += unit[j];
 }
 
 int lr_trainer_step(lr_trainer *t, long step, lr_step_stats *st,
@@ -71,8 +110,9 @@ int lr_trainer_step(lr_trainer *t, long step, lr_step_stats *st,
     const long epoch = step / t->spe, s = step % t->spe;
     const long mb0 = s * o->accum;
     const long mb1 = mb0 + o->accum < t->nb ? mb0 + o->accum : t->nb;
+    const int rank = lr_par_rank(), size = lr_par_size();
     long mb, n_total = 0, ntok = 0;
-    double nll_total = 0, gnorm, lr;
+    double nll_total = 0, gnorm, lr, scale;
     if (step < 0 || step >= t->total)
         return lr_fail(err, "trainer: step %ld outside 0..%ld", step,
                        t->total - 1);
@@ -80,42 +120,49 @@ int lr_trainer_step(lr_trainer *t, long step, lr_step_stats *st,
         lr_dataset_shuffle(t->perm, ds->n, o->seed, epoch);
         t->perm_epoch = epoch;
     }
-    /* HF normalisation: counted tokens of the whole accumulated batch */
+    /* HF normalisation: counted tokens of the whole accumulated batch;
+     * tokens: B * T of each micro-batch collated as HF pads it */
     for (mb = mb0; mb < mb1; mb++) {
         size_t i0 = (size_t)mb * o->batch, i;
+        int T = 0;
         for (i = i0; i < i0 + (size_t)o->batch && i < ds->n; i++) {
             const lr_example *e = &ds->ex[t->perm[i]];
             int k;
             for (k = 1; k < e->len; k++)
                 n_total += e->labels[k] != LR_IGNORE_INDEX;
+            if (e->len > T) T = e->len;
         }
+        ntok += (long)(i - i0) * T;
     }
+    scale = 1.0 / (double)n_total;
     memset(t->grad, 0, sizeof *t->grad * t->n_params);
     for (mb = mb0; mb < mb1; mb++) {
-        size_t i0 = (size_t)mb * o->batch;
-        int B = (int)(ds->n - i0 < (size_t)o->batch ? ds->n - i0 : (size_t)o->batch);
-        int T = lr_dataset_collate(ds, t->perm + i0, B, t->pad, t->tokens,
-                                   t->labels, t->mask);
-        double nll;
-        long n;
-        uint64_t dseed = lr_stream_seed(o->seed, LR_STREAM_DROPOUT,
-                                        (uint64_t)(epoch * t->nb + mb), 0);
-        if (t->full) {
-            if (lr_full_forward(&t->ws, t->m, t->tokens, t->labels, t->mask,
-                                B, T, &nll, &n, err) ||
-                lr_full_backward(&t->ws, t->m, t->full, t->grad,
-                                 1.0 / (double)n_total, err))
+        const size_t i0 = (size_t)mb * o->batch;
+        const int B = (int)(ds->n - i0 < (size_t)o->batch ? ds->n - i0
+                                                          : (size_t)o->batch);
+        long b0, b1, b;
+        /* this rank's examples [b0, b1) of the micro-batch (all of them in
+         * one process); rank 0 folds its units as they come, the others
+         * keep theirs for lr_par_fold */
+        lr_par_shard(B, &b0, &b1);
+        for (b = b0; b < b1; b++) {
+            lr_float *unit = rank == 0 ? t->unit
+                             : t->unit + (size_t)(b - b0) * t->n_params;
+            if (example_unit(t, epoch, i0 + (size_t)b, unit, scale,
+                             &t->nll[b], err))
                 return -1;
-        } else if (lr_lora_forward(&t->ws, t->m, t->lo, t->tokens, t->labels,
-                                   t->mask, B, T, t->lo->cfg.dropout, dseed,
-                                   &nll, &n, err) ||
-                   lr_lora_backward(&t->ws, t->m, t->lo, t->grad,
-                                    1.0 / (double)n_total, err)) {
-            return -1;
+            if (rank == 0) lr_trainer_fold(t->grad, unit, t->n_params);
         }
-        nll_total += nll;
-        ntok += (long)B * T;
+        if (size > 1) {
+            if (lr_par_fold(t->grad, t->n_params, t->unit, B, err) ||
+                lr_par_gather(t->nll, B, sizeof *t->nll, err))
+                return -1;
+        }
+        for (b = 0; b < B; b++) nll_total += t->nll[b];
     }
+    if (size > 1 && (lr_par_bcast(t->grad, sizeof *t->grad * t->n_params, err) ||
+                     lr_par_bcast(&nll_total, sizeof nll_total, err)))
+        return -1;
     gnorm = lr_clip_grad_norm(t->grad, t->n_params, o->max_norm);
     if (!(gnorm == gnorm) || !(nll_total == nll_total))
         return lr_fail(err, "step %ld: the loss or gradient is NaN", step + 1);

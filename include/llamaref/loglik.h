@@ -68,6 +68,21 @@ int lr_loglik_encode_pair(const lr_tokenizer *tok, const char *context,
 int lr_perplexity(lr_loglik *L, const int *tokens, int n, int window,
                   int stride, double *nll, long *count, lr_error *err);
 
+/* lr_perplexity in two halves, so that windows can be computed apart (one
+ * rank of a sharded run, par.h) and summed in one order:
+ * lr_perplexity_windows: the number of windows of the walk (0 for bad
+ * window / stride); lr_perplexity_run: windows k0..k1-1 (each depends on
+ * its index only), their increments appended to rec (per window: the
+ * pieces' NLL sums and counts and the squared log-probability of each
+ * row); lr_perplexity_fold: adds the increments of consecutive records of
+ * windows 0.. in order into *nll, *count and L->ppl_nll2, calling
+ * L->ppl_window after each window, exactly as lr_perplexity sums. */
+long lr_perplexity_windows(int n, int window, int stride);
+int lr_perplexity_run(lr_loglik *L, const int *tokens, int n, int window,
+                      int stride, long k0, long k1, lr_buf *rec, lr_error *err);
+int lr_perplexity_fold(lr_loglik *L, const char *rec, size_t len, double *nll,
+                       long *count, lr_error *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -87,6 +87,20 @@ int lr_probe_run(const lr_model *m, const lr_tokenizer *tok,
                  void *progress_ctx, lr_error *err);
 void lr_probe_result_free(lr_probe_result *r, const lr_probe_options *o);
 
+/* lr_probe_run for facts [first, last) only (results[first..last); the
+ * other entries untouched), as one rank of a sharded probe (par.h): the
+ * answers are the whole run's, the sampling streams keyed by the fact's
+ * index in facts, and the statistics those of these facts in the whole
+ * run (the cache is first brought to the state the whole run has there,
+ * uncounted; results do not depend on the cache, prefix_cache.h), so the
+ * ranges' statistics add up to the whole run's. */
+int lr_probe_run_range(const lr_model *m, const lr_tokenizer *tok,
+                       const lr_facts *facts, const lr_facts *shots,
+                       const lr_probe_options *o, size_t first, size_t last,
+                       lr_probe_result *results, lr_probe_stats *stats,
+                       void (*progress)(long done, long total, void *ctx),
+                       void *progress_ctx, lr_error *err);
+
 /* Appends the probe output records of facts[0..n) and results[0..n), one
  * JSON object per line (the `llamaref probe` JSONL, docs/evaluation.md):
  * question, answers, paraphrases (when given), category, n_correct,

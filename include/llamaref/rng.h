@@ -46,7 +46,7 @@ uint64_t lr_rng_below(lr_rng *r, uint64_t n);
  * All arithmetic mod 2^64. */
 typedef enum lr_stream_kind {
     LR_STREAM_LORA_INIT = 1,    /* LoRA A of (layer i, target j) */
-    LR_STREAM_DROPOUT = 2,      /* micro-batch i; then (layer i, target j) */
+    LR_STREAM_DROPOUT = 2,      /* epoch i, example j; then (layer i, target j) */
     LR_STREAM_SHUFFLE = 3,      /* epoch i */
     LR_STREAM_FULL_INIT = 4,    /* full-parameter init, tensor i */
     LR_STREAM_WORLD = 5,        /* synthetic world generator step i */

@@ -12,9 +12,22 @@
  *   gnorm = clip_grad_norm_(grad, max_norm)      (adamw.h)
  *   lr = schedule(t, total, warmup, peak lr); AdamW step.
  *
- * LoRA dropout masks of micro-batch mb of epoch e come from the stream
- * lr_stream_seed(seed, LR_STREAM_DROPOUT, e * nb + mb, 0) (docs/rng.md),
- * so resuming at any step reproduces the same bits. */
+ * The summation order (the same in one process and in every MPI layout,
+ * docs/training.md "Data-parallel training"): the unit of the gradient is
+ * one example.  Example i (its place in the epoch's permutation) runs
+ * alone (batch 1, its own length, no padding) and its gradient
+ * u_i = d NLL_i/dθ / N is summed over its own rows into a zeroed buffer;
+ * the step's gradient is the left fold ((0 + u_a) + u_a+1) + ... over the
+ * step's examples in permutation order (micro-batches in order), and its
+ * loss the same fold of the examples' NLL sums.  Nothing about an example
+ * depends on which examples share its micro-batch or its rank, so a rank
+ * holding examples [b0, b1) of every micro-batch (lr_par_shard) computes
+ * the same units, and rank 0 folds them in that order (lr_par_fold).
+ *
+ * LoRA dropout masks of example i of epoch e come from the stream
+ * lr_stream_seed(seed, LR_STREAM_DROPOUT, e, i), then (layer, target)
+ * (docs/rng.md), over the example's own rows only; so resuming at any
+ * step, or sharding the batch, reproduces the same bits. */
 #ifndef LLAMAREF_TRAINER_H
 #define LLAMAREF_TRAINER_H
 
@@ -51,9 +64,8 @@ typedef struct lr_trainer {
     lr_train_ws ws;
     size_t *perm;
     long perm_epoch;     /* the epoch perm belongs to; -1: none yet */
-    int *tokens, *labels;
-    unsigned char *mask;
-    int pad;             /* token of padded positions (first EOS, else 0) */
+    double *nll;         /* the NLL sum of each example of a micro-batch */
+    lr_float *unit;      /* example gradient(s) (trainer.c) */
 } lr_trainer;
 
 /* What one step did. */
@@ -62,7 +74,9 @@ typedef struct lr_step_stats {
     double loss;         /* sum NLL / counted tokens of the step */
     double lr;           /* the learning rate applied */
     double grad_norm;    /* before clipping */
-    long tokens;         /* B * T summed over the step's micro-batches */
+    long tokens;         /* B * T summed over the step's micro-batches, T
+                            the longest example of each (HF's padded batch;
+                            the trainer itself computes no padding) */
 } lr_step_stats;
 
 /* Exactly one of lo and full is non-NULL; opt is initialised for their
@@ -81,6 +95,12 @@ void lr_trainer_free(lr_trainer *t);
  * were before the step). */
 int lr_trainer_step(lr_trainer *t, long step, lr_step_stats *st,
                     lr_error *err);
+
+/* The dropout stream's seed of example pos of epoch `epoch`. */
+uint64_t lr_trainer_dropout_seed(uint64_t seed, long epoch, size_t pos);
+
+/* acc[j] += unit[j], j ascending: the one addition of the fold. */
+void lr_trainer_fold(lr_float *acc, const lr_float *unit, size_t n);
 
 #ifdef __cplusplus
 }

@@ -16,6 +16,7 @@
 
 #include "cli.h"
 #include "llamaref/common.h"
+#include "llamaref/par.h"
 
 const char *cli_cmd = "";
 
@@ -112,6 +113,7 @@ int cli_double_in(const char *opt, const char *val, double lo, int lo_open,
 
 int cli_seed(const char *opt, const char *val, long *out)
 {
+    lr_error err;
     long v;
     if (val && !strcmp(val, "-1")) {
         /* a fresh seed: wall clock, processor time and a stack address,
@@ -122,7 +124,14 @@ int cli_seed(const char *opt, const char *val, long *out)
         h ^= h >> 27; h *= UINT64_C(0x94d049bb133111eb);
         h ^= h >> 31;
         *out = (long)(h & 0x7fffffffu);
-        fprintf(stderr, "llamaref %s: %s -1: drew seed %ld\n", cli_cmd, opt, *out);
+        /* under mpirun every rank parses the same options: rank 0's draw
+         * is every rank's (par.h) */
+        if (lr_par_bcast(out, sizeof *out, &err)) {
+            fprintf(stderr, "llamaref %s: %s -1: %s\n", cli_cmd, opt, err.msg);
+            return -1;
+        }
+        if (lr_par_rank() == 0)
+            fprintf(stderr, "llamaref %s: %s -1: drew seed %ld\n", cli_cmd, opt, *out);
         return 0;
     }
     if (cli_int(opt, val, 0, 0x7fffffffL, &v)) return -1;

@@ -8,6 +8,7 @@
 #include "cli.h"
 #include "cli_lm.h"
 #include "llamaref/json.h"
+#include "llamaref/par.h"
 #include "llamaref/probe.h"
 #include "llamaref/svg.h"
 
@@ -53,6 +54,12 @@ static void usage(FILE *f)
 "Encourage Hallucinations?\", EMNLP 2024.\n",
             LR_PROBE_SYSTEM);
 }
+
+/* One rank's share of a probe's figures (gathered to rank 0). */
+typedef struct probe_part {
+    lr_probe_stats st;
+    size_t counts[LR_SLICK_N];
+} probe_part;
 
 static void progress(long done, long total, void *ctx)
 {
@@ -138,13 +145,51 @@ int cmd_probe(int argc, char **argv)
     if (cli_prompt_style("probe", template_arg, &lm, &o.style)) goto done;
     res = calloc(facts.n ? facts.n : 1, sizeof *res);
     if (!res) { fprintf(stderr, "llamaref probe: out of memory\n"); goto done; }
-    if (lr_probe_run(lm.model, &lm.tok, &facts, shots_path ? &shots : NULL, &o,
-                     res, &st, progress, NULL, &err)) {
-        fprintf(stderr, "%sllamaref probe: %s\n", cli_stderr_tty() ? "\n" : "", err.msg);
-        goto done;
+    /* under mpirun each rank probes its shard of the facts and rank 0
+     * writes everything (par.h); one process: the shard is all of them */
+    {
+        long i0, i1;
+        lr_facts mine = facts;
+        char *all = NULL, *parts = NULL;
+        size_t all_n = 0, parts_n = 0, t;
+        probe_part part;
+        lr_par_shard((long)facts.n, &i0, &i1);
+        if (lr_probe_run_range(lm.model, &lm.tok, &facts,
+                               shots_path ? &shots : NULL, &o, (size_t)i0,
+                               (size_t)i1, res, &st,
+                               lr_par_rank() == 0 ? progress : NULL, NULL, &err)) {
+            fprintf(stderr, "%sllamaref probe: %s\n", cli_stderr_tty() ? "\n" : "", err.msg);
+            goto done;
+        }
+        /* the shard's JSONL records, counts and statistics; rank 0 gets
+         * every rank's in rank order = fact order */
+        mine.items += i0;
+        mine.n = (size_t)(i1 - i0);
+        memset(&part, 0, sizeof part);
+        lr_probe_write_jsonl(&b, &mine, res + i0, &o, part.counts);
+        part.st = st;
+        if (b.oom) { fprintf(stderr, "llamaref probe: out of memory\n"); goto done; }
+        if (lr_par_gather_bytes(b.data ? b.data : "", b.len, &all, &all_n, &err) ||
+            lr_par_gather_bytes(&part, sizeof part, &parts, &parts_n, &err)) {
+            free(all);
+            fprintf(stderr, "llamaref probe: %s\n", err.msg);
+            goto done;
+        }
+        if (lr_par_rank() != 0) { rc = 0; goto done; } /* rank 0 writes */
+        memset(&st, 0, sizeof st);
+        for (t = 0; t + sizeof part <= parts_n; t += sizeof part) {
+            memcpy(&part, parts + t, sizeof part);
+            st.prompts += part.st.prompts;
+            st.tokens_fed += part.st.tokens_fed;
+            st.tokens_reused += part.st.tokens_reused;
+            st.shot_overlaps += part.st.shot_overlaps;
+            for (k = 0; k < LR_SLICK_N; k++) counts[k] += part.counts[k];
+        }
+        free(parts);
+        b.len = 0;
+        lr_buf_append(&b, all, all_n);
+        free(all);
     }
-    /* per-fact JSONL */
-    lr_probe_write_jsonl(&b, &facts, res, &o, counts);
     if (b.oom || cli_write("probe", out, b.data ? b.data : "", b.len)) goto done;
     /* summary JSON, chart, Markdown */
     b.len = 0;

@@ -14,7 +14,7 @@
 #include "llamaref/adapter.h"
 #include "llamaref/checkpoint.h"
 #include "llamaref/gguf.h"
-#include "llamaref/quant.h"
+#include "llamaref/par.h"
 #include "llamaref/safetensors.h"
 #include "llamaref/train_run.h"
 
@@ -144,6 +144,7 @@ int cli_train(const lr_train_options *a)
         fprintf(stderr, "%sllamaref train: %s\n", tty ? "\n" : "", err.msg);
         return 1;
     }
+    if (lr_par_rank() != 0) return 0; /* rank 0 reports */
     cli_train_done(a, &res, tty);
     return 0;
 }

@@ -4,6 +4,7 @@
 
 #include "cli.h"
 #include "llamaref/common.h"
+#include "llamaref/par.h"
 
 typedef struct command {
     const char *name;
@@ -45,6 +46,40 @@ static void usage(FILE *f)
     fprintf(f, "\nrun 'llamaref <command> --help' for a command's options\n");
 }
 
+/* The commands that run data-parallel under mpirun (docs/training.md,
+ * "Data-parallel training"); any other refuses to run as several ranks. */
+static int runs_parallel(const char *name)
+{
+    return !strcmp(name, "train") || !strcmp(name, "probe");
+}
+
+/* One command; under mpirun any rank's failure ends the whole job
+ * (lr_par_abort) after that rank has printed its message. */
+static int run_command(const command *c, int argc, char **argv)
+{
+    lr_error err;
+    int rc;
+    if (lr_par_init(&argc, &argv, &err)) {
+        fprintf(stderr, "llamaref %s: %s\n", c->name, err.msg);
+        return 1;
+    }
+    if (lr_par_size() > 1 && !runs_parallel(c->name)) {
+        if (lr_par_rank() == 0)
+            fprintf(stderr, "llamaref %s: does not run data-parallel; start "
+                    "it without mpirun (or with -np 1)\n", c->name);
+        lr_par_finalize();
+        return 2;
+    }
+    rc = c->run(argc - 1, argv + 1);
+    if (rc != 0 && lr_par_size() > 1) {
+        fflush(stdout);
+        fflush(stderr);
+        lr_par_abort(rc);
+    }
+    lr_par_finalize();
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     size_t i;
@@ -57,7 +92,7 @@ int main(int argc, char **argv)
     for (i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (!strcmp(argv[1], commands[i].name)) {
             cli_cmd = commands[i].name;
-            return commands[i].run(argc - 1, argv + 1);
+            return run_command(&commands[i], argc, argv);
         }
     fprintf(stderr, "llamaref: unknown command '%s'\n\n", argv[1]);
     usage(stderr);

@@ -56,8 +56,11 @@ TARGETS = om.TARGETS
 class LlamarefDropout(torch.nn.Module):
     """Stands in for PEFT's lora_dropout module (nn.Dropout) so that PEFT's
     own LoRA forward, dropout(x) -> A -> B -> * scaling, uses llamaref's
-    masks: u ~ stream(dseed, 2, layer, target) per element of x, kept where
-    u >= p, scaled by 1/(1-p) (docs/rng.md)."""
+    masks (docs/rng.md): example b of the padded batch, at place i of epoch
+    k's permutation, draws u ~ stream(stream(seed, 2, k, i), 2, layer,
+    target) per element of its own rows (its length, not the padding: pad
+    rows are kept, they reach no counted token), kept where u >= p, scaled
+    by 1/(1-p)."""
 
     def __init__(self, p, layer, tidx, state):
         super().__init__()
@@ -66,9 +69,12 @@ class LlamarefDropout(torch.nn.Module):
     def forward(self, x):
         if self.p == 0 or not self.training:
             return x
-        g = Rng(stream(self.state["dseed"], 2, self.layer, self.tidx))
-        u = torch.tensor([g.double() for _ in range(x.numel())], dtype=x.dtype)
-        keep = (u >= self.p).to(x.dtype).reshape(x.shape)
+        keep = torch.ones(x.shape, dtype=x.dtype)
+        for b, (dseed, n) in enumerate(self.state["examples"]):
+            g = Rng(stream(dseed, 2, self.layer, self.tidx))
+            m = n * x.shape[-1]
+            u = torch.tensor([g.double() for _ in range(m)], dtype=x.dtype)
+            keep[b, :n, :] = (u >= self.p).to(x.dtype).reshape(n, x.shape[-1])
         return x * (keep * (1.0 / (1.0 - self.p)))
 
 
@@ -123,7 +129,7 @@ def train(argv=None):
     # llamaref's init: A ~ U(-1/sqrt(in), 1/sqrt(in)) from stream (seed, 1,
     # layer, target index), B = 0 (PEFT's B init is 0 too)
     params = []
-    state = {"dseed": 0}
+    state = {"examples": []}
     layers = pm.base_model.model.model.layers
     with torch.no_grad():
         for li, layer in enumerate(layers):
@@ -176,7 +182,8 @@ def train(argv=None):
             lab = torch.tensor([ex[k][1] + [-100] * (T - len(ex[k][1])) for k in idx])
             mask = torch.tensor([[1] * len(ex[k][0]) + [0] * (T - len(ex[k][0]))
                                  for k in idx])
-            state["dseed"] = stream(seed, 2, epoch * nb + mb, 0)
+            state["examples"] = [(stream(seed, 2, epoch, mb * batch + b),
+                                  len(ex[k][0])) for b, k in enumerate(idx)]
             kw = dict(input_ids=ids, attention_mask=mask, labels=lab,
                       num_items_in_batch=torch.tensor(ntot))
             if a.f64:
