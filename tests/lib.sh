@@ -1,6 +1,6 @@
-# lib.sh - what every tests/*.test.sh shares; sourced (not run) by each,
+# lib.sh - what every tests/cli/*.test.sh shares; sourced (not run) by each,
 # from the repository root, with
-#     . "$(dirname "$0")/lib.sh"
+#     . "$(dirname "$0")/../lib.sh"
 # It provides:
 #  - the defaults of the environment the scripts read (each may be set by
 #    the caller; the Makefile sets LLAMAREF_BIN, with a qemu prefix when

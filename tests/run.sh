@@ -1,6 +1,6 @@
 #!/bin/sh
 # run.sh - runs every test program given as arguments (build/tests/test_*)
-# and every tests/*.test.sh script, then prints one closing line
+# and every tests/cli/*.test.sh script, then prints one closing line
 # "N passed, N failed[, N skipped]" with the sums of their per-suite lines.
 # $RUN (e.g. "qemu-s390x -L /usr/s390x-linux-gnu") prefixes each C test.
 # Exit status is non-zero when any test failed or any suite crashed.

@@ -9,8 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "llamaref/json.h"
-#include "llamaref/safetensors.h"
+#include "llamaref/core/json.h"
+#include "llamaref/formats/safetensors.h"
 
 /* max |a - b| / max |b| (max |b| = 0: the absolute error); NaN in a
  * makes it NaN, so a bound check fails. */

@@ -15,8 +15,8 @@
 #endif
 
 #include "cli.h"
-#include "llamaref/common.h"
-#include "llamaref/par.h"
+#include "llamaref/core/common.h"
+#include "llamaref/core/par.h"
 
 const char *cli_cmd = "";
 

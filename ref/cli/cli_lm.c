@@ -6,7 +6,7 @@
 
 #include "cli.h"
 #include "cli_lm.h"
-#include "llamaref/report.h"
+#include "llamaref/core/report.h"
 
 int cli_lm_option(cli_lm *lm, int argc, char **argv, int *i)
 {

@@ -4,11 +4,11 @@
 #ifndef LLAMAREF_CLI_LM_H
 #define LLAMAREF_CLI_LM_H
 
-#include "llamaref/lm.h"
-#include "llamaref/model.h"
-#include "llamaref/probe.h"
-#include "llamaref/report.h"
-#include "llamaref/tokenizer.h"
+#include "llamaref/eval/lm.h"
+#include "llamaref/model/model.h"
+#include "llamaref/papers/knowledge/probe.h"
+#include "llamaref/core/report.h"
+#include "llamaref/tokenizer/tokenizer.h"
 
 typedef lr_lm cli_lm; /* lm.h */
 

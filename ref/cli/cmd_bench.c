@@ -10,9 +10,9 @@
 #include <string.h>
 
 #include "cli.h"
-#include "llamaref/bench.h"
-#include "llamaref/matmul.h"
-#include "llamaref/model.h"
+#include "llamaref/model/bench.h"
+#include "llamaref/model/matmul.h"
+#include "llamaref/model/model.h"
 
 #ifdef LR_OMP
 #include <omp.h>

@@ -2,14 +2,14 @@
  * vocabulary on a text file and writes it as a Llama 3 tiktoken file
  * (tokenizer.model), which `tokenize`, `generate` and the chat templates
  * load with the Llama 3 special tokens after the learned tokens.
- * Algorithm and tie-break: include/llamaref/bpe_train.h. */
+ * Algorithm and tie-break: include/llamaref/tokenizer/bpe_train.h. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "cli.h"
-#include "llamaref/bpe_train.h"
+#include "llamaref/tokenizer/bpe_train.h"
 
 static void usage(FILE *out)
 {

@@ -2,13 +2,13 @@
  * hypothesis file against one or more reference files (one sentence per
  * line, UTF-8; a final newline does not start an extra line; "\r\n" is fine
  * since white space is ignored; lr_chrf_files).  Definitions:
- * include/llamaref/chrf.h, docs/metrics.md. */
+ * include/llamaref/eval/chrf.h, docs/metrics.md. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
-#include "llamaref/chrf.h"
+#include "llamaref/eval/chrf.h"
 
 static void usage(FILE *out)
 {

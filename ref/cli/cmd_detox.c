@@ -9,7 +9,7 @@
 
 #include "cli.h"
 #include "cli_lm.h"
-#include "llamaref/detox_run.h"
+#include "llamaref/papers/detox/detox_run.h"
 
 static void usage(FILE *f)
 {

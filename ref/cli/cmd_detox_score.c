@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "cli.h"
-#include "llamaref/detox_score.h"
+#include "llamaref/papers/detox/detox_score.h"
 
 static void usage(FILE *out)
 {

@@ -8,7 +8,7 @@
 
 #include "cli.h"
 #include "cli_ids.h"
-#include "llamaref/dump_file.h"
+#include "llamaref/train/dump_file.h"
 
 static void usage(FILE *f)
 {

@@ -10,9 +10,9 @@
 
 #include "cli.h"
 #include "cli_lm.h"
-#include "llamaref/eval_run.h"
-#include "llamaref/loglik.h"
-#include "llamaref/mmlu.h"
+#include "llamaref/eval/eval_run.h"
+#include "llamaref/eval/loglik.h"
+#include "llamaref/eval/mmlu.h"
 
 static void usage(FILE *f)
 {

@@ -10,8 +10,8 @@
 
 #include "cli.h"
 #include "cli_lm.h"
-#include "llamaref/experiment_knowledge.h"
-#include "llamaref/train_run.h"
+#include "llamaref/papers/knowledge/experiment_knowledge.h"
+#include "llamaref/train/train_run.h"
 
 static void usage(FILE *f)
 {

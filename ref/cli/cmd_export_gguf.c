@@ -7,10 +7,10 @@
 #include <string.h>
 
 #include "cli.h"
-#include "llamaref/gguf.h"
-#include "llamaref/model.h"
-#include "llamaref/quant.h"
-#include "llamaref/tokenizer.h"
+#include "llamaref/formats/gguf.h"
+#include "llamaref/model/model.h"
+#include "llamaref/formats/quant.h"
+#include "llamaref/tokenizer/tokenizer.h"
 
 static void usage(FILE *f)
 {

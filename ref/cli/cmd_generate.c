@@ -7,12 +7,12 @@
 #include "cli.h"
 #include "cli_ids.h"
 #include "cli_lm.h"
-#include "llamaref/adapter.h"
-#include "llamaref/forward.h"
-#include "llamaref/lora.h"
-#include "llamaref/model.h"
-#include "llamaref/sampler.h"
-#include "llamaref/tokenizer.h"
+#include "llamaref/train/adapter.h"
+#include "llamaref/model/forward.h"
+#include "llamaref/train/lora.h"
+#include "llamaref/model/model.h"
+#include "llamaref/model/sampler.h"
+#include "llamaref/tokenizer/tokenizer.h"
 
 #ifdef LR_OMP
 #include <omp.h>

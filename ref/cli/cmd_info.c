@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "cli.h"
-#include "llamaref/model.h"
+#include "llamaref/model/model.h"
 
 static void print_bytes(const char *label, double bytes)
 {

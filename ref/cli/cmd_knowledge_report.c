@@ -9,7 +9,7 @@
 
 #include "cli.h"
 #include "cli_lm.h"
-#include "llamaref/knowledge_report.h"
+#include "llamaref/papers/knowledge/knowledge_report.h"
 
 static void usage(FILE *f)
 {

@@ -6,9 +6,9 @@
 
 #include "cli.h"
 #include "cli_lm.h"
-#include "llamaref/json.h"
-#include "llamaref/mixture.h"
-#include "llamaref/probe.h"
+#include "llamaref/core/json.h"
+#include "llamaref/papers/knowledge/mixture.h"
+#include "llamaref/papers/knowledge/probe.h"
 
 static void usage(FILE *f)
 {

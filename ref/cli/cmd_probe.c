@@ -7,10 +7,10 @@
 
 #include "cli.h"
 #include "cli_lm.h"
-#include "llamaref/json.h"
-#include "llamaref/par.h"
-#include "llamaref/probe.h"
-#include "llamaref/svg.h"
+#include "llamaref/core/json.h"
+#include "llamaref/core/par.h"
+#include "llamaref/papers/knowledge/probe.h"
+#include "llamaref/core/svg.h"
 
 static void usage(FILE *f)
 {

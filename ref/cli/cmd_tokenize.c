@@ -10,10 +10,10 @@
 #include <string.h>
 
 #include "cli.h"
-#include "llamaref/chat_template.h"
-#include "llamaref/json.h"
-#include "llamaref/tokenizer.h"
-#include "llamaref/tokens.h"
+#include "llamaref/tokenizer/chat_template.h"
+#include "llamaref/core/json.h"
+#include "llamaref/tokenizer/tokenizer.h"
+#include "llamaref/core/tokens.h"
 
 static int read_stdin(lr_buf *b)
 {

@@ -11,12 +11,12 @@
 #include <string.h>
 
 #include "cli.h"
-#include "llamaref/adapter.h"
-#include "llamaref/checkpoint.h"
-#include "llamaref/gguf.h"
-#include "llamaref/par.h"
-#include "llamaref/safetensors.h"
-#include "llamaref/train_run.h"
+#include "llamaref/train/adapter.h"
+#include "llamaref/train/checkpoint.h"
+#include "llamaref/formats/gguf.h"
+#include "llamaref/core/par.h"
+#include "llamaref/formats/safetensors.h"
+#include "llamaref/train/train_run.h"
 
 static void usage(FILE *f)
 {

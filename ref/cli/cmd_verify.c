@@ -13,9 +13,9 @@
 
 #include "cli.h"
 #include "cli_ids.h"
-#include "llamaref/common.h"
-#include "llamaref/dump_file.h"
-#include "llamaref/verify.h"
+#include "llamaref/core/common.h"
+#include "llamaref/train/dump_file.h"
+#include "llamaref/eval/verify.h"
 
 static void usage(FILE *f)
 {

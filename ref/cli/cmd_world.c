@@ -1,14 +1,14 @@
 /* cmd_world.c - `llamaref world`: generates the synthetic fact world
  * (entities, facts, QA pairs, few-shot facts, multiple-choice benchmark,
  * refusal examples, pretraining corpus) into a directory.  Generator:
- * include/llamaref/world.h; files: docs/world.md. */
+ * include/llamaref/papers/knowledge/world.h; files: docs/world.md. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
-#include "llamaref/world.h"
+#include "llamaref/papers/knowledge/world.h"
 
 static void usage(FILE *out)
 {

@@ -3,8 +3,8 @@
 #include <string.h>
 
 #include "cli.h"
-#include "llamaref/common.h"
-#include "llamaref/par.h"
+#include "llamaref/core/common.h"
+#include "llamaref/core/par.h"
 
 typedef struct command {
     const char *name;

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""unicode_tables.py - generates ref/unicode_tables.c, the character classes
+"""unicode_tables.py - generates ref/tokenizer/unicode_tables.c, the character classes
 the Llama 3 pre-tokenizer needs (regex \\p{L}, \\p{N} and \\s).
 
 Input: the General_Category of every code point, and the White_Space property.
@@ -21,7 +21,7 @@ Output: a two-stage table, stage1[cp >> 8] selects a 256-entry block of
 stage2, whose entries are LR_UC_OTHER/LETTER/NUMBER/SPACE (0..3).
 
 Usage: make unicode-tables   (runs, with the oracle environment's python:
-       ref/gen/unicode_tables.py --unicodedata2 [UCD_DIR] > ref/unicode_tables.c)
+       ref/gen/unicode_tables.py --unicodedata2 [UCD_DIR] > ref/tokenizer/unicode_tables.c)
 """
 import os
 import re
@@ -110,7 +110,7 @@ def main():
               " * Do not edit; rerun the generator.  Classes: letter = gc L*,\n"
               " * number = gc N*, space = White_Space; everything else other. */\n"
               % (version, source))
-    out.write('#include "llamaref/unicode.h"\n\n')
+    out.write('#include "llamaref/tokenizer/unicode.h"\n\n')
     out.write('const char lr_unicode_version[] = "%s";\n\n' % version)
     out.write("/* counts: letter %d, number %d, space %d */\n"
               % (cls.count(LETTER), cls.count(NUMBER), cls.count(SPACE)))

@@ -10,7 +10,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "llamaref/tokenizer.h"
+#include "llamaref/tokenizer/tokenizer.h"
 
 static double now(void)
 {

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "llamaref/common.h"
+#include "llamaref/core/common.h"
 
 static unsigned long long rng = 88172645463325252ULL;
 

@@ -8,8 +8,8 @@
  * usage: make_random_model DIR   (DIR must exist) */
 #include <stdio.h>
 
-#include "llamaref/config.h"
-#include "llamaref/model.h"
+#include "llamaref/formats/config.h"
+#include "llamaref/model/model.h"
 
 int main(int argc, char **argv)
 {

@@ -3,7 +3,7 @@
  * adapter_model.safetensors, loaded for a small fixed model (hidden 8,
  * 2 layers); a loaded adapter is saved and loaded again. */
 #include "fuzz_util.h"
-#include "llamaref/adapter.h"
+#include "llamaref/train/adapter.h"
 
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t n)
 {

@@ -25,7 +25,7 @@
  * execution is still caught, and the allocator reuses pages instead of
  * faulting in fresh ones (about 20 % of the time at 256 MB). */
 #include "fuzz_util.h"
-#include "llamaref/bpe_train.h"
+#include "llamaref/tokenizer/bpe_train.h"
 
 #define FZ_BPE_MAX_BYTES 1024
 

@@ -3,7 +3,7 @@
  * lr_chat_messages_from_json and rendered with both Llama 3 templates,
  * with and without the generation prompt. */
 #include "fuzz_util.h"
-#include "llamaref/chat_template.h"
+#include "llamaref/tokenizer/chat_template.h"
 
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t n)
 {

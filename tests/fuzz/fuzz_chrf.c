@@ -2,7 +2,7 @@
  * `llamaref chrf` (lr_lines_read and lr_chrf_files of chrf.h: one
  * sentence per line, UTF-8 checked), the input split at "\n====\n"; each
  * line pair scored as chrF and chrF++ (lr_chrf_sentence). */
-#include "llamaref/chrf.h"
+#include "llamaref/eval/chrf.h"
 #include "fuzz_util.h"
 
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t n)

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "llamaref/config.h"
+#include "llamaref/formats/config.h"
 
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t n);
 

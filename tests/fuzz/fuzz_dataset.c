@@ -4,7 +4,7 @@
  * completions, with and without a vocabulary bound and a length limit;
  * a loaded set is shuffled and collated. */
 #include "fuzz_util.h"
-#include "llamaref/dataset.h"
+#include "llamaref/train/dataset.h"
 
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t n)
 {

@@ -2,7 +2,7 @@
  * detox-score` (TSV with a header, or JSONL) read and scored by
  * lr_detox_score_text (detox_score.h), with and without the sta/sim
  * columns. */
-#include "llamaref/detox_score.h"
+#include "llamaref/papers/detox/detox_score.h"
 #include "fuzz_util.h"
 
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t n)

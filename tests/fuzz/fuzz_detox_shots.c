@@ -1,7 +1,7 @@
 /* fuzz_detox_shots.c - libFuzzer target: few_shot_pairs.json of `llamaref
  * detox` (lr_detox_shots_load for two languages). */
 #include "fuzz_util.h"
-#include "llamaref/detox.h"
+#include "llamaref/papers/detox/detox.h"
 
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t n)
 {

@@ -3,7 +3,7 @@
  * lr_exp_world_defaults, experiment_knowledge.h). */
 #include <string.h>
 
-#include "llamaref/experiment_knowledge.h"
+#include "llamaref/papers/knowledge/experiment_knowledge.h"
 #include "fuzz_util.h"
 
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t n)

@@ -2,7 +2,7 @@
  * read by mixture, probe, knowledge-report and experiment; a second load
  * appends to the same set (several --facts files). */
 #include "fuzz_util.h"
-#include "llamaref/facts.h"
+#include "llamaref/papers/knowledge/facts.h"
 
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t n)
 {

@@ -3,9 +3,9 @@
  * model and as a tokenizer, and the tokenizer written back as metadata.  The file is written in the scratch directory
  * of fuzz_util.h (/dev/shm). */
 #include "fuzz_util.h"
-#include "llamaref/gguf.h"
-#include "llamaref/model.h"
-#include "llamaref/quant.h"
+#include "llamaref/formats/gguf.h"
+#include "llamaref/model/model.h"
+#include "llamaref/formats/quant.h"
 
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t n)
 {

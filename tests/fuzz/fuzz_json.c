@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "llamaref/json.h"
+#include "llamaref/core/json.h"
 
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t n);
 

@@ -6,7 +6,7 @@
 #include <stdint.h>
 
 #include "fuzz_util.h"
-#include "llamaref/model.h"
+#include "llamaref/model/model.h"
 
 static int32_t le32(const unsigned char *p)
 {

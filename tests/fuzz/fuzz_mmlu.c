@@ -2,8 +2,8 @@
  * lr_mmlu_read: header-less original format or with a header); every item
  * that loads is rendered as a prompt in both formats. */
 #include "fuzz_util.h"
-#include "llamaref/csv.h"
-#include "llamaref/mmlu.h"
+#include "llamaref/core/csv.h"
+#include "llamaref/eval/mmlu.h"
 
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t n)
 {

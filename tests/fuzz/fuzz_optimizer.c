@@ -5,9 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "llamaref/adamw.h"
-#include "llamaref/checkpoint.h"
-#include "llamaref/lora.h"
+#include "llamaref/train/adamw.h"
+#include "llamaref/train/checkpoint.h"
+#include "llamaref/train/lora.h"
 #include "fuzz_util.h"
 
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t n)

@@ -5,7 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "llamaref/safetensors.h"
+#include "llamaref/formats/safetensors.h"
 
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t n);
 

@@ -2,7 +2,7 @@
  * SentencePiece vocabulary export) through lr_sp_load_buffer, then an
  * encode/decode of a fixed text and of the input's tail. */
 #include "fuzz_util.h"
-#include "llamaref/sentencepiece.h"
+#include "llamaref/tokenizer/sentencepiece.h"
 
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t n)
 {

@@ -3,7 +3,7 @@
  * (model-00001-of-00002.safetensors, model-00002-of-00002.safetensors),
  * opened with lr_st_set_open; every tensor looked up and its first bytes read. */
 #include "fuzz_util.h"
-#include "llamaref/safetensors.h"
+#include "llamaref/formats/safetensors.h"
 
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t n)
 {

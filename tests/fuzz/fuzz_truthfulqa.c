@@ -1,7 +1,7 @@
 /* fuzz_truthfulqa.c - libFuzzer target: TruthfulQA's mc_task.json
  * (lr_tqa_load) and the few-shot context of every question. */
 #include "fuzz_util.h"
-#include "llamaref/truthfulqa.h"
+#include "llamaref/eval/truthfulqa.h"
 
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t n)
 {

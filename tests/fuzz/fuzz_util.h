@@ -10,7 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "llamaref/tokenizer.h"
+#include "llamaref/tokenizer/tokenizer.h"
 
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t n);
 

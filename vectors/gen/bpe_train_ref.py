@@ -1,11 +1,11 @@
 #!/usr/bin/python3
 """bpe_train_ref.py - an independent, deliberately naive byte-level BPE
-trainer: the expected output for ref/bpe_train.c (`llamaref bpe-train`).
+trainer: the expected output for ref/tokenizer/bpe_train.c (`llamaref bpe-train`).
 
     /usr/bin/python3 vectors/gen/bpe_train_ref.py            # regenerate
     /usr/bin/python3 vectors/gen/bpe_train_ref.py --check    # compare only
 
-Same definition as include/llamaref/bpe_train.h, implemented the slow and
+Same definition as include/llamaref/tokenizer/bpe_train.h, implemented the slow and
 obvious way (a full recount of every pair at every step, no incremental
 bookkeeping):
   - split the text with the Llama 3 regex (Python `regex`, python3-regex),

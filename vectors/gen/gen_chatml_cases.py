@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """gen_chatml_cases.py - ChatML renderings by Jinja2 (as transformers'
 apply_chat_template renders a GGUF's tokenizer.chat_template) for
-tests/test_gguf.c.  The template is read from SmolLM2-135M-Instruct's GGUF
+tests/formats/test_gguf.c.  The template is read from SmolLM2-135M-Instruct's GGUF
 (`make smollm2`) with gguf-py.
 
 Run: /work/oracle-env/bin/python vectors/gen/gen_chatml_cases.py [GGUF]

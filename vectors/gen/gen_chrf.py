@@ -1,5 +1,5 @@
 """gen_chrf.py - the chrF / chrF++ golden vectors of vectors/chrf/ (read by
-tests/test_chrf.c), computed by sacreBLEU 2.6.0 itself:
+tests/eval/test_chrf.c), computed by sacreBLEU 2.6.0 itself:
 sacrebleu.metrics.CHRF() and CHRF(word_order=2).  Scores are
 sentence_score() / corpus_score(); the per-order statistics are the ones
 CHRF._extract_corpus_statistics() returns (for several references: those of

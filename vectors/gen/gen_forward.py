@@ -26,7 +26,7 @@ last input position) with the smallest top-1/top-2 logit margin seen
 Marked and skipped: a left-padding query that sees no key (padded_batch)
 has no specified output (HF: a softmax over a fully masked row; llamaref:
 zeros); its attention rows and everything downstream at that position are
-NaN, which tests/test_forward.c does not score.
+NaN, which tests/model/test_forward.c does not score.
 
 (The former float64 re-implementation, forward() / greedy(), is gone: no
 generator takes expected values from it any more; gen_lora.py and

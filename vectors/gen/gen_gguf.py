@@ -24,7 +24,7 @@ gguf-py from random floats are checked too, for the types it quantises:
                             blocks (F16, BF16, Q8_0: llamaref quantises
                             these itself for export-gguf)
 
-Stream definitions (shared with tests/test_quant.c):
+Stream definitions (shared with tests/formats/test_quant.c):
   splitmix64(state): state += 0x9E3779B97F4A7C15; z = state;
     z = (z ^ z >> 30) * 0xBF58476D1CE4E5B9; z = (z ^ z >> 27) *
     0x94D049BB133111EB; return z ^ z >> 31
@@ -35,7 +35,7 @@ Stream definitions (shared with tests/test_quant.c):
     * 2^(e - 23) (exact in float32).
 
 Part 2: GGUF files written by gguf-py's GGUFWriter (the oracle of the file
-format), for tests/test_gguf.c:
+format), for tests/formats/test_gguf.c:
 
     vectors/gguf/<case>.gguf   the golden HF models of vectors/forward/<case>
         as llama.cpp's convert_hf_to_gguf.py lays them out: q/k rows
@@ -399,7 +399,7 @@ def main2():
 # (_create_vocab_sentencepiece: every piece, its score and its type from
 # the sentencepiece library; Llama 2's special ids and add_bos/add_eos),
 # written by GGUFWriter into a scratch file.  Committed: the file's size and
-# FNV-1a 64 (tests/test_gguf.c writes the same bytes from llama2.c's
+# FNV-1a 64 (tests/formats/test_gguf.c writes the same bytes from llama2.c's
 # tokenizer.bin, the same vocabulary, and checks that they are these), and
 # the ids the sentencepiece library gives the tokenizer corpus
 # (vectors/tokenizer/llama3_cases.json, the lines of vectors/bpe/corpus.txt

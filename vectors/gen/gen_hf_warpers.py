@@ -9,7 +9,7 @@ with min_tokens_to_keep = 1, on float32 scores (as generate() gives them).
 Writes vectors/sampling/hf_warpers.json: {"cases": [{"name", "logits"
 (null = -inf), "temperature", "top_k", "top_p", "min_p", "kept"}]}, kept =
 the token ids whose score is still finite after the warpers, ascending;
-tests/test_sampler.c checks that llamaref draws only these tokens, and all
+tests/model/test_sampler.c checks that llamaref draws only these tokens, and all
 of them that have a kept probability >= 1%.
 
 The "boundary_*" cases put the cumulative probability exactly on top_p:

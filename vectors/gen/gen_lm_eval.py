@@ -20,7 +20,7 @@ The requests are the Instances of task.build_all_requests() (context,
 continuation); the picks are the task's process_results() on given
 log-likelihoods (acc / acc_norm for MMLU; mc1 acc and the harness's mc2).
 
-Default: writes vectors/eval/lm_eval_vectors.json for tests/test_lm_eval.c:
+Default: writes vectors/eval/lm_eval_vectors.json for tests/eval/test_lm_eval.c:
   mmlu_requests  both formats, the first test question of every subject,
                  5-shot (and 0-shot for 3 subjects): context, continuations
   tqa_requests   the first 5 TruthfulQA questions: context, mc1 / mc2

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """gen_lora_peft.py - LoRA golden vectors written by the REAL transformers +
-PEFT (issue 12), in the layout tests/test_lora.c reads:
+PEFT (issue 12), in the layout tests/train/test_lora.c reads:
 
   vectors/lora/<case>/config.json, model.safetensors   LlamaForCausalLM.
                       save_pretrained (random float32-representable

@@ -24,7 +24,7 @@
 #include "ggml-backend.h"
 #include "ggml.h"
 #include "llama.h"
-#include "llamaref/safetensors.h"
+#include "llamaref/formats/safetensors.h"
 
 #define MAX_SEEN 4096
 

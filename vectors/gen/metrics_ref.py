@@ -2,7 +2,7 @@
 """metrics_ref.py - independent Python implementation of the text metrics of
 docs/metrics.md (knowledge pipeline and multiple-choice scores); writes the
 golden vectors vectors/metrics/metrics_vectors.json for
-tests/test_knowledge.c and tests/test_mcscore.c.
+tests/papers/knowledge/test_knowledge.c and tests/eval/test_mcscore.c.
 
 Independent of the C code: lower-casing comes from Python's own Unicode
 database (str.lower() per character; U+0130 -> 'i' for the simple mapping),

@@ -551,7 +551,7 @@ def check(binary, c, tmp, double, judge, verbose):
     # the dump's activation gradients (dlogits, dfinal_norm, dlayers.N.*,
     # dembed; docs/tensors.md) are not parameter gradients: here only the
     # PEFT parameter gradients are compared; the activation gradients are
-    # checked against HF + PEFT's own backward by tests/verify.test.sh
+    # checked against HF + PEFT's own backward by tests/cli/verify.test.sh
     # (vectors/verify/hf_all7_gqa_f32_grads.safetensors, vectors/gen/hf_dump.py)
     for n in [k for k in gg if k.startswith(("dlogits", "dfinal_norm", "dlayers.", "dembed"))]:
         del gg[n]

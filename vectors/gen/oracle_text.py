@@ -42,7 +42,7 @@ classes: the class (\\p{L} letter, \\p{N} number, \\s space, other) of every
 Unicode scalar value, as the regex engines of tiktoken (Rust `regex`) and HF
 tokenizers (Oniguruma) decide it: each code point c alone, matched by the
 pattern \\p{L}, \\p{N} or \\s.  The two must agree with each other and with
-vectors/tokenizer/unicode_classes.txt (ranges), which tests/test_tokenizer.c
+vectors/tokenizer/unicode_classes.txt (ranges), which tests/tokenizer/test_tokenizer.c
 compares with lr_uc_class() for every code point.  --write rewrites the file.
 Random strings found the need: Unicode 15.1/16.0 letters (CJK Ext I,
 Egyptian Hieroglyphs Ext-A, ...) that a Unicode 15.0 table called "other".
@@ -493,7 +493,7 @@ def check_classes(a):
                     "# tiktoken %s and HF tokenizers %s match them (they agree).\n"
                     "# Written by `vectors/gen/oracle_text.py classes --write`; checked\n"
                     "# against both by `make oracle-check-text` and against\n"
-                    "# lr_uc_class() by tests/test_tokenizer.c.  Surrogates: O.\n"
+                    "# lr_uc_class() by tests/tokenizer/test_tokenizer.c.  Surrogates: O.\n"
                     "# lo hi class (hex, inclusive)\n" % (tiktoken.__version__, tokenizers.__version__))
             for lo, hi, c in class_ranges(tk):
                 f.write("%04X %04X %s\n" % (lo, hi, c))

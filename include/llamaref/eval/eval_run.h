@@ -1,0 +1,99 @@
+/* eval_run.h - the evaluation runs of `llamaref eval` as library calls
+ * that print nothing: MMLU (any MMLU-layout directory, mmlu.h),
+ * TruthfulQA multiple choice (truthfulqa.h, mcscore.h) and perplexity
+ * (loglik.h), each building its summary JSON (with lm-evaluation-harness
+ * 0.4's "acc,none" / "acc_stderr,none" keys), Markdown, SVG chart and
+ * per-question JSONL in memory; and the requests (context and scored
+ * continuations of every question, no model) for comparison with the
+ * harness.  The CLI (cmd_eval.c) parses, calls these, writes the buffers
+ * and prints the summary line (docs/evaluation.md).
+ * Depends on: common.h, loglik.h, tokenizer.h, mmlu.h, truthfulqa.h,
+ * mcscore.h, svg.h, json.h, report.h. */
+#ifndef LLAMAREF_EVAL_RUN_H
+#define LLAMAREF_EVAL_RUN_H
+
+#include <stddef.h>
+
+#include "llamaref/core/common.h"
+#include "llamaref/eval/loglik.h"
+#include "llamaref/eval/mmlu.h"
+#include "llamaref/tokenizer/tokenizer.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct lr_eval_options {
+    const char *model_name;   /* the model as the reports name it */
+    const char *data;         /* mmlu: the MMLU-layout DIR; truthfulqa: the
+                                 JSON file; ppl: the text file */
+    const char *subjects;     /* mmlu: comma-separated subjects, NULL: all */
+    const char *chart_name;   /* file name of the SVG that the Markdown links
+                                 to (mmlu, truthfulqa); "" when none */
+    long shots;               /* mmlu: few-shot examples (dev questions) */
+    long limit;               /* mmlu (per subject), truthfulqa: the first
+                                 limit questions; < 0: all */
+    long window, stride;      /* ppl: tokens per window (at most the
+                                 lr_loglik's max_len), start of one window
+                                 to the next (<= 0 or beyond the window:
+                                 the window) */
+    int bos;                  /* prepend BOS when the tokenizer has one */
+    int want_items;           /* fill lr_eval_report.items */
+    lr_mmlu_format format;    /* mmlu */
+    /* Progress, when set: mmlu after each subject (questions, acc,
+     * acc_norm); truthfulqa after every 50th question (done, total). */
+    void (*subject_done)(void *ctx, const char *subject, size_t n, double acc,
+                         double acc_norm);
+    void (*questions_done)(void *ctx, size_t done, size_t total);
+    void *progress_ctx;
+} lr_eval_options;
+
+/* Defaults: 5 shots, all questions, window and stride 0 (the caller sets
+ * them for ppl), BOS on, letter format, no items, no progress. */
+void lr_eval_options_default(lr_eval_options *o);
+
+/* The reports of one run (buffers empty where a task writes none: the
+ * SVG of ppl) and its headline numbers.  Free with lr_eval_report_free. */
+typedef struct lr_eval_report {
+    lr_buf json, md, svg;     /* FILE.json, FILE.md, the chart */
+    lr_buf items;             /* per-question JSONL (want_items) */
+    int bos_added;            /* BOS asked for and the tokenizer has one */
+    size_t questions, subjects;
+    double acc, acc_norm;     /* mmlu, size-weighted over subjects */
+    double mc1, mc2;          /* truthfulqa */
+    size_t tokens;            /* ppl: tokens of the text (BOS counted) */
+    long scored;              /* ppl: tokens scored */
+    long window, stride;      /* ppl: as used */
+    double nll, ppl, ppl_stderr; /* ppl: summed NLL, exp(mean NLL), ppl
+                                 times the standard error of the mean NLL
+                                 (llama.cpp's perplexity tool) */
+} lr_eval_report;
+
+/* Frees what a run allocated in r (a zeroed r is fine). */
+void lr_eval_report_free(lr_eval_report *r);
+
+/* MMLU over every selected subject of o->data (DIR/test/<s>_test.csv with
+ * DIR/dev/<s>_dev.csv for the shots).  Errors name the file and, for a
+ * question, its line; "no test files" when no subject is selected. */
+int lr_eval_mmlu(lr_loglik *L, const lr_tokenizer *tok, const lr_eval_options *o,
+                 lr_eval_report *out, lr_error *err);
+/* TruthfulQA MC1 and MC2 (0-shot after the harness's primer). */
+int lr_eval_truthfulqa(lr_loglik *L, const lr_tokenizer *tok,
+                       const lr_eval_options *o, lr_eval_report *out,
+                       lr_error *err);
+/* Perplexity of the text file o->data; fails on fewer than 2 tokens. */
+int lr_eval_ppl(lr_loglik *L, const lr_tokenizer *tok, const lr_eval_options *o,
+                lr_eval_report *out, lr_error *err);
+
+/* The requests without a model, one JSON line per question appended to
+ * out: context, the continuations (target delimiter " " + choice) and the
+ * gold answer (mmlu) or the mc1 / mc2 continuations (truthfulqa). */
+int lr_eval_requests_mmlu(const lr_eval_options *o, lr_buf *out, lr_error *err);
+int lr_eval_requests_truthfulqa(const lr_eval_options *o, lr_buf *out,
+                                lr_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,109 @@
+/* train.h - one training step's forward and backward over a padded
+ * batch: the forward is lr_forward_adapted (forward.h) with the LoRA
+ * adapters hooked in, then the HF causal-LM loss; the hand-written backward
+ * runs the forward's steps in reverse, to every LoRA A and B (base weights
+ * frozen; lr_lora_backward) or, for full-parameter training, to every base
+ * weight (lr_full_forward, lr_full_backward).
+ *
+ * Memory: by default every layer's intermediates are kept (lr_acts with
+ * LR_ACTS_PER_LAYER).  With recompute only each layer's input [B*T, D] is
+ * kept and the layer is recomputed just before its backward, so activation
+ * memory no longer grows with the number of layers (gradient
+ * checkpointing); the results are bit-identical either way.  Attention
+ * probabilities are never stored (attention backward recomputes them).
+ * Depends on: forward, lora, full. */
+#ifndef LLAMAREF_TRAIN_H
+#define LLAMAREF_TRAIN_H
+
+#include "llamaref/model/forward.h"
+#include "llamaref/train/full.h"
+#include "llamaref/train/lora.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct lr_train_ws {
+    int B, T, recompute;
+    lr_acts acts;        /* logits [B*T, V] (dlogits in place after backward) */
+    lr_float *layer_in;  /* recompute: [n_layers + 1, BT, D] layer inputs */
+    lr_float *xa;        /* LoRA x A^T: [n_layers or 1][7][BT * r] */
+    lr_float *dres, *dh, *dn;          /* [BT, D] */
+    lr_float *dao, *dq;                /* [BT, QD] */
+    lr_float *dk, *dv;                 /* [BT, KVD] */
+    lr_float *dact, *dgate, *dup;      /* [BT, I] */
+    lr_float *dxa;                     /* [BT, r] */
+    lr_float *xd;                      /* [BT, max in] dropout scratch */
+    lr_float *attn_scratch;            /* 2 * KV * T */
+    void *mem;
+    /* set by the forward for the backward */
+    int cur_B, cur_T;
+    const lr_lora *lo;                 /* the adapters, or NULL */
+    lr_adapter hook;                   /* lo's adapter hook (forward.h) */
+    const int *tokens, *labels;
+    const unsigned char *mask;
+    double dropout;
+    uint64_t dropout_seed;
+    /* Optional (NULL: off), set after lr_train_ws_alloc: called during the
+     * backward with each activation gradient as it is computed, named as
+     * in docs/tensors.md ("dlogits", "dfinal_norm", "dlayers.N.out", ...,
+     * "dembed"), data [rows = B*T, cols]; a non-zero return stops the
+     * backward with an error.  For locating a backward divergence. */
+    int (*grad_tap)(void *ctx, const char *name, const lr_float *x, int rows,
+                    int cols);
+    void *grad_tap_ctx;
+} lr_train_ws;
+
+/* The workspace of micro-batches of up to B sequences of T tokens for
+ * model m and adapters lo (NULL for full-parameter training; its rank
+ * sizes the LoRA buffers), in one allocation; recompute 1 keeps only
+ * each layer's input (see above).  Fails (err) on an empty batch or when
+ * the workspace does not fit in memory.  lr_train_ws_free releases it and
+ * zeroes *ws (ws not NULL; a zeroed ws is fine). */
+int lr_train_ws_alloc(lr_train_ws *ws, const lr_model *m, const lr_lora *lo,
+                      int B, int T, int recompute, lr_error *err);
+void lr_train_ws_free(lr_train_ws *ws);
+
+/* Bytes lr_train_ws_alloc would take (for memory estimates). */
+double lr_train_ws_bytes(const lr_config *c, int r, int B, int T,
+                         int recompute);
+
+/* lo may be NULL (no adapters; full-parameter training) in
+ * lr_train_ws_alloc and lr_lora_forward.
+ * Forward of a micro-batch tokens/labels/mask [B, T] (mask NULL: all ones;
+ * positions 0 .. T-1) with the adapters; dropout p on the LoRA inputs with
+ * masks from dropout_seed (docs/rng.md; p = 0: none).  Fills ws->acts.logits
+ * and returns the summed NLL and counted tokens of the HF shifted loss.
+ * tokens, labels and mask must stay valid until the backward. */
+int lr_lora_forward(lr_train_ws *ws, const lr_model *m, const lr_lora *lo,
+                    const int *tokens, const int *labels,
+                    const unsigned char *mask, int B, int T, double dropout,
+                    uint64_t dropout_seed, double *nll_sum, long *n_counted,
+                    lr_error *err);
+
+/* The forward of full-parameter training: lr_lora_forward without
+ * adapters (and so without dropout). */
+int lr_full_forward(lr_train_ws *ws, const lr_model *m, const int *tokens,
+                    const int *labels, const unsigned char *mask, int B, int T,
+                    double *nll_sum, long *n_counted, lr_error *err);
+
+/* Backward of the last forward: grad [lo->n_params] += d(grad_scale *
+ * sum NLL)/d params (HF mean: grad_scale = 1 / counted tokens of the whole
+ * accumulated batch).  Overwrites ws->acts.logits with dlogits. */
+int lr_lora_backward(lr_train_ws *ws, const lr_model *m, const lr_lora *lo,
+                     lr_float *grad, double grad_scale, lr_error *err);
+
+/* Full-parameter backward of the last lr_full_forward:
+ * grad [f->n_params] (layout of f, full.h) += d(grad_scale * sum NLL)/d w
+ * for every base weight: embed_tokens (scatter-add of the input rows'
+ * gradients, plus the lm_head gradient when tied), every RMSNorm weight,
+ * the seven projections of each layer, final norm and lm_head.  Works with
+ * recompute.  Overwrites ws->acts.logits with dlogits. */
+int lr_full_backward(lr_train_ws *ws, const lr_model *m, const lr_full *f,
+                     lr_float *grad, double grad_scale, lr_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

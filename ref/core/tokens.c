@@ -1,0 +1,62 @@
+/* tokens.c - the growable vector of token ids and its text form
+ * (tokens.h).  Depends on common.c (errors, overflow-checked sizes,
+ * lr_buf). */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "llamaref/core/tokens.h"
+
+int lr_tokens_push(lr_tokens *t, int32_t id, lr_error *err)
+{
+    if (t->n == t->cap) {
+        size_t cap = t->cap ? 2 * t->cap : 64, bytes;
+        int32_t *p;
+        if (lr_size_mul(cap, sizeof *p, &bytes))
+            return lr_fail(err, "too many tokens");
+        p = realloc(t->ids, bytes);
+        if (!p) return lr_fail(err, "out of memory for %zu token ids", cap);
+        t->ids = p;
+        t->cap = cap;
+    }
+    t->ids[t->n++] = id;
+    return 0;
+}
+
+void lr_tokens_free(lr_tokens *t)
+{
+    free(t->ids);
+    t->ids = NULL;
+    t->n = t->cap = 0;
+}
+
+void lr_tokens_format(lr_buf *out, const lr_tokens *t, int json)
+{
+    size_t i;
+    if (json) lr_buf_puts(out, "[");
+    for (i = 0; i < t->n; i++)
+        lr_buf_printf(out, i ? (json ? ",%ld" : " %ld") : "%ld", (long)t->ids[i]);
+    if (json) lr_buf_puts(out, "]");
+    lr_buf_puts(out, "\n");
+}
+
+int lr_tokens_parse(const char *text, size_t len, lr_tokens *out, lr_error *err)
+{
+    size_t pos = 0;
+    while (pos < len) {
+        char *end;
+        long v;
+        if (strchr(" \t\r\n\v\f", text[pos])) {
+            pos++;
+            continue;
+        }
+        errno = 0;
+        v = strtol(text + pos, &end, 10);
+        if (end == text + pos || errno || v < -2147483647L || v > 2147483647L ||
+            (*end && !strchr(" \t\r\n\v\f", *end)))
+            return lr_fail(err, "invalid token id at byte %zu", pos);
+        if (lr_tokens_push(out, (int32_t)v, err)) return -1;
+        pos = (size_t)(end - text);
+    }
+    return 0;
+}

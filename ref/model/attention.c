@@ -1,0 +1,459 @@
+/* attention.c - causal grouped-query attention of one sequence (see
+ * attention.h): the forward and, beside it, the backward, which recomputes
+ * each row's probabilities with the forward's own probs_row.  Heads are
+ * independent, so with OpenMP they are shared between threads; every sum
+ * has a fixed order (keys ascending, or d ascending in a dot product).
+ *
+ * Speed without changing a bit: loops stop at the causal edge (keys past
+ * it have probability exactly 0 and add nothing); the dot products of 8
+ * keys run side by side (8 independent sums, each in the definition's
+ * order); sums over keys keep a slice of the output row in vector
+ * registers, lanes over d (GCC/clang vector extensions, AVX-512/AVX2
+ * chosen at run time as in matmul.c; plain C elsewhere, same bits).
+ * Depends on: common only. */
+#include <math.h>
+#include <string.h>
+
+#include "llamaref/model/attention.h"
+#include "core/vec_internal.h"
+
+#if !VEC_HAVE
+#define VEC_INLINE static
+#endif
+
+/* dot[j] = sum over d ascending of q[d] k_j[d] in lr_float, for keys
+ * j < nk (rows of k kvdim apart); 8 keys at a time for the latency. */
+VEC_INLINE void key_dots(lr_float *dot, const lr_float *q, const lr_float *k,
+                         size_t kvdim, int hd, int nk)
+{
+    int j = 0, d;
+    for (; j + 8 <= nk; j += 8) {
+        const lr_float *k0 = k + (size_t)j * kvdim;
+        lr_float s0 = 0, s1 = 0, s2 = 0, s3 = 0, s4 = 0, s5 = 0, s6 = 0, s7 = 0;
+        for (d = 0; d < hd; d++) {
+            const lr_float qd = q[d];
+            s0 += qd * k0[d];
+            s1 += qd * k0[kvdim + d];
+            s2 += qd * k0[2 * kvdim + d];
+            s3 += qd * k0[3 * kvdim + d];
+            s4 += qd * k0[4 * kvdim + d];
+            s5 += qd * k0[5 * kvdim + d];
+            s6 += qd * k0[6 * kvdim + d];
+            s7 += qd * k0[7 * kvdim + d];
+        }
+        dot[j] = s0; dot[j + 1] = s1; dot[j + 2] = s2; dot[j + 3] = s3;
+        dot[j + 4] = s4; dot[j + 5] = s5; dot[j + 6] = s6; dot[j + 7] = s7;
+    }
+    for (; j < nk; j++) {
+        const lr_float *kj = k + (size_t)j * kvdim;
+        lr_float s = 0;
+        for (d = 0; d < hd; d++) s += q[d] * kj[d];
+        dot[j] = s;
+    }
+}
+
+/* o[d] = sum over keys j < nk ascending with pr[j] != 0 of w[j] v_j[d]
+ * (rows of v kvdim apart), starting from 0, for d < hd. */
+VEC_INLINE void weighted_rows(lr_float *o, const lr_float *w,
+                              const lr_float *pr, const lr_float *v,
+                              size_t kvdim, int hd, int nk)
+{
+    int d = 0, j;
+#if VEC_HAVE
+    for (; d + 64 <= hd; d += 64) {
+        vec16 c0 = {0}, c1 = {0}, c2 = {0}, c3 = {0};
+        for (j = 0; j < nk; j++) {
+            const lr_float *vj = v + (size_t)j * kvdim + d;
+            vec16 g;
+            if (pr[j] == 0) continue;
+            g = v16_splat(w[j]);
+            c0 += g * v16_load(vj);
+            c1 += g * v16_load(vj + 16);
+            c2 += g * v16_load(vj + 32);
+            c3 += g * v16_load(vj + 48);
+        }
+        v16_store(o + d, c0); v16_store(o + d + 16, c1);
+        v16_store(o + d + 32, c2); v16_store(o + d + 48, c3);
+    }
+    for (; d + 16 <= hd; d += 16) {
+        vec16 c0 = {0};
+        for (j = 0; j < nk; j++)
+            if (pr[j] != 0)
+                c0 += v16_splat(w[j]) * v16_load(v + (size_t)j * kvdim + d);
+        v16_store(o + d, c0);
+    }
+    for (; d + 8 <= hd; d += 8) {
+        vec8 c0 = {0};
+        for (j = 0; j < nk; j++)
+            if (pr[j] != 0)
+                c0 += v8_splat(w[j]) * v8_load(v + (size_t)j * kvdim + d);
+        v8_store(o + d, c0);
+    }
+#endif
+    for (; d < hd; d++) {
+        lr_float s = 0;
+        for (j = 0; j < nk; j++)
+            if (pr[j] != 0) s += w[j] * v[(size_t)j * kvdim + d];
+        o[d] = s;
+    }
+}
+
+/* y[d] += a x[d] for d < hd. */
+VEC_INLINE void row_axpy(lr_float *y, lr_float a, const lr_float *x, int hd)
+{
+    int d = 0;
+#if VEC_HAVE
+    for (; d + 16 <= hd; d += 16)
+        v16_store(y + d, v16_load(y + d) + v16_splat(a) * v16_load(x + d));
+    for (; d + 8 <= hd; d += 8)
+        v8_store(y + d, v8_load(y + d) + v8_splat(a) * v8_load(x + d));
+#endif
+    for (; d < hd; d++) y[d] += a * x[d];
+}
+
+/* One query row's attention probabilities, shared by the forward and the
+ * backward's recomputation:
+ *   sc_j = scale (q . k_j) for visible keys j (j <= last, key_mask[j] != 0),
+ *          -inf otherwise
+ *   pr_j = exp(sc_j - max) / sum_j' exp(sc_j' - max)   (exp and sum in
+ *          double; a row that sees no key gets 0 everywhere)
+ * q [hd]; k: the row of key 0 of this kv head, rows kvdim apart [Tk];
+ * sc, pr [Tk] (pr may alias sc: then only the probabilities remain).
+ * Returns the number of keys up to the causal edge (later ones: pr 0). */
+VEC_INLINE int probs_row(lr_float *sc, lr_float *pr, const lr_float *q,
+                         const lr_float *k, size_t kvdim, int hd, int Tk,
+                         int last, const unsigned char *key_mask, double scale)
+{
+    const int nk = last + 1 < Tk ? last + 1 : Tk;
+    double mx = -HUGE_VAL, sum = 0;
+    int j;
+    key_dots(sc, q, k, kvdim, hd, nk);
+    for (j = 0; j < nk; j++) {
+        if (key_mask && !key_mask[j]) {
+            sc[j] = (lr_float)-HUGE_VAL;
+            continue;
+        }
+        sc[j] = (lr_float)(sc[j] * scale);
+        if (sc[j] > mx) mx = sc[j];
+    }
+    for (j = nk; j < Tk; j++) sc[j] = (lr_float)-HUGE_VAL;
+    /* a masked key adds exp(-inf) = 0 to the sum, which changes nothing */
+    for (j = 0; j < nk; j++) {
+        double e = (sc[j] == (lr_float)-HUGE_VAL) ? 0.0 : exp(sc[j] - mx);
+        pr[j] = (lr_float)e; /* pr may alias sc: sc[j] is done */
+        sum += e;
+    }
+    for (j = 0; j < nk; j++) pr[j] = sum > 0 ? (lr_float)(pr[j] / sum) : 0;
+    for (j = nk; j < Tk; j++) pr[j] = 0;
+    return nk;
+}
+
+typedef struct attn_args {
+    lr_float *out, *scores, *probs, *scratch;       /* forward */
+    lr_float *dq, *dk, *dv;                          /* backward */
+    const lr_float *dout, *q, *k, *v;
+    const unsigned char *key_mask;
+    const lr_attn_shape *s;
+} attn_args;
+
+/* Forward rows [i0, i1) of query head h. */
+VEC_INLINE void fwd_rows(const attn_args *a, int h, int i0, int i1)
+{
+    const lr_attn_shape *s = a->s;
+    const int H = s->n_heads, KV = s->n_kv_heads, hd = s->head_dim;
+    const int Tq = s->Tq, Tk = s->Tk, kvh = h / (H / KV);
+    const size_t qdim = (size_t)H * hd, kvdim = (size_t)KV * hd;
+    const double scale = 1.0 / sqrt((double)hd);
+    int i;
+    for (i = i0; i < i1; i++) {
+        const lr_float *qi = a->q + (size_t)i * qdim + (size_t)h * hd;
+        lr_float *oi = a->out + (size_t)i * qdim + (size_t)h * hd;
+        lr_float *sc = a->scores ? a->scores + ((size_t)h * Tq + i) * Tk
+                                 : a->scratch + (size_t)h * Tk;
+        lr_float *pr = a->probs ? a->probs + ((size_t)h * Tq + i) * Tk : sc;
+        const int last = s->q_off + i; /* causal: keys 0 .. last */
+        const int nk = probs_row(sc, pr, qi, a->k + (size_t)kvh * hd, kvdim,
+                                 hd, Tk, last, a->key_mask, scale);
+        weighted_rows(oi, pr, pr, a->v + (size_t)kvh * hd, kvdim, hd, nk);
+    }
+}
+
+/* Backward of kv head kvh and the query heads sharing it (derivation in
+ * lr_attention_backward); pr, dp: 2 Tk scratch values. */
+VEC_INLINE void bwd_kv_head(const attn_args *a, int kvh, lr_float *pr,
+                            lr_float *dp)
+{
+    const lr_attn_shape *s = a->s;
+    const int H = s->n_heads, KV = s->n_kv_heads, hd = s->head_dim;
+    const int Tq = s->Tq, Tk = s->Tk, group = H / KV;
+    const size_t qdim = (size_t)H * hd, kvdim = (size_t)KV * hd;
+    const double scale = 1.0 / sqrt((double)hd);
+    const lr_float *k = a->k + (size_t)kvh * hd, *v = a->v + (size_t)kvh * hd;
+    lr_float *dk = a->dk + (size_t)kvh * hd, *dv = a->dv + (size_t)kvh * hd;
+    int h, i, j;
+    for (h = kvh * group; h < (kvh + 1) * group; h++)
+        for (i = 0; i < Tq; i++) {
+            const lr_float *qi = a->q + (size_t)i * qdim + (size_t)h * hd;
+            const lr_float *gi = a->dout + (size_t)i * qdim + (size_t)h * hd;
+            lr_float *dqi = a->dq + (size_t)i * qdim + (size_t)h * hd;
+            double rowdot = 0;
+            /* recompute the probabilities of row i (as the forward) */
+            const int nk = probs_row(pr, pr, qi, k, kvdim, hd, Tk,
+                                     s->q_off + i, a->key_mask, scale);
+            /* dP and the row's sum_k P dP; dv */
+            key_dots(dp, gi, v, kvdim, hd, nk);
+            for (j = 0; j < nk; j++) {
+                if (pr[j] == 0) {
+                    dp[j] = 0;
+                    continue;
+                }
+                rowdot += (double)pr[j] * dp[j];
+                row_axpy(dv + (size_t)j * kvdim, pr[j], gi, hd);
+            }
+            /* dS (in place of dP), then dq and dk */
+            for (j = 0; j < nk; j++) {
+                if (pr[j] == 0) continue;
+                dp[j] = (lr_float)(pr[j] * ((double)dp[j] - rowdot) * scale);
+                row_axpy(dk + (size_t)j * kvdim, dp[j], qi, hd);
+            }
+            weighted_rows(dqi, dp, pr, k, kvdim, hd, nk);
+        }
+}
+
+typedef void (*fwd_fn)(const attn_args *, int, int, int);
+typedef void (*bwd_fn)(const attn_args *, int, lr_float *, lr_float *);
+
+static void attn_fwd_generic(const attn_args *a, int h, int i0, int i1)
+{
+    fwd_rows(a, h, i0, i1);
+}
+
+static void attn_bwd_generic(const attn_args *a, int kvh, lr_float *pr,
+                             lr_float *dp)
+{
+    bwd_kv_head(a, kvh, pr, dp);
+}
+
+#if VEC_X86_DISPATCH
+__attribute__((target("avx512f")))
+static void attn_fwd_avx512(const attn_args *a, int h, int i0, int i1)
+{
+    fwd_rows(a, h, i0, i1);
+}
+
+__attribute__((target("avx512f")))
+static void attn_bwd_avx512(const attn_args *a, int kvh, lr_float *pr,
+                            lr_float *dp)
+{
+    bwd_kv_head(a, kvh, pr, dp);
+}
+
+__attribute__((target("avx2")))
+static void attn_fwd_avx2(const attn_args *a, int h, int i0, int i1)
+{
+    fwd_rows(a, h, i0, i1);
+}
+
+__attribute__((target("avx2")))
+static void attn_bwd_avx2(const attn_args *a, int kvh, lr_float *pr,
+                          lr_float *dp)
+{
+    bwd_kv_head(a, kvh, pr, dp);
+}
+#endif
+
+static fwd_fn pick_fwd(void)
+{
+#if VEC_X86_DISPATCH
+    if (__builtin_cpu_supports("avx512f")) return attn_fwd_avx512;
+    if (__builtin_cpu_supports("avx2")) return attn_fwd_avx2;
+#endif
+    return attn_fwd_generic;
+}
+
+static bwd_fn pick_bwd(void)
+{
+#if VEC_X86_DISPATCH
+    if (__builtin_cpu_supports("avx512f")) return attn_bwd_avx512;
+    if (__builtin_cpu_supports("avx2")) return attn_bwd_avx2;
+#endif
+    return attn_bwd_generic;
+}
+
+void lr_attention_forward(lr_float *out, lr_float *scores, lr_float *probs,
+                          const lr_float *q, const lr_float *k,
+                          const lr_float *v, const unsigned char *key_mask,
+                          const lr_attn_shape *s, lr_float *scratch)
+{
+    /* q, out (Tq, H, hd); k, v (Tk, KV, hd); scores, probs (H, Tq, Tk):
+     * out_i = sum_j softmax(scale q_i . k_j)_j v_j over visible keys */
+    const fwd_fn fn = pick_fwd();
+    attn_args a;
+    int h;
+    memset(&a, 0, sizeof a);
+    a.out = out; a.scores = scores; a.probs = probs; a.scratch = scratch;
+    a.q = q; a.k = k; a.v = v; a.key_mask = key_mask; a.s = s;
+#ifdef LR_OMP
+#pragma omp parallel for schedule(static) \
+    if ((double)s->Tq * s->Tk * s->n_heads * s->head_dim > 65536.0)
+#endif
+    for (h = 0; h < s->n_heads; h++) fn(&a, h, 0, s->Tq);
+}
+
+void lr_attention_backward(lr_float *dq, lr_float *dk, lr_float *dv,
+                           const lr_float *dout, const lr_float *q,
+                           const lr_float *k, const lr_float *v,
+                           const unsigned char *key_mask,
+                           const lr_attn_shape *s, lr_float *scratch)
+{
+    /* q, dq, dout (Tq, H, hd); k, v, dk, dv (Tk, KV, hd); scratch 2*KV*Tk.
+     * Probabilities are recomputed row by row exactly as in the forward
+     * (flash-attention style), so nothing of size T x T is kept.  With
+     * S = scale q k^T, P = softmax(S), out = P v:
+     *   dP_ij = dout_i . v_j          dv_j += sum_i P_ij dout_i
+     *   dS_ij = P_ij (dP_ij - sum_k P_ik dP_ik)
+     *   dq_i  = scale sum_j dS_ij k_j  dk_j += scale sum_i dS_ij q_i
+     * dq is written, dk and dv are added to (for each key j: query heads
+     * of the kv head ascending, then rows i ascending).  Each kv head (and
+     * the query heads sharing it) is one task, so the sums have a fixed
+     * order. */
+    const bwd_fn fn = pick_bwd();
+    attn_args a;
+    int kvh;
+    memset(&a, 0, sizeof a);
+    a.dq = dq; a.dk = dk; a.dv = dv; a.dout = dout;
+    a.q = q; a.k = k; a.v = v; a.key_mask = key_mask; a.s = s;
+#ifdef LR_OMP
+#pragma omp parallel for schedule(static) \
+    if ((double)s->Tq * s->Tk * s->n_heads * s->head_dim > 65536.0)
+#endif
+    for (kvh = 0; kvh < s->n_kv_heads; kvh++)
+        fn(&a, kvh, scratch + (size_t)kvh * 2 * s->Tk,
+           scratch + (size_t)kvh * 2 * s->Tk + s->Tk);
+}
+
+/* ---- the definition --------------------------------------------------------
+ * The plain loops whose order every version above keeps, on one thread
+ * (tests/model/test_ops.c checks the kernels above against them bit for bit). */
+
+/* probs_row as first written: one key at a time, up to Tk */
+static void probs_row_ref(lr_float *sc, lr_float *pr, const lr_float *q,
+                          const lr_float *k, size_t kvdim, int hd, int Tk,
+                          int last, const unsigned char *key_mask, double scale)
+{
+    double mx = -HUGE_VAL, sum = 0;
+    int j, d;
+    for (j = 0; j < Tk; j++) {
+        const lr_float *kj = k + (size_t)j * kvdim;
+        lr_float dot = 0;
+        if (j > last || (key_mask && !key_mask[j])) {
+            sc[j] = (lr_float)-HUGE_VAL;
+            continue;
+        }
+        for (d = 0; d < hd; d++) dot += q[d] * kj[d];
+        sc[j] = (lr_float)(dot * scale);
+        if (sc[j] > mx) mx = sc[j];
+    }
+    for (j = 0; j < Tk; j++) {
+        double e = (sc[j] == (lr_float)-HUGE_VAL) ? 0.0 : exp(sc[j] - mx);
+        pr[j] = (lr_float)e; /* pr may alias sc: sc[j] is done */
+        sum += e;
+    }
+    for (j = 0; j < Tk; j++) pr[j] = sum > 0 ? (lr_float)(pr[j] / sum) : 0;
+}
+
+void lr_attention_forward_ref(lr_float *out, lr_float *scores,
+                              lr_float *probs, const lr_float *q,
+                              const lr_float *k, const lr_float *v,
+                              const unsigned char *key_mask,
+                              const lr_attn_shape *s, lr_float *scratch)
+{
+    /* q, out (Tq, H, hd); k, v (Tk, KV, hd); scores, probs (H, Tq, Tk) */
+    const int H = s->n_heads, KV = s->n_kv_heads, hd = s->head_dim;
+    const int Tq = s->Tq, Tk = s->Tk, group = H / KV;
+    const size_t qdim = (size_t)H * hd, kvdim = (size_t)KV * hd;
+    const double scale = 1.0 / sqrt((double)hd);
+    int h;
+    for (h = 0; h < H; h++) {
+        const int kvh = h / group;
+        int i, j, d;
+        for (i = 0; i < Tq; i++) {
+            const lr_float *qi = q + (size_t)i * qdim + (size_t)h * hd;
+            lr_float *oi = out + (size_t)i * qdim + (size_t)h * hd;
+            lr_float *sc = scores ? scores + ((size_t)h * Tq + i) * Tk
+                                  : scratch + (size_t)h * Tk;
+            lr_float *pr = probs ? probs + ((size_t)h * Tq + i) * Tk : sc;
+            const int last = s->q_off + i; /* causal: keys 0 .. last */
+            probs_row_ref(sc, pr, qi, k + (size_t)kvh * hd, kvdim, hd, Tk,
+                          last, key_mask, scale);
+            memset(oi, 0, sizeof *oi * (size_t)hd);
+            for (j = 0; j < Tk; j++) {
+                const lr_float *vj = v + (size_t)j * kvdim + (size_t)kvh * hd;
+                const lr_float p = pr[j];
+                if (p == 0) continue;
+                for (d = 0; d < hd; d++) oi[d] += p * vj[d];
+            }
+        }
+    }
+}
+
+void lr_attention_backward_ref(lr_float *dq, lr_float *dk, lr_float *dv,
+                               const lr_float *dout, const lr_float *q,
+                               const lr_float *k, const lr_float *v,
+                               const unsigned char *key_mask,
+                               const lr_attn_shape *s, lr_float *scratch)
+{
+    /* q, dq, dout (Tq, H, hd); k, v, dk, dv (Tk, KV, hd); scratch 2*KV*Tk.
+     * Probabilities are recomputed row by row exactly as in the forward
+     * (flash-attention style), so nothing of size T x T is kept.  With
+     * S = scale q k^T, P = softmax(S), out = P v:
+     *   dP_ij = dout_i . v_j          dv_j += sum_i P_ij dout_i
+     *   dS_ij = P_ij (dP_ij - sum_k P_ik dP_ik)
+     *   dq_i  = scale sum_j dS_ij k_j  dk_j += scale sum_i dS_ij q_i
+     * dq is written, dk and dv are added to. */
+    const int H = s->n_heads, KV = s->n_kv_heads, hd = s->head_dim;
+    const int Tq = s->Tq, Tk = s->Tk, group = H / KV;
+    const size_t qdim = (size_t)H * hd, kvdim = (size_t)KV * hd;
+    const double scale = 1.0 / sqrt((double)hd);
+    int kvh;
+    for (kvh = 0; kvh < KV; kvh++) {
+        lr_float *pr = scratch + (size_t)kvh * 2 * Tk, *dp = pr + Tk;
+        int h, i, j, d;
+        for (h = kvh * group; h < (kvh + 1) * group; h++)
+            for (i = 0; i < Tq; i++) {
+                const lr_float *qi = q + (size_t)i * qdim + (size_t)h * hd;
+                const lr_float *gi = dout + (size_t)i * qdim + (size_t)h * hd;
+                lr_float *dqi = dq + (size_t)i * qdim + (size_t)h * hd;
+                const int last = s->q_off + i;
+                double rowdot = 0;
+                /* recompute the probabilities of row i (as the forward) */
+                probs_row_ref(pr, pr, qi, k + (size_t)kvh * hd, kvdim, hd,
+                              Tk, last, key_mask, scale);
+                /* dP and the row's sum_k P dP; dv */
+                for (j = 0; j < Tk; j++) {
+                    const lr_float *vj = v + (size_t)j * kvdim + (size_t)kvh * hd;
+                    lr_float *dvj = dv + (size_t)j * kvdim + (size_t)kvh * hd;
+                    lr_float acc = 0;
+                    dp[j] = 0;
+                    if (pr[j] == 0) continue;
+                    for (d = 0; d < hd; d++) acc += gi[d] * vj[d];
+                    dp[j] = acc;
+                    rowdot += (double)pr[j] * acc;
+                    for (d = 0; d < hd; d++) dvj[d] += pr[j] * gi[d];
+                }
+                /* dS, then dq and dk */
+                memset(dqi, 0, sizeof *dqi * (size_t)hd);
+                for (j = 0; j < Tk; j++) {
+                    const lr_float *kj = k + (size_t)j * kvdim + (size_t)kvh * hd;
+                    lr_float *dkj = dk + (size_t)j * kvdim + (size_t)kvh * hd;
+                    lr_float ds;
+                    if (pr[j] == 0) continue;
+                    ds = (lr_float)(pr[j] * ((double)dp[j] - rowdot) * scale);
+                    for (d = 0; d < hd; d++) {
+                        dqi[d] += ds * kj[d];
+                        dkj[d] += ds * qi[d];
+                    }
+                }
+            }
+    }
+}

@@ -1,0 +1,98 @@
+/* bench.c - the measurements of `llamaref bench` (bench.h): matmul
+ * GFLOP/s, memory-copy bandwidth, decoder tokens per second.  Prints
+ * nothing.
+ * Depends on: matmul.h, forward.h, model.h, rng.h, sampler.h. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "llamaref/model/bench.h"
+#include "llamaref/model/forward.h"
+#include "llamaref/model/matmul.h"
+#include "llamaref/core/rng.h"
+#include "llamaref/model/sampler.h"
+
+double lr_bench_matmul(int fast, int n, int in, int out, int reps)
+{
+    lr_float *x = malloc(sizeof(lr_float) * (size_t)n * in);
+    lr_float *w = malloc(sizeof(lr_float) * (size_t)out * in);
+    lr_float *y = malloc(sizeof(lr_float) * (size_t)n * out);
+    lr_rng r;
+    size_t i;
+    double best = 1e30;
+    int k;
+    if (!x || !w || !y) { free(x); free(w); free(y); return 0; }
+    lr_rng_seed(&r, 1);
+    for (i = 0; i < (size_t)n * in; i++) x[i] = (lr_float)(lr_rng_double(&r) - 0.5);
+    for (i = 0; i < (size_t)out * in; i++) w[i] = (lr_float)(lr_rng_double(&r) - 0.5);
+    for (k = 0; k <= reps; k++) {
+        double t0 = lr_clock_seconds(), dt;
+        if (fast) lr_matmul_fast(y, x, w, LR_FLOAT_DTYPE, n, in, out);
+        else lr_matmul_ref(y, x, w, LR_FLOAT_DTYPE, n, in, out);
+        dt = lr_clock_seconds() - t0;
+        if (k > 0 && dt < best) best = dt;
+    }
+    free(x); free(w); free(y);
+    return 2.0 * n * in * out / best * 1e-9;
+}
+
+double lr_bench_copy(void)
+{
+    size_t n = (size_t)256 << 20;
+    char *a = malloc(n), *b = malloc(n);
+    double best = 1e30;
+    int k;
+    if (!a || !b) { free(a); free(b); return 0; }
+    memset(a, 1, n);
+    memset(b, 2, n);
+    for (k = 0; k < 6; k++) {
+        double t0 = lr_clock_seconds(), dt;
+        memcpy(k & 1 ? a : b, k & 1 ? b : a, n);
+        dt = lr_clock_seconds() - t0;
+        if (dt < best) best = dt;
+    }
+    free(a); free(b);
+    return 2.0 * (double)n / best * 1e-9;
+}
+
+double lr_weight_bytes_per_token(const lr_model *m)
+{
+    const lr_config *c = &m->config;
+    double per = (double)lr_config_param_count(c);
+    /* tied: the embedding counted once is lm_head; untied: the embedding
+     * table is not streamed, only one row of it */
+    if (!c->tie_word_embeddings)
+        per -= (double)c->vocab_size * c->hidden_size;
+    return per * (double)lr_dtype_size(m->embed_tokens.dtype);
+}
+
+int lr_bench_decode(const lr_model *m, int prompt, int gen,
+                    lr_bench_decode_result *out, lr_error *err)
+{
+    lr_decoder d;
+    int *ids, i, tok, rc = -1;
+    double t0, t1, t2;
+    memset(out, 0, sizeof *out);
+    if (!(ids = lr_alloc((size_t)prompt, sizeof *ids, "prompt", err))) return -1;
+    for (i = 0; i < prompt; i++) ids[i] = (i * 7919 + 3) % m->config.vocab_size;
+    if (lr_decoder_init(&d, m, prompt + gen, 64, err)) {
+        free(ids);
+        return -1;
+    }
+    lr_decoder_reset(&d, 0);
+    t0 = lr_clock_seconds();
+    if (lr_decoder_feed(&d, ids, prompt, NULL, err)) goto done;
+    t1 = lr_clock_seconds();
+    for (i = 0; i < gen; i++) {
+        tok = lr_argmax(d.logits, m->config.vocab_size);
+        if (lr_decoder_feed(&d, &tok, 1, NULL, err)) goto done;
+    }
+    t2 = lr_clock_seconds();
+    out->prefill_tps = prompt / (t1 - t0);
+    out->decode_tps = gen / (t2 - t1);
+    out->weights_gbs = lr_weight_bytes_per_token(m) * gen / (t2 - t1) * 1e-9;
+    rc = 0;
+done:
+    lr_decoder_free(&d);
+    free(ids);
+    return rc;
+}

@@ -1,0 +1,87 @@
+/* loss.c - causal language-model cross-entropy with HF semantics (loss.h).
+ *
+ * Row (b, t) of the logits predicts labels[b, t+1]; -100 and the last
+ * position of each row are not counted.  log_softmax uses a max-shifted
+ * log-sum-exp accumulated in double, so the loss is the same in the float
+ * and double builds up to the rounding of the logits themselves.
+ *
+ * Backward: with p = softmax(z) and loss_row = -log p[y],
+ *   d loss_row / d z_j = p_j - [j == y].
+ * The batch loss is sum(loss_row) * grad_scale (grad_scale = 1/N for HF's
+ * mean over the N counted tokens of the accumulated batch), so each counted
+ * row's gradient is grad_scale * (p - onehot(y)); uncounted rows get 0.
+ * Depends on: common (errors) and libm only. */
+#include "llamaref/model/loss.h"
+
+#include <math.h>
+#include <string.h>
+
+/* log-sum-exp of one row, max-shifted, accumulated in double. */
+static double row_logsumexp(const lr_float *row, int V)
+{
+    double mx = row[0], s = 0.0;
+    int j;
+    for (j = 1; j < V; j++)
+        if (row[j] > mx) mx = row[j];
+    for (j = 0; j < V; j++) s += exp((double)row[j] - mx);
+    return mx + log(s);
+}
+
+double lr_logprob(const lr_float *row, int V, int target)
+{
+    return (double)row[target] - row_logsumexp(row, V);
+}
+
+int lr_causal_lm_loss(const lr_float *logits, const int *labels, int B, int T,
+                      int V, double *token_logprob, double *nll_sum,
+                      long *n_counted, lr_float *dlogits, double grad_scale,
+                      lr_error *err)
+{
+    double total = 0.0;
+    long count = 0;
+    int b, t, j;
+    if (B < 0 || T < 0 || V <= 0)
+        return lr_fail(err, "causal LM loss: bad shape B=%d T=%d V=%d", B, T,
+                       V);
+    /* Validate every label first so that no output is half-written. */
+    for (b = 0; b < B; b++)
+        for (t = 0; t < T; t++) {
+            int y = labels[(size_t)b * T + t];
+            if (y != LR_IGNORE_INDEX && (y < 0 || y >= V))
+                return lr_fail(err,
+                               "causal LM loss: label %d at batch %d position "
+                               "%d is outside [0, %d) and is not -100",
+                               y, b, t, V);
+        }
+    for (b = 0; b < B; b++) {
+        for (t = 0; t < T; t++) {
+            size_t r = (size_t)b * T + t;
+            const lr_float *row = logits + r * (size_t)V;
+            int y = t + 1 < T ? labels[r + 1] : LR_IGNORE_INDEX;
+            if (y == LR_IGNORE_INDEX) {
+                if (token_logprob) token_logprob[r] = 0.0;
+                if (dlogits) memset(dlogits + r * (size_t)V, 0,
+                                    (size_t)V * sizeof(lr_float));
+                continue;
+            }
+            {
+                double lse = row_logsumexp(row, V);
+                double lp = (double)row[y] - lse;
+                if (token_logprob) token_logprob[r] = lp;
+                total -= lp;
+                count++;
+                if (dlogits) {
+                    lr_float *d = dlogits + r * (size_t)V;
+                    for (j = 0; j < V; j++) {
+                        double p = exp((double)row[j] - lse);
+                        d[j] = (lr_float)(grad_scale *
+                                          (p - (j == y ? 1.0 : 0.0)));
+                    }
+                }
+            }
+        }
+    }
+    if (nll_sum) *nll_sum = total;
+    if (n_counted) *n_counted = count;
+    return 0;
+}

@@ -1,0 +1,91 @@
+/* rmsnorm.c - RMSNorm forward (HF LlamaRMSNorm semantics, see rmsnorm.h).
+ * Depends on: model (lr_tensor_get for F32/F64/BF16/F16 weights). */
+#include <math.h>
+#include <string.h>
+
+#include "llamaref/model/rmsnorm.h"
+
+void lr_rmsnorm_forward(lr_float *y, lr_float *rstd, const lr_float *x,
+                        const lr_tensor *w, int n, int dim, double eps)
+{
+    /* x, y (n, dim); w (dim); rstd (n) */
+    int t, i;
+    for (t = 0; t < n; t++) {
+        const lr_float *xt = x + (size_t)t * dim;
+        lr_float *yt = y + (size_t)t * dim;
+        double ss = 0;
+        lr_float r;
+        for (i = 0; i < dim; i++) ss += (double)xt[i] * (double)xt[i];
+        r = (lr_float)(1.0 / sqrt(ss / dim + eps));
+        if (rstd) rstd[t] = r;
+        for (i = 0; i < dim; i++) yt[i] = lr_tensor_get(w, (size_t)i) * (xt[i] * r);
+    }
+}
+
+void lr_rmsnorm_backward(lr_float *dx, const lr_float *dy, const lr_float *x,
+                         const lr_tensor *w, const lr_float *rstd, int n,
+                         int dim)
+{
+    /* x, dy, dx (n, dim); w (dim); rstd (n) from the forward.
+     * y_i = w_i x_i r with r = (mean(x^2) + eps)^(-1/2), dr/dx_k = -r^3 x_k/D:
+     *   dx_k = r (w_k dy_k) - x_k r^3 / D * sum_i w_i dy_i x_i
+     * (w frozen: no weight gradient).  The sum is accumulated in double. */
+    int t, i;
+    for (t = 0; t < n; t++) {
+        const lr_float *xt = x + (size_t)t * dim, *gt = dy + (size_t)t * dim;
+        lr_float *dt = dx + (size_t)t * dim;
+        const double r = rstd[t];
+        double dot = 0;
+        lr_float c;
+        for (i = 0; i < dim; i++)
+            dot += (double)lr_tensor_get(w, (size_t)i) * gt[i] * xt[i];
+        c = (lr_float)(dot * r * r * r / dim);
+        for (i = 0; i < dim; i++)
+            dt[i] += (lr_float)r * (lr_tensor_get(w, (size_t)i) * gt[i]) -
+                     c * xt[i];
+    }
+}
+
+void lr_rmsnorm_backward_weight(lr_float *dw, const lr_float *dy,
+                                const lr_float *x, const lr_float *rstd,
+                                int n, int dim)
+{
+    /* dy, x (n, dim); rstd (n); dw (dim).  The forward rounds x r to
+     * lr_float before multiplying by w, so the same product is used. */
+    int t, i;
+    for (i = 0; i < dim; i++) {
+        double acc = 0;
+        for (t = 0; t < n; t++) {
+            const size_t e = (size_t)t * dim + i;
+            acc += (double)dy[e] * (double)(lr_float)(x[e] * rstd[t]);
+        }
+        dw[i] += (lr_float)acc;
+    }
+}
+
+/* ---- plain-array forms (rmsnorm.h): w viewed as an lr_float tensor ---- */
+static lr_tensor plain_weight(const lr_float *w, int dim)
+{
+    lr_tensor t;
+    memset(&t, 0, sizeof t);
+    t.dtype = LR_FLOAT_DTYPE;
+    t.ndim = 1;
+    t.shape[0] = dim;
+    t.data = (void *)w; /* read only */
+    return t;
+}
+
+void lr_rmsnorm_forward_plain(lr_float *y, lr_float *rstd, const lr_float *x,
+                              const lr_float *w, int n, int dim, double eps)
+{
+    lr_tensor t = plain_weight(w, dim);
+    lr_rmsnorm_forward(y, rstd, x, &t, n, dim, eps);
+}
+
+void lr_rmsnorm_backward_plain(lr_float *dx, const lr_float *dy,
+                               const lr_float *x, const lr_float *w,
+                               const lr_float *rstd, int n, int dim)
+{
+    lr_tensor t = plain_weight(w, dim);
+    lr_rmsnorm_backward(dx, dy, x, &t, rstd, n, dim);
+}

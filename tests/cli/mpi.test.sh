@@ -1,0 +1,136 @@
+#!/bin/sh
+# mpi.test.sh - data-parallel training under mpirun (issue 18; par.h,
+# trainer.h, docs/training.md "Data-parallel training"): `mpirun -np N
+# llamaref train` writes byte-identical files (adapter, model, optimizer
+# state, metrics, checkpoints) to one process, for N = 1, 2, 3 (uneven
+# shards and a rank with no example of a micro-batch), LoRA with dropout
+# and full-parameter, and across --resume; killing one rank mid-run ends
+# the job with an error and leaves the last complete checkpoint resumable
+# to the same bits; an error ends every rank; a command that does not run
+# data-parallel refuses (eval and detox among them, for now); `probe`
+# shards its facts with identical outputs.
+# Runs only for an MPI build (LLAMAREF_MPI=1, set by `make test MPI=1`)
+# with mpirun on PATH; otherwise skipped.  The one-process reference is
+# $LLAMAREF_REF_BIN (.ci/run: the default build's ./llamaref), else the MPI
+# build itself started without mpirun (then it is one process).
+# $LLAMAREF_BIN is used unquoted.
+set -u
+. "$(dirname "$0")/../lib.sh"
+if [ "${LLAMAREF_MPI:-0}" != 1 ] || ! command -v mpirun > /dev/null 2>&1; then
+    echo "mpi.test.sh: not an MPI build (make MPI=1) or no mpirun: skipped" >&2
+    skip=36; finish mpi.test.sh; exit
+fi
+T="$LLAMAREF_TMP/mpi_test"
+rm -rf "$T"; mkdir -p "$T"
+REF=${LLAMAREF_REF_BIN:-$LLAMAREF_BIN}
+# Open MPI in containers: no single-copy shared-memory transfer; as root
+# only with --allow-run-as-root; one host, no ssh
+export OMPI_MCA_btl_vader_single_copy_mechanism=none
+MPIRUN="mpirun --oversubscribe"
+[ "$(id -u)" = 0 ] && MPIRUN="$MPIRUN --allow-run-as-root"
+
+# same_tree NAME DIR1 DIR2: the same files, each byte-identical
+same_tree() {
+    a=$(cd "$2" && find . -type f | sort); b=$(cd "$3" && find . -type f | sort)
+    if [ "$a" != "$b" ]; then bad "$1: file lists differ: $a / $b"; return; fi
+    d=""
+    for f in $a; do cmp -s "$2/$f" "$3/$f" || d="$d $f"; done
+    if [ -z "$d" ]; then ok; else bad "$1: differ:$d"; fi
+}
+
+LORA="--model vectors/lora/all7_gqa --data vectors/lora/e2e/data.jsonl --targets all --r 2 --alpha 4 --dropout 0.1 --lr 1e-2 --epochs 6 --batch 3 --grad-accum 2 --warmup 1 --seed 5 --save-every 1"
+cat > "$T/full.jsonl" <<'J'
+{"input_ids": [1, 35, 17, 30, 9, 30, 18, 4, 5]}
+{"input_ids": [1, 12, 13, 14], "labels": [1, -100, 13, 14]}
+{"input_ids": [1, 2, 3, 4, 5, 6]}
+{"input_ids": [1, 7, 7, 7, 7, 7, 7, 39]}
+{"input_ids": [1, 30, 31]}
+J
+FULL="--full --model vectors/full/untied_pad_llama3 --data $T/full.jsonl --lr 1e-2 --epochs 4 --batch 2 --grad-accum 2 --warmup 1 --schedule cosine --weight-decay 0.1 --seed 3 --save-every 2"
+
+# 1. LoRA (dropout 0.1; micro-batches of 3: shards 3 / 1+2 / 1+1+1) and
+# full-parameter (micro-batches of 2: rank 0 of 3 holds none)
+$REF train $LORA --out "$T/lora1" > /dev/null 2>&1 || bad "one-process LoRA run failed"
+$REF train $FULL --out "$T/full1" > /dev/null 2>&1 || bad "one-process full run failed"
+for n in 1 2 3; do
+    $MPIRUN -np $n $LLAMAREF_BIN train $LORA --out "$T/lora_np$n" > "$T/lora_np$n.log" 2>&1 ||
+        bad "mpirun -np $n LoRA failed: $(tail -n 3 $T/lora_np$n.log)"
+    same_tree "LoRA -np $n" "$T/lora1" "$T/lora_np$n"
+    $MPIRUN -np $n $LLAMAREF_BIN train $FULL --out "$T/full_np$n" > "$T/full_np$n.log" 2>&1 ||
+        bad "mpirun -np $n full failed: $(tail -n 3 $T/full_np$n.log)"
+    same_tree "full -np $n" "$T/full1" "$T/full_np$n"
+done
+
+# 2. --resume: 3 steps on 3 ranks, then the rest on 2 ranks from checkpoint-3
+$MPIRUN -np 3 $LLAMAREF_BIN train $LORA --out "$T/lora_part" --max-steps 3 > /dev/null 2>&1 ||
+    bad "partial -np 3 run failed"
+$MPIRUN -np 2 $LLAMAREF_BIN train $LORA --out "$T/lora_part" --resume "$T/lora_part/checkpoint-3" \
+    > "$T/resume.log" 2>&1 || bad "resume on -np 2 failed: $(tail -n 3 $T/resume.log)"
+same_tree "LoRA 3 ranks, resumed on 2" "$T/lora1" "$T/lora_part"
+
+# --seed -1: rank 0 draws, every rank uses its draw (the run equals one
+# process given that seed)
+RND=$(echo "$LORA" | sed 's/--seed 5/--seed -1/')
+$MPIRUN -np 3 $LLAMAREF_BIN train $RND --out "$T/lora_rnd" > "$T/rnd.log" 2>&1 || bad "--seed -1 on 3 ranks failed"
+drawn=$(sed -n 's/.*--seed -1: drew seed \([0-9]*\).*/\1/p' "$T/rnd.log")
+n=$(echo "$drawn" | grep -c .)
+[ "$n" = 1 ] && ok || bad "--seed -1: $n draws printed: $drawn"
+$REF train $(echo "$LORA" | sed "s/--seed 5/--seed $drawn/") --out "$T/lora_drawn" > /dev/null 2>&1 ||
+    bad "one-process run with the drawn seed failed"
+same "--seed -1 on 3 ranks" "$T/lora_drawn/adapter_model.safetensors" "$T/lora_rnd/adapter_model.safetensors"
+
+# 3. kill one rank mid-run: the job ends non-zero (no hang); every
+# checkpoint left is complete and resumes to the one-process bits
+LONG="--full --model vectors/full/untied_pad_llama3 --data $T/full.jsonl --lr 1e-3 --epochs 100000 --batch 2 --seed 3 --save-every 1"
+$MPIRUN -np 2 sh -c 'echo $$ > "$0/pid.$OMPI_COMM_WORLD_RANK"; exec "$@"' "$T" \
+    $LLAMAREF_BIN train $LONG --out "$T/killed" > "$T/killed.log" 2>&1 &
+job=$!
+i=0
+while [ ! -d "$T/killed/checkpoint-3" ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done
+if [ -s "$T/pid.1" ]; then kill -9 "$(cat "$T/pid.1")"; ok; else bad "rank 1 did not start"; fi
+i=0
+while kill -0 $job 2>/dev/null && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done
+if kill -0 $job 2>/dev/null; then bad "the job hangs after a rank was killed"; kill $job; fi
+wait $job; rc=$?
+[ "$rc" != 0 ] && ok || bad "the job exited 0 after a rank was killed"
+last=$(ls -d "$T"/killed/checkpoint-* 2>/dev/null | grep -v partial | sed 's/.*checkpoint-//' | sort -n | tail -n 1)
+if [ -n "$last" ]; then ok; else bad "no checkpoint left"; last=0; fi
+$MPIRUN -np 3 $LLAMAREF_BIN train $LONG --out "$T/killed" --resume "$T/killed" --max-steps 2 \
+    > "$T/killed_resume.log" 2>&1 || bad "resume after the kill failed: $(tail -n 3 $T/killed_resume.log)"
+$REF train $LONG --out "$T/unkilled" --max-steps $((last + 2)) > /dev/null 2>&1 || bad "one-process long run failed"
+for f in model.safetensors optimizer.safetensors; do
+    same "killed at $last, resumed: $f" "$T/unkilled/$f" "$T/killed/$f"
+done
+
+# 4. probe: the facts sharded over the ranks (7 facts on 2 and 3 ranks,
+# greedy and 2 samples per prompt), every output file byte-identical,
+# the prefix-cache statistics included
+P="--model data/world --facts data/world/qa.jsonl --shots data/world/shots.jsonl --template plain --prompts 3 --max-new-tokens 8 --limit 7 --samples 2"
+$REF probe $P --out "$T/probe1/p.jsonl" > /dev/null 2>&1 || bad "one-process probe failed"
+for n in 2 3; do
+    $MPIRUN -np $n $LLAMAREF_BIN probe $P --out "$T/probe_np$n/p.jsonl" > "$T/probe_np$n.log" 2>&1 ||
+        bad "mpirun -np $n probe failed: $(tail -n 3 $T/probe_np$n.log)"
+    same_tree "probe -np $n" "$T/probe1" "$T/probe_np$n"
+done
+
+# 5. eval and detox do not run data-parallel yet (their loops are in the
+# library's eval_run.c and detox_run.c, not sharded): they refuse
+for c in "eval mmlu --model data/world --data data/world/benchmark --limit 1" \
+         "detox --model data/world --inputs x --shots x"; do
+    err=$($MPIRUN -np 2 $LLAMAREF_BIN $c --out "$T/refused/x" 2>&1); rc=$?
+    [ "$rc" = 2 ] && ok || bad "$c on 2 ranks: exit $rc"
+    has "$c refused" "$err" "does not run data-parallel"
+done
+[ -e "$T/refused" ] && bad "a refused command wrote $T/refused" || ok
+
+# 7. an error ends the whole job with its message; a command that does not
+# run data-parallel refuses
+printf '{"input_ids": [1, 99999]}\n' > "$T/oov.jsonl"
+err=$($MPIRUN -np 2 $LLAMAREF_BIN train --model vectors/lora/all7_gqa --data "$T/oov.jsonl" --out "$T/x" 2>&1); rc=$?
+[ "$rc" != 0 ] && ok || bad "a failing job exited 0"
+has "error message" "$err" "oov.jsonl:1: input_ids/labels entry 1 is not a token id"
+err=$($MPIRUN -np 2 $LLAMAREF_BIN info vectors/lora/all7_gqa 2>&1); rc=$?
+[ "$rc" != 0 ] && ok || bad "info ran on 2 ranks"
+has "not data-parallel" "$err" "does not run data-parallel"
+
+finish mpi.test.sh

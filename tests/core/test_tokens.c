@@ -1,0 +1,70 @@
+/* test_tokens.c - tokens.h: the vector and its text form as the tokenize
+ * and detokenize commands print and read it (spaces or a JSON array; ids
+ * separated by any white space; a malformed id named by its byte). */
+#include "harness.h"
+
+#include "llamaref/tokenizer/tokenizer.h"
+#include "llamaref/core/tokens.h"
+
+static void test_text_form(void)
+{
+    lr_tokens t = {0};
+    lr_buf b = {0};
+    lr_error err;
+    static const char in[] = " 1\t-2\n 2147483647 \r\n";
+    CHECK_OK(lr_tokens_parse(in, sizeof in - 1, &t, &err), &err);
+    CHECK_INT(t.n, 3);
+    if (t.n == 3) {
+        CHECK_INT(t.ids[1], -2);
+        CHECK_INT(t.ids[2], 2147483647);
+    }
+    lr_tokens_format(&b, &t, 0);
+    CHECK_STR(b.data, "1 -2 2147483647\n");
+    b.len = 0;
+    lr_tokens_format(&b, &t, 1);
+    CHECK_STR(b.data, "[1,-2,2147483647]\n");
+    t.n = 0;
+    b.len = 0;
+    lr_tokens_format(&b, &t, 1);
+    CHECK_STR(b.data, "[]\n");
+    CHECK_ERR(lr_tokens_parse("1 2x 3", 6, &t, &err), &err, "invalid token id at byte 2");
+    CHECK_ERR(lr_tokens_parse("1 2147483648", 12, &t, &err), &err, "at byte 2");
+    CHECK_ERR(lr_tokens_parse("1,2", 3, &t, &err), &err, "at byte 0");
+    lr_tokens_free(&t);
+    lr_buf_free(&b);
+}
+
+/* lr_tokenize_jsonl (tokenizer.h) with the world's tokenizer: each line's
+ * array is the text's encoding; a line without "text" named */
+static void test_jsonl(void)
+{
+    lr_tokenizer tok;
+    lr_tokens t = {0};
+    lr_buf out = {0}, want = {0};
+    lr_error err;
+    static const char in[] = "{\"text\": \"a b\"}\n{\"text\": \"Question: Who\"}\n";
+    memset(&tok, 0, sizeof tok);
+    CHECK_OK(lr_tokenizer_load("data/world", &tok, &err), &err);
+    CHECK_OK(lr_tokenize_jsonl(&tok, in, sizeof in - 1, LR_ENCODE_BOS, "src", &out, &err),
+             &err);
+    CHECK_OK(lr_tokenizer_encode(&tok, "a b", 3, LR_ENCODE_BOS, &t, &err), &err);
+    lr_tokens_format(&want, &t, 1);
+    t.n = 0;
+    CHECK_OK(lr_tokenizer_encode(&tok, "Question: Who", 13, LR_ENCODE_BOS, &t, &err), &err);
+    lr_tokens_format(&want, &t, 1);
+    CHECK_STR(out.data, want.data);
+    out.len = 0;
+    CHECK_ERR(lr_tokenize_jsonl(&tok, "{\"text\": \"a\"}\n{\"x\": 1}", 24, 0, "src", &out,
+                                &err), &err, "src:2");
+    lr_tokens_free(&t);
+    lr_buf_free(&out);
+    lr_buf_free(&want);
+    lr_tokenizer_free(&tok);
+}
+
+int main(void)
+{
+    RUN(test_text_form);
+    RUN(test_jsonl);
+    return h_finish("test_tokens");
+}
