@@ -10,6 +10,7 @@
 #include "cli.h"
 #include "cli_lm.h"
 #include "llamaref/papers/detox/detox_run.h"
+#include "llamaref/core/par.h"
 
 static void usage(FILE *f)
 {
@@ -141,6 +142,7 @@ int cmd_detox(int argc, char **argv)
         fprintf(stderr, "llamaref detox: %s\n", err.msg);
         goto done;
     }
+    if (lr_par_rank() != 0) { rc = 0; goto done; } /* rank 0 writes */
     if (cli_write("detox", out, res.jsonl.data ? res.jsonl.data : "", res.jsonl.len) ||
         cli_write("detox", cli_report_path(out, ".json", 0), res.json.data, res.json.len) ||
         cli_write("detox", cli_report_path(out, "-detox.svg", 1), res.svg.data,

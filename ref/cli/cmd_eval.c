@@ -13,6 +13,7 @@
 #include "llamaref/eval/eval_run.h"
 #include "llamaref/eval/loglik.h"
 #include "llamaref/eval/mmlu.h"
+#include "llamaref/core/par.h"
 
 static void usage(FILE *f)
 {
@@ -130,6 +131,7 @@ static int run_task(eval_opts *o, const char *task, lr_loglik *L)
         lr_eval_report_free(&r);
         return -1;
     }
+    if (lr_par_rank() != 0) { lr_eval_report_free(&r); return 0; } /* rank 0 writes */
     rc = write_reports(o, &r, svg);
     if (rc == 0 && !strcmp(task, "mmlu"))
         printf("mmlu: %lu questions, %lu subjects, acc %.4f, acc_norm %.4f (%s)\n",
@@ -231,6 +233,12 @@ int cmd_eval(int argc, char **argv)
         fprintf(stderr, "llamaref eval %s: --model and --data are required (see --help)\n", task);
         return 2;
     }
+    if (lr_par_size() > 1 && o.requests) {
+        if (lr_par_rank() == 0)
+            fprintf(stderr, "llamaref eval %s: --requests does not run sharded; "
+                    "run it without mpirun\n", task);
+        return 2;
+    }
     if (o.requests) {
         if (!strcmp(task, "ppl")) {
             fprintf(stderr, "llamaref eval ppl: --requests is an option of eval mmlu "
@@ -260,7 +268,7 @@ int cmd_eval(int argc, char **argv)
     o.e.subject_done = subject_done;
     o.e.questions_done = questions_done;
     rc = run_task(&o, task, &L) ? 1 : 0;
-    if (rc == 0)
+    if (rc == 0 && lr_par_size() == 1)
         fprintf(stderr, "eval: %ld tokens through the model, %ld served from the "
                 "prefix cache\n", L.pc.n_fed, L.pc.n_reused);
 done:

@@ -50,7 +50,8 @@ static void usage(FILE *f)
  * "Data-parallel training"); any other refuses to run as several ranks. */
 static int runs_parallel(const char *name)
 {
-    return !strcmp(name, "train") || !strcmp(name, "probe");
+    return !strcmp(name, "train") || !strcmp(name, "probe") ||
+           !strcmp(name, "eval") || !strcmp(name, "detox");
 }
 
 /* One command; under mpirun any rank's failure ends the whole job

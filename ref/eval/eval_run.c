@@ -1,8 +1,10 @@
 /* eval_run.c - the evaluation runs of `llamaref eval` (eval_run.h): MMLU,
  * TruthfulQA and perplexity scored through loglik.h (the trainer's loss),
  * with their JSON / Markdown / SVG / JSONL reports built in memory, and
- * the requests lm-evaluation-harness would send.  Prints nothing.
- * Depends on: loglik.h, tokenizer.h, mmlu.h, truthfulqa.h, mcscore.h,
+ * the requests lm-evaluation-harness would send.  Prints nothing.  Under
+ * mpirun the questions (windows) are sharded over the ranks and gathered
+ * in their order (par.h), so the reports are those of one process.
+ * Depends on: par.h, loglik.h, tokenizer.h, mmlu.h, truthfulqa.h, mcscore.h,
  * svg.h, json.h, report.h. */
 #include <math.h>
 #include <stdio.h>
@@ -12,6 +14,7 @@
 #include "llamaref/eval/eval_run.h"
 #include "llamaref/core/json.h"
 #include "llamaref/eval/mcscore.h"
+#include "llamaref/core/par.h"
 #include "llamaref/core/report.h"
 #include "llamaref/core/svg.h"
 #include "llamaref/core/tokens.h"
@@ -148,6 +151,7 @@ int lr_eval_mmlu(lr_loglik *L, const lr_tokenizer *tok, const lr_eval_options *o
     const char **names = NULL;
     double *accs = NULL, *norms = NULL, *se_acc = NULL, *se_norm = NULL;
     size_t *ns = NULL;
+    double *lls = NULL; /* [n][4]: the choices' log-likelihoods of a subject */
     int bos = bos_added(o, tok);
 
     memset(out, 0, sizeof *out);
@@ -178,21 +182,43 @@ int lr_eval_mmlu(lr_loglik *L, const lr_tokenizer *tok, const lr_eval_options *o
         char test_path[4096];
         lr_mmlu_items dev, test;
         size_t q, n, correct = 0, correct_norm = 0;
+        double *grown;
+        long q0, q1;
         if (!subject_selected(o->subjects, subj)) continue;
         if (read_subject(o, subj, test_path, sizeof test_path, &dev, &test, &n, err))
             goto done;
-        for (q = 0; q < n; q++) {
-            double ll[4];
-            int c;
+        /* under mpirun each rank scores its shard of the questions, then
+         * every rank has all log-likelihoods (par.h) and counts them in
+         * question order; one process: the shard is all of them */
+        if (!(grown = realloc(lls, sizeof *lls * 4 * (n ? n : 1)))) {
+            lr_fail(err, "out of memory");
+            lr_mmlu_items_free(&test);
+            lr_mmlu_items_free(&dev);
+            goto done;
+        }
+        lls = grown;
+        lr_par_shard((long)n, &q0, &q1);
+        for (q = (size_t)q0; q < (size_t)q1; q++) {
             long pred, pred_norm;
             if (lr_mmlu_score(L, tok, o->bos, o->format, subj, dev.items,
-                              (size_t)o->shots, &test.items[q], &ctx, ll, &pred,
-                              &pred_norm, err)) {
+                              (size_t)o->shots, &test.items[q], &ctx, lls + 4 * q,
+                              &pred, &pred_norm, err)) {
                 lr_fail_prefix(err, "%s:%lu", test_path, test.items[q].line);
                 lr_mmlu_items_free(&test);
                 lr_mmlu_items_free(&dev);
                 goto done;
             }
+        }
+        if (lr_par_gather(lls, (long)n, 4 * sizeof *lls, err)) {
+            lr_mmlu_items_free(&test);
+            lr_mmlu_items_free(&dev);
+            goto done;
+        }
+        for (q = 0; q < n; q++) {
+            const double *ll = lls + 4 * q;
+            int c;
+            long pred, pred_norm;
+            lr_mmlu_predict(o->format, &test.items[q], ll, &pred, &pred_norm);
             correct_norm += pred_norm == test.items[q].answer;
             correct += pred == test.items[q].answer;
             if (o->want_items) {
@@ -217,7 +243,7 @@ int lr_eval_mmlu(lr_loglik *L, const lr_tokenizer *tok, const lr_eval_options *o
         total_norm += correct_norm;
         lr_buf_printf(md, "| %s | %lu | %.4f | %.4f |\n", subj, (unsigned long)n,
                       accs[n_subj], norms[n_subj]);
-        if (o->subject_done)
+        if (o->subject_done && lr_par_rank() == 0)
             o->subject_done(o->progress_ctx, subj, n, accs[n_subj], norms[n_subj]);
         n_subj++;
         lr_mmlu_items_free(&test);
@@ -283,6 +309,7 @@ done:
     free(se_acc);
     free(se_norm);
     free(ns);
+    free(lls);
     return rc;
 }
 
@@ -329,14 +356,26 @@ int lr_eval_truthfulqa(lr_loglik *L, const lr_tokenizer *tok,
     lr_buf *json = &out->json, *md = &out->md, *items = &out->items, ctx = {0};
     size_t q, n;
     double sum1 = 0, sum2 = 0, sq2 = 0, *ll1 = NULL, *ll2 = NULL, mc1, mc2, vals[2];
+    double *ms = NULL; /* [n][2]: mc1, mc2 of each question */
     const char *labels[2] = {"MC1", "MC2"};
+    char *all = NULL;
+    size_t all_n = 0;
+    long q0, q1;
     int rc = -1, bos = bos_added(o, tok);
 
     memset(out, 0, sizeof *out);
     out->bos_added = bos;
     if (lr_tqa_load(o->data, &t, err)) return -1;
     n = o->limit >= 0 && (size_t)o->limit < t.n ? (size_t)o->limit : t.n;
-    for (q = 0; q < n; q++) {
+    /* under mpirun each rank scores its shard of the questions; rank 0
+     * gathers the scores and the items records and sums in question order
+     * (par.h); one process: the shard is all of them */
+    if (!(ms = malloc(sizeof *ms * 2 * (n ? n : 1)))) {
+        lr_fail(err, "out of memory");
+        goto done;
+    }
+    lr_par_shard((long)n, &q0, &q1);
+    for (q = (size_t)q0; q < (size_t)q1; q++) {
         lr_tqa_item *it = &t.items[q];
         double m1, m2;
         free(ll1);
@@ -353,9 +392,8 @@ int lr_eval_truthfulqa(lr_loglik *L, const lr_tokenizer *tok,
             lr_fail_prefix(err, "%s:%lu", o->data, it->line);
             goto done;
         }
-        sum1 += m1;
-        sum2 += m2;
-        sq2 += m2 * m2;
+        ms[2 * q] = m1;
+        ms[2 * q + 1] = m2;
         if (o->want_items) {
             lr_buf_printf(items, "{\"index\": %lu, \"mc1\": ", (unsigned long)q);
             lr_json_write_number(items, m1);
@@ -367,8 +405,22 @@ int lr_eval_truthfulqa(lr_loglik *L, const lr_tokenizer *tok,
             put_lls(items, ll2, it->mc2.n);
             lr_buf_puts(items, "]}\n");
         }
-        if ((q + 1) % 50 == 0 && o->questions_done)
-            o->questions_done(o->progress_ctx, q + 1, n);
+        /* rank 0's progress through its shard (all of them in one process) */
+        if ((q - (size_t)q0 + 1) % 50 == 0 && o->questions_done && lr_par_rank() == 0)
+            o->questions_done(o->progress_ctx, q - (size_t)q0 + 1, (size_t)(q1 - q0));
+    }
+    if (items->oom) { lr_fail(err, "out of memory"); goto done; }
+    if (lr_par_gather(ms, (long)n, 2 * sizeof *ms, err) ||
+        lr_par_gather_bytes(items->data ? items->data : "", items->len, &all, &all_n,
+                            err))
+        goto done;
+    items->len = 0;
+    if (lr_par_rank() != 0) { rc = 0; goto done; } /* rank 0 reports */
+    lr_buf_append(items, all, all_n);
+    for (q = 0; q < n; q++) {
+        sum1 += ms[2 * q];
+        sum2 += ms[2 * q + 1];
+        sq2 += ms[2 * q + 1] * ms[2 * q + 1];
     }
     mc1 = n ? sum1 / (double)n : 0;
     mc2 = n ? sum2 / (double)n : 0;
@@ -401,6 +453,8 @@ int lr_eval_truthfulqa(lr_loglik *L, const lr_tokenizer *tok,
 done:
     free(ll1);
     free(ll2);
+    free(ms);
+    free(all);
     lr_tqa_free(&t);
     lr_buf_free(&ctx);
     return rc;
@@ -414,7 +468,10 @@ int lr_eval_ppl(lr_loglik *L, const lr_tokenizer *tok, const lr_eval_options *o,
     lr_tokens t = {0};
     int *ids = NULL, rc = -1, bos = bos_added(o, tok);
     double nll, mean;
-    long count;
+    long count, k0, k1;
+    lr_buf rec = {0};
+    char *all = NULL;
+    size_t all_n = 0;
 
     memset(out, 0, sizeof *out);
     out->bos_added = bos;
@@ -429,9 +486,17 @@ int lr_eval_ppl(lr_loglik *L, const lr_tokenizer *tok, const lr_eval_options *o,
     }
     if (!(ids = malloc(t.n * sizeof *ids))) { lr_fail(err, "out of memory"); goto done; }
     for (i = 0; i < t.n; i++) ids[i] = (int)t.ids[i];
-    if (lr_perplexity(L, ids, (int)t.n, (int)out->window, (int)out->stride, &nll,
-                      &count, err))
+    /* under mpirun each rank runs its shard of the windows; rank 0 gathers
+     * their increments in window order and sums them as lr_perplexity does
+     * (loglik.h, par.h); one process: the shard is every window */
+    lr_par_shard(lr_perplexity_windows((int)t.n, (int)out->window, (int)out->stride),
+                 &k0, &k1);
+    if (lr_perplexity_run(L, ids, (int)t.n, (int)out->window, (int)out->stride, k0,
+                          k1, &rec, err) ||
+        lr_par_gather_bytes(rec.data ? rec.data : "", rec.len, &all, &all_n, err))
         goto done;
+    if (lr_par_rank() != 0) { rc = 0; goto done; } /* rank 0 reports */
+    if (lr_perplexity_fold(L, all, all_n, &nll, &count, err)) goto done;
     mean = nll / (double)count;
     out->tokens = t.n;
     out->scored = count;
@@ -461,6 +526,8 @@ int lr_eval_ppl(lr_loglik *L, const lr_tokenizer *tok, const lr_eval_options *o,
 done:
     free(text);
     free(ids);
+    free(all);
+    lr_buf_free(&rec);
     lr_tokens_free(&t);
     return rc;
 }

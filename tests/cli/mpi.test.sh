@@ -7,8 +7,9 @@
 # and full-parameter, and across --resume; killing one rank mid-run ends
 # the job with an error and leaves the last complete checkpoint resumable
 # to the same bits; an error ends every rank; a command that does not run
-# data-parallel refuses (eval and detox among them, for now); `probe`
-# shards its facts with identical outputs.
+# data-parallel refuses; `probe` and `eval mmlu|truthfulqa` shard their
+# items (`eval ppl` its windows, `detox` its inputs) with identical
+# outputs.
 # Runs only for an MPI build (LLAMAREF_MPI=1, set by `make test MPI=1`)
 # with mpirun on PATH; otherwise skipped.  The one-process reference is
 # $LLAMAREF_REF_BIN (.ci/run: the default build's ./llamaref), else the MPI
@@ -113,15 +114,54 @@ for n in 2 3; do
     same_tree "probe -np $n" "$T/probe1" "$T/probe_np$n"
 done
 
-# 5. eval and detox do not run data-parallel yet (their loops are in the
-# library's eval_run.c and detox_run.c, not sharded): they refuse
-for c in "eval mmlu --model data/world --data data/world/benchmark --limit 1" \
-         "detox --model data/world --inputs x --shots x"; do
-    err=$($MPIRUN -np 2 $LLAMAREF_BIN $c --out "$T/refused/x" 2>&1); rc=$?
-    [ "$rc" = 2 ] && ok || bad "$c on 2 ranks: exit $rc"
-    has "$c refused" "$err" "does not run data-parallel"
+# 5. eval mmlu and truthfulqa: the questions sharded, reports and --items
+# byte-identical (TruthfulQA when $LLAMAREF_DATA has it)
+E1="eval mmlu --model data/world --data data/world/benchmark --format continuation --limit 11 --num-shots 2"
+E2="eval truthfulqa --model data/world --data $LLAMAREF_DATA/truthfulqa/mc_task.json --limit 7"
+tasks="1 2"
+[ -f "$LLAMAREF_DATA/truthfulqa/mc_task.json" ] || { tasks=1; skip=$((skip + 2)); }
+for e in $tasks; do
+    eval "args=\$E$e"
+    $REF $args --out "$T/eval1_$e/r.json" --items "$T/eval1_$e/items.jsonl" > /dev/null 2>&1 ||
+        bad "one-process eval $e failed"
+    for n in 2 3; do
+        $MPIRUN -np $n $LLAMAREF_BIN $args --out "$T/eval_np${n}_$e/r.json" \
+            --items "$T/eval_np${n}_$e/items.jsonl" > "$T/eval_np${n}_$e.log" 2>&1 ||
+            bad "mpirun -np $n eval $e failed: $(tail -n 3 $T/eval_np${n}_$e.log)"
+        same_tree "eval $e -np $n" "$T/eval1_$e" "$T/eval_np${n}_$e"
+    done
 done
-[ -e "$T/refused" ] && bad "a refused command wrote $T/refused" || ok
+# ppl: overlapping windows (64, stride 48) sharded, the per-window lines
+# of --verbose included
+E3="eval ppl --model data/world --data data/world/valid.txt --window 64 --stride 48 --verbose"
+$REF $E3 --out "$T/ppl1/p.json" > "$T/ppl1.out" 2> "$T/ppl1.err" || bad "one-process ppl failed"
+for n in 2 3; do
+    $MPIRUN -np $n $LLAMAREF_BIN $E3 --out "$T/ppl_np$n/p.json" > "$T/ppl_np$n.out" 2> "$T/ppl_np$n.err" ||
+        bad "mpirun -np $n ppl failed: $(tail -n 3 $T/ppl_np$n.err)"
+    same_tree "ppl -np $n" "$T/ppl1" "$T/ppl_np$n"
+    same "ppl -np $n stdout" "$T/ppl1.out" "$T/ppl_np$n.out"
+    grep '^\[' "$T/ppl1.err" > "$T/ppl1.win"; grep '^\[' "$T/ppl_np$n.err" > "$T/ppl_np$n.win"
+    same "ppl -np $n windows" "$T/ppl1.win" "$T/ppl_np$n.win"
+done
+err=$($MPIRUN -np 2 $LLAMAREF_BIN eval mmlu --data data/world/benchmark --requests "$T/req.jsonl" 2>&1); rc=$?
+[ "$rc" = 2 ] && ok || bad "eval --requests on 2 ranks: exit $rc"
+has "--requests not sharded" "$err" "does not run sharded"
+
+# 6. detox: the inputs sharded (stories260K, 5 German inputs x 2
+# candidates, with references), when the assets and data are there
+S=$LLAMAREF_ASSETS/stories260K
+X="detox --model $S/stories260K.bin --tokenizer $S/tok512.bin --shots $LLAMAREF_DATA/synthdetoxm/few_shot_pairs.json --lang de --inputs $LLAMAREF_DATA/multiparadetox/de.tsv --limit 5 --candidates 2 --num-shots 1 --max-new-tokens 12"
+if [ -f "$S/stories260K.bin" ] && [ -f "$LLAMAREF_DATA/multiparadetox/de.tsv" ]; then
+    $REF $X --out "$T/detox1/d.jsonl" > "$T/detox1.out" 2>/dev/null || bad "one-process detox failed"
+    for n in 2 3; do
+        $MPIRUN -np $n $LLAMAREF_BIN $X --out "$T/detox_np$n/d.jsonl" > "$T/detox_np$n.out" 2> "$T/detox_np$n.err" ||
+            bad "mpirun -np $n detox failed: $(tail -n 3 $T/detox_np$n.err)"
+        same_tree "detox -np $n" "$T/detox1" "$T/detox_np$n"
+        same "detox -np $n stdout" "$T/detox1.out" "$T/detox_np$n.out"
+    done
+else
+    skip=$((skip + 4))
+fi
 
 # 7. an error ends the whole job with its message; a command that does not
 # run data-parallel refuses

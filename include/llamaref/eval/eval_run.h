@@ -7,7 +7,12 @@
  * continuations of every question, no model) for comparison with the
  * harness.  The CLI (cmd_eval.c) parses, calls these, writes the buffers
  * and prints the summary line (docs/evaluation.md).
- * Depends on: common.h, loglik.h, tokenizer.h, mmlu.h, truthfulqa.h,
+ * Under mpirun (par.h) every rank must call the same run: the questions
+ * (ppl: the windows) are sharded over the ranks and gathered in their
+ * order, so rank 0's report is byte-identical to one process's; the
+ * other ranks get mmlu's full report too, but an empty one (zeroed, 0
+ * returned) from truthfulqa and ppl.  Progress callbacks run on rank 0.
+ * Depends on: common.h, par.h, loglik.h, tokenizer.h, mmlu.h, truthfulqa.h,
  * mcscore.h, svg.h, json.h, report.h. */
 #ifndef LLAMAREF_EVAL_RUN_H
 #define LLAMAREF_EVAL_RUN_H
@@ -40,8 +45,9 @@ typedef struct lr_eval_options {
     int bos;                  /* prepend BOS when the tokenizer has one */
     int want_items;           /* fill lr_eval_report.items */
     lr_mmlu_format format;    /* mmlu */
-    /* Progress, when set: mmlu after each subject (questions, acc,
-     * acc_norm); truthfulqa after every 50th question (done, total). */
+    /* Progress, when set (rank 0 only): mmlu after each subject
+     * (questions, acc, acc_norm); truthfulqa after every 50th question of
+     * rank 0's shard (done, shard size; all questions in one process). */
     void (*subject_done)(void *ctx, const char *subject, size_t n, double acc,
                          double acc_norm);
     void (*questions_done)(void *ctx, size_t done, size_t total);

@@ -1,7 +1,9 @@
 /* detox_run.c - few-shot detoxification runs (detox_run.h): the inputs,
  * the sampled rewrites with their refusal flags and chrF, and the JSONL /
- * JSON / Markdown / SVG outputs in memory.  Prints nothing.
- * Depends on: detox.h, generate.h, prefix_cache.h, sampler.h, rng.h,
+ * JSON / Markdown / SVG outputs in memory.  Prints nothing.  Under mpirun
+ * the inputs are sharded over the ranks and gathered in input order
+ * (par.h), so rank 0's outputs are those of one process.
+ * Depends on: par.h, detox.h, generate.h, prefix_cache.h, sampler.h, rng.h,
  * chrf.h, refusal.h, svg.h, json.h, report.h. */
 #include <stdint.h>
 #include <stdio.h>
@@ -11,6 +13,7 @@
 #include "llamaref/eval/chrf.h"
 #include "llamaref/papers/detox/detox_run.h"
 #include "llamaref/core/json.h"
+#include "llamaref/core/par.h"
 #include "llamaref/model/prefix_cache.h"
 #include "llamaref/papers/knowledge/refusal.h"
 #include "llamaref/core/report.h"
@@ -104,12 +107,22 @@ void lr_detox_run_result_free(lr_detox_run_result *r)
     memset(r, 0, sizeof *r);
 }
 
+/* what one input contributes to the summary, gathered from its rank */
+typedef struct detox_info {
+    size_t refusals, empty, out;
+    lr_chrf_stats st;           /* of its first candidate (have_refs) */
+    double chrf;
+} detox_info;
+
 int lr_detox_run(const lr_model *m, const lr_tokenizer *tok,
                  const lr_detox_input *in, size_t n_rows,
                  const lr_detox_run_options *o, lr_detox_run_result *out,
                  lr_error *err)
 {
-    size_t r;
+    size_t r, all_n = 0;
+    long r0, r1;
+    char *all = NULL;
+    detox_info *info = NULL;
     lr_prefix_cache pc;
     lr_sampler smp;
     lr_tokens gen = {0};
@@ -132,7 +145,15 @@ int lr_detox_run(const lr_model *m, const lr_tokenizer *tok,
         goto done;
     lr_chrf_config_default(&ccfg);
     lr_chrf_stats_init(&corpus, &ccfg);
-    for (r = 0; r < n_rows; r++) {
+    /* under mpirun each rank rewrites its shard of the inputs; rank 0
+     * gathers the records and the per-input figures and sums them in input
+     * order (par.h); one process: the shard is all of them */
+    if (!(info = calloc(n_rows ? n_rows : 1, sizeof *info))) {
+        lr_fail(err, "out of memory");
+        goto done;
+    }
+    lr_par_shard((long)n_rows, &r0, &r1);
+    for (r = (size_t)r0; r < (size_t)r1; r++) {
         int *ids = NULL, n_ids = 0;
         long c;
         prompt.len = 0;
@@ -165,9 +186,9 @@ int lr_detox_run(const lr_model *m, const lr_tokenizer *tok,
                 free(ids);
                 goto done;
             }
-            out->refusals += (size_t)refusal;
-            out->empty += !*clean;
-            out->outputs++;
+            info[r].refusals += (size_t)refusal;
+            info[r].empty += !*clean;
+            info[r].out++;
             if (out->have_refs && c == 0) {
                 lr_chrf_stats st;
                 const char *refs[1];
@@ -182,8 +203,8 @@ int lr_detox_run(const lr_model *m, const lr_tokenizer *tok,
                     free(ids);
                     goto done;
                 }
-                lr_chrf_stats_add(&corpus, &st);
-                sum_chrf += lr_chrf_score(&ccfg, &st);
+                info[r].st = st;
+                info[r].chrf = lr_chrf_score(&ccfg, &st);
             }
             lr_buf_puts(&out->jsonl, "{\"source\": ");
             lr_json_write_string(&out->jsonl, in[r].src, strlen(in[r].src));
@@ -199,8 +220,26 @@ int lr_detox_run(const lr_model *m, const lr_tokenizer *tok,
             free(clean);
         }
         free(ids);
-        if ((r + 1) % 10 == 0 && o->progress)
-            o->progress(o->progress_ctx, r + 1, n_rows);
+        /* rank 0's progress through its shard (all inputs in one process) */
+        if ((r - (size_t)r0 + 1) % 10 == 0 && o->progress && lr_par_rank() == 0)
+            o->progress(o->progress_ctx, r - (size_t)r0 + 1, (size_t)(r1 - r0));
+    }
+    if (out->jsonl.oom) { lr_fail(err, "out of memory"); goto done; }
+    if (lr_par_gather(info, (long)n_rows, sizeof *info, err) ||
+        lr_par_gather_bytes(out->jsonl.data ? out->jsonl.data : "", out->jsonl.len,
+                            &all, &all_n, err))
+        goto done;
+    out->jsonl.len = 0;
+    if (lr_par_rank() != 0) { rc = 0; goto done; } /* rank 0 reports */
+    lr_buf_append(&out->jsonl, all, all_n);
+    for (r = 0; r < n_rows; r++) {
+        out->refusals += info[r].refusals;
+        out->empty += info[r].empty;
+        out->outputs += info[r].out;
+        if (out->have_refs && info[r].st.n_orders) { /* its first candidate scored */
+            lr_chrf_stats_add(&corpus, &info[r].st);
+            sum_chrf += info[r].chrf;
+        }
     }
     lr_buf_printf(&out->json, "{\n  \"command\": \"detox\",\n  \"model\": ");
     lr_json_write_string(&out->json, o->model_name, strlen(o->model_name));
@@ -258,6 +297,8 @@ int lr_detox_run(const lr_model *m, const lr_tokenizer *tok,
     rc = out->jsonl.oom || out->json.oom || out->md.oom || out->svg.oom
              ? lr_fail(err, "out of memory") : 0;
 done:
+    free(info);
+    free(all);
     lr_tokens_free(&gen);
     lr_sampler_free(&smp);
     lr_prefix_cache_free(&pc);

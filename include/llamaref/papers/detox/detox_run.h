@@ -5,7 +5,7 @@
  * flagged (refusal.h), chrF of the first candidate against the reference,
  * with the JSONL (the input format of detox-score), a JSON summary, a
  * Markdown report and a chart built in memory.  Prints nothing.
- * Depends on: detox.h, generate.h, prefix_cache.h, sampler.h, rng.h,
+ * Depends on: par.h, detox.h, generate.h, prefix_cache.h, sampler.h, rng.h,
  * chrf.h, refusal.h, svg.h, json.h, report.h. */
 #ifndef LLAMAREF_DETOX_RUN_H
 #define LLAMAREF_DETOX_RUN_H
@@ -47,7 +47,8 @@ typedef struct lr_detox_run_options {
     int max_len;                /* context of the decoding cache */
     const char *out;            /* FILE.jsonl: the Markdown names it and
                                    its chart FILE-detox.svg */
-    void (*progress)(void *ctx, size_t done, size_t total); /* every 10 inputs */
+    void (*progress)(void *ctx, size_t done, size_t total); /* every 10 inputs
+                                   (of rank 0's shard, rank 0 only) */
     void *progress_ctx;
 } lr_detox_run_options;
 
@@ -59,7 +60,11 @@ typedef struct lr_detox_run_result {
 } lr_detox_run_result;
 
 /* One stream per (input, candidate) (lr_seed_of(LR_STREAM_DETOX, seed,
- * input, candidate)): each rewrite is reproducible on its own. */
+ * input, candidate)): each rewrite is reproducible on its own.  Under
+ * mpirun (par.h) every rank must call it: the inputs are sharded over the
+ * ranks and gathered in input order, so rank 0's result is byte-identical
+ * to one process's; the other ranks get an empty result (0 returned).
+ * o->progress runs on rank 0, every 10 inputs of its shard. */
 int lr_detox_run(const lr_model *m, const lr_tokenizer *tok,
                  const lr_detox_input *in, size_t n_in,
                  const lr_detox_run_options *o, lr_detox_run_result *out,
