@@ -54,8 +54,11 @@ static void test_jsonl(void)
     lr_tokens_format(&want, &t, 1);
     CHECK_STR(out.data, want.data);
     out.len = 0;
-    CHECK_ERR(lr_tokenize_jsonl(&tok, "{\"text\": \"a\"}\n{\"x\": 1}", 24, 0, "src", &out,
-                                &err), &err, "src:2");
+    {   /* a line without "text": the error names it (22 bytes, no final newline) */
+        static const char bad_line[] = "{\"text\": \"a\"}\n{\"x\": 1}";
+        CHECK_ERR(lr_tokenize_jsonl(&tok, bad_line, sizeof bad_line - 1, 0, "src", &out,
+                                    &err), &err, "src:2");
+    }
     lr_tokens_free(&t);
     lr_buf_free(&out);
     lr_buf_free(&want);
