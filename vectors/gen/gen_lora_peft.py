@@ -34,6 +34,11 @@ import shutil
 import sys
 import tempfile
 
+# MKL's Conditional Numerical Reproducibility: torch's float64 products take
+# the same code path, so the same bits, on every x86-64 CPU (by default MKL
+# picks kernels by CPU, which moved values by ~1e-15 between two machines
+# and failed make regen-check); set before torch is imported.
+os.environ.setdefault("MKL_CBWR", "COMPATIBLE")
 import torch
 from safetensors.torch import save_file
 
