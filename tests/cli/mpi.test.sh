@@ -20,7 +20,7 @@ set -u
 . "$(dirname "$0")/../lib.sh"
 if [ "${LLAMAREF_MPI:-0}" != 1 ] || ! command -v mpirun > /dev/null 2>&1; then
     echo "mpi.test.sh: not an MPI build (make MPI=1) or no mpirun: skipped" >&2
-    skip=50; finish mpi.test.sh; exit
+    skip=52; finish mpi.test.sh; exit
 fi
 T="$LLAMAREF_TMP/mpi_test"
 rm -rf "$T"; mkdir -p "$T"
@@ -211,6 +211,10 @@ printf '{"input_ids": [1, 99999]}\n' > "$T/oov.jsonl"
 err=$($MPIRUN -np 2 $LLAMAREF_BIN train --model vectors/lora/all7_gqa --data "$T/oov.jsonl" --out "$T/x" 2>&1); rc=$?
 [ "$rc" != 0 ] && ok || bad "a failing job exited 0"
 has "error message" "$err" "oov.jsonl:1: input_ids/labels entry 1 is not a token id"
+printf '{"question": "a?", "answers": ["x"]}\n{"question": "b?"}\n' > "$T/badfacts.jsonl"
+err=$($MPIRUN -np 2 $LLAMAREF_BIN experiment knowledge --model data/world --facts "$T/badfacts.jsonl" --out "$T/badexp" 2>&1); rc=$?
+[ "$rc" != 0 ] && ok || bad "a failing experiment exited 0"
+has "experiment error message" "$err" "badfacts.jsonl:2"
 err=$($MPIRUN -np 2 $LLAMAREF_BIN info vectors/lora/all7_gqa 2>&1); rc=$?
 [ "$rc" != 0 ] && ok || bad "info ran on 2 ranks"
 has "not data-parallel" "$err" "does not run data-parallel"
