@@ -157,7 +157,8 @@ static int write_requests(const eval_opts *o, const char *task)
     int rc = !strcmp(task, "mmlu") ? lr_eval_requests_mmlu(&o->e, &out, &err)
                                    : lr_eval_requests_truthfulqa(&o->e, &out, &err);
     if (rc) fprintf(stderr, "llamaref eval %s: %s\n", task, err.msg);
-    else rc = cli_write("eval", o->requests, out.data ? out.data : "", out.len);
+    else if (lr_par_rank() == 0) /* rank 0 has every line (eval_run.h) */
+        rc = cli_write("eval", o->requests, out.data ? out.data : "", out.len);
     lr_buf_free(&out);
     return rc;
 }
@@ -231,12 +232,6 @@ int cmd_eval(int argc, char **argv)
     }
     if (!o.e.data || (!o.lm.model_path && !o.requests)) {
         fprintf(stderr, "llamaref eval %s: --model and --data are required (see --help)\n", task);
-        return 2;
-    }
-    if (lr_par_size() > 1 && o.requests) {
-        if (lr_par_rank() == 0)
-            fprintf(stderr, "llamaref eval %s: --requests does not run sharded; "
-                    "run it without mpirun\n", task);
         return 2;
     }
     if (o.requests) {

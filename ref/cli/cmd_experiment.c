@@ -10,6 +10,7 @@
 
 #include "cli.h"
 #include "cli_lm.h"
+#include "llamaref/core/par.h"
 #include "llamaref/papers/knowledge/experiment_knowledge.h"
 #include "llamaref/train/train_run.h"
 
@@ -152,9 +153,10 @@ static int run_knowledge(lr_exp_options *o)
         fprintf(stderr, "llamaref experiment: %s\n", err.msg);
         return 1;
     }
-    printf("experiment: %lu runs (%lu skipped); report %s/report.md, summary "
-           "%s/summary.json\n", (unsigned long)res.n_runs, (unsigned long)res.skipped,
-           o->out, o->out);
+    if (lr_par_rank() == 0) /* rank 0 reports */
+        printf("experiment: %lu runs (%lu skipped); report %s/report.md, summary "
+               "%s/summary.json\n", (unsigned long)res.n_runs,
+               (unsigned long)res.skipped, o->out, o->out);
     return 0;
 }
 

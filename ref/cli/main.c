@@ -51,7 +51,8 @@ static void usage(FILE *f)
 static int runs_parallel(const char *name)
 {
     return !strcmp(name, "train") || !strcmp(name, "probe") ||
-           !strcmp(name, "eval") || !strcmp(name, "detox");
+           !strcmp(name, "eval") || !strcmp(name, "detox") ||
+           !strcmp(name, "experiment");
 }
 
 /* One command; under mpirun any rank's failure ends the whole job

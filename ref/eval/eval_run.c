@@ -553,9 +553,26 @@ static void put_continuations(lr_buf *b, const char *key, const char *const *c, 
     lr_buf_free(&tmp);
 }
 
+/* Under mpirun: this rank's lines in mine, rank 0 appends every rank's
+ * (rank order = question order) to out; mine is emptied.  One process:
+ * mine appended to out. */
+static int gather_lines(lr_buf *mine, lr_buf *out, lr_error *err)
+{
+    char *all = NULL;
+    size_t all_n = 0;
+    if (mine->oom) return lr_fail(err, "out of memory");
+    if (lr_par_gather_bytes(mine->data ? mine->data : "", mine->len, &all, &all_n,
+                            err))
+        return -1;
+    mine->len = 0;
+    if (all_n) lr_buf_append(out, all, all_n);
+    free(all);
+    return out->oom ? lr_fail(err, "out of memory") : 0;
+}
+
 int lr_eval_requests_mmlu(const lr_eval_options *o, lr_buf *out, lr_error *err)
 {
-    lr_buf ctx = {0};
+    lr_buf ctx = {0}, mine = {0};
     char **found = NULL;
     int s, n_found, rc = -1;
     if ((n_found = lr_mmlu_list_subjects(o->data, &found, err)) < 0) return -1;
@@ -564,10 +581,13 @@ int lr_eval_requests_mmlu(const lr_eval_options *o, lr_buf *out, lr_error *err)
         char test_path[4096];
         lr_mmlu_items dev, test;
         size_t q, n;
+        long q0, q1;
         if (!subject_selected(o->subjects, subj)) continue;
         if (read_subject(o, subj, test_path, sizeof test_path, &dev, &test, &n, err))
             goto done;
-        for (q = 0; q < n; q++) {
+        /* this rank's shard of the subject's questions (par.h) */
+        lr_par_shard((long)n, &q0, &q1);
+        for (q = (size_t)q0; q < (size_t)q1; q++) {
             const char *ch[4];
             int c;
             ctx.len = 0;
@@ -579,19 +599,21 @@ int lr_eval_requests_mmlu(const lr_eval_options *o, lr_buf *out, lr_error *err)
                 goto done;
             }
             for (c = 0; c < 4; c++) ch[c] = lr_mmlu_choice(o->format, &test.items[q], c);
-            lr_buf_puts(out, "{\"subject\": ");
-            lr_json_write_string(out, subj, strlen(subj));
-            lr_buf_printf(out, ", \"doc_id\": %lu, \"line\": %lu, \"context\": ",
+            lr_buf_puts(&mine, "{\"subject\": ");
+            lr_json_write_string(&mine, subj, strlen(subj));
+            lr_buf_printf(&mine, ", \"doc_id\": %lu, \"line\": %lu, \"context\": ",
                           (unsigned long)q, test.items[q].line);
-            lr_json_write_string(out, ctx.data, ctx.len);
-            put_continuations(out, "continuations", ch, 4);
-            lr_buf_printf(out, ", \"gold\": %d}\n", test.items[q].answer);
+            lr_json_write_string(&mine, ctx.data, ctx.len);
+            put_continuations(&mine, "continuations", ch, 4);
+            lr_buf_printf(&mine, ", \"gold\": %d}\n", test.items[q].answer);
         }
         lr_mmlu_items_free(&test);
         lr_mmlu_items_free(&dev);
+        if (gather_lines(&mine, out, err)) goto done;
     }
-    rc = out->oom ? lr_fail(err, "out of memory") : 0;
+    rc = 0;
 done:
+    lr_buf_free(&mine);
     lr_buf_free(&ctx);
     for (s = 0; s < n_found; s++) free(found[s]);
     free(found);
@@ -601,23 +623,27 @@ done:
 int lr_eval_requests_truthfulqa(const lr_eval_options *o, lr_buf *out, lr_error *err)
 {
     lr_tqa t;
-    lr_buf ctx = {0};
+    lr_buf ctx = {0}, mine = {0};
     size_t q, n;
+    long q0, q1;
     int rc = -1;
     if (lr_tqa_load(o->data, &t, err)) return -1;
     n = o->limit >= 0 && (size_t)o->limit < t.n ? (size_t)o->limit : t.n;
-    for (q = 0; q < n; q++) {
+    /* this rank's shard of the questions (par.h) */
+    lr_par_shard((long)n, &q0, &q1);
+    for (q = (size_t)q0; q < (size_t)q1; q++) {
         const lr_tqa_item *it = &t.items[q];
         ctx.len = 0;
         if (lr_tqa_context(it->question, &ctx, err)) goto done;
-        lr_buf_printf(out, "{\"doc_id\": %lu, \"context\": ", (unsigned long)q);
-        lr_json_write_string(out, ctx.data, ctx.len);
-        put_continuations(out, "mc1", it->mc1.choices, it->mc1.n);
-        put_continuations(out, "mc2", it->mc2.choices, it->mc2.n);
-        lr_buf_puts(out, "}\n");
+        lr_buf_printf(&mine, "{\"doc_id\": %lu, \"context\": ", (unsigned long)q);
+        lr_json_write_string(&mine, ctx.data, ctx.len);
+        put_continuations(&mine, "mc1", it->mc1.choices, it->mc1.n);
+        put_continuations(&mine, "mc2", it->mc2.choices, it->mc2.n);
+        lr_buf_puts(&mine, "}\n");
     }
-    rc = out->oom ? lr_fail(err, "out of memory") : 0;
+    rc = gather_lines(&mine, out, err);
 done:
+    lr_buf_free(&mine);
     lr_buf_free(&ctx);
     lr_tqa_free(&t);
     return rc;

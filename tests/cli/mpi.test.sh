@@ -8,8 +8,9 @@
 # the job with an error and leaves the last complete checkpoint resumable
 # to the same bits; an error ends every rank; a command that does not run
 # data-parallel refuses; `probe` and `eval mmlu|truthfulqa` shard their
-# items (`eval ppl` its windows, `detox` its inputs) with identical
-# outputs.
+# items (`eval ppl` its windows, `detox` its inputs, `eval --requests` its
+# questions) and `experiment knowledge` walks its grid on every rank, each
+# step sharded, with identical outputs.
 # Runs only for an MPI build (LLAMAREF_MPI=1, set by `make test MPI=1`)
 # with mpirun on PATH; otherwise skipped.  The one-process reference is
 # $LLAMAREF_REF_BIN (.ci/run: the default build's ./llamaref), else the MPI
@@ -19,7 +20,7 @@ set -u
 . "$(dirname "$0")/../lib.sh"
 if [ "${LLAMAREF_MPI:-0}" != 1 ] || ! command -v mpirun > /dev/null 2>&1; then
     echo "mpi.test.sh: not an MPI build (make MPI=1) or no mpirun: skipped" >&2
-    skip=36; finish mpi.test.sh; exit
+    skip=52; finish mpi.test.sh; exit
 fi
 T="$LLAMAREF_TMP/mpi_test"
 rm -rf "$T"; mkdir -p "$T"
@@ -143,9 +144,24 @@ for n in 2 3; do
     grep '^\[' "$T/ppl1.err" > "$T/ppl1.win"; grep '^\[' "$T/ppl_np$n.err" > "$T/ppl_np$n.win"
     same "ppl -np $n windows" "$T/ppl1.win" "$T/ppl_np$n.win"
 done
-err=$($MPIRUN -np 2 $LLAMAREF_BIN eval mmlu --data data/world/benchmark --requests "$T/req.jsonl" 2>&1); rc=$?
-[ "$rc" = 2 ] && ok || bad "eval --requests on 2 ranks: exit $rc"
-has "--requests not sharded" "$err" "does not run sharded"
+# --requests (no model): the questions sharded (mmlu: within each of 3
+# subjects, 7 questions each), the lines gathered in question order
+R1="eval mmlu --data $LLAMAREF_DATA/mmlu --subjects anatomy,astronomy,virology --limit 7 --num-shots 2"
+R2="eval truthfulqa --data $LLAMAREF_DATA/truthfulqa/mc_task.json --limit 8"
+R3="eval mmlu --data data/world/benchmark --format continuation --num-shots 2"
+reqs=3
+[ -f "$LLAMAREF_DATA/mmlu/test/virology_test.csv" ] && reqs="1 $reqs" || skip=$((skip + 3))
+[ -f "$LLAMAREF_DATA/truthfulqa/mc_task.json" ] && reqs="$reqs 2" || skip=$((skip + 3))
+for e in $reqs; do
+    eval "args=\$R$e"
+    $REF $args --requests "$T/req1_$e.jsonl" > /dev/null 2>&1 || bad "one-process requests $e failed"
+    [ -s "$T/req1_$e.jsonl" ] && ok || bad "requests $e: empty"
+    for n in 2 3; do
+        $MPIRUN -np $n $LLAMAREF_BIN $args --requests "$T/req_np${n}_$e.jsonl" > "$T/req_np${n}_$e.log" 2>&1 ||
+            bad "mpirun -np $n requests $e failed: $(tail -n 3 $T/req_np${n}_$e.log)"
+        same "requests $e -np $n" "$T/req1_$e.jsonl" "$T/req_np${n}_$e.jsonl"
+    done
+done
 
 # 6. detox: the inputs sharded (stories260K, 5 German inputs x 2
 # candidates, with references), when the assets and data are there
@@ -163,12 +179,42 @@ else
     skip=$((skip + 4))
 fi
 
-# 7. an error ends the whole job with its message; a command that does not
+# 7. experiment knowledge on the world model: every rank walks the grid
+# (2 x 2 points and one skipped for lack of facts; training data-parallel,
+# probes, benchmark and perplexity sharded) and every file is byte-identical
+# to one process's but for the wall-clock times, masked.  The runs share
+# one --out path (the optimizer state records the training data's path)
+# and are moved aside after each.
+X="experiment knowledge --model data/world --limit 12 --unknown 1,2,20 --extra 0,1 --kind known --seeds 3 --prompts 2 --max-new-tokens 8 --epochs 2 --bench-limit 5 --bench-shots 1 --ppl-tokens 300"
+untime() {
+    find "$1" -name '*.json' -o -name report.md | while read -r f; do
+        sed -e 's/"seconds": [-0-9.e+]*/"seconds": T/g' -e 's/Total time [0-9]* s/Total time T s/' \
+            -e 's/^\(| runs\/[^|]*| ok | [0-9]* | \)[0-9]* |$/\1T |/' "$f" > "$f.untimed" && mv "$f.untimed" "$f"
+    done
+}
+$REF $X --out "$T/exp" > "$T/exp1.out" 2> "$T/exp1.err" || bad "one-process experiment failed: $(tail -n 3 $T/exp1.err)"
+has "experiment: a grid point skipped" "$(cat "$T/exp1.out")" "experiment: 6 runs (2 skipped)"
+mv "$T/exp" "$T/exp1"; untime "$T/exp1"
+for n in 2 3; do
+    $MPIRUN -np $n $LLAMAREF_BIN $X --out "$T/exp" > "$T/exp_np$n.out" 2> "$T/exp_np$n.err" ||
+        bad "mpirun -np $n experiment failed: $(tail -n 3 $T/exp_np$n.err)"
+    mv "$T/exp" "$T/exp_np$n"; untime "$T/exp_np$n"
+    same_tree "experiment -np $n" "$T/exp1" "$T/exp_np$n"
+    same "experiment -np $n stdout" "$T/exp1.out" "$T/exp_np$n.out"
+    c=$(grep -c "experiment: step 1/" "$T/exp_np$n.err")
+    [ "$c" = 1 ] && ok || bad "experiment -np $n: $c ranks report progress"
+done
+
+# 8. an error ends the whole job with its message; a command that does not
 # run data-parallel refuses
 printf '{"input_ids": [1, 99999]}\n' > "$T/oov.jsonl"
 err=$($MPIRUN -np 2 $LLAMAREF_BIN train --model vectors/lora/all7_gqa --data "$T/oov.jsonl" --out "$T/x" 2>&1); rc=$?
 [ "$rc" != 0 ] && ok || bad "a failing job exited 0"
 has "error message" "$err" "oov.jsonl:1: input_ids/labels entry 1 is not a token id"
+printf '{"question": "a?", "answers": ["x"]}\n{"question": "b?"}\n' > "$T/badfacts.jsonl"
+err=$($MPIRUN -np 2 $LLAMAREF_BIN experiment knowledge --model data/world --facts "$T/badfacts.jsonl" --out "$T/badexp" 2>&1); rc=$?
+[ "$rc" != 0 ] && ok || bad "a failing experiment exited 0"
+has "experiment error message" "$err" "badfacts.jsonl:2"
 err=$($MPIRUN -np 2 $LLAMAREF_BIN info vectors/lora/all7_gqa 2>&1); rc=$?
 [ "$rc" != 0 ] && ok || bad "info ran on 2 ranks"
 has "not data-parallel" "$err" "does not run data-parallel"

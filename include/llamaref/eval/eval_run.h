@@ -93,7 +93,10 @@ int lr_eval_ppl(lr_loglik *L, const lr_tokenizer *tok, const lr_eval_options *o,
 
 /* The requests without a model, one JSON line per question appended to
  * out: context, the continuations (target delimiter " " + choice) and the
- * gold answer (mmlu) or the mc1 / mc2 continuations (truthfulqa). */
+ * gold answer (mmlu) or the mc1 / mc2 continuations (truthfulqa).  Under
+ * mpirun every rank calls it: each builds the lines of its shard of the
+ * questions (of each subject) and rank 0's out gets them all in question
+ * order, as one process's; the other ranks' out is left as it was. */
 int lr_eval_requests_mmlu(const lr_eval_options *o, lr_buf *out, lr_error *err);
 int lr_eval_requests_truthfulqa(const lr_eval_options *o, lr_buf *out,
                                 lr_error *err);

@@ -2,10 +2,15 @@
  * (experiment_knowledge.h): a world directory's defaults, the base probe,
  * the grid of mixture -> training -> probe -> scores, benchmark and
  * perplexity, then the report (experiment_report.c).  Progress goes to the
- * caller's hooks; nothing is printed.
+ * caller's hooks; nothing is printed.  Under mpirun every rank walks the
+ * grid together and each step is sharded (par.h): training data-parallel
+ * (lr_train_run), the probes, benchmark and perplexity over their items;
+ * rank 0 alone writes the files and calls the hooks, the other ranks
+ * wait at a barrier before reading what it wrote (train.jsonl, the
+ * adapter), so the files are those of one process.
  * Depends on: experiment_knowledge.h, experiment_report.h,
  * experiment_run.h, lm.h, probe.h, mixture.h, mmlu.h, loglik.h,
- * train_run.h. */
+ * train_run.h, par.h. */
 #include <math.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -17,6 +22,7 @@
 #include "llamaref/papers/knowledge/experiment_run.h"
 #include "llamaref/eval/lm.h"
 #include "llamaref/eval/loglik.h"
+#include "llamaref/core/par.h"
 #include "llamaref/core/report.h"
 
 static double wall(void) { return lr_clock_seconds(); }
@@ -41,10 +47,19 @@ static int file_exists(const char *path)
     return 1;
 }
 
+/* rank 0 writes (one process: the process) */
 static int make_dir(const char *path, lr_error *err)
 {
+    if (lr_par_rank() != 0) return 0;
     if (lr_make_dir(path)) return lr_fail(err, "cannot create directory %s", path);
     return 0;
+}
+
+static int write_out(const char *path, const lr_buf *b, lr_error *err)
+{
+    if (b->oom) return lr_fail(err, "out of memory");
+    if (lr_par_rank() != 0) return 0;
+    return lr_write_file_atomic(path, b->data ? b->data : "", b->len, err);
 }
 
 static double ratio(size_t a, size_t b) { return b ? (double)a / (double)b : 0.0; }
@@ -222,12 +237,11 @@ static int probe_model(const lr_lm *lm, const lr_facts *facts, const lr_facts *s
     lr_probe_stats st;
     lr_buf b = {0};
     int rc;
-    if (lr_probe_run(lm->model, &lm->tok, facts, shots, po, res, &st,
+    if (lr_probe_run_all(lm->model, &lm->tok, facts, shots, po, res, &st,
                      h ? h->probe_progress : NULL, h ? h->ctx : NULL, err))
         return lr_fail_prefix(err, "probe");
-    lr_probe_write_jsonl(&b, facts, res, po, NULL);
-    rc = b.oom ? lr_fail(err, "out of memory")
-               : lr_write_file_atomic(out_path, b.data ? b.data : "", b.len, err);
+    if (lr_par_rank() == 0) lr_probe_write_jsonl(&b, facts, res, po, NULL);
+    rc = write_out(out_path, &b, err);
     lr_buf_free(&b);
     return rc;
 }
@@ -257,7 +271,8 @@ static int train_adapter(const lr_exp_options *o, const char *data, const char *
     t.log_every = 10; /* a log file: a line per 10 steps */
     if (lr_train_run(&t, h ? h->train : NULL, &res, err)) return -1;
     if (h && h->trained) h->trained(h->ctx, &t, &res);
-    return 0;
+    /* the other ranks load the adapter rank 0 has written */
+    return lr_par_barrier(err);
 }
 
 /* What every grid point shares. */
@@ -312,9 +327,8 @@ static int run_point(const grid_ctx *g, lr_exp_run *r)
     if (make_dir(dir, err)) goto done;
     snprintf(path, sizeof path, "%s/train.jsonl", dir);
     lr_mixture_write_jsonl(&b, &mx, LR_PROBE_SYSTEM, po->style == LR_PROMPT_PLAIN, NULL);
-    if (b.oom ? lr_fail(err, "out of memory")
-              : lr_write_file_atomic(path, b.data, b.len, err))
-        goto done;
+    /* the other ranks train on the file rank 0 has written */
+    if (write_out(path, &b, err) || lr_par_barrier(err)) goto done;
     r->examples = mx.n;
     r->reused = mx.n_reused;
     snprintf(adapter, sizeof adapter, "%s/adapter", dir);
@@ -352,9 +366,7 @@ static int run_point(const grid_ctx *g, lr_exp_run *r)
     lr_exp_json_run(&b, r, kind);
     lr_buf_puts(&b, "\n");
     snprintf(path, sizeof path, "%s/metrics.json", dir);
-    if (b.oom ? lr_fail(err, "out of memory")
-              : lr_write_file_atomic(path, b.data, b.len, err))
-        goto done;
+    if (write_out(path, &b, err)) goto done;
     say(h, "  reliability %.4f, positive shift %.4f, negative shift %.4f, "
         "refusals %lu, benchmark %.4f, ppl %.3f (%.0f s)\n", r->reliability,
         r->shift.positive, r->shift.negative, (unsigned long)r->after.refusals,
@@ -412,6 +424,7 @@ int lr_exp_knowledge(lr_exp_options *o, const lr_exp_hooks *h, lr_exp_outcome *o
     const char *why;
 
     memset(out, 0, sizeof *out);
+    if (lr_par_rank() != 0) h = NULL; /* rank 0 reports */
     memset(&facts, 0, sizeof facts);
     memset(&shots, 0, sizeof shots);
     memset(&base, 0, sizeof base);
@@ -503,7 +516,9 @@ int lr_exp_knowledge(lr_exp_options *o, const lr_exp_hooks *h, lr_exp_outcome *o
     eb.bench_acc = base_acc;
     eb.bench_n = base_bench_n;
     eb.ppl = base_ppl;
-    if (lr_exp_write_report(o, &po, &eb, runs, n_runs, wall() - t0, err)) goto done;
+    if (lr_par_rank() == 0 &&
+        lr_exp_write_report(o, &po, &eb, runs, n_runs, wall() - t0, err))
+        goto done;
     say(h, "experiment: done in %.0f s\n", wall() - t0);
     out->n_runs = n_runs;
     for (i = 0; i < n_runs; i++) out->skipped += !runs[i].ok;

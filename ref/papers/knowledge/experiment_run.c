@@ -4,7 +4,8 @@
  * point, one benchmark subject, perplexity.
  * Depends on: experiment.h, json.h, knowledge.h, probe.h, mixture.h,
  * train_run.h (the paper's training options),
- * mmlu.h, loglik.h, tokenizer.h. */
+ * mmlu.h, loglik.h, tokenizer.h, par.h (the benchmark's questions and the
+ * perplexity's windows sharded under mpirun). */
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -12,6 +13,7 @@
 
 #include "llamaref/papers/knowledge/experiment_run.h"
 #include "llamaref/core/json.h"
+#include "llamaref/core/par.h"
 #include "llamaref/core/tokens.h"
 #include "llamaref/train/train_run.h"
 
@@ -194,6 +196,8 @@ int lr_exp_bench_subject(lr_loglik *L, const lr_tokenizer *tok, int bos,
     lr_mmlu_items dev, test;
     lr_buf ctx = {0};
     size_t q, n, shots;
+    unsigned char *right = NULL; /* [n]: 1 where the prediction is the answer */
+    long q0, q1;
     int rc = -1;
     memset(&dev, 0, sizeof dev);
     memset(&test, 0, sizeof test);
@@ -203,7 +207,11 @@ int lr_exp_bench_subject(lr_loglik *L, const lr_tokenizer *tok, int bos,
     shots = n_shots > 0 && (size_t)n_shots < dev.n ? (size_t)n_shots
                                                    : n_shots > 0 ? dev.n : 0;
     n = limit >= 0 && (size_t)limit < test.n ? (size_t)limit : test.n;
-    for (q = 0; q < n; q++) {
+    if (!(right = lr_zalloc(n ? n : 1, 1, "benchmark questions", err))) goto done;
+    /* each rank its shard of the questions, then every rank all of them
+     * (par.h); one process: the shard is all of them */
+    lr_par_shard((long)n, &q0, &q1);
+    for (q = (size_t)q0; q < (size_t)q1; q++) {
         double ll[4];
         long pred, pred_norm;
         if (lr_mmlu_score(L, tok, bos, format, subject, dev.items, shots,
@@ -211,11 +219,14 @@ int lr_exp_bench_subject(lr_loglik *L, const lr_tokenizer *tok, int bos,
             lr_fail_prefix(err, "%s:%lu", test_path, test.items[q].line);
             goto done;
         }
-        *correct += pred == test.items[q].answer;
-        (*total)++;
+        right[q] = pred == test.items[q].answer;
     }
+    if (lr_par_gather(right, (long)n, 1, err)) goto done;
+    for (q = 0; q < n; q++) *correct += right[q];
+    *total += n;
     rc = 0;
 done:
+    free(right);
     lr_mmlu_items_free(&test);
     lr_mmlu_items_free(&dev);
     lr_buf_free(&ctx);
@@ -230,8 +241,11 @@ int lr_exp_perplexity(lr_loglik *L, const lr_tokenizer *tok, const char *path,
     size_t len, i, n;
     lr_tokens t = {0};
     int *ids = NULL, rc = -1;
-    double nll;
-    long count;
+    double nll = 0;
+    long count = 0, k0, k1;
+    lr_buf rec = {0};
+    char *all = NULL;
+    size_t all_n = 0;
     if (lr_read_file(path, &text, &len, err) ||
         lr_tokenizer_encode(tok, text, len, bos ? LR_ENCODE_BOS : 0, &t, err))
         goto done;
@@ -243,13 +257,22 @@ int lr_exp_perplexity(lr_loglik *L, const lr_tokenizer *tok, const char *path,
     if (n > 0x7fffffffUL) { lr_fail(err, "%s: too many tokens", path); goto done; }
     if (!(ids = malloc(n * sizeof *ids))) { lr_fail(err, "out of memory"); goto done; }
     for (i = 0; i < n; i++) ids[i] = (int)t.ids[i];
-    if (lr_perplexity(L, ids, (int)n, window, window, &nll, &count, err)) {
+    /* each rank its shard of the windows, rank 0 sums them in window order
+     * as lr_perplexity does and every rank gets its value (loglik.h,
+     * par.h); one process: the shard is every window */
+    lr_par_shard(lr_perplexity_windows((int)n, window, window), &k0, &k1);
+    if (lr_perplexity_run(L, ids, (int)n, window, window, k0, k1, &rec, err) ||
+        lr_par_gather_bytes(rec.data ? rec.data : "", rec.len, &all, &all_n, err) ||
+        (lr_par_rank() == 0 && lr_perplexity_fold(L, all, all_n, &nll, &count, err))) {
         lr_fail_prefix(err, "%s", path);
         goto done;
     }
     *ppl = exp(nll / (double)count);
+    if (lr_par_bcast(ppl, sizeof *ppl, err)) goto done;
     rc = 0;
 done:
+    free(all);
+    lr_buf_free(&rec);
     free(text);
     free(ids);
     lr_tokens_free(&t);

@@ -5,12 +5,13 @@
  * Depends on: generate (prompt and stop ids, answer text), prefix_cache
  * and sampler (decoding), chat_template, textnorm (alias judgement),
  * knowledge (SliCK categories), json; svg and report (the summary of
- * lr_probe_report). */
+ * lr_probe_report); par (lr_probe_run_all). */
 #include <stdlib.h>
 #include <string.h>
 
 #include "llamaref/tokenizer/chat_template.h"
 #include "llamaref/core/json.h"
+#include "llamaref/core/par.h"
 #include "llamaref/model/prefix_cache.h"
 #include "llamaref/papers/knowledge/probe.h"
 #include "llamaref/core/report.h"
@@ -274,6 +275,155 @@ done:
     lr_prefix_cache_free(&S.pc);
     if (rc)
         for (i = first; i < last; i++) lr_probe_result_free(&results[i], o);
+    return rc;
+}
+
+/* lr_probe_run_all's messages: per rank its statistics, then per fact of
+ * its shard the category, the counts, the flags and the answers (each a
+ * size_t length and its bytes), in the machine's own layout (the ranks
+ * run one binary). */
+static void pack_str(lr_buf *b, const char *s)
+{
+    size_t n = strlen(s);
+    lr_buf_append(b, &n, sizeof n);
+    lr_buf_append(b, s, n);
+}
+
+static void pack_results(lr_buf *b, const lr_probe_result *res, size_t first,
+                         size_t last, const lr_probe_options *o)
+{
+    const size_t np = (size_t)o->n_prompts, ns = np * (size_t)o->n_samples;
+    size_t i, j;
+    for (i = first; i < last; i++) {
+        const lr_probe_result *r = &res[i];
+        int cat = (int)r->category;
+        lr_buf_append(b, &cat, sizeof cat);
+        lr_buf_append(b, &r->n_greedy_correct, sizeof r->n_greedy_correct);
+        lr_buf_append(b, &r->n_sample_correct, sizeof r->n_sample_correct);
+        lr_buf_append(b, r->correct, np);
+        for (j = 0; j < np; j++) pack_str(b, r->greedy[j]);
+        if (ns) lr_buf_append(b, r->sample_correct, ns);
+        for (j = 0; j < ns; j++) pack_str(b, r->samples[j]);
+    }
+}
+
+typedef struct unpacker {
+    const char *p;
+    size_t len, off;
+} unpacker;
+
+static int take(unpacker *u, void *dst, size_t n)
+{
+    if (n > u->len - u->off) return -1;
+    memcpy(dst, u->p + u->off, n);
+    u->off += n;
+    return 0;
+}
+
+static char *take_str(unpacker *u)
+{
+    size_t n;
+    char *s;
+    if (take(u, &n, sizeof n) || n > u->len - u->off || !(s = malloc(n + 1)))
+        return NULL;
+    memcpy(s, u->p + u->off, n);
+    s[n] = 0;
+    u->off += n;
+    return s;
+}
+
+static int unpack_result(unpacker *u, lr_probe_result *r, const lr_probe_options *o,
+                         lr_error *err)
+{
+    const size_t np = (size_t)o->n_prompts, ns = np * (size_t)o->n_samples;
+    size_t j;
+    int cat;
+    memset(r, 0, sizeof *r);
+    r->greedy = lr_zalloc(np, sizeof *r->greedy, "answers", err);
+    r->correct = lr_zalloc(np, 1, "answers", err);
+    if (!r->greedy || !r->correct) return -1;
+    if (ns) {
+        r->samples = lr_zalloc(ns, sizeof *r->samples, "samples", err);
+        r->sample_correct = lr_zalloc(ns, 1, "samples", err);
+        if (!r->samples || !r->sample_correct) return -1;
+    }
+    if (take(u, &cat, sizeof cat) ||
+        take(u, &r->n_greedy_correct, sizeof r->n_greedy_correct) ||
+        take(u, &r->n_sample_correct, sizeof r->n_sample_correct) ||
+        take(u, r->correct, np))
+        goto bad;
+    r->category = (lr_slick)cat;
+    for (j = 0; j < np; j++)
+        if (!(r->greedy[j] = take_str(u))) goto bad;
+    if (ns && take(u, r->sample_correct, ns)) goto bad;
+    for (j = 0; j < ns; j++)
+        if (!(r->samples[j] = take_str(u))) goto bad;
+    return 0;
+bad:
+    return lr_fail(err, "probe: a rank's results are truncated (or out of memory)");
+}
+
+int lr_probe_run_all(const lr_model *m, const lr_tokenizer *tok,
+                     const lr_facts *facts, const lr_facts *shots,
+                     const lr_probe_options *o, lr_probe_result *results,
+                     lr_probe_stats *stats,
+                     void (*progress)(long done, long total, void *ctx),
+                     void *progress_ctx, lr_error *err)
+{
+    long i0, i1;
+    lr_buf mine = {0};
+    char *all = NULL;
+    size_t all_n = 0, i;
+    unsigned long long n64;
+    unpacker u;
+    int r, rc = -1;
+    if (lr_par_size() == 1)
+        return lr_probe_run(m, tok, facts, shots, o, results, stats, progress,
+                            progress_ctx, err);
+    memset(results, 0, facts->n * sizeof *results);
+    lr_par_shard((long)facts->n, &i0, &i1);
+    if (lr_probe_run_range(m, tok, facts, shots, o, (size_t)i0, (size_t)i1, results,
+                           stats, progress, progress_ctx, err))
+        return -1;
+    /* every rank's results to rank 0, then rank 0's concatenation (rank
+     * order = fact order) to every rank */
+    lr_buf_append(&mine, stats, sizeof *stats);
+    pack_results(&mine, results, (size_t)i0, (size_t)i1, o);
+    if (mine.oom) { lr_fail(err, "out of memory"); goto done; }
+    if (lr_par_gather_bytes(mine.data, mine.len, &all, &all_n, err)) goto done;
+    n64 = all_n;
+    if (lr_par_bcast(&n64, sizeof n64, err)) goto done;
+    if (lr_par_rank() != 0) {
+        all_n = (size_t)n64;
+        if (!(all = malloc(all_n ? all_n : 1))) {
+            lr_fail(err, "out of memory (%llu bytes of probe results)", n64);
+            goto done;
+        }
+    }
+    if (lr_par_bcast(all, all_n, err)) goto done;
+    for (i = (size_t)i0; i < (size_t)i1; i++) lr_probe_result_free(&results[i], o);
+    memset(stats, 0, sizeof *stats);
+    u.p = all; u.len = all_n; u.off = 0;
+    for (r = 0; r < lr_par_size(); r++) {
+        lr_probe_stats st;
+        if (take(&u, &st, sizeof st)) {
+            lr_fail(err, "probe: rank %d's results are truncated", r);
+            goto done;
+        }
+        stats->prompts += st.prompts;
+        stats->tokens_reused += st.tokens_reused;
+        stats->tokens_fed += st.tokens_fed;
+        stats->shot_overlaps += st.shot_overlaps;
+        lr_par_shard_of((long)facts->n, r, &i0, &i1);
+        for (i = (size_t)i0; i < (size_t)i1; i++)
+            if (unpack_result(&u, &results[i], o, err)) goto done;
+    }
+    rc = 0;
+done:
+    if (rc)
+        for (i = 0; i < facts->n; i++) lr_probe_result_free(&results[i], o);
+    lr_buf_free(&mine);
+    free(all);
     return rc;
 }
 

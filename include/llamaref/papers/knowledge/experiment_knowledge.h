@@ -81,7 +81,11 @@ typedef struct lr_exp_outcome {
 
 /* The whole experiment as o describes it (paths resolved: o->model,
  * o->facts, o->shots and o->out required); o->bench_shots_used is set.
- * Writes o->out (created) as above.  Errors name the file or the step. */
+ * Writes o->out (created) as above.  Errors name the file or the step.
+ * Under mpirun (par.h) every rank calls it and walks the grid: each step
+ * is sharded (training, probes, benchmark, perplexity), rank 0 alone
+ * writes and calls the hooks, and the files are one process's but for
+ * the wall-clock times (docs/training.md, "Data-parallel training"). */
 int lr_exp_knowledge(lr_exp_options *o, const lr_exp_hooks *h,
                      lr_exp_outcome *out, lr_error *err);
 

@@ -117,7 +117,9 @@ void lr_exp_scores_free(lr_exp_scores *s);
 /* One MMLU-layout subject (docs/evaluation.md): the first limit (< 0:
  * all) questions of test_path scored with min(n_shots, dev questions)
  * shots from dev_path (NULL: 0-shot); *correct and *total are increased.
- * Errors name the file and, for a question, its line. */
+ * Errors name the file and, for a question, its line.  Under mpirun every
+ * rank calls it: each scores its shard of the questions and every rank
+ * gets the counts of one process (par.h). */
 int lr_exp_bench_subject(lr_loglik *L, const lr_tokenizer *tok, int bos,
                          lr_mmlu_format format, const char *subject,
                          const char *dev_path, const char *test_path,
@@ -126,7 +128,10 @@ int lr_exp_bench_subject(lr_loglik *L, const lr_tokenizer *tok, int bos,
 
 /* Perplexity of the first max_tokens (<= 0: all) tokens of the text file
  * path (BOS first when bos), scored in windows of window tokens.  Fails
- * on fewer than 2 tokens; errors name the file. */
+ * on fewer than 2 tokens; errors name the file.  Under mpirun every rank
+ * calls it: each scores its shard of the windows, rank 0 sums them in
+ * window order as lr_perplexity does, and every rank gets that value
+ * (par.h). */
 int lr_exp_perplexity(lr_loglik *L, const lr_tokenizer *tok, const char *path,
                       int bos, long max_tokens, int window, double *ppl,
                       lr_error *err);

@@ -101,6 +101,18 @@ int lr_probe_run_range(const lr_model *m, const lr_tokenizer *tok,
                        void (*progress)(long done, long total, void *ctx),
                        void *progress_ctx, lr_error *err);
 
+/* lr_probe_run sharded under mpirun (par.h; every rank calls it): each
+ * rank probes its shard of the facts (lr_probe_run_range), then every rank
+ * holds every fact's result, and *stats is the sum of the ranks' in rank
+ * order (the whole run's); so the results are those of one process.
+ * progress sees this rank's shard.  One process: lr_probe_run. */
+int lr_probe_run_all(const lr_model *m, const lr_tokenizer *tok,
+                     const lr_facts *facts, const lr_facts *shots,
+                     const lr_probe_options *o, lr_probe_result *results,
+                     lr_probe_stats *stats,
+                     void (*progress)(long done, long total, void *ctx),
+                     void *progress_ctx, lr_error *err);
+
 /* Appends the probe output records of facts[0..n) and results[0..n), one
  * JSON object per line (the `llamaref probe` JSONL, docs/evaluation.md):
  * question, answers, paraphrases (when given), category, n_correct,
