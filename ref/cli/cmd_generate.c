@@ -53,15 +53,6 @@ static void usage(FILE *f)
 "does.  Timing goes to stderr.\n");
 }
 
-static void add_stop(int *stops, int *n, int id)
-{
-    int i;
-    if (id < 0 || *n >= 16) return;
-    for (i = 0; i < *n; i++)
-        if (stops[i] == id) return;
-    stops[(*n)++] = id;
-}
-
 /* Each new token on stdout as it comes: its id, or its text (the
  * streaming decoder holds back incomplete UTF-8). */
 typedef struct token_out {
@@ -95,7 +86,7 @@ int cmd_generate(int argc, char **argv)
     int chat = 0, print_ids = 0, no_stop = 0, keep_dtype = 0, check = 1;
     lr_lm lm;
     lr_model *m = NULL;
-    int rc = 1, i, n_prompt = 0, *ids = NULL;
+    int rc = 1, n_prompt = 0, *ids = NULL;
     int stops[16], n_stops = 0, generated = 0;
     lr_decoder dec;
     lr_sampler smp;
@@ -188,24 +179,9 @@ int cmd_generate(int argc, char **argv)
     if (!max_len) max_len = m->config.max_position_embeddings;
     if (prompt_ids) {
         if (cli_ids("--prompt-ids", prompt_ids, &ids, &n_prompt)) goto done;
-    } else {
-        lr_tokens t = {0};
-        int r = chat ? lr_chat_prompt_tokens(&lm.tok, system, prompt, &t, &err)
-                     : lr_tokenizer_encode(&lm.tok, prompt, strlen(prompt), LR_ENCODE_BOS,
-                                           &t, &err);
-        if (r) {
-            fprintf(stderr, "llamaref generate: %s\n", err.msg);
-            lr_tokens_free(&t);
-            goto done;
-        }
-        n_prompt = (int)t.n;
-        ids = malloc(sizeof *ids * (t.n ? t.n : 1));
-        for (i = 0; ids && i < n_prompt; i++) ids[i] = t.ids[i];
-        lr_tokens_free(&t);
-        if (!ids || !n_prompt) {
-            fprintf(stderr, "llamaref generate: empty prompt\n");
-            goto done;
-        }
+    } else if (lr_lm_prompt_ids(&lm, prompt, chat, system, &ids, &n_prompt, &err)) {
+        fprintf(stderr, "llamaref generate: %s\n", err.msg);
+        goto done;
     }
     if ((long)n_prompt + n_new > max_len) {
         fprintf(stderr, "llamaref generate: the prompt (%d tokens) plus -n %ld "
@@ -215,17 +191,7 @@ int cmd_generate(int argc, char **argv)
                     ? "the model's max_position_embeddings" : "--max-len");
         goto done;
     }
-    if (!no_stop) {
-        for (i = 0; i < m->config.n_eos; i++)
-            add_stop(stops, &n_stops, m->config.eos_token_ids[i]);
-        if (lm.have_tok && lm.tok.format == LR_TOK_LLAMA2C) {
-            add_stop(stops, &n_stops, 1);
-        } else if (lm.have_tok) {
-            add_stop(stops, &n_stops, lr_tokenizer_special_id(&lm.tok, "<|eot_id|>"));
-            add_stop(stops, &n_stops, lr_tokenizer_special_id(&lm.tok, "<|eom_id|>"));
-            add_stop(stops, &n_stops, lr_tokenizer_special_id(&lm.tok, "<|end_of_text|>"));
-        }
-    }
+    if (!no_stop) n_stops = lr_lm_stop_ids(&lm, stops, 16);
     if (lr_decoder_init(&dec, m, n_prompt + (int)n_new, 64, &err) ||
         lr_sampler_init(&smp, m->config.vocab_size, temperature, (int)top_k,
                         top_p, min_p, (uint64_t)seed, &err)) {
