@@ -8,6 +8,17 @@
 #include "cli_lm.h"
 #include "llamaref/core/report.h"
 
+int cli_paths_opt(const char *opt, const char *val, void *dst)
+{
+    cli_paths *l = dst;
+    if (l->n == 64) {
+        fprintf(stderr, "llamaref %s: too many %s (64 at most)\n", cli_cmd, opt);
+        return -1;
+    }
+    l->p[l->n++] = val;
+    return 0;
+}
+
 int cli_lm_load(cli_lm *lm, const char *cmd)
 {
     lr_error err;

@@ -20,6 +20,13 @@ typedef lr_lm cli_lm; /* lm.h */
     CLI_OPT("--adapter", CLI_STR, &(lm).adapter_path),                      \
     CLI_OPT("--keep-dtype", CLI_FLAG, &(lm).keep_dtype),                    \
     CLI_OPT("--no-check-weights", CLI_FLAG, &(lm).no_check_weights)
+/* --facts FILE, repeatable (probe, mixture): a cli_parse CLI_FN adding
+ * to a cli_paths; more than 64 is refused. */
+typedef struct cli_paths {
+    const char *p[64];
+    int n;
+} cli_paths;
+int cli_paths_opt(const char *opt, const char *val, void *dst);
 /* lr_lm_load; prints "llamaref <cmd>: <error>" and returns -1 on
  * failure. */
 int cli_lm_load(cli_lm *lm, const char *cmd);

@@ -66,25 +66,10 @@ static void progress(long done, long total, void *ctx)
     }
 }
 
-/* --facts FILE, repeatable */
-typedef struct facts_list {
-    const char *paths[64];
-    int n;
-} facts_list;
-
-static int add_facts(const char *opt, const char *val, void *dst)
-{
-    facts_list *l = dst;
-    (void)opt;
-    if (l->n == 64) { fprintf(stderr, "llamaref probe: too many --facts\n"); return -1; }
-    l->paths[l->n++] = val;
-    return 0;
-}
-
 int cmd_probe(int argc, char **argv)
 {
     cli_lm lm;
-    facts_list fl;
+    cli_paths fl;
     const char *shots_path = NULL, *out = NULL, *template_arg = NULL;
     int i, rc = 1, max_len_given = 0;
     long seed, limit = -1, max_len;
@@ -97,7 +82,7 @@ int cmd_probe(int argc, char **argv)
     size_t k, counts[LR_SLICK_N] = {0};
     const cli_optdef opts[] = {
         CLI_LM_OPTS(lm),
-        CLI_FUN("--facts", add_facts, &fl),
+        CLI_FUN("--facts", cli_paths_opt, &fl),
         CLI_OPT("--shots", CLI_STR, &shots_path),
         CLI_OPT("--out", CLI_STR, &out),
         CLI_FUN("--template", cli_template_opt, &template_arg),
@@ -133,7 +118,7 @@ int cmd_probe(int argc, char **argv)
     }
     if (cli_prepare_out("probe", out, 0)) return 1;
     for (i = 0; i < fl.n; i++)
-        if (lr_facts_load(fl.paths[i], &facts, &err)) {
+        if (lr_facts_load(fl.p[i], &facts, &err)) {
             fprintf(stderr, "llamaref probe: %s\n", err.msg);
             goto done;
         }
