@@ -54,7 +54,7 @@ done
 # lines; ref/cli in all (.c and .h) under CLI_MAX lines.  Issue 13 asks for
 # under 3,000; until the CLI gets there CLI_MAX is a ratchet: lower it
 # whenever ref/cli shrinks, never raise it.
-CLI_MAX=3800
+CLI_MAX=3740
 for f in ref/cli/cmd_*.c; do
     n=$(wc -l < "$f")
     [ "$n" -le 400 ] && ok || bad "$f has $n lines (a command file holds at most 400: move library work into the library)"
