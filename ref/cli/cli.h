@@ -53,6 +53,36 @@ int cli_seed(const char *opt, const char *val, long *out);
  * listed by usage ("did you mean --temperature?").  usage may be NULL (the
  * shared vocabulary is searched).  Returns 2. */
 int cli_bad_option(const char *cmd, const char *arg, void (*usage)(FILE *));
+/* A command's options as a table: cli_parse reads argv[first..] with it,
+ * every option through cli_opt, so that each command accepts, checks and
+ * refuses its options the same way.  kind says what dst points to and how
+ * the value is checked: CLI_STR (const char *), CLI_FLAG and CLI_UNFLAG
+ * (int set to 1 or 0; no value), CLI_LONG (long) and CLI_INT (int) within
+ * [lo, hi] (cli_int), CLI_DBL within [lo, hi] and CLI_DBL_GT within
+ * (lo, hi] (cli_double_in), CLI_SEED (long, cli_seed), CLI_FN (fn checks
+ * the value and stores it into dst; it prints a message and returns -1
+ * when the value is refused).  given, when not NULL, is set to 1 when the
+ * option is seen. */
+enum { CLI_STR = 1, CLI_FLAG, CLI_UNFLAG, CLI_LONG, CLI_INT, CLI_DBL,
+       CLI_DBL_GT, CLI_SEED, CLI_FN };
+typedef struct cli_optdef {
+    const char *name;           /* canonical spelling ("--top-k") */
+    int kind;
+    void *dst;
+    double lo, hi;
+    int *given;
+    int (*fn)(const char *opt, const char *val, void *dst);
+} cli_optdef;
+/* Parses argv[first..argc) with the n options of opts: -h / --help prints
+ * usage on stdout and returns 0; an option outside the table, a string
+ * option without its value or a refused value prints its message (the
+ * value parsers' above, cli_bad_option's) and returns 2; else -1 (go
+ * on). */
+#define CLI_OPT(name, kind, dst) {name, kind, dst, 0, 0, NULL, NULL}
+#define CLI_NUM(name, kind, dst, lo, hi) {name, kind, dst, lo, hi, NULL, NULL}
+#define CLI_FUN(name, fn, dst) {name, CLI_FN, dst, 0, 0, NULL, fn}
+int cli_parse(const char *cmd, int argc, char **argv, int first,
+              const cli_optdef *opts, size_t n, void (*usage)(FILE *));
 /* Before any work: an output file's parent directories are created and
  * checked writable (is_dir: path itself is a directory to create).  Prints
  * "llamaref <cmd>: ..." and returns -1 when it cannot be written. */

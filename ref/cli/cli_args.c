@@ -254,6 +254,44 @@ int cli_bad_option(const char *cmd, const char *arg, void (*usage)(FILE *))
     return 2;
 }
 
+int cli_parse(const char *cmd, int argc, char **argv, int first,
+              const cli_optdef *opts, size_t n, void (*usage)(FILE *))
+{
+    int i, bad;
+    size_t k;
+    for (i = first; i < argc; i++) {
+        const char *s = cli_opt(argv[i]), *v = i + 1 < argc ? argv[i + 1] : NULL;
+        const cli_optdef *o = NULL;
+        if (!strcmp(s, "-h") || !strcmp(s, "--help")) { usage(stdout); return 0; }
+        for (k = 0; k < n && !o; k++)
+            if (!strcmp(s, opts[k].name)) o = &opts[k];
+        if (!o) return cli_bad_option(cmd, s, usage);
+        if (o->given) *o->given = 1;
+        if (o->kind == CLI_FLAG || o->kind == CLI_UNFLAG) {
+            *(int *)o->dst = o->kind == CLI_FLAG;
+            continue;
+        }
+        if (!v && (o->kind == CLI_STR || o->kind == CLI_FN))
+            return cli_bad_option(cmd, s, usage);
+        switch (o->kind) {
+        case CLI_STR: *(const char **)o->dst = v; bad = 0; break;
+        case CLI_FN: bad = o->fn(s, v, o->dst); break;
+        case CLI_LONG: bad = cli_int(s, v, (long)o->lo, (long)o->hi, (long *)o->dst); break;
+        case CLI_SEED: bad = cli_seed(s, v, (long *)o->dst); break;
+        case CLI_INT: {
+            long l;
+            if (!(bad = cli_int(s, v, (long)o->lo, (long)o->hi, &l))) *(int *)o->dst = (int)l;
+            break;
+        }
+        default:
+            bad = cli_double_in(s, v, o->lo, o->kind == CLI_DBL_GT, o->hi, 0, (double *)o->dst);
+        }
+        if (bad) return 2;
+        i++;
+    }
+    return -1;
+}
+
 int cli_prepare_out(const char *cmd, const char *path, int is_dir)
 {
     lr_error err;

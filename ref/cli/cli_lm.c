@@ -8,23 +8,15 @@
 #include "cli_lm.h"
 #include "llamaref/core/report.h"
 
-int cli_lm_option(cli_lm *lm, int argc, char **argv, int *i)
+int cli_paths_opt(const char *opt, const char *val, void *dst)
 {
-    const char *a = cli_opt(argv[*i]), *v = *i + 1 < argc ? argv[*i + 1] : NULL;
-    const char **dst = NULL;
-    if (!strcmp(a, "--keep-dtype")) { lm->keep_dtype = 1; return 1; }
-    if (!strcmp(a, "--no-check-weights")) { lm->no_check_weights = 1; return 1; }
-    if (!strcmp(a, "--model")) dst = &lm->model_path;
-    else if (!strcmp(a, "--tokenizer")) dst = &lm->tok_path;
-    else if (!strcmp(a, "--adapter")) dst = &lm->adapter_path;
-    else return 0;
-    if (!v) {
-        fprintf(stderr, "llamaref %s: option %s needs a value\n", cli_cmd, a);
+    cli_paths *l = dst;
+    if (l->n == 64) {
+        fprintf(stderr, "llamaref %s: too many %s (64 at most)\n", cli_cmd, opt);
         return -1;
     }
-    *dst = v;
-    (*i)++;
-    return 1;
+    l->p[l->n++] = val;
+    return 0;
 }
 
 int cli_lm_load(cli_lm *lm, const char *cmd)
@@ -43,6 +35,14 @@ int cli_template_arg(const char *cmd, const char *arg)
     fprintf(stderr, "llamaref %s: --template must be auto, chat or plain (got '%s')\n",
             cmd, arg);
     return -1;
+}
+
+int cli_template_opt(const char *opt, const char *val, void *dst)
+{
+    (void)opt;
+    if (cli_template_arg(cli_cmd, val)) return -1;
+    *(const char **)dst = val;
+    return 0;
 }
 
 int cli_prompt_style(const char *cmd, const char *arg, const cli_lm *lm,

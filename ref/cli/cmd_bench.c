@@ -73,28 +73,20 @@ static void usage(FILE *f)
 int cmd_bench(int argc, char **argv)
 {
     const char *stories = "../shared/assets/stories260K/stories260K.bin";
-    int i, th, quick = 0, size = 1024, given = 0, rc = 0;
+    int th, quick = 0, size = 1024, given = 0, rc = 0;
     double copy;
     lr_config c;
     lr_model *m = NULL;
     lr_error err;
-    for (i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-            usage(stdout);
-            return 0;
-        } else if (!strcmp(argv[i], "--stories") && i + 1 < argc) {
-            stories = argv[++i];
-            given = 1;
-        } else if (!strcmp(argv[i], "--size") && i + 1 < argc) {
-            long v;
-            if (cli_int("--size", argv[++i], 16, 16384, &v)) return 2;
-            size = (int)v;
-        } else if (!strcmp(argv[i], "--quick")) {
-            quick = 1;
-        } else {
-            return cli_bad_option("bench", argv[i], usage);
-        }
-    }
+    const cli_optdef opts[] = {
+        {"--stories", CLI_STR, &stories, 0, 0, &given, NULL},
+        CLI_NUM("--size", CLI_INT, &size, 16, 16384),
+        CLI_OPT("--quick", CLI_FLAG, &quick),
+    };
+    if ((rc = cli_parse("bench", argc, argv, 1, opts, sizeof opts / sizeof opts[0],
+                        usage)) >= 0)
+        return rc;
+    rc = 0;
     /* a checkpoint asked for must load, before any timing */
     if (lr_model_load(stories, NULL, &m, &err)) {
         m = NULL;

@@ -38,35 +38,22 @@ int cmd_bpe_train(int argc, char **argv)
     lr_error err;
     char *text = NULL;
     size_t len;
-    long v;
-    int quiet = 0, i;
+    long vocab = 0, max_bytes = 0;
+    int quiet = 0, rc;
     double t0;
+    const cli_optdef table[] = {
+        CLI_OPT("--corpus", CLI_STR, &corpus),
+        CLI_OPT("--out", CLI_STR, &out_path),
+        CLI_NUM("--vocab-size", CLI_LONG, &vocab, 256, 1L << 24),
+        CLI_NUM("--max-token-bytes", CLI_LONG, &max_bytes, 2, 1000),
+        CLI_OPT("--quiet", CLI_FLAG, &quiet),
+    };
     memset(&opts, 0, sizeof opts);
-    for (i = 1; i < argc; i++) {
-        const char *a = cli_opt(argv[i]), *val = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            usage(stdout);
-            return 0;
-        } else if (!strcmp(a, "--corpus") && val) {
-            corpus = val;
-            i++;
-        } else if (!strcmp(a, "--out") && val) {
-            out_path = val;
-            i++;
-        } else if (!strcmp(a, "--vocab-size")) {
-            if (cli_int(a, val, 256, 1L << 24, &v)) return 2;
-            opts.vocab_size = (size_t)v;
-            i++;
-        } else if (!strcmp(a, "--max-token-bytes")) {
-            if (cli_int(a, val, 2, 1000, &v)) return 2;
-            opts.max_token_bytes = (size_t)v;
-            i++;
-        } else if (!strcmp(a, "--quiet")) {
-            quiet = 1;
-        } else {
-            return cli_bad_option("bpe-train", a, usage);
-        }
-    }
+    if ((rc = cli_parse("bpe-train", argc, argv, 1, table, sizeof table / sizeof table[0],
+                        usage)) >= 0)
+        return rc;
+    opts.vocab_size = (size_t)vocab;
+    opts.max_token_bytes = (size_t)max_bytes;
     if (!corpus || !out_path || opts.vocab_size == 0) {
         fprintf(stderr, "llamaref bpe-train: --corpus, --vocab-size and --out are "
                 "required (see --help)\n");

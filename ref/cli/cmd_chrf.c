@@ -29,60 +29,55 @@ static void usage(FILE *out)
         "                            of the double, for oracle checks)\n");
 }
 
+/* --ref FILE, repeatable */
+typedef struct ref_list {
+    const char *paths[LR_CHRF_MAX_REFS];
+    size_t n;
+} ref_list;
+
+static int add_ref(const char *opt, const char *val, void *dst)
+{
+    ref_list *l = dst;
+    (void)opt;
+    if (l->n == LR_CHRF_MAX_REFS) {
+        fprintf(stderr, "llamaref chrf: at most %d --ref files\n", LR_CHRF_MAX_REFS);
+        return -1;
+    }
+    l->paths[l->n++] = val;
+    return 0;
+}
+
 int cmd_chrf(int argc, char **argv)
 {
-    const char *hyp_path = NULL, *ref_paths[LR_CHRF_MAX_REFS];
-    size_t n_refs = 0, i, j;
+    const char *hyp_path = NULL;
+    ref_list refs;
+    size_t i, j;
     int sentence = 0, digits = 6, rc = 1;
     lr_chrf_config cfg;
     lr_chrf_stats total;
     double *scores = NULL;
     size_t n;
     lr_error err;
-    long v;
+    const cli_optdef opts[] = {
+        CLI_OPT("--hyp", CLI_STR, &hyp_path),
+        CLI_FUN("--ref", add_ref, &refs),
+        CLI_NUM("--word-order", CLI_INT, &cfg.word_order, 0, LR_CHRF_MAX_WORD_ORDER),
+        CLI_NUM("--char-order", CLI_INT, &cfg.char_order, 1, LR_CHRF_MAX_CHAR_ORDER),
+        CLI_NUM("--beta", CLI_INT, &cfg.beta, 0, 1000),
+        CLI_NUM("--digits", CLI_INT, &digits, 0, 17),
+        CLI_OPT("--sentence", CLI_FLAG, &sentence),
+    };
     lr_chrf_config_default(&cfg);
-    for (i = 1; i < (size_t)argc; i++) {
-        const char *a = cli_opt(argv[i]), *val = i + 1 < (size_t)argc ? argv[i + 1] : NULL;
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            usage(stdout);
-            return 0;
-        } else if (!strcmp(a, "--hyp") && val) {
-            hyp_path = val;
-            i++;
-        } else if (!strcmp(a, "--ref") && val) {
-            if (n_refs == LR_CHRF_MAX_REFS) {
-                fprintf(stderr, "llamaref chrf: at most %d --ref files\n", LR_CHRF_MAX_REFS);
-                return 2;
-            }
-            ref_paths[n_refs++] = val;
-            i++;
-        } else if (!strcmp(a, "--word-order")) {
-            if (cli_int(a, val, 0, LR_CHRF_MAX_WORD_ORDER, &v)) return 2;
-            cfg.word_order = (int)v;
-            i++;
-        } else if (!strcmp(a, "--char-order")) {
-            if (cli_int(a, val, 1, LR_CHRF_MAX_CHAR_ORDER, &v)) return 2;
-            cfg.char_order = (int)v;
-            i++;
-        } else if (!strcmp(a, "--beta")) {
-            if (cli_int(a, val, 0, 1000, &v)) return 2;
-            cfg.beta = (int)v;
-            i++;
-        } else if (!strcmp(a, "--digits")) {
-            if (cli_int(a, val, 0, 17, &v)) return 2;
-            digits = (int)v;
-            i++;
-        } else if (!strcmp(a, "--sentence")) {
-            sentence = 1;
-        } else {
-            return cli_bad_option("chrf", a, usage);
-        }
-    }
-    if (!hyp_path || n_refs == 0) {
+    refs.n = 0;
+    if ((rc = cli_parse("chrf", argc, argv, 1, opts, sizeof opts / sizeof opts[0],
+                        usage)) >= 0)
+        return rc;
+    rc = 1;
+    if (!hyp_path || refs.n == 0) {
         fprintf(stderr, "llamaref chrf: --hyp and --ref are required (see --help)\n");
         return 2;
     }
-    if (lr_chrf_files(&cfg, hyp_path, ref_paths, n_refs, sentence ? &scores : NULL,
+    if (lr_chrf_files(&cfg, hyp_path, refs.paths, refs.n, sentence ? &scores : NULL,
                       &n, &total, &err))
         goto fail;
     for (i = 0; sentence && i < n; i++) printf("%.*f\n", digits, scores[i]);

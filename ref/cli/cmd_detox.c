@@ -58,54 +58,55 @@ static void progress(void *ctx, size_t done, size_t total)
 int cmd_detox(int argc, char **argv)
 {
     cli_lm lm;
-    const char *shots_path = NULL, *lang = NULL, *inputs = NULL, *out = NULL;
-    const char *template_arg = NULL;
-    long candidates = 1, n_shots = -1, top_k = 0, seed = 42, max_new = 512;
+    const char *shots_path = NULL, *inputs = NULL, *template_arg = NULL;
     long max_len = 2048, limit = -1;
-    int max_len_given = 0;
-    double temperature = 0.9, top_p = 0.9, min_p = 0;
-    lr_prompt_style style;
+    int max_len_given = 0, rc = 1;
     lr_detox_shots shots;
     lr_detox_input *rows = NULL;
     size_t n_rows = 0, r;
     lr_detox_run_options o;
     lr_detox_run_result res;
     lr_error err;
-    int i, rc = 1;
+    const cli_optdef opts[] = {
+        CLI_LM_OPTS(lm),
+        CLI_OPT("--shots", CLI_STR, &shots_path),
+        CLI_OPT("--lang", CLI_STR, &o.lang),
+        CLI_OPT("--inputs", CLI_STR, &inputs),
+        CLI_OPT("--out", CLI_STR, &o.out),
+        CLI_FUN("--template", cli_template_opt, &template_arg),
+        CLI_NUM("--candidates", CLI_LONG, &o.candidates, 1, 1000),
+        CLI_NUM("--num-shots", CLI_LONG, &o.n_shots, 0, 1000),
+        CLI_NUM("--top-k", CLI_LONG, &o.top_k, 0, 1 << 30),
+        CLI_OPT("--seed", CLI_SEED, &o.seed),
+        CLI_NUM("--max-new-tokens", CLI_LONG, &o.max_new, 1, 1 << 20),
+        {"--max-len", CLI_LONG, &max_len, 2, 1 << 24, &max_len_given, NULL},
+        CLI_NUM("--limit", CLI_LONG, &limit, 0, 0x7fffffffL),
+        CLI_NUM("--temperature", CLI_DBL, &o.temperature, 0, 1e30),
+        CLI_NUM("--top-p", CLI_DBL_GT, &o.top_p, 0, 1),
+        CLI_NUM("--min-p", CLI_DBL, &o.min_p, 0, 1),
+    };
 
     memset(&lm, 0, sizeof lm);
     memset(&shots, 0, sizeof shots);
     memset(&res, 0, sizeof res);
-    for (i = 1; i < argc; i++) {
-        const char *a = cli_opt(argv[i]), *v = i + 1 < argc ? argv[i + 1] : NULL;
-        int k = cli_lm_option(&lm, argc, argv, &i);
-        if (k < 0) return 2;
-        if (k) continue;
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) { usage(stdout); return 0; }
-        else if (!strcmp(a, "--shots") && v) { shots_path = v; i++; }
-        else if (!strcmp(a, "--lang") && v) { lang = v; i++; }
-        else if (!strcmp(a, "--inputs") && v) { inputs = v; i++; }
-        else if (!strcmp(a, "--out") && v) { out = v; i++; }
-        else if (!strcmp(a, "--template") && v) { if (cli_template_arg("detox", v)) return 2; template_arg = v; i++; }
-        else if (!strcmp(a, "--candidates")) { if (cli_int(a, v, 1, 1000, &candidates)) return 2; i++; }
-        else if (!strcmp(a, "--num-shots")) { if (cli_int(a, v, 0, 1000, &n_shots)) return 2; i++; }
-        else if (!strcmp(a, "--top-k")) { if (cli_int(a, v, 0, 1 << 30, &top_k)) return 2; i++; }
-        else if (!strcmp(a, "--seed")) { if (cli_seed(a, v, &seed)) return 2; i++; }
-        else if (!strcmp(a, "--max-new-tokens")) { if (cli_int(a, v, 1, 1 << 20, &max_new)) return 2; i++; }
-        else if (!strcmp(a, "--max-len")) { if (cli_int(a, v, 2, 1 << 24, &max_len)) return 2; max_len_given = 1; i++; }
-        else if (!strcmp(a, "--limit")) { if (cli_int(a, v, 0, 0x7fffffffL, &limit)) return 2; i++; }
-        else if (!strcmp(a, "--temperature")) { if (cli_double_in(a, v, 0, 0, 1e30, 0, &temperature)) return 2; i++; }
-        else if (!strcmp(a, "--top-p")) { if (cli_double_in(a, v, 0, 1, 1, 0, &top_p)) return 2; i++; }
-        else if (!strcmp(a, "--min-p")) { if (cli_double_in(a, v, 0, 0, 1, 0, &min_p)) return 2; i++; }
-        else return cli_bad_option("detox", a, usage);
-    }
-    if (!lm.model_path || !shots_path || !lang || !inputs || !out) {
+    memset(&o, 0, sizeof o); /* the defaults of --help */
+    o.candidates = 1;
+    o.n_shots = -1;
+    o.seed = 42;
+    o.max_new = 512;
+    o.temperature = 0.9;
+    o.top_p = 0.9;
+    if ((rc = cli_parse("detox", argc, argv, 1, opts, sizeof opts / sizeof opts[0],
+                        usage)) >= 0)
+        return rc;
+    rc = 1;
+    if (!lm.model_path || !shots_path || !o.lang || !inputs || !o.out) {
         fprintf(stderr, "llamaref detox: --model, --shots, --lang, --inputs and "
                 "--out are required (see --help)\n");
         return 2;
     }
-    if (cli_prepare_out("detox", out, 0)) return 1;
-    if (lr_detox_shots_load(shots_path, lang, &shots, &err)) {
+    if (cli_prepare_out("detox", o.out, 0)) return 1;
+    if (lr_detox_shots_load(shots_path, o.lang, &shots, &err)) {
         fprintf(stderr, "llamaref detox: %s\n", err.msg);
         goto done;
     }
@@ -117,37 +118,25 @@ int cmd_detox(int argc, char **argv)
         for (r = (size_t)limit; r < n_rows; r++) { free(rows[r].src); free(rows[r].ref); }
         n_rows = (size_t)limit;
     }
-    if (n_shots < 0 || (size_t)n_shots > shots.n) n_shots = (long)shots.n;
-    if (cli_lm_load(&lm, "detox") || cli_prompt_style("detox", template_arg, &lm, &style))
+    if (o.n_shots < 0 || (size_t)o.n_shots > shots.n) o.n_shots = (long)shots.n;
+    if (cli_lm_load(&lm, "detox") || cli_prompt_style("detox", template_arg, &lm, &o.style))
         goto done;
     if (cli_ctx_len("detox", lm.model, &max_len, max_len_given)) { rc = 2; goto done; }
     o.model_name = lm.model_path;
     o.inputs_name = inputs;
-    o.lang = lang;
     o.shots = &shots;
-    o.n_shots = n_shots;
-    o.style = style;
-    o.candidates = candidates;
-    o.max_new = max_new;
-    o.top_k = top_k;
-    o.seed = seed;
-    o.temperature = temperature;
-    o.top_p = top_p;
-    o.min_p = min_p;
     o.max_len = (int)max_len;
-    o.out = out;
     o.progress = progress;
-    o.progress_ctx = NULL;
     if (lr_detox_run(lm.model, &lm.tok, rows, n_rows, &o, &res, &err)) {
         fprintf(stderr, "llamaref detox: %s\n", err.msg);
         goto done;
     }
     if (lr_par_rank() != 0) { rc = 0; goto done; } /* rank 0 writes */
-    if (cli_write("detox", out, res.jsonl.data ? res.jsonl.data : "", res.jsonl.len) ||
-        cli_write("detox", cli_report_path(out, ".json", 0), res.json.data, res.json.len) ||
-        cli_write("detox", cli_report_path(out, "-detox.svg", 1), res.svg.data,
+    if (cli_write("detox", o.out, res.jsonl.data ? res.jsonl.data : "", res.jsonl.len) ||
+        cli_write("detox", cli_report_path(o.out, ".json", 0), res.json.data, res.json.len) ||
+        cli_write("detox", cli_report_path(o.out, "-detox.svg", 1), res.svg.data,
                   res.svg.len) ||
-        cli_write("detox", cli_report_path(out, ".md", 2), res.md.data, res.md.len))
+        cli_write("detox", cli_report_path(o.out, ".md", 2), res.md.data, res.md.len))
         goto done;
     printf("detox: %lu inputs, %lu outputs, %lu refusals", (unsigned long)n_rows,
            (unsigned long)res.outputs, (unsigned long)res.refusals);

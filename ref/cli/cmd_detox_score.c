@@ -35,32 +35,20 @@ int cmd_detox_score(int argc, char **argv)
     lr_detox_score_options o;
     lr_detox_score_result r;
     lr_error err;
-    size_t i;
     int rc = 1;
-    long v;
+    const cli_optdef opts[] = {
+        CLI_OPT("--pairs", CLI_STR, &path),
+        CLI_OPT("--sta", CLI_STR, &o.sta_col),
+        CLI_OPT("--sim", CLI_STR, &o.sim_col),
+        CLI_OPT("--out", CLI_STR, &out_path),
+        CLI_NUM("--word-order", CLI_INT, &o.chrf.word_order, 0, LR_CHRF_MAX_WORD_ORDER),
+    };
     memset(&o, 0, sizeof o);
     lr_chrf_config_default(&o.chrf);
-    for (i = 1; i < (size_t)argc; i++) {
-        const char *a = cli_opt(argv[i]), *val = i + 1 < (size_t)argc ? argv[i + 1] : NULL;
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            usage(stdout);
-            return 0;
-        } else if (!strcmp(a, "--pairs") && val) {
-            path = argv[++i];
-        } else if (!strcmp(a, "--sta") && val) {
-            o.sta_col = argv[++i];
-        } else if (!strcmp(a, "--sim") && val) {
-            o.sim_col = argv[++i];
-        } else if (!strcmp(a, "--out") && val) {
-            out_path = argv[++i];
-        } else if (!strcmp(a, "--word-order")) {
-            if (cli_int(a, val, 0, LR_CHRF_MAX_WORD_ORDER, &v)) return 2;
-            o.chrf.word_order = (int)v;
-            i++;
-        } else {
-            return cli_bad_option("detox-score", a, usage);
-        }
-    }
+    if ((rc = cli_parse("detox-score", argc, argv, 1, opts, sizeof opts / sizeof opts[0],
+                        usage)) >= 0)
+        return rc;
+    rc = 1;
     if (!path) {
         fprintf(stderr, "llamaref detox-score: --pairs FILE is required (see --help)\n");
         return 2;

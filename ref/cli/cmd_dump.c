@@ -43,24 +43,25 @@ int cmd_dump(int argc, char **argv)
     const char *model_path = NULL, *ids_arg = NULL, *out = NULL;
     const char *adapter = NULL, *labels_arg = NULL; /* gradients: dump_grad.h */
     int *labels = NULL, nl = 0;
-    int all = 0, f64 = 0, full = 0, *ids = NULL, T = 0, i, rc = 1;
+    int all = 0, f64 = 0, full = 0, *ids = NULL, T = 0, rc = 1;
     long pos0 = 0;
     lr_dump_options o;
     lr_error err;
-    for (i = 1; i < argc; i++) {
-        const char *s = cli_opt(argv[i]), *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(s, "-h") || !strcmp(s, "--help")) { usage(stdout); return 0; }
-        else if (!strcmp(s, "--model") && v) { model_path = v; i++; }
-        else if (!strcmp(s, "--ids") && v) { ids_arg = v; i++; }
-        else if (!strcmp(s, "--out") && v) { out = v; i++; }
-        else if (!strcmp(s, "--adapter") && v) { adapter = v; i++; }
-        else if (!strcmp(s, "--labels") && v) { labels_arg = v; i++; }
-        else if (!strcmp(s, "--all")) all = 1;
-        else if (!strcmp(s, "--f64")) f64 = 1;
-        else if (!strcmp(s, "--full")) full = 1;
-        else if (!strcmp(s, "--pos0")) { if (cli_int(s, v, 0, 1L << 30, &pos0)) return 2; i++; }
-        else return cli_bad_option("dump", s, usage);
-    }
+    const cli_optdef opts[] = {
+        CLI_OPT("--model", CLI_STR, &model_path),
+        CLI_OPT("--ids", CLI_STR, &ids_arg),
+        CLI_OPT("--out", CLI_STR, &out),
+        CLI_OPT("--adapter", CLI_STR, &adapter),
+        CLI_OPT("--labels", CLI_STR, &labels_arg),
+        CLI_OPT("--all", CLI_FLAG, &all),
+        CLI_OPT("--f64", CLI_FLAG, &f64),
+        CLI_OPT("--full", CLI_FLAG, &full),
+        CLI_NUM("--pos0", CLI_LONG, &pos0, 0, 1L << 30),
+    };
+    if ((rc = cli_parse("dump", argc, argv, 1, opts, sizeof opts / sizeof opts[0],
+                        usage)) >= 0)
+        return rc;
+    rc = 1;
     if (!model_path || !ids_arg || !out) {
         fprintf(stderr, "llamaref dump: --model, --ids and --out are required "
                 "(see --help)\n");

@@ -163,13 +163,58 @@ static int write_requests(const eval_opts *o, const char *task)
     return rc;
 }
 
+/* the deprecated --text FILE: --data FILE */
+static int text_opt(const char *opt, const char *val, void *dst)
+{
+    (void)opt;
+    fprintf(stderr, "llamaref eval: warning: --text is deprecated, use --data\n");
+    *(const char **)dst = val;
+    return 0;
+}
+
+static int format_opt(const char *opt, const char *val, void *dst)
+{
+    (void)opt;
+    if (!lr_mmlu_format_parse(val, dst)) return 0;
+    fprintf(stderr, "llamaref eval: --format '%s' (letter, continuation)\n", val);
+    return -1;
+}
+
+/* --shots is a file of examples elsewhere (probe, detox); here the old
+ * spelling of --num-shots N */
+static int shots_opt(const char *opt, const char *val, void *dst)
+{
+    if (cli_int(opt, val, 0, 1000, dst)) return -1;
+    fprintf(stderr, "llamaref eval: warning: --shots N is deprecated, "
+            "use --num-shots N (--shots names a file of examples)\n");
+    return 0;
+}
+
 int cmd_eval(int argc, char **argv)
 {
     eval_opts o;
     lr_loglik L;
     lr_error err;
     const char *task;
-    int i, rc = 1, format_given = 0, max_len_given = 0;
+    int rc = 1, format_given = 0, max_len_given = 0;
+    const cli_optdef opts[] = {
+        CLI_LM_OPTS(o.lm),
+        CLI_OPT("--data", CLI_STR, &o.e.data),
+        CLI_FUN("--text", text_opt, &o.e.data),
+        CLI_OPT("--out", CLI_STR, &o.out),
+        CLI_OPT("--items", CLI_STR, &o.items),
+        CLI_OPT("--requests", CLI_STR, &o.requests),
+        CLI_OPT("--subjects", CLI_STR, &o.e.subjects),
+        CLI_OPT("--no-bos", CLI_UNFLAG, &o.e.bos),
+        CLI_OPT("--verbose", CLI_FLAG, &o.verbose),
+        {"--format", CLI_FN, &o.e.format, 0, 0, &format_given, format_opt},
+        CLI_NUM("--num-shots", CLI_LONG, &o.e.shots, 0, 1000),
+        CLI_FUN("--shots", shots_opt, &o.e.shots),
+        CLI_NUM("--limit", CLI_LONG, &o.e.limit, 0, 0x7fffffffL),
+        CLI_NUM("--window", CLI_LONG, &o.e.window, 2, 1 << 24),
+        CLI_NUM("--stride", CLI_LONG, &o.e.stride, 1, 1 << 24),
+        {"--max-len", CLI_LONG, &o.max_len, 2, 1 << 24, &max_len_given, NULL},
+    };
     memset(&o, 0, sizeof o);
     memset(&L, 0, sizeof L);
     lr_eval_options_default(&o.e);
@@ -185,47 +230,10 @@ int cmd_eval(int argc, char **argv)
         fprintf(stderr, "llamaref eval: unknown task '%s' (mmlu, truthfulqa, ppl)\n", task);
         return 2;
     }
-    for (i = 2; i < argc; i++) {
-        const char *a = cli_opt(argv[i]), *v = i + 1 < argc ? argv[i + 1] : NULL;
-        int r = cli_lm_option(&o.lm, argc, argv, &i);
-        if (r < 0) return 2;
-        if (r) continue;
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) { usage(stdout); return 0; }
-        else if (!strcmp(a, "--data") && v) { o.e.data = v; i++; }
-        else if (!strcmp(a, "--text") && v) {
-            fprintf(stderr, "llamaref eval: warning: --text is deprecated, use --data\n");
-            o.e.data = v; i++;
-        }
-        else if (!strcmp(a, "--out") && v) { o.out = v; i++; }
-        else if (!strcmp(a, "--items") && v) { o.items = v; i++; }
-        else if (!strcmp(a, "--requests") && v) { o.requests = v; i++; }
-        else if (!strcmp(a, "--subjects") && v) { o.e.subjects = v; i++; }
-        else if (!strcmp(a, "--no-bos")) o.e.bos = 0;
-        else if (!strcmp(a, "--verbose")) o.verbose = 1;
-        else if (!strcmp(a, "--format") && v) {
-            if (lr_mmlu_format_parse(v, &o.e.format)) {
-                fprintf(stderr, "llamaref eval: --format '%s' (letter, continuation)\n", v);
-                return 2;
-            }
-            format_given = 1;
-            i++;
-        }
-        else if (!strcmp(a, "--num-shots")) { if (cli_int(a, v, 0, 1000, &o.e.shots)) return 2; i++; }
-        else if (!strcmp(a, "--shots")) {
-            /* --shots is a file of examples elsewhere (probe, detox) */
-            if (v && cli_int("--shots", v, 0, 1000, &o.e.shots) == 0)
-                fprintf(stderr, "llamaref eval: warning: --shots N is deprecated, "
-                        "use --num-shots N (--shots names a file of examples)\n");
-            else
-                return 2;
-            i++;
-        }
-        else if (!strcmp(a, "--limit")) { if (cli_int(a, v, 0, 0x7fffffffL, &o.e.limit)) return 2; i++; }
-        else if (!strcmp(a, "--window")) { if (cli_int(a, v, 2, 1 << 24, &o.e.window)) return 2; i++; }
-        else if (!strcmp(a, "--stride")) { if (cli_int(a, v, 1, 1 << 24, &o.e.stride)) return 2; i++; }
-        else if (!strcmp(a, "--max-len")) { if (cli_int(a, v, 2, 1 << 24, &o.max_len)) return 2; max_len_given = 1; i++; }
-        else return cli_bad_option("eval", a, usage);
-    }
+    if ((rc = cli_parse("eval", argc, argv, 2, opts, sizeof opts / sizeof opts[0],
+                        usage)) >= 0)
+        return rc;
+    rc = 1;
     if (format_given && strcmp(task, "mmlu")) {
         fprintf(stderr, "llamaref eval %s: --format is an option of eval mmlu\n", task);
         return 2;

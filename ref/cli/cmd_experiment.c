@@ -164,8 +164,7 @@ int cmd_experiment(int argc, char **argv)
 {
     lr_exp_options o;
     lr_error err;
-    int i, set_unknown = 0, set_extra = 0, set_seeds = 0, set_limit = 0;
-    int set_prompts = 0, set_mnt = 0, set_bl = 0, set_ppl = 0;
+    int i;
     if (argc < 2) {
         fprintf(stderr, "llamaref experiment: an experiment is required: knowledge "
                 "(see --help)\n");
@@ -197,14 +196,14 @@ int cmd_experiment(int argc, char **argv)
         INT("--batch", batch, 1, 1 << 20) INT("--bench-shots", bench_shots, 0, 100)
         DBL("--alpha", alpha, 0, 1) DBL("--dropout", dropout, 0, 0) DBL("--lr", lr, 0, 1)
         DBL("--max-grad-norm", max_norm, 0, 0) DBL("--weight-decay", wd, 0, 0)
-        else if (!strcmp(s, "--prompts")) { bad = cli_int(s, v, 1, 1000, &o.prompts); i++; set_prompts = 1; }
-        else if (!strcmp(s, "--max-new-tokens")) { bad = cli_int(s, v, 1, 1 << 20, &o.max_new_tokens); i++; set_mnt = 1; }
-        else if (!strcmp(s, "--limit")) { bad = cli_int(s, v, 1, 0x7fffffffL, &o.limit); i++; set_limit = 1; }
-        else if (!strcmp(s, "--bench-limit")) { bad = cli_int(s, v, 1, 0x7fffffffL, &o.bench_limit); i++; set_bl = 1; }
-        else if (!strcmp(s, "--ppl-tokens")) { bad = cli_int(s, v, 2, 0x7fffffffL, &o.ppl_tokens); i++; set_ppl = 1; }
-        else if (!strcmp(s, "--unknown")) { bad = parse_list(s, v, 1, 100000000L, o.unknown, &o.n_unknown); i++; set_unknown = 1; }
-        else if (!strcmp(s, "--extra")) { bad = parse_list(s, v, 0, 100000L, o.extra, &o.n_extra); i++; set_extra = 1; }
-        else if (!strcmp(s, "--seeds")) { bad = parse_list(s, v, 0, 0x7fffffffL, o.seeds, &o.n_seeds); i++; set_seeds = 1; }
+        else if (!strcmp(s, "--prompts")) { bad = cli_int(s, v, 1, 1000, &o.prompts); i++; }
+        else if (!strcmp(s, "--max-new-tokens")) { bad = cli_int(s, v, 1, 1 << 20, &o.max_new_tokens); i++; }
+        else if (!strcmp(s, "--limit")) { bad = cli_int(s, v, 1, 0x7fffffffL, &o.limit); i++; }
+        else if (!strcmp(s, "--bench-limit")) { bad = cli_int(s, v, 1, 0x7fffffffL, &o.bench_limit); i++; }
+        else if (!strcmp(s, "--ppl-tokens")) { bad = cli_int(s, v, 2, 0x7fffffffL, &o.ppl_tokens); i++; }
+        else if (!strcmp(s, "--unknown")) { bad = parse_list(s, v, 1, 100000000L, o.unknown, &o.n_unknown); i++; }
+        else if (!strcmp(s, "--extra")) { bad = parse_list(s, v, 0, 100000L, o.extra, &o.n_extra); i++; }
+        else if (!strcmp(s, "--seeds")) { bad = parse_list(s, v, 0, 0x7fffffffL, o.seeds, &o.n_seeds); i++; }
         else if (!strcmp(s, "--template") && v) {
             if (cli_template_arg("experiment", v)) return 2;
             o.template_arg = v;
@@ -234,16 +233,7 @@ int cmd_experiment(int argc, char **argv)
 #undef DBL
         if (bad) return 2; /* the message is printed */
     }
-    if (o.quick) {
-        if (!set_unknown) parse_list("--unknown", "1,10,50", 1, 100000000L, o.unknown, &o.n_unknown);
-        if (!set_extra) parse_list("--extra", "0,1", 0, 100000L, o.extra, &o.n_extra);
-        if (!set_seeds) parse_list("--seeds", "42", 0, 0x7fffffffL, o.seeds, &o.n_seeds);
-        if (!set_limit) o.limit = 200;
-        if (!set_prompts) o.prompts = 4;
-        if (!set_mnt) o.max_new_tokens = 16;
-        if (!set_bl) o.bench_limit = 50;
-        if (!set_ppl) o.ppl_tokens = 4096;
-    }
+    if (o.quick) lr_exp_options_quick(&o);
     if (lr_exp_resolve_world(&o, &err) < 0) {
         fprintf(stderr, "llamaref experiment: %s\n", err.msg);
         return 1;

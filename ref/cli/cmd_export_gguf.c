@@ -31,20 +31,21 @@ static void usage(FILE *f)
 int cmd_export_gguf(int argc, char **argv)
 {
     const char *model = NULL, *out = NULL, *type_name = "f32", *tok_path = NULL;
-    int no_tok = 0, i, type, rc = 1, have_tok = 0;
+    int no_tok = 0, type, rc = 1, have_tok = 0;
     lr_model *m = NULL;
     lr_tokenizer tok;
     lr_error err;
-    for (i = 1; i < argc; i++) {
-        const char *a = cli_opt(argv[i]), *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(a, "--model") && v) { model = v; i++; }
-        else if (!strcmp(a, "--out") && v) { out = v; i++; }
-        else if (!strcmp(a, "--type") && v) { type_name = v; i++; }
-        else if (!strcmp(a, "--tokenizer") && v) { tok_path = v; i++; }
-        else if (!strcmp(a, "--no-tokenizer")) no_tok = 1;
-        else if (!strcmp(a, "-h") || !strcmp(a, "--help")) { usage(stdout); return 0; }
-        else return cli_bad_option("export-gguf", a, usage);
-    }
+    const cli_optdef opts[] = {
+        CLI_OPT("--model", CLI_STR, &model),
+        CLI_OPT("--out", CLI_STR, &out),
+        CLI_OPT("--type", CLI_STR, &type_name),
+        CLI_OPT("--tokenizer", CLI_STR, &tok_path),
+        CLI_OPT("--no-tokenizer", CLI_FLAG, &no_tok),
+    };
+    if ((rc = cli_parse("export-gguf", argc, argv, 1, opts, sizeof opts / sizeof opts[0],
+                        usage)) >= 0)
+        return rc;
+    rc = 1;
     if (!model || !out) {
         fprintf(stderr, "llamaref export-gguf: --model PATH and --out F.gguf are "
                 "required (see --help)\n");

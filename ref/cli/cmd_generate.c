@@ -53,15 +53,6 @@ static void usage(FILE *f)
 "does.  Timing goes to stderr.\n");
 }
 
-static void add_stop(int *stops, int *n, int id)
-{
-    int i;
-    if (id < 0 || *n >= 16) return;
-    for (i = 0; i < *n; i++)
-        if (stops[i] == id) return;
-    stops[(*n)++] = id;
-}
-
 /* Each new token on stdout as it comes: its id, or its text (the
  * streaming decoder holds back incomplete UTF-8). */
 typedef struct token_out {
@@ -95,7 +86,7 @@ int cmd_generate(int argc, char **argv)
     int chat = 0, print_ids = 0, no_stop = 0, keep_dtype = 0, check = 1;
     lr_lm lm;
     lr_model *m = NULL;
-    int rc = 1, i, n_prompt = 0, *ids = NULL;
+    int rc = 1, n_prompt = 0, *ids = NULL;
     int stops[16], n_stops = 0, generated = 0;
     lr_decoder dec;
     lr_sampler smp;
@@ -104,35 +95,36 @@ int cmd_generate(int argc, char **argv)
     lr_stream_decoder sd;
     token_out out;
     double t0, t1, t2;
+    const cli_optdef opts[] = {
+        CLI_OPT("--model", CLI_STR, &model_path),
+        CLI_OPT("--tokenizer", CLI_STR, &tok_path),
+        CLI_OPT("--prompt", CLI_STR, &prompt),
+        CLI_OPT("--prompt-ids", CLI_STR, &prompt_ids),
+        CLI_OPT("--file", CLI_STR, &prompt_file),
+        CLI_OPT("--adapter", CLI_STR, &adapter),
+        CLI_OPT("--system", CLI_STR, &system),
+        CLI_OPT("--no-check-weights", CLI_UNFLAG, &check),
+        CLI_OPT("--chat", CLI_FLAG, &chat),
+        CLI_OPT("--ids", CLI_FLAG, &print_ids),
+        CLI_OPT("--no-stop", CLI_FLAG, &no_stop),
+        CLI_OPT("--keep-dtype", CLI_FLAG, &keep_dtype),
+        CLI_NUM("--max-len", CLI_LONG, &max_len, 1, 1 << 24),
+        CLI_NUM("--max-new-tokens", CLI_LONG, &n_new, 0, 1 << 24),
+        CLI_NUM("--top-k", CLI_LONG, &top_k, 0, 1 << 30),
+        CLI_OPT("--seed", CLI_SEED, &seed),
+        CLI_NUM("--threads", CLI_LONG, &threads, 1, 4096),
+        CLI_NUM("--temperature", CLI_DBL, &temperature, 0, 1e30),
+        CLI_NUM("--top-p", CLI_DBL_GT, &top_p, 0, 1),
+        CLI_NUM("--min-p", CLI_DBL, &min_p, 0, 1),
+    };
 
     memset(&dec, 0, sizeof dec);
     memset(&smp, 0, sizeof smp);
     memset(&lm, 0, sizeof lm);
-    for (i = 1; i < argc; i++) {
-        const char *a = cli_opt(argv[i]), *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) { usage(stdout); return 0; }
-        else if (!strcmp(a, "--model") && v) { model_path = v; i++; }
-        else if (!strcmp(a, "--tokenizer") && v) { tok_path = v; i++; }
-        else if (!strcmp(a, "--prompt") && v) { prompt = v; i++; }
-        else if (!strcmp(a, "--prompt-ids") && v) { prompt_ids = v; i++; }
-        else if (!strcmp(a, "--file") && v) { prompt_file = v; i++; }
-        else if (!strcmp(a, "--no-check-weights")) check = 0;
-        else if (!strcmp(a, "--max-len")) { if (cli_int(a, v, 1, 1 << 24, &max_len)) return 2; i++; }
-        else if (!strcmp(a, "--adapter") && v) { adapter = v; i++; }
-        else if (!strcmp(a, "--system") && v) { system = v; i++; }
-        else if (!strcmp(a, "--chat")) chat = 1;
-        else if (!strcmp(a, "--ids")) print_ids = 1;
-        else if (!strcmp(a, "--no-stop")) no_stop = 1;
-        else if (!strcmp(a, "--keep-dtype")) keep_dtype = 1;
-        else if (!strcmp(a, "--max-new-tokens")) { if (cli_int(a, v, 0, 1 << 24, &n_new)) return 2; i++; }
-        else if (!strcmp(a, "--top-k")) { if (cli_int(a, v, 0, 1 << 30, &top_k)) return 2; i++; }
-        else if (!strcmp(a, "--seed")) { if (cli_seed(a, v, &seed)) return 2; i++; }
-        else if (!strcmp(a, "--threads")) { if (cli_int(a, v, 1, 4096, &threads)) return 2; i++; }
-        else if (!strcmp(a, "--temperature")) { if (cli_double_in(a, v, 0, 0, 1e30, 0, &temperature)) return 2; i++; }
-        else if (!strcmp(a, "--top-p")) { if (cli_double_in(a, v, 0, 1, 1, 0, &top_p)) return 2; i++; }
-        else if (!strcmp(a, "--min-p")) { if (cli_double_in(a, v, 0, 0, 1, 0, &min_p)) return 2; i++; }
-        else return cli_bad_option("generate", a, usage);
-    }
+    if ((rc = cli_parse("generate", argc, argv, 1, opts, sizeof opts / sizeof opts[0],
+                        usage)) >= 0)
+        return rc;
+    rc = 1;
     if ((!!prompt + !!prompt_ids + !!prompt_file) > 1) {
         fprintf(stderr, "llamaref generate: --prompt, --file and --prompt-ids "
                 "exclude each other\n");
@@ -187,24 +179,9 @@ int cmd_generate(int argc, char **argv)
     if (!max_len) max_len = m->config.max_position_embeddings;
     if (prompt_ids) {
         if (cli_ids("--prompt-ids", prompt_ids, &ids, &n_prompt)) goto done;
-    } else {
-        lr_tokens t = {0};
-        int r = chat ? lr_chat_prompt_tokens(&lm.tok, system, prompt, &t, &err)
-                     : lr_tokenizer_encode(&lm.tok, prompt, strlen(prompt), LR_ENCODE_BOS,
-                                           &t, &err);
-        if (r) {
-            fprintf(stderr, "llamaref generate: %s\n", err.msg);
-            lr_tokens_free(&t);
-            goto done;
-        }
-        n_prompt = (int)t.n;
-        ids = malloc(sizeof *ids * (t.n ? t.n : 1));
-        for (i = 0; ids && i < n_prompt; i++) ids[i] = t.ids[i];
-        lr_tokens_free(&t);
-        if (!ids || !n_prompt) {
-            fprintf(stderr, "llamaref generate: empty prompt\n");
-            goto done;
-        }
+    } else if (lr_lm_prompt_ids(&lm, prompt, chat, system, &ids, &n_prompt, &err)) {
+        fprintf(stderr, "llamaref generate: %s\n", err.msg);
+        goto done;
     }
     if ((long)n_prompt + n_new > max_len) {
         fprintf(stderr, "llamaref generate: the prompt (%d tokens) plus -n %ld "
@@ -214,17 +191,7 @@ int cmd_generate(int argc, char **argv)
                     ? "the model's max_position_embeddings" : "--max-len");
         goto done;
     }
-    if (!no_stop) {
-        for (i = 0; i < m->config.n_eos; i++)
-            add_stop(stops, &n_stops, m->config.eos_token_ids[i]);
-        if (lm.have_tok && lm.tok.format == LR_TOK_LLAMA2C) {
-            add_stop(stops, &n_stops, 1);
-        } else if (lm.have_tok) {
-            add_stop(stops, &n_stops, lr_tokenizer_special_id(&lm.tok, "<|eot_id|>"));
-            add_stop(stops, &n_stops, lr_tokenizer_special_id(&lm.tok, "<|eom_id|>"));
-            add_stop(stops, &n_stops, lr_tokenizer_special_id(&lm.tok, "<|end_of_text|>"));
-        }
-    }
+    if (!no_stop) n_stops = lr_lm_stop_ids(&lm, stops, 16);
     if (lr_decoder_init(&dec, m, n_prompt + (int)n_new, 64, &err) ||
         lr_sampler_init(&smp, m->config.vocab_size, temperature, (int)top_k,
                         top_p, min_p, (uint64_t)seed, &err)) {

@@ -32,16 +32,14 @@ int cmd_info(int argc, char **argv)
     lr_model *m;
     lr_error err;
     const lr_config *c;
-    int i;
+    int i, rc;
     double kv_token;
-    for (i = 1; i < argc; i++) {
-        const char *a = cli_opt(argv[i]);
-        if (!strcmp(a, "--model") && i + 1 < argc) path = argv[++i];
-        else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            usage(stdout);
-            return 0;
-        } else return cli_bad_option("info", a, usage);
-    }
+    const cli_optdef opts[] = {
+        CLI_OPT("--model", CLI_STR, &path),
+    };
+    if ((rc = cli_parse("info", argc, argv, 1, opts, sizeof opts / sizeof opts[0],
+                        usage)) >= 0)
+        return rc;
     if (!path) {
         fprintf(stderr, "llamaref info: --model PATH is required\n");
         return 2;

@@ -34,19 +34,20 @@ int cmd_knowledge_report(int argc, char **argv)
     lr_knowledge_report r;
     lr_error err;
     long top = 10;
-    int i, rc = 1;
+    int rc = 1;
+    const cli_optdef opts[] = {
+        CLI_OPT("--before", CLI_STR, &o.before),
+        CLI_OPT("--after", CLI_STR, &o.after),
+        CLI_OPT("--trained", CLI_STR, &o.trained),
+        CLI_OPT("--out", CLI_STR, &o.out),
+        CLI_NUM("--top", CLI_LONG, &top, 0, 100000),
+    };
 
     memset(&o, 0, sizeof o);
-    for (i = 1; i < argc; i++) {
-        const char *a = cli_opt(argv[i]), *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) { usage(stdout); return 0; }
-        else if (!strcmp(a, "--before") && v) { o.before = v; i++; }
-        else if (!strcmp(a, "--after") && v) { o.after = v; i++; }
-        else if (!strcmp(a, "--trained") && v) { o.trained = v; i++; }
-        else if (!strcmp(a, "--out") && v) { o.out = v; i++; }
-        else if (!strcmp(a, "--top")) { if (cli_int(a, v, 0, 100000, &top)) return 2; i++; }
-        else return cli_bad_option("knowledge-report", a, usage);
-    }
+    if ((rc = cli_parse("knowledge-report", argc, argv, 1, opts, sizeof opts / sizeof opts[0],
+                        usage)) >= 0)
+        return rc;
+    rc = 1;
     if (!o.before || !o.after || !o.out) {
         fprintf(stderr, "llamaref knowledge-report: --before, --after and "
                 "--out are required (see --help)\n");

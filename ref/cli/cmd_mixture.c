@@ -40,10 +40,29 @@ static void usage(FILE *f)
 "Selection rules: docs/evaluation.md.\n", LR_PROBE_SYSTEM);
 }
 
+/* --template auto|chat|plain -> -1 (the probe's, from its summary), 0, 1 */
+static int plain_opt(const char *opt, const char *val, void *dst)
+{
+    (void)opt;
+    if (cli_template_arg("mixture", val)) return -1;
+    *(int *)dst = !strcmp(val, "plain") ? 1 : !strcmp(val, "chat") ? 0 : -1;
+    return 0;
+}
+
+static int kind_opt(const char *opt, const char *val, void *dst)
+{
+    (void)opt;
+    if (!strcmp(val, "known")) *(lr_mix_kind *)dst = LR_MIX_KNOWN;
+    else if (!strcmp(val, "paraphrase")) *(lr_mix_kind *)dst = LR_MIX_PARAPHRASE;
+    else { fprintf(stderr, "llamaref mixture: --kind must be known or paraphrase\n"); return -1; }
+    return 0;
+}
+
 int cmd_mixture(int argc, char **argv)
 {
-    const char *paths[64], *out = NULL, *system = LR_PROBE_SYSTEM;
-    int n_paths = 0, i, rc = 1, plain = -1;
+    cli_paths fl;
+    const char *out = NULL, *system = LR_PROBE_SYSTEM;
+    int i, rc = 1, plain = -1;
     long n_unknown = -1, k = 0, seed = 42;
     lr_mix_kind kind = LR_MIX_KNOWN;
     lr_facts facts;
@@ -51,43 +70,31 @@ int cmd_mixture(int argc, char **argv)
     lr_error err;
     lr_buf b = {0};
     size_t roles[LR_ROLE_COUNT] = {0};
+    const cli_optdef opts[] = {
+        CLI_FUN("--facts", cli_paths_opt, &fl),
+        CLI_OPT("--out", CLI_STR, &out),
+        CLI_OPT("--system", CLI_STR, &system),
+        CLI_FUN("--template", plain_opt, &plain),
+        CLI_FUN("--kind", kind_opt, &kind),
+        CLI_NUM("--unknown", CLI_LONG, &n_unknown, 0, 100000000L),
+        CLI_NUM("--extra", CLI_LONG, &k, 0, 100000L),
+        CLI_OPT("--seed", CLI_SEED, &seed),
+    };
 
     memset(&facts, 0, sizeof facts);
     memset(&mx, 0, sizeof mx);
-    for (i = 1; i < argc; i++) {
-        const char *a = cli_opt(argv[i]), *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) { usage(stdout); return 0; }
-        else if (!strcmp(a, "--facts") && v) {
-            if (n_paths == 64) { fprintf(stderr, "llamaref mixture: too many --facts (64 at most)\n"); return 2; }
-            paths[n_paths++] = v; i++;
-        }
-        else if (!strcmp(a, "--out") && v) { out = v; i++; }
-        else if (!strcmp(a, "--system") && v) { system = v; i++; }
-        else if (!strcmp(a, "--template") && v) {
-            if (!strcmp(v, "plain")) plain = 1;
-            else if (!strcmp(v, "chat")) plain = 0;
-            else if (!strcmp(v, "auto")) plain = -1;
-            else { fprintf(stderr, "llamaref mixture: --template must be auto, chat or plain\n"); return 2; }
-            i++;
-        }
-        else if (!strcmp(a, "--kind") && v) {
-            if (!strcmp(v, "known")) kind = LR_MIX_KNOWN;
-            else if (!strcmp(v, "paraphrase")) kind = LR_MIX_PARAPHRASE;
-            else { fprintf(stderr, "llamaref mixture: --kind must be known or paraphrase\n"); return 2; }
-            i++;
-        }
-        else if (!strcmp(a, "--unknown")) { if (cli_int(a, v, 0, 100000000L, &n_unknown)) return 2; i++; }
-        else if (!strcmp(a, "--extra")) { if (cli_int(a, v, 0, 100000L, &k)) return 2; i++; }
-        else if (!strcmp(a, "--seed")) { if (cli_seed(a, v, &seed)) return 2; i++; }
-        else return cli_bad_option("mixture", a, usage);
-    }
-    if (!n_paths || n_unknown < 0 || !out) {
+    fl.n = 0;
+    if ((rc = cli_parse("mixture", argc, argv, 1, opts, sizeof opts / sizeof opts[0],
+                        usage)) >= 0)
+        return rc;
+    rc = 1;
+    if (!fl.n || n_unknown < 0 || !out) {
         fprintf(stderr, "llamaref mixture: --facts, --unknown and --out are "
                 "required (see --help)\n");
         return 2;
     }
     if (plain < 0) { /* the probe's template, from its summary */
-        const char *sum = cli_report_path(paths[0], ".json", 0);
+        const char *sum = cli_report_path(fl.p[0], ".json", 0);
         lr_json_doc *doc = NULL;
         const lr_json *t = NULL;
         if (lr_json_parse_file(sum, &doc, &err) == 0)
@@ -100,8 +107,8 @@ int cmd_mixture(int argc, char **argv)
         if (doc) lr_json_free(doc);
     }
     if (cli_prepare_out("mixture", out, 0)) return 1;
-    for (i = 0; i < n_paths; i++)
-        if (lr_facts_load(paths[i], &facts, &err)) {
+    for (i = 0; i < fl.n; i++)
+        if (lr_facts_load(fl.p[i], &facts, &err)) {
             fprintf(stderr, "llamaref mixture: %s\n", err.msg);
             goto done;
         }

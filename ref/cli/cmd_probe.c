@@ -55,12 +55,6 @@ static void usage(FILE *f)
             LR_PROBE_SYSTEM);
 }
 
-/* One rank's share of a probe's figures (gathered to rank 0). */
-typedef struct probe_part {
-    lr_probe_stats st;
-    size_t counts[LR_SLICK_N];
-} probe_part;
-
 static void progress(long done, long total, void *ctx)
 {
     (void)ctx;
@@ -75,10 +69,10 @@ static void progress(long done, long total, void *ctx)
 int cmd_probe(int argc, char **argv)
 {
     cli_lm lm;
-    const char *facts_paths[64], *shots_path = NULL, *out = NULL;
-    const char *template_arg = NULL;
-    int n_facts_paths = 0, i, rc = 1, max_len_given = 0;
-    long v, limit = -1, max_len;
+    cli_paths fl;
+    const char *shots_path = NULL, *out = NULL, *template_arg = NULL;
+    int i, rc = 1, max_len_given = 0;
+    long seed, limit = -1, max_len;
     lr_probe_options o;
     lr_facts facts, shots;
     lr_probe_result *res = NULL;
@@ -86,46 +80,45 @@ int cmd_probe(int argc, char **argv)
     lr_error err;
     lr_buf b = {0}, md = {0}, svg = {0};
     size_t k, counts[LR_SLICK_N] = {0};
+    const cli_optdef opts[] = {
+        CLI_LM_OPTS(lm),
+        CLI_FUN("--facts", cli_paths_opt, &fl),
+        CLI_OPT("--shots", CLI_STR, &shots_path),
+        CLI_OPT("--out", CLI_STR, &out),
+        CLI_FUN("--template", cli_template_opt, &template_arg),
+        CLI_OPT("--system", CLI_STR, &o.system),
+        CLI_NUM("--prompts", CLI_INT, &o.n_prompts, 1, 1000),
+        CLI_NUM("--shots-per-prompt", CLI_INT, &o.shots_per_prompt, 0, 1000),
+        CLI_NUM("--samples", CLI_INT, &o.n_samples, 0, 10000),
+        CLI_NUM("--max-new-tokens", CLI_INT, &o.max_new_tokens, 1, 1 << 20),
+        {"--max-len", CLI_INT, &o.max_len, 1, 1 << 24, &max_len_given, NULL},
+        CLI_NUM("--limit", CLI_LONG, &limit, 0, 0x7fffffffL),
+        CLI_NUM("--top-k", CLI_INT, &o.top_k, 0, 1 << 30),
+        CLI_OPT("--seed", CLI_SEED, &seed),
+        CLI_NUM("--temperature", CLI_DBL, &o.temperature, 0, 1e30),
+        CLI_NUM("--top-p", CLI_DBL_GT, &o.top_p, 0, 1),
+        CLI_NUM("--min-p", CLI_DBL, &o.min_p, 0, 1),
+    };
 
     memset(&lm, 0, sizeof lm);
     memset(&facts, 0, sizeof facts);
     memset(&shots, 0, sizeof shots);
+    fl.n = 0;
     lr_probe_options_default(&o);
-    for (i = 1; i < argc; i++) {
-        const char *a = cli_opt(argv[i]), *val = i + 1 < argc ? argv[i + 1] : NULL;
-        int r = cli_lm_option(&lm, argc, argv, &i);
-        if (r < 0) return 2;
-        if (r) continue;
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) { usage(stdout); return 0; }
-        else if (!strcmp(a, "--facts") && val) {
-            if (n_facts_paths == 64) { fprintf(stderr, "llamaref probe: too many --facts\n"); return 2; }
-            facts_paths[n_facts_paths++] = val; i++;
-        }
-        else if (!strcmp(a, "--shots") && val) { shots_path = val; i++; }
-        else if (!strcmp(a, "--out") && val) { out = val; i++; }
-        else if (!strcmp(a, "--template") && val) { if (cli_template_arg("probe", val)) return 2; template_arg = val; i++; }
-        else if (!strcmp(a, "--system") && val) { o.system = val; i++; }
-        else if (!strcmp(a, "--prompts")) { if (cli_int(a, val, 1, 1000, &v)) return 2; o.n_prompts = (int)v; i++; }
-        else if (!strcmp(a, "--shots-per-prompt")) { if (cli_int(a, val, 0, 1000, &v)) return 2; o.shots_per_prompt = (int)v; i++; }
-        else if (!strcmp(a, "--samples")) { if (cli_int(a, val, 0, 10000, &v)) return 2; o.n_samples = (int)v; i++; }
-        else if (!strcmp(a, "--max-new-tokens")) { if (cli_int(a, val, 1, 1 << 20, &v)) return 2; o.max_new_tokens = (int)v; i++; }
-        else if (!strcmp(a, "--max-len")) { if (cli_int(a, val, 1, 1 << 24, &v)) return 2; o.max_len = (int)v; max_len_given = 1; i++; }
-        else if (!strcmp(a, "--limit")) { if (cli_int(a, val, 0, 0x7fffffffL, &limit)) return 2; i++; }
-        else if (!strcmp(a, "--top-k")) { if (cli_int(a, val, 0, 1 << 30, &v)) return 2; o.top_k = (int)v; i++; }
-        else if (!strcmp(a, "--seed")) { if (cli_seed(a, val, &v)) return 2; o.seed = (uint64_t)v; i++; }
-        else if (!strcmp(a, "--temperature")) { if (cli_double_in(a, val, 0, 0, 1e30, 0, &o.temperature)) return 2; i++; }
-        else if (!strcmp(a, "--top-p")) { if (cli_double_in(a, val, 0, 1, 1, 0, &o.top_p)) return 2; i++; }
-        else if (!strcmp(a, "--min-p")) { if (cli_double_in(a, val, 0, 0, 1, 0, &o.min_p)) return 2; i++; }
-        else return cli_bad_option("probe", a, usage);
-    }
-    if (!lm.model_path || !n_facts_paths || !out || (o.shots_per_prompt > 0 && !shots_path)) {
+    seed = (long)o.seed;
+    if ((rc = cli_parse("probe", argc, argv, 1, opts, sizeof opts / sizeof opts[0],
+                        usage)) >= 0)
+        return rc;
+    rc = 1;
+    o.seed = (uint64_t)seed;
+    if (!lm.model_path || !fl.n || !out || (o.shots_per_prompt > 0 && !shots_path)) {
         fprintf(stderr, "llamaref probe: --model, --facts, --shots and --out "
                 "are required (see --help)\n");
         return 2;
     }
     if (cli_prepare_out("probe", out, 0)) return 1;
-    for (i = 0; i < n_facts_paths; i++)
-        if (lr_facts_load(facts_paths[i], &facts, &err)) {
+    for (i = 0; i < fl.n; i++)
+        if (lr_facts_load(fl.p[i], &facts, &err)) {
             fprintf(stderr, "llamaref probe: %s\n", err.msg);
             goto done;
         }
@@ -147,49 +140,12 @@ int cmd_probe(int argc, char **argv)
     if (!res) { fprintf(stderr, "llamaref probe: out of memory\n"); goto done; }
     /* under mpirun each rank probes its shard of the facts and rank 0
      * writes everything (par.h); one process: the shard is all of them */
-    {
-        long i0, i1;
-        lr_facts mine = facts;
-        char *all = NULL, *parts = NULL;
-        size_t all_n = 0, parts_n = 0, t;
-        probe_part part;
-        lr_par_shard((long)facts.n, &i0, &i1);
-        if (lr_probe_run_range(lm.model, &lm.tok, &facts,
-                               shots_path ? &shots : NULL, &o, (size_t)i0,
-                               (size_t)i1, res, &st,
-                               lr_par_rank() == 0 ? progress : NULL, NULL, &err)) {
-            fprintf(stderr, "%sllamaref probe: %s\n", cli_stderr_tty() ? "\n" : "", err.msg);
-            goto done;
-        }
-        /* the shard's JSONL records, counts and statistics; rank 0 gets
-         * every rank's in rank order = fact order */
-        mine.items += i0;
-        mine.n = (size_t)(i1 - i0);
-        memset(&part, 0, sizeof part);
-        lr_probe_write_jsonl(&b, &mine, res + i0, &o, part.counts);
-        part.st = st;
-        if (b.oom) { fprintf(stderr, "llamaref probe: out of memory\n"); goto done; }
-        if (lr_par_gather_bytes(b.data ? b.data : "", b.len, &all, &all_n, &err) ||
-            lr_par_gather_bytes(&part, sizeof part, &parts, &parts_n, &err)) {
-            free(all);
-            fprintf(stderr, "llamaref probe: %s\n", err.msg);
-            goto done;
-        }
-        if (lr_par_rank() != 0) { rc = 0; goto done; } /* rank 0 writes */
-        memset(&st, 0, sizeof st);
-        for (t = 0; t + sizeof part <= parts_n; t += sizeof part) {
-            memcpy(&part, parts + t, sizeof part);
-            st.prompts += part.st.prompts;
-            st.tokens_fed += part.st.tokens_fed;
-            st.tokens_reused += part.st.tokens_reused;
-            st.shot_overlaps += part.st.shot_overlaps;
-            for (k = 0; k < LR_SLICK_N; k++) counts[k] += part.counts[k];
-        }
-        free(parts);
-        b.len = 0;
-        lr_buf_append(&b, all, all_n);
-        free(all);
+    if (lr_probe_run_sharded(lm.model, &lm.tok, &facts, shots_path ? &shots : NULL, &o,
+                             res, &b, counts, &st, progress, NULL, &err)) {
+        fprintf(stderr, "%sllamaref probe: %s\n", cli_stderr_tty() ? "\n" : "", err.msg);
+        goto done;
     }
+    if (lr_par_rank() != 0) { rc = 0; goto done; } /* rank 0 writes */
     if (b.oom || cli_write("probe", out, b.data ? b.data : "", b.len)) goto done;
     /* summary JSON, chart, Markdown */
     b.len = 0;

@@ -17,18 +17,10 @@
 
 static int read_stdin(lr_buf *b)
 {
-    char chunk[65536];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof chunk, stdin)) > 0)
-        if (lr_buf_append(b, chunk, n)) {
-            fprintf(stderr, "llamaref %s: out of memory reading stdin\n", cli_cmd);
-            return -1;
-        }
-    if (ferror(stdin)) {
-        fprintf(stderr, "llamaref %s: error reading stdin\n", cli_cmd);
-        return -1;
-    }
-    return 0;
+    lr_error err;
+    if (!lr_read_stream(stdin, "stdin", b, &err)) return 0;
+    fprintf(stderr, "llamaref %s: %s\n", cli_cmd, err.msg);
+    return -1;
 }
 
 /* --tokenizer missing: a usage error (exit 2) */

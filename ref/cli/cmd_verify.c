@@ -110,40 +110,6 @@ done:
     return rc;
 }
 
-static void print_shape(const lr_verify_tensor *t, char *buf, size_t cap)
-{
-    size_t o = 0;
-    int d;
-    o += (size_t)snprintf(buf, cap, "[");
-    for (d = 0; d < t->ndim && o < cap; d++)
-        o += (size_t)snprintf(buf + o, cap - o, d ? ",%lld" : "%lld",
-                              (long long)t->shape[d]);
-    if (o < cap) snprintf(buf + o, cap - o, "]");
-}
-
-static void print_table(const lr_verify_report *r)
-{
-    size_t i;
-    char shape[96];
-    printf("%-28s %-16s %10s %10s %10s %10s %9s %6s %s\n", "tensor", "shape",
-           "max_abs", "max_rel", "rtol", "nmse", "cosine", "nonfin", "");
-    for (i = 0; i < r->n; i++) {
-        const lr_verify_tensor *t = &r->t[i];
-        print_shape(t, shape, sizeof shape);
-        printf("%-28s %-16s %10.3g %10.3g %10.3g %10.3g %9.6f %6llu %s\n",
-               t->name, shape, t->max_abs, t->max_rel, t->rtol, t->nmse,
-               t->cosine, (unsigned long long)t->non_finite,
-               t->ok ? "ok" : (long)i == r->first ? "FIRST DIVERGENCE" : "BAD");
-        if (t->is_logits)
-            printf("%-28s top-1 agrees at %ld of %ld positions, max |d log-softmax| %.3g\n",
-                   "", t->top1_agree, t->top1_rows, t->max_dlogsoftmax);
-    }
-    for (i = 0; i < r->n_only_golden; i++)
-        printf("only in golden:    %s\n", r->only_golden[i]);
-    for (i = 0; i < r->n_only_candidate; i++)
-        printf("only in candidate: %s\n", r->only_candidate[i]);
-}
-
 int cmd_verify(int argc, char **argv)
 {
     const char *golden = NULL, *cand = NULL, *names = NULL, *json = NULL;
@@ -153,6 +119,7 @@ int cmd_verify(int argc, char **argv)
     lr_verify_opts o;
     lr_verify_report r;
     lr_verify_map map;
+    lr_buf b = {0};
     lr_error err;
     long row = 0;
     int i, rc = 2, compute = -1;
@@ -233,27 +200,24 @@ int cmd_verify(int argc, char **argv)
         fprintf(stderr, "llamaref verify: %s\n", err.msg);
         goto done;
     }
-    print_table(&r);
-    if (r.pass)
-        printf("PASS: %lu tensors within tolerance\n", (unsigned long)r.n);
-    else
-        printf("FIRST DIVERGENCE: %s\n", r.diagnosis);
+    if (lr_verify_report_text(&r, &b) || fwrite(b.data, 1, b.len, stdout) != b.len) {
+        fprintf(stderr, "llamaref verify: %s\n", b.oom ? "out of memory" : "writing stdout");
+        goto done;
+    }
     if (json) {
-        lr_buf b;
-        memset(&b, 0, sizeof b);
+        b.len = 0;
         if (lr_verify_report_json(&r, &b) ||
             lr_write_file_atomic(json, b.data, b.len, &err)) {
             fprintf(stderr, "llamaref verify: --json %s: %s\n", json,
                     b.oom ? "out of memory" : err.msg);
-            lr_buf_free(&b);
             rc = 2;
             goto done;
         }
-        lr_buf_free(&b);
     }
     rc = r.pass ? 0 : 1;
 done:
     if (tmp[0]) remove(tmp);
+    lr_buf_free(&b);
     lr_verify_report_free(&r);
     lr_verify_map_free(&map);
     return rc;

@@ -65,6 +65,7 @@ int cmd_world(int argc, char **argv)
     uint32_t *field[10];
     const char *out_dir = NULL;
     lr_world w;
+    lr_buf msg = {0};
     lr_error err;
     size_t bytes = 0, k;
     long v;
@@ -119,24 +120,12 @@ int cmd_world(int argc, char **argv)
         lr_world_free(&w);
         return 1;
     }
-    {
-        size_t n_split[4] = {0, 0, 0, 0};
-        for (k = 0; k < w.n_facts; k++) n_split[w.facts[k].split]++;
-        if (n_split[LR_WS_SHOT] < o.n_shots || n_split[LR_WS_BENCH_DEV] < o.n_bench_dev ||
-            n_split[LR_WS_BENCH_TEST] < o.n_bench_test)
-            fprintf(stderr, "llamaref world: warning: only %lu head facts for shots and benchmark: "
-                    "%lu shots, %lu dev and %lu test questions (asked for %lu, %lu, %lu)\n",
-                    (unsigned long)(n_split[LR_WS_SHOT] + n_split[LR_WS_BENCH_DEV] +
-                                    n_split[LR_WS_BENCH_TEST]),
-                    (unsigned long)n_split[LR_WS_SHOT], (unsigned long)n_split[LR_WS_BENCH_DEV],
-                    (unsigned long)n_split[LR_WS_BENCH_TEST], (unsigned long)o.n_shots,
-                    (unsigned long)o.n_bench_dev, (unsigned long)o.n_bench_test);
-        if (n_split[LR_WS_QA] * 2 < w.n_facts)
-            fprintf(stderr, "llamaref world: warning: shots and benchmark took %lu of %lu facts; the QA "
-                    "pool keeps %lu (more --people or fewer --shots / --bench-test)\n",
-                    (unsigned long)(w.n_facts - n_split[LR_WS_QA]), (unsigned long)w.n_facts,
-                    (unsigned long)n_split[LR_WS_QA]);
+    if (lr_world_shortfalls(&o, &w, &msg)) { /* each line a warning */
+        const char *p = msg.data, *nl;
+        for (; (nl = strchr(p, '\n')) != NULL; p = nl + 1)
+            fprintf(stderr, "llamaref world: warning: %.*s\n", (int)(nl - p), p);
     }
+    lr_buf_free(&msg);
     if (!quiet)
         fprintf(stderr, "world: seed %llu: %lu entities, %lu facts; corpus %lu bytes in %lu "
                 "documents (%lu QA, %lu refusals); %lu bytes written to %s\n",

@@ -171,26 +171,27 @@ int lr_buf_printf(lr_buf *b, const char *fmt, ...)
 
 /* ---- files ---- */
 
+int lr_read_stream(void *f, const char *name, lr_buf *b, lr_error *err)
+{
+    char chunk[65536];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+        if (lr_buf_append(b, chunk, n))
+            return lr_fail(err, "%s: out of memory reading file", name);
+    return ferror(f) ? lr_fail(err, "%s: read error", name) : 0;
+}
+
 int lr_read_file(const char *path, char **data, size_t *len, lr_error *err)
 {
     FILE *f = fopen(path, "rb");
     lr_buf b = {0};
-    char chunk[65536];
-    size_t n;
     *data = NULL;
     *len = 0;
     if (!f) return lr_fail(err, "%s: cannot open: %s", path, strerror(errno));
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
-        if (lr_buf_append(&b, chunk, n)) {
-            fclose(f);
-            lr_buf_free(&b);
-            return lr_fail(err, "%s: out of memory reading file", path);
-        }
-    }
-    if (ferror(f)) {
+    if (lr_read_stream(f, path, &b, err)) {
         fclose(f);
         lr_buf_free(&b);
-        return lr_fail(err, "%s: read error", path);
+        return -1;
     }
     fclose(f);
     if (!b.data && lr_buf_append(&b, "", 0))

@@ -12,6 +12,7 @@
 #include "llamaref/tokenizer/chat_template.h"
 #include "llamaref/core/json.h"
 #include "llamaref/eval/lm.h"
+#include "llamaref/model/generate.h"
 #include "llamaref/train/lora.h"
 
 int lr_lm_load(lr_lm *lm, lr_error *err)
@@ -210,6 +211,53 @@ int lr_lm_prompt_style(const lr_lm *lm, const char *arg, lr_prompt_style *out,
         *out = LR_PROMPT_PLAIN;
     } else {
         return lr_fail(err, "--template must be auto, chat or plain (got '%s')", arg);
+    }
+    return 0;
+}
+
+static void add_stop(int *stops, int *n, int cap, int id)
+{
+    int i;
+    if (id < 0 || *n >= cap) return;
+    for (i = 0; i < *n; i++)
+        if (stops[i] == id) return;
+    stops[(*n)++] = id;
+}
+
+int lr_lm_stop_ids(const lr_lm *lm, int *stops, int cap)
+{
+    const lr_config *c = &lm->model->config;
+    int i, n = 0;
+    for (i = 0; i < c->n_eos; i++) add_stop(stops, &n, cap, c->eos_token_ids[i]);
+    if (lm->have_tok && lm->tok.format == LR_TOK_LLAMA2C) {
+        add_stop(stops, &n, cap, 1);
+    } else if (lm->have_tok) {
+        add_stop(stops, &n, cap, lr_tokenizer_special_id(&lm->tok, "<|eot_id|>"));
+        add_stop(stops, &n, cap, lr_tokenizer_special_id(&lm->tok, "<|eom_id|>"));
+        add_stop(stops, &n, cap, lr_tokenizer_special_id(&lm->tok, "<|end_of_text|>"));
+    }
+    return n;
+}
+
+int lr_lm_prompt_ids(const lr_lm *lm, const char *prompt, int chat,
+                     const char *system, int **ids, int *n, lr_error *err)
+{
+    lr_tokens t = {0};
+    size_t i;
+    int r = chat ? lr_chat_prompt_tokens(&lm->tok, system, prompt, &t, err)
+                 : lr_tokenizer_encode(&lm->tok, prompt, strlen(prompt), LR_ENCODE_BOS,
+                                       &t, err);
+    *ids = NULL;
+    *n = 0;
+    if (r) { lr_tokens_free(&t); return -1; }
+    *ids = malloc(sizeof **ids * (t.n ? t.n : 1));
+    for (i = 0; *ids && i < t.n; i++) (*ids)[i] = t.ids[i];
+    *n = (int)t.n;
+    lr_tokens_free(&t);
+    if (!*ids || !*n) {
+        free(*ids);
+        *ids = NULL;
+        return lr_fail(err, "empty prompt");
     }
     return 0;
 }

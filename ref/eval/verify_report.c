@@ -1,7 +1,7 @@
 /* verify_report.c - what `llamaref verify` says about a comparison
  * (docs/verify.md): the diagnosis of the first divergence from the
  * pattern of its failing elements and the state of the step's inputs,
- * and the JSON report.
+ * the table `llamaref verify` prints and the JSON report.
  * Depends on: verify_internal.h (verify.h), json (lr_buf), common. */
 #include <math.h>
 #include <stdio.h>
@@ -266,5 +266,46 @@ int lr_verify_report_json(const lr_verify_report *r, lr_buf *b)
     lr_buf_puts(b, ",\n\"only_candidate\": ");
     json_names(b, r->only_candidate, r->n_only_candidate);
     lr_buf_puts(b, "}\n");
+    return b->oom ? -1 : 0;
+}
+
+/* "[2,5,64]": the shape as the table prints it */
+static void text_shape(const lr_verify_tensor *t, char *buf, size_t cap)
+{
+    size_t o = 0;
+    int d;
+    o += (size_t)snprintf(buf, cap, "[");
+    for (d = 0; d < t->ndim && o < cap; d++)
+        o += (size_t)snprintf(buf + o, cap - o, d ? ",%lld" : "%lld",
+                              (long long)t->shape[d]);
+    if (o < cap) snprintf(buf + o, cap - o, "]");
+}
+
+int lr_verify_report_text(const lr_verify_report *r, lr_buf *b)
+{
+    size_t i;
+    char shape[96];
+    lr_buf_printf(b, "%-28s %-16s %10s %10s %10s %10s %9s %6s %s\n", "tensor", "shape",
+                  "max_abs", "max_rel", "rtol", "nmse", "cosine", "nonfin", "");
+    for (i = 0; i < r->n; i++) {
+        const lr_verify_tensor *t = &r->t[i];
+        text_shape(t, shape, sizeof shape);
+        lr_buf_printf(b, "%-28s %-16s %10.3g %10.3g %10.3g %10.3g %9.6f %6llu %s\n",
+                      t->name, shape, t->max_abs, t->max_rel, t->rtol, t->nmse,
+                      t->cosine, (unsigned long long)t->non_finite,
+                      t->ok ? "ok" : (long)i == r->first ? "FIRST DIVERGENCE" : "BAD");
+        if (t->is_logits)
+            lr_buf_printf(b, "%-28s top-1 agrees at %ld of %ld positions, max |d "
+                          "log-softmax| %.3g\n", "", t->top1_agree, t->top1_rows,
+                          t->max_dlogsoftmax);
+    }
+    for (i = 0; i < r->n_only_golden; i++)
+        lr_buf_printf(b, "only in golden:    %s\n", r->only_golden[i]);
+    for (i = 0; i < r->n_only_candidate; i++)
+        lr_buf_printf(b, "only in candidate: %s\n", r->only_candidate[i]);
+    if (r->pass)
+        lr_buf_printf(b, "PASS: %lu tensors within tolerance\n", (unsigned long)r->n);
+    else
+        lr_buf_printf(b, "FIRST DIVERGENCE: %s\n", r->diagnosis);
     return b->oom ? -1 : 0;
 }

@@ -25,7 +25,7 @@ W=data/world
 
 # 0a. every command's --help: exit 0, "usage: llamaref CMD" first, and each
 # option the command accepts (the option strings of its source: its cmd_*
-# function, cli_lm_option for the model options, train's option table) on
+# function, CLI_LM_OPTS for the model options, train's option table) on
 # an option line in the shared two-column format ("  OPTION   text", the
 # option within the first 28 columns); an old spelling kept for one release
 # is named in the text instead.  The dispatcher's list is the list checked.
@@ -40,7 +40,7 @@ for c in $cmds; do
     f=$(grep -l "^int $fn(" ref/cli/*.c)
     [ -n "$f" ] || { bad "$c: no $fn in ref/cli"; continue; }
     body "$f" "$fn" > "$T/src"
-    grep -q cli_lm_option "$T/src" && body ref/cli/cli_lm.c cli_lm_option >> "$T/src"
+    grep -q CLI_LM_OPTS "$T/src" && sed -n '/^#define CLI_LM_OPTS/,/[^\\]$/p' ref/cli/cli_lm.h >> "$T/src"
     [ "$c" = train ] && sed -n '/lr_train_opt train_opts\[\]/,/^};/p' ref/train/train_options.c >> "$T/src"
     $LLAMAREF_BIN $c --help > "$T/h" 2>&1; expect_eq "$c --help: exit" "$?" 0
     has "$c --help: usage line" "$(head -n 1 "$T/h")" "usage: llamaref $c "

@@ -82,6 +82,9 @@ int lr_buf_printf(lr_buf *b, const char *fmt, ...)
  * lr_write_file_atomic writes to "<path>.tmp.<pid>" then renames, so that a
  * crash never leaves a partial file under the final name. */
 int lr_read_file(const char *path, char **data, size_t *len, lr_error *err);
+/* Appends all that remains of f (a FILE *: stdin, say) to b; errors
+ * name the stream as name ("stdin: read error"). */
+int lr_read_stream(void *f, const char *name, lr_buf *b, lr_error *err);
 int lr_write_file_atomic(const char *path, const void *data, size_t len,
                          lr_error *err);
 int lr_path_is_dir(const char *path);

@@ -57,6 +57,20 @@ int lr_check_vocab(const lr_model *m, const lr_tokenizer *tok, lr_error *err);
 int lr_lm_prompt_style(const lr_lm *lm, const char *arg, lr_prompt_style *out,
                        const char **why, lr_error *err);
 
+/* The token ids generation stops at, as `llamaref generate` uses them:
+ * the config's eos_token_id(s) and, with a tokenizer loaded, llama2.c's
+ * BOS (id 1) or else <|eot_id|>, <|eom_id|> and <|end_of_text|> where the
+ * vocabulary has them; each once, at most cap of them.  Returns how many
+ * were written to stops. */
+int lr_lm_stop_ids(const lr_lm *lm, int *stops, int cap);
+/* The prompt text as token ids for generation (needs the tokenizer): BOS
+ * and the text, or with chat the chat template's user turn (system: its
+ * system message, may be NULL) and the assistant header
+ * (lr_chat_prompt_tokens).  *ids is malloc'ed; an empty result fails
+ * ("empty prompt"). */
+int lr_lm_prompt_ids(const lr_lm *lm, const char *prompt, int chat,
+                     const char *system, int **ids, int *n, lr_error *err);
+
 #ifdef __cplusplus
 }
 #endif

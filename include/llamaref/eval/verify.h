@@ -143,6 +143,13 @@ int lr_verify(lr_st_file *golden, lr_st_file *candidate,
               const lr_verify_opts *o, lr_verify_report *r, lr_error *err);
 void lr_verify_report_free(lr_verify_report *r);
 
+/* The report as `llamaref verify` prints it: a table of every compared
+ * tensor (shape, max_abs, max_rel, rtol, nmse, cosine, non-finite count,
+ * ok / BAD / FIRST DIVERGENCE; top-1 agreement under the logits), the
+ * tensors only in one file, then "PASS: N tensors within tolerance" or
+ * "FIRST DIVERGENCE: <diagnosis>".  Appended to out; -1 out of memory. */
+int lr_verify_report_text(const lr_verify_report *r, lr_buf *out);
+
 /* The JSON report: {"pass", "first_divergence": {...} | null,
  * "tensors": [...], "only_golden", "only_candidate"}. */
 int lr_verify_report_json(const lr_verify_report *r, lr_buf *out);

@@ -94,6 +94,28 @@ static int given(const lr_exp_options *o, const char *opt)
     return 0;
 }
 
+void lr_exp_options_quick(lr_exp_options *o)
+{
+    static const long unknown[] = {1, 10, 50}, extra[] = {0, 1}, seeds[] = {42};
+    if (!given(o, "--unknown")) {
+        memcpy(o->unknown, unknown, sizeof unknown);
+        o->n_unknown = 3;
+    }
+    if (!given(o, "--extra")) {
+        memcpy(o->extra, extra, sizeof extra);
+        o->n_extra = 2;
+    }
+    if (!given(o, "--seeds")) {
+        memcpy(o->seeds, seeds, sizeof seeds);
+        o->n_seeds = 1;
+    }
+    if (!given(o, "--limit")) o->limit = 200;
+    if (!given(o, "--prompts")) o->prompts = 4;
+    if (!given(o, "--max-new-tokens")) o->max_new_tokens = 16;
+    if (!given(o, "--bench-limit")) o->bench_limit = 50;
+    if (!given(o, "--ppl-tokens")) o->ppl_tokens = 4096;
+}
+
 /* A tiny model needs other LoRA settings than the paper's 8B one, and a
  * benchmark scored on answer texts rather than letters: a world keeps
  * them next to its model (data/world/experiment.json); options given on

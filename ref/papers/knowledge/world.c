@@ -467,3 +467,30 @@ uint32_t *lrw_qa_order(const lr_world *w, size_t *n, lr_error *err)
     *n = n_qa;
     return qa;
 }
+
+int lr_world_shortfalls(const lr_world_opts *o, const lr_world *w, lr_buf *out)
+{
+    size_t n_split[4] = {0, 0, 0, 0}, k;
+    int n = 0;
+    for (k = 0; k < w->n_facts; k++) n_split[w->facts[k].split]++;
+    if (n_split[LR_WS_SHOT] < o->n_shots || n_split[LR_WS_BENCH_DEV] < o->n_bench_dev ||
+        n_split[LR_WS_BENCH_TEST] < o->n_bench_test) {
+        lr_buf_printf(out, "only %lu head facts for shots and benchmark: %lu shots, "
+                      "%lu dev and %lu test questions (asked for %lu, %lu, %lu)\n",
+                      (unsigned long)(n_split[LR_WS_SHOT] + n_split[LR_WS_BENCH_DEV] +
+                                      n_split[LR_WS_BENCH_TEST]),
+                      (unsigned long)n_split[LR_WS_SHOT],
+                      (unsigned long)n_split[LR_WS_BENCH_DEV],
+                      (unsigned long)n_split[LR_WS_BENCH_TEST], (unsigned long)o->n_shots,
+                      (unsigned long)o->n_bench_dev, (unsigned long)o->n_bench_test);
+        n++;
+    }
+    if (n_split[LR_WS_QA] * 2 < w->n_facts) {
+        lr_buf_printf(out, "shots and benchmark took %lu of %lu facts; the QA pool keeps "
+                      "%lu (more --people or fewer --shots / --bench-test)\n",
+                      (unsigned long)(w->n_facts - n_split[LR_WS_QA]),
+                      (unsigned long)w->n_facts, (unsigned long)n_split[LR_WS_QA]);
+        n++;
+    }
+    return n;
+}

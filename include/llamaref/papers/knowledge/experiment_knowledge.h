@@ -38,6 +38,12 @@ extern "C" {
  * questions, letters scored; all of --valid; BOS on.  The paths are NULL. */
 void lr_exp_options_default(lr_exp_options *o);
 
+/* --quick: a small grid for a first look, each setting applied unless
+ * o->given names its option: --unknown 1,10,50, --extra 0,1, --seeds 42,
+ * --limit 200, --prompts 4, --max-new-tokens 16, --bench-limit 50,
+ * --ppl-tokens 4096. */
+void lr_exp_options_quick(lr_exp_options *o);
+
 /* A world directory's experiment.json (lr_exp_defaults_read) applied to
  * o: each key the file sets replaces o's value unless o->given names its
  * option ("--lr", "--epochs", "--r", "--alpha", "--batch", "--dropout",

@@ -126,6 +126,11 @@ typedef struct lr_world {
  * range (naming the option) or out of memory. */
 int lr_world_build(const lr_world_opts *o, lr_world *w, lr_error *err);
 void lr_world_free(lr_world *w);
+/* What a built world fell short of, one line of text each (appended to
+ * out): fewer head facts for shots and benchmark than o asked for, and
+ * shots and benchmark taking more than half the facts from the QA pool.
+ * Returns the number of lines (0: nothing to say). */
+int lr_world_shortfalls(const lr_world_opts *o, const lr_world *w, lr_buf *out);
 
 /* Renders a fact's question (template t < LR_WORLD_N_QUESTIONS) into out. */
 int lr_world_question(const lr_world *w, const lr_world_fact *f, size_t t, lr_buf *out);
