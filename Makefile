@@ -277,6 +277,20 @@ $(B)/bench/make_random_model: tests/bench/make_random_model.c $(B)/libllamaref.a
 
 .PHONY: bench-train
 
+# make bench-8b BIG=DIR: the 8B memory claim measured (issue 16).  Writes a
+# random BF16 checkpoint with Llama-3.1-8B's shapes to DIR (16.06 GB, nine
+# shards; kept and reused), then one LoRA step on it (r 16, seven targets,
+# batch 1 x 256 tokens, the BF16 base kept as BF16) under /usr/bin/time -v:
+# peak RSS, load and step time, sampled RSS (tests/bench/bench_8b.sh; work
+# files in DIR.run).  Needs ~21 GB of available memory; BENCH_8B_ARGS go to
+# `llamaref train` (e.g. --recompute).  Not part of make test or CI.
+# Figures and command: docs/performance.md.
+bench-8b: $(BIN) $(B)/bench/make_random_model
+	@test -n "$(BIG)" || { echo "make bench-8b: give BIG=DIR (17 GB of disk)" >&2; exit 2; }
+	sh tests/bench/bench_8b.sh ./$(BIN) $(B)/bench/make_random_model $(BIG) $(BENCH_8B_ARGS)
+
+.PHONY: bench-8b
+
 # make bench-decode LLAMA2C=DIR: greedy decoding of a random 100.1M Llama in
 # llama2.c format, llamaref vs llama2.c's run.c (built by you in DIR with its
 # own `make runomp`), 1 and 2 threads, same run (tests/bench/bench_decode.sh;
