@@ -140,12 +140,13 @@ int cmd_probe(int argc, char **argv)
     if (!res) { fprintf(stderr, "llamaref probe: out of memory\n"); goto done; }
     /* under mpirun each rank probes its shard of the facts and rank 0
      * writes everything (par.h); one process: the shard is all of them */
-    if (lr_probe_run_sharded(lm.model, &lm.tok, &facts, shots_path ? &shots : NULL, &o,
-                             res, &b, counts, &st, progress, NULL, &err)) {
+    if (lr_probe_run_all(lm.model, &lm.tok, &facts, shots_path ? &shots : NULL, &o,
+                         res, &st, lr_par_rank() == 0 ? progress : NULL, NULL, &err)) {
         fprintf(stderr, "%sllamaref probe: %s\n", cli_stderr_tty() ? "\n" : "", err.msg);
         goto done;
     }
     if (lr_par_rank() != 0) { rc = 0; goto done; } /* rank 0 writes */
+    lr_probe_write_jsonl(&b, &facts, res, &o, counts);
     if (b.oom || cli_write("probe", out, b.data ? b.data : "", b.len)) goto done;
     /* summary JSON, chart, Markdown */
     b.len = 0;

@@ -482,66 +482,6 @@ void lr_probe_write_jsonl(lr_buf *b, const lr_facts *facts,
     }
 }
 
-/* One rank's share of a probe's figures (gathered to rank 0). */
-typedef struct probe_part {
-    lr_probe_stats st;
-    size_t counts[LR_SLICK_N];
-} probe_part;
-
-int lr_probe_run_sharded(const lr_model *m, const lr_tokenizer *tok,
-                         const lr_facts *facts, const lr_facts *shots,
-                         const lr_probe_options *o, lr_probe_result *results,
-                         lr_buf *jsonl, size_t *counts, lr_probe_stats *stats,
-                         void (*progress)(long done, long total, void *ctx),
-                         void *progress_ctx, lr_error *err)
-{
-    long i0, i1;
-    lr_facts mine = *facts;
-    lr_buf b = {0};
-    char *all = NULL, *parts = NULL;
-    size_t all_n = 0, parts_n = 0, t, k;
-    probe_part part;
-    lr_par_shard((long)facts->n, &i0, &i1);
-    if (lr_probe_run_range(m, tok, facts, shots, o, (size_t)i0, (size_t)i1, results,
-                           stats, lr_par_rank() == 0 ? progress : NULL,
-                           progress_ctx, err))
-        return -1;
-    /* the shard's JSONL records, counts and statistics; rank 0 gets every
-     * rank's in rank order = fact order */
-    mine.items += i0;
-    mine.n = (size_t)(i1 - i0);
-    memset(&part, 0, sizeof part);
-    lr_probe_write_jsonl(&b, &mine, results + i0, o, part.counts);
-    part.st = *stats;
-    if (b.oom) { lr_buf_free(&b); return lr_fail(err, "out of memory"); }
-    if (lr_par_gather_bytes(b.data ? b.data : "", b.len, &all, &all_n, err) ||
-        lr_par_gather_bytes(&part, sizeof part, &parts, &parts_n, err)) {
-        free(all);
-        lr_buf_free(&b);
-        return -1;
-    }
-    lr_buf_free(&b);
-    if (lr_par_rank() != 0) { /* the rank's own share */
-        for (k = 0; k < LR_SLICK_N; k++) counts[k] += part.counts[k];
-        free(all);
-        free(parts);
-        return 0;
-    }
-    memset(stats, 0, sizeof *stats);
-    for (t = 0; t + sizeof part <= parts_n; t += sizeof part) {
-        memcpy(&part, parts + t, sizeof part);
-        stats->prompts += part.st.prompts;
-        stats->tokens_fed += part.st.tokens_fed;
-        stats->tokens_reused += part.st.tokens_reused;
-        stats->shot_overlaps += part.st.shot_overlaps;
-        for (k = 0; k < LR_SLICK_N; k++) counts[k] += part.counts[k];
-    }
-    free(parts);
-    if (lr_buf_append(jsonl, all, all_n)) { free(all); return lr_fail(err, "out of memory"); }
-    free(all);
-    return 0;
-}
-
 int lr_probe_report(const char *model_name, size_t n_facts,
                     const lr_probe_options *o, const size_t *counts,
                     const lr_probe_stats *st, const char *out, lr_buf *json,

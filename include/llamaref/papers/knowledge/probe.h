@@ -123,20 +123,6 @@ void lr_probe_write_jsonl(lr_buf *out, const lr_facts *facts,
                           const lr_probe_result *results,
                           const lr_probe_options *o, size_t *counts);
 
-/* lr_probe_run sharded over the processes of par.h (one process: all of
- * facts): each rank probes its share (lr_par_shard) into results; on rank
- * 0 jsonl receives every fact's record (lr_probe_write_jsonl) in fact
- * order, counts[LR_SLICK_N] the facts per category and stats the whole
- * run's statistics, as one process gives them; on the other ranks they
- * hold the rank's own share.  progress is called on rank 0 only.  jsonl is
- * appended to; counts must start at zero. */
-int lr_probe_run_sharded(const lr_model *m, const lr_tokenizer *tok,
-                         const lr_facts *facts, const lr_facts *shots,
-                         const lr_probe_options *o, lr_probe_result *results,
-                         lr_buf *jsonl, size_t *counts, lr_probe_stats *stats,
-                         void (*progress)(long done, long total, void *ctx),
-                         void *progress_ctx, lr_error *err);
-
 /* The summary of a probe run as `llamaref probe` writes it beside the
  * JSONL: FILE.json (options, categories, prefix-cache figures), FILE.md
  * and the chart of facts per category; counts as lr_probe_write_jsonl
