@@ -282,7 +282,7 @@ $(B)/bench/make_random_model: tests/bench/make_random_model.c $(B)/libllamaref.a
 # own `make runomp`), 1 and 2 threads, same run (tests/bench/bench_decode.sh;
 # build llamaref with OMP=1 for the 2-thread row).
 bench-decode: $(BIN)
-	sh tests/bench/bench_decode.sh ./$(BIN) $(B)/bench/decode $(LLAMA2C)
+	sh tests/bench/bench_decode.sh ./$(BIN) $(B)/bench/decode $(LLAMA2C) $(ROUNDS)
 .PHONY: bench-decode
 
 # ---- fuzzing (issues 19): libFuzzer + ASan/UBSan (clang, libclang-rt-14-dev).

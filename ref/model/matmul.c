@@ -313,19 +313,34 @@ ALWAYS_INLINE void finish_block(const mm_args *a, vec acc[MR][NR], int t,
 #define HAVE_SHUFFLE 0
 #endif
 
-/* Computes y[:, o0:o1] (o1 - o0 <= COLS).  tree: finish full blocks of
- * several tokens with finish_block (the x86-64 clones; the other targets
- * keep the per-output vsum, which gives the same bits where
- * FLT_EVAL_METHOD is 0). */
-ALWAYS_INLINE void columns_body(const mm_args *a, int o0, int o1, int tree)
+/* Computes y[:, o0:o1] (o1 - o0 <= COLS).  x86: the x86-64 clones' paths
+ * (packed several-token blocks finished by finish_block, the one-row
+ * decode sweep); the other targets keep the 4 x 4 / 1 x 4 kernels, which
+ * give the same bits. */
+ALWAYS_INLINE void columns_body(const mm_args *a, int o0, int o1, int x86)
 {
     const int in = a->in_dim, kv = in - in % LANES;
     const int native = a->wdtype == LR_FLOAT_DTYPE;
     lr_float wbuf[NR][KC];          /* converted weight chunk */
     lr_float wtail[NR][LANES];      /* converted tail (in % LANES) */
     int o, t, b, k0;
-    (void)tree;
-    if (native && a->n > 1 && tree && kv > 0 && kv <= XP) {
+    (void)x86;
+    if (native && a->n == 1 && x86) {
+        /* decoding: one weight row after the other, so W is read as one
+         * sequential stream (what hardware prefetchers follow best; 4 rows
+         * side by side, with or without software prefetching, read the
+         * 100M model's weights ~1.5x slower); one lane accumulator per
+         * output, the same products and sums as kernel_1x4 */
+        const lr_float *w = (const lr_float *)a->w + (size_t)o0 * in;
+        for (o = o0; o < o1; o++, w += in) {
+            vec acc = vzero();
+            for (k0 = 0; k0 < kv; k0 += LANES)
+                acc = vmuladd(acc, vload(a->x + k0), vload(w + k0));
+            finish(a, acc, 0, o, w + kv, kv);
+        }
+        return;
+    }
+    if (native && a->n > 1 && x86 && kv > 0 && kv <= XP) {
         /* several tokens, x86-64 clones: the task's weight rows are packed
          * (kernel_4x4p) in groups of g rows (g * kv <= WP values), and
          * each block of MR rows of x, packed, meets every row of the
