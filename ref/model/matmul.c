@@ -6,11 +6,18 @@
  * for 4 outputs.  It is written once with GCC/clang vector extensions and
  * compiled for AVX-512 and AVX2 (chosen at run time on x86-64) and for the
  * build's default instruction set; tcc and other compilers get the same
- * arithmetic in plain C.  Lanes are combined without FMA (-ffp-contract=off),
+ * arithmetic in plain C.  The x86-64 clones also copy the 4 rows of x and
+ * groups of W rows into interleaved buffers (one stream each, exact
+ * copies), finish the 16 outputs of a block with vector pair sums (the
+ * same tree as vsum), and decode (one token) one weight row after the
+ * other; every output keeps the order documented in matmul.h (each lane
+ * sums its k in ascending order from zero, then the tree, then the tail),
+ * which tests/model/test_matmul.c checks bit for bit.  Lanes are combined without FMA (-ffp-contract=off),
  * so all versions give identical bits.  Weights that are not lr_float
  * (BF16/F16, or F32 in the double build) are converted chunk by chunk into a
  * small stack buffer; the chunking does not change the summation order.
  * Depends on: common (bf16/f16 conversion), model (lr_tensor). */
+#include <stdlib.h>
 #include <string.h>
 
 #include "llamaref/model/matmul.h"
@@ -26,6 +33,7 @@
 #define COLS 64     /* W rows per parallel task */
 #define XP 4096     /* longest rows packed (kernel_4x4p; multiple of LANES) */
 #define WP 65536    /* packed weights per group (>= NR * XP) */
+#define PK (MR * XP + WP + 2048 / sizeof(lr_float)) /* scratch per thread */
 
 static lr_float weight_at(const void *w, lr_dtype dt, size_t i)
 {
@@ -316,8 +324,10 @@ ALWAYS_INLINE void finish_block(const mm_args *a, vec acc[MR][NR], int t,
 /* Computes y[:, o0:o1] (o1 - o0 <= COLS).  x86: the x86-64 clones' paths
  * (packed several-token blocks finished by finish_block, the one-row
  * decode sweep); the other targets keep the 4 x 4 / 1 x 4 kernels, which
- * give the same bits. */
-ALWAYS_INLINE void columns_body(const mm_args *a, int o0, int o1, int x86)
+ * give the same bits.  pk: PK scratch values for packing, or NULL (then
+ * the unpacked kernels, the same bits). */
+ALWAYS_INLINE void columns_body(const mm_args *a, int o0, int o1, int x86,
+                                lr_float *pk)
 {
     const int in = a->in_dim, kv = in - in % LANES;
     const int native = a->wdtype == LR_FLOAT_DTYPE;
@@ -340,19 +350,18 @@ ALWAYS_INLINE void columns_body(const mm_args *a, int o0, int o1, int x86)
         }
         return;
     }
-    if (native && a->n > 1 && x86 && kv > 0 && kv <= XP) {
+    if (native && a->n > 1 && x86 && pk && kv > 0 && kv <= XP) {
         /* several tokens, x86-64 clones: the task's weight rows are packed
          * (kernel_4x4p) in groups of g rows (g * kv <= WP values), and
          * each block of MR rows of x, packed, meets every row of the
          * group before the next block is packed.  Every output is still
          * one kernel call over all of k from zero accumulators: the
          * order is unchanged (copies are exact). */
-        /* MR rows of x, packed, then g rows of W, packed, 2 kB further
+        /* pk: MR rows of x, packed, then g rows of W, packed, 2 kB further
          * than a multiple of 4 kB away (the two streams advance together:
          * apart by a multiple of 4 kB they would always share L1 sets) */
-        lr_float buf[MR * XP + WP + 2048 / sizeof(lr_float)];
-        lr_float *const xp = buf;
-        lr_float *const wp = buf + MR * XP + 2048 / sizeof(lr_float);
+        lr_float *const xp = pk;
+        lr_float *const wp = pk + MR * XP + 2048 / sizeof(lr_float);
         const int g = (WP / kv) / NR * NR;
         int g0;
         for (g0 = o0; g0 < o1; g0 += g) {
@@ -486,30 +495,30 @@ ALWAYS_INLINE void columns_body(const mm_args *a, int o0, int o1, int x86)
     }
 }
 
-static void columns_generic(const mm_args *a, int o0, int o1)
+static void columns_generic(const mm_args *a, int o0, int o1, lr_float *pk)
 {
-    columns_body(a, o0, o1, 0);
+    columns_body(a, o0, o1, 0, pk);
 }
 
 #if HAVE_VEC && defined(__x86_64__) && !defined(__clang__) || \
     HAVE_VEC && defined(__x86_64__) && defined(__clang__) && __clang_major__ >= 9
 #define HAVE_X86_DISPATCH 1
 __attribute__((target("avx512f")))
-static void columns_avx512(const mm_args *a, int o0, int o1)
+static void columns_avx512(const mm_args *a, int o0, int o1, lr_float *pk)
 {
-    columns_body(a, o0, o1, 1);
+    columns_body(a, o0, o1, 1, pk);
 }
 
 __attribute__((target("avx2")))
-static void columns_avx2(const mm_args *a, int o0, int o1)
+static void columns_avx2(const mm_args *a, int o0, int o1, lr_float *pk)
 {
-    columns_body(a, o0, o1, 1);
+    columns_body(a, o0, o1, 1, pk);
 }
 #else
 #define HAVE_X86_DISPATCH 0
 #endif
 
-typedef void (*columns_fn)(const mm_args *, int, int);
+typedef void (*columns_fn)(const mm_args *, int, int, lr_float *);
 
 static columns_fn pick_columns(const char **isa)
 {
@@ -536,17 +545,30 @@ void lr_matmul_fast(lr_float *y, const lr_float *x, const void *w,
 {
     mm_args a;
     columns_fn fn = pick_columns(NULL);
-    int ntask = (out_dim + COLS - 1) / COLS, task;
+    const int ntask = (out_dim + COLS - 1) / COLS;
+    /* the x86-64 clones pack several-token products (columns_body): each
+     * thread gets a PK-value scratch buffer (malloc, freed before
+     * returning; without it the unpacked kernels give the same bits) */
+    const int packs = fn != columns_generic && n > 1 &&
+                      wdtype == LR_FLOAT_DTYPE && in_dim >= LANES &&
+                      in_dim - in_dim % LANES <= XP;
     a.y = y; a.x = x; a.w = w; a.wdtype = wdtype;
     a.n = n; a.in_dim = in_dim; a.out_dim = out_dim;
 #ifdef LR_OMP
-#pragma omp parallel for schedule(static) \
-    if ((double)n * in_dim * out_dim > 65536.0)
+#pragma omp parallel if ((double)n * in_dim * out_dim > 65536.0)
 #endif
-    for (task = 0; task < ntask; task++) {
-        int o0 = task * COLS;
-        int o1 = o0 + COLS < out_dim ? o0 + COLS : out_dim;
-        fn(&a, o0, o1);
+    {
+        lr_float *pk = packs ? malloc(sizeof(lr_float) * PK) : NULL;
+        int task;
+#ifdef LR_OMP
+#pragma omp for schedule(static)
+#endif
+        for (task = 0; task < ntask; task++) {
+            int o0 = task * COLS;
+            int o1 = o0 + COLS < out_dim ? o0 + COLS : out_dim;
+            fn(&a, o0, o1, pk);
+        }
+        free(pk);
     }
 }
 
