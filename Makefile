@@ -249,17 +249,17 @@ llama3-tokenizer:
 .PHONY: bench-tokenizer llama3-tokenizer
 
 # make bench: `llamaref bench` (build with OMP=1 for the 2-thread rows), then
-# OpenBLAS sgemm as a yardstick: a separate program, never linked into
-# llamaref; last, the ratio of the two per thread count (bench_ratio.awk).
+# OpenBLAS sgemm as a yardstick: bench_sgemm, a separate program linked with
+# libllamaref.a and -lopenblas (never linked into llamaref), calls the two
+# alternately in one process and prints their ratio per thread count.
 # Figures and commands: docs/performance.md.
 bench: $(BIN) $(B)/bench_sgemm
 	./$(BIN) bench | tee $(B)/bench.out
 	./$(B)/bench_sgemm | tee $(B)/bench_sgemm.out
-	@awk -f tests/bench/bench_ratio.awk $(B)/bench.out $(B)/bench_sgemm.out
 
-$(B)/bench_sgemm: tests/bench/bench_sgemm.c
+$(B)/bench_sgemm: tests/bench/bench_sgemm.c $(B)/libllamaref.a
 	@mkdir -p $(B)
-	$(CC) -std=c99 -O2 -o $@ tests/bench/bench_sgemm.c -lopenblas
+	$(CC) $(CFLAGS_ALL) -o $@ tests/bench/bench_sgemm.c $(B)/libllamaref.a -lopenblas $(LDLIBS)
 
 .PHONY: bench
 
@@ -296,7 +296,7 @@ bench-8b: $(BIN) $(B)/bench/make_random_model
 # own `make runomp`), 1 and 2 threads, same run (tests/bench/bench_decode.sh;
 # build llamaref with OMP=1 for the 2-thread row).
 bench-decode: $(BIN)
-	sh tests/bench/bench_decode.sh ./$(BIN) $(B)/bench/decode $(LLAMA2C)
+	sh tests/bench/bench_decode.sh ./$(BIN) $(B)/bench/decode $(LLAMA2C) $(ROUNDS)
 .PHONY: bench-decode
 
 # ---- fuzzing (issues 19): libFuzzer + ASan/UBSan (clang, libclang-rt-14-dev).

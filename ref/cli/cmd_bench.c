@@ -1,5 +1,5 @@
 /* cmd_bench.c - `llamaref bench`: matmul GFLOP/s (reference and fast
- * kernels, 1 and 2 threads), memory-copy bandwidth, and prefill / decode
+ * kernels, 1 and 2 threads), memory-copy and read bandwidth, and prefill / decode
  * tokens per second on stories260K and on a random ~100M-parameter model,
  * with the weight-streaming bandwidth decoding achieves.  A benchmark, not
  * a test: numbers go to stdout, docs/performance.md records them.  The
@@ -37,23 +37,29 @@ static int max_threads_available(void)
 }
 
 /* GFLOP/s of y[n, out] = x[n, in] W^T, best of `reps` runs after a warm-up. */
-/* The decoder's speed on m at each thread count. */
+/* The decoder's speed on m at each thread count of [th0, th1], beside the
+ * memory read bandwidth (lr_bench_read) measured at that thread count
+ * right before. */
 static int bench_model(const char *label, const lr_model *m, int prompt,
-                       int gen, double copy_gbs)
+                       int gen, int th0, int th1)
 {
     lr_bench_decode_result r;
     lr_error err;
     int th;
-    for (th = 1; th <= max_threads_available(); th++) {
+    for (th = th0; th <= th1; th++) {
+        double rd;
         set_threads(th);
+        rd = lr_bench_read();
+        printf("memory read bandwidth threads %d (sum of 256 MiB, read only): "
+               "%.2f GB/s\n", th, rd);
         if (lr_bench_decode(m, prompt, gen, &r, &err)) {
             fprintf(stderr, "llamaref bench: %s\n", err.msg);
             return -1;
         }
         printf("%-22s threads %d  prefill %4d tok: %9.1f tok/s   decode %4d tok: "
-               "%8.1f tok/s  weights %.2f GB/s (%.0f%% of copy)\n",
+               "%8.1f tok/s  weights %.2f GB/s (%.0f%% of read)\n",
                label, th, prompt, r.prefill_tps, gen, r.decode_tps, r.weights_gbs,
-               100.0 * r.weights_gbs / copy_gbs);
+               rd > 0 ? 100.0 * r.weights_gbs / rd : 0.0);
     }
     return 0;
 }
@@ -61,19 +67,26 @@ static int bench_model(const char *label, const lr_model *m, int prompt,
 static void usage(FILE *f)
 {
     fprintf(f, "usage: llamaref bench [--stories PATH] [--size N] [--quick]\n"
+               "                      [--decode-only] [--threads N]\n"
                "  --stories PATH            llama2.c checkpoint timed for prefill/decode\n"
                "                            (default ../shared/assets/stories260K/\n"
                "                            stories260K.bin, skipped when missing; a\n"
                "                            given PATH must load)\n"
                "  --size N                  fast matmul on [N, N] x [N, N]^T (default 1024)\n"
                "  --quick                   small sizes only (seconds)\n"
+               "  --decode-only             only decoding the checkpoint: 1 prompt token,\n"
+               "                            then 255 greedy tokens (positions 1..255, as\n"
+               "                            llama2.c's run -n 256 times), beside the\n"
+               "                            memory read bandwidth\n"
+               "  --threads N               only thread count N (1 or 2)\n"
                "Thread counts 1 and 2 need an OMP=1 build.\n");
 }
 
 int cmd_bench(int argc, char **argv)
 {
     const char *stories = "../shared/assets/stories260K/stories260K.bin";
-    int th, quick = 0, size = 1024, given = 0, rc = 0;
+    int th, quick = 0, size = 1024, given = 0, rc = 0, only = 0, threads = 0;
+    int th0 = 1, th1 = max_threads_available();
     double copy;
     lr_config c;
     lr_model *m = NULL;
@@ -82,11 +95,18 @@ int cmd_bench(int argc, char **argv)
         {"--stories", CLI_STR, &stories, 0, 0, &given, NULL},
         CLI_NUM("--size", CLI_INT, &size, 16, 16384),
         CLI_OPT("--quick", CLI_FLAG, &quick),
+        CLI_OPT("--decode-only", CLI_FLAG, &only),
+        CLI_NUM("--threads", CLI_INT, &threads, 1, 2),
     };
     if ((rc = cli_parse("bench", argc, argv, 1, opts, sizeof opts / sizeof opts[0],
                         usage)) >= 0)
         return rc;
     rc = 0;
+    if (threads > max_threads_available()) {
+        fprintf(stderr, "llamaref bench: --threads %d needs an OMP=1 build\n", threads);
+        return 2;
+    }
+    if (threads) th0 = th1 = threads;
     /* a checkpoint asked for must load, before any timing */
     if (lr_model_load(stories, NULL, &m, &err)) {
         m = NULL;
@@ -97,9 +117,20 @@ int cmd_bench(int argc, char **argv)
     }
     printf("llamaref bench: compute %s, fast matmul isa %s, OpenMP %s\n",
            LR_FLOAT_NAME, lr_matmul_isa(), max_threads_available() > 1 ? "on" : "off");
+    if (only) {
+        if (!m) {
+            fprintf(stderr, "llamaref bench: --decode-only: %s\n", err.msg);
+            return 1;
+        }
+        /* llama2.c's run -n 256: 256 one-token forwards at positions 0..255
+         * (its prompt tokens too), timed from the second */
+        rc = bench_model("checkpoint", m, 1, 255, th0, th1) ? 1 : 0;
+        lr_model_free(m);
+        return rc;
+    }
     copy = lr_bench_copy();
     printf("memory copy bandwidth (memcpy 256 MiB, read+write): %.2f GB/s\n", copy);
-    for (th = 1; th <= max_threads_available(); th++) {
+    for (th = th0; th <= th1; th++) {
         int s = quick ? 256 : size, sr = quick ? 128 : 256;
         set_threads(th);
         printf("matmul threads %d: reference [%d x %d] x [%d x %d]^T %7.2f GFLOP/s;"
@@ -110,7 +141,7 @@ int cmd_bench(int argc, char **argv)
                "%7.2f GFLOP/s\n", th, lr_bench_matmul(1, 1, 4096, 4096, quick ? 3 : 10));
     }
     if (m) {
-        rc = bench_model("stories260K", m, 256, 256, copy) ? 1 : 0;
+        rc = bench_model("stories260K", m, 256, 256, th0, th1) ? 1 : 0;
         lr_model_free(m);
         m = NULL;
     } else {
@@ -125,7 +156,7 @@ int cmd_bench(int argc, char **argv)
         printf("random model: %.1fM parameters, %.0f MB of weights read per "
                "decoded token\n", lr_config_param_count(&c) * 1e-6,
                lr_weight_bytes_per_token(m) * 1e-6);
-        if (bench_model("random 100M", m, 128, 32, copy)) rc = 1;
+        if (bench_model("random 100M", m, 128, 32, th0, th1)) rc = 1;
         lr_model_free(m);
     }
     return rc;

@@ -1,6 +1,6 @@
 /* bench.c - the measurements of `llamaref bench` (bench.h): matmul
- * GFLOP/s, memory-copy bandwidth, decoder tokens per second.  Prints
- * nothing.
+ * GFLOP/s, memory-copy and memory-read bandwidth, decoder tokens per
+ * second.  Prints nothing.
  * Depends on: matmul.h, forward.h, model.h, rng.h, sampler.h. */
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +10,10 @@
 #include "llamaref/model/matmul.h"
 #include "llamaref/core/rng.h"
 #include "llamaref/model/sampler.h"
+
+#ifdef LR_OMP
+#include <omp.h>
+#endif
 
 double lr_bench_matmul(int fast, int n, int in, int out, int reps)
 {
@@ -52,6 +56,54 @@ double lr_bench_copy(void)
     }
     free(a); free(b);
     return 2.0 * (double)n / best * 1e-9;
+}
+
+/* The sum of a[0:n) (n a multiple of 8) in 8 independent sums. */
+static uint64_t read_sum(const uint64_t *a, size_t n)
+{
+    uint64_t s0 = 0, s1 = 0, s2 = 0, s3 = 0, s4 = 0, s5 = 0, s6 = 0, s7 = 0;
+    size_t i;
+    for (i = 0; i < n; i += 8) {
+        s0 += a[i]; s1 += a[i + 1]; s2 += a[i + 2]; s3 += a[i + 3];
+        s4 += a[i + 4]; s5 += a[i + 5]; s6 += a[i + 6]; s7 += a[i + 7];
+    }
+    return ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7));
+}
+
+double lr_bench_read(void)
+{
+    const size_t n = ((size_t)256 << 20) / sizeof(uint64_t);
+    uint64_t *a = malloc(n * sizeof *a);
+    volatile uint64_t sink = 0;
+    double best = 1e30;
+    size_t i;
+    int k;
+    if (!a) return 0;
+    for (i = 0; i < n; i++) a[i] = i * 2654435761u;
+    for (k = 0; k < 6; k++) {
+        uint64_t s = 0;
+        double t0 = lr_clock_seconds(), dt;
+#ifdef LR_OMP
+        /* each thread sums one contiguous part, as matmul tasks read W */
+#pragma omp parallel reduction(+ : s)
+        {
+            const size_t nt = (size_t)omp_get_num_threads();
+            const size_t id = (size_t)omp_get_thread_num();
+            const size_t per = (n / 8 + nt - 1) / nt * 8;
+            const size_t i0 = id * per < n ? id * per : n;
+            const size_t i1 = i0 + per < n ? i0 + per : n;
+            s += read_sum(a + i0, i1 - i0);
+        }
+#else
+        s = read_sum(a, n);
+#endif
+        dt = lr_clock_seconds() - t0;
+        sink += s;
+        if (dt < best) best = dt;
+    }
+    (void)sink;
+    free(a);
+    return (double)(n * sizeof *a) / best * 1e-9;
 }
 
 double lr_weight_bytes_per_token(const lr_model *m)

@@ -6,11 +6,18 @@
  * for 4 outputs.  It is written once with GCC/clang vector extensions and
  * compiled for AVX-512 and AVX2 (chosen at run time on x86-64) and for the
  * build's default instruction set; tcc and other compilers get the same
- * arithmetic in plain C.  Lanes are combined without FMA (-ffp-contract=off),
+ * arithmetic in plain C.  The x86-64 clones also copy the 4 rows of x and
+ * groups of W rows into interleaved buffers (one stream each, exact
+ * copies), finish the 16 outputs of a block with vector pair sums (the
+ * same tree as vsum), and decode (one token) one weight row after the
+ * other; every output keeps the order documented in matmul.h (each lane
+ * sums its k in ascending order from zero, then the tree, then the tail),
+ * which tests/model/test_matmul.c checks bit for bit.  Lanes are combined without FMA (-ffp-contract=off),
  * so all versions give identical bits.  Weights that are not lr_float
  * (BF16/F16, or F32 in the double build) are converted chunk by chunk into a
  * small stack buffer; the chunking does not change the summation order.
  * Depends on: common (bf16/f16 conversion), model (lr_tensor). */
+#include <stdlib.h>
 #include <string.h>
 
 #include "llamaref/model/matmul.h"
@@ -24,6 +31,9 @@
 #define NR 4        /* rows of W per block */
 #define KC 512      /* conversion chunk (elements, multiple of LANES) */
 #define COLS 64     /* W rows per parallel task */
+#define XP 4096     /* longest rows packed (kernel_4x4p; multiple of LANES) */
+#define WP 65536    /* packed weights per group (>= NR * XP) */
+#define PK (MR * XP + WP + 2048 / sizeof(lr_float)) /* scratch per thread */
 
 static lr_float weight_at(const void *w, lr_dtype dt, size_t i)
 {
@@ -180,6 +190,51 @@ ALWAYS_INLINE void kernel_4x4(vec acc[MR][NR], const lr_float *const xs[MR],
     acc[3][0] = a30; acc[3][1] = a31; acc[3][2] = a32; acc[3][3] = a33;
 }
 
+/* kernel_4x4 on packed operands: xp holds x_0[k:k+LANES], x_1[k:k+LANES],
+ * ..., x_{MR-1}[k:k+LANES] for k = 0, LANES, ... in turn, wp the NR rows
+ * of W the same way: two streams instead of MR + NR rows a power of two
+ * apart, which share L1 sets.  The same products and sums as kernel_4x4. */
+ALWAYS_INLINE void kernel_4x4p(vec acc[MR][NR], const lr_float *xp,
+                               const lr_float *wp, int nk)
+{
+    vec a00 = acc[0][0], a01 = acc[0][1], a02 = acc[0][2], a03 = acc[0][3];
+    vec a10 = acc[1][0], a11 = acc[1][1], a12 = acc[1][2], a13 = acc[1][3];
+    vec a20 = acc[2][0], a21 = acc[2][1], a22 = acc[2][2], a23 = acc[2][3];
+    vec a30 = acc[3][0], a31 = acc[3][1], a32 = acc[3][2], a33 = acc[3][3];
+    int k;
+    for (k = 0; k < nk; k += LANES, xp += MR * LANES, wp += NR * LANES) {
+        vec w0 = vload(wp), w1 = vload(wp + LANES);
+        vec w2 = vload(wp + 2 * LANES), w3 = vload(wp + 3 * LANES);
+        vec x;
+        x = vload(xp);
+        a00 = vmuladd(a00, x, w0); a01 = vmuladd(a01, x, w1);
+        a02 = vmuladd(a02, x, w2); a03 = vmuladd(a03, x, w3);
+        x = vload(xp + LANES);
+        a10 = vmuladd(a10, x, w0); a11 = vmuladd(a11, x, w1);
+        a12 = vmuladd(a12, x, w2); a13 = vmuladd(a13, x, w3);
+        x = vload(xp + 2 * LANES);
+        a20 = vmuladd(a20, x, w0); a21 = vmuladd(a21, x, w1);
+        a22 = vmuladd(a22, x, w2); a23 = vmuladd(a23, x, w3);
+        x = vload(xp + 3 * LANES);
+        a30 = vmuladd(a30, x, w0); a31 = vmuladd(a31, x, w1);
+        a32 = vmuladd(a32, x, w2); a33 = vmuladd(a33, x, w3);
+    }
+    acc[0][0] = a00; acc[0][1] = a01; acc[0][2] = a02; acc[0][3] = a03;
+    acc[1][0] = a10; acc[1][1] = a11; acc[1][2] = a12; acc[1][3] = a13;
+    acc[2][0] = a20; acc[2][1] = a21; acc[2][2] = a22; acc[2][3] = a23;
+    acc[3][0] = a30; acc[3][1] = a31; acc[3][2] = a32; acc[3][3] = a33;
+}
+
+/* Packs rows[0..3][0:nk] (nk a multiple of LANES) into dst as kernel_4x4p
+ * reads them. */
+ALWAYS_INLINE void pack4(lr_float *dst, const lr_float *const rows[4], int nk)
+{
+    int k, r;
+    for (k = 0; k < nk; k += LANES)
+        for (r = 0; r < 4; r++, dst += LANES)
+            memcpy(dst, rows[r] + k, sizeof(lr_float) * LANES);
+}
+
 /* One row of x against up to NR rows of W (decode, and leftover rows). */
 ALWAYS_INLINE void kernel_1x4(vec acc[NR], const lr_float *xs,
                               const lr_float *const ws[NR], int nk,
@@ -229,14 +284,137 @@ ALWAYS_INLINE void finish(const mm_args *a, vec lanes, int t, int o,
     a->y[(size_t)t * a->out_dim + o] = s;
 }
 
-/* Computes y[:, o0:o1] (o1 - o0 <= COLS). */
-ALWAYS_INLINE void columns_body(const mm_args *a, int o0, int o1)
+#if HAVE_VEC && (defined(__clang__) || __GNUC__ >= 12)
+#define HAVE_SHUFFLE 1
+/* [a0+a1, a2+a3, ..., a14+a15, b0+b1, ..., b14+b15]: one level of the
+ * pairwise tree of vsum for two outputs at once (the same additions). */
+ALWAYS_INLINE vec vpairsum(vec a, vec b)
+{
+    vec e = __builtin_shufflevector(a, b, 0, 2, 4, 6, 8, 10, 12, 14, 16, 18,
+                                    20, 22, 24, 26, 28, 30);
+    vec o = __builtin_shufflevector(a, b, 1, 3, 5, 7, 9, 11, 13, 15, 17, 19,
+                                    21, 23, 25, 27, 29, 31);
+    return e + o;
+}
+
+/* Finishes the MR x NR block y[t:t+MR][o:o+NR] (all inside y): lane j of
+ * the result is vsum(acc[j / NR][j % NR]), computed for the 16 outputs
+ * together level by level, plus the tail elements k >= kv in order. */
+ALWAYS_INLINE void finish_block(const mm_args *a, vec acc[MR][NR], int t,
+                                int o, const lr_float *const wrow[NR], int kv)
+{
+    vec p[8], q[4], r0, r1, s;
+    lr_float out[MR * NR];
+    int i, b, k;
+    for (i = 0; i < 8; i++)
+        p[i] = vpairsum(acc[(2 * i) / NR][(2 * i) % NR],
+                        acc[(2 * i + 1) / NR][(2 * i + 1) % NR]);
+    for (i = 0; i < 4; i++) q[i] = vpairsum(p[2 * i], p[2 * i + 1]);
+    r0 = vpairsum(q[0], q[1]);
+    r1 = vpairsum(q[2], q[3]);
+    s = vpairsum(r0, r1);
+    memcpy(out, &s, sizeof out);
+    for (i = 0; i < MR; i++) {
+        const lr_float *xt = a->x + (size_t)(t + i) * a->in_dim;
+        lr_float *yt = a->y + (size_t)(t + i) * a->out_dim + o;
+        for (b = 0; b < NR; b++) {
+            lr_float v = out[i * NR + b];
+            for (k = kv; k < a->in_dim; k++) v += xt[k] * wrow[b][k];
+            yt[b] = v;
+        }
+    }
+}
+#else
+#define HAVE_SHUFFLE 0
+#endif
+
+/* Computes y[:, o0:o1] (o1 - o0 <= COLS).  x86: the x86-64 clones' paths
+ * (packed several-token blocks finished by finish_block, the one-row
+ * decode sweep); the other targets keep the 4 x 4 / 1 x 4 kernels, which
+ * give the same bits.  pk: PK scratch values for packing, or NULL (then
+ * the unpacked kernels, the same bits). */
+ALWAYS_INLINE void columns_body(const mm_args *a, int o0, int o1, int x86,
+                                lr_float *pk)
 {
     const int in = a->in_dim, kv = in - in % LANES;
     const int native = a->wdtype == LR_FLOAT_DTYPE;
     lr_float wbuf[NR][KC];          /* converted weight chunk */
     lr_float wtail[NR][LANES];      /* converted tail (in % LANES) */
     int o, t, b, k0;
+    (void)x86;
+    if (native && a->n == 1 && x86) {
+        /* decoding: one weight row after the other, so W is read as one
+         * sequential stream (what hardware prefetchers follow best; 4 rows
+         * side by side, with or without software prefetching, read the
+         * 100M model's weights ~1.5x slower); one lane accumulator per
+         * output, the same products and sums as kernel_1x4 */
+        const lr_float *w = (const lr_float *)a->w + (size_t)o0 * in;
+        for (o = o0; o < o1; o++, w += in) {
+            vec acc = vzero();
+            for (k0 = 0; k0 < kv; k0 += LANES)
+                acc = vmuladd(acc, vload(a->x + k0), vload(w + k0));
+            finish(a, acc, 0, o, w + kv, kv);
+        }
+        return;
+    }
+    if (native && a->n > 1 && x86 && pk && kv > 0 && kv <= XP) {
+        /* several tokens, x86-64 clones: the task's weight rows are packed
+         * (kernel_4x4p) in groups of g rows (g * kv <= WP values), and
+         * each block of MR rows of x, packed, meets every row of the
+         * group before the next block is packed.  Every output is still
+         * one kernel call over all of k from zero accumulators: the
+         * order is unchanged (copies are exact). */
+        /* pk: MR rows of x, packed, then g rows of W, packed, 2 kB further
+         * than a multiple of 4 kB away (the two streams advance together:
+         * apart by a multiple of 4 kB they would always share L1 sets) */
+        lr_float *const xp = pk;
+        lr_float *const wp = pk + MR * XP + 2048 / sizeof(lr_float);
+        const int g = (WP / kv) / NR * NR;
+        int g0;
+        for (g0 = o0; g0 < o1; g0 += g) {
+            const int g1 = g0 + g < o1 ? g0 + g : o1;
+            for (o = g0; o < g1; o += NR) {
+                const lr_float *wrow[NR];
+                const int nb = g1 - o < NR ? g1 - o : NR;
+                for (b = 0; b < NR; b++)
+                    wrow[b] = (const lr_float *)a->w +
+                              (size_t)(o + (b < nb ? b : 0)) * in;
+                pack4(wp + (size_t)(o - g0) * kv, wrow, kv);
+            }
+            for (t = 0; t < a->n; t += MR) {
+                const int nt = a->n - t < MR ? a->n - t : MR;
+                const lr_float *xs[MR];
+                int r;
+                for (r = 0; r < MR; r++)
+                    xs[r] = a->x + (size_t)(t + (r < nt ? r : 0)) * in;
+                pack4(xp, xs, kv);
+                for (o = g0; o < g1; o += NR) {
+                    const int nb = g1 - o < NR ? g1 - o : NR;
+                    const lr_float *wrow[NR];
+                    vec acc[MR][NR];
+                    for (b = 0; b < NR; b++)
+                        wrow[b] = (const lr_float *)a->w +
+                                  (size_t)(o + (b < nb ? b : 0)) * in;
+                    for (r = 0; r < MR; r++)
+                        for (b = 0; b < NR; b++) acc[r][b] = vzero();
+                    /* padded rows (r >= nt, b >= nb) repeat a real one
+                     * and are never stored */
+                    kernel_4x4p(acc, xp, wp + (size_t)(o - g0) * kv, kv);
+#if HAVE_SHUFFLE
+                    if (nt == MR && nb == NR) {
+                        finish_block(a, acc, t, o, wrow, kv);
+                        continue;
+                    }
+#endif
+                    for (r = 0; r < nt; r++)
+                        for (b = 0; b < nb; b++)
+                            finish(a, acc[r][b], t + r, o + b, wrow[b] + kv,
+                                   kv);
+                }
+            }
+        }
+        return;
+    }
     if (native && a->n > 1) {
         /* several tokens: each block of MR rows of x (MR * in values, in
          * L1) meets every weight row of the task (in L2) before the next
@@ -324,30 +502,30 @@ ALWAYS_INLINE void columns_body(const mm_args *a, int o0, int o1)
     }
 }
 
-static void columns_generic(const mm_args *a, int o0, int o1)
+static void columns_generic(const mm_args *a, int o0, int o1, lr_float *pk)
 {
-    columns_body(a, o0, o1);
+    columns_body(a, o0, o1, 0, pk);
 }
 
 #if HAVE_VEC && defined(__x86_64__) && !defined(__clang__) || \
     HAVE_VEC && defined(__x86_64__) && defined(__clang__) && __clang_major__ >= 9
 #define HAVE_X86_DISPATCH 1
 __attribute__((target("avx512f")))
-static void columns_avx512(const mm_args *a, int o0, int o1)
+static void columns_avx512(const mm_args *a, int o0, int o1, lr_float *pk)
 {
-    columns_body(a, o0, o1);
+    columns_body(a, o0, o1, 1, pk);
 }
 
 __attribute__((target("avx2")))
-static void columns_avx2(const mm_args *a, int o0, int o1)
+static void columns_avx2(const mm_args *a, int o0, int o1, lr_float *pk)
 {
-    columns_body(a, o0, o1);
+    columns_body(a, o0, o1, 1, pk);
 }
 #else
 #define HAVE_X86_DISPATCH 0
 #endif
 
-typedef void (*columns_fn)(const mm_args *, int, int);
+typedef void (*columns_fn)(const mm_args *, int, int, lr_float *);
 
 static columns_fn pick_columns(const char **isa)
 {
@@ -374,17 +552,30 @@ void lr_matmul_fast(lr_float *y, const lr_float *x, const void *w,
 {
     mm_args a;
     columns_fn fn = pick_columns(NULL);
-    int ntask = (out_dim + COLS - 1) / COLS, task;
+    const int ntask = (out_dim + COLS - 1) / COLS;
+    /* the x86-64 clones pack several-token products (columns_body): each
+     * thread gets a PK-value scratch buffer (malloc, freed before
+     * returning; without it the unpacked kernels give the same bits) */
+    const int packs = fn != columns_generic && n > 1 &&
+                      wdtype == LR_FLOAT_DTYPE && in_dim >= LANES &&
+                      in_dim - in_dim % LANES <= XP;
     a.y = y; a.x = x; a.w = w; a.wdtype = wdtype;
     a.n = n; a.in_dim = in_dim; a.out_dim = out_dim;
 #ifdef LR_OMP
-#pragma omp parallel for schedule(static) \
-    if ((double)n * in_dim * out_dim > 65536.0)
+#pragma omp parallel if ((double)n * in_dim * out_dim > 65536.0)
 #endif
-    for (task = 0; task < ntask; task++) {
-        int o0 = task * COLS;
-        int o1 = o0 + COLS < out_dim ? o0 + COLS : out_dim;
-        fn(&a, o0, o1);
+    {
+        lr_float *pk = packs ? malloc(sizeof(lr_float) * PK) : NULL;
+        int task;
+#ifdef LR_OMP
+#pragma omp for schedule(static)
+#endif
+        for (task = 0; task < ntask; task++) {
+            int o0 = task * COLS;
+            int o1 = o0 + COLS < out_dim ? o0 + COLS : out_dim;
+            fn(&a, o0, o1, pk);
+        }
+        free(pk);
     }
 }
 

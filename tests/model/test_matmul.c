@@ -11,6 +11,10 @@
 #include "llamaref/model/matmul.h"
 #include "llamaref/core/rng.h"
 
+#ifdef LR_OMP
+#include <omp.h>
+#endif
+
 /* The documented fast order for one dot product. */
 static lr_float dot16(const lr_float *x, const lr_float *w, int n)
 {
@@ -83,6 +87,35 @@ static void test_fast_vs_reference(void)
         for (a = 0; a < 5; a++)
             for (b = 0; b < 7; b++)
                 for (c = 0; c < 5; c++) run_case(dts[d], ns[a], ins[b], outs[c], &r);
+}
+
+/* The packed several-token path (x86-64): rows of W packed in groups of
+ * (WP / kv) rows, so long rows give several groups and a partial one;
+ * rows of up to 4096 vector elements packed, longer ones (4113) take the
+ * unpacked path; tasks of 64 weight rows with a remainder; a partial block
+ * of tokens.  With OpenMP, at 1, 2 and 3 threads: the same bits. */
+static void test_fast_packed_shapes(void)
+{
+    static const int shapes[][3] = {{5, 4100, 37}, {8, 4096, 70},
+                                    {9, 4113, 20}, {6, 2064, 66},
+                                    {4, 1024, 130}, {13, 768, 68}};
+    lr_rng r;
+    size_t a;
+    int th;
+    lr_rng_seed(&r, 99);
+    for (th = 1; th <= 3; th++) {
+#ifdef LR_OMP
+        omp_set_num_threads(th);
+#else
+        if (th > 1) break;
+#endif
+        for (a = 0; a < sizeof shapes / sizeof shapes[0]; a++)
+            run_case(a == 3 ? LR_BF16 : LR_F32, shapes[a][0], shapes[a][1],
+                     shapes[a][2], &r);
+    }
+#ifdef LR_OMP
+    omp_set_num_threads(1);
+#endif
 }
 
 /* dx += dy W in the documented order: every dx[t][i] adds dy[t][o] W[o][i]
@@ -200,6 +233,7 @@ static void test_dispatch(void)
 int main(void)
 {
     RUN(test_fast_vs_reference);
+    RUN(test_fast_packed_shapes);
     RUN(test_dispatch);
     RUN(test_backward_order);
     return h_finish("test_matmul");

@@ -21,8 +21,11 @@
  * output element is still computed by one thread in the order above.
  *
  * Contract of every function here: all arrays are caller-owned, row-major
- * and contiguous; nothing is allocated, kept or freed; outputs must not
- * overlap inputs; n, in_dim, out_dim >= 1 (n = 0 does nothing).  No
+ * and contiguous; nothing is kept (lr_matmul_fast's x86-64 kernels take
+ * a 330 kB scratch buffer per thread from malloc for several-token
+ * products and free it before returning; without it they compute the
+ * same bits unpacked); outputs must not overlap inputs; n, in_dim,
+ * out_dim >= 1 (n = 0 does nothing).  No
  * function can fail (no error is returned): sizes are trusted, so an array
  * shorter than stated is undefined behaviour.  "written" outputs are
  * overwritten, "added to" outputs accumulate (+=, zero them first for a
