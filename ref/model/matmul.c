@@ -716,25 +716,197 @@ void lr_matmul_backward(lr_float *dx, const lr_float *dy, const lr_tensor *w,
     }
 }
 
+/* Weight gradient dw[o][i] += sum_t dy[t][o] x[t][i].
+ * Order (the definition, bww_scalar): each dw[o][i] adds dy[t][o] x[t][i]
+ * for t = 0, 1, ..., n-1 in turn onto its previous value (one rounding for
+ * the product, one for the sum; zeros of dy are not skipped).  The vector
+ * kernels keep that order per element: lanes hold 16 columns i of one row
+ * o, a tile of 4 rows x 64 columns stays in 16 registers over a block of
+ * BWT rows of x and dy (loaded from and stored to dw between blocks, which
+ * is exact), so neither the blocking nor the thread count changes a bit.
+ * Tasks (one thread each) are BWO rows of dw. */
+#define BWO 64      /* rows of dw per task */
+#define BWT 128     /* rows of x / dy per block */
+#define BWC 256     /* columns of dw per block */
+
+/* The definition on dw rows [o0, o1), columns [i0, i1), x/dy rows [t0, t1). */
+static void bww_scalar(lr_float *dw, const lr_float *dy, const lr_float *x,
+                       int t0, int t1, int o0, int o1, int i0, int i1,
+                       int in_dim, int out_dim)
+{
+    int o, t, i;
+    for (o = o0; o < o1; o++) {
+        lr_float *restrict d = dw + (size_t)o * in_dim;
+        for (t = t0; t < t1; t++) {
+            const lr_float g = dy[(size_t)t * out_dim + o];
+            const lr_float *restrict xt = x + (size_t)t * in_dim;
+            for (i = i0; i < i1; i++) d[i] += g * xt[i];
+        }
+    }
+}
+
+/* Rows o .. o+3 of dw x columns [i, i + 4 LANES), over t0 .. t1-1. */
+ALWAYS_INLINE void bww_4x4(lr_float *dw, const lr_float *dy,
+                           const lr_float *x, int t0, int t1, int o, int i,
+                           int in_dim, int out_dim)
+{
+    lr_float *d0 = dw + (size_t)o * in_dim + i, *d1 = d0 + in_dim;
+    lr_float *d2 = d1 + in_dim, *d3 = d2 + in_dim;
+    vec a0 = vload(d0), b0 = vload(d0 + LANES), c0 = vload(d0 + 2 * LANES), e0 = vload(d0 + 3 * LANES);
+    vec a1 = vload(d1), b1 = vload(d1 + LANES), c1 = vload(d1 + 2 * LANES), e1 = vload(d1 + 3 * LANES);
+    vec a2 = vload(d2), b2 = vload(d2 + LANES), c2 = vload(d2 + 2 * LANES), e2 = vload(d2 + 3 * LANES);
+    vec a3 = vload(d3), b3 = vload(d3 + LANES), c3 = vload(d3 + 2 * LANES), e3 = vload(d3 + 3 * LANES);
+    const lr_float *xt = x + (size_t)t0 * in_dim + i;
+    const lr_float *g = dy + (size_t)t0 * out_dim + o;
+    int t;
+    for (t = t0; t < t1; t++, xt += in_dim, g += out_dim) {
+        const vec x0 = vload(xt), x1 = vload(xt + LANES);
+        const vec x2 = vload(xt + 2 * LANES), x3 = vload(xt + 3 * LANES);
+        vec gv;
+        gv = vsplat(g[0]);
+        a0 = vmuladd(a0, gv, x0); b0 = vmuladd(b0, gv, x1);
+        c0 = vmuladd(c0, gv, x2); e0 = vmuladd(e0, gv, x3);
+        gv = vsplat(g[1]);
+        a1 = vmuladd(a1, gv, x0); b1 = vmuladd(b1, gv, x1);
+        c1 = vmuladd(c1, gv, x2); e1 = vmuladd(e1, gv, x3);
+        gv = vsplat(g[2]);
+        a2 = vmuladd(a2, gv, x0); b2 = vmuladd(b2, gv, x1);
+        c2 = vmuladd(c2, gv, x2); e2 = vmuladd(e2, gv, x3);
+        gv = vsplat(g[3]);
+        a3 = vmuladd(a3, gv, x0); b3 = vmuladd(b3, gv, x1);
+        c3 = vmuladd(c3, gv, x2); e3 = vmuladd(e3, gv, x3);
+    }
+    memcpy(d0, &a0, sizeof a0); memcpy(d0 + LANES, &b0, sizeof b0);
+    memcpy(d0 + 2 * LANES, &c0, sizeof c0); memcpy(d0 + 3 * LANES, &e0, sizeof e0);
+    memcpy(d1, &a1, sizeof a1); memcpy(d1 + LANES, &b1, sizeof b1);
+    memcpy(d1 + 2 * LANES, &c1, sizeof c1); memcpy(d1 + 3 * LANES, &e1, sizeof e1);
+    memcpy(d2, &a2, sizeof a2); memcpy(d2 + LANES, &b2, sizeof b2);
+    memcpy(d2 + 2 * LANES, &c2, sizeof c2); memcpy(d2 + 3 * LANES, &e2, sizeof e2);
+    memcpy(d3, &a3, sizeof a3); memcpy(d3 + LANES, &b3, sizeof b3);
+    memcpy(d3 + 2 * LANES, &c3, sizeof c3); memcpy(d3 + 3 * LANES, &e3, sizeof e3);
+}
+
+/* Rows o .. o+3 x columns [i, i + LANES). */
+ALWAYS_INLINE void bww_4x1(lr_float *dw, const lr_float *dy,
+                           const lr_float *x, int t0, int t1, int o, int i,
+                           int in_dim, int out_dim)
+{
+    lr_float *d0 = dw + (size_t)o * in_dim + i, *d1 = d0 + in_dim;
+    lr_float *d2 = d1 + in_dim, *d3 = d2 + in_dim;
+    vec a0 = vload(d0), a1 = vload(d1), a2 = vload(d2), a3 = vload(d3);
+    const lr_float *xt = x + (size_t)t0 * in_dim + i;
+    const lr_float *g = dy + (size_t)t0 * out_dim + o;
+    int t;
+    for (t = t0; t < t1; t++, xt += in_dim, g += out_dim) {
+        const vec x0 = vload(xt);
+        a0 = vmuladd(a0, vsplat(g[0]), x0);
+        a1 = vmuladd(a1, vsplat(g[1]), x0);
+        a2 = vmuladd(a2, vsplat(g[2]), x0);
+        a3 = vmuladd(a3, vsplat(g[3]), x0);
+    }
+    memcpy(d0, &a0, sizeof a0); memcpy(d1, &a1, sizeof a1);
+    memcpy(d2, &a2, sizeof a2); memcpy(d3, &a3, sizeof a3);
+}
+
+/* One row o x columns [i, i + LANES). */
+ALWAYS_INLINE void bww_1x1(lr_float *dw, const lr_float *dy,
+                           const lr_float *x, int t0, int t1, int o, int i,
+                           int in_dim, int out_dim)
+{
+    lr_float *d0 = dw + (size_t)o * in_dim + i;
+    vec a0 = vload(d0);
+    const lr_float *xt = x + (size_t)t0 * in_dim + i;
+    const lr_float *g = dy + (size_t)t0 * out_dim + o;
+    int t;
+    for (t = t0; t < t1; t++, xt += in_dim, g += out_dim)
+        a0 = vmuladd(a0, vsplat(g[0]), vload(xt));
+    memcpy(d0, &a0, sizeof a0);
+}
+
+/* dw rows [o0, o1), all columns, all n rows of x / dy. */
+ALWAYS_INLINE void bww_body(lr_float *dw, const lr_float *dy,
+                            const lr_float *x, int n, int o0, int o1,
+                            int in_dim, int out_dim)
+{
+    const int iv = in_dim - in_dim % LANES;
+    int t0, c0, o, i;
+    for (t0 = 0; t0 < n; t0 += BWT) {
+        const int t1 = t0 + BWT < n ? t0 + BWT : n;
+        for (c0 = 0; c0 < iv; c0 += BWC) {
+            const int c1 = c0 + BWC < iv ? c0 + BWC : iv;
+            for (o = o0; o + 4 <= o1; o += 4) {
+                for (i = c0; i + 4 * LANES <= c1; i += 4 * LANES)
+                    bww_4x4(dw, dy, x, t0, t1, o, i, in_dim, out_dim);
+                for (; i < c1; i += LANES)
+                    bww_4x1(dw, dy, x, t0, t1, o, i, in_dim, out_dim);
+            }
+            for (; o < o1; o++)
+                for (i = c0; i < c1; i += LANES)
+                    bww_1x1(dw, dy, x, t0, t1, o, i, in_dim, out_dim);
+        }
+        if (iv < in_dim)
+            bww_scalar(dw, dy, x, t0, t1, o0, o1, iv, in_dim, in_dim, out_dim);
+    }
+}
+
+static void bww_generic(lr_float *dw, const lr_float *dy, const lr_float *x,
+                        int n, int o0, int o1, int in_dim, int out_dim)
+{
+    bww_body(dw, dy, x, n, o0, o1, in_dim, out_dim);
+}
+
+#if HAVE_X86_DISPATCH
+__attribute__((target("avx512f")))
+static void bww_avx512(lr_float *dw, const lr_float *dy, const lr_float *x,
+                       int n, int o0, int o1, int in_dim, int out_dim)
+{
+    bww_body(dw, dy, x, n, o0, o1, in_dim, out_dim);
+}
+
+__attribute__((target("avx2")))
+static void bww_avx2(lr_float *dw, const lr_float *dy, const lr_float *x,
+                     int n, int o0, int o1, int in_dim, int out_dim)
+{
+    bww_body(dw, dy, x, n, o0, o1, in_dim, out_dim);
+}
+#endif
+
+typedef void (*bww_fn)(lr_float *, const lr_float *, const lr_float *, int,
+                       int, int, int, int);
+
+static bww_fn pick_bww(void)
+{
+#if HAVE_X86_DISPATCH
+    if (__builtin_cpu_supports("avx512f")) return bww_avx512;
+    if (__builtin_cpu_supports("avx2")) return bww_avx2;
+#endif
+    return bww_generic;
+}
+
+void lr_matmul_backward_weight_ref(lr_float *dw, const lr_float *dy,
+                                   const lr_float *x, int n, int in_dim,
+                                   int out_dim)
+{
+    bww_scalar(dw, dy, x, 0, n, 0, out_dim, 0, in_dim, in_dim, out_dim);
+}
+
 void lr_matmul_backward_weight(lr_float *dw, const lr_float *dy,
                                const lr_float *x, int n, int in_dim,
                                int out_dim)
 {
     /* dy (n, out), x (n, in), dw (out, in):  y[t][o] = sum_i x[t][i] W[o][i]
      * so dL/dW[o][i] = sum_t dy[t][o] x[t][i]; rows of dw are independent. */
-    int o;
+    const bww_fn fn = LR_SIMD ? pick_bww() : NULL;
+    const int ntask = (out_dim + BWO - 1) / BWO;
+    int task;
 #ifdef LR_OMP
 #pragma omp parallel for schedule(static) \
     if ((double)n * in_dim * out_dim > 65536.0)
 #endif
-    for (o = 0; o < out_dim; o++) {
-        lr_float *d = dw + (size_t)o * in_dim;
-        int t, i;
-        for (t = 0; t < n; t++) {
-            const lr_float g = dy[(size_t)t * out_dim + o];
-            const lr_float *xt = x + (size_t)t * in_dim;
-            for (i = 0; i < in_dim; i++) d[i] += g * xt[i];
-        }
+    for (task = 0; task < ntask; task++) {
+        const int o0 = task * BWO, o1 = o0 + BWO < out_dim ? o0 + BWO : out_dim;
+        if (fn) fn(dw, dy, x, n, o0, o1, in_dim, out_dim);
+        else bww_scalar(dw, dy, x, 0, n, o0, o1, 0, in_dim, in_dim, out_dim);
     }
 }
 
