@@ -571,7 +571,8 @@ ALWAYS_INLINE int bwd_rows4_x4(lr_float *dx, const lr_float *dy,
     return i; /* the first column not done */
 }
 
-/* One such row. */
+/* One such row: 4 vectors of columns side by side (4 independent chains
+ * instead of one, whose additions would wait on each other), then one. */
 ALWAYS_INLINE void bwd_row1(lr_float *dx, const lr_float *dy,
                             const lr_float *wo, size_t ws, int t, int i0,
                             int iv1, int no, int in_dim, int out_dim)
@@ -579,7 +580,22 @@ ALWAYS_INLINE void bwd_row1(lr_float *dx, const lr_float *dy,
     lr_float *d = dx + (size_t)t * in_dim;
     const lr_float *g = dy + (size_t)t * out_dim;
     int i, o;
-    for (i = i0; i < iv1; i += LANES) {
+    for (i = i0; i + 4 * LANES <= iv1; i += 4 * LANES) {
+        vec a = vload(d + i), b = vload(d + i + LANES);
+        vec c = vload(d + i + 2 * LANES), e = vload(d + i + 3 * LANES);
+        const lr_float *w = wo + (i - i0);
+        for (o = 0; o < no; o++, w += ws) {
+            const vec gv = vsplat(g[o]);
+            a = vmuladd(a, gv, vload(w));
+            b = vmuladd(b, gv, vload(w + LANES));
+            c = vmuladd(c, gv, vload(w + 2 * LANES));
+            e = vmuladd(e, gv, vload(w + 3 * LANES));
+        }
+        memcpy(d + i, &a, sizeof a); memcpy(d + i + LANES, &b, sizeof b);
+        memcpy(d + i + 2 * LANES, &c, sizeof c);
+        memcpy(d + i + 3 * LANES, &e, sizeof e);
+    }
+    for (; i < iv1; i += LANES) {
         vec a = vload(d + i);
         const lr_float *w = wo + (i - i0);
         for (o = 0; o < no; o++, w += ws) a = vmuladd(a, vsplat(g[o]), vload(w));
@@ -587,19 +603,42 @@ ALWAYS_INLINE void bwd_row1(lr_float *dx, const lr_float *dy,
     }
 }
 
+/* The number of g[0 .. no-1] equal to 0 (lanes compared side by side). */
+ALWAYS_INLINE int count_zeros(const lr_float *g, int no)
+{
+    int k = 0, z = 0;
+#if HAVE_VEC
+    if (no >= LANES) {
+        const vec zero = vzero();
+        __typeof__(zero == zero) m = zero != zero; /* all lanes 0 */
+        int j;
+        for (; k + LANES <= no; k += LANES) m += vload(g + k) == zero;
+        for (j = 0; j < LANES; j++) z -= (int)m[j]; /* a true lane is -1 */
+    }
+#endif
+    for (; k < no; k++) z += g[k] == 0;
+    return z;
+}
+
 ALWAYS_INLINE void bwd_body(lr_float *dx, const lr_float *dy, const void *w,
                             lr_dtype dt, int t0, int t1, int i0, int i1,
                             int in_dim, int out_dim, int wide)
 {
-    lr_float buf[BO * BC];
+    lr_float buf[BO * BC], pk[BO * 4 * LANES];
     const int direct = dt == LR_FLOAT_DTYPE, len = i1 - i0;
     const int iv1 = i0 + (len - len % LANES);
-    int o0, t, k, rw[4];
+    /* AVX-512: the columns [i0, ix4) in chunks of 4 vectors, each chunk's
+     * BO weight rows packed side by side in pk (rows of W a power of two
+     * apart would fall into the same few L1 sets), every vector row of the
+     * task through one chunk before the next chunk */
+    const int ix4 = wide ? i0 + (iv1 - i0) / (4 * LANES) * (4 * LANES) : i0;
+    int rv[BT];
+    int o0, t, k, c, r;
     for (o0 = 0; o0 < out_dim; o0 += BO) {
         const int o1 = o0 + BO < out_dim ? o0 + BO : out_dim, no = o1 - o0;
         const lr_float *wo;
         size_t ws;
-        int np = 0;
+        int nv = 0;
         if (direct) {
             wo = (const lr_float *)w + (size_t)o0 * in_dim + i0;
             ws = (size_t)in_dim;
@@ -615,8 +654,15 @@ ALWAYS_INLINE void bwd_body(lr_float *dx, const lr_float *dy, const void *w,
          * nothing; a row with some zeros takes the definition */
         for (t = t0; t < t1; t++) {
             const lr_float *g = dy + (size_t)t * out_dim + o0;
-            int zeros = 0;
-            for (k = 0; k < no; k++) zeros += g[k] == 0;
+            int zeros;
+#if HAVE_VEC
+            /* this row's next block of dy, read when this one is done */
+            if (o1 < out_dim) {
+                __builtin_prefetch(g + BO);
+                __builtin_prefetch(g + BO + 16);
+            }
+#endif
+            zeros = count_zeros(g, no);
             if (zeros == no) continue;
             if (zeros || iv1 == i0) {
                 bwd_scalar(dx, dy, wo, ws, t, t + 1, i0, i1, o0, o1, in_dim,
@@ -626,22 +672,36 @@ ALWAYS_INLINE void bwd_body(lr_float *dx, const lr_float *dy, const void *w,
             if (iv1 < i1)
                 bwd_scalar(dx, dy, wo + (iv1 - i0), ws, t, t + 1, iv1, i1, o0,
                            o1, in_dim, out_dim);
-            rw[np++] = t;
-            if (np == 4) {
-                int iw = i0;
-                if (wide) {
-                    iw = bwd_rows4_x4(dx, dy + o0, wo, ws, rw, i0, iv1, no,
-                                      in_dim, out_dim);
-                    iw = bwd_rows4_wide(dx, dy + o0, wo + (iw - i0), ws, rw,
-                                        iw, iv1, no, in_dim, out_dim);
-                }
-                bwd_rows4(dx, dy + o0, wo + (iw - i0), ws, rw, iw, iv1, no,
-                          in_dim, out_dim);
-                np = 0;
-            }
+            rv[nv++] = t;
         }
-        for (k = 0; k < np; k++)
-            bwd_row1(dx, dy + o0, wo, ws, rw[k], i0, iv1, no, in_dim, out_dim);
+        if (!nv) continue;
+        /* the vector rows: each dx element still adds this block's terms
+         * in ascending o (one kernel call covers the block) */
+        for (c = i0; c < ix4; c += 4 * LANES) {
+            for (k = 0; k < no; k++)
+                memcpy(pk + (size_t)k * 4 * LANES, wo + (size_t)k * ws + (c - i0),
+                       sizeof *pk * 4 * LANES);
+            for (r = 0; r + 4 <= nv; r += 4)
+                bwd_rows4_x4(dx, dy + o0, pk, 4 * LANES, rv + r, c,
+                             c + 4 * LANES, no, in_dim, out_dim);
+            for (; r < nv; r++)
+                bwd_row1(dx, dy + o0, pk, 4 * LANES, rv[r], c, c + 4 * LANES,
+                         no, in_dim, out_dim);
+        }
+        if (ix4 < iv1) {
+            const lr_float *wc = wo + (ix4 - i0);
+            for (r = 0; r + 4 <= nv; r += 4) {
+                int iw = ix4;
+                if (wide)
+                    iw = bwd_rows4_wide(dx, dy + o0, wc, ws, rv + r, ix4, iv1,
+                                        no, in_dim, out_dim);
+                bwd_rows4(dx, dy + o0, wc + (iw - ix4), ws, rv + r, iw, iv1,
+                          no, in_dim, out_dim);
+            }
+            for (; r < nv; r++)
+                bwd_row1(dx, dy + o0, wc, ws, rv[r], ix4, iv1, no, in_dim,
+                         out_dim);
+        }
     }
 }
 
