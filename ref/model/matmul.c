@@ -620,6 +620,22 @@ ALWAYS_INLINE int count_zeros(const lr_float *g, int no)
     return z;
 }
 
+/* d[0 .. tw-1] (tw < LANES) += g[o] * wp[o][.] for o = 0 .. no-1 in
+ * order, wp: no rows of LANES values (zeros after tw). */
+ALWAYS_INLINE void bwd_tail1(lr_float *d, const lr_float *g,
+                             const lr_float *wp, int no, int tw)
+{
+    lr_float tmp[LANES];
+    vec a;
+    int o;
+    memset(tmp, 0, sizeof tmp);
+    memcpy(tmp, d, sizeof *d * tw);
+    a = vload(tmp);
+    for (o = 0; o < no; o++) a = vmuladd(a, vsplat(g[o]), vload(wp + (size_t)o * LANES));
+    memcpy(tmp, &a, sizeof a);
+    memcpy(d, tmp, sizeof *d * tw);
+}
+
 ALWAYS_INLINE void bwd_body(lr_float *dx, const lr_float *dy, const void *w,
                             lr_dtype dt, int t0, int t1, int i0, int i1,
                             int in_dim, int out_dim, int wide)
@@ -669,12 +685,23 @@ ALWAYS_INLINE void bwd_body(lr_float *dx, const lr_float *dy, const void *w,
                            out_dim);
                 continue;
             }
-            if (iv1 < i1)
-                bwd_scalar(dx, dy, wo + (iv1 - i0), ws, t, t + 1, iv1, i1, o0,
-                           o1, in_dim, out_dim);
             rv[nv++] = t;
         }
         if (!nv) continue;
+        /* the last len % LANES columns: one vector per row, the weight
+         * columns packed with zeros after them (those lanes are thrown
+         * away) */
+        if (iv1 < i1) {
+            const int tw = i1 - iv1;
+            for (k = 0; k < no; k++) {
+                memset(pk + (size_t)k * LANES, 0, sizeof *pk * LANES);
+                memcpy(pk + (size_t)k * LANES, wo + (size_t)k * ws + (iv1 - i0),
+                       sizeof *pk * tw);
+            }
+            for (r = 0; r < nv; r++)
+                bwd_tail1(dx + (size_t)rv[r] * in_dim + iv1,
+                          dy + (size_t)rv[r] * out_dim + o0, pk, no, tw);
+        }
         /* the vector rows: each dx element still adds this block's terms
          * in ascending o (one kernel call covers the block) */
         for (c = i0; c < ix4; c += 4 * LANES) {
@@ -883,6 +910,23 @@ ALWAYS_INLINE void bww_1x1(lr_float *dw, const lr_float *dy,
     memcpy(d0, &a0, sizeof a0);
 }
 
+/* d[0 .. tw-1] (tw < LANES) += g[t * gs] * xp[t][.] for t = 0 .. nt-1 in
+ * order, xp: nt rows of LANES values (zeros after tw). */
+ALWAYS_INLINE void bww_tail1(lr_float *d, const lr_float *g, int gs,
+                             const lr_float *xp, int nt, int tw)
+{
+    lr_float tmp[LANES];
+    vec a;
+    int t;
+    memset(tmp, 0, sizeof tmp);
+    memcpy(tmp, d, sizeof *d * tw);
+    a = vload(tmp);
+    for (t = 0; t < nt; t++)
+        a = vmuladd(a, vsplat(g[(size_t)t * gs]), vload(xp + (size_t)t * LANES));
+    memcpy(tmp, &a, sizeof a);
+    memcpy(d, tmp, sizeof *d * tw);
+}
+
 /* dw rows [o0, o1), all columns, all n rows of x / dy. */
 ALWAYS_INLINE void bww_body(lr_float *dw, const lr_float *dy,
                             const lr_float *x, int n, int o0, int o1,
@@ -904,8 +948,22 @@ ALWAYS_INLINE void bww_body(lr_float *dw, const lr_float *dy,
                 for (i = c0; i < c1; i += LANES)
                     bww_1x1(dw, dy, x, t0, t1, o, i, in_dim, out_dim);
         }
-        if (iv < in_dim)
-            bww_scalar(dw, dy, x, t0, t1, o0, o1, iv, in_dim, in_dim, out_dim);
+        if (iv < in_dim) {
+            /* the last in_dim % LANES columns: one vector per row of dw,
+             * this block's rows of x packed with zeros after them (those
+             * lanes are thrown away) */
+            lr_float xp[BWT * LANES];
+            const int tw = in_dim - iv;
+            int t;
+            for (t = t0; t < t1; t++) {
+                memset(xp + (size_t)(t - t0) * LANES, 0, sizeof *xp * LANES);
+                memcpy(xp + (size_t)(t - t0) * LANES, x + (size_t)t * in_dim + iv,
+                       sizeof *xp * tw);
+            }
+            for (o = o0; o < o1; o++)
+                bww_tail1(dw + (size_t)o * in_dim + iv, dy + (size_t)t0 * out_dim + o,
+                          out_dim, xp, t1 - t0, tw);
+        }
     }
 }
 
