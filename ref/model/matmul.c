@@ -415,7 +415,11 @@ const char *lr_matmul_isa(void)
  * width or the thread count, so every version gives the same bits: tasks
  * of BT rows x BC columns (one thread each); inside, weight rows in blocks
  * of BO (a BO x BC block stays in L1 while BT rows use it), 4 rows x 16
- * columns of dx held in vector registers across a block of weight rows. */
+ * columns of dx held in vector registers across a block of weight rows.
+ * On AVX-512 each 64-column chunk of the block is first packed side by
+ * side (rows of W whose stride is a multiple of 1 KiB share a few L1 sets)
+ * and all the task's rows go through one chunk before the next; the last
+ * in % 16 columns use one vector on zero-padded copies. */
 #define BT 64       /* rows of dx per task */
 #define BC 256      /* columns of dx per task (multiple of LANES) */
 #define BO 32       /* weight rows per block */
