@@ -263,11 +263,15 @@ $(B)/bench_sgemm: tests/bench/bench_sgemm.c $(B)/libllamaref.a
 
 .PHONY: bench
 
-# make bench-train: LoRA training tokens/s and peak RSS, llamaref `train` vs
-# the same step in PyTorch (CPU; $(ORACLE_ENV)/bin/python when ORACLE_ENV is
-# set, else Debian's /usr/bin/python3) at llamaref's thread count, with the
-# ratio, on stories260K and on a random ~100M-parameter Llama written by
-# make_random_model.  Figures and command: docs/performance.md.
+# make bench-train: training tokens/s and peak RSS, llamaref `train` (LoRA
+# and --full) vs the same step in PyTorch (CPU; $(ORACLE_ENV)/bin/python
+# when ORACLE_ENV is set, else Debian's /usr/bin/python3: the hand-written
+# step and, when the python has them, transformers + PEFT) with same-run
+# ratios, on stories260K and on a random ~100M-parameter Llama written by
+# make_random_model.  With OMP=1 at 1 and 2 threads (BENCH_THREADS), else at
+# 1; BENCH_MODELS, BENCH_FULL=0 narrow it.  Issue 16's whole table:
+#   ORACLE_ENV=... make OMP=1 B=build-omp BIN=build-omp/llamaref bench-train
+# Figures and command: docs/performance.md.
 bench-train: $(BIN) $(B)/bench/make_random_model
 	sh tests/bench/bench_train.sh ./$(BIN) $(B)/bench/make_random_model $(B)/bench/train $(LLAMAREF_ASSETS) $(OMP)
 

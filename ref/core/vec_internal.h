@@ -16,11 +16,15 @@
 
 #include "llamaref/core/common.h"
 
-/* x86-64 only: on s390x the vector bodies did not give the definitions'
- * bits (test_kernels, test_lora under qemu), so other targets use the
- * plain-C definitions until each is checked. */
+/* x86-64 and aarch64 only.  The plain-C definitions are evaluated as the
+ * target's C evaluates float: on s390x (FLT_EVAL_METHOD 1 under -std=c99:
+ * float sums and products in double) and i686 (x87, 2) with excess
+ * precision, which float lanes do not reproduce, so the vector bodies gave
+ * other bits there (test_kernels, test_lora under qemu-s390x; not FMA
+ * contraction); armhf's NEON flushes subnormals.  aarch64 (FLT_EVAL_METHOD
+ * 0, IEEE vectors) passes test_kernels and test_lora under qemu. */
 #if LR_SIMD && defined(__GNUC__) && !defined(__TINYC__) && !defined(__PCC__) && \
-    defined(__x86_64__)
+    (defined(__x86_64__) || defined(__aarch64__))
 #define VEC_HAVE 1
 #if !defined(__clang__)
 /* the vector helpers are always inlined: no vector crosses a call ABI */

@@ -150,6 +150,7 @@ VEC_INLINE int probs_row(lr_float *sc, lr_float *pr, const lr_float *q,
 
 typedef struct attn_args {
     lr_float *out, *scores, *probs, *scratch;       /* forward */
+    const lr_float *saved;                           /* backward: probs */
     lr_float *dq, *dk, *dv;                          /* backward */
     const lr_float *dout, *q, *k, *v;
     const unsigned char *key_mask;
@@ -180,9 +181,10 @@ VEC_INLINE void fwd_rows(const attn_args *a, int h, int i0, int i1)
 
 /* Backward of kv head kvh and the query heads sharing it (derivation in
  * lr_attention_backward); pr, dp: 2 Tk scratch values. */
-VEC_INLINE void bwd_kv_head(const attn_args *a, int kvh, lr_float *pr,
+VEC_INLINE void bwd_kv_head(const attn_args *a, int kvh, lr_float *scr,
                             lr_float *dp)
 {
+    const lr_float *pr;
     const lr_attn_shape *s = a->s;
     const int H = s->n_heads, KV = s->n_kv_heads, hd = s->head_dim;
     const int Tq = s->Tq, Tk = s->Tk, group = H / KV;
@@ -197,9 +199,17 @@ VEC_INLINE void bwd_kv_head(const attn_args *a, int kvh, lr_float *pr,
             const lr_float *gi = a->dout + (size_t)i * qdim + (size_t)h * hd;
             lr_float *dqi = a->dq + (size_t)i * qdim + (size_t)h * hd;
             double rowdot = 0;
-            /* recompute the probabilities of row i (as the forward) */
-            const int nk = probs_row(pr, pr, qi, k, kvdim, hd, Tk,
-                                     s->q_off + i, a->key_mask, scale);
+            int nk;
+            /* the forward's probabilities of row i, saved or recomputed
+             * (the same function: the same bits) */
+            if (a->saved) {
+                pr = a->saved + ((size_t)h * Tq + i) * Tk;
+                nk = s->q_off + i + 1 < Tk ? s->q_off + i + 1 : Tk;
+            } else {
+                nk = probs_row(scr, scr, qi, k, kvdim, hd, Tk, s->q_off + i,
+                               a->key_mask, scale);
+                pr = scr;
+            }
             /* dP and the row's sum_k P dP; dv */
             key_dots(dp, gi, v, kvdim, hd, nk);
             for (j = 0; j < nk; j++) {
@@ -306,6 +316,17 @@ void lr_attention_backward(lr_float *dq, lr_float *dk, lr_float *dv,
                            const unsigned char *key_mask,
                            const lr_attn_shape *s, lr_float *scratch)
 {
+    lr_attention_backward_saved(dq, dk, dv, dout, q, k, v, NULL, key_mask, s,
+                                scratch);
+}
+
+void lr_attention_backward_saved(lr_float *dq, lr_float *dk, lr_float *dv,
+                                 const lr_float *dout, const lr_float *q,
+                                 const lr_float *k, const lr_float *v,
+                                 const lr_float *probs,
+                                 const unsigned char *key_mask,
+                                 const lr_attn_shape *s, lr_float *scratch)
+{
     /* q, dq, dout (Tq, H, hd); k, v, dk, dv (Tk, KV, hd); scratch 2*KV*Tk.
      * Probabilities are recomputed row by row exactly as in the forward
      * (flash-attention style), so nothing of size T x T is kept.  With
@@ -323,6 +344,7 @@ void lr_attention_backward(lr_float *dq, lr_float *dk, lr_float *dv,
     memset(&a, 0, sizeof a);
     a.dq = dq; a.dk = dk; a.dv = dv; a.dout = dout;
     a.q = q; a.k = k; a.v = v; a.key_mask = key_mask; a.s = s;
+    a.saved = probs;
 #ifdef LR_OMP
 #pragma omp parallel for schedule(static) \
     if ((double)s->Tq * s->Tk * s->n_heads * s->head_dim > 65536.0)

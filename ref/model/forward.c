@@ -59,6 +59,9 @@ static double acts_layout(lr_acts *a, lr_float *base)
         if (a->flags & LR_ACTS_ATTN) {
             take(&ly, &la->attn_scores, BT, (double)a->H * a->T);
             take(&ly, &la->attn_probs, BT, (double)a->H * a->T);
+        } else if (a->flags & LR_ACTS_PROBS) {
+            la->attn_scores = NULL;
+            take(&ly, &la->attn_probs, BT, (double)a->H * a->T);
         } else {
             la->attn_scores = la->attn_probs = NULL;
         }

@@ -249,6 +249,63 @@ static uint64_t uniforms(double *u, uint64_t state, int n)
 #endif
     return uniforms_generic(u, state, n);
 }
+
+/* The whole dropout in one pass, 8 elements at a time: the draws as
+ * uniforms_body, then xd = u >= p ? x * keep : +0 with the comparison's
+ * lanes as a bit mask (the same product, the same +0), so the same bits
+ * as lr_lora_dropout's loop. */
+#ifdef LR_DOUBLE
+typedef uint64_t lf_bits8 __attribute__((vector_size(8 * sizeof(lr_float))));
+#else
+typedef uint32_t lf_bits8 __attribute__((vector_size(8 * sizeof(lr_float))));
+#endif
+typedef lr_float lf8 __attribute__((vector_size(8 * sizeof(lr_float))));
+
+VEC_INLINE void dropout_body(lr_float *xd, const lr_float *x, size_t N,
+                             double p, lr_float keep, uint64_t state)
+{
+    const uint64_t G = UINT64_C(0x9E3779B97F4A7C15);
+    const u64x8 step = {1, 2, 3, 4, 5, 6, 7, 8};
+    lf8 kv;
+    size_t e = 0;
+    int j;
+    for (j = 0; j < 8; j++) kv[j] = keep;
+    for (; e + 8 <= N; e += 8) {
+        u64x8 z = state + step * G;
+        f64x8 d;
+        lf8 xv;
+        z = (z ^ (z >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);
+        z = (z ^ (z >> 27)) * UINT64_C(0x94D049BB133111EB);
+        z ^= z >> 31;
+        d = __builtin_convertvector(z >> 11, f64x8) *
+            (1.0 / 9007199254740992.0);
+        memcpy(&xv, x + e, sizeof xv);
+        xv = (lf8)((lf_bits8)(xv * kv) &
+                   __builtin_convertvector(d >= p, lf_bits8));
+        memcpy(xd + e, &xv, sizeof xv);
+        state += 8 * G;
+    }
+    for (; e < N; e++) {
+        const double u = next_uniform(&state);
+        xd[e] = u >= p ? x[e] * keep : 0;
+    }
+}
+
+static void dropout_generic(lr_float *xd, const lr_float *x, size_t N,
+                            double p, lr_float keep, uint64_t state)
+{
+    dropout_body(xd, x, N, p, keep, state);
+}
+
+#if VEC_X86_DISPATCH
+__attribute__((target("avx512f,avx512dq")))
+static void dropout_avx512(lr_float *xd, const lr_float *x, size_t N,
+                           double p, lr_float keep, uint64_t state)
+{
+    dropout_body(xd, x, N, p, keep, state);
+}
+#endif
+#define HAVE_DROPOUT_BODY 1
 #else
 static uint64_t uniforms(double *u, uint64_t state, int n)
 {
@@ -267,6 +324,16 @@ void lr_lora_dropout(lr_float *xd, const lr_float *x, int n, int in,
     size_t e0, N = (size_t)n * in;
     uint64_t state = seed;
     double u[64];
+#ifdef HAVE_DROPOUT_BODY
+#if VEC_X86_DISPATCH
+    if (__builtin_cpu_supports("avx512dq")) {
+        dropout_avx512(xd, x, N, p, keep_scale, seed);
+        return;
+    }
+#endif
+    dropout_generic(xd, x, N, p, keep_scale, seed);
+    return;
+#endif
     for (e0 = 0; e0 < N; e0 += 64) {
         const int m = N - e0 < 64 ? (int)(N - e0) : 64;
         int k;

@@ -52,10 +52,24 @@ static double ws_layout(lr_train_ws *ws, const lr_config *c, int r, int B,
     return n;
 }
 
+/* The activations kept for the backward: every layer's (or, with
+ * recompute, one layer's), and the attention probabilities when they are
+ * small (at most 256 MiB, or an eighth of the rest): then the backward
+ * reads them instead of recomputing them (the same bits; no exp). */
+static int acts_flags(const lr_config *c, int B, int T, int recompute)
+{
+    const int base = recompute ? 0 : LR_ACTS_PER_LAYER;
+    const double rest = lr_acts_floats(c, B, T, base) * sizeof(lr_float);
+    const double probs = (lr_acts_floats(c, B, T, base | LR_ACTS_PROBS) -
+                          lr_acts_floats(c, B, T, base)) * sizeof(lr_float);
+    return probs <= 256.0 * 1024 * 1024 || probs <= rest / 8
+               ? base | LR_ACTS_PROBS : base;
+}
+
 double lr_train_ws_bytes(const lr_config *c, int r, int B, int T,
                          int recompute)
 {
-    return (lr_acts_floats(c, B, T, recompute ? 0 : LR_ACTS_PER_LAYER) +
+    return (lr_acts_floats(c, B, T, acts_flags(c, B, T, recompute)) +
             ws_layout(NULL, c, r, B, T, recompute, NULL)) *
            sizeof(lr_float);
 }
@@ -68,7 +82,7 @@ int lr_train_ws_alloc(lr_train_ws *ws, const lr_model *m, const lr_lora *lo,
     double n;
     memset(ws, 0, sizeof *ws);
     ws->B = B; ws->T = T; ws->recompute = recompute;
-    if (lr_acts_alloc(&ws->acts, c, B, T, recompute ? 0 : LR_ACTS_PER_LAYER,
+    if (lr_acts_alloc(&ws->acts, c, B, T, acts_flags(c, B, T, recompute),
                       err))
         return lr_fail_prefix(err, "training workspace");
     n = ws_layout(ws, c, r, B, T, recompute, NULL);
@@ -364,12 +378,12 @@ static int layer_backward(lr_train_ws *ws, const lr_model *m,
     s.Tq = T; s.Tk = T; s.q_off = 0;
     for (b = 0; b < B; b++) {
         const size_t r0 = (size_t)b * T;
-        lr_attention_backward(ws->dq + r0 * QD, ws->dk + r0 * KVD,
-                              ws->dv + r0 * KVD, ws->dao + r0 * QD,
-                              la->q_rope + r0 * QD, la->k_rope + r0 * KVD,
-                              la->v + r0 * KVD,
-                              ws->mask ? ws->mask + r0 : NULL, &s,
-                              ws->attn_scratch);
+        lr_attention_backward_saved(
+            ws->dq + r0 * QD, ws->dk + r0 * KVD, ws->dv + r0 * KVD,
+            ws->dao + r0 * QD, la->q_rope + r0 * QD, la->k_rope + r0 * KVD,
+            la->v + r0 * KVD,
+            la->attn_probs ? la->attn_probs + r0 * H * T : NULL,
+            ws->mask ? ws->mask + r0 : NULL, &s, ws->attn_scratch);
     }
     if (tap(ws, l, "v", ws->dv, BT, KVD, err) ||
         tap(ws, l, "k_rope", ws->dk, BT, KVD, err) ||

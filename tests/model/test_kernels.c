@@ -66,6 +66,7 @@ static int attention_case(int H, int KV, int hd, int Tq, int q_off, int masked,
     lr_float *dq1 = rnd(NQ, 13), *dq2 = rnd(NQ, 14);
     lr_float *dk1 = rnd(NK, 15), *dk2 = dup(dk1, NK);
     lr_float *dv1 = rnd(NK, 16), *dv2 = dup(dv1, NK);
+    lr_float *dq3 = rnd(NQ, 17), *dk3 = dup(dk1, NK), *dv3 = dup(dv1, NK);
     int ok = 1, j;
     s.n_heads = H; s.n_kv_heads = KV; s.head_dim = hd;
     s.Tq = Tq; s.Tk = Tk; s.q_off = q_off;
@@ -87,12 +88,17 @@ static int attention_case(int H, int KV, int hd, int Tq, int q_off, int masked,
     lr_attention_backward_ref(dq1, dk1, dv1, dout, q, k, v, mask, &s, scr1);
     lr_attention_backward(dq2, dk2, dv2, dout, q, k, v, mask, &s, scr2);
     ok &= same(dq1, dq2, NQ) && same(dk1, dk2, NK) && same(dv1, dv2, NK);
+    /* with the forward's saved probabilities instead of recomputing them */
+    lr_attention_backward_saved(dq3, dk3, dv3, dout, q, k, v, pr2, mask, &s,
+                                scr2);
+    ok &= same(dq1, dq3, NQ) && same(dk1, dk3, NK) && same(dv1, dv3, NK);
     if (!ok)
         fprintf(stderr, "  differs: H %d KV %d hd %d Tq %d q_off %d masked %d "
                 "threads %d\n", H, KV, hd, Tq, q_off, masked, threads);
     free(mask); free(q); free(k); free(v); free(dout); free(o1); free(o2);
     free(sc1); free(sc2); free(pr1); free(pr2); free(scr1); free(scr2);
     free(dq1); free(dq2); free(dk1); free(dk2); free(dv1); free(dv2);
+    free(dq3); free(dk3); free(dv3);
     return ok;
 }
 

@@ -10,6 +10,9 @@
 #include "harness.h"
 #include "llamaref/model/matmul.h"
 #include "llamaref/core/rng.h"
+#ifdef LR_OMP
+#include <omp.h>
+#endif
 
 #ifdef LR_OMP
 #include <omp.h>
@@ -168,8 +171,11 @@ static void test_backward_order(void)
                     }
                     if (n > 2) /* a padding row */
                         memset(dy + (size_t)(n / 2) * out, 0, sizeof *dy * out);
+                    /* some -0 in dx: only the skipping of zero dy keeps
+                     * them (-0 + 0 * w would be +0 for w > 0) */
                     for (i = 0; i < nx; i++)
-                        dx1[i] = dx2[i] = (lr_float)(lr_rng_double(&r) - 0.5);
+                        dx1[i] = dx2[i] = i % 5 == 0 ? -(lr_float)0.0
+                                          : (lr_float)(lr_rng_double(&r) - 0.5);
                     for (i = 0; i < nw; i++) {
                         float v = (float)(lr_rng_double(&r) * 2 - 1);
                         switch (dts[d]) {
@@ -195,6 +201,84 @@ static void test_backward_order(void)
                     }
                     free(dy); free(wl); free(dx1); free(dx2); free(w);
                 }
+#if defined(FLT_EVAL_METHOD) && FLT_EVAL_METHOD == 0
+    CHECK(!bad);
+#else
+    (void)bad; /* x87 excess precision: the order is not observable */
+#endif
+}
+
+/* dw += dy^T x in the documented order: every dw[o][i] adds dy[t][o] x[t][i]
+ * for t = 0, 1, ..., n-1 (zeros included). */
+static void bww_definition(lr_float *dw, const lr_float *dy, const lr_float *x,
+                           int n, int in, int out)
+{
+    int t, o, i;
+    for (o = 0; o < out; o++)
+        for (i = 0; i < in; i++) {
+            lr_float d = dw[(size_t)o * in + i];
+            for (t = 0; t < n; t++)
+                d += dy[(size_t)t * out + o] * x[(size_t)t * in + i];
+            dw[(size_t)o * in + i] = d;
+        }
+}
+
+/* The weight gradient's vector kernel against the definition: rows of x
+ * beyond one 128-row block, columns with 16-lane tails and beyond one
+ * 256-column block, dw rows not a multiple of 4 or of the 64-row task,
+ * dy with zeros and a -0, dw starting non-zero; 1-3 threads (OMP=1) on
+ * shapes large enough to run in parallel. */
+static void test_backward_weight_order(void)
+{
+    static const int ns[] = {1, 7, 130, 257};
+    static const int ins[] = {5, 16, 33, 64, 100, 300};
+    static const int outs[] = {1, 3, 4, 7, 70, 131};
+    lr_rng r;
+    size_t a, b, c, i;
+    int bad = 0, th;
+    lr_rng_seed(&r, 78);
+    for (a = 0; a < 4; a++)
+        for (b = 0; b < 6; b++)
+            for (c = 0; c < 6; c++) {
+                const int n = ns[a], in = ins[b], out = outs[c];
+                const size_t nw = (size_t)out * in, nx = (size_t)n * in;
+                lr_float *dy = malloc(sizeof *dy * (size_t)n * out);
+                lr_float *x = malloc(sizeof *x * nx);
+                lr_float *w0 = malloc(sizeof *w0 * nw), *w1 = malloc(sizeof *w1 * nw);
+                lr_float *w2 = malloc(sizeof *w2 * nw);
+                if (!dy || !x || !w0 || !w1 || !w2) { CHECK(0); return; }
+                for (i = 0; i < (size_t)n * out; i++) {
+                    double u = lr_rng_double(&r);
+                    dy[i] = u < 0.02 ? 0 : (lr_float)(u * 2 - 1);
+                }
+                dy[0] = -(lr_float)0.0;
+                for (i = 0; i < nx; i++) x[i] = (lr_float)(lr_rng_double(&r) * 4 - 2);
+                for (i = 0; i < nw; i++) w0[i] = (lr_float)(lr_rng_double(&r) - 0.5);
+                memcpy(w1, w0, sizeof *w0 * nw);
+                bww_definition(w1, dy, x, n, in, out);
+                for (th = 1; th <= 3; th++) {
+#ifdef LR_OMP
+                    omp_set_num_threads(th);
+#else
+                    if (th > 1) break;
+#endif
+                    memcpy(w2, w0, sizeof *w0 * nw);
+                    lr_matmul_backward_weight(w2, dy, x, n, in, out);
+                    if (memcmp(w1, w2, sizeof *w1 * nw) != 0) {
+                        fprintf(stderr, "  backward_weight %dx%dx%d (%d threads) "
+                                "differs from the documented order\n", n, in,
+                                out, th);
+                        bad = 1;
+                    }
+                    memcpy(w2, w0, sizeof *w0 * nw);
+                    lr_matmul_backward_weight_ref(w2, dy, x, n, in, out);
+                    if (memcmp(w1, w2, sizeof *w1 * nw) != 0) bad = 1;
+                }
+                free(dy); free(x); free(w0); free(w1); free(w2);
+            }
+#ifdef LR_OMP
+    omp_set_num_threads(1);
+#endif
 #if defined(FLT_EVAL_METHOD) && FLT_EVAL_METHOD == 0
     CHECK(!bad);
 #else
@@ -236,5 +320,6 @@ int main(void)
     RUN(test_fast_packed_shapes);
     RUN(test_dispatch);
     RUN(test_backward_order);
+    RUN(test_backward_weight_order);
     return h_finish("test_matmul");
 }

@@ -384,8 +384,10 @@ static void test_ws_bytes(void)
         own = (double)(ws.attn_scratch +
                        (size_t)2 * cfg->num_key_value_heads * T -
                        (lr_float *)ws.mem);
-        CHECK(acts == lr_acts_floats(cfg, B, T,
-                                     recompute ? 0 : LR_ACTS_PER_LAYER));
+        /* small attention probabilities are kept for the backward */
+        CHECK(ws.acts.flags == ((recompute ? 0 : LR_ACTS_PER_LAYER) |
+                                LR_ACTS_PROBS));
+        CHECK(acts == lr_acts_floats(cfg, B, T, ws.acts.flags));
         CHECK(lr_train_ws_bytes(cfg, 0, B, T, recompute) ==
               (acts + own) * sizeof(lr_float));
         lr_train_ws_free(&ws);

@@ -19,7 +19,10 @@ usage:
       writes N random pre-tokenized examples of T tokens (bos = 1)
   bench_lora_torch.py --config CONFIG.json|stories260K --data FILE.jsonl
       [--batch 8] [--r 8] [--alpha 16] [--dropout 0.1] [--targets all]
-      [--epochs 1] [--threads N] [--label NAME] [--hf]
+      [--epochs 1] [--threads N] [--label NAME] [--hf] [--full]
+      --full: full-parameter training instead of LoRA (every weight,
+      embeddings and norms included, gets a gradient and AdamW state; the
+      LoRA options are ignored), as `llamaref train --full`
       --hf: the issue-16 yardstick instead of the hand-written step:
       transformers' LlamaForCausalLM (eager attention, float32, random
       init with the config's shapes) wrapped by PEFT's LoraConfig
@@ -75,6 +78,7 @@ def main():
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--label", default="")
     ap.add_argument("--hf", action="store_true")
+    ap.add_argument("--full", action="store_true")
     a = ap.parse_args()
     if a.write_data:
         write_data(a.write_data, a.vocab, a.n, a.len, a.seed)
@@ -101,6 +105,8 @@ def main():
     theta = float(c.get("rope_theta", 10000.0))
     tied = c.get("tie_word_embeddings", False)
     targets = TARGETS if a.targets == "all" else a.targets.split(",")
+    if a.full:
+        targets = []  # no adapters: every base weight is trained
     scale = a.alpha / a.r
 
     ex = [json.loads(line)["input_ids"] for line in open(a.data) if line.strip()]
@@ -132,6 +138,12 @@ def main():
             ad[t] = (A, B)
         lora.append(ad)
     params = [p for ad in lora for ab in ad.values() for p in ab]
+    if a.full:
+        params = [embed, final_norm] + [p for w in layers for p in w.values()]
+        if not tied:
+            params.append(lm_head)
+        for p in params:
+            p.requires_grad_()
 
     inv = 1.0 / (theta ** (torch.arange(0, hd, 2, dtype=torch.int64).float() / hd))
     freqs = torch.outer(torch.arange(T).float(), inv)
@@ -187,9 +199,10 @@ def main():
             max_position_embeddings=max(T, 128))
         hc._attn_implementation = "eager"
         hf = transformers.LlamaForCausalLM(hc).float()
-        hf = peft.get_peft_model(hf, peft.LoraConfig(
-            r=a.r, lora_alpha=a.alpha, lora_dropout=a.dropout,
-            target_modules=targets, bias="none"))
+        if not a.full:
+            hf = peft.get_peft_model(hf, peft.LoraConfig(
+                r=a.r, lora_alpha=a.alpha, lora_dropout=a.dropout,
+                target_modules=targets, bias="none"))
         hf.train()
         params = [p for p in hf.parameters() if p.requires_grad]
 

@@ -55,6 +55,19 @@ void lr_attention_backward(lr_float *dq, lr_float *dk, lr_float *dv,
                            const unsigned char *key_mask,
                            const lr_attn_shape *s, lr_float *scratch);
 
+/* The same backward with the forward's probabilities (the probs output
+ * of lr_attention_forward for the same q, k, mask and shape, [n_heads,
+ * Tq, Tk]) instead of recomputing them: the same bits, without the exp
+ * and the q.k products of the recomputation; probs NULL: recomputed, as
+ * lr_attention_backward.  Training keeps them when they are small
+ * (train_step.h, lr_train_ws_alloc). */
+void lr_attention_backward_saved(lr_float *dq, lr_float *dk, lr_float *dv,
+                                 const lr_float *dout, const lr_float *q,
+                                 const lr_float *k, const lr_float *v,
+                                 const lr_float *probs,
+                                 const unsigned char *key_mask,
+                                 const lr_attn_shape *s, lr_float *scratch);
+
 /* The definitions of the two above (plain loops, one thread): the fast
  * versions keep every element's order and give these functions' bits. */
 void lr_attention_forward_ref(lr_float *out, lr_float *scores,

@@ -70,6 +70,7 @@ typedef struct lr_layer_acts {
 
 #define LR_ACTS_PER_LAYER 1 /* keep every layer's intermediates (else reuse) */
 #define LR_ACTS_ATTN 2      /* keep attention scores and probs [B,H,T,T] */
+#define LR_ACTS_PROBS 4     /* keep the attention probs [B,H,T,T] only */
 
 typedef struct lr_acts {
     int B, T, flags, n_layers;
@@ -86,7 +87,7 @@ typedef struct lr_acts {
 } lr_acts;
 
 /* Carves every buffer of a batch of B sequences of T tokens out of one
- * allocation.  flags: LR_ACTS_PER_LAYER | LR_ACTS_ATTN. */
+ * allocation.  flags: LR_ACTS_PER_LAYER | LR_ACTS_ATTN | LR_ACTS_PROBS. */
 /* Fails (err) on B or T < 1, a size that does not fit in memory, or out
  * of memory.  lr_acts_free releases the allocation and zeroes *a (a not
  * NULL; a zeroed a is fine). */

@@ -69,6 +69,13 @@ void lr_matmul_backward(lr_float *dx, const lr_float *dy, const lr_tensor *w,
 void lr_matmul_backward_weight(lr_float *dw, const lr_float *dy,
                                const lr_float *x, int n, int in_dim,
                                int out_dim);
+/* The definition of that order as plain loops (for each o, each t in
+ * ascending order, each i: dw[o][i] += dy[t][o] * x[t][i]);
+ * lr_matmul_backward_weight equals it bit for bit (vector kernel, any
+ * thread count; tested in tests/model/test_matmul.c). */
+void lr_matmul_backward_weight_ref(lr_float *dw, const lr_float *dy,
+                                   const lr_float *x, int n, int in_dim,
+                                   int out_dim);
 /* 1 when lr_matmul uses the fast kernel; the name of its instruction set
  * ("avx512f", "avx2", "generic vectors", "scalar"). */
 int lr_matmul_is_fast(void);
