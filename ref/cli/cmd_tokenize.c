@@ -95,26 +95,24 @@ static int load(const char *path, lr_tokenizer *tok)
 int cmd_tokenize(int argc, char **argv)
 {
     const char *path = NULL, *text = NULL, *file = NULL;
-    unsigned flags = 0;
-    int jsonl = 0, i, rc = 1;
+    unsigned flags;
+    int jsonl = 0, special = 0, bos = 0, eos = 0, rc = 1;
     lr_tokenizer tok;
     lr_buf in = {0};
     lr_tokens ids = {0};
     lr_error err;
-    for (i = 1; i < argc; i++) {
-        const char *a = cli_opt(argv[i]), *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(a, "--tokenizer") && v) { path = v; i++; }
-        else if (!strcmp(a, "--text") && v) { text = v; i++; }
-        else if (!strcmp(a, "--file") && v) { file = v; i++; }
-        else if (!strcmp(a, "--special")) flags |= LR_ENCODE_SPECIAL;
-        else if (!strcmp(a, "--bos")) flags |= LR_ENCODE_BOS;
-        else if (!strcmp(a, "--eos")) flags |= LR_ENCODE_EOS;
-        else if (!strcmp(a, "--jsonl")) jsonl = 1;
-        else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            tokenize_usage(stdout);
-            return 0;
-        } else return cli_bad_option("tokenize", a, tokenize_usage);
-    }
+    const cli_optdef opts[] = {
+        CLI_OPT("--tokenizer", CLI_STR, &path), CLI_OPT("--text", CLI_STR, &text),
+        CLI_OPT("--file", CLI_STR, &file), CLI_OPT("--special", CLI_FLAG, &special),
+        CLI_OPT("--bos", CLI_FLAG, &bos), CLI_OPT("--eos", CLI_FLAG, &eos),
+        CLI_OPT("--jsonl", CLI_FLAG, &jsonl),
+    };
+    if ((rc = cli_parse("tokenize", argc, argv, 1, opts, sizeof opts / sizeof opts[0],
+                        tokenize_usage)) >= 0)
+        return rc;
+    rc = 1;
+    flags = (special ? LR_ENCODE_SPECIAL : 0) | (bos ? LR_ENCODE_BOS : 0) |
+            (eos ? LR_ENCODE_EOS : 0);
     if (need_tokenizer(path)) return 2;
     if (text && file) {
         fprintf(stderr, "llamaref tokenize: --text and --file exclude each other\n");
@@ -170,19 +168,15 @@ done:
 int cmd_detokenize(int argc, char **argv)
 {
     const char *path = NULL;
-    int i, rc = 1;
+    int rc;
     lr_tokenizer tok;
     lr_buf in = {0}, out = {0};
     lr_tokens ids = {0};
     lr_error err;
-    for (i = 1; i < argc; i++) {
-        const char *a = cli_opt(argv[i]);
-        if (!strcmp(a, "--tokenizer") && i + 1 < argc) path = argv[++i];
-        else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            detokenize_usage(stdout);
-            return 0;
-        } else return cli_bad_option("detokenize", a, detokenize_usage);
-    }
+    const cli_optdef opts[] = {CLI_OPT("--tokenizer", CLI_STR, &path)};
+    if ((rc = cli_parse("detokenize", argc, argv, 1, opts, 1, detokenize_usage)) >= 0)
+        return rc;
+    rc = 1;
     if (need_tokenizer(path)) return 2;
     if (load(path, &tok)) return 1;
     if (read_stdin(&in)) goto done;
@@ -204,10 +198,23 @@ done:
     return rc;
 }
 
+/* --template: llama3.1 or llama3 */
+static int parse_template(const char *opt, const char *v, void *dst)
+{
+    lr_chat_template *t = dst;
+    if (!strcmp(v, "llama3.1")) *t = LR_CHAT_LLAMA31;
+    else if (!strcmp(v, "llama3")) *t = LR_CHAT_LLAMA30;
+    else {
+        fprintf(stderr, "llamaref chat-template: %s must be llama3.1 or llama3\n", opt);
+        return -1;
+    }
+    return 0;
+}
+
 int cmd_chat_template(int argc, char **argv)
 {
     const char *path = NULL, *messages = NULL, *date = NULL;
-    int i, rc = 1, gen = 0, want_ids = 0;
+    int rc, gen = 0, want_ids = 0;
     lr_chat_template tmpl = LR_CHAT_LLAMA31;
     lr_tokenizer tok;
     lr_json_doc *doc = NULL;
@@ -216,26 +223,15 @@ int cmd_chat_template(int argc, char **argv)
     lr_buf out = {0};
     lr_tokens ids = {0};
     lr_error err;
-    for (i = 1; i < argc; i++) {
-        const char *a = cli_opt(argv[i]);
-        if (!strcmp(a, "--tokenizer") && i + 1 < argc) path = argv[++i];
-        else if (!strcmp(argv[i], "--messages") && i + 1 < argc) messages = argv[++i];
-        else if (!strcmp(argv[i], "--date") && i + 1 < argc) date = argv[++i];
-        else if (!strcmp(argv[i], "--generation-prompt")) gen = 1;
-        else if (!strcmp(argv[i], "--ids")) want_ids = 1;
-        else if (!strcmp(argv[i], "--template") && i + 1 < argc) {
-            i++;
-            if (!strcmp(argv[i], "llama3.1")) tmpl = LR_CHAT_LLAMA31;
-            else if (!strcmp(argv[i], "llama3")) tmpl = LR_CHAT_LLAMA30;
-            else {
-                fprintf(stderr, "llamaref chat-template: --template must be llama3.1 or llama3\n");
-                return 2;
-            }
-        } else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            chat_template_usage(stdout);
-            return 0;
-        } else return cli_bad_option("chat-template", a, chat_template_usage);
-    }
+    const cli_optdef opts[] = {
+        CLI_OPT("--tokenizer", CLI_STR, &path), CLI_OPT("--messages", CLI_STR, &messages),
+        CLI_OPT("--date", CLI_STR, &date), CLI_OPT("--generation-prompt", CLI_FLAG, &gen),
+        CLI_OPT("--ids", CLI_FLAG, &want_ids), CLI_FUN("--template", parse_template, &tmpl),
+    };
+    if ((rc = cli_parse("chat-template", argc, argv, 1, opts, sizeof opts / sizeof opts[0],
+                        chat_template_usage)) >= 0)
+        return rc;
+    rc = 1;
     if (!messages) {
         fprintf(stderr, "llamaref chat-template: --messages FILE.json is required\n");
         return 2;

@@ -287,17 +287,12 @@ int cmd_merge(int argc, char **argv)
     const char *model = NULL, *adapter = NULL, *out = NULL;
     lr_error err;
     size_t n;
-    int i, to_gguf;
-    for (i = 1; i < argc; i++) {
-        const char *s = cli_opt(argv[i]), *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(s, "-h") || !strcmp(s, "--help")) {
-            merge_usage(stdout);
-            return 0;
-        } else if (!strcmp(s, "--model") && v) { model = v; i++; }
-        else if (!strcmp(s, "--adapter") && v) { adapter = v; i++; }
-        else if (!strcmp(s, "--out") && v) { out = v; i++; }
-        else return cli_bad_option("merge", s, merge_usage);
-    }
+    int rc, to_gguf;
+    const cli_optdef opts[] = {
+        CLI_OPT("--model", CLI_STR, &model), CLI_OPT("--adapter", CLI_STR, &adapter),
+        CLI_OPT("--out", CLI_STR, &out),
+    };
+    if ((rc = cli_parse("merge", argc, argv, 1, opts, 3, merge_usage)) >= 0) return rc;
     if (!model || !adapter || !out) {
         fprintf(stderr, "llamaref merge: --model, --adapter and --out are required "
                 "(see --help)\n");
