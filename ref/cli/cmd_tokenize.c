@@ -31,45 +31,21 @@ static int need_tokenizer(const char *path)
     return -1;
 }
 
-static void tokenize_usage(FILE *f)
-{
-    fprintf(f, "usage: llamaref tokenize --tokenizer PATH [--text TEXT | -f, --file FILE]\n"
-               "                         [--special] [--bos] [--eos] [--jsonl]\n");
-    cli_help(f, "--tokenizer", NULL);
-    fprintf(f, "  --text TEXT               the text to encode, exactly (no trailing\n"
-               "                            newline added)\n");
-    cli_help(f, "--file", "stdin, all of it as one text");
-    fprintf(f, "  --jsonl                   the input holds one {\"text\": ...} object per\n"
-               "                            line\n"
-               "  --special                 parse special-token strings such as <|eot_id|>\n"
-               "                            (default: plain text)\n"
-               "  --bos                     add BOS\n"
-               "  --eos                     add EOS\n"
-               "Prints token ids (space-separated, or a JSON array per line).\n");
-}
-
-static void detokenize_usage(FILE *f)
-{
-    fprintf(f, "usage: llamaref detokenize --tokenizer PATH\n");
-    cli_help(f, "--tokenizer", NULL);
-    fprintf(f, "Reads whitespace-separated token ids on stdin and writes the decoded\n"
-               "bytes to stdout (special tokens as their text).\n");
-}
-
-static void chat_template_usage(FILE *f)
-{
-    fprintf(f, "usage: llamaref chat-template --tokenizer PATH --messages FILE.json\n"
-               "         [--generation-prompt] [--ids] [--template llama3.1|llama3]\n"
-               "         [--date \"26 Jul 2024\"]\n");
-    cli_help(f, "--tokenizer", NULL);
-    fprintf(f, "  --messages FILE.json      [{\"role\": ..., \"content\": ...}, ...]\n"
-               "  --generation-prompt       end with the assistant header\n"
-               "  --ids                     print the token ids (special tokens parsed as\n"
-               "                            HF does) instead of the text\n"
-               "  --template T              llama3.1 (default) or llama3\n"
-               "  --date \"26 Jul 2024\"      the date of the Llama 3.1 system header\n"
-               "Prints the prompt rendered as HF's apply_chat_template does.\n");
-}
+static const char tokenize_head[] =
+"usage: llamaref tokenize --tokenizer PATH [--text TEXT | -f, --file FILE]\n"
+"                         [--special] [--bos] [--eos] [--jsonl]\n";
+static const char tokenize_foot[] =
+"Prints token ids (space-separated, or a JSON array per line).\n";
+static const char detokenize_head[] = "usage: llamaref detokenize --tokenizer PATH\n";
+static const char detokenize_foot[] =
+"Reads whitespace-separated token ids on stdin and writes the decoded\n"
+"bytes to stdout (special tokens as their text).\n";
+static const char chat_template_head[] =
+"usage: llamaref chat-template --tokenizer PATH --messages FILE.json\n"
+"         [--generation-prompt] [--ids] [--template llama3.1|llama3]\n"
+"         [--date \"26 Jul 2024\"]\n";
+static const char chat_template_foot[] =
+"Prints the prompt rendered as HF's apply_chat_template does.\n";
 
 /* the ids as a line of text (lr_tokens_format) */
 static int print_ids(FILE *f, const lr_tokens *t, int json)
@@ -102,13 +78,22 @@ int cmd_tokenize(int argc, char **argv)
     lr_tokens ids = {0};
     lr_error err;
     const cli_optdef opts[] = {
-        CLI_OPT("--tokenizer", CLI_STR, &path), CLI_OPT("--text", CLI_STR, &text),
-        CLI_OPT("--file", CLI_STR, &file), CLI_OPT("--special", CLI_FLAG, &special),
-        CLI_OPT("--bos", CLI_FLAG, &bos), CLI_OPT("--eos", CLI_FLAG, &eos),
-        CLI_OPT("--jsonl", CLI_FLAG, &jsonl),
+        CLI_OPT("--tokenizer", CLI_STR, &path),
+        CLI_H("--text", CLI_STR, &text,
+              "--text TEXT               the text to encode, exactly (no trailing\n"
+              "                            newline added)"),
+        CLI_H("--file", CLI_STR, &file, "stdin, all of it as one text"),
+        CLI_H("--jsonl", CLI_FLAG, &jsonl,
+              "--jsonl                   the input holds one {\"text\": ...} object per\n"
+              "                            line"),
+        CLI_H("--special", CLI_FLAG, &special,
+              "--special                 parse special-token strings such as <|eot_id|>\n"
+              "                            (default: plain text)"),
+        CLI_H("--bos", CLI_FLAG, &bos, "--bos                     add BOS"),
+        CLI_H("--eos", CLI_FLAG, &eos, "--eos                     add EOS"),
     };
-    if ((rc = cli_parse("tokenize", argc, argv, 1, opts, sizeof opts / sizeof opts[0],
-                        tokenize_usage)) >= 0)
+    if ((rc = cli_parse_doc("tokenize", argc, argv, 1, opts, sizeof opts / sizeof opts[0],
+                            tokenize_head, tokenize_foot)) >= 0)
         return rc;
     rc = 1;
     flags = (special ? LR_ENCODE_SPECIAL : 0) | (bos ? LR_ENCODE_BOS : 0) |
@@ -174,7 +159,8 @@ int cmd_detokenize(int argc, char **argv)
     lr_tokens ids = {0};
     lr_error err;
     const cli_optdef opts[] = {CLI_OPT("--tokenizer", CLI_STR, &path)};
-    if ((rc = cli_parse("detokenize", argc, argv, 1, opts, 1, detokenize_usage)) >= 0)
+    if ((rc = cli_parse_doc("detokenize", argc, argv, 1, opts, 1, detokenize_head,
+                            detokenize_foot)) >= 0)
         return rc;
     rc = 1;
     if (need_tokenizer(path)) return 2;
@@ -224,12 +210,21 @@ int cmd_chat_template(int argc, char **argv)
     lr_tokens ids = {0};
     lr_error err;
     const cli_optdef opts[] = {
-        CLI_OPT("--tokenizer", CLI_STR, &path), CLI_OPT("--messages", CLI_STR, &messages),
-        CLI_OPT("--date", CLI_STR, &date), CLI_OPT("--generation-prompt", CLI_FLAG, &gen),
-        CLI_OPT("--ids", CLI_FLAG, &want_ids), CLI_FUN("--template", parse_template, &tmpl),
+        CLI_OPT("--tokenizer", CLI_STR, &path),
+        CLI_H("--messages", CLI_STR, &messages,
+              "--messages FILE.json      [{\"role\": ..., \"content\": ...}, ...]"),
+        CLI_H("--generation-prompt", CLI_FLAG, &gen,
+              "--generation-prompt       end with the assistant header"),
+        CLI_H("--ids", CLI_FLAG, &want_ids,
+              "--ids                     print the token ids (special tokens parsed as\n"
+              "                            HF does) instead of the text"),
+        {"--template", CLI_FN, &tmpl, 0, 0, NULL, parse_template,
+         "--template T              llama3.1 (default) or llama3"},
+        CLI_H("--date", CLI_STR, &date,
+              "--date \"26 Jul 2024\"      the date of the Llama 3.1 system header"),
     };
-    if ((rc = cli_parse("chat-template", argc, argv, 1, opts, sizeof opts / sizeof opts[0],
-                        chat_template_usage)) >= 0)
+    if ((rc = cli_parse_doc("chat-template", argc, argv, 1, opts, sizeof opts / sizeof opts[0],
+                            chat_template_head, chat_template_foot)) >= 0)
         return rc;
     rc = 1;
     if (!messages) {

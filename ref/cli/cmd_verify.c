@@ -17,9 +17,7 @@
 #include "llamaref/train/dump_file.h"
 #include "llamaref/eval/verify.h"
 
-static void usage(FILE *f)
-{
-    fprintf(f,
+static const char head[] =
 "usage: llamaref verify --golden REF.safetensors --candidate THEIRS.safetensors\n"
 "                       [--rtol R] [--atol A] [--compute f32|bf16|f16|f64]\n"
 "                       [--names MAP.json] [--row R] [--json OUT.json]\n"
@@ -30,34 +28,10 @@ static void usage(FILE *f)
 "computation order and names the first one beyond tolerance.  With\n"
 "--model the golden is `llamaref dump --all` of this build (float64\n"
 "truth in a DOUBLE=1 build; in the float build its own float32 error is\n"
-"added to the default tolerances).\n"
-"  --golden FILE             the golden dump (safetensors)\n"
-"  --candidate FILE          the dump of the implementation under test\n");
-    cli_help(f, "--model", NULL);
-    fprintf(f,
-"  --ids \"i0 i1 ...\"         with --model: the token ids\n"
-"  --pos0 P                  with --model: position of the first token (0)\n");
-    cli_help(f, "--adapter", NULL);
-    fprintf(f,
-"  --labels \"l0 l1 ...\"      with --model and --adapter: HF labels (loss and\n"
-"                            the adapter's gradients are compared too)\n"
-"  --compute T               the candidate's compute type, which sets the\n"
-"                            default tolerances (default: each candidate\n"
-"                            tensor's dtype)\n"
-"  --rtol R                  tolerance relative to the golden tensor's max |x|\n"
-"  --atol A                  absolute tolerance; an element passes within\n"
-"                            either\n"
-"  --names MAP               hf (names of vectors/gen/hf_dump.py), llama.cpp\n"
-"                            (graph tensor names), or a JSON map\n"
-"                            {\"golden name\": \"candidate name\" | {\"name\",\n"
-"                            \"transpose\", \"interleave\", \"reshape\"}}\n"
-"                            (docs/verify.md)\n"
-"  --row R                   golden batch row compared with a one-sequence\n"
-"                            candidate (default 0)\n"
-"  --json F                  the report as JSON, written atomically\n"
+"added to the default tolerances).\n";
+static const char foot[] =
 "Exit status: 0 pass, 1 a divergence, 2 unusable input (a usage error, or a\n"
-"file that cannot be read).\n");
-}
+"file that cannot be read).\n";
 
 static int parse_compute(const char *opt, const char *v, void *dst)
 {
@@ -122,26 +96,46 @@ int cmd_verify(int argc, char **argv)
     lr_error err;
     long row = 0, pos0 = 0;
     int rc = 2, compute = -1;
-    const cli_optdef opts[] = {
-        CLI_OPT("--golden", CLI_STR, &golden),
-        CLI_OPT("--candidate", CLI_STR, &cand),
-        CLI_OPT("--names", CLI_STR, &names),
-        CLI_OPT("--json", CLI_STR, &json),
+    const cli_optdef opts[] = { /* in --help's order */
+        CLI_H("--golden", CLI_STR, &golden,
+              "--golden FILE             the golden dump (safetensors)"),
+        CLI_H("--candidate", CLI_STR, &cand,
+              "--candidate FILE          the dump of the implementation under test"),
         CLI_OPT("--model", CLI_STR, &model),
-        CLI_OPT("--ids", CLI_STR, &ids),
-        CLI_NUM("--pos0", CLI_LONG, &pos0, 0, 1L << 30),
+        CLI_H("--ids", CLI_STR, &ids,
+              "--ids \"i0 i1 ...\"         with --model: the token ids"),
+        CLI_HN("--pos0", CLI_LONG, &pos0, 0, 1L << 30,
+               "--pos0 P                  with --model: position of the first token (0)"),
         CLI_OPT("--adapter", CLI_STR, &adapter),
-        CLI_OPT("--labels", CLI_STR, &labels),
-        CLI_NUM("--rtol", CLI_DBL, &o.rtol, 0, HUGE_VAL),
-        CLI_NUM("--atol", CLI_DBL, &o.atol, 0, HUGE_VAL),
-        CLI_FUN("--compute", parse_compute, &compute),
-        CLI_NUM("--row", CLI_LONG, &row, 0, 1L << 30),
+        CLI_H("--labels", CLI_STR, &labels,
+              "--labels \"l0 l1 ...\"      with --model and --adapter: HF labels (loss and\n"
+              "                            the adapter's gradients are compared too)"),
+        {"--compute", CLI_FN, &compute, 0, 0, NULL, parse_compute,
+         "--compute T               the candidate's compute type, which sets the\n"
+         "                            default tolerances (default: each candidate\n"
+         "                            tensor's dtype)"},
+        CLI_HN("--rtol", CLI_DBL, &o.rtol, 0, HUGE_VAL,
+               "--rtol R                  tolerance relative to the golden tensor's max |x|"),
+        CLI_HN("--atol", CLI_DBL, &o.atol, 0, HUGE_VAL,
+               "--atol A                  absolute tolerance; an element passes within\n"
+               "                            either"),
+        CLI_H("--names", CLI_STR, &names,
+              "--names MAP               hf (names of vectors/gen/hf_dump.py), llama.cpp\n"
+              "                            (graph tensor names), or a JSON map\n"
+              "                            {\"golden name\": \"candidate name\" | {\"name\",\n"
+              "                            \"transpose\", \"interleave\", \"reshape\"}}\n"
+              "                            (docs/verify.md)"),
+        CLI_HN("--row", CLI_LONG, &row, 0, 1L << 30,
+               "--row R                   golden batch row compared with a one-sequence\n"
+               "                            candidate (default 0)"),
+        CLI_H("--json", CLI_STR, &json,
+              "--json F                  the report as JSON, written atomically"),
     };
     lr_verify_opts_init(&o);
     memset(&map, 0, sizeof map);
     memset(&r, 0, sizeof r);
-    if ((rc = cli_parse("verify", argc, argv, 1, opts, sizeof opts / sizeof opts[0],
-                        usage)) >= 0)
+    if ((rc = cli_parse_doc("verify", argc, argv, 1, opts, sizeof opts / sizeof opts[0],
+                            head, foot)) >= 0)
         return rc;
     tmp[0] = 0;
     if (!cand || !golden == !model || (model && !ids) || (ids && !model)) {
