@@ -70,7 +70,9 @@ static int load(const char *path, lr_tokenizer *tok)
 
 int cmd_tokenize(int argc, char **argv)
 {
-    const char *path = NULL, *text = NULL, *file = NULL;
+    const char *path = NULL, *text = NULL, *file = NULL, *src;
+    char *data = NULL;
+    size_t n;
     unsigned flags;
     int jsonl = 0, special = 0, bos = 0, eos = 0, rc = 1;
     lr_tokenizer tok;
@@ -104,30 +106,22 @@ int cmd_tokenize(int argc, char **argv)
         return 2;
     }
     if (load(path, &tok)) return 1;
-    if (text) {
-        if (lr_buf_append(&in, text, strlen(text))) {
-            fprintf(stderr, "llamaref tokenize: out of memory\n");
-            goto done;
-        }
+    if (text) { /* the input: --text, --file or stdin */
+        src = text;
+        n = strlen(text);
     } else if (file) {
-        lr_error ferr;
-        size_t len;
-        char *data = NULL;
-        if (lr_read_file(file, &data, &len, &ferr)) {
-            fprintf(stderr, "llamaref tokenize: %s\n", ferr.msg);
+        if (lr_read_file(file, &data, &n, &err)) {
+            fprintf(stderr, "llamaref tokenize: %s\n", err.msg);
             goto done;
         }
-        len = lr_buf_append(&in, data, len);
-        free(data);
-        if (len) {
-            fprintf(stderr, "llamaref tokenize: out of memory\n");
-            goto done;
-        }
-    } else if (read_stdin(&in)) {
-        goto done;
+        src = data;
+    } else {
+        if (read_stdin(&in)) goto done;
+        src = in.data ? in.data : "";
+        n = in.len;
     }
     if (!jsonl) {
-        if (lr_tokenizer_encode(&tok, in.data ? in.data : "", in.len, flags, &ids, &err)) {
+        if (lr_tokenizer_encode(&tok, src, n, flags, &ids, &err)) {
             fprintf(stderr, "llamaref tokenize: %s\n", err.msg);
             goto done;
         }
@@ -135,8 +129,7 @@ int cmd_tokenize(int argc, char **argv)
     } else {
         /* the lines before an error are printed, as they would be streamed */
         lr_buf out = {0};
-        int r = lr_tokenize_jsonl(&tok, in.data ? in.data : "", in.len, flags, "stdin",
-                                  &out, &err);
+        int r = lr_tokenize_jsonl(&tok, src, n, flags, "stdin", &out, &err);
         int w = out.len && fwrite(out.data, 1, out.len, stdout) != out.len;
         lr_buf_free(&out);
         if (r) fprintf(stderr, "llamaref tokenize: %s\n", err.msg);
@@ -144,6 +137,7 @@ int cmd_tokenize(int argc, char **argv)
     }
     rc = fflush(stdout) ? 1 : 0;
 done:
+    free(data);
     lr_buf_free(&in);
     lr_tokens_free(&ids);
     lr_tokenizer_free(&tok);
