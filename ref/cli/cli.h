@@ -72,17 +72,28 @@ typedef struct cli_optdef {
     double lo, hi;
     int *given;
     int (*fn)(const char *opt, const char *val, void *dst);
+    const char *help;           /* cli_parse_doc: see there */
 } cli_optdef;
 /* Parses argv[first..argc) with the n options of opts: -h / --help prints
  * usage on stdout and returns 0; an option outside the table, a string
  * option without its value or a refused value prints its message (the
  * value parsers' above, cli_bad_option's) and returns 2; else -1 (go
  * on). */
-#define CLI_OPT(name, kind, dst) {name, kind, dst, 0, 0, NULL, NULL}
-#define CLI_NUM(name, kind, dst, lo, hi) {name, kind, dst, lo, hi, NULL, NULL}
-#define CLI_FUN(name, fn, dst) {name, CLI_FN, dst, 0, 0, NULL, fn}
+#define CLI_OPT(name, kind, dst) {name, kind, dst, 0, 0, NULL, NULL, NULL}
+#define CLI_NUM(name, kind, dst, lo, hi) {name, kind, dst, lo, hi, NULL, NULL, NULL}
+#define CLI_FUN(name, fn, dst) {name, CLI_FN, dst, 0, 0, NULL, fn, NULL}
 int cli_parse(const char *cmd, int argc, char **argv, int first,
               const cli_optdef *opts, size_t n, void (*usage)(FILE *));
+/* The same with the options' help in the table: --help prints head, each
+ * option's line in table order and foot.  An option's help is its whole
+ * line when it starts with '-' ("--ids  print token ids"; "  " is put
+ * before it and a newline after); otherwise the option's shared line
+ * (cli_help) with help, when not NULL, as the command's default; help ""
+ * prints nothing (a second spelling documented on another option's line).  CLI_H and CLI_HN: CLI_OPT and CLI_NUM with a help. */
+#define CLI_H(name, kind, dst, help) {name, kind, dst, 0, 0, NULL, NULL, help}
+#define CLI_HN(name, kind, dst, lo, hi, help) {name, kind, dst, lo, hi, NULL, NULL, help}
+int cli_parse_doc(const char *cmd, int argc, char **argv, int first,
+                  const cli_optdef *opts, size_t n, const char *head, const char *foot);
 /* Before any work: an output file's parent directories are created and
  * checked writable (is_dir: path itself is a directory to create).  Prints
  * "llamaref <cmd>: ..." and returns -1 when it cannot be written. */

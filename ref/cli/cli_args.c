@@ -160,14 +160,37 @@ static size_t edit_distance(const char *a, const char *b)
     return row[lb];
 }
 
+/* A command's --help: its usage function, or its head, its options' help
+ * lines in table order and its foot (cli_parse_doc). */
+typedef struct cli_doc {
+    void (*usage)(FILE *);
+    const cli_optdef *opts;
+    size_t n;
+    const char *head, *foot;
+} cli_doc;
+
+static void print_doc(FILE *f, const cli_doc *d)
+{
+    size_t k;
+    if (d->usage) { d->usage(f); return; }
+    fputs(d->head, f);
+    for (k = 0; k < d->n; k++) {
+        const char *h = d->opts[k].help;
+        if (h && !*h) continue; /* a spelling documented on another line */
+        if (h && h[0] == '-') fprintf(f, "  %s\n", h);
+        else cli_help(f, d->opts[k].name, h); /* a shared option: h its default */
+    }
+    fputs(d->foot, f);
+}
+
 /* The usage text as a string (malloc'ed; NULL when it cannot be captured). */
-static char *usage_text(void (*usage)(FILE *))
+static char *usage_text(const cli_doc *d)
 {
     FILE *f;
     char *s = NULL;
     long n;
-    if (!usage || !(f = tmpfile())) return NULL;
-    usage(f);
+    if ((!d->usage && !d->opts) || !(f = tmpfile())) return NULL;
+    print_doc(f, d);
     if (fflush(f) == 0 && (n = ftell(f)) >= 0 && n < (1L << 20) &&
         fseek(f, 0, SEEK_SET) == 0 && (s = malloc((size_t)n + 1)) != NULL) {
         if (fread(s, 1, (size_t)n, f) != (size_t)n) {
@@ -210,9 +233,9 @@ static int next_option(const char **p, char *tok, size_t cap)
     return 0;
 }
 
-int cli_bad_option(const char *cmd, const char *arg, void (*usage)(FILE *))
+static int bad_option(const char *cmd, const char *arg, const cli_doc *doc)
 {
-    char *text = usage_text(usage), tok[64], best[64] = "";
+    char *text = usage_text(doc), tok[64], best[64] = "";
     const char *p;
     size_t i, d, best_d = (size_t)-1;
     if (text) {
@@ -254,25 +277,31 @@ int cli_bad_option(const char *cmd, const char *arg, void (*usage)(FILE *))
     return 2;
 }
 
-int cli_parse(const char *cmd, int argc, char **argv, int first,
-              const cli_optdef *opts, size_t n, void (*usage)(FILE *))
+int cli_bad_option(const char *cmd, const char *arg, void (*usage)(FILE *))
+{
+    cli_doc d = {usage, NULL, 0, NULL, NULL};
+    return bad_option(cmd, arg, &d);
+}
+
+static int parse(const char *cmd, int argc, char **argv, int first,
+                 const cli_optdef *opts, size_t n, const cli_doc *doc)
 {
     int i, bad;
     size_t k;
     for (i = first; i < argc; i++) {
         const char *s = cli_opt(argv[i]), *v = i + 1 < argc ? argv[i + 1] : NULL;
         const cli_optdef *o = NULL;
-        if (!strcmp(s, "-h") || !strcmp(s, "--help")) { usage(stdout); return 0; }
+        if (!strcmp(s, "-h") || !strcmp(s, "--help")) { print_doc(stdout, doc); return 0; }
         for (k = 0; k < n && !o; k++)
             if (!strcmp(s, opts[k].name)) o = &opts[k];
-        if (!o) return cli_bad_option(cmd, s, usage);
+        if (!o) return bad_option(cmd, s, doc);
         if (o->given) *o->given = 1;
         if (o->kind == CLI_FLAG || o->kind == CLI_UNFLAG) {
             *(int *)o->dst = o->kind == CLI_FLAG;
             continue;
         }
         if (!v && (o->kind == CLI_STR || o->kind == CLI_FN))
-            return cli_bad_option(cmd, s, usage);
+            return bad_option(cmd, s, doc);
         switch (o->kind) {
         case CLI_STR: *(const char **)o->dst = v; bad = 0; break;
         case CLI_FN: bad = o->fn(s, v, o->dst); break;
@@ -290,6 +319,20 @@ int cli_parse(const char *cmd, int argc, char **argv, int first,
         i++;
     }
     return -1;
+}
+
+int cli_parse(const char *cmd, int argc, char **argv, int first,
+              const cli_optdef *opts, size_t n, void (*usage)(FILE *))
+{
+    cli_doc d = {usage, NULL, 0, NULL, NULL};
+    return parse(cmd, argc, argv, first, opts, n, &d);
+}
+
+int cli_parse_doc(const char *cmd, int argc, char **argv, int first,
+                  const cli_optdef *opts, size_t n, const char *head, const char *foot)
+{
+    cli_doc d = {NULL, opts, n, head, foot};
+    return parse(cmd, argc, argv, first, opts, n, &d);
 }
 
 int cli_prepare_out(const char *cmd, const char *path, int is_dir)

@@ -92,7 +92,7 @@ int cmd_bench(int argc, char **argv)
     lr_model *m = NULL;
     lr_error err;
     const cli_optdef opts[] = {
-        {"--stories", CLI_STR, &stories, 0, 0, &given, NULL},
+        {"--stories", CLI_STR, &stories, 0, 0, &given, NULL, NULL},
         CLI_NUM("--size", CLI_INT, &size, 16, 16384),
         CLI_OPT("--quick", CLI_FLAG, &quick),
         CLI_OPT("--decode-only", CLI_FLAG, &only),

@@ -12,42 +12,14 @@
 #include "llamaref/papers/detox/detox_run.h"
 #include "llamaref/core/par.h"
 
-static void usage(FILE *f)
-{
-    fprintf(f,
+static const char head[] =
 "usage: llamaref detox -m, --model PATH [--tokenizer PATH] [--adapter DIR]\n"
 "                      --shots few_shot_pairs.json --lang de|fr|es|ru\n"
-"                      --inputs FILE --out FILE.jsonl [options]\n");
-    cli_help(f, "--model", NULL);
-    cli_help(f, "--tokenizer", NULL);
-    cli_help(f, "--adapter", NULL);
-    cli_help(f, "--keep-dtype", NULL);
-    cli_help(f, "--no-check-weights", NULL);
-    cli_help(f, "--shots", NULL);
-    cli_help(f, "--num-shots", "all of the language; the old spelling --n-shots\n"
-                "                            still works, with a warning");
-    cli_help(f, "--max-new-tokens", "512");
-    cli_help(f, "--max-len", "2048");
-    cli_help(f, "--temperature", "0.9");
-    cli_help(f, "--top-k", "0");
-    cli_help(f, "--top-p", "0.9");
-    cli_help(f, "--min-p", "0");
-    cli_help(f, "--seed", "42");
-    fprintf(f,
-"  --lang L                  the language of the shots and inputs (de, fr,\n"
-"                            es, ru)\n"
-"  --inputs FILE             one toxic sentence per line, or a TSV with a\n"
-"                            header (column toxic_sentence, else the first;\n"
-"                            a neutral_sentence column becomes the reference)\n"
-"  --candidates N            rewrites per input (default 1)\n"
-"  --limit N                 first N inputs only\n"
-"  --template T              auto (default) | chat (Llama 3.1, or ChatML for\n"
-"                            a ChatML GGUF) | plain\n"
-"  --out FILE.jsonl          the rewrites (parent directories created first)\n"
+"                      --inputs FILE --out FILE.jsonl [options]\n";
+static const char foot[] =
 "Each output line: {\"source\", \"output\", \"candidate\", \"refusal\",\n"
 "[\"reference\"]} (the input format of llamaref detox-score); FILE.json,\n"
-"FILE.md and FILE-detox.svg summarise.  Prompt: docs/evaluation.md.\n");
-}
+"FILE.md and FILE-detox.svg summarise.  Prompt: docs/evaluation.md.\n";
 
 static void progress(void *ctx, size_t done, size_t total)
 {
@@ -67,23 +39,35 @@ int cmd_detox(int argc, char **argv)
     lr_detox_run_options o;
     lr_detox_run_result res;
     lr_error err;
-    const cli_optdef opts[] = {
+    const cli_optdef opts[] = { /* in --help's order */
         CLI_LM_OPTS(lm),
         CLI_OPT("--shots", CLI_STR, &shots_path),
-        CLI_OPT("--lang", CLI_STR, &o.lang),
-        CLI_OPT("--inputs", CLI_STR, &inputs),
-        CLI_OPT("--out", CLI_STR, &o.out),
-        CLI_FUN("--template", cli_template_opt, &template_arg),
-        CLI_NUM("--candidates", CLI_LONG, &o.candidates, 1, 1000),
-        CLI_NUM("--num-shots", CLI_LONG, &o.n_shots, 0, 1000),
-        CLI_NUM("--top-k", CLI_LONG, &o.top_k, 0, 1 << 30),
-        CLI_OPT("--seed", CLI_SEED, &o.seed),
-        CLI_NUM("--max-new-tokens", CLI_LONG, &o.max_new, 1, 1 << 20),
-        {"--max-len", CLI_LONG, &max_len, 2, 1 << 24, &max_len_given, NULL},
-        CLI_NUM("--limit", CLI_LONG, &limit, 0, 0x7fffffffL),
-        CLI_NUM("--temperature", CLI_DBL, &o.temperature, 0, 1e30),
-        CLI_NUM("--top-p", CLI_DBL_GT, &o.top_p, 0, 1),
-        CLI_NUM("--min-p", CLI_DBL, &o.min_p, 0, 1),
+        CLI_HN("--num-shots", CLI_LONG, &o.n_shots, 0, 1000,
+               "all of the language; the old spelling --n-shots\n"
+               "                            still works, with a warning"),
+        CLI_HN("--max-new-tokens", CLI_LONG, &o.max_new, 1, 1 << 20, "512"),
+        {"--max-len", CLI_LONG, &max_len, 2, 1 << 24, &max_len_given, NULL, "2048"},
+        CLI_HN("--temperature", CLI_DBL, &o.temperature, 0, 1e30, "0.9"),
+        CLI_HN("--top-k", CLI_LONG, &o.top_k, 0, 1 << 30, "0"),
+        CLI_HN("--top-p", CLI_DBL_GT, &o.top_p, 0, 1, "0.9"),
+        CLI_HN("--min-p", CLI_DBL, &o.min_p, 0, 1, "0"),
+        CLI_H("--seed", CLI_SEED, &o.seed, "42"),
+        CLI_H("--lang", CLI_STR, &o.lang,
+              "--lang L                  the language of the shots and inputs (de, fr,\n"
+              "                            es, ru)"),
+        CLI_H("--inputs", CLI_STR, &inputs,
+              "--inputs FILE             one toxic sentence per line, or a TSV with a\n"
+              "                            header (column toxic_sentence, else the first;\n"
+              "                            a neutral_sentence column becomes the reference)"),
+        CLI_HN("--candidates", CLI_LONG, &o.candidates, 1, 1000,
+               "--candidates N            rewrites per input (default 1)"),
+        CLI_HN("--limit", CLI_LONG, &limit, 0, 0x7fffffffL,
+               "--limit N                 first N inputs only"),
+        {"--template", CLI_FN, &template_arg, 0, 0, NULL, cli_template_opt,
+         "--template T              auto (default) | chat (Llama 3.1, or ChatML for\n"
+         "                            a ChatML GGUF) | plain"},
+        CLI_H("--out", CLI_STR, &o.out,
+              "--out FILE.jsonl          the rewrites (parent directories created first)"),
     };
 
     memset(&lm, 0, sizeof lm);
@@ -96,8 +80,8 @@ int cmd_detox(int argc, char **argv)
     o.max_new = 512;
     o.temperature = 0.9;
     o.top_p = 0.9;
-    if ((rc = cli_parse("detox", argc, argv, 1, opts, sizeof opts / sizeof opts[0],
-                        usage)) >= 0)
+    if ((rc = cli_parse_doc("detox", argc, argv, 1, opts, sizeof opts / sizeof opts[0],
+                            head, foot)) >= 0)
         return rc;
     rc = 1;
     if (!lm.model_path || !shots_path || !o.lang || !inputs || !o.out) {

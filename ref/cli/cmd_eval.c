@@ -15,9 +15,7 @@
 #include "llamaref/eval/mmlu.h"
 #include "llamaref/core/par.h"
 
-static void usage(FILE *f)
-{
-    fprintf(f,
+static const char head[] =
 "usage: llamaref eval mmlu       -m, --model PATH [--adapter DIR] --data DIR\n"
 "                                [--num-shots 5] [--limit N] [--subjects a,b]\n"
 "                                [--format letter|continuation]\n"
@@ -28,41 +26,8 @@ static void usage(FILE *f)
 "                     prints \"PPL = X +/- Y\" as llama.cpp's perplexity tool\n"
 "                     (Y = X times the standard error of the mean token\n"
 "                     NLL); --verbose: the running value after each window\n"
-"common options:\n");
-    cli_help(f, "--model", NULL);
-    cli_help(f, "--tokenizer", NULL);
-    cli_help(f, "--adapter", NULL);
-    cli_help(f, "--keep-dtype", NULL);
-    cli_help(f, "--no-check-weights", NULL);
-    cli_help(f, "--data", NULL);
-    cli_help(f, "--num-shots", "5 (MMLU); the old spelling --shots N still works,\n"
-                "                            with a warning");
-    cli_help(f, "--max-len", "2048, lm-evaluation-harness's");
-    fprintf(f,
-"  --no-bos                  do not prepend BOS (default: prepend, as HF\n"
-"                            Llama tokenizers do)\n"
-"  --out FILE.json           summary (with lm-evaluation-harness 0.4's\n"
-"                            \"acc,none\" / \"acc_stderr,none\"); also FILE.md\n"
-"                            and FILE-*.svg; checked before any work\n"
-"  --items FILE.jsonl        per-question log-likelihoods (mmlu, truthfulqa)\n"
-"  --requests FILE.jsonl     mmlu, truthfulqa: write the requests instead (one\n"
-"                            line per question: context and the continuations\n"
-"                            scored, as lm-evaluation-harness builds them); no\n"
-"                            model is loaded\n"
-"mmlu, truthfulqa:\n"
-"  --limit N                 the first N questions (of each subject in mmlu)\n"
-"mmlu:\n"
-"  --subjects a,b            these subjects only (default: every *_test.csv)\n"
-"  --format F                letter (lm-evaluation-harness mmlu, default) or\n"
-"                            continuation (mmlu_continuation)\n"
-"ppl (--data is a text file; the old spelling --text still works, with a\n"
-"warning):\n"
-"  --window W                tokens per window (default the model's\n"
-"                            max_position_embeddings, at most 2048)\n"
-"  --stride S                start of one window to the next (default W)\n"
-"  --verbose                 the running value after each window on stderr\n"
-"Prompts and scoring: docs/evaluation.md.\n");
-}
+"common options:\n";
+static const char foot[] = "Prompts and scoring: docs/evaluation.md.\n";
 
 typedef struct eval_opts {
     cli_lm lm;
@@ -197,23 +162,48 @@ int cmd_eval(int argc, char **argv)
     lr_error err;
     const char *task;
     int rc = 1, format_given = 0, max_len_given = 0;
-    const cli_optdef opts[] = {
+    const cli_optdef opts[] = { /* in --help's order; a section title ends a line */
         CLI_LM_OPTS(o.lm),
         CLI_OPT("--data", CLI_STR, &o.e.data),
-        CLI_FUN("--text", text_opt, &o.e.data),
-        CLI_OPT("--out", CLI_STR, &o.out),
-        CLI_OPT("--items", CLI_STR, &o.items),
-        CLI_OPT("--requests", CLI_STR, &o.requests),
-        CLI_OPT("--subjects", CLI_STR, &o.e.subjects),
-        CLI_OPT("--no-bos", CLI_UNFLAG, &o.e.bos),
-        CLI_OPT("--verbose", CLI_FLAG, &o.verbose),
-        {"--format", CLI_FN, &o.e.format, 0, 0, &format_given, format_opt},
-        CLI_NUM("--num-shots", CLI_LONG, &o.e.shots, 0, 1000),
-        CLI_FUN("--shots", shots_opt, &o.e.shots),
-        CLI_NUM("--limit", CLI_LONG, &o.e.limit, 0, 0x7fffffffL),
-        CLI_NUM("--window", CLI_LONG, &o.e.window, 2, 1 << 24),
-        CLI_NUM("--stride", CLI_LONG, &o.e.stride, 1, 1 << 24),
-        {"--max-len", CLI_LONG, &o.max_len, 2, 1 << 24, &max_len_given, NULL},
+        CLI_HN("--num-shots", CLI_LONG, &o.e.shots, 0, 1000,
+               "5 (MMLU); the old spelling --shots N still works,\n"
+               "                            with a warning"),
+        {"--shots", CLI_FN, &o.e.shots, 0, 0, NULL, shots_opt, ""},
+        {"--max-len", CLI_LONG, &o.max_len, 2, 1 << 24, &max_len_given, NULL,
+         "2048, lm-evaluation-harness's"},
+        CLI_H("--no-bos", CLI_UNFLAG, &o.e.bos,
+              "--no-bos                  do not prepend BOS (default: prepend, as HF\n"
+              "                            Llama tokenizers do)"),
+        CLI_H("--out", CLI_STR, &o.out,
+              "--out FILE.json           summary (with lm-evaluation-harness 0.4's\n"
+              "                            \"acc,none\" / \"acc_stderr,none\"); also FILE.md\n"
+              "                            and FILE-*.svg; checked before any work"),
+        CLI_H("--items", CLI_STR, &o.items,
+              "--items FILE.jsonl        per-question log-likelihoods (mmlu, truthfulqa)"),
+        CLI_H("--requests", CLI_STR, &o.requests,
+              "--requests FILE.jsonl     mmlu, truthfulqa: write the requests instead (one\n"
+              "                            line per question: context and the continuations\n"
+              "                            scored, as lm-evaluation-harness builds them); no\n"
+              "                            model is loaded\n"
+              "mmlu, truthfulqa:"),
+        CLI_HN("--limit", CLI_LONG, &o.e.limit, 0, 0x7fffffffL,
+               "--limit N                 the first N questions (of each subject in mmlu)\n"
+               "mmlu:"),
+        CLI_H("--subjects", CLI_STR, &o.e.subjects,
+              "--subjects a,b            these subjects only (default: every *_test.csv)"),
+        {"--format", CLI_FN, &o.e.format, 0, 0, &format_given, format_opt,
+         "--format F                letter (lm-evaluation-harness mmlu, default) or\n"
+         "                            continuation (mmlu_continuation)\n"
+         "ppl (--data is a text file; the old spelling --text still works, with a\n"
+         "warning):"},
+        {"--text", CLI_FN, &o.e.data, 0, 0, NULL, text_opt, ""},
+        CLI_HN("--window", CLI_LONG, &o.e.window, 2, 1 << 24,
+               "--window W                tokens per window (default the model's\n"
+               "                            max_position_embeddings, at most 2048)"),
+        CLI_HN("--stride", CLI_LONG, &o.e.stride, 1, 1 << 24,
+               "--stride S                start of one window to the next (default W)"),
+        CLI_H("--verbose", CLI_FLAG, &o.verbose,
+              "--verbose                 the running value after each window on stderr"),
     };
     memset(&o, 0, sizeof o);
     memset(&L, 0, sizeof L);
@@ -224,14 +214,15 @@ int cmd_eval(int argc, char **argv)
                 "(see --help)\n");
         return 2;
     }
-    if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) { usage(stdout); return 0; }
+    if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))
+        return cli_parse_doc("eval", 2, argv, 1, opts, sizeof opts / sizeof opts[0], head, foot);
     task = argv[1];
     if (strcmp(task, "mmlu") && strcmp(task, "truthfulqa") && strcmp(task, "ppl")) {
         fprintf(stderr, "llamaref eval: unknown task '%s' (mmlu, truthfulqa, ppl)\n", task);
         return 2;
     }
-    if ((rc = cli_parse("eval", argc, argv, 2, opts, sizeof opts / sizeof opts[0],
-                        usage)) >= 0)
+    if ((rc = cli_parse_doc("eval", argc, argv, 2, opts, sizeof opts / sizeof opts[0],
+                            head, foot)) >= 0)
         return rc;
     rc = 1;
     if (format_given && strcmp(task, "mmlu")) {

@@ -12,21 +12,13 @@
 #include "llamaref/formats/quant.h"
 #include "llamaref/tokenizer/tokenizer.h"
 
-static void usage(FILE *f)
-{
-    fprintf(f, "usage: llamaref export-gguf -m, --model PATH --out F.gguf\n"
-               "                            [--type f32|f16|bf16|q8_0]\n"
-               "                            [--tokenizer PATH | --no-tokenizer]\n");
-    cli_help(f, "--model", NULL);
-    cli_help(f, "--tokenizer", NULL);
-    fprintf(f, "  --no-tokenizer            write the weights only\n"
-               "  --out F.gguf              the GGUF file (written atomically; parent\n"
-               "                            directories created first)\n"
-               "  --type T                  f32 (default), f16, bf16 or q8_0: the type of\n"
-               "                            the matrices (norms stay F32)\n"
-               "Writes the model as a llama GGUF with the tokenizer as tokenizer.ggml.*\n"
-               "metadata; q/k rows in Meta's layout, llama3 scaling as rope_freqs.\n");
-}
+static const char head[] =
+"usage: llamaref export-gguf -m, --model PATH --out F.gguf\n"
+"                            [--type f32|f16|bf16|q8_0]\n"
+"                            [--tokenizer PATH | --no-tokenizer]\n";
+static const char foot[] =
+"Writes the model as a llama GGUF with the tokenizer as tokenizer.ggml.*\n"
+"metadata; q/k rows in Meta's layout, llama3 scaling as rope_freqs.\n";
 
 int cmd_export_gguf(int argc, char **argv)
 {
@@ -37,13 +29,18 @@ int cmd_export_gguf(int argc, char **argv)
     lr_error err;
     const cli_optdef opts[] = {
         CLI_OPT("--model", CLI_STR, &model),
-        CLI_OPT("--out", CLI_STR, &out),
-        CLI_OPT("--type", CLI_STR, &type_name),
         CLI_OPT("--tokenizer", CLI_STR, &tok_path),
-        CLI_OPT("--no-tokenizer", CLI_FLAG, &no_tok),
+        CLI_H("--no-tokenizer", CLI_FLAG, &no_tok,
+              "--no-tokenizer            write the weights only"),
+        CLI_H("--out", CLI_STR, &out,
+              "--out F.gguf              the GGUF file (written atomically; parent\n"
+              "                            directories created first)"),
+        CLI_H("--type", CLI_STR, &type_name,
+              "--type T                  f32 (default), f16, bf16 or q8_0: the type of\n"
+              "                            the matrices (norms stay F32)"),
     };
-    if ((rc = cli_parse("export-gguf", argc, argv, 1, opts, sizeof opts / sizeof opts[0],
-                        usage)) >= 0)
+    if ((rc = cli_parse_doc("export-gguf", argc, argv, 1, opts, sizeof opts / sizeof opts[0],
+                            head, foot)) >= 0)
         return rc;
     rc = 1;
     if (!model || !out) {

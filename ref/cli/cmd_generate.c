@@ -18,40 +18,14 @@
 #include <omp.h>
 #endif
 
-static void usage(FILE *f)
-{
-    fprintf(f,
+static const char head[] =
 "usage: llamaref generate -m, --model PATH [--tokenizer PATH] -p, --prompt TEXT\n"
-"                         [options]\n");
-    cli_help(f, "--model", NULL);
-    cli_help(f, "--tokenizer", NULL);
-    cli_help(f, "--adapter", NULL);
-    cli_help(f, "--keep-dtype", NULL);
-    cli_help(f, "--no-check-weights", NULL);
-    cli_help(f, "--prompt", NULL);
-    cli_help(f, "--file", NULL);
-    cli_help(f, "--max-new-tokens", "256");
-    cli_help(f, "--max-len", "the model's max_position_embeddings; prompt plus\n"
-                "                            new tokens beyond it are refused");
-    cli_help(f, "--temperature", "0");
-    cli_help(f, "--top-k", "0");
-    cli_help(f, "--top-p", "1");
-    cli_help(f, "--min-p", "0");
-    cli_help(f, "--seed", "42; docs/sampling.md");
-    fprintf(f,
-"  --prompt-ids IDS          the prompt as token ids (\"1 2 3\"; no tokenizer\n"
-"                            needed; nothing is prepended)\n"
-"  --chat                    apply the chat template (a GGUF's own ChatML\n"
-"                            template, else Llama 3.1 Instruct)\n"
-"  --system TEXT             system message (with --chat)\n"
-"  --ids                     print generated token ids instead of text\n"
-"  --no-stop                 do not stop at end-of-sequence tokens\n"
-"  -t, --threads N           OpenMP threads (OMP=1 builds)\n"
+"                         [options]\n";
+static const char foot[] =
 "A BOS token is prepended to --prompt.  Stops at the config's\n"
 "eos_token_id(s) and, with a Llama 3 tokenizer, at <|eot_id|>, <|eom_id|>\n"
 "and <|end_of_text|>; with a llama2.c tokenizer at BOS (id 1), as llama2.c\n"
-"does.  Timing goes to stderr.\n");
-}
+"does.  Timing goes to stderr.\n";
 
 /* Each new token on stdout as it comes: its id, or its text (the
  * streaming decoder holds back incomplete UTF-8). */
@@ -95,34 +69,43 @@ int cmd_generate(int argc, char **argv)
     lr_stream_decoder sd;
     token_out out;
     double t0, t1, t2;
-    const cli_optdef opts[] = {
+    const cli_optdef opts[] = { /* in --help's order */
         CLI_OPT("--model", CLI_STR, &model_path),
         CLI_OPT("--tokenizer", CLI_STR, &tok_path),
-        CLI_OPT("--prompt", CLI_STR, &prompt),
-        CLI_OPT("--prompt-ids", CLI_STR, &prompt_ids),
-        CLI_OPT("--file", CLI_STR, &prompt_file),
         CLI_OPT("--adapter", CLI_STR, &adapter),
-        CLI_OPT("--system", CLI_STR, &system),
-        CLI_OPT("--no-check-weights", CLI_UNFLAG, &check),
-        CLI_OPT("--chat", CLI_FLAG, &chat),
-        CLI_OPT("--ids", CLI_FLAG, &print_ids),
-        CLI_OPT("--no-stop", CLI_FLAG, &no_stop),
         CLI_OPT("--keep-dtype", CLI_FLAG, &keep_dtype),
-        CLI_NUM("--max-len", CLI_LONG, &max_len, 1, 1 << 24),
-        CLI_NUM("--max-new-tokens", CLI_LONG, &n_new, 0, 1 << 24),
-        CLI_NUM("--top-k", CLI_LONG, &top_k, 0, 1 << 30),
-        CLI_OPT("--seed", CLI_SEED, &seed),
-        CLI_NUM("--threads", CLI_LONG, &threads, 1, 4096),
-        CLI_NUM("--temperature", CLI_DBL, &temperature, 0, 1e30),
-        CLI_NUM("--top-p", CLI_DBL_GT, &top_p, 0, 1),
-        CLI_NUM("--min-p", CLI_DBL, &min_p, 0, 1),
+        CLI_OPT("--no-check-weights", CLI_UNFLAG, &check),
+        CLI_OPT("--prompt", CLI_STR, &prompt),
+        CLI_OPT("--file", CLI_STR, &prompt_file),
+        CLI_HN("--max-new-tokens", CLI_LONG, &n_new, 0, 1 << 24, "256"),
+        CLI_HN("--max-len", CLI_LONG, &max_len, 1, 1 << 24,
+               "the model's max_position_embeddings; prompt plus\n"
+               "                            new tokens beyond it are refused"),
+        CLI_HN("--temperature", CLI_DBL, &temperature, 0, 1e30, "0"),
+        CLI_HN("--top-k", CLI_LONG, &top_k, 0, 1 << 30, "0"),
+        CLI_HN("--top-p", CLI_DBL_GT, &top_p, 0, 1, "1"),
+        CLI_HN("--min-p", CLI_DBL, &min_p, 0, 1, "0"),
+        CLI_H("--seed", CLI_SEED, &seed, "42; docs/sampling.md"),
+        CLI_H("--prompt-ids", CLI_STR, &prompt_ids,
+              "--prompt-ids IDS          the prompt as token ids (\"1 2 3\"; no tokenizer\n"
+              "                            needed; nothing is prepended)"),
+        CLI_H("--chat", CLI_FLAG, &chat,
+              "--chat                    apply the chat template (a GGUF's own ChatML\n"
+              "                            template, else Llama 3.1 Instruct)"),
+        CLI_H("--system", CLI_STR, &system, "--system TEXT             system message (with --chat)"),
+        CLI_H("--ids", CLI_FLAG, &print_ids,
+              "--ids                     print generated token ids instead of text"),
+        CLI_H("--no-stop", CLI_FLAG, &no_stop,
+              "--no-stop                 do not stop at end-of-sequence tokens"),
+        CLI_HN("--threads", CLI_LONG, &threads, 1, 4096,
+               "-t, --threads N           OpenMP threads (OMP=1 builds)"),
     };
 
     memset(&dec, 0, sizeof dec);
     memset(&smp, 0, sizeof smp);
     memset(&lm, 0, sizeof lm);
-    if ((rc = cli_parse("generate", argc, argv, 1, opts, sizeof opts / sizeof opts[0],
-                        usage)) >= 0)
+    if ((rc = cli_parse_doc("generate", argc, argv, 1, opts, sizeof opts / sizeof opts[0],
+                            head, foot)) >= 0)
         return rc;
     rc = 1;
     if ((!!prompt + !!prompt_ids + !!prompt_file) > 1) {

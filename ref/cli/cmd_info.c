@@ -18,12 +18,9 @@ static void print_bytes(const char *label, double bytes)
     printf("%-34s %.2f %s (%.0f bytes)\n", label, v, unit[u], bytes);
 }
 
-static void usage(FILE *f)
-{
-    fprintf(f, "usage: llamaref info -m, --model PATH\n");
-    cli_help(f, "--model", NULL);
-    fprintf(f, "Prints the config, the parameter count and the memory it takes.\n");
-}
+static const char head[] = "usage: llamaref info -m, --model PATH\n";
+static const char foot[] =
+"Prints the config, the parameter count and the memory it takes.\n";
 
 int cmd_info(int argc, char **argv)
 {
@@ -37,8 +34,7 @@ int cmd_info(int argc, char **argv)
     const cli_optdef opts[] = {
         CLI_OPT("--model", CLI_STR, &path),
     };
-    if ((rc = cli_parse("info", argc, argv, 1, opts, sizeof opts / sizeof opts[0],
-                        usage)) >= 0)
+    if ((rc = cli_parse_doc("info", argc, argv, 1, opts, 1, head, foot)) >= 0)
         return rc;
     if (!path) {
         fprintf(stderr, "llamaref info: --model PATH is required\n");

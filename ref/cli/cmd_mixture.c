@@ -10,35 +10,13 @@
 #include "llamaref/papers/knowledge/mixture.h"
 #include "llamaref/papers/knowledge/probe.h"
 
-static void usage(FILE *f)
-{
-    fprintf(f,
+static const char head[] =
 "usage: llamaref mixture --facts PROBED.jsonl --unknown N [--extra K]\n"
-"                        [--kind known|paraphrase] [--seed S] --out FILE.jsonl\n"
-"  --facts FILE              facts with a \"category\" (the output of llamaref\n"
-"                            probe; paraphrases from a \"paraphrases\" array);\n"
-"                            repeatable\n"
-"  --unknown N               number of Unknown facts\n"
-"  --extra K                 extra examples per unknown fact (default 0)\n"
-"  --kind KIND               known (HighlyKnown facts, default) or paraphrase\n");
-    cli_help(f, "--seed", "42; it selects the facts");
-    fprintf(f,
-"  --system TEXT             system message of the training prompt (default\n"
-"                            \"%s\")\n"
-"  --template T              auto (default): the template the probe used\n"
-"                            (\"template\" in the summary FILE.json next to the\n"
-"                            first --facts), else chat; the choice is printed\n"
-"                            on stderr.  chat: \"messages\" [system, user\n"
-"                            \"Question: q\", assistant \"Answer: a\"]; plain:\n"
-"                            \"prompt\" \"{system}\\n\\nQuestion: q\\nAnswer:\" and\n"
-"                            \"completion\" \" a\" (the zero-shot form of llamaref\n"
-"                            probe's prompts, for llamaref train)\n"
-"  --out FILE.jsonl          the training examples (parent directories\n"
-"                            created first)\n"
+"                        [--kind known|paraphrase] [--seed S] --out FILE.jsonl\n";
+static const char foot[] =
 "Each output line also has \"question\", \"answers\", \"role\" (unknown |\n"
 "known | paraphrase) and \"group\".\n"
-"Selection rules: docs/evaluation.md.\n", LR_PROBE_SYSTEM);
-}
+"Selection rules: docs/evaluation.md.\n";
 
 /* --template auto|chat|plain -> -1 (the probe's, from its summary), 0, 1 */
 static int plain_opt(const char *opt, const char *val, void *dst)
@@ -71,21 +49,39 @@ int cmd_mixture(int argc, char **argv)
     lr_buf b = {0};
     size_t roles[LR_ROLE_COUNT] = {0};
     const cli_optdef opts[] = {
-        CLI_FUN("--facts", cli_paths_opt, &fl),
-        CLI_OPT("--out", CLI_STR, &out),
-        CLI_OPT("--system", CLI_STR, &system),
-        CLI_FUN("--template", plain_opt, &plain),
-        CLI_FUN("--kind", kind_opt, &kind),
-        CLI_NUM("--unknown", CLI_LONG, &n_unknown, 0, 100000000L),
-        CLI_NUM("--extra", CLI_LONG, &k, 0, 100000L),
-        CLI_OPT("--seed", CLI_SEED, &seed),
+        {"--facts", CLI_FN, &fl, 0, 0, NULL, cli_paths_opt,
+         "--facts FILE              facts with a \"category\" (the output of llamaref\n"
+         "                            probe; paraphrases from a \"paraphrases\" array);\n"
+         "                            repeatable"},
+        CLI_HN("--unknown", CLI_LONG, &n_unknown, 0, 100000000L,
+               "--unknown N               number of Unknown facts"),
+        CLI_HN("--extra", CLI_LONG, &k, 0, 100000L,
+               "--extra K                 extra examples per unknown fact (default 0)"),
+        {"--kind", CLI_FN, &kind, 0, 0, NULL, kind_opt,
+         "--kind KIND               known (HighlyKnown facts, default) or paraphrase"},
+        CLI_H("--seed", CLI_SEED, &seed, "42; it selects the facts"),
+        CLI_H("--system", CLI_STR, &system,
+              "--system TEXT             system message of the training prompt (default\n"
+              "                            \"" LR_PROBE_SYSTEM "\")"),
+        {"--template", CLI_FN, &plain, 0, 0, NULL, plain_opt,
+         "--template T              auto (default): the template the probe used\n"
+         "                            (\"template\" in the summary FILE.json next to the\n"
+         "                            first --facts), else chat; the choice is printed\n"
+         "                            on stderr.  chat: \"messages\" [system, user\n"
+         "                            \"Question: q\", assistant \"Answer: a\"]; plain:\n"
+         "                            \"prompt\" \"{system}\\n\\nQuestion: q\\nAnswer:\" and\n"
+         "                            \"completion\" \" a\" (the zero-shot form of llamaref\n"
+         "                            probe's prompts, for llamaref train)"},
+        CLI_H("--out", CLI_STR, &out,
+              "--out FILE.jsonl          the training examples (parent directories\n"
+              "                            created first)"),
     };
 
     memset(&facts, 0, sizeof facts);
     memset(&mx, 0, sizeof mx);
     fl.n = 0;
-    if ((rc = cli_parse("mixture", argc, argv, 1, opts, sizeof opts / sizeof opts[0],
-                        usage)) >= 0)
+    if ((rc = cli_parse_doc("mixture", argc, argv, 1, opts, sizeof opts / sizeof opts[0],
+                            head, foot)) >= 0)
         return rc;
     rc = 1;
     if (!fl.n || n_unknown < 0 || !out) {

@@ -12,48 +12,16 @@
 #include "llamaref/papers/knowledge/probe.h"
 #include "llamaref/core/svg.h"
 
-static void usage(FILE *f)
-{
-    fprintf(f,
+static const char head[] =
 "usage: llamaref probe -m, --model PATH [--tokenizer PATH] [--adapter DIR]\n"
 "                      --facts FILE [--facts FILE ...] --shots FILE\n"
-"                      --out FILE.jsonl [options]\n");
-    cli_help(f, "--model", NULL);
-    cli_help(f, "--tokenizer", NULL);
-    cli_help(f, "--adapter", NULL);
-    cli_help(f, "--keep-dtype", NULL);
-    cli_help(f, "--no-check-weights", NULL);
-    cli_help(f, "--shots", NULL);
-    cli_help(f, "--max-new-tokens", "32: the answer's length");
-    cli_help(f, "--max-len", "2048");
-    cli_help(f, "--temperature", "0.5, for the samples");
-    cli_help(f, "--top-k", "0");
-    cli_help(f, "--top-p", "1");
-    cli_help(f, "--min-p", "0");
-    cli_help(f, "--seed", "42");
-    fprintf(f,
-"  --facts FILE              facts: EntityQuestions JSON array or JSONL of\n"
-"                            {\"question\", \"answers\": [aliases]} (repeatable);\n"
-"                            --shots has the same format (first alias used)\n"
-"  --prompts N               N_ex prompt variants per fact (default 10)\n"
-"  --shots-per-prompt K      shots per prompt (default 4)\n"
-"  --samples S               sampled answers per prompt (default 0: greedy)\n"
-"  --limit N                 probe only the first N facts\n"
-"  --template T              auto (default: plain for a world model or a\n"
-"                            config with \"llamaref_template\": \"plain\", else\n"
-"                            chatml when the tokenizer's GGUF chat template\n"
-"                            is ChatML, chat when it has <|eot_id|>) | chat\n"
-"                            (Llama 3.1, or ChatML) | plain; the choice goes\n"
-"                            to stderr\n"
-"  --system TEXT             system message (default \"%s\")\n"
-"  --out FILE.jsonl          its directory is created and checked first\n"
+"                      --out FILE.jsonl [options]\n";
+static const char foot[] =
 "Writes FILE.jsonl (one record per fact: question, answers, category,\n"
 "greedy[], correct[], samples[], sample_correct[]), FILE.json (summary),\n"
 "FILE.md and FILE-categories.svg.  Prompts: docs/evaluation.md.  SliCK\n"
 "categories: Gekhman et al., \"Does Fine-Tuning LLMs on New Knowledge\n"
-"Encourage Hallucinations?\", EMNLP 2024.\n",
-            LR_PROBE_SYSTEM);
-}
+"Encourage Hallucinations?\", EMNLP 2024.\n";
 
 static void progress(long done, long total, void *ctx)
 {
@@ -80,24 +48,40 @@ int cmd_probe(int argc, char **argv)
     lr_error err;
     lr_buf b = {0}, md = {0}, svg = {0};
     size_t k, counts[LR_SLICK_N] = {0};
-    const cli_optdef opts[] = {
+    const cli_optdef opts[] = { /* in --help's order */
         CLI_LM_OPTS(lm),
-        CLI_FUN("--facts", cli_paths_opt, &fl),
         CLI_OPT("--shots", CLI_STR, &shots_path),
-        CLI_OPT("--out", CLI_STR, &out),
-        CLI_FUN("--template", cli_template_opt, &template_arg),
-        CLI_OPT("--system", CLI_STR, &o.system),
-        CLI_NUM("--prompts", CLI_INT, &o.n_prompts, 1, 1000),
-        CLI_NUM("--shots-per-prompt", CLI_INT, &o.shots_per_prompt, 0, 1000),
-        CLI_NUM("--samples", CLI_INT, &o.n_samples, 0, 10000),
-        CLI_NUM("--max-new-tokens", CLI_INT, &o.max_new_tokens, 1, 1 << 20),
-        {"--max-len", CLI_INT, &o.max_len, 1, 1 << 24, &max_len_given, NULL},
-        CLI_NUM("--limit", CLI_LONG, &limit, 0, 0x7fffffffL),
-        CLI_NUM("--top-k", CLI_INT, &o.top_k, 0, 1 << 30),
-        CLI_OPT("--seed", CLI_SEED, &seed),
-        CLI_NUM("--temperature", CLI_DBL, &o.temperature, 0, 1e30),
-        CLI_NUM("--top-p", CLI_DBL_GT, &o.top_p, 0, 1),
-        CLI_NUM("--min-p", CLI_DBL, &o.min_p, 0, 1),
+        CLI_HN("--max-new-tokens", CLI_INT, &o.max_new_tokens, 1, 1 << 20,
+               "32: the answer's length"),
+        {"--max-len", CLI_INT, &o.max_len, 1, 1 << 24, &max_len_given, NULL, "2048"},
+        CLI_HN("--temperature", CLI_DBL, &o.temperature, 0, 1e30, "0.5, for the samples"),
+        CLI_HN("--top-k", CLI_INT, &o.top_k, 0, 1 << 30, "0"),
+        CLI_HN("--top-p", CLI_DBL_GT, &o.top_p, 0, 1, "1"),
+        CLI_HN("--min-p", CLI_DBL, &o.min_p, 0, 1, "0"),
+        CLI_H("--seed", CLI_SEED, &seed, "42"),
+        {"--facts", CLI_FN, &fl, 0, 0, NULL, cli_paths_opt,
+         "--facts FILE              facts: EntityQuestions JSON array or JSONL of\n"
+         "                            {\"question\", \"answers\": [aliases]} (repeatable);\n"
+         "                            --shots has the same format (first alias used)"},
+        CLI_HN("--prompts", CLI_INT, &o.n_prompts, 1, 1000,
+               "--prompts N               N_ex prompt variants per fact (default 10)"),
+        CLI_HN("--shots-per-prompt", CLI_INT, &o.shots_per_prompt, 0, 1000,
+               "--shots-per-prompt K      shots per prompt (default 4)"),
+        CLI_HN("--samples", CLI_INT, &o.n_samples, 0, 10000,
+               "--samples S               sampled answers per prompt (default 0: greedy)"),
+        CLI_HN("--limit", CLI_LONG, &limit, 0, 0x7fffffffL,
+               "--limit N                 probe only the first N facts"),
+        {"--template", CLI_FN, &template_arg, 0, 0, NULL, cli_template_opt,
+         "--template T              auto (default: plain for a world model or a\n"
+         "                            config with \"llamaref_template\": \"plain\", else\n"
+         "                            chatml when the tokenizer's GGUF chat template\n"
+         "                            is ChatML, chat when it has <|eot_id|>) | chat\n"
+         "                            (Llama 3.1, or ChatML) | plain; the choice goes\n"
+         "                            to stderr"},
+        CLI_H("--system", CLI_STR, &o.system,
+              "--system TEXT             system message (default \"" LR_PROBE_SYSTEM "\")"),
+        CLI_H("--out", CLI_STR, &out,
+              "--out FILE.jsonl          its directory is created and checked first"),
     };
 
     memset(&lm, 0, sizeof lm);
@@ -106,8 +90,8 @@ int cmd_probe(int argc, char **argv)
     fl.n = 0;
     lr_probe_options_default(&o);
     seed = (long)o.seed;
-    if ((rc = cli_parse("probe", argc, argv, 1, opts, sizeof opts / sizeof opts[0],
-                        usage)) >= 0)
+    if ((rc = cli_parse_doc("probe", argc, argv, 1, opts, sizeof opts / sizeof opts[0],
+                            head, foot)) >= 0)
         return rc;
     rc = 1;
     o.seed = (uint64_t)seed;

@@ -31,45 +31,21 @@ static int need_tokenizer(const char *path)
     return -1;
 }
 
-static void tokenize_usage(FILE *f)
-{
-    fprintf(f, "usage: llamaref tokenize --tokenizer PATH [--text TEXT | -f, --file FILE]\n"
-               "                         [--special] [--bos] [--eos] [--jsonl]\n");
-    cli_help(f, "--tokenizer", NULL);
-    fprintf(f, "  --text TEXT               the text to encode, exactly (no trailing\n"
-               "                            newline added)\n");
-    cli_help(f, "--file", "stdin, all of it as one text");
-    fprintf(f, "  --jsonl                   the input holds one {\"text\": ...} object per\n"
-               "                            line\n"
-               "  --special                 parse special-token strings such as <|eot_id|>\n"
-               "                            (default: plain text)\n"
-               "  --bos                     add BOS\n"
-               "  --eos                     add EOS\n"
-               "Prints token ids (space-separated, or a JSON array per line).\n");
-}
-
-static void detokenize_usage(FILE *f)
-{
-    fprintf(f, "usage: llamaref detokenize --tokenizer PATH\n");
-    cli_help(f, "--tokenizer", NULL);
-    fprintf(f, "Reads whitespace-separated token ids on stdin and writes the decoded\n"
-               "bytes to stdout (special tokens as their text).\n");
-}
-
-static void chat_template_usage(FILE *f)
-{
-    fprintf(f, "usage: llamaref chat-template --tokenizer PATH --messages FILE.json\n"
-               "         [--generation-prompt] [--ids] [--template llama3.1|llama3]\n"
-               "         [--date \"26 Jul 2024\"]\n");
-    cli_help(f, "--tokenizer", NULL);
-    fprintf(f, "  --messages FILE.json      [{\"role\": ..., \"content\": ...}, ...]\n"
-               "  --generation-prompt       end with the assistant header\n"
-               "  --ids                     print the token ids (special tokens parsed as\n"
-               "                            HF does) instead of the text\n"
-               "  --template T              llama3.1 (default) or llama3\n"
-               "  --date \"26 Jul 2024\"      the date of the Llama 3.1 system header\n"
-               "Prints the prompt rendered as HF's apply_chat_template does.\n");
-}
+static const char tokenize_head[] =
+"usage: llamaref tokenize --tokenizer PATH [--text TEXT | -f, --file FILE]\n"
+"                         [--special] [--bos] [--eos] [--jsonl]\n";
+static const char tokenize_foot[] =
+"Prints token ids (space-separated, or a JSON array per line).\n";
+static const char detokenize_head[] = "usage: llamaref detokenize --tokenizer PATH\n";
+static const char detokenize_foot[] =
+"Reads whitespace-separated token ids on stdin and writes the decoded\n"
+"bytes to stdout (special tokens as their text).\n";
+static const char chat_template_head[] =
+"usage: llamaref chat-template --tokenizer PATH --messages FILE.json\n"
+"         [--generation-prompt] [--ids] [--template llama3.1|llama3]\n"
+"         [--date \"26 Jul 2024\"]\n";
+static const char chat_template_foot[] =
+"Prints the prompt rendered as HF's apply_chat_template does.\n";
 
 /* the ids as a line of text (lr_tokens_format) */
 static int print_ids(FILE *f, const lr_tokens *t, int json)
@@ -94,57 +70,58 @@ static int load(const char *path, lr_tokenizer *tok)
 
 int cmd_tokenize(int argc, char **argv)
 {
-    const char *path = NULL, *text = NULL, *file = NULL;
-    unsigned flags = 0;
-    int jsonl = 0, i, rc = 1;
+    const char *path = NULL, *text = NULL, *file = NULL, *src;
+    char *data = NULL;
+    size_t n;
+    unsigned flags;
+    int jsonl = 0, special = 0, bos = 0, eos = 0, rc = 1;
     lr_tokenizer tok;
     lr_buf in = {0};
     lr_tokens ids = {0};
     lr_error err;
-    for (i = 1; i < argc; i++) {
-        const char *a = cli_opt(argv[i]), *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(a, "--tokenizer") && v) { path = v; i++; }
-        else if (!strcmp(a, "--text") && v) { text = v; i++; }
-        else if (!strcmp(a, "--file") && v) { file = v; i++; }
-        else if (!strcmp(a, "--special")) flags |= LR_ENCODE_SPECIAL;
-        else if (!strcmp(a, "--bos")) flags |= LR_ENCODE_BOS;
-        else if (!strcmp(a, "--eos")) flags |= LR_ENCODE_EOS;
-        else if (!strcmp(a, "--jsonl")) jsonl = 1;
-        else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            tokenize_usage(stdout);
-            return 0;
-        } else return cli_bad_option("tokenize", a, tokenize_usage);
-    }
+    const cli_optdef opts[] = {
+        CLI_OPT("--tokenizer", CLI_STR, &path),
+        CLI_H("--text", CLI_STR, &text,
+              "--text TEXT               the text to encode, exactly (no trailing\n"
+              "                            newline added)"),
+        CLI_H("--file", CLI_STR, &file, "stdin, all of it as one text"),
+        CLI_H("--jsonl", CLI_FLAG, &jsonl,
+              "--jsonl                   the input holds one {\"text\": ...} object per\n"
+              "                            line"),
+        CLI_H("--special", CLI_FLAG, &special,
+              "--special                 parse special-token strings such as <|eot_id|>\n"
+              "                            (default: plain text)"),
+        CLI_H("--bos", CLI_FLAG, &bos, "--bos                     add BOS"),
+        CLI_H("--eos", CLI_FLAG, &eos, "--eos                     add EOS"),
+    };
+    if ((rc = cli_parse_doc("tokenize", argc, argv, 1, opts, sizeof opts / sizeof opts[0],
+                            tokenize_head, tokenize_foot)) >= 0)
+        return rc;
+    rc = 1;
+    flags = (special ? LR_ENCODE_SPECIAL : 0) | (bos ? LR_ENCODE_BOS : 0) |
+            (eos ? LR_ENCODE_EOS : 0);
     if (need_tokenizer(path)) return 2;
     if (text && file) {
         fprintf(stderr, "llamaref tokenize: --text and --file exclude each other\n");
         return 2;
     }
     if (load(path, &tok)) return 1;
-    if (text) {
-        if (lr_buf_append(&in, text, strlen(text))) {
-            fprintf(stderr, "llamaref tokenize: out of memory\n");
-            goto done;
-        }
+    if (text) { /* the input: --text, --file or stdin */
+        src = text;
+        n = strlen(text);
     } else if (file) {
-        lr_error ferr;
-        size_t len;
-        char *data = NULL;
-        if (lr_read_file(file, &data, &len, &ferr)) {
-            fprintf(stderr, "llamaref tokenize: %s\n", ferr.msg);
+        if (lr_read_file(file, &data, &n, &err)) {
+            fprintf(stderr, "llamaref tokenize: %s\n", err.msg);
             goto done;
         }
-        len = lr_buf_append(&in, data, len);
-        free(data);
-        if (len) {
-            fprintf(stderr, "llamaref tokenize: out of memory\n");
-            goto done;
-        }
-    } else if (read_stdin(&in)) {
-        goto done;
+        src = data;
+    } else {
+        if (read_stdin(&in)) goto done;
+        src = in.data ? in.data : "";
+        n = in.len;
     }
     if (!jsonl) {
-        if (lr_tokenizer_encode(&tok, in.data ? in.data : "", in.len, flags, &ids, &err)) {
+        if (lr_tokenizer_encode(&tok, src, n, flags, &ids, &err)) {
             fprintf(stderr, "llamaref tokenize: %s\n", err.msg);
             goto done;
         }
@@ -152,8 +129,7 @@ int cmd_tokenize(int argc, char **argv)
     } else {
         /* the lines before an error are printed, as they would be streamed */
         lr_buf out = {0};
-        int r = lr_tokenize_jsonl(&tok, in.data ? in.data : "", in.len, flags, "stdin",
-                                  &out, &err);
+        int r = lr_tokenize_jsonl(&tok, src, n, flags, "stdin", &out, &err);
         int w = out.len && fwrite(out.data, 1, out.len, stdout) != out.len;
         lr_buf_free(&out);
         if (r) fprintf(stderr, "llamaref tokenize: %s\n", err.msg);
@@ -161,6 +137,7 @@ int cmd_tokenize(int argc, char **argv)
     }
     rc = fflush(stdout) ? 1 : 0;
 done:
+    free(data);
     lr_buf_free(&in);
     lr_tokens_free(&ids);
     lr_tokenizer_free(&tok);
@@ -170,19 +147,16 @@ done:
 int cmd_detokenize(int argc, char **argv)
 {
     const char *path = NULL;
-    int i, rc = 1;
+    int rc;
     lr_tokenizer tok;
     lr_buf in = {0}, out = {0};
     lr_tokens ids = {0};
     lr_error err;
-    for (i = 1; i < argc; i++) {
-        const char *a = cli_opt(argv[i]);
-        if (!strcmp(a, "--tokenizer") && i + 1 < argc) path = argv[++i];
-        else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            detokenize_usage(stdout);
-            return 0;
-        } else return cli_bad_option("detokenize", a, detokenize_usage);
-    }
+    const cli_optdef opts[] = {CLI_OPT("--tokenizer", CLI_STR, &path)};
+    if ((rc = cli_parse_doc("detokenize", argc, argv, 1, opts, 1, detokenize_head,
+                            detokenize_foot)) >= 0)
+        return rc;
+    rc = 1;
     if (need_tokenizer(path)) return 2;
     if (load(path, &tok)) return 1;
     if (read_stdin(&in)) goto done;
@@ -204,10 +178,23 @@ done:
     return rc;
 }
 
+/* --template: llama3.1 or llama3 */
+static int parse_template(const char *opt, const char *v, void *dst)
+{
+    lr_chat_template *t = dst;
+    if (!strcmp(v, "llama3.1")) *t = LR_CHAT_LLAMA31;
+    else if (!strcmp(v, "llama3")) *t = LR_CHAT_LLAMA30;
+    else {
+        fprintf(stderr, "llamaref chat-template: %s must be llama3.1 or llama3\n", opt);
+        return -1;
+    }
+    return 0;
+}
+
 int cmd_chat_template(int argc, char **argv)
 {
     const char *path = NULL, *messages = NULL, *date = NULL;
-    int i, rc = 1, gen = 0, want_ids = 0;
+    int rc, gen = 0, want_ids = 0;
     lr_chat_template tmpl = LR_CHAT_LLAMA31;
     lr_tokenizer tok;
     lr_json_doc *doc = NULL;
@@ -216,26 +203,24 @@ int cmd_chat_template(int argc, char **argv)
     lr_buf out = {0};
     lr_tokens ids = {0};
     lr_error err;
-    for (i = 1; i < argc; i++) {
-        const char *a = cli_opt(argv[i]);
-        if (!strcmp(a, "--tokenizer") && i + 1 < argc) path = argv[++i];
-        else if (!strcmp(argv[i], "--messages") && i + 1 < argc) messages = argv[++i];
-        else if (!strcmp(argv[i], "--date") && i + 1 < argc) date = argv[++i];
-        else if (!strcmp(argv[i], "--generation-prompt")) gen = 1;
-        else if (!strcmp(argv[i], "--ids")) want_ids = 1;
-        else if (!strcmp(argv[i], "--template") && i + 1 < argc) {
-            i++;
-            if (!strcmp(argv[i], "llama3.1")) tmpl = LR_CHAT_LLAMA31;
-            else if (!strcmp(argv[i], "llama3")) tmpl = LR_CHAT_LLAMA30;
-            else {
-                fprintf(stderr, "llamaref chat-template: --template must be llama3.1 or llama3\n");
-                return 2;
-            }
-        } else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            chat_template_usage(stdout);
-            return 0;
-        } else return cli_bad_option("chat-template", a, chat_template_usage);
-    }
+    const cli_optdef opts[] = {
+        CLI_OPT("--tokenizer", CLI_STR, &path),
+        CLI_H("--messages", CLI_STR, &messages,
+              "--messages FILE.json      [{\"role\": ..., \"content\": ...}, ...]"),
+        CLI_H("--generation-prompt", CLI_FLAG, &gen,
+              "--generation-prompt       end with the assistant header"),
+        CLI_H("--ids", CLI_FLAG, &want_ids,
+              "--ids                     print the token ids (special tokens parsed as\n"
+              "                            HF does) instead of the text"),
+        {"--template", CLI_FN, &tmpl, 0, 0, NULL, parse_template,
+         "--template T              llama3.1 (default) or llama3"},
+        CLI_H("--date", CLI_STR, &date,
+              "--date \"26 Jul 2024\"      the date of the Llama 3.1 system header"),
+    };
+    if ((rc = cli_parse_doc("chat-template", argc, argv, 1, opts, sizeof opts / sizeof opts[0],
+                            chat_template_head, chat_template_foot)) >= 0)
+        return rc;
+    rc = 1;
     if (!messages) {
         fprintf(stderr, "llamaref chat-template: --messages FILE.json is required\n");
         return 2;

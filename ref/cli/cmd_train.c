@@ -266,38 +266,31 @@ int cmd_train(int argc, char **argv)
     return rc;
 }
 
-static void merge_usage(FILE *f)
-{
-    fprintf(f, "usage: llamaref merge -m, --model PATH --adapter DIR --out DIR\n");
-    cli_help(f, "--model", NULL);
-    cli_help(f, "--adapter", NULL);
-    fprintf(f, "  --out DIR | F.gguf        the merged HF checkpoint (DIR and its parents\n"
-               "                            are created first), or a llama GGUF when the\n"
-               "                            name ends in .gguf\n"
-               "Writes W + s B A for every adapted linear: the base's dtype if\n"
-               "BF16/F16, else F32 (F64 in a DOUBLE=1 build, so the merge loses\n"
-               "nothing; F32 in a GGUF), and copies the base's tokenizer files\n"
-               "(tokenizer.json, tokenizer_config.json, special_tokens_map.json,\n"
-               "tokenizer.model, generation_config.json) that exist; a GGUF out\n"
-               "holds the base's tokenizer as tokenizer.ggml.* metadata.\n");
-}
+static const char merge_head[] =
+"usage: llamaref merge -m, --model PATH --adapter DIR --out DIR\n";
+static const char merge_foot[] =
+"Writes W + s B A for every adapted linear: the base's dtype if\n"
+"BF16/F16, else F32 (F64 in a DOUBLE=1 build, so the merge loses\n"
+"nothing; F32 in a GGUF), and copies the base's tokenizer files\n"
+"(tokenizer.json, tokenizer_config.json, special_tokens_map.json,\n"
+"tokenizer.model, generation_config.json) that exist; a GGUF out\n"
+"holds the base's tokenizer as tokenizer.ggml.* metadata.\n";
 
 int cmd_merge(int argc, char **argv)
 {
     const char *model = NULL, *adapter = NULL, *out = NULL;
     lr_error err;
     size_t n;
-    int i, to_gguf;
-    for (i = 1; i < argc; i++) {
-        const char *s = cli_opt(argv[i]), *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(s, "-h") || !strcmp(s, "--help")) {
-            merge_usage(stdout);
-            return 0;
-        } else if (!strcmp(s, "--model") && v) { model = v; i++; }
-        else if (!strcmp(s, "--adapter") && v) { adapter = v; i++; }
-        else if (!strcmp(s, "--out") && v) { out = v; i++; }
-        else return cli_bad_option("merge", s, merge_usage);
-    }
+    int rc, to_gguf;
+    const cli_optdef opts[] = {
+        CLI_OPT("--model", CLI_STR, &model), CLI_OPT("--adapter", CLI_STR, &adapter),
+        CLI_H("--out", CLI_STR, &out,
+              "--out DIR | F.gguf        the merged HF checkpoint (DIR and its parents\n"
+              "                            are created first), or a llama GGUF when the\n"
+              "                            name ends in .gguf"),
+    };
+    if ((rc = cli_parse_doc("merge", argc, argv, 1, opts, 3, merge_head, merge_foot)) >= 0)
+        return rc;
     if (!model || !adapter || !out) {
         fprintf(stderr, "llamaref merge: --model, --adapter and --out are required "
                 "(see --help)\n");

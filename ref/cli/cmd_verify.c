@@ -17,9 +17,7 @@
 #include "llamaref/train/dump_file.h"
 #include "llamaref/eval/verify.h"
 
-static void usage(FILE *f)
-{
-    fprintf(f,
+static const char head[] =
 "usage: llamaref verify --golden REF.safetensors --candidate THEIRS.safetensors\n"
 "                       [--rtol R] [--atol A] [--compute f32|bf16|f16|f64]\n"
 "                       [--names MAP.json] [--row R] [--json OUT.json]\n"
@@ -30,45 +28,21 @@ static void usage(FILE *f)
 "computation order and names the first one beyond tolerance.  With\n"
 "--model the golden is `llamaref dump --all` of this build (float64\n"
 "truth in a DOUBLE=1 build; in the float build its own float32 error is\n"
-"added to the default tolerances).\n"
-"  --golden FILE             the golden dump (safetensors)\n"
-"  --candidate FILE          the dump of the implementation under test\n");
-    cli_help(f, "--model", NULL);
-    fprintf(f,
-"  --ids \"i0 i1 ...\"         with --model: the token ids\n"
-"  --pos0 P                  with --model: position of the first token (0)\n");
-    cli_help(f, "--adapter", NULL);
-    fprintf(f,
-"  --labels \"l0 l1 ...\"      with --model and --adapter: HF labels (loss and\n"
-"                            the adapter's gradients are compared too)\n"
-"  --compute T               the candidate's compute type, which sets the\n"
-"                            default tolerances (default: each candidate\n"
-"                            tensor's dtype)\n"
-"  --rtol R                  tolerance relative to the golden tensor's max |x|\n"
-"  --atol A                  absolute tolerance; an element passes within\n"
-"                            either\n"
-"  --names MAP               hf (names of vectors/gen/hf_dump.py), llama.cpp\n"
-"                            (graph tensor names), or a JSON map\n"
-"                            {\"golden name\": \"candidate name\" | {\"name\",\n"
-"                            \"transpose\", \"interleave\", \"reshape\"}}\n"
-"                            (docs/verify.md)\n"
-"  --row R                   golden batch row compared with a one-sequence\n"
-"                            candidate (default 0)\n"
-"  --json F                  the report as JSON, written atomically\n"
+"added to the default tolerances).\n";
+static const char foot[] =
 "Exit status: 0 pass, 1 a divergence, 2 unusable input (a usage error, or a\n"
-"file that cannot be read).\n");
-}
+"file that cannot be read).\n";
 
-static int parse_compute(const char *v, int *out)
+static int parse_compute(const char *opt, const char *v, void *dst)
 {
-    if (!v) { fprintf(stderr, "llamaref verify: --compute needs a value\n"); return -1; }
+    int *out = dst;
     if (!strcmp(v, "f32")) *out = LR_F32;
     else if (!strcmp(v, "f64")) *out = LR_F64;
     else if (!strcmp(v, "f16")) *out = LR_F16;
     else if (!strcmp(v, "bf16")) *out = LR_BF16;
     else {
-        fprintf(stderr, "llamaref verify: --compute '%s': expected f32, bf16, "
-                "f16 or f64\n", v);
+        fprintf(stderr, "llamaref verify: %s '%s': expected f32, bf16, "
+                "f16 or f64\n", opt, v);
         return -1;
     }
     return 0;
@@ -77,15 +51,15 @@ static int parse_compute(const char *v, int *out)
 /* The golden file: lr_dump_file (what `llamaref dump` runs) on --model
  * with --ids (every intermediate), or with --labels the loss and
  * gradients; F64 in a DOUBLE=1 build. */
-static int run_dump(const char *model, const char *ids, const char *pos0,
+static int run_dump(const char *model, const char *ids, long pos0,
                     const char *adapter, const char *labels, const char *out)
 {
     lr_dump_options o;
     lr_error err;
     int *id = NULL, *lab = NULL, T = 0, nl = 0, rc = 2;
     memset(&o, 0, sizeof o);
+    o.pos0 = pos0;
     if (cli_ids("--ids", ids, &id, &T) ||
-        (pos0 && cli_int("--pos0", pos0, 0, 1L << 30, &o.pos0)) ||
         (labels && cli_ids("--labels", labels, &lab, &nl)))
         goto done;
     if (labels && nl != T) {
@@ -113,47 +87,56 @@ done:
 int cmd_verify(int argc, char **argv)
 {
     const char *golden = NULL, *cand = NULL, *names = NULL, *json = NULL;
-    const char *model = NULL, *ids = NULL, *pos0 = NULL, *adapter = NULL,
-               *labels = NULL;
+    const char *model = NULL, *ids = NULL, *adapter = NULL, *labels = NULL;
     char tmp[4096];
     lr_verify_opts o;
     lr_verify_report r;
     lr_verify_map map;
     lr_buf b = {0};
     lr_error err;
-    long row = 0;
-    int i, rc = 2, compute = -1;
+    long row = 0, pos0 = 0;
+    int rc = 2, compute = -1;
+    const cli_optdef opts[] = { /* in --help's order */
+        CLI_H("--golden", CLI_STR, &golden,
+              "--golden FILE             the golden dump (safetensors)"),
+        CLI_H("--candidate", CLI_STR, &cand,
+              "--candidate FILE          the dump of the implementation under test"),
+        CLI_OPT("--model", CLI_STR, &model),
+        CLI_H("--ids", CLI_STR, &ids,
+              "--ids \"i0 i1 ...\"         with --model: the token ids"),
+        CLI_HN("--pos0", CLI_LONG, &pos0, 0, 1L << 30,
+               "--pos0 P                  with --model: position of the first token (0)"),
+        CLI_OPT("--adapter", CLI_STR, &adapter),
+        CLI_H("--labels", CLI_STR, &labels,
+              "--labels \"l0 l1 ...\"      with --model and --adapter: HF labels (loss and\n"
+              "                            the adapter's gradients are compared too)"),
+        {"--compute", CLI_FN, &compute, 0, 0, NULL, parse_compute,
+         "--compute T               the candidate's compute type, which sets the\n"
+         "                            default tolerances (default: each candidate\n"
+         "                            tensor's dtype)"},
+        CLI_HN("--rtol", CLI_DBL, &o.rtol, 0, HUGE_VAL,
+               "--rtol R                  tolerance relative to the golden tensor's max |x|"),
+        CLI_HN("--atol", CLI_DBL, &o.atol, 0, HUGE_VAL,
+               "--atol A                  absolute tolerance; an element passes within\n"
+               "                            either"),
+        CLI_H("--names", CLI_STR, &names,
+              "--names MAP               hf (names of vectors/gen/hf_dump.py), llama.cpp\n"
+              "                            (graph tensor names), or a JSON map\n"
+              "                            {\"golden name\": \"candidate name\" | {\"name\",\n"
+              "                            \"transpose\", \"interleave\", \"reshape\"}}\n"
+              "                            (docs/verify.md)"),
+        CLI_HN("--row", CLI_LONG, &row, 0, 1L << 30,
+               "--row R                   golden batch row compared with a one-sequence\n"
+               "                            candidate (default 0)"),
+        CLI_H("--json", CLI_STR, &json,
+              "--json F                  the report as JSON, written atomically"),
+    };
     lr_verify_opts_init(&o);
     memset(&map, 0, sizeof map);
     memset(&r, 0, sizeof r);
-    for (i = 1; i < argc; i++) {
-        const char *s = cli_opt(argv[i]), *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(s, "-h") || !strcmp(s, "--help")) { usage(stdout); return 0; }
-        else if (!strcmp(s, "--golden") && v) { golden = v; i++; }
-        else if (!strcmp(s, "--candidate") && v) { cand = v; i++; }
-        else if (!strcmp(s, "--names") && v) { names = v; i++; }
-        else if (!strcmp(s, "--json") && v) { json = v; i++; }
-        else if (!strcmp(s, "--model") && v) { model = v; i++; }
-        else if (!strcmp(s, "--ids") && v) { ids = v; i++; }
-        else if (!strcmp(s, "--pos0") && v) { pos0 = v; i++; }
-        else if (!strcmp(s, "--adapter") && v) { adapter = v; i++; }
-        else if (!strcmp(s, "--labels") && v) { labels = v; i++; }
-        else if (!strcmp(s, "--rtol")) {
-            if (cli_double(s, v, &o.rtol)) return 2;
-            if (!(o.rtol >= 0)) { fprintf(stderr, "llamaref verify: --rtol must be >= 0\n"); return 2; }
-            i++;
-        } else if (!strcmp(s, "--atol")) {
-            if (cli_double(s, v, &o.atol)) return 2;
-            if (!(o.atol >= 0)) { fprintf(stderr, "llamaref verify: --atol must be >= 0\n"); return 2; }
-            i++;
-        } else if (!strcmp(s, "--compute")) {
-            if (parse_compute(v, &compute)) return 2;
-            i++;
-        } else if (!strcmp(s, "--row")) {
-            if (cli_int(s, v, 0, 1L << 30, &row)) return 2;
-            i++;
-        } else return cli_bad_option("verify", s, usage);
-    }
+    if ((rc = cli_parse_doc("verify", argc, argv, 1, opts, sizeof opts / sizeof opts[0],
+                            head, foot)) >= 0)
+        return rc;
     tmp[0] = 0;
     if (!cand || !golden == !model || (model && !ids) || (ids && !model)) {
         fprintf(stderr, "llamaref verify: --candidate and either --golden or "

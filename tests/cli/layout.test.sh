@@ -55,7 +55,7 @@ done
 # under 3,000; until the CLI gets there CLI_MAX is a ratchet: lower it
 # whenever ref/cli shrinks; raised once, to 3,770, when the merge of
 # bench --decode-only/--threads and the sharded experiment added 25 lines.
-CLI_MAX=3770
+CLI_MAX=3712
 for f in ref/cli/cmd_*.c; do
     n=$(wc -l < "$f")
     [ "$n" -le 400 ] && ok || bad "$f has $n lines (a command file holds at most 400: move library work into the library)"
