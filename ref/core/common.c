@@ -1,6 +1,7 @@
 /* common.c - errors, checked allocation, buffers, file I/O (atomic writes,
  * directories), the clock, byte order and IEEE half/bfloat conversions.  Depends on libc only (plus POSIX stat/getpid
- * where available, with plain-C fallbacks). */
+ * where available, and on Linux posix_memalign/madvise for large blocks,
+ * with plain-C fallbacks). */
 #if !defined(_WIN32)
 #define _POSIX_C_SOURCE 200809L
 #endif
