@@ -1,8 +1,12 @@
 /* common.c - errors, checked allocation, buffers, file I/O (atomic writes,
  * directories), the clock, byte order and IEEE half/bfloat conversions.  Depends on libc only (plus POSIX stat/getpid
- * where available, with plain-C fallbacks). */
+ * where available, and on Linux posix_memalign/madvise for large blocks,
+ * with plain-C fallbacks). */
 #if !defined(_WIN32)
 #define _POSIX_C_SOURCE 200809L
+#endif
+#if defined(__linux__)
+#define _DEFAULT_SOURCE 1 /* madvise, MADV_HUGEPAGE (advice only) */
 #endif
 #include "llamaref/core/common.h"
 
@@ -19,6 +23,9 @@
 #include <unistd.h>
 #else
 #include <direct.h>
+#endif
+#if defined(__linux__)
+#include <sys/mman.h>
 #endif
 
 int lr_fail(lr_error *err, const char *fmt, ...)
@@ -64,6 +71,27 @@ int lr_size_add(size_t a, size_t b, size_t *out)
     return 0;
 }
 
+/* Large blocks (weights, caches) are read as long streams: on Linux a
+ * block of 2 MiB or more starts on a 2 MiB boundary and its whole 2 MiB
+ * pages are advised to be huge pages (fewer TLB misses: decoding the 100M
+ * model reads its weights faster, docs/performance.md).  Advice and
+ * alignment only, before any page is touched (the unused head of an
+ * aligned block is address space, not memory): contents and results are
+ * unchanged; elsewhere, plain malloc. */
+#define HUGE_BYTES ((size_t)2 << 20)
+static void *alloc_large(size_t bytes)
+{
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+    void *p = NULL;
+    if (bytes >= HUGE_BYTES) {
+        if (posix_memalign(&p, HUGE_BYTES, bytes) != 0) return NULL;
+        (void)madvise(p, bytes / HUGE_BYTES * HUGE_BYTES, MADV_HUGEPAGE);
+        return p;
+    }
+#endif
+    return malloc(bytes ? bytes : 1);
+}
+
 void *lr_alloc(size_t n, size_t size, const char *what, lr_error *err)
 {
     size_t bytes;
@@ -73,7 +101,7 @@ void *lr_alloc(size_t n, size_t size, const char *what, lr_error *err)
                 (unsigned long)n, (unsigned long)size);
         return NULL;
     }
-    p = malloc(bytes ? bytes : 1);
+    p = alloc_large(bytes);
     if (!p) lr_fail(err, "out of memory allocating %s (%lu bytes)", what,
                     (unsigned long)bytes);
     return p;
@@ -88,7 +116,7 @@ void *lr_zalloc(size_t n, size_t size, const char *what, lr_error *err)
                 (unsigned long)n, (unsigned long)size);
         return NULL;
     }
-    p = calloc(bytes ? bytes : 1, 1);
+    p = calloc(bytes ? bytes : 1, 1); /* untouched pages stay unallocated */
     if (!p) lr_fail(err, "out of memory allocating %s (%lu bytes)", what,
                     (unsigned long)bytes);
     return p;

@@ -73,7 +73,8 @@ static uint64_t read_sum(const uint64_t *a, size_t n)
 double lr_bench_read(void)
 {
     const size_t n = ((size_t)256 << 20) / sizeof(uint64_t);
-    uint64_t *a = malloc(n * sizeof *a);
+    /* lr_alloc, as the weights: the same pages (huge pages on Linux) */
+    uint64_t *a = lr_alloc(n, sizeof *a, "read buffer", NULL);
     volatile uint64_t sink = 0;
     double best = 1e30;
     size_t i;

@@ -4,7 +4,12 @@
  * each), at 1 thread and, in an OMP=1 build, 2 threads; it prints both
  * GFLOP/s and their ratio per shape.  At 1 thread the time is the calling
  * thread's CPU time (both run in it), so other processes on a loaded
- * machine count less; at 2 threads it is wall time.  Built only by `make
+ * machine count less; at 2 threads it is wall time, and each call starts
+ * 0.2 s after the previous one and one untimed call of the same library
+ * (its threads awake, its operands in cache), so that the other library's
+ * idle workers have stopped spinning (OpenBLAS's pthreads busy-wait ~2^28 cycles after
+ * a call, libgomp's a while too: on 2 cores a spinning worker of one
+ * library halved the other's 2-thread figure).  Built only by `make
  * bench`, linked with libllamaref.a and -lopenblas; OpenBLAS is never
  * linked into llamaref itself.
  *
@@ -30,6 +35,15 @@ static double now_s(int cpu)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+/* Sleeps 0.2 s: the idle workers of both libraries stop spinning. */
+static void settle(void)
+{
+    struct timespec ts;
+    ts.tv_sec = 0;
+    ts.tv_nsec = 200000000L;
+    nanosleep(&ts, NULL);
+}
+
 static void set_threads(int th)
 {
     openblas_set_num_threads(th);
@@ -52,10 +66,20 @@ static void race(int n, int in, int out, int rounds, int cpu, double *ours,
     for (i = 0; i < (size_t)n * in; i++) x[i] = (float)((i * 7) % 13) - 6;
     for (i = 0; i < (size_t)out * in; i++) w[i] = (float)((i * 5) % 11) - 5;
     for (k = 0; k <= rounds; k++) {
-        double t0 = now_s(cpu), dt;
+        double t0, dt;
+        if (!cpu) {
+            settle();
+            lr_matmul_fast(y, x, w, LR_F32, n, in, out); /* wakes, warms */
+        }
+        t0 = now_s(cpu);
         lr_matmul_fast(y, x, w, LR_F32, n, in, out);
         dt = now_s(cpu) - t0;
         if (k > 0 && dt < *ours) *ours = dt;
+        if (!cpu) {
+            settle();
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, out, in,
+                        1.0f, x, in, w, in, 0.0f, y, out);
+        }
         t0 = now_s(cpu);
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, out, in, 1.0f,
                     x, in, w, in, 0.0f, y, out);

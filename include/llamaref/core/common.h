@@ -50,7 +50,10 @@ int lr_size_mul(size_t a, size_t b, size_t *out);
 int lr_size_add(size_t a, size_t b, size_t *out);
 
 /* malloc/calloc of n elements of size bytes with overflow checks; on failure
- * they fill err with "out of memory allocating <what> (N bytes)". */
+ * they fill err with "out of memory allocating <what> (N bytes)".  Either
+ * block is released with free().  On Linux, lr_alloc of 2 MiB or more
+ * returns a block starting on a 2 MiB boundary whose whole 2 MiB pages are
+ * advised as huge pages (long read streams: weights); contents as malloc. */
 void *lr_alloc(size_t n, size_t size, const char *what, lr_error *err);
 void *lr_zalloc(size_t n, size_t size, const char *what, lr_error *err);
 char *lr_strdup(const char *s, lr_error *err);
