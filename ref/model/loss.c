@@ -14,6 +14,7 @@
 #include "llamaref/model/loss.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* log-sum-exp of one row, max-shifted, accumulated in double. */
@@ -32,14 +33,46 @@ double lr_logprob(const lr_float *row, int V, int target)
     return (double)row[target] - row_logsumexp(row, V);
 }
 
+/* below this many logits (rows x V) the rows stay on one thread */
+#define LOSS_PAR_MIN 262144.0
+
+/* Row r of the (B*T, V) logits: 0 when its target is -100 or it is the last
+ * position of its sequence (dlogits row zeroed); else 1, *lp = log p[y]
+ * and the row of dlogits = grad_scale * (p - onehot(y)). */
+static int loss_row(const lr_float *logits, const int *labels, int T, int V,
+                    long r, lr_float *dlogits, double grad_scale, double *lp)
+{
+    const lr_float *row = logits + (size_t)r * (size_t)V;
+    const int y = r % T + 1 < T ? labels[r + 1] : LR_IGNORE_INDEX;
+    double lse;
+    int j;
+    if (y == LR_IGNORE_INDEX) {
+        if (dlogits) memset(dlogits + (size_t)r * (size_t)V, 0,
+                            (size_t)V * sizeof(lr_float));
+        return 0;
+    }
+    lse = row_logsumexp(row, V);
+    *lp = (double)row[y] - lse;
+    if (dlogits) {
+        lr_float *d = dlogits + (size_t)r * (size_t)V;
+        for (j = 0; j < V; j++) {
+            double p = exp((double)row[j] - lse);
+            d[j] = (lr_float)(grad_scale * (p - (j == y ? 1.0 : 0.0)));
+        }
+    }
+    return 1;
+}
+
 int lr_causal_lm_loss(const lr_float *logits, const int *labels, int B, int T,
                       int V, double *token_logprob, double *nll_sum,
                       long *n_counted, lr_float *dlogits, double grad_scale,
                       lr_error *err)
 {
-    double total = 0.0;
+    double total = 0.0, *lp_rows, *owned = NULL;
     long count = 0;
-    int b, t, j;
+    const long n_rows = (long)B * T;
+    long r;
+    int b, t;
     if (B < 0 || T < 0 || V <= 0)
         return lr_fail(err, "causal LM loss: bad shape B=%d T=%d V=%d", B, T,
                        V);
@@ -53,33 +86,38 @@ int lr_causal_lm_loss(const lr_float *logits, const int *labels, int B, int T,
                                "%d is outside [0, %d) and is not -100",
                                y, b, t, V);
         }
-    for (b = 0; b < B; b++) {
-        for (t = 0; t < T; t++) {
-            size_t r = (size_t)b * T + t;
-            const lr_float *row = logits + r * (size_t)V;
-            int y = t + 1 < T ? labels[r + 1] : LR_IGNORE_INDEX;
-            if (y == LR_IGNORE_INDEX) {
-                if (token_logprob) token_logprob[r] = 0.0;
-                if (dlogits) memset(dlogits + r * (size_t)V, 0,
-                                    (size_t)V * sizeof(lr_float));
-                continue;
-            }
-            {
-                double lse = row_logsumexp(row, V);
-                double lp = (double)row[y] - lse;
-                if (token_logprob) token_logprob[r] = lp;
+    /* Rows are independent: each row's log-probability and gradient are
+     * computed on its own (threads over rows when large), then the counted
+     * rows' log-probabilities are summed serially in row order, so the
+     * total is the same sequence of subtractions at any thread count. */
+    lp_rows = token_logprob;
+    if (!lp_rows && n_rows > 0) {
+        lp_rows = malloc(sizeof *lp_rows * (size_t)n_rows);
+        owned = lp_rows;
+    }
+    if (!lp_rows) {   /* no scratch: one row at a time (same bits) */
+        double lp;
+        for (r = 0; r < n_rows; r++)
+            if (loss_row(logits, labels, T, V, r, dlogits, grad_scale, &lp)) {
                 total -= lp;
                 count++;
-                if (dlogits) {
-                    lr_float *d = dlogits + r * (size_t)V;
-                    for (j = 0; j < V; j++) {
-                        double p = exp((double)row[j] - lse);
-                        d[j] = (lr_float)(grad_scale *
-                                          (p - (j == y ? 1.0 : 0.0)));
-                    }
-                }
             }
+    } else {
+#ifdef LR_OMP
+#pragma omp parallel for schedule(static) \
+    if ((double)n_rows * V >= LOSS_PAR_MIN)
+#endif
+        for (r = 0; r < n_rows; r++)
+            if (!loss_row(logits, labels, T, V, r, dlogits, grad_scale,
+                          &lp_rows[r]))
+                lp_rows[r] = 0.0;
+        for (r = 0; r < n_rows; r++) {
+            const int y = r % T + 1 < T ? labels[r + 1] : LR_IGNORE_INDEX;
+            if (y == LR_IGNORE_INDEX) continue;
+            total -= lp_rows[r];
+            count++;
         }
+        free(owned);
     }
     if (nll_sum) *nll_sum = total;
     if (n_counted) *n_counted = count;

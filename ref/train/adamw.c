@@ -7,6 +7,9 @@
 
 #include "llamaref/train/adamw.h"
 
+/* below this many elements the element loops stay on one thread */
+#define LR_ADAMW_PAR_MIN 65536L
+
 int lr_adamw_init(lr_adamw *o, size_t n, double weight_decay, lr_error *err)
 {
     memset(o, 0, sizeof *o);
@@ -42,8 +45,14 @@ void lr_adamw_step(lr_adamw *o, lr_float *param, const lr_float *grad,
     const lr_float b2 = (lr_float)o->beta2, w2 = (lr_float)(1.0 - o->beta2);
     const lr_float bc2_sqrt = (lr_float)sqrt(bc2), eps = (lr_float)o->eps;
     const lr_float step_size = (lr_float)(lr / bc1);
-    size_t i;
-    for (i = 0; i < o->n; i++) {
+    const long n = (long)o->n;
+    long i;
+    /* every element's update is independent of the others: threads over
+     * elements give the same bits at any thread count */
+#ifdef LR_OMP
+#pragma omp parallel for schedule(static) if (n >= LR_ADAMW_PAR_MIN)
+#endif
+    for (i = 0; i < n; i++) {
         const lr_float g = grad[i];
         lr_float denom;
         if (o->weight_decay != 0 && (!o->decay_mask || o->decay_mask[i]))
@@ -95,8 +104,14 @@ double lr_clip_grad_norm(lr_float *grad, size_t n, double max_norm)
     total = sqrt(ss);
     if (max_norm > 0) {
         coef = max_norm / (total + 1e-6);
-        if (coef < 1)
-            for (i = 0; i < n; i++) grad[i] *= (lr_float)coef;
+        if (coef < 1) {
+            const long nl = (long)n;
+            long j;
+#ifdef LR_OMP
+#pragma omp parallel for schedule(static) if (nl >= LR_ADAMW_PAR_MIN)
+#endif
+            for (j = 0; j < nl; j++) grad[j] *= (lr_float)coef;
+        }
     }
     return total;
 }

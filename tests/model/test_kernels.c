@@ -8,7 +8,8 @@
  * training step's gradients, LoRA (dropout, padding, GQA) and
  * full-parameter, bit for bit at 1, 2 and 3 threads, on shapes that switch
  * on every parallel loop (matmul forward and backward, attention forward
- * and backward, weight gradients). */
+ * and backward, weight gradients).  And the loss, the fold of the
+ * trainer's units, clipping and AdamW at 1, 2 and 3 threads. */
 #include "harness.h"
 #include "llamaref.h"
 
@@ -197,9 +198,81 @@ static void test_training_step_thread_invariance(void)
     lr_model_free(m);
 }
 
+/* The training loop's element and row loops (issue 16, third round): the
+ * loss over rows (B 2 x T 40 x V 5000, above LOSS_PAR_MIN), the fold of a
+ * unit into the gradient, clipping and AdamW (200,003 elements, above
+ * their 65,536 thresholds), bit for bit at 1, 2 and 3 threads. */
+static void test_optimizer_loss_thread_invariance(void)
+{
+    enum { B = 2, T = 40, V = 5000 };
+    const size_t N = 200003;
+    lr_float *logits = rnd((size_t)B * T * V, 31);
+    lr_float *dl[3], *acc[3], *par[3];
+    lr_float *unit = rnd(N, 32), *g = rnd(N, 33);
+    double nll[3], tlp[3][B * T], nll2[3];
+    long cnt[3], cnt2[3];
+    int labels[B * T], th, i, k;
+    unsigned char *mask = malloc(N);
+    lr_error err;
+    for (i = 0; i < B * T; i++)
+        labels[i] = i % 9 == 4 ? LR_IGNORE_INDEX : (i * 131 + 7) % V;
+    for (i = 0; i < (int)N; i++) mask[i] = (unsigned char)(i % 5 != 0);
+    for (th = 1; th <= 3; th++) {
+        lr_adamw o;
+        lr_float *gc = dup(g, N);
+#ifdef LR_OMP
+        omp_set_num_threads(th);
+#else
+        if (th > 1) { free(gc); break; }
+#endif
+        dl[th - 1] = malloc(sizeof(lr_float) * B * T * V);
+        CHECK_OK(lr_causal_lm_loss(logits, labels, B, T, V, tlp[th - 1],
+                                   &nll[th - 1], &cnt[th - 1], dl[th - 1],
+                                   1.0 / 77, &err), &err);
+        CHECK_OK(lr_causal_lm_loss(logits, labels, B, T, V, NULL,
+                                   &nll2[th - 1], &cnt2[th - 1], NULL, 1.0,
+                                   &err), &err);
+        CHECK(!memcmp(&nll[th - 1], &nll2[th - 1], sizeof(double)));
+        CHECK(cnt[th - 1] == cnt2[th - 1]);
+        acc[th - 1] = rnd(N, 34);
+        lr_trainer_fold(acc[th - 1], unit, N);
+        par[th - 1] = rnd(N, 35);
+        CHECK_OK(lr_adamw_init(&o, N, 0.1, &err), &err);
+        o.decay_mask = mask;
+        for (k = 0; k < 3; k++) {
+            lr_clip_grad_norm(gc, N, 0.5);  /* coef < 1: clips */
+            lr_adamw_step(&o, par[th - 1], gc, 1e-3);
+        }
+        lr_adamw_free(&o);
+        free(gc);
+        if (th > 1) {
+            int ok = !memcmp(&nll[0], &nll[th - 1], sizeof(double)) &&
+                     cnt[0] == cnt[th - 1] &&
+                     !memcmp(tlp[0], tlp[th - 1], sizeof tlp[0]) &&
+                     same(dl[0], dl[th - 1], (size_t)B * T * V);
+            if (!ok) fprintf(stderr, "  loss differs at %d threads\n", th);
+            CHECK(ok);
+            ok = same(acc[0], acc[th - 1], N);
+            if (!ok) fprintf(stderr, "  fold differs at %d threads\n", th);
+            CHECK(ok);
+            ok = same(par[0], par[th - 1], N);
+            if (!ok) fprintf(stderr, "  AdamW differs at %d threads\n", th);
+            CHECK(ok);
+        }
+    }
+#ifdef LR_OMP
+    omp_set_num_threads(1);
+    th = 4;
+#endif
+    CHECK(cnt[0] > 0 && nll[0] > 0);
+    for (k = 0; k < th - 1; k++) { free(dl[k]); free(acc[k]); free(par[k]); }
+    free(logits); free(unit); free(g); free(mask);
+}
+
 int main(void)
 {
     RUN(test_attention_equals_definition);
     RUN(test_training_step_thread_invariance);
+    RUN(test_optimizer_loss_thread_invariance);
     return h_finish("test_kernels");
 }
