@@ -81,28 +81,14 @@ static void usage(FILE *f)
 }
 
 
-/* "1,10,50" -> values (each in [lo, hi]). */
+/* "1,10,50" -> values (each in [lo, hi]; lr_exp_parse_list). */
 static int parse_list(const char *opt, const char *val, long lo, long hi,
                       long *out, int *n)
 {
-    const char *p = val;
-    *n = 0;
-    if (!val || !*val) {
-        fprintf(stderr, "llamaref experiment: %s needs a comma-separated list\n", opt);
-        return -1;
-    }
-    while (*p) {
-        char *end;
-        long v = strtol(p, &end, 10);
-        if (end == p || v < lo || v > hi || (*end && *end != ',') || *n == LR_EXP_MAX_LIST) {
-            fprintf(stderr, "llamaref experiment: %s: '%s' is not a list of at "
-                    "most %d integers in [%ld, %ld]\n", opt, val, LR_EXP_MAX_LIST, lo, hi);
-            return -1;
-        }
-        out[(*n)++] = v;
-        p = *end ? end + 1 : end;
-    }
-    return 0;
+    lr_error err;
+    if (!lr_exp_parse_list(opt, val, lo, hi, out, n, &err)) return 0;
+    fprintf(stderr, "llamaref experiment: %s\n", err.msg);
+    return -1;
 }
 
 /* The run's progress: lines on stderr, the probe's as train's (on a

@@ -38,6 +38,12 @@ extern "C" {
  * questions, letters scored; all of --valid; BOS on.  The paths are NULL. */
 void lr_exp_options_default(lr_exp_options *o);
 
+/* A grid list option ("--unknown 1,10,50") into out (LR_EXP_MAX_LIST
+ * values at most, each in [lo, hi]) and *n; -1 (err naming opt and val)
+ * on an empty or malformed list. */
+int lr_exp_parse_list(const char *opt, const char *val, long lo, long hi,
+                      long *out, int *n, lr_error *err);
+
 /* --quick: a small grid for a first look, each setting applied unless
  * o->given names its option: --unknown 1,10,50, --extra 0,1, --seeds 42,
  * --limit 200, --prompts 4, --max-new-tokens 16, --bench-limit 50,
