@@ -1,13 +1,13 @@
 /* cmd_train.c - `llamaref train` (LoRA fine-tuning with PEFT + torch
  * semantics, or full-parameter training with --full) and `llamaref merge`
- * (adapter folded into a HF checkpoint): options parsed with the library's
- * table (train_run.h), --resume resolved and checked (checkpoint.h), the
- * run by lr_train_run; this file prints its progress.
+ * (adapter folded into a HF checkpoint): options parsed and --help
+ * printed from the library's table (train_options.h, each option's help
+ * there) and checked by lr_train_options_check, --resume resolved and
+ * checked (checkpoint.h), the run by lr_train_run; this file prints its
+ * progress.
  * docs/training.md describes options, checkpoint layout and RNG streams. */
-#include <math.h>
 #include <stddef.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
@@ -113,8 +113,7 @@ static void on_conflict(void *ctx, const char *name, const char *mine,
  * library's table (in help_order), --resume resolved and its recorded
  * options applied (*ckpt keeps their strings).  Returns -1 to go on, else
  * the exit status. */
-static int train_parse(int argc, char **argv, lr_train_options *a,
-                       unsigned char *given, lr_st_file **ckpt)
+static int train_parse(int argc, char **argv, lr_train_options *a, lr_st_file **ckpt)
 {
     /* LR_OPT_STR, _INT, _DBL, _FLAG, _NOFLAG, _SEED as cli_parse's kinds */
     static const int kind[] = {CLI_STR, CLI_LONG, CLI_DBL, CLI_FLAG, CLI_UNFLAG, CLI_SEED};
@@ -123,14 +122,16 @@ static int train_parse(int argc, char **argv, lr_train_options *a,
     cli_optdef opts[N_HELP];
     size_t at[N_HELP];   /* help_order[j] is t[at[j]] */
     int seen[N_HELP] = {0};
+    unsigned char given[N_HELP]; /* given[k]: t[k] was given */
     lr_error err;
     int rc, latest;
     lr_train_options_default(a);
     for (j = 0; j < N_HELP; j++) {
         for (k = 0; k < n_opts && strcmp(t[k].name, help_order[j]); k++)
             ;
-        if (k == n_opts) { /* a defect: help_order names an option the table lacks */
-            fprintf(stderr, "llamaref train: %s is not in the option table\n", help_order[j]);
+        if (k == n_opts || n_opts != N_HELP) { /* a defect: help_order lists each once */
+            fprintf(stderr, "llamaref train: %s: help_order and the option table "
+                    "differ\n", help_order[j]);
             return 1;
         }
         at[j] = k;
@@ -180,17 +181,8 @@ static int train_parse(int argc, char **argv, lr_train_options *a,
 int cmd_train(int argc, char **argv)
 {
     lr_train_options a;
-    size_t n_opts;
-    unsigned char *given;
     lr_st_file *ckpt = NULL; /* holds the recorded option strings */
-    int rc;
-    (void)lr_train_opt_table(&n_opts);
-    if (!(given = calloc(n_opts, 1))) {
-        fprintf(stderr, "llamaref train: out of memory\n");
-        return 1;
-    }
-    rc = train_parse(argc, argv, &a, given, &ckpt);
-    free(given);
+    int rc = train_parse(argc, argv, &a, &ckpt);
     if (rc < 0) /* the output directory before any work */
         rc = cli_prepare_out("train", a.out, 1) ? 1 : cli_train(&a);
     if (ckpt) lr_st_close(ckpt);
