@@ -196,9 +196,10 @@ int cmd_experiment(int argc, char **argv)
             i++;
         }
         else if (!strcmp(s, "--kind") && v) {
-            if (!strcmp(v, "known")) o.kind = LR_MIX_KNOWN;
-            else if (!strcmp(v, "paraphrase")) o.kind = LR_MIX_PARAPHRASE;
-            else { fprintf(stderr, "llamaref experiment: --kind must be known or paraphrase\n"); return 2; }
+            if (lr_mix_kind_parse(v, &o.kind)) {
+                fprintf(stderr, "llamaref experiment: --kind must be known or paraphrase\n");
+                return 2;
+            }
             i++;
         }
         else if (!strcmp(s, "--bench-format") && v) {
@@ -224,15 +225,8 @@ int cmd_experiment(int argc, char **argv)
         fprintf(stderr, "llamaref experiment: %s\n", err.msg);
         return 1;
     }
-    if (!o.model || !o.facts || !o.shots || !o.out) {
-        fprintf(stderr, "llamaref experiment: --model, --facts, --shots and --out "
-                "are required (a world directory as --model supplies --facts and "
-                "--shots; see --help)\n");
-        return 2;
-    }
-    if (strcmp(o.schedule, "linear") && strcmp(o.schedule, "cosine") &&
-        strcmp(o.schedule, "constant")) {
-        fprintf(stderr, "llamaref experiment: --schedule must be linear, cosine or constant\n");
+    if (lr_exp_options_check(&o, &err)) {
+        fprintf(stderr, "llamaref experiment: %s\n", err.msg);
         return 2;
     }
     return run_knowledge(&o);

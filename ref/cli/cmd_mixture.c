@@ -29,10 +29,9 @@ static int plain_opt(const char *opt, const char *val, void *dst)
 static int kind_opt(const char *opt, const char *val, void *dst)
 {
     (void)opt;
-    if (!strcmp(val, "known")) *(lr_mix_kind *)dst = LR_MIX_KNOWN;
-    else if (!strcmp(val, "paraphrase")) *(lr_mix_kind *)dst = LR_MIX_PARAPHRASE;
-    else { fprintf(stderr, "llamaref mixture: --kind must be known or paraphrase\n"); return -1; }
-    return 0;
+    if (!lr_mix_kind_parse(val, dst)) return 0;
+    fprintf(stderr, "llamaref mixture: --kind must be known or paraphrase\n");
+    return -1;
 }
 
 int cmd_mixture(int argc, char **argv)

@@ -86,6 +86,18 @@ void lr_exp_options_default(lr_exp_options *o)
     o->n_seeds = 3;
 }
 
+int lr_exp_options_check(const lr_exp_options *o, lr_error *err)
+{
+    if (!o->model || !o->facts || !o->shots || !o->out)
+        return lr_fail(err, "--model, --facts, --shots and --out are required (a "
+                       "world directory as --model supplies --facts and --shots; "
+                       "see --help)");
+    if (strcmp(o->schedule, "linear") && strcmp(o->schedule, "cosine") &&
+        strcmp(o->schedule, "constant"))
+        return lr_fail(err, "--schedule must be linear, cosine or constant");
+    return 0;
+}
+
 int lr_exp_parse_list(const char *opt, const char *val, long lo, long hi,
                       long *out, int *n, lr_error *err)
 {

@@ -93,6 +93,28 @@ static void test_parse_list(void)
     CHECK_INT(n, LR_EXP_MAX_LIST);
 }
 
+/* what a run needs: the four paths and a known schedule; --kind's names */
+static void test_options_check(void)
+{
+    lr_exp_options o;
+    lr_mix_kind kind = LR_MIX_KNOWN;
+    lr_error err;
+    lr_exp_options_default(&o);
+    CHECK_ERR(lr_exp_options_check(&o, &err), &err, "--model, --facts, --shots and --out are required");
+    o.model = "m";
+    o.facts = "f";
+    o.shots = "s";
+    o.out = "o";
+    CHECK_OK(lr_exp_options_check(&o, &err), &err);
+    o.schedule = "cosine";
+    CHECK_OK(lr_exp_options_check(&o, &err), &err);
+    o.schedule = "step";
+    CHECK_ERR(lr_exp_options_check(&o, &err), &err, "--schedule must be linear, cosine or constant");
+    CHECK(lr_mix_kind_parse("paraphrase", &kind) == 0 && kind == LR_MIX_PARAPHRASE);
+    CHECK(lr_mix_kind_parse("known", &kind) == 0 && kind == LR_MIX_KNOWN);
+    CHECK(lr_mix_kind_parse("Known", &kind) != 0 && kind == LR_MIX_KNOWN);
+}
+
 /* two seeds of one grid point, one skipped point: the report's cells */
 static void test_report(void)
 {
@@ -279,6 +301,7 @@ int main(void)
 {
     RUN(test_options_and_world);
     RUN(test_parse_list);
+    RUN(test_options_check);
     RUN(test_report);
     RUN(test_world_grid);
     return h_finish("test_experiment_knowledge");

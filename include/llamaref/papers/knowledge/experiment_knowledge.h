@@ -66,6 +66,12 @@ int lr_exp_world_defaults(lr_exp_options *o, const char *path, lr_error *err);
  * no model inside). */
 int lr_exp_resolve_world(lr_exp_options *o, lr_error *err);
 
+/* After lr_exp_resolve_world: the options a run needs (--model,
+ * --facts, --shots, --out) and the schedule (linear, cosine or constant);
+ * -1 (err, for `llamaref experiment`'s exit status 2) when one is
+ * missing or wrong. */
+int lr_exp_options_check(const lr_exp_options *o, lr_error *err);
+
 /* Reads every benchmark file of o->bench once, so that a malformed CSV
  * (named with its line) stops the experiment before any work; sets
  * o->bench_shots_used to the fewest shots a subject can get (0 when a
