@@ -122,7 +122,7 @@ static int train_parse(int argc, char **argv, lr_train_options *a, lr_st_file **
     cli_optdef opts[N_HELP];
     size_t at[N_HELP];   /* help_order[j] is t[at[j]] */
     int seen[N_HELP] = {0};
-    unsigned char given[N_HELP]; /* given[k]: t[k] was given */
+    unsigned char given[N_HELP] = {0}; /* given[k]: t[k] was given */
     lr_error err;
     int rc, latest;
     lr_train_options_default(a);
