@@ -5,7 +5,6 @@
  * (experiment_knowledge.h), printing its progress on stderr, each
  * training's summary line and the closing line on stdout. */
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"

@@ -4,7 +4,6 @@
  * answer diversity (knowledge_report.h; definitions in docs/metrics.md and
  * docs/evaluation.md).  Writes FILE.json, FILE.md and SVG charts. */
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
