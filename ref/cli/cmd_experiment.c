@@ -5,7 +5,6 @@
  * (experiment_knowledge.h), printing its progress on stderr, each
  * training's summary line and the closing line on stdout. */
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
@@ -81,28 +80,14 @@ static void usage(FILE *f)
 }
 
 
-/* "1,10,50" -> values (each in [lo, hi]). */
+/* "1,10,50" -> values (each in [lo, hi]; lr_exp_parse_list). */
 static int parse_list(const char *opt, const char *val, long lo, long hi,
                       long *out, int *n)
 {
-    const char *p = val;
-    *n = 0;
-    if (!val || !*val) {
-        fprintf(stderr, "llamaref experiment: %s needs a comma-separated list\n", opt);
-        return -1;
-    }
-    while (*p) {
-        char *end;
-        long v = strtol(p, &end, 10);
-        if (end == p || v < lo || v > hi || (*end && *end != ',') || *n == LR_EXP_MAX_LIST) {
-            fprintf(stderr, "llamaref experiment: %s: '%s' is not a list of at "
-                    "most %d integers in [%ld, %ld]\n", opt, val, LR_EXP_MAX_LIST, lo, hi);
-            return -1;
-        }
-        out[(*n)++] = v;
-        p = *end ? end + 1 : end;
-    }
-    return 0;
+    lr_error err;
+    if (!lr_exp_parse_list(opt, val, lo, hi, out, n, &err)) return 0;
+    fprintf(stderr, "llamaref experiment: %s\n", err.msg);
+    return -1;
 }
 
 /* The run's progress: lines on stderr, the probe's as train's (on a
@@ -210,9 +195,10 @@ int cmd_experiment(int argc, char **argv)
             i++;
         }
         else if (!strcmp(s, "--kind") && v) {
-            if (!strcmp(v, "known")) o.kind = LR_MIX_KNOWN;
-            else if (!strcmp(v, "paraphrase")) o.kind = LR_MIX_PARAPHRASE;
-            else { fprintf(stderr, "llamaref experiment: --kind must be known or paraphrase\n"); return 2; }
+            if (lr_mix_kind_parse(v, &o.kind)) {
+                fprintf(stderr, "llamaref experiment: --kind must be known or paraphrase\n");
+                return 2;
+            }
             i++;
         }
         else if (!strcmp(s, "--bench-format") && v) {
@@ -238,15 +224,8 @@ int cmd_experiment(int argc, char **argv)
         fprintf(stderr, "llamaref experiment: %s\n", err.msg);
         return 1;
     }
-    if (!o.model || !o.facts || !o.shots || !o.out) {
-        fprintf(stderr, "llamaref experiment: --model, --facts, --shots and --out "
-                "are required (a world directory as --model supplies --facts and "
-                "--shots; see --help)\n");
-        return 2;
-    }
-    if (strcmp(o.schedule, "linear") && strcmp(o.schedule, "cosine") &&
-        strcmp(o.schedule, "constant")) {
-        fprintf(stderr, "llamaref experiment: --schedule must be linear, cosine or constant\n");
+    if (lr_exp_options_check(&o, &err)) {
+        fprintf(stderr, "llamaref experiment: %s\n", err.msg);
         return 2;
     }
     return run_knowledge(&o);

@@ -6,7 +6,6 @@
 
 #include "cli.h"
 #include "cli_lm.h"
-#include "llamaref/core/json.h"
 #include "llamaref/papers/knowledge/mixture.h"
 #include "llamaref/papers/knowledge/probe.h"
 
@@ -30,10 +29,9 @@ static int plain_opt(const char *opt, const char *val, void *dst)
 static int kind_opt(const char *opt, const char *val, void *dst)
 {
     (void)opt;
-    if (!strcmp(val, "known")) *(lr_mix_kind *)dst = LR_MIX_KNOWN;
-    else if (!strcmp(val, "paraphrase")) *(lr_mix_kind *)dst = LR_MIX_PARAPHRASE;
-    else { fprintf(stderr, "llamaref mixture: --kind must be known or paraphrase\n"); return -1; }
-    return 0;
+    if (!lr_mix_kind_parse(val, dst)) return 0;
+    fprintf(stderr, "llamaref mixture: --kind must be known or paraphrase\n");
+    return -1;
 }
 
 int cmd_mixture(int argc, char **argv)
@@ -90,17 +88,10 @@ int cmd_mixture(int argc, char **argv)
         return 2;
     }
     if (plain < 0) { /* the probe's template, from its summary */
-        const char *sum = cli_report_path(fl.p[0], ".json", 0);
-        lr_json_doc *doc = NULL;
-        const lr_json *t = NULL;
-        if (lr_json_parse_file(sum, &doc, &err) == 0)
-            t = lr_json_get(lr_json_root(doc), "template");
-        plain = t && t->type == LR_JSON_STRING && !strcmp(t->str, "plain");
+        int found = lr_probe_summary_template(fl.p[0], &plain);
         fprintf(stderr, "llamaref mixture: template %s (auto: %s)\n",
-                plain ? "plain" : "chat",
-                t && t->type == LR_JSON_STRING ? "the probe's, from its summary"
+                plain ? "plain" : "chat", found ? "the probe's, from its summary"
                                                 : "no probe summary next to --facts");
-        if (doc) lr_json_free(doc);
     }
     if (cli_prepare_out("mixture", out, 0)) return 1;
     for (i = 0; i < fl.n; i++)

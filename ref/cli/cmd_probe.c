@@ -1,16 +1,14 @@
 /* cmd_probe.c - `llamaref probe`: the knowledge probe with SliCK
  * categories (probe.h), one JSONL record per fact plus a JSON summary, a
- * Markdown report and a category bar chart next to --out. */
+ * Markdown report and a category bar chart next to --out (lr_probe_save). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
 #include "cli_lm.h"
-#include "llamaref/core/json.h"
 #include "llamaref/core/par.h"
 #include "llamaref/papers/knowledge/probe.h"
-#include "llamaref/core/svg.h"
 
 static const char head[] =
 "usage: llamaref probe -m, --model PATH [--tokenizer PATH] [--adapter DIR]\n"
@@ -46,7 +44,6 @@ int cmd_probe(int argc, char **argv)
     lr_probe_result *res = NULL;
     lr_probe_stats st;
     lr_error err;
-    lr_buf b = {0}, md = {0}, svg = {0};
     size_t k, counts[LR_SLICK_N] = {0};
     const cli_optdef opts[] = { /* in --help's order */
         CLI_LM_OPTS(lm),
@@ -130,20 +127,10 @@ int cmd_probe(int argc, char **argv)
         goto done;
     }
     if (lr_par_rank() != 0) { rc = 0; goto done; } /* rank 0 writes */
-    lr_probe_write_jsonl(&b, &facts, res, &o, counts);
-    if (b.oom || cli_write("probe", out, b.data ? b.data : "", b.len)) goto done;
-    /* summary JSON, chart, Markdown */
-    b.len = 0;
-    if (lr_probe_report(lm.model_path, facts.n, &o, counts, &st, out, &b, &md, &svg,
-                        &err)) {
+    if (lr_probe_save(lm.model_path, &facts, res, &o, &st, out, counts, &err)) {
         fprintf(stderr, "llamaref probe: %s\n", err.msg);
         goto done;
     }
-    if (cli_write("probe", cli_report_path(out, ".json", 0), b.data, b.len) ||
-        cli_write("probe", cli_report_path(out, "-categories.svg", 1), svg.data,
-                  svg.len) ||
-        cli_write("probe", cli_report_path(out, ".md", 2), md.data, md.len))
-        goto done;
     printf("probe: %lu facts: HighlyKnown %lu, MaybeKnown %lu, WeaklyKnown %lu, "
            "Unknown %lu\n", (unsigned long)facts.n,
            (unsigned long)counts[0], (unsigned long)counts[1],
@@ -153,9 +140,6 @@ done:
     if (res)
         for (k = 0; k < facts.n; k++) lr_probe_result_free(&res[k], &o);
     free(res);
-    lr_buf_free(&b);
-    lr_buf_free(&md);
-    lr_buf_free(&svg);
     lr_facts_free(&facts);
     lr_facts_free(&shots);
     cli_lm_free(&lm);

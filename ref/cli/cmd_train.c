@@ -1,13 +1,13 @@
 /* cmd_train.c - `llamaref train` (LoRA fine-tuning with PEFT + torch
  * semantics, or full-parameter training with --full) and `llamaref merge`
- * (adapter folded into a HF checkpoint): options parsed with the library's
- * table (train_run.h), --resume resolved and checked (checkpoint.h), the
- * run by lr_train_run; this file prints its progress.
+ * (adapter folded into a HF checkpoint): options parsed and --help
+ * printed from the library's table (train_options.h, each option's help
+ * there) and checked by lr_train_options_check, --resume resolved and
+ * checked (checkpoint.h), the run by lr_train_run; this file prints its
+ * progress.
  * docs/training.md describes options, checkpoint layout and RNG streams. */
-#include <math.h>
 #include <stddef.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
@@ -18,73 +18,26 @@
 #include "llamaref/formats/safetensors.h"
 #include "llamaref/train/train_run.h"
 
-static void usage(FILE *f)
-{
-    fprintf(f,
-"usage: llamaref train -m, --model PATH --data FILE.jsonl --out DIR [options]\n");
-    cli_help(f, "--model", NULL);
-    cli_help(f, "--tokenizer", NULL);
-    cli_help(f, "--data", NULL);
-    fprintf(f, "                            JSONL training examples (formats:\n"
-               "                            docs/training.md; the world's qa.jsonl\n"
-               "                            trains on each first alias)\n"
-               "  --out DIR                 the adapter, checkpoints and metrics (DIR and\n"
-               "                            its parents are created before any work)\n");
-    cli_help(f, "--rslora", "off (llamaref experiment: on, the paper's)");
-    cli_help(f, "--seed", "42");
-    fprintf(f,
-"  --targets LIST            LoRA modules (default gate_proj,up_proj,down_proj;\n"
-"                            'all')\n"
-"  --layers LIST             layers_to_transform, e.g. 0,1 (default: all)\n"
-"  --r N                     LoRA rank (default 1; HF: --lora-r)\n"
-"  --alpha A                 LoRA alpha, > 0 (default 2; HF: --lora-alpha)\n"
-"  --dropout P               LoRA dropout, 0 <= P <= 1 (default 0.1; HF:\n"
-"                            --lora-dropout)\n"
-"  --lr LR                   learning rate, > 0 (default 1e-3; HF:\n"
-"                            --learning-rate)\n"
-"  --schedule S              constant, linear (default) or cosine (HF:\n"
-"                            --lr-scheduler-type)\n"
-"  --warmup N                warmup steps (default 0; HF: --warmup-steps)\n"
-"  --warmup-ratio X          warmup as a share of all steps, 0 <= X <= 1,\n"
-"                            rounded up as HF does\n"
-"  --epochs N                (default 10; HF: --num-train-epochs)\n"
-"  --batch N                 examples per micro-batch (default 8; HF:\n"
-"                            --per-device-train-batch-size)\n"
-"  --grad-accum N            micro-batches per step (default 1; HF:\n"
-"                            --gradient-accumulation-steps)\n"
-"  --weight-decay W          AdamW weight decay, >= 0 (default 0)\n"
-"  --max-grad-norm X         gradient clipping, >= 0 (default 1.0; 0: off)\n"
-"  --loss-on L               all (default) or completion\n"
-"  --truncate                cut examples longer than --max-len (default:\n"
-"                            refused)\n");
-    cli_help(f, "--max-len", "2048: the longest example in tokens");
-    fprintf(f,
-"  --recompute               recompute each layer in backward (memory independent\n"
-"                            of the number of layers; same results)\n"
-"  --eval-data FILE          held-out examples: their mean loss is printed and\n"
-"                            written to metrics.jsonl (\"eval_loss\") every\n"
-"  --eval-every N            N steps (default: at the end only)\n"
-"  --log-every N             a progress line every N steps (default 1); on a\n"
-"                            terminal one line is rewritten in place\n"
-"  --save-every N            checkpoint DIR/checkpoint-<step> every N steps\n"
-"  --resume PATH             continue from a checkpoint-<step> directory, or from\n"
-"                            the latest complete checkpoint of a run DIR\n"
-"                            (bit-identical); the options the checkpoint records\n"
-"                            are reused, and one given that contradicts it is an\n"
-"                            error; metrics.jsonl continues after its step\n"
-"  --max-steps N             stop after N optimizer steps (the schedule still\n"
-"                            spans every epoch)\n"
-"  --full                    train every base weight instead of LoRA adapters\n"
-"                            (LoRA options ignored; weight decay skips the norms)\n"
-"  --init CONFIG.json        with --full and instead of --model: pretrain from\n"
-"                            HF-style random weights (N(0, 0.02), norms 1; --seed)\n"
-"                            for this config; needs --tokenizer\n"
+static const char train_head[] =
+"usage: llamaref train -m, --model PATH --data FILE.jsonl --out DIR [options]\n";
+static const char train_foot[] =
 "Writes DIR/adapter_config.json, DIR/adapter_model.safetensors (PEFT),\n"
 "DIR/optimizer.safetensors (resume state; records the options) and\n"
 "DIR/metrics.jsonl; with --full DIR/config.json and DIR/model.safetensors\n"
 "(F32; F64 in DOUBLE=1 builds) instead of the adapter.  DIR and its parents\n"
-"are created before any work.\n");
-}
+"are created before any work.\n";
+
+/* --help's order of the options of lr_train_opt_table (which keeps the
+ * order a checkpoint records them in). */
+static const char *const help_order[] = {
+    "--model", "--tokenizer", "--data", "--out", "--rslora", "--no-rslora",
+    "--seed", "--targets", "--layers", "--r", "--alpha", "--dropout", "--lr",
+    "--schedule", "--warmup", "--warmup-ratio", "--epochs", "--batch",
+    "--grad-accum", "--weight-decay", "--max-grad-norm", "--loss-on",
+    "--truncate", "--max-len", "--recompute", "--eval-data", "--eval-every",
+    "--log-every", "--save-every", "--resume", "--max-steps", "--full", "--init",
+};
+#define N_HELP (sizeof help_order / sizeof help_order[0])
 
 /* The progress of a run on stderr: on a terminal one line rewritten in
  * place; in a log file one line per update. */
@@ -156,63 +109,47 @@ static void on_conflict(void *ctx, const char *name, const char *mine,
             "checkpoint's %s\n", (const char *)ctx, name, mine, rec);
 }
 
-/* The options of argv into a (defaults first), --resume resolved and its
- * recorded options applied (*ckpt keeps their strings).  Returns -1 to go
- * on, else the exit status. */
-static int train_parse(int argc, char **argv, lr_train_options *a,
-                       unsigned char *given, lr_st_file **ckpt)
+/* The options of argv into a (defaults first) with cli_parse_doc over the
+ * library's table (in help_order), --resume resolved and its recorded
+ * options applied (*ckpt keeps their strings).  Returns -1 to go on, else
+ * the exit status. */
+static int train_parse(int argc, char **argv, lr_train_options *a, lr_st_file **ckpt)
 {
-    size_t n_opts, k;
-    const lr_train_opt *opts = lr_train_opt_table(&n_opts);
+    /* LR_OPT_STR, _INT, _DBL, _FLAG, _NOFLAG, _SEED as cli_parse's kinds */
+    static const int kind[] = {CLI_STR, CLI_LONG, CLI_DBL, CLI_FLAG, CLI_UNFLAG, CLI_SEED};
+    size_t n_opts, k, j;
+    const lr_train_opt *t = lr_train_opt_table(&n_opts);
+    cli_optdef opts[N_HELP];
+    size_t at[N_HELP];   /* help_order[j] is t[at[j]] */
+    int seen[N_HELP] = {0};
+    unsigned char given[N_HELP] = {0}; /* given[k]: t[k] was given */
     lr_error err;
-    int i, rc, latest;
+    int rc, latest;
     lr_train_options_default(a);
-    for (i = 1; i < argc; i++) {
-        const char *s = cli_opt(argv[i]), *v = i + 1 < argc ? argv[i + 1] : NULL;
-        const lr_train_opt *o = NULL;
-        char *base = (char *)a;
-        if (!strcmp(s, "-h") || !strcmp(s, "--help")) { usage(stdout); return 0; }
-        for (k = 0; k < n_opts; k++)
-            if (!strcmp(s, opts[k].name)) { o = &opts[k]; break; }
-        if (!o) return cli_bad_option("train", s, usage);
-        given[k] = 1;
-        switch (o->type) {
-        case LR_OPT_FLAG: *(int *)(void *)(base + o->off) = 1; continue;
-        case LR_OPT_NOFLAG: *(int *)(void *)(base + o->off) = 0; continue;
-        case LR_OPT_STR:
-            if (!v) return cli_bad_option("train", s, usage);
-            *(const char **)(void *)(base + o->off) = v;
-            break;
-        case LR_OPT_INT:
-            if (cli_int(s, v, (long)o->lo, (long)o->hi, (long *)(void *)(base + o->off)))
-                return 2;
-            break;
-        case LR_OPT_SEED:
-            if (cli_seed(s, v, (long *)(void *)(base + o->off))) return 2;
-            break;
-        default:
-            if (cli_double_in(s, v, o->lo, o->lo_open, o->hi, 0,
-                              (double *)(void *)(base + o->off)))
-                return 2;
+    for (j = 0; j < N_HELP; j++) {
+        for (k = 0; k < n_opts && strcmp(t[k].name, help_order[j]); k++)
+            ;
+        if (k == n_opts || n_opts != N_HELP) { /* a defect: help_order lists each once */
+            fprintf(stderr, "llamaref train: %s: help_order and the option table "
+                    "differ\n", help_order[j]);
+            return 1;
         }
-        i++;
+        at[j] = k;
+        opts[j].name = t[k].name;
+        opts[j].kind = t[k].type == LR_OPT_DBL && t[k].lo_open ? CLI_DBL_GT : kind[t[k].type];
+        opts[j].dst = (char *)a + t[k].off;
+        opts[j].lo = t[k].lo;
+        opts[j].hi = t[k].hi;
+        opts[j].given = &seen[j];
+        opts[j].fn = NULL;
+        opts[j].help = t[k].help;
     }
-    if (a->init && (!a->full || !a->tokenizer || a->model)) {
-        fprintf(stderr, "llamaref train: --init needs --full and --tokenizer, "
-                "and replaces --model\n");
-        return 2;
-    }
-    if (a->warmup && a->warmup_ratio > 0) {
-        fprintf(stderr, "llamaref train: --warmup and --warmup-ratio exclude "
-                "each other\n");
-        return 2;
-    }
-    if (a->eval_every && !a->eval_data) {
-        fprintf(stderr, "llamaref train: --eval-every needs --eval-data\n");
-        return 2;
-    }
-    if ((!a->model && !a->init) || (!a->data && !a->resume) || !a->out) {
-        fprintf(stderr, "llamaref train: --model, --data and --out are required (see --help)\n");
+    if ((rc = cli_parse_doc("train", argc, argv, 1, opts, N_HELP, train_head,
+                            train_foot)) >= 0)
+        return rc;
+    for (j = 0; j < N_HELP; j++) given[at[j]] = (unsigned char)seen[j];
+    if (lr_train_options_check(a, 0, &err)) {
+        fprintf(stderr, "llamaref train: %s\n", err.msg);
         return 2;
     }
     if (a->resume) {
@@ -234,13 +171,8 @@ static int train_parse(int argc, char **argv, lr_train_options *a,
             return 2;
         }
     }
-    if (!a->data) {
-        fprintf(stderr, "llamaref train: --data is required (the checkpoint does "
-                "not record it)\n");
-        return 2;
-    }
-    if (strcmp(a->loss_on, "all") && strcmp(a->loss_on, "completion")) {
-        fprintf(stderr, "llamaref train: --loss-on is 'all' or 'completion'\n");
+    if (lr_train_options_check(a, 1, &err)) {
+        fprintf(stderr, "llamaref train: %s\n", err.msg);
         return 2;
     }
     return -1;
@@ -249,17 +181,8 @@ static int train_parse(int argc, char **argv, lr_train_options *a,
 int cmd_train(int argc, char **argv)
 {
     lr_train_options a;
-    size_t n_opts;
-    unsigned char *given;
     lr_st_file *ckpt = NULL; /* holds the recorded option strings */
-    int rc;
-    (void)lr_train_opt_table(&n_opts);
-    if (!(given = calloc(n_opts, 1))) {
-        fprintf(stderr, "llamaref train: out of memory\n");
-        return 1;
-    }
-    rc = train_parse(argc, argv, &a, given, &ckpt);
-    free(given);
+    int rc = train_parse(argc, argv, &a, &ckpt);
     if (rc < 0) /* the output directory before any work */
         rc = cli_prepare_out("train", a.out, 1) ? 1 : cli_train(&a);
     if (ckpt) lr_st_close(ckpt);

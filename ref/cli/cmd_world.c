@@ -1,6 +1,7 @@
 /* cmd_world.c - `llamaref world`: generates the synthetic fact world
  * (entities, facts, QA pairs, few-shot facts, multiple-choice benchmark,
- * refusal examples, pretraining corpus) into a directory.  Generator:
+ * refusal examples, pretraining corpus) into a directory.  Generator and
+ * its counts' options with their ranges (lr_world_opt_find):
  * include/llamaref/papers/knowledge/world.h; files: docs/world.md. */
 #include <errno.h>
 #include <stdio.h>
@@ -56,25 +57,15 @@ static void usage(FILE *out)
 
 int cmd_world(int argc, char **argv)
 {
-    static const struct { const char *opt; long lo, hi; } lim[] = {
-        {"--people", 20, 20000}, {"--max-mentions", 1, 100000}, {"--zipf-offset", 1, 100000},
-        {"--num-shots", 0, 100000}, {"--bench-dev", 0, 100000}, {"--bench-test", 0, 1000000},
-        {"--refusal-percent", 0, 90}, {"--valid-percent", 0, 100},
-        {"--exam-documents", 0, 10000000}, {"--exam-min-mentions", 1, 100000}};
     lr_world_opts o;
-    uint32_t *field[10];
     const char *out_dir = NULL;
     lr_world w;
     lr_buf msg = {0};
     lr_error err;
-    size_t bytes = 0, k;
+    size_t bytes = 0;
     long v;
     int i, quiet = 0;
     lr_world_opts_default(&o);
-    field[0] = &o.n_people; field[1] = &o.max_mentions; field[2] = &o.zipf_offset;
-    field[3] = &o.n_shots; field[4] = &o.n_bench_dev; field[5] = &o.n_bench_test;
-    field[6] = &o.refusal_percent; field[7] = &o.valid_percent;
-    field[8] = &o.n_exam_docs; field[9] = &o.exam_min_mentions;
     for (i = 1; i < argc; i++) {
         const char *a = cli_opt(argv[i]), *val = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--shots")) { /* a count here: the old spelling */
@@ -102,11 +93,10 @@ int cmd_world(int argc, char **argv)
         } else if (!strcmp(a, "--quiet")) {
             quiet = 1;
         } else {
-            for (k = 0; k < sizeof lim / sizeof lim[0]; k++)
-                if (!strcmp(a, lim[k].opt)) break;
-            if (k == sizeof lim / sizeof lim[0]) return cli_bad_option("world", a, usage);
-            if (cli_int(a, val, lim[k].lo, lim[k].hi, &v)) return 2;
-            *field[k] = (uint32_t)v;
+            const lr_world_opt *t = lr_world_opt_find(a); /* a count */
+            if (!t) return cli_bad_option("world", a, usage);
+            if (cli_int(a, val, (long)t->lo, (long)t->hi, &v)) return 2;
+            *(uint32_t *)(void *)((char *)&o + t->off) = (uint32_t)v;
             i++;
         }
     }

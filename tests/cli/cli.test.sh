@@ -25,10 +25,11 @@ W=data/world
 
 # 0a. every command's --help: exit 0, "usage: llamaref CMD" first, and each
 # option the command accepts (the option strings of its source: its cmd_*
-# function, CLI_LM_OPTS for the model options, train's option table) on
-# an option line in the shared two-column format ("  OPTION   text", the
-# option within the first 28 columns); an old spelling kept for one release
-# is named in the text instead.  The dispatcher's list is the list checked.
+# function, CLI_LM_OPTS for the model options, train's and world's option
+# tables) on an option line in the shared two-column format ("  OPTION
+# text", the option within the first 28 columns); an old spelling kept for
+# one release is named in the text instead.  The dispatcher's list is the
+# list checked.
 body() { awk -v f="$2" '$0 ~ "^(static )?int " f "\\(" { on = 1 } on { print } on && /^}/ { exit }' "$1"; }
 cmds=$($LLAMAREF_BIN --help | sed -n '/^commands:/,/^$/s/^  \([a-z][a-z-]*\) .*/\1/p')
 [ "$(echo $cmds | wc -w)" -ge 21 ] && ok || bad "llamaref --help lists $(echo $cmds | wc -w) commands"
@@ -42,6 +43,7 @@ for c in $cmds; do
     body "$f" "$fn" > "$T/src"
     grep -q CLI_LM_OPTS "$T/src" && sed -n '/^#define CLI_LM_OPTS/,/[^\\]$/p' ref/cli/cli_lm.h >> "$T/src"
     [ "$c" = train ] && sed -n '/lr_train_opt train_opts\[\]/,/^};/p' ref/train/train_options.c >> "$T/src"
+    [ "$c" = world ] && sed -n '/lr_world_opt world_opts\[\]/,/^};/p' ref/papers/knowledge/world.c >> "$T/src"
     $LLAMAREF_BIN $c --help > "$T/h" 2>&1; expect_eq "$c --help: exit" "$?" 0
     has "$c --help: usage line" "$(head -n 1 "$T/h")" "usage: llamaref $c "
     grep '^  -' "$T/h" | cut -c1-28 > "$T/cols"

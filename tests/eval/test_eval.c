@@ -489,6 +489,28 @@ static void test_probe_report(void)
     lr_buf_free(&svg);
 }
 
+/* lr_probe_summary_template: the template named by the summary beside a
+ * probe's JSONL (mixture's auto template) */
+static void test_probe_summary_template(void)
+{
+    const char *plain_json = "{\"template\": \"plain\", \"n_facts\": 1}";
+    const char *chat_json = "{\"template\": \"chat\"}";
+    lr_error err;
+    int plain = -1;
+    lr_make_dirs(h_tmp("probe_sum"));
+    CHECK_OK(lr_write_file_atomic(h_tmp("probe_sum/a.json"), plain_json,
+                                  strlen(plain_json), &err), &err);
+    CHECK_OK(lr_write_file_atomic(h_tmp("probe_sum/b.json"), chat_json,
+                                  strlen(chat_json), &err), &err);
+    CHECK_INT(lr_probe_summary_template(h_tmp("probe_sum/a.jsonl"), &plain), 1);
+    CHECK_INT(plain, 1);
+    CHECK_INT(lr_probe_summary_template(h_tmp("probe_sum/b.jsonl"), &plain), 1);
+    CHECK_INT(plain, 0);
+    plain = -1;
+    CHECK_INT(lr_probe_summary_template(h_tmp("probe_sum/none.jsonl"), &plain), 0);
+    CHECK_INT(plain, 0);
+}
+
 int main(void)
 {
     RUN(test_loglik_vs_torch);
@@ -500,6 +522,7 @@ int main(void)
     RUN(test_facts_files);
     RUN(test_mixture_rules);
     RUN(test_probe_prompts);
+    RUN(test_probe_summary_template);
     RUN(test_probe_report);
     RUN(test_detox_prompt);
     lr_json_free(vec_doc);

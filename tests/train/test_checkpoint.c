@@ -66,6 +66,42 @@ static void test_options(void)
     CHECK_INT(seen, 4);
 }
 
+/* the combinations a run refuses, before and after a resume */
+static void test_options_check(void)
+{
+    lr_train_options a;
+    lr_error err;
+    lr_train_options_default(&a);
+    CHECK_ERR(lr_train_options_check(&a, 0, &err), &err,
+              "--model, --data and --out are required");
+    a.model = "m";
+    a.data = "d.jsonl";
+    a.out = "o";
+    CHECK_OK(lr_train_options_check(&a, 0, &err), &err);
+    CHECK_OK(lr_train_options_check(&a, 1, &err), &err);
+    a.warmup = 3;
+    a.warmup_ratio = 0.1;
+    CHECK_ERR(lr_train_options_check(&a, 0, &err), &err, "exclude each other");
+    a.warmup = 0;
+    a.eval_every = 2;
+    CHECK_ERR(lr_train_options_check(&a, 0, &err), &err, "--eval-every needs --eval-data");
+    a.eval_every = 0;
+    a.init = "config.json"; /* --init replaces --model, needs --full, --tokenizer */
+    CHECK_ERR(lr_train_options_check(&a, 0, &err), &err, "--init needs --full");
+    a.model = NULL;
+    a.full = 1;
+    a.tokenizer = "t";
+    CHECK_OK(lr_train_options_check(&a, 0, &err), &err);
+    a.loss_on = "prompt";
+    CHECK_OK(lr_train_options_check(&a, 0, &err), &err); /* checked after a resume */
+    CHECK_ERR(lr_train_options_check(&a, 1, &err), &err, "--loss-on is 'all' or 'completion'");
+    a.loss_on = "completion";
+    a.data = NULL;
+    a.resume = "run";
+    CHECK_OK(lr_train_options_check(&a, 0, &err), &err); /* --data not yet needed */
+    CHECK_ERR(lr_train_options_check(&a, 1, &err), &err, "--data is required");
+}
+
 static void test_resolve(void)
 {
     char p[4200], q[4300];
@@ -103,6 +139,7 @@ int main(void)
 {
     RUN(test_digest);
     RUN(test_options);
+    RUN(test_options_check);
     RUN(test_resolve);
     return h_finish("test_checkpoint");
 }

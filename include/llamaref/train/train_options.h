@@ -3,11 +3,12 @@
  * and the table that parses them and says which a checkpoint records.
  * Used by train_run.h (the run) and checkpoint.h (what a checkpoint
  * records and a resume checks), so neither depends on the other for them.
- * Depends on: nothing but <stddef.h>. */
+ * Depends on: common.h (lr_error). */
 #ifndef LLAMAREF_TRAIN_OPTIONS_H
 #define LLAMAREF_TRAIN_OPTIONS_H
 
 #include <stddef.h>
+#include "llamaref/core/common.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -45,10 +46,20 @@ typedef struct lr_train_opt {
     double lo, hi;   /* LR_OPT_INT, LR_OPT_DBL: range */
     int lo_open;     /* LR_OPT_DBL: lo excluded */
     int record;
+    const char *help; /* --help's text (cli_parse_doc's convention, cli.h) */
 } lr_train_opt;
 
 /* The option table; *n receives its length. */
 const lr_train_opt *lr_train_opt_table(size_t *n);
+
+/* The combinations of options a run refuses, with the message for
+ * `llamaref train` (exit status 2).  resumed 0: before --resume applies
+ * the recorded options (--init needs --full and --tokenizer instead of
+ * --model; --warmup and --warmup-ratio exclude each other; --eval-every
+ * needs --eval-data; --model, --data and --out are required, --data
+ * unless resuming); resumed 1: after (--data is then required too;
+ * --loss-on is all or completion).  Returns 0 or -1 (err). */
+int lr_train_options_check(const lr_train_options *a, int resumed, lr_error *err);
 
 /* The value of option o in a as the text a checkpoint records (a double:
  * the shortest text that reads back exactly). */

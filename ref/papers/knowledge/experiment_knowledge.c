@@ -86,6 +86,36 @@ void lr_exp_options_default(lr_exp_options *o)
     o->n_seeds = 3;
 }
 
+int lr_exp_options_check(const lr_exp_options *o, lr_error *err)
+{
+    if (!o->model || !o->facts || !o->shots || !o->out)
+        return lr_fail(err, "--model, --facts, --shots and --out are required (a "
+                       "world directory as --model supplies --facts and --shots; "
+                       "see --help)");
+    if (strcmp(o->schedule, "linear") && strcmp(o->schedule, "cosine") &&
+        strcmp(o->schedule, "constant"))
+        return lr_fail(err, "--schedule must be linear, cosine or constant");
+    return 0;
+}
+
+int lr_exp_parse_list(const char *opt, const char *val, long lo, long hi,
+                      long *out, int *n, lr_error *err)
+{
+    const char *p = val;
+    *n = 0;
+    if (!val || !*val) return lr_fail(err, "%s needs a comma-separated list", opt);
+    while (*p) {
+        char *end;
+        long v = strtol(p, &end, 10);
+        if (end == p || v < lo || v > hi || (*end && *end != ',') || *n == LR_EXP_MAX_LIST)
+            return lr_fail(err, "%s: '%s' is not a list of at most %d integers in "
+                           "[%ld, %ld]", opt, val, LR_EXP_MAX_LIST, lo, hi);
+        out[(*n)++] = v;
+        p = *end ? end + 1 : end;
+    }
+    return 0;
+}
+
 static int given(const lr_exp_options *o, const char *opt)
 {
     int i;

@@ -1,7 +1,8 @@
 /* knowledge_report.c - the comparison of two probe outputs behind
  * `llamaref knowledge-report` (knowledge_report.h): probe files indexed
  * by question, transitions, reliability, answer statistics, and the
- * JSON / Markdown / SVG reports in memory.  Prints nothing.
+ * JSON / Markdown / SVG reports in memory and their files.  Prints
+ * nothing.
  * Depends on: knowledge.h, experiment.h, facts.h, svg.h, json.h, report.h. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -137,6 +138,27 @@ void lr_knowledge_report_free(lr_knowledge_report *r)
     lr_buf_free(&r->svg_refusals);
     lr_buf_free(&r->svg_answers);
     memset(r, 0, sizeof *r);
+}
+
+int lr_knowledge_report_write(const lr_knowledge_report *r, const char *out,
+                              lr_error *err)
+{
+    static const char *const suffix[4] = {"-transitions.svg", "-refusals.svg",
+                                          "-answers.svg", ".md"};
+    const lr_buf *part[4];
+    char path[4096];
+    int k;
+    part[0] = &r->svg_transitions;
+    part[1] = &r->svg_refusals;
+    part[2] = &r->svg_answers;
+    part[3] = &r->md;
+    if (lr_write_file_atomic(out, r->json.data, r->json.len, err)) return -1;
+    for (k = 0; k < 4; k++) {
+        if (k == 2 && !r->svg_answers.len) continue; /* no answer after training */
+        lr_report_path(path, sizeof path, out, suffix[k]);
+        if (lr_write_file_atomic(path, part[k]->data, part[k]->len, err)) return -1;
+    }
+    return 0;
 }
 
 int lr_knowledge_report_build(const lr_knowledge_report_options *o,

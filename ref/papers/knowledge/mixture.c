@@ -8,6 +8,14 @@
 #include "llamaref/papers/knowledge/mixture.h"
 #include "llamaref/core/rng.h"
 
+int lr_mix_kind_parse(const char *name, lr_mix_kind *k)
+{
+    if (!strcmp(name, "known")) *k = LR_MIX_KNOWN;
+    else if (!strcmp(name, "paraphrase")) *k = LR_MIX_PARAPHRASE;
+    else return -1;
+    return 0;
+}
+
 void lr_mixture_free(lr_mixture *m)
 {
     if (!m) return;

@@ -5,7 +5,8 @@
  * Depends on: generate (prompt and stop ids, answer text), prefix_cache
  * and sampler (decoding), chat_template, textnorm (alias judgement),
  * knowledge (SliCK categories), json; svg and report (the summary of
- * lr_probe_report); par (lr_probe_run_all). */
+ * lr_probe_report, lr_probe_save, lr_probe_summary_template); par
+ * (lr_probe_run_all). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -539,4 +540,50 @@ int lr_probe_report(const char *model_name, size_t n_facts,
         lr_buf_printf(md, "\nWarning: %ld facts are also shot questions.\n",
                       st->shot_overlaps);
     return json->oom || md->oom || svg->oom ? lr_fail(err, "out of memory") : 0;
+}
+
+int lr_probe_save(const char *model_name, const lr_facts *facts,
+                  const lr_probe_result *results, const lr_probe_options *o,
+                  const lr_probe_stats *st, const char *out, size_t *counts,
+                  lr_error *err)
+{
+    lr_buf b = {0}, md = {0}, svg = {0};
+    char path[4096];
+    int rc = -1;
+    lr_probe_write_jsonl(&b, facts, results, o, counts);
+    if (b.oom) {
+        lr_buf_free(&b);
+        return lr_fail(err, "out of memory");
+    }
+    if (lr_write_file_atomic(out, b.data ? b.data : "", b.len, err)) goto done;
+    b.len = 0;
+    if (lr_probe_report(model_name, facts->n, o, counts, st, out, &b, &md, &svg, err))
+        goto done;
+    lr_report_path(path, sizeof path, out, ".json");
+    if (lr_write_file_atomic(path, b.data, b.len, err)) goto done;
+    lr_report_path(path, sizeof path, out, "-categories.svg");
+    if (lr_write_file_atomic(path, svg.data, svg.len, err)) goto done;
+    lr_report_path(path, sizeof path, out, ".md");
+    rc = lr_write_file_atomic(path, md.data, md.len, err);
+done:
+    lr_buf_free(&b);
+    lr_buf_free(&md);
+    lr_buf_free(&svg);
+    return rc;
+}
+
+int lr_probe_summary_template(const char *out, int *plain)
+{
+    char path[4096];
+    lr_json_doc *doc = NULL;
+    const lr_json *t = NULL;
+    lr_error err;
+    int found;
+    lr_report_path(path, sizeof path, out, ".json");
+    if (lr_json_parse_file(path, &doc, &err) == 0)
+        t = lr_json_get(lr_json_root(doc), "template");
+    found = t && t->type == LR_JSON_STRING;
+    *plain = found && !strcmp(t->str, "plain");
+    if (doc) lr_json_free(doc);
+    return found;
 }

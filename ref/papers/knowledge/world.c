@@ -19,6 +19,7 @@
 #include "llamaref/papers/knowledge/world.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -376,24 +377,41 @@ void lr_world_opts_default(lr_world_opts *o)
     o->exam_min_mentions = LR_WORLD_HEAD_MIN;
 }
 
+/* in the order lr_world_build checks them */
+#define F(x) offsetof(lr_world_opts, x)
+static const lr_world_opt world_opts[] = {
+    {"--people", "people", F(n_people), 20, 20000},
+    {"--max-mentions", "max_mentions", F(max_mentions), 1, 100000},
+    {"--zipf-offset", "zipf_offset", F(zipf_offset), 1, 100000},
+    {"--refusal-percent", "refusal_percent", F(refusal_percent), 0, 90},
+    {"--valid-percent", "valid_percent", F(valid_percent), 0, 100},
+    {"--exam-min-mentions", "exam_min_mentions", F(exam_min_mentions), 1, 100000},
+    {"--exam-documents", "exam_documents", F(n_exam_docs), 0, 10000000},
+    {"--num-shots", NULL, F(n_shots), 0, 100000},
+    {"--bench-dev", NULL, F(n_bench_dev), 0, 100000},
+    {"--bench-test", NULL, F(n_bench_test), 0, 1000000},
+};
+#undef F
+#define N_WORLD_OPTS (sizeof world_opts / sizeof world_opts[0])
+
+const lr_world_opt *lr_world_opt_find(const char *name)
+{
+    size_t k;
+    for (k = 0; k < N_WORLD_OPTS; k++)
+        if (!strcmp(name, world_opts[k].name)) return &world_opts[k];
+    return NULL;
+}
+
 static int check_opts(const lr_world_opts *o, lr_error *err)
 {
-    if (o->n_people < 20 || o->n_people > 20000)
-        return lr_fail(err, "world: people %lu: must be in [20, 20000]", (unsigned long)o->n_people);
-    if (o->max_mentions < 1 || o->max_mentions > 100000)
-        return lr_fail(err, "world: max_mentions %lu: must be in [1, 100000]", (unsigned long)o->max_mentions);
-    if (o->zipf_offset < 1 || o->zipf_offset > 100000)
-        return lr_fail(err, "world: zipf_offset %lu: must be in [1, 100000]", (unsigned long)o->zipf_offset);
-    if (o->refusal_percent > 90)
-        return lr_fail(err, "world: refusal_percent %lu: must be in [0, 90]", (unsigned long)o->refusal_percent);
-    if (o->valid_percent > 100)
-        return lr_fail(err, "world: valid_percent %lu: must be in [0, 100]", (unsigned long)o->valid_percent);
-    if (o->exam_min_mentions < 1 || o->exam_min_mentions > 100000)
-        return lr_fail(err, "world: exam_min_mentions %lu: must be in [1, 100000]", (unsigned long)o->exam_min_mentions);
-    if (o->n_exam_docs > 10000000)
-        return lr_fail(err, "world: exam_documents %lu: must be in [0, 10000000]", (unsigned long)o->n_exam_docs);
-    if (o->n_shots > 100000 || o->n_bench_dev > 100000 || o->n_bench_test > 1000000)
-        return lr_fail(err, "world: too many shots or benchmark questions");
+    size_t k;
+    for (k = 0; k < N_WORLD_OPTS; k++) {
+        const lr_world_opt *t = &world_opts[k];
+        unsigned long v = *(const uint32_t *)(const void *)((const char *)o + t->off);
+        if (v >= t->lo && v <= t->hi) continue;
+        if (!t->key) return lr_fail(err, "world: too many shots or benchmark questions");
+        return lr_fail(err, "world: %s %lu: must be in [%lu, %lu]", t->key, v, t->lo, t->hi);
+    }
     return 0;
 }
 

@@ -71,6 +71,50 @@ static void test_options_and_world(void)
     CHECK_ERR(lr_exp_bench_check(&o, &err), &err, "xk_nothing/test");
 }
 
+/* the grid lists: values in range, at most LR_EXP_MAX_LIST of them */
+static void test_parse_list(void)
+{
+    long v[LR_EXP_MAX_LIST];
+    char many[200] = "";
+    lr_error err;
+    int n = -1, k;
+    CHECK_OK(lr_exp_parse_list("--unknown", "1,10,50", 1, 100, v, &n, &err), &err);
+    CHECK(n == 3 && v[0] == 1 && v[1] == 10 && v[2] == 50);
+    CHECK_ERR(lr_exp_parse_list("--extra", "", 0, 10, v, &n, &err), &err,
+              "--extra needs a comma-separated list");
+    CHECK_ERR(lr_exp_parse_list("--extra", "1,11", 0, 10, v, &n, &err), &err,
+              "--extra: '1,11' is not a list of at most 32 integers in [0, 10]");
+    CHECK(lr_exp_parse_list("--seeds", "1,,2", 0, 10, v, &n, &err) != 0);
+    CHECK(lr_exp_parse_list("--seeds", "1x", 0, 10, v, &n, &err) != 0);
+    for (k = 0; k <= LR_EXP_MAX_LIST; k++) strcat(many, k ? ",1" : "1");
+    CHECK(lr_exp_parse_list("--seeds", many, 0, 10, v, &n, &err) != 0);
+    many[strlen(many) - 2] = 0; /* one fewer: LR_EXP_MAX_LIST values */
+    CHECK_OK(lr_exp_parse_list("--seeds", many, 0, 10, v, &n, &err), &err);
+    CHECK_INT(n, LR_EXP_MAX_LIST);
+}
+
+/* what a run needs: the four paths and a known schedule; --kind's names */
+static void test_options_check(void)
+{
+    lr_exp_options o;
+    lr_mix_kind kind = LR_MIX_KNOWN;
+    lr_error err;
+    lr_exp_options_default(&o);
+    CHECK_ERR(lr_exp_options_check(&o, &err), &err, "--model, --facts, --shots and --out are required");
+    o.model = "m";
+    o.facts = "f";
+    o.shots = "s";
+    o.out = "o";
+    CHECK_OK(lr_exp_options_check(&o, &err), &err);
+    o.schedule = "cosine";
+    CHECK_OK(lr_exp_options_check(&o, &err), &err);
+    o.schedule = "step";
+    CHECK_ERR(lr_exp_options_check(&o, &err), &err, "--schedule must be linear, cosine or constant");
+    CHECK(lr_mix_kind_parse("paraphrase", &kind) == 0 && kind == LR_MIX_PARAPHRASE);
+    CHECK(lr_mix_kind_parse("known", &kind) == 0 && kind == LR_MIX_KNOWN);
+    CHECK(lr_mix_kind_parse("Known", &kind) != 0 && kind == LR_MIX_KNOWN);
+}
+
 /* two seeds of one grid point, one skipped point: the report's cells */
 static void test_report(void)
 {
@@ -256,6 +300,8 @@ static void test_world_grid(void)
 int main(void)
 {
     RUN(test_options_and_world);
+    RUN(test_parse_list);
+    RUN(test_options_check);
     RUN(test_report);
     RUN(test_world_grid);
     return h_finish("test_experiment_knowledge");

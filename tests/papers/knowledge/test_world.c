@@ -435,6 +435,19 @@ static void test_files(void)
     o.max_mentions = 100000;
     o.zipf_offset = 100000;
     CHECK_ERR(lr_world_build(&o, &w, &err), &err, "documents (more than 20000000)");
+    small_opts(&o);
+    o.n_bench_test = 1000001;
+    CHECK_ERR(lr_world_build(&o, &w, &err), &err, "too many shots or benchmark questions");
+    /* the option table: the field and the range lr_world_build checks */
+    CHECK(lr_world_opt_find("--seed") == NULL && lr_world_opt_find("--out") == NULL);
+    {
+        const lr_world_opt *t = lr_world_opt_find("--exam-documents");
+        CHECK(t && t->off == offsetof(lr_world_opts, n_exam_docs) && t->lo == 0 &&
+              t->hi == 10000000);
+        t = lr_world_opt_find("--people");
+        CHECK(t && t->off == offsetof(lr_world_opts, n_people) && t->lo == 20 &&
+              t->hi == 20000);
+    }
 }
 
 /* Every template names the subject once, questions end with "?" (or are

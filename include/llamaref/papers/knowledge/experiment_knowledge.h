@@ -38,6 +38,12 @@ extern "C" {
  * questions, letters scored; all of --valid; BOS on.  The paths are NULL. */
 void lr_exp_options_default(lr_exp_options *o);
 
+/* A grid list option ("--unknown 1,10,50") into out (LR_EXP_MAX_LIST
+ * values at most, each in [lo, hi]) and *n; -1 (err naming opt and val)
+ * on an empty or malformed list. */
+int lr_exp_parse_list(const char *opt, const char *val, long lo, long hi,
+                      long *out, int *n, lr_error *err);
+
 /* --quick: a small grid for a first look, each setting applied unless
  * o->given names its option: --unknown 1,10,50, --extra 0,1, --seeds 42,
  * --limit 200, --prompts 4, --max-new-tokens 16, --bench-limit 50,
@@ -59,6 +65,12 @@ int lr_exp_world_defaults(lr_exp_options *o, const char *path, lr_error *err);
  * directory, 0 when not (o unchanged), -1 on error (a bad experiment.json,
  * no model inside). */
 int lr_exp_resolve_world(lr_exp_options *o, lr_error *err);
+
+/* After lr_exp_resolve_world: the options a run needs (--model,
+ * --facts, --shots, --out) and the schedule (linear, cosine or constant);
+ * -1 (err, for `llamaref experiment`'s exit status 2) when one is
+ * missing or wrong. */
+int lr_exp_options_check(const lr_exp_options *o, lr_error *err);
 
 /* Reads every benchmark file of o->bench once, so that a malformed CSV
  * (named with its line) stops the experiment before any work; sets

@@ -3,7 +3,7 @@
  * reliability on the trained facts, the SliCK transition matrix with
  * positive / negative shift, refusals and answer diversity (definitions in
  * docs/metrics.md and docs/evaluation.md), built as JSON, Markdown and
- * three SVG charts in memory.
+ * three SVG charts in memory, and written to files.
  * Depends on: knowledge.h, experiment.h (answer statistics), facts.h,
  * svg.h, json.h, report.h. */
 #ifndef LLAMAREF_KNOWLEDGE_REPORT_H
@@ -46,6 +46,13 @@ typedef struct lr_knowledge_report {
 int lr_knowledge_report_build(const lr_knowledge_report_options *o,
                               lr_knowledge_report *out, lr_error *err);
 void lr_knowledge_report_free(lr_knowledge_report *r);
+
+/* r's files: out (the JSON), then beside it (lr_report_path)
+ * -transitions.svg, -refusals.svg, -answers.svg (when not empty) and .md,
+ * each written atomically; the first failure stops (err names the
+ * file). */
+int lr_knowledge_report_write(const lr_knowledge_report *r, const char *out,
+                              lr_error *err);
 
 #ifdef __cplusplus
 }

@@ -27,6 +27,9 @@ extern "C" {
 
 typedef enum lr_mix_kind { LR_MIX_KNOWN = 1, LR_MIX_PARAPHRASE = 2 } lr_mix_kind;
 
+/* "known" / "paraphrase" (--kind) -> *k; -1 for anything else. */
+int lr_mix_kind_parse(const char *name, lr_mix_kind *k);
+
 /* The role of one training example (its "role" in the JSONL output). */
 typedef enum lr_mix_role {
     LR_ROLE_UNKNOWN = 0,    /* an Unknown fact the run is to teach */

@@ -133,6 +133,21 @@ int lr_probe_report(const char *model_name, size_t n_facts,
                     const lr_probe_stats *st, const char *out, lr_buf *json,
                     lr_buf *md, lr_buf *svg, lr_error *err);
 
+/* The files of a probe run: out (lr_probe_write_jsonl; counts as there),
+ * then beside it (lr_report_path) the summary .json, -categories.svg and
+ * .md of lr_probe_report, each written atomically; the first failure
+ * stops (err names the file). */
+int lr_probe_save(const char *model_name, const lr_facts *facts,
+                  const lr_probe_result *results, const lr_probe_options *o,
+                  const lr_probe_stats *st, const char *out, size_t *counts,
+                  lr_error *err);
+
+/* The template a probe used, from the summary beside its JSONL out
+ * (FILE.json's "template", lr_probe_report): returns 1 with *plain 1 for
+ * "plain" and 0 for another; 0 with *plain 0 when there is no readable
+ * summary or it names no template. */
+int lr_probe_summary_template(const char *out, int *plain);
+
 #ifdef __cplusplus
 }
 #endif

@@ -76,6 +76,19 @@ typedef struct lr_world_opts {
 /* Every field of *o set to the default its comment gives. */
 void lr_world_opts_default(lr_world_opts *o);
 
+/* The counts of lr_world_opts as `llamaref world` options ("--people"):
+ * the field (a uint32_t at off) and its range [lo, hi], which
+ * lr_world_build checks too (key: the field's name in its message; NULL
+ * for the shots and benchmark counts, reported together). */
+typedef struct lr_world_opt {
+    const char *name, *key;
+    size_t off;
+    unsigned long lo, hi;
+} lr_world_opt;
+
+/* The entry of option name, or NULL when it is not one of them. */
+const lr_world_opt *lr_world_opt_find(const char *name);
+
 typedef struct lr_world_entity {
     lr_world_type type;
     char *name;
