@@ -1,6 +1,5 @@
 /* cli_args.c - the shared option vocabulary (aliases, strict value parsers,
- * "did you mean"), output-path preparation, and the clock the progress lines
- * use.  See cli.h and docs/cli.md. */
+ * "did you mean") and output-path preparation.  See cli.h and docs/cli.md. */
 #if !defined(_WIN32) && !defined(_POSIX_C_SOURCE)
 #define _POSIX_C_SOURCE 200809L /* isatty */
 #endif
@@ -394,9 +393,4 @@ int cli_stderr_tty(void)
 #else
     return isatty(2);
 #endif
-}
-
-double cli_now(void)
-{
-    return lr_clock_seconds();
 }
