@@ -40,10 +40,8 @@ const char *cli_opt(const char *arg);
 /* Argument helpers: "--name value" options.  Each prints a message naming
  * the option and returns -1 on a missing or malformed value. */
 int cli_int(const char *opt, const char *val, long lo, long hi, long *out);
-/* A finite number (NaN and infinities refused). */
-int cli_double(const char *opt, const char *val, double *out);
-/* A finite number in a range: lo < v (lo_open) or lo <= v, and v < hi
- * (hi_open) or v <= hi. */
+/* A finite number (NaN and infinities refused) in a range: lo < v
+ * (lo_open) or lo <= v, and v < hi (hi_open) or v <= hi. */
 int cli_double_in(const char *opt, const char *val, double lo, int lo_open,
                   double hi, int hi_open, double *out);
 /* --seed S: 0 .. 2^31-1, or -1 to draw one (printed on stderr; *out holds
