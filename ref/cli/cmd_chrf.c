@@ -39,7 +39,7 @@ int cmd_chrf(int argc, char **argv)
     const char *hyp_path = NULL;
     ref_list refs;
     size_t i, j;
-    int sentence = 0, digits = 6, rc = 1;
+    int sentence = 0, digits = 6, rc;
     lr_chrf_config cfg;
     lr_chrf_stats total;
     double *scores = NULL;
@@ -68,14 +68,15 @@ int cmd_chrf(int argc, char **argv)
     if ((rc = cli_parse_doc("chrf", argc, argv, 1, opts, sizeof opts / sizeof opts[0],
                             head, "")) >= 0)
         return rc;
-    rc = 1;
     if (!hyp_path || refs.n == 0) {
         fprintf(stderr, "llamaref chrf: --hyp and --ref are required (see --help)\n");
         return 2;
     }
     if (lr_chrf_files(&cfg, hyp_path, refs.paths, refs.n, sentence ? &scores : NULL,
-                      &n, &total, &err))
-        goto fail;
+                      &n, &total, &err)) { /* nothing held */
+        fprintf(stderr, "llamaref chrf: %s\n", err.msg);
+        return 1;
+    }
     for (i = 0; sentence && i < n; i++) printf("%.*f\n", digits, scores[i]);
     if (!sentence) {
         printf("chrF%d", cfg.beta);
@@ -84,11 +85,6 @@ int cmd_chrf(int argc, char **argv)
                digits, lr_chrf_score(&cfg, &total), (unsigned long)n,
                cfg.char_order, cfg.word_order);
     }
-    rc = 0;
-    goto done;
-fail:
-    fprintf(stderr, "llamaref chrf: %s\n", err.msg);
-done:
     free(scores);
-    return rc;
+    return 0;
 }
