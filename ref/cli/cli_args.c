@@ -95,13 +95,12 @@ int cli_double_in(const char *opt, const char *val, double lo, int lo_open,
 int cli_seed(const char *opt, const char *val, long *out)
 {
     lr_error err;
-    long v;
     if (val && !strcmp(val, "-1")) {
         /* a fresh seed: wall clock, processor time and a stack address,
          * mixed by one SplitMix64 step (rng.h) */
         lr_rng r;
         lr_rng_seed(&r, (uint64_t)time(NULL) ^ ((uint64_t)clock() << 20) ^
-                        (uint64_t)(size_t)&v);
+                        (uint64_t)(size_t)&r);
         *out = (long)(lr_rng_next(&r) & 0x7fffffffu);
         /* under mpirun every rank parses the same options: rank 0's draw
          * is every rank's (par.h) */
@@ -113,9 +112,7 @@ int cli_seed(const char *opt, const char *val, long *out)
             fprintf(stderr, "llamaref %s: %s -1: drew seed %ld\n", cli_cmd, opt, *out);
         return 0;
     }
-    if (cli_int(opt, val, 0, 0x7fffffffL, &v)) return -1;
-    *out = v;
-    return 0;
+    return cli_int(opt, val, 0, 0x7fffffffL, out);
 }
 
 /* A command's --help: its usage function, or its head, its options' help
@@ -156,23 +153,22 @@ static char *usage_text(const cli_doc *d)
     return b.data;
 }
 
-/* Next option token ("--name" or "-x") in text at or after *p; copies it
- * into tok (NUL-terminated) and returns 1, or 0 at the end. */
+#define LETTERS "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+/* Next option token ("--name" or "-x": after a space, '[', '(', '|', a
+ * newline or ',', a letter, then letters, digits and '-') in text at or
+ * after *p; copies it into tok (NUL-terminated) and returns 1, or 0 at the
+ * end. */
 static int next_option(const char **p, char *tok, size_t cap)
 {
     const char *s = *p;
     for (; *s; s++) {
         size_t n = 0;
         const char *q;
-        if (*s != '-') continue;
-        if (s > *p && s[-1] != ' ' && s[-1] != '[' && s[-1] != '(' &&
-            s[-1] != '|' && s[-1] != '\n' && s[-1] != ',')
-            continue;
+        if (*s != '-' || (s > *p && !strchr(" [(|\n,", s[-1]))) continue;
         q = s + (s[1] == '-' ? 2 : 1);
-        if (!(*q >= 'a' && *q <= 'z') && !(*q >= 'A' && *q <= 'Z')) continue;
-        while ((*q >= 'a' && *q <= 'z') || (*q >= 'A' && *q <= 'Z') ||
-               (*q >= '0' && *q <= '9') || *q == '-')
-            q++;
+        if (!strspn(q, LETTERS)) continue;
+        q += strspn(q, LETTERS "0123456789-");
         if (s[1] != '-' && q - s != 2) continue; /* "-x" only, not "-1e3" */
         n = (size_t)(q - s);
         if (n >= cap) n = cap - 1;
