@@ -4,7 +4,6 @@
  * plus a JSON summary, a Markdown report and a chart.  Parses the options,
  * runs lr_detox_run (detox_run.h) and writes its files. */
 #include <stdio.h>
-#include <string.h>
 
 #include "cli.h"
 #include "cli_lm.h"
@@ -28,15 +27,15 @@ static void progress(void *ctx, size_t done, size_t total)
 
 int cmd_detox(int argc, char **argv)
 {
-    cli_lm lm;
+    cli_lm lm = {0};
     const char *shots_path = NULL, *inputs = NULL, *template_arg = NULL;
     long max_len = 2048, limit = -1;
     int max_len_given = 0, rc;
-    lr_detox_shots shots;
+    lr_detox_shots shots = {0};
     lr_detox_input *rows = NULL;
     size_t n_rows = 0;
     lr_detox_run_options o;
-    lr_detox_run_result res;
+    lr_detox_run_result res = {0};
     lr_error err;
     const cli_optdef opts[] = { /* in --help's order */
         CLI_LM_OPTS(lm),
@@ -69,9 +68,6 @@ int cmd_detox(int argc, char **argv)
               "--out FILE.jsonl          the rewrites (parent directories created first)"),
     };
 
-    memset(&lm, 0, sizeof lm);
-    memset(&shots, 0, sizeof shots);
-    memset(&res, 0, sizeof res);
     lr_detox_run_options_default(&o); /* the defaults of --help */
     if ((rc = cli_parse_doc("detox", argc, argv, 1, opts, sizeof opts / sizeof opts[0],
                             head, foot)) >= 0)

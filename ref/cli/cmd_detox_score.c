@@ -45,7 +45,6 @@ int cmd_detox_score(int argc, char **argv)
     if ((rc = cli_parse_doc("detox-score", argc, argv, 1, opts,
                             sizeof opts / sizeof opts[0], head, foot)) >= 0)
         return rc;
-    rc = 1;
     if (!path) {
         fprintf(stderr, "llamaref detox-score: --pairs FILE is required (see --help)\n");
         return 2;
@@ -66,11 +65,10 @@ int cmd_detox_score(int argc, char **argv)
     if (out_path && lr_write_file_atomic(out_path, r.selected.data ? r.selected.data : "",
                                          r.selected.len, &err))
         goto fail;
-    rc = 0;
-    goto done;
+    lr_detox_score_result_free(&r);
+    return 0;
 fail:
     fprintf(stderr, "llamaref detox-score: %s\n", err.msg);
-done:
     lr_detox_score_result_free(&r);
-    return rc;
+    return 1;
 }
