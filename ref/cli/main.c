@@ -49,11 +49,10 @@ static void usage(FILE *f)
 }
 
 /* One command; under mpirun any rank's failure ends the whole job
- * (lr_par_abort) after that rank has printed its message. */
+ * (lr_par_finish) after that rank has printed its message. */
 static int run_command(const command *c, int argc, char **argv)
 {
     lr_error err;
-    int rc;
     if (lr_par_init(&argc, &argv, &err)) {
         fprintf(stderr, "llamaref %s: %s\n", c->name, err.msg);
         return 1;
@@ -65,14 +64,7 @@ static int run_command(const command *c, int argc, char **argv)
         lr_par_finalize();
         return 2;
     }
-    rc = c->run(argc - 1, argv + 1);
-    if (rc != 0 && lr_par_size() > 1) {
-        fflush(stdout);
-        fflush(stderr);
-        lr_par_abort(rc);
-    }
-    lr_par_finalize();
-    return rc;
+    return lr_par_finish(c->run(argc - 1, argv + 1));
 }
 
 int main(int argc, char **argv)
