@@ -8,6 +8,8 @@
 
 #include <stdio.h>
 
+#include "llamaref/core/common.h"
+
 int cmd_info(int argc, char **argv);
 int cmd_generate(int argc, char **argv), cmd_dump(int argc, char **argv), cmd_bench(int argc, char **argv);
 int cmd_chrf(int argc, char **argv);
@@ -38,10 +40,8 @@ const char *cli_opt(const char *arg);
 /* Argument helpers: "--name value" options.  Each prints a message naming
  * the option and returns -1 on a missing or malformed value. */
 int cli_int(const char *opt, const char *val, long lo, long hi, long *out);
-/* A finite number (NaN and infinities refused). */
-int cli_double(const char *opt, const char *val, double *out);
-/* A finite number in a range: lo < v (lo_open) or lo <= v, and v < hi
- * (hi_open) or v <= hi. */
+/* A finite number (NaN and infinities refused) in a range: lo < v
+ * (lo_open) or lo <= v, and v < hi (hi_open) or v <= hi. */
 int cli_double_in(const char *opt, const char *val, double lo, int lo_open,
                   double hi, int hi_open, double *out);
 /* --seed S: 0 .. 2^31-1, or -1 to draw one (printed on stderr; *out holds
@@ -105,10 +105,9 @@ void cli_help(FILE *f, const char *opt, const char *def);
 /* 1 when stderr is a terminal: progress lines use '\r' there and one line
  * per update otherwise (a log file). */
 int cli_stderr_tty(void);
-/* Wall-clock seconds from an arbitrary origin (monotonic where the
- * platform has it; else processor time), for rates and ETAs: processor
- * time would count every OpenMP thread. */
-double cli_now(void);
+/* Wall-clock seconds for rates and ETAs: the library's one clock
+ * (lr_clock_seconds, common.h), also usable as a function pointer. */
+#define cli_now lr_clock_seconds
 
 /* A training run (cmd_train.c): lr_train_run with its progress on stderr
  * and the summary line on stdout; a->out must exist.  Returns the exit

@@ -1,11 +1,8 @@
 /* cli_args.c - the shared option vocabulary (aliases, strict value parsers,
- * "did you mean"), output-path preparation, and the clock the progress lines
- * use.  See cli.h and docs/cli.md. */
+ * "did you mean") and output-path preparation.  See cli.h and docs/cli.md. */
 #if !defined(_WIN32) && !defined(_POSIX_C_SOURCE)
 #define _POSIX_C_SOURCE 200809L /* isatty */
 #endif
-#include <errno.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +14,7 @@
 #include "cli.h"
 #include "llamaref/core/common.h"
 #include "llamaref/core/par.h"
+#include "llamaref/core/rng.h"
 
 const char *cli_cmd = "";
 
@@ -57,43 +55,21 @@ const char *cli_opt(const char *arg)
     return arg;
 }
 
+/* a value option given last, without its value */
+static int no_value(const char *opt)
+{
+    fprintf(stderr, "llamaref %s: option %s needs a value\n", cli_cmd, opt);
+    return -1;
+}
+
 int cli_int(const char *opt, const char *val, long lo, long hi, long *out)
 {
-    char *end;
-    long v;
-    if (!val) {
-        fprintf(stderr, "llamaref %s: option %s needs a value\n", cli_cmd, opt);
-        return -1;
-    }
-    errno = 0;
-    v = strtol(val, &end, 10);
-    if (errno || end == val || *end || v < lo || v > hi) {
+    if (!val) return no_value(opt);
+    if (lr_parse_long(val, lo, hi, out)) {
         fprintf(stderr, "llamaref %s: option %s: '%s' is not an integer in "
                 "[%ld, %ld]\n", cli_cmd, opt, val, lo, hi);
         return -1;
     }
-    *out = v;
-    return 0;
-}
-
-int cli_double(const char *opt, const char *val, double *out)
-{
-    char *end;
-    double v;
-    if (!val) {
-        fprintf(stderr, "llamaref %s: option %s needs a value\n", cli_cmd, opt);
-        return -1;
-    }
-    errno = 0;
-    v = strtod(val, &end);
-    /* ERANGE on underflow (1e-400) is a finite number: only overflow and
-     * non-numbers are refused */
-    if (end == val || *end || v != v || v - v != 0) {
-        fprintf(stderr, "llamaref %s: option %s: '%s' is not a finite number\n",
-                cli_cmd, opt, val);
-        return -1;
-    }
-    *out = v;
     return 0;
 }
 
@@ -101,7 +77,12 @@ int cli_double_in(const char *opt, const char *val, double lo, int lo_open,
                   double hi, int hi_open, double *out)
 {
     double v;
-    if (cli_double(opt, val, &v)) return -1;
+    if (!val) return no_value(opt);
+    if (lr_parse_double(val, &v)) {
+        fprintf(stderr, "llamaref %s: option %s: '%s' is not a finite number\n",
+                cli_cmd, opt, val);
+        return -1;
+    }
     if ((lo_open ? !(v > lo) : !(v >= lo)) || (hi_open ? !(v < hi) : !(v <= hi))) {
         fprintf(stderr, "llamaref %s: option %s: %s is not in %c%g, %g%c\n",
                 cli_cmd, opt, val, lo_open ? '(' : '[', lo, hi, hi_open ? ')' : ']');
@@ -114,16 +95,13 @@ int cli_double_in(const char *opt, const char *val, double lo, int lo_open,
 int cli_seed(const char *opt, const char *val, long *out)
 {
     lr_error err;
-    long v;
     if (val && !strcmp(val, "-1")) {
         /* a fresh seed: wall clock, processor time and a stack address,
-         * mixed (splitmix64 finaliser) */
-        uint64_t h = (uint64_t)time(NULL) ^ ((uint64_t)clock() << 20) ^
-                     (uint64_t)(size_t)&v;
-        h ^= h >> 30; h *= UINT64_C(0xbf58476d1ce4e5b9);
-        h ^= h >> 27; h *= UINT64_C(0x94d049bb133111eb);
-        h ^= h >> 31;
-        *out = (long)(h & 0x7fffffffu);
+         * mixed by one SplitMix64 step (rng.h) */
+        lr_rng r;
+        lr_rng_seed(&r, (uint64_t)time(NULL) ^ ((uint64_t)clock() << 20) ^
+                        (uint64_t)(size_t)&r);
+        *out = (long)(lr_rng_next(&r) & 0x7fffffffu);
         /* under mpirun every rank parses the same options: rank 0's draw
          * is every rank's (par.h) */
         if (lr_par_bcast(out, sizeof *out, &err)) {
@@ -134,30 +112,7 @@ int cli_seed(const char *opt, const char *val, long *out)
             fprintf(stderr, "llamaref %s: %s -1: drew seed %ld\n", cli_cmd, opt, *out);
         return 0;
     }
-    if (cli_int(opt, val, 0, 0x7fffffffL, &v)) return -1;
-    *out = v;
-    return 0;
-}
-
-/* Levenshtein distance, capped (options are short) */
-static size_t edit_distance(const char *a, const char *b)
-{
-    size_t la = strlen(a), lb = strlen(b), i, j, row[64], prev, cur;
-    if (la > 63 || lb > 63) return 99;
-    for (j = 0; j <= lb; j++) row[j] = j;
-    for (i = 1; i <= la; i++) {
-        prev = row[0];
-        row[0] = i;
-        for (j = 1; j <= lb; j++) {
-            size_t best = prev + (a[i - 1] != b[j - 1]);
-            if (row[j] + 1 < best) best = row[j] + 1;
-            if (row[j - 1] + 1 < best) best = row[j - 1] + 1;
-            cur = row[j];
-            row[j] = best;
-            prev = cur;
-        }
-    }
-    return row[lb];
+    return cli_int(opt, val, 0, 0x7fffffffL, out);
 }
 
 /* A command's --help: its usage function, or its head, its options' help
@@ -187,40 +142,33 @@ static void print_doc(FILE *f, const cli_doc *d)
 static char *usage_text(const cli_doc *d)
 {
     FILE *f;
-    char *s = NULL;
-    long n;
+    lr_buf b = {0};
+    lr_error err;
     if ((!d->usage && !d->opts) || !(f = tmpfile())) return NULL;
     print_doc(f, d);
-    if (fflush(f) == 0 && (n = ftell(f)) >= 0 && n < (1L << 20) &&
-        fseek(f, 0, SEEK_SET) == 0 && (s = malloc((size_t)n + 1)) != NULL) {
-        if (fread(s, 1, (size_t)n, f) != (size_t)n) {
-            free(s);
-            s = NULL;
-        } else {
-            s[n] = 0;
-        }
-    }
+    if (fflush(f) || fseek(f, 0, SEEK_SET) || lr_read_stream(f, "usage", &b, &err) ||
+        lr_buf_append(&b, "", 0))
+        lr_buf_free(&b);
     fclose(f);
-    return s;
+    return b.data;
 }
 
-/* Next option token ("--name" or "-x") in text at or after *p; copies it
- * into tok (NUL-terminated) and returns 1, or 0 at the end. */
+#define LETTERS "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+/* Next option token ("--name" or "-x": after a space, '[', '(', '|', a
+ * newline or ',', a letter, then letters, digits and '-') in text at or
+ * after *p; copies it into tok (NUL-terminated) and returns 1, or 0 at the
+ * end. */
 static int next_option(const char **p, char *tok, size_t cap)
 {
     const char *s = *p;
     for (; *s; s++) {
         size_t n = 0;
         const char *q;
-        if (*s != '-') continue;
-        if (s > *p && s[-1] != ' ' && s[-1] != '[' && s[-1] != '(' &&
-            s[-1] != '|' && s[-1] != '\n' && s[-1] != ',')
-            continue;
+        if (*s != '-' || (s > *p && !strchr(" [(|\n,", s[-1]))) continue;
         q = s + (s[1] == '-' ? 2 : 1);
-        if (!(*q >= 'a' && *q <= 'z') && !(*q >= 'A' && *q <= 'Z')) continue;
-        while ((*q >= 'a' && *q <= 'z') || (*q >= 'A' && *q <= 'Z') ||
-               (*q >= '0' && *q <= '9') || *q == '-')
-            q++;
+        if (!strspn(q, LETTERS)) continue;
+        q += strspn(q, LETTERS "0123456789-");
         if (s[1] != '-' && q - s != 2) continue; /* "-x" only, not "-1e3" */
         n = (size_t)(q - s);
         if (n >= cap) n = cap - 1;
@@ -247,7 +195,7 @@ static int bad_option(const char *cmd, const char *arg, const cli_doc *doc)
                 free(text);
                 return 2;
             }
-            if (tok[1] == '-' && (d = edit_distance(arg, tok)) < best_d) {
+            if (tok[1] == '-' && (d = lr_edit_distance(arg, tok)) < best_d) {
                 best_d = d;
                 strcpy(best, tok);
             }
@@ -255,7 +203,7 @@ static int bad_option(const char *cmd, const char *arg, const cli_doc *doc)
             for (i = 0; i < sizeof aliases / sizeof aliases[0]; i++)
                 if (!aliases[i].deprecated && !strcmp(tok, aliases[i].canon) &&
                     aliases[i].alias[1] == '-' &&
-                    (d = edit_distance(arg, aliases[i].alias)) < best_d) {
+                    (d = lr_edit_distance(arg, aliases[i].alias)) < best_d) {
                     best_d = d;
                     strcpy(best, aliases[i].alias);
                 }
@@ -263,7 +211,7 @@ static int bad_option(const char *cmd, const char *arg, const cli_doc *doc)
         free(text);
     } else {
         for (i = 0; i < sizeof aliases / sizeof aliases[0]; i++)
-            if ((d = edit_distance(arg, aliases[i].canon)) < best_d) {
+            if ((d = lr_edit_distance(arg, aliases[i].canon)) < best_d) {
                 best_d = d;
                 strcpy(best, aliases[i].canon);
             }
@@ -394,9 +342,4 @@ int cli_stderr_tty(void)
 #else
     return isatty(2);
 #endif
-}
-
-double cli_now(void)
-{
-    return lr_clock_seconds();
 }

@@ -10,24 +10,11 @@
 #include "cli.h"
 #include "llamaref/eval/chrf.h"
 
-static void usage(FILE *out)
-{
-    fprintf(out,
-        "usage: llamaref chrf --hyp FILE --ref FILE [--ref FILE2 ...]\n"
-        "                     [--word-order N] [--char-order N] [--beta N]\n"
-        "                     [--sentence] [--digits N]\n"
-        "chrF as sacreBLEU 2.x CHRF().  Files hold one sentence per line.\n"
-        "  --hyp FILE                the hypotheses\n"
-        "  --ref FILE                the references; repeated: several references\n"
-        "                            per sentence\n"
-        "  --word-order N            word n-gram order (default 0; 2: chrF++)\n"
-        "  --char-order N            character n-gram order (default 6)\n"
-        "  --beta N                  recall weight (default 2)\n"
-        "  --sentence                one sentence score per line, instead of the\n"
-        "                            corpus score (statistics summed over sentences)\n"
-        "  --digits N                decimals printed (default 6; 17 shows every bit\n"
-        "                            of the double, for oracle checks)\n");
-}
+static const char head[] =
+"usage: llamaref chrf --hyp FILE --ref FILE [--ref FILE2 ...]\n"
+"                     [--word-order N] [--char-order N] [--beta N]\n"
+"                     [--sentence] [--digits N]\n"
+"chrF as sacreBLEU 2.x CHRF().  Files hold one sentence per line.\n";
 
 /* --ref FILE, repeatable */
 typedef struct ref_list {
@@ -52,34 +39,44 @@ int cmd_chrf(int argc, char **argv)
     const char *hyp_path = NULL;
     ref_list refs;
     size_t i, j;
-    int sentence = 0, digits = 6, rc = 1;
+    int sentence = 0, digits = 6, rc;
     lr_chrf_config cfg;
     lr_chrf_stats total;
     double *scores = NULL;
     size_t n;
     lr_error err;
-    const cli_optdef opts[] = {
-        CLI_OPT("--hyp", CLI_STR, &hyp_path),
-        CLI_FUN("--ref", add_ref, &refs),
-        CLI_NUM("--word-order", CLI_INT, &cfg.word_order, 0, LR_CHRF_MAX_WORD_ORDER),
-        CLI_NUM("--char-order", CLI_INT, &cfg.char_order, 1, LR_CHRF_MAX_CHAR_ORDER),
-        CLI_NUM("--beta", CLI_INT, &cfg.beta, 0, 1000),
-        CLI_NUM("--digits", CLI_INT, &digits, 0, 17),
-        CLI_OPT("--sentence", CLI_FLAG, &sentence),
+    const cli_optdef opts[] = { /* in --help's order */
+        CLI_H("--hyp", CLI_STR, &hyp_path, "--hyp FILE                the hypotheses"),
+        {"--ref", CLI_FN, &refs, 0, 0, NULL, add_ref,
+         "--ref FILE                the references; repeated: several references\n"
+         "                            per sentence"},
+        CLI_HN("--word-order", CLI_INT, &cfg.word_order, 0, LR_CHRF_MAX_WORD_ORDER,
+               "--word-order N            word n-gram order (default 0; 2: chrF++)"),
+        CLI_HN("--char-order", CLI_INT, &cfg.char_order, 1, LR_CHRF_MAX_CHAR_ORDER,
+               "--char-order N            character n-gram order (default 6)"),
+        CLI_HN("--beta", CLI_INT, &cfg.beta, 0, 1000,
+               "--beta N                  recall weight (default 2)"),
+        CLI_H("--sentence", CLI_FLAG, &sentence,
+              "--sentence                one sentence score per line, instead of the\n"
+              "                            corpus score (statistics summed over sentences)"),
+        CLI_HN("--digits", CLI_INT, &digits, 0, 17,
+               "--digits N                decimals printed (default 6; 17 shows every bit\n"
+               "                            of the double, for oracle checks)"),
     };
     lr_chrf_config_default(&cfg);
     refs.n = 0;
-    if ((rc = cli_parse("chrf", argc, argv, 1, opts, sizeof opts / sizeof opts[0],
-                        usage)) >= 0)
+    if ((rc = cli_parse_doc("chrf", argc, argv, 1, opts, sizeof opts / sizeof opts[0],
+                            head, "")) >= 0)
         return rc;
-    rc = 1;
     if (!hyp_path || refs.n == 0) {
         fprintf(stderr, "llamaref chrf: --hyp and --ref are required (see --help)\n");
         return 2;
     }
     if (lr_chrf_files(&cfg, hyp_path, refs.paths, refs.n, sentence ? &scores : NULL,
-                      &n, &total, &err))
-        goto fail;
+                      &n, &total, &err)) { /* nothing held */
+        fprintf(stderr, "llamaref chrf: %s\n", err.msg);
+        return 1;
+    }
     for (i = 0; sentence && i < n; i++) printf("%.*f\n", digits, scores[i]);
     if (!sentence) {
         printf("chrF%d", cfg.beta);
@@ -88,11 +85,6 @@ int cmd_chrf(int argc, char **argv)
                digits, lr_chrf_score(&cfg, &total), (unsigned long)n,
                cfg.char_order, cfg.word_order);
     }
-    rc = 0;
-    goto done;
-fail:
-    fprintf(stderr, "llamaref chrf: %s\n", err.msg);
-done:
     free(scores);
-    return rc;
+    return 0;
 }

@@ -4,8 +4,6 @@
  * plus a JSON summary, a Markdown report and a chart.  Parses the options,
  * runs lr_detox_run (detox_run.h) and writes its files. */
 #include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 
 #include "cli.h"
 #include "cli_lm.h"
@@ -29,15 +27,15 @@ static void progress(void *ctx, size_t done, size_t total)
 
 int cmd_detox(int argc, char **argv)
 {
-    cli_lm lm;
+    cli_lm lm = {0};
     const char *shots_path = NULL, *inputs = NULL, *template_arg = NULL;
     long max_len = 2048, limit = -1;
-    int max_len_given = 0, rc = 1;
-    lr_detox_shots shots;
+    int max_len_given = 0, rc;
+    lr_detox_shots shots = {0};
     lr_detox_input *rows = NULL;
-    size_t n_rows = 0, r;
+    size_t n_rows = 0;
     lr_detox_run_options o;
-    lr_detox_run_result res;
+    lr_detox_run_result res = {0};
     lr_error err;
     const cli_optdef opts[] = { /* in --help's order */
         CLI_LM_OPTS(lm),
@@ -70,16 +68,7 @@ int cmd_detox(int argc, char **argv)
               "--out FILE.jsonl          the rewrites (parent directories created first)"),
     };
 
-    memset(&lm, 0, sizeof lm);
-    memset(&shots, 0, sizeof shots);
-    memset(&res, 0, sizeof res);
-    memset(&o, 0, sizeof o); /* the defaults of --help */
-    o.candidates = 1;
-    o.n_shots = -1;
-    o.seed = 42;
-    o.max_new = 512;
-    o.temperature = 0.9;
-    o.top_p = 0.9;
+    lr_detox_run_options_default(&o); /* the defaults of --help */
     if ((rc = cli_parse_doc("detox", argc, argv, 1, opts, sizeof opts / sizeof opts[0],
                             head, foot)) >= 0)
         return rc;
@@ -90,43 +79,25 @@ int cmd_detox(int argc, char **argv)
         return 2;
     }
     if (cli_prepare_out("detox", o.out, 0)) return 1;
-    if (lr_detox_shots_load(shots_path, o.lang, &shots, &err)) {
-        fprintf(stderr, "llamaref detox: %s\n", err.msg);
-        goto done;
-    }
-    if (lr_detox_inputs_read(inputs, &rows, &n_rows, &err)) {
-        fprintf(stderr, "llamaref detox: %s\n", err.msg);
-        goto done;
-    }
-    if (limit >= 0 && (size_t)limit < n_rows) {
-        for (r = (size_t)limit; r < n_rows; r++) { free(rows[r].src); free(rows[r].ref); }
-        n_rows = (size_t)limit;
-    }
-    if (o.n_shots < 0 || (size_t)o.n_shots > shots.n) o.n_shots = (long)shots.n;
+    if (lr_detox_load(shots_path, inputs, limit, &o, &shots, &rows, &n_rows, &err))
+        goto fail;
     if (cli_lm_load(&lm, "detox") || cli_prompt_style("detox", template_arg, &lm, &o.style))
         goto done;
     if (cli_ctx_len("detox", lm.model, &max_len, max_len_given)) { rc = 2; goto done; }
     o.model_name = lm.model_path;
-    o.inputs_name = inputs;
-    o.shots = &shots;
     o.max_len = (int)max_len;
     o.progress = progress;
-    if (lr_detox_run(lm.model, &lm.tok, rows, n_rows, &o, &res, &err)) {
-        fprintf(stderr, "llamaref detox: %s\n", err.msg);
-        goto done;
-    }
+    if (lr_detox_run(lm.model, &lm.tok, rows, n_rows, &o, &res, &err)) goto fail;
     if (lr_par_rank() != 0) { rc = 0; goto done; } /* rank 0 writes */
-    if (cli_write("detox", o.out, res.jsonl.data ? res.jsonl.data : "", res.jsonl.len) ||
-        cli_write("detox", cli_report_path(o.out, ".json", 0), res.json.data, res.json.len) ||
-        cli_write("detox", cli_report_path(o.out, "-detox.svg", 1), res.svg.data,
-                  res.svg.len) ||
-        cli_write("detox", cli_report_path(o.out, ".md", 2), res.md.data, res.md.len))
-        goto done;
+    if (lr_detox_run_write(&res, o.out, &err)) goto fail;
     printf("detox: %lu inputs, %lu outputs, %lu refusals", (unsigned long)n_rows,
            (unsigned long)res.outputs, (unsigned long)res.refusals);
     if (res.have_refs) printf(", chrF %.4f", res.chrf_corpus);
     printf("\n");
     rc = 0;
+    goto done;
+fail:
+    fprintf(stderr, "llamaref detox: %s\n", err.msg);
 done:
     lr_detox_inputs_free(rows, n_rows);
     lr_detox_shots_free(&shots);

@@ -5,29 +5,18 @@
  * docs/metrics.md, "detox-score").  Parses, scores, prints the figures and
  * writes the chosen candidates. */
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
 #include "llamaref/papers/detox/detox_score.h"
 
-static void usage(FILE *out)
-{
-    fprintf(out,
-        "usage: llamaref detox-score --pairs FILE [--sta COLUMN] [--sim COLUMN]\n"
-        "                            [--word-order N] [--out FILE.jsonl]\n"
-        "  --pairs FILE              TSV with a header, or JSONL; fields source\n"
-        "                            (optional), output, reference (optional) and\n"
-        "                            the STA / SIM columns\n"
-        "  --sta COLUMN              the column of style-transfer accuracy\n"
-        "  --sim COLUMN              the column of content similarity\n"
-        "  --word-order N            chrF word n-gram order of FL (default 0)\n"
-        "  --out FILE.jsonl          the chosen candidate of each source with its\n"
-        "                            scores (parent directories created first)\n"
-        "Rows with the same source are candidates; the best one (highest\n"
-        "STA*SIM*FL of the factors present, refusals last) is scored.  FL is\n"
-        "sentence chrF/100 (sacreBLEU CHRF()); J = mean(STA*SIM*FL).\n");
-}
+static const char head[] =
+"usage: llamaref detox-score --pairs FILE [--sta COLUMN] [--sim COLUMN]\n"
+"                            [--word-order N] [--out FILE.jsonl]\n";
+static const char foot[] =
+"Rows with the same source are candidates; the best one (highest\n"
+"STA*SIM*FL of the factors present, refusals last) is scored.  FL is\n"
+"sentence chrF/100 (sacreBLEU CHRF()); J = mean(STA*SIM*FL).\n";
 
 int cmd_detox_score(int argc, char **argv)
 {
@@ -35,20 +24,27 @@ int cmd_detox_score(int argc, char **argv)
     lr_detox_score_options o;
     lr_detox_score_result r;
     lr_error err;
-    int rc = 1;
-    const cli_optdef opts[] = {
-        CLI_OPT("--pairs", CLI_STR, &path),
-        CLI_OPT("--sta", CLI_STR, &o.sta_col),
-        CLI_OPT("--sim", CLI_STR, &o.sim_col),
-        CLI_OPT("--out", CLI_STR, &out_path),
-        CLI_NUM("--word-order", CLI_INT, &o.chrf.word_order, 0, LR_CHRF_MAX_WORD_ORDER),
+    int rc;
+    const cli_optdef opts[] = { /* in --help's order */
+        CLI_H("--pairs", CLI_STR, &path,
+              "--pairs FILE              TSV with a header, or JSONL; fields source\n"
+              "                            (optional), output, reference (optional) and\n"
+              "                            the STA / SIM columns"),
+        CLI_H("--sta", CLI_STR, &o.sta_col,
+              "--sta COLUMN              the column of style-transfer accuracy"),
+        CLI_H("--sim", CLI_STR, &o.sim_col,
+              "--sim COLUMN              the column of content similarity"),
+        CLI_HN("--word-order", CLI_INT, &o.chrf.word_order, 0, LR_CHRF_MAX_WORD_ORDER,
+               "--word-order N            chrF word n-gram order of FL (default 0)"),
+        CLI_H("--out", CLI_STR, &out_path,
+              "--out FILE.jsonl          the chosen candidate of each source with its\n"
+              "                            scores (parent directories created first)"),
     };
     memset(&o, 0, sizeof o);
     lr_chrf_config_default(&o.chrf);
-    if ((rc = cli_parse("detox-score", argc, argv, 1, opts, sizeof opts / sizeof opts[0],
-                        usage)) >= 0)
+    if ((rc = cli_parse_doc("detox-score", argc, argv, 1, opts,
+                            sizeof opts / sizeof opts[0], head, foot)) >= 0)
         return rc;
-    rc = 1;
     if (!path) {
         fprintf(stderr, "llamaref detox-score: --pairs FILE is required (see --help)\n");
         return 2;
@@ -69,11 +65,10 @@ int cmd_detox_score(int argc, char **argv)
     if (out_path && lr_write_file_atomic(out_path, r.selected.data ? r.selected.data : "",
                                          r.selected.len, &err))
         goto fail;
-    rc = 0;
-    goto done;
+    lr_detox_score_result_free(&r);
+    return 0;
 fail:
     fprintf(stderr, "llamaref detox-score: %s\n", err.msg);
-done:
     lr_detox_score_result_free(&r);
-    return rc;
+    return 1;
 }

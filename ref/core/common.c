@@ -1,5 +1,6 @@
 /* common.c - errors, checked allocation, buffers, file I/O (atomic writes,
- * directories), the clock, byte order and IEEE half/bfloat conversions.  Depends on libc only (plus POSIX stat/getpid
+ * directories), the clock, strict number text, edit distance, byte order
+ * and IEEE half/bfloat conversions.  Depends on libc only (plus POSIX stat/getpid
  * where available, and on Linux posix_memalign/madvise for large blocks,
  * with plain-C fallbacks). */
 #if !defined(_WIN32)
@@ -553,4 +554,50 @@ done:
     free(dir);
     free(probe);
     return rc;
+}
+
+int lr_parse_long(const char *s, long lo, long hi, long *out)
+{
+    char *end;
+    long v;
+    errno = 0;
+    v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < lo || v > hi) return -1;
+    *out = v;
+    return 0;
+}
+
+int lr_parse_double(const char *s, double *out)
+{
+    char *end;
+    double v;
+    errno = 0;
+    v = strtod(s, &end);
+    /* ERANGE on underflow (1e-400) is a finite number: only overflow
+     * (v - v is NaN for an infinity) and non-numbers are refused */
+    if (end == s || *end || v != v || v - v != 0) return -1;
+    *out = v;
+    return 0;
+}
+
+/* one row of the dynamic-programming table at a time: row[j] is the
+ * distance of a[0..i) and b[0..j) */
+size_t lr_edit_distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b), i, j, row[64], prev, cur;
+    if (la > 63 || lb > 63) return 99;
+    for (j = 0; j <= lb; j++) row[j] = j;
+    for (i = 1; i <= la; i++) {
+        prev = row[0];
+        row[0] = i;
+        for (j = 1; j <= lb; j++) {
+            size_t best = prev + (a[i - 1] != b[j - 1]);
+            if (row[j] + 1 < best) best = row[j] + 1;
+            if (row[j - 1] + 1 < best) best = row[j - 1] + 1;
+            cur = row[j];
+            row[j] = best;
+            prev = cur;
+        }
+    }
+    return row[lb];
 }

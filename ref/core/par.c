@@ -2,6 +2,7 @@
  * the single-process case in plain C.
  * Depends on: common (lr_error); MPI when built with MPI=1. */
 #include <limits.h>
+#include <stdio.h> /* fflush (lr_par_finish) */
 #include <stdlib.h>
 #include <string.h>
 
@@ -240,4 +241,15 @@ void lr_par_abort(int code)
     if (g_size > 1) MPI_Abort(MPI_COMM_WORLD, code);
 #endif
     exit(code);
+}
+
+int lr_par_finish(int rc)
+{
+    if (rc != 0 && g_size > 1) {
+        fflush(stdout);
+        fflush(stderr);
+        lr_par_abort(rc);
+    }
+    lr_par_finalize();
+    return rc;
 }

@@ -40,23 +40,40 @@ void lr_tokens_format(lr_buf *out, const lr_tokens *t, int json)
     lr_buf_puts(out, "\n");
 }
 
-int lr_tokens_parse(const char *text, size_t len, lr_tokens *out, lr_error *err)
+/* The ids of text[0..len) between the separators seps, each in
+ * [lo, 2^31 - 1]; *at: the byte of a malformed id, (size_t)-1 else. */
+static int parse_ids(const char *text, size_t len, const char *seps, long lo,
+                     lr_tokens *out, size_t *at, lr_error *err)
 {
     size_t pos = 0;
+    *at = (size_t)-1;
     while (pos < len) {
         char *end;
         long v;
-        if (strchr(" \t\r\n\v\f", text[pos])) {
+        if (strchr(seps, text[pos])) {
             pos++;
             continue;
         }
         errno = 0;
         v = strtol(text + pos, &end, 10);
-        if (end == text + pos || errno || v < -2147483647L || v > 2147483647L ||
-            (*end && !strchr(" \t\r\n\v\f", *end)))
+        if (end == text + pos || errno || v < lo || v > 2147483647L ||
+            (*end && !strchr(seps, *end))) {
+            *at = pos;
             return lr_fail(err, "invalid token id at byte %zu", pos);
+        }
         if (lr_tokens_push(out, (int32_t)v, err)) return -1;
         pos = (size_t)(end - text);
     }
     return 0;
+}
+
+int lr_tokens_parse(const char *text, size_t len, lr_tokens *out, lr_error *err)
+{
+    size_t at;
+    return parse_ids(text, len, " \t\r\n\v\f", -2147483647L, out, &at, err);
+}
+
+int lr_tokens_parse_list(const char *text, lr_tokens *out, size_t *at, lr_error *err)
+{
+    return parse_ids(text, strlen(text), " ,\t\n", -2147483647L - 1, out, at, err);
 }

@@ -1,6 +1,7 @@
 /* bpe_train.c - byte-level BPE training with incremental pair counts (see
  * bpe_train.h for the algorithm and its tie-break).  Depends on the Llama 3
- * pre-tokenizer (pretokenize.h) and the vocabulary (vocab.h).
+ * pre-tokenizer (pretokenize.h), the vocabulary (vocab.h) and, for
+ * lr_bpe_train_file, common.h's file reading and atomic writing.
  *
  * Data structures:
  *   words   distinct pieces with their counts; each is a sequence of token
@@ -409,4 +410,32 @@ int lr_bpe_write_tiktoken(const lr_vocab *v, lr_buf *out, lr_error *err)
     }
     if (out->oom) return lr_fail(err, "out of memory writing the tiktoken vocabulary");
     return 0;
+}
+
+int lr_bpe_train_file(const char *corpus, const char *out_path,
+                      const lr_bpe_train_opts *opts, lr_bpe_trained *out,
+                      size_t *corpus_bytes, double *seconds, lr_error *err)
+{
+    char *text = NULL;
+    lr_buf file = {0};
+    double t0;
+    int rc = -1;
+    memset(out, 0, sizeof *out);
+    if (lr_read_file(corpus, &text, corpus_bytes, err)) return -1;
+    t0 = lr_clock_seconds();
+    if (lr_bpe_train(text, *corpus_bytes, opts, out, err)) {
+        lr_fail_prefix(err, "%s", corpus);
+        goto done;
+    }
+    if (lr_bpe_write_tiktoken(&out->vocab, &file, err) ||
+        lr_write_file_atomic(out_path, file.data, file.len, err)) {
+        lr_bpe_trained_free(out);
+        goto done;
+    }
+    *seconds = lr_clock_seconds() - t0;
+    rc = 0;
+done:
+    lr_buf_free(&file);
+    free(text);
+    return rc;
 }

@@ -1,6 +1,7 @@
 /* test_tokens.c - tokens.h: the vector and its text form as the tokenize
  * and detokenize commands print and read it (spaces or a JSON array; ids
- * separated by any white space; a malformed id named by its byte). */
+ * separated by any white space; a malformed id named by its byte), and the
+ * id lists of the command line (commas too). */
 #include "harness.h"
 
 #include "llamaref/tokenizer/tokenizer.h"
@@ -32,6 +33,31 @@ static void test_text_form(void)
     CHECK_ERR(lr_tokens_parse("1,2", 3, &t, &err), &err, "at byte 0");
     lr_tokens_free(&t);
     lr_buf_free(&b);
+}
+
+/* the command line's lists (--ids): commas too, -2^31 allowed, the
+ * malformed id's byte returned */
+static void test_list_form(void)
+{
+    lr_tokens t = {0};
+    lr_error err;
+    size_t at = 0;
+    CHECK_OK(lr_tokens_parse_list(" 1,2\t-2147483648\n,3 ", &t, &at, &err), &err);
+    CHECK_INT(t.n, 4);
+    if (t.n == 4) {
+        CHECK_INT(t.ids[2], -2147483647 - 1);
+        CHECK_INT(t.ids[3], 3);
+    }
+    t.n = 0;
+    CHECK_ERR(lr_tokens_parse_list("1, 2x", &t, &at, &err), &err, "at byte 3");
+    CHECK_INT(at, 3);
+    CHECK_INT(lr_tokens_parse_list("1\r2", &t, &at, &err), -1); /* not a separator here */
+    CHECK_INT(at, 0);
+    CHECK_INT(lr_tokens_parse_list("2147483648", &t, &at, &err), -1);
+    t.n = 0;
+    CHECK_OK(lr_tokens_parse_list(" , ", &t, &at, &err), &err);
+    CHECK_INT(t.n, 0);
+    lr_tokens_free(&t);
 }
 
 /* lr_tokenize_jsonl (tokenizer.h) with the world's tokenizer: each line's
@@ -68,6 +94,7 @@ static void test_jsonl(void)
 int main(void)
 {
     RUN(test_text_form);
+    RUN(test_list_form);
     RUN(test_jsonl);
     return h_finish("test_tokens");
 }

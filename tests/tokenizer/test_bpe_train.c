@@ -4,7 +4,8 @@
  *    independent naive Python trainer (full recount per merge, the `regex`
  *    module's Llama 3 split) on vectors/bpe/corpus.txt,
  * and the trained vocabulary loaded by the tokenizer: special-token ids
- * after the learned tokens and exact encode/decode round trips. */
+ * after the learned tokens and exact encode/decode round trips; and
+ * lr_bpe_train_file (corpus file in, tiktoken file out). */
 #include "harness.h"
 
 #include "llamaref/tokenizer/bpe_train.h"
@@ -240,6 +241,40 @@ static void test_errors(void)
     CHECK_ERR(lr_bpe_train("abc", 3, &o, &tr, &err), &err, "max_token_bytes 1");
 }
 
+/* lr_bpe_train_file: the file it writes is lr_bpe_write_tiktoken's text
+ * of lr_bpe_train on the corpus; a missing corpus is named, no file left */
+static void test_file(void)
+{
+    static const char corpus[] = "low lower lowest low low newer newest";
+    lr_bpe_train_opts o;
+    lr_bpe_trained tr, ref;
+    lr_buf want = {0};
+    lr_error err;
+    char *got = NULL;
+    size_t len = 0, got_len = 0;
+    double seconds = -1;
+    o.vocab_size = 270;
+    o.max_token_bytes = 0;
+    CHECK_OK(lr_write_file_atomic(h_tmp("bpe_corpus.txt"), corpus, sizeof corpus - 1, &err),
+             &err);
+    CHECK_OK(lr_bpe_train_file(h_tmp("bpe_corpus.txt"), h_tmp("bpe_file.model"), &o, &tr,
+                               &len, &seconds, &err), &err);
+    CHECK_INT(len, sizeof corpus - 1);
+    CHECK(seconds >= 0);
+    CHECK_OK(lr_bpe_train(corpus, sizeof corpus - 1, &o, &ref, &err), &err);
+    CHECK_INT(tr.vocab.n, ref.vocab.n);
+    CHECK_OK(lr_bpe_write_tiktoken(&ref.vocab, &want, &err), &err);
+    CHECK_OK(lr_read_file(h_tmp("bpe_file.model"), &got, &got_len, &err), &err);
+    CHECK(got && want.data && got_len == want.len && !memcmp(got, want.data, got_len));
+    free(got);
+    lr_buf_free(&want);
+    lr_bpe_trained_free(&ref);
+    lr_bpe_trained_free(&tr);
+    CHECK_ERR(lr_bpe_train_file(h_tmp("bpe_missing.txt"), h_tmp("bpe_none.model"), &o, &tr,
+                                &len, &seconds, &err), &err, "bpe_missing.txt");
+    CHECK(lr_read_file(h_tmp("bpe_none.model"), &got, &got_len, NULL) == -1); /* no file */
+}
+
 int main(void)
 {
     RUN(test_hand_example_low);
@@ -247,5 +282,6 @@ int main(void)
     RUN(test_python_vectors);
     RUN(test_tokenizer_loads_trained);
     RUN(test_errors);
+    RUN(test_file);
     return h_finish("bpe_train");
 }

@@ -106,6 +106,18 @@ int lr_prepare_output(const char *path, int is_dir, lr_error *err);
  * for progress and speed reports only. */
 double lr_clock_seconds(void);
 
+/* Strict number text (option values, keys): the whole of s, base 10.
+ * lr_parse_long: 0 and *out = v when s is an integer v in [lo, hi];
+ * lr_parse_double: 0 and *out when s is a finite number (overflow and
+ * NaN refused; an underflow to a tiny or zero value is finite).  Else -1
+ * and *out untouched. */
+int lr_parse_long(const char *s, long lo, long hi, long *out);
+int lr_parse_double(const char *s, double *out);
+/* The Levenshtein distance of a and b (insertions, deletions and
+ * substitutions of bytes), for "did you mean" among short names; 99 when
+ * either is longer than 63 bytes. */
+size_t lr_edit_distance(const char *a, const char *b);
+
 /* Streaming form of the same: open, write pieces, then commit (flush, fsync,
  * rename) or abort (remove the temporary file). */
 typedef struct lr_atomic_file {

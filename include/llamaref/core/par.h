@@ -67,6 +67,11 @@ int lr_par_barrier(lr_error *err);
  * when there is more than one rank; exit(code) otherwise).  The caller
  * has printed its message. */
 void lr_par_abort(int code);
+/* The end of a program's run with exit status rc: a failing rank
+ * (rc != 0) of several flushes stdout and stderr and ends the whole job
+ * (lr_par_abort: the other ranks would wait for it in their next
+ * collective call); else lr_par_finalize.  Returns rc. */
+int lr_par_finish(int rc);
 
 #ifdef __cplusplus
 }

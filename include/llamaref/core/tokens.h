@@ -30,6 +30,11 @@ void lr_tokens_format(lr_buf *out, const lr_tokens *t, int json);
  * separated by white space; anything else fails naming its byte
  * ("invalid token id at byte N"). */
 int lr_tokens_parse(const char *text, size_t len, lr_tokens *out, lr_error *err);
+/* The same for an id list given on a command line (--ids): "1 2 3" or
+ * "1,2,3" (spaces, commas, tabs, newlines between ids), each in
+ * [-2^31, 2^31 - 1].  *at: the byte of a malformed id, or (size_t)-1 when
+ * the error is another (out of memory). */
+int lr_tokens_parse_list(const char *text, lr_tokens *out, size_t *at, lr_error *err);
 
 #ifdef __cplusplus
 }

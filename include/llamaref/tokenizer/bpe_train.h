@@ -67,6 +67,16 @@ void lr_bpe_trained_free(lr_bpe_trained *t);
  * "base64(token bytes) rank\n" per token, ranks 0, 1, 2, ... */
 int lr_bpe_write_tiktoken(const lr_vocab *v, lr_buf *out, lr_error *err);
 
+/* The whole job of `llamaref bpe-train`: reads the file corpus, trains on
+ * it and writes the vocabulary to out_path as a tiktoken file (atomically:
+ * a failed run leaves no file).  *corpus_bytes gets the corpus size and
+ * *seconds the time from the start of training to the file written
+ * (lr_clock_seconds).  A training error names the corpus.  On success the
+ * caller frees out with lr_bpe_trained_free; on failure nothing is held. */
+int lr_bpe_train_file(const char *corpus, const char *out_path,
+                      const lr_bpe_train_opts *opts, lr_bpe_trained *out,
+                      size_t *corpus_bytes, double *seconds, lr_error *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -97,6 +97,55 @@ fail:
     return -1;
 }
 
+void lr_detox_run_options_default(lr_detox_run_options *o)
+{
+    memset(o, 0, sizeof *o);
+    o->candidates = 1;
+    o->n_shots = -1;
+    o->seed = 42;
+    o->max_new = 512;
+    o->temperature = 0.9;
+    o->top_p = 0.9;
+}
+
+int lr_detox_load(const char *shots_path, const char *inputs, long limit,
+                  lr_detox_run_options *o, lr_detox_shots *shots,
+                  lr_detox_input **rows, size_t *n_rows, lr_error *err)
+{
+    size_t r;
+    *rows = NULL;
+    *n_rows = 0;
+    if (lr_detox_shots_load(shots_path, o->lang, shots, err)) return -1;
+    if (lr_detox_inputs_read(inputs, rows, n_rows, err)) {
+        lr_detox_shots_free(shots);
+        return -1;
+    }
+    if (limit >= 0 && (size_t)limit < *n_rows) {
+        for (r = (size_t)limit; r < *n_rows; r++) {
+            free((*rows)[r].src);
+            free((*rows)[r].ref);
+        }
+        *n_rows = (size_t)limit;
+    }
+    if (o->n_shots < 0 || (size_t)o->n_shots > shots->n) o->n_shots = (long)shots->n;
+    o->shots = shots;
+    o->inputs_name = inputs;
+    return 0;
+}
+
+int lr_detox_run_write(const lr_detox_run_result *r, const char *out, lr_error *err)
+{
+    char path[4096];
+    if (lr_write_file_atomic(out, r->jsonl.data ? r->jsonl.data : "", r->jsonl.len, err))
+        return -1;
+    lr_report_path(path, sizeof path, out, ".json");
+    if (lr_write_file_atomic(path, r->json.data, r->json.len, err)) return -1;
+    lr_report_path(path, sizeof path, out, "-detox.svg");
+    if (lr_write_file_atomic(path, r->svg.data, r->svg.len, err)) return -1;
+    lr_report_path(path, sizeof path, out, ".md");
+    return lr_write_file_atomic(path, r->md.data, r->md.len, err);
+}
+
 void lr_detox_run_result_free(lr_detox_run_result *r)
 {
     if (!r) return;

@@ -3,7 +3,8 @@
  * reference column, a short row named by line), one sampling stream per
  * (input, candidate) (the first candidate is the same whether one or two
  * are drawn; two candidates differ), chrF of the first candidate
- * recomputed with chrf.h, the JSONL and the summary. */
+ * recomputed with chrf.h, the JSONL and the summary; loading a run's
+ * data (--limit, every shot) and writing its four files. */
 #include "harness.h"
 
 #include "llamaref/eval/chrf.h"
@@ -51,6 +52,52 @@ static void test_inputs(void)
     put("dx_bad.tsv", "toxic_sentence\tneutral_sentence\nx\ty\nz\n");
     CHECK_ERR(lr_detox_inputs_read(h_tmp("dx_bad.tsv"), &in, &n, &err), &err,
               "dx_bad.tsv:3: 1 fields, the header names column 2");
+}
+
+/* lr_detox_load: shots and inputs, --limit, every shot for n_shots -1;
+ * lr_detox_run_write: the four files beside the JSONL */
+static void test_load_write(void)
+{
+    lr_detox_shots shots;
+    lr_detox_input *rows = NULL;
+    size_t n = 0;
+    lr_detox_run_options o;
+    lr_detox_run_result r;
+    lr_error err;
+    char *text = NULL;
+    size_t len = 0;
+    memset(&shots, 0, sizeof shots);
+    memset(&r, 0, sizeof r);
+    lr_detox_run_options_default(&o);
+    CHECK_INT(o.candidates, 1);
+    CHECK_INT(o.n_shots, -1);
+    CHECK_INT(o.max_new, 512);
+    o.lang = "de";
+    put("dxl_shots.json", "{\"de\": {\"toxic\": [\"a\", \"b\"], \"neutral\": [\"c\", \"d\"]}}");
+    put("dxl_in.txt", "x\ny\nz\n");
+    CHECK_OK(lr_detox_load(h_tmp("dxl_shots.json"), h_tmp("dxl_in.txt"), 2, &o, &shots,
+                           &rows, &n, &err), &err);
+    CHECK_INT(n, 2);
+    CHECK_INT(o.n_shots, 2);
+    CHECK(o.shots == &shots);
+    if (n == 2) CHECK_STR(rows[1].src, "y");
+    lr_detox_inputs_free(rows, n);
+    lr_detox_shots_free(&shots);
+    CHECK_ERR(lr_detox_load(h_tmp("dxl_shots.json"), h_tmp("dxl_missing.txt"), -1, &o,
+                            &shots, &rows, &n, &err), &err, "dxl_missing.txt");
+    CHECK(rows == NULL && n == 0 && shots.doc == NULL);
+    lr_buf_puts(&r.jsonl, "{}\n");
+    lr_buf_puts(&r.json, "{\"j\": 1}\n");
+    lr_buf_puts(&r.svg, "<svg/>\n");
+    lr_buf_puts(&r.md, "# m\n");
+    CHECK_OK(lr_detox_run_write(&r, h_tmp("dxl_out.jsonl"), &err), &err);
+    CHECK_OK(lr_read_file(h_tmp("dxl_out-detox.svg"), &text, &len, &err), &err);
+    CHECK_STR(text ? text : "", "<svg/>\n");
+    free(text);
+    CHECK_OK(lr_read_file(h_tmp("dxl_out.md"), &text, &len, &err), &err);
+    CHECK_STR(text ? text : "", "# m\n");
+    free(text);
+    lr_detox_run_result_free(&r);
 }
 
 static void test_run(void)
@@ -118,6 +165,7 @@ static void test_run(void)
 int main(void)
 {
     RUN(test_inputs);
+    RUN(test_load_write);
     RUN(test_run);
     return h_finish("test_detox_run");
 }

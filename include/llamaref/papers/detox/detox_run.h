@@ -52,6 +52,18 @@ typedef struct lr_detox_run_options {
     void *progress_ctx;
 } lr_detox_run_options;
 
+/* The defaults of `llamaref detox --help`: 1 candidate, every shot
+ * (n_shots -1), seed 42, 512 new tokens, temperature 0.9, top-p 0.9, top-k
+ * and min-p off; everything else zero. */
+void lr_detox_run_options_default(lr_detox_run_options *o);
+/* A run's data: the shots of o->lang from shots_path and the inputs
+ * (lr_detox_inputs_read), the first `limit` kept (limit < 0: all).
+ * o->n_shots < 0 or beyond the shots becomes every shot; o->shots and
+ * o->inputs_name (inputs) are set.  On failure nothing is held. */
+int lr_detox_load(const char *shots_path, const char *inputs, long limit,
+                  lr_detox_run_options *o, lr_detox_shots *shots,
+                  lr_detox_input **rows, size_t *n_rows, lr_error *err);
+
 typedef struct lr_detox_run_result {
     size_t outputs, refusals, empty;
     int have_refs;
@@ -70,6 +82,10 @@ int lr_detox_run(const lr_model *m, const lr_tokenizer *tok,
                  const lr_detox_run_options *o, lr_detox_run_result *out,
                  lr_error *err);
 void lr_detox_run_result_free(lr_detox_run_result *r);
+/* Writes a result's files, each atomically: the JSONL to out, then
+ * <out>.json, <out>-detox.svg and <out>.md (lr_report_path); stops at the
+ * first error, which names the file. */
+int lr_detox_run_write(const lr_detox_run_result *r, const char *out, lr_error *err);
 
 #ifdef __cplusplus
 }
