@@ -12,11 +12,8 @@
 #include "llamaref/train/lora.h"
 #include "llamaref/model/model.h"
 #include "llamaref/model/sampler.h"
+#include "llamaref/model/matmul.h"
 #include "llamaref/tokenizer/tokenizer.h"
-
-#ifdef LR_OMP
-#include <omp.h>
-#endif
 
 static const char head[] =
 "usage: llamaref generate -m, --model PATH [--tokenizer PATH] -p, --prompt TEXT\n"
@@ -51,13 +48,12 @@ static int print_token(void *ctx, int id, int index, lr_error *err)
 
 int cmd_generate(int argc, char **argv)
 {
-    const char *model_path = NULL, *tok_path = NULL, *prompt = NULL;
-    const char *system = NULL, *prompt_ids = NULL, *adapter = NULL;
+    const char *prompt = NULL, *system = NULL, *prompt_ids = NULL;
     const char *prompt_file = NULL;
     char *file_text = NULL;
     long n_new = 256, top_k = 0, seed = 42, threads = 0, max_len = 0;
     double temperature = 0, top_p = 1, min_p = 0;
-    int chat = 0, print_ids = 0, no_stop = 0, keep_dtype = 0, check = 1;
+    int chat = 0, print_ids = 0, no_stop = 0;
     lr_lm lm;
     lr_model *m = NULL;
     int rc = 1, n_prompt = 0, *ids = NULL;
@@ -70,11 +66,7 @@ int cmd_generate(int argc, char **argv)
     token_out out;
     double t0, t1, t2;
     const cli_optdef opts[] = { /* in --help's order */
-        CLI_OPT("--model", CLI_STR, &model_path),
-        CLI_OPT("--tokenizer", CLI_STR, &tok_path),
-        CLI_OPT("--adapter", CLI_STR, &adapter),
-        CLI_OPT("--keep-dtype", CLI_FLAG, &keep_dtype),
-        CLI_OPT("--no-check-weights", CLI_UNFLAG, &check),
+        CLI_LM_OPTS(lm), /* --adapter: merged, the weights `llamaref merge` writes */
         CLI_OPT("--prompt", CLI_STR, &prompt),
         CLI_OPT("--file", CLI_STR, &prompt_file),
         CLI_HN("--max-new-tokens", CLI_LONG, &n_new, 0, 1 << 24, "256"),
@@ -113,7 +105,7 @@ int cmd_generate(int argc, char **argv)
                 "exclude each other\n");
         return 2;
     }
-    if (!model_path || (!!prompt + !!prompt_ids + !!prompt_file) != 1) {
+    if (!lm.model_path || (!!prompt + !!prompt_ids + !!prompt_file) != 1) {
         fprintf(stderr, "llamaref generate: --model and one of --prompt / "
                 "--file / --prompt-ids are required (see --help)\n");
         return 2;
@@ -130,19 +122,11 @@ int cmd_generate(int argc, char **argv)
         fprintf(stderr, "llamaref generate: --chat needs --prompt TEXT\n");
         return 2;
     }
-#ifdef LR_OMP
-    if (threads > 0) omp_set_num_threads((int)threads);
-#else
-    if (threads > 1)
+    if (threads > 0) lr_threads_set((int)threads);
+    if (threads > 1 && !lr_threads_openmp())
         fprintf(stderr, "llamaref generate: built without OpenMP; "
                 "--threads ignored\n");
-#endif
     /* a tokenizer is needed for text in or text out */
-    lm.model_path = model_path;
-    lm.tok_path = tok_path;
-    lm.adapter_path = adapter; /* merged: the weights `llamaref merge` writes */
-    lm.keep_dtype = keep_dtype;
-    lm.no_check_weights = !check;
     lm.no_tokenizer = !prompt && print_ids;
     if (lr_lm_load(&lm, &err)) {
         /* ids in and out need no tokenizer: say so to a llama2.c user */
@@ -152,13 +136,7 @@ int cmd_generate(int argc, char **argv)
         goto done;
     }
     m = lm.model;
-    if (max_len > m->config.max_position_embeddings) {
-        fprintf(stderr, "llamaref generate: --max-len %ld is beyond the model's "
-                "context (max_position_embeddings %d)\n", max_len,
-                m->config.max_position_embeddings);
-        rc = 2;
-        goto done;
-    }
+    if (cli_ctx_len("generate", m, &max_len, 1)) { rc = 2; goto done; }
     if (!max_len) max_len = m->config.max_position_embeddings;
     if (prompt_ids) {
         if (cli_ids("--prompt-ids", prompt_ids, &ids, &n_prompt)) goto done;
