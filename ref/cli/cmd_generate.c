@@ -7,11 +7,7 @@
 #include "cli.h"
 #include "cli_ids.h"
 #include "cli_lm.h"
-#include "llamaref/train/adapter.h"
-#include "llamaref/model/forward.h"
-#include "llamaref/train/lora.h"
-#include "llamaref/model/model.h"
-#include "llamaref/model/sampler.h"
+#include "llamaref/model/generate.h"
 #include "llamaref/model/matmul.h"
 #include "llamaref/tokenizer/tokenizer.h"
 
@@ -51,20 +47,18 @@ int cmd_generate(int argc, char **argv)
     const char *prompt = NULL, *system = NULL, *prompt_ids = NULL;
     const char *prompt_file = NULL;
     char *file_text = NULL;
-    long n_new = 256, top_k = 0, seed = 42, threads = 0, max_len = 0;
-    double temperature = 0, top_p = 1, min_p = 0;
+    long n_new = 256, seed = 42, threads = 0, max_len = 0;
+    lr_generate_options g = {0}; /* the sampler's settings: 0 but top_p 1 */
     int chat = 0, print_ids = 0, no_stop = 0;
     lr_lm lm;
     lr_model *m = NULL;
     int rc = 1, n_prompt = 0, *ids = NULL;
-    int stops[16], n_stops = 0, generated = 0;
-    lr_decoder dec;
-    lr_sampler smp;
+    int stops[16], generated = 0;
     lr_error err;
     lr_buf text = {0};
     lr_stream_decoder sd;
     token_out out;
-    double t0, t1, t2;
+    double prompt_s = 0, gen_s = 0;
     const cli_optdef opts[] = { /* in --help's order */
         CLI_LM_OPTS(lm), /* --adapter: merged, the weights `llamaref merge` writes */
         CLI_OPT("--prompt", CLI_STR, &prompt),
@@ -73,10 +67,10 @@ int cmd_generate(int argc, char **argv)
         CLI_HN("--max-len", CLI_LONG, &max_len, 1, 1 << 24,
                "the model's max_position_embeddings; prompt plus\n"
                "                            new tokens beyond it are refused"),
-        CLI_HN("--temperature", CLI_DBL, &temperature, 0, 1e30, "0"),
-        CLI_HN("--top-k", CLI_LONG, &top_k, 0, 1 << 30, "0"),
-        CLI_HN("--top-p", CLI_DBL_GT, &top_p, 0, 1, "1"),
-        CLI_HN("--min-p", CLI_DBL, &min_p, 0, 1, "0"),
+        CLI_HN("--temperature", CLI_DBL, &g.temperature, 0, 1e30, "0"),
+        CLI_HN("--top-k", CLI_INT, &g.top_k, 0, 1 << 30, "0"),
+        CLI_HN("--top-p", CLI_DBL_GT, &g.top_p, 0, 1, "1"),
+        CLI_HN("--min-p", CLI_DBL, &g.min_p, 0, 1, "0"),
         CLI_H("--seed", CLI_SEED, &seed, "42; docs/sampling.md"),
         CLI_H("--prompt-ids", CLI_STR, &prompt_ids,
               "--prompt-ids IDS          the prompt as token ids (\"1 2 3\"; no tokenizer\n"
@@ -93,9 +87,8 @@ int cmd_generate(int argc, char **argv)
                "-t, --threads N           OpenMP threads (OMP=1 builds)"),
     };
 
-    memset(&dec, 0, sizeof dec);
-    memset(&smp, 0, sizeof smp);
     memset(&lm, 0, sizeof lm);
+    g.top_p = 1;
     if ((rc = cli_parse_doc("generate", argc, argv, 1, opts, sizeof opts / sizeof opts[0],
                             head, foot)) >= 0)
         return rc;
@@ -152,27 +145,18 @@ int cmd_generate(int argc, char **argv)
                     ? "the model's max_position_embeddings" : "--max-len");
         goto done;
     }
-    if (!no_stop) n_stops = lr_lm_stop_ids(&lm, stops, 16);
-    if (lr_decoder_init(&dec, m, n_prompt + (int)n_new, 64, &err) ||
-        lr_sampler_init(&smp, m->config.vocab_size, temperature, (int)top_k,
-                        top_p, min_p, (uint64_t)seed, &err)) {
-        fprintf(stderr, "llamaref generate: %s\n", err.msg);
-        goto done;
-    }
+    if (!no_stop) g.n_stops = lr_lm_stop_ids(&lm, stops, 16);
     if (lm.have_tok) lr_stream_decoder_init(&sd, &lm.tok);
-    lr_decoder_reset(&dec, 0);
-    t0 = cli_now();
-    if (lr_decoder_feed(&dec, ids, n_prompt, NULL, &err)) {
-        fprintf(stderr, "llamaref generate: %s\n", err.msg);
-        goto done;
-    }
-    t1 = cli_now();
     out.print_ids = print_ids;
     out.sd = &sd;
     out.text = &text;
-    if (lr_generate_tokens(&dec, &smp, (int)n_new, stops, n_stops, print_token, &out,
-                           &generated, &err)) {
-        fprintf(stderr, "\nllamaref generate: %s\n", err.msg);
+    g.n_new = (int)n_new;
+    g.seed = (uint64_t)seed;
+    g.stops = stops;
+    if ((rc = lr_generate_run(m, ids, n_prompt, &g, print_token, &out, &generated,
+                              &prompt_s, &gen_s, &err)) != 0) {
+        fprintf(stderr, "%sllamaref generate: %s\n", rc == -2 ? "\n" : "", err.msg);
+        rc = 1;
         goto done;
     }
     if (!print_ids) {
@@ -181,15 +165,12 @@ int cmd_generate(int argc, char **argv)
             fwrite(text.data, 1, text.len, stdout);
     }
     printf("\n");
-    t2 = cli_now();
     fprintf(stderr, "prompt %d tokens: %.1f tok/s; generated %d tokens: "
-            "%.1f tok/s\n", n_prompt, n_prompt / (t1 - t0 + 1e-12), generated,
-            generated > 1 ? (generated - 1) / (t2 - t1 + 1e-12) : 0.0);
+            "%.1f tok/s\n", n_prompt, n_prompt / (prompt_s + 1e-12), generated,
+            generated > 1 ? (generated - 1) / (gen_s + 1e-12) : 0.0);
     rc = 0;
 done:
     lr_buf_free(&text);
-    lr_sampler_free(&smp);
-    lr_decoder_free(&dec);
     free(ids);
     free(file_text);
     lr_lm_free(&lm);
