@@ -7,10 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#if !defined(_WIN32)
-#include <unistd.h> /* getpid */
-#endif
-
 #include "cli.h"
 #include "cli_ids.h"
 #include "llamaref/core/common.h"
@@ -35,24 +31,17 @@ static const char foot[] =
 
 static int parse_compute(const char *opt, const char *v, void *dst)
 {
-    int *out = dst;
-    if (!strcmp(v, "f32")) *out = LR_F32;
-    else if (!strcmp(v, "f64")) *out = LR_F64;
-    else if (!strcmp(v, "f16")) *out = LR_F16;
-    else if (!strcmp(v, "bf16")) *out = LR_BF16;
-    else {
-        fprintf(stderr, "llamaref verify: %s '%s': expected f32, bf16, "
-                "f16 or f64\n", opt, v);
-        return -1;
-    }
-    return 0;
+    if (!lr_verify_compute_from_name(v, dst)) return 0;
+    fprintf(stderr, "llamaref verify: %s '%s': expected f32, bf16, "
+            "f16 or f64\n", opt, v);
+    return -1;
 }
 
-/* The golden file: lr_dump_file (what `llamaref dump` runs) on --model
- * with --ids (every intermediate), or with --labels the loss and
- * gradients; F64 in a DOUBLE=1 build. */
+/* The golden file (lr_dump_file_tmp, its path to tmp[cap]): what
+ * `llamaref dump` writes for --model with --ids (every intermediate), or
+ * with --labels the loss and gradients. */
 static int run_dump(const char *model, const char *ids, long pos0,
-                    const char *adapter, const char *labels, const char *out)
+                    const char *adapter, const char *labels, char *tmp, size_t cap)
 {
     lr_dump_options o;
     lr_error err;
@@ -72,11 +61,8 @@ static int run_dump(const char *model, const char *ids, long pos0,
     o.labels = lab;
     o.T = T;
     o.all = !labels;
-#ifdef LR_DOUBLE
-    o.f64 = 1;
-#endif
     rc = 1;
-    if (lr_dump_file(&o, out, &err)) fprintf(stderr, "llamaref verify: %s\n", err.msg);
+    if (lr_dump_file_tmp(&o, tmp, cap, &err)) fprintf(stderr, "llamaref verify: %s\n", err.msg);
     else rc = 0;
 done:
     free(id);
@@ -144,17 +130,10 @@ int cmd_verify(int argc, char **argv)
         return 2;
     }
     if (model) {
-        long id = 0;
-        const char *dir = getenv("TMPDIR");
-#if !defined(_WIN32)
-        id = (long)getpid();
-#endif
-        snprintf(tmp, sizeof tmp, "%s/llamaref-verify-golden.%ld.safetensors",
-                 dir && *dir ? dir : "/tmp", id);
-        if ((rc = run_dump(model, ids, pos0, adapter, labels, tmp)) != 0) {
+        if ((rc = run_dump(model, ids, pos0, adapter, labels, tmp, sizeof tmp)) != 0) {
             fprintf(stderr, "llamaref verify: running the reference on --model "
                     "%s failed\n", model);
-            remove(tmp);
+            if (tmp[0]) remove(tmp);
             return rc == 1 ? 2 : rc;
         }
         golden = tmp;
@@ -169,15 +148,9 @@ int cmd_verify(int argc, char **argv)
     o.compute = compute;
     o.row = (int)row;
     rc = 2;
-    if (names && (!strcmp(names, "hf") || !strcmp(names, "llama.cpp"))) {
-        o.builtin_map = names;
-    } else if (names) {
-        if (lr_verify_map_load(names, &map, &err)) {
-            fprintf(stderr, "llamaref verify: --names: %s\n", err.msg);
-            rc = 2;
-            goto done;
-        }
-        o.map = &map;
+    if (names && lr_verify_names(names, &o, &map, &err)) {
+        fprintf(stderr, "llamaref verify: --names: %s\n", err.msg);
+        goto done;
     }
     if (lr_verify_files(golden, cand, &o, &r, &err)) {
         fprintf(stderr, "llamaref verify: %s\n", err.msg);

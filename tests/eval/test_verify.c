@@ -718,8 +718,33 @@ static void test_streaming(void)
     }
 }
 
+/* --compute and --names as `llamaref verify` reads them */
+static void test_option_names(void)
+{
+    lr_verify_opts o;
+    lr_verify_map map;
+    lr_error err;
+    int c = -1;
+    lr_verify_opts_init(&o);
+    memset(&map, 0, sizeof map);
+    CHECK_INT(lr_verify_compute_from_name("bf16", &c), 0);
+    CHECK_INT(c, LR_BF16);
+    CHECK_INT(lr_verify_compute_from_name("f64", &c), 0);
+    CHECK_INT(c, LR_F64);
+    CHECK_INT(lr_verify_compute_from_name("F32", &c), -1); /* lower case only */
+    CHECK_INT(c, LR_F64);
+    CHECK_INT(lr_verify_names("llama.cpp", &o, &map, &err), 0);
+    CHECK_STR(o.builtin_map, "llama.cpp");
+    CHECK(o.map == NULL);
+    CHECK_INT(lr_verify_names("/nonexistent/map.json", &o, &map, &err), -1);
+    CHECK(strstr(err.msg, "/nonexistent/map.json") != NULL);
+    CHECK(o.map == NULL);
+    lr_verify_map_free(&map);
+}
+
 int main(void)
 {
+    RUN(test_option_names);
     RUN(test_unchanged_passes);
     RUN(test_one_element);
     RUN(test_streaming);
