@@ -84,32 +84,20 @@ static int run_task(eval_opts *o, const char *task, lr_loglik *L)
     lr_eval_report r;
     lr_error err;
     const char *svg = !strcmp(task, "mmlu") ? "-subjects.svg" : "-mc.svg";
+    lr_buf sum = {0};
     int rc;
     o->e.chart_name = o->out ? lr_basename(cli_report_path(o->out, svg, 1)) : "";
     o->e.want_items = o->items != NULL;
-    if (!strcmp(task, "mmlu")) rc = lr_eval_mmlu(L, &o->lm.tok, &o->e, &r, &err);
-    else if (!strcmp(task, "truthfulqa"))
-        rc = lr_eval_truthfulqa(L, &o->lm.tok, &o->e, &r, &err);
-    else rc = lr_eval_ppl(L, &o->lm.tok, &o->e, &r, &err);
-    if (rc) {
+    if (lr_eval_task(task, L, &o->lm.tok, &o->e, &r, &err)) {
         fprintf(stderr, "llamaref eval %s: %s\n", task, err.msg);
         lr_eval_report_free(&r);
         return -1;
     }
     if (lr_par_rank() != 0) { lr_eval_report_free(&r); return 0; } /* rank 0 writes */
     rc = write_reports(o, &r, svg);
-    if (rc == 0 && !strcmp(task, "mmlu"))
-        printf("mmlu: %lu questions, %lu subjects, acc %.4f, acc_norm %.4f (%s)\n",
-               (unsigned long)r.questions, (unsigned long)r.subjects, r.acc,
-               r.acc_norm, lr_mmlu_format_name(o->e.format));
-    else if (rc == 0 && !strcmp(task, "truthfulqa"))
-        printf("truthfulqa: %lu questions, mc1 %.4f, mc2 %.4f\n",
-               (unsigned long)r.questions, r.mc1, r.mc2);
-    else if (rc == 0) {
-        printf("ppl: %ld tokens scored, nll/token %.6f, perplexity %.4f\n", r.scored,
-               r.nll / (double)r.scored, r.ppl);
-        printf("PPL = %.4f +/- %.5f\n", r.ppl, r.ppl_stderr);
-    }
+    if (rc == 0) lr_eval_summary(task, &o->e, &r, &sum);
+    if (sum.len) fputs(sum.data, stdout);
+    lr_buf_free(&sum);
     lr_eval_report_free(&r);
     return rc;
 }
@@ -247,12 +235,7 @@ int cmd_eval(int argc, char **argv)
         return 1;
     if (cli_lm_load(&o.lm, "eval")) goto done;
     if (max_len_given && cli_ctx_len("eval", o.lm.model, &o.max_len, 1)) { rc = 2; goto done; }
-    if (!o.e.window) {
-        o.e.window = o.lm.model->config.max_position_embeddings;
-        if (o.e.window <= 1 || o.e.window > 2048) o.e.window = 2048;
-    }
-    if (!strcmp(task, "ppl") && o.max_len > o.e.window) o.max_len = o.e.window;
-    if (o.e.window > o.max_len) o.e.window = o.max_len;
+    lr_eval_context(&o.e, task, o.lm.model->config.max_position_embeddings, &o.max_len);
     if (lr_loglik_init(&L, o.lm.model, (int)o.max_len, &err)) {
         fprintf(stderr, "llamaref eval: %s\n", err.msg);
         goto done;

@@ -30,6 +30,44 @@ void lr_eval_options_default(lr_eval_options *o)
     o->format = LR_MMLU_LETTER;
 }
 
+int lr_eval_task(const char *task, lr_loglik *L, const lr_tokenizer *tok,
+                 const lr_eval_options *o, lr_eval_report *out, lr_error *err)
+{
+    if (!strcmp(task, "mmlu")) return lr_eval_mmlu(L, tok, o, out, err);
+    if (!strcmp(task, "truthfulqa")) return lr_eval_truthfulqa(L, tok, o, out, err);
+    if (!strcmp(task, "ppl")) return lr_eval_ppl(L, tok, o, out, err);
+    memset(out, 0, sizeof *out);
+    return lr_fail(err, "unknown task '%s' (mmlu, truthfulqa, ppl)", task);
+}
+
+void lr_eval_summary(const char *task, const lr_eval_options *o,
+                     const lr_eval_report *r, lr_buf *out)
+{
+    if (!strcmp(task, "mmlu"))
+        lr_buf_printf(out, "mmlu: %lu questions, %lu subjects, acc %.4f, acc_norm %.4f (%s)\n",
+                      (unsigned long)r->questions, (unsigned long)r->subjects, r->acc,
+                      r->acc_norm, lr_mmlu_format_name(o->format));
+    else if (!strcmp(task, "truthfulqa"))
+        lr_buf_printf(out, "truthfulqa: %lu questions, mc1 %.4f, mc2 %.4f\n",
+                      (unsigned long)r->questions, r->mc1, r->mc2);
+    else {
+        lr_buf_printf(out, "ppl: %ld tokens scored, nll/token %.6f, perplexity %.4f\n",
+                      r->scored, r->nll / (double)r->scored, r->ppl);
+        lr_buf_printf(out, "PPL = %.4f +/- %.5f\n", r->ppl, r->ppl_stderr);
+    }
+}
+
+void lr_eval_context(lr_eval_options *o, const char *task, long max_pos,
+                     long *max_len)
+{
+    if (!o->window) {
+        o->window = max_pos;
+        if (o->window <= 1 || o->window > 2048) o->window = 2048;
+    }
+    if (!strcmp(task, "ppl") && *max_len > o->window) *max_len = o->window;
+    if (o->window > *max_len) o->window = *max_len;
+}
+
 void lr_eval_report_free(lr_eval_report *r)
 {
     if (!r) return;

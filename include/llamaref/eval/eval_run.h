@@ -91,6 +91,23 @@ int lr_eval_truthfulqa(lr_loglik *L, const lr_tokenizer *tok,
 int lr_eval_ppl(lr_loglik *L, const lr_tokenizer *tok, const lr_eval_options *o,
                 lr_eval_report *out, lr_error *err);
 
+/* `llamaref eval TASK`: task "mmlu", "truthfulqa" or "ppl" runs
+ * lr_eval_mmlu, lr_eval_truthfulqa or lr_eval_ppl; another name: -1
+ * with err set (out zeroed). */
+int lr_eval_task(const char *task, lr_loglik *L, const lr_tokenizer *tok,
+                 const lr_eval_options *o, lr_eval_report *out, lr_error *err);
+/* The summary of a run of task, as `llamaref eval` prints it, appended
+ * to out: mmlu's questions, subjects, acc and acc_norm (o->format);
+ * truthfulqa's mc1 and mc2; ppl's tokens scored, NLL per token and
+ * perplexity, then "PPL = X +/- Y" as llama.cpp's perplexity tool. */
+void lr_eval_summary(const char *task, const lr_eval_options *o,
+                     const lr_eval_report *r, lr_buf *out);
+/* The context of a run on a model of max_pos max_position_embeddings:
+ * o->window 0 becomes max_pos (2048 when max_pos <= 1 or beyond 2048);
+ * for ppl *max_len (the lr_loglik's) is at most the window; then the
+ * window is at most *max_len. */
+void lr_eval_context(lr_eval_options *o, const char *task, long max_pos,
+                     long *max_len);
 /* The requests without a model, one JSON line per question appended to
  * out: context, the continuations (target delimiter " " + choice) and the
  * gold answer (mmlu) or the mc1 / mc2 continuations (truthfulqa).  Under
