@@ -40,14 +40,11 @@ static int parse_compute(const char *opt, const char *v, void *dst)
 /* The golden file (lr_dump_file_tmp, its path to tmp[cap]): what
  * `llamaref dump` writes for --model with --ids (every intermediate), or
  * with --labels the loss and gradients. */
-static int run_dump(const char *model, const char *ids, long pos0,
-                    const char *adapter, const char *labels, char *tmp, size_t cap)
+static int run_dump(lr_dump_options *o, const char *ids, const char *labels,
+                    char *tmp, size_t cap)
 {
-    lr_dump_options o;
     lr_error err;
     int *id = NULL, *lab = NULL, T = 0, nl = 0, rc = 2;
-    memset(&o, 0, sizeof o);
-    o.pos0 = pos0;
     if (cli_ids("--ids", ids, &id, &T) ||
         (labels && cli_ids("--labels", labels, &lab, &nl)))
         goto done;
@@ -55,14 +52,12 @@ static int run_dump(const char *model, const char *ids, long pos0,
         fprintf(stderr, "llamaref verify: --labels has %d values, --ids %d\n", nl, T);
         goto done;
     }
-    o.model_path = model;
-    o.adapter = adapter;
-    o.ids = id;
-    o.labels = lab;
-    o.T = T;
-    o.all = !labels;
+    o->ids = id;
+    o->labels = lab;
+    o->T = T;
+    o->all = !labels;
     rc = 1;
-    if (lr_dump_file_tmp(&o, tmp, cap, &err)) fprintf(stderr, "llamaref verify: %s\n", err.msg);
+    if (lr_dump_file_tmp(o, tmp, cap, &err)) fprintf(stderr, "llamaref verify: %s\n", err.msg);
     else rc = 0;
 done:
     free(id);
@@ -73,26 +68,27 @@ done:
 int cmd_verify(int argc, char **argv)
 {
     const char *golden = NULL, *cand = NULL, *names = NULL, *json = NULL;
-    const char *model = NULL, *ids = NULL, *adapter = NULL, *labels = NULL;
+    const char *ids = NULL, *labels = NULL;
+    lr_dump_options d; /* --model, --pos0, --adapter: the golden's dump */
     char tmp[4096];
     lr_verify_opts o;
     lr_verify_report r;
     lr_verify_map map;
     lr_buf b = {0};
     lr_error err;
-    long row = 0, pos0 = 0;
+    long row = 0;
     int rc = 2, compute = -1;
     const cli_optdef opts[] = { /* in --help's order */
         CLI_H("--golden", CLI_STR, &golden,
               "--golden FILE             the golden dump (safetensors)"),
         CLI_H("--candidate", CLI_STR, &cand,
               "--candidate FILE          the dump of the implementation under test"),
-        CLI_OPT("--model", CLI_STR, &model),
+        CLI_OPT("--model", CLI_STR, &d.model_path),
         CLI_H("--ids", CLI_STR, &ids,
               "--ids \"i0 i1 ...\"         with --model: the token ids"),
-        CLI_HN("--pos0", CLI_LONG, &pos0, 0, 1L << 30,
+        CLI_HN("--pos0", CLI_LONG, &d.pos0, 0, 1L << 30,
                "--pos0 P                  with --model: position of the first token (0)"),
-        CLI_OPT("--adapter", CLI_STR, &adapter),
+        CLI_OPT("--adapter", CLI_STR, &d.adapter),
         CLI_H("--labels", CLI_STR, &labels,
               "--labels \"l0 l1 ...\"      with --model and --adapter: HF labels (loss and\n"
               "                            the adapter's gradients are compared too)"),
@@ -120,19 +116,21 @@ int cmd_verify(int argc, char **argv)
     lr_verify_opts_init(&o);
     memset(&map, 0, sizeof map);
     memset(&r, 0, sizeof r);
+    memset(&d, 0, sizeof d);
     if ((rc = cli_parse_doc("verify", argc, argv, 1, opts, sizeof opts / sizeof opts[0],
                             head, foot)) >= 0)
         return rc;
     tmp[0] = 0;
-    if (!cand || !golden == !model || (model && !ids) || (ids && !model)) {
+    if (!cand || !golden == !d.model_path || (d.model_path && !ids) ||
+        (ids && !d.model_path)) {
         fprintf(stderr, "llamaref verify: --candidate and either --golden or "
                 "--model with --ids are required (see --help)\n");
         return 2;
     }
-    if (model) {
-        if ((rc = run_dump(model, ids, pos0, adapter, labels, tmp, sizeof tmp)) != 0) {
+    if (d.model_path) {
+        if ((rc = run_dump(&d, ids, labels, tmp, sizeof tmp)) != 0) {
             fprintf(stderr, "llamaref verify: running the reference on --model "
-                    "%s failed\n", model);
+                    "%s failed\n", d.model_path);
             if (tmp[0]) remove(tmp);
             return rc == 1 ? 2 : rc;
         }
