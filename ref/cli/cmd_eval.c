@@ -59,31 +59,12 @@ static void questions_done(void *ctx, size_t done, size_t total)
     fprintf(stderr, "truthfulqa: %lu / %lu\n", (unsigned long)done, (unsigned long)total);
 }
 
-/* FILE.json, FILE<svg_suffix> (when the task draws one), FILE.md and the
- * --items file */
-static int write_reports(const eval_opts *o, const lr_eval_report *r,
-                         const char *svg_suffix)
-{
-    if (o->out) {
-        if (cli_write("eval", o->out, r->json.data, r->json.len)) return -1;
-        if (r->svg.len && cli_write("eval", cli_report_path(o->out, svg_suffix, 1),
-                                    r->svg.data, r->svg.len))
-            return -1;
-        if (cli_write("eval", cli_report_path(o->out, ".md", 2), r->md.data, r->md.len))
-            return -1;
-    }
-    if (o->items && cli_write("eval", o->items, r->items.data ? r->items.data : "",
-                              r->items.len))
-        return -1;
-    return 0;
-}
-
 /* the task through the library, then its files and the summary line */
 static int run_task(eval_opts *o, const char *task, lr_loglik *L)
 {
     lr_eval_report r;
     lr_error err;
-    const char *svg = !strcmp(task, "mmlu") ? "-subjects.svg" : "-mc.svg";
+    const char *svg = lr_eval_chart_suffix(task);
     lr_buf sum = {0};
     int rc;
     o->e.chart_name = o->out ? lr_basename(cli_report_path(o->out, svg, 1)) : "";
@@ -94,7 +75,9 @@ static int run_task(eval_opts *o, const char *task, lr_loglik *L)
         return -1;
     }
     if (lr_par_rank() != 0) { lr_eval_report_free(&r); return 0; } /* rank 0 writes */
-    rc = write_reports(o, &r, svg);
+    /* FILE.json, its chart and FILE.md, the --items file */
+    if ((rc = lr_eval_report_write(task, &r, o->out, o->items, &err)) != 0)
+        fprintf(stderr, "llamaref eval: %s\n", err.msg);
     if (rc == 0) lr_eval_summary(task, &o->e, &r, &sum);
     if (sum.len) fputs(sum.data, stdout);
     lr_buf_free(&sum);

@@ -57,6 +57,29 @@ void lr_eval_summary(const char *task, const lr_eval_options *o,
     }
 }
 
+const char *lr_eval_chart_suffix(const char *task)
+{
+    return !strcmp(task, "mmlu") ? "-subjects.svg" : "-mc.svg";
+}
+
+int lr_eval_report_write(const char *task, const lr_eval_report *r,
+                         const char *out, const char *items, lr_error *err)
+{
+    char path[4096];
+    if (out) {
+        if (lr_write_file_atomic(out, r->json.data, r->json.len, err)) return -1;
+        lr_report_path(path, sizeof path, out, lr_eval_chart_suffix(task));
+        if (r->svg.len && lr_write_file_atomic(path, r->svg.data, r->svg.len, err))
+            return -1;
+        lr_report_path(path, sizeof path, out, ".md");
+        if (lr_write_file_atomic(path, r->md.data, r->md.len, err)) return -1;
+    }
+    if (items && lr_write_file_atomic(items, r->items.data ? r->items.data : "",
+                                      r->items.len, err))
+        return -1;
+    return 0;
+}
+
 void lr_eval_context(lr_eval_options *o, const char *task, long max_pos,
                      long *max_len)
 {

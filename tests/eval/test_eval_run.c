@@ -327,6 +327,33 @@ static void test_context_and_summary(void)
                       "PPL = 1.5000 +/- 0.25000\n");
     lr_buf_free(&b);
     CHECK_ERR(lr_eval_task("hellaswag", NULL, NULL, &o, &r, &err), &err, "unknown task");
+    /* the files of a run: FILE.json, FILE-subjects.svg, FILE.md, the items */
+    r.json.data = "{}";
+    r.json.len = 2;
+    r.svg.data = "<svg/>";
+    r.svg.len = 6;
+    r.md.data = "# m";
+    r.md.len = 3;
+    CHECK_STR(lr_eval_chart_suffix("truthfulqa"), "-mc.svg");
+    CHECK_OK(lr_eval_report_write("mmlu", &r, h_tmp("report_write.json"),
+                                  h_tmp("report_write.jsonl"), &err), &err);
+    {
+        char *d = NULL;
+        size_t n = 0;
+        CHECK_OK(lr_read_file(h_tmp("report_write-subjects.svg"), &d, &n, &err), &err);
+        CHECK(d && n == 6 && !strcmp(d, "<svg/>"));
+        free(d);
+        d = NULL;
+        CHECK_OK(lr_read_file(h_tmp("report_write.md"), &d, &n, &err), &err);
+        CHECK(d && n == 3);
+        free(d);
+        d = NULL;
+        CHECK_OK(lr_read_file(h_tmp("report_write.jsonl"), &d, &n, &err), &err); /* empty */
+        CHECK(n == 0);
+        free(d);
+    }
+    CHECK_ERR(lr_eval_report_write("ppl", &r, "/nonexistent/dir/r.json", NULL, &err), &err,
+              "/nonexistent/dir/r.json");
 }
 
 int main(void)

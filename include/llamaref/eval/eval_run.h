@@ -102,6 +102,16 @@ int lr_eval_task(const char *task, lr_loglik *L, const lr_tokenizer *tok,
  * perplexity, then "PPL = X +/- Y" as llama.cpp's perplexity tool. */
 void lr_eval_summary(const char *task, const lr_eval_options *o,
                      const lr_eval_report *r, lr_buf *out);
+/* The chart's suffix of task: "-subjects.svg" (mmlu) or "-mc.svg"
+ * (truthfulqa; ppl draws none), next to the report (lr_report_path). */
+const char *lr_eval_chart_suffix(const char *task);
+/* Writes the files of a run of task, atomically: when out is not NULL
+ * out (r->json), its chart (r->svg, when one was drawn; at
+ * lr_report_path(out, lr_eval_chart_suffix(task))) and out's ".md"
+ * (r->md); when items is not NULL, items (r->items, maybe empty).
+ * Errors name the file. */
+int lr_eval_report_write(const char *task, const lr_eval_report *r,
+                         const char *out, const char *items, lr_error *err);
 /* The context of a run on a model of max_pos max_position_embeddings:
  * o->window 0 becomes max_pos (2048 when max_pos <= 1 or beyond 2048);
  * for ppl *max_len (the lr_loglik's) is at most the window; then the
