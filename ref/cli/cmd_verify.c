@@ -76,8 +76,7 @@ int cmd_verify(int argc, char **argv)
     lr_verify_map map;
     lr_buf b = {0};
     lr_error err;
-    long row = 0;
-    int rc = 2, compute = -1;
+    int rc = 2;
     const cli_optdef opts[] = { /* in --help's order */
         CLI_H("--golden", CLI_STR, &golden,
               "--golden FILE             the golden dump (safetensors)"),
@@ -92,7 +91,7 @@ int cmd_verify(int argc, char **argv)
         CLI_H("--labels", CLI_STR, &labels,
               "--labels \"l0 l1 ...\"      with --model and --adapter: HF labels (loss and\n"
               "                            the adapter's gradients are compared too)"),
-        {"--compute", CLI_FN, &compute, 0, 0, NULL, parse_compute,
+        {"--compute", CLI_FN, &o.compute, 0, 0, NULL, parse_compute,
          "--compute T               the candidate's compute type, which sets the\n"
          "                            default tolerances (default: each candidate\n"
          "                            tensor's dtype)"},
@@ -107,7 +106,7 @@ int cmd_verify(int argc, char **argv)
               "                            {\"golden name\": \"candidate name\" | {\"name\",\n"
               "                            \"transpose\", \"interleave\", \"reshape\"}}\n"
               "                            (docs/verify.md)"),
-        CLI_HN("--row", CLI_LONG, &row, 0, 1L << 30,
+        CLI_HN("--row", CLI_INT, &o.row, 0, 1L << 30,
                "--row R                   golden batch row compared with a one-sequence\n"
                "                            candidate (default 0)"),
         CLI_H("--json", CLI_STR, &json,
@@ -143,8 +142,6 @@ int cmd_verify(int argc, char **argv)
                 "A DOUBLE=1 build gives float64 truth.\n");
 #endif
     }
-    o.compute = compute;
-    o.row = (int)row;
     rc = 2;
     if (names && lr_verify_names(names, &o, &map, &err)) {
         fprintf(stderr, "llamaref verify: --names: %s\n", err.msg);
@@ -158,15 +155,9 @@ int cmd_verify(int argc, char **argv)
         fprintf(stderr, "llamaref verify: %s\n", b.oom ? "out of memory" : "writing stdout");
         goto done;
     }
-    if (json) {
-        b.len = 0;
-        if (lr_verify_report_json(&r, &b) ||
-            lr_write_file_atomic(json, b.data, b.len, &err)) {
-            fprintf(stderr, "llamaref verify: --json %s: %s\n", json,
-                    b.oom ? "out of memory" : err.msg);
-            rc = 2;
-            goto done;
-        }
+    if (json && lr_verify_report_save_json(&r, json, &err)) {
+        fprintf(stderr, "llamaref verify: --json %s: %s\n", json, err.msg);
+        goto done; /* rc 2 */
     }
     rc = r.pass ? 0 : 1;
 done:

@@ -93,6 +93,20 @@ static void test_unchanged_passes(void)
     CHECK_STR(r.t[37].name, "greedy_margin"); /* not a dump name: last */
     for (i = 0; i < r.n; i++) CHECK(r.t[i].max_rel < 1e-6);
     CHECK_INT(r.t[36].top1_agree, 12);
+    {   /* --json: the JSON report as a file */
+        lr_error err;
+        lr_buf want = {0};
+        char *got = NULL;
+        size_t n = 0;
+        CHECK_OK(lr_verify_report_save_json(&r, h_tmp("verify_same.json"), &err), &err);
+        CHECK_OK(lr_read_file(h_tmp("verify_same.json"), &got, &n, &err), &err);
+        CHECK_INT(lr_verify_report_json(&r, &want), 0);
+        CHECK(got && n == want.len && !memcmp(got, want.data, n));
+        free(got);
+        lr_buf_free(&want);
+        CHECK_ERR(lr_verify_report_save_json(&r, "/nonexistent/v.json", &err), &err,
+                  "/nonexistent/v.json");
+    }
     {   /* max |delta log-softmax| the direct way: two exps per logit */
         lr_st_file *gf = NULL, *cf = NULL;
         lr_error err;

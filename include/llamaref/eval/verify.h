@@ -161,6 +161,10 @@ int lr_verify_report_text(const lr_verify_report *r, lr_buf *out);
 /* The JSON report: {"pass", "first_divergence": {...} | null,
  * "tensors": [...], "only_golden", "only_candidate"}. */
 int lr_verify_report_json(const lr_verify_report *r, lr_buf *out);
+/* The JSON report written to path atomically (`verify --json`); errors:
+ * "out of memory" or the file's. */
+int lr_verify_report_save_json(const lr_verify_report *r, const char *path,
+                               lr_error *err);
 
 #ifdef __cplusplus
 }
