@@ -14,10 +14,11 @@
 #include "llamaref/tokenizer/tokenizer.h"
 #include "llamaref/core/tokens.h"
 
-static int read_stdin(lr_buf *b)
+/* --file FILE, or stdin when file is NULL, into b */
+static int read_input(const char *file, lr_buf *b)
 {
     lr_error err;
-    if (!lr_read_stream(stdin, "stdin", b, &err)) return 0;
+    if (!lr_read_input(file, b, &err)) return 0;
     fprintf(stderr, "llamaref %s: %s\n", cli_cmd, err.msg);
     return -1;
 }
@@ -67,7 +68,6 @@ static int write_out(const lr_buf *out, int failed, const lr_error *err)
 int cmd_tokenize(int argc, char **argv)
 {
     const char *path = NULL, *text = NULL, *file = NULL, *src;
-    char *data = NULL;
     size_t n;
     unsigned flags;
     int jsonl = 0, special = 0, bos = 0, eos = 0, rc = 1;
@@ -103,21 +103,14 @@ int cmd_tokenize(int argc, char **argv)
     if (text) { /* the input: --text, --file or stdin */
         src = text;
         n = strlen(text);
-    } else if (file) {
-        if (lr_read_file(file, &data, &n, &err)) {
-            fprintf(stderr, "llamaref tokenize: %s\n", err.msg);
-            goto done;
-        }
-        src = data;
     } else {
-        if (read_stdin(&in)) goto done;
+        if (read_input(file, &in)) goto done;
         src = in.data ? in.data : "";
         n = in.len;
     }
     rc = write_out(&out, lr_tokenize_text(&tok, src, n, flags, jsonl, "stdin", &out, &err),
                    &err);
 done:
-    free(data);
     lr_buf_free(&in);
     lr_buf_free(&out);
     lr_tokenizer_free(&tok);
@@ -138,7 +131,7 @@ int cmd_detokenize(int argc, char **argv)
         return rc;
     if ((rc = load(path, &tok)) != 0) return rc;
     rc = 1;
-    if (read_stdin(&in)) goto done;
+    if (read_input(NULL, &in)) goto done;
     if (lr_tokens_parse(in.data ? in.data : "", in.len, &ids, &err)) {
         fprintf(stderr, "llamaref detokenize: stdin: %s\n", err.msg);
         goto done;
