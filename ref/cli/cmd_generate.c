@@ -24,8 +24,8 @@ static const char foot[] =
  * streaming decoder holds back incomplete UTF-8). */
 typedef struct token_out {
     int print_ids;
-    lr_stream_decoder *sd;
-    lr_buf *text;
+    lr_stream_decoder sd;
+    lr_buf text;
 } token_out;
 
 static int print_token(void *ctx, int id, int index, lr_error *err)
@@ -34,9 +34,9 @@ static int print_token(void *ctx, int id, int index, lr_error *err)
     if (o->print_ids) {
         printf("%s%d", index ? " " : "", id);
     } else {
-        o->text->len = 0;
-        if (lr_stream_decoder_push(o->sd, id, o->text, err)) return -1;
-        fwrite(o->text->data, 1, o->text->len, stdout);
+        o->text.len = 0;
+        if (lr_stream_decoder_push(&o->sd, id, &o->text, err)) return -1;
+        fwrite(o->text.data, 1, o->text.len, stdout);
     }
     fflush(stdout);
     return 0;
@@ -55,9 +55,7 @@ int cmd_generate(int argc, char **argv)
     int rc = 1, n_prompt = 0, *ids = NULL;
     int stops[16], generated = 0;
     lr_error err;
-    lr_buf text = {0};
-    lr_stream_decoder sd;
-    token_out out;
+    token_out out = {0};
     double prompt_s = 0, gen_s = 0;
     const cli_optdef opts[] = { /* in --help's order */
         CLI_LM_OPTS(lm), /* --adapter: merged, the weights `llamaref merge` writes */
@@ -146,10 +144,8 @@ int cmd_generate(int argc, char **argv)
         goto done;
     }
     if (!no_stop) g.n_stops = lr_lm_stop_ids(&lm, stops, 16);
-    if (lm.have_tok) lr_stream_decoder_init(&sd, &lm.tok);
+    if (lm.have_tok) lr_stream_decoder_init(&out.sd, &lm.tok);
     out.print_ids = print_ids;
-    out.sd = &sd;
-    out.text = &text;
     g.n_new = (int)n_new;
     g.seed = (uint64_t)seed;
     g.stops = stops;
@@ -160,9 +156,9 @@ int cmd_generate(int argc, char **argv)
         goto done;
     }
     if (!print_ids) {
-        text.len = 0;
-        if (lr_stream_decoder_flush(&sd, &text, &err) == 0)
-            fwrite(text.data, 1, text.len, stdout);
+        out.text.len = 0;
+        if (lr_stream_decoder_flush(&out.sd, &out.text, &err) == 0)
+            fwrite(out.text.data, 1, out.text.len, stdout);
     }
     printf("\n");
     fprintf(stderr, "prompt %d tokens: %.1f tok/s; generated %d tokens: "
@@ -170,7 +166,7 @@ int cmd_generate(int argc, char **argv)
             generated > 1 ? (generated - 1) / (gen_s + 1e-12) : 0.0);
     rc = 0;
 done:
-    lr_buf_free(&text);
+    lr_buf_free(&out.text);
     free(ids);
     free(file_text);
     lr_lm_free(&lm);
