@@ -77,12 +77,8 @@ int cmd_dump(int argc, char **argv)
     o.ids = ids;
     o.labels = labels;
     o.T = T;
-    if (lr_dump_file(&o, out, &err)) {
-        fprintf(stderr, "llamaref dump: %s\n", err.msg);
-        goto done;
-    }
-    rc = 0;
-done:
+    if (lr_dump_file(&o, out, &err)) fprintf(stderr, "llamaref dump: %s\n", err.msg);
+    else rc = 0;
     free(ids);
     free(labels);
     return rc;

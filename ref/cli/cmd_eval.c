@@ -90,8 +90,7 @@ static int write_requests(const eval_opts *o, const char *task)
 {
     lr_buf out = {0};
     lr_error err;
-    int rc = !strcmp(task, "mmlu") ? lr_eval_requests_mmlu(&o->e, &out, &err)
-                                   : lr_eval_requests_truthfulqa(&o->e, &out, &err);
+    int rc = lr_eval_requests(task, &o->e, &out, &err);
     if (rc) fprintf(stderr, "llamaref eval %s: %s\n", task, err.msg);
     else if (lr_par_rank() == 0) /* rank 0 has every line (eval_run.h) */
         rc = cli_write("eval", o->requests, out.data ? out.data : "", out.len);

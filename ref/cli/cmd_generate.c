@@ -46,12 +46,11 @@ int cmd_generate(int argc, char **argv)
 {
     const char *prompt = NULL, *system = NULL, *prompt_ids = NULL;
     const char *prompt_file = NULL;
-    char *file_text = NULL;
+    lr_buf file_text = {0};
     long n_new = 256, seed = 42, threads = 0, max_len = 0;
     lr_generate_options g = {0}; /* the sampler's settings: 0 but top_p 1 */
     int chat = 0, print_ids = 0, no_stop = 0;
     lr_lm lm;
-    lr_model *m = NULL;
     int rc = 1, n_prompt = 0, *ids = NULL;
     int stops[16], generated = 0;
     lr_error err;
@@ -102,12 +101,12 @@ int cmd_generate(int argc, char **argv)
         return 2;
     }
     if (prompt_file) {
-        size_t len;
-        if (lr_read_file(prompt_file, &file_text, &len, &err)) {
+        if (lr_read_input(prompt_file, &file_text, &err)) {
             fprintf(stderr, "llamaref generate: %s\n", err.msg);
+            lr_buf_free(&file_text);
             return 1;
         }
-        prompt = file_text;
+        prompt = file_text.data ? file_text.data : "";
     }
     if (chat && !prompt) {
         fprintf(stderr, "llamaref generate: --chat needs --prompt TEXT\n");
@@ -126,9 +125,8 @@ int cmd_generate(int argc, char **argv)
                                                       : "");
         goto done;
     }
-    m = lm.model;
-    if (cli_ctx_len("generate", m, &max_len, 1)) { rc = 2; goto done; }
-    if (!max_len) max_len = m->config.max_position_embeddings;
+    if (cli_ctx_len("generate", lm.model, &max_len, 1)) { rc = 2; goto done; }
+    if (!max_len) max_len = lm.model->config.max_position_embeddings;
     if (prompt_ids) {
         if (cli_ids("--prompt-ids", prompt_ids, &ids, &n_prompt)) goto done;
     } else if (lr_lm_prompt_ids(&lm, prompt, chat, system, &ids, &n_prompt, &err)) {
@@ -139,7 +137,7 @@ int cmd_generate(int argc, char **argv)
         fprintf(stderr, "llamaref generate: the prompt (%d tokens) plus -n %ld "
                 "new tokens exceed the context length %ld (%s); shorten the "
                 "prompt or lower -n\n", n_prompt, n_new, max_len,
-                max_len == m->config.max_position_embeddings
+                max_len == lm.model->config.max_position_embeddings
                     ? "the model's max_position_embeddings" : "--max-len");
         goto done;
     }
@@ -149,7 +147,7 @@ int cmd_generate(int argc, char **argv)
     g.n_new = (int)n_new;
     g.seed = (uint64_t)seed;
     g.stops = stops;
-    if ((rc = lr_generate_run(m, ids, n_prompt, &g, print_token, &out, &generated,
+    if ((rc = lr_generate_run(lm.model, ids, n_prompt, &g, print_token, &out, &generated,
                               &prompt_s, &gen_s, &err)) != 0) {
         fprintf(stderr, "%sllamaref generate: %s\n", rc == -2 ? "\n" : "", err.msg);
         rc = 1;
@@ -168,7 +166,7 @@ int cmd_generate(int argc, char **argv)
 done:
     lr_buf_free(&out.text);
     free(ids);
-    free(file_text);
+    lr_buf_free(&file_text);
     lr_lm_free(&lm);
     return rc;
 }

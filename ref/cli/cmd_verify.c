@@ -70,7 +70,7 @@ int cmd_verify(int argc, char **argv)
     const char *golden = NULL, *cand = NULL, *names = NULL, *json = NULL;
     const char *ids = NULL, *labels = NULL;
     lr_dump_options d; /* --model, --pos0, --adapter: the golden's dump */
-    char tmp[4096];
+    char tmp[4096] = ""; /* the --model golden, removed at the end */
     lr_verify_opts o;
     lr_verify_report r;
     lr_verify_map map;
@@ -119,7 +119,6 @@ int cmd_verify(int argc, char **argv)
     if ((rc = cli_parse_doc("verify", argc, argv, 1, opts, sizeof opts / sizeof opts[0],
                             head, foot)) >= 0)
         return rc;
-    tmp[0] = 0;
     if (!cand || !golden == !d.model_path || (d.model_path && !ids) ||
         (ids && !d.model_path)) {
         fprintf(stderr, "llamaref verify: --candidate and either --golden or "

@@ -40,6 +40,14 @@ int lr_eval_task(const char *task, lr_loglik *L, const lr_tokenizer *tok,
     return lr_fail(err, "unknown task '%s' (mmlu, truthfulqa, ppl)", task);
 }
 
+int lr_eval_requests(const char *task, const lr_eval_options *o, lr_buf *out,
+                     lr_error *err)
+{
+    if (!strcmp(task, "mmlu")) return lr_eval_requests_mmlu(o, out, err);
+    if (!strcmp(task, "truthfulqa")) return lr_eval_requests_truthfulqa(o, out, err);
+    return lr_fail(err, "no requests for task '%s' (mmlu, truthfulqa)", task);
+}
+
 void lr_eval_summary(const char *task, const lr_eval_options *o,
                      const lr_eval_report *r, lr_buf *out)
 {

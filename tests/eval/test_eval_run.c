@@ -327,6 +327,7 @@ static void test_context_and_summary(void)
                       "PPL = 1.5000 +/- 0.25000\n");
     lr_buf_free(&b);
     CHECK_ERR(lr_eval_task("hellaswag", NULL, NULL, &o, &r, &err), &err, "unknown task");
+    CHECK_ERR(lr_eval_requests("ppl", &o, &b, &err), &err, "no requests for task 'ppl'");
     /* the files of a run: FILE.json, FILE-subjects.svg, FILE.md, the items */
     r.json.data = "{}";
     r.json.len = 2;

@@ -127,6 +127,10 @@ void lr_eval_context(lr_eval_options *o, const char *task, long max_pos,
 int lr_eval_requests_mmlu(const lr_eval_options *o, lr_buf *out, lr_error *err);
 int lr_eval_requests_truthfulqa(const lr_eval_options *o, lr_buf *out,
                                 lr_error *err);
+/* The requests of task "mmlu" or "truthfulqa" (another name: -1, err
+ * set). */
+int lr_eval_requests(const char *task, const lr_eval_options *o, lr_buf *out,
+                     lr_error *err);
 
 #ifdef __cplusplus
 }
