@@ -5,10 +5,7 @@
 #define LLAMAREF_CLI_LM_H
 
 #include "llamaref/eval/lm.h"
-#include "llamaref/model/model.h"
-#include "llamaref/papers/knowledge/probe.h"
 #include "llamaref/core/report.h"
-#include "llamaref/tokenizer/tokenizer.h"
 
 typedef lr_lm cli_lm; /* lm.h */
 

@@ -14,29 +14,6 @@
 #include "llamaref/model/matmul.h"
 #include "llamaref/model/model.h"
 
-#ifdef LR_OMP
-#include <omp.h>
-#endif
-
-static void set_threads(int n)
-{
-#ifdef LR_OMP
-    omp_set_num_threads(n);
-#else
-    (void)n;
-#endif
-}
-
-static int max_threads_available(void)
-{
-#ifdef LR_OMP
-    return 2;
-#else
-    return 1;
-#endif
-}
-
-/* GFLOP/s of y[n, out] = x[n, in] W^T, best of `reps` runs after a warm-up. */
 /* The decoder's speed on m at each thread count of [th0, th1], beside the
  * memory read bandwidth (lr_bench_read) measured at that thread count
  * right before. */
@@ -48,7 +25,7 @@ static int bench_model(const char *label, const lr_model *m, int prompt,
     int th;
     for (th = th0; th <= th1; th++) {
         double rd;
-        set_threads(th);
+        lr_threads_set(th);
         rd = lr_bench_read();
         printf("memory read bandwidth threads %d (sum of 256 MiB, read only): "
                "%.2f GB/s\n", th, rd);
@@ -64,45 +41,44 @@ static int bench_model(const char *label, const lr_model *m, int prompt,
     return 0;
 }
 
-static void usage(FILE *f)
-{
-    fprintf(f, "usage: llamaref bench [--stories PATH] [--size N] [--quick]\n"
-               "                      [--decode-only] [--threads N]\n"
-               "  --stories PATH            llama2.c checkpoint timed for prefill/decode\n"
-               "                            (default ../shared/assets/stories260K/\n"
-               "                            stories260K.bin, skipped when missing; a\n"
-               "                            given PATH must load)\n"
-               "  --size N                  fast matmul on [N, N] x [N, N]^T (default 1024)\n"
-               "  --quick                   small sizes only (seconds)\n"
-               "  --decode-only             only decoding the checkpoint: 1 prompt token,\n"
-               "                            then 255 greedy tokens (positions 1..255, as\n"
-               "                            llama2.c's run -n 256 times), beside the\n"
-               "                            memory read bandwidth\n"
-               "  --threads N               only thread count N (1 or 2)\n"
-               "Thread counts 1 and 2 need an OMP=1 build.\n");
-}
+static const char head[] =
+"usage: llamaref bench [--stories PATH] [--size N] [--quick]\n"
+"                      [--decode-only] [--threads N]\n";
+static const char foot[] = "Thread counts 1 and 2 need an OMP=1 build.\n";
 
 int cmd_bench(int argc, char **argv)
 {
     const char *stories = "../shared/assets/stories260K/stories260K.bin";
     int th, quick = 0, size = 1024, given = 0, rc = 0, only = 0, threads = 0;
-    int th0 = 1, th1 = max_threads_available();
+    int max_th = lr_threads_openmp() ? 2 : 1; /* 1 and 2 with OpenMP */
+    int th0 = 1, th1 = max_th;
     double copy;
     lr_config c;
     lr_model *m = NULL;
     lr_error err;
     const cli_optdef opts[] = {
-        {"--stories", CLI_STR, &stories, 0, 0, &given, NULL, NULL},
-        CLI_NUM("--size", CLI_INT, &size, 16, 16384),
-        CLI_OPT("--quick", CLI_FLAG, &quick),
-        CLI_OPT("--decode-only", CLI_FLAG, &only),
-        CLI_NUM("--threads", CLI_INT, &threads, 1, 2),
+        {"--stories", CLI_STR, &stories, 0, 0, &given, NULL,
+         "--stories PATH            llama2.c checkpoint timed for prefill/decode\n"
+         "                            (default ../shared/assets/stories260K/\n"
+         "                            stories260K.bin, skipped when missing; a\n"
+         "                            given PATH must load)"},
+        CLI_HN("--size", CLI_INT, &size, 16, 16384,
+               "--size N                  fast matmul on [N, N] x [N, N]^T (default 1024)"),
+        CLI_H("--quick", CLI_FLAG, &quick,
+              "--quick                   small sizes only (seconds)"),
+        CLI_H("--decode-only", CLI_FLAG, &only,
+              "--decode-only             only decoding the checkpoint: 1 prompt token,\n"
+              "                            then 255 greedy tokens (positions 1..255, as\n"
+              "                            llama2.c's run -n 256 times), beside the\n"
+              "                            memory read bandwidth"),
+        CLI_HN("--threads", CLI_INT, &threads, 1, 2,
+               "--threads N               only thread count N (1 or 2)"),
     };
-    if ((rc = cli_parse("bench", argc, argv, 1, opts, sizeof opts / sizeof opts[0],
-                        usage)) >= 0)
+    if ((rc = cli_parse_doc("bench", argc, argv, 1, opts, sizeof opts / sizeof opts[0],
+                            head, foot)) >= 0)
         return rc;
     rc = 0;
-    if (threads > max_threads_available()) {
+    if (threads > max_th) {
         fprintf(stderr, "llamaref bench: --threads %d needs an OMP=1 build\n", threads);
         return 2;
     }
@@ -116,7 +92,7 @@ int cmd_bench(int argc, char **argv)
         }
     }
     printf("llamaref bench: compute %s, fast matmul isa %s, OpenMP %s\n",
-           LR_FLOAT_NAME, lr_matmul_isa(), max_threads_available() > 1 ? "on" : "off");
+           LR_FLOAT_NAME, lr_matmul_isa(), max_th > 1 ? "on" : "off");
     if (only) {
         if (!m) {
             fprintf(stderr, "llamaref bench: --decode-only: %s\n", err.msg);
@@ -132,7 +108,7 @@ int cmd_bench(int argc, char **argv)
     printf("memory copy bandwidth (memcpy 256 MiB, read+write): %.2f GB/s\n", copy);
     for (th = th0; th <= th1; th++) {
         int s = quick ? 256 : size, sr = quick ? 128 : 256;
-        set_threads(th);
+        lr_threads_set(th);
         printf("matmul threads %d: reference [%d x %d] x [%d x %d]^T %7.2f GFLOP/s;"
                " fast [%d x %d] x [%d x %d]^T %7.2f GFLOP/s\n", th, sr, sr, sr, sr,
                lr_bench_matmul(0, sr, sr, sr, 2), s, s, s, s,

@@ -59,57 +59,28 @@ static void questions_done(void *ctx, size_t done, size_t total)
     fprintf(stderr, "truthfulqa: %lu / %lu\n", (unsigned long)done, (unsigned long)total);
 }
 
-/* FILE.json, FILE<svg_suffix> (when the task draws one), FILE.md and the
- * --items file */
-static int write_reports(const eval_opts *o, const lr_eval_report *r,
-                         const char *svg_suffix)
-{
-    if (o->out) {
-        if (cli_write("eval", o->out, r->json.data, r->json.len)) return -1;
-        if (r->svg.len && cli_write("eval", cli_report_path(o->out, svg_suffix, 1),
-                                    r->svg.data, r->svg.len))
-            return -1;
-        if (cli_write("eval", cli_report_path(o->out, ".md", 2), r->md.data, r->md.len))
-            return -1;
-    }
-    if (o->items && cli_write("eval", o->items, r->items.data ? r->items.data : "",
-                              r->items.len))
-        return -1;
-    return 0;
-}
-
 /* the task through the library, then its files and the summary line */
 static int run_task(eval_opts *o, const char *task, lr_loglik *L)
 {
     lr_eval_report r;
     lr_error err;
-    const char *svg = !strcmp(task, "mmlu") ? "-subjects.svg" : "-mc.svg";
+    const char *svg = lr_eval_chart_suffix(task);
+    lr_buf sum = {0};
     int rc;
     o->e.chart_name = o->out ? lr_basename(cli_report_path(o->out, svg, 1)) : "";
     o->e.want_items = o->items != NULL;
-    if (!strcmp(task, "mmlu")) rc = lr_eval_mmlu(L, &o->lm.tok, &o->e, &r, &err);
-    else if (!strcmp(task, "truthfulqa"))
-        rc = lr_eval_truthfulqa(L, &o->lm.tok, &o->e, &r, &err);
-    else rc = lr_eval_ppl(L, &o->lm.tok, &o->e, &r, &err);
-    if (rc) {
+    if (lr_eval_task(task, L, &o->lm.tok, &o->e, &r, &err)) {
         fprintf(stderr, "llamaref eval %s: %s\n", task, err.msg);
         lr_eval_report_free(&r);
         return -1;
     }
     if (lr_par_rank() != 0) { lr_eval_report_free(&r); return 0; } /* rank 0 writes */
-    rc = write_reports(o, &r, svg);
-    if (rc == 0 && !strcmp(task, "mmlu"))
-        printf("mmlu: %lu questions, %lu subjects, acc %.4f, acc_norm %.4f (%s)\n",
-               (unsigned long)r.questions, (unsigned long)r.subjects, r.acc,
-               r.acc_norm, lr_mmlu_format_name(o->e.format));
-    else if (rc == 0 && !strcmp(task, "truthfulqa"))
-        printf("truthfulqa: %lu questions, mc1 %.4f, mc2 %.4f\n",
-               (unsigned long)r.questions, r.mc1, r.mc2);
-    else if (rc == 0) {
-        printf("ppl: %ld tokens scored, nll/token %.6f, perplexity %.4f\n", r.scored,
-               r.nll / (double)r.scored, r.ppl);
-        printf("PPL = %.4f +/- %.5f\n", r.ppl, r.ppl_stderr);
-    }
+    /* FILE.json, its chart and FILE.md, the --items file */
+    if ((rc = lr_eval_report_write(task, &r, o->out, o->items, &err)) != 0)
+        fprintf(stderr, "llamaref eval: %s\n", err.msg);
+    if (rc == 0) lr_eval_summary(task, &o->e, &r, &sum);
+    if (sum.len) fputs(sum.data, stdout);
+    lr_buf_free(&sum);
     lr_eval_report_free(&r);
     return rc;
 }
@@ -119,8 +90,7 @@ static int write_requests(const eval_opts *o, const char *task)
 {
     lr_buf out = {0};
     lr_error err;
-    int rc = !strcmp(task, "mmlu") ? lr_eval_requests_mmlu(&o->e, &out, &err)
-                                   : lr_eval_requests_truthfulqa(&o->e, &out, &err);
+    int rc = lr_eval_requests(task, &o->e, &out, &err);
     if (rc) fprintf(stderr, "llamaref eval %s: %s\n", task, err.msg);
     else if (lr_par_rank() == 0) /* rank 0 has every line (eval_run.h) */
         rc = cli_write("eval", o->requests, out.data ? out.data : "", out.len);
@@ -247,12 +217,7 @@ int cmd_eval(int argc, char **argv)
         return 1;
     if (cli_lm_load(&o.lm, "eval")) goto done;
     if (max_len_given && cli_ctx_len("eval", o.lm.model, &o.max_len, 1)) { rc = 2; goto done; }
-    if (!o.e.window) {
-        o.e.window = o.lm.model->config.max_position_embeddings;
-        if (o.e.window <= 1 || o.e.window > 2048) o.e.window = 2048;
-    }
-    if (!strcmp(task, "ppl") && o.max_len > o.e.window) o.max_len = o.e.window;
-    if (o.e.window > o.max_len) o.e.window = o.max_len;
+    lr_eval_context(&o.e, task, o.lm.model->config.max_position_embeddings, &o.max_len);
     if (lr_loglik_init(&L, o.lm.model, (int)o.max_len, &err)) {
         fprintf(stderr, "llamaref eval: %s\n", err.msg);
         goto done;

@@ -4,13 +4,10 @@
  * with tokenizer.ggml.* metadata.  The library does the work
  * (gguf_model.c, gguf_tokenizer.c); see docs/gguf.md. */
 #include <stdio.h>
-#include <string.h>
 
 #include "cli.h"
 #include "llamaref/formats/gguf.h"
-#include "llamaref/model/model.h"
 #include "llamaref/formats/quant.h"
-#include "llamaref/tokenizer/tokenizer.h"
 
 static const char head[] =
 "usage: llamaref export-gguf -m, --model PATH --out F.gguf\n"
@@ -23,9 +20,8 @@ static const char foot[] =
 int cmd_export_gguf(int argc, char **argv)
 {
     const char *model = NULL, *out = NULL, *type_name = "f32", *tok_path = NULL;
-    int no_tok = 0, type, rc = 1, have_tok = 0;
-    lr_model *m = NULL;
-    lr_tokenizer tok;
+    int no_tok = 0, rc;
+    uint32_t type;
     lr_error err;
     const cli_optdef opts[] = {
         CLI_OPT("--model", CLI_STR, &model),
@@ -42,7 +38,6 @@ int cmd_export_gguf(int argc, char **argv)
     if ((rc = cli_parse_doc("export-gguf", argc, argv, 1, opts, sizeof opts / sizeof opts[0],
                             head, foot)) >= 0)
         return rc;
-    rc = 1;
     if (!model || !out) {
         fprintf(stderr, "llamaref export-gguf: --model PATH and --out F.gguf are "
                 "required (see --help)\n");
@@ -53,34 +48,17 @@ int cmd_export_gguf(int argc, char **argv)
                 "each other\n");
         return 2;
     }
-    type = lr_ggml_type_from_name(type_name);
-    if (type != LR_GGML_F32 && type != LR_GGML_F16 && type != LR_GGML_BF16 &&
-        type != LR_GGML_Q8_0) {
+    if (lr_gguf_export_type(type_name, &type)) {
         fprintf(stderr, "llamaref export-gguf: --type must be f32, f16, bf16 or q8_0 (got '%s')\n",
                 type_name);
         return 2;
     }
     if (cli_prepare_out("export-gguf", out, 0)) return 1;
-    if (lr_model_load(model, NULL, &m, &err)) {
-        fprintf(stderr, "llamaref export-gguf: %s\n", err.msg);
+    if ((rc = lr_export_gguf(model, tok_path, no_tok, type, out, &err)) != 0) {
+        fprintf(stderr, "llamaref export-gguf: %s%s\n", err.msg,
+                rc == -2 ? " (--no-tokenizer writes weights only)" : "");
         return 1;
     }
-    if (!no_tok) {
-        if (lr_tokenizer_load(tok_path ? tok_path : model, &tok, &err)) {
-            fprintf(stderr, "llamaref export-gguf: %s (--no-tokenizer writes weights only)\n",
-                    err.msg);
-            goto done;
-        }
-        have_tok = 1;
-    }
-    if (lr_model_save_gguf(m, have_tok ? &tok : NULL, out, (uint32_t)type, &err)) {
-        fprintf(stderr, "llamaref export-gguf: %s\n", err.msg);
-        goto done;
-    }
-    fprintf(stderr, "llamaref export-gguf: wrote %s (%s)\n", out, lr_ggml_type_name((uint32_t)type));
-    rc = 0;
-done:
-    if (have_tok) lr_tokenizer_free(&tok);
-    lr_model_free(m);
-    return rc;
+    fprintf(stderr, "llamaref export-gguf: wrote %s (%s)\n", out, lr_ggml_type_name(type));
+    return 0;
 }

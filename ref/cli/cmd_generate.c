@@ -7,16 +7,9 @@
 #include "cli.h"
 #include "cli_ids.h"
 #include "cli_lm.h"
-#include "llamaref/train/adapter.h"
-#include "llamaref/model/forward.h"
-#include "llamaref/train/lora.h"
-#include "llamaref/model/model.h"
-#include "llamaref/model/sampler.h"
+#include "llamaref/model/generate.h"
+#include "llamaref/model/matmul.h"
 #include "llamaref/tokenizer/tokenizer.h"
-
-#ifdef LR_OMP
-#include <omp.h>
-#endif
 
 static const char head[] =
 "usage: llamaref generate -m, --model PATH [--tokenizer PATH] -p, --prompt TEXT\n"
@@ -31,8 +24,8 @@ static const char foot[] =
  * streaming decoder holds back incomplete UTF-8). */
 typedef struct token_out {
     int print_ids;
-    lr_stream_decoder *sd;
-    lr_buf *text;
+    lr_stream_decoder sd;
+    lr_buf text;
 } token_out;
 
 static int print_token(void *ctx, int id, int index, lr_error *err)
@@ -41,9 +34,9 @@ static int print_token(void *ctx, int id, int index, lr_error *err)
     if (o->print_ids) {
         printf("%s%d", index ? " " : "", id);
     } else {
-        o->text->len = 0;
-        if (lr_stream_decoder_push(o->sd, id, o->text, err)) return -1;
-        fwrite(o->text->data, 1, o->text->len, stdout);
+        o->text.len = 0;
+        if (lr_stream_decoder_push(&o->sd, id, &o->text, err)) return -1;
+        fwrite(o->text.data, 1, o->text.len, stdout);
     }
     fflush(stdout);
     return 0;
@@ -51,40 +44,30 @@ static int print_token(void *ctx, int id, int index, lr_error *err)
 
 int cmd_generate(int argc, char **argv)
 {
-    const char *model_path = NULL, *tok_path = NULL, *prompt = NULL;
-    const char *system = NULL, *prompt_ids = NULL, *adapter = NULL;
+    const char *prompt = NULL, *system = NULL, *prompt_ids = NULL;
     const char *prompt_file = NULL;
-    char *file_text = NULL;
-    long n_new = 256, top_k = 0, seed = 42, threads = 0, max_len = 0;
-    double temperature = 0, top_p = 1, min_p = 0;
-    int chat = 0, print_ids = 0, no_stop = 0, keep_dtype = 0, check = 1;
+    lr_buf file_text = {0};
+    long n_new = 256, seed = 42, threads = 0, max_len = 0;
+    lr_generate_options g = {0}; /* the sampler's settings: 0 but top_p 1 */
+    int chat = 0, print_ids = 0, no_stop = 0;
     lr_lm lm;
-    lr_model *m = NULL;
     int rc = 1, n_prompt = 0, *ids = NULL;
-    int stops[16], n_stops = 0, generated = 0;
-    lr_decoder dec;
-    lr_sampler smp;
+    int stops[16], generated = 0;
     lr_error err;
-    lr_buf text = {0};
-    lr_stream_decoder sd;
-    token_out out;
-    double t0, t1, t2;
+    token_out out = {0};
+    double prompt_s = 0, gen_s = 0;
     const cli_optdef opts[] = { /* in --help's order */
-        CLI_OPT("--model", CLI_STR, &model_path),
-        CLI_OPT("--tokenizer", CLI_STR, &tok_path),
-        CLI_OPT("--adapter", CLI_STR, &adapter),
-        CLI_OPT("--keep-dtype", CLI_FLAG, &keep_dtype),
-        CLI_OPT("--no-check-weights", CLI_UNFLAG, &check),
+        CLI_LM_OPTS(lm), /* --adapter: merged, the weights `llamaref merge` writes */
         CLI_OPT("--prompt", CLI_STR, &prompt),
         CLI_OPT("--file", CLI_STR, &prompt_file),
         CLI_HN("--max-new-tokens", CLI_LONG, &n_new, 0, 1 << 24, "256"),
         CLI_HN("--max-len", CLI_LONG, &max_len, 1, 1 << 24,
                "the model's max_position_embeddings; prompt plus\n"
                "                            new tokens beyond it are refused"),
-        CLI_HN("--temperature", CLI_DBL, &temperature, 0, 1e30, "0"),
-        CLI_HN("--top-k", CLI_LONG, &top_k, 0, 1 << 30, "0"),
-        CLI_HN("--top-p", CLI_DBL_GT, &top_p, 0, 1, "1"),
-        CLI_HN("--min-p", CLI_DBL, &min_p, 0, 1, "0"),
+        CLI_HN("--temperature", CLI_DBL, &g.temperature, 0, 1e30, "0"),
+        CLI_HN("--top-k", CLI_INT, &g.top_k, 0, 1 << 30, "0"),
+        CLI_HN("--top-p", CLI_DBL_GT, &g.top_p, 0, 1, "1"),
+        CLI_HN("--min-p", CLI_DBL, &g.min_p, 0, 1, "0"),
         CLI_H("--seed", CLI_SEED, &seed, "42; docs/sampling.md"),
         CLI_H("--prompt-ids", CLI_STR, &prompt_ids,
               "--prompt-ids IDS          the prompt as token ids (\"1 2 3\"; no tokenizer\n"
@@ -101,9 +84,8 @@ int cmd_generate(int argc, char **argv)
                "-t, --threads N           OpenMP threads (OMP=1 builds)"),
     };
 
-    memset(&dec, 0, sizeof dec);
-    memset(&smp, 0, sizeof smp);
     memset(&lm, 0, sizeof lm);
+    g.top_p = 1;
     if ((rc = cli_parse_doc("generate", argc, argv, 1, opts, sizeof opts / sizeof opts[0],
                             head, foot)) >= 0)
         return rc;
@@ -113,36 +95,28 @@ int cmd_generate(int argc, char **argv)
                 "exclude each other\n");
         return 2;
     }
-    if (!model_path || (!!prompt + !!prompt_ids + !!prompt_file) != 1) {
+    if (!lm.model_path || (!!prompt + !!prompt_ids + !!prompt_file) != 1) {
         fprintf(stderr, "llamaref generate: --model and one of --prompt / "
                 "--file / --prompt-ids are required (see --help)\n");
         return 2;
     }
     if (prompt_file) {
-        size_t len;
-        if (lr_read_file(prompt_file, &file_text, &len, &err)) {
+        if (lr_read_input(prompt_file, &file_text, &err)) {
             fprintf(stderr, "llamaref generate: %s\n", err.msg);
+            lr_buf_free(&file_text);
             return 1;
         }
-        prompt = file_text;
+        prompt = file_text.data ? file_text.data : "";
     }
     if (chat && !prompt) {
         fprintf(stderr, "llamaref generate: --chat needs --prompt TEXT\n");
         return 2;
     }
-#ifdef LR_OMP
-    if (threads > 0) omp_set_num_threads((int)threads);
-#else
-    if (threads > 1)
+    if (threads > 0) lr_threads_set((int)threads);
+    if (threads > 1 && !lr_threads_openmp())
         fprintf(stderr, "llamaref generate: built without OpenMP; "
                 "--threads ignored\n");
-#endif
     /* a tokenizer is needed for text in or text out */
-    lm.model_path = model_path;
-    lm.tok_path = tok_path;
-    lm.adapter_path = adapter; /* merged: the weights `llamaref merge` writes */
-    lm.keep_dtype = keep_dtype;
-    lm.no_check_weights = !check;
     lm.no_tokenizer = !prompt && print_ids;
     if (lr_lm_load(&lm, &err)) {
         /* ids in and out need no tokenizer: say so to a llama2.c user */
@@ -151,15 +125,8 @@ int cmd_generate(int argc, char **argv)
                                                       : "");
         goto done;
     }
-    m = lm.model;
-    if (max_len > m->config.max_position_embeddings) {
-        fprintf(stderr, "llamaref generate: --max-len %ld is beyond the model's "
-                "context (max_position_embeddings %d)\n", max_len,
-                m->config.max_position_embeddings);
-        rc = 2;
-        goto done;
-    }
-    if (!max_len) max_len = m->config.max_position_embeddings;
+    if (cli_ctx_len("generate", lm.model, &max_len, 1)) { rc = 2; goto done; }
+    if (!max_len) max_len = lm.model->config.max_position_embeddings;
     if (prompt_ids) {
         if (cli_ids("--prompt-ids", prompt_ids, &ids, &n_prompt)) goto done;
     } else if (lr_lm_prompt_ids(&lm, prompt, chat, system, &ids, &n_prompt, &err)) {
@@ -170,50 +137,36 @@ int cmd_generate(int argc, char **argv)
         fprintf(stderr, "llamaref generate: the prompt (%d tokens) plus -n %ld "
                 "new tokens exceed the context length %ld (%s); shorten the "
                 "prompt or lower -n\n", n_prompt, n_new, max_len,
-                max_len == m->config.max_position_embeddings
+                max_len == lm.model->config.max_position_embeddings
                     ? "the model's max_position_embeddings" : "--max-len");
         goto done;
     }
-    if (!no_stop) n_stops = lr_lm_stop_ids(&lm, stops, 16);
-    if (lr_decoder_init(&dec, m, n_prompt + (int)n_new, 64, &err) ||
-        lr_sampler_init(&smp, m->config.vocab_size, temperature, (int)top_k,
-                        top_p, min_p, (uint64_t)seed, &err)) {
-        fprintf(stderr, "llamaref generate: %s\n", err.msg);
-        goto done;
-    }
-    if (lm.have_tok) lr_stream_decoder_init(&sd, &lm.tok);
-    lr_decoder_reset(&dec, 0);
-    t0 = cli_now();
-    if (lr_decoder_feed(&dec, ids, n_prompt, NULL, &err)) {
-        fprintf(stderr, "llamaref generate: %s\n", err.msg);
-        goto done;
-    }
-    t1 = cli_now();
+    if (!no_stop) g.n_stops = lr_lm_stop_ids(&lm, stops, 16);
+    if (lm.have_tok) lr_stream_decoder_init(&out.sd, &lm.tok);
     out.print_ids = print_ids;
-    out.sd = &sd;
-    out.text = &text;
-    if (lr_generate_tokens(&dec, &smp, (int)n_new, stops, n_stops, print_token, &out,
-                           &generated, &err)) {
-        fprintf(stderr, "\nllamaref generate: %s\n", err.msg);
+    g.n_new = (int)n_new;
+    g.seed = (uint64_t)seed;
+    g.stops = stops;
+    if ((rc = lr_generate_run(lm.model, ids, n_prompt, &g, print_token, &out, &generated,
+                              &prompt_s, &gen_s, &err)) != 0) {
+        fprintf(stderr, "%sllamaref generate: %s\n", rc == -2 ? "\n" : "", err.msg);
+        rc = 1;
         goto done;
     }
     if (!print_ids) {
-        text.len = 0;
-        if (lr_stream_decoder_flush(&sd, &text, &err) == 0)
-            fwrite(text.data, 1, text.len, stdout);
+        out.text.len = 0;
+        if (lr_stream_decoder_flush(&out.sd, &out.text, &err) == 0)
+            fwrite(out.text.data, 1, out.text.len, stdout);
     }
     printf("\n");
-    t2 = cli_now();
     fprintf(stderr, "prompt %d tokens: %.1f tok/s; generated %d tokens: "
-            "%.1f tok/s\n", n_prompt, n_prompt / (t1 - t0 + 1e-12), generated,
-            generated > 1 ? (generated - 1) / (t2 - t1 + 1e-12) : 0.0);
+            "%.1f tok/s\n", n_prompt, n_prompt / (prompt_s + 1e-12), generated,
+            generated > 1 ? (generated - 1) / (gen_s + 1e-12) : 0.0);
     rc = 0;
 done:
-    lr_buf_free(&text);
-    lr_sampler_free(&smp);
-    lr_decoder_free(&dec);
+    lr_buf_free(&out.text);
     free(ids);
-    free(file_text);
+    lr_buf_free(&file_text);
     lr_lm_free(&lm);
     return rc;
 }

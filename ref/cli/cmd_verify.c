@@ -7,10 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#if !defined(_WIN32)
-#include <unistd.h> /* getpid */
-#endif
-
 #include "cli.h"
 #include "cli_ids.h"
 #include "llamaref/core/common.h"
@@ -35,30 +31,20 @@ static const char foot[] =
 
 static int parse_compute(const char *opt, const char *v, void *dst)
 {
-    int *out = dst;
-    if (!strcmp(v, "f32")) *out = LR_F32;
-    else if (!strcmp(v, "f64")) *out = LR_F64;
-    else if (!strcmp(v, "f16")) *out = LR_F16;
-    else if (!strcmp(v, "bf16")) *out = LR_BF16;
-    else {
-        fprintf(stderr, "llamaref verify: %s '%s': expected f32, bf16, "
-                "f16 or f64\n", opt, v);
-        return -1;
-    }
-    return 0;
+    if (!lr_verify_compute_from_name(v, dst)) return 0;
+    fprintf(stderr, "llamaref verify: %s '%s': expected f32, bf16, "
+            "f16 or f64\n", opt, v);
+    return -1;
 }
 
-/* The golden file: lr_dump_file (what `llamaref dump` runs) on --model
- * with --ids (every intermediate), or with --labels the loss and
- * gradients; F64 in a DOUBLE=1 build. */
-static int run_dump(const char *model, const char *ids, long pos0,
-                    const char *adapter, const char *labels, const char *out)
+/* The golden file (lr_dump_file_tmp, its path to tmp[cap]): what
+ * `llamaref dump` writes for --model with --ids (every intermediate), or
+ * with --labels the loss and gradients. */
+static int run_dump(lr_dump_options *o, const char *ids, const char *labels,
+                    char *tmp, size_t cap)
 {
-    lr_dump_options o;
     lr_error err;
     int *id = NULL, *lab = NULL, T = 0, nl = 0, rc = 2;
-    memset(&o, 0, sizeof o);
-    o.pos0 = pos0;
     if (cli_ids("--ids", ids, &id, &T) ||
         (labels && cli_ids("--labels", labels, &lab, &nl)))
         goto done;
@@ -66,17 +52,12 @@ static int run_dump(const char *model, const char *ids, long pos0,
         fprintf(stderr, "llamaref verify: --labels has %d values, --ids %d\n", nl, T);
         goto done;
     }
-    o.model_path = model;
-    o.adapter = adapter;
-    o.ids = id;
-    o.labels = lab;
-    o.T = T;
-    o.all = !labels;
-#ifdef LR_DOUBLE
-    o.f64 = 1;
-#endif
+    o->ids = id;
+    o->labels = lab;
+    o->T = T;
+    o->all = !labels;
     rc = 1;
-    if (lr_dump_file(&o, out, &err)) fprintf(stderr, "llamaref verify: %s\n", err.msg);
+    if (lr_dump_file_tmp(o, tmp, cap, &err)) fprintf(stderr, "llamaref verify: %s\n", err.msg);
     else rc = 0;
 done:
     free(id);
@@ -87,30 +68,30 @@ done:
 int cmd_verify(int argc, char **argv)
 {
     const char *golden = NULL, *cand = NULL, *names = NULL, *json = NULL;
-    const char *model = NULL, *ids = NULL, *adapter = NULL, *labels = NULL;
-    char tmp[4096];
+    const char *ids = NULL, *labels = NULL;
+    lr_dump_options d; /* --model, --pos0, --adapter: the golden's dump */
+    char tmp[4096] = ""; /* the --model golden, removed at the end */
     lr_verify_opts o;
     lr_verify_report r;
     lr_verify_map map;
     lr_buf b = {0};
     lr_error err;
-    long row = 0, pos0 = 0;
-    int rc = 2, compute = -1;
+    int rc = 2;
     const cli_optdef opts[] = { /* in --help's order */
         CLI_H("--golden", CLI_STR, &golden,
               "--golden FILE             the golden dump (safetensors)"),
         CLI_H("--candidate", CLI_STR, &cand,
               "--candidate FILE          the dump of the implementation under test"),
-        CLI_OPT("--model", CLI_STR, &model),
+        CLI_OPT("--model", CLI_STR, &d.model_path),
         CLI_H("--ids", CLI_STR, &ids,
               "--ids \"i0 i1 ...\"         with --model: the token ids"),
-        CLI_HN("--pos0", CLI_LONG, &pos0, 0, 1L << 30,
+        CLI_HN("--pos0", CLI_LONG, &d.pos0, 0, 1L << 30,
                "--pos0 P                  with --model: position of the first token (0)"),
-        CLI_OPT("--adapter", CLI_STR, &adapter),
+        CLI_OPT("--adapter", CLI_STR, &d.adapter),
         CLI_H("--labels", CLI_STR, &labels,
               "--labels \"l0 l1 ...\"      with --model and --adapter: HF labels (loss and\n"
               "                            the adapter's gradients are compared too)"),
-        {"--compute", CLI_FN, &compute, 0, 0, NULL, parse_compute,
+        {"--compute", CLI_FN, &o.compute, 0, 0, NULL, parse_compute,
          "--compute T               the candidate's compute type, which sets the\n"
          "                            default tolerances (default: each candidate\n"
          "                            tensor's dtype)"},
@@ -125,7 +106,7 @@ int cmd_verify(int argc, char **argv)
               "                            {\"golden name\": \"candidate name\" | {\"name\",\n"
               "                            \"transpose\", \"interleave\", \"reshape\"}}\n"
               "                            (docs/verify.md)"),
-        CLI_HN("--row", CLI_LONG, &row, 0, 1L << 30,
+        CLI_HN("--row", CLI_INT, &o.row, 0, 1L << 30,
                "--row R                   golden batch row compared with a one-sequence\n"
                "                            candidate (default 0)"),
         CLI_H("--json", CLI_STR, &json,
@@ -134,27 +115,21 @@ int cmd_verify(int argc, char **argv)
     lr_verify_opts_init(&o);
     memset(&map, 0, sizeof map);
     memset(&r, 0, sizeof r);
+    memset(&d, 0, sizeof d);
     if ((rc = cli_parse_doc("verify", argc, argv, 1, opts, sizeof opts / sizeof opts[0],
                             head, foot)) >= 0)
         return rc;
-    tmp[0] = 0;
-    if (!cand || !golden == !model || (model && !ids) || (ids && !model)) {
+    if (!cand || !golden == !d.model_path || (d.model_path && !ids) ||
+        (ids && !d.model_path)) {
         fprintf(stderr, "llamaref verify: --candidate and either --golden or "
                 "--model with --ids are required (see --help)\n");
         return 2;
     }
-    if (model) {
-        long id = 0;
-        const char *dir = getenv("TMPDIR");
-#if !defined(_WIN32)
-        id = (long)getpid();
-#endif
-        snprintf(tmp, sizeof tmp, "%s/llamaref-verify-golden.%ld.safetensors",
-                 dir && *dir ? dir : "/tmp", id);
-        if ((rc = run_dump(model, ids, pos0, adapter, labels, tmp)) != 0) {
+    if (d.model_path) {
+        if ((rc = run_dump(&d, ids, labels, tmp, sizeof tmp)) != 0) {
             fprintf(stderr, "llamaref verify: running the reference on --model "
-                    "%s failed\n", model);
-            remove(tmp);
+                    "%s failed\n", d.model_path);
+            if (tmp[0]) remove(tmp);
             return rc == 1 ? 2 : rc;
         }
         golden = tmp;
@@ -166,18 +141,10 @@ int cmd_verify(int argc, char **argv)
                 "A DOUBLE=1 build gives float64 truth.\n");
 #endif
     }
-    o.compute = compute;
-    o.row = (int)row;
     rc = 2;
-    if (names && (!strcmp(names, "hf") || !strcmp(names, "llama.cpp"))) {
-        o.builtin_map = names;
-    } else if (names) {
-        if (lr_verify_map_load(names, &map, &err)) {
-            fprintf(stderr, "llamaref verify: --names: %s\n", err.msg);
-            rc = 2;
-            goto done;
-        }
-        o.map = &map;
+    if (names && lr_verify_names(names, &o, &map, &err)) {
+        fprintf(stderr, "llamaref verify: --names: %s\n", err.msg);
+        goto done;
     }
     if (lr_verify_files(golden, cand, &o, &r, &err)) {
         fprintf(stderr, "llamaref verify: %s\n", err.msg);
@@ -187,15 +154,9 @@ int cmd_verify(int argc, char **argv)
         fprintf(stderr, "llamaref verify: %s\n", b.oom ? "out of memory" : "writing stdout");
         goto done;
     }
-    if (json) {
-        b.len = 0;
-        if (lr_verify_report_json(&r, &b) ||
-            lr_write_file_atomic(json, b.data, b.len, &err)) {
-            fprintf(stderr, "llamaref verify: --json %s: %s\n", json,
-                    b.oom ? "out of memory" : err.msg);
-            rc = 2;
-            goto done;
-        }
+    if (json && lr_verify_report_save_json(&r, json, &err)) {
+        fprintf(stderr, "llamaref verify: --json %s: %s\n", json, err.msg);
+        goto done; /* rc 2 */
     }
     rc = r.pass ? 0 : 1;
 done:

@@ -230,6 +230,18 @@ int lr_read_file(const char *path, char **data, size_t *len, lr_error *err)
     return 0;
 }
 
+int lr_read_input(const char *path, lr_buf *b, lr_error *err)
+{
+    FILE *f;
+    int rc;
+    if (!path) return lr_read_stream(stdin, "stdin", b, err);
+    if (!(f = fopen(path, "rb")))
+        return lr_fail(err, "%s: cannot open: %s", path, strerror(errno));
+    rc = lr_read_stream(f, path, b, err);
+    fclose(f);
+    return rc;
+}
+
 int lr_atomic_open(lr_atomic_file *af, const char *path, lr_error *err)
 {
     long id = 0;

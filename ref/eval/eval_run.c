@@ -30,6 +30,75 @@ void lr_eval_options_default(lr_eval_options *o)
     o->format = LR_MMLU_LETTER;
 }
 
+int lr_eval_task(const char *task, lr_loglik *L, const lr_tokenizer *tok,
+                 const lr_eval_options *o, lr_eval_report *out, lr_error *err)
+{
+    if (!strcmp(task, "mmlu")) return lr_eval_mmlu(L, tok, o, out, err);
+    if (!strcmp(task, "truthfulqa")) return lr_eval_truthfulqa(L, tok, o, out, err);
+    if (!strcmp(task, "ppl")) return lr_eval_ppl(L, tok, o, out, err);
+    memset(out, 0, sizeof *out);
+    return lr_fail(err, "unknown task '%s' (mmlu, truthfulqa, ppl)", task);
+}
+
+int lr_eval_requests(const char *task, const lr_eval_options *o, lr_buf *out,
+                     lr_error *err)
+{
+    if (!strcmp(task, "mmlu")) return lr_eval_requests_mmlu(o, out, err);
+    if (!strcmp(task, "truthfulqa")) return lr_eval_requests_truthfulqa(o, out, err);
+    return lr_fail(err, "no requests for task '%s' (mmlu, truthfulqa)", task);
+}
+
+void lr_eval_summary(const char *task, const lr_eval_options *o,
+                     const lr_eval_report *r, lr_buf *out)
+{
+    if (!strcmp(task, "mmlu"))
+        lr_buf_printf(out, "mmlu: %lu questions, %lu subjects, acc %.4f, acc_norm %.4f (%s)\n",
+                      (unsigned long)r->questions, (unsigned long)r->subjects, r->acc,
+                      r->acc_norm, lr_mmlu_format_name(o->format));
+    else if (!strcmp(task, "truthfulqa"))
+        lr_buf_printf(out, "truthfulqa: %lu questions, mc1 %.4f, mc2 %.4f\n",
+                      (unsigned long)r->questions, r->mc1, r->mc2);
+    else {
+        lr_buf_printf(out, "ppl: %ld tokens scored, nll/token %.6f, perplexity %.4f\n",
+                      r->scored, r->nll / (double)r->scored, r->ppl);
+        lr_buf_printf(out, "PPL = %.4f +/- %.5f\n", r->ppl, r->ppl_stderr);
+    }
+}
+
+const char *lr_eval_chart_suffix(const char *task)
+{
+    return !strcmp(task, "mmlu") ? "-subjects.svg" : "-mc.svg";
+}
+
+int lr_eval_report_write(const char *task, const lr_eval_report *r,
+                         const char *out, const char *items, lr_error *err)
+{
+    char path[4096];
+    if (out) {
+        if (lr_write_file_atomic(out, r->json.data, r->json.len, err)) return -1;
+        lr_report_path(path, sizeof path, out, lr_eval_chart_suffix(task));
+        if (r->svg.len && lr_write_file_atomic(path, r->svg.data, r->svg.len, err))
+            return -1;
+        lr_report_path(path, sizeof path, out, ".md");
+        if (lr_write_file_atomic(path, r->md.data, r->md.len, err)) return -1;
+    }
+    if (items && lr_write_file_atomic(items, r->items.data ? r->items.data : "",
+                                      r->items.len, err))
+        return -1;
+    return 0;
+}
+
+void lr_eval_context(lr_eval_options *o, const char *task, long max_pos,
+                     long *max_len)
+{
+    if (!o->window) {
+        o->window = max_pos;
+        if (o->window <= 1 || o->window > 2048) o->window = 2048;
+    }
+    if (!strcmp(task, "ppl") && *max_len > o->window) *max_len = o->window;
+    if (o->window > *max_len) o->window = *max_len;
+}
+
 void lr_eval_report_free(lr_eval_report *r)
 {
     if (!r) return;

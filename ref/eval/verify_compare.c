@@ -77,6 +77,16 @@ void lr_verify_opts_init(lr_verify_opts *o)
     o->golden_compute = -1;
 }
 
+int lr_verify_compute_from_name(const char *name, int *out)
+{
+    if (!strcmp(name, "f32")) *out = LR_F32;
+    else if (!strcmp(name, "f64")) *out = LR_F64;
+    else if (!strcmp(name, "f16")) *out = LR_F16;
+    else if (!strcmp(name, "bf16")) *out = LR_BF16;
+    else return -1;
+    return 0;
+}
+
 /* ---- comparing one pair ---- */
 
 static int is_masked_match(double g, double c)

@@ -57,6 +57,18 @@ static int json_flag(const lr_json *v, const char *key, const char *src,
     return 0;
 }
 
+int lr_verify_names(const char *names, lr_verify_opts *o, lr_verify_map *map,
+                    lr_error *err)
+{
+    if (!strcmp(names, "hf") || !strcmp(names, "llama.cpp")) {
+        o->builtin_map = names;
+        return 0;
+    }
+    if (lr_verify_map_load(names, map, err)) return -1;
+    o->map = map;
+    return 0;
+}
+
 int lr_verify_map_load(const char *path, lr_verify_map *m, lr_error *err)
 {
     lr_json_doc *doc = NULL;

@@ -309,3 +309,13 @@ int lr_verify_report_text(const lr_verify_report *r, lr_buf *b)
         lr_buf_printf(b, "FIRST DIVERGENCE: %s\n", r->diagnosis);
     return b->oom ? -1 : 0;
 }
+
+int lr_verify_report_save_json(const lr_verify_report *r, const char *path,
+                               lr_error *err)
+{
+    lr_buf b = {0};
+    int rc = lr_verify_report_json(r, &b) ? lr_fail(err, "out of memory")
+                                          : lr_write_file_atomic(path, b.data, b.len, err);
+    lr_buf_free(&b);
+    return rc;
+}

@@ -58,6 +58,40 @@ int lr_generate_tokens(lr_decoder *dec, lr_sampler *smp, int n_new,
     return 0;
 }
 
+int lr_generate_run(const lr_model *m, const int *ids, int n_prompt,
+                    const lr_generate_options *o,
+                    int (*on_token)(void *ctx, int id, int index, lr_error *err),
+                    void *ctx, int *generated, double *prompt_s, double *gen_s,
+                    lr_error *err)
+{
+    lr_decoder dec;
+    lr_sampler smp;
+    double t0, t1;
+    int rc = -1;
+    memset(&dec, 0, sizeof dec);
+    memset(&smp, 0, sizeof smp);
+    *generated = 0;
+    if (lr_decoder_init(&dec, m, n_prompt + o->n_new, 64, err) ||
+        lr_sampler_init(&smp, m->config.vocab_size, o->temperature, o->top_k,
+                        o->top_p, o->min_p, o->seed, err))
+        goto done;
+    lr_decoder_reset(&dec, 0);
+    t0 = lr_clock_seconds();
+    if (lr_decoder_feed(&dec, ids, n_prompt, NULL, err)) goto done;
+    t1 = lr_clock_seconds();
+    *prompt_s = t1 - t0;
+    rc = -2;
+    if (lr_generate_tokens(&dec, &smp, o->n_new, o->stops, o->n_stops, on_token, ctx,
+                           generated, err))
+        goto done;
+    *gen_s = lr_clock_seconds() - t1;
+    rc = 0;
+done:
+    lr_sampler_free(&smp);
+    lr_decoder_free(&dec);
+    return rc;
+}
+
 int lr_chat_prompt_tokens(const lr_tokenizer *tok, const char *system,
                           const char *user, lr_tokens *out, lr_error *err)
 {

@@ -432,3 +432,12 @@ done:
     lr_gguf_writer_free(w);
     return rc;
 }
+
+int lr_gguf_export_type(const char *name, uint32_t *type)
+{
+    int t = lr_ggml_type_from_name(name);
+    if (t != LR_GGML_F32 && t != LR_GGML_F16 && t != LR_GGML_BF16 && t != LR_GGML_Q8_0)
+        return -1;
+    *type = (uint32_t)t;
+    return 0;
+}

@@ -601,6 +601,24 @@ const char *lr_matmul_isa(void)
     return isa;
 }
 
+void lr_threads_set(int n)
+{
+#ifdef LR_OMP
+    omp_set_num_threads(n);
+#else
+    (void)n;
+#endif
+}
+
+int lr_threads_openmp(void)
+{
+#ifdef LR_OMP
+    return 1;
+#else
+    return 0;
+#endif
+}
+
 /* ---- backward ----------------------------------------------------------- */
 
 /* dx += dy W for y = x W^T with W frozen (LoRA: no weight gradient).

@@ -408,3 +408,63 @@ uint64_t lr_model_weight_bytes(const lr_model *m)
     for_each_weight((lr_model *)m, count_bytes, &total);
     return total;
 }
+
+/* ---- description (`llamaref info`) ---- */
+
+/* "label  2.00 MiB (2097152 bytes)": the largest unit that leaves v >= 1 */
+static void describe_bytes(lr_buf *b, const char *label, double bytes)
+{
+    const char *unit[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+    int u = 0;
+    double v = bytes;
+    while (v >= 1024 && u < 4) {
+        v /= 1024;
+        u++;
+    }
+    lr_buf_printf(b, "%-34s %.2f %s (%.0f bytes)\n", label, v, unit[u], bytes);
+}
+
+int lr_model_describe(const lr_model *m, const char *path, lr_buf *b)
+{
+    const lr_config *c = &m->config;
+    double kv_token; /* K and V of every layer: 2 L kv_heads head_dim */
+    int i;
+    lr_buf_printf(b, "model                              %s (%s)\n", path, m->format);
+    lr_buf_printf(b, "hidden_size                        %d\n", c->hidden_size);
+    lr_buf_printf(b, "intermediate_size                  %d\n", c->intermediate_size);
+    lr_buf_printf(b, "num_hidden_layers                  %d\n", c->num_hidden_layers);
+    lr_buf_printf(b, "num_attention_heads                %d\n", c->num_attention_heads);
+    lr_buf_printf(b, "num_key_value_heads                %d\n", c->num_key_value_heads);
+    lr_buf_printf(b, "head_dim                           %d\n", c->head_dim);
+    lr_buf_printf(b, "vocab_size                         %d\n", c->vocab_size);
+    lr_buf_printf(b, "max_position_embeddings            %d\n", c->max_position_embeddings);
+    lr_buf_printf(b, "rms_norm_eps                       %g\n", c->rms_norm_eps);
+    lr_buf_printf(b, "rope_theta                         %g\n", c->rope_theta);
+    if (c->rope_type == LR_ROPE_LLAMA3)
+        lr_buf_printf(b, "rope_scaling                       llama3 (factor %g, "
+                      "low_freq_factor %g, high_freq_factor %g, "
+                      "original_max_position_embeddings %d)\n", c->rope_factor,
+                      c->rope_low_freq_factor, c->rope_high_freq_factor,
+                      c->rope_original_max_position_embeddings);
+    else
+        lr_buf_printf(b, "rope_scaling                       none\n");
+    lr_buf_printf(b, "tie_word_embeddings                %s\n",
+                  c->tie_word_embeddings ? "true" : "false");
+    lr_buf_printf(b, "bos_token_id                       %d\n", c->bos_token_id);
+    lr_buf_printf(b, "eos_token_id                      ");
+    for (i = 0; i < c->n_eos; i++) lr_buf_printf(b, " %d", c->eos_token_ids[i]);
+    lr_buf_printf(b, "%s\n", c->n_eos ? "" : " none");
+    lr_buf_printf(b, "stored dtype                       %s\n", lr_dtype_name(m->stored_dtype));
+    lr_buf_printf(b, "compute type                       %s\n", LR_FLOAT_NAME);
+    lr_buf_printf(b, "parameters                         %llu\n",
+                  (unsigned long long)lr_config_param_count(c));
+    describe_bytes(b, "weights as loaded (this info run)", (double)lr_model_weight_bytes(m));
+    describe_bytes(b, "weights converted to compute type",
+                   (double)lr_config_param_count(c) * (double)sizeof(lr_float));
+    kv_token = 2.0 * c->num_hidden_layers * c->num_key_value_heads * c->head_dim *
+               (double)sizeof(lr_float);
+    describe_bytes(b, "KV cache per token", kv_token);
+    describe_bytes(b, "KV cache at max_position_embeddings",
+                   kv_token * c->max_position_embeddings);
+    return b->oom ? -1 : 0;
+}

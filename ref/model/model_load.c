@@ -2,12 +2,15 @@
  * a Hugging Face directory (model.c), a GGUF file (gguf_model.c) or a
  * llama2.c checkpoint (llama2c.c), told apart by the path and the file's
  * first bytes.  Depends on those three loaders; none of them depends on it,
- * so model.c and llama2c.c no longer call each other. */
+ * so model.c and llama2c.c no longer call each other.  And
+ * lr_export_gguf (gguf.h), which loads through it and writes with
+ * gguf_model.c. */
 #include <stdio.h>
 #include <string.h>
 
 #include "llamaref/formats/gguf.h"
 #include "llamaref/model/model.h"
+#include "llamaref/tokenizer/tokenizer.h"
 
 int lr_model_load(const char *path, const lr_load_options *opt, lr_model **out,
                   lr_error *err)
@@ -31,4 +34,25 @@ int lr_model_load(const char *path, const lr_load_options *opt, lr_model **out,
         return lr_fail(err, "%s: not a model directory (config.json + safetensors), a GGUF "
                        "file or a llama2.c .bin checkpoint", path);
     }
+}
+
+int lr_export_gguf(const char *model_path, const char *tok_path, int no_tokenizer,
+                   uint32_t type, const char *out, lr_error *err)
+{
+    lr_model *m = NULL;
+    lr_tokenizer tok;
+    int rc = -1, have_tok = 0;
+    if (lr_model_load(model_path, NULL, &m, err)) return -1;
+    if (!no_tokenizer) {
+        if (lr_tokenizer_load(tok_path ? tok_path : model_path, &tok, err)) {
+            rc = -2;
+            goto done;
+        }
+        have_tok = 1;
+    }
+    rc = lr_model_save_gguf(m, have_tok ? &tok : NULL, out, type, err) ? -1 : 0;
+done:
+    if (have_tok) lr_tokenizer_free(&tok);
+    lr_model_free(m);
+    return rc;
 }

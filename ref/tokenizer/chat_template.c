@@ -214,3 +214,27 @@ int lr_chat_template_detect(const char *jinja, lr_chat_template *tmpl, char **de
     }
     return lr_fail(err, "unrecognised chat template (llamaref renders ChatML and Llama 3 / 3.1)");
 }
+
+int lr_chat_template_from_name(const char *name, lr_chat_template *out)
+{
+    if (!strcmp(name, "llama3.1")) *out = LR_CHAT_LLAMA31;
+    else if (!strcmp(name, "llama3")) *out = LR_CHAT_LLAMA30;
+    else return -1;
+    return 0;
+}
+
+int lr_chat_render_file(lr_chat_template tmpl, const char *path,
+                        int add_generation_prompt, const char *date, lr_buf *out,
+                        lr_error *err)
+{
+    lr_json_doc *doc = NULL;
+    lr_chat_message *msgs = NULL;
+    size_t n = 0;
+    int rc = lr_json_parse_file(path, &doc, err) ||
+             lr_chat_messages_from_json(lr_json_root(doc), path, &msgs, &n, err) ||
+             lr_chat_render(tmpl, msgs, n, add_generation_prompt, date, out, err)
+                 ? -1 : 0;
+    free(msgs);
+    lr_json_free(doc);
+    return rc;
+}

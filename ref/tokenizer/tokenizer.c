@@ -737,3 +737,17 @@ done:
     lr_tokens_free(&ids);
     return rc;
 }
+
+int lr_tokenize_text(const lr_tokenizer *tok, const char *data, size_t len,
+                     unsigned flags, int jsonl, const char *source, lr_buf *out,
+                     lr_error *err)
+{
+    lr_tokens ids = {0};
+    int rc;
+    if (jsonl) return lr_tokenize_jsonl(tok, data, len, flags, source, out, err);
+    rc = lr_tokenizer_encode(tok, data, len, flags, &ids, err);
+    if (rc == 0) lr_tokens_format(out, &ids, 0);
+    lr_tokens_free(&ids);
+    if (rc == 0 && out->oom) rc = lr_fail(err, "out of memory");
+    return rc;
+}

@@ -2,9 +2,14 @@
  * the adapter, run the forward (or the loss and backward) and write the
  * tensors.  Prints nothing.
  * Depends on: model.h, adapter.h, lora.h, forward.h, dump.h, dump_grad.h,
- * safetensors.h. */
+ * safetensors.h; POSIX getpid where there is one (lr_dump_file_tmp). */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#if !defined(_WIN32)
+#include <unistd.h> /* getpid */
+#endif
 
 #include "llamaref/train/adapter.h"
 #include "llamaref/model/dump.h"
@@ -60,4 +65,20 @@ done:
     lr_model_free(m);
     free(pos);
     return rc;
+}
+
+int lr_dump_file_tmp(const lr_dump_options *o, char *path, size_t cap, lr_error *err)
+{
+    lr_dump_options d = *o;
+    const char *dir = getenv("TMPDIR");
+    long id = 0;
+#if !defined(_WIN32)
+    id = (long)getpid();
+#endif
+    snprintf(path, cap, "%s/llamaref-verify-golden.%ld.safetensors",
+             dir && *dir ? dir : "/tmp", id);
+#ifdef LR_DOUBLE
+    d.f64 = 1;
+#endif
+    return lr_dump_file(&d, path, err);
 }

@@ -85,6 +85,18 @@ static void test_jsonl(void)
         CHECK_ERR(lr_tokenize_jsonl(&tok, bad_line, sizeof bad_line - 1, 0, "src", &out,
                                     &err), &err, "src:2");
     }
+    /* lr_tokenize_text: one line "1 2 3\n", or the JSONL form */
+    t.n = 0;
+    want.len = 0;
+    out.len = 0;
+    CHECK_OK(lr_tokenizer_encode(&tok, "a b", 3, LR_ENCODE_BOS, &t, &err), &err);
+    lr_tokens_format(&want, &t, 0);
+    CHECK_OK(lr_tokenize_text(&tok, "a b", 3, LR_ENCODE_BOS, 0, "src", &out, &err), &err);
+    CHECK_STR(out.data, want.data);
+    CHECK(out.data[out.len - 1] == '\n' && !strchr(out.data, '['));
+    out.len = 0;
+    CHECK_OK(lr_tokenize_text(&tok, in, sizeof in - 1, 0, 1, "src", &out, &err), &err);
+    CHECK(out.len && out.data[0] == '[');
     lr_tokens_free(&t);
     lr_buf_free(&out);
     lr_buf_free(&want);

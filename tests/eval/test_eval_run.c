@@ -296,8 +296,70 @@ static void test_ppl(void)
     lr_loglik_free(&L);
 }
 
+/* `llamaref eval`'s context: the window and the lr_loglik's max_len */
+static void test_context_and_summary(void)
+{
+    lr_eval_options o;
+    lr_eval_report r;
+    lr_buf b = {0};
+    lr_error err;
+    long max_len = 2048;
+    lr_eval_options_default(&o);
+    lr_eval_context(&o, "ppl", 512, &max_len); /* window: the model's 512 */
+    CHECK_INT(o.window, 512);
+    CHECK_INT(max_len, 512);
+    o.window = 0;
+    max_len = 1024;
+    lr_eval_context(&o, "mmlu", 1, &max_len); /* no context given: 2048, cut */
+    CHECK_INT(o.window, 1024);
+    CHECK_INT(max_len, 1024);
+    o.window = 0;
+    max_len = 2048;
+    lr_eval_context(&o, "mmlu", 8192, &max_len);
+    CHECK_INT(o.window, 2048);
+    memset(&r, 0, sizeof r);
+    r.scored = 4;
+    r.nll = 2;
+    r.ppl = 1.5;
+    r.ppl_stderr = 0.25;
+    lr_eval_summary("ppl", &o, &r, &b);
+    CHECK_STR(b.data, "ppl: 4 tokens scored, nll/token 0.500000, perplexity 1.5000\n"
+                      "PPL = 1.5000 +/- 0.25000\n");
+    lr_buf_free(&b);
+    CHECK_ERR(lr_eval_task("hellaswag", NULL, NULL, &o, &r, &err), &err, "unknown task");
+    CHECK_ERR(lr_eval_requests("ppl", &o, &b, &err), &err, "no requests for task 'ppl'");
+    /* the files of a run: FILE.json, FILE-subjects.svg, FILE.md, the items */
+    r.json.data = "{}";
+    r.json.len = 2;
+    r.svg.data = "<svg/>";
+    r.svg.len = 6;
+    r.md.data = "# m";
+    r.md.len = 3;
+    CHECK_STR(lr_eval_chart_suffix("truthfulqa"), "-mc.svg");
+    CHECK_OK(lr_eval_report_write("mmlu", &r, h_tmp("report_write.json"),
+                                  h_tmp("report_write.jsonl"), &err), &err);
+    {
+        char *d = NULL;
+        size_t n = 0;
+        CHECK_OK(lr_read_file(h_tmp("report_write-subjects.svg"), &d, &n, &err), &err);
+        CHECK(d && n == 6 && !strcmp(d, "<svg/>"));
+        free(d);
+        d = NULL;
+        CHECK_OK(lr_read_file(h_tmp("report_write.md"), &d, &n, &err), &err);
+        CHECK(d && n == 3);
+        free(d);
+        d = NULL;
+        CHECK_OK(lr_read_file(h_tmp("report_write.jsonl"), &d, &n, &err), &err); /* empty */
+        CHECK(n == 0);
+        free(d);
+    }
+    CHECK_ERR(lr_eval_report_write("ppl", &r, "/nonexistent/dir/r.json", NULL, &err), &err,
+              "/nonexistent/dir/r.json");
+}
+
 int main(void)
 {
+    RUN(test_context_and_summary);
     RUN(test_report_helpers);
     RUN(test_mmlu);
     RUN(test_requests);

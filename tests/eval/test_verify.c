@@ -93,6 +93,20 @@ static void test_unchanged_passes(void)
     CHECK_STR(r.t[37].name, "greedy_margin"); /* not a dump name: last */
     for (i = 0; i < r.n; i++) CHECK(r.t[i].max_rel < 1e-6);
     CHECK_INT(r.t[36].top1_agree, 12);
+    {   /* --json: the JSON report as a file */
+        lr_error err;
+        lr_buf want = {0};
+        char *got = NULL;
+        size_t n = 0;
+        CHECK_OK(lr_verify_report_save_json(&r, h_tmp("verify_same.json"), &err), &err);
+        CHECK_OK(lr_read_file(h_tmp("verify_same.json"), &got, &n, &err), &err);
+        CHECK_INT(lr_verify_report_json(&r, &want), 0);
+        CHECK(got && n == want.len && !memcmp(got, want.data, n));
+        free(got);
+        lr_buf_free(&want);
+        CHECK_ERR(lr_verify_report_save_json(&r, "/nonexistent/v.json", &err), &err,
+                  "/nonexistent/v.json");
+    }
     {   /* max |delta log-softmax| the direct way: two exps per logit */
         lr_st_file *gf = NULL, *cf = NULL;
         lr_error err;
@@ -718,8 +732,33 @@ static void test_streaming(void)
     }
 }
 
+/* --compute and --names as `llamaref verify` reads them */
+static void test_option_names(void)
+{
+    lr_verify_opts o;
+    lr_verify_map map;
+    lr_error err;
+    int c = -1;
+    lr_verify_opts_init(&o);
+    memset(&map, 0, sizeof map);
+    CHECK_INT(lr_verify_compute_from_name("bf16", &c), 0);
+    CHECK_INT(c, LR_BF16);
+    CHECK_INT(lr_verify_compute_from_name("f64", &c), 0);
+    CHECK_INT(c, LR_F64);
+    CHECK_INT(lr_verify_compute_from_name("F32", &c), -1); /* lower case only */
+    CHECK_INT(c, LR_F64);
+    CHECK_INT(lr_verify_names("llama.cpp", &o, &map, &err), 0);
+    CHECK_STR(o.builtin_map, "llama.cpp");
+    CHECK(o.map == NULL);
+    CHECK_INT(lr_verify_names("/nonexistent/map.json", &o, &map, &err), -1);
+    CHECK(strstr(err.msg, "/nonexistent/map.json") != NULL);
+    CHECK(o.map == NULL);
+    lr_verify_map_free(&map);
+}
+
 int main(void)
 {
+    RUN(test_option_names);
     RUN(test_unchanged_passes);
     RUN(test_one_element);
     RUN(test_streaming);

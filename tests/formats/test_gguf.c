@@ -755,6 +755,21 @@ static void test_export_roundtrip(void)
         CHECK(tensors_equal(&h->norm, &g->norm)); /* norms stay F32 */
     }
     lr_model_free(g);
+    g = NULL;
+    {   /* `llamaref export-gguf` as one call: the same model back; a
+         * tokenizer that does not load is -2 */
+        uint32_t t = 0;
+        CHECK_INT(lr_gguf_export_type("BF16", &t), 0);
+        CHECK_INT((int)t, LR_GGML_BF16);
+        CHECK_INT(lr_gguf_export_type("q4_0", &t), -1);
+        CHECK_INT(lr_export_gguf("vectors/forward/llama3_rope", NULL, 1, LR_GGML_F32, p,
+                                 &err), 0);
+        CHECK_OK(lr_model_load(p, NULL, &g, &err), &err);
+        if (g) same_model(h, g);
+        CHECK_INT(lr_export_gguf("vectors/forward/llama3_rope", "/nonexistent/tok.json", 0,
+                                 LR_GGML_F32, p, &err), -2);
+    }
+    lr_model_free(g);
     lr_model_free(h);
 }
 

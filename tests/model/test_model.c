@@ -102,6 +102,18 @@ static void test_stories260k(void)
     CHECK_INT(m->config.tie_word_embeddings, 1);
     CHECK(m->lm_head.data == m->embed_tokens.data);
     CHECK_STR(m->format, "llama2c");
+    { /* `llamaref info`: KV per token 2 L kv_heads head_dim = 2*5*4*8 values */
+        lr_buf b = {0};
+        char kv[128];
+        snprintf(kv, sizeof kv, "KV cache per token                 %.2f KiB (%.0f bytes)\n",
+                 320.0 * sizeof(lr_float) / 1024, 320.0 * sizeof(lr_float));
+        CHECK_INT(lr_model_describe(m, "s.bin", &b), 0);
+        CHECK(b.data && strstr(b.data, "model                              s.bin (llama2c)\n"));
+        CHECK(b.data && strstr(b.data, "\nnum_key_value_heads                4\n"));
+        CHECK(b.data && strstr(b.data, "\nrope_scaling                       none\n"));
+        CHECK(b.data && strstr(b.data, kv));
+        lr_buf_free(&b);
+    }
     /* wq of layer 0 starts after the header, embeddings and rms_att: its
      * first head's first 16 Meta rows must land on HF rows 2i -> i and
      * 2i+1 -> i + 4 (head_dim 8) */

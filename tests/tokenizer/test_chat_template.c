@@ -91,8 +91,33 @@ static void test_chat_date_and_errors(void)
     CHECK(!lr_chat_is_py_space(0xFEFF) && !lr_chat_is_py_space(0x200B) && !lr_chat_is_py_space('a'));
 }
 
+/* `llamaref chat-template`: the template by name, the messages from a file */
+static void test_chat_render_file(void)
+{
+    const char *path = h_tmp("chat_messages.json");
+    lr_chat_template t = LR_CHAT_LLAMA31;
+    lr_buf out = {0};
+    lr_error err;
+    FILE *f = fopen(path, "wb");
+    CHECK_INT(lr_chat_template_from_name("llama3", &t), 0);
+    CHECK_INT(t, LR_CHAT_LLAMA30);
+    CHECK_INT(lr_chat_template_from_name("llama2", &t), -1);
+    CHECK_INT(t, LR_CHAT_LLAMA30);
+    CHECK(f != NULL);
+    if (!f) return;
+    fputs("[{\"role\": \"user\", \"content\": \"hi\"}]", f);
+    fclose(f);
+    CHECK_OK(lr_chat_render_file(LR_CHAT_LLAMA30, path, 0, NULL, &out, &err), &err);
+    CHECK_STR(out.data, "<|begin_of_text|><|start_header_id|>user<|end_header_id|>\n\nhi<|eot_id|>");
+    lr_buf_free(&out);
+    CHECK_ERR(lr_chat_render_file(LR_CHAT_LLAMA30, "/nonexistent/m.json", 0, NULL, &out, &err),
+              &err, "/nonexistent/m.json");
+    lr_buf_free(&out);
+}
+
 int main(void)
 {
+    RUN(test_chat_render_file);
     RUN(test_chat_vectors);
     RUN(test_chat_date_and_errors);
     return h_finish("chat_template");

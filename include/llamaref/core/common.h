@@ -88,6 +88,10 @@ int lr_read_file(const char *path, char **data, size_t *len, lr_error *err);
 /* Appends all that remains of f (a FILE *: stdin, say) to b; errors
  * name the stream as name ("stdin: read error"). */
 int lr_read_stream(void *f, const char *name, lr_buf *b, lr_error *err);
+/* Appends all of the file path to b, or of stdin when path is NULL (a
+ * command's --file FILE or its standard input); errors as lr_read_file's
+ * and lr_read_stream's. */
+int lr_read_input(const char *path, lr_buf *b, lr_error *err);
 int lr_write_file_atomic(const char *path, const void *data, size_t len,
                          lr_error *err);
 int lr_path_is_dir(const char *path);

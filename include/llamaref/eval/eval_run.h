@@ -91,6 +91,33 @@ int lr_eval_truthfulqa(lr_loglik *L, const lr_tokenizer *tok,
 int lr_eval_ppl(lr_loglik *L, const lr_tokenizer *tok, const lr_eval_options *o,
                 lr_eval_report *out, lr_error *err);
 
+/* `llamaref eval TASK`: task "mmlu", "truthfulqa" or "ppl" runs
+ * lr_eval_mmlu, lr_eval_truthfulqa or lr_eval_ppl; another name: -1
+ * with err set (out zeroed). */
+int lr_eval_task(const char *task, lr_loglik *L, const lr_tokenizer *tok,
+                 const lr_eval_options *o, lr_eval_report *out, lr_error *err);
+/* The summary of a run of task, as `llamaref eval` prints it, appended
+ * to out: mmlu's questions, subjects, acc and acc_norm (o->format);
+ * truthfulqa's mc1 and mc2; ppl's tokens scored, NLL per token and
+ * perplexity, then "PPL = X +/- Y" as llama.cpp's perplexity tool. */
+void lr_eval_summary(const char *task, const lr_eval_options *o,
+                     const lr_eval_report *r, lr_buf *out);
+/* The chart's suffix of task: "-subjects.svg" (mmlu) or "-mc.svg"
+ * (truthfulqa; ppl draws none), next to the report (lr_report_path). */
+const char *lr_eval_chart_suffix(const char *task);
+/* Writes the files of a run of task, atomically: when out is not NULL
+ * out (r->json), its chart (r->svg, when one was drawn; at
+ * lr_report_path(out, lr_eval_chart_suffix(task))) and out's ".md"
+ * (r->md); when items is not NULL, items (r->items, maybe empty).
+ * Errors name the file. */
+int lr_eval_report_write(const char *task, const lr_eval_report *r,
+                         const char *out, const char *items, lr_error *err);
+/* The context of a run on a model of max_pos max_position_embeddings:
+ * o->window 0 becomes max_pos (2048 when max_pos <= 1 or beyond 2048);
+ * for ppl *max_len (the lr_loglik's) is at most the window; then the
+ * window is at most *max_len. */
+void lr_eval_context(lr_eval_options *o, const char *task, long max_pos,
+                     long *max_len);
 /* The requests without a model, one JSON line per question appended to
  * out: context, the continuations (target delimiter " " + choice) and the
  * gold answer (mmlu) or the mc1 / mc2 continuations (truthfulqa).  Under
@@ -100,6 +127,10 @@ int lr_eval_ppl(lr_loglik *L, const lr_tokenizer *tok, const lr_eval_options *o,
 int lr_eval_requests_mmlu(const lr_eval_options *o, lr_buf *out, lr_error *err);
 int lr_eval_requests_truthfulqa(const lr_eval_options *o, lr_buf *out,
                                 lr_error *err);
+/* The requests of task "mmlu" or "truthfulqa" (another name: -1, err
+ * set). */
+int lr_eval_requests(const char *task, const lr_eval_options *o, lr_buf *out,
+                     lr_error *err);
 
 #ifdef __cplusplus
 }

@@ -78,6 +78,14 @@ typedef struct lr_verify_opts {
 /* The defaults: every field 0 / NULL except compute, rtol, atol and
  * golden_compute, which are -1 (chosen per tensor as documented above). */
 void lr_verify_opts_init(lr_verify_opts *o);
+/* A compute type by its name ("f32", "bf16", "f16" or "f64", `verify
+ * --compute`) to *out: 0, or -1 for another name (*out untouched). */
+int lr_verify_compute_from_name(const char *name, int *out);
+/* `verify --names`: "hf" or "llama.cpp" sets o->builtin_map; any other
+ * value is a JSON map file, loaded into map (lr_verify_map_load) and set
+ * as o->map. */
+int lr_verify_names(const char *names, lr_verify_opts *o, lr_verify_map *map,
+                    lr_error *err);
 
 /* Default rtol for a tensor computed in `compute` (docs/verify.md gives
  * the derivation): a * u(compute) + b * u(accumulation) + the RoPE angle
@@ -153,6 +161,10 @@ int lr_verify_report_text(const lr_verify_report *r, lr_buf *out);
 /* The JSON report: {"pass", "first_divergence": {...} | null,
  * "tensors": [...], "only_golden", "only_candidate"}. */
 int lr_verify_report_json(const lr_verify_report *r, lr_buf *out);
+/* The JSON report written to path atomically (`verify --json`); errors:
+ * "out of memory" or the file's. */
+int lr_verify_report_save_json(const lr_verify_report *r, const char *path,
+                               lr_error *err);
 
 #ifdef __cplusplus
 }

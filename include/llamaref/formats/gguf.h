@@ -164,6 +164,15 @@ int lr_model_load_gguf(const char *path, struct lr_model **out, lr_error *err);
  * Q8_0; norms stay F32), atomically. */
 int lr_model_save_gguf(const struct lr_model *m, const struct lr_tokenizer *tok,
                        const char *path, uint32_t type, lr_error *err);
+/* `llamaref export-gguf --type`: "f32", "f16", "bf16" or "q8_0" (any
+ * case, lr_ggml_type_from_name) to *type: 0, or -1 for another name. */
+int lr_gguf_export_type(const char *name, uint32_t *type);
+/* `llamaref export-gguf` as one call: the model at model_path (any format
+ * lr_model_load reads) and, unless no_tokenizer, the tokenizer at tok_path
+ * (NULL: model_path) through lr_model_save_gguf to out.  0; -1 with err
+ * set; -2 with err set when the tokenizer does not load. */
+int lr_export_gguf(const char *model_path, const char *tok_path, int no_tokenizer,
+                   uint32_t type, const char *out, lr_error *err);
 /* The tokenizer of tokenizer.ggml.* metadata (gpt2 BPE or llama SPM). */
 int lr_tokenizer_load_gguf(const char *path, struct lr_tokenizer *tok, lr_error *err);
 int lr_tokenizer_from_gguf(const lr_gguf *g, struct lr_tokenizer *tok, lr_error *err);

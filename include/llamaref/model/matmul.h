@@ -80,6 +80,12 @@ void lr_matmul_backward_weight_ref(lr_float *dw, const lr_float *dy,
  * ("avx512f", "avx2", "generic vectors", "scalar"). */
 int lr_matmul_is_fast(void);
 const char *lr_matmul_isa(void);
+/* The OpenMP threads the kernels share (OMP=1 builds): lr_threads_set
+ * makes it n from now on (omp_set_num_threads; n >= 1), and does nothing
+ * in a build without OpenMP; lr_threads_openmp is 1 in an OpenMP build,
+ * else 0. */
+void lr_threads_set(int n);
+int lr_threads_openmp(void);
 
 /* ---- plain-array forms, for callers without a model or an lr_tensor ----
  * w is an lr_float array [out_dim, in_dim] (row-major, as PyTorch's

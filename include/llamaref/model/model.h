@@ -103,6 +103,13 @@ int lr_model_save_hf(const lr_model *m, const char *dir, lr_dtype dtype,
 /* Bytes of weight memory the loaded model occupies (aliases counted once). */
 uint64_t lr_model_weight_bytes(const lr_model *m);
 
+/* What `llamaref info` prints, appended to b: path and format, the config
+ * (one "name  value" line each), the stored dtype and compute type, the
+ * parameter count, the weight memory as loaded and in the compute type,
+ * and the KV cache per token and at max_position_embeddings.  0, or -1
+ * when out of memory. */
+int lr_model_describe(const lr_model *m, const char *path, lr_buf *b);
+
 #ifdef __cplusplus
 }
 #endif

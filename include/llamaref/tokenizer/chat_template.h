@@ -73,6 +73,15 @@ int lr_chat_template_detect(const char *jinja, lr_chat_template *tmpl, char **de
 int lr_chat_messages_from_json(const lr_json *v, const char *source,
                                lr_chat_message **msgs, size_t *n, lr_error *err);
 
+/* `llamaref chat-template --template`: "llama3.1" or "llama3" to *out:
+ * 0, or -1 for another name (*out untouched). */
+int lr_chat_template_from_name(const char *name, lr_chat_template *out);
+/* lr_chat_render of the messages of the JSON file path (as
+ * lr_chat_messages_from_json reads them); errors name the file. */
+int lr_chat_render_file(lr_chat_template tmpl, const char *path,
+                        int add_generation_prompt, const char *date, lr_buf *out,
+                        lr_error *err);
+
 /* Python str.isspace() for one code point (the set str.strip() removes). */
 int lr_chat_is_py_space(uint32_t cp);
 

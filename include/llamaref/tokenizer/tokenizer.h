@@ -89,6 +89,13 @@ int lr_tokenizer_encode(const lr_tokenizer *tok, const char *text, size_t n,
 int lr_tokenize_jsonl(const lr_tokenizer *tok, const char *data, size_t len,
                       unsigned flags, const char *source, lr_buf *out,
                       lr_error *err);
+/* `llamaref tokenize`: the ids of data[0..len) encoded with flags as a
+ * line "1 2 3\n" appended to out, or with jsonl lr_tokenize_jsonl (whose
+ * lines before an error stay in out).  -1 with err set on an error or
+ * when out of memory. */
+int lr_tokenize_text(const lr_tokenizer *tok, const char *data, size_t len,
+                     unsigned flags, int jsonl, const char *source, lr_buf *out,
+                     lr_error *err);
 
 /* Appends the bytes of ids[0..n) to out; special tokens decode to their
  * text.  Fails on an id outside [0, vocab_size) or without a token. */

@@ -32,6 +32,12 @@ typedef struct lr_dump_options {
 /* Writes out (atomically).  Errors name the model, the adapter ("--adapter
  * DIR: ...") or the tensor. */
 int lr_dump_file(const lr_dump_options *o, const char *out, lr_error *err);
+/* `llamaref verify --model`'s golden: lr_dump_file (F64 in a DOUBLE=1
+ * build, whatever o->f64 says) into a new file in $TMPDIR (else /tmp),
+ * "llamaref-verify-golden.<pid>.safetensors", whose path goes to
+ * path[cap] before the dump starts: the caller removes it, also after a
+ * failure. */
+int lr_dump_file_tmp(const lr_dump_options *o, char *path, size_t cap, lr_error *err);
 
 #ifdef __cplusplus
 }
