@@ -1,14 +1,17 @@
 /* common.c - errors, checked allocation, buffers, file I/O (atomic writes,
- * directories), the clock, strict number text, edit distance, byte order
- * and IEEE half/bfloat conversions.  Depends on libc only (plus POSIX stat/getpid
- * where available, and on Linux posix_memalign/madvise for large blocks,
- * with plain-C fallbacks). */
+ * directories and their listing), the clock, strict number text, edit
+ * distance, byte order and IEEE half/bfloat conversions.  Depends on libc
+ * only (plus POSIX stat/getpid/opendir where available, and on Linux
+ * posix_memalign/madvise for large blocks, with plain-C fallbacks). */
 #if !defined(_WIN32)
 #define _POSIX_C_SOURCE 200809L
 #endif
 #if defined(__linux__)
 #define _DEFAULT_SOURCE 1 /* madvise, MADV_HUGEPAGE (advice only) */
 #endif
+/* 64-bit directory offsets on 32-bit hosts: without it readdir fails
+ * (EOVERFLOW) on file systems whose offsets do not fit 32 bits */
+#define _FILE_OFFSET_BITS 64
 #include "llamaref/core/common.h"
 
 #include <errno.h>
@@ -20,6 +23,7 @@
 #include <time.h>
 
 #if !defined(_WIN32)
+#include <dirent.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #else
@@ -362,6 +366,35 @@ int lr_make_dirs(const char *path)
     }
     free(p);
     return rc;
+}
+
+int lr_list_dir(const char *path, int (*fn)(void *ctx, const char *name), void *ctx)
+{
+#if !defined(_WIN32)
+    DIR *d = opendir(path);
+    struct dirent *e;
+    int rc = 0, saved;
+    if (!d) return LR_DIR_OPEN_FAILED;
+    for (;;) {
+        errno = 0;
+        if ((e = readdir(d)) == NULL) {
+            if (errno != 0) rc = LR_DIR_READ_FAILED;
+            break;
+        }
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+        if ((rc = fn(ctx, e->d_name)) != 0) break;
+    }
+    saved = errno; /* the reason of a failed read, for the caller's message */
+    closedir(d);
+    errno = saved;
+    return rc;
+#else
+    (void)path;
+    (void)fn;
+    (void)ctx;
+    errno = ENOSYS; /* no POSIX directory listing here */
+    return LR_DIR_OPEN_FAILED;
+#endif
 }
 
 double lr_clock_seconds(void)

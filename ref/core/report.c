@@ -2,10 +2,6 @@
  * beside an output, Markdown escaping, an MMLU-layout directory's
  * subjects.
  * Depends on: common.h. */
-/* 64-bit directory offsets on 32-bit hosts: without it readdir fails
- * (EOVERFLOW) on file systems whose offsets do not fit 32 bits */
-#define _FILE_OFFSET_BITS 64
-#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,45 +40,47 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
+/* The subjects found so far (lr_list_dir's fn): names "<subject>_test.csv"
+ * kept as "<subject>"; 1 (stop) when out of memory. */
+typedef struct subject_list {
+    char **v;
+    int n;
+} subject_list;
+
+static int add_subject(void *ctx, const char *name)
+{
+    subject_list *s = ctx;
+    size_t L = strlen(name);
+    char **nv;
+    if (L <= 9 || strcmp(name + L - 9, "_test.csv")) return 0;
+    nv = realloc(s->v, (size_t)(s->n + 1) * sizeof *s->v);
+    if (!nv) return 1;
+    s->v = nv;
+    if (!(nv[s->n] = lr_strndup(name, L - 9, NULL))) return 1;
+    s->n++;
+    return 0;
+}
+
 int lr_mmlu_list_subjects(const char *dir, char ***out, lr_error *err)
 {
     char path[4200];
-    DIR *d;
-    struct dirent *e;
-    char **v = NULL;
-    int n = 0;
+    subject_list s = {NULL, 0};
+    int rc;
     *out = NULL;
     snprintf(path, sizeof path, "%s/test", dir);
-    if (!(d = opendir(path))) return lr_fail(err, "cannot open the directory %s", path);
-    for (;;) {
-        size_t L;
-        char **nv;
-        errno = 0;
-        if ((e = readdir(d)) == NULL) {
-            if (errno != 0) { /* a partial list would drop subjects silently */
-                lr_fail(err, "cannot read the directory %s: %s", path, strerror(errno));
-                while (n > 0) free(v[--n]);
-                free(v);
-                closedir(d);
-                return -1;
-            }
-            break;
-        }
-        L = strlen(e->d_name);
-        if (L <= 9 || strcmp(e->d_name + L - 9, "_test.csv")) continue;
-        nv = realloc(v, (size_t)(n + 1) * sizeof *v);
-        if (!nv || !(nv[n] = lr_strndup(e->d_name, L - 9, NULL))) {
-            if (nv) v = nv;
-            while (n > 0) free(v[--n]);
-            free(v);
-            closedir(d);
-            return lr_fail(err, "out of memory listing %s", path);
-        }
-        v = nv;
-        n++;
+    rc = lr_list_dir(path, add_subject, &s);
+    if (rc == LR_DIR_OPEN_FAILED) return lr_fail(err, "cannot open the directory %s", path);
+    if (rc != 0) {
+        /* a partial list would drop subjects silently */
+        if (rc == LR_DIR_READ_FAILED)
+            lr_fail(err, "cannot read the directory %s: %s", path, strerror(errno));
+        else
+            lr_fail(err, "out of memory listing %s", path);
+        while (s.n > 0) free(s.v[--s.n]);
+        free(s.v);
+        return -1;
     }
-    closedir(d);
-    if (n) qsort(v, (size_t)n, sizeof *v, cmp_str);
-    *out = v;
-    return n;
+    if (s.n) qsort(s.v, (size_t)s.n, sizeof *s.v, cmp_str);
+    *out = s.v;
+    return s.n;
 }

@@ -25,7 +25,7 @@ double lr_bench_matmul(int fast, int n, int in, int out, int reps)
     double best = 1e30;
     int k;
     if (!x || !w || !y) { free(x); free(w); free(y); return 0; }
-    lr_rng_seed(&r, 1);
+    lr_rng_seed(&r, lr_seed_of(LR_STREAM_BENCH, 1, 0, 0, 0));
     for (i = 0; i < (size_t)n * in; i++) x[i] = (lr_float)(lr_rng_double(&r) - 0.5);
     for (i = 0; i < (size_t)out * in; i++) w[i] = (lr_float)(lr_rng_double(&r) - 0.5);
     for (k = 0; k <= reps; k++) {

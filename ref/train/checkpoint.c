@@ -6,47 +6,54 @@
  * checking a resume's options against the recorded ones.
  * Depends on: safetensors.h, adapter.h, full.h, adamw.h, train_options.h. */
 #if !defined(_WIN32) && !defined(_POSIX_C_SOURCE)
-#define _POSIX_C_SOURCE 200809L /* opendir, rmdir */
+#define _POSIX_C_SOURCE 200809L /* rmdir */
 #endif
-/* 64-bit directory offsets on 32-bit hosts: without it readdir fails
- * (EOVERFLOW) on file systems whose offsets do not fit 32 bits */
-#define _FILE_OFFSET_BITS 64
 #include <errno.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <dirent.h>
 #include <unistd.h> /* rmdir */
 
 #include "llamaref/train/adapter.h"
 #include "llamaref/train/checkpoint.h"
 #include "llamaref/formats/safetensors.h"
 
+/* lr_list_dir's fn for remove_dir: removes file name of dir; 1 (stop,
+ * err filled) when it cannot. */
+typedef struct remove_ctx {
+    const char *dir;
+    lr_error *err;
+} remove_ctx;
+
+static int remove_entry(void *ctx, const char *name)
+{
+    remove_ctx *r = ctx;
+    char *f = lr_path_join(r->dir, name, r->err);
+    int rc = 0;
+    if (!f) return 1;
+    if (remove(f) != 0) {
+        lr_fail(r->err, "cannot remove %s: %s", f, strerror(errno));
+        rc = 1;
+    }
+    free(f);
+    return rc;
+}
+
 /* Removes directory path and the files in it (one level: a checkpoint
  * directory holds files only).  Used on this command's own staging
  * directories, never on a user's path. */
 static int remove_dir(const char *path, lr_error *err)
 {
-    DIR *d = opendir(path);
-    struct dirent *e;
-    int rc = 0;
-    if (!d) return lr_fail(err, "cannot open directory %s: %s", path, strerror(errno));
-    for (;;) {
-        char *f;
-        errno = 0;
-        if ((e = readdir(d)) == NULL) {
-            if (errno != 0)
-                rc = lr_fail(err, "cannot read directory %s: %s", path, strerror(errno));
-            break;
-        }
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-        if (!(f = lr_path_join(path, e->d_name, err))) { rc = -1; break; }
-        if (remove(f) != 0) rc = lr_fail(err, "cannot remove %s: %s", f, strerror(errno));
-        free(f);
-        if (rc) break;
-    }
-    closedir(d);
+    remove_ctx r;
+    int rc;
+    r.dir = path;
+    r.err = err;
+    rc = lr_list_dir(path, remove_entry, &r);
+    if (rc == LR_DIR_OPEN_FAILED)
+        return lr_fail(err, "cannot open directory %s: %s", path, strerror(errno));
+    if (rc == LR_DIR_READ_FAILED)
+        return lr_fail(err, "cannot read directory %s: %s", path, strerror(errno));
     if (rc) return -1;
     return rmdir(path) == 0 ? 0 : lr_fail(err, "cannot remove directory %s: %s", path,
                                           strerror(errno));
@@ -270,6 +277,35 @@ static long state_step(const char *dir)
 }
 
 
+/* lr_list_dir's fn for lr_checkpoint_resolve: best = the largest step of
+ * a "checkpoint-<step>" entry of dir holding optimizer.safetensors; 1
+ * (stop) when out of memory. */
+typedef struct latest_ctx {
+    const char *dir;
+    long best;
+} latest_ctx;
+
+static int note_checkpoint(void *ctx, const char *n)
+{
+    latest_ctx *c = ctx;
+    char *p, *end, name[320];
+    long step;
+    FILE *f;
+    if (strncmp(n, "checkpoint-", 11) || !(n[11] >= '0' && n[11] <= '9'))
+        return 0;
+    errno = 0;
+    step = strtol(n + 11, &end, 10);
+    if (*end || errno || step <= c->best) return 0;
+    snprintf(name, sizeof name, "%s/optimizer.safetensors", n);
+    if (!(p = lr_path_join(c->dir, name, NULL))) return 1;
+    if ((f = fopen(p, "rb")) != NULL) {
+        fclose(f);
+        c->best = step;
+    }
+    free(p);
+    return 0;
+}
+
 /* --resume PATH: a checkpoint directory (it holds optimizer.safetensors),
  * or a run directory whose latest complete checkpoint-<step> is taken
  * (staging .partial / .old directories are not complete checkpoints; the
@@ -278,36 +314,19 @@ static long state_step(const char *dir)
  * checkpoint-<step> inside it was taken. */
 int lr_checkpoint_resolve(lr_train_options *a, int *latest, lr_error *err)
 {
-    char *p;
-    DIR *d;
-    struct dirent *e;
-    long best = -1, own = state_step(a->resume);
-    FILE *f;
+    latest_ctx c;
+    long best, own = state_step(a->resume);
+    int rc;
     *latest = 0;
-    if (!(d = opendir(a->resume)))
+    c.dir = a->resume;
+    c.best = -1;
+    rc = lr_list_dir(a->resume, note_checkpoint, &c);
+    if (rc == LR_DIR_OPEN_FAILED)
         return lr_fail(err, "--resume %s: not a checkpoint or run directory: %s",
                        a->resume, strerror(errno));
-    while ((e = readdir(d)) != NULL) {
-        const char *n = e->d_name;
-        char *end, name[320];
-        long step;
-        if (strncmp(n, "checkpoint-", 11) || !(n[11] >= '0' && n[11] <= '9'))
-            continue;
-        errno = 0;
-        step = strtol(n + 11, &end, 10);
-        if (*end || errno || step <= best) continue;
-        snprintf(name, sizeof name, "%s/optimizer.safetensors", n);
-        if (!(p = lr_path_join(a->resume, name, NULL))) {
-            closedir(d);
-            return lr_fail(err, "out of memory");
-        }
-        if ((f = fopen(p, "rb")) != NULL) {
-            fclose(f);
-            best = step;
-        }
-        free(p);
-    }
-    closedir(d);
+    if (rc > 0) return lr_fail(err, "out of memory");
+    /* a failed read ends the search with the checkpoints seen so far */
+    best = c.best;
     if (own >= 0 && own >= best) { /* a checkpoint itself, or a finished run */
         snprintf(a->resume_buf, sizeof a->resume_buf, "%s", a->resume);
         a->resume = a->resume_buf;

@@ -4,20 +4,11 @@
  * many passes as fit in about a second; prints MB/s (1 MB = 1e6 bytes).
  * Also times loading the vocabulary and one 1 MB run of letters (a single
  * pre-tokenizer piece: the heap BPE path).  A benchmark, never a test. */
-#define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "llamaref/tokenizer/tokenizer.h"
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 int main(int argc, char **argv)
 {
@@ -30,12 +21,12 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: bench_tokenizer TOKENIZER CORPUS...\n");
         return 2;
     }
-    t0 = now();
+    t0 = lr_clock_seconds();
     if (lr_tokenizer_load(argv[1], &tok, &err)) {
         fprintf(stderr, "%s\n", err.msg);
         return 1;
     }
-    printf("llamaref: load %s: %.1f ms\n", argv[1], 1e3 * (now() - t0));
+    printf("llamaref: load %s: %.1f ms\n", argv[1], 1e3 * (lr_clock_seconds() - t0));
     for (a = 2; a < argc; a++) {
         char *data;
         size_t len, passes = 0, bytes = 0, n_tokens = 0;
@@ -43,7 +34,7 @@ int main(int argc, char **argv)
             fprintf(stderr, "%s\n", err.msg);
             return 1;
         }
-        t0 = now();
+        t0 = lr_clock_seconds();
         do {
             size_t pos = 0;
             n_tokens = 0;
@@ -60,7 +51,7 @@ int main(int argc, char **argv)
             }
             bytes += len;
             passes++;
-            t = now() - t0;
+            t = lr_clock_seconds() - t0;
         } while (t < 1.0);
         printf("llamaref: %s: %.2f MB, %zu tokens, %zu passes: %.1f MB/s\n", argv[a], len / 1e6,
                n_tokens, passes, bytes / 1e6 / t);
@@ -76,12 +67,13 @@ int main(int argc, char **argv)
             s[i] = (char)('a' + (r >> 16) % 26);
         }
         ids.n = 0;
-        t0 = now();
+        t0 = lr_clock_seconds();
         if (lr_tokenizer_encode(&tok, s, n, 0, &ids, &err)) {
             fprintf(stderr, "%s\n", err.msg);
             return 1;
         }
-        printf("llamaref: one 1 MB piece of random letters: %zu tokens in %.3f s\n", ids.n, now() - t0);
+        printf("llamaref: one 1 MB piece of random letters: %zu tokens in %.3f s\n", ids.n,
+               lr_clock_seconds() - t0);
         free(s);
     }
     lr_tokens_free(&ids);

@@ -24,7 +24,7 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t n)
     c.vocab_size = 32; c.max_position_embeddings = 16;
     if (lr_adapter_load(dir, &c, &lo, &err) == 0) {
         const char *out = fz_path("saved");
-        mkdir(out, 0777);
+        lr_make_dir(out);
         (void)fz_path("saved/adapter_config.json"); /* removed at exit */
         (void)fz_path("saved/adapter_model.safetensors");
         if (lr_adapter_save(out, &lo, "fuzz", &err)) abort();

@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "llamaref/tokenizer/tokenizer.h"
@@ -18,8 +17,7 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t n);
  * that read files write one per execution), else /tmp. */
 static const char *fz_tmpdir(void)
 {
-    struct stat st;
-    return stat("/dev/shm", &st) == 0 && S_ISDIR(st.st_mode) ? "/dev/shm" : "/tmp";
+    return lr_path_is_dir("/dev/shm") ? "/dev/shm" : "/tmp";
 }
 
 /* The scratch directory, and the names written in it (removed at exit). */
@@ -48,7 +46,7 @@ static const char *fz_path(const char *name)
     int i;
     if (!fz_dir[0]) {
         snprintf(fz_dir, sizeof fz_dir, "%s/lrfuzz_%ld", fz_tmpdir(), (long)getpid());
-        mkdir(fz_dir, 0777);
+        lr_make_dir(fz_dir);
         atexit(fz_cleanup);
     }
     for (i = 0; i < fz_n_names && strcmp(fz_names[i], name); i++) {}

@@ -106,6 +106,16 @@ int lr_make_dirs(const char *path);
  * directory where a file is meant, a directory that cannot be created or
  * written. */
 int lr_prepare_output(const char *path, int is_dir, lr_error *err);
+/* Directory listing: fn(ctx, name) for each entry of directory path but
+ * "." and "..", in the order the system gives them (a caller that needs an
+ * order sorts).  fn returns 0 to go on, or a positive value that stops the
+ * listing and is returned.  Else 0 after the last entry, or
+ * LR_DIR_OPEN_FAILED (path cannot be opened) / LR_DIR_READ_FAILED (reading
+ * failed part way, after the entries before) with errno saying why, for
+ * the caller's message. */
+#define LR_DIR_OPEN_FAILED (-1)
+#define LR_DIR_READ_FAILED (-2)
+int lr_list_dir(const char *path, int (*fn)(void *ctx, const char *name), void *ctx);
 /* Seconds from a monotonic clock (POSIX CLOCK_MONOTONIC; time() elsewhere),
  * for progress and speed reports only. */
 double lr_clock_seconds(void);

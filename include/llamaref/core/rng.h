@@ -54,7 +54,8 @@ typedef enum lr_stream_kind {
     LR_STREAM_DETOX = 7,        /* detox candidate (input i, candidate j) */
     LR_STREAM_SAMPLE = 8,       /* generate / chat sampling */
     LR_STREAM_MIXTURE = 9,      /* mixture's choice of facts */
-    LR_STREAM_RANDOM_MODEL = 10 /* random weights of a test model */
+    LR_STREAM_RANDOM_MODEL = 10, /* random weights of a test model */
+    LR_STREAM_BENCH = 11        /* `bench`'s matmul inputs (seed 1) */
 } lr_stream_kind;
 
 /* The seed of stream `kind` with indices i, j, k (unused ones 0), derived
