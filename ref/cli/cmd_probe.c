@@ -21,14 +21,15 @@ static const char foot[] =
 "categories: Gekhman et al., \"Does Fine-Tuning LLMs on New Knowledge\n"
 "Encourage Hallucinations?\", EMNLP 2024.\n";
 
-static void progress(long done, long total, void *ctx)
+void cli_probe_progress(long done, long total, void *ctx)
 {
-    (void)ctx;
+    const char *indent = ctx ? "  " : "";
+    long every = ctx ? 500 : 100; /* a log file: a line per `every` prompts */
     if (cli_stderr_tty()) {
-        fprintf(stderr, "\rprobe: %ld / %ld prompts", done, total);
+        fprintf(stderr, "\r%sprobe: %ld / %ld prompts", indent, done, total);
         if (done == total) fprintf(stderr, "\n");
-    } else if (done == total || done % 100 == 0) { /* a log file: a line per 100 */
-        fprintf(stderr, "probe: %ld / %ld prompts\n", done, total);
+    } else if (done == total || done % every == 0) {
+        fprintf(stderr, "%sprobe: %ld / %ld prompts\n", indent, done, total);
     }
 }
 
@@ -122,7 +123,7 @@ int cmd_probe(int argc, char **argv)
     /* under mpirun each rank probes its shard of the facts and rank 0
      * writes everything (par.h); one process: the shard is all of them */
     if (lr_probe_run_all(lm.model, &lm.tok, &facts, shots_path ? &shots : NULL, &o,
-                         res, &st, lr_par_rank() == 0 ? progress : NULL, NULL, &err)) {
+                         res, &st, lr_par_rank() == 0 ? cli_probe_progress : NULL, NULL, &err)) {
         fprintf(stderr, "%sllamaref probe: %s\n", cli_stderr_tty() ? "\n" : "", err.msg);
         goto done;
     }
