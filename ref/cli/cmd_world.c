@@ -3,9 +3,7 @@
  * refusal examples, pretraining corpus) into a directory.  Generator and
  * its counts' options with their ranges (lr_world_opt_find):
  * include/llamaref/papers/knowledge/world.h; files: docs/world.md. */
-#include <errno.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
@@ -80,11 +78,7 @@ int cmd_world(int argc, char **argv)
             out_dir = val;
             i++;
         } else if (!strcmp(a, "--seed")) {
-            /* any unsigned 64-bit decimal */
-            char *end;
-            errno = 0;
-            if (!val || !(*val >= '0' && *val <= '9') ||
-                (o.seed = (uint64_t)strtoull(val, &end, 10), errno) || *end) {
+            if (!val || lr_parse_u64(val, &o.seed)) { /* any unsigned 64-bit decimal */
                 fprintf(stderr, "llamaref world: option --seed: '%s' is not an unsigned 64-bit integer\n",
                         val ? val : "");
                 return 2;
