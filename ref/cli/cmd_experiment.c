@@ -21,31 +21,13 @@ static const char head[] =
 static const char foot[] =
 "Writes DIR/summary.json, DIR/report.md, DIR/*.svg and DIR/runs/.\n";
 
-/* --unknown, --extra, --seeds: "1,10,50" -> values (each in the list's
- * range; lr_exp_parse_list); dst is the lr_exp_options. */
-static int list_opt(const char *opt, const char *val, void *dst)
+/* --unknown, --extra, --seeds, --kind, --bench-format: dst is the
+ * lr_exp_options (lr_exp_value_option knows their values) */
+static int value_opt(const char *opt, const char *val, void *dst)
 {
-    lr_exp_options *o = dst;
     lr_error err;
-    int bad;
-    if (!strcmp(opt, "--unknown"))
-        bad = lr_exp_parse_list(opt, val, 1, 100000000L, o->unknown, &o->n_unknown, &err);
-    else if (!strcmp(opt, "--extra"))
-        bad = lr_exp_parse_list(opt, val, 0, 100000L, o->extra, &o->n_extra, &err);
-    else
-        bad = lr_exp_parse_list(opt, val, 0, 0x7fffffffL, o->seeds, &o->n_seeds, &err);
-    if (!bad) return 0;
+    if (!lr_exp_value_option(dst, opt, val, &err)) return 0;
     fprintf(stderr, "llamaref experiment: %s\n", err.msg);
-    return -1;
-}
-
-/* --kind and --bench-format: names the library parses */
-static int name_opt(const char *opt, const char *val, void *dst)
-{
-    int kind = !strcmp(opt, "--kind");
-    if (kind ? !lr_mix_kind_parse(val, dst) : !lr_mmlu_format_parse(val, dst)) return 0;
-    fprintf(stderr, "llamaref experiment: %s must be %s\n", opt,
-            kind ? "known or paraphrase" : "letter or continuation");
     return -1;
 }
 
@@ -114,14 +96,14 @@ int cmd_experiment(int argc, char **argv)
               "                            before and after training"),
         CLI_H("--valid", CLI_STR, &o.valid,
               "--valid FILE              held-out text; perplexity before and after"),
-        {"--unknown", CLI_FN, &o, 0, 0, NULL, list_opt,
+        {"--unknown", CLI_FN, &o, 0, 0, NULL, value_opt,
          "--unknown LIST            numbers of Unknown facts trained\n"
          "                            (default 1,10,50,100,500)"},
-        {"--extra", CLI_FN, &o, 0, 0, NULL, list_opt,
+        {"--extra", CLI_FN, &o, 0, 0, NULL, value_opt,
          "--extra LIST              extra examples per unknown fact (default 0,1,10)"},
-        {"--kind", CLI_FN, &o.kind, 0, 0, NULL, name_opt,
+        {"--kind", CLI_FN, &o, 0, 0, NULL, value_opt,
          "--kind KIND               known (HighlyKnown facts, default) or paraphrase"},
-        {"--seeds", CLI_FN, &o, 0, 0, NULL, list_opt,
+        {"--seeds", CLI_FN, &o, 0, 0, NULL, value_opt,
          "--seeds LIST              seeds of mixture selection and training\n"
          "                            (default 42,1337,10824)"},
         CLI_H("--quick", CLI_FLAG, &o.quick,
@@ -171,7 +153,7 @@ int cmd_experiment(int argc, char **argv)
                "--bench-shots N           benchmark few-shot examples (default 5)"),
         CLI_HN("--bench-limit", CLI_LONG, &o.bench_limit, 1, 0x7fffffffL,
                "--bench-limit N           benchmark questions per subject (default all)"),
-        {"--bench-format", CLI_FN, &o.bench_format, 0, 0, NULL, name_opt,
+        {"--bench-format", CLI_FN, &o, 0, 0, NULL, value_opt,
          "--bench-format F          letter (lm-evaluation-harness mmlu, the paper's;\n"
          "                            default) or continuation (mmlu_continuation);\n"
          "                            experiment.json may set bench_format"},
