@@ -38,7 +38,7 @@ int cmd_mixture(int argc, char **argv)
 {
     cli_paths fl;
     const char *out = NULL, *system = LR_PROBE_SYSTEM;
-    int i, rc = 1, plain = -1;
+    int rc = 1, plain = -1;
     long n_unknown = -1, k = 0, seed = 42;
     lr_mix_kind kind = LR_MIX_KNOWN;
     lr_facts facts;
@@ -94,11 +94,10 @@ int cmd_mixture(int argc, char **argv)
                                                 : "no probe summary next to --facts");
     }
     if (cli_prepare_out("mixture", out, 0)) return 1;
-    for (i = 0; i < fl.n; i++)
-        if (lr_facts_load(fl.p[i], &facts, &err)) {
-            fprintf(stderr, "llamaref mixture: %s\n", err.msg);
-            goto done;
-        }
+    if (lr_facts_load_all(fl.p, (size_t)fl.n, -1, &facts, &err)) {
+        fprintf(stderr, "llamaref mixture: %s\n", err.msg);
+        goto done;
+    }
     if (lr_mixture_build(&facts, (size_t)n_unknown, (size_t)k, kind,
                          (uint64_t)seed, &mx, &err)) {
         fprintf(stderr, "llamaref mixture: %s\n", err.msg);

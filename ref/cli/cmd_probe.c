@@ -38,7 +38,7 @@ int cmd_probe(int argc, char **argv)
     cli_lm lm;
     cli_paths fl;
     const char *shots_path = NULL, *out = NULL, *template_arg = NULL;
-    int i, rc = 1, max_len_given = 0;
+    int rc = 1, max_len_given = 0;
     long seed, limit = -1, max_len;
     lr_probe_options o;
     lr_facts facts, shots;
@@ -99,12 +99,8 @@ int cmd_probe(int argc, char **argv)
         return 2;
     }
     if (cli_prepare_out("probe", out, 0)) return 1;
-    for (i = 0; i < fl.n; i++)
-        if (lr_facts_load(fl.p[i], &facts, &err)) {
-            fprintf(stderr, "llamaref probe: %s\n", err.msg);
-            goto done;
-        }
-    if (shots_path && lr_facts_load(shots_path, &shots, &err)) {
+    if (lr_facts_load_all(fl.p, (size_t)fl.n, limit, &facts, &err) ||
+        (shots_path && lr_facts_load(shots_path, &shots, &err))) {
         fprintf(stderr, "llamaref probe: %s\n", err.msg);
         goto done;
     }
@@ -112,7 +108,6 @@ int cmd_probe(int argc, char **argv)
         fprintf(stderr, "llamaref probe: %s has no shots\n", shots_path);
         goto done;
     }
-    if (limit >= 0) lr_facts_truncate(&facts, (size_t)limit);
     if (cli_lm_load(&lm, "probe")) goto done;
     max_len = o.max_len;
     if (cli_ctx_len("probe", lm.model, &max_len, max_len_given)) { rc = 2; goto done; }
