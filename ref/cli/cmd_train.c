@@ -44,17 +44,13 @@ static const char *const help_order[] = {
 static void on_start(void *ctx, const lr_train_start *s)
 {
     (void)ctx;
+    fprintf(stderr, "train: %lu examples, %ld micro-batches/epoch, %ld steps, %lu ",
+            (unsigned long)s->n_examples, s->nb, s->total, (unsigned long)s->n_params);
     if (s->full)
-        fprintf(stderr, "train: %lu examples, %ld micro-batches/epoch, %ld "
-                "steps, %lu parameters (full)%s\n", (unsigned long)s->n_examples,
-                s->nb, s->total, (unsigned long)s->n_params,
-                s->resumed ? ", resumed" : "");
+        fprintf(stderr, "parameters (full)");
     else
-        fprintf(stderr, "train: %lu examples, %ld micro-batches/epoch, %ld "
-                "steps, %lu LoRA parameters (r %d, scale %g)%s\n",
-                (unsigned long)s->n_examples, s->nb, s->total,
-                (unsigned long)s->n_params, s->r, s->scale,
-                s->resumed ? ", resumed" : "");
+        fprintf(stderr, "LoRA parameters (r %d, scale %g)", s->r, s->scale);
+    fprintf(stderr, "%s\n", s->resumed ? ", resumed" : "");
 }
 
 static void on_step(void *ctx, const lr_train_progress *p)
