@@ -108,15 +108,16 @@ int cli_stderr_tty(void);
 /* Wall-clock seconds for rates and ETAs: the library's one clock
  * (lr_clock_seconds, common.h), also usable as a function pointer. */
 #define cli_now lr_clock_seconds
+/* The probe's progress on stderr (cmd_probe.c; lr_probe_run_all's hook):
+ * on a terminal one line rewritten in place, in a log file a line per 100
+ * prompts; ctx not NULL: experiment's, indented, a line per 500. */
+void cli_probe_progress(long done, long total, void *ctx);
 
-/* A training run (cmd_train.c): lr_train_run with its progress on stderr
- * and the summary line on stdout; a->out must exist.  Returns the exit
- * status (0 or 1). */
+/* A training run's output (cmd_train.c), for train and experiment: hooks
+ * for lr_train_run that print the progress on stderr (*tty: stderr is a
+ * terminal; it must outlive the run), and the summary line on stdout
+ * after a run. */
 struct lr_train_options;
-int cli_train(const struct lr_train_options *a);
-/* Its parts, for a caller that runs lr_train_run itself (experiment):
- * hooks that print the progress (*tty: stderr is a terminal; it must
- * outlive the run), and the summary line after a run. */
 struct lr_train_hooks;
 struct lr_train_result;
 void cli_train_hooks(struct lr_train_hooks *h, int *tty);

@@ -17,15 +17,6 @@ static const char foot[] =
 "known | paraphrase) and \"group\".\n"
 "Selection rules: docs/evaluation.md.\n";
 
-/* --template auto|chat|plain -> -1 (the probe's, from its summary), 0, 1 */
-static int plain_opt(const char *opt, const char *val, void *dst)
-{
-    (void)opt;
-    if (cli_template_arg("mixture", val)) return -1;
-    *(int *)dst = !strcmp(val, "plain") ? 1 : !strcmp(val, "chat") ? 0 : -1;
-    return 0;
-}
-
 static int kind_opt(const char *opt, const char *val, void *dst)
 {
     (void)opt;
@@ -37,8 +28,8 @@ static int kind_opt(const char *opt, const char *val, void *dst)
 int cmd_mixture(int argc, char **argv)
 {
     cli_paths fl;
-    const char *out = NULL, *system = LR_PROBE_SYSTEM;
-    int i, rc = 1, plain = -1;
+    const char *out = NULL, *system = LR_PROBE_SYSTEM, *template_arg = "auto";
+    int rc = 1, plain;
     long n_unknown = -1, k = 0, seed = 42;
     lr_mix_kind kind = LR_MIX_KNOWN;
     lr_facts facts;
@@ -61,7 +52,7 @@ int cmd_mixture(int argc, char **argv)
         CLI_H("--system", CLI_STR, &system,
               "--system TEXT             system message of the training prompt (default\n"
               "                            \"" LR_PROBE_SYSTEM "\")"),
-        {"--template", CLI_FN, &plain, 0, 0, NULL, plain_opt,
+        {"--template", CLI_FN, &template_arg, 0, 0, NULL, cli_template_opt,
          "--template T              auto (default): the template the probe used\n"
          "                            (\"template\" in the summary FILE.json next to the\n"
          "                            first --facts), else chat; the choice is printed\n"
@@ -87,18 +78,19 @@ int cmd_mixture(int argc, char **argv)
                 "required (see --help)\n");
         return 2;
     }
-    if (plain < 0) { /* the probe's template, from its summary */
+    /* plain 1 or 0 (chat); auto: the probe's template, from its summary */
+    plain = !strcmp(template_arg, "plain");
+    if (!strcmp(template_arg, "auto")) {
         int found = lr_probe_summary_template(fl.p[0], &plain);
         fprintf(stderr, "llamaref mixture: template %s (auto: %s)\n",
                 plain ? "plain" : "chat", found ? "the probe's, from its summary"
                                                 : "no probe summary next to --facts");
     }
     if (cli_prepare_out("mixture", out, 0)) return 1;
-    for (i = 0; i < fl.n; i++)
-        if (lr_facts_load(fl.p[i], &facts, &err)) {
-            fprintf(stderr, "llamaref mixture: %s\n", err.msg);
-            goto done;
-        }
+    if (lr_facts_load_all(fl.p, (size_t)fl.n, -1, &facts, &err)) {
+        fprintf(stderr, "llamaref mixture: %s\n", err.msg);
+        goto done;
+    }
     if (lr_mixture_build(&facts, (size_t)n_unknown, (size_t)k, kind,
                          (uint64_t)seed, &mx, &err)) {
         fprintf(stderr, "llamaref mixture: %s\n", err.msg);

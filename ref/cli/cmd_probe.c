@@ -21,14 +21,15 @@ static const char foot[] =
 "categories: Gekhman et al., \"Does Fine-Tuning LLMs on New Knowledge\n"
 "Encourage Hallucinations?\", EMNLP 2024.\n";
 
-static void progress(long done, long total, void *ctx)
+void cli_probe_progress(long done, long total, void *ctx)
 {
-    (void)ctx;
+    const char *indent = ctx ? "  " : "";
+    long every = ctx ? 500 : 100; /* a log file: a line per `every` prompts */
     if (cli_stderr_tty()) {
-        fprintf(stderr, "\rprobe: %ld / %ld prompts", done, total);
+        fprintf(stderr, "\r%sprobe: %ld / %ld prompts", indent, done, total);
         if (done == total) fprintf(stderr, "\n");
-    } else if (done == total || done % 100 == 0) { /* a log file: a line per 100 */
-        fprintf(stderr, "probe: %ld / %ld prompts\n", done, total);
+    } else if (done == total || done % every == 0) {
+        fprintf(stderr, "%sprobe: %ld / %ld prompts\n", indent, done, total);
     }
 }
 
@@ -37,7 +38,7 @@ int cmd_probe(int argc, char **argv)
     cli_lm lm;
     cli_paths fl;
     const char *shots_path = NULL, *out = NULL, *template_arg = NULL;
-    int i, rc = 1, max_len_given = 0;
+    int rc = 1, max_len_given = 0;
     long seed, limit = -1, max_len;
     lr_probe_options o;
     lr_facts facts, shots;
@@ -98,12 +99,8 @@ int cmd_probe(int argc, char **argv)
         return 2;
     }
     if (cli_prepare_out("probe", out, 0)) return 1;
-    for (i = 0; i < fl.n; i++)
-        if (lr_facts_load(fl.p[i], &facts, &err)) {
-            fprintf(stderr, "llamaref probe: %s\n", err.msg);
-            goto done;
-        }
-    if (shots_path && lr_facts_load(shots_path, &shots, &err)) {
+    if (lr_facts_load_all(fl.p, (size_t)fl.n, limit, &facts, &err) ||
+        (shots_path && lr_facts_load(shots_path, &shots, &err))) {
         fprintf(stderr, "llamaref probe: %s\n", err.msg);
         goto done;
     }
@@ -111,7 +108,6 @@ int cmd_probe(int argc, char **argv)
         fprintf(stderr, "llamaref probe: %s has no shots\n", shots_path);
         goto done;
     }
-    if (limit >= 0) lr_facts_truncate(&facts, (size_t)limit);
     if (cli_lm_load(&lm, "probe")) goto done;
     max_len = o.max_len;
     if (cli_ctx_len("probe", lm.model, &max_len, max_len_given)) { rc = 2; goto done; }
@@ -122,7 +118,7 @@ int cmd_probe(int argc, char **argv)
     /* under mpirun each rank probes its shard of the facts and rank 0
      * writes everything (par.h); one process: the shard is all of them */
     if (lr_probe_run_all(lm.model, &lm.tok, &facts, shots_path ? &shots : NULL, &o,
-                         res, &st, lr_par_rank() == 0 ? progress : NULL, NULL, &err)) {
+                         res, &st, lr_par_rank() == 0 ? cli_probe_progress : NULL, NULL, &err)) {
         fprintf(stderr, "%sllamaref probe: %s\n", cli_stderr_tty() ? "\n" : "", err.msg);
         goto done;
     }

@@ -44,17 +44,13 @@ static const char *const help_order[] = {
 static void on_start(void *ctx, const lr_train_start *s)
 {
     (void)ctx;
+    fprintf(stderr, "train: %lu examples, %ld micro-batches/epoch, %ld steps, %lu ",
+            (unsigned long)s->n_examples, s->nb, s->total, (unsigned long)s->n_params);
     if (s->full)
-        fprintf(stderr, "train: %lu examples, %ld micro-batches/epoch, %ld "
-                "steps, %lu parameters (full)%s\n", (unsigned long)s->n_examples,
-                s->nb, s->total, (unsigned long)s->n_params,
-                s->resumed ? ", resumed" : "");
+        fprintf(stderr, "parameters (full)");
     else
-        fprintf(stderr, "train: %lu examples, %ld micro-batches/epoch, %ld "
-                "steps, %lu LoRA parameters (r %d, scale %g)%s\n",
-                (unsigned long)s->n_examples, s->nb, s->total,
-                (unsigned long)s->n_params, s->r, s->scale,
-                s->resumed ? ", resumed" : "");
+        fprintf(stderr, "LoRA parameters (r %d, scale %g)", s->r, s->scale);
+    fprintf(stderr, "%s\n", s->resumed ? ", resumed" : "");
 }
 
 static void on_step(void *ctx, const lr_train_progress *p)
@@ -84,22 +80,6 @@ void cli_train_done(const lr_train_options *a, const lr_train_result *res, int t
     printf("train: step %ld/%ld, loss %.4f", res->step, res->total, res->last_loss);
     if (a->eval_data) printf(", eval_loss %.4f", res->eval_loss);
     printf("; saved to %s\n", a->out);
-}
-
-int cli_train(const lr_train_options *a)
-{
-    lr_train_hooks h;
-    lr_train_result res;
-    lr_error err;
-    int tty;
-    cli_train_hooks(&h, &tty);
-    if (lr_train_run(a, &h, &res, &err)) {
-        fprintf(stderr, "%sllamaref train: %s\n", tty ? "\n" : "", err.msg);
-        return 1;
-    }
-    if (lr_par_rank() != 0) return 0; /* rank 0 reports */
-    cli_train_done(a, &res, tty);
-    return 0;
 }
 
 static void on_conflict(void *ctx, const char *name, const char *mine,
@@ -182,9 +162,20 @@ int cmd_train(int argc, char **argv)
 {
     lr_train_options a;
     lr_st_file *ckpt = NULL; /* holds the recorded option strings */
-    int rc = train_parse(argc, argv, &a, &ckpt);
-    if (rc < 0) /* the output directory before any work */
-        rc = cli_prepare_out("train", a.out, 1) ? 1 : cli_train(&a);
+    lr_train_hooks h;
+    lr_train_result res;
+    lr_error err;
+    int tty, rc = train_parse(argc, argv, &a, &ckpt);
+    if (rc < 0 && cli_prepare_out("train", a.out, 1)) /* before any work */
+        rc = 1;
+    if (rc < 0) { /* the run: its progress on stderr, rank 0's summary on stdout */
+        cli_train_hooks(&h, &tty);
+        rc = lr_train_run(&a, &h, &res, &err) ? 1 : 0;
+        if (rc)
+            fprintf(stderr, "%sllamaref train: %s\n", tty ? "\n" : "", err.msg);
+        else if (lr_par_rank() == 0)
+            cli_train_done(&a, &res, tty);
+    }
     if (ckpt) lr_st_close(ckpt);
     return rc;
 }

@@ -1,11 +1,9 @@
 /* cmd_world.c - `llamaref world`: generates the synthetic fact world
  * (entities, facts, QA pairs, few-shot facts, multiple-choice benchmark,
  * refusal examples, pretraining corpus) into a directory.  Generator and
- * its counts' options with their ranges (lr_world_opt_find):
+ * its counts' options, ranges, help (lr_world_opt_find):
  * include/llamaref/papers/knowledge/world.h; files: docs/world.md. */
-#include <errno.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
@@ -13,7 +11,13 @@
 
 static void usage(FILE *out)
 {
+    /* the counts in --help's order; their lines from lr_world_opt_find */
+    static const char *const counts[] = {
+        "--people", "--max-mentions", "--zipf-offset", "--num-shots", "--bench-dev",
+        "--bench-test", "--refusal-percent", "--valid-percent", "--exam-documents",
+        "--exam-min-mentions"};
     lr_world_opts d;
+    size_t k;
     lr_world_opts_default(&d);
     fprintf(out,
         "usage: llamaref world --out DIR [--seed S] [--people N] [--max-mentions N]\n"
@@ -23,36 +27,20 @@ static void usage(FILE *out)
         "                      [--exam-min-mentions M] [--quiet]\n"
         "  --out DIR                 the world's directory (created)\n"
         "  --seed S                  the world's seed, an unsigned 64-bit integer\n"
-        "                            (default %llu)\n"
-        "  --people N                people (default %lu)\n"
-        "  --max-mentions N          mentions of the most popular subject's facts\n"
-        "                            (default %lu)\n"
-        "  --zipf-offset N           r0 below (default %lu)\n"
-        "  --num-shots N             few-shot examples (a count)\n"
-        "                            (default %lu facts set aside for the probe's\n"
-        "                            prompts; the old spelling --shots N still\n"
-        "                            works, with a warning)\n"
-        "  --bench-dev N             benchmark dev questions (default %lu)\n"
-        "  --bench-test N            benchmark test questions (default %lu)\n"
-        "  --refusal-percent P       refusal examples as a share (%%) of the\n"
-        "                            corpus's QA documents (default %lu)\n"
-        "  --valid-percent P         %% of documents held out in valid.txt\n"
-        "                            (default %lu)\n"
-        "  --exam-documents N        multiple-choice practice questions in the\n"
-        "                            benchmark's layout about facts outside it\n"
-        "                            (default %lu)\n"
-        "  --exam-min-mentions M     ... with at least M mentions (default %lu)\n"
-        "  --quiet                   no summary on stderr\n"
-        "Writes a deterministic synthetic world (docs/world.md): entities.jsonl,\n"
-        "facts.jsonl, qa.jsonl, shots.jsonl, refusals.jsonl, benchmark/{dev,test}/*.csv,\n"
-        "corpus.txt, valid.txt, world.json.  A fact about the subject of popularity\n"
-        "rank r is mentioned floor(max_mentions * r0^2 * j / (4 (r + r0)^2)) times,\n"
-        "j in {3,4,5}, r0 = zipf offset.\n",
-        (unsigned long long)d.seed, (unsigned long)d.n_people, (unsigned long)d.max_mentions,
-        (unsigned long)d.zipf_offset, (unsigned long)d.n_shots, (unsigned long)d.n_bench_dev,
-        (unsigned long)d.n_bench_test, (unsigned long)d.refusal_percent,
-        (unsigned long)d.valid_percent, (unsigned long)d.n_exam_docs,
-        (unsigned long)d.exam_min_mentions);
+        "                            (default %llu)\n", (unsigned long long)d.seed);
+    for (k = 0; k < sizeof counts / sizeof counts[0]; k++) {
+        const lr_world_opt *t = lr_world_opt_find(counts[k]);
+        fputs("  ", out);
+        fprintf(out, t->help, (unsigned long)*(const uint32_t *)(const void *)
+                                  ((const char *)&d + t->off));
+        fputc('\n', out);
+    }
+    fputs("  --quiet                   no summary on stderr\n"
+          "Writes a deterministic synthetic world (docs/world.md): entities.jsonl,\n"
+          "facts.jsonl, qa.jsonl, shots.jsonl, refusals.jsonl, benchmark/{dev,test}/*.csv,\n"
+          "corpus.txt, valid.txt, world.json.  A fact about the subject of popularity\n"
+          "rank r is mentioned floor(max_mentions * r0^2 * j / (4 (r + r0)^2)) times,\n"
+          "j in {3,4,5}, r0 = zipf offset.\n", out);
 }
 
 int cmd_world(int argc, char **argv)
@@ -80,11 +68,7 @@ int cmd_world(int argc, char **argv)
             out_dir = val;
             i++;
         } else if (!strcmp(a, "--seed")) {
-            /* any unsigned 64-bit decimal */
-            char *end;
-            errno = 0;
-            if (!val || !(*val >= '0' && *val <= '9') ||
-                (o.seed = (uint64_t)strtoull(val, &end, 10), errno) || *end) {
+            if (!val || lr_parse_u64(val, &o.seed)) { /* any unsigned 64-bit decimal */
                 fprintf(stderr, "llamaref world: option --seed: '%s' is not an unsigned 64-bit integer\n",
                         val ? val : "");
                 return 2;

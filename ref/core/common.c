@@ -612,6 +612,18 @@ int lr_parse_long(const char *s, long lo, long hi, long *out)
     return 0;
 }
 
+int lr_parse_u64(const char *s, uint64_t *out)
+{
+    char *end;
+    unsigned long long v;
+    if (!(*s >= '0' && *s <= '9')) return -1; /* strtoull takes "-1", " 1" */
+    errno = 0;
+    v = strtoull(s, &end, 10);
+    if (errno || *end) return -1;
+    *out = (uint64_t)v;
+    return 0;
+}
+
 int lr_parse_double(const char *s, double *out)
 {
     char *end;

@@ -1,5 +1,5 @@
 /* test_parse.c - common.h's strict number text (lr_parse_long,
- * lr_parse_double: the whole string, ranges, overflow and non-numbers
+ * lr_parse_u64, lr_parse_double: the whole string, ranges, overflow and non-numbers
  * refused, *out untouched on refusal) and lr_edit_distance (the "did you
  * mean" of the command line), against values worked out by hand. */
 #include "harness.h"
@@ -21,6 +21,23 @@ static void test_long(void)
     CHECK_INT(lr_parse_long("1.5", 0, 100, &v), -1);
     CHECK_INT(lr_parse_long("99999999999999999999999", 0, 100, &v), -1); /* ERANGE */
     CHECK_INT(v, 7);
+}
+
+static void test_u64(void)
+{
+    uint64_t v = 7;
+    CHECK_INT(lr_parse_u64("18446744073709551615", &v), 0); /* 2^64 - 1 */
+    CHECK(v == UINT64_MAX);
+    CHECK_INT(lr_parse_u64("0", &v), 0);
+    CHECK(v == 0);
+    v = 7;
+    CHECK_INT(lr_parse_u64("18446744073709551616", &v), -1); /* 2^64: ERANGE */
+    CHECK_INT(lr_parse_u64("-1", &v), -1);  /* strtoull would wrap it */
+    CHECK_INT(lr_parse_u64("+1", &v), -1);
+    CHECK_INT(lr_parse_u64(" 1", &v), -1);
+    CHECK_INT(lr_parse_u64("1x", &v), -1);
+    CHECK_INT(lr_parse_u64("", &v), -1);
+    CHECK(v == 7); /* untouched */
 }
 
 static void test_double(void)
@@ -56,6 +73,7 @@ static void test_edit_distance(void)
 int main(void)
 {
     RUN(test_long);
+    RUN(test_u64);
     RUN(test_double);
     RUN(test_edit_distance);
     return h_finish("test_parse");

@@ -53,6 +53,34 @@ static void test_facts_bad_second_line(void)
     }
 }
 
+/* Several fact files into one set, in order, cut to a limit; a missing
+ * file fails naming it. */
+static void test_facts_load_all(void)
+{
+    static const char a[] = "{\"question\":\"q1\",\"answers\":[\"a\"]}\n"
+                            "{\"question\":\"q2\",\"answers\":[\"b\"]}\n";
+    static const char b[] = "[{\"question\":\"q3\",\"answers\":[\"c\"]}]";
+    const char *paths[3];
+    lr_facts f;
+    lr_error err;
+    paths[0] = write_tmp("readers_all_a.jsonl", a, sizeof a - 1);
+    paths[1] = write_tmp("readers_all_b.json", b, sizeof b - 1);
+    paths[2] = h_tmp("readers_all_missing.jsonl");
+    CHECK(paths[0] != NULL && paths[1] != NULL);
+    if (!paths[0] || !paths[1]) return;
+    memset(&f, 0, sizeof f);
+    CHECK_OK(lr_facts_load_all(paths, 2, -1, &f, &err), &err);
+    CHECK_INT(f.n, 3);
+    if (f.n == 3) CHECK_STR(f.items[2].question, "q3");
+    lr_facts_free(&f);
+    CHECK_OK(lr_facts_load_all(paths, 2, 2, &f, &err), &err);
+    CHECK_INT(f.n, 2);
+    if (f.n == 2) CHECK_STR(f.items[1].question, "q2");
+    lr_facts_free(&f);
+    CHECK_ERR(lr_facts_load_all(paths, 3, -1, &f, &err), &err, "readers_all_missing");
+    lr_facts_free(&f);
+}
+
 /* A llama2.c v0 header whose vocabulary size is INT32_MIN: negating it
  * (the v0 sign marks an unshared classifier) overflowed. */
 static void test_llama2c_int_min_vocab(void)
@@ -183,6 +211,7 @@ static void test_dataset_id_past_int32(void)
 int main(void)
 {
     RUN(test_facts_bad_second_line);
+    RUN(test_facts_load_all);
     RUN(test_llama2c_int_min_vocab);
     RUN(test_tokenizer_huge_added_id);
     RUN(test_adapter_huge_rank_no_tensors);

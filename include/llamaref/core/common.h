@@ -123,9 +123,11 @@ double lr_clock_seconds(void);
 /* Strict number text (option values, keys): the whole of s, base 10.
  * lr_parse_long: 0 and *out = v when s is an integer v in [lo, hi];
  * lr_parse_double: 0 and *out when s is a finite number (overflow and
- * NaN refused; an underflow to a tiny or zero value is finite).  Else -1
- * and *out untouched. */
+ * NaN refused; an underflow to a tiny or zero value is finite);
+ * lr_parse_u64: 0 and *out when s is digits only (no sign, no space) of a
+ * value below 2^64.  Else -1 and *out untouched. */
 int lr_parse_long(const char *s, long lo, long hi, long *out);
+int lr_parse_u64(const char *s, uint64_t *out);
 int lr_parse_double(const char *s, double *out);
 /* The Levenshtein distance of a and b (insertions, deletions and
  * substitutions of bytes), for "did you mean" among short names; 99 when

@@ -116,6 +116,24 @@ int lr_exp_parse_list(const char *opt, const char *val, long lo, long hi,
     return 0;
 }
 
+int lr_exp_value_option(lr_exp_options *o, const char *opt, const char *val,
+                        lr_error *err)
+{
+    if (!strcmp(opt, "--unknown"))
+        return lr_exp_parse_list(opt, val, 1, 100000000L, o->unknown, &o->n_unknown, err);
+    if (!strcmp(opt, "--extra"))
+        return lr_exp_parse_list(opt, val, 0, 100000L, o->extra, &o->n_extra, err);
+    if (!strcmp(opt, "--seeds"))
+        return lr_exp_parse_list(opt, val, 0, 0x7fffffffL, o->seeds, &o->n_seeds, err);
+    if (!strcmp(opt, "--kind"))
+        return lr_mix_kind_parse(val, &o->kind)
+               ? lr_fail(err, "--kind must be known or paraphrase") : 0;
+    if (!strcmp(opt, "--bench-format"))
+        return lr_mmlu_format_parse(val, &o->bench_format)
+               ? lr_fail(err, "--bench-format must be letter or continuation") : 0;
+    return lr_fail(err, "%s is not an option with a named or listed value", opt);
+}
+
 static int given(const lr_exp_options *o, const char *opt)
 {
     int i;

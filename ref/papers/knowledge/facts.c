@@ -21,6 +21,16 @@ void lr_facts_free(lr_facts *f)
     memset(f, 0, sizeof *f);
 }
 
+int lr_facts_load_all(const char *const *paths, size_t n, long limit,
+                      lr_facts *f, lr_error *err)
+{
+    size_t i;
+    for (i = 0; i < n; i++)
+        if (lr_facts_load(paths[i], f, err)) return -1;
+    if (limit >= 0) lr_facts_truncate(f, (size_t)limit);
+    return 0;
+}
+
 void lr_facts_truncate(lr_facts *f, size_t n)
 {
     size_t i;

@@ -380,16 +380,34 @@ void lr_world_opts_default(lr_world_opts *o)
 /* in the order lr_world_build checks them */
 #define F(x) offsetof(lr_world_opts, x)
 static const lr_world_opt world_opts[] = {
-    {"--people", "people", F(n_people), 20, 20000},
-    {"--max-mentions", "max_mentions", F(max_mentions), 1, 100000},
-    {"--zipf-offset", "zipf_offset", F(zipf_offset), 1, 100000},
-    {"--refusal-percent", "refusal_percent", F(refusal_percent), 0, 90},
-    {"--valid-percent", "valid_percent", F(valid_percent), 0, 100},
-    {"--exam-min-mentions", "exam_min_mentions", F(exam_min_mentions), 1, 100000},
-    {"--exam-documents", "exam_documents", F(n_exam_docs), 0, 10000000},
-    {"--num-shots", NULL, F(n_shots), 0, 100000},
-    {"--bench-dev", NULL, F(n_bench_dev), 0, 100000},
-    {"--bench-test", NULL, F(n_bench_test), 0, 1000000},
+    {"--people", "people", F(n_people), 20, 20000,
+     "--people N                people (default %lu)"},
+    {"--max-mentions", "max_mentions", F(max_mentions), 1, 100000,
+     "--max-mentions N          mentions of the most popular subject's facts\n"
+     "                            (default %lu)"},
+    {"--zipf-offset", "zipf_offset", F(zipf_offset), 1, 100000,
+     "--zipf-offset N           r0 below (default %lu)"},
+    {"--refusal-percent", "refusal_percent", F(refusal_percent), 0, 90,
+     "--refusal-percent P       refusal examples as a share (%%) of the\n"
+     "                            corpus's QA documents (default %lu)"},
+    {"--valid-percent", "valid_percent", F(valid_percent), 0, 100,
+     "--valid-percent P         %% of documents held out in valid.txt\n"
+     "                            (default %lu)"},
+    {"--exam-min-mentions", "exam_min_mentions", F(exam_min_mentions), 1, 100000,
+     "--exam-min-mentions M     ... with at least M mentions (default %lu)"},
+    {"--exam-documents", "exam_documents", F(n_exam_docs), 0, 10000000,
+     "--exam-documents N        multiple-choice practice questions in the\n"
+     "                            benchmark's layout about facts outside it\n"
+     "                            (default %lu)"},
+    {"--num-shots", NULL, F(n_shots), 0, 100000,
+     "--num-shots N             few-shot examples (a count)\n"
+     "                            (default %lu facts set aside for the probe's\n"
+     "                            prompts; the old spelling --shots N still\n"
+     "                            works, with a warning)"},
+    {"--bench-dev", NULL, F(n_bench_dev), 0, 100000,
+     "--bench-dev N             benchmark dev questions (default %lu)"},
+    {"--bench-test", NULL, F(n_bench_test), 0, 1000000,
+     "--bench-test N            benchmark test questions (default %lu)"},
 };
 #undef F
 #define N_WORLD_OPTS (sizeof world_opts / sizeof world_opts[0])

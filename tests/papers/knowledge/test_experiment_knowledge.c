@@ -93,6 +93,33 @@ static void test_parse_list(void)
     CHECK_INT(n, LR_EXP_MAX_LIST);
 }
 
+/* the options with a named or listed value, each into its field */
+static void test_value_option(void)
+{
+    lr_exp_options o;
+    lr_error err;
+    lr_exp_options_default(&o);
+    CHECK_OK(lr_exp_value_option(&o, "--unknown", "5,100000000", &err), &err);
+    CHECK(o.n_unknown == 2 && o.unknown[0] == 5 && o.unknown[1] == 100000000L);
+    CHECK_ERR(lr_exp_value_option(&o, "--unknown", "0", &err), &err,
+              "--unknown: '0' is not a list of at most 32 integers in [1, 100000000]");
+    CHECK_OK(lr_exp_value_option(&o, "--extra", "0,100000", &err), &err);
+    CHECK(o.n_extra == 2 && o.extra[0] == 0 && o.extra[1] == 100000);
+    CHECK(lr_exp_value_option(&o, "--extra", "100001", &err) != 0);
+    CHECK_OK(lr_exp_value_option(&o, "--seeds", "2147483647", &err), &err);
+    CHECK(o.n_seeds == 1 && o.seeds[0] == 2147483647L);
+    CHECK(lr_exp_value_option(&o, "--seeds", "-1", &err) != 0);
+    CHECK_OK(lr_exp_value_option(&o, "--kind", "paraphrase", &err), &err);
+    CHECK(o.kind == LR_MIX_PARAPHRASE);
+    CHECK_ERR(lr_exp_value_option(&o, "--kind", "x", &err), &err,
+              "--kind must be known or paraphrase");
+    CHECK_OK(lr_exp_value_option(&o, "--bench-format", "continuation", &err), &err);
+    CHECK(o.bench_format == LR_MMLU_CONTINUATION);
+    CHECK_ERR(lr_exp_value_option(&o, "--bench-format", "x", &err), &err,
+              "--bench-format must be letter or continuation");
+    CHECK(lr_exp_value_option(&o, "--lr", "1", &err) != 0);
+}
+
 /* what a run needs: the four paths and a known schedule; --kind's names */
 static void test_options_check(void)
 {
@@ -301,6 +328,7 @@ int main(void)
 {
     RUN(test_options_and_world);
     RUN(test_parse_list);
+    RUN(test_value_option);
     RUN(test_options_check);
     RUN(test_report);
     RUN(test_world_grid);

@@ -447,6 +447,11 @@ static void test_files(void)
         t = lr_world_opt_find("--people");
         CHECK(t && t->off == offsetof(lr_world_opts, n_people) && t->lo == 20 &&
               t->hi == 20000);
+        /* --help's line: the option first, its default as the one %lu */
+        CHECK(t && !strncmp(t->help, "--people N ", 11));
+        CHECK(t && strstr(t->help, "(default %lu)") && !strstr(strstr(t->help, "%lu") + 1, "%lu"));
+        t = lr_world_opt_find("--num-shots");
+        CHECK(t && !strncmp(t->help, "--num-shots N ", 14) && strstr(t->help, "(default %lu facts"));
     }
 }
 

@@ -43,6 +43,14 @@ void lr_exp_options_default(lr_exp_options *o);
  * on an empty or malformed list. */
 int lr_exp_parse_list(const char *opt, const char *val, long lo, long hi,
                       long *out, int *n, lr_error *err);
+/* An option of o whose value names or lists something: the grid lists
+ * --unknown (1 .. 10^8 facts), --extra (0 .. 10^5 examples), --seeds
+ * (0 .. 2^31-1) through lr_exp_parse_list, --kind (known | paraphrase)
+ * and --bench-format (letter | continuation).  -1 with err's message
+ * ("--kind must be known or paraphrase") on a value refused or another
+ * opt. */
+int lr_exp_value_option(lr_exp_options *o, const char *opt, const char *val,
+                        lr_error *err);
 
 /* --quick: a small grid for a first look, each setting applied unless
  * o->given names its option: --unknown 1,10,50, --extra 0,1, --seeds 42,

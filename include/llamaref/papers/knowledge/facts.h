@@ -46,6 +46,10 @@ typedef struct lr_facts {
 /* Appends the facts of `path` to *f (which must be zeroed before the first
  * call; several files may be loaded into one set). */
 int lr_facts_load(const char *path, lr_facts *f, lr_error *err);
+/* The same for the n files of paths in turn, then the first limit facts
+ * kept (lr_facts_truncate; limit < 0: all). */
+int lr_facts_load_all(const char *const *paths, size_t n, long limit,
+                      lr_facts *f, lr_error *err);
 void lr_facts_free(lr_facts *f);
 /* Keeps the first n facts (no-op when there are fewer). */
 void lr_facts_truncate(lr_facts *f, size_t n);

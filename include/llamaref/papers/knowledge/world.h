@@ -84,6 +84,8 @@ typedef struct lr_world_opt {
     const char *name, *key;
     size_t off;
     unsigned long lo, hi;
+    const char *help; /* its --help line(s): a printf format whose one %lu
+                         is the default */
 } lr_world_opt;
 
 /* The entry of option name, or NULL when it is not one of them. */
