@@ -250,6 +250,17 @@ ALWAYS_INLINE void finish_block(const mm_args *a, vec acc[MR][NR], int t,
 #define HAVE_SHUFFLE 0
 #endif
 
+/* p[r] = row first + r of the lr_float matrix m (row length in) for the
+ * nreal rows that exist (r < nreal); the padding repeats row first. */
+ALWAYS_INLINE void row_ptrs(const lr_float *p[4], const void *m, int first,
+                            int nreal, int in)
+{
+    int r;
+    for (r = 0; r < 4; r++)
+        p[r] = (const lr_float *)m +
+               (size_t)(first + (r < nreal ? r : 0)) * in;
+}
+
 /* Computes y[:, o0:o1] (o1 - o0 <= COLS).  x86: the x86-64 clones' paths
  * (packed several-token blocks finished by finish_block, the one-row
  * decode sweep); the other targets keep the 4 x 4 / 1 x 4 kernels, which
@@ -279,93 +290,66 @@ ALWAYS_INLINE void columns_body(const mm_args *a, int o0, int o1, int x86,
         }
         return;
     }
-    if (native && a->n > 1 && x86 && pk && kv > 0 && kv <= XP) {
-        /* several tokens, x86-64 clones: the task's weight rows are packed
-         * (kernel_4x4p) in groups of g rows (g * kv <= WP values), and
-         * each block of MR rows of x, packed, meets every row of the
-         * group before the next block is packed.  Every output is still
-         * one kernel call over all of k from zero accumulators: the
-         * order is unchanged (copies are exact). */
+    if (native && a->n > 1) {
+        /* several tokens: each block of MR rows of x (MR * in values, in
+         * L1) meets every weight row of a group (in L2) before the next
+         * block is read, so x streams from memory once per group instead
+         * of once per NR weight rows.  Unpacked, the group is the whole
+         * task.  Packed (x86-64 clones with scratch): the task's weight
+         * rows are packed (kernel_4x4p) in groups of g rows (g * kv <= WP
+         * values), and so is each block of x before it meets the group.
+         * Every output is still one kernel call over all of k from zero
+         * accumulators: the order is unchanged (copies are exact). */
+        const int packed = x86 && pk && kv > 0 && kv <= XP;
         /* pk: MR rows of x, packed, then g rows of W, packed, 2 kB further
          * than a multiple of 4 kB away (the two streams advance together:
          * apart by a multiple of 4 kB they would always share L1 sets) */
         lr_float *const xp = pk;
-        lr_float *const wp = pk + MR * XP + 2048 / sizeof(lr_float);
-        const int g = (WP / kv) / NR * NR;
+        lr_float *const wp =
+            packed ? pk + MR * XP + 2048 / sizeof(lr_float) : NULL;
+        const int g = packed ? (WP / kv) / NR * NR : o1 - o0;
         int g0;
         for (g0 = o0; g0 < o1; g0 += g) {
             const int g1 = g0 + g < o1 ? g0 + g : o1;
-            for (o = g0; o < g1; o += NR) {
+            for (o = g0; packed && o < g1; o += NR) {
                 const lr_float *wrow[NR];
-                const int nb = g1 - o < NR ? g1 - o : NR;
-                for (b = 0; b < NR; b++)
-                    wrow[b] = (const lr_float *)a->w +
-                              (size_t)(o + (b < nb ? b : 0)) * in;
+                row_ptrs(wrow, a->w, o, g1 - o, in);
                 pack4(wp + (size_t)(o - g0) * kv, wrow, kv);
             }
             for (t = 0; t < a->n; t += MR) {
                 const int nt = a->n - t < MR ? a->n - t : MR;
                 const lr_float *xs[MR];
                 int r;
-                for (r = 0; r < MR; r++)
-                    xs[r] = a->x + (size_t)(t + (r < nt ? r : 0)) * in;
-                pack4(xp, xs, kv);
+                row_ptrs(xs, a->x, t, nt, in);
+                if (packed) pack4(xp, xs, kv);
                 for (o = g0; o < g1; o += NR) {
                     const int nb = g1 - o < NR ? g1 - o : NR;
                     const lr_float *wrow[NR];
                     vec acc[MR][NR];
-                    for (b = 0; b < NR; b++)
-                        wrow[b] = (const lr_float *)a->w +
-                                  (size_t)(o + (b < nb ? b : 0)) * in;
+                    row_ptrs(wrow, a->w, o, nb, in);
                     for (r = 0; r < MR; r++)
                         for (b = 0; b < NR; b++) acc[r][b] = vzero();
-                    /* padded rows (r >= nt, b >= nb) repeat a real one
-                     * and are never stored */
-                    kernel_4x4p(acc, xp, wp + (size_t)(o - g0) * kv, kv);
+                    if (packed) {
+                        /* padded rows (r >= nt, b >= nb) repeat a real
+                         * one and are never stored */
+                        kernel_4x4p(acc, xp, wp + (size_t)(o - g0) * kv, kv);
 #if HAVE_SHUFFLE
-                    if (nt == MR && nb == NR) {
-                        finish_block(a, acc, t, o, wrow, kv);
-                        continue;
-                    }
+                        if (nt == MR && nb == NR) {
+                            finish_block(a, acc, t, o, wrow, kv);
+                            continue;
+                        }
 #endif
+                    } else if (nt == MR) {
+                        kernel_4x4(acc, xs, wrow, kv);
+                    } else {
+                        for (r = 0; r < nt; r++)
+                            kernel_1x4(acc[r], xs[r], wrow, kv, NULL);
+                    }
                     for (r = 0; r < nt; r++)
                         for (b = 0; b < nb; b++)
                             finish(a, acc[r][b], t + r, o + b, wrow[b] + kv,
                                    kv);
                 }
-            }
-        }
-        return;
-    }
-    if (native && a->n > 1) {
-        /* several tokens: each block of MR rows of x (MR * in values, in
-         * L1) meets every weight row of the task (in L2) before the next
-         * block is read, so x streams from memory once per task instead
-         * of once per NR weight rows.  Every output is still one kernel
-         * call over all of k: the order is unchanged. */
-        for (t = 0; t < a->n; t += MR) {
-            const int nt = a->n - t < MR ? a->n - t : MR;
-            const lr_float *xs[MR];
-            int r;
-            for (r = 0; r < MR; r++)
-                xs[r] = a->x + (size_t)(t + (r < nt ? r : 0)) * in;
-            for (o = o0; o < o1; o += NR) {
-                const int nb = o1 - o < NR ? o1 - o : NR;
-                const lr_float *wrow[NR];
-                vec acc[MR][NR];
-                for (b = 0; b < NR; b++)
-                    wrow[b] = (const lr_float *)a->w +
-                              (size_t)(o + (b < nb ? b : 0)) * in;
-                for (r = 0; r < MR; r++)
-                    for (b = 0; b < NR; b++) acc[r][b] = vzero();
-                if (nt == MR)
-                    kernel_4x4(acc, xs, wrow, kv);
-                else
-                    for (r = 0; r < nt; r++)
-                        kernel_1x4(acc[r], xs[r], wrow, kv, NULL);
-                for (r = 0; r < nt; r++)
-                    for (b = 0; b < nb; b++)
-                        finish(a, acc[r][b], t + r, o + b, wrow[b] + kv, kv);
             }
         }
         return;
@@ -388,8 +372,7 @@ ALWAYS_INLINE void columns_body(const mm_args *a, int o0, int o1, int x86,
             int r;
             for (r = 0; r < MR; r++)
                 for (b = 0; b < NR; b++) acc[r][b] = vzero();
-            for (r = 0; r < MR; r++)
-                xs[r] = a->x + (size_t)(t + (r < nt ? r : 0)) * in;
+            row_ptrs(xs, a->x, t, nt, in);
             for (k0 = 0; k0 < kv; k0 += native ? kv : KC) {
                 int nk = native ? kv : (kv - k0 < KC ? kv - k0 : KC);
                 const lr_float *xk[MR];
