@@ -47,7 +47,7 @@ VEC_INLINE vec16 v16_splat(lr_float s)
 {
     vec16 v = {0};
     int j;
-    /* element-wise, not `v + s` (see matmul.c's vsplat) */
+    /* element-wise, not `v + s` (see matmul_backward.c's vsplat) */
     for (j = 0; j < 16; j++) v[j] = s;
     return v;
 }

@@ -7,7 +7,8 @@
  * each side and walks both sorted lists together: matches are
  * sum over distinct n-grams of min(count_hyp, count_ref).  Exact integer
  * counts; the score follows sacreBLEU's floating-point expression order.
- * Depends on common.h (errors, allocation) and unicode.h (UTF-8 decoding).
+ * Depends on common.h (errors, allocation), unicode.h (UTF-8 decoding)
+ * and textnorm.h (Python's str.isspace).
  */
 #include <stdio.h>
 #include <stdlib.h>

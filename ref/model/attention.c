@@ -10,7 +10,7 @@
  * order); sums over keys keep a slice of the output row in vector
  * registers, lanes over d (GCC/clang vector extensions, AVX-512/AVX2
  * chosen at run time as in matmul.c; plain C elsewhere, same bits).
- * Depends on: common only. */
+ * Depends on: common, and core/vec_internal.h (the vector types). */
 #include <math.h>
 #include <string.h>
 

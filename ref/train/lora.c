@@ -1,6 +1,7 @@
 /* lora.c - LoRA adapters (PEFT semantics): layout, init, the adapted
  * linear's forward and backward, dropout and merging.  See lora.h.
- * Depends on: rng (init, dropout), model (merge). */
+ * Depends on: rng (init, dropout), model (merge), core/vec_internal.h
+ * (the vector kernels). */
 #include <limits.h>
 #include <math.h>
 #include <stdlib.h>

@@ -2,8 +2,8 @@
  * held-out evaluation and the loop over lr_trainer_step with periodic
  * checkpoints.
  * Depends on: trainer.h, checkpoint.h, dataset.h, adapter.h, full.h,
- * tokenizer.h, model.h; sysconf (POSIX, where present) for the memory
- * check of --init. */
+ * tokenizer.h, model.h, par.h (under mpirun only rank 0 writes); sysconf
+ * (POSIX, where present) for the memory check of --init. */
 #if !defined(_WIN32) && !defined(_POSIX_C_SOURCE)
 #define _POSIX_C_SOURCE 200809L /* sysconf */
 #endif

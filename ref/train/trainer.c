@@ -2,7 +2,7 @@
  * accumulation with HF's token normalisation, clipping, schedule, AdamW;
  * see trainer.h.
  * Depends on: train (the step's forward and backward), loss, lora, full,
- * adamw, dataset. */
+ * adamw, dataset, par (data-parallel ranks: sharding, gradient fold). */
 #include <stdlib.h>
 #include <string.h>
 

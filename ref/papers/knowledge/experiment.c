@@ -1,6 +1,7 @@
 /* experiment.c - statistics of the knowledge-injection experiment over
  * whole probes and over seeds; see experiment.h.
- * Depends on: probe results (probe.h), refusal (refusal detection), json. */
+ * Depends on: probe results (probe.h), refusal (refusal detection),
+ * diversity (answer diversity), json. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>

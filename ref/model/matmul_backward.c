@@ -1,0 +1,644 @@
+/* matmul_backward.c - the two backward products of y = x W^T (see
+ * matmul.h): dx += dy W (lr_matmul_backward, W frozen as in LoRA) and
+ * dW += dy^T x (lr_matmul_backward_weight), each with its scalar
+ * definition (the summation order) and a blocked vector kernel that keeps
+ * that order per element, so the bits never depend on the blocking, the
+ * vector width or the thread count (tests/model/test_matmul.c).  The
+ * forward is in matmul.c.
+ * Depends on: matmul_internal.h (the vector type, weight conversion;
+ * matmul.h: common, dtype, model's lr_tensor), OpenMP optionally. */
+#include <string.h>
+
+#include "llamaref/model/matmul.h"
+#include "matmul_internal.h"
+
+/* ---- dx = dy W ---------------------------------------------------------- */
+
+/* dx += dy W for y = x W^T with W frozen (LoRA: no weight gradient).
+ * Derivation: y[t][o] = sum_i x[t][i] W[o][i], so
+ * dL/dx[t][i] = sum_o dy[t][o] W[o][i].
+ * Order (the definition, bwd_scalar): each dx[t][i] adds dy[t][o] W[o][i]
+ * for o = 0, 1, ... in turn onto its previous value, one rounding for the
+ * product and one for the sum, skipping dy[t][o] == 0.  The blocked kernel
+ * keeps exactly that order per element, whatever the blocking, the vector
+ * width or the thread count, so every version gives the same bits: tasks
+ * of BT rows x BC columns (one thread each); inside, weight rows in blocks
+ * of BO (a BO x BC block stays in L1 while BT rows use it), 4 rows x 16
+ * columns of dx held in vector registers across a block of weight rows.
+ * On AVX-512 each 64-column chunk of the block is first packed side by
+ * side (rows of W whose stride is a multiple of 1 KiB share a few L1 sets)
+ * and all the task's rows go through one chunk before the next; the last
+ * in % 16 columns use one vector on zero-padded copies. */
+#define BT 64       /* rows of dx per task */
+#define BC 256      /* columns of dx per task (multiple of LANES) */
+#define BO 32       /* weight rows per block */
+
+/* The definition on a block: rows [t0, t1), columns [i0, i1), weight rows
+ * [o0, o1) with wo = &W[o0][i0] and row stride ws. */
+static void bwd_scalar(lr_float *dx, const lr_float *dy, const lr_float *wo,
+                       size_t ws, int t0, int t1, int i0, int i1, int o0,
+                       int o1, int in_dim, int out_dim)
+{
+    int o, t, i;
+    for (o = o0; o < o1; o++, wo += ws)
+        for (t = t0; t < t1; t++) {
+            const lr_float g = dy[(size_t)t * out_dim + o];
+            lr_float *restrict d = dx + (size_t)t * in_dim + i0;
+            const lr_float *restrict ww = wo;
+            if (g == 0) continue;
+            for (i = 0; i < i1 - i0; i++) d[i] += g * ww[i];
+        }
+}
+
+ALWAYS_INLINE vec vsplat(lr_float s)
+{
+    vec v;
+    int j;
+#if HAVE_VEC
+    /* element-wise, not `vzero() + s`: where FLT_EVAL_METHOD is 1 (s390x)
+     * that sum is a double-to-vector conversion, which gcc rejects */
+    v = vzero();
+    for (j = 0; j < LANES; j++) v[j] = s;
+#else
+    for (j = 0; j < LANES; j++) v.l[j] = s;
+#endif
+    return v;
+}
+
+/* Rows rw[0..3] (none with a zero among dy[.][o0:o1]; dy points at
+ * column o0) x the vector columns [i0, iv1): acc_r = dx_r; then
+ * acc_r += dy[r][o] * W[o] for o in order; store. */
+ALWAYS_INLINE void bwd_rows4(lr_float *dx, const lr_float *dy,
+                             const lr_float *wo, size_t ws, const int *rw,
+                             int i0, int iv1, int no, int in_dim, int out_dim)
+{
+    lr_float *d0 = dx + (size_t)rw[0] * in_dim, *d1 = dx + (size_t)rw[1] * in_dim;
+    lr_float *d2 = dx + (size_t)rw[2] * in_dim, *d3 = dx + (size_t)rw[3] * in_dim;
+    const lr_float *g0 = dy + (size_t)rw[0] * out_dim;
+    const lr_float *g1 = dy + (size_t)rw[1] * out_dim;
+    const lr_float *g2 = dy + (size_t)rw[2] * out_dim;
+    const lr_float *g3 = dy + (size_t)rw[3] * out_dim;
+    int i, o;
+    for (i = i0; i < iv1; i += LANES) {
+        vec a0 = vload(d0 + i), a1 = vload(d1 + i);
+        vec a2 = vload(d2 + i), a3 = vload(d3 + i);
+        const lr_float *w = wo + (i - i0);
+        for (o = 0; o < no; o++, w += ws) {
+            vec wv = vload(w);
+            a0 = vmuladd(a0, vsplat(g0[o]), wv);
+            a1 = vmuladd(a1, vsplat(g1[o]), wv);
+            a2 = vmuladd(a2, vsplat(g2[o]), wv);
+            a3 = vmuladd(a3, vsplat(g3[o]), wv);
+        }
+        memcpy(d0 + i, &a0, sizeof a0); memcpy(d1 + i, &a1, sizeof a1);
+        memcpy(d2 + i, &a2, sizeof a2); memcpy(d3 + i, &a3, sizeof a3);
+    }
+}
+
+/* The same 4 rows, two vectors (2 * LANES columns) at a time, for targets
+ * with 32 vector registers (AVX-512): 8 accumulators per weight load pair.
+ * Per element the order is unchanged. */
+ALWAYS_INLINE int bwd_rows4_wide(lr_float *dx, const lr_float *dy,
+                                 const lr_float *wo, size_t ws, const int *rw,
+                                 int i0, int iv1, int no, int in_dim,
+                                 int out_dim)
+{
+    lr_float *d0 = dx + (size_t)rw[0] * in_dim, *d1 = dx + (size_t)rw[1] * in_dim;
+    lr_float *d2 = dx + (size_t)rw[2] * in_dim, *d3 = dx + (size_t)rw[3] * in_dim;
+    const lr_float *g0 = dy + (size_t)rw[0] * out_dim;
+    const lr_float *g1 = dy + (size_t)rw[1] * out_dim;
+    const lr_float *g2 = dy + (size_t)rw[2] * out_dim;
+    const lr_float *g3 = dy + (size_t)rw[3] * out_dim;
+    int i, o;
+    for (i = i0; i + 2 * LANES <= iv1; i += 2 * LANES) {
+        vec a0 = vload(d0 + i), a1 = vload(d1 + i);
+        vec a2 = vload(d2 + i), a3 = vload(d3 + i);
+        vec b0 = vload(d0 + i + LANES), b1 = vload(d1 + i + LANES);
+        vec b2 = vload(d2 + i + LANES), b3 = vload(d3 + i + LANES);
+        const lr_float *w = wo + (i - i0);
+        for (o = 0; o < no; o++, w += ws) {
+            vec wv = vload(w), wu = vload(w + LANES), g;
+            g = vsplat(g0[o]); a0 = vmuladd(a0, g, wv); b0 = vmuladd(b0, g, wu);
+            g = vsplat(g1[o]); a1 = vmuladd(a1, g, wv); b1 = vmuladd(b1, g, wu);
+            g = vsplat(g2[o]); a2 = vmuladd(a2, g, wv); b2 = vmuladd(b2, g, wu);
+            g = vsplat(g3[o]); a3 = vmuladd(a3, g, wv); b3 = vmuladd(b3, g, wu);
+        }
+        memcpy(d0 + i, &a0, sizeof a0); memcpy(d1 + i, &a1, sizeof a1);
+        memcpy(d2 + i, &a2, sizeof a2); memcpy(d3 + i, &a3, sizeof a3);
+        memcpy(d0 + i + LANES, &b0, sizeof b0); memcpy(d1 + i + LANES, &b1, sizeof b1);
+        memcpy(d2 + i + LANES, &b2, sizeof b2); memcpy(d3 + i + LANES, &b3, sizeof b3);
+    }
+    return i; /* the first column not done */
+}
+
+/* The same 4 rows, four vectors (4 * LANES columns) at a time: 16
+ * accumulators, so each broadcast of dy feeds 4 products (AVX-512). */
+ALWAYS_INLINE int bwd_rows4_x4(lr_float *dx, const lr_float *dy,
+                               const lr_float *wo, size_t ws, const int *rw,
+                               int i0, int iv1, int no, int in_dim,
+                               int out_dim)
+{
+    lr_float *d[4];
+    const lr_float *g[4];
+    int i, o, r;
+    for (r = 0; r < 4; r++) {
+        d[r] = dx + (size_t)rw[r] * in_dim;
+        g[r] = dy + (size_t)rw[r] * out_dim;
+    }
+    for (i = i0; i + 4 * LANES <= iv1; i += 4 * LANES) {
+        vec a0 = vload(d[0] + i), a1 = vload(d[1] + i);
+        vec a2 = vload(d[2] + i), a3 = vload(d[3] + i);
+        vec b0 = vload(d[0] + i + LANES), b1 = vload(d[1] + i + LANES);
+        vec b2 = vload(d[2] + i + LANES), b3 = vload(d[3] + i + LANES);
+        vec c0 = vload(d[0] + i + 2 * LANES), c1 = vload(d[1] + i + 2 * LANES);
+        vec c2 = vload(d[2] + i + 2 * LANES), c3 = vload(d[3] + i + 2 * LANES);
+        vec e0 = vload(d[0] + i + 3 * LANES), e1 = vload(d[1] + i + 3 * LANES);
+        vec e2 = vload(d[2] + i + 3 * LANES), e3 = vload(d[3] + i + 3 * LANES);
+        const lr_float *w = wo + (i - i0);
+        for (o = 0; o < no; o++, w += ws) {
+            const vec w0 = vload(w), w1 = vload(w + LANES);
+            const vec w2 = vload(w + 2 * LANES), w3 = vload(w + 3 * LANES);
+            vec gv;
+            gv = vsplat(g[0][o]);
+            a0 = vmuladd(a0, gv, w0); b0 = vmuladd(b0, gv, w1);
+            c0 = vmuladd(c0, gv, w2); e0 = vmuladd(e0, gv, w3);
+            gv = vsplat(g[1][o]);
+            a1 = vmuladd(a1, gv, w0); b1 = vmuladd(b1, gv, w1);
+            c1 = vmuladd(c1, gv, w2); e1 = vmuladd(e1, gv, w3);
+            gv = vsplat(g[2][o]);
+            a2 = vmuladd(a2, gv, w0); b2 = vmuladd(b2, gv, w1);
+            c2 = vmuladd(c2, gv, w2); e2 = vmuladd(e2, gv, w3);
+            gv = vsplat(g[3][o]);
+            a3 = vmuladd(a3, gv, w0); b3 = vmuladd(b3, gv, w1);
+            c3 = vmuladd(c3, gv, w2); e3 = vmuladd(e3, gv, w3);
+        }
+        memcpy(d[0] + i, &a0, sizeof a0); memcpy(d[1] + i, &a1, sizeof a1);
+        memcpy(d[2] + i, &a2, sizeof a2); memcpy(d[3] + i, &a3, sizeof a3);
+        memcpy(d[0] + i + LANES, &b0, sizeof b0); memcpy(d[1] + i + LANES, &b1, sizeof b1);
+        memcpy(d[2] + i + LANES, &b2, sizeof b2); memcpy(d[3] + i + LANES, &b3, sizeof b3);
+        memcpy(d[0] + i + 2 * LANES, &c0, sizeof c0); memcpy(d[1] + i + 2 * LANES, &c1, sizeof c1);
+        memcpy(d[2] + i + 2 * LANES, &c2, sizeof c2); memcpy(d[3] + i + 2 * LANES, &c3, sizeof c3);
+        memcpy(d[0] + i + 3 * LANES, &e0, sizeof e0); memcpy(d[1] + i + 3 * LANES, &e1, sizeof e1);
+        memcpy(d[2] + i + 3 * LANES, &e2, sizeof e2); memcpy(d[3] + i + 3 * LANES, &e3, sizeof e3);
+    }
+    return i; /* the first column not done */
+}
+
+/* One such row: 4 vectors of columns side by side (4 independent chains
+ * instead of one, whose additions would wait on each other), then one. */
+ALWAYS_INLINE void bwd_row1(lr_float *dx, const lr_float *dy,
+                            const lr_float *wo, size_t ws, int t, int i0,
+                            int iv1, int no, int in_dim, int out_dim)
+{
+    lr_float *d = dx + (size_t)t * in_dim;
+    const lr_float *g = dy + (size_t)t * out_dim;
+    int i, o;
+    for (i = i0; i + 4 * LANES <= iv1; i += 4 * LANES) {
+        vec a = vload(d + i), b = vload(d + i + LANES);
+        vec c = vload(d + i + 2 * LANES), e = vload(d + i + 3 * LANES);
+        const lr_float *w = wo + (i - i0);
+        for (o = 0; o < no; o++, w += ws) {
+            const vec gv = vsplat(g[o]);
+            a = vmuladd(a, gv, vload(w));
+            b = vmuladd(b, gv, vload(w + LANES));
+            c = vmuladd(c, gv, vload(w + 2 * LANES));
+            e = vmuladd(e, gv, vload(w + 3 * LANES));
+        }
+        memcpy(d + i, &a, sizeof a); memcpy(d + i + LANES, &b, sizeof b);
+        memcpy(d + i + 2 * LANES, &c, sizeof c);
+        memcpy(d + i + 3 * LANES, &e, sizeof e);
+    }
+    for (; i < iv1; i += LANES) {
+        vec a = vload(d + i);
+        const lr_float *w = wo + (i - i0);
+        for (o = 0; o < no; o++, w += ws) a = vmuladd(a, vsplat(g[o]), vload(w));
+        memcpy(d + i, &a, sizeof a);
+    }
+}
+
+/* The number of g[0 .. no-1] equal to 0 (lanes compared side by side). */
+ALWAYS_INLINE int count_zeros(const lr_float *g, int no)
+{
+    int k = 0, z = 0;
+#if HAVE_VEC
+    if (no >= LANES) {
+        const vec zero = vzero();
+        __typeof__(zero == zero) m = zero != zero; /* all lanes 0 */
+        int j;
+        for (; k + LANES <= no; k += LANES) m += vload(g + k) == zero;
+        for (j = 0; j < LANES; j++) z -= (int)m[j]; /* a true lane is -1 */
+    }
+#endif
+    for (; k < no; k++) z += g[k] == 0;
+    return z;
+}
+
+/* d[0 .. tw-1] (tw < LANES) += g[o] * wp[o][.] for o = 0 .. no-1 in
+ * order, wp: no rows of LANES values (zeros after tw). */
+ALWAYS_INLINE void bwd_tail1(lr_float *d, const lr_float *g,
+                             const lr_float *wp, int no, int tw)
+{
+    lr_float tmp[LANES];
+    vec a;
+    int o;
+    memset(tmp, 0, sizeof tmp);
+    memcpy(tmp, d, sizeof *d * tw);
+    a = vload(tmp);
+    for (o = 0; o < no; o++) a = vmuladd(a, vsplat(g[o]), vload(wp + (size_t)o * LANES));
+    memcpy(tmp, &a, sizeof a);
+    memcpy(d, tmp, sizeof *d * tw);
+}
+
+ALWAYS_INLINE void bwd_body(lr_float *dx, const lr_float *dy, const void *w,
+                            lr_dtype dt, int t0, int t1, int i0, int i1,
+                            int in_dim, int out_dim, int wide)
+{
+    lr_float buf[BO * BC], pk[BO * 4 * LANES];
+    const int direct = dt == LR_FLOAT_DTYPE, len = i1 - i0;
+    const int iv1 = i0 + (len - len % LANES);
+    /* AVX-512: the columns [i0, ix4) in chunks of 4 vectors, each chunk's
+     * BO weight rows packed side by side in pk (rows of W a power of two
+     * apart would fall into the same few L1 sets), every vector row of the
+     * task through one chunk before the next chunk */
+    const int ix4 = wide ? i0 + (iv1 - i0) / (4 * LANES) * (4 * LANES) : i0;
+    int rv[BT];
+    int o0, t, k, c, r;
+    for (o0 = 0; o0 < out_dim; o0 += BO) {
+        const int o1 = o0 + BO < out_dim ? o0 + BO : out_dim, no = o1 - o0;
+        const lr_float *wo;
+        size_t ws;
+        int nv = 0;
+        if (direct) {
+            wo = (const lr_float *)w + (size_t)o0 * in_dim + i0;
+            ws = (size_t)in_dim;
+        } else {
+            for (k = 0; k < no; k++)
+                weight_range(buf + (size_t)k * len, w, dt,
+                             (size_t)(o0 + k) * in_dim + i0, len);
+            wo = buf;
+            ws = (size_t)len;
+        }
+        /* rows whose dy has no zero in this block go to the vector kernel
+         * (4 at a time); an all-zero row (padding, a first position) adds
+         * nothing; a row with some zeros takes the definition */
+        for (t = t0; t < t1; t++) {
+            const lr_float *g = dy + (size_t)t * out_dim + o0;
+            int zeros;
+#if HAVE_VEC
+            /* this row's next block of dy, read when this one is done */
+            if (o1 < out_dim) {
+                __builtin_prefetch(g + BO);
+                __builtin_prefetch(g + BO + 16);
+            }
+#endif
+            zeros = count_zeros(g, no);
+            if (zeros == no) continue;
+            if (zeros || iv1 == i0) {
+                bwd_scalar(dx, dy, wo, ws, t, t + 1, i0, i1, o0, o1, in_dim,
+                           out_dim);
+                continue;
+            }
+            rv[nv++] = t;
+        }
+        if (!nv) continue;
+        /* the last len % LANES columns: one vector per row, the weight
+         * columns packed with zeros after them (those lanes are thrown
+         * away) */
+        if (iv1 < i1) {
+            const int tw = i1 - iv1;
+            for (k = 0; k < no; k++) {
+                memset(pk + (size_t)k * LANES, 0, sizeof *pk * LANES);
+                memcpy(pk + (size_t)k * LANES, wo + (size_t)k * ws + (iv1 - i0),
+                       sizeof *pk * tw);
+            }
+            for (r = 0; r < nv; r++)
+                bwd_tail1(dx + (size_t)rv[r] * in_dim + iv1,
+                          dy + (size_t)rv[r] * out_dim + o0, pk, no, tw);
+        }
+        /* the vector rows: each dx element still adds this block's terms
+         * in ascending o (one kernel call covers the block) */
+        for (c = i0; c < ix4; c += 4 * LANES) {
+            for (k = 0; k < no; k++)
+                memcpy(pk + (size_t)k * 4 * LANES, wo + (size_t)k * ws + (c - i0),
+                       sizeof *pk * 4 * LANES);
+            for (r = 0; r + 4 <= nv; r += 4)
+                bwd_rows4_x4(dx, dy + o0, pk, 4 * LANES, rv + r, c,
+                             c + 4 * LANES, no, in_dim, out_dim);
+            for (; r < nv; r++)
+                bwd_row1(dx, dy + o0, pk, 4 * LANES, rv[r], c, c + 4 * LANES,
+                         no, in_dim, out_dim);
+        }
+        if (ix4 < iv1) {
+            const lr_float *wc = wo + (ix4 - i0);
+            for (r = 0; r + 4 <= nv; r += 4) {
+                int iw = ix4;
+                if (wide)
+                    iw = bwd_rows4_wide(dx, dy + o0, wc, ws, rv + r, ix4, iv1,
+                                        no, in_dim, out_dim);
+                bwd_rows4(dx, dy + o0, wc + (iw - ix4), ws, rv + r, iw, iv1,
+                          no, in_dim, out_dim);
+            }
+            for (; r < nv; r++)
+                bwd_row1(dx, dy + o0, wc, ws, rv[r], ix4, iv1, no, in_dim,
+                         out_dim);
+        }
+    }
+}
+
+static void bwd_generic(lr_float *dx, const lr_float *dy, const void *w,
+                        lr_dtype dt, int t0, int t1, int i0, int i1,
+                        int in_dim, int out_dim)
+{
+    bwd_body(dx, dy, w, dt, t0, t1, i0, i1, in_dim, out_dim, 0);
+}
+
+#if HAVE_X86_DISPATCH
+__attribute__((target("avx512f")))
+static void bwd_avx512(lr_float *dx, const lr_float *dy, const void *w,
+                       lr_dtype dt, int t0, int t1, int i0, int i1,
+                       int in_dim, int out_dim)
+{
+    bwd_body(dx, dy, w, dt, t0, t1, i0, i1, in_dim, out_dim, 1);
+}
+
+__attribute__((target("avx2")))
+static void bwd_avx2(lr_float *dx, const lr_float *dy, const void *w,
+                     lr_dtype dt, int t0, int t1, int i0, int i1,
+                     int in_dim, int out_dim)
+{
+    bwd_body(dx, dy, w, dt, t0, t1, i0, i1, in_dim, out_dim, 0);
+}
+#endif
+
+typedef void (*bwd_fn)(lr_float *, const lr_float *, const void *, lr_dtype,
+                       int, int, int, int, int, int);
+
+static bwd_fn pick_bwd(void)
+{
+#if HAVE_X86_DISPATCH
+    if (__builtin_cpu_supports("avx512f")) return bwd_avx512;
+    if (__builtin_cpu_supports("avx2")) return bwd_avx2;
+#endif
+    return bwd_generic;
+}
+
+void lr_matmul_backward(lr_float *dx, const lr_float *dy, const lr_tensor *w,
+                        int n)
+{
+    const int out_dim = (int)w->shape[0], in_dim = (int)w->shape[1];
+    const int nb = (n + BT - 1) / BT, nc = (in_dim + BC - 1) / BC;
+    const bwd_fn fn = LR_SIMD ? pick_bwd() : NULL;
+    int task;
+#ifdef LR_OMP
+#pragma omp parallel for schedule(static) \
+    if ((double)n * in_dim * out_dim > 65536.0)
+#endif
+    for (task = 0; task < nb * nc; task++) {
+        const int b = task / nc, c = task % nc;
+        const int t0 = b * BT, t1 = t0 + BT < n ? t0 + BT : n;
+        const int i0 = c * BC, i1 = i0 + BC < in_dim ? i0 + BC : in_dim;
+        if (fn) {
+            fn(dx, dy, w->data, w->dtype, t0, t1, i0, i1, in_dim, out_dim);
+        } else if (w->dtype == LR_FLOAT_DTYPE) {
+            bwd_scalar(dx, dy, (const lr_float *)w->data + i0, (size_t)in_dim,
+                       t0, t1, i0, i1, 0, out_dim, in_dim, out_dim);
+        } else {
+            /* SIMD=0 with converted weights: one row chunk at a time */
+            lr_float row[BC];
+            int o;
+            for (o = 0; o < out_dim; o++) {
+                weight_range(row, w->data, w->dtype, (size_t)o * in_dim + i0,
+                             i1 - i0);
+                bwd_scalar(dx, dy, row, 0, t0, t1, i0, i1, o, o + 1, in_dim,
+                           out_dim);
+            }
+        }
+    }
+}
+
+/* ---- dW = dy^T x -------------------------------------------------------- */
+
+/* Weight gradient dw[o][i] += sum_t dy[t][o] x[t][i].
+ * Order (the definition, bww_scalar): each dw[o][i] adds dy[t][o] x[t][i]
+ * for t = 0, 1, ..., n-1 in turn onto its previous value (one rounding for
+ * the product, one for the sum; zeros of dy are not skipped).  The vector
+ * kernels keep that order per element: lanes hold 16 columns i of one row
+ * o, a tile of 4 rows x 64 columns stays in 16 registers over a block of
+ * BWT rows of x and dy (loaded from and stored to dw between blocks, which
+ * is exact), so neither the blocking nor the thread count changes a bit.
+ * Tasks (one thread each) are BWO rows of dw. */
+#define BWO 64      /* rows of dw per task */
+#define BWT 128     /* rows of x / dy per block */
+#define BWC 256     /* columns of dw per block */
+
+/* The definition on dw rows [o0, o1), columns [i0, i1), x/dy rows [t0, t1). */
+static void bww_scalar(lr_float *dw, const lr_float *dy, const lr_float *x,
+                       int t0, int t1, int o0, int o1, int i0, int i1,
+                       int in_dim, int out_dim)
+{
+    int o, t, i;
+    for (o = o0; o < o1; o++) {
+        lr_float *restrict d = dw + (size_t)o * in_dim;
+        for (t = t0; t < t1; t++) {
+            const lr_float g = dy[(size_t)t * out_dim + o];
+            const lr_float *restrict xt = x + (size_t)t * in_dim;
+            for (i = i0; i < i1; i++) d[i] += g * xt[i];
+        }
+    }
+}
+
+/* Rows o .. o+3 of dw x columns [i, i + 4 LANES), over t0 .. t1-1. */
+ALWAYS_INLINE void bww_4x4(lr_float *dw, const lr_float *dy,
+                           const lr_float *x, int t0, int t1, int o, int i,
+                           int in_dim, int out_dim)
+{
+    lr_float *d0 = dw + (size_t)o * in_dim + i, *d1 = d0 + in_dim;
+    lr_float *d2 = d1 + in_dim, *d3 = d2 + in_dim;
+    vec a0 = vload(d0), b0 = vload(d0 + LANES), c0 = vload(d0 + 2 * LANES), e0 = vload(d0 + 3 * LANES);
+    vec a1 = vload(d1), b1 = vload(d1 + LANES), c1 = vload(d1 + 2 * LANES), e1 = vload(d1 + 3 * LANES);
+    vec a2 = vload(d2), b2 = vload(d2 + LANES), c2 = vload(d2 + 2 * LANES), e2 = vload(d2 + 3 * LANES);
+    vec a3 = vload(d3), b3 = vload(d3 + LANES), c3 = vload(d3 + 2 * LANES), e3 = vload(d3 + 3 * LANES);
+    const lr_float *xt = x + (size_t)t0 * in_dim + i;
+    const lr_float *g = dy + (size_t)t0 * out_dim + o;
+    int t;
+    for (t = t0; t < t1; t++, xt += in_dim, g += out_dim) {
+        const vec x0 = vload(xt), x1 = vload(xt + LANES);
+        const vec x2 = vload(xt + 2 * LANES), x3 = vload(xt + 3 * LANES);
+        vec gv;
+        gv = vsplat(g[0]);
+        a0 = vmuladd(a0, gv, x0); b0 = vmuladd(b0, gv, x1);
+        c0 = vmuladd(c0, gv, x2); e0 = vmuladd(e0, gv, x3);
+        gv = vsplat(g[1]);
+        a1 = vmuladd(a1, gv, x0); b1 = vmuladd(b1, gv, x1);
+        c1 = vmuladd(c1, gv, x2); e1 = vmuladd(e1, gv, x3);
+        gv = vsplat(g[2]);
+        a2 = vmuladd(a2, gv, x0); b2 = vmuladd(b2, gv, x1);
+        c2 = vmuladd(c2, gv, x2); e2 = vmuladd(e2, gv, x3);
+        gv = vsplat(g[3]);
+        a3 = vmuladd(a3, gv, x0); b3 = vmuladd(b3, gv, x1);
+        c3 = vmuladd(c3, gv, x2); e3 = vmuladd(e3, gv, x3);
+    }
+    memcpy(d0, &a0, sizeof a0); memcpy(d0 + LANES, &b0, sizeof b0);
+    memcpy(d0 + 2 * LANES, &c0, sizeof c0); memcpy(d0 + 3 * LANES, &e0, sizeof e0);
+    memcpy(d1, &a1, sizeof a1); memcpy(d1 + LANES, &b1, sizeof b1);
+    memcpy(d1 + 2 * LANES, &c1, sizeof c1); memcpy(d1 + 3 * LANES, &e1, sizeof e1);
+    memcpy(d2, &a2, sizeof a2); memcpy(d2 + LANES, &b2, sizeof b2);
+    memcpy(d2 + 2 * LANES, &c2, sizeof c2); memcpy(d2 + 3 * LANES, &e2, sizeof e2);
+    memcpy(d3, &a3, sizeof a3); memcpy(d3 + LANES, &b3, sizeof b3);
+    memcpy(d3 + 2 * LANES, &c3, sizeof c3); memcpy(d3 + 3 * LANES, &e3, sizeof e3);
+}
+
+/* Rows o .. o+3 x columns [i, i + LANES). */
+ALWAYS_INLINE void bww_4x1(lr_float *dw, const lr_float *dy,
+                           const lr_float *x, int t0, int t1, int o, int i,
+                           int in_dim, int out_dim)
+{
+    lr_float *d0 = dw + (size_t)o * in_dim + i, *d1 = d0 + in_dim;
+    lr_float *d2 = d1 + in_dim, *d3 = d2 + in_dim;
+    vec a0 = vload(d0), a1 = vload(d1), a2 = vload(d2), a3 = vload(d3);
+    const lr_float *xt = x + (size_t)t0 * in_dim + i;
+    const lr_float *g = dy + (size_t)t0 * out_dim + o;
+    int t;
+    for (t = t0; t < t1; t++, xt += in_dim, g += out_dim) {
+        const vec x0 = vload(xt);
+        a0 = vmuladd(a0, vsplat(g[0]), x0);
+        a1 = vmuladd(a1, vsplat(g[1]), x0);
+        a2 = vmuladd(a2, vsplat(g[2]), x0);
+        a3 = vmuladd(a3, vsplat(g[3]), x0);
+    }
+    memcpy(d0, &a0, sizeof a0); memcpy(d1, &a1, sizeof a1);
+    memcpy(d2, &a2, sizeof a2); memcpy(d3, &a3, sizeof a3);
+}
+
+/* One row o x columns [i, i + LANES). */
+ALWAYS_INLINE void bww_1x1(lr_float *dw, const lr_float *dy,
+                           const lr_float *x, int t0, int t1, int o, int i,
+                           int in_dim, int out_dim)
+{
+    lr_float *d0 = dw + (size_t)o * in_dim + i;
+    vec a0 = vload(d0);
+    const lr_float *xt = x + (size_t)t0 * in_dim + i;
+    const lr_float *g = dy + (size_t)t0 * out_dim + o;
+    int t;
+    for (t = t0; t < t1; t++, xt += in_dim, g += out_dim)
+        a0 = vmuladd(a0, vsplat(g[0]), vload(xt));
+    memcpy(d0, &a0, sizeof a0);
+}
+
+/* d[0 .. tw-1] (tw < LANES) += g[t * gs] * xp[t][.] for t = 0 .. nt-1 in
+ * order, xp: nt rows of LANES values (zeros after tw). */
+ALWAYS_INLINE void bww_tail1(lr_float *d, const lr_float *g, int gs,
+                             const lr_float *xp, int nt, int tw)
+{
+    lr_float tmp[LANES];
+    vec a;
+    int t;
+    memset(tmp, 0, sizeof tmp);
+    memcpy(tmp, d, sizeof *d * tw);
+    a = vload(tmp);
+    for (t = 0; t < nt; t++)
+        a = vmuladd(a, vsplat(g[(size_t)t * gs]), vload(xp + (size_t)t * LANES));
+    memcpy(tmp, &a, sizeof a);
+    memcpy(d, tmp, sizeof *d * tw);
+}
+
+/* dw rows [o0, o1), all columns, all n rows of x / dy. */
+ALWAYS_INLINE void bww_body(lr_float *dw, const lr_float *dy,
+                            const lr_float *x, int n, int o0, int o1,
+                            int in_dim, int out_dim)
+{
+    const int iv = in_dim - in_dim % LANES;
+    int t0, c0, o, i;
+    for (t0 = 0; t0 < n; t0 += BWT) {
+        const int t1 = t0 + BWT < n ? t0 + BWT : n;
+        for (c0 = 0; c0 < iv; c0 += BWC) {
+            const int c1 = c0 + BWC < iv ? c0 + BWC : iv;
+            for (o = o0; o + 4 <= o1; o += 4) {
+                for (i = c0; i + 4 * LANES <= c1; i += 4 * LANES)
+                    bww_4x4(dw, dy, x, t0, t1, o, i, in_dim, out_dim);
+                for (; i < c1; i += LANES)
+                    bww_4x1(dw, dy, x, t0, t1, o, i, in_dim, out_dim);
+            }
+            for (; o < o1; o++)
+                for (i = c0; i < c1; i += LANES)
+                    bww_1x1(dw, dy, x, t0, t1, o, i, in_dim, out_dim);
+        }
+        if (iv < in_dim) {
+            /* the last in_dim % LANES columns: one vector per row of dw,
+             * this block's rows of x packed with zeros after them (those
+             * lanes are thrown away) */
+            lr_float xp[BWT * LANES];
+            const int tw = in_dim - iv;
+            int t;
+            for (t = t0; t < t1; t++) {
+                memset(xp + (size_t)(t - t0) * LANES, 0, sizeof *xp * LANES);
+                memcpy(xp + (size_t)(t - t0) * LANES, x + (size_t)t * in_dim + iv,
+                       sizeof *xp * tw);
+            }
+            for (o = o0; o < o1; o++)
+                bww_tail1(dw + (size_t)o * in_dim + iv, dy + (size_t)t0 * out_dim + o,
+                          out_dim, xp, t1 - t0, tw);
+        }
+    }
+}
+
+static void bww_generic(lr_float *dw, const lr_float *dy, const lr_float *x,
+                        int n, int o0, int o1, int in_dim, int out_dim)
+{
+    bww_body(dw, dy, x, n, o0, o1, in_dim, out_dim);
+}
+
+#if HAVE_X86_DISPATCH
+__attribute__((target("avx512f")))
+static void bww_avx512(lr_float *dw, const lr_float *dy, const lr_float *x,
+                       int n, int o0, int o1, int in_dim, int out_dim)
+{
+    bww_body(dw, dy, x, n, o0, o1, in_dim, out_dim);
+}
+
+__attribute__((target("avx2")))
+static void bww_avx2(lr_float *dw, const lr_float *dy, const lr_float *x,
+                     int n, int o0, int o1, int in_dim, int out_dim)
+{
+    bww_body(dw, dy, x, n, o0, o1, in_dim, out_dim);
+}
+#endif
+
+typedef void (*bww_fn)(lr_float *, const lr_float *, const lr_float *, int,
+                       int, int, int, int);
+
+static bww_fn pick_bww(void)
+{
+#if HAVE_X86_DISPATCH
+    if (__builtin_cpu_supports("avx512f")) return bww_avx512;
+    if (__builtin_cpu_supports("avx2")) return bww_avx2;
+#endif
+    return bww_generic;
+}
+
+void lr_matmul_backward_weight_ref(lr_float *dw, const lr_float *dy,
+                                   const lr_float *x, int n, int in_dim,
+                                   int out_dim)
+{
+    bww_scalar(dw, dy, x, 0, n, 0, out_dim, 0, in_dim, in_dim, out_dim);
+}
+
+void lr_matmul_backward_weight(lr_float *dw, const lr_float *dy,
+                               const lr_float *x, int n, int in_dim,
+                               int out_dim)
+{
+    /* dy (n, out), x (n, in), dw (out, in):  y[t][o] = sum_i x[t][i] W[o][i]
+     * so dL/dW[o][i] = sum_t dy[t][o] x[t][i]; rows of dw are independent. */
+    const bww_fn fn = LR_SIMD ? pick_bww() : NULL;
+    const int ntask = (out_dim + BWO - 1) / BWO;
+    int task;
+#ifdef LR_OMP
+#pragma omp parallel for schedule(static) \
+    if ((double)n * in_dim * out_dim > 65536.0)
+#endif
+    for (task = 0; task < ntask; task++) {
+        const int o0 = task * BWO, o1 = o0 + BWO < out_dim ? o0 + BWO : out_dim;
+        if (fn) fn(dw, dy, x, n, o0, o1, in_dim, out_dim);
+        else bww_scalar(dw, dy, x, 0, n, o0, o1, 0, in_dim, in_dim, out_dim);
+    }
+}

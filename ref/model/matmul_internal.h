@@ -1,0 +1,117 @@
+/* matmul_internal.h - what the two files of the matmul share and
+ * matmul.h does not say (internal to ref/model, not installed):
+ *   matmul.c           y = x W^T: the reference kernel and the fast one
+ *   matmul_backward.c  dx += dy W and dW += dy^T x, reference and fast
+ * Here: the 16-lane vector type the fast kernels are written with (GCC/
+ * clang vector extensions, or a struct of 16 lr_floats in plain C for
+ * other compilers: the same arithmetic, lane by lane, multiply then add,
+ * no FMA under -ffp-contract=off), its three helpers, whether x86-64
+ * clones for AVX-512 and AVX2 are built (HAVE_X86_DISPATCH), and the
+ * conversion of stored weights (F32, F64, BF16, F16) to lr_float.
+ * (core/vec_internal.h holds the vector types of lora.c and attention.c;
+ * these are the matmul's own, used with any GCC/clang target.)
+ * Depends on: matmul.h (common, dtype: bf16/f16 conversion, model:
+ * lr_tensor). */
+#ifndef LLAMAREF_MATMUL_INTERNAL_H
+#define LLAMAREF_MATMUL_INTERNAL_H
+
+#include <string.h>
+
+#include "llamaref/model/matmul.h"
+
+#define LANES LR_MATMUL_LANES
+
+/* The value of stored weight i as lr_float. */
+static lr_float weight_at(const void *w, lr_dtype dt, size_t i)
+{
+    switch (dt) {
+    case LR_F32: return (lr_float)((const float *)w)[i];
+    case LR_F64: return (lr_float)((const double *)w)[i];
+    case LR_BF16: return (lr_float)lr_bf16_to_f32(((const uint16_t *)w)[i]);
+    case LR_F16: return (lr_float)lr_f16_to_f32(((const uint16_t *)w)[i]);
+    default: return 0;
+    }
+}
+
+/* Converts n weights starting at element i into dst. */
+static void weight_range(lr_float *dst, const void *w, lr_dtype dt, size_t i,
+                         int n)
+{
+    int k;
+    switch (dt) {
+    case LR_F32: {
+        const float *p = (const float *)w + i;
+        for (k = 0; k < n; k++) dst[k] = (lr_float)p[k];
+        break;
+    }
+    case LR_F64: {
+        const double *p = (const double *)w + i;
+        for (k = 0; k < n; k++) dst[k] = (lr_float)p[k];
+        break;
+    }
+    case LR_BF16: {
+        /* the bits of lr_bf16_to_f32, written out here so that the loop
+         * is inlined and vectorised (a call per weight took 80% of a LoRA
+         * step on a BF16 base) */
+        const uint16_t *p = (const uint16_t *)w + i;
+        for (k = 0; k < n; k++) {
+            const uint32_t b = (uint32_t)p[k] << 16;
+            float f;
+            memcpy(&f, &b, sizeof f);
+            dst[k] = (lr_float)f;
+        }
+        break;
+    }
+    default:
+        for (k = 0; k < n; k++) dst[k] = weight_at(w, dt, i + (size_t)k);
+    }
+}
+
+#if defined(__GNUC__) && !defined(__TINYC__) && !defined(__PCC__)
+#define HAVE_VEC 1
+#if !defined(__clang__)
+/* the vector helpers are always inlined: no vector crosses a call ABI */
+#pragma GCC diagnostic ignored "-Wpsabi"
+#endif
+typedef lr_float vec __attribute__((vector_size(LANES * sizeof(lr_float))));
+#define ALWAYS_INLINE static inline __attribute__((always_inline))
+#else
+#define HAVE_VEC 0
+typedef struct vec { lr_float l[LANES]; } vec;
+#define ALWAYS_INLINE static
+#endif
+
+ALWAYS_INLINE vec vzero(void)
+{
+    vec v;
+    memset(&v, 0, sizeof v);
+    return v;
+}
+
+ALWAYS_INLINE vec vload(const lr_float *p)
+{
+    vec v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+ALWAYS_INLINE vec vmuladd(vec acc, vec a, vec b)
+{
+#if HAVE_VEC
+    return acc + a * b;
+#else
+    int j;
+    for (j = 0; j < LANES; j++) acc.l[j] += a.l[j] * b.l[j];
+    return acc;
+#endif
+}
+
+/* AVX-512 and AVX2 clones of a kernel body, chosen at run time */
+#if HAVE_VEC && defined(__x86_64__) && !defined(__clang__) || \
+    HAVE_VEC && defined(__x86_64__) && defined(__clang__) && __clang_major__ >= 9
+#define HAVE_X86_DISPATCH 1
+#else
+#define HAVE_X86_DISPATCH 0
+#endif
+
+#endif
