@@ -81,7 +81,6 @@ typedef struct cli_optdef {
  * on). */
 #define CLI_OPT(name, kind, dst) {name, kind, dst, 0, 0, NULL, NULL, NULL}
 #define CLI_NUM(name, kind, dst, lo, hi) {name, kind, dst, lo, hi, NULL, NULL, NULL}
-#define CLI_FUN(name, fn, dst) {name, CLI_FN, dst, 0, 0, NULL, fn, NULL}
 int cli_parse(const char *cmd, int argc, char **argv, int first,
               const cli_optdef *opts, size_t n, void (*usage)(FILE *));
 /* The same with the options' help in the table: --help prints head, each
@@ -105,6 +104,11 @@ void cli_help(FILE *f, const char *opt, const char *def);
 /* 1 when stderr is a terminal: progress lines use '\r' there and one line
  * per update otherwise (a log file). */
 int cli_stderr_tty(void);
+/* A token-id list ("1 2 3" or "1,2,3") given to opt, as in
+ * generate's, dump's and verify's --ids: parsed into a malloc'ed array;
+ * prints a message naming opt and returns -1 on a malformed or empty list
+ * or a value outside [-2^31, 2^31). */
+int cli_ids(const char *opt, const char *val, int **ids, int *n);
 /* Wall-clock seconds for rates and ETAs: the library's one clock
  * (lr_clock_seconds, common.h), also usable as a function pointer. */
 #define cli_now lr_clock_seconds

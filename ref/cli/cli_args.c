@@ -1,5 +1,6 @@
 /* cli_args.c - the shared option vocabulary (aliases, strict value parsers,
- * "did you mean") and output-path preparation.  See cli.h and docs/cli.md. */
+ * token-id lists, "did you mean") and output-path preparation.  See cli.h
+ * and docs/cli.md. */
 #if !defined(_WIN32) && !defined(_POSIX_C_SOURCE)
 #define _POSIX_C_SOURCE 200809L /* isatty */
 #endif
@@ -15,6 +16,7 @@
 #include "llamaref/core/common.h"
 #include "llamaref/core/par.h"
 #include "llamaref/core/rng.h"
+#include "llamaref/core/tokens.h"
 
 const char *cli_cmd = "";
 
@@ -113,6 +115,35 @@ int cli_seed(const char *opt, const char *val, long *out)
         return 0;
     }
     return cli_int(opt, val, 0, 0x7fffffffL, out);
+}
+
+/* a token-id list: lr_tokens_parse_list (tokens.h) with the command
+ * line's messages */
+int cli_ids(const char *opt, const char *val, int **ids, int *n)
+{
+    lr_tokens t = {0};
+    lr_error err;
+    size_t at, i;
+    *ids = NULL;
+    *n = 0;
+    if (!val) {
+        fprintf(stderr, "llamaref %s: option %s needs a value\n", cli_cmd, opt);
+        return -1;
+    }
+    if (lr_tokens_parse_list(val, &t, &at, &err)) {
+        if (at != (size_t)-1)
+            fprintf(stderr, "llamaref %s: option %s: '%s' is not a list of "
+                    "integers (at byte %d)\n", cli_cmd, opt, val, (int)at);
+        else
+            fprintf(stderr, "llamaref %s: option %s: %s\n", cli_cmd, opt, err.msg);
+    } else if (!t.n) {
+        fprintf(stderr, "llamaref %s: option %s: empty id list\n", cli_cmd, opt);
+    } else if ((*ids = malloc(sizeof **ids * t.n)) != NULL) {
+        for (i = 0; i < t.n; i++) (*ids)[i] = t.ids[i];
+        *n = (int)t.n;
+    }
+    lr_tokens_free(&t);
+    return *ids ? 0 : -1;
 }
 
 /* A command's --help: its usage function, or its head, its options' help
