@@ -300,13 +300,6 @@ static int parse(const char *cmd, int argc, char **argv, int first,
     return -1;
 }
 
-int cli_parse(const char *cmd, int argc, char **argv, int first,
-              const cli_optdef *opts, size_t n, void (*usage)(FILE *))
-{
-    cli_doc d = {usage, NULL, 0, NULL, NULL};
-    return parse(cmd, argc, argv, first, opts, n, &d);
-}
-
 int cli_parse_doc(const char *cmd, int argc, char **argv, int first,
                   const cli_optdef *opts, size_t n, const char *head, const char *foot)
 {
