@@ -47,6 +47,11 @@ int cli_double_in(const char *opt, const char *val, double lo, int lo_open,
 /* --seed S: 0 .. 2^31-1, or -1 to draw one (printed on stderr; *out holds
  * the drawn seed, so whatever records the options records it). */
 int cli_seed(const char *opt, const char *val, long *out);
+/* A token-id list ("1 2 3" or "1,2,3") given to opt, as in
+ * generate's, dump's and verify's --ids: parsed into a malloc'ed array;
+ * prints a message naming opt and returns -1 on a malformed or empty list
+ * or a value outside [-2^31, 2^31). */
+int cli_ids(const char *opt, const char *val, int **ids, int *n);
 /* Ends the argument loop on an option the command does not know: the
  * message says "needs a value" for one of the command's own options given
  * last without its value, else "unknown option" with the closest option
@@ -100,11 +105,6 @@ void cli_help(FILE *f, const char *opt, const char *def);
 /* 1 when stderr is a terminal: progress lines use '\r' there and one line
  * per update otherwise (a log file). */
 int cli_stderr_tty(void);
-/* A token-id list ("1 2 3" or "1,2,3") given to opt, as in
- * generate's, dump's and verify's --ids: parsed into a malloc'ed array;
- * prints a message naming opt and returns -1 on a malformed or empty list
- * or a value outside [-2^31, 2^31). */
-int cli_ids(const char *opt, const char *val, int **ids, int *n);
 /* Wall-clock seconds for rates and ETAs: the library's one clock
  * (lr_clock_seconds, common.h), also usable as a function pointer. */
 #define cli_now lr_clock_seconds
