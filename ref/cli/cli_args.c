@@ -117,33 +117,22 @@ int cli_seed(const char *opt, const char *val, long *out)
     return cli_int(opt, val, 0, 0x7fffffffL, out);
 }
 
-/* a token-id list: lr_tokens_parse_list (tokens.h) with the command
+/* a token-id list: lr_tokens_parse_ids (tokens.h) with the command
  * line's messages */
 int cli_ids(const char *opt, const char *val, int **ids, int *n)
 {
-    lr_tokens t = {0};
     lr_error err;
-    size_t at, i;
+    size_t at;
     *ids = NULL;
     *n = 0;
-    if (!val) {
-        fprintf(stderr, "llamaref %s: option %s needs a value\n", cli_cmd, opt);
-        return -1;
-    }
-    if (lr_tokens_parse_list(val, &t, &at, &err)) {
-        if (at != (size_t)-1)
-            fprintf(stderr, "llamaref %s: option %s: '%s' is not a list of "
-                    "integers (at byte %d)\n", cli_cmd, opt, val, (int)at);
-        else
-            fprintf(stderr, "llamaref %s: option %s: %s\n", cli_cmd, opt, err.msg);
-    } else if (!t.n) {
-        fprintf(stderr, "llamaref %s: option %s: empty id list\n", cli_cmd, opt);
-    } else if ((*ids = malloc(sizeof **ids * t.n)) != NULL) {
-        for (i = 0; i < t.n; i++) (*ids)[i] = t.ids[i];
-        *n = (int)t.n;
-    }
-    lr_tokens_free(&t);
-    return *ids ? 0 : -1;
+    if (!val) return no_value(opt);
+    if (!lr_tokens_parse_ids(val, ids, n, &at, &err)) return 0;
+    if (at != (size_t)-1)
+        fprintf(stderr, "llamaref %s: option %s: '%s' is not a list of "
+                "integers (at byte %d)\n", cli_cmd, opt, val, (int)at);
+    else
+        fprintf(stderr, "llamaref %s: option %s: %s\n", cli_cmd, opt, err.msg);
+    return -1;
 }
 
 /* A command's --help: its usage function, or its head, its options' help
