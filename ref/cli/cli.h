@@ -44,9 +44,6 @@ int cli_int(const char *opt, const char *val, long lo, long hi, long *out);
  * (lo_open) or lo <= v, and v < hi (hi_open) or v <= hi. */
 int cli_double_in(const char *opt, const char *val, double lo, int lo_open,
                   double hi, int hi_open, double *out);
-/* --seed S: 0 .. 2^31-1, or -1 to draw one (printed on stderr; *out holds
- * the drawn seed, so whatever records the options records it). */
-int cli_seed(const char *opt, const char *val, long *out);
 /* A token-id list ("1 2 3" or "1,2,3") given to opt, as in
  * generate's, dump's and verify's --ids: parsed into a malloc'ed array;
  * prints a message naming opt and returns -1 on a malformed or empty list
@@ -64,9 +61,10 @@ int cli_bad_option(const char *cmd, const char *arg, void (*usage)(FILE *));
  * the value is checked: CLI_STR (const char *), CLI_FLAG and CLI_UNFLAG
  * (int set to 1 or 0; no value), CLI_LONG (long) and CLI_INT (int) within
  * [lo, hi] (cli_int), CLI_DBL within [lo, hi] and CLI_DBL_GT within
- * (lo, hi] (cli_double_in), CLI_SEED (long, cli_seed), CLI_FN (fn checks
- * the value and stores it into dst; it prints a message and returns -1
- * when the value is refused).  given, when not NULL, is set to 1 when the
+ * (lo, hi] (cli_double_in), CLI_SEED (long: 0 .. 2^31-1, or -1 to draw
+ * one, printed on stderr and stored so that whatever records the options
+ * records it), CLI_FN (fn checks the value and stores it into dst; it
+ * prints a message and returns -1 when the value is refused).  given, when not NULL, is set to 1 when the
  * option is seen. */
 enum { CLI_STR = 1, CLI_FLAG, CLI_UNFLAG, CLI_LONG, CLI_INT, CLI_DBL,
        CLI_DBL_GT, CLI_SEED, CLI_FN };

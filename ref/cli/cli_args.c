@@ -94,7 +94,9 @@ int cli_double_in(const char *opt, const char *val, double lo, int lo_open,
     return 0;
 }
 
-int cli_seed(const char *opt, const char *val, long *out)
+/* --seed S (CLI_SEED): 0 .. 2^31-1, or -1 to draw one (printed on stderr;
+ * *out holds the drawn seed, so whatever records the options records it) */
+static int cli_seed(const char *opt, const char *val, long *out)
 {
     lr_error err;
     if (val && !strcmp(val, "-1")) {

@@ -6,7 +6,6 @@
  * measurements and their order are bench.h's (lr_bench_report); this
  * file reads the options and prints the report's lines. */
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
