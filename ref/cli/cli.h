@@ -44,24 +44,27 @@ int cli_int(const char *opt, const char *val, long lo, long hi, long *out);
  * (lo_open) or lo <= v, and v < hi (hi_open) or v <= hi. */
 int cli_double_in(const char *opt, const char *val, double lo, int lo_open,
                   double hi, int hi_open, double *out);
-/* --seed S: 0 .. 2^31-1, or -1 to draw one (printed on stderr; *out holds
- * the drawn seed, so whatever records the options records it). */
-int cli_seed(const char *opt, const char *val, long *out);
+/* A token-id list ("1 2 3" or "1,2,3") given to opt, as in
+ * generate's, dump's and verify's --ids: parsed into a malloc'ed array;
+ * prints a message naming opt and returns -1 on a malformed or empty list
+ * or a value outside [-2^31, 2^31). */
+int cli_ids(const char *opt, const char *val, int **ids, int *n);
 /* Ends the argument loop on an option the command does not know: the
  * message says "needs a value" for one of the command's own options given
  * last without its value, else "unknown option" with the closest option
  * listed by usage ("did you mean --temperature?").  usage may be NULL (the
  * shared vocabulary is searched).  Returns 2. */
 int cli_bad_option(const char *cmd, const char *arg, void (*usage)(FILE *));
-/* A command's options as a table: cli_parse reads argv[first..] with it,
- * every option through cli_opt, so that each command accepts, checks and
- * refuses its options the same way.  kind says what dst points to and how
+/* A command's options as a table: cli_parse_doc reads argv[first..] with
+ * it, every option through cli_opt, so that each command accepts, checks
+ * and refuses its options the same way.  kind says what dst points to and how
  * the value is checked: CLI_STR (const char *), CLI_FLAG and CLI_UNFLAG
  * (int set to 1 or 0; no value), CLI_LONG (long) and CLI_INT (int) within
  * [lo, hi] (cli_int), CLI_DBL within [lo, hi] and CLI_DBL_GT within
- * (lo, hi] (cli_double_in), CLI_SEED (long, cli_seed), CLI_FN (fn checks
- * the value and stores it into dst; it prints a message and returns -1
- * when the value is refused).  given, when not NULL, is set to 1 when the
+ * (lo, hi] (cli_double_in), CLI_SEED (long: 0 .. 2^31-1, or -1 to draw
+ * one, printed on stderr and stored so that whatever records the options
+ * records it), CLI_FN (fn checks the value and stores it into dst; it
+ * prints a message and returns -1 when the value is refused).  given, when not NULL, is set to 1 when the
  * option is seen. */
 enum { CLI_STR = 1, CLI_FLAG, CLI_UNFLAG, CLI_LONG, CLI_INT, CLI_DBL,
        CLI_DBL_GT, CLI_SEED, CLI_FN };
@@ -75,21 +78,16 @@ typedef struct cli_optdef {
     const char *help;           /* cli_parse_doc: see there */
 } cli_optdef;
 /* Parses argv[first..argc) with the n options of opts: -h / --help prints
- * usage on stdout and returns 0; an option outside the table, a string
- * option without its value or a refused value prints its message (the
- * value parsers' above, cli_bad_option's) and returns 2; else -1 (go
- * on). */
+ * head, each option's help line in table order and foot on stdout and
+ * returns 0; an option outside the table, a string option without its
+ * value or a refused value prints its message (the value parsers' above,
+ * cli_bad_option's) and returns 2; else -1 (go on).  An option's help is
+ * its whole line when it starts with '-' ("--ids  print token ids"; "  "
+ * is put before it and a newline after); otherwise the option's shared
+ * line (cli_help) with help, when not NULL, as the command's default; help
+ * "" prints nothing (a second spelling documented on another option's
+ * line).  CLI_OPT: an entry without help; CLI_H and CLI_HN: with a help. */
 #define CLI_OPT(name, kind, dst) {name, kind, dst, 0, 0, NULL, NULL, NULL}
-#define CLI_NUM(name, kind, dst, lo, hi) {name, kind, dst, lo, hi, NULL, NULL, NULL}
-#define CLI_FUN(name, fn, dst) {name, CLI_FN, dst, 0, 0, NULL, fn, NULL}
-int cli_parse(const char *cmd, int argc, char **argv, int first,
-              const cli_optdef *opts, size_t n, void (*usage)(FILE *));
-/* The same with the options' help in the table: --help prints head, each
- * option's line in table order and foot.  An option's help is its whole
- * line when it starts with '-' ("--ids  print token ids"; "  " is put
- * before it and a newline after); otherwise the option's shared line
- * (cli_help) with help, when not NULL, as the command's default; help ""
- * prints nothing (a second spelling documented on another option's line).  CLI_H and CLI_HN: CLI_OPT and CLI_NUM with a help. */
 #define CLI_H(name, kind, dst, help) {name, kind, dst, 0, 0, NULL, NULL, help}
 #define CLI_HN(name, kind, dst, lo, hi, help) {name, kind, dst, lo, hi, NULL, NULL, help}
 int cli_parse_doc(const char *cmd, int argc, char **argv, int first,

@@ -1,5 +1,6 @@
 /* cli_args.c - the shared option vocabulary (aliases, strict value parsers,
- * "did you mean") and output-path preparation.  See cli.h and docs/cli.md. */
+ * token-id lists, "did you mean") and output-path preparation.  See cli.h
+ * and docs/cli.md. */
 #if !defined(_WIN32) && !defined(_POSIX_C_SOURCE)
 #define _POSIX_C_SOURCE 200809L /* isatty */
 #endif
@@ -15,6 +16,7 @@
 #include "llamaref/core/common.h"
 #include "llamaref/core/par.h"
 #include "llamaref/core/rng.h"
+#include "llamaref/core/tokens.h"
 
 const char *cli_cmd = "";
 
@@ -92,7 +94,9 @@ int cli_double_in(const char *opt, const char *val, double lo, int lo_open,
     return 0;
 }
 
-int cli_seed(const char *opt, const char *val, long *out)
+/* --seed S (CLI_SEED): 0 .. 2^31-1, or -1 to draw one (printed on stderr;
+ * *out holds the drawn seed, so whatever records the options records it) */
+static int cli_seed(const char *opt, const char *val, long *out)
 {
     lr_error err;
     if (val && !strcmp(val, "-1")) {
@@ -113,6 +117,24 @@ int cli_seed(const char *opt, const char *val, long *out)
         return 0;
     }
     return cli_int(opt, val, 0, 0x7fffffffL, out);
+}
+
+/* a token-id list: lr_tokens_parse_ids (tokens.h) with the command
+ * line's messages */
+int cli_ids(const char *opt, const char *val, int **ids, int *n)
+{
+    lr_error err;
+    size_t at;
+    *ids = NULL;
+    *n = 0;
+    if (!val) return no_value(opt);
+    if (!lr_tokens_parse_ids(val, ids, n, &at, &err)) return 0;
+    if (at != (size_t)-1)
+        fprintf(stderr, "llamaref %s: option %s: '%s' is not a list of "
+                "integers (at byte %d)\n", cli_cmd, opt, val, (int)at);
+    else
+        fprintf(stderr, "llamaref %s: option %s: %s\n", cli_cmd, opt, err.msg);
+    return -1;
 }
 
 /* A command's --help: its usage function, or its head, its options' help
@@ -267,13 +289,6 @@ static int parse(const char *cmd, int argc, char **argv, int first,
         i++;
     }
     return -1;
-}
-
-int cli_parse(const char *cmd, int argc, char **argv, int first,
-              const cli_optdef *opts, size_t n, void (*usage)(FILE *))
-{
-    cli_doc d = {usage, NULL, 0, NULL, NULL};
-    return parse(cmd, argc, argv, first, opts, n, &d);
 }
 
 int cli_parse_doc(const char *cmd, int argc, char **argv, int first,

@@ -9,7 +9,7 @@
 
 typedef lr_lm cli_lm; /* lm.h */
 
-/* The cli_parse table entries (cli.h) of --model, --tokenizer,
+/* The cli_parse_doc table entries (cli.h) of --model, --tokenizer,
  * --adapter, --keep-dtype and --no-check-weights, into an lr_lm. */
 #define CLI_LM_OPTS(lm)                                                      \
     CLI_OPT("--model", CLI_STR, &(lm).model_path),                          \
@@ -17,7 +17,7 @@ typedef lr_lm cli_lm; /* lm.h */
     CLI_OPT("--adapter", CLI_STR, &(lm).adapter_path),                      \
     CLI_OPT("--keep-dtype", CLI_FLAG, &(lm).keep_dtype),                    \
     CLI_OPT("--no-check-weights", CLI_FLAG, &(lm).no_check_weights)
-/* --facts FILE, repeatable (probe, mixture): a cli_parse CLI_FN adding
+/* --facts FILE, repeatable (probe, mixture): a cli_parse_doc CLI_FN adding
  * to a cli_paths; more than 64 is refused. */
 typedef struct cli_paths {
     const char *p[64];
@@ -31,7 +31,7 @@ int cli_lm_load(cli_lm *lm, const char *cmd);
 /* --template: auto, chat or plain; else a message and -1 (a usage error,
  * checked while parsing). */
 int cli_template_arg(const char *cmd, const char *arg);
-/* cli_template_arg as a cli_parse CLI_FN: the value into *(const char **)dst. */
+/* cli_template_arg as a cli_parse_doc CLI_FN: the value into *(const char **)dst. */
 int cli_template_opt(const char *opt, const char *val, void *dst);
 /* --template auto|chat|plain -> style (lr_lm_prompt_style, lm.h); says on
  * stderr which template is used and why. */

@@ -3,10 +3,9 @@
  * tokens per second on stories260K and on a random ~100M-parameter model,
  * with the weight-streaming bandwidth decoding achieves.  A benchmark, not
  * a test: numbers go to stdout, docs/performance.md records them.  The
- * measurements are bench.h's; this file picks the sizes and thread counts
- * and prints. */
+ * measurements and their order are bench.h's (lr_bench_report); this
+ * file reads the options and prints the report's lines. */
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
@@ -14,31 +13,12 @@
 #include "llamaref/model/matmul.h"
 #include "llamaref/model/model.h"
 
-/* The decoder's speed on m at each thread count of [th0, th1], beside the
- * memory read bandwidth (lr_bench_read) measured at that thread count
- * right before. */
-static int bench_model(const char *label, const lr_model *m, int prompt,
-                       int gen, int th0, int th1)
+/* a report line: results on stdout, errors on stderr */
+static void line(void *ctx, int is_error, const char *text)
 {
-    lr_bench_decode_result r;
-    lr_error err;
-    int th;
-    for (th = th0; th <= th1; th++) {
-        double rd;
-        lr_threads_set(th);
-        rd = lr_bench_read();
-        printf("memory read bandwidth threads %d (sum of 256 MiB, read only): "
-               "%.2f GB/s\n", th, rd);
-        if (lr_bench_decode(m, prompt, gen, &r, &err)) {
-            fprintf(stderr, "llamaref bench: %s\n", err.msg);
-            return -1;
-        }
-        printf("%-22s threads %d  prefill %4d tok: %9.1f tok/s   decode %4d tok: "
-               "%8.1f tok/s  weights %.2f GB/s (%.0f%% of read)\n",
-               label, th, prompt, r.prefill_tps, gen, r.decode_tps, r.weights_gbs,
-               rd > 0 ? 100.0 * r.weights_gbs / rd : 0.0);
-    }
-    return 0;
+    (void)ctx;
+    if (is_error) fprintf(stderr, "llamaref bench: %s\n", text);
+    else printf("%s\n", text);
 }
 
 static const char head[] =
@@ -49,11 +29,9 @@ static const char foot[] = "Thread counts 1 and 2 need an OMP=1 build.\n";
 int cmd_bench(int argc, char **argv)
 {
     const char *stories = "../shared/assets/stories260K/stories260K.bin";
-    int th, quick = 0, size = 1024, given = 0, rc = 0, only = 0, threads = 0;
+    int quick = 0, size = 1024, given = 0, rc, only = 0, threads = 0;
     int max_th = lr_threads_openmp() ? 2 : 1; /* 1 and 2 with OpenMP */
-    int th0 = 1, th1 = max_th;
-    double copy;
-    lr_config c;
+    lr_bench_options o;
     lr_model *m = NULL;
     lr_error err;
     const cli_optdef opts[] = {
@@ -77,12 +55,10 @@ int cmd_bench(int argc, char **argv)
     if ((rc = cli_parse_doc("bench", argc, argv, 1, opts, sizeof opts / sizeof opts[0],
                             head, foot)) >= 0)
         return rc;
-    rc = 0;
     if (threads > max_th) {
         fprintf(stderr, "llamaref bench: --threads %d needs an OMP=1 build\n", threads);
         return 2;
     }
-    if (threads) th0 = th1 = threads;
     /* a checkpoint asked for must load, before any timing */
     if (lr_model_load(stories, NULL, &m, &err)) {
         m = NULL;
@@ -91,49 +67,16 @@ int cmd_bench(int argc, char **argv)
             return 1;
         }
     }
-    printf("llamaref bench: compute %s, fast matmul isa %s, OpenMP %s\n",
-           LR_FLOAT_NAME, lr_matmul_isa(), max_th > 1 ? "on" : "off");
-    if (only) {
-        if (!m) {
-            fprintf(stderr, "llamaref bench: --decode-only: %s\n", err.msg);
-            return 1;
-        }
-        /* llama2.c's run -n 256: 256 one-token forwards at positions 0..255
-         * (its prompt tokens too), timed from the second */
-        rc = bench_model("checkpoint", m, 1, 255, th0, th1) ? 1 : 0;
-        lr_model_free(m);
-        return rc;
-    }
-    copy = lr_bench_copy();
-    printf("memory copy bandwidth (memcpy 256 MiB, read+write): %.2f GB/s\n", copy);
-    for (th = th0; th <= th1; th++) {
-        int s = quick ? 256 : size, sr = quick ? 128 : 256;
-        lr_threads_set(th);
-        printf("matmul threads %d: reference [%d x %d] x [%d x %d]^T %7.2f GFLOP/s;"
-               " fast [%d x %d] x [%d x %d]^T %7.2f GFLOP/s\n", th, sr, sr, sr, sr,
-               lr_bench_matmul(0, sr, sr, sr, 2), s, s, s, s,
-               lr_bench_matmul(1, s, s, s, quick ? 3 : 5));
-        printf("matmul threads %d: fast decode-shaped [1 x 4096] x [4096 x 4096]^T "
-               "%7.2f GFLOP/s\n", th, lr_bench_matmul(1, 1, 4096, 4096, quick ? 3 : 10));
-    }
-    if (m) {
-        rc = bench_model("stories260K", m, 256, 256, th0, th1) ? 1 : 0;
-        lr_model_free(m);
-        m = NULL;
-    } else {
-        printf("stories260K: skipped (%s)\n", err.msg);
-    }
-    if (!quick) {
-        lr_config_bench_100m(&c);
-        if (lr_model_init_random(&c, 7, &m, &err)) {
-            fprintf(stderr, "llamaref bench: %s\n", err.msg);
-            return 1;
-        }
-        printf("random model: %.1fM parameters, %.0f MB of weights read per "
-               "decoded token\n", lr_config_param_count(&c) * 1e-6,
-               lr_weight_bytes_per_token(m) * 1e-6);
-        if (bench_model("random 100M", m, 128, 32, th0, th1)) rc = 1;
-        lr_model_free(m);
-    }
+    memset(&o, 0, sizeof o);
+    o.model = m;
+    o.no_model = err.msg;
+    o.quick = quick;
+    o.size = size;
+    o.decode_only = only;
+    o.th0 = threads ? threads : 1;
+    o.th1 = threads ? threads : max_th;
+    o.line = line;
+    rc = lr_bench_report(&o) ? 1 : 0;
+    lr_model_free(m);
     return rc;
 }

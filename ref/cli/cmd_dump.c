@@ -7,7 +7,6 @@
 #include <string.h>
 
 #include "cli.h"
-#include "cli_ids.h"
 #include "llamaref/train/dump_file.h"
 
 static const char head[] =

@@ -5,7 +5,6 @@
 #include <string.h>
 
 #include "cli.h"
-#include "cli_ids.h"
 #include "cli_lm.h"
 #include "llamaref/model/generate.h"
 #include "llamaref/model/matmul.h"

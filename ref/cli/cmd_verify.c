@@ -8,7 +8,6 @@
 #include <string.h>
 
 #include "cli.h"
-#include "cli_ids.h"
 #include "llamaref/core/common.h"
 #include "llamaref/train/dump_file.h"
 #include "llamaref/eval/verify.h"

@@ -77,3 +77,20 @@ int lr_tokens_parse_list(const char *text, lr_tokens *out, size_t *at, lr_error 
 {
     return parse_ids(text, strlen(text), " ,\t\n", -2147483647L - 1, out, at, err);
 }
+
+int lr_tokens_parse_ids(const char *text, int **ids, int *n, size_t *at, lr_error *err)
+{
+    lr_tokens t = {0};
+    size_t i;
+    *ids = NULL;
+    *n = 0;
+    if (lr_tokens_parse_list(text, &t, at, err)) return -1;
+    *at = (size_t)-1;
+    if (!t.n) lr_fail(err, "empty id list");
+    else if ((*ids = lr_alloc(t.n, sizeof **ids, "id list", err)) != NULL) {
+        for (i = 0; i < t.n; i++) (*ids)[i] = t.ids[i];
+        *n = (int)t.n;
+    }
+    lr_tokens_free(&t);
+    return *ids ? 0 : -1;
+}

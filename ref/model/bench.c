@@ -1,7 +1,10 @@
 /* bench.c - the measurements of `llamaref bench` (bench.h): matmul
  * GFLOP/s, memory-copy and memory-read bandwidth, decoder tokens per
- * second.  Prints nothing.
+ * second, and the sequence of them the report runs.  Prints nothing: the
+ * report's lines go to the caller's callback.
  * Depends on: matmul.h, forward.h, model.h, rng.h, sampler.h. */
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -147,5 +150,90 @@ int lr_bench_decode(const lr_model *m, int prompt, int gen,
 done:
     lr_decoder_free(&d);
     free(ids);
+    return rc;
+}
+
+/* one line of the report (printf format) to the caller's callback */
+static void say(const lr_bench_options *o, int is_error, const char *fmt, ...)
+{
+    char line[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    o->line(o->ctx, is_error, line);
+}
+
+/* The decoder's speed on m at each thread count of [th0, th1], beside the
+ * memory read bandwidth (lr_bench_read) measured at that thread count
+ * right before. */
+static int bench_model(const lr_bench_options *o, const char *label,
+                       const lr_model *m, int prompt, int gen)
+{
+    lr_bench_decode_result r;
+    lr_error err;
+    int th;
+    for (th = o->th0; th <= o->th1; th++) {
+        double rd;
+        lr_threads_set(th);
+        rd = lr_bench_read();
+        say(o, 0, "memory read bandwidth threads %d (sum of 256 MiB, read only): "
+            "%.2f GB/s", th, rd);
+        if (lr_bench_decode(m, prompt, gen, &r, &err)) {
+            say(o, 1, "%s", err.msg);
+            return -1;
+        }
+        say(o, 0, "%-22s threads %d  prefill %4d tok: %9.1f tok/s   decode %4d tok: "
+            "%8.1f tok/s  weights %.2f GB/s (%.0f%% of read)",
+            label, th, prompt, r.prefill_tps, gen, r.decode_tps, r.weights_gbs,
+            rd > 0 ? 100.0 * r.weights_gbs / rd : 0.0);
+    }
+    return 0;
+}
+
+int lr_bench_report(const lr_bench_options *o)
+{
+    lr_config c;
+    lr_model *m = NULL;
+    lr_error err;
+    int th, rc = 0;
+    say(o, 0, "llamaref bench: compute %s, fast matmul isa %s, OpenMP %s",
+        LR_FLOAT_NAME, lr_matmul_isa(), lr_threads_openmp() ? "on" : "off");
+    if (o->decode_only) {
+        if (!o->model) {
+            say(o, 1, "--decode-only: %s", o->no_model);
+            return -1;
+        }
+        /* llama2.c's run -n 256: 256 one-token forwards at positions 0..255
+         * (its prompt tokens too), timed from the second */
+        return bench_model(o, "checkpoint", o->model, 1, 255);
+    }
+    say(o, 0, "memory copy bandwidth (memcpy 256 MiB, read+write): %.2f GB/s",
+        lr_bench_copy());
+    for (th = o->th0; th <= o->th1; th++) {
+        int s = o->quick ? 256 : o->size, sr = o->quick ? 128 : 256;
+        lr_threads_set(th);
+        say(o, 0, "matmul threads %d: reference [%d x %d] x [%d x %d]^T %7.2f GFLOP/s;"
+            " fast [%d x %d] x [%d x %d]^T %7.2f GFLOP/s", th, sr, sr, sr, sr,
+            lr_bench_matmul(0, sr, sr, sr, 2), s, s, s, s,
+            lr_bench_matmul(1, s, s, s, o->quick ? 3 : 5));
+        say(o, 0, "matmul threads %d: fast decode-shaped [1 x 4096] x [4096 x 4096]^T "
+            "%7.2f GFLOP/s", th, lr_bench_matmul(1, 1, 4096, 4096, o->quick ? 3 : 10));
+    }
+    if (o->model)
+        rc = bench_model(o, "stories260K", o->model, 256, 256);
+    else
+        say(o, 0, "stories260K: skipped (%s)", o->no_model);
+    if (o->quick) return rc;
+    lr_config_bench_100m(&c);
+    if (lr_model_init_random(&c, 7, &m, &err)) {
+        say(o, 1, "%s", err.msg);
+        return -1;
+    }
+    say(o, 0, "random model: %.1fM parameters, %.0f MB of weights read per "
+        "decoded token", lr_config_param_count(&c) * 1e-6,
+        lr_weight_bytes_per_token(m) * 1e-6);
+    if (bench_model(o, "random 100M", m, 128, 32)) rc = -1;
+    lr_model_free(m);
     return rc;
 }

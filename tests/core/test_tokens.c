@@ -60,6 +60,28 @@ static void test_list_form(void)
     lr_tokens_free(&t);
 }
 
+/* lr_tokens_parse_ids: the list as an int array; empty and malformed
+ * lists refused, the malformed one with its byte */
+static void test_parse_ids(void)
+{
+    int *ids = NULL, n = 0;
+    lr_error err;
+    size_t at = 0;
+    CHECK_OK(lr_tokens_parse_ids("7,-1 2147483647", &ids, &n, &at, &err), &err);
+    CHECK_INT(n, 3);
+    if (n == 3) {
+        CHECK_INT(ids[0], 7);
+        CHECK_INT(ids[1], -1);
+        CHECK_INT(ids[2], 2147483647);
+    }
+    free(ids);
+    CHECK_ERR(lr_tokens_parse_ids(" , ", &ids, &n, &at, &err), &err, "empty id list");
+    CHECK_INT(at, (size_t)-1);
+    CHECK_INT(ids == NULL && n == 0, 1);
+    CHECK_INT(lr_tokens_parse_ids("1 x", &ids, &n, &at, &err), -1);
+    CHECK_INT(at, 2);
+}
+
 /* lr_tokenize_jsonl (tokenizer.h) with the world's tokenizer: each line's
  * array is the text's encoding; a line without "text" named */
 static void test_jsonl(void)
@@ -107,6 +129,7 @@ int main(void)
 {
     RUN(test_text_form);
     RUN(test_list_form);
+    RUN(test_parse_ids);
     RUN(test_jsonl);
     return h_finish("test_tokens");
 }

@@ -1,7 +1,7 @@
 /* fuzz_ids.c - libFuzzer target: token-id lists given on the command line
  * (--ids, --prompt-ids: "1 2 3" or "1,2,3"), parsed by cli_ids of
- * ref/cli/cli_ids.c; an accepted list is printed and parsed again. */
-#include "cli_ids.h"
+ * ref/cli/cli_args.c; an accepted list is printed and parsed again. */
+#include "cli.h"
 #include "fuzz_util.h"
 
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t n)

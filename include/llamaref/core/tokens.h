@@ -35,6 +35,10 @@ int lr_tokens_parse(const char *text, size_t len, lr_tokens *out, lr_error *err)
  * [-2^31, 2^31 - 1].  *at: the byte of a malformed id, or (size_t)-1 when
  * the error is another (out of memory). */
 int lr_tokens_parse_list(const char *text, lr_tokens *out, size_t *at, lr_error *err);
+/* lr_tokens_parse_list into a malloc'ed int array of *n ids (--ids,
+ * --prompt-ids): an empty list is refused ("empty id list"); *at as
+ * there. */
+int lr_tokens_parse_ids(const char *text, int **ids, int *n, size_t *at, lr_error *err);
 
 #ifdef __cplusplus
 }

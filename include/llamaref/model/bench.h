@@ -44,6 +44,29 @@ typedef struct lr_bench_decode_result {
 int lr_bench_decode(const lr_model *m, int prompt, int gen,
                     lr_bench_decode_result *out, lr_error *err);
 
+/* `llamaref bench`'s report: what it measures and its lines. */
+typedef struct lr_bench_options {
+    const lr_model *model;  /* the checkpoint timed (stories260K), or NULL */
+    const char *no_model;   /* why model is NULL (its load error) */
+    int quick;              /* small matmul sizes, no random 100M model */
+    int size;               /* fast matmul on [size, size] x [size, size]^T */
+    int decode_only;        /* only decoding model: 1 prompt token, 255 greedy */
+    int th0, th1;           /* the thread counts timed, th0 .. th1 */
+    /* receives each line (no newline): a result, or an error (is_error) */
+    void (*line)(void *ctx, int is_error, const char *text);
+    void *ctx;
+} lr_bench_options;
+/* Runs the measurements in the report's order, one line each to o->line:
+ * the build (compute type, matmul isa, OpenMP); with decode_only the
+ * checkpoint's decoding at each thread count (an error without model);
+ * else memory copy bandwidth, matmul GFLOP/s (reference and fast,
+ * decode-shaped) at each thread count, the checkpoint's prefill / decode
+ * beside the memory read bandwidth (a "skipped" line without model) and,
+ * unless quick, the same on a random ~100M-parameter model
+ * (lr_config_bench_100m, seed 7).  Returns 0, or -1 after an error line
+ * (a failed checkpoint run goes on to the random model). */
+int lr_bench_report(const lr_bench_options *o);
+
 #ifdef __cplusplus
 }
 #endif
