@@ -54,10 +54,10 @@ for f in $(find ref -name '*.c' ! -path 'ref/cli/*' ! -path 'ref/gen/*' | sort);
 done
 # 4. the CLI is parse -> call -> print (issue 13): no cmd_*.c over 400
 # lines; ref/cli in all (.c and .h) under CLI_MAX lines.  Issue 13 asks for
-# under 3,000; until the CLI gets there CLI_MAX is a ratchet: lower it
-# whenever ref/cli shrinks; raised once, to 3,770, when the merge of
-# bench --decode-only/--threads and the sharded experiment added 25 lines.
-CLI_MAX=3712
+# under 3,000, reached at 2,967 lines; CLI_MAX stays a ratchet: lower it
+# whenever ref/cli shrinks, and move library work into the library rather
+# than raise it.
+CLI_MAX=2968
 for f in ref/cli/cmd_*.c; do
     n=$(wc -l < "$f")
     [ "$n" -le 400 ] && ok || bad "$f has $n lines (a command file holds at most 400: move library work into the library)"
