@@ -111,6 +111,8 @@ int cmd_generate(int argc, char **argv)
         fprintf(stderr, "llamaref generate: --chat needs --prompt TEXT\n");
         return 2;
     }
+    /* the id list before any work: a malformed one is a usage error */
+    if (prompt_ids && cli_ids("--prompt-ids", prompt_ids, &ids, &n_prompt)) return 2;
     if (threads > 0) lr_threads_set((int)threads);
     if (threads > 1 && !lr_threads_openmp())
         fprintf(stderr, "llamaref generate: built without OpenMP; "
@@ -126,9 +128,7 @@ int cmd_generate(int argc, char **argv)
     }
     if (cli_ctx_len("generate", lm.model, &max_len, 1)) { rc = 2; goto done; }
     if (!max_len) max_len = lm.model->config.max_position_embeddings;
-    if (prompt_ids) {
-        if (cli_ids("--prompt-ids", prompt_ids, &ids, &n_prompt)) goto done;
-    } else if (lr_lm_prompt_ids(&lm, prompt, chat, system, &ids, &n_prompt, &err)) {
+    if (!prompt_ids && lr_lm_prompt_ids(&lm, prompt, chat, system, &ids, &n_prompt, &err)) {
         fprintf(stderr, "llamaref generate: %s\n", err.msg);
         goto done;
     }

@@ -84,7 +84,10 @@ int lr_tokens_parse_ids(const char *text, int **ids, int *n, size_t *at, lr_erro
     size_t i;
     *ids = NULL;
     *n = 0;
-    if (lr_tokens_parse_list(text, &t, at, err)) return -1;
+    if (lr_tokens_parse_list(text, &t, at, err)) {
+        lr_tokens_free(&t); /* the ids before the malformed one */
+        return -1;
+    }
     *at = (size_t)-1;
     if (!t.n) lr_fail(err, "empty id list");
     else if ((*ids = lr_alloc(t.n, sizeof **ids, "id list", err)) != NULL) {

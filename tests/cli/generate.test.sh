@@ -52,4 +52,9 @@ has "dump bad id" "$err" "outside the vocabulary"
 err=$($LLAMAREF_BIN dump --model "$V" --ids "5 x" --out "$T/x.safetensors" 2>&1)
 has "dump malformed ids" "$err" "not a list of integers"
 
+# 6. a malformed --prompt-ids is a usage error found before any work (the
+# model path does not exist: the id list is refused first, exit 2)
+err=$($LLAMAREF_BIN generate --model "$T/no-such-model" --prompt-ids "5 y" 2>&1 >/dev/null); rc=$?
+expect_eq "generate --prompt-ids '5 y': exit status" "$rc" 2
+has "generate --prompt-ids '5 y': message" "$err" "llamaref generate: option --prompt-ids: '5 y' is not a list of integers (at byte 2)"
 finish generate.test.sh
