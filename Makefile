@@ -555,13 +555,23 @@ oracle-check-vectors:
 	OMP_NUM_THREADS=1 PYTHONHASHSEED=0 HF_HUB_OFFLINE=1 $(ORACLE_PY) vectors/gen/oracle_vectors.py
 .PHONY: oracle-check-vectors
 
+# The generators' float sums depend on the CPU: torch (ATen) and MKL pick
+# their kernels by the vector units, and an AVX-512 CPU sums in another
+# order than an AVX2 one (seen: the last bit of 13 golden files differed
+# between the AMD EPYC Zen 4 they were made on and an AVX2-only EPYC).
+# GEN_PIN pins both to their AVX2 paths (MKL in its strict reproducible
+# mode), so that every x86-64 with AVX2 regenerates the vectors byte for
+# byte.  Only the generators run pinned: the oracle checks compare within
+# tolerances, and bench-train's PyTorch yardstick runs at full speed.
+GEN_PIN = ATEN_CPU_CAPABILITY=avx2 MKL_CBWR=AVX2,STRICT
+
 # make gen-lora-vectors: regenerates vectors/lora/{all7_gqa,mlp_rslora_mqa,
 # padded_qvo}, vectors/adamw and vectors/full with the expected values from
 # transformers + PEFT + torch (vectors/gen/gen_lora.py; byte-identical on
 # regeneration), and the PEFT-written cases (vectors/gen/gen_lora_peft.py).
 gen-lora-vectors:
-	OMP_NUM_THREADS=1 PYTHONHASHSEED=0 HF_HUB_OFFLINE=1 $(ORACLE_PY) vectors/gen/gen_lora.py
-	OMP_NUM_THREADS=1 PYTHONHASHSEED=0 HF_HUB_OFFLINE=1 $(ORACLE_PY) vectors/gen/gen_lora_peft.py
+	$(GEN_PIN) OMP_NUM_THREADS=1 PYTHONHASHSEED=0 HF_HUB_OFFLINE=1 $(ORACLE_PY) vectors/gen/gen_lora.py
+	$(GEN_PIN) OMP_NUM_THREADS=1 PYTHONHASHSEED=0 HF_HUB_OFFLINE=1 $(ORACLE_PY) vectors/gen/gen_lora_peft.py
 .PHONY: gen-lora-vectors
 
 # make gen-eval-vectors: regenerates vectors/eval/eval_vectors.json, its
@@ -569,7 +579,7 @@ gen-lora-vectors:
 # LlamaForCausalLM in float64 with HF's float32 casts patched
 # (vectors/gen/gen_eval.py; byte-identical on regeneration).
 gen-eval-vectors:
-	OMP_NUM_THREADS=1 PYTHONHASHSEED=0 HF_HUB_OFFLINE=1 $(ORACLE_PY) vectors/gen/gen_eval.py
+	$(GEN_PIN) OMP_NUM_THREADS=1 PYTHONHASHSEED=0 HF_HUB_OFFLINE=1 $(ORACLE_PY) vectors/gen/gen_eval.py
 .PHONY: gen-eval-vectors
 
 # make regen-check: the generators that compute golden vectors with the real
@@ -581,7 +591,7 @@ REGEN_GENERATORS = gen_forward.py gen_lora.py gen_lora_peft.py gen_eval.py gen_c
 regen-check: $(if $(wildcard $(ORACLE_PY)),,oracle-env)
 	@p=0; f=0; for g in $(REGEN_GENERATORS); do \
 	  before=$$(git status --porcelain -- vectors); \
-	  if LLAMAREF_ASSETS=$(LLAMAREF_ASSETS) LLAMAREF_DATA=$(LLAMAREF_DATA) OMP_NUM_THREADS=1 \
+	  if $(GEN_PIN) LLAMAREF_ASSETS=$(LLAMAREF_ASSETS) LLAMAREF_DATA=$(LLAMAREF_DATA) OMP_NUM_THREADS=1 \
 	     PYTHONHASHSEED=0 HF_HUB_OFFLINE=1 $(ORACLE_PY) vectors/gen/$$g > $(B)/regen.log 2>&1; then \
 	    after=$$(git status --porcelain -- vectors); \
 	    if [ "$$before" = "$$after" ]; then p=$$((p + 1)); echo "regen-check: $$g reproduces its files"; \
