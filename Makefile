@@ -589,7 +589,7 @@ gen-eval-vectors:
 REGEN_GENERATORS = gen_forward.py gen_lora.py gen_lora_peft.py gen_eval.py gen_chrf.py \
   gen_hf_warpers.py gen_lm_eval.py gen_gguf.py
 regen-check: $(if $(wildcard $(ORACLE_PY)),,oracle-env)
-	@p=0; f=0; for g in $(REGEN_GENERATORS); do \
+	@mkdir -p $(B); p=0; f=0; for g in $(REGEN_GENERATORS); do \
 	  before=$$(git status --porcelain -- vectors); \
 	  if $(GEN_PIN) LLAMAREF_ASSETS=$(LLAMAREF_ASSETS) LLAMAREF_DATA=$(LLAMAREF_DATA) OMP_NUM_THREADS=1 \
 	     PYTHONHASHSEED=0 HF_HUB_OFFLINE=1 $(ORACLE_PY) vectors/gen/$$g > $(B)/regen.log 2>&1; then \
