@@ -147,6 +147,44 @@ ALWAYS_INLINE void kernel_4x4p(vec acc[MR][NR], const lr_float *xp,
     acc[3][0] = a30; acc[3][1] = a31; acc[3][2] = a32; acc[3][3] = a33;
 }
 
+#if HAVE_X86_DISPATCH
+/* kernel_4x4p for AVX2 (16 registers): the block in passes of 2 rows x 4
+ * columns x one 32-byte piece (8 accumulators), each pass over all of k.
+ * Each lane still sums its k in ascending order from its start value: the
+ * same products and sums as kernel_4x4p. */
+ALWAYS_INLINE void kernel_4x4p_pieces(vec acc[MR][NR], const lr_float *xp,
+                                      const lr_float *wp, int nk)
+{
+    int q, r, b, k;
+    for (q = 0; q < LANES; q += PL)
+        for (r = 0; r < MR; r += 2) {
+            lr_float *c[2][NR];
+            pvec a0, a1, a2, a3, b0, b1, b2, b3;
+            const lr_float *x = xp + r * LANES + q, *w = wp + q;
+            for (b = 0; b < NR; b++) {
+                c[0][b] = (lr_float *)(void *)&acc[r][b] + q;
+                c[1][b] = (lr_float *)(void *)&acc[r + 1][b] + q;
+            }
+            a0 = pload(c[0][0]); a1 = pload(c[0][1]);
+            a2 = pload(c[0][2]); a3 = pload(c[0][3]);
+            b0 = pload(c[1][0]); b1 = pload(c[1][1]);
+            b2 = pload(c[1][2]); b3 = pload(c[1][3]);
+            for (k = 0; k < nk; k += LANES, x += MR * LANES, w += NR * LANES) {
+                const pvec x0 = pload(x), x1 = pload(x + LANES);
+                pvec wv;
+                wv = pload(w);             a0 = a0 + x0 * wv; b0 = b0 + x1 * wv;
+                wv = pload(w + LANES);     a1 = a1 + x0 * wv; b1 = b1 + x1 * wv;
+                wv = pload(w + 2 * LANES); a2 = a2 + x0 * wv; b2 = b2 + x1 * wv;
+                wv = pload(w + 3 * LANES); a3 = a3 + x0 * wv; b3 = b3 + x1 * wv;
+            }
+            pstore(c[0][0], a0); pstore(c[0][1], a1);
+            pstore(c[0][2], a2); pstore(c[0][3], a3);
+            pstore(c[1][0], b0); pstore(c[1][1], b1);
+            pstore(c[1][2], b2); pstore(c[1][3], b3);
+        }
+}
+#endif
+
 /* Packs rows[0..3][0:nk] (nk a multiple of LANES) into dst as kernel_4x4p
  * reads them. */
 ALWAYS_INLINE void pack4(lr_float *dst, const lr_float *const rows[4], int nk)
@@ -250,6 +288,57 @@ ALWAYS_INLINE void finish_block(const mm_args *a, vec acc[MR][NR], int t,
 #define HAVE_SHUFFLE 0
 #endif
 
+#if HAVE_X86_DISPATCH && HAVE_SHUFFLE && !defined(LR_DOUBLE)
+#define HAVE_PIECE_FINISH 1
+/* pvec's pairs: [a0+a1, a2+a3, a4+a5, a6+a7, b0+b1, b2+b3, b4+b5, b6+b7] */
+ALWAYS_INLINE pvec ppairsum(pvec a, pvec b)
+{
+    pvec e = __builtin_shufflevector(a, b, 0, 2, 4, 6, 8, 10, 12, 14);
+    pvec o = __builtin_shufflevector(a, b, 1, 3, 5, 7, 9, 11, 13, 15);
+    return e + o;
+}
+
+/* finish_block for AVX2 (float: two 8-lane pieces per vec): vsum is the
+ * tree of lanes 0-7 plus the tree of lanes 8-15, so three levels of
+ * ppairsum over 8 outputs' low pieces give their first trees, over the
+ * high pieces their second, and one addition the 8 sums: the same
+ * additions as vsum. */
+ALWAYS_INLINE void finish_block_pieces(const mm_args *a, vec acc[MR][NR],
+                                       int t, int o,
+                                       const lr_float *const wrow[NR], int kv)
+{
+    lr_float out[MR * NR];
+    int half, i, b, k, h;
+    for (half = 0; half < 2; half++) {
+        pvec tr[2];
+        for (h = 0; h < 2; h++) {
+            pvec p[8], q[4], r[2];
+            for (i = 0; i < 8; i++) {
+                const int j = half * 8 + i;
+                p[i] = pload((const lr_float *)(const void *)&acc[j / NR][j % NR] + h * PL);
+            }
+            for (i = 0; i < 4; i++) q[i] = ppairsum(p[2 * i], p[2 * i + 1]);
+            r[0] = ppairsum(q[0], q[1]);
+            r[1] = ppairsum(q[2], q[3]);
+            tr[h] = ppairsum(r[0], r[1]);
+        }
+        pstore(out + half * 8, tr[0] + tr[1]);
+    }
+    for (i = 0; i < MR; i++) {
+        const lr_float *xt = a->x + (size_t)(t + i) * a->in_dim;
+        lr_float *yt = a->y + (size_t)(t + i) * a->out_dim + o;
+        for (b = 0; b < NR; b++) {
+            lr_float v = out[i * NR + b];
+            for (k = kv; k < a->in_dim; k++) v += xt[k] * wrow[b][k];
+            yt[b] = v;
+        }
+    }
+}
+#else
+#define HAVE_PIECE_FINISH 0
+#endif
+
+
 /* p[r] = row first + r of the lr_float matrix m (row length in) for the
  * nreal rows that exist (r < nreal); the padding repeats row first. */
 ALWAYS_INLINE void row_ptrs(const lr_float *p[4], const void *m, int first,
@@ -332,7 +421,19 @@ ALWAYS_INLINE void columns_body(const mm_args *a, int o0, int o1, int x86,
                     if (packed) {
                         /* padded rows (r >= nt, b >= nb) repeat a real
                          * one and are never stored */
+#if HAVE_X86_DISPATCH
+                        if (x86 == 2)
+                            kernel_4x4p_pieces(acc, xp,
+                                               wp + (size_t)(o - g0) * kv, kv);
+                        else
+#endif
                         kernel_4x4p(acc, xp, wp + (size_t)(o - g0) * kv, kv);
+#if HAVE_PIECE_FINISH
+                        if (x86 == 2 && nt == MR && nb == NR) {
+                            finish_block_pieces(a, acc, t, o, wrow, kv);
+                            continue;
+                        }
+#endif
 #if HAVE_SHUFFLE
                         if (nt == MR && nb == NR) {
                             finish_block(a, acc, t, o, wrow, kv);
@@ -422,7 +523,7 @@ static void columns_avx512(const mm_args *a, int o0, int o1, lr_float *pk)
 __attribute__((target("avx2")))
 static void columns_avx2(const mm_args *a, int o0, int o1, lr_float *pk)
 {
-    columns_body(a, o0, o1, 1, pk);
+    columns_body(a, o0, o1, 2, pk); /* 2: kernel_4x4p_pieces */
 }
 #endif
 

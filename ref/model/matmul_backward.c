@@ -95,6 +95,44 @@ ALWAYS_INLINE void bwd_rows4(lr_float *dx, const lr_float *dy,
     }
 }
 
+#if HAVE_X86_DISPATCH
+/* bwd_rows4 for AVX2 (16 registers): two 32-byte pieces of each of the 4
+ * rows at a time (8 accumulators), all the block's weight rows in order:
+ * the same products and sums per element. */
+ALWAYS_INLINE void bwd_rows4_pieces(lr_float *dx, const lr_float *dy,
+                                    const lr_float *wo, size_t ws,
+                                    const int *rw, int i0, int iv1, int no,
+                                    int in_dim, int out_dim)
+{
+    lr_float *d[4];
+    const lr_float *g[4];
+    int i, o, r;
+    for (r = 0; r < 4; r++) {
+        d[r] = dx + (size_t)rw[r] * in_dim;
+        g[r] = dy + (size_t)rw[r] * out_dim;
+    }
+    for (i = i0; i < iv1; i += 2 * PL) {
+        pvec a0 = pload(d[0] + i), a1 = pload(d[1] + i);
+        pvec a2 = pload(d[2] + i), a3 = pload(d[3] + i);
+        pvec b0 = pload(d[0] + i + PL), b1 = pload(d[1] + i + PL);
+        pvec b2 = pload(d[2] + i + PL), b3 = pload(d[3] + i + PL);
+        const lr_float *w = wo + (i - i0);
+        for (o = 0; o < no; o++, w += ws) {
+            const pvec wl = pload(w), wh = pload(w + PL);
+            pvec gv;
+            gv = psplat(g[0][o]); a0 = a0 + gv * wl; b0 = b0 + gv * wh;
+            gv = psplat(g[1][o]); a1 = a1 + gv * wl; b1 = b1 + gv * wh;
+            gv = psplat(g[2][o]); a2 = a2 + gv * wl; b2 = b2 + gv * wh;
+            gv = psplat(g[3][o]); a3 = a3 + gv * wl; b3 = b3 + gv * wh;
+        }
+        pstore(d[0] + i, a0); pstore(d[1] + i, a1);
+        pstore(d[2] + i, a2); pstore(d[3] + i, a3);
+        pstore(d[0] + i + PL, b0); pstore(d[1] + i + PL, b1);
+        pstore(d[2] + i + PL, b2); pstore(d[3] + i + PL, b3);
+    }
+}
+#endif
+
 /* The same 4 rows, two vectors (2 * LANES columns) at a time, for targets
  * with 32 vector registers (AVX-512): 8 accumulators per weight load pair.
  * Per element the order is unchanged. */
@@ -260,7 +298,7 @@ ALWAYS_INLINE void bwd_body(lr_float *dx, const lr_float *dy, const void *w,
      * BO weight rows packed side by side in pk (rows of W a power of two
      * apart would fall into the same few L1 sets), every vector row of the
      * task through one chunk before the next chunk */
-    const int ix4 = wide ? i0 + (iv1 - i0) / (4 * LANES) * (4 * LANES) : i0;
+    const int ix4 = wide == 1 ? i0 + (iv1 - i0) / (4 * LANES) * (4 * LANES) : i0;
     int rv[BT];
     int o0, t, k, c, r;
     for (o0 = 0; o0 < out_dim; o0 += BO) {
@@ -332,7 +370,14 @@ ALWAYS_INLINE void bwd_body(lr_float *dx, const lr_float *dy, const void *w,
             const lr_float *wc = wo + (ix4 - i0);
             for (r = 0; r + 4 <= nv; r += 4) {
                 int iw = ix4;
-                if (wide)
+#if HAVE_X86_DISPATCH
+                if (wide == 2) {
+                    bwd_rows4_pieces(dx, dy + o0, wc, ws, rv + r, ix4, iv1,
+                                     no, in_dim, out_dim);
+                    continue;
+                }
+#endif
+                if (wide == 1)
                     iw = bwd_rows4_wide(dx, dy + o0, wc, ws, rv + r, ix4, iv1,
                                         no, in_dim, out_dim);
                 bwd_rows4(dx, dy + o0, wc + (iw - ix4), ws, rv + r, iw, iv1,
@@ -366,7 +411,7 @@ static void bwd_avx2(lr_float *dx, const lr_float *dy, const void *w,
                      lr_dtype dt, int t0, int t1, int i0, int i1,
                      int in_dim, int out_dim)
 {
-    bwd_body(dx, dy, w, dt, t0, t1, i0, i1, in_dim, out_dim, 0);
+    bwd_body(dx, dy, w, dt, t0, t1, i0, i1, in_dim, out_dim, 2);
 }
 #endif
 
@@ -510,6 +555,38 @@ ALWAYS_INLINE void bww_4x1(lr_float *dw, const lr_float *dy,
     memcpy(d2, &a2, sizeof a2); memcpy(d3, &a3, sizeof a3);
 }
 
+#if HAVE_X86_DISPATCH
+/* bww_4x1 for AVX2 (16 registers): the 4 rows' two 32-byte pieces at a
+ * time (8 accumulators); the same products and sums per element. */
+ALWAYS_INLINE void bww_4x1_pieces(lr_float *dw, const lr_float *dy,
+                                  const lr_float *x, int t0, int t1, int o,
+                                  int i, int in_dim, int out_dim)
+{
+    int q;
+    for (q = 0; q < LANES; q += 2 * PL) {
+        lr_float *d0 = dw + (size_t)o * in_dim + i + q, *d1 = d0 + in_dim;
+        lr_float *d2 = d1 + in_dim, *d3 = d2 + in_dim;
+        pvec a0 = pload(d0), a1 = pload(d1), a2 = pload(d2), a3 = pload(d3);
+        pvec b0 = pload(d0 + PL), b1 = pload(d1 + PL);
+        pvec b2 = pload(d2 + PL), b3 = pload(d3 + PL);
+        const lr_float *xt = x + (size_t)t0 * in_dim + i + q;
+        const lr_float *g = dy + (size_t)t0 * out_dim + o;
+        int t;
+        for (t = t0; t < t1; t++, xt += in_dim, g += out_dim) {
+            const pvec xl = pload(xt), xh = pload(xt + PL);
+            pvec gv;
+            gv = psplat(g[0]); a0 = a0 + gv * xl; b0 = b0 + gv * xh;
+            gv = psplat(g[1]); a1 = a1 + gv * xl; b1 = b1 + gv * xh;
+            gv = psplat(g[2]); a2 = a2 + gv * xl; b2 = b2 + gv * xh;
+            gv = psplat(g[3]); a3 = a3 + gv * xl; b3 = b3 + gv * xh;
+        }
+        pstore(d0, a0); pstore(d1, a1); pstore(d2, a2); pstore(d3, a3);
+        pstore(d0 + PL, b0); pstore(d1 + PL, b1);
+        pstore(d2 + PL, b2); pstore(d3 + PL, b3);
+    }
+}
+#endif
+
 /* One row o x columns [i, i + LANES). */
 ALWAYS_INLINE void bww_1x1(lr_float *dw, const lr_float *dy,
                            const lr_float *x, int t0, int t1, int o, int i,
@@ -545,7 +622,7 @@ ALWAYS_INLINE void bww_tail1(lr_float *d, const lr_float *g, int gs,
 /* dw rows [o0, o1), all columns, all n rows of x / dy. */
 ALWAYS_INLINE void bww_body(lr_float *dw, const lr_float *dy,
                             const lr_float *x, int n, int o0, int o1,
-                            int in_dim, int out_dim)
+                            int in_dim, int out_dim, int narrow)
 {
     const int iv = in_dim - in_dim % LANES;
     int t0, c0, o, i;
@@ -554,8 +631,12 @@ ALWAYS_INLINE void bww_body(lr_float *dw, const lr_float *dy,
         for (c0 = 0; c0 < iv; c0 += BWC) {
             const int c1 = c0 + BWC < iv ? c0 + BWC : iv;
             for (o = o0; o + 4 <= o1; o += 4) {
-                for (i = c0; i + 4 * LANES <= c1; i += 4 * LANES)
+                for (i = c0; !narrow && i + 4 * LANES <= c1; i += 4 * LANES)
                     bww_4x4(dw, dy, x, t0, t1, o, i, in_dim, out_dim);
+#if HAVE_X86_DISPATCH
+                for (; narrow && i < c1; i += LANES)
+                    bww_4x1_pieces(dw, dy, x, t0, t1, o, i, in_dim, out_dim);
+#endif
                 for (; i < c1; i += LANES)
                     bww_4x1(dw, dy, x, t0, t1, o, i, in_dim, out_dim);
             }
@@ -585,7 +666,7 @@ ALWAYS_INLINE void bww_body(lr_float *dw, const lr_float *dy,
 static void bww_generic(lr_float *dw, const lr_float *dy, const lr_float *x,
                         int n, int o0, int o1, int in_dim, int out_dim)
 {
-    bww_body(dw, dy, x, n, o0, o1, in_dim, out_dim);
+    bww_body(dw, dy, x, n, o0, o1, in_dim, out_dim, 0);
 }
 
 #if HAVE_X86_DISPATCH
@@ -593,14 +674,14 @@ __attribute__((target("avx512f")))
 static void bww_avx512(lr_float *dw, const lr_float *dy, const lr_float *x,
                        int n, int o0, int o1, int in_dim, int out_dim)
 {
-    bww_body(dw, dy, x, n, o0, o1, in_dim, out_dim);
+    bww_body(dw, dy, x, n, o0, o1, in_dim, out_dim, 0);
 }
 
 __attribute__((target("avx2")))
 static void bww_avx2(lr_float *dw, const lr_float *dy, const lr_float *x,
                      int n, int o0, int o1, int in_dim, int out_dim)
 {
-    bww_body(dw, dy, x, n, o0, o1, in_dim, out_dim);
+    bww_body(dw, dy, x, n, o0, o1, in_dim, out_dim, 1); /* 1: bww_4x1_pieces */
 }
 #endif
 

@@ -114,4 +114,35 @@ ALWAYS_INLINE vec vmuladd(vec acc, vec a, vec b)
 #define HAVE_X86_DISPATCH 0
 #endif
 
+#if HAVE_X86_DISPATCH
+/* The AVX2 clones' hot kernels hold each vec as 32-byte pieces (pvec, PL
+ * lanes): AVX2 has 16 registers of 32 bytes, and GCC 12 keeps a variable
+ * of the 64-byte vec type in memory on such a target (every operation a
+ * store and reloads through general registers: 4-6 GFLOP/s).  Lane j of a
+ * vec is lane j % PL of piece j / PL, with the same products and sums, so
+ * the pieces give the same bits as vec. */
+typedef lr_float pvec __attribute__((vector_size(32)));
+#define PL ((int)(32 / sizeof(lr_float)))
+
+ALWAYS_INLINE pvec pload(const lr_float *p)
+{
+    pvec v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+ALWAYS_INLINE void pstore(lr_float *p, pvec v)
+{
+    memcpy(p, &v, sizeof v);
+}
+
+ALWAYS_INLINE pvec psplat(lr_float s)
+{
+    pvec v;
+    int j;
+    for (j = 0; j < PL; j++) v[j] = s;
+    return v;
+}
+#endif
+
 #endif
