@@ -53,14 +53,31 @@ VEC_INLINE void key_dots(lr_float *dot, const lr_float *q, const lr_float *k,
 }
 
 /* o[d] = sum over keys j < nk ascending with pr[j] != 0 of w[j] v_j[d]
- * (rows of v kvdim apart), starting from 0, for d < hd. */
+ * (rows of v kvdim apart), starting from 0, for d < hd.  narrow (the AVX2
+ * clones: GCC keeps a 64-byte vec16 in memory where registers have 32
+ * bytes): 8-lane vectors only, 4 side by side; the same sums per d. */
 VEC_INLINE void weighted_rows(lr_float *o, const lr_float *w,
                               const lr_float *pr, const lr_float *v,
-                              size_t kvdim, int hd, int nk)
+                              size_t kvdim, int hd, int nk, int narrow)
 {
     int d = 0, j;
 #if VEC_HAVE
-    for (; d + 64 <= hd; d += 64) {
+    for (; narrow && d + 32 <= hd; d += 32) {
+        vec8 c0 = {0}, c1 = {0}, c2 = {0}, c3 = {0};
+        for (j = 0; j < nk; j++) {
+            const lr_float *vj = v + (size_t)j * kvdim + d;
+            vec8 g;
+            if (pr[j] == 0) continue;
+            g = v8_splat(w[j]);
+            c0 += g * v8_load(vj);
+            c1 += g * v8_load(vj + 8);
+            c2 += g * v8_load(vj + 16);
+            c3 += g * v8_load(vj + 24);
+        }
+        v8_store(o + d, c0); v8_store(o + d + 8, c1);
+        v8_store(o + d + 16, c2); v8_store(o + d + 24, c3);
+    }
+    for (; !narrow && d + 64 <= hd; d += 64) {
         vec16 c0 = {0}, c1 = {0}, c2 = {0}, c3 = {0};
         for (j = 0; j < nk; j++) {
             const lr_float *vj = v + (size_t)j * kvdim + d;
@@ -75,7 +92,7 @@ VEC_INLINE void weighted_rows(lr_float *o, const lr_float *w,
         v16_store(o + d, c0); v16_store(o + d + 16, c1);
         v16_store(o + d + 32, c2); v16_store(o + d + 48, c3);
     }
-    for (; d + 16 <= hd; d += 16) {
+    for (; !narrow && d + 16 <= hd; d += 16) {
         vec16 c0 = {0};
         for (j = 0; j < nk; j++)
             if (pr[j] != 0)
@@ -98,12 +115,13 @@ VEC_INLINE void weighted_rows(lr_float *o, const lr_float *w,
     }
 }
 
-/* y[d] += a x[d] for d < hd. */
-VEC_INLINE void row_axpy(lr_float *y, lr_float a, const lr_float *x, int hd)
+/* y[d] += a x[d] for d < hd (narrow: as in weighted_rows). */
+VEC_INLINE void row_axpy(lr_float *y, lr_float a, const lr_float *x, int hd,
+                         int narrow)
 {
     int d = 0;
 #if VEC_HAVE
-    for (; d + 16 <= hd; d += 16)
+    for (; !narrow && d + 16 <= hd; d += 16)
         v16_store(y + d, v16_load(y + d) + v16_splat(a) * v16_load(x + d));
     for (; d + 8 <= hd; d += 8)
         v8_store(y + d, v8_load(y + d) + v8_splat(a) * v8_load(x + d));
@@ -158,7 +176,8 @@ typedef struct attn_args {
 } attn_args;
 
 /* Forward rows [i0, i1) of query head h. */
-VEC_INLINE void fwd_rows(const attn_args *a, int h, int i0, int i1)
+VEC_INLINE void fwd_rows(const attn_args *a, int h, int i0, int i1,
+                         int narrow)
 {
     const lr_attn_shape *s = a->s;
     const int H = s->n_heads, KV = s->n_kv_heads, hd = s->head_dim;
@@ -175,14 +194,15 @@ VEC_INLINE void fwd_rows(const attn_args *a, int h, int i0, int i1)
         const int last = s->q_off + i; /* causal: keys 0 .. last */
         const int nk = probs_row(sc, pr, qi, a->k + (size_t)kvh * hd, kvdim,
                                  hd, Tk, last, a->key_mask, scale);
-        weighted_rows(oi, pr, pr, a->v + (size_t)kvh * hd, kvdim, hd, nk);
+        weighted_rows(oi, pr, pr, a->v + (size_t)kvh * hd, kvdim, hd, nk,
+                      narrow);
     }
 }
 
 /* Backward of kv head kvh and the query heads sharing it (derivation in
  * lr_attention_backward); pr, dp: 2 Tk scratch values. */
 VEC_INLINE void bwd_kv_head(const attn_args *a, int kvh, lr_float *scr,
-                            lr_float *dp)
+                            lr_float *dp, int narrow)
 {
     const lr_float *pr;
     const lr_attn_shape *s = a->s;
@@ -218,15 +238,15 @@ VEC_INLINE void bwd_kv_head(const attn_args *a, int kvh, lr_float *scr,
                     continue;
                 }
                 rowdot += (double)pr[j] * dp[j];
-                row_axpy(dv + (size_t)j * kvdim, pr[j], gi, hd);
+                row_axpy(dv + (size_t)j * kvdim, pr[j], gi, hd, narrow);
             }
             /* dS (in place of dP), then dq and dk */
             for (j = 0; j < nk; j++) {
                 if (pr[j] == 0) continue;
                 dp[j] = (lr_float)(pr[j] * ((double)dp[j] - rowdot) * scale);
-                row_axpy(dk + (size_t)j * kvdim, dp[j], qi, hd);
+                row_axpy(dk + (size_t)j * kvdim, dp[j], qi, hd, narrow);
             }
-            weighted_rows(dqi, dp, pr, k, kvdim, hd, nk);
+            weighted_rows(dqi, dp, pr, k, kvdim, hd, nk, narrow);
         }
 }
 
@@ -235,40 +255,40 @@ typedef void (*bwd_fn)(const attn_args *, int, lr_float *, lr_float *);
 
 static void attn_fwd_generic(const attn_args *a, int h, int i0, int i1)
 {
-    fwd_rows(a, h, i0, i1);
+    fwd_rows(a, h, i0, i1, 0);
 }
 
 static void attn_bwd_generic(const attn_args *a, int kvh, lr_float *pr,
                              lr_float *dp)
 {
-    bwd_kv_head(a, kvh, pr, dp);
+    bwd_kv_head(a, kvh, pr, dp, 0);
 }
 
 #if VEC_X86_DISPATCH
 __attribute__((target("avx512f")))
 static void attn_fwd_avx512(const attn_args *a, int h, int i0, int i1)
 {
-    fwd_rows(a, h, i0, i1);
+    fwd_rows(a, h, i0, i1, 0);
 }
 
 __attribute__((target("avx512f")))
 static void attn_bwd_avx512(const attn_args *a, int kvh, lr_float *pr,
                             lr_float *dp)
 {
-    bwd_kv_head(a, kvh, pr, dp);
+    bwd_kv_head(a, kvh, pr, dp, 0);
 }
 
 __attribute__((target("avx2")))
 static void attn_fwd_avx2(const attn_args *a, int h, int i0, int i1)
 {
-    fwd_rows(a, h, i0, i1);
+    fwd_rows(a, h, i0, i1, 1); /* 1: narrow */
 }
 
 __attribute__((target("avx2")))
 static void attn_bwd_avx2(const attn_args *a, int kvh, lr_float *pr,
                           lr_float *dp)
 {
-    bwd_kv_head(a, kvh, pr, dp);
+    bwd_kv_head(a, kvh, pr, dp, 1); /* 1: narrow */
 }
 #endif
 
