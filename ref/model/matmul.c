@@ -373,6 +373,23 @@ ALWAYS_INLINE void columns_body(const mm_args *a, int o0, int o1, int x86,
         const lr_float *w = (const lr_float *)a->w + (size_t)o0 * in;
         for (o = o0; o < o1; o++, w += in) {
             vec acc = vzero();
+#if HAVE_X86_DISPATCH
+            if (x86 == 2) {
+                /* AVX2: the vec's pieces two at a time in registers */
+                int q;
+                for (q = 0; q < LANES; q += 2 * PL) {
+                    pvec lo = psplat(0), hi = psplat(0);
+                    for (k0 = q; k0 < kv; k0 += LANES) {
+                        lo = lo + pload(a->x + k0) * pload(w + k0);
+                        hi = hi + pload(a->x + k0 + PL) * pload(w + k0 + PL);
+                    }
+                    pstore((lr_float *)(void *)&acc + q, lo);
+                    pstore((lr_float *)(void *)&acc + q + PL, hi);
+                }
+                finish(a, acc, 0, o, w + kv, kv);
+                continue;
+            }
+#endif
             for (k0 = 0; k0 < kv; k0 += LANES)
                 acc = vmuladd(acc, vload(a->x + k0), vload(w + k0));
             finish(a, acc, 0, o, w + kv, kv);
