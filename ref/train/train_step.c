@@ -219,7 +219,7 @@ struct grad_sink {
 };
 
 /* LoRA: grads of A and B of (layer, t), and dx += the branch's part:
- *   y = x W^T + s (dropout(x) A^T) B^T   (derivation in lora.c) */
+ *   y = x W^T + s (dropout(x) A^T) B^T   (derivation in lora_linear.c) */
 static void lora_linear(const grad_sink *g, int layer, int t,
                         const lr_tensor *w, lr_float *dx, const lr_float *dy,
                         const lr_float *x, int n)

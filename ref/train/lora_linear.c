@@ -1,0 +1,564 @@
+/* lora_linear.c - the adapted linear of LoRA (PEFT semantics):
+ *   y = x W^T + s (dropout(x) A^T) B^T
+ * its dropout, its forward and backward as plain-C definitions (the
+ * summation orders) and as vector kernels with the same bits.  The
+ * adapters themselves (targets, layout, init, merging) are in lora.c.
+ * Depends on: lora.h, rng (dropout), core/vec_internal.h (the vector
+ * kernels). */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "llamaref/train/lora.h"
+#include "llamaref/core/rng.h"
+#include "core/vec_internal.h"
+
+/* The next lr_rng_double of a SplitMix64 state, inlined for the dropout
+ * loops (a call per element took a tenth of a small model's step): the
+ * same arithmetic as rng.c, which stays the definition; tests/train/test_lora.c
+ * checks the masks against lr_rng_double. */
+static inline double next_uniform(uint64_t *state)
+{
+    uint64_t z = *state += UINT64_C(0x9E3779B97F4A7C15);
+    z = (z ^ (z >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);
+    z = (z ^ (z >> 27)) * UINT64_C(0x94D049BB133111EB);
+    z ^= z >> 31;
+    return (double)(z >> 11) * (1.0 / 9007199254740992.0);
+}
+
+/* u[0 .. n) = the next n values of next_uniform from state; returns the
+ * state after them.  SplitMix64 is a counter (draw e of a state s mixes
+ * s + (e + 1) G), so 8 draws run side by side in vector lanes, with the
+ * same integer arithmetic and the same exact conversion to double. */
+#if VEC_HAVE
+typedef uint64_t u64x8 __attribute__((vector_size(64)));
+typedef double f64x8 __attribute__((vector_size(64)));
+
+VEC_INLINE uint64_t uniforms_body(double *u, uint64_t state, int n)
+{
+    const uint64_t G = UINT64_C(0x9E3779B97F4A7C15);
+    const u64x8 step = {1, 2, 3, 4, 5, 6, 7, 8};
+    int e = 0;
+    for (; e + 8 <= n; e += 8) {
+        u64x8 z = state + step * G;
+        f64x8 d;
+        z = (z ^ (z >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);
+        z = (z ^ (z >> 27)) * UINT64_C(0x94D049BB133111EB);
+        z ^= z >> 31;
+        d = __builtin_convertvector(z >> 11, f64x8) *
+            (1.0 / 9007199254740992.0);
+        memcpy(u + e, &d, sizeof d);
+        state += 8 * G;
+    }
+    for (; e < n; e++) u[e] = next_uniform(&state);
+    return state;
+}
+
+static uint64_t uniforms_generic(double *u, uint64_t state, int n)
+{
+    return uniforms_body(u, state, n);
+}
+
+#if VEC_X86_DISPATCH
+__attribute__((target("avx512f,avx512dq")))
+static uint64_t uniforms_avx512(double *u, uint64_t state, int n)
+{
+    return uniforms_body(u, state, n);
+}
+#endif
+
+static uint64_t uniforms(double *u, uint64_t state, int n)
+{
+#if VEC_X86_DISPATCH
+    if (__builtin_cpu_supports("avx512dq")) return uniforms_avx512(u, state, n);
+#endif
+    return uniforms_generic(u, state, n);
+}
+
+/* The whole dropout in one pass, 8 elements at a time: the draws as
+ * uniforms_body, then xd = u >= p ? x * keep : +0 with the comparison's
+ * lanes as a bit mask (the same product, the same +0), so the same bits
+ * as lr_lora_dropout's loop. */
+#ifdef LR_DOUBLE
+typedef uint64_t lf_bits8 __attribute__((vector_size(8 * sizeof(lr_float))));
+#else
+typedef uint32_t lf_bits8 __attribute__((vector_size(8 * sizeof(lr_float))));
+#endif
+typedef lr_float lf8 __attribute__((vector_size(8 * sizeof(lr_float))));
+
+VEC_INLINE void dropout_body(lr_float *xd, const lr_float *x, size_t N,
+                             double p, lr_float keep, uint64_t state)
+{
+    const uint64_t G = UINT64_C(0x9E3779B97F4A7C15);
+    const u64x8 step = {1, 2, 3, 4, 5, 6, 7, 8};
+    lf8 kv;
+    size_t e = 0;
+    int j;
+    for (j = 0; j < 8; j++) kv[j] = keep;
+    for (; e + 8 <= N; e += 8) {
+        u64x8 z = state + step * G;
+        f64x8 d;
+        lf8 xv;
+        z = (z ^ (z >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);
+        z = (z ^ (z >> 27)) * UINT64_C(0x94D049BB133111EB);
+        z ^= z >> 31;
+        d = __builtin_convertvector(z >> 11, f64x8) *
+            (1.0 / 9007199254740992.0);
+        memcpy(&xv, x + e, sizeof xv);
+        xv = (lf8)((lf_bits8)(xv * kv) &
+                   __builtin_convertvector(d >= p, lf_bits8));
+        memcpy(xd + e, &xv, sizeof xv);
+        state += 8 * G;
+    }
+    for (; e < N; e++) {
+        const double u = next_uniform(&state);
+        xd[e] = u >= p ? x[e] * keep : 0;
+    }
+}
+
+static void dropout_generic(lr_float *xd, const lr_float *x, size_t N,
+                            double p, lr_float keep, uint64_t state)
+{
+    dropout_body(xd, x, N, p, keep, state);
+}
+
+#if VEC_X86_DISPATCH
+__attribute__((target("avx512f,avx512dq")))
+static void dropout_avx512(lr_float *xd, const lr_float *x, size_t N,
+                           double p, lr_float keep, uint64_t state)
+{
+    dropout_body(xd, x, N, p, keep, state);
+}
+#endif
+#define HAVE_DROPOUT_BODY 1
+#else
+static uint64_t uniforms(double *u, uint64_t state, int n)
+{
+    int e;
+    for (e = 0; e < n; e++) u[e] = next_uniform(&state);
+    return state;
+}
+#endif
+
+void lr_lora_dropout(lr_float *xd, const lr_float *x, int n, int in,
+                     double p, uint64_t seed)
+{
+    /* x, xd (n, in); element e is kept when the e-th lr_rng_double of
+     * seed is >= p */
+    const lr_float keep_scale = (lr_float)(1.0 / (1.0 - p));
+    size_t e0, N = (size_t)n * in;
+    uint64_t state = seed;
+    double u[64];
+#ifdef HAVE_DROPOUT_BODY
+#if VEC_X86_DISPATCH
+    if (__builtin_cpu_supports("avx512dq")) {
+        dropout_avx512(xd, x, N, p, keep_scale, seed);
+        return;
+    }
+#endif
+    dropout_generic(xd, x, N, p, keep_scale, seed);
+    return;
+#endif
+    for (e0 = 0; e0 < N; e0 += 64) {
+        const int m = N - e0 < 64 ? (int)(N - e0) : 64;
+        int k;
+        state = uniforms(u, state, m);
+        for (k = 0; k < m; k++)
+            xd[e0 + k] = u[k] >= p ? x[e0 + k] * keep_scale : 0;
+    }
+}
+
+void lr_lora_linear_forward_ref(lr_float *y, lr_float *xa, const lr_float *xd,
+                                const lr_float *A, const lr_float *B, double s,
+                                int n, int in, int out, int r)
+{
+    /* xd (n, in), A (r, in), B (out, r), xa (n, r), y (n, out) += */
+    const lr_float sf = (lr_float)s;
+    int t, o, j, i;
+    for (t = 0; t < n; t++) {
+        const lr_float *xt = xd + (size_t)t * in;
+        lr_float *at = xa + (size_t)t * r;
+        lr_float *yt = y + (size_t)t * out;
+        for (j = 0; j < r; j++) {
+            const lr_float *Aj = A + (size_t)j * in;
+            lr_float acc = 0;
+            for (i = 0; i < in; i++) acc += xt[i] * Aj[i];
+            at[j] = acc;
+        }
+        for (o = 0; o < out; o++) {
+            const lr_float *Bo = B + (size_t)o * r;
+            lr_float acc = 0;
+            for (j = 0; j < r; j++) acc += at[j] * Bo[j];
+            yt[o] += sf * acc;
+        }
+    }
+}
+
+void lr_lora_linear_backward_ref(lr_float *dx, lr_float *dA, lr_float *dB,
+                                 lr_float *dxa, const lr_float *dy,
+                                 const lr_float *xd, const lr_float *xa,
+                                 const lr_float *A, const lr_float *B,
+                                 double s, int n, int in, int out, int r,
+                                 double p, uint64_t seed)
+{
+    /* y = s * xa B^T with xa = xd A^T, xd = dropout(x):
+     *   dB[o][j] += s * sum_t dy[t][o] xa[t][j]
+     *   dxa[t][j] = s * sum_o dy[t][o] B[o][j]
+     *   dA[j][i] += sum_t dxa[t][j] xd[t][i]
+     *   dx[t][i] += mask_scale[t][i] * sum_j dxa[t][j] A[j][i]
+     * dy (n, out), xd (n, in), xa/dxa (n, r), A/dA (r, in), B/dB (out, r) */
+    const lr_float sf = (lr_float)s;
+    const lr_float keep_scale = (lr_float)(1.0 / (1.0 - p));
+    int t, o, j, i;
+    lr_rng rng;
+    for (t = 0; t < n; t++) {
+        const lr_float *dyt = dy + (size_t)t * out;
+        const lr_float *at = xa + (size_t)t * r;
+        lr_float *dat = dxa + (size_t)t * r;
+        for (j = 0; j < r; j++) dat[j] = 0;
+        for (o = 0; o < out; o++) {
+            const lr_float g = sf * dyt[o];
+            const lr_float *Bo = B + (size_t)o * r;
+            lr_float *dBo = dB + (size_t)o * r;
+            for (j = 0; j < r; j++) {
+                dBo[j] += g * at[j];
+                dat[j] += g * Bo[j];
+            }
+        }
+        for (j = 0; j < r; j++) {
+            const lr_float g = dat[j];
+            const lr_float *xt = xd + (size_t)t * in;
+            lr_float *dAj = dA + (size_t)j * in;
+            for (i = 0; i < in; i++) dAj[i] += g * xt[i];
+        }
+    }
+    if (!dx) return;
+    if (p > 0) lr_rng_seed(&rng, seed);
+    for (t = 0; t < n; t++) {
+        const lr_float *dat = dxa + (size_t)t * r;
+        lr_float *dxt = dx + (size_t)t * in;
+        for (i = 0; i < in; i++) {
+            lr_float acc = 0;
+            for (j = 0; j < r; j++) acc += dat[j] * A[(size_t)j * in + i];
+            if (p > 0) acc = lr_rng_double(&rng) >= p ? acc * keep_scale : 0;
+            dxt[i] += acc;
+        }
+    }
+}
+
+/* ---- the fast kernels ------------------------------------------------------
+ * The definitions above fix every element's summation sequence; these keep
+ * it and only put independent outputs side by side in vector lanes (ranks j
+ * of xa, outputs o of y, columns i of dA and dx), so they give the same bits
+ * (tests/train/test_lora.c compares them with the definitions on odd shapes).
+ * Partial sums may wait in the lr_float output arrays between chunks: that
+ * stores exactly what the definition's lr_float accumulator holds. */
+#define LO_IC 256   /* columns of A transposed per chunk */
+#define LO_OC 32    /* outputs of B transposed per chunk (4 x 8 lanes) */
+#define LO_RMAX 256 /* largest rank the fast kernels take (stack buffer) */
+
+#if VEC_HAVE
+/* xa[t][j] = sum_i xd[t][i] A[j][i] (i ascending): lanes over 8 ranks,
+ * A transposed chunk by chunk into at[i][8], 4 rows t at a time. */
+VEC_INLINE void fwd_xa(lr_float *xa, const lr_float *xd, const lr_float *A,
+                       int n, int in, int r)
+{
+    lr_float at[LO_IC * 8], part[4][8];
+    int j0, i0, t, i, jj, k;
+    for (j0 = 0; j0 < r; j0 += 8) {
+        const int nj = r - j0 < 8 ? r - j0 : 8;
+        for (i0 = 0; i0 < in; i0 += LO_IC) {
+            const int ni = in - i0 < LO_IC ? in - i0 : LO_IC;
+            for (i = 0; i < ni; i++)
+                for (jj = 0; jj < 8; jj++)
+                    at[i * 8 + jj] =
+                        jj < nj ? A[(size_t)(j0 + jj) * in + i0 + i] : 0;
+            for (t = 0; t < n; t += 4) {
+                const int nt = n - t < 4 ? n - t : 4;
+                const lr_float *x[4];
+                vec8 a0, a1, a2, a3;
+                for (k = 0; k < 4; k++) {
+                    x[k] = xd + (size_t)(t + (k < nt ? k : 0)) * in + i0;
+                    for (jj = 0; jj < 8; jj++)
+                        part[k][jj] = i0 > 0 && k < nt && jj < nj
+                                          ? xa[(size_t)(t + k) * r + j0 + jj]
+                                          : 0;
+                }
+                a0 = v8_load(part[0]); a1 = v8_load(part[1]);
+                a2 = v8_load(part[2]); a3 = v8_load(part[3]);
+                for (i = 0; i < ni; i++) {
+                    const vec8 w = v8_load(at + i * 8);
+                    a0 += v8_splat(x[0][i]) * w;
+                    a1 += v8_splat(x[1][i]) * w;
+                    a2 += v8_splat(x[2][i]) * w;
+                    a3 += v8_splat(x[3][i]) * w;
+                }
+                v8_store(part[0], a0); v8_store(part[1], a1);
+                v8_store(part[2], a2); v8_store(part[3], a3);
+                for (k = 0; k < nt; k++)
+                    for (jj = 0; jj < nj; jj++)
+                        xa[(size_t)(t + k) * r + j0 + jj] = part[k][jj];
+            }
+        }
+    }
+}
+
+/* y[t][o] += s * (sum_j xa[t][j] B[o][j]) (j ascending): lanes over 32
+ * outputs, B transposed chunk by chunk into bt[j][32]. */
+VEC_INLINE void fwd_y(lr_float *y, const lr_float *xa, const lr_float *B,
+                      lr_float sf, int n, int out, int r)
+{
+    lr_float bt[LO_RMAX * LO_OC], acc[LO_OC];
+    int o0, j, t, oo;
+    for (o0 = 0; o0 < out; o0 += LO_OC) {
+        const int no = out - o0 < LO_OC ? out - o0 : LO_OC;
+        for (j = 0; j < r; j++)
+            for (oo = 0; oo < LO_OC; oo++)
+                bt[j * LO_OC + oo] = oo < no ? B[(size_t)(o0 + oo) * r + j] : 0;
+        for (t = 0; t < n; t++) {
+            const lr_float *at = xa + (size_t)t * r;
+            lr_float *yt = y + (size_t)t * out + o0;
+            vec8 c0 = {0}, c1 = {0}, c2 = {0}, c3 = {0};
+            for (j = 0; j < r; j++) {
+                const vec8 g = v8_splat(at[j]);
+                const lr_float *b = bt + j * LO_OC;
+                c0 += g * v8_load(b);
+                c1 += g * v8_load(b + 8);
+                c2 += g * v8_load(b + 16);
+                c3 += g * v8_load(b + 24);
+            }
+            v8_store(acc, c0); v8_store(acc + 8, c1);
+            v8_store(acc + 16, c2); v8_store(acc + 24, c3);
+            for (oo = 0; oo < no; oo++) yt[oo] += sf * acc[oo];
+        }
+    }
+}
+
+/* dB[o][j] += g_t xa[t][j] (t ascending) and dxa[t][j] = sum_o g_t B[o][j]
+ * (o ascending), g_t = s dy[t][o]: lanes over 8 ranks; rows t0 .. t0+nt-1
+ * (nt <= 4) together, their dxa in registers across all o. */
+VEC_INLINE void bwd_dB_rows(lr_float *dB, lr_float *dxa, const lr_float *dy,
+                            const lr_float *xa, const lr_float *B, lr_float sf,
+                            int t0, int nt, int out, int r)
+{
+    const int rv = r - r % 8;
+    int j, o, k;
+    for (k = 0; k < nt; k++)
+        for (j = 0; j < r; j++) dxa[(size_t)(t0 + k) * r + j] = 0;
+    for (j = 0; j < rv; j += 8) {
+        vec8 d[4] = {{0}, {0}, {0}, {0}}, x[4];
+        for (k = 0; k < nt; k++) x[k] = v8_load(xa + (size_t)(t0 + k) * r + j);
+        for (o = 0; o < out; o++) {
+            const vec8 b = v8_load(B + (size_t)o * r + j);
+            lr_float *dBo = dB + (size_t)o * r + j;
+            vec8 db = v8_load(dBo);
+            for (k = 0; k < nt; k++) {
+                const vec8 g = v8_splat(sf * dy[(size_t)(t0 + k) * out + o]);
+                db += g * x[k];
+                d[k] += g * b;
+            }
+            v8_store(dBo, db);
+        }
+        for (k = 0; k < nt; k++) v8_store(dxa + (size_t)(t0 + k) * r + j, d[k]);
+    }
+    for (o = 0; o < out && rv < r; o++)
+        for (k = 0; k < nt; k++) {
+            const lr_float g = sf * dy[(size_t)(t0 + k) * out + o];
+            for (j = rv; j < r; j++) {
+                dB[(size_t)o * r + j] += g * xa[(size_t)(t0 + k) * r + j];
+                dxa[(size_t)(t0 + k) * r + j] += g * B[(size_t)o * r + j];
+            }
+        }
+}
+
+/* dA[j][i] += dxa[t][j] xd[t][i] (t ascending): lanes over columns i, 64
+ * columns of one rank in registers across all t. */
+VEC_INLINE void bwd_dA(lr_float *dA, const lr_float *dxa, const lr_float *xd,
+                       int n, int in, int r)
+{
+    int j, i, t;
+    for (j = 0; j < r; j++) {
+        lr_float *dAj = dA + (size_t)j * in;
+        for (i = 0; i + 64 <= in; i += 64) {
+            vec16 a0 = v16_load(dAj + i), a1 = v16_load(dAj + i + 16);
+            vec16 a2 = v16_load(dAj + i + 32), a3 = v16_load(dAj + i + 48);
+            for (t = 0; t < n; t++) {
+                const lr_float *xt = xd + (size_t)t * in + i;
+                const vec16 g = v16_splat(dxa[(size_t)t * r + j]);
+                a0 += g * v16_load(xt);
+                a1 += g * v16_load(xt + 16);
+                a2 += g * v16_load(xt + 32);
+                a3 += g * v16_load(xt + 48);
+            }
+            v16_store(dAj + i, a0); v16_store(dAj + i + 16, a1);
+            v16_store(dAj + i + 32, a2); v16_store(dAj + i + 48, a3);
+        }
+        for (; i + 16 <= in; i += 16) {
+            vec16 a0 = v16_load(dAj + i);
+            for (t = 0; t < n; t++)
+                a0 += v16_splat(dxa[(size_t)t * r + j]) *
+                      v16_load(xd + (size_t)t * in + i);
+            v16_store(dAj + i, a0);
+        }
+        for (t = 0; t < n && i < in; t++) {
+            const lr_float g = dxa[(size_t)t * r + j];
+            const lr_float *xt = xd + (size_t)t * in;
+            int c;
+            for (c = i; c < in; c++) dAj[c] += g * xt[c];
+        }
+    }
+}
+
+/* dx[t][i] += mask(sum_j dxa[t][j] A[j][i]) (j ascending), the mask drawn
+ * in the definition's order (t, then i ascending): lanes over 64 columns. */
+VEC_INLINE void bwd_dx(lr_float *dx, const lr_float *dxa, const lr_float *A,
+                       int n, int in, int r, double p, uint64_t seed)
+{
+    const lr_float keep_scale = (lr_float)(1.0 / (1.0 - p));
+    lr_float acc[64];
+    double u[64];
+    uint64_t state = seed;
+    int t, i0, i, j;
+    for (t = 0; t < n; t++) {
+        const lr_float *dat = dxa + (size_t)t * r;
+        lr_float *dxt = dx + (size_t)t * in;
+        for (i0 = 0; i0 < in; i0 += 64) {
+            const int ni = in - i0 < 64 ? in - i0 : 64;
+            if (ni == 64) {
+                vec16 c0 = {0}, c1 = {0}, c2 = {0}, c3 = {0};
+                for (j = 0; j < r; j++) {
+                    const vec16 g = v16_splat(dat[j]);
+                    const lr_float *a = A + (size_t)j * in + i0;
+                    c0 += g * v16_load(a);
+                    c1 += g * v16_load(a + 16);
+                    c2 += g * v16_load(a + 32);
+                    c3 += g * v16_load(a + 48);
+                }
+                v16_store(acc, c0); v16_store(acc + 16, c1);
+                v16_store(acc + 32, c2); v16_store(acc + 48, c3);
+            } else {
+                for (i = 0; i < ni; i++) {
+                    lr_float s = 0;
+                    for (j = 0; j < r; j++)
+                        s += dat[j] * A[(size_t)j * in + i0 + i];
+                    acc[i] = s;
+                }
+            }
+            if (p > 0) {
+                state = uniforms(u, state, ni);
+                for (i = 0; i < ni; i++)
+                    dxt[i0 + i] += u[i] >= p ? acc[i] * keep_scale : 0;
+            } else {
+                for (i = 0; i < ni; i++) dxt[i0 + i] += acc[i];
+            }
+        }
+    }
+}
+
+VEC_INLINE void lora_fwd_body(lr_float *y, lr_float *xa, const lr_float *xd,
+                              const lr_float *A, const lr_float *B, double s,
+                              int n, int in, int out, int r)
+{
+    fwd_xa(xa, xd, A, n, in, r);
+    fwd_y(y, xa, B, (lr_float)s, n, out, r);
+}
+
+VEC_INLINE void lora_bwd_body(lr_float *dx, lr_float *dA, lr_float *dB,
+                              lr_float *dxa, const lr_float *dy,
+                              const lr_float *xd, const lr_float *xa,
+                              const lr_float *A, const lr_float *B, double s,
+                              int n, int in, int out, int r, double p,
+                              uint64_t seed)
+{
+    int t;
+    for (t = 0; t < n; t += 4)
+        bwd_dB_rows(dB, dxa, dy, xa, B, (lr_float)s, t, n - t < 4 ? n - t : 4,
+                    out, r);
+    bwd_dA(dA, dxa, xd, n, in, r);
+    if (dx) bwd_dx(dx, dxa, A, n, in, r, p, seed);
+}
+
+#define LORA_FWD_ARGS lr_float *y, lr_float *xa, const lr_float *xd, \
+    const lr_float *A, const lr_float *B, double s, int n, int in, int out, int r
+#define LORA_BWD_ARGS lr_float *dx, lr_float *dA, lr_float *dB, \
+    lr_float *dxa, const lr_float *dy, const lr_float *xd, const lr_float *xa, \
+    const lr_float *A, const lr_float *B, double s, int n, int in, int out, \
+    int r, double p, uint64_t seed
+
+static void lora_fwd_generic(LORA_FWD_ARGS)
+{
+    lora_fwd_body(y, xa, xd, A, B, s, n, in, out, r);
+}
+
+static void lora_bwd_generic(LORA_BWD_ARGS)
+{
+    lora_bwd_body(dx, dA, dB, dxa, dy, xd, xa, A, B, s, n, in, out, r, p, seed);
+}
+
+#if VEC_X86_DISPATCH
+__attribute__((target("avx512f"))) static void lora_fwd_avx512(LORA_FWD_ARGS)
+{
+    lora_fwd_body(y, xa, xd, A, B, s, n, in, out, r);
+}
+
+__attribute__((target("avx512f"))) static void lora_bwd_avx512(LORA_BWD_ARGS)
+{
+    lora_bwd_body(dx, dA, dB, dxa, dy, xd, xa, A, B, s, n, in, out, r, p, seed);
+}
+
+__attribute__((target("avx2"))) static void lora_fwd_avx2(LORA_FWD_ARGS)
+{
+    lora_fwd_body(y, xa, xd, A, B, s, n, in, out, r);
+}
+
+__attribute__((target("avx2"))) static void lora_bwd_avx2(LORA_BWD_ARGS)
+{
+    lora_bwd_body(dx, dA, dB, dxa, dy, xd, xa, A, B, s, n, in, out, r, p, seed);
+}
+#endif
+#endif /* VEC_HAVE */
+
+void lr_lora_linear_forward(lr_float *y, lr_float *xa, const lr_float *xd,
+                            const lr_float *A, const lr_float *B, double s,
+                            int n, int in, int out, int r)
+{
+#if VEC_HAVE
+    if (r <= LO_RMAX) {
+#if VEC_X86_DISPATCH
+        if (__builtin_cpu_supports("avx512f"))
+            lora_fwd_avx512(y, xa, xd, A, B, s, n, in, out, r);
+        else if (__builtin_cpu_supports("avx2"))
+            lora_fwd_avx2(y, xa, xd, A, B, s, n, in, out, r);
+        else
+#endif
+            lora_fwd_generic(y, xa, xd, A, B, s, n, in, out, r);
+        return;
+    }
+#endif
+    lr_lora_linear_forward_ref(y, xa, xd, A, B, s, n, in, out, r);
+}
+
+void lr_lora_linear_backward(lr_float *dx, lr_float *dA, lr_float *dB,
+                             lr_float *dxa, const lr_float *dy,
+                             const lr_float *xd, const lr_float *xa,
+                             const lr_float *A, const lr_float *B, double s,
+                             int n, int in, int out, int r, double p,
+                             uint64_t seed)
+{
+#if VEC_HAVE
+#if VEC_X86_DISPATCH
+    if (__builtin_cpu_supports("avx512f"))
+        lora_bwd_avx512(dx, dA, dB, dxa, dy, xd, xa, A, B, s, n, in, out, r,
+                        p, seed);
+    else if (__builtin_cpu_supports("avx2"))
+        lora_bwd_avx2(dx, dA, dB, dxa, dy, xd, xa, A, B, s, n, in, out, r, p,
+                      seed);
+    else
+#endif
+        lora_bwd_generic(dx, dA, dB, dxa, dy, xd, xa, A, B, s, n, in, out, r,
+                         p, seed);
+#else
+    lr_lora_linear_backward_ref(dx, dA, dB, dxa, dy, xd, xa, A, B, s, n, in,
+                                out, r, p, seed);
+#endif
+}
