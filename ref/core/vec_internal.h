@@ -1,4 +1,4 @@
-/* vec_internal.h - the vector types the fast kernels of lora.c and
+/* vec_internal.h - the vector types the fast kernels of lora_linear.c and
  * attention.c are written with (internal to ref/, not installed).
  *
  * GCC/clang vector extensions: a kernel body is written once as an

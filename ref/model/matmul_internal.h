@@ -8,7 +8,7 @@
  * no FMA under -ffp-contract=off), its three helpers, whether x86-64
  * clones for AVX-512 and AVX2 are built (HAVE_X86_DISPATCH), and the
  * conversion of stored weights (F32, F64, BF16, F16) to lr_float.
- * (core/vec_internal.h holds the vector types of lora.c and attention.c;
+ * (core/vec_internal.h holds the vector types of lora_linear.c and attention.c;
  * these are the matmul's own, used with any GCC/clang target.)
  * Depends on: matmul.h (common, dtype: bf16/f16 conversion, model:
  * lr_tensor). */

@@ -372,14 +372,30 @@ VEC_INLINE void bwd_dB_rows(lr_float *dB, lr_float *dxa, const lr_float *dy,
 }
 
 /* dA[j][i] += dxa[t][j] xd[t][i] (t ascending): lanes over columns i, 64
- * columns of one rank in registers across all t. */
+ * columns of one rank in registers across all t.  narrow (the AVX2
+ * clones: GCC keeps a 64-byte vec16 in memory where registers have 32
+ * bytes): 32 columns in 8-lane vectors instead; the same sums. */
 VEC_INLINE void bwd_dA(lr_float *dA, const lr_float *dxa, const lr_float *xd,
-                       int n, int in, int r)
+                       int n, int in, int r, int narrow)
 {
     int j, i, t;
     for (j = 0; j < r; j++) {
         lr_float *dAj = dA + (size_t)j * in;
-        for (i = 0; i + 64 <= in; i += 64) {
+        for (i = 0; narrow && i + 32 <= in; i += 32) {
+            vec8 a0 = v8_load(dAj + i), a1 = v8_load(dAj + i + 8);
+            vec8 a2 = v8_load(dAj + i + 16), a3 = v8_load(dAj + i + 24);
+            for (t = 0; t < n; t++) {
+                const lr_float *xt = xd + (size_t)t * in + i;
+                const vec8 g = v8_splat(dxa[(size_t)t * r + j]);
+                a0 += g * v8_load(xt);
+                a1 += g * v8_load(xt + 8);
+                a2 += g * v8_load(xt + 16);
+                a3 += g * v8_load(xt + 24);
+            }
+            v8_store(dAj + i, a0); v8_store(dAj + i + 8, a1);
+            v8_store(dAj + i + 16, a2); v8_store(dAj + i + 24, a3);
+        }
+        for (; !narrow && i + 64 <= in; i += 64) {
             vec16 a0 = v16_load(dAj + i), a1 = v16_load(dAj + i + 16);
             vec16 a2 = v16_load(dAj + i + 32), a3 = v16_load(dAj + i + 48);
             for (t = 0; t < n; t++) {
@@ -393,7 +409,7 @@ VEC_INLINE void bwd_dA(lr_float *dA, const lr_float *dxa, const lr_float *xd,
             v16_store(dAj + i, a0); v16_store(dAj + i + 16, a1);
             v16_store(dAj + i + 32, a2); v16_store(dAj + i + 48, a3);
         }
-        for (; i + 16 <= in; i += 16) {
+        for (; !narrow && i + 16 <= in; i += 16) {
             vec16 a0 = v16_load(dAj + i);
             for (t = 0; t < n; t++)
                 a0 += v16_splat(dxa[(size_t)t * r + j]) *
@@ -410,9 +426,11 @@ VEC_INLINE void bwd_dA(lr_float *dA, const lr_float *dxa, const lr_float *xd,
 }
 
 /* dx[t][i] += mask(sum_j dxa[t][j] A[j][i]) (j ascending), the mask drawn
- * in the definition's order (t, then i ascending): lanes over 64 columns. */
+ * in the definition's order (t, then i ascending): lanes over 64 columns
+ * (narrow: as in bwd_dA, 8 vectors of 8 lanes). */
 VEC_INLINE void bwd_dx(lr_float *dx, const lr_float *dxa, const lr_float *A,
-                       int n, int in, int r, double p, uint64_t seed)
+                       int n, int in, int r, double p, uint64_t seed,
+                       int narrow)
 {
     const lr_float keep_scale = (lr_float)(1.0 / (1.0 - p));
     lr_float acc[64];
@@ -424,7 +442,20 @@ VEC_INLINE void bwd_dx(lr_float *dx, const lr_float *dxa, const lr_float *A,
         lr_float *dxt = dx + (size_t)t * in;
         for (i0 = 0; i0 < in; i0 += 64) {
             const int ni = in - i0 < 64 ? in - i0 : 64;
-            if (ni == 64) {
+            if (ni == 64 && narrow) {
+                vec8 c[8];
+                int m;
+                for (m = 0; m < 8; m++) c[m] = v8_splat(0);
+                for (j = 0; j < r; j++) {
+                    const vec8 g = v8_splat(dat[j]);
+                    const lr_float *a = A + (size_t)j * in + i0;
+                    c[0] += g * v8_load(a);      c[1] += g * v8_load(a + 8);
+                    c[2] += g * v8_load(a + 16); c[3] += g * v8_load(a + 24);
+                    c[4] += g * v8_load(a + 32); c[5] += g * v8_load(a + 40);
+                    c[6] += g * v8_load(a + 48); c[7] += g * v8_load(a + 56);
+                }
+                for (m = 0; m < 8; m++) v8_store(acc + 8 * m, c[m]);
+            } else if (ni == 64) {
                 vec16 c0 = {0}, c1 = {0}, c2 = {0}, c3 = {0};
                 for (j = 0; j < r; j++) {
                     const vec16 g = v16_splat(dat[j]);
@@ -468,14 +499,14 @@ VEC_INLINE void lora_bwd_body(lr_float *dx, lr_float *dA, lr_float *dB,
                               const lr_float *xd, const lr_float *xa,
                               const lr_float *A, const lr_float *B, double s,
                               int n, int in, int out, int r, double p,
-                              uint64_t seed)
+                              uint64_t seed, int narrow)
 {
     int t;
     for (t = 0; t < n; t += 4)
         bwd_dB_rows(dB, dxa, dy, xa, B, (lr_float)s, t, n - t < 4 ? n - t : 4,
                     out, r);
-    bwd_dA(dA, dxa, xd, n, in, r);
-    if (dx) bwd_dx(dx, dxa, A, n, in, r, p, seed);
+    bwd_dA(dA, dxa, xd, n, in, r, narrow);
+    if (dx) bwd_dx(dx, dxa, A, n, in, r, p, seed, narrow);
 }
 
 #define LORA_FWD_ARGS lr_float *y, lr_float *xa, const lr_float *xd, \
@@ -492,7 +523,7 @@ static void lora_fwd_generic(LORA_FWD_ARGS)
 
 static void lora_bwd_generic(LORA_BWD_ARGS)
 {
-    lora_bwd_body(dx, dA, dB, dxa, dy, xd, xa, A, B, s, n, in, out, r, p, seed);
+    lora_bwd_body(dx, dA, dB, dxa, dy, xd, xa, A, B, s, n, in, out, r, p, seed, 0);
 }
 
 #if VEC_X86_DISPATCH
@@ -503,7 +534,7 @@ __attribute__((target("avx512f"))) static void lora_fwd_avx512(LORA_FWD_ARGS)
 
 __attribute__((target("avx512f"))) static void lora_bwd_avx512(LORA_BWD_ARGS)
 {
-    lora_bwd_body(dx, dA, dB, dxa, dy, xd, xa, A, B, s, n, in, out, r, p, seed);
+    lora_bwd_body(dx, dA, dB, dxa, dy, xd, xa, A, B, s, n, in, out, r, p, seed, 0);
 }
 
 __attribute__((target("avx2"))) static void lora_fwd_avx2(LORA_FWD_ARGS)
@@ -513,7 +544,7 @@ __attribute__((target("avx2"))) static void lora_fwd_avx2(LORA_FWD_ARGS)
 
 __attribute__((target("avx2"))) static void lora_bwd_avx2(LORA_BWD_ARGS)
 {
-    lora_bwd_body(dx, dA, dB, dxa, dy, xd, xa, A, B, s, n, in, out, r, p, seed);
+    lora_bwd_body(dx, dA, dB, dxa, dy, xd, xa, A, B, s, n, in, out, r, p, seed, 1);
 }
 #endif
 #endif /* VEC_HAVE */
