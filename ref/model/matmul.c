@@ -155,20 +155,17 @@ ALWAYS_INLINE void kernel_4x4p(vec acc[MR][NR], const lr_float *xp,
 ALWAYS_INLINE void kernel_4x4p_pieces(vec acc[MR][NR], const lr_float *xp,
                                       const lr_float *wp, int nk)
 {
-    int q, r, b, k;
+    int q, r, k;
     for (q = 0; q < LANES; q += PL)
         for (r = 0; r < MR; r += 2) {
-            lr_float *c[2][NR];
-            pvec a0, a1, a2, a3, b0, b1, b2, b3;
+            /* piece q of acc[r][b] and of acc[r + 1][b] */
+            lr_float *c = (lr_float *)(void *)&acc[r][0] + q;
+            lr_float *d = c + NR * LANES;
             const lr_float *x = xp + r * LANES + q, *w = wp + q;
-            for (b = 0; b < NR; b++) {
-                c[0][b] = (lr_float *)(void *)&acc[r][b] + q;
-                c[1][b] = (lr_float *)(void *)&acc[r + 1][b] + q;
-            }
-            a0 = pload(c[0][0]); a1 = pload(c[0][1]);
-            a2 = pload(c[0][2]); a3 = pload(c[0][3]);
-            b0 = pload(c[1][0]); b1 = pload(c[1][1]);
-            b2 = pload(c[1][2]); b3 = pload(c[1][3]);
+            pvec a0 = pload(c), a1 = pload(c + LANES);
+            pvec a2 = pload(c + 2 * LANES), a3 = pload(c + 3 * LANES);
+            pvec b0 = pload(d), b1 = pload(d + LANES);
+            pvec b2 = pload(d + 2 * LANES), b3 = pload(d + 3 * LANES);
             for (k = 0; k < nk; k += LANES, x += MR * LANES, w += NR * LANES) {
                 const pvec x0 = pload(x), x1 = pload(x + LANES);
                 pvec wv;
@@ -177,10 +174,10 @@ ALWAYS_INLINE void kernel_4x4p_pieces(vec acc[MR][NR], const lr_float *xp,
                 wv = pload(w + 2 * LANES); a2 = a2 + x0 * wv; b2 = b2 + x1 * wv;
                 wv = pload(w + 3 * LANES); a3 = a3 + x0 * wv; b3 = b3 + x1 * wv;
             }
-            pstore(c[0][0], a0); pstore(c[0][1], a1);
-            pstore(c[0][2], a2); pstore(c[0][3], a3);
-            pstore(c[1][0], b0); pstore(c[1][1], b1);
-            pstore(c[1][2], b2); pstore(c[1][3], b3);
+            pstore(c, a0); pstore(c + LANES, a1);
+            pstore(c + 2 * LANES, a2); pstore(c + 3 * LANES, a3);
+            pstore(d, b0); pstore(d + LANES, b1);
+            pstore(d + 2 * LANES, b2); pstore(d + 3 * LANES, b3);
         }
 }
 #endif
@@ -290,47 +287,50 @@ ALWAYS_INLINE void finish_block(const mm_args *a, vec acc[MR][NR], int t,
 
 #if HAVE_X86_DISPATCH && HAVE_SHUFFLE && !defined(LR_DOUBLE)
 #define HAVE_PIECE_FINISH 1
-/* pvec's pairs: [a0+a1, a2+a3, a4+a5, a6+a7, b0+b1, b2+b3, b4+b5, b6+b7] */
-ALWAYS_INLINE pvec ppairsum(pvec a, pvec b)
+/* [a0+a1, a2+a3, b0+b1, b2+b3, a4+a5, a6+a7, b4+b5, b6+b7]: pairs inside
+ * each 16-byte half (one shuffle instruction per operand). */
+ALWAYS_INLINE pvec phadd(pvec a, pvec b)
 {
-    pvec e = __builtin_shufflevector(a, b, 0, 2, 4, 6, 8, 10, 12, 14);
-    pvec o = __builtin_shufflevector(a, b, 1, 3, 5, 7, 9, 11, 13, 15);
-    return e + o;
+    return __builtin_shufflevector(a, b, 0, 2, 8, 10, 4, 6, 12, 14) +
+           __builtin_shufflevector(a, b, 1, 3, 9, 11, 5, 7, 13, 15);
+}
+
+/* Lane i: the pairwise tree ((l0+l1)+(l2+l3))+((l4+l5)+(l6+l7)) of piece h
+ * of v[i], for 8 consecutive vecs v[0..7].  Two levels of phadd leave
+ * [A0-3, B0-3, C0-3, D0-3, A4-7, B4-7, C4-7, D4-7] (A0-3: the first half
+ * of v[0]'s tree) for v[0..3] and the same for v[4..7]; one exchange of
+ * halves adds the two halves of each tree. */
+ALWAYS_INLINE pvec ptree8(const vec *v, int h)
+{
+    const lr_float *a = (const lr_float *)(const void *)v + h * PL;
+    const pvec z = phadd(phadd(pload(a), pload(a + LANES)),
+                         phadd(pload(a + 2 * LANES), pload(a + 3 * LANES)));
+    const pvec w = phadd(phadd(pload(a + 4 * LANES), pload(a + 5 * LANES)),
+                         phadd(pload(a + 6 * LANES), pload(a + 7 * LANES)));
+    return __builtin_shufflevector(z, w, 0, 1, 2, 3, 8, 9, 10, 11) +
+           __builtin_shufflevector(z, w, 4, 5, 6, 7, 12, 13, 14, 15);
 }
 
 /* finish_block for AVX2 (float: two 8-lane pieces per vec): vsum is the
- * tree of lanes 0-7 plus the tree of lanes 8-15, so three levels of
- * ppairsum over 8 outputs' low pieces give their first trees, over the
- * high pieces their second, and one addition the 8 sums: the same
- * additions as vsum. */
+ * tree of lanes 0-7 plus the tree of lanes 8-15, so 8 outputs at a time
+ * are ptree8 of their low pieces plus ptree8 of their high pieces: the
+ * same additions as vsum. */
 ALWAYS_INLINE void finish_block_pieces(const mm_args *a, vec acc[MR][NR],
                                        int t, int o,
                                        const lr_float *const wrow[NR], int kv)
 {
     lr_float out[MR * NR];
-    int half, i, b, k, h;
-    for (half = 0; half < 2; half++) {
-        pvec tr[2];
-        for (h = 0; h < 2; h++) {
-            pvec p[8], q[4], r[2];
-            for (i = 0; i < 8; i++) {
-                const int j = half * 8 + i;
-                p[i] = pload((const lr_float *)(const void *)&acc[j / NR][j % NR] + h * PL);
-            }
-            for (i = 0; i < 4; i++) q[i] = ppairsum(p[2 * i], p[2 * i + 1]);
-            r[0] = ppairsum(q[0], q[1]);
-            r[1] = ppairsum(q[2], q[3]);
-            tr[h] = ppairsum(r[0], r[1]);
-        }
-        pstore(out + half * 8, tr[0] + tr[1]);
-    }
+    const vec *v = &acc[0][0];
+    int i, b, k;
+    pstore(out, ptree8(v, 0) + ptree8(v, 1));
+    pstore(out + 8, ptree8(v + 8, 0) + ptree8(v + 8, 1));
     for (i = 0; i < MR; i++) {
         const lr_float *xt = a->x + (size_t)(t + i) * a->in_dim;
         lr_float *yt = a->y + (size_t)(t + i) * a->out_dim + o;
         for (b = 0; b < NR; b++) {
-            lr_float v = out[i * NR + b];
-            for (k = kv; k < a->in_dim; k++) v += xt[k] * wrow[b][k];
-            yt[b] = v;
+            lr_float s = out[i * NR + b];
+            for (k = kv; k < a->in_dim; k++) s += xt[k] * wrow[b][k];
+            yt[b] = s;
         }
     }
 }
