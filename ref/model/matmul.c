@@ -148,36 +148,64 @@ ALWAYS_INLINE void kernel_4x4p(vec acc[MR][NR], const lr_float *xp,
 }
 
 #if HAVE_X86_DISPATCH
-/* kernel_4x4p for AVX2 (16 registers): the block in passes of 2 rows x 4
- * columns x one 32-byte piece (8 accumulators), each pass over all of k.
- * Each lane still sums its k in ascending order from its start value: the
- * same products and sums as kernel_4x4p. */
+/* One AVX2 pass (16 registers): piece q of acc[r][0..3] (at c) and of
+ * acc[r + 1][0..3] (at d) over all of k, rows x0 and x1 of x against w[0..3]
+ * (each advancing xs, ws values per LANES of k; q already added): 8
+ * accumulators, each lane still summing its k in ascending order from its
+ * start value, the same products and sums as kernel_4x4 / kernel_4x4p. */
+ALWAYS_INLINE void pass_2x4(lr_float *c, lr_float *d, const lr_float *x0,
+                            const lr_float *x1, int xs,
+                            const lr_float *const w[NR], int ws, int nk)
+{
+    const lr_float *w0 = w[0], *w1 = w[1], *w2 = w[2], *w3 = w[3];
+    pvec a0 = pload(c), a1 = pload(c + LANES);
+    pvec a2 = pload(c + 2 * LANES), a3 = pload(c + 3 * LANES);
+    pvec b0 = pload(d), b1 = pload(d + LANES);
+    pvec b2 = pload(d + 2 * LANES), b3 = pload(d + 3 * LANES);
+    int k;
+    for (k = 0; k < nk; k += LANES) {
+        const pvec u = pload(x0), v = pload(x1);
+        pvec wv;
+        wv = pload(w0); a0 = a0 + u * wv; b0 = b0 + v * wv;
+        wv = pload(w1); a1 = a1 + u * wv; b1 = b1 + v * wv;
+        wv = pload(w2); a2 = a2 + u * wv; b2 = b2 + v * wv;
+        wv = pload(w3); a3 = a3 + u * wv; b3 = b3 + v * wv;
+        x0 += xs; x1 += xs; w0 += ws; w1 += ws; w2 += ws; w3 += ws;
+    }
+    pstore(c, a0); pstore(c + LANES, a1);
+    pstore(c + 2 * LANES, a2); pstore(c + 3 * LANES, a3);
+    pstore(d, b0); pstore(d + LANES, b1);
+    pstore(d + 2 * LANES, b2); pstore(d + 3 * LANES, b3);
+}
+
+/* kernel_4x4p (packed) and kernel_4x4 (rows) for AVX2: the block in passes
+ * of 2 rows x 4 columns x one 32-byte piece. */
 ALWAYS_INLINE void kernel_4x4p_pieces(vec acc[MR][NR], const lr_float *xp,
                                       const lr_float *wp, int nk)
 {
-    int q, r, k;
+    int q, r, b;
     for (q = 0; q < LANES; q += PL)
         for (r = 0; r < MR; r += 2) {
-            /* piece q of acc[r][b] and of acc[r + 1][b] */
             lr_float *c = (lr_float *)(void *)&acc[r][0] + q;
-            lr_float *d = c + NR * LANES;
-            const lr_float *x = xp + r * LANES + q, *w = wp + q;
-            pvec a0 = pload(c), a1 = pload(c + LANES);
-            pvec a2 = pload(c + 2 * LANES), a3 = pload(c + 3 * LANES);
-            pvec b0 = pload(d), b1 = pload(d + LANES);
-            pvec b2 = pload(d + 2 * LANES), b3 = pload(d + 3 * LANES);
-            for (k = 0; k < nk; k += LANES, x += MR * LANES, w += NR * LANES) {
-                const pvec x0 = pload(x), x1 = pload(x + LANES);
-                pvec wv;
-                wv = pload(w);             a0 = a0 + x0 * wv; b0 = b0 + x1 * wv;
-                wv = pload(w + LANES);     a1 = a1 + x0 * wv; b1 = b1 + x1 * wv;
-                wv = pload(w + 2 * LANES); a2 = a2 + x0 * wv; b2 = b2 + x1 * wv;
-                wv = pload(w + 3 * LANES); a3 = a3 + x0 * wv; b3 = b3 + x1 * wv;
-            }
-            pstore(c, a0); pstore(c + LANES, a1);
-            pstore(c + 2 * LANES, a2); pstore(c + 3 * LANES, a3);
-            pstore(d, b0); pstore(d + LANES, b1);
-            pstore(d + 2 * LANES, b2); pstore(d + 3 * LANES, b3);
+            const lr_float *x = xp + r * LANES + q, *w[NR];
+            for (b = 0; b < NR; b++) w[b] = wp + b * LANES + q;
+            pass_2x4(c, c + NR * LANES, x, x + LANES, MR * LANES, w,
+                     NR * LANES, nk);
+        }
+}
+
+ALWAYS_INLINE void kernel_4x4_pieces(vec acc[MR][NR],
+                                     const lr_float *const xs[MR],
+                                     const lr_float *const ws[NR], int nk)
+{
+    int q, r, b;
+    for (q = 0; q < LANES; q += PL)
+        for (r = 0; r < MR; r += 2) {
+            lr_float *c = (lr_float *)(void *)&acc[r][0] + q;
+            const lr_float *w[NR];
+            for (b = 0; b < NR; b++) w[b] = ws[b] + q;
+            pass_2x4(c, c + NR * LANES, xs[r] + q, xs[r + 1] + q, LANES, w,
+                     LANES, nk);
         }
 }
 #endif
@@ -458,6 +486,10 @@ ALWAYS_INLINE void columns_body(const mm_args *a, int o0, int o1, int x86,
                         }
 #endif
                     } else if (nt == MR) {
+#if HAVE_X86_DISPATCH
+                        if (x86 == 2) kernel_4x4_pieces(acc, xs, wrow, kv);
+                        else
+#endif
                         kernel_4x4(acc, xs, wrow, kv);
                     } else {
                         for (r = 0; r < nt; r++)
@@ -506,6 +538,10 @@ ALWAYS_INLINE void columns_body(const mm_args *a, int o0, int o1, int x86,
                 }
                 if (nt == MR) {
                     for (r = 0; r < MR; r++) xk[r] = xs[r] + k0;
+#if HAVE_X86_DISPATCH
+                    if (x86 == 2) kernel_4x4_pieces(acc, xk, ws, nk);
+                    else
+#endif
                     kernel_4x4(acc, xk, ws, nk);
                 } else {
                     /* prefetch the next NR rows when they exist and the
