@@ -13,8 +13,12 @@
  * same tree as vsum), and decode (one token) one weight row after the
  * other; every output keeps the order documented in matmul.h (each lane
  * sums its k in ascending order from zero, then the tree, then the tail),
- * which tests/model/test_matmul.c checks bit for bit.  Lanes are combined
- * without FMA (-ffp-contract=off), so all versions give identical bits.
+ * which tests/model/test_matmul.c checks bit for bit.  The AVX2 clone
+ * (x86 == 2 in columns_body) holds each 16-lane vector as two 32-byte
+ * pieces, 2 rows x 4 columns of one piece per pass (*_pieces, ptree8):
+ * GCC keeps 64-byte vectors in memory where registers have 32 bytes.
+ * Lanes are combined without FMA (-ffp-contract=off), so all versions give
+ * identical bits.
  * Weights that are not lr_float (BF16/F16, or F32 in the double build) are
  * converted chunk by chunk into a small stack buffer; the chunking does
  * not change the summation order.

@@ -287,6 +287,8 @@ ALWAYS_INLINE void bwd_tail1(lr_float *d, const lr_float *g,
     memcpy(d, tmp, sizeof *d * tw);
 }
 
+/* wide: 0 the generic kernels, 1 AVX-512 (the 4-vector chunks, two
+ * vectors per row), 2 AVX2 (bwd_rows4_pieces: 32-byte pieces). */
 ALWAYS_INLINE void bwd_body(lr_float *dx, const lr_float *dy, const void *w,
                             lr_dtype dt, int t0, int t1, int i0, int i1,
                             int in_dim, int out_dim, int wide)
