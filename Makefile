@@ -430,7 +430,7 @@ lora-bits-check: $(BIN)
 .PHONY: lora-bits-check
 # make world-model-check: rebuilds the embedded model into $(B)/world_check
 # and compares every file with the committed $(WORLD_COMMITTED) (.ci/run
-# runs it with OMP=1: ~15 minutes on 2 cores).
+# runs it with OMP=1: ~7 minutes on one AVX2 core).
 WORLD_COMMITTED ?= data/world
 world-model-check: $(BIN)
 	@rm -rf $(B)/world_check; mkdir -p $(B)/world_check
