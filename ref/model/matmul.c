@@ -83,74 +83,6 @@ ALWAYS_INLINE lr_float vsum(vec v)
             (((l[8] + l[9]) + (l[10] + l[11])) + ((l[12] + l[13]) + (l[14] + l[15]))));
 }
 
-/* acc[a][b] += lanes of x_a . w_b over k = 0 .. nk-1 (nk multiple of LANES);
- * xs[a], ws[b] point at the first element. */
-ALWAYS_INLINE void kernel_4x4(vec acc[MR][NR], const lr_float *const xs[MR],
-                              const lr_float *const ws[NR], int nk)
-{
-    vec a00 = acc[0][0], a01 = acc[0][1], a02 = acc[0][2], a03 = acc[0][3];
-    vec a10 = acc[1][0], a11 = acc[1][1], a12 = acc[1][2], a13 = acc[1][3];
-    vec a20 = acc[2][0], a21 = acc[2][1], a22 = acc[2][2], a23 = acc[2][3];
-    vec a30 = acc[3][0], a31 = acc[3][1], a32 = acc[3][2], a33 = acc[3][3];
-    int k;
-    for (k = 0; k < nk; k += LANES) {
-        vec w0 = vload(ws[0] + k), w1 = vload(ws[1] + k);
-        vec w2 = vload(ws[2] + k), w3 = vload(ws[3] + k);
-        vec x;
-        x = vload(xs[0] + k);
-        a00 = vmuladd(a00, x, w0); a01 = vmuladd(a01, x, w1);
-        a02 = vmuladd(a02, x, w2); a03 = vmuladd(a03, x, w3);
-        x = vload(xs[1] + k);
-        a10 = vmuladd(a10, x, w0); a11 = vmuladd(a11, x, w1);
-        a12 = vmuladd(a12, x, w2); a13 = vmuladd(a13, x, w3);
-        x = vload(xs[2] + k);
-        a20 = vmuladd(a20, x, w0); a21 = vmuladd(a21, x, w1);
-        a22 = vmuladd(a22, x, w2); a23 = vmuladd(a23, x, w3);
-        x = vload(xs[3] + k);
-        a30 = vmuladd(a30, x, w0); a31 = vmuladd(a31, x, w1);
-        a32 = vmuladd(a32, x, w2); a33 = vmuladd(a33, x, w3);
-    }
-    acc[0][0] = a00; acc[0][1] = a01; acc[0][2] = a02; acc[0][3] = a03;
-    acc[1][0] = a10; acc[1][1] = a11; acc[1][2] = a12; acc[1][3] = a13;
-    acc[2][0] = a20; acc[2][1] = a21; acc[2][2] = a22; acc[2][3] = a23;
-    acc[3][0] = a30; acc[3][1] = a31; acc[3][2] = a32; acc[3][3] = a33;
-}
-
-/* kernel_4x4 on packed operands: xp holds x_0[k:k+LANES], x_1[k:k+LANES],
- * ..., x_{MR-1}[k:k+LANES] for k = 0, LANES, ... in turn, wp the NR rows
- * of W the same way: two streams instead of MR + NR rows a power of two
- * apart, which share L1 sets.  The same products and sums as kernel_4x4. */
-ALWAYS_INLINE void kernel_4x4p(vec acc[MR][NR], const lr_float *xp,
-                               const lr_float *wp, int nk)
-{
-    vec a00 = acc[0][0], a01 = acc[0][1], a02 = acc[0][2], a03 = acc[0][3];
-    vec a10 = acc[1][0], a11 = acc[1][1], a12 = acc[1][2], a13 = acc[1][3];
-    vec a20 = acc[2][0], a21 = acc[2][1], a22 = acc[2][2], a23 = acc[2][3];
-    vec a30 = acc[3][0], a31 = acc[3][1], a32 = acc[3][2], a33 = acc[3][3];
-    int k;
-    for (k = 0; k < nk; k += LANES, xp += MR * LANES, wp += NR * LANES) {
-        vec w0 = vload(wp), w1 = vload(wp + LANES);
-        vec w2 = vload(wp + 2 * LANES), w3 = vload(wp + 3 * LANES);
-        vec x;
-        x = vload(xp);
-        a00 = vmuladd(a00, x, w0); a01 = vmuladd(a01, x, w1);
-        a02 = vmuladd(a02, x, w2); a03 = vmuladd(a03, x, w3);
-        x = vload(xp + LANES);
-        a10 = vmuladd(a10, x, w0); a11 = vmuladd(a11, x, w1);
-        a12 = vmuladd(a12, x, w2); a13 = vmuladd(a13, x, w3);
-        x = vload(xp + 2 * LANES);
-        a20 = vmuladd(a20, x, w0); a21 = vmuladd(a21, x, w1);
-        a22 = vmuladd(a22, x, w2); a23 = vmuladd(a23, x, w3);
-        x = vload(xp + 3 * LANES);
-        a30 = vmuladd(a30, x, w0); a31 = vmuladd(a31, x, w1);
-        a32 = vmuladd(a32, x, w2); a33 = vmuladd(a33, x, w3);
-    }
-    acc[0][0] = a00; acc[0][1] = a01; acc[0][2] = a02; acc[0][3] = a03;
-    acc[1][0] = a10; acc[1][1] = a11; acc[1][2] = a12; acc[1][3] = a13;
-    acc[2][0] = a20; acc[2][1] = a21; acc[2][2] = a22; acc[2][3] = a23;
-    acc[3][0] = a30; acc[3][1] = a31; acc[3][2] = a32; acc[3][3] = a33;
-}
-
 #if HAVE_X86_DISPATCH
 /* One AVX2 pass (16 registers): piece q of acc[r][0..3] (at c) and of
  * acc[r + 1][0..3] (at d) over all of k, rows x0 and x1 of x against w[0..3]
@@ -212,49 +144,7 @@ ALWAYS_INLINE void kernel_4x4_pieces(vec acc[MR][NR],
                      LANES, nk);
         }
 }
-#endif
 
-/* Packs rows[0..3][0:nk] (nk a multiple of LANES) into dst as kernel_4x4p
- * reads them. */
-ALWAYS_INLINE void pack4(lr_float *dst, const lr_float *const rows[4], int nk)
-{
-    int k, r;
-    for (k = 0; k < nk; k += LANES)
-        for (r = 0; r < 4; r++, dst += LANES)
-            memcpy(dst, rows[r] + k, sizeof(lr_float) * LANES);
-}
-
-/* One row of x against up to NR rows of W (decode, and leftover rows). */
-ALWAYS_INLINE void kernel_1x4(vec acc[NR], const lr_float *xs,
-                              const lr_float *const ws[NR], int nk,
-                              const lr_float *pf)
-{
-    vec a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
-    int k;
-    for (k = 0; k < nk; k += LANES) {
-        vec x = vload(xs + k);
-#if HAVE_VEC
-        /* decoding streams W once: fetch the next block's rows (NR rows =
-         * NR * nk values, read NR times as fast as this block's) early */
-        if (pf) {
-            const char *p = (const char *)(pf + (size_t)NR * k);
-            __builtin_prefetch(p);
-            __builtin_prefetch(p + 64);
-            __builtin_prefetch(p + 128);
-            __builtin_prefetch(p + 192);
-        }
-#else
-        (void)pf;
-#endif
-        a0 = vmuladd(a0, x, vload(ws[0] + k));
-        a1 = vmuladd(a1, x, vload(ws[1] + k));
-        a2 = vmuladd(a2, x, vload(ws[2] + k));
-        a3 = vmuladd(a3, x, vload(ws[3] + k));
-    }
-    acc[0] = a0; acc[1] = a1; acc[2] = a2; acc[3] = a3;
-}
-
-#if HAVE_X86_DISPATCH
 /* kernel_1x4 for AVX2: two pieces of the 4 accumulators at a time (8
  * registers); the same products and sums, the same prefetches. */
 ALWAYS_INLINE void kernel_1x4_pieces(vec acc[NR], const lr_float *xs,
@@ -290,6 +180,168 @@ ALWAYS_INLINE void kernel_1x4_pieces(vec acc[NR], const lr_float *xs,
 }
 #endif
 
+/* acc[a][b] += lanes of x_a . w_b over k = 0 .. nk-1 (nk multiple of LANES);
+ * xs[a], ws[b] point at the first element.  x86 == 2 (the AVX2 clone): the
+ * same in pieces (here and in kernel_4x4p and kernel_1x4). */
+ALWAYS_INLINE void kernel_4x4(vec acc[MR][NR], const lr_float *const xs[MR],
+                              const lr_float *const ws[NR], int nk, int x86)
+{
+#if HAVE_X86_DISPATCH
+    if (x86 == 2) {
+        kernel_4x4_pieces(acc, xs, ws, nk);
+        return;
+    }
+#else
+    (void)x86;
+#endif
+    vec a00 = acc[0][0], a01 = acc[0][1], a02 = acc[0][2], a03 = acc[0][3];
+    vec a10 = acc[1][0], a11 = acc[1][1], a12 = acc[1][2], a13 = acc[1][3];
+    vec a20 = acc[2][0], a21 = acc[2][1], a22 = acc[2][2], a23 = acc[2][3];
+    vec a30 = acc[3][0], a31 = acc[3][1], a32 = acc[3][2], a33 = acc[3][3];
+    int k;
+    for (k = 0; k < nk; k += LANES) {
+        vec w0 = vload(ws[0] + k), w1 = vload(ws[1] + k);
+        vec w2 = vload(ws[2] + k), w3 = vload(ws[3] + k);
+        vec x;
+        x = vload(xs[0] + k);
+        a00 = vmuladd(a00, x, w0); a01 = vmuladd(a01, x, w1);
+        a02 = vmuladd(a02, x, w2); a03 = vmuladd(a03, x, w3);
+        x = vload(xs[1] + k);
+        a10 = vmuladd(a10, x, w0); a11 = vmuladd(a11, x, w1);
+        a12 = vmuladd(a12, x, w2); a13 = vmuladd(a13, x, w3);
+        x = vload(xs[2] + k);
+        a20 = vmuladd(a20, x, w0); a21 = vmuladd(a21, x, w1);
+        a22 = vmuladd(a22, x, w2); a23 = vmuladd(a23, x, w3);
+        x = vload(xs[3] + k);
+        a30 = vmuladd(a30, x, w0); a31 = vmuladd(a31, x, w1);
+        a32 = vmuladd(a32, x, w2); a33 = vmuladd(a33, x, w3);
+    }
+    acc[0][0] = a00; acc[0][1] = a01; acc[0][2] = a02; acc[0][3] = a03;
+    acc[1][0] = a10; acc[1][1] = a11; acc[1][2] = a12; acc[1][3] = a13;
+    acc[2][0] = a20; acc[2][1] = a21; acc[2][2] = a22; acc[2][3] = a23;
+    acc[3][0] = a30; acc[3][1] = a31; acc[3][2] = a32; acc[3][3] = a33;
+}
+
+/* kernel_4x4 on packed operands: xp holds x_0[k:k+LANES], x_1[k:k+LANES],
+ * ..., x_{MR-1}[k:k+LANES] for k = 0, LANES, ... in turn, wp the NR rows
+ * of W the same way: two streams instead of MR + NR rows a power of two
+ * apart, which share L1 sets.  The same products and sums as kernel_4x4. */
+ALWAYS_INLINE void kernel_4x4p(vec acc[MR][NR], const lr_float *xp,
+                               const lr_float *wp, int nk, int x86)
+{
+#if HAVE_X86_DISPATCH
+    if (x86 == 2) {
+        kernel_4x4p_pieces(acc, xp, wp, nk);
+        return;
+    }
+#else
+    (void)x86;
+#endif
+    vec a00 = acc[0][0], a01 = acc[0][1], a02 = acc[0][2], a03 = acc[0][3];
+    vec a10 = acc[1][0], a11 = acc[1][1], a12 = acc[1][2], a13 = acc[1][3];
+    vec a20 = acc[2][0], a21 = acc[2][1], a22 = acc[2][2], a23 = acc[2][3];
+    vec a30 = acc[3][0], a31 = acc[3][1], a32 = acc[3][2], a33 = acc[3][3];
+    int k;
+    for (k = 0; k < nk; k += LANES, xp += MR * LANES, wp += NR * LANES) {
+        vec w0 = vload(wp), w1 = vload(wp + LANES);
+        vec w2 = vload(wp + 2 * LANES), w3 = vload(wp + 3 * LANES);
+        vec x;
+        x = vload(xp);
+        a00 = vmuladd(a00, x, w0); a01 = vmuladd(a01, x, w1);
+        a02 = vmuladd(a02, x, w2); a03 = vmuladd(a03, x, w3);
+        x = vload(xp + LANES);
+        a10 = vmuladd(a10, x, w0); a11 = vmuladd(a11, x, w1);
+        a12 = vmuladd(a12, x, w2); a13 = vmuladd(a13, x, w3);
+        x = vload(xp + 2 * LANES);
+        a20 = vmuladd(a20, x, w0); a21 = vmuladd(a21, x, w1);
+        a22 = vmuladd(a22, x, w2); a23 = vmuladd(a23, x, w3);
+        x = vload(xp + 3 * LANES);
+        a30 = vmuladd(a30, x, w0); a31 = vmuladd(a31, x, w1);
+        a32 = vmuladd(a32, x, w2); a33 = vmuladd(a33, x, w3);
+    }
+    acc[0][0] = a00; acc[0][1] = a01; acc[0][2] = a02; acc[0][3] = a03;
+    acc[1][0] = a10; acc[1][1] = a11; acc[1][2] = a12; acc[1][3] = a13;
+    acc[2][0] = a20; acc[2][1] = a21; acc[2][2] = a22; acc[2][3] = a23;
+    acc[3][0] = a30; acc[3][1] = a31; acc[3][2] = a32; acc[3][3] = a33;
+}
+
+/* The lanes of one row of x against one row of W over k = 0 .. nk-1
+ * (decoding); x86 == 2: the vec's pieces two at a time in registers. */
+ALWAYS_INLINE vec kernel_1x1(const lr_float *x, const lr_float *w, int nk,
+                             int x86)
+{
+    vec acc = vzero();
+    int k;
+#if HAVE_X86_DISPATCH
+    if (x86 == 2) {
+        int q;
+        for (q = 0; q < LANES; q += 2 * PL) {
+            pvec lo = psplat(0), hi = psplat(0);
+            for (k = q; k < nk; k += LANES) {
+                lo = lo + pload(x + k) * pload(w + k);
+                hi = hi + pload(x + k + PL) * pload(w + k + PL);
+            }
+            pstore((lr_float *)(void *)&acc + q, lo);
+            pstore((lr_float *)(void *)&acc + q + PL, hi);
+        }
+        return acc;
+    }
+#else
+    (void)x86;
+#endif
+    for (k = 0; k < nk; k += LANES)
+        acc = vmuladd(acc, vload(x + k), vload(w + k));
+    return acc;
+}
+
+/* Packs rows[0..3][0:nk] (nk a multiple of LANES) into dst as kernel_4x4p
+ * reads them. */
+ALWAYS_INLINE void pack4(lr_float *dst, const lr_float *const rows[4], int nk)
+{
+    int k, r;
+    for (k = 0; k < nk; k += LANES)
+        for (r = 0; r < 4; r++, dst += LANES)
+            memcpy(dst, rows[r] + k, sizeof(lr_float) * LANES);
+}
+
+/* One row of x against up to NR rows of W (decode, and leftover rows). */
+ALWAYS_INLINE void kernel_1x4(vec acc[NR], const lr_float *xs,
+                              const lr_float *const ws[NR], int nk,
+                              const lr_float *pf, int x86)
+{
+#if HAVE_X86_DISPATCH
+    if (x86 == 2) {
+        kernel_1x4_pieces(acc, xs, ws, nk, pf);
+        return;
+    }
+#else
+    (void)x86;
+#endif
+    vec a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
+    int k;
+    for (k = 0; k < nk; k += LANES) {
+        vec x = vload(xs + k);
+#if HAVE_VEC
+        /* decoding streams W once: fetch the next block's rows (NR rows =
+         * NR * nk values, read NR times as fast as this block's) early */
+        if (pf) {
+            const char *p = (const char *)(pf + (size_t)NR * k);
+            __builtin_prefetch(p);
+            __builtin_prefetch(p + 64);
+            __builtin_prefetch(p + 128);
+            __builtin_prefetch(p + 192);
+        }
+#else
+        (void)pf;
+#endif
+        a0 = vmuladd(a0, x, vload(ws[0] + k));
+        a1 = vmuladd(a1, x, vload(ws[1] + k));
+        a2 = vmuladd(a2, x, vload(ws[2] + k));
+        a3 = vmuladd(a3, x, vload(ws[3] + k));
+    }
+    acc[0] = a0; acc[1] = a1; acc[2] = a2; acc[3] = a3;
+}
+
 typedef struct mm_args {
     lr_float *y;
     const lr_float *x;
@@ -322,39 +374,8 @@ ALWAYS_INLINE vec vpairsum(vec a, vec b)
     return e + o;
 }
 
-/* Finishes the MR x NR block y[t:t+MR][o:o+NR] (all inside y): lane j of
- * the result is vsum(acc[j / NR][j % NR]), computed for the 16 outputs
- * together level by level, plus the tail elements k >= kv in order. */
-ALWAYS_INLINE void finish_block(const mm_args *a, vec acc[MR][NR], int t,
-                                int o, const lr_float *const wrow[NR], int kv)
-{
-    vec p[8], q[4], r0, r1, s;
-    lr_float out[MR * NR];
-    int i, b, k;
-    for (i = 0; i < 8; i++)
-        p[i] = vpairsum(acc[(2 * i) / NR][(2 * i) % NR],
-                        acc[(2 * i + 1) / NR][(2 * i + 1) % NR]);
-    for (i = 0; i < 4; i++) q[i] = vpairsum(p[2 * i], p[2 * i + 1]);
-    r0 = vpairsum(q[0], q[1]);
-    r1 = vpairsum(q[2], q[3]);
-    s = vpairsum(r0, r1);
-    memcpy(out, &s, sizeof out);
-    for (i = 0; i < MR; i++) {
-        const lr_float *xt = a->x + (size_t)(t + i) * a->in_dim;
-        lr_float *yt = a->y + (size_t)(t + i) * a->out_dim + o;
-        for (b = 0; b < NR; b++) {
-            lr_float v = out[i * NR + b];
-            for (k = kv; k < a->in_dim; k++) v += xt[k] * wrow[b][k];
-            yt[b] = v;
-        }
-    }
-}
-#else
-#define HAVE_SHUFFLE 0
-#endif
-
-#if HAVE_X86_DISPATCH && HAVE_SHUFFLE && !defined(LR_DOUBLE)
-#define HAVE_PIECE_FINISH 1
+#if HAVE_X86_DISPATCH && !defined(LR_DOUBLE)
+#define HAVE_PIECE_TREE 1
 /* [a0+a1, a2+a3, b0+b1, b2+b3, a4+a5, a6+a7, b4+b5, b6+b7]: pairs inside
  * each 16-byte half (one shuffle instruction per operand). */
 ALWAYS_INLINE pvec phadd(pvec a, pvec b)
@@ -378,34 +399,55 @@ ALWAYS_INLINE pvec ptree8(const vec *v, int h)
     return __builtin_shufflevector(z, w, 0, 1, 2, 3, 8, 9, 10, 11) +
            __builtin_shufflevector(z, w, 4, 5, 6, 7, 12, 13, 14, 15);
 }
+#else
+#define HAVE_PIECE_TREE 0
+#endif
 
-/* finish_block for AVX2 (float: two 8-lane pieces per vec): vsum is the
+/* Finishes the MR x NR block y[t:t+MR][o:o+NR] (all inside y): lane j of
+ * the result is vsum(acc[j / NR][j % NR]), computed for the 16 outputs
+ * together level by level, plus the tail elements k >= kv in order.
+ * x86 == 2 (the AVX2 clone, float: two 8-lane pieces per vec): vsum is the
  * tree of lanes 0-7 plus the tree of lanes 8-15, so 8 outputs at a time
- * are ptree8 of their low pieces plus ptree8 of their high pieces: the
- * same additions as vsum. */
-ALWAYS_INLINE void finish_block_pieces(const mm_args *a, vec acc[MR][NR],
-                                       int t, int o,
-                                       const lr_float *const wrow[NR], int kv)
+ * are ptree8 of their low pieces plus ptree8 of their high pieces, the
+ * same additions. */
+ALWAYS_INLINE void finish_block(const mm_args *a, vec acc[MR][NR], int t,
+                                int o, const lr_float *const wrow[NR], int kv,
+                                int x86)
 {
     lr_float out[MR * NR];
-    const vec *v = &acc[0][0];
     int i, b, k;
-    pstore(out, ptree8(v, 0) + ptree8(v, 1));
-    pstore(out + 8, ptree8(v + 8, 0) + ptree8(v + 8, 1));
+#if HAVE_PIECE_TREE
+    if (x86 == 2) {
+        const vec *v = &acc[0][0];
+        pstore(out, ptree8(v, 0) + ptree8(v, 1));
+        pstore(out + 8, ptree8(v + 8, 0) + ptree8(v + 8, 1));
+    } else
+#endif
+    {
+        vec p[8], q[4], r0, r1, s;
+        (void)x86;
+        for (i = 0; i < 8; i++)
+            p[i] = vpairsum(acc[(2 * i) / NR][(2 * i) % NR],
+                            acc[(2 * i + 1) / NR][(2 * i + 1) % NR]);
+        for (i = 0; i < 4; i++) q[i] = vpairsum(p[2 * i], p[2 * i + 1]);
+        r0 = vpairsum(q[0], q[1]);
+        r1 = vpairsum(q[2], q[3]);
+        s = vpairsum(r0, r1);
+        memcpy(out, &s, sizeof out);
+    }
     for (i = 0; i < MR; i++) {
         const lr_float *xt = a->x + (size_t)(t + i) * a->in_dim;
         lr_float *yt = a->y + (size_t)(t + i) * a->out_dim + o;
         for (b = 0; b < NR; b++) {
-            lr_float s = out[i * NR + b];
-            for (k = kv; k < a->in_dim; k++) s += xt[k] * wrow[b][k];
-            yt[b] = s;
+            lr_float v = out[i * NR + b];
+            for (k = kv; k < a->in_dim; k++) v += xt[k] * wrow[b][k];
+            yt[b] = v;
         }
     }
 }
 #else
-#define HAVE_PIECE_FINISH 0
+#define HAVE_SHUFFLE 0
 #endif
-
 
 /* p[r] = row first + r of the lr_float matrix m (row length in) for the
  * nreal rows that exist (r < nreal); the padding repeats row first. */
@@ -439,29 +481,8 @@ ALWAYS_INLINE void columns_body(const mm_args *a, int o0, int o1, int x86,
          * 100M model's weights ~1.5x slower); one lane accumulator per
          * output, the same products and sums as kernel_1x4 */
         const lr_float *w = (const lr_float *)a->w + (size_t)o0 * in;
-        for (o = o0; o < o1; o++, w += in) {
-            vec acc = vzero();
-#if HAVE_X86_DISPATCH
-            if (x86 == 2) {
-                /* AVX2: the vec's pieces two at a time in registers */
-                int q;
-                for (q = 0; q < LANES; q += 2 * PL) {
-                    pvec lo = psplat(0), hi = psplat(0);
-                    for (k0 = q; k0 < kv; k0 += LANES) {
-                        lo = lo + pload(a->x + k0) * pload(w + k0);
-                        hi = hi + pload(a->x + k0 + PL) * pload(w + k0 + PL);
-                    }
-                    pstore((lr_float *)(void *)&acc + q, lo);
-                    pstore((lr_float *)(void *)&acc + q + PL, hi);
-                }
-                finish(a, acc, 0, o, w + kv, kv);
-                continue;
-            }
-#endif
-            for (k0 = 0; k0 < kv; k0 += LANES)
-                acc = vmuladd(acc, vload(a->x + k0), vload(w + k0));
-            finish(a, acc, 0, o, w + kv, kv);
-        }
+        for (o = o0; o < o1; o++, w += in)
+            finish(a, kernel_1x1(a->x, w, kv, x86), 0, o, w + kv, kv);
         return;
     }
     if (native && a->n > 1) {
@@ -506,40 +527,19 @@ ALWAYS_INLINE void columns_body(const mm_args *a, int o0, int o1, int x86,
                     if (packed) {
                         /* padded rows (r >= nt, b >= nb) repeat a real
                          * one and are never stored */
-#if HAVE_X86_DISPATCH
-                        if (x86 == 2)
-                            kernel_4x4p_pieces(acc, xp,
-                                               wp + (size_t)(o - g0) * kv, kv);
-                        else
-#endif
-                        kernel_4x4p(acc, xp, wp + (size_t)(o - g0) * kv, kv);
-#if HAVE_PIECE_FINISH
-                        if (x86 == 2 && nt == MR && nb == NR) {
-                            finish_block_pieces(a, acc, t, o, wrow, kv);
-                            continue;
-                        }
-#endif
+                        kernel_4x4p(acc, xp, wp + (size_t)(o - g0) * kv, kv,
+                                    x86);
 #if HAVE_SHUFFLE
                         if (nt == MR && nb == NR) {
-                            finish_block(a, acc, t, o, wrow, kv);
+                            finish_block(a, acc, t, o, wrow, kv, x86);
                             continue;
                         }
 #endif
                     } else if (nt == MR) {
-#if HAVE_X86_DISPATCH
-                        if (x86 == 2) kernel_4x4_pieces(acc, xs, wrow, kv);
-                        else
-#endif
-                        kernel_4x4(acc, xs, wrow, kv);
+                        kernel_4x4(acc, xs, wrow, kv, x86);
                     } else {
                         for (r = 0; r < nt; r++)
-#if HAVE_X86_DISPATCH
-                            if (x86 == 2)
-                                kernel_1x4_pieces(acc[r], xs[r], wrow, kv,
-                                                  NULL);
-                            else
-#endif
-                            kernel_1x4(acc[r], xs[r], wrow, kv, NULL);
+                            kernel_1x4(acc[r], xs[r], wrow, kv, NULL, x86);
                     }
                     for (r = 0; r < nt; r++)
                         for (b = 0; b < nb; b++)
@@ -584,11 +584,7 @@ ALWAYS_INLINE void columns_body(const mm_args *a, int o0, int o1, int x86,
                 }
                 if (nt == MR) {
                     for (r = 0; r < MR; r++) xk[r] = xs[r] + k0;
-#if HAVE_X86_DISPATCH
-                    if (x86 == 2) kernel_4x4_pieces(acc, xk, ws, nk);
-                    else
-#endif
-                    kernel_4x4(acc, xk, ws, nk);
+                    kernel_4x4(acc, xk, ws, nk, x86);
                 } else {
                     /* prefetch the next NR rows when they exist and the
                      * weights are read in one sweep (native, one token) */
@@ -596,12 +592,7 @@ ALWAYS_INLINE void columns_body(const mm_args *a, int o0, int o1, int x86,
                         (native && nt == 1 && o + 2 * NR <= a->out_dim)
                             ? wrow[0] + (size_t)NR * in : NULL;
                     for (r = 0; r < nt; r++)
-#if HAVE_X86_DISPATCH
-                        if (x86 == 2)
-                            kernel_1x4_pieces(acc[r], xs[r] + k0, ws, nk, pf);
-                        else
-#endif
-                        kernel_1x4(acc[r], xs[r] + k0, ws, nk, pf);
+                        kernel_1x4(acc[r], xs[r] + k0, ws, nk, pf, x86);
                 }
             }
             for (r = 0; r < nt; r++)

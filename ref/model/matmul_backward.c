@@ -65,13 +65,70 @@ ALWAYS_INLINE vec vsplat(lr_float s)
     return v;
 }
 
+/* d[r], g[r]: row rw[r] of dx and of dy, for r < 4. */
+ALWAYS_INLINE void rows4_ptrs(lr_float *d[4], const lr_float *g[4],
+                              lr_float *dx, const lr_float *dy, const int *rw,
+                              int in_dim, int out_dim)
+{
+    int r;
+    for (r = 0; r < 4; r++) {
+        d[r] = dx + (size_t)rw[r] * in_dim;
+        g[r] = dy + (size_t)rw[r] * out_dim;
+    }
+}
+
+#if HAVE_X86_DISPATCH
+/* bwd_rows4 for AVX2 (16 registers): two 32-byte pieces of each of the 4
+ * rows at a time (8 accumulators), all the block's weight rows in order:
+ * the same products and sums per element. */
+ALWAYS_INLINE void bwd_rows4_pieces(lr_float *dx, const lr_float *dy,
+                                    const lr_float *wo, size_t ws,
+                                    const int *rw, int i0, int iv1, int no,
+                                    int in_dim, int out_dim)
+{
+    lr_float *d[4];
+    const lr_float *g[4];
+    int i, o;
+    rows4_ptrs(d, g, dx, dy, rw, in_dim, out_dim);
+    for (i = i0; i < iv1; i += 2 * PL) {
+        pvec a0 = pload(d[0] + i), a1 = pload(d[1] + i);
+        pvec a2 = pload(d[2] + i), a3 = pload(d[3] + i);
+        pvec b0 = pload(d[0] + i + PL), b1 = pload(d[1] + i + PL);
+        pvec b2 = pload(d[2] + i + PL), b3 = pload(d[3] + i + PL);
+        const lr_float *w = wo + (i - i0);
+        for (o = 0; o < no; o++, w += ws) {
+            const pvec wl = pload(w), wh = pload(w + PL);
+            pvec gv;
+            gv = psplat(g[0][o]); a0 = a0 + gv * wl; b0 = b0 + gv * wh;
+            gv = psplat(g[1][o]); a1 = a1 + gv * wl; b1 = b1 + gv * wh;
+            gv = psplat(g[2][o]); a2 = a2 + gv * wl; b2 = b2 + gv * wh;
+            gv = psplat(g[3][o]); a3 = a3 + gv * wl; b3 = b3 + gv * wh;
+        }
+        pstore(d[0] + i, a0); pstore(d[1] + i, a1);
+        pstore(d[2] + i, a2); pstore(d[3] + i, a3);
+        pstore(d[0] + i + PL, b0); pstore(d[1] + i + PL, b1);
+        pstore(d[2] + i + PL, b2); pstore(d[3] + i + PL, b3);
+    }
+}
+#endif
+
 /* Rows rw[0..3] (none with a zero among dy[.][o0:o1]; dy points at
  * column o0) x the vector columns [i0, iv1): acc_r = dx_r; then
- * acc_r += dy[r][o] * W[o] for o in order; store. */
+ * acc_r += dy[r][o] * W[o] for o in order; store.  wide == 2 (the AVX2
+ * clone): bwd_rows4_pieces. */
 ALWAYS_INLINE void bwd_rows4(lr_float *dx, const lr_float *dy,
                              const lr_float *wo, size_t ws, const int *rw,
-                             int i0, int iv1, int no, int in_dim, int out_dim)
+                             int i0, int iv1, int no, int in_dim, int out_dim,
+                             int wide)
 {
+#if HAVE_X86_DISPATCH
+    if (wide == 2) {
+        bwd_rows4_pieces(dx, dy, wo, ws, rw, i0, iv1, no, in_dim, out_dim);
+        return;
+    }
+#else
+    (void)wide;
+#endif
     lr_float *d0 = dx + (size_t)rw[0] * in_dim, *d1 = dx + (size_t)rw[1] * in_dim;
     lr_float *d2 = dx + (size_t)rw[2] * in_dim, *d3 = dx + (size_t)rw[3] * in_dim;
     const lr_float *g0 = dy + (size_t)rw[0] * out_dim;
@@ -94,44 +151,6 @@ ALWAYS_INLINE void bwd_rows4(lr_float *dx, const lr_float *dy,
         memcpy(d2 + i, &a2, sizeof a2); memcpy(d3 + i, &a3, sizeof a3);
     }
 }
-
-#if HAVE_X86_DISPATCH
-/* bwd_rows4 for AVX2 (16 registers): two 32-byte pieces of each of the 4
- * rows at a time (8 accumulators), all the block's weight rows in order:
- * the same products and sums per element. */
-ALWAYS_INLINE void bwd_rows4_pieces(lr_float *dx, const lr_float *dy,
-                                    const lr_float *wo, size_t ws,
-                                    const int *rw, int i0, int iv1, int no,
-                                    int in_dim, int out_dim)
-{
-    lr_float *d[4];
-    const lr_float *g[4];
-    int i, o, r;
-    for (r = 0; r < 4; r++) {
-        d[r] = dx + (size_t)rw[r] * in_dim;
-        g[r] = dy + (size_t)rw[r] * out_dim;
-    }
-    for (i = i0; i < iv1; i += 2 * PL) {
-        pvec a0 = pload(d[0] + i), a1 = pload(d[1] + i);
-        pvec a2 = pload(d[2] + i), a3 = pload(d[3] + i);
-        pvec b0 = pload(d[0] + i + PL), b1 = pload(d[1] + i + PL);
-        pvec b2 = pload(d[2] + i + PL), b3 = pload(d[3] + i + PL);
-        const lr_float *w = wo + (i - i0);
-        for (o = 0; o < no; o++, w += ws) {
-            const pvec wl = pload(w), wh = pload(w + PL);
-            pvec gv;
-            gv = psplat(g[0][o]); a0 = a0 + gv * wl; b0 = b0 + gv * wh;
-            gv = psplat(g[1][o]); a1 = a1 + gv * wl; b1 = b1 + gv * wh;
-            gv = psplat(g[2][o]); a2 = a2 + gv * wl; b2 = b2 + gv * wh;
-            gv = psplat(g[3][o]); a3 = a3 + gv * wl; b3 = b3 + gv * wh;
-        }
-        pstore(d[0] + i, a0); pstore(d[1] + i, a1);
-        pstore(d[2] + i, a2); pstore(d[3] + i, a3);
-        pstore(d[0] + i + PL, b0); pstore(d[1] + i + PL, b1);
-        pstore(d[2] + i + PL, b2); pstore(d[3] + i + PL, b3);
-    }
-}
-#endif
 
 /* The same 4 rows, two vectors (2 * LANES columns) at a time, for targets
  * with 32 vector registers (AVX-512): 8 accumulators per weight load pair.
@@ -178,11 +197,8 @@ ALWAYS_INLINE int bwd_rows4_x4(lr_float *dx, const lr_float *dy,
 {
     lr_float *d[4];
     const lr_float *g[4];
-    int i, o, r;
-    for (r = 0; r < 4; r++) {
-        d[r] = dx + (size_t)rw[r] * in_dim;
-        g[r] = dy + (size_t)rw[r] * out_dim;
-    }
+    int i, o;
+    rows4_ptrs(d, g, dx, dy, rw, in_dim, out_dim);
     for (i = i0; i + 4 * LANES <= iv1; i += 4 * LANES) {
         vec a0 = vload(d[0] + i), a1 = vload(d[1] + i);
         vec a2 = vload(d[2] + i), a3 = vload(d[3] + i);
@@ -372,18 +388,11 @@ ALWAYS_INLINE void bwd_body(lr_float *dx, const lr_float *dy, const void *w,
             const lr_float *wc = wo + (ix4 - i0);
             for (r = 0; r + 4 <= nv; r += 4) {
                 int iw = ix4;
-#if HAVE_X86_DISPATCH
-                if (wide == 2) {
-                    bwd_rows4_pieces(dx, dy + o0, wc, ws, rv + r, ix4, iv1,
-                                     no, in_dim, out_dim);
-                    continue;
-                }
-#endif
                 if (wide == 1)
                     iw = bwd_rows4_wide(dx, dy + o0, wc, ws, rv + r, ix4, iv1,
                                         no, in_dim, out_dim);
                 bwd_rows4(dx, dy + o0, wc + (iw - ix4), ws, rv + r, iw, iv1,
-                          no, in_dim, out_dim);
+                          no, in_dim, out_dim, wide);
             }
             for (; r < nv; r++)
                 bwd_row1(dx, dy + o0, wc, ws, rv[r], ix4, iv1, no, in_dim,
@@ -535,28 +544,6 @@ ALWAYS_INLINE void bww_4x4(lr_float *dw, const lr_float *dy,
     memcpy(d3 + 2 * LANES, &c3, sizeof c3); memcpy(d3 + 3 * LANES, &e3, sizeof e3);
 }
 
-/* Rows o .. o+3 x columns [i, i + LANES). */
-ALWAYS_INLINE void bww_4x1(lr_float *dw, const lr_float *dy,
-                           const lr_float *x, int t0, int t1, int o, int i,
-                           int in_dim, int out_dim)
-{
-    lr_float *d0 = dw + (size_t)o * in_dim + i, *d1 = d0 + in_dim;
-    lr_float *d2 = d1 + in_dim, *d3 = d2 + in_dim;
-    vec a0 = vload(d0), a1 = vload(d1), a2 = vload(d2), a3 = vload(d3);
-    const lr_float *xt = x + (size_t)t0 * in_dim + i;
-    const lr_float *g = dy + (size_t)t0 * out_dim + o;
-    int t;
-    for (t = t0; t < t1; t++, xt += in_dim, g += out_dim) {
-        const vec x0 = vload(xt);
-        a0 = vmuladd(a0, vsplat(g[0]), x0);
-        a1 = vmuladd(a1, vsplat(g[1]), x0);
-        a2 = vmuladd(a2, vsplat(g[2]), x0);
-        a3 = vmuladd(a3, vsplat(g[3]), x0);
-    }
-    memcpy(d0, &a0, sizeof a0); memcpy(d1, &a1, sizeof a1);
-    memcpy(d2, &a2, sizeof a2); memcpy(d3, &a3, sizeof a3);
-}
-
 #if HAVE_X86_DISPATCH
 /* bww_4x1 for AVX2 (16 registers): the 4 rows' two 32-byte pieces at a
  * time (8 accumulators); the same products and sums per element. */
@@ -588,6 +575,37 @@ ALWAYS_INLINE void bww_4x1_pieces(lr_float *dw, const lr_float *dy,
     }
 }
 #endif
+
+/* Rows o .. o+3 x columns [i, i + LANES); narrow (the AVX2 clone):
+ * bww_4x1_pieces. */
+ALWAYS_INLINE void bww_4x1(lr_float *dw, const lr_float *dy,
+                           const lr_float *x, int t0, int t1, int o, int i,
+                           int in_dim, int out_dim, int narrow)
+{
+#if HAVE_X86_DISPATCH
+    if (narrow) {
+        bww_4x1_pieces(dw, dy, x, t0, t1, o, i, in_dim, out_dim);
+        return;
+    }
+#else
+    (void)narrow;
+#endif
+    lr_float *d0 = dw + (size_t)o * in_dim + i, *d1 = d0 + in_dim;
+    lr_float *d2 = d1 + in_dim, *d3 = d2 + in_dim;
+    vec a0 = vload(d0), a1 = vload(d1), a2 = vload(d2), a3 = vload(d3);
+    const lr_float *xt = x + (size_t)t0 * in_dim + i;
+    const lr_float *g = dy + (size_t)t0 * out_dim + o;
+    int t;
+    for (t = t0; t < t1; t++, xt += in_dim, g += out_dim) {
+        const vec x0 = vload(xt);
+        a0 = vmuladd(a0, vsplat(g[0]), x0);
+        a1 = vmuladd(a1, vsplat(g[1]), x0);
+        a2 = vmuladd(a2, vsplat(g[2]), x0);
+        a3 = vmuladd(a3, vsplat(g[3]), x0);
+    }
+    memcpy(d0, &a0, sizeof a0); memcpy(d1, &a1, sizeof a1);
+    memcpy(d2, &a2, sizeof a2); memcpy(d3, &a3, sizeof a3);
+}
 
 /* One row o x columns [i, i + LANES). */
 ALWAYS_INLINE void bww_1x1(lr_float *dw, const lr_float *dy,
@@ -635,12 +653,8 @@ ALWAYS_INLINE void bww_body(lr_float *dw, const lr_float *dy,
             for (o = o0; o + 4 <= o1; o += 4) {
                 for (i = c0; !narrow && i + 4 * LANES <= c1; i += 4 * LANES)
                     bww_4x4(dw, dy, x, t0, t1, o, i, in_dim, out_dim);
-#if HAVE_X86_DISPATCH
-                for (; narrow && i < c1; i += LANES)
-                    bww_4x1_pieces(dw, dy, x, t0, t1, o, i, in_dim, out_dim);
-#endif
                 for (; i < c1; i += LANES)
-                    bww_4x1(dw, dy, x, t0, t1, o, i, in_dim, out_dim);
+                    bww_4x1(dw, dy, x, t0, t1, o, i, in_dim, out_dim, narrow);
             }
             for (; o < o1; o++)
                 for (i = c0; i < c1; i += LANES)

@@ -6,10 +6,11 @@
  * clang vector extensions, or a struct of 16 lr_floats in plain C for
  * other compilers: the same arithmetic, lane by lane, multiply then add,
  * no FMA under -ffp-contract=off), its three helpers, whether x86-64
- * clones for AVX-512 and AVX2 are built (HAVE_X86_DISPATCH), and the
- * conversion of stored weights (F32, F64, BF16, F16) to lr_float.
- * (core/vec_internal.h holds the vector types of lora_linear.c and attention.c;
- * these are the matmul's own, used with any GCC/clang target.)
+ * clones for AVX-512 and AVX2 are built (HAVE_X86_DISPATCH), the AVX2
+ * clones' 32-byte pieces of it (pvec), and the conversion of stored
+ * weights (F32, F64, BF16, F16) to lr_float.  (core/vec_internal.h holds
+ * the vector types of lora_linear.c and attention.c; these are the
+ * matmul's own, used with any GCC/clang target.)
  * Depends on: matmul.h (common, dtype: bf16/f16 conversion, model:
  * lr_tensor). */
 #ifndef LLAMAREF_MATMUL_INTERNAL_H
