@@ -37,6 +37,9 @@
 #define MR 4        /* rows of x per block */
 #define NR 4        /* rows of W per block */
 #define KC 512      /* conversion chunk (elements, multiple of LANES) */
+#ifndef KP
+#define KP 768
+#endif
 #define COLS 64     /* W rows per parallel task */
 #define XP 4096     /* longest rows packed (kernel_4x4p; multiple of LANES) */
 #define WP 65536    /* packed weights per group (>= NR * XP) */
@@ -102,10 +105,10 @@ ALWAYS_INLINE void pass_2x4(lr_float *c, lr_float *d, const lr_float *x0,
     for (k = 0; k < nk; k += LANES) {
         const pvec u = pload(x0), v = pload(x1);
         pvec wv;
-        wv = pload(w0); a0 = a0 + u * wv; b0 = b0 + v * wv;
-        wv = pload(w1); a1 = a1 + u * wv; b1 = b1 + v * wv;
-        wv = pload(w2); a2 = a2 + u * wv; b2 = b2 + v * wv;
-        wv = pload(w3); a3 = a3 + u * wv; b3 = b3 + v * wv;
+        wv = pload(w0); pkeep(wv); a0 = a0 + u * wv; b0 = b0 + v * wv;
+        wv = pload(w1); pkeep(wv); a1 = a1 + u * wv; b1 = b1 + v * wv;
+        wv = pload(w2); pkeep(wv); a2 = a2 + u * wv; b2 = b2 + v * wv;
+        wv = pload(w3); pkeep(wv); a3 = a3 + u * wv; b3 = b3 + v * wv;
         x0 += xs; x1 += xs; w0 += ws; w1 += ws; w2 += ws; w3 += ws;
     }
     pstore(c, a0); pstore(c + LANES, a1);
@@ -115,19 +118,32 @@ ALWAYS_INLINE void pass_2x4(lr_float *c, lr_float *d, const lr_float *x0,
 }
 
 /* kernel_4x4p (packed) and kernel_4x4 (rows) for AVX2: the block in passes
- * of 2 rows x 4 columns x one 32-byte piece. */
+ * of 2 rows x 4 columns x one 32-byte piece.  Packed, the operands are
+ * piece-major (pack4 with x86 == 2): piece q of every k step of the 4 rows
+ * side by side, so each pass reads two contiguous streams (the 16-lane
+ * layout would have it read half of each cache line it touches), and the
+ * passes run over KP values of k at a time, the chunk's operands in L1. */
 ALWAYS_INLINE void kernel_4x4p_pieces(vec acc[MR][NR], const lr_float *xp,
                                       const lr_float *wp, int nk)
 {
-    int q, r, b;
-    for (q = 0; q < LANES; q += PL)
-        for (r = 0; r < MR; r += 2) {
-            lr_float *c = (lr_float *)(void *)&acc[r][0] + q;
-            const lr_float *x = xp + r * LANES + q, *w[NR];
-            for (b = 0; b < NR; b++) w[b] = wp + b * LANES + q;
-            pass_2x4(c, c + NR * LANES, x, x + LANES, MR * LANES, w,
-                     NR * LANES, nk);
-        }
+    const size_t qs = (size_t)nk * MR / (LANES / PL); /* values per piece */
+    /* chunks of at most KP, as even as LANES allows (short passes cost) */
+    const int nc = (nk + KP - 1) / KP;
+    const int kc = (nk / nc + LANES - 1) / LANES * LANES;
+    int q, r, b, k0;
+    for (k0 = 0; k0 < nk; k0 += kc) {
+        const int n = nk - k0 < kc ? nk - k0 : kc;
+        const size_t at = (size_t)k0 / (LANES / PL) * MR;
+        for (q = 0; q < LANES / PL; q++)
+            for (r = 0; r < MR; r += 2) {
+                lr_float *c = (lr_float *)(void *)&acc[r][0] + q * PL;
+                const lr_float *x = xp + q * qs + at + r * PL;
+                const lr_float *w[NR];
+                for (b = 0; b < NR; b++) w[b] = wp + q * qs + at + b * PL;
+                pass_2x4(c, c + NR * LANES, x, x + PL, MR * PL, w, NR * PL,
+                         n);
+            }
+    }
 }
 
 ALWAYS_INLINE void kernel_4x4_pieces(vec acc[MR][NR],
@@ -295,10 +311,24 @@ ALWAYS_INLINE vec kernel_1x1(const lr_float *x, const lr_float *w, int nk,
 }
 
 /* Packs rows[0..3][0:nk] (nk a multiple of LANES) into dst as kernel_4x4p
- * reads them. */
-ALWAYS_INLINE void pack4(lr_float *dst, const lr_float *const rows[4], int nk)
+ * reads them: LANES values of each row in turn; x86 == 2 (AVX2) piece-major,
+ * PL values of each row in turn for piece 0 of all of k, then piece 1, ... */
+ALWAYS_INLINE void pack4(lr_float *dst, const lr_float *const rows[4], int nk,
+                         int x86)
 {
     int k, r;
+#if HAVE_X86_DISPATCH
+    int q;
+    if (x86 == 2) {
+        for (q = 0; q < LANES; q += PL)
+            for (k = q; k < nk; k += LANES)
+                for (r = 0; r < 4; r++, dst += PL)
+                    memcpy(dst, rows[r] + k, sizeof(lr_float) * PL);
+        return;
+    }
+#else
+    (void)x86;
+#endif
     for (k = 0; k < nk; k += LANES)
         for (r = 0; r < 4; r++, dst += LANES)
             memcpy(dst, rows[r] + k, sizeof(lr_float) * LANES);
@@ -509,14 +539,14 @@ ALWAYS_INLINE void columns_body(const mm_args *a, int o0, int o1, int x86,
             for (o = g0; packed && o < g1; o += NR) {
                 const lr_float *wrow[NR];
                 row_ptrs(wrow, a->w, o, g1 - o, in);
-                pack4(wp + (size_t)(o - g0) * kv, wrow, kv);
+                pack4(wp + (size_t)(o - g0) * kv, wrow, kv, x86);
             }
             for (t = 0; t < a->n; t += MR) {
                 const int nt = a->n - t < MR ? a->n - t : MR;
                 const lr_float *xs[MR];
                 int r;
                 row_ptrs(xs, a->x, t, nt, in);
-                if (packed) pack4(xp, xs, kv);
+                if (packed) pack4(xp, xs, kv, x86);
                 for (o = g0; o < g1; o += NR) {
                     const int nb = g1 - o < NR ? g1 - o : NR;
                     const lr_float *wrow[NR];

@@ -189,15 +189,24 @@ ALWAYS_INLINE int bwd_rows4_wide(lr_float *dx, const lr_float *dy,
 }
 
 /* The same 4 rows, four vectors (4 * LANES columns) at a time: 16
- * accumulators, so each broadcast of dy feeds 4 products (AVX-512). */
+ * accumulators, so each broadcast of dy feeds 4 products (AVX-512).
+ * wide == 2 (AVX2): bwd_rows4_pieces over the same columns. */
 ALWAYS_INLINE int bwd_rows4_x4(lr_float *dx, const lr_float *dy,
                                const lr_float *wo, size_t ws, const int *rw,
                                int i0, int iv1, int no, int in_dim,
-                               int out_dim)
+                               int out_dim, int wide)
 {
     lr_float *d[4];
     const lr_float *g[4];
     int i, o;
+#if HAVE_X86_DISPATCH
+    if (wide == 2) {
+        bwd_rows4_pieces(dx, dy, wo, ws, rw, i0, iv1, no, in_dim, out_dim);
+        return iv1;
+    }
+#else
+    (void)wide;
+#endif
     rows4_ptrs(d, g, dx, dy, rw, in_dim, out_dim);
     for (i = i0; i + 4 * LANES <= iv1; i += 4 * LANES) {
         vec a0 = vload(d[0] + i), a1 = vload(d[1] + i);
@@ -312,11 +321,11 @@ ALWAYS_INLINE void bwd_body(lr_float *dx, const lr_float *dy, const void *w,
     lr_float buf[BO * BC], pk[BO * 4 * LANES];
     const int direct = dt == LR_FLOAT_DTYPE, len = i1 - i0;
     const int iv1 = i0 + (len - len % LANES);
-    /* AVX-512: the columns [i0, ix4) in chunks of 4 vectors, each chunk's
-     * BO weight rows packed side by side in pk (rows of W a power of two
-     * apart would fall into the same few L1 sets), every vector row of the
-     * task through one chunk before the next chunk */
-    const int ix4 = wide == 1 ? i0 + (iv1 - i0) / (4 * LANES) * (4 * LANES) : i0;
+    /* x86-64 clones: the columns [i0, ix4) in chunks of 4 vectors, each
+     * chunk's BO weight rows packed side by side in pk (rows of W a power
+     * of two apart would fall into the same few L1 sets), every vector row
+     * of the task through one chunk before the next chunk */
+    const int ix4 = wide ? i0 + (iv1 - i0) / (4 * LANES) * (4 * LANES) : i0;
     int rv[BT];
     int o0, t, k, c, r;
     for (o0 = 0; o0 < out_dim; o0 += BO) {
@@ -379,7 +388,7 @@ ALWAYS_INLINE void bwd_body(lr_float *dx, const lr_float *dy, const void *w,
                        sizeof *pk * 4 * LANES);
             for (r = 0; r + 4 <= nv; r += 4)
                 bwd_rows4_x4(dx, dy + o0, pk, 4 * LANES, rv + r, c,
-                             c + 4 * LANES, no, in_dim, out_dim);
+                             c + 4 * LANES, no, in_dim, out_dim, wide);
             for (; r < nv; r++)
                 bwd_row1(dx, dy + o0, pk, 4 * LANES, rv[r], c, c + 4 * LANES,
                          no, in_dim, out_dim);

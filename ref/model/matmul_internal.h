@@ -144,6 +144,18 @@ ALWAYS_INLINE pvec psplat(lr_float s)
     for (j = 0; j < PL; j++) v[j] = s;
     return v;
 }
+
+/* pkeep(v): v stays in a register.  Without it GCC folds the load of a
+ * weight piece into each multiply that uses it (two loads where one will
+ * do: 10 loads per 16 arithmetic instructions in pass_2x4, more than the
+ * two load ports keep up with).  An empty asm: no instruction, no value
+ * changed.  clang checks the operand against the file's base target (no
+ * 32-byte registers) before inlining into the AVX2 clone, and rejects it. */
+#if defined(__clang__)
+#define pkeep(v) ((void)0)
+#else
+#define pkeep(v) __asm__("" : "+x"(v))
+#endif
 #endif
 
 #endif
