@@ -65,12 +65,51 @@ static uint64_t uniforms_avx512(double *u, uint64_t state, int n)
 {
     return uniforms_body(u, state, n);
 }
+
+/* The AVX2 clones draw 4 at a time (GCC keeps 64-byte vectors in memory
+ * where registers have 32 bytes) and convert without AVX-512DQ's 64-bit
+ * integer conversion, exactly: v = z >> 11 < 2^53 is hi 2^32 + lo; the
+ * doubles 2^84 + hi 2^32 and 2^52 + lo are an exponent ORed onto hi and
+ * lo, the offsets come off exactly, and the sum is v (below 2^53, exact).
+ * draws4(state): the draws after state, state + G .. state + 4 G. */
+typedef uint64_t u64x4 __attribute__((vector_size(32)));
+typedef double f64x4 __attribute__((vector_size(32)));
+
+VEC_INLINE f64x4 draws4(uint64_t state)
+{
+    const uint64_t G = UINT64_C(0x9E3779B97F4A7C15);
+    const u64x4 step = {1, 2, 3, 4};
+    u64x4 z = state + step * G, lo, hi;
+    f64x4 l, h;
+    z = (z ^ (z >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);
+    z = (z ^ (z >> 27)) * UINT64_C(0x94D049BB133111EB);
+    z = (z ^ (z >> 31)) >> 11;
+    lo = (z & UINT64_C(0xFFFFFFFF)) | UINT64_C(0x4330000000000000);
+    hi = (z >> 32) | UINT64_C(0x4530000000000000);
+    memcpy(&l, &lo, sizeof l);
+    memcpy(&h, &hi, sizeof h);
+    return ((h - 0x1p84) + (l - 0x1p52)) * (1.0 / 9007199254740992.0);
+}
+
+__attribute__((target("avx2")))
+static uint64_t uniforms_avx2(double *u, uint64_t state, int n)
+{
+    int e = 0;
+    for (; e + 4 <= n; e += 4) {
+        const f64x4 d = draws4(state);
+        memcpy(u + e, &d, sizeof d);
+        state += 4 * UINT64_C(0x9E3779B97F4A7C15);
+    }
+    for (; e < n; e++) u[e] = next_uniform(&state);
+    return state;
+}
 #endif
 
 static uint64_t uniforms(double *u, uint64_t state, int n)
 {
 #if VEC_X86_DISPATCH
     if (__builtin_cpu_supports("avx512dq")) return uniforms_avx512(u, state, n);
+    if (__builtin_cpu_supports("avx2")) return uniforms_avx2(u, state, n);
 #endif
     return uniforms_generic(u, state, n);
 }
@@ -129,6 +168,36 @@ static void dropout_avx512(lr_float *xd, const lr_float *x, size_t N,
 {
     dropout_body(xd, x, N, p, keep, state);
 }
+
+typedef lr_float lf4 __attribute__((vector_size(4 * sizeof(lr_float))));
+#ifdef LR_DOUBLE
+typedef uint64_t lf_bits4 __attribute__((vector_size(4 * sizeof(lr_float))));
+#else
+typedef uint32_t lf_bits4 __attribute__((vector_size(4 * sizeof(lr_float))));
+#endif
+
+__attribute__((target("avx2")))
+static void dropout_avx2(lr_float *xd, const lr_float *x, size_t N,
+                         double p, lr_float keep, uint64_t state)
+{
+    lf4 kv;
+    size_t e = 0;
+    int j;
+    for (j = 0; j < 4; j++) kv[j] = keep;
+    for (; e + 4 <= N; e += 4) {
+        const f64x4 d = draws4(state);
+        lf4 xv;
+        memcpy(&xv, x + e, sizeof xv);
+        xv = (lf4)((lf_bits4)(xv * kv) &
+                   __builtin_convertvector(d >= p, lf_bits4));
+        memcpy(xd + e, &xv, sizeof xv);
+        state += 4 * UINT64_C(0x9E3779B97F4A7C15);
+    }
+    for (; e < N; e++) {
+        const double u = next_uniform(&state);
+        xd[e] = u >= p ? x[e] * keep : 0;
+    }
+}
 #endif
 #define HAVE_DROPOUT_BODY 1
 #else
@@ -153,6 +222,10 @@ void lr_lora_dropout(lr_float *xd, const lr_float *x, int n, int in,
 #if VEC_X86_DISPATCH
     if (__builtin_cpu_supports("avx512dq")) {
         dropout_avx512(xd, x, N, p, keep_scale, seed);
+        return;
+    }
+    if (__builtin_cpu_supports("avx2")) {
+        dropout_avx2(xd, x, N, p, keep_scale, seed);
         return;
     }
 #endif

@@ -310,6 +310,41 @@ static int same_bits(const lr_float *a, const lr_float *b, size_t n)
     return !memcmp(a, b, n * sizeof *a);
 }
 
+/* The draws behind the dropout masks are the exact lr_rng_double values,
+ * in every vector lane and the tails: with p set to the e-th draw u_e,
+ * element e is kept (u_e >= p), and with p the next double above u_e it is
+ * dropped; the forward mask (lr_lora_dropout) and the backward's
+ * (lr_lora_linear_backward, which draws again) against the definitions. */
+static void test_dropout_draws_exact(void)
+{
+    enum { N = 3, IN = 13, OUT = 2, R = 1, NX = N * IN };
+    lr_float x[NX], xd[NX], A[R * IN], Bm[OUT * R], xa[N * R], dy[N * OUT];
+    lr_float dx1[NX], dx2[NX], dA[R * IN], dB[OUT * R], dxa[N * R];
+    double u[NX];
+    const uint64_t seed = 4242;
+    lr_rng rng;
+    int e, side, ok_fwd = 1, ok_bwd = 1;
+    lr_rng_seed(&rng, seed);
+    for (e = 0; e < NX; e++) u[e] = lr_rng_double(&rng);
+    fill(x, NX, 31, 1); fill(A, R * IN, 32, 1); fill(Bm, OUT * R, 33, 1);
+    fill(dy, N * OUT, 34, 1); fill(xa, N * R, 35, 1);
+    for (e = 0; e < NX; e++) x[e] = x[e] == 0 ? 1 : x[e];
+    for (e = 0; e < NX; e++)
+        for (side = 0; side < 2; side++) {
+            const double p = side ? nextafter(u[e], 2.0) : u[e];
+            lr_lora_dropout(xd, x, N, IN, p, seed);
+            ok_fwd &= (xd[e] != 0) == !side;
+            memset(dx1, 0, sizeof dx1); memset(dx2, 0, sizeof dx2);
+            lr_lora_linear_backward_ref(dx1, dA, dB, dxa, dy, xd, xa, A, Bm,
+                                        1.0, N, IN, OUT, R, p, seed);
+            lr_lora_linear_backward(dx2, dA, dB, dxa, dy, xd, xa, A, Bm, 1.0,
+                                    N, IN, OUT, R, p, seed);
+            ok_bwd &= same_bits(dx1, dx2, NX);
+        }
+    CHECK(ok_fwd);
+    CHECK(ok_bwd);
+}
+
 static void test_fast_kernels_equal_definition(void)
 {
     static const int shapes[][4] = {/* n, in, out, r */
@@ -694,6 +729,7 @@ int main(void)
     RUN(test_fd_matmul);
     RUN(test_fd_attention);
     RUN(test_fd_lora_linear_dropout);
+    RUN(test_dropout_draws_exact);
     RUN(test_fast_kernels_equal_definition);
     RUN(test_fd_whole_model);
     RUN(test_zero_b_and_merge);
