@@ -558,23 +558,22 @@ ALWAYS_INLINE void bww_4x4(lr_float *dw, const lr_float *dy,
 }
 
 #if HAVE_X86_DISPATCH
-/* bww_4x1 for AVX2 (16 registers): the 4 rows' two 32-byte pieces at a
- * time (8 accumulators); the same products and sums per element. */
-ALWAYS_INLINE void bww_4x1_pieces(lr_float *dw, const lr_float *dy,
-                                  const lr_float *x, int t0, int t1, int o,
-                                  int i, int in_dim, int out_dim)
+/* For AVX2 (16 registers): 4 rows of dw x LANES columns, d[r] = row r's
+ * first column, over nt rows of a packed strip of x (xp: LANES values per
+ * row) and of packed dy (gp[t * gs + r] = dy[t][row r]): the 4 rows' two
+ * 32-byte pieces at a time (8 accumulators); per element the same
+ * products and sums as bww_4x1. */
+ALWAYS_INLINE void bww_4x1_packed(lr_float *const d[4], const lr_float *xp,
+                                  const lr_float *gp, int gs, int nt)
 {
-    int q;
+    int q, t;
     for (q = 0; q < LANES; q += 2 * PL) {
-        lr_float *d0 = dw + (size_t)o * in_dim + i + q, *d1 = d0 + in_dim;
-        lr_float *d2 = d1 + in_dim, *d3 = d2 + in_dim;
-        pvec a0 = pload(d0), a1 = pload(d1), a2 = pload(d2), a3 = pload(d3);
-        pvec b0 = pload(d0 + PL), b1 = pload(d1 + PL);
-        pvec b2 = pload(d2 + PL), b3 = pload(d3 + PL);
-        const lr_float *xt = x + (size_t)t0 * in_dim + i + q;
-        const lr_float *g = dy + (size_t)t0 * out_dim + o;
-        int t;
-        for (t = t0; t < t1; t++, xt += in_dim, g += out_dim) {
+        pvec a0 = pload(d[0] + q), a1 = pload(d[1] + q);
+        pvec a2 = pload(d[2] + q), a3 = pload(d[3] + q);
+        pvec b0 = pload(d[0] + q + PL), b1 = pload(d[1] + q + PL);
+        pvec b2 = pload(d[2] + q + PL), b3 = pload(d[3] + q + PL);
+        const lr_float *xt = xp + q, *g = gp;
+        for (t = 0; t < nt; t++, xt += LANES, g += gs) {
             const pvec xl = pload(xt), xh = pload(xt + PL);
             pvec gv;
             gv = psplat(g[0]); a0 = a0 + gv * xl; b0 = b0 + gv * xh;
@@ -582,27 +581,46 @@ ALWAYS_INLINE void bww_4x1_pieces(lr_float *dw, const lr_float *dy,
             gv = psplat(g[2]); a2 = a2 + gv * xl; b2 = b2 + gv * xh;
             gv = psplat(g[3]); a3 = a3 + gv * xl; b3 = b3 + gv * xh;
         }
-        pstore(d0, a0); pstore(d1, a1); pstore(d2, a2); pstore(d3, a3);
-        pstore(d0 + PL, b0); pstore(d1 + PL, b1);
-        pstore(d2 + PL, b2); pstore(d3 + PL, b3);
+        pstore(d[0] + q, a0); pstore(d[1] + q, a1);
+        pstore(d[2] + q, a2); pstore(d[3] + q, a3);
+        pstore(d[0] + q + PL, b0); pstore(d[1] + q + PL, b1);
+        pstore(d[2] + q + PL, b2); pstore(d[3] + q + PL, b3);
+    }
+}
+
+/* The AVX2 clone's body over one block of rows t0 .. t1-1: the task's
+ * columns of dy (BWO values per row) and each LANES-wide strip of x are
+ * packed (rows of x or dy a power of two apart share L1 sets), and every
+ * 4-row tile of dw goes through a strip while it is in L1. */
+ALWAYS_INLINE void bww_block_packed(lr_float *dw, const lr_float *dy,
+                                    const lr_float *x, int t0, int t1,
+                                    int o0, int o1, int iv, int in_dim,
+                                    int out_dim)
+{
+    lr_float gp[BWT * BWO], xp[BWT * LANES];
+    const int nt = t1 - t0, no = o1 - o0;
+    int t, i, o, r;
+    for (t = 0; t < nt; t++)
+        memcpy(gp + (size_t)t * BWO, dy + (size_t)(t0 + t) * out_dim + o0,
+               sizeof *gp * no);
+    for (i = 0; i < iv; i += LANES) {
+        for (t = 0; t < nt; t++)
+            memcpy(xp + (size_t)t * LANES, x + (size_t)(t0 + t) * in_dim + i,
+                   sizeof *xp * LANES);
+        for (o = o0; o + 4 <= o1; o += 4) {
+            lr_float *d[4];
+            for (r = 0; r < 4; r++) d[r] = dw + (size_t)(o + r) * in_dim + i;
+            bww_4x1_packed(d, xp, gp + (o - o0), BWO, nt);
+        }
     }
 }
 #endif
 
-/* Rows o .. o+3 x columns [i, i + LANES); narrow (the AVX2 clone):
- * bww_4x1_pieces. */
+/* Rows o .. o+3 x columns [i, i + LANES). */
 ALWAYS_INLINE void bww_4x1(lr_float *dw, const lr_float *dy,
                            const lr_float *x, int t0, int t1, int o, int i,
-                           int in_dim, int out_dim, int narrow)
+                           int in_dim, int out_dim)
 {
-#if HAVE_X86_DISPATCH
-    if (narrow) {
-        bww_4x1_pieces(dw, dy, x, t0, t1, o, i, in_dim, out_dim);
-        return;
-    }
-#else
-    (void)narrow;
-#endif
     lr_float *d0 = dw + (size_t)o * in_dim + i, *d1 = d0 + in_dim;
     lr_float *d2 = d1 + in_dim, *d3 = d2 + in_dim;
     vec a0 = vload(d0), a1 = vload(d1), a2 = vload(d2), a3 = vload(d3);
@@ -652,7 +670,8 @@ ALWAYS_INLINE void bww_tail1(lr_float *d, const lr_float *g, int gs,
     memcpy(d, tmp, sizeof *d * tw);
 }
 
-/* dw rows [o0, o1), all columns, all n rows of x / dy. */
+/* dw rows [o0, o1), all columns, all n rows of x / dy; narrow (the AVX2
+ * clone): each block of rows through bww_block_packed. */
 ALWAYS_INLINE void bww_body(lr_float *dw, const lr_float *dy,
                             const lr_float *x, int n, int o0, int o1,
                             int in_dim, int out_dim, int narrow)
@@ -661,13 +680,21 @@ ALWAYS_INLINE void bww_body(lr_float *dw, const lr_float *dy,
     int t0, c0, o, i;
     for (t0 = 0; t0 < n; t0 += BWT) {
         const int t1 = t0 + BWT < n ? t0 + BWT : n;
-        for (c0 = 0; c0 < iv; c0 += BWC) {
+#if HAVE_X86_DISPATCH
+        if (narrow) {
+            bww_block_packed(dw, dy, x, t0, t1, o0, o1, iv, in_dim, out_dim);
+            for (o = o0 + (o1 - o0) / 4 * 4; o < o1; o++)
+                for (i = 0; i < iv; i += LANES)
+                    bww_1x1(dw, dy, x, t0, t1, o, i, in_dim, out_dim);
+        }
+#endif
+        for (c0 = 0; !narrow && c0 < iv; c0 += BWC) {
             const int c1 = c0 + BWC < iv ? c0 + BWC : iv;
             for (o = o0; o + 4 <= o1; o += 4) {
-                for (i = c0; !narrow && i + 4 * LANES <= c1; i += 4 * LANES)
+                for (i = c0; i + 4 * LANES <= c1; i += 4 * LANES)
                     bww_4x4(dw, dy, x, t0, t1, o, i, in_dim, out_dim);
                 for (; i < c1; i += LANES)
-                    bww_4x1(dw, dy, x, t0, t1, o, i, in_dim, out_dim, narrow);
+                    bww_4x1(dw, dy, x, t0, t1, o, i, in_dim, out_dim);
             }
             for (; o < o1; o++)
                 for (i = c0; i < c1; i += LANES)
@@ -710,7 +737,7 @@ __attribute__((target("avx2")))
 static void bww_avx2(lr_float *dw, const lr_float *dy, const lr_float *x,
                      int n, int o0, int o1, int in_dim, int out_dim)
 {
-    bww_body(dw, dy, x, n, o0, o1, in_dim, out_dim, 1); /* 1: bww_4x1_pieces */
+    bww_body(dw, dy, x, n, o0, o1, in_dim, out_dim, 1); /* 1: packed */
 }
 #endif
 
