@@ -75,7 +75,7 @@ static uint64_t uniforms_avx512(double *u, uint64_t state, int n)
 typedef uint64_t u64x4 __attribute__((vector_size(32)));
 typedef double f64x4 __attribute__((vector_size(32)));
 
-VEC_INLINE f64x4 draws4(uint64_t state)
+VEC_INLINE __attribute__((target("avx2"))) f64x4 draws4(uint64_t state)
 {
     const uint64_t G = UINT64_C(0x9E3779B97F4A7C15);
     const u64x4 step = {1, 2, 3, 4};
