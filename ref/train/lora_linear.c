@@ -90,26 +90,12 @@ VEC_INLINE __attribute__((target("avx2"))) f64x4 draws4(uint64_t state)
     memcpy(&h, &hi, sizeof h);
     return ((h - 0x1p84) + (l - 0x1p52)) * (1.0 / 9007199254740992.0);
 }
-
-__attribute__((target("avx2")))
-static uint64_t uniforms_avx2(double *u, uint64_t state, int n)
-{
-    int e = 0;
-    for (; e + 4 <= n; e += 4) {
-        const f64x4 d = draws4(state);
-        memcpy(u + e, &d, sizeof d);
-        state += 4 * UINT64_C(0x9E3779B97F4A7C15);
-    }
-    for (; e < n; e++) u[e] = next_uniform(&state);
-    return state;
-}
 #endif
 
 static uint64_t uniforms(double *u, uint64_t state, int n)
 {
 #if VEC_X86_DISPATCH
     if (__builtin_cpu_supports("avx512dq")) return uniforms_avx512(u, state, n);
-    if (__builtin_cpu_supports("avx2")) return uniforms_avx2(u, state, n);
 #endif
     return uniforms_generic(u, state, n);
 }
@@ -176,9 +162,13 @@ typedef uint64_t lf_bits4 __attribute__((vector_size(4 * sizeof(lr_float))));
 typedef uint32_t lf_bits4 __attribute__((vector_size(4 * sizeof(lr_float))));
 #endif
 
+/* xd = dropout(x) (add == 0) or xd += dropout(x) (add: the backward's
+ * dx, whose masks are drawn again), 4 at a time with draws4: a dropped
+ * element is +0, exactly as `u >= p ? x * keep : 0`.  Returns the state
+ * after the N draws. */
 __attribute__((target("avx2")))
-static void dropout_avx2(lr_float *xd, const lr_float *x, size_t N,
-                         double p, lr_float keep, uint64_t state)
+static uint64_t dropout_avx2(lr_float *xd, const lr_float *x, size_t N,
+                             double p, lr_float keep, uint64_t state, int add)
 {
     lf4 kv;
     size_t e = 0;
@@ -186,17 +176,23 @@ static void dropout_avx2(lr_float *xd, const lr_float *x, size_t N,
     for (j = 0; j < 4; j++) kv[j] = keep;
     for (; e + 4 <= N; e += 4) {
         const f64x4 d = draws4(state);
-        lf4 xv;
+        lf4 xv, dv;
         memcpy(&xv, x + e, sizeof xv);
         xv = (lf4)((lf_bits4)(xv * kv) &
                    __builtin_convertvector(d >= p, lf_bits4));
+        if (add) {
+            memcpy(&dv, xd + e, sizeof dv);
+            xv = dv + xv;
+        }
         memcpy(xd + e, &xv, sizeof xv);
         state += 4 * UINT64_C(0x9E3779B97F4A7C15);
     }
     for (; e < N; e++) {
         const double u = next_uniform(&state);
-        xd[e] = u >= p ? x[e] * keep : 0;
+        const lr_float m = u >= p ? x[e] * keep : 0;
+        xd[e] = add ? xd[e] + m : m;
     }
+    return state;
 }
 #endif
 #define HAVE_DROPOUT_BODY 1
@@ -225,7 +221,7 @@ void lr_lora_dropout(lr_float *xd, const lr_float *x, int n, int in,
         return;
     }
     if (__builtin_cpu_supports("avx2")) {
-        dropout_avx2(xd, x, N, p, keep_scale, seed);
+        dropout_avx2(xd, x, N, p, keep_scale, seed, 0);
         return;
     }
 #endif
@@ -548,6 +544,12 @@ VEC_INLINE void bwd_dx(lr_float *dx, const lr_float *dxa, const lr_float *A,
                     acc[i] = s;
                 }
             }
+#if VEC_X86_DISPATCH
+            if (p > 0 && narrow) {
+                state = dropout_avx2(dxt + i0, acc, (size_t)ni, p, keep_scale,
+                                     state, 1);
+            } else
+#endif
             if (p > 0) {
                 state = uniforms(u, state, ni);
                 for (i = 0; i < ni; i++)
