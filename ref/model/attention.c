@@ -19,6 +19,9 @@
 
 #if !VEC_HAVE
 #define VEC_INLINE static
+#else
+typedef lr_float pf4 __attribute__((vector_size(4 * sizeof(lr_float))));
+typedef double pd4 __attribute__((vector_size(4 * sizeof(double))));
 #endif
 
 /* dot[j] = sum over d ascending of q[d] k_j[d] in lr_float, for keys
@@ -161,7 +164,22 @@ VEC_INLINE int probs_row(lr_float *sc, lr_float *pr, const lr_float *q,
         pr[j] = (lr_float)e; /* pr may alias sc: sc[j] is done */
         sum += e;
     }
-    for (j = 0; j < nk; j++) pr[j] = sum > 0 ? (lr_float)(pr[j] / sum) : 0;
+    j = 0;
+#if VEC_HAVE
+    /* 4 at a time: the same division in double and rounding per element
+     * (a division per element in turn took a fifth of the forward) */
+    if (sum > 0) {
+        const pd4 sv = {sum, sum, sum, sum};
+        for (; j + 4 <= nk; j += 4) {
+            pf4 pv;
+            memcpy(&pv, pr + j, sizeof pv);
+            pv = __builtin_convertvector(__builtin_convertvector(pv, pd4) / sv,
+                                         pf4);
+            memcpy(pr + j, &pv, sizeof pv);
+        }
+    }
+#endif
+    for (; j < nk; j++) pr[j] = sum > 0 ? (lr_float)(pr[j] / sum) : 0;
     for (j = nk; j < Tk; j++) pr[j] = 0;
     return nk;
 }

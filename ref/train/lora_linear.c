@@ -67,28 +67,22 @@ static uint64_t uniforms_avx512(double *u, uint64_t state, int n)
 }
 
 /* The AVX2 clones draw 4 at a time (GCC keeps 64-byte vectors in memory
- * where registers have 32 bytes) and convert without AVX-512DQ's 64-bit
- * integer conversion, exactly: v = z >> 11 < 2^53 is hi 2^32 + lo; the
- * doubles 2^84 + hi 2^32 and 2^52 + lo are an exponent ORed onto hi and
- * lo, the offsets come off exactly, and the sum is v (below 2^53, exact).
- * draws4(state): the draws after state, state + G .. state + 4 G. */
+ * where registers have 32 bytes), and without AVX-512DQ's conversion of
+ * 64-bit integers to double they compare the integers: the draw is
+ * u = v 2^-53 exactly (v = z >> 11 < 2^53), so u >= p, for p in [0, 1],
+ * exactly when v >= p 2^53 (exact too), that is v >= ceil(p 2^53).
+ * v53x4(state): v of the draws after state, state + G .. state + 4 G. */
+typedef int64_t i64x4 __attribute__((vector_size(32)));
 typedef uint64_t u64x4 __attribute__((vector_size(32)));
-typedef double f64x4 __attribute__((vector_size(32)));
 
-VEC_INLINE __attribute__((target("avx2"))) f64x4 draws4(uint64_t state)
+VEC_INLINE __attribute__((target("avx2"))) i64x4 v53x4(uint64_t state)
 {
     const uint64_t G = UINT64_C(0x9E3779B97F4A7C15);
     const u64x4 step = {1, 2, 3, 4};
-    u64x4 z = state + step * G, lo, hi;
-    f64x4 l, h;
+    u64x4 z = state + step * G;
     z = (z ^ (z >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);
     z = (z ^ (z >> 27)) * UINT64_C(0x94D049BB133111EB);
-    z = (z ^ (z >> 31)) >> 11;
-    lo = (z & UINT64_C(0xFFFFFFFF)) | UINT64_C(0x4330000000000000);
-    hi = (z >> 32) | UINT64_C(0x4530000000000000);
-    memcpy(&l, &lo, sizeof l);
-    memcpy(&h, &hi, sizeof h);
-    return ((h - 0x1p84) + (l - 0x1p52)) * (1.0 / 9007199254740992.0);
+    return (i64x4)((z ^ (z >> 31)) >> 11);
 }
 #endif
 
@@ -163,23 +157,27 @@ typedef uint32_t lf_bits4 __attribute__((vector_size(4 * sizeof(lr_float))));
 #endif
 
 /* xd = dropout(x) (add == 0) or xd += dropout(x) (add: the backward's
- * dx, whose masks are drawn again), 4 at a time with draws4: a dropped
- * element is +0, exactly as `u >= p ? x * keep : 0`.  Returns the state
- * after the N draws. */
+ * dx, whose masks are drawn again), 4 at a time with v53x4: a dropped
+ * element is +0, exactly as `u >= p ? x * keep : 0` (p outside [0, 1] or
+ * NaN: that definition, one at a time).  Returns the state after the N
+ * draws. */
 __attribute__((target("avx2")))
 static uint64_t dropout_avx2(lr_float *xd, const lr_float *x, size_t N,
                              double p, lr_float keep, uint64_t state, int add)
 {
     lf4 kv;
+    i64x4 tv;
     size_t e = 0;
     int j;
-    for (j = 0; j < 4; j++) kv[j] = keep;
-    for (; e + 4 <= N; e += 4) {
-        const f64x4 d = draws4(state);
+    for (j = 0; j < 4; j++) {
+        kv[j] = keep;
+        tv[j] = p >= 0 && p <= 1 ? (int64_t)ceil(p * 0x1p53) : 0;
+    }
+    for (; p >= 0 && p <= 1 && e + 4 <= N; e += 4) {
         lf4 xv, dv;
         memcpy(&xv, x + e, sizeof xv);
         xv = (lf4)((lf_bits4)(xv * kv) &
-                   __builtin_convertvector(d >= p, lf_bits4));
+                   __builtin_convertvector(v53x4(state) >= tv, lf_bits4));
         if (add) {
             memcpy(&dv, xd + e, sizeof dv);
             xv = dv + xv;
