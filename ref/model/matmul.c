@@ -679,7 +679,11 @@ void lr_matmul_fast(lr_float *y, const lr_float *x, const void *w,
 {
     mm_args a;
     columns_fn fn = pick_columns(NULL);
-    const int ntask = (out_dim + COLS - 1) / COLS;
+    /* tasks of COLS weight rows, or fewer (a multiple of NR) where COLS
+     * would leave a thread without work (a small model's 64-row weights
+     * were one task); each output is one task's: the same bits */
+    const int cols = task_rows(out_dim, COLS, NR);
+    const int ntask = (out_dim + cols - 1) / cols;
     /* the x86-64 clones pack several-token products (columns_body): each
      * thread gets a PK-value scratch buffer (malloc, freed before
      * returning; without it the unpacked kernels give the same bits) */
@@ -698,8 +702,8 @@ void lr_matmul_fast(lr_float *y, const lr_float *x, const void *w,
 #pragma omp for schedule(static)
 #endif
         for (task = 0; task < ntask; task++) {
-            int o0 = task * COLS;
-            int o1 = o0 + COLS < out_dim ? o0 + COLS : out_dim;
+            int o0 = task * cols;
+            int o1 = o0 + cols < out_dim ? o0 + cols : out_dim;
             fn(&a, o0, o1, pk);
         }
         free(pk);

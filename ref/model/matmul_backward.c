@@ -767,14 +767,15 @@ void lr_matmul_backward_weight(lr_float *dw, const lr_float *dy,
     /* dy (n, out), x (n, in), dw (out, in):  y[t][o] = sum_i x[t][i] W[o][i]
      * so dL/dW[o][i] = sum_t dy[t][o] x[t][i]; rows of dw are independent. */
     const bww_fn fn = LR_SIMD ? pick_bww() : NULL;
-    const int ntask = (out_dim + BWO - 1) / BWO;
+    const int rows = task_rows(out_dim, BWO, 4); /* as in lr_matmul_fast */
+    const int ntask = (out_dim + rows - 1) / rows;
     int task;
 #ifdef LR_OMP
 #pragma omp parallel for schedule(static) \
     if ((double)n * in_dim * out_dim > 65536.0)
 #endif
     for (task = 0; task < ntask; task++) {
-        const int o0 = task * BWO, o1 = o0 + BWO < out_dim ? o0 + BWO : out_dim;
+        const int o0 = task * rows, o1 = o0 + rows < out_dim ? o0 + rows : out_dim;
         if (fn) fn(dw, dy, x, n, o0, o1, in_dim, out_dim);
         else bww_scalar(dw, dy, x, 0, n, o0, o1, 0, in_dim, in_dim, out_dim);
     }

@@ -17,6 +17,9 @@
 #define LLAMAREF_MATMUL_INTERNAL_H
 
 #include <string.h>
+#ifdef LR_OMP
+#include <omp.h>
+#endif
 
 #include "llamaref/model/matmul.h"
 
@@ -105,6 +108,21 @@ ALWAYS_INLINE vec vmuladd(vec acc, vec a, vec b)
     for (j = 0; j < LANES; j++) acc.l[j] += a.l[j] * b.l[j];
     return acc;
 #endif
+}
+
+/* Rows per parallel task for `rows` rows: `most`, halved (down to `least`,
+ * both powers of two) while that leaves fewer than two tasks per OpenMP
+ * thread.  Which thread computes an output never changes its bits. */
+static inline int task_rows(int rows, int most, int least)
+{
+    int n = most;
+#ifdef LR_OMP
+    const int want = 2 * omp_get_max_threads();
+    while (n > least && (rows + n - 1) / n < want) n /= 2;
+#else
+    (void)rows; (void)least;
+#endif
+    return n;
 }
 
 /* AVX-512 and AVX2 clones of a kernel body, chosen at run time */
