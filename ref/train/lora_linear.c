@@ -203,35 +203,73 @@ static uint64_t uniforms(double *u, uint64_t state, int n)
 }
 #endif
 
+/* Work under this many elements (or rows x columns) stays on one thread;
+ * above it, rows (or chunks of LO_CHUNK elements) are shared between the
+ * OpenMP threads.  SplitMix64 is a counter, so the draws of a chunk that
+ * starts at element e0 start from seed + e0 G: the same draws, the same
+ * bits, for any thread count. */
+#define LO_PAR_MIN 65536
+#define LO_CHUNK 4096
+
+typedef void (*dropout_fn)(lr_float *, const lr_float *, size_t, double,
+                           lr_float, uint64_t);
+
+#ifdef HAVE_DROPOUT_BODY
+#if VEC_X86_DISPATCH
+__attribute__((target("avx2")))
+static void dropout_avx2_set(lr_float *xd, const lr_float *x, size_t N,
+                             double p, lr_float keep, uint64_t state)
+{
+    dropout_avx2(xd, x, N, p, keep, state, 0);
+}
+#endif
+
+static dropout_fn pick_dropout(void)
+{
+#if VEC_X86_DISPATCH
+    if (__builtin_cpu_supports("avx512dq")) return dropout_avx512;
+    if (__builtin_cpu_supports("avx2")) return dropout_avx2_set;
+#endif
+    return dropout_generic;
+}
+#else
+/* the definition's loop, 64 draws at a time */
+static void dropout_plain(lr_float *xd, const lr_float *x, size_t N,
+                          double p, lr_float keep, uint64_t state)
+{
+    double u[64];
+    size_t e0;
+    for (e0 = 0; e0 < N; e0 += 64) {
+        const int m = N - e0 < 64 ? (int)(N - e0) : 64;
+        int k;
+        state = uniforms(u, state, m);
+        for (k = 0; k < m; k++) xd[e0 + k] = u[k] >= p ? x[e0 + k] * keep : 0;
+    }
+}
+
+static dropout_fn pick_dropout(void)
+{
+    return dropout_plain;
+}
+#endif
+
 void lr_lora_dropout(lr_float *xd, const lr_float *x, int n, int in,
                      double p, uint64_t seed)
 {
     /* x, xd (n, in); element e is kept when the e-th lr_rng_double of
      * seed is >= p */
     const lr_float keep_scale = (lr_float)(1.0 / (1.0 - p));
-    size_t e0, N = (size_t)n * in;
-    uint64_t state = seed;
-    double u[64];
-#ifdef HAVE_DROPOUT_BODY
-#if VEC_X86_DISPATCH
-    if (__builtin_cpu_supports("avx512dq")) {
-        dropout_avx512(xd, x, N, p, keep_scale, seed);
-        return;
-    }
-    if (__builtin_cpu_supports("avx2")) {
-        dropout_avx2(xd, x, N, p, keep_scale, seed, 0);
-        return;
-    }
+    const size_t N = (size_t)n * in;
+    const long nc = (long)((N + LO_CHUNK - 1) / LO_CHUNK);
+    const dropout_fn fn = pick_dropout();
+    long c;
+#ifdef LR_OMP
+#pragma omp parallel for schedule(static) if (N >= LO_PAR_MIN)
 #endif
-    dropout_generic(xd, x, N, p, keep_scale, seed);
-    return;
-#endif
-    for (e0 = 0; e0 < N; e0 += 64) {
-        const int m = N - e0 < 64 ? (int)(N - e0) : 64;
-        int k;
-        state = uniforms(u, state, m);
-        for (k = 0; k < m; k++)
-            xd[e0 + k] = u[k] >= p ? x[e0 + k] * keep_scale : 0;
+    for (c = 0; c < nc; c++) {
+        const size_t e0 = (size_t)c * LO_CHUNK;
+        fn(xd + e0, x + e0, N - e0 < LO_CHUNK ? N - e0 : LO_CHUNK, p,
+           keep_scale, seed + e0 * UINT64_C(0x9E3779B97F4A7C15));
     }
 }
 
@@ -567,60 +605,70 @@ VEC_INLINE void lora_fwd_body(lr_float *y, lr_float *xa, const lr_float *xd,
     fwd_y(y, xa, B, (lr_float)s, n, out, r);
 }
 
-VEC_INLINE void lora_bwd_body(lr_float *dx, lr_float *dA, lr_float *dB,
-                              lr_float *dxa, const lr_float *dy,
-                              const lr_float *xd, const lr_float *xa,
-                              const lr_float *A, const lr_float *B, double s,
-                              int n, int in, int out, int r, double p,
-                              uint64_t seed, int narrow)
+/* dB, dxa and dA (sums over all rows t: one thread); dx is lora_dx's. */
+VEC_INLINE void lora_bwd_body(lr_float *dA, lr_float *dB, lr_float *dxa,
+                              const lr_float *dy, const lr_float *xd,
+                              const lr_float *xa, const lr_float *B, double s,
+                              int n, int in, int out, int r, int narrow)
 {
     int t;
     for (t = 0; t < n; t += 4)
         bwd_dB_rows(dB, dxa, dy, xa, B, (lr_float)s, t, n - t < 4 ? n - t : 4,
                     out, r);
     bwd_dA(dA, dxa, xd, n, in, r, narrow);
-    if (dx) bwd_dx(dx, dxa, A, n, in, r, p, seed, narrow);
 }
 
 #define LORA_FWD_ARGS lr_float *y, lr_float *xa, const lr_float *xd, \
     const lr_float *A, const lr_float *B, double s, int n, int in, int out, int r
-#define LORA_BWD_ARGS lr_float *dx, lr_float *dA, lr_float *dB, \
-    lr_float *dxa, const lr_float *dy, const lr_float *xd, const lr_float *xa, \
-    const lr_float *A, const lr_float *B, double s, int n, int in, int out, \
-    int r, double p, uint64_t seed
+#define LORA_BWD_ARGS lr_float *dA, lr_float *dB, lr_float *dxa, \
+    const lr_float *dy, const lr_float *xd, const lr_float *xa, \
+    const lr_float *B, double s, int n, int in, int out, int r
+#define LORA_DX_ARGS lr_float *dx, const lr_float *dxa, const lr_float *A, \
+    int n, int in, int r, double p, uint64_t seed
 
-static void lora_fwd_generic(LORA_FWD_ARGS)
-{
-    lora_fwd_body(y, xa, xd, A, B, s, n, in, out, r);
-}
+/* The kernels per instruction set (narrow: the AVX2 clones' paths). */
+#define LORA_CLONES(isa, target, narrow)                                      \
+    target static void lora_fwd_##isa(LORA_FWD_ARGS)                          \
+    {                                                                         \
+        lora_fwd_body(y, xa, xd, A, B, s, n, in, out, r);                     \
+    }                                                                         \
+    target static void lora_bwd_##isa(LORA_BWD_ARGS)                          \
+    {                                                                         \
+        lora_bwd_body(dA, dB, dxa, dy, xd, xa, B, s, n, in, out, r, narrow);  \
+    }                                                                         \
+    target static void lora_dx_##isa(LORA_DX_ARGS)                            \
+    {                                                                         \
+        bwd_dx(dx, dxa, A, n, in, r, p, seed, narrow);                        \
+    }
 
-static void lora_bwd_generic(LORA_BWD_ARGS)
-{
-    lora_bwd_body(dx, dA, dB, dxa, dy, xd, xa, A, B, s, n, in, out, r, p, seed, 0);
-}
-
+LORA_CLONES(generic, , 0)
 #if VEC_X86_DISPATCH
-__attribute__((target("avx512f"))) static void lora_fwd_avx512(LORA_FWD_ARGS)
-{
-    lora_fwd_body(y, xa, xd, A, B, s, n, in, out, r);
-}
-
-__attribute__((target("avx512f"))) static void lora_bwd_avx512(LORA_BWD_ARGS)
-{
-    lora_bwd_body(dx, dA, dB, dxa, dy, xd, xa, A, B, s, n, in, out, r, p, seed, 0);
-}
-
-__attribute__((target("avx2"))) static void lora_fwd_avx2(LORA_FWD_ARGS)
-{
-    lora_fwd_body(y, xa, xd, A, B, s, n, in, out, r);
-}
-
-__attribute__((target("avx2"))) static void lora_bwd_avx2(LORA_BWD_ARGS)
-{
-    lora_bwd_body(dx, dA, dB, dxa, dy, xd, xa, A, B, s, n, in, out, r, p, seed, 1);
-}
+LORA_CLONES(avx512, __attribute__((target("avx512f"))), 0)
+LORA_CLONES(avx2, __attribute__((target("avx2"))), 1)
 #endif
+
+typedef void (*lora_fwd_fn)(LORA_FWD_ARGS);
+typedef void (*lora_bwd_fn)(LORA_BWD_ARGS);
+typedef void (*lora_dx_fn)(LORA_DX_ARGS);
+
+static void pick_lora(lora_fwd_fn *f, lora_bwd_fn *b, lora_dx_fn *d)
+{
+#if VEC_X86_DISPATCH
+    if (__builtin_cpu_supports("avx512f")) {
+        *f = lora_fwd_avx512; *b = lora_bwd_avx512; *d = lora_dx_avx512;
+        return;
+    }
+    if (__builtin_cpu_supports("avx2")) {
+        *f = lora_fwd_avx2; *b = lora_bwd_avx2; *d = lora_dx_avx2;
+        return;
+    }
+#endif
+    *f = lora_fwd_generic; *b = lora_bwd_generic; *d = lora_dx_generic;
+}
 #endif /* VEC_HAVE */
+
+/* Rows per parallel task of the row-wise kernels (the forward, dx). */
+#define LO_ROWS 16
 
 void lr_lora_linear_forward(lr_float *y, lr_float *xa, const lr_float *xd,
                             const lr_float *A, const lr_float *B, double s,
@@ -628,14 +676,21 @@ void lr_lora_linear_forward(lr_float *y, lr_float *xa, const lr_float *xd,
 {
 #if VEC_HAVE
     if (r <= LO_RMAX) {
-#if VEC_X86_DISPATCH
-        if (__builtin_cpu_supports("avx512f"))
-            lora_fwd_avx512(y, xa, xd, A, B, s, n, in, out, r);
-        else if (__builtin_cpu_supports("avx2"))
-            lora_fwd_avx2(y, xa, xd, A, B, s, n, in, out, r);
-        else
+        /* rows are independent: tasks of LO_ROWS rows */
+        lora_fwd_fn f;
+        lora_bwd_fn b;
+        lora_dx_fn d;
+        int t0;
+        pick_lora(&f, &b, &d);
+#ifdef LR_OMP
+#pragma omp parallel for schedule(static) \
+    if ((double)n * (in + out) * r >= LO_PAR_MIN)
 #endif
-            lora_fwd_generic(y, xa, xd, A, B, s, n, in, out, r);
+        for (t0 = 0; t0 < n; t0 += LO_ROWS) {
+            const int nt = n - t0 < LO_ROWS ? n - t0 : LO_ROWS;
+            f(y + (size_t)t0 * out, xa + (size_t)t0 * r, xd + (size_t)t0 * in,
+              A, B, s, nt, in, out, r);
+        }
         return;
     }
 #endif
@@ -650,17 +705,24 @@ void lr_lora_linear_backward(lr_float *dx, lr_float *dA, lr_float *dB,
                              uint64_t seed)
 {
 #if VEC_HAVE
-#if VEC_X86_DISPATCH
-    if (__builtin_cpu_supports("avx512f"))
-        lora_bwd_avx512(dx, dA, dB, dxa, dy, xd, xa, A, B, s, n, in, out, r,
-                        p, seed);
-    else if (__builtin_cpu_supports("avx2"))
-        lora_bwd_avx2(dx, dA, dB, dxa, dy, xd, xa, A, B, s, n, in, out, r, p,
-                      seed);
-    else
+    lora_fwd_fn f;
+    lora_bwd_fn b;
+    lora_dx_fn d;
+    int t0;
+    pick_lora(&f, &b, &d);
+    b(dA, dB, dxa, dy, xd, xa, B, s, n, in, out, r);
+    /* dx: rows are independent, and row t's mask draws start at
+     * seed + t in G (the draws are a counter) */
+#ifdef LR_OMP
+#pragma omp parallel for schedule(static) \
+    if (dx && (double)n * in * r >= LO_PAR_MIN)
 #endif
-        lora_bwd_generic(dx, dA, dB, dxa, dy, xd, xa, A, B, s, n, in, out, r,
-                         p, seed);
+    for (t0 = 0; t0 < (dx ? n : 0); t0 += LO_ROWS) {
+        const int nt = n - t0 < LO_ROWS ? n - t0 : LO_ROWS;
+        d(dx + (size_t)t0 * in, dxa + (size_t)t0 * r, A, nt, in, r, p,
+          seed + (uint64_t)t0 * (uint64_t)in * UINT64_C(0x9E3779B97F4A7C15));
+    }
+    (void)f;
 #else
     lr_lora_linear_backward_ref(dx, dA, dB, dxa, dy, xd, xa, A, B, s, n, in,
                                 out, r, p, seed);

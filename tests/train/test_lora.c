@@ -345,6 +345,55 @@ static void test_dropout_draws_exact(void)
     CHECK(ok_bwd);
 }
 
+/* Shapes large enough for the threaded paths (the dropout in chunks, the
+ * forward and dx in row tasks, each chunk's draws from its own offset of
+ * the counter), at 1, 2 and 3 threads, against the definitions. */
+static void test_threaded_kernels_equal_definition(void)
+{
+    enum { N = 300, IN = 256, OUT = 96, R = 8 };
+    const size_t NX = (size_t)N * IN, NY = (size_t)N * OUT;
+    const double p = 0.2;
+    const uint64_t seed = 99;
+    lr_float *x = fresh(NX, 51), *A = fresh((size_t)R * IN, 52);
+    lr_float *B = fresh((size_t)OUT * R, 53), *dy = fresh(NY, 54);
+    lr_float *xd1 = fresh(NX, 55), *xd2 = fresh(NX, 55);
+    lr_float *y1 = fresh(NY, 56), *xa1 = fresh((size_t)N * R, 57);
+    lr_float *dA1 = fresh((size_t)R * IN, 58), *dB1 = fresh((size_t)OUT * R, 59);
+    lr_float *dx1 = fresh(NX, 60), *dxa1 = fresh((size_t)N * R, 61);
+    lr_rng rng;
+    size_t e;
+    int th, same_mask = 1;
+    lr_rng_seed(&rng, seed);
+    for (e = 0; e < NX; e++) {
+        const double u = lr_rng_double(&rng);
+        xd1[e] = u >= p ? x[e] * (lr_float)(1.0 / (1.0 - p)) : 0;
+    }
+    lr_lora_linear_forward_ref(y1, xa1, xd1, A, B, 1.3, N, IN, OUT, R);
+    lr_lora_linear_backward_ref(dx1, dA1, dB1, dxa1, dy, xd1, xa1, A, B, 1.3,
+                                N, IN, OUT, R, p, seed);
+    for (th = 1; th <= 3; th++) {
+        lr_float *y2 = fresh(NY, 56), *xa2 = fresh((size_t)N * R, 57);
+        lr_float *dA2 = fresh((size_t)R * IN, 58);
+        lr_float *dB2 = fresh((size_t)OUT * R, 59);
+        lr_float *dx2 = fresh(NX, 60), *dxa2 = fresh((size_t)N * R, 61);
+        lr_threads_set(th);
+        lr_lora_dropout(xd2, x, N, IN, p, seed);
+        for (e = 0; e < NX; e++) same_mask &= same_bits(xd1 + e, xd2 + e, 1);
+        lr_lora_linear_forward(y2, xa2, xd1, A, B, 1.3, N, IN, OUT, R);
+        lr_lora_linear_backward(dx2, dA2, dB2, dxa2, dy, xd1, xa1, A, B, 1.3,
+                                N, IN, OUT, R, p, seed);
+        CHECK(same_bits(y1, y2, NY) && same_bits(xa1, xa2, (size_t)N * R));
+        CHECK(same_bits(dx1, dx2, NX) && same_bits(dxa1, dxa2, (size_t)N * R));
+        CHECK(same_bits(dA1, dA2, (size_t)R * IN));
+        CHECK(same_bits(dB1, dB2, (size_t)OUT * R));
+        free(y2); free(xa2); free(dA2); free(dB2); free(dx2); free(dxa2);
+    }
+    CHECK(same_mask);
+    lr_threads_set(1);
+    free(x); free(A); free(B); free(dy); free(xd1); free(xd2); free(y1);
+    free(xa1); free(dA1); free(dB1); free(dx1); free(dxa1);
+}
+
 static void test_fast_kernels_equal_definition(void)
 {
     static const int shapes[][4] = {/* n, in, out, r */
@@ -735,5 +784,6 @@ int main(void)
     RUN(test_zero_b_and_merge);
     RUN(test_adapter_roundtrip_and_errors);
     RUN(test_init_and_streams);
+    RUN(test_threaded_kernels_equal_definition); /* last: sets threads */
     return h_finish("test_lora");
 }
