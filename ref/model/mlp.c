@@ -8,8 +8,11 @@
 void lr_swiglu_forward(lr_float *act, const lr_float *gate,
                        const lr_float *up, size_t n)
 {
-    size_t i;
-    for (i = 0; i < n; i++) {
+    long i; /* elementwise: OpenMP threads share it, the same bits */
+#ifdef LR_OMP
+#pragma omp parallel for schedule(static) if (n >= 65536)
+#endif
+    for (i = 0; i < (long)n; i++) {
         double g = (double)gate[i];
         act[i] = (lr_float)(g / (1.0 + exp(-g))) * up[i];
     }
@@ -22,8 +25,11 @@ void lr_swiglu_backward(lr_float *dgate, lr_float *dup, const lr_float *dact,
      *   du = dact silu(g)
      *   dg = dact u silu'(g),  silu'(g) = sigma(g) (1 + g (1 - sigma(g)))
      * (sigma and silu in double, as in the forward).  Written, not added. */
-    size_t i;
-    for (i = 0; i < n; i++) {
+    long i;
+#ifdef LR_OMP
+#pragma omp parallel for schedule(static) if (n >= 65536)
+#endif
+    for (i = 0; i < (long)n; i++) {
         double g = (double)gate[i], sg = 1.0 / (1.0 + exp(-g));
         dup[i] = dact[i] * (lr_float)(g * sg);
         dgate[i] = dact[i] * up[i] * (lr_float)(sg * (1.0 + g * (1.0 - sg)));

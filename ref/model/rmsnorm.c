@@ -8,13 +8,17 @@
 void lr_rmsnorm_forward(lr_float *y, lr_float *rstd, const lr_float *x,
                         const lr_tensor *w, int n, int dim, double eps)
 {
-    /* x, y (n, dim); w (dim); rstd (n) */
-    int t, i;
+    /* x, y (n, dim); w (dim); rstd (n); rows shared by OpenMP threads */
+    int t;
+#ifdef LR_OMP
+#pragma omp parallel for schedule(static) if ((long)n * dim >= 65536)
+#endif
     for (t = 0; t < n; t++) {
         const lr_float *xt = x + (size_t)t * dim;
         lr_float *yt = y + (size_t)t * dim;
         double ss = 0;
         lr_float r;
+        int i;
         for (i = 0; i < dim; i++) ss += (double)xt[i] * (double)xt[i];
         r = (lr_float)(1.0 / sqrt(ss / dim + eps));
         if (rstd) rstd[t] = r;
@@ -29,14 +33,19 @@ void lr_rmsnorm_backward(lr_float *dx, const lr_float *dy, const lr_float *x,
     /* x, dy, dx (n, dim); w (dim); rstd (n) from the forward.
      * y_i = w_i x_i r with r = (mean(x^2) + eps)^(-1/2), dr/dx_k = -r^3 x_k/D:
      *   dx_k = r (w_k dy_k) - x_k r^3 / D * sum_i w_i dy_i x_i
-     * (w frozen: no weight gradient).  The sum is accumulated in double. */
-    int t, i;
+     * (w frozen: no weight gradient).  The sum is accumulated in double.
+     * Rows are independent: OpenMP threads share them. */
+    int t;
+#ifdef LR_OMP
+#pragma omp parallel for schedule(static) if ((long)n * dim >= 65536)
+#endif
     for (t = 0; t < n; t++) {
         const lr_float *xt = x + (size_t)t * dim, *gt = dy + (size_t)t * dim;
         lr_float *dt = dx + (size_t)t * dim;
         const double r = rstd[t];
         double dot = 0;
         lr_float c;
+        int i;
         for (i = 0; i < dim; i++)
             dot += (double)lr_tensor_get(w, (size_t)i) * gt[i] * xt[i];
         c = (lr_float)(dot * r * r * r / dim);
