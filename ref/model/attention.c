@@ -64,6 +64,7 @@ VEC_INLINE void weighted_rows(lr_float *o, const lr_float *w,
                               size_t kvdim, int hd, int nk, int narrow)
 {
     int d = 0, j;
+    (void)narrow; /* unused without vectors */
 #if VEC_HAVE
     for (; narrow && d + 32 <= hd; d += 32) {
         vec8 c0 = {0}, c1 = {0}, c2 = {0}, c3 = {0};
@@ -123,6 +124,7 @@ VEC_INLINE void row_axpy(lr_float *y, lr_float a, const lr_float *x, int hd,
                          int narrow)
 {
     int d = 0;
+    (void)narrow;
 #if VEC_HAVE
     for (; !narrow && d + 16 <= hd; d += 16)
         v16_store(y + d, v16_load(y + d) + v16_splat(a) * v16_load(x + d));
