@@ -16,7 +16,10 @@
  * which tests/model/test_matmul.c checks bit for bit.  The AVX2 clone
  * (x86 == 2 in columns_body) holds each 16-lane vector as two 32-byte
  * pieces, 2 rows x 4 columns of one piece per pass (*_pieces, ptree8):
- * GCC keeps 64-byte vectors in memory where registers have 32 bytes.
+ * GCC keeps 64-byte vectors in memory where registers have 32 bytes; its
+ * packed operands are piece-major and the passes run over chunks of at
+ * most KP values of k (both exact: a lane's sum is only split in time).
+ * Tasks are COLS weight rows, fewer where that leaves a thread idle.
  * Lanes are combined without FMA (-ffp-contract=off), so all versions give
  * identical bits.
  * Weights that are not lr_float (BF16/F16, or F32 in the double build) are

@@ -495,8 +495,11 @@ void lr_matmul_backward(lr_float *dx, const lr_float *dy, const lr_tensor *w,
  * o, a tile of 4 rows x 64 columns stays in 16 registers over a block of
  * BWT rows of x and dy (loaded from and stored to dw between blocks, which
  * is exact), so neither the blocking nor the thread count changes a bit.
- * Tasks (one thread each) are BWO rows of dw. */
-#define BWO 64      /* rows of dw per task */
+ * The AVX2 clone packs dy's task columns and 16-column strips of x per
+ * block (bww_block_packed) and keeps 4 rows x 16 columns in 8 registers.
+ * Tasks (one thread each) are BWO rows of dw, fewer where BWO would leave
+ * a thread idle (task_rows). */
+#define BWO 64      /* most rows of dw per task */
 #define BWT 128     /* rows of x / dy per block */
 #define BWC 256     /* columns of dw per block */
 
