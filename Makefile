@@ -263,6 +263,18 @@ $(B)/bench_sgemm: tests/bench/bench_sgemm.c $(B)/libllamaref.a
 
 .PHONY: bench
 
+# make bench-kernels: GFLOP/s of the forward, dx and dW products at one
+# thread on the world model's and the random 100M model's shapes
+# (tests/bench/bench_kernels.c; BENCH_KERNELS_ARGS="TOKENS ROUNDS").
+bench-kernels: $(B)/bench_kernels
+	./$(B)/bench_kernels $(BENCH_KERNELS_ARGS)
+
+$(B)/bench_kernels: tests/bench/bench_kernels.c $(B)/libllamaref.a
+	@mkdir -p $(B)
+	$(CC) $(CFLAGS_ALL) -o $@ tests/bench/bench_kernels.c $(B)/libllamaref.a $(LDLIBS)
+
+.PHONY: bench-kernels
+
 # make bench-train: training tokens/s and peak RSS, llamaref `train` (LoRA
 # and --full) vs the same step in PyTorch (CPU; $(ORACLE_ENV)/bin/python
 # when ORACLE_ENV is set, else Debian's /usr/bin/python3: the hand-written
