@@ -41,7 +41,7 @@
 #define NR 4        /* rows of W per block */
 #define KC 512      /* conversion chunk (elements, multiple of LANES) */
 #ifndef KP
-#define KP 1024
+#define KP 1024     /* most k per AVX2 pass chunk (-DKP=... to tune) */
 #endif
 #define COLS 64     /* W rows per parallel task */
 #define XP 4096     /* longest rows packed (kernel_4x4p; multiple of LANES) */
