@@ -132,26 +132,23 @@ ALWAYS_INLINE void bwd_rows4(lr_float *dx, const lr_float *dy,
 #else
     (void)wide;
 #endif
-    lr_float *d0 = dx + (size_t)rw[0] * in_dim, *d1 = dx + (size_t)rw[1] * in_dim;
-    lr_float *d2 = dx + (size_t)rw[2] * in_dim, *d3 = dx + (size_t)rw[3] * in_dim;
-    const lr_float *g0 = dy + (size_t)rw[0] * out_dim;
-    const lr_float *g1 = dy + (size_t)rw[1] * out_dim;
-    const lr_float *g2 = dy + (size_t)rw[2] * out_dim;
-    const lr_float *g3 = dy + (size_t)rw[3] * out_dim;
+    lr_float *d[4];
+    const lr_float *g[4];
     int i, o;
+    rows4_ptrs(d, g, dx, dy, rw, in_dim, out_dim);
     for (i = i0; i < iv1; i += LANES) {
-        vec a0 = vload(d0 + i), a1 = vload(d1 + i);
-        vec a2 = vload(d2 + i), a3 = vload(d3 + i);
+        vec a0 = vload(d[0] + i), a1 = vload(d[1] + i);
+        vec a2 = vload(d[2] + i), a3 = vload(d[3] + i);
         const lr_float *w = wo + (i - i0);
         for (o = 0; o < no; o++, w += ws) {
             vec wv = vload(w);
-            a0 = vmuladd(a0, vsplat(g0[o]), wv);
-            a1 = vmuladd(a1, vsplat(g1[o]), wv);
-            a2 = vmuladd(a2, vsplat(g2[o]), wv);
-            a3 = vmuladd(a3, vsplat(g3[o]), wv);
+            a0 = vmuladd(a0, vsplat(g[0][o]), wv);
+            a1 = vmuladd(a1, vsplat(g[1][o]), wv);
+            a2 = vmuladd(a2, vsplat(g[2][o]), wv);
+            a3 = vmuladd(a3, vsplat(g[3][o]), wv);
         }
-        memcpy(d0 + i, &a0, sizeof a0); memcpy(d1 + i, &a1, sizeof a1);
-        memcpy(d2 + i, &a2, sizeof a2); memcpy(d3 + i, &a3, sizeof a3);
+        memcpy(d[0] + i, &a0, sizeof a0); memcpy(d[1] + i, &a1, sizeof a1);
+        memcpy(d[2] + i, &a2, sizeof a2); memcpy(d[3] + i, &a3, sizeof a3);
     }
 }
 
@@ -163,30 +160,27 @@ ALWAYS_INLINE int bwd_rows4_wide(lr_float *dx, const lr_float *dy,
                                  int i0, int iv1, int no, int in_dim,
                                  int out_dim)
 {
-    lr_float *d0 = dx + (size_t)rw[0] * in_dim, *d1 = dx + (size_t)rw[1] * in_dim;
-    lr_float *d2 = dx + (size_t)rw[2] * in_dim, *d3 = dx + (size_t)rw[3] * in_dim;
-    const lr_float *g0 = dy + (size_t)rw[0] * out_dim;
-    const lr_float *g1 = dy + (size_t)rw[1] * out_dim;
-    const lr_float *g2 = dy + (size_t)rw[2] * out_dim;
-    const lr_float *g3 = dy + (size_t)rw[3] * out_dim;
+    lr_float *d[4];
+    const lr_float *g[4];
     int i, o;
+    rows4_ptrs(d, g, dx, dy, rw, in_dim, out_dim);
     for (i = i0; i + 2 * LANES <= iv1; i += 2 * LANES) {
-        vec a0 = vload(d0 + i), a1 = vload(d1 + i);
-        vec a2 = vload(d2 + i), a3 = vload(d3 + i);
-        vec b0 = vload(d0 + i + LANES), b1 = vload(d1 + i + LANES);
-        vec b2 = vload(d2 + i + LANES), b3 = vload(d3 + i + LANES);
+        vec a0 = vload(d[0] + i), a1 = vload(d[1] + i);
+        vec a2 = vload(d[2] + i), a3 = vload(d[3] + i);
+        vec b0 = vload(d[0] + i + LANES), b1 = vload(d[1] + i + LANES);
+        vec b2 = vload(d[2] + i + LANES), b3 = vload(d[3] + i + LANES);
         const lr_float *w = wo + (i - i0);
         for (o = 0; o < no; o++, w += ws) {
-            vec wv = vload(w), wu = vload(w + LANES), g;
-            g = vsplat(g0[o]); a0 = vmuladd(a0, g, wv); b0 = vmuladd(b0, g, wu);
-            g = vsplat(g1[o]); a1 = vmuladd(a1, g, wv); b1 = vmuladd(b1, g, wu);
-            g = vsplat(g2[o]); a2 = vmuladd(a2, g, wv); b2 = vmuladd(b2, g, wu);
-            g = vsplat(g3[o]); a3 = vmuladd(a3, g, wv); b3 = vmuladd(b3, g, wu);
+            vec wv = vload(w), wu = vload(w + LANES), gv;
+            gv = vsplat(g[0][o]); a0 = vmuladd(a0, gv, wv); b0 = vmuladd(b0, gv, wu);
+            gv = vsplat(g[1][o]); a1 = vmuladd(a1, gv, wv); b1 = vmuladd(b1, gv, wu);
+            gv = vsplat(g[2][o]); a2 = vmuladd(a2, gv, wv); b2 = vmuladd(b2, gv, wu);
+            gv = vsplat(g[3][o]); a3 = vmuladd(a3, gv, wv); b3 = vmuladd(b3, gv, wu);
         }
-        memcpy(d0 + i, &a0, sizeof a0); memcpy(d1 + i, &a1, sizeof a1);
-        memcpy(d2 + i, &a2, sizeof a2); memcpy(d3 + i, &a3, sizeof a3);
-        memcpy(d0 + i + LANES, &b0, sizeof b0); memcpy(d1 + i + LANES, &b1, sizeof b1);
-        memcpy(d2 + i + LANES, &b2, sizeof b2); memcpy(d3 + i + LANES, &b3, sizeof b3);
+        memcpy(d[0] + i, &a0, sizeof a0); memcpy(d[1] + i, &a1, sizeof a1);
+        memcpy(d[2] + i, &a2, sizeof a2); memcpy(d[3] + i, &a3, sizeof a3);
+        memcpy(d[0] + i + LANES, &b0, sizeof b0); memcpy(d[1] + i + LANES, &b1, sizeof b1);
+        memcpy(d[2] + i + LANES, &b2, sizeof b2); memcpy(d[3] + i + LANES, &b3, sizeof b3);
     }
     return i; /* the first column not done */
 }
