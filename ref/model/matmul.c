@@ -15,10 +15,11 @@
  * sums its k in ascending order from zero, then the tree, then the tail),
  * which tests/model/test_matmul.c checks bit for bit.  The AVX2 clone
  * (x86 == 2 in columns_body) holds each 16-lane vector as two 32-byte
- * pieces, 2 rows x 4 columns of one piece per pass (*_pieces, ptree8):
- * GCC keeps 64-byte vectors in memory where registers have 32 bytes; its
- * packed operands are piece-major and the passes run over chunks of at
- * most KP values of k (both exact: a lane's sum is only split in time).
+ * pieces, 2 rows x 4 (unpacked) or 6 (packed, 6 x 4 blocks) of one piece
+ * per pass (*_pieces, ptree8): GCC keeps 64-byte vectors in memory where
+ * registers have 32 bytes; its packed operands are piece-major and the
+ * passes run over chunks of at most KP values of k (both exact: a lane's
+ * sum is only split in time; x * w and w * x are the same product).
  * Tasks are COLS weight rows, fewer where that leaves a thread idle.
  * Lanes are combined without FMA (-ffp-contract=off), so all versions give
  * identical bits.
@@ -26,7 +27,8 @@
  * converted chunk by chunk into a small stack buffer; the chunking does
  * not change the summation order.
  * Depends on: matmul_internal.h (the vector type, weight conversion;
- * matmul.h: common, dtype, model's lr_tensor), OpenMP optionally. */
+ * matmul.h: common, dtype, model's lr_tensor), matmul_avx2.h (the AVX2
+ * clone's kernels), OpenMP optionally. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -38,6 +40,7 @@
 #endif
 
 #define MR 4        /* rows of x per block */
+#define MR2 6       /* the same in the AVX2 clone's packed path */
 #define NR 4        /* rows of W per block */
 #define KC 512      /* conversion chunk (elements, multiple of LANES) */
 #ifndef KP
@@ -46,7 +49,11 @@
 #define COLS 64     /* W rows per parallel task */
 #define XP 4096     /* longest rows packed (kernel_4x4p; multiple of LANES) */
 #define WP 65536    /* packed weights per group (>= NR * XP) */
-#define PK (MR * XP + WP + 2048 / sizeof(lr_float)) /* scratch per thread */
+#define PK (MR2 * XP + WP + 2048 / sizeof(lr_float)) /* scratch per thread */
+
+#if HAVE_X86_DISPATCH
+#include "matmul_avx2.h" /* the AVX2 clone's kernels (*_pieces) */
+#endif
 
 void lr_matmul_ref(lr_float *y, const lr_float *x, const void *w,
                    lr_dtype wdtype, int n, int in_dim, int out_dim)
@@ -89,119 +96,9 @@ ALWAYS_INLINE lr_float vsum(vec v)
             (((l[8] + l[9]) + (l[10] + l[11])) + ((l[12] + l[13]) + (l[14] + l[15]))));
 }
 
-#if HAVE_X86_DISPATCH
-/* One AVX2 pass (16 registers): piece q of acc[r][0..3] (at c) and of
- * acc[r + 1][0..3] (at d) over all of k, rows x0 and x1 of x against w[0..3]
- * (each advancing xs, ws values per LANES of k; q already added): 8
- * accumulators, each lane still summing its k in ascending order from its
- * start value, the same products and sums as kernel_4x4 / kernel_4x4p. */
-ALWAYS_INLINE void pass_2x4(lr_float *c, lr_float *d, const lr_float *x0,
-                            const lr_float *x1, int xs,
-                            const lr_float *const w[NR], int ws, int nk)
-{
-    const lr_float *w0 = w[0], *w1 = w[1], *w2 = w[2], *w3 = w[3];
-    pvec a0 = pload(c), a1 = pload(c + LANES);
-    pvec a2 = pload(c + 2 * LANES), a3 = pload(c + 3 * LANES);
-    pvec b0 = pload(d), b1 = pload(d + LANES);
-    pvec b2 = pload(d + 2 * LANES), b3 = pload(d + 3 * LANES);
-    int k;
-    for (k = 0; k < nk; k += LANES) {
-        const pvec u = pload(x0), v = pload(x1);
-        pvec wv;
-        wv = pload(w0); pkeep(wv); a0 = a0 + u * wv; b0 = b0 + v * wv;
-        wv = pload(w1); pkeep(wv); a1 = a1 + u * wv; b1 = b1 + v * wv;
-        wv = pload(w2); pkeep(wv); a2 = a2 + u * wv; b2 = b2 + v * wv;
-        wv = pload(w3); pkeep(wv); a3 = a3 + u * wv; b3 = b3 + v * wv;
-        x0 += xs; x1 += xs; w0 += ws; w1 += ws; w2 += ws; w3 += ws;
-    }
-    pstore(c, a0); pstore(c + LANES, a1);
-    pstore(c + 2 * LANES, a2); pstore(c + 3 * LANES, a3);
-    pstore(d, b0); pstore(d + LANES, b1);
-    pstore(d + 2 * LANES, b2); pstore(d + 3 * LANES, b3);
-}
-
-/* kernel_4x4p (packed) and kernel_4x4 (rows) for AVX2: the block in passes
- * of 2 rows x 4 columns x one 32-byte piece.  Packed, the operands are
- * piece-major (pack4 with x86 == 2): piece q of every k step of the 4 rows
- * side by side, so each pass reads two contiguous streams (the 16-lane
- * layout would have it read half of each cache line it touches), and the
- * passes run over KP values of k at a time, the chunk's operands in L1. */
-ALWAYS_INLINE void kernel_4x4p_pieces(vec acc[MR][NR], const lr_float *xp,
-                                      const lr_float *wp, int nk)
-{
-    const size_t qs = (size_t)nk * MR / (LANES / PL); /* values per piece */
-    /* chunks of at most KP, as even as LANES allows (short passes cost) */
-    const int nc = (nk + KP - 1) / KP;
-    const int kc = (nk / nc + LANES - 1) / LANES * LANES;
-    int q, r, b, k0;
-    for (k0 = 0; k0 < nk; k0 += kc) {
-        const int n = nk - k0 < kc ? nk - k0 : kc;
-        const size_t at = (size_t)k0 / (LANES / PL) * MR;
-        for (q = 0; q < LANES / PL; q++)
-            for (r = 0; r < MR; r += 2) {
-                lr_float *c = (lr_float *)(void *)&acc[r][0] + q * PL;
-                const lr_float *x = xp + q * qs + at + r * PL;
-                const lr_float *w[NR];
-                for (b = 0; b < NR; b++) w[b] = wp + q * qs + at + b * PL;
-                pass_2x4(c, c + NR * LANES, x, x + PL, MR * PL, w, NR * PL,
-                         n);
-            }
-    }
-}
-
-ALWAYS_INLINE void kernel_4x4_pieces(vec acc[MR][NR],
-                                     const lr_float *const xs[MR],
-                                     const lr_float *const ws[NR], int nk)
-{
-    int q, r, b;
-    for (q = 0; q < LANES; q += PL)
-        for (r = 0; r < MR; r += 2) {
-            lr_float *c = (lr_float *)(void *)&acc[r][0] + q;
-            const lr_float *w[NR];
-            for (b = 0; b < NR; b++) w[b] = ws[b] + q;
-            pass_2x4(c, c + NR * LANES, xs[r] + q, xs[r + 1] + q, LANES, w,
-                     LANES, nk);
-        }
-}
-
-/* kernel_1x4 for AVX2: two pieces of the 4 accumulators at a time (8
- * registers); the same products and sums, the same prefetches. */
-ALWAYS_INLINE void kernel_1x4_pieces(vec acc[NR], const lr_float *xs,
-                                     const lr_float *const ws[NR], int nk,
-                                     const lr_float *pf)
-{
-    int q, k;
-    for (q = 0; q < LANES; q += 2 * PL) {
-        lr_float *c = (lr_float *)(void *)acc + q;
-        pvec a0 = pload(c), a1 = pload(c + LANES);
-        pvec a2 = pload(c + 2 * LANES), a3 = pload(c + 3 * LANES);
-        pvec b0 = pload(c + PL), b1 = pload(c + LANES + PL);
-        pvec b2 = pload(c + 2 * LANES + PL), b3 = pload(c + 3 * LANES + PL);
-        for (k = q; k < nk; k += LANES) {
-            const pvec u = pload(xs + k), v = pload(xs + k + PL);
-            if (pf) {
-                const char *p = (const char *)(pf + (size_t)NR * (k - q));
-                __builtin_prefetch(p);
-                __builtin_prefetch(p + 64);
-                __builtin_prefetch(p + 128);
-                __builtin_prefetch(p + 192);
-            }
-            a0 = a0 + u * pload(ws[0] + k); b0 = b0 + v * pload(ws[0] + k + PL);
-            a1 = a1 + u * pload(ws[1] + k); b1 = b1 + v * pload(ws[1] + k + PL);
-            a2 = a2 + u * pload(ws[2] + k); b2 = b2 + v * pload(ws[2] + k + PL);
-            a3 = a3 + u * pload(ws[3] + k); b3 = b3 + v * pload(ws[3] + k + PL);
-        }
-        pstore(c, a0); pstore(c + LANES, a1);
-        pstore(c + 2 * LANES, a2); pstore(c + 3 * LANES, a3);
-        pstore(c + PL, b0); pstore(c + LANES + PL, b1);
-        pstore(c + 2 * LANES + PL, b2); pstore(c + 3 * LANES + PL, b3);
-    }
-}
-#endif
-
 /* acc[a][b] += lanes of x_a . w_b over k = 0 .. nk-1 (nk multiple of LANES);
  * xs[a], ws[b] point at the first element.  x86 == 2 (the AVX2 clone): the
- * same in pieces (here and in kernel_4x4p and kernel_1x4). */
+ * same in pieces (matmul_avx2.h, as for kernel_1x4). */
 ALWAYS_INLINE void kernel_4x4(vec acc[MR][NR], const lr_float *const xs[MR],
                               const lr_float *const ws[NR], int nk, int x86)
 {
@@ -246,16 +143,8 @@ ALWAYS_INLINE void kernel_4x4(vec acc[MR][NR], const lr_float *const xs[MR],
  * of W the same way: two streams instead of MR + NR rows a power of two
  * apart, which share L1 sets.  The same products and sums as kernel_4x4. */
 ALWAYS_INLINE void kernel_4x4p(vec acc[MR][NR], const lr_float *xp,
-                               const lr_float *wp, int nk, int x86)
+                               const lr_float *wp, int nk)
 {
-#if HAVE_X86_DISPATCH
-    if (x86 == 2) {
-        kernel_4x4p_pieces(acc, xp, wp, nk);
-        return;
-    }
-#else
-    (void)x86;
-#endif
     vec a00 = acc[0][0], a01 = acc[0][1], a02 = acc[0][2], a03 = acc[0][3];
     vec a10 = acc[1][0], a11 = acc[1][1], a12 = acc[1][2], a13 = acc[1][3];
     vec a20 = acc[2][0], a21 = acc[2][1], a22 = acc[2][2], a23 = acc[2][3];
@@ -313,28 +202,26 @@ ALWAYS_INLINE vec kernel_1x1(const lr_float *x, const lr_float *w, int nk,
     return acc;
 }
 
-/* Packs rows[0..3][0:nk] (nk a multiple of LANES) into dst as kernel_4x4p
- * reads them: LANES values of each row in turn; x86 == 2 (AVX2) piece-major,
- * PL values of each row in turn for piece 0 of all of k, then piece 1, ... */
-ALWAYS_INLINE void pack4(lr_float *dst, const lr_float *const rows[4], int nk,
-                         int x86)
+/* Packs rows[0..nr-1][0:nk] (nk a multiple of LANES) into dst as the
+ * packed kernels read them: LANES values of each row in turn (kernel_4x4p,
+ * x86 0 or 1); x86 == 2, piece-major (x for kernel_6x4p_pieces): PL values
+ * of each row in turn for piece 0 of all of k, then piece 1, ...; x86 ==
+ * 3, the same for rows 0-1, then for rows 2-3, ... (W for it). */
+ALWAYS_INLINE void pack_rows(lr_float *dst, const lr_float *const *rows,
+                             int nr, int nk, int x86)
 {
-    int k, r;
+    const int g = x86 == 3 ? 2 : nr; /* rows side by side */
 #if HAVE_X86_DISPATCH
-    int q;
-    if (x86 == 2) {
-        for (q = 0; q < LANES; q += PL)
-            for (k = q; k < nk; k += LANES)
-                for (r = 0; r < 4; r++, dst += PL)
-                    memcpy(dst, rows[r] + k, sizeof(lr_float) * PL);
-        return;
-    }
+    const int step = x86 >= 2 ? PL : LANES;
 #else
-    (void)x86;
+    const int step = LANES;
 #endif
-    for (k = 0; k < nk; k += LANES)
-        for (r = 0; r < 4; r++, dst += LANES)
-            memcpy(dst, rows[r] + k, sizeof(lr_float) * LANES);
+    int p, q, k, r;
+    for (p = 0; p < nr; p += g)
+        for (q = 0; q < LANES; q += step)
+            for (k = q; k < nk; k += LANES)
+                for (r = p; r < p + g; r++, dst += step)
+                    memcpy(dst, rows[r] + k, sizeof(lr_float) * step);
 }
 
 /* One row of x against up to NR rows of W (decode, and leftover rows). */
@@ -436,39 +323,40 @@ ALWAYS_INLINE pvec ptree8(const vec *v, int h)
 #define HAVE_PIECE_TREE 0
 #endif
 
-/* Finishes the MR x NR block y[t:t+MR][o:o+NR] (all inside y): lane j of
- * the result is vsum(acc[j / NR][j % NR]), computed for the 16 outputs
- * together level by level, plus the tail elements k >= kv in order.
+/* Finishes the mr x NR block y[t:t+mr][o:o+NR] (all inside y; mr = MR or
+ * MR2): lane j of the result is vsum(acc[j / NR][j % NR]), computed for 16
+ * outputs (4 rows) together level by level, plus the tail elements k >= kv
+ * in order (mr = 6: rows 0-3, then rows 2-5 again).
  * x86 == 2 (the AVX2 clone, float: two 8-lane pieces per vec): vsum is the
  * tree of lanes 0-7 plus the tree of lanes 8-15, so 8 outputs at a time
  * are ptree8 of their low pieces plus ptree8 of their high pieces, the
  * same additions. */
-ALWAYS_INLINE void finish_block(const mm_args *a, vec acc[MR][NR], int t,
-                                int o, const lr_float *const wrow[NR], int kv,
-                                int x86)
+ALWAYS_INLINE void finish_block(const mm_args *a, vec (*acc)[NR], int mr,
+                                int t, int o, const lr_float *const wrow[NR],
+                                int kv, int x86)
 {
-    lr_float out[MR * NR];
-    int i, b, k;
+    lr_float out[MR2 * NR];
+    int i, b, k, i0;
 #if HAVE_PIECE_TREE
     if (x86 == 2) {
         const vec *v = &acc[0][0];
-        pstore(out, ptree8(v, 0) + ptree8(v, 1));
-        pstore(out + 8, ptree8(v + 8, 0) + ptree8(v + 8, 1));
+        for (i = 0; i < mr * NR; i += 8)
+            pstore(out + i, ptree8(v + i, 0) + ptree8(v + i, 1));
     } else
 #endif
-    {
+    for (i0 = 0; i0 < mr; i0 += MR) {
+        const int f = i0 + MR <= mr ? i0 : mr - MR; /* first row of 4 */
+        const vec *v = &acc[f][0];
         vec p[8], q[4], r0, r1, s;
         (void)x86;
-        for (i = 0; i < 8; i++)
-            p[i] = vpairsum(acc[(2 * i) / NR][(2 * i) % NR],
-                            acc[(2 * i + 1) / NR][(2 * i + 1) % NR]);
+        for (i = 0; i < 8; i++) p[i] = vpairsum(v[2 * i], v[2 * i + 1]);
         for (i = 0; i < 4; i++) q[i] = vpairsum(p[2 * i], p[2 * i + 1]);
         r0 = vpairsum(q[0], q[1]);
         r1 = vpairsum(q[2], q[3]);
         s = vpairsum(r0, r1);
-        memcpy(out, &s, sizeof out);
+        memcpy(out + f * NR, &s, sizeof s);
     }
-    for (i = 0; i < MR; i++) {
+    for (i = 0; i < mr; i++) {
         const lr_float *xt = a->x + (size_t)(t + i) * a->in_dim;
         lr_float *yt = a->y + (size_t)(t + i) * a->out_dim + o;
         for (b = 0; b < NR; b++) {
@@ -484,11 +372,11 @@ ALWAYS_INLINE void finish_block(const mm_args *a, vec acc[MR][NR], int t,
 
 /* p[r] = row first + r of the lr_float matrix m (row length in) for the
  * nreal rows that exist (r < nreal); the padding repeats row first. */
-ALWAYS_INLINE void row_ptrs(const lr_float *p[4], const void *m, int first,
-                            int nreal, int in)
+ALWAYS_INLINE void row_ptrs(const lr_float **p, int nr, const void *m,
+                            int first, int nreal, int in)
 {
     int r;
-    for (r = 0; r < 4; r++)
+    for (r = 0; r < nr; r++)
         p[r] = (const lr_float *)m +
                (size_t)(first + (r < nreal ? r : 0)) * in;
 }
@@ -529,42 +417,50 @@ ALWAYS_INLINE void columns_body(const mm_args *a, int o0, int o1, int x86,
          * Every output is still one kernel call over all of k from zero
          * accumulators: the order is unchanged (copies are exact). */
         const int packed = x86 && pk && kv > 0 && kv <= XP;
-        /* pk: MR rows of x, packed, then g rows of W, packed, 2 kB further
+        /* rows of x per block: MR2 in the AVX2 clone's packed path */
+        const int mr = packed && x86 == 2 ? MR2 : MR;
+        /* pk: mr rows of x, packed, then g rows of W, packed, 2 kB further
          * than a multiple of 4 kB away (the two streams advance together:
          * apart by a multiple of 4 kB they would always share L1 sets) */
         lr_float *const xp = pk;
         lr_float *const wp =
-            packed ? pk + MR * XP + 2048 / sizeof(lr_float) : NULL;
+            packed ? pk + MR2 * XP + 2048 / sizeof(lr_float) : NULL;
         const int g = packed ? (WP / kv) / NR * NR : o1 - o0;
         int g0;
         for (g0 = o0; g0 < o1; g0 += g) {
             const int g1 = g0 + g < o1 ? g0 + g : o1;
             for (o = g0; packed && o < g1; o += NR) {
                 const lr_float *wrow[NR];
-                row_ptrs(wrow, a->w, o, g1 - o, in);
-                pack4(wp + (size_t)(o - g0) * kv, wrow, kv, x86);
+                row_ptrs(wrow, NR, a->w, o, g1 - o, in);
+                pack_rows(wp + (size_t)(o - g0) * kv, wrow, NR, kv,
+                          x86 == 2 ? 3 : x86);
             }
-            for (t = 0; t < a->n; t += MR) {
-                const int nt = a->n - t < MR ? a->n - t : MR;
-                const lr_float *xs[MR];
+            for (t = 0; t < a->n; t += mr) {
+                const int nt = a->n - t < mr ? a->n - t : mr;
+                const lr_float *xs[MR2];
                 int r;
-                row_ptrs(xs, a->x, t, nt, in);
-                if (packed) pack4(xp, xs, kv, x86);
+                row_ptrs(xs, mr, a->x, t, nt, in);
+                if (packed) pack_rows(xp, xs, mr, kv, x86);
                 for (o = g0; o < g1; o += NR) {
                     const int nb = g1 - o < NR ? g1 - o : NR;
                     const lr_float *wrow[NR];
-                    vec acc[MR][NR];
-                    row_ptrs(wrow, a->w, o, nb, in);
-                    for (r = 0; r < MR; r++)
+                    const lr_float *const wq = wp + (size_t)(o - g0) * kv;
+                    vec acc[MR2][NR];
+                    row_ptrs(wrow, NR, a->w, o, nb, in);
+                    for (r = 0; r < mr; r++)
                         for (b = 0; b < NR; b++) acc[r][b] = vzero();
                     if (packed) {
                         /* padded rows (r >= nt, b >= nb) repeat a real
                          * one and are never stored */
-                        kernel_4x4p(acc, xp, wp + (size_t)(o - g0) * kv, kv,
-                                    x86);
+#if HAVE_X86_DISPATCH
+                        if (x86 == 2)
+                            kernel_6x4p_pieces(acc, xp, wq, kv);
+                        else
+#endif
+                            kernel_4x4p(acc, xp, wq, kv);
 #if HAVE_SHUFFLE
-                        if (nt == MR && nb == NR) {
-                            finish_block(a, acc, t, o, wrow, kv, x86);
+                        if (nt == mr && nb == NR) {
+                            finish_block(a, acc, mr, t, o, wrow, kv, x86);
                             continue;
                         }
 #endif
@@ -601,7 +497,7 @@ ALWAYS_INLINE void columns_body(const mm_args *a, int o0, int o1, int x86,
             int r;
             for (r = 0; r < MR; r++)
                 for (b = 0; b < NR; b++) acc[r][b] = vzero();
-            row_ptrs(xs, a->x, t, nt, in);
+            row_ptrs(xs, MR, a->x, t, nt, in);
             for (k0 = 0; k0 < kv; k0 += native ? kv : KC) {
                 int nk = native ? kv : (kv - k0 < KC ? kv - k0 : KC);
                 const lr_float *xk[MR];
@@ -651,7 +547,7 @@ static void columns_avx512(const mm_args *a, int o0, int o1, lr_float *pk)
 __attribute__((target("avx2")))
 static void columns_avx2(const mm_args *a, int o0, int o1, lr_float *pk)
 {
-    columns_body(a, o0, o1, 2, pk); /* 2: kernel_4x4p_pieces */
+    columns_body(a, o0, o1, 2, pk); /* 2: kernel_6x4p_pieces */
 }
 #endif
 
