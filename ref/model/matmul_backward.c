@@ -276,12 +276,23 @@ ALWAYS_INLINE void bwd_row1(lr_float *dx, const lr_float *dy,
     }
 }
 
-/* The number of g[0 .. no-1] equal to 0 (lanes compared side by side). */
-ALWAYS_INLINE int count_zeros(const lr_float *g, int no)
+/* The number of g[0 .. no-1] equal to 0 (lanes compared side by side;
+ * wide == 2, the AVX2 clone: 32-byte pieces, as GCC compares 64-byte
+ * vectors there one lane at a time). */
+ALWAYS_INLINE int count_zeros(const lr_float *g, int no, int wide)
 {
     int k = 0, z = 0;
+#if HAVE_X86_DISPATCH
+    if (wide == 2 && no >= PL) {
+        const pvec zero = psplat(0);
+        __typeof__(zero == zero) m = zero != zero; /* all lanes 0 */
+        int j;
+        for (; k + PL <= no; k += PL) m += pload(g + k) == zero;
+        for (j = 0; j < PL; j++) z -= (int)m[j]; /* a true lane is -1 */
+    }
+#endif
 #if HAVE_VEC
-    if (no >= LANES) {
+    if (wide != 2 && no >= LANES) {
         const vec zero = vzero();
         __typeof__(zero == zero) m = zero != zero; /* all lanes 0 */
         int j;
@@ -354,7 +365,7 @@ ALWAYS_INLINE void bwd_body(lr_float *dx, const lr_float *dy, const void *w,
                 __builtin_prefetch(g + bo + 16);
             }
 #endif
-            zeros = count_zeros(g, no);
+            zeros = count_zeros(g, no, wide);
             if (zeros == no) continue;
             if (zeros || iv1 == i0) {
                 bwd_scalar(dx, dy, wo, ws, t, t + 1, i0, i1, o0, o1, in_dim,

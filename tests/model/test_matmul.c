@@ -208,6 +208,40 @@ static void test_backward_order(void)
 #endif
 }
 
+/* A zero in dy is skipped, not multiplied: dy[t][t % out] = 0 against
+ * W[o][o] = inf, so the definition leaves dx[t][t % out] finite where
+ * adding 0 * inf would make it NaN.  The zero's position runs over every
+ * lane of every block, which catches a kernel that counts a row's zeros
+ * wrongly (the count chooses between the kernel and the definition). */
+static void test_backward_zero_meets_inf(void)
+{
+    enum { N = 140, IN = 90, OUT = 70 };
+    lr_float *dy = malloc(sizeof *dy * N * OUT), *w = malloc(sizeof *w * OUT * IN);
+    lr_float *dx1 = malloc(sizeof *dx1 * N * IN), *dx2 = malloc(sizeof *dx2 * N * IN);
+    lr_tensor t;
+    int i, o, bad = 0, nan = 0;
+    if (!dy || !w || !dx1 || !dx2) { CHECK(0); return; }
+    for (i = 0; i < N; i++)
+        for (o = 0; o < OUT; o++)
+            dy[i * OUT + o] = o == i % OUT ? 0 : (lr_float)(0.5 + (i * 7 + o) % 11 * 0.1);
+    for (o = 0; o < OUT; o++)
+        for (i = 0; i < IN; i++)
+            w[o * IN + i] = i == o ? (lr_float)HUGE_VAL : (lr_float)((o + i) % 9 * 0.125 - 0.5);
+    for (i = 0; i < N * IN; i++) dx1[i] = dx2[i] = (lr_float)0.25;
+    memset(&t, 0, sizeof t);
+    t.dtype = LR_FLOAT_DTYPE; t.ndim = 2; t.shape[0] = OUT; t.shape[1] = IN;
+    t.data = w;
+    bwd_definition(dx1, dy, w, N, IN, OUT);
+    lr_matmul_backward(dx2, dy, &t, N);
+    for (i = 0; i < N * IN; i++) {
+        nan += dx1[i] != dx1[i];
+        bad += (dx1[i] != dx1[i]) != (dx2[i] != dx2[i]);
+    }
+    CHECK(nan == 0);
+    CHECK(bad == 0);
+    free(dy); free(w); free(dx1); free(dx2);
+}
+
 /* dw += dy^T x in the documented order: every dw[o][i] adds dy[t][o] x[t][i]
  * for t = 0, 1, ..., n-1 (zeros included). */
 static void bww_definition(lr_float *dw, const lr_float *dy, const lr_float *x,
@@ -320,6 +354,7 @@ int main(void)
     RUN(test_fast_packed_shapes);
     RUN(test_dispatch);
     RUN(test_backward_order);
+    RUN(test_backward_zero_meets_inf);
     RUN(test_backward_weight_order);
     return h_finish("test_matmul");
 }
