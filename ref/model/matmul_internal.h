@@ -1,11 +1,12 @@
-/* matmul_internal.h - what the two files of the matmul share and
+/* matmul_internal.h - what the three files of the matmul share and
  * matmul.h does not say (internal to ref/model, not installed):
  *   matmul.c           y = x W^T: the reference kernel and the fast one
- *   matmul_backward.c  dx += dy W and dW += dy^T x, reference and fast
+ *   matmul_backward.c  dx += dy W, reference and fast
+ *   matmul_weight.c    dW += dy^T x, reference and fast
  * Here: the 16-lane vector type the fast kernels are written with (GCC/
  * clang vector extensions, or a struct of 16 lr_floats in plain C for
  * other compilers: the same arithmetic, lane by lane, multiply then add,
- * no FMA under -ffp-contract=off), its three helpers, whether x86-64
+ * no FMA under -ffp-contract=off), its four helpers, whether x86-64
  * clones for AVX-512 and AVX2 are built (HAVE_X86_DISPATCH), the AVX2
  * clones' 32-byte pieces of it (pvec), and the conversion of stored
  * weights (F32, F64, BF16, F16) to lr_float.  (core/vec_internal.h holds
@@ -26,7 +27,7 @@
 #define LANES LR_MATMUL_LANES
 
 /* The value of stored weight i as lr_float. */
-static lr_float weight_at(const void *w, lr_dtype dt, size_t i)
+static inline lr_float weight_at(const void *w, lr_dtype dt, size_t i)
 {
     switch (dt) {
     case LR_F32: return (lr_float)((const float *)w)[i];
@@ -38,8 +39,8 @@ static lr_float weight_at(const void *w, lr_dtype dt, size_t i)
 }
 
 /* Converts n weights starting at element i into dst. */
-static void weight_range(lr_float *dst, const void *w, lr_dtype dt, size_t i,
-                         int n)
+static inline void weight_range(lr_float *dst, const void *w, lr_dtype dt,
+                                size_t i, int n)
 {
     int k;
     switch (dt) {
@@ -108,6 +109,21 @@ ALWAYS_INLINE vec vmuladd(vec acc, vec a, vec b)
     for (j = 0; j < LANES; j++) acc.l[j] += a.l[j] * b.l[j];
     return acc;
 #endif
+}
+
+ALWAYS_INLINE vec vsplat(lr_float s)
+{
+    vec v;
+    int j;
+#if HAVE_VEC
+    /* element-wise, not `vzero() + s`: where FLT_EVAL_METHOD is 1 (s390x)
+     * that sum is a double-to-vector conversion, which gcc rejects */
+    v = vzero();
+    for (j = 0; j < LANES; j++) v[j] = s;
+#else
+    for (j = 0; j < LANES; j++) v.l[j] = s;
+#endif
+    return v;
 }
 
 /* Rows per parallel task for `rows` rows: `most`, halved (down to `least`,
