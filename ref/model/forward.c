@@ -6,6 +6,7 @@
  * KV-cache decoding (lr_decoder).  See forward.h for the math and the
  * layouts; the backward that mirrors it is in train_step.c.
  * Depends on: matmul, rmsnorm, rope, attention, mlp, model. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -29,9 +30,14 @@ typedef struct layout {
 /* Takes rows x cols lr_floats; with a base assigns *p. */
 static void take(layout *ly, lr_float **p, double rows, double cols)
 {
+    /* every buffer a whole number of cache lines (LR_ALIGN bytes): from
+     * an aligned base each starts on a line of its own, so threads that
+     * write neighbouring rows or heads of two buffers share no line */
+    const double line = LR_ALIGN / sizeof(lr_float);
+    const double n = ceil(rows * cols / line) * line;
     if (p) *p = ly->base ? ly->base + ly->off : NULL;
-    ly->n += rows * cols;
-    if (ly->base) ly->off += (size_t)(rows * cols);
+    ly->n += n;
+    if (ly->base) ly->off += (size_t)n;
 }
 
 /* The one definition of the activation layout: every buffer of lr_acts in
@@ -129,6 +135,7 @@ int lr_acts_alloc(lr_acts *a, const lr_config *cfg, int B, int T, int flags,
                           "layer activations", err);
     if (!a->layers) return -1;
     inv_bytes = ((size_t)a->head_dim / 2 + 1) * sizeof(double);
+    inv_bytes = (inv_bytes + LR_ALIGN - 1) / LR_ALIGN * LR_ALIGN;
     bytes = inv_bytes + (size_t)n * sizeof(lr_float);
     a->mem = lr_alloc(bytes, 1, "activations", err);
     if (!a->mem) {

@@ -7,6 +7,7 @@
  * the per-op backward functions.  See train.h.
  * Depends on: forward (lr_forward_adapted, lr_layer_forward, lr_acts),
  * matmul, rmsnorm, rope, attention, mlp, lora, full, loss. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -37,8 +38,11 @@ static double ws_layout(lr_train_ws *ws, const lr_config *c, int r, int B,
                  I = c->intermediate_size, L = c->num_hidden_layers;
     const double QD = (double)c->num_attention_heads * c->head_dim;
     const double KVD = (double)c->num_key_value_heads * c->head_dim;
+    const double line = LR_ALIGN / sizeof(lr_float);
     double n = 0;
-#define TAKE(f, k) do { if (base) ws->f = base + (size_t)n; n += (k); } while (0)
+    /* each buffer whole cache lines, as in forward.c's layout */
+#define TAKE(f, k) do { if (base) ws->f = base + (size_t)n; \
+                        n += ceil((k) / line) * line; } while (0)
     if (recompute) TAKE(layer_in, (L + 1) * BT * D);
     TAKE(xa, (recompute ? 1 : L) * NT * BT * r);
     TAKE(dres, BT * D); TAKE(dh, BT * D); TAKE(dn, BT * D);

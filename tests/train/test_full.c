@@ -13,6 +13,8 @@
  * Tolerances (max |ours - torch| / max |torch| per tensor): double build
  * 1e-9; float build 2e-5 for logits/loss, 3e-5 for gradients and for the
  * trajectory's parameters. */
+#include <stdint.h>
+
 #include "harness.h"
 #include "vectors.h"
 #include "llamaref/train/adamw.h"
@@ -374,16 +376,35 @@ static void test_ws_bytes(void)
     for (recompute = 0; recompute <= 1; recompute++) {
         const lr_config *cfg = &c.m->config;
         const int B = 2, T = 5;
+        const double line = LR_ALIGN / sizeof(lr_float);
         lr_train_ws ws;
         lr_error err;
         double acts, own;
         CHECK_OK(lr_train_ws_alloc(&ws, c.m, NULL, B, T, recompute, &err),
                  &err);
-        acts = (double)(ws.acts.attn_scratch +
-                        (size_t)cfg->num_attention_heads * T - ws.acts.embed);
-        own = (double)(ws.attn_scratch +
-                       (size_t)2 * cfg->num_key_value_heads * T -
-                       (lr_float *)ws.mem);
+        /* to the end of the last buffer, whose size (like every
+         * buffer's) is rounded up to whole cache lines */
+        acts = line * ceil((double)(ws.acts.attn_scratch +
+                                    (size_t)cfg->num_attention_heads * T -
+                                    ws.acts.embed) / line);
+        own = line * ceil((double)(ws.attn_scratch +
+                                   (size_t)2 * cfg->num_key_value_heads * T -
+                                   (lr_float *)ws.mem) / line);
+#ifdef __linux__
+        {
+            /* every buffer starts on a cache line (lr_alloc, common.h):
+             * threads writing neighbouring heads of two rows share none */
+            const lr_float *const bufs[] = {
+                ws.acts.embed, ws.acts.layers[0].attn_rstd,
+                ws.acts.layers[0].k, ws.acts.layers[0].attn_out,
+                ws.acts.layers[0].mlp_rstd, ws.acts.layers[0].act,
+                ws.acts.final_rstd, ws.acts.logits, ws.dq, ws.dk, ws.dv,
+                ws.dgate, ws.dxa, ws.xd, ws.attn_scratch};
+            size_t k;
+            for (k = 0; k < sizeof bufs / sizeof *bufs; k++)
+                CHECK((uintptr_t)(const void *)bufs[k] % LR_ALIGN == 0);
+        }
+#endif
         /* small attention probabilities are kept for the backward */
         CHECK(ws.acts.flags == ((recompute ? 0 : LR_ACTS_PER_LAYER) |
                                 LR_ACTS_PROBS));
