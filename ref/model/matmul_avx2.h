@@ -48,8 +48,9 @@ ALWAYS_INLINE void pass_2x4(lr_float *c, lr_float *d, const lr_float *x0,
  * of x at t, t + PL, ..., t + 5 PL (advancing us and ts values per LANES
  * of k): 12 accumulators, a_i at c + i * as and b_i at d + i * as, each
  * lane summing its k in ascending order from its start value.  8 loads per
- * 12 products (pass_2x4: 6 per 8), which Zen 3's load ports need to keep
- * both multipliers busy: 96 against 80 GFLOP/s with operands in L1. */
+ * 12 products (pass_2x4: 6 per 8): fewer operations per product, where a
+ * separate multiply and add per product fill Zen 3's 6-wide dispatch (96
+ * against 80 GFLOP/s with operands in L1). */
 ALWAYS_INLINE void pass_2x6(lr_float *c, lr_float *d, int as,
                             const lr_float *u, int us, const lr_float *t,
                             int ts, int nk)
