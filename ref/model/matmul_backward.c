@@ -289,22 +289,6 @@ ALWAYS_INLINE int count_zeros(const lr_float *g, int no, int wide)
     return z;
 }
 
-/* d[0 .. tw-1] (tw < LANES) += g[o] * wp[o][.] for o = 0 .. no-1 in
- * order, wp: no rows of LANES values (zeros after tw). */
-ALWAYS_INLINE void bwd_tail1(lr_float *d, const lr_float *g,
-                             const lr_float *wp, int no, int tw)
-{
-    lr_float tmp[LANES];
-    vec a;
-    int o;
-    memset(tmp, 0, sizeof tmp);
-    memcpy(tmp, d, sizeof *d * tw);
-    a = vload(tmp);
-    for (o = 0; o < no; o++) a = vmuladd(a, vsplat(g[o]), vload(wp + (size_t)o * LANES));
-    memcpy(tmp, &a, sizeof a);
-    memcpy(d, tmp, sizeof *d * tw);
-}
-
 /* wide: 0 the generic kernels, 1 AVX-512 (the 4-vector chunks, two
  * vectors per row), 2 AVX2 (bwd_rows4_pieces: 32-byte pieces). */
 ALWAYS_INLINE void bwd_body(lr_float *dx, const lr_float *dy, const void *w,
@@ -371,8 +355,8 @@ ALWAYS_INLINE void bwd_body(lr_float *dx, const lr_float *dy, const void *w,
                        sizeof *pk * tw);
             }
             for (r = 0; r < nv; r++)
-                bwd_tail1(dx + (size_t)rv[r] * in_dim + iv1,
-                          dy + (size_t)rv[r] * out_dim + o0, pk, no, tw);
+                tail_axpy(dx + (size_t)rv[r] * in_dim + iv1,
+                          dy + (size_t)rv[r] * out_dim + o0, 1, pk, no, tw);
         }
         /* the vector rows: each dx element still adds this block's terms
          * in ascending o (one kernel call covers the block) */

@@ -6,9 +6,10 @@
  * Here: the 16-lane vector type the fast kernels are written with (GCC/
  * clang vector extensions, or a struct of 16 lr_floats in plain C for
  * other compilers: the same arithmetic, lane by lane, multiply then add,
- * no FMA under -ffp-contract=off), its four helpers, whether x86-64
- * clones for AVX-512 and AVX2 are built (HAVE_X86_DISPATCH), the AVX2
- * clones' 32-byte pieces of it (pvec), and the conversion of stored
+ * no FMA under -ffp-contract=off), its helpers (vzero, vload, vmuladd,
+ * vsplat; tail_axpy, the last columns of both backward products), whether
+ * x86-64 clones for AVX-512 and AVX2 are built (HAVE_X86_DISPATCH), the
+ * AVX2 clones' 32-byte pieces of it (pvec), and the conversion of stored
  * weights (F32, F64, BF16, F16) to lr_float.  (core/vec_internal.h holds
  * the vector types of lora_linear.c and attention.c; these are the
  * matmul's own, used with any GCC/clang target.)
@@ -124,6 +125,26 @@ ALWAYS_INLINE vec vsplat(lr_float s)
     for (j = 0; j < LANES; j++) v.l[j] = s;
 #endif
     return v;
+}
+
+/* d[0 .. tw-1] (tw < LANES) += g[k * gs] * rows[k][.] for k = 0 .. n-1 in
+ * order, rows: n rows of LANES values, zeros after tw: one vector on a
+ * zero-padded copy of d, whose lanes after tw are thrown away (the last
+ * in % LANES columns of dx += dy W and of dW += dy^T x). */
+ALWAYS_INLINE void tail_axpy(lr_float *d, const lr_float *g, size_t gs,
+                             const lr_float *rows, int n, int tw)
+{
+    lr_float tmp[LANES];
+    vec a;
+    int k;
+    memset(tmp, 0, sizeof tmp);
+    memcpy(tmp, d, sizeof *d * tw);
+    a = vload(tmp);
+    for (k = 0; k < n; k++)
+        a = vmuladd(a, vsplat(g[(size_t)k * gs]),
+                    vload(rows + (size_t)k * LANES));
+    memcpy(tmp, &a, sizeof a);
+    memcpy(d, tmp, sizeof *d * tw);
 }
 
 /* Rows per parallel task for `rows` rows: `most`, halved (down to `least`,

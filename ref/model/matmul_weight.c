@@ -86,66 +86,40 @@ ALWAYS_INLINE void bww_4x4(lr_float *dw, const lr_float *dy,
 }
 
 #if HAVE_X86_DISPATCH
-/* For AVX2 (16 registers): 4 rows of dw x LANES columns, d[r] = row r's
- * first column, over nt rows of a packed strip of x (xp: LANES values per
- * row) and of packed dy (gp[t * gs + r] = dy[t][row r]): the 4 rows' two
- * 32-byte pieces at a time (8 accumulators); per element the same
- * products and sums as bww_4x1. */
-ALWAYS_INLINE void bww_4x1_packed(lr_float *const d[4], const lr_float *xp,
-                                  const lr_float *gp, int gs, int nt)
+/* For AVX2 (16 registers): nr = 4 or 6 rows of dw x LANES columns, d[r] =
+ * row r's first column, over nt rows of a packed strip of x (xp: LANES
+ * values per row) and of packed dy (gp[t * gs + r] = dy[t][row r]): the
+ * rows' two 32-byte pieces at a time (2 nr accumulators; 6 rows: 8 loads
+ * per 12 products instead of 6 per 8); per element the same products and
+ * sums as bww_4x1.  nr is a constant where it is called, and the loops
+ * over rows are unrolled, so the accumulators stay in registers. */
+ALWAYS_INLINE void bww_rows_packed(lr_float *const *d, int nr,
+                                   const lr_float *xp, const lr_float *gp,
+                                   int gs, int nt)
 {
-    int q, t;
+    int q, t, r;
     for (q = 0; q < LANES; q += 2 * PL) {
-        pvec a0 = pload(d[0] + q), a1 = pload(d[1] + q);
-        pvec a2 = pload(d[2] + q), a3 = pload(d[3] + q);
-        pvec b0 = pload(d[0] + q + PL), b1 = pload(d[1] + q + PL);
-        pvec b2 = pload(d[2] + q + PL), b3 = pload(d[3] + q + PL);
+        pvec a[6], b[6];
         const lr_float *xt = xp + q, *g = gp;
+#pragma GCC unroll 6
+        for (r = 0; r < nr; r++) {
+            a[r] = pload(d[r] + q);
+            b[r] = pload(d[r] + q + PL);
+        }
         for (t = 0; t < nt; t++, xt += LANES, g += gs) {
             const pvec xl = pload(xt), xh = pload(xt + PL);
-            pvec gv;
-            gv = psplat(g[0]); a0 = a0 + gv * xl; b0 = b0 + gv * xh;
-            gv = psplat(g[1]); a1 = a1 + gv * xl; b1 = b1 + gv * xh;
-            gv = psplat(g[2]); a2 = a2 + gv * xl; b2 = b2 + gv * xh;
-            gv = psplat(g[3]); a3 = a3 + gv * xl; b3 = b3 + gv * xh;
+#pragma GCC unroll 6
+            for (r = 0; r < nr; r++) {
+                const pvec gv = psplat(g[r]);
+                a[r] = a[r] + gv * xl;
+                b[r] = b[r] + gv * xh;
+            }
         }
-        pstore(d[0] + q, a0); pstore(d[1] + q, a1);
-        pstore(d[2] + q, a2); pstore(d[3] + q, a3);
-        pstore(d[0] + q + PL, b0); pstore(d[1] + q + PL, b1);
-        pstore(d[2] + q + PL, b2); pstore(d[3] + q + PL, b3);
-    }
-}
-
-/* bww_4x1_packed for 6 rows of dw (12 accumulators): 8 loads per 12
- * products instead of 6 per 8. */
-ALWAYS_INLINE void bww_6x1_packed(lr_float *const d[6], const lr_float *xp,
-                                  const lr_float *gp, int gs, int nt)
-{
-    int q, t;
-    for (q = 0; q < LANES; q += 2 * PL) {
-        pvec a0 = pload(d[0] + q), a1 = pload(d[1] + q);
-        pvec a2 = pload(d[2] + q), a3 = pload(d[3] + q);
-        pvec a4 = pload(d[4] + q), a5 = pload(d[5] + q);
-        pvec b0 = pload(d[0] + q + PL), b1 = pload(d[1] + q + PL);
-        pvec b2 = pload(d[2] + q + PL), b3 = pload(d[3] + q + PL);
-        pvec b4 = pload(d[4] + q + PL), b5 = pload(d[5] + q + PL);
-        const lr_float *xt = xp + q, *g = gp;
-        for (t = 0; t < nt; t++, xt += LANES, g += gs) {
-            const pvec xl = pload(xt), xh = pload(xt + PL);
-            pvec gv;
-            gv = psplat(g[0]); a0 = a0 + gv * xl; b0 = b0 + gv * xh;
-            gv = psplat(g[1]); a1 = a1 + gv * xl; b1 = b1 + gv * xh;
-            gv = psplat(g[2]); a2 = a2 + gv * xl; b2 = b2 + gv * xh;
-            gv = psplat(g[3]); a3 = a3 + gv * xl; b3 = b3 + gv * xh;
-            gv = psplat(g[4]); a4 = a4 + gv * xl; b4 = b4 + gv * xh;
-            gv = psplat(g[5]); a5 = a5 + gv * xl; b5 = b5 + gv * xh;
+#pragma GCC unroll 6
+        for (r = 0; r < nr; r++) {
+            pstore(d[r] + q, a[r]);
+            pstore(d[r] + q + PL, b[r]);
         }
-        pstore(d[0] + q, a0); pstore(d[1] + q, a1);
-        pstore(d[2] + q, a2); pstore(d[3] + q, a3);
-        pstore(d[4] + q, a4); pstore(d[5] + q, a5);
-        pstore(d[0] + q + PL, b0); pstore(d[1] + q + PL, b1);
-        pstore(d[2] + q + PL, b2); pstore(d[3] + q + PL, b3);
-        pstore(d[4] + q + PL, b4); pstore(d[5] + q + PL, b5);
     }
 }
 
@@ -172,12 +146,12 @@ ALWAYS_INLINE int bww_block_packed(lr_float *dw, const lr_float *dy,
         for (o = o0; o + 6 <= o1; o += 6) {
             lr_float *d[6];
             for (r = 0; r < 6; r++) d[r] = dw + (size_t)(o + r) * in_dim + i;
-            bww_6x1_packed(d, xp, gp + (o - o0), BWO, nt);
+            bww_rows_packed(d, 6, xp, gp + (o - o0), BWO, nt);
         }
         for (; o + 4 <= o1; o += 4) {
             lr_float *d[4];
             for (r = 0; r < 4; r++) d[r] = dw + (size_t)(o + r) * in_dim + i;
-            bww_4x1_packed(d, xp, gp + (o - o0), BWO, nt);
+            bww_rows_packed(d, 4, xp, gp + (o - o0), BWO, nt);
         }
     }
     return o0 + no / 6 * 6 + no % 6 / 4 * 4; /* the first row not done */
@@ -219,23 +193,6 @@ ALWAYS_INLINE void bww_1x1(lr_float *dw, const lr_float *dy,
     for (t = t0; t < t1; t++, xt += in_dim, g += out_dim)
         a0 = vmuladd(a0, vsplat(g[0]), vload(xt));
     memcpy(d0, &a0, sizeof a0);
-}
-
-/* d[0 .. tw-1] (tw < LANES) += g[t * gs] * xp[t][.] for t = 0 .. nt-1 in
- * order, xp: nt rows of LANES values (zeros after tw). */
-ALWAYS_INLINE void bww_tail1(lr_float *d, const lr_float *g, int gs,
-                             const lr_float *xp, int nt, int tw)
-{
-    lr_float tmp[LANES];
-    vec a;
-    int t;
-    memset(tmp, 0, sizeof tmp);
-    memcpy(tmp, d, sizeof *d * tw);
-    a = vload(tmp);
-    for (t = 0; t < nt; t++)
-        a = vmuladd(a, vsplat(g[(size_t)t * gs]), vload(xp + (size_t)t * LANES));
-    memcpy(tmp, &a, sizeof a);
-    memcpy(d, tmp, sizeof *d * tw);
 }
 
 /* dw rows [o0, o1), all columns, all n rows of x / dy; narrow (the AVX2
@@ -282,8 +239,9 @@ ALWAYS_INLINE void bww_body(lr_float *dw, const lr_float *dy,
                        sizeof *xp * tw);
             }
             for (o = o0; o < o1; o++)
-                bww_tail1(dw + (size_t)o * in_dim + iv, dy + (size_t)t0 * out_dim + o,
-                          out_dim, xp, t1 - t0, tw);
+                tail_axpy(dw + (size_t)o * in_dim + iv,
+                          dy + (size_t)t0 * out_dim + o, (size_t)out_dim, xp,
+                          t1 - t0, tw);
         }
     }
 }
