@@ -370,8 +370,9 @@ ALWAYS_INLINE void finish_block(const mm_args *a, vec (*acc)[NR], int mr,
 #define HAVE_SHUFFLE 0
 #endif
 
-/* p[r] = row first + r of the lr_float matrix m (row length in) for the
- * nreal rows that exist (r < nreal); the padding repeats row first. */
+/* p[r] (r < nr) = row first + r of the lr_float matrix m (row length in)
+ * for the nreal rows that exist (r < nreal); the padding repeats row
+ * first. */
 ALWAYS_INLINE void row_ptrs(const lr_float **p, int nr, const void *m,
                             int first, int nreal, int in)
 {
@@ -444,7 +445,6 @@ ALWAYS_INLINE void columns_body(const mm_args *a, int o0, int o1, int x86,
                 for (o = g0; o < g1; o += NR) {
                     const int nb = g1 - o < NR ? g1 - o : NR;
                     const lr_float *wrow[NR];
-                    const lr_float *const wq = wp + (size_t)(o - g0) * kv;
                     vec acc[MR2][NR];
                     row_ptrs(wrow, NR, a->w, o, nb, in);
                     for (r = 0; r < mr; r++)
@@ -452,6 +452,7 @@ ALWAYS_INLINE void columns_body(const mm_args *a, int o0, int o1, int x86,
                     if (packed) {
                         /* padded rows (r >= nt, b >= nb) repeat a real
                          * one and are never stored */
+                        const lr_float *const wq = wp + (size_t)(o - g0) * kv;
 #if HAVE_X86_DISPATCH
                         if (x86 == 2)
                             kernel_6x4p_pieces(acc, xp, wq, kv);

@@ -135,7 +135,7 @@ ALWAYS_INLINE int bww_block_packed(lr_float *dw, const lr_float *dy,
 {
     lr_float gp[BWT * BWO], xp[BWT * LANES];
     const int nt = t1 - t0, no = o1 - o0;
-    int t, i, o, r;
+    int t, i, o, r, done = o0;
     for (t = 0; t < nt; t++)
         memcpy(gp + (size_t)t * BWO, dy + (size_t)(t0 + t) * out_dim + o0,
                sizeof *gp * no);
@@ -153,8 +153,9 @@ ALWAYS_INLINE int bww_block_packed(lr_float *dw, const lr_float *dy,
             for (r = 0; r < 4; r++) d[r] = dw + (size_t)(o + r) * in_dim + i;
             bww_rows_packed(d, 4, xp, gp + (o - o0), BWO, nt);
         }
+        done = o; /* the same row for every strip */
     }
-    return o0 + no / 6 * 6 + no % 6 / 4 * 4; /* the first row not done */
+    return done; /* with no strip (iv 0) there is nothing to do */
 }
 #endif
 
