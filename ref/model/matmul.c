@@ -216,12 +216,18 @@ ALWAYS_INLINE void pack_rows(lr_float *dst, const lr_float *const *rows,
 #else
     const int step = LANES;
 #endif
+    /* values of one piece of a group of g rows */
+    const size_t pg = (size_t)nk / LANES * g * step;
     int p, q, k, r;
-    for (p = 0; p < nr; p += g)
-        for (q = 0; q < LANES; q += step)
-            for (k = q; k < nk; k += LANES)
-                for (r = p; r < p + g; r++, dst += step)
-                    memcpy(dst, rows[r] + k, sizeof(lr_float) * step);
+    /* k outer: each row is read once, front to back */
+    for (p = 0; p < nr; p += g, dst += (size_t)g * nk)
+        for (k = 0; k < nk; k += LANES)
+            for (q = 0; q < LANES / step; q++) {
+                lr_float *d = dst + q * pg + (size_t)(k / LANES) * g * step;
+                for (r = p; r < p + g; r++, d += step)
+                    memcpy(d, rows[r] + k + q * step,
+                           sizeof(lr_float) * step);
+            }
 }
 
 /* One row of x against up to NR rows of W (decode, and leftover rows). */
@@ -447,7 +453,9 @@ ALWAYS_INLINE void columns_body(const mm_args *a, int o0, int o1, int x86,
                     const lr_float *wrow[NR];
                     vec acc[MR2][NR];
                     row_ptrs(wrow, NR, a->w, o, nb, in);
-                    for (r = 0; r < mr; r++)
+                    /* the AVX2 clone's packed kernel starts its first
+                     * passes from zero registers and writes all of acc */
+                    for (r = 0; r < mr && mr != MR2; r++)
                         for (b = 0; b < NR; b++) acc[r][b] = vzero();
                     if (packed) {
                         /* padded rows (r >= nt, b >= nb) repeat a real

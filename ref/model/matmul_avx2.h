@@ -50,17 +50,19 @@ ALWAYS_INLINE void pass_2x4(lr_float *c, lr_float *d, const lr_float *x0,
  * lane summing its k in ascending order from its start value.  8 loads per
  * 12 products (pass_2x4: 6 per 8): fewer operations per product, where a
  * separate multiply and add per product fill Zen 3's 6-wide dispatch (96
- * against 80 GFLOP/s with operands in L1). */
+ * against 80 GFLOP/s with operands in L1).  zero: the start values are
+ * zero (a block's first chunk; c and d are only written), not loaded. */
 ALWAYS_INLINE void pass_2x6(lr_float *c, lr_float *d, int as,
                             const lr_float *u, int us, const lr_float *t,
-                            int ts, int nk)
+                            int ts, int nk, int zero)
 {
-    pvec a0 = pload(c), a1 = pload(c + as), a2 = pload(c + 2 * as);
-    pvec a3 = pload(c + 3 * as), a4 = pload(c + 4 * as);
-    pvec a5 = pload(c + 5 * as);
-    pvec b0 = pload(d), b1 = pload(d + as), b2 = pload(d + 2 * as);
-    pvec b3 = pload(d + 3 * as), b4 = pload(d + 4 * as);
-    pvec b5 = pload(d + 5 * as);
+    const pvec z = psplat(0);
+    pvec a0 = zero ? z : pload(c), a1 = zero ? z : pload(c + as);
+    pvec a2 = zero ? z : pload(c + 2 * as), a3 = zero ? z : pload(c + 3 * as);
+    pvec a4 = zero ? z : pload(c + 4 * as), a5 = zero ? z : pload(c + 5 * as);
+    pvec b0 = zero ? z : pload(d), b1 = zero ? z : pload(d + as);
+    pvec b2 = zero ? z : pload(d + 2 * as), b3 = zero ? z : pload(d + 3 * as);
+    pvec b4 = zero ? z : pload(d + 4 * as), b5 = zero ? z : pload(d + 5 * as);
     int k;
     for (k = 0; k < nk; k += LANES, u += us, t += ts) {
         const pvec uv = pload(u), vv = pload(u + PL);
@@ -88,7 +90,8 @@ ALWAYS_INLINE void pass_2x6(lr_float *c, lr_float *d, int as,
  * with x86 == 2, piece q of every k step of the 6 rows side by side; W
  * with x86 == 3, the same for rows 0-1 and then for rows 2-3, so each pass
  * reads two contiguous streams.  The passes run over KP values of k at a
- * time, the chunk's operands in L1 or L2. */
+ * time, the chunk's operands in L1 or L2; the first chunk's start from
+ * zero, so acc is written, never read (the caller need not zero it). */
 ALWAYS_INLINE void kernel_6x4p_pieces(vec acc[MR2][NR], const lr_float *xp,
                                       const lr_float *wp, int nk)
 {
@@ -105,9 +108,15 @@ ALWAYS_INLINE void kernel_6x4p_pieces(vec acc[MR2][NR], const lr_float *xp,
         for (q = 0; q < np; q++)
             for (b = 0; b < NR; b += 2) {
                 lr_float *c = (lr_float *)(void *)&acc[0][b] + q * PL;
-                pass_2x6(c, c + LANES, NR * LANES,
-                         wp + (b / 2 * np + q) * ws + at * 2, 2 * PL,
-                         xp + q * qs + at * MR2, MR2 * PL, n);
+                const lr_float *u = wp + (b / 2 * np + q) * ws + at * 2;
+                const lr_float *t = xp + q * qs + at * MR2;
+                /* the first chunk starts from zero (acc is not read) */
+                if (k0 == 0)
+                    pass_2x6(c, c + LANES, NR * LANES, u, 2 * PL, t,
+                             MR2 * PL, n, 1);
+                else
+                    pass_2x6(c, c + LANES, NR * LANES, u, 2 * PL, t,
+                             MR2 * PL, n, 0);
             }
     }
 }
