@@ -120,8 +120,9 @@ static void test_attention_equals_definition(void)
 
 /* gradients of one step at thread counts 1, 2, 3 (OpenMP builds; else the
  * one thread count, which still runs every kernel); 512 rows of 128 and
- * 200 values: large enough for every threaded path (the dropout chunks,
- * SwiGLU, RMSNorm and the LoRA row tasks start at 65,536 elements) */
+ * 200 values: large enough for every threaded path (the dropout chunks
+ * and the LoRA row tasks start at 65,536 elements, SwiGLU, RMSNorm and
+ * its weight gradient at 4,096, the loss at 8,192 logits) */
 static void test_training_step_thread_invariance(void)
 {
     enum { B = 8, T = 64 };
