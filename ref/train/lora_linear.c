@@ -203,9 +203,11 @@ static uint64_t uniforms(double *u, uint64_t state, int n)
 }
 #endif
 
-/* Work under this many elements (or rows x columns) stays on one thread;
- * above it, rows (or chunks of LO_CHUNK elements) are shared between the
- * OpenMP threads.  SplitMix64 is a counter, so the draws of a chunk that
+/* Row kernels with less work than this (rows x columns x rank) stay on
+ * one thread; above it, rows are shared between the OpenMP threads.  The
+ * dropout shares its chunks of LO_CHUNK elements whenever it has two (a
+ * chunk's 4,096 draws take a few microseconds, more than a parallel
+ * region costs).  SplitMix64 is a counter, so the draws of a chunk that
  * starts at element e0 start from seed + e0 G: the same draws, the same
  * bits, for any thread count. */
 #define LO_PAR_MIN 65536
@@ -264,7 +266,7 @@ void lr_lora_dropout(lr_float *xd, const lr_float *x, int n, int in,
     const dropout_fn fn = pick_dropout();
     long c;
 #ifdef LR_OMP
-#pragma omp parallel for schedule(static) if (N >= LO_PAR_MIN)
+#pragma omp parallel for schedule(static) if (nc >= 2)
 #endif
     for (c = 0; c < nc; c++) {
         const size_t e0 = (size_t)c * LO_CHUNK;
@@ -439,52 +441,67 @@ VEC_INLINE void fwd_y(lr_float *y, const lr_float *xa, const lr_float *B,
     }
 }
 
-/* dB[o][j] += g_t xa[t][j] (t ascending) and dxa[t][j] = sum_o g_t B[o][j]
- * (o ascending), g_t = s dy[t][o]: lanes over 8 ranks; rows t0 .. t0+nt-1
- * (nt <= 4) together, their dxa in registers across all o. */
-VEC_INLINE void bwd_dB_rows(lr_float *dB, lr_float *dxa, const lr_float *dy,
-                            const lr_float *xa, const lr_float *B, lr_float sf,
-                            int t0, int nt, int out, int r)
+/* dxa[t][j] = sum_o g B[o][j] (o ascending, from zero), g = s dy[t][o]:
+ * lanes over 8 ranks, rows t0 .. t0+nt-1 (nt <= 4) together. */
+VEC_INLINE void bwd_dxa_rows(lr_float *dxa, const lr_float *dy,
+                             const lr_float *B, lr_float sf, int t0, int nt,
+                             int out, int r)
 {
     const int rv = r - r % 8;
     int j, o, k;
-    for (k = 0; k < nt; k++)
-        for (j = 0; j < r; j++) dxa[(size_t)(t0 + k) * r + j] = 0;
     for (j = 0; j < rv; j += 8) {
-        vec8 d[4] = {{0}, {0}, {0}, {0}}, x[4];
-        for (k = 0; k < nt; k++) x[k] = v8_load(xa + (size_t)(t0 + k) * r + j);
+        vec8 d[4] = {{0}, {0}, {0}, {0}};
         for (o = 0; o < out; o++) {
             const vec8 b = v8_load(B + (size_t)o * r + j);
-            lr_float *dBo = dB + (size_t)o * r + j;
-            vec8 db = v8_load(dBo);
-            for (k = 0; k < nt; k++) {
-                const vec8 g = v8_splat(sf * dy[(size_t)(t0 + k) * out + o]);
-                db += g * x[k];
-                d[k] += g * b;
-            }
-            v8_store(dBo, db);
+            for (k = 0; k < nt; k++)
+                d[k] += v8_splat(sf * dy[(size_t)(t0 + k) * out + o]) * b;
         }
         for (k = 0; k < nt; k++) v8_store(dxa + (size_t)(t0 + k) * r + j, d[k]);
     }
-    for (o = 0; o < out && rv < r; o++)
-        for (k = 0; k < nt; k++) {
-            const lr_float g = sf * dy[(size_t)(t0 + k) * out + o];
-            for (j = rv; j < r; j++) {
-                dB[(size_t)o * r + j] += g * xa[(size_t)(t0 + k) * r + j];
-                dxa[(size_t)(t0 + k) * r + j] += g * B[(size_t)o * r + j];
-            }
+    for (k = 0; k < nt; k++)
+        for (j = rv; j < r; j++) {
+            lr_float a = 0;
+            for (o = 0; o < out; o++)
+                a += sf * dy[(size_t)(t0 + k) * out + o] * B[(size_t)o * r + j];
+            dxa[(size_t)(t0 + k) * r + j] = a;
         }
 }
 
-/* dA[j][i] += dxa[t][j] xd[t][i] (t ascending): lanes over columns i, 64
- * columns of one rank in registers across all t.  narrow (the AVX2
+/* dB[o][j] += g xa[t][j] (t ascending), g = s dy[t][o]: lanes over 8
+ * ranks, rows o0 .. o0+no-1 of dB (no <= 4) together. */
+VEC_INLINE void bwd_dB_rows(lr_float *dB, const lr_float *dy,
+                            const lr_float *xa, lr_float sf, int o0, int no,
+                            int n, int out, int r)
+{
+    const int rv = r - r % 8;
+    int j, t, q;
+    for (j = 0; j < rv; j += 8) {
+        vec8 db[4];
+        for (q = 0; q < no; q++) db[q] = v8_load(dB + (size_t)(o0 + q) * r + j);
+        for (t = 0; t < n; t++) {
+            const vec8 x = v8_load(xa + (size_t)t * r + j);
+            const lr_float *g = dy + (size_t)t * out + o0;
+            for (q = 0; q < no; q++) db[q] += v8_splat(sf * g[q]) * x;
+        }
+        for (q = 0; q < no; q++) v8_store(dB + (size_t)(o0 + q) * r + j, db[q]);
+    }
+    for (q = 0; q < no && rv < r; q++)
+        for (t = 0; t < n; t++) {
+            const lr_float g = sf * dy[(size_t)t * out + o0 + q];
+            for (j = rv; j < r; j++)
+                dB[(size_t)(o0 + q) * r + j] += g * xa[(size_t)t * r + j];
+        }
+}
+
+/* dA[j][i] += dxa[t][j] xd[t][i] (t ascending), ranks j0 .. j1-1: lanes
+ * over columns i, 64 columns of one rank in registers across all t.  narrow (the AVX2
  * clones: GCC keeps a 64-byte vec16 in memory where registers have 32
  * bytes): 32 columns in 8-lane vectors instead; the same sums. */
 VEC_INLINE void bwd_dA(lr_float *dA, const lr_float *dxa, const lr_float *xd,
-                       int n, int in, int r, int narrow)
+                       int j0, int j1, int n, int in, int r, int narrow)
 {
     int j, i, t;
-    for (j = 0; j < r; j++) {
+    for (j = j0; j < j1; j++) {
         lr_float *dAj = dA + (size_t)j * in;
         for (i = 0; narrow && i + 32 <= in; i += 32) {
             vec8 a0 = v8_load(dAj + i), a1 = v8_load(dAj + i + 8);
@@ -605,24 +622,37 @@ VEC_INLINE void lora_fwd_body(lr_float *y, lr_float *xa, const lr_float *xd,
     fwd_y(y, xa, B, (lr_float)s, n, out, r);
 }
 
-/* dB, dxa and dA (sums over all rows t: one thread); dx is lora_dx's. */
-VEC_INLINE void lora_bwd_body(lr_float *dA, lr_float *dB, lr_float *dxa,
-                              const lr_float *dy, const lr_float *xd,
-                              const lr_float *xa, const lr_float *B, double s,
-                              int n, int in, int out, int r, int narrow)
+/* The backward's parts, each over independent outputs (so threads share
+ * them): dxa for rows t0 .. t0+nt-1, dB for its rows o0 .. o0+no-1, dA
+ * for ranks j0 .. j1-1 (each sums over all rows t in ascending order). */
+VEC_INLINE void lora_dxa_body(lr_float *dxa, const lr_float *dy,
+                              const lr_float *B, double s, int t0, int nt,
+                              int out, int r)
 {
     int t;
-    for (t = 0; t < n; t += 4)
-        bwd_dB_rows(dB, dxa, dy, xa, B, (lr_float)s, t, n - t < 4 ? n - t : 4,
-                    out, r);
-    bwd_dA(dA, dxa, xd, n, in, r, narrow);
+    for (t = t0; t < t0 + nt; t += 4)
+        bwd_dxa_rows(dxa, dy, B, (lr_float)s, t, t0 + nt - t < 4 ? t0 + nt - t : 4,
+                     out, r);
+}
+
+VEC_INLINE void lora_dB_body(lr_float *dB, const lr_float *dy,
+                             const lr_float *xa, double s, int o0, int no,
+                             int n, int out, int r)
+{
+    int o;
+    for (o = o0; o < o0 + no; o += 4)
+        bwd_dB_rows(dB, dy, xa, (lr_float)s, o, o0 + no - o < 4 ? o0 + no - o : 4,
+                    n, out, r);
 }
 
 #define LORA_FWD_ARGS lr_float *y, lr_float *xa, const lr_float *xd, \
     const lr_float *A, const lr_float *B, double s, int n, int in, int out, int r
-#define LORA_BWD_ARGS lr_float *dA, lr_float *dB, lr_float *dxa, \
-    const lr_float *dy, const lr_float *xd, const lr_float *xa, \
-    const lr_float *B, double s, int n, int in, int out, int r
+#define LORA_DXA_ARGS lr_float *dxa, const lr_float *dy, const lr_float *B, \
+    double s, int t0, int nt, int out, int r
+#define LORA_DB_ARGS lr_float *dB, const lr_float *dy, const lr_float *xa, \
+    double s, int o0, int no, int n, int out, int r
+#define LORA_DA_ARGS lr_float *dA, const lr_float *dxa, const lr_float *xd, \
+    int j0, int j1, int n, int in, int r
 #define LORA_DX_ARGS lr_float *dx, const lr_float *dxa, const lr_float *A, \
     int n, int in, int r, double p, uint64_t seed
 
@@ -632,9 +662,17 @@ VEC_INLINE void lora_bwd_body(lr_float *dA, lr_float *dB, lr_float *dxa,
     {                                                                         \
         lora_fwd_body(y, xa, xd, A, B, s, n, in, out, r);                     \
     }                                                                         \
-    target static void lora_bwd_##isa(LORA_BWD_ARGS)                          \
+    target static void lora_dxa_##isa(LORA_DXA_ARGS)                          \
     {                                                                         \
-        lora_bwd_body(dA, dB, dxa, dy, xd, xa, B, s, n, in, out, r, narrow);  \
+        lora_dxa_body(dxa, dy, B, s, t0, nt, out, r);                         \
+    }                                                                         \
+    target static void lora_dB_##isa(LORA_DB_ARGS)                            \
+    {                                                                         \
+        lora_dB_body(dB, dy, xa, s, o0, no, n, out, r);                       \
+    }                                                                         \
+    target static void lora_dA_##isa(LORA_DA_ARGS)                            \
+    {                                                                         \
+        bwd_dA(dA, dxa, xd, j0, j1, n, in, r, narrow);                        \
     }                                                                         \
     target static void lora_dx_##isa(LORA_DX_ARGS)                            \
     {                                                                         \
@@ -647,23 +685,29 @@ LORA_CLONES(avx512, __attribute__((target("avx512f"))), 0)
 LORA_CLONES(avx2, __attribute__((target("avx2"))), 1)
 #endif
 
-typedef void (*lora_fwd_fn)(LORA_FWD_ARGS);
-typedef void (*lora_bwd_fn)(LORA_BWD_ARGS);
-typedef void (*lora_dx_fn)(LORA_DX_ARGS);
+/* One instruction set's kernels. */
+typedef struct lora_kernels {
+    void (*fwd)(LORA_FWD_ARGS);
+    void (*dxa)(LORA_DXA_ARGS);
+    void (*dB)(LORA_DB_ARGS);
+    void (*dA)(LORA_DA_ARGS);
+    void (*dx)(LORA_DX_ARGS);
+} lora_kernels;
 
-static void pick_lora(lora_fwd_fn *f, lora_bwd_fn *b, lora_dx_fn *d)
+#define LORA_KERNELS(isa)                                                     \
+    { lora_fwd_##isa, lora_dxa_##isa, lora_dB_##isa, lora_dA_##isa,           \
+      lora_dx_##isa }
+
+static const lora_kernels *pick_lora(void)
 {
+    static const lora_kernels generic = LORA_KERNELS(generic);
 #if VEC_X86_DISPATCH
-    if (__builtin_cpu_supports("avx512f")) {
-        *f = lora_fwd_avx512; *b = lora_bwd_avx512; *d = lora_dx_avx512;
-        return;
-    }
-    if (__builtin_cpu_supports("avx2")) {
-        *f = lora_fwd_avx2; *b = lora_bwd_avx2; *d = lora_dx_avx2;
-        return;
-    }
+    static const lora_kernels avx512 = LORA_KERNELS(avx512);
+    static const lora_kernels avx2 = LORA_KERNELS(avx2);
+    if (__builtin_cpu_supports("avx512f")) return &avx512;
+    if (__builtin_cpu_supports("avx2")) return &avx2;
 #endif
-    *f = lora_fwd_generic; *b = lora_bwd_generic; *d = lora_dx_generic;
+    return &generic;
 }
 #endif /* VEC_HAVE */
 
@@ -677,19 +721,16 @@ void lr_lora_linear_forward(lr_float *y, lr_float *xa, const lr_float *xd,
 #if VEC_HAVE
     if (r <= LO_RMAX) {
         /* rows are independent: tasks of LO_ROWS rows */
-        lora_fwd_fn f;
-        lora_bwd_fn b;
-        lora_dx_fn d;
+        const lora_kernels *K = pick_lora();
         int t0;
-        pick_lora(&f, &b, &d);
 #ifdef LR_OMP
 #pragma omp parallel for schedule(static) \
     if ((double)n * (in + out) * r >= LO_PAR_MIN)
 #endif
         for (t0 = 0; t0 < n; t0 += LO_ROWS) {
             const int nt = n - t0 < LO_ROWS ? n - t0 : LO_ROWS;
-            f(y + (size_t)t0 * out, xa + (size_t)t0 * r, xd + (size_t)t0 * in,
-              A, B, s, nt, in, out, r);
+            K->fwd(y + (size_t)t0 * out, xa + (size_t)t0 * r,
+                   xd + (size_t)t0 * in, A, B, s, nt, in, out, r);
         }
         return;
     }
@@ -705,24 +746,41 @@ void lr_lora_linear_backward(lr_float *dx, lr_float *dA, lr_float *dB,
                              uint64_t seed)
 {
 #if VEC_HAVE
-    lora_fwd_fn f;
-    lora_bwd_fn b;
-    lora_dx_fn d;
-    int t0;
-    pick_lora(&f, &b, &d);
-    b(dA, dB, dxa, dy, xd, xa, B, s, n, in, out, r);
-    /* dx: rows are independent, and row t's mask draws start at
-     * seed + t in G (the draws are a counter) */
+    const lora_kernels *K = pick_lora();
+    int t0, o0, j;
+    /* dxa first (rows t are independent); then dB (rows o), dA (ranks j)
+     * and dx (rows t, whose mask draws start at seed + t in G: the draws
+     * are a counter) share the threads: every output's sum keeps its
+     * order, for any thread count */
 #ifdef LR_OMP
-#pragma omp parallel for schedule(static) \
-    if (dx && (double)n * in * r >= LO_PAR_MIN)
+#pragma omp parallel if ((double)n * (in + out) * r >= LO_PAR_MIN)
 #endif
-    for (t0 = 0; t0 < (dx ? n : 0); t0 += LO_ROWS) {
-        const int nt = n - t0 < LO_ROWS ? n - t0 : LO_ROWS;
-        d(dx + (size_t)t0 * in, dxa + (size_t)t0 * r, A, nt, in, r, p,
-          seed + (uint64_t)t0 * (uint64_t)in * UINT64_C(0x9E3779B97F4A7C15));
+    {
+#ifdef LR_OMP
+#pragma omp for schedule(static)
+#endif
+        for (t0 = 0; t0 < n; t0 += LO_ROWS)
+            K->dxa(dxa, dy, B, s, t0, n - t0 < LO_ROWS ? n - t0 : LO_ROWS, out,
+                   r);
+#ifdef LR_OMP
+#pragma omp for schedule(static) nowait
+#endif
+        for (o0 = 0; o0 < out; o0 += LO_ROWS)
+            K->dB(dB, dy, xa, s, o0, out - o0 < LO_ROWS ? out - o0 : LO_ROWS, n,
+                  out, r);
+#ifdef LR_OMP
+#pragma omp for schedule(static) nowait
+#endif
+        for (j = 0; j < r; j++) K->dA(dA, dxa, xd, j, j + 1, n, in, r);
+#ifdef LR_OMP
+#pragma omp for schedule(static) nowait
+#endif
+        for (t0 = 0; t0 < (dx ? n : 0); t0 += LO_ROWS)
+            K->dx(dx + (size_t)t0 * in, dxa + (size_t)t0 * r, A,
+                  n - t0 < LO_ROWS ? n - t0 : LO_ROWS, in, r, p,
+                  seed + (uint64_t)t0 * (uint64_t)in *
+                             UINT64_C(0x9E3779B97F4A7C15));
     }
-    (void)f;
 #else
     lr_lora_linear_backward_ref(dx, dA, dB, dxa, dy, xd, xa, A, B, s, n, in,
                                 out, r, p, seed);
