@@ -20,7 +20,7 @@
  * registers have 32 bytes; its packed operands are piece-major and the
  * passes run over chunks of at most KP values of k (both exact: a lane's
  * sum is only split in time; x * w and w * x are the same product).
- * Tasks are COLS weight rows, fewer where that leaves a thread idle.
+ * Tasks are at most COLS weight rows, evenly over the threads (task_rows).
  * Lanes are combined without FMA (-ffp-contract=off), so all versions give
  * identical bits.
  * Weights that are not lr_float (BF16/F16, or F32 in the double build) are
@@ -587,9 +587,9 @@ void lr_matmul_fast(lr_float *y, const lr_float *x, const void *w,
 {
     mm_args a;
     columns_fn fn = pick_columns(NULL);
-    /* tasks of COLS weight rows, or fewer (a multiple of NR) where COLS
-     * would leave a thread without work (a small model's 64-row weights
-     * were one task); each output is one task's: the same bits */
+    /* tasks of at most COLS weight rows (a multiple of NR), evenly over
+     * the threads (a small model's 64-row weights were one task); each
+     * output is one task's: the same bits */
     const int cols = task_rows(out_dim, COLS, NR);
     const int ntask = (out_dim + cols - 1) / cols;
     /* the x86-64 clones pack several-token products (columns_body): each

@@ -22,8 +22,8 @@
  * The AVX2 clone packs dy's task columns and 16-column strips of x per
  * block (bww_block_packed) and keeps 6 rows x 16 columns in 12 registers
  * (then 4 rows in 8).
- * Tasks (one thread each) are BWO rows of dw, fewer where BWO would leave
- * a thread idle (task_rows). */
+ * Tasks (one thread each) are at most BWO rows of dw, evenly over the
+ * threads (task_rows). */
 #define BWO 64      /* most rows of dw per task */
 #define BWT 128     /* rows of x / dy per block */
 #define BWC 256     /* columns of dw per block */
