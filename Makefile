@@ -119,7 +119,15 @@ $(B)/libllamaref.a: $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $(LIB_OBJ)
 
-$(BIN): $(CLI_OBJ) $(B)/libllamaref.a
+# BIN is one path whatever the build folder: `make DOUBLE=1 B=build-double`
+# writes ./llamaref, and a plain `make` afterwards found ./llamaref newer
+# than build/'s objects and kept the double binary.  BIN_FROM records the
+# folder BIN was last linked from; another folder relinks it.
+BIN_FROM = $(dir $(BIN)).$(notdir $(BIN)).from
+$(BIN_FROM): FORCE
+	@echo '$(abspath $(B))' | cmp -s - $@ || echo '$(abspath $(B))' > $@
+
+$(BIN): $(CLI_OBJ) $(B)/libllamaref.a $(BIN_FROM)
 	$(CC) $(CFLAGS_ALL) -o $@ $(CLI_OBJ) $(B)/libllamaref.a $(LDLIBS)
 
 $(B)/tests/%: tests/%.c tests/harness.h tests/vectors.h $(B)/libllamaref.a
@@ -137,7 +145,7 @@ test: all $(TEST_BIN)
 	  sh tests/run.sh $(TEST_BIN) $(TEST_SH)
 
 clean:
-	rm -rf $(B) $(BIN)
+	rm -rf $(B) $(BIN) $(BIN_FROM)
 
 .PHONY: all test clean FORCE
 FORCE:
