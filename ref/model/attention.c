@@ -22,6 +22,7 @@
 #else
 typedef lr_float pf4 __attribute__((vector_size(4 * sizeof(lr_float))));
 typedef double pd4 __attribute__((vector_size(4 * sizeof(double))));
+typedef long long pl4 __attribute__((vector_size(4 * sizeof(long long))));
 #endif
 
 /* dot[j] = sum over d ascending of q[d] k_j[d] in lr_float, for keys
@@ -149,9 +150,35 @@ VEC_INLINE int probs_row(lr_float *sc, lr_float *pr, const lr_float *q,
 {
     const int nk = last + 1 < Tk ? last + 1 : Tk;
     double mx = -HUGE_VAL, sum = 0;
-    int j;
+    int j = 0;
     key_dots(sc, q, k, kvdim, hd, nk);
-    for (j = 0; j < nk; j++) {
+#if VEC_HAVE
+    /* no masked key: 4 at a time, the same product and rounding per score,
+     * the largest in 4 lanes (one running maximum was a chain of
+     * dependent comparisons).  The maximum is the same value whichever
+     * lane finds it; only a tie of +0 and -0 could differ, and then every
+     * exp(sc - mx) below is the same: a zero's is 1 either way. */
+    if (!key_mask) {
+        const pd4 sv = {scale, scale, scale, scale};
+        pd4 m4 = {-HUGE_VAL, -HUGE_VAL, -HUGE_VAL, -HUGE_VAL};
+        for (; j + 4 <= nk; j += 4) {
+            pf4 v;
+            pd4 d;
+            pl4 gt;
+            memcpy(&v, sc + j, sizeof v);
+            v = __builtin_convertvector(__builtin_convertvector(v, pd4) * sv, pf4);
+            memcpy(sc + j, &v, sizeof v);
+            d = __builtin_convertvector(v, pd4);
+            gt = d > m4; /* false for NaN, as below */
+            m4 = (pd4)(((pl4)d & gt) | ((pl4)m4 & ~gt));
+        }
+        if (m4[0] > mx) mx = m4[0];
+        if (m4[1] > mx) mx = m4[1];
+        if (m4[2] > mx) mx = m4[2];
+        if (m4[3] > mx) mx = m4[3];
+    }
+#endif
+    for (; j < nk; j++) {
         if (key_mask && !key_mask[j]) {
             sc[j] = (lr_float)-HUGE_VAL;
             continue;
