@@ -52,7 +52,7 @@ llamaref_run() { # label model data threads [--full]
     rm -rf "$o"
     OMP_NUM_THREADS=$4 /usr/bin/time -v $BIN train --model "$2" --data "$3" --out "$o" $ARGS ${5:-} \
         > /dev/null 2> "$o.log" || { cat "$o.log" >&2; exit 1; }
-    tps=$(tr '\r' '\n' < "$o.log" | sed -n 's/^step \([0-9]*\)\/.* \([0-9]*\) tok\/s.*/\2/p' | tail -n 1)
+    tps=$(tr '\r' '\n' < "$o.log" | sed -n 's/^step \([0-9]*\)\/.* \([0-9.]*\) tok\/s.*/\2/p' | tail -n 1)
     steps=$(wc -l < "$o/metrics.jsonl" | tr -d ' ')
     tok=$(sed -n 's/.*"tokens": \([0-9]*\).*/\1/p' "$o/metrics.jsonl" | head -n 1)
     ms=$(awk -v t="$tps" -v k="$tok" 'BEGIN { printf "%.0f", 1000 * k / t }')
