@@ -4,9 +4,7 @@
  * printed from the library's table (train_options.h, each option's help
  * there) and checked by lr_train_options_check, --resume resolved and
  * checked (checkpoint.h), the run by lr_train_run; this file prints its
- * progress.
- * docs/training.md describes options, checkpoint layout and RNG streams. */
-#include <math.h>
+ * progress.  docs/training.md: options, checkpoint layout, RNG streams. */
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
@@ -58,13 +56,11 @@ static void on_step(void *ctx, const lr_train_progress *p)
 {
     const int tty = *(const int *)ctx;
     const double tps = p->elapsed > 0 ? p->tok_total / p->elapsed : 0.0;
-    if (!p->do_log) return;
-    /* two significant digits under 10 tok/s (an 8B step on a CPU is well
-     * under 1 tok/s, which "%.0f" printed as 0) */
+    if (!p->do_log) return; /* under 10 tok/s: 2 significant digits (0.23) */
     fprintf(stderr, "%sstep %ld/%ld  loss %.4f  lr %.3g  %.*f tok/s  ETA %.0fs",
             tty ? "\r" : "", p->step, p->total, p->loss, p->lr,
-            tps >= 10 || !(tps > 0) ? 0 : 1 - (int)floor(log10(tps)),
-            tps, p->elapsed / (p->done_steps + 1) * (double)(p->total - p->step));
+            tps >= 10 ? 0 : tps >= 1 ? 1 : tps >= 0.1 ? 2 : 3, tps,
+            p->elapsed / (p->done_steps + 1) * (double)(p->total - p->step));
     if (p->do_eval) fprintf(stderr, "  eval_loss %.4f", p->eval_loss);
     fprintf(stderr, tty && !p->do_eval ? "   " : "\n");
 }
