@@ -1,10 +1,11 @@
 /* lora_linear.c - the adapted linear of LoRA (PEFT semantics):
  *   y = x W^T + s (dropout(x) A^T) B^T
- * its dropout, its forward and backward as plain-C definitions (the
- * summation orders) and as vector kernels with the same bits.  The
- * adapters themselves (targets, layout, init, merging) are in lora.c.
- * Depends on: lora.h, rng (dropout), core/vec_internal.h (the vector
- * kernels). */
+ * its forward and backward as plain-C definitions (the summation orders)
+ * and as vector kernels with the same bits.  The dropout's masks are
+ * drawn and applied in lora_dropout.c; the adapters themselves (targets,
+ * layout, init, merging) are in lora.c.
+ * Depends on: lora.h, rng (the definition's dropout), lora_dropout.h (the
+ * masks as bits; core/vec_internal.h, the vector kernels). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,268 +13,11 @@
 #include "llamaref/train/lora.h"
 #include "llamaref/core/rng.h"
 #include "core/vec_internal.h"
-
-/* The next lr_rng_double of a SplitMix64 state, inlined for the dropout
- * loops (a call per element took a tenth of a small model's step): the
- * same arithmetic as rng.c, which stays the definition; tests/train/test_lora.c
- * checks the masks against lr_rng_double. */
-static inline double next_uniform(uint64_t *state)
-{
-    uint64_t z = *state += UINT64_C(0x9E3779B97F4A7C15);
-    z = (z ^ (z >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);
-    z = (z ^ (z >> 27)) * UINT64_C(0x94D049BB133111EB);
-    z ^= z >> 31;
-    return (double)(z >> 11) * (1.0 / 9007199254740992.0);
-}
-
-/* u[0 .. n) = the next n values of next_uniform from state; returns the
- * state after them.  SplitMix64 is a counter (draw e of a state s mixes
- * s + (e + 1) G), so 8 draws run side by side in vector lanes, with the
- * same integer arithmetic and the same exact conversion to double. */
-#if VEC_HAVE
-typedef uint64_t u64x8 __attribute__((vector_size(64)));
-typedef double f64x8 __attribute__((vector_size(64)));
-
-VEC_INLINE uint64_t uniforms_body(double *u, uint64_t state, int n)
-{
-    const uint64_t G = UINT64_C(0x9E3779B97F4A7C15);
-    const u64x8 step = {1, 2, 3, 4, 5, 6, 7, 8};
-    int e = 0;
-    for (; e + 8 <= n; e += 8) {
-        u64x8 z = state + step * G;
-        f64x8 d;
-        z = (z ^ (z >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);
-        z = (z ^ (z >> 27)) * UINT64_C(0x94D049BB133111EB);
-        z ^= z >> 31;
-        d = __builtin_convertvector(z >> 11, f64x8) *
-            (1.0 / 9007199254740992.0);
-        memcpy(u + e, &d, sizeof d);
-        state += 8 * G;
-    }
-    for (; e < n; e++) u[e] = next_uniform(&state);
-    return state;
-}
-
-static uint64_t uniforms_generic(double *u, uint64_t state, int n)
-{
-    return uniforms_body(u, state, n);
-}
-
-#if VEC_X86_DISPATCH
-__attribute__((target("avx512f,avx512dq")))
-static uint64_t uniforms_avx512(double *u, uint64_t state, int n)
-{
-    return uniforms_body(u, state, n);
-}
-
-/* The AVX2 clones draw 4 at a time (GCC keeps 64-byte vectors in memory
- * where registers have 32 bytes), and without AVX-512DQ's conversion of
- * 64-bit integers to double they compare the integers: the draw is
- * u = v 2^-53 exactly (v = z >> 11 < 2^53), so u >= p, for p in [0, 1],
- * exactly when v >= p 2^53 (exact too), that is v >= ceil(p 2^53).
- * v53x4(state): v of the draws after state, state + G .. state + 4 G. */
-typedef int64_t i64x4 __attribute__((vector_size(32)));
-typedef uint64_t u64x4 __attribute__((vector_size(32)));
-
-VEC_INLINE __attribute__((target("avx2"))) i64x4 v53x4(uint64_t state)
-{
-    const uint64_t G = UINT64_C(0x9E3779B97F4A7C15);
-    const u64x4 step = {1, 2, 3, 4};
-    u64x4 z = state + step * G;
-    z = (z ^ (z >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);
-    z = (z ^ (z >> 27)) * UINT64_C(0x94D049BB133111EB);
-    return (i64x4)((z ^ (z >> 31)) >> 11);
-}
-#endif
-
-static uint64_t uniforms(double *u, uint64_t state, int n)
-{
-#if VEC_X86_DISPATCH
-    if (__builtin_cpu_supports("avx512dq")) return uniforms_avx512(u, state, n);
-#endif
-    return uniforms_generic(u, state, n);
-}
-
-/* The whole dropout in one pass, 8 elements at a time: the draws as
- * uniforms_body, then xd = u >= p ? x * keep : +0 with the comparison's
- * lanes as a bit mask (the same product, the same +0), so the same bits
- * as lr_lora_dropout's loop. */
-#ifdef LR_DOUBLE
-typedef uint64_t lf_bits8 __attribute__((vector_size(8 * sizeof(lr_float))));
-#else
-typedef uint32_t lf_bits8 __attribute__((vector_size(8 * sizeof(lr_float))));
-#endif
-typedef lr_float lf8 __attribute__((vector_size(8 * sizeof(lr_float))));
-
-VEC_INLINE void dropout_body(lr_float *xd, const lr_float *x, size_t N,
-                             double p, lr_float keep, uint64_t state)
-{
-    const uint64_t G = UINT64_C(0x9E3779B97F4A7C15);
-    const u64x8 step = {1, 2, 3, 4, 5, 6, 7, 8};
-    lf8 kv;
-    size_t e = 0;
-    int j;
-    for (j = 0; j < 8; j++) kv[j] = keep;
-    for (; e + 8 <= N; e += 8) {
-        u64x8 z = state + step * G;
-        f64x8 d;
-        lf8 xv;
-        z = (z ^ (z >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);
-        z = (z ^ (z >> 27)) * UINT64_C(0x94D049BB133111EB);
-        z ^= z >> 31;
-        d = __builtin_convertvector(z >> 11, f64x8) *
-            (1.0 / 9007199254740992.0);
-        memcpy(&xv, x + e, sizeof xv);
-        xv = (lf8)((lf_bits8)(xv * kv) &
-                   __builtin_convertvector(d >= p, lf_bits8));
-        memcpy(xd + e, &xv, sizeof xv);
-        state += 8 * G;
-    }
-    for (; e < N; e++) {
-        const double u = next_uniform(&state);
-        xd[e] = u >= p ? x[e] * keep : 0;
-    }
-}
-
-static void dropout_generic(lr_float *xd, const lr_float *x, size_t N,
-                            double p, lr_float keep, uint64_t state)
-{
-    dropout_body(xd, x, N, p, keep, state);
-}
-
-#if VEC_X86_DISPATCH
-__attribute__((target("avx512f,avx512dq")))
-static void dropout_avx512(lr_float *xd, const lr_float *x, size_t N,
-                           double p, lr_float keep, uint64_t state)
-{
-    dropout_body(xd, x, N, p, keep, state);
-}
-
-typedef lr_float lf4 __attribute__((vector_size(4 * sizeof(lr_float))));
-#ifdef LR_DOUBLE
-typedef uint64_t lf_bits4 __attribute__((vector_size(4 * sizeof(lr_float))));
-#else
-typedef uint32_t lf_bits4 __attribute__((vector_size(4 * sizeof(lr_float))));
-#endif
-
-/* xd = dropout(x) (add == 0) or xd += dropout(x) (add: the backward's
- * dx, whose masks are drawn again), 4 at a time with v53x4: a dropped
- * element is +0, exactly as `u >= p ? x * keep : 0` (p outside [0, 1] or
- * NaN: that definition, one at a time).  Returns the state after the N
- * draws. */
-__attribute__((target("avx2")))
-static uint64_t dropout_avx2(lr_float *xd, const lr_float *x, size_t N,
-                             double p, lr_float keep, uint64_t state, int add)
-{
-    lf4 kv;
-    i64x4 tv;
-    size_t e = 0;
-    int j;
-    for (j = 0; j < 4; j++) {
-        kv[j] = keep;
-        tv[j] = p >= 0 && p <= 1 ? (int64_t)ceil(p * 0x1p53) : 0;
-    }
-    for (; p >= 0 && p <= 1 && e + 4 <= N; e += 4) {
-        lf4 xv, dv;
-        memcpy(&xv, x + e, sizeof xv);
-        xv = (lf4)((lf_bits4)(xv * kv) &
-                   __builtin_convertvector(v53x4(state) >= tv, lf_bits4));
-        if (add) {
-            memcpy(&dv, xd + e, sizeof dv);
-            xv = dv + xv;
-        }
-        memcpy(xd + e, &xv, sizeof xv);
-        state += 4 * UINT64_C(0x9E3779B97F4A7C15);
-    }
-    for (; e < N; e++) {
-        const double u = next_uniform(&state);
-        const lr_float m = u >= p ? x[e] * keep : 0;
-        xd[e] = add ? xd[e] + m : m;
-    }
-    return state;
-}
-#endif
-#define HAVE_DROPOUT_BODY 1
-#else
-static uint64_t uniforms(double *u, uint64_t state, int n)
-{
-    int e;
-    for (e = 0; e < n; e++) u[e] = next_uniform(&state);
-    return state;
-}
-#endif
+#include "train/lora_dropout.h"
 
 /* Row kernels with less work than this (rows x columns x rank) stay on
- * one thread; above it, rows are shared between the OpenMP threads.  The
- * dropout shares its chunks of LO_CHUNK elements whenever it has two (a
- * chunk's 4,096 draws take a few microseconds, more than a parallel
- * region costs).  SplitMix64 is a counter, so the draws of a chunk that
- * starts at element e0 start from seed + e0 G: the same draws, the same
- * bits, for any thread count. */
+ * one thread; above it, rows are shared between the OpenMP threads. */
 #define LO_PAR_MIN 65536
-#define LO_CHUNK 4096
-
-typedef void (*dropout_fn)(lr_float *, const lr_float *, size_t, double,
-                           lr_float, uint64_t);
-
-#ifdef HAVE_DROPOUT_BODY
-#if VEC_X86_DISPATCH
-__attribute__((target("avx2")))
-static void dropout_avx2_set(lr_float *xd, const lr_float *x, size_t N,
-                             double p, lr_float keep, uint64_t state)
-{
-    dropout_avx2(xd, x, N, p, keep, state, 0);
-}
-#endif
-
-static dropout_fn pick_dropout(void)
-{
-#if VEC_X86_DISPATCH
-    if (__builtin_cpu_supports("avx512dq")) return dropout_avx512;
-    if (__builtin_cpu_supports("avx2")) return dropout_avx2_set;
-#endif
-    return dropout_generic;
-}
-#else
-/* the definition's loop, 64 draws at a time */
-static void dropout_plain(lr_float *xd, const lr_float *x, size_t N,
-                          double p, lr_float keep, uint64_t state)
-{
-    double u[64];
-    size_t e0;
-    for (e0 = 0; e0 < N; e0 += 64) {
-        const int m = N - e0 < 64 ? (int)(N - e0) : 64;
-        int k;
-        state = uniforms(u, state, m);
-        for (k = 0; k < m; k++) xd[e0 + k] = u[k] >= p ? x[e0 + k] * keep : 0;
-    }
-}
-
-static dropout_fn pick_dropout(void)
-{
-    return dropout_plain;
-}
-#endif
-
-void lr_lora_dropout(lr_float *xd, const lr_float *x, int n, int in,
-                     double p, uint64_t seed)
-{
-    /* x, xd (n, in); element e is kept when the e-th lr_rng_double of
-     * seed is >= p */
-    const lr_float keep_scale = (lr_float)(1.0 / (1.0 - p));
-    const size_t N = (size_t)n * in;
-    const long nc = (long)((N + LO_CHUNK - 1) / LO_CHUNK);
-    const dropout_fn fn = pick_dropout();
-    long c;
-#ifdef LR_OMP
-#pragma omp parallel for schedule(static) if (nc >= 2)
-#endif
-    for (c = 0; c < nc; c++) {
-        const size_t e0 = (size_t)c * LO_CHUNK;
-        fn(xd + e0, x + e0, N - e0 < LO_CHUNK ? N - e0 : LO_CHUNK, p,
-           keep_scale, seed + e0 * UINT64_C(0x9E3779B97F4A7C15));
-    }
-}
 
 void lr_lora_linear_forward_ref(lr_float *y, lr_float *xa, const lr_float *xd,
                                 const lr_float *A, const lr_float *B, double s,
@@ -352,6 +96,35 @@ void lr_lora_linear_backward_ref(lr_float *dx, lr_float *dA, lr_float *dB,
         }
     }
 }
+
+#if !VEC_HAVE
+/* lr_lora_linear_backward_ref with dx's masks read from keep (without
+ * vectors, lr_lora_linear_backward_keep) */
+static void backward_ref_keep(lr_float *dx, lr_float *dA, lr_float *dB,
+                              lr_float *dxa, const lr_float *dy,
+                              const lr_float *xd, const lr_float *xa,
+                              const lr_float *A, const lr_float *B, double s,
+                              int n, int in, int out, int r, double p,
+                              const unsigned char *keep)
+{
+    const lr_float keep_scale = (lr_float)(1.0 / (1.0 - p));
+    int t, j, i;
+    lr_lora_linear_backward_ref(NULL, dA, dB, dxa, dy, xd, xa, A, B, s, n, in,
+                                out, r, 0, 0);
+    if (!dx) return;
+    for (t = 0; t < n; t++) {
+        const lr_float *dat = dxa + (size_t)t * r;
+        lr_float *dxt = dx + (size_t)t * in;
+        for (i = 0; i < in; i++) {
+            lr_float acc = 0;
+            for (j = 0; j < r; j++) acc += dat[j] * A[(size_t)j * in + i];
+            if (p > 0)
+                acc = bit_at(keep, (size_t)t * in + i) ? acc * keep_scale : 0;
+            dxt[i] += acc;
+        }
+    }
+}
+#endif
 
 /* ---- the fast kernels ------------------------------------------------------
  * The definitions above fix every element's summation sequence; these keep
@@ -547,16 +320,17 @@ VEC_INLINE void bwd_dA(lr_float *dA, const lr_float *dxa, const lr_float *xd,
     }
 }
 
-/* dx[t][i] += mask(sum_j dxa[t][j] A[j][i]) (j ascending), the mask drawn
- * in the definition's order (t, then i ascending): lanes over 64 columns
+/* dx[t][i] += mask(sum_j dxa[t][j] A[j][i]) (j ascending), the mask
+ * read from keep (its bits from e0 on) or, keep NULL, drawn from seed in
+ * the definition's order (t, then i ascending): lanes over 64 columns
  * (narrow: as in bwd_dA, 8 vectors of 8 lanes). */
 VEC_INLINE void bwd_dx(lr_float *dx, const lr_float *dxa, const lr_float *A,
                        int n, int in, int r, double p, uint64_t seed,
-                       int narrow)
+                       const unsigned char *keep, size_t e0, int narrow)
 {
     const lr_float keep_scale = (lr_float)(1.0 / (1.0 - p));
     lr_float acc[64];
-    double u[64];
+    unsigned char drawn[8];
     uint64_t state = seed;
     int t, i0, i, j;
     for (t = 0; t < n; t++) {
@@ -597,16 +371,13 @@ VEC_INLINE void bwd_dx(lr_float *dx, const lr_float *dxa, const lr_float *A,
                     acc[i] = s;
                 }
             }
-#if VEC_X86_DISPATCH
-            if (p > 0 && narrow) {
-                state = dropout_avx2(dxt + i0, acc, (size_t)ni, p, keep_scale,
-                                     state, 1);
-            } else
-#endif
-            if (p > 0) {
-                state = uniforms(u, state, ni);
-                for (i = 0; i < ni; i++)
-                    dxt[i0 + i] += u[i] >= p ? acc[i] * keep_scale : 0;
+            if (p > 0 && keep) {
+                keep_apply(dxt + i0, acc, keep,
+                           e0 + (size_t)t * in + (size_t)i0, (size_t)ni,
+                           keep_scale, 1);
+            } else if (p > 0) {
+                state = keep_bits(drawn, (size_t)ni, p, state);
+                keep_apply(dxt + i0, acc, drawn, 0, (size_t)ni, keep_scale, 1);
             } else {
                 for (i = 0; i < ni; i++) dxt[i0 + i] += acc[i];
             }
@@ -654,7 +425,8 @@ VEC_INLINE void lora_dB_body(lr_float *dB, const lr_float *dy,
 #define LORA_DA_ARGS lr_float *dA, const lr_float *dxa, const lr_float *xd, \
     int j0, int j1, int n, int in, int r
 #define LORA_DX_ARGS lr_float *dx, const lr_float *dxa, const lr_float *A, \
-    int n, int in, int r, double p, uint64_t seed
+    int n, int in, int r, double p, uint64_t seed, const unsigned char *keep, \
+    size_t e0
 
 /* The kernels per instruction set (narrow: the AVX2 clones' paths). */
 #define LORA_CLONES(isa, target, narrow)                                      \
@@ -676,7 +448,7 @@ VEC_INLINE void lora_dB_body(lr_float *dB, const lr_float *dy,
     }                                                                         \
     target static void lora_dx_##isa(LORA_DX_ARGS)                            \
     {                                                                         \
-        bwd_dx(dx, dxa, A, n, in, r, p, seed, narrow);                        \
+        bwd_dx(dx, dxa, A, n, in, r, p, seed, keep, e0, narrow);             \
     }
 
 LORA_CLONES(generic, , 0)
@@ -738,20 +510,23 @@ void lr_lora_linear_forward(lr_float *y, lr_float *xa, const lr_float *xd,
     lr_lora_linear_forward_ref(y, xa, xd, A, B, s, n, in, out, r);
 }
 
-void lr_lora_linear_backward(lr_float *dx, lr_float *dA, lr_float *dB,
-                             lr_float *dxa, const lr_float *dy,
-                             const lr_float *xd, const lr_float *xa,
-                             const lr_float *A, const lr_float *B, double s,
-                             int n, int in, int out, int r, double p,
-                             uint64_t seed)
-{
 #if VEC_HAVE
+/* The backward's kernels; dx's masks from keep, or drawn from seed when
+ * keep is NULL. */
+static void backward_fast(lr_float *dx, lr_float *dA, lr_float *dB,
+                          lr_float *dxa, const lr_float *dy, const lr_float *xd,
+                          const lr_float *xa, const lr_float *A,
+                          const lr_float *B, double s, int n, int in, int out,
+                          int r, double p, uint64_t seed,
+                          const unsigned char *keep)
+{
     const lora_kernels *K = pick_lora();
     int t0, o0, j;
     /* dxa first (rows t are independent); then dB (rows o), dA (ranks j)
-     * and dx (rows t, whose mask draws start at seed + t in G: the draws
-     * are a counter) share the threads: every output's sum keeps its
-     * order, for any thread count */
+     * and dx (rows t, whose masks start at element t in: bit t in of keep,
+     * or the draw after seed + t in G, the draws being a counter) share
+     * the threads: every output's sum keeps its order, for any thread
+     * count */
 #ifdef LR_OMP
 #pragma omp parallel if ((double)n * (in + out) * r >= LO_PAR_MIN)
 #endif
@@ -778,11 +553,40 @@ void lr_lora_linear_backward(lr_float *dx, lr_float *dA, lr_float *dB,
         for (t0 = 0; t0 < (dx ? n : 0); t0 += LO_ROWS)
             K->dx(dx + (size_t)t0 * in, dxa + (size_t)t0 * r, A,
                   n - t0 < LO_ROWS ? n - t0 : LO_ROWS, in, r, p,
-                  seed + (uint64_t)t0 * (uint64_t)in *
-                             UINT64_C(0x9E3779B97F4A7C15));
+                  seed + (uint64_t)t0 * (uint64_t)in * DROP_G, keep,
+                  (size_t)t0 * in);
     }
+}
+#endif
+
+void lr_lora_linear_backward(lr_float *dx, lr_float *dA, lr_float *dB,
+                             lr_float *dxa, const lr_float *dy,
+                             const lr_float *xd, const lr_float *xa,
+                             const lr_float *A, const lr_float *B, double s,
+                             int n, int in, int out, int r, double p,
+                             uint64_t seed)
+{
+#if VEC_HAVE
+    backward_fast(dx, dA, dB, dxa, dy, xd, xa, A, B, s, n, in, out, r, p, seed,
+                  NULL);
 #else
     lr_lora_linear_backward_ref(dx, dA, dB, dxa, dy, xd, xa, A, B, s, n, in,
                                 out, r, p, seed);
+#endif
+}
+
+void lr_lora_linear_backward_keep(lr_float *dx, lr_float *dA, lr_float *dB,
+                                  lr_float *dxa, const lr_float *dy,
+                                  const lr_float *xd, const lr_float *xa,
+                                  const lr_float *A, const lr_float *B,
+                                  double s, int n, int in, int out, int r,
+                                  double p, const unsigned char *keep)
+{
+#if VEC_HAVE
+    backward_fast(dx, dA, dB, dxa, dy, xd, xa, A, B, s, n, in, out, r, p, 0,
+                  keep);
+#else
+    backward_ref_keep(dx, dA, dB, dxa, dy, xd, xa, A, B, s, n, in, out, r, p,
+                      keep);
 #endif
 }

@@ -27,6 +27,13 @@ static double max3(double a, double b, double c)
     return m > c ? m : c;
 }
 
+/* Bytes of one (layer, target)'s dropout mask: a bit per element of the
+ * largest input. */
+static double keep_bytes(double BT, double D, double QD, double I)
+{
+    return ceil(BT * max3(D, QD, I) / 8);
+}
+
 /* The one definition of the training workspace's own buffers (beside its
  * lr_acts), in order: laid out from base into ws, or only counted when base
  * is NULL; returns the number of lr_floats (counted in double, so an
@@ -50,6 +57,11 @@ static double ws_layout(lr_train_ws *ws, const lr_config *c, int r, int B,
     TAKE(dk, BT * KVD); TAKE(dv, BT * KVD);
     TAKE(dact, BT * I); TAKE(dgate, BT * I); TAKE(dup, BT * I);
     TAKE(dxa, BT * r);
+    /* LoRA's dropout masks, bits: [layers or 1][7][BT * max in / 8 bytes] */
+    if (base) ws->keep = (unsigned char *)(base + (size_t)n);
+    n += r > 0 ? ceil((recompute ? 1 : L) * NT * keep_bytes(BT, D, QD, I) /
+                      sizeof(lr_float) / line) * line
+               : 0;
     TAKE(xd, BT * max3(D, QD, I));
     TAKE(attn_scratch, 2.0 * c->num_key_value_heads * T);
 #undef TAKE
@@ -119,6 +131,16 @@ static lr_float *xa_of(lr_train_ws *ws, const lr_lora *lo, int l, int t)
     return ws->xa + slot * BTmax * lo->cfg.r;
 }
 
+/* LoRA dropout mask of (layer, target), drawn in the forward for the
+ * backward */
+static unsigned char *keep_of(lr_train_ws *ws, int l, int t)
+{
+    const lr_acts *a = &ws->acts;
+    size_t slot = (size_t)(ws->recompute ? 0 : l) * NT + t;
+    return ws->keep + slot * (size_t)keep_bytes((double)ws->B * ws->T, a->D,
+                                                a->QD, a->I);
+}
+
 static uint64_t drop_seed(const lr_train_ws *ws, int l, int t)
 {
     return lr_stream_seed(ws->dropout_seed, LR_STREAM_DROPOUT, (uint64_t)l,
@@ -136,7 +158,9 @@ static void lora_add(void *ctx, int l, int t, lr_float *y, const lr_float *x,
     const lr_float *xd = x;
     if (!s) return;
     if (ws->dropout > 0) {
-        lr_lora_dropout(ws->xd, x, n, s->in, ws->dropout, drop_seed(ws, l, t));
+        unsigned char *keep = keep_of(ws, l, t);
+        lr_lora_dropout_keep(keep, n, s->in, ws->dropout, drop_seed(ws, l, t));
+        lr_lora_dropout_apply(ws->xd, x, keep, n, s->in, ws->dropout);
         xd = ws->xd;
     }
     lr_lora_linear_forward(y, xa_of(ws, lo, l, t), xd, lo->params + s->a_off,
@@ -235,15 +259,17 @@ static void lora_linear(const grad_sink *g, int layer, int t,
     (void)w;
     if (!s) return;
     if (ws->dropout > 0) {
-        lr_lora_dropout(ws->xd, x, n, s->in, ws->dropout,
-                        drop_seed(ws, layer, t));
+        /* the forward's mask (drawn once) */
+        lr_lora_dropout_apply(ws->xd, x, keep_of(ws, layer, t), n, s->in,
+                              ws->dropout);
         xd = ws->xd;
     }
-    lr_lora_linear_backward(dx, g->grad + s->a_off, g->grad + s->b_off,
-                            ws->dxa, dy, xd, xa_of(ws, lo, layer, t),
-                            lo->params + s->a_off, lo->params + s->b_off,
-                            lo->scale, n, s->in, s->out, lo->cfg.r,
-                            ws->dropout, drop_seed(ws, layer, t));
+    lr_lora_linear_backward_keep(dx, g->grad + s->a_off, g->grad + s->b_off,
+                                 ws->dxa, dy, xd, xa_of(ws, lo, layer, t),
+                                 lo->params + s->a_off, lo->params + s->b_off,
+                                 lo->scale, n, s->in, s->out, lo->cfg.r,
+                                 ws->dropout,
+                                 ws->dropout > 0 ? keep_of(ws, layer, t) : NULL);
 }
 
 /* LoRA leaves the norms and the embedding frozen. */

@@ -345,6 +345,46 @@ static void test_dropout_draws_exact(void)
     CHECK(ok_bwd);
 }
 
+/* The masks as bits (lr_lora_dropout_keep) against the definition, bit
+ * e = (the e-th lr_rng_double >= p), the bits past the end 0, for sizes
+ * around the 8-element bytes and the 4,096-element chunks and for p in
+ * and out of [0, 1] (the AVX2 clone compares integers only inside it) and
+ * NaN; and lr_lora_dropout_apply of them equals lr_lora_dropout. */
+static void test_dropout_keep_bits(void)
+{
+    static const int sizes[][2] = {{1, 1}, {1, 7}, {2, 4}, {3, 3}, {1, 63},
+                                   {8, 8}, {5, 13}, {1, 4095}, {64, 64},
+                                   {3, 1367}, {7, 1171}, {4, 3073}};
+    const double ps[] = {0.1, 0.5, 0.999, 0, 1, 1.5, -0.25, NAN};
+    size_t c, k;
+    for (c = 0; c < sizeof sizes / sizeof sizes[0]; c++)
+        for (k = 0; k < sizeof ps / sizeof ps[0]; k++) {
+            const int n = sizes[c][0], in = sizes[c][1];
+            const size_t N = (size_t)n * in, nb = (N + 7) / 8;
+            const double p = ps[k];
+            const uint64_t seed = 77 + c;
+            unsigned char *keep = malloc(nb + 1);
+            lr_float *x = fresh(N, 90 + c), *xd1 = fresh(N, 91), *xd2 = fresh(N, 92);
+            lr_rng rng;
+            size_t e;
+            int ok = 1;
+            memset(keep, 0xA5, nb + 1);
+            lr_lora_dropout_keep(keep, n, in, p, seed);
+            lr_rng_seed(&rng, seed);
+            for (e = 0; e < N; e++)
+                ok &= (unsigned)(keep[e / 8] >> (e % 8) & 1) ==
+                      (unsigned)(lr_rng_double(&rng) >= p);
+            for (e = N; e < nb * 8; e++) ok &= !(keep[e / 8] >> (e % 8) & 1);
+            ok &= keep[nb] == 0xA5; /* nothing written past the mask */
+            lr_lora_dropout(xd1, x, n, in, p, seed);
+            lr_lora_dropout_apply(xd2, x, keep, n, in, p);
+            ok &= same_bits(xd1, xd2, N);
+            CHECK(ok);
+            if (!ok) fprintf(stderr, "  n %d in %d p %g\n", n, in, p);
+            free(keep); free(x); free(xd1); free(xd2);
+        }
+}
+
 /* Shapes large enough for the threaded paths (the dropout in chunks, the
  * forward and dx in row tasks, each chunk's draws from its own offset of
  * the counter), at 1, 2 and 3 threads, against the definitions. */
@@ -360,6 +400,9 @@ static void test_threaded_kernels_equal_definition(void)
     lr_float *y1 = fresh(NY, 56), *xa1 = fresh((size_t)N * R, 57);
     lr_float *dA1 = fresh((size_t)R * IN, 58), *dB1 = fresh((size_t)OUT * R, 59);
     lr_float *dx1 = fresh(NX, 60), *dxa1 = fresh((size_t)N * R, 61);
+    lr_float *dA0 = copy_of(dA1, (size_t)R * IN);
+    lr_float *dB0 = copy_of(dB1, (size_t)OUT * R), *dx0 = copy_of(dx1, NX);
+    unsigned char *keep = malloc(NX / 8 + 1);
     lr_rng rng;
     size_t e;
     int th, same_mask = 1;
@@ -379,6 +422,11 @@ static void test_threaded_kernels_equal_definition(void)
         lr_threads_set(th);
         lr_lora_dropout(xd2, x, N, IN, p, seed);
         for (e = 0; e < NX; e++) same_mask &= same_bits(xd1 + e, xd2 + e, 1);
+        /* the same mask as bits, drawn and applied in threaded chunks */
+        memset(xd2, 0, NX * sizeof *xd2);
+        lr_lora_dropout_keep(keep, N, IN, p, seed);
+        lr_lora_dropout_apply(xd2, x, keep, N, IN, p);
+        same_mask &= same_bits(xd1, xd2, NX);
         lr_lora_linear_forward(y2, xa2, xd1, A, B, 1.3, N, IN, OUT, R);
         lr_lora_linear_backward(dx2, dA2, dB2, dxa2, dy, xd1, xa1, A, B, 1.3,
                                 N, IN, OUT, R, p, seed);
@@ -386,12 +434,21 @@ static void test_threaded_kernels_equal_definition(void)
         CHECK(same_bits(dx1, dx2, NX) && same_bits(dxa1, dxa2, (size_t)N * R));
         CHECK(same_bits(dA1, dA2, (size_t)R * IN));
         CHECK(same_bits(dB1, dB2, (size_t)OUT * R));
+        /* dx's masks from the bits, rows in threaded tasks */
+        memcpy(dA2, dA0, (size_t)R * IN * sizeof *dA2);
+        memcpy(dB2, dB0, (size_t)OUT * R * sizeof *dB2);
+        memcpy(dx2, dx0, NX * sizeof *dx2);
+        lr_lora_linear_backward_keep(dx2, dA2, dB2, dxa2, dy, xd1, xa1, A, B,
+                                     1.3, N, IN, OUT, R, p, keep);
+        CHECK(same_bits(dx1, dx2, NX) && same_bits(dA1, dA2, (size_t)R * IN));
+        CHECK(same_bits(dB1, dB2, (size_t)OUT * R));
         free(y2); free(xa2); free(dA2); free(dB2); free(dx2); free(dxa2);
     }
     CHECK(same_mask);
     lr_threads_set(1);
     free(x); free(A); free(B); free(dy); free(xd1); free(xd2); free(y1);
     free(xa1); free(dA1); free(dB1); free(dx1); free(dxa1);
+    free(dA0); free(dB0); free(dx0); free(keep);
 }
 
 static void test_fast_kernels_equal_definition(void)
@@ -419,6 +476,9 @@ static void test_fast_kernels_equal_definition(void)
             lr_float *dx1 = fresh(NX, 10 + c), *dx2 = copy_of(dx1, NX);
             lr_float *dxa1 = fresh(NR, 11 + c), *dxa2 = fresh(NR, 12 + c);
             lr_float *xd = fresh(NX, 13 + c);
+            lr_float *dA3 = fresh(NA, 8 + c), *dB3 = fresh(NB, 9 + c);
+            lr_float *dx3 = fresh(NX, 10 + c), *dxa3 = fresh(NR, 12 + c);
+            unsigned char *keep = malloc(NX / 8 + 1);
             const lr_float *in_x = x;
             if (p > 0) {
                 /* the mask: element e kept iff the e-th lr_rng_double >= p */
@@ -450,6 +510,13 @@ static void test_fast_kernels_equal_definition(void)
             CHECK(same_bits(dA1, dA2, NA));
             CHECK(same_bits(dB1, dB2, NB));
             CHECK(same_bits(dx1, dx2, NX));
+            /* dx's masks read from the bits of the same seed (NULL: p 0) */
+            lr_lora_dropout_keep(keep, n, in, p, seed);
+            lr_lora_linear_backward_keep(variant == 2 ? NULL : dx3, dA3, dB3,
+                                         dxa3, dy, in_x, xa1, A, B, 1.7, n, in,
+                                         out, r, p, p > 0 ? keep : NULL);
+            CHECK(same_bits(dxa1, dxa3, NR) && same_bits(dA1, dA3, NA));
+            CHECK(same_bits(dB1, dB3, NB) && same_bits(dx1, dx3, NX));
             if (h_cur_failed) {
                 fprintf(stderr, "  shape n %d in %d out %d r %d, variant %d\n",
                         n, in, out, r, variant);
@@ -458,6 +525,7 @@ static void test_fast_kernels_equal_definition(void)
             free(x); free(A); free(B); free(dy); free(y1); free(y2);
             free(xa1); free(xa2); free(dA1); free(dA2); free(dB1); free(dB2);
             free(dx1); free(dx2); free(dxa1); free(dxa2); free(xd);
+            free(dA3); free(dB3); free(dx3); free(dxa3); free(keep);
             if (h_cur_failed) break;
         }
     }
@@ -779,6 +847,7 @@ int main(void)
     RUN(test_fd_attention);
     RUN(test_fd_lora_linear_dropout);
     RUN(test_dropout_draws_exact);
+    RUN(test_dropout_keep_bits);
     RUN(test_fast_kernels_equal_definition);
     RUN(test_fd_whole_model);
     RUN(test_zero_b_and_merge);

@@ -100,7 +100,8 @@ double lr_lora_scale(const lr_lora_config *cfg);
  * LoRA branch to y (y holds x W^T from lr_matmul first, or 0 for the branch
  * alone) and writes xa, which the backward needs.  Backward adds to dA, dB
  * and dx (NULL: not wanted) and uses dxa [n, r] as written scratch; with
- * p > 0 it regenerates the dropout mask from the forward's seed.  Nothing
+ * p > 0 it draws the dropout mask again from the forward's seed (or reads
+ * it as bits: lr_lora_linear_backward_keep below).  Nothing
  * fails or allocates.
  * Forward: xd = dropout(x) (xd == x when p == 0, no copy needed);
  * xa = xd A^T [n, r]; y += s * xa B^T.  Dropout keeps element e (row-major
@@ -135,6 +136,28 @@ void lr_lora_linear_backward_ref(lr_float *dx, lr_float *dA, lr_float *dB,
                                  const lr_float *A, const lr_float *B,
                                  double s, int n, int in, int out, int r,
                                  double p, uint64_t seed);
+
+/* The dropout's masks drawn once and applied again (the trainer draws in
+ * the forward and reuses the mask twice in the backward).  A mask is
+ * bits: element e of [n, in] (row-major) is bit e % 8 of keep[e / 8], 1
+ * when kept; keep holds (n in + 7) / 8 bytes.
+ * lr_lora_dropout_keep: the mask of lr_lora_dropout(xd, x, n, in, p, seed)
+ * (the same draws; the bits past n in are 0).
+ * lr_lora_dropout_apply: xd = kept ? x * (lr_float)(1/(1-p)) : 0, so keep
+ * then apply gives lr_lora_dropout's bits.
+ * lr_lora_linear_backward_keep: lr_lora_linear_backward with dx's masks
+ * read from keep instead of drawn from a seed (keep may be NULL when p is
+ * 0): the same bits when keep is the mask of that seed. */
+void lr_lora_dropout_keep(unsigned char *keep, int n, int in, double p,
+                          uint64_t seed);
+void lr_lora_dropout_apply(lr_float *xd, const lr_float *x,
+                           const unsigned char *keep, int n, int in, double p);
+void lr_lora_linear_backward_keep(lr_float *dx, lr_float *dA, lr_float *dB,
+                                  lr_float *dxa, const lr_float *dy,
+                                  const lr_float *xd, const lr_float *xa,
+                                  const lr_float *A, const lr_float *B,
+                                  double s, int n, int in, int out, int r,
+                                  double p, const unsigned char *keep);
 
 /* W' = W + s B A for every adapted linear, in place; weights not stored as
  * lr_float are converted to lr_float first (so nothing rounds to BF16). */

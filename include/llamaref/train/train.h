@@ -33,6 +33,8 @@ typedef struct lr_train_ws {
     lr_float *dk, *dv;                 /* [BT, KVD] */
     lr_float *dact, *dgate, *dup;      /* [BT, I] */
     lr_float *dxa;                     /* [BT, r] */
+    unsigned char *keep;               /* LoRA dropout masks, bits:
+                                          [n_layers or 1][7][BT max in / 8] */
     lr_float *xd;                      /* [BT, max in] dropout scratch */
     lr_float *attn_scratch;            /* 2 * KV * T */
     void *mem;
