@@ -87,10 +87,12 @@ void lr_lora_dropout_keep(unsigned char *keep, int n, int in, double p,
     }
 }
 
-void lr_lora_dropout_apply(lr_float *xd, const lr_float *x,
-                           const unsigned char *keep, int n, int in, double p)
+/* xd = the mask applied to x, chunk by chunk: the mask's bits from keep,
+ * or (keep NULL) each chunk's drawn from seed into a buffer of its own */
+static void apply_chunks(lr_float *xd, const lr_float *x,
+                         const unsigned char *keep, size_t N, double p,
+                         uint64_t seed)
 {
-    const size_t N = (size_t)n * in;
     const long nc = (long)((N + LO_CHUNK - 1) / LO_CHUNK);
     const apply_fn fn = pick_apply();
     const lr_float ks = keep_scale(p);
@@ -99,29 +101,22 @@ void lr_lora_dropout_apply(lr_float *xd, const lr_float *x,
 #pragma omp parallel for schedule(static) if (nc >= 2)
 #endif
     for (c = 0; c < nc; c++) {
+        unsigned char drawn[LO_CHUNK / 8];
         const size_t e0 = (size_t)c * LO_CHUNK;
-        fn(xd + e0, x + e0, keep + e0 / 8,
-           N - e0 < LO_CHUNK ? N - e0 : LO_CHUNK, ks);
+        const size_t m = N - e0 < LO_CHUNK ? N - e0 : LO_CHUNK;
+        if (!keep) keep_bits(drawn, m, p, seed + e0 * DROP_G);
+        fn(xd + e0, x + e0, keep ? keep + e0 / 8 : drawn, m, ks);
     }
+}
+
+void lr_lora_dropout_apply(lr_float *xd, const lr_float *x,
+                           const unsigned char *keep, int n, int in, double p)
+{
+    apply_chunks(xd, x, keep, (size_t)n * in, p, 0);
 }
 
 void lr_lora_dropout(lr_float *xd, const lr_float *x, int n, int in,
                      double p, uint64_t seed)
 {
-    /* each chunk's mask in a buffer of its own, then applied */
-    const size_t N = (size_t)n * in;
-    const long nc = (long)((N + LO_CHUNK - 1) / LO_CHUNK);
-    const apply_fn fn = pick_apply();
-    const lr_float ks = keep_scale(p);
-    long c;
-#ifdef LR_OMP
-#pragma omp parallel for schedule(static) if (nc >= 2)
-#endif
-    for (c = 0; c < nc; c++) {
-        unsigned char keep[LO_CHUNK / 8];
-        const size_t e0 = (size_t)c * LO_CHUNK;
-        const size_t m = N - e0 < LO_CHUNK ? N - e0 : LO_CHUNK;
-        keep_bits(keep, m, p, seed + e0 * DROP_G);
-        fn(xd + e0, x + e0, keep, m, ks);
-    }
+    apply_chunks(xd, x, NULL, (size_t)n * in, p, seed);
 }

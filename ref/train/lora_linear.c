@@ -45,6 +45,34 @@ void lr_lora_linear_forward_ref(lr_float *y, lr_float *xa, const lr_float *xd,
     }
 }
 
+/* The definition's dx: dx[t][i] += mask(sum_j dxa[t][j] A[j][i]) (j
+ * ascending), the mask element e = t in + i's draw from seed (rows, then
+ * columns ascending) or its bit in keep (keep not NULL); no mask at p 0. */
+static void dx_ref(lr_float *dx, const lr_float *dxa, const lr_float *A,
+                   int n, int in, int r, double p, uint64_t seed,
+                   const unsigned char *keep)
+{
+    const lr_float keep_scale = (lr_float)(1.0 / (1.0 - p));
+    int t, j, i;
+    lr_rng rng;
+    if (p > 0) lr_rng_seed(&rng, seed);
+    for (t = 0; t < n; t++) {
+        const lr_float *dat = dxa + (size_t)t * r;
+        lr_float *dxt = dx + (size_t)t * in;
+        for (i = 0; i < in; i++) {
+            lr_float acc = 0;
+            int kept;
+            for (j = 0; j < r; j++) acc += dat[j] * A[(size_t)j * in + i];
+            if (p > 0) {
+                kept = keep ? (int)bit_at(keep, (size_t)t * in + i)
+                            : lr_rng_double(&rng) >= p;
+                acc = kept ? acc * keep_scale : 0;
+            }
+            dxt[i] += acc;
+        }
+    }
+}
+
 void lr_lora_linear_backward_ref(lr_float *dx, lr_float *dA, lr_float *dB,
                                  lr_float *dxa, const lr_float *dy,
                                  const lr_float *xd, const lr_float *xa,
@@ -59,9 +87,7 @@ void lr_lora_linear_backward_ref(lr_float *dx, lr_float *dA, lr_float *dB,
      *   dx[t][i] += mask_scale[t][i] * sum_j dxa[t][j] A[j][i]
      * dy (n, out), xd (n, in), xa/dxa (n, r), A/dA (r, in), B/dB (out, r) */
     const lr_float sf = (lr_float)s;
-    const lr_float keep_scale = (lr_float)(1.0 / (1.0 - p));
     int t, o, j, i;
-    lr_rng rng;
     for (t = 0; t < n; t++) {
         const lr_float *dyt = dy + (size_t)t * out;
         const lr_float *at = xa + (size_t)t * r;
@@ -83,18 +109,7 @@ void lr_lora_linear_backward_ref(lr_float *dx, lr_float *dA, lr_float *dB,
             for (i = 0; i < in; i++) dAj[i] += g * xt[i];
         }
     }
-    if (!dx) return;
-    if (p > 0) lr_rng_seed(&rng, seed);
-    for (t = 0; t < n; t++) {
-        const lr_float *dat = dxa + (size_t)t * r;
-        lr_float *dxt = dx + (size_t)t * in;
-        for (i = 0; i < in; i++) {
-            lr_float acc = 0;
-            for (j = 0; j < r; j++) acc += dat[j] * A[(size_t)j * in + i];
-            if (p > 0) acc = lr_rng_double(&rng) >= p ? acc * keep_scale : 0;
-            dxt[i] += acc;
-        }
-    }
+    if (dx) dx_ref(dx, dxa, A, n, in, r, p, seed, NULL);
 }
 
 #if !VEC_HAVE
@@ -107,22 +122,9 @@ static void backward_ref_keep(lr_float *dx, lr_float *dA, lr_float *dB,
                               int n, int in, int out, int r, double p,
                               const unsigned char *keep)
 {
-    const lr_float keep_scale = (lr_float)(1.0 / (1.0 - p));
-    int t, j, i;
     lr_lora_linear_backward_ref(NULL, dA, dB, dxa, dy, xd, xa, A, B, s, n, in,
                                 out, r, 0, 0);
-    if (!dx) return;
-    for (t = 0; t < n; t++) {
-        const lr_float *dat = dxa + (size_t)t * r;
-        lr_float *dxt = dx + (size_t)t * in;
-        for (i = 0; i < in; i++) {
-            lr_float acc = 0;
-            for (j = 0; j < r; j++) acc += dat[j] * A[(size_t)j * in + i];
-            if (p > 0)
-                acc = bit_at(keep, (size_t)t * in + i) ? acc * keep_scale : 0;
-            dxt[i] += acc;
-        }
-    }
+    if (dx) dx_ref(dx, dxa, A, n, in, r, p, 0, keep);
 }
 #endif
 
