@@ -32,6 +32,7 @@
 #include "llamaref/train/dump_file.h"
 #include "llamaref/train/dump_grad.h"
 #include "llamaref/eval/eval_run.h"
+#include "llamaref/core/exp.h"
 #include "llamaref/papers/knowledge/experiment.h"
 #include "llamaref/papers/knowledge/experiment_knowledge.h"
 #include "llamaref/papers/knowledge/experiment_report.h"

@@ -77,6 +77,7 @@ VEC_INLINE vec8 v8_splat(lr_float s)
 #else
 #define VEC_HAVE 0
 #define VEC_X86_DISPATCH 0
+#define VEC_INLINE static /* the plain-C bodies: ordinary functions */
 #endif
 
 #endif

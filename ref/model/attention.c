@@ -10,16 +10,16 @@
  * order); sums over keys keep a slice of the output row in vector
  * registers, lanes over d (GCC/clang vector extensions, AVX-512/AVX2
  * chosen at run time as in matmul.c; plain C elsewhere, same bits).
- * Depends on: common, and core/vec_internal.h (the vector types). */
+ * Depends on: common, core/exp_internal.h (lr_exp and its vector form) and
+ * core/vec_internal.h (the vector types). */
 #include <math.h>
 #include <string.h>
 
 #include "llamaref/model/attention.h"
+#include "core/exp_internal.h"
 #include "core/vec_internal.h"
 
-#if !VEC_HAVE
-#define VEC_INLINE static
-#else
+#if VEC_HAVE
 typedef lr_float pf4 __attribute__((vector_size(4 * sizeof(lr_float))));
 typedef double pd4 __attribute__((vector_size(4 * sizeof(double))));
 typedef long long pl4 __attribute__((vector_size(4 * sizeof(long long))));
@@ -139,8 +139,8 @@ VEC_INLINE void row_axpy(lr_float *y, lr_float a, const lr_float *x, int hd,
  * backward's recomputation:
  *   sc_j = scale (q . k_j) for visible keys j (j <= last, key_mask[j] != 0),
  *          -inf otherwise
- *   pr_j = exp(sc_j - max) / sum_j' exp(sc_j' - max)   (exp and sum in
- *          double; a row that sees no key gets 0 everywhere)
+ *   pr_j = exp(sc_j - max) / sum_j' exp(sc_j' - max)   (lr_exp and the
+ *          sum in double; a row that sees no key gets 0 everywhere)
  * q [hd]; k: the row of key 0 of this kv head, rows kvdim apart [Tk];
  * sc, pr [Tk] (pr may alias sc: then only the probabilities remain).
  * Returns the number of keys up to the causal edge (later ones: pr 0). */
@@ -188,8 +188,32 @@ VEC_INLINE int probs_row(lr_float *sc, lr_float *pr, const lr_float *q,
     }
     for (j = nk; j < Tk; j++) sc[j] = (lr_float)-HUGE_VAL;
     /* a masked key adds exp(-inf) = 0 to the sum, which changes nothing */
-    for (j = 0; j < nk; j++) {
-        double e = (sc[j] == (lr_float)-HUGE_VAL) ? 0.0 : exp(sc[j] - mx);
+    j = 0;
+#if VEC_HAVE
+    /* 4 exps at a time (exp_v4: lr_exp's bits), summed in turn */
+    {
+        const pd4 mv = {mx, mx, mx, mx};
+        const pd4 ninf = {-HUGE_VAL, -HUGE_VAL, -HUGE_VAL, -HUGE_VAL};
+        for (; j + 4 <= nk; j += 4) {
+            pf4 v;
+            pd4 d, e;
+            pl4 live;
+            memcpy(&v, sc + j, sizeof v);
+            d = __builtin_convertvector(v, pd4);
+            live = d != ninf;
+            /* a masked lane computes exp(0) and is then zeroed */
+            e = (pd4)((pl4)exp_v4((pd4)((pl4)(d - mv) & live)) & live);
+            v = __builtin_convertvector(e, pf4);
+            memcpy(pr + j, &v, sizeof v); /* pr may alias sc: done */
+            sum += e[0];
+            sum += e[1];
+            sum += e[2];
+            sum += e[3];
+        }
+    }
+#endif
+    for (; j < nk; j++) {
+        double e = (sc[j] == (lr_float)-HUGE_VAL) ? 0.0 : lr_exp(sc[j] - mx);
         pr[j] = (lr_float)e; /* pr may alias sc: sc[j] is done */
         sum += e;
     }
@@ -444,7 +468,7 @@ static void probs_row_ref(lr_float *sc, lr_float *pr, const lr_float *q,
         if (sc[j] > mx) mx = sc[j];
     }
     for (j = 0; j < Tk; j++) {
-        double e = (sc[j] == (lr_float)-HUGE_VAL) ? 0.0 : exp(sc[j] - mx);
+        double e = (sc[j] == (lr_float)-HUGE_VAL) ? 0.0 : lr_exp(sc[j] - mx);
         pr[j] = (lr_float)e; /* pr may alias sc: sc[j] is done */
         sum += e;
     }

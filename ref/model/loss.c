@@ -10,22 +10,107 @@
  * The batch loss is sum(loss_row) * grad_scale (grad_scale = 1/N for HF's
  * mean over the N counted tokens of the accumulated batch), so each counted
  * row's gradient is grad_scale * (p - onehot(y)); uncounted rows get 0.
- * Depends on: common (errors) and libm only. */
+ * Depends on: common (errors), core/exp_internal.h (lr_exp, exp_v4), libm's
+ * log. */
 #include "llamaref/model/loss.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/exp_internal.h"
+
+#if VEC_HAVE
+/* 4 logits as doubles */
+VEC_INLINE exp_d4 row4(const lr_float *p)
+{
+    exp_d4 v;
+    v[0] = p[0]; v[1] = p[1]; v[2] = p[2]; v[3] = p[3];
+    return v;
+}
+#endif
+
+/* sum over j ascending of exp(row[j] - mx) in double (lr_exp), 4 exps at
+ * a time where the build has vectors (exp_v4: lr_exp's bits) */
+VEC_INLINE double sum_exp_body(const lr_float *row, int V, double mx)
+{
+    double s = 0.0;
+    int j = 0;
+#if VEC_HAVE
+    const exp_d4 m4 = exp_splat(mx);
+    for (; j + 4 <= V; j += 4) {
+        const exp_d4 e = exp_v4(row4(row + j) - m4);
+        s += e[0];
+        s += e[1];
+        s += e[2];
+        s += e[3];
+    }
+#endif
+    for (; j < V; j++) s += lr_exp((double)row[j] - mx);
+    return s;
+}
+
+/* d[j] = grad_scale (exp(row[j] - lse) - [j == y]), likewise */
+VEC_INLINE void dlogits_body(lr_float *d, const lr_float *row, int V, int y,
+                             double lse, double grad_scale)
+{
+    int j = 0;
+#if VEC_HAVE
+    const exp_d4 l4 = exp_splat(lse), g4 = exp_splat(grad_scale);
+    for (; j + 4 <= V; j += 4) {
+        const exp_d4 p = exp_v4(row4(row + j) - l4);
+        exp_d4 o = p; /* p - 0 is p */
+        int l;
+        for (l = 0; l < 4; l++) /* p - 1 at the target, as below */
+            if (j + l == y) o[l] = p[l] - 1.0;
+        o = g4 * o;
+        for (l = 0; l < 4; l++) d[j + l] = (lr_float)o[l];
+    }
+#endif
+    for (; j < V; j++) {
+        const double p = lr_exp((double)row[j] - lse);
+        d[j] = (lr_float)(grad_scale * (p - (j == y ? 1.0 : 0.0)));
+    }
+}
+
+static double sum_exp_generic(const lr_float *row, int V, double mx)
+{
+    return sum_exp_body(row, V, mx);
+}
+
+static void dlogits_generic(lr_float *d, const lr_float *row, int V, int y,
+                            double lse, double grad_scale)
+{
+    dlogits_body(d, row, V, y, lse, grad_scale);
+}
+
+#if VEC_X86_DISPATCH
+/* AVX2: 4 doubles per register (the baseline's SSE2 takes two) */
+__attribute__((target("avx2")))
+static double sum_exp_avx2(const lr_float *row, int V, double mx)
+{
+    return sum_exp_body(row, V, mx);
+}
+
+__attribute__((target("avx2")))
+static void dlogits_avx2(lr_float *d, const lr_float *row, int V, int y,
+                         double lse, double grad_scale)
+{
+    dlogits_body(d, row, V, y, lse, grad_scale);
+}
+#endif
+
 /* log-sum-exp of one row, max-shifted, accumulated in double. */
 static double row_logsumexp(const lr_float *row, int V)
 {
-    double mx = row[0], s = 0.0;
+    double mx = row[0];
     int j;
     for (j = 1; j < V; j++)
         if (row[j] > mx) mx = row[j];
-    for (j = 0; j < V; j++) s += exp((double)row[j] - mx);
-    return mx + log(s);
+#if VEC_X86_DISPATCH
+    if (__builtin_cpu_supports("avx2")) return mx + log(sum_exp_avx2(row, V, mx));
+#endif
+    return mx + log(sum_exp_generic(row, V, mx));
 }
 
 double lr_logprob(const lr_float *row, int V, int target)
@@ -48,7 +133,6 @@ static int loss_row(const lr_float *logits, const int *labels, int T, int V,
     const lr_float *row = logits + (size_t)r * (size_t)V;
     const int y = r % T + 1 < T ? labels[r + 1] : LR_IGNORE_INDEX;
     double lse;
-    int j;
     if (y == LR_IGNORE_INDEX) {
         if (dlogits) memset(dlogits + (size_t)r * (size_t)V, 0,
                             (size_t)V * sizeof(lr_float));
@@ -58,10 +142,11 @@ static int loss_row(const lr_float *logits, const int *labels, int T, int V,
     *lp = (double)row[y] - lse;
     if (dlogits) {
         lr_float *d = dlogits + (size_t)r * (size_t)V;
-        for (j = 0; j < V; j++) {
-            double p = exp((double)row[j] - lse);
-            d[j] = (lr_float)(grad_scale * (p - (j == y ? 1.0 : 0.0)));
-        }
+#if VEC_X86_DISPATCH
+        if (__builtin_cpu_supports("avx2")) dlogits_avx2(d, row, V, y, lse, grad_scale);
+        else
+#endif
+            dlogits_generic(d, row, V, y, lse, grad_scale);
     }
     return 1;
 }

@@ -8,8 +8,9 @@
  * training step's gradients, LoRA (dropout, padding, GQA) and
  * full-parameter, bit for bit at 1, 2 and 3 threads, on shapes that switch
  * on every parallel loop (matmul forward and backward, attention forward
- * and backward, weight gradients).  And the loss, the fold of the
- * trainer's units, clipping and AdamW at 1, 2 and 3 threads. */
+ * and backward, weight gradients).  SwiGLU's and the loss's vector bodies
+ * against their definitions written with lr_exp.  And the loss, the fold
+ * of the trainer's units, clipping and AdamW at 1, 2 and 3 threads. */
 #include "harness.h"
 #include "llamaref.h"
 
@@ -272,9 +273,93 @@ static void test_optimizer_loss_thread_invariance(void)
     free(logits); free(unit); free(g); free(mask);
 }
 
+/* SwiGLU's vector body (exp_v4, 4 at a time) against the definition
+ * written with lr_exp, element by element, bit for bit: 4,103 elements (a
+ * tail of 3), gates over [-40, 40] and beyond exp's normal range (-800:
+ * exp(800) = inf, silu -0; 720: the fallback lanes), and at 1-3 threads. */
+static void test_swiglu_equals_definition(void)
+{
+    enum { N = 4103 };
+    lr_float *g = rnd(N, 31), *u = rnd(N, 32), *da = rnd(N, 33);
+    lr_float *act = rnd(N, 34), *dg = rnd(N, 35), *du = rnd(N, 36);
+    size_t i;
+    int th, bad = 0;
+    for (i = 0; i < N; i++) g[i] = (lr_float)(40 * g[i]);
+    g[5] = (lr_float)-800; g[10] = (lr_float)720; g[17] = (lr_float)-709.5;
+    for (th = 1; th <= 3; th++) {
+#ifdef LR_OMP
+        omp_set_num_threads(th);
+#endif
+        lr_swiglu_forward(act, g, u, N);
+        lr_swiglu_backward(dg, du, da, g, u, N);
+        for (i = 0; i < N; i++) {
+            const double x = (double)g[i], sg = 1.0 / (1.0 + lr_exp(-x));
+            const lr_float a = (lr_float)(x / (1.0 + lr_exp(-x))) * u[i];
+            const lr_float b = da[i] * (lr_float)(x * sg);
+            const lr_float c =
+                da[i] * u[i] * (lr_float)(sg * (1.0 + x * (1.0 - sg)));
+            if (memcmp(&a, act + i, sizeof a) || memcmp(&b, du + i, sizeof b) ||
+                memcmp(&c, dg + i, sizeof c))
+                if (bad++ < 3)
+                    fprintf(stderr, "  swiglu differs at %lu (gate %g)\n",
+                            (unsigned long)i, (double)g[i]);
+        }
+    }
+    CHECK(bad == 0);
+    free(g); free(u); free(da); free(act); free(dg); free(du);
+}
+
+/* The loss's vector bodies (exp_v4) against the definition with lr_exp:
+ * log p[y] and dlogits of rows of V = 4, 7, 9 and 515 (tails of 0-3),
+ * logits spread over 60 or over 4. */
+static void test_loss_equals_definition(void)
+{
+    static const int Vs[] = {4, 7, 9, 515};
+    size_t c;
+    for (c = 0; c < sizeof Vs / sizeof *Vs; c++) {
+        const int B = 2, T = 5, V = Vs[c];
+        lr_float *z = rnd((size_t)B * T * V, 41 + c);
+        lr_float *d = rnd((size_t)B * T * V, 51 + c);
+        int labels[10], r, j, bad = 0;
+        double lp[10], nll;
+        long n;
+        lr_error err;
+        /* odd rows spread over 60, even rows over 4 (comparable exps, where
+         * the order of the sum shows) */
+        for (j = 0; j < B * T * V; j++)
+            z[j] = (lr_float)((j / V % 2 ? 30 : 2) * z[j]);
+        for (r = 0; r < B * T; r++) labels[r] = (r * 7 + 3) % V;
+        labels[3] = LR_IGNORE_INDEX;
+        CHECK(lr_causal_lm_loss(z, labels, B, T, V, lp, &nll, &n, d, 0.125,
+                                &err) == 0);
+        for (r = 0; r < B * T; r++) {
+            const lr_float *row = z + (size_t)r * V;
+            const int y = r % T + 1 < T ? labels[r + 1] : LR_IGNORE_INDEX;
+            double mx = row[0], s = 0, lse;
+            if (y == LR_IGNORE_INDEX) continue;
+            for (j = 1; j < V; j++)
+                if (row[j] > mx) mx = row[j];
+            for (j = 0; j < V; j++) s += lr_exp((double)row[j] - mx);
+            lse = mx + log(s);
+            if ((double)row[y] - lse != lr_logprob(row, V, y)) bad++;
+            for (j = 0; j < V; j++) {
+                const double p = lr_exp((double)row[j] - lse);
+                const lr_float want =
+                    (lr_float)(0.125 * (p - (j == y ? 1.0 : 0.0)));
+                if (memcmp(&want, d + (size_t)r * V + j, sizeof want)) bad++;
+            }
+        }
+        if (bad) fprintf(stderr, "  loss differs: V %d, %d values\n", V, bad);
+        CHECK(bad == 0);
+        free(z); free(d);
+    }
+}
+
 int main(void)
 {
     RUN(test_attention_equals_definition);
+    RUN(test_swiglu_equals_definition);
+    RUN(test_loss_equals_definition);
     RUN(test_training_step_thread_invariance);
     RUN(test_optimizer_loss_thread_invariance);
     return h_finish("test_kernels");
