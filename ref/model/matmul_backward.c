@@ -23,8 +23,9 @@
  * keeps exactly that order per element, whatever the blocking, the vector
  * width or the thread count, so every version gives the same bits: tasks
  * of BT rows x BC columns (one thread each); inside, weight rows in blocks
- * of bo (a bo x BC block stays in L1 while BT rows use it), 4 rows x 16
- * columns of dx held in vector registers across a block of weight rows.
+ * of bo (a bo x BC block stays in L1 or L2 while BT rows use it), 4 rows x
+ * 16 columns of dx held in vector registers across a block of weight rows
+ * (the longer the block, the fewer loads and stores of dx per product).
  * On x86-64 (the AVX-512 and AVX2 clones) each 64-column chunk of the
  * block is first packed side by side (rows of W whose stride is a multiple
  * of 1 KiB share a few L1 sets)
@@ -32,9 +33,11 @@
  * in % 16 columns use one vector on zero-padded copies. */
 #define BT 64       /* rows of dx per task */
 #define BC 256      /* columns of dx per task (multiple of LANES) */
-#define BO 64       /* most weight rows per block: bo, 64 in the AVX2
-                       clone (twice as long a run of its short kernel
-                       loop: 5-8% faster there), 32 elsewhere */
+#define BO 128      /* most weight rows per block: bo, 128 in the AVX-512
+                       clone (Zen 4, bench_kernels: dx 6-15% faster than
+                       32), 64 in the AVX2 clone (twice as long a run of
+                       its short kernel loop: 5-8% faster there than 32),
+                       32 elsewhere */
 
 /* The definition on a block: rows [t0, t1), columns [i0, i1), weight rows
  * [o0, o1) with wo = &W[o0][i0] and row stride ws. */
@@ -297,7 +300,7 @@ ALWAYS_INLINE void bwd_body(lr_float *dx, const lr_float *dy, const void *w,
 {
     lr_float buf[BO * BC], pk[BO * 4 * LANES];
     const int direct = dt == LR_FLOAT_DTYPE, len = i1 - i0;
-    const int bo = wide == 2 ? BO : BO / 2;
+    const int bo = wide == 1 ? BO : wide == 2 ? BO / 2 : BO / 4;
     const int iv1 = i0 + (len - len % LANES);
     /* x86-64 clones: the columns [i0, ix4) in chunks of 4 vectors, each
      * chunk's bo weight rows packed side by side in pk (rows of W a power
