@@ -41,6 +41,14 @@ VEC_INLINE exp_d4 exp_splat(double c)
     return v;
 }
 
+/* 4 lr_floats as doubles (exact) */
+VEC_INLINE exp_d4 exp_load4(const lr_float *p)
+{
+    exp_d4 v;
+    v[0] = p[0]; v[1] = p[1]; v[2] = p[2]; v[3] = p[3];
+    return v;
+}
+
 /* lr_exp of each lane, the same bits. */
 VEC_INLINE exp_d4 exp_v4(exp_d4 x)
 {

@@ -20,16 +20,6 @@
 
 #include "core/exp_internal.h"
 
-#if VEC_HAVE
-/* 4 logits as doubles */
-VEC_INLINE exp_d4 row4(const lr_float *p)
-{
-    exp_d4 v;
-    v[0] = p[0]; v[1] = p[1]; v[2] = p[2]; v[3] = p[3];
-    return v;
-}
-#endif
-
 /* sum over j ascending of exp(row[j] - mx) in double (lr_exp), 4 exps at
  * a time where the build has vectors (exp_v4: lr_exp's bits) */
 VEC_INLINE double sum_exp_body(const lr_float *row, int V, double mx)
@@ -39,7 +29,7 @@ VEC_INLINE double sum_exp_body(const lr_float *row, int V, double mx)
 #if VEC_HAVE
     const exp_d4 m4 = exp_splat(mx);
     for (; j + 4 <= V; j += 4) {
-        const exp_d4 e = exp_v4(row4(row + j) - m4);
+        const exp_d4 e = exp_v4(exp_load4(row + j) - m4);
         s += e[0];
         s += e[1];
         s += e[2];
@@ -58,7 +48,7 @@ VEC_INLINE void dlogits_body(lr_float *d, const lr_float *row, int V, int y,
 #if VEC_HAVE
     const exp_d4 l4 = exp_splat(lse), g4 = exp_splat(grad_scale);
     for (; j + 4 <= V; j += 4) {
-        const exp_d4 p = exp_v4(row4(row + j) - l4);
+        const exp_d4 p = exp_v4(exp_load4(row + j) - l4);
         exp_d4 o = p; /* p - 0 is p */
         int l;
         for (l = 0; l < 4; l++) /* p - 1 at the target, as below */

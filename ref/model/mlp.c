@@ -28,16 +28,6 @@ static void silu_backward(lr_float *dgate, lr_float *dup, const lr_float *dact,
     dgate[i] = dact[i] * up[i] * (lr_float)(sg * (1.0 + g * (1.0 - sg)));
 }
 
-#if VEC_HAVE
-/* 4 values as doubles */
-VEC_INLINE exp_d4 four(const lr_float *p)
-{
-    exp_d4 v;
-    v[0] = p[0]; v[1] = p[1]; v[2] = p[2]; v[3] = p[3];
-    return v;
-}
-#endif
-
 /* Elements [i0, i1) of the forward, 4 at a time where the build has
  * vectors (exp_v4 is lr_exp's bits, the rest the same operations). */
 VEC_INLINE void fwd_body(lr_float *act, const lr_float *gate,
@@ -46,7 +36,7 @@ VEC_INLINE void fwd_body(lr_float *act, const lr_float *gate,
     size_t i = i0;
 #if VEC_HAVE
     for (; i + 4 <= i1; i += 4) {
-        const exp_d4 g = four(gate + i), one = exp_splat(1.0);
+        const exp_d4 g = exp_load4(gate + i), one = exp_splat(1.0);
         const exp_d4 s = g / (one + exp_v4(-g));
         int l;
         for (l = 0; l < 4; l++) act[i + l] = (lr_float)s[l] * up[i + l];
@@ -63,7 +53,7 @@ VEC_INLINE void bwd_body(lr_float *dgate, lr_float *dup, const lr_float *dact,
     size_t i = i0;
 #if VEC_HAVE
     for (; i + 4 <= i1; i += 4) {
-        const exp_d4 g = four(gate + i), one = exp_splat(1.0);
+        const exp_d4 g = exp_load4(gate + i), one = exp_splat(1.0);
         const exp_d4 sg = one / (one + exp_v4(-g));
         const exp_d4 a = g * sg, b = sg * (one + g * (one - sg));
         int l;
