@@ -59,7 +59,7 @@ FNR == 1 { incom = 0; depth = 0; doc = 0; instmt = 0 }
         }
     }
 }
-' include/llamaref/*.h)
+' $(find include/llamaref -name '*.h' | sort))
 if [ -z "$undocumented" ]; then ok
 else bad "public functions without a comment at their declaration:
 $undocumented"; fi

@@ -50,14 +50,8 @@ int lr_generate_tokens(lr_decoder *dec, lr_sampler *smp, int n_new,
                        int (*on_token)(void *ctx, int id, int index, lr_error *err),
                        void *ctx, int *generated, lr_error *err);
 
-/* A whole generation from a prompt (`llamaref generate`): a decoder for
- * n_prompt + n_new positions (KV cache), the prompt fed at position 0,
- * then lr_generate_tokens with a sampler of o's settings (sampler.h) and
- * on_token(ctx, ...) for each new token.  *prompt_s and *gen_s: the
- * wall-clock seconds (lr_clock_seconds) of the prompt and of the loop;
- * *generated as lr_generate_tokens.  Returns 0; -1 with err set before
- * the first token; -2 with err set when the loop failed (tokens may have
- * been passed on). */
+/* The settings of lr_generate_run: the sampler's (sampler.h) and the
+ * loop's. */
 typedef struct lr_generate_options {
     int n_new;                      /* new tokens at most */
     double temperature, top_p, min_p;
@@ -66,6 +60,15 @@ typedef struct lr_generate_options {
     const int *stops;               /* [n_stops] ids that end the loop */
     int n_stops;
 } lr_generate_options;
+
+/* A whole generation from a prompt (`llamaref generate`): a decoder for
+ * n_prompt + n_new positions (KV cache), the prompt fed at position 0,
+ * then lr_generate_tokens with a sampler of o's settings (sampler.h) and
+ * on_token(ctx, ...) for each new token.  *prompt_s and *gen_s: the
+ * wall-clock seconds (lr_clock_seconds) of the prompt and of the loop;
+ * *generated as lr_generate_tokens.  Returns 0; -1 with err set before
+ * the first token; -2 with err set when the loop failed (tokens may have
+ * been passed on). */
 int lr_generate_run(const lr_model *m, const int *ids, int n_prompt,
                     const lr_generate_options *o,
                     int (*on_token)(void *ctx, int id, int index, lr_error *err),
