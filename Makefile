@@ -289,7 +289,8 @@ $(B)/bench_kernels: tests/bench/bench_kernels.c $(B)/libllamaref.a
 # step and, when the python has them, transformers + PEFT) with same-run
 # ratios, on stories260K and on a random ~100M-parameter Llama written by
 # make_random_model.  With OMP=1 at 1 and 2 threads (BENCH_THREADS), else at
-# 1; BENCH_MODELS, BENCH_FULL=0 narrow it.  Issue 16's whole table:
+# 1; BENCH_MODELS, BENCH_FULL=0 narrow it; BENCH_ROUNDS=N alternates N
+# rounds and adds the ratios of each side's best.  Issue 16's whole table:
 #   ORACLE_ENV=... make OMP=1 B=build-omp BIN=build-omp/llamaref bench-train
 # Figures and command: docs/performance.md.
 bench-train: $(BIN) $(B)/bench/make_random_model

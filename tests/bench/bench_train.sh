@@ -8,7 +8,10 @@
 # (OMP=1: llamaref was built with OpenMP; it is run with OMP_NUM_THREADS
 # set to each count of $BENCH_THREADS, default "1 2"; without OpenMP only
 # 1 thread is measured).  $BENCH_MODELS (default "stories260K random100M")
-# and $BENCH_FULL (default 1: also full-parameter training) narrow the run.
+# and $BENCH_FULL (default 1: also full-parameter training) narrow the run;
+# $BENCH_ROUNDS (default 1) repeats each model and thread count's lines,
+# the implementations alternating, then prints the ratios of each one's
+# best tokens/s ("best of N").
 #
 # Per model and thread count, one line each:
 #   llamaref train (LoRA)             the step measured
@@ -37,6 +40,8 @@ THREADS=1
 [ "$OMP" = 1 ] && THREADS=${BENCH_THREADS:-1 2}
 MODELS=${BENCH_MODELS:-stories260K random100M}
 FULL=${BENCH_FULL:-1}
+ROUNDS=${BENCH_ROUNDS:-1}
+case $ROUNDS in ''|*[!0-9]*|0) echo "bench_train.sh: BENCH_ROUNDS must be a count >= 1, not '$ROUNDS'" >&2; exit 2 ;; esac
 mkdir -p "$W"
 [ -x /usr/bin/time ] || { echo "bench_train.sh: needs /usr/bin/time (GNU time)" >&2; exit 1; }
 $PY -c "import torch" 2>/dev/null || { echo "bench_train.sh: needs $PY with torch" >&2; exit 1; }
@@ -61,6 +66,8 @@ llamaref_run() { # label model data threads [--full]
     row "$1" "$what ($steps steps)" "$4" "$tps" "$ms" "$(rss_mb "$o.log")"
     ours=$tps
 }
+
+best() { awk -v a="$1" -v b="$2" 'BEGIN { print (b + 0 > a + 0 ? b : a) }'; }
 
 ratio() { # label threads: llamaref's tokens/s over the last torch run's
     awk -v l="$1" -v t="$2" -v a="$ours" -v b="$tps" -v w="$what" 'BEGIN {
@@ -102,14 +109,25 @@ for m in $MODELS; do
     *) echo "bench_train.sh: unknown model $m (stories260K, random100M)" >&2; exit 2 ;;
     esac
     for t in $THREADS; do
-        llamaref_run $m "$model" "$data" $t
-        torch_run $m "$cfg" "$data" $t; ratio $m $t
-        [ $HF = 1 ] && { torch_run $m "$cfg" "$data" $t --hf; ratio $m $t; }
-        [ "$FULL" = 1 ] || continue
-        llamaref_run $m "$model" "$data" $t --full
-        if [ $HF = 1 ]; then torch_run $m "$cfg" "$data" $t --hf --full
-        else torch_run $m "$cfg" "$data" $t --full; fi
-        ratio $m $t
+        # $ROUNDS rounds, the implementations alternating within each; with
+        # more than one, each implementation's best tokens/s and the ratios
+        # of the bests follow (a neighbour's load slows whichever runs then)
+        k=0; bl=0; bt=0; bh=0; blf=0; bhf=0; fw=""
+        while [ $k -lt "$ROUNDS" ]; do
+            k=$((k + 1))
+            llamaref_run $m "$model" "$data" $t; bl=$(best $bl $ours)
+            torch_run $m "$cfg" "$data" $t; ratio $m $t; bt=$(best $bt $tps)
+            [ $HF = 1 ] && { torch_run $m "$cfg" "$data" $t --hf; ratio $m $t; bh=$(best $bh $tps); }
+            [ "$FULL" = 1 ] || continue
+            llamaref_run $m "$model" "$data" $t --full; blf=$(best $blf $ours)
+            if [ $HF = 1 ]; then torch_run $m "$cfg" "$data" $t --hf --full
+            else torch_run $m "$cfg" "$data" $t --full; fi
+            ratio $m $t; bhf=$(best $bhf $tps); fw="$what"
+        done
+        [ "$ROUNDS" -gt 1 ] || continue
+        ours=$bl; tps=$bt; what="torch, best of $ROUNDS ($bl / $bt tok/s)"; ratio $m $t
+        [ $HF = 1 ] && { tps=$bh; what="HF+PEFT, torch, best of $ROUNDS ($bl / $bh tok/s)"; ratio $m $t; }
+        [ "$FULL" = 1 ] && { ours=$blf; tps=$bhf; what="$fw, best of $ROUNDS ($blf / $bhf tok/s)"; ratio $m $t; }
     done
 done
 echo "load at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
