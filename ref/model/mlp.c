@@ -7,9 +7,8 @@
 
 /* Below this many elements the loops stay on one thread.  Each element
  * costs one double exp (~14 ns on a Zen 3 core with libm's exp, a few with
- * exp_v4): 4096 take ~60 us, ample
- * to pay for a parallel region (a training example of stories260K has
- * 128 x 172 = 22016). */
+ * exp_v4): 4096 take tens of microseconds, still more than a parallel
+ * region (a training example of stories260K has 128 x 172 = 22016). */
 #define SWIGLU_PAR_MIN 4096
 
 /* act = silu(g) u, silu(g) = g / (1 + exp(-g)) in double (lr_exp) */
