@@ -10,8 +10,9 @@
  * arithmetic in plain C.  The x86-64 clones also copy the 4 rows of x and
  * groups of W rows into interleaved buffers (one stream each, exact
  * copies), finish the 16 outputs of a block with vector pair sums (the
- * same tree as vsum), and decode (one token) one weight row after the
- * other; every output keeps the order documented in matmul.h (each lane
+ * same tree as vsum; the AVX-512 clone keeps a whole block in registers
+ * and adds the 16 outputs' tails in 16 lanes, block_4x4p), and decode
+ * (one token) one weight row after the other; every output keeps the order documented in matmul.h (each lane
  * sums its k in ascending order from zero, then the tree, then the tail),
  * which tests/model/test_matmul.c checks bit for bit.  The AVX2 clone
  * (x86 == 2 in columns_body) holds each 16-lane vector as two 32-byte
@@ -49,7 +50,9 @@
 #define COLS 64     /* W rows per parallel task */
 #define XP 4096     /* longest rows packed (kernel_4x4p; multiple of LANES) */
 #define WP 65536    /* packed weights per group (>= NR * XP) */
-#define PK (MR2 * XP + WP + 2048 / sizeof(lr_float)) /* scratch per thread */
+/* scratch per thread: x, W, W's tails (block_4x4p; fewer than LANES <= kv
+ * values per row, so at most WP), x's tails */
+#define PK (MR2 * XP + WP + 2048 / sizeof(lr_float) + WP + MR * LANES)
 
 #if HAVE_X86_DISPATCH
 #include "matmul_avx2.h" /* the AVX2 clone's kernels (*_pieces) */
@@ -372,6 +375,73 @@ ALWAYS_INLINE void finish_block(const mm_args *a, vec (*acc)[NR], int mr,
         }
     }
 }
+
+typedef lr_float vec4 __attribute__((vector_size(4 * sizeof(lr_float))));
+
+/* The AVX-512 clone's whole packed MR x NR block y[t:t+4][o:o+4] in
+ * registers: kernel_4x4p from zero accumulators, finish_block's tree
+ * (lane j = vsum(acc[j / NR][j % NR])), then its tail in 16 lanes at once
+ * (lane j adds x[t + j / NR][kv + k] * w[o + j % NR][kv + k], k
+ * ascending: each output's sum in finish_block's order).  xt, wt: the
+ * tails packed 4 values per k (rows of x, rows of W); nt tail values.
+ * (kernel_4x4p + finish_block kept acc in memory: zeroed, loaded, stored
+ * and loaded again, a third of the kernel's time at in_dim 64.) */
+ALWAYS_INLINE void block_4x4p(const mm_args *a, const lr_float *xp,
+                              const lr_float *wp, int nk, const lr_float *xt,
+                              const lr_float *wt, int nt, int t, int o)
+{
+    vec a00 = vzero(), a01 = vzero(), a02 = vzero(), a03 = vzero();
+    vec a10 = vzero(), a11 = vzero(), a12 = vzero(), a13 = vzero();
+    vec a20 = vzero(), a21 = vzero(), a22 = vzero(), a23 = vzero();
+    vec a30 = vzero(), a31 = vzero(), a32 = vzero(), a33 = vzero();
+    vec s;
+    int k, i;
+    for (k = 0; k < nk; k += LANES, xp += MR * LANES, wp += NR * LANES) {
+        vec w0 = vload(wp), w1 = vload(wp + LANES);
+        vec w2 = vload(wp + 2 * LANES), w3 = vload(wp + 3 * LANES);
+        vec x;
+        x = vload(xp);
+        a00 = vmuladd(a00, x, w0); a01 = vmuladd(a01, x, w1);
+        a02 = vmuladd(a02, x, w2); a03 = vmuladd(a03, x, w3);
+        x = vload(xp + LANES);
+        a10 = vmuladd(a10, x, w0); a11 = vmuladd(a11, x, w1);
+        a12 = vmuladd(a12, x, w2); a13 = vmuladd(a13, x, w3);
+        x = vload(xp + 2 * LANES);
+        a20 = vmuladd(a20, x, w0); a21 = vmuladd(a21, x, w1);
+        a22 = vmuladd(a22, x, w2); a23 = vmuladd(a23, x, w3);
+        x = vload(xp + 3 * LANES);
+        a30 = vmuladd(a30, x, w0); a31 = vmuladd(a31, x, w1);
+        a32 = vmuladd(a32, x, w2); a33 = vmuladd(a33, x, w3);
+    }
+    /* finish_block's levels with v[0..15] = a00, a01, ..., a33 */
+    s = vpairsum(vpairsum(vpairsum(vpairsum(a00, a01), vpairsum(a02, a03)),
+                          vpairsum(vpairsum(a10, a11), vpairsum(a12, a13))),
+                 vpairsum(vpairsum(vpairsum(a20, a21), vpairsum(a22, a23)),
+                          vpairsum(vpairsum(a30, a31), vpairsum(a32, a33))));
+    for (k = 0; k < nt; k++) {
+        vec4 xv, wv;
+        memcpy(&xv, xt + 4 * k, sizeof xv);
+        memcpy(&wv, wt + 4 * k, sizeof wv);
+        s = s + __builtin_shufflevector(xv, xv, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2,
+                                        2, 2, 3, 3, 3, 3) *
+                    __builtin_shufflevector(wv, wv, 0, 1, 2, 3, 0, 1, 2, 3, 0,
+                                            1, 2, 3, 0, 1, 2, 3);
+    }
+    for (i = 0; i < MR; i++)
+        memcpy(a->y + (size_t)(t + i) * a->out_dim + o,
+               (const lr_float *)(const void *)&s + i * NR,
+               sizeof(lr_float) * NR);
+}
+
+/* dst[4 k + r] = rows[r][k] for r < 4, k < nt: a block's tail, packed for
+ * block_4x4p. */
+ALWAYS_INLINE void pack_tail(lr_float *dst, const lr_float *const rows[4],
+                             int nt)
+{
+    int k, r;
+    for (k = 0; k < nt; k++)
+        for (r = 0; r < 4; r++) dst[4 * k + r] = rows[r][k];
+}
 #else
 #define HAVE_SHUFFLE 0
 #endif
@@ -432,6 +502,10 @@ ALWAYS_INLINE void columns_body(const mm_args *a, int o0, int o1, int x86,
         lr_float *const xp = pk;
         lr_float *const wp =
             packed ? pk + MR2 * XP + 2048 / sizeof(lr_float) : NULL;
+        /* the AVX-512 clone's tails for block_4x4p (x86 == 1) */
+        const int nt_tail = in - kv;
+        lr_float *const wt = packed ? wp + WP : NULL;
+        lr_float *const xt = packed ? wp + 2 * WP : NULL;
         const int g = packed ? (WP / kv) / NR * NR : o1 - o0;
         int g0;
         for (g0 = o0; g0 < o1; g0 += g) {
@@ -441,6 +515,12 @@ ALWAYS_INLINE void columns_body(const mm_args *a, int o0, int o1, int x86,
                 row_ptrs(wrow, NR, a->w, o, g1 - o, in);
                 pack_rows(wp + (size_t)(o - g0) * kv, wrow, NR, kv,
                           x86 == 2 ? 3 : x86);
+#if HAVE_SHUFFLE
+                if (x86 == 1) {
+                    for (b = 0; b < NR; b++) wrow[b] += kv;
+                    pack_tail(wt + (size_t)(o - g0) * nt_tail, wrow, nt_tail);
+                }
+#endif
             }
             for (t = 0; t < a->n; t += mr) {
                 const int nt = a->n - t < mr ? a->n - t : mr;
@@ -448,10 +528,25 @@ ALWAYS_INLINE void columns_body(const mm_args *a, int o0, int o1, int x86,
                 int r;
                 row_ptrs(xs, mr, a->x, t, nt, in);
                 if (packed) pack_rows(xp, xs, mr, kv, x86);
+#if HAVE_SHUFFLE
+                if (packed && x86 == 1 && nt == MR) {
+                    const lr_float *xk[MR];
+                    for (r = 0; r < MR; r++) xk[r] = xs[r] + kv;
+                    pack_tail(xt, xk, nt_tail);
+                }
+#endif
                 for (o = g0; o < g1; o += NR) {
                     const int nb = g1 - o < NR ? g1 - o : NR;
                     const lr_float *wrow[NR];
                     vec acc[MR2][NR];
+#if HAVE_SHUFFLE
+                    if (packed && x86 == 1 && nt == MR && nb == NR) {
+                        block_4x4p(a, xp, wp + (size_t)(o - g0) * kv, kv, xt,
+                                   wt + (size_t)(o - g0) * nt_tail, nt_tail,
+                                   t, o);
+                        continue;
+                    }
+#endif
                     row_ptrs(wrow, NR, a->w, o, nb, in);
                     /* the AVX2 clone's packed kernel starts its first
                      * passes from zero registers and writes all of acc */
