@@ -5,14 +5,17 @@
  * has a fixed order (keys ascending, or d ascending in a dot product).
  *
  * Speed without changing a bit: loops stop at the causal edge (keys past
- * it have probability exactly 0 and add nothing); the dot products of 8
- * keys run side by side (8 independent sums, each in the definition's
- * order); sums over keys keep a slice of the output row in vector
+ * it have probability exactly 0 and add nothing); the dot products with
+ * the keys (and, in the backward, the values) run 32 keys side by side on
+ * a transposed copy of one kv head (lanes over keys, each lane the
+ * definition's sum over d), or 8 side by side in scalars without vectors
+ * and for fewer than 8 query rows; sums over keys keep a slice of the output row in vector
  * registers, lanes over d (GCC/clang vector extensions, AVX-512/AVX2
  * chosen at run time as in matmul.c; plain C elsewhere, same bits).
  * Depends on: common, core/exp_internal.h (lr_exp and its vector form) and
  * core/vec_internal.h (the vector types). */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "llamaref/model/attention.h"
@@ -55,6 +58,59 @@ VEC_INLINE void key_dots(lr_float *dot, const lr_float *q, const lr_float *k,
         dot[j] = s;
     }
 }
+
+#if VEC_HAVE
+/* Keys side by side: kt[d * ld + j] = k_j[d] for j < nk (zero up to ld, a
+ * multiple of KT_BLOCK), copied from rows kvdim apart. */
+#define KT_BLOCK 32
+VEC_INLINE void transpose_keys(lr_float *kt, const lr_float *k, size_t kvdim,
+                               int hd, int nk, int ld)
+{
+    int j, d;
+    for (j = 0; j < nk; j++)
+        for (d = 0; d < hd; d++) kt[(size_t)d * ld + j] = k[(size_t)j * kvdim + d];
+    for (d = 0; d < hd; d++)
+        for (j = nk; j < ld; j++) kt[(size_t)d * ld + j] = 0;
+}
+
+/* key_dots on transposed keys (kt, ld from transpose_keys): lane j of a
+ * vector is key j's sum over d ascending, from 0, so each dot is
+ * key_dots' (one scalar chain per key, 8 keys side by side, took a sixth
+ * of a stories260K step at head_dim 8); KT_BLOCK keys per pass, padding
+ * lanes computed and dropped.  narrow: 8-lane vectors (AVX2 clones). */
+VEC_INLINE void key_dots_t(lr_float *dot, const lr_float *q,
+                           const lr_float *kt, int ld, int hd, int nk,
+                           int narrow)
+{
+    lr_float blk[KT_BLOCK];
+    int j, d;
+    for (j = 0; j < nk; j += KT_BLOCK) {
+        const lr_float *kj = kt + j;
+        lr_float *o = j + KT_BLOCK <= nk ? dot + j : blk;
+        if (narrow) {
+            vec8 s0 = {0}, s1 = {0}, s2 = {0}, s3 = {0};
+            for (d = 0; d < hd; d++, kj += ld) {
+                const vec8 qd = v8_splat(q[d]);
+                s0 += qd * v8_load(kj);
+                s1 += qd * v8_load(kj + 8);
+                s2 += qd * v8_load(kj + 16);
+                s3 += qd * v8_load(kj + 24);
+            }
+            v8_store(o, s0); v8_store(o + 8, s1);
+            v8_store(o + 16, s2); v8_store(o + 24, s3);
+        } else {
+            vec16 s0 = {0}, s1 = {0};
+            for (d = 0; d < hd; d++, kj += ld) {
+                const vec16 qd = v16_splat(q[d]);
+                s0 += qd * v16_load(kj);
+                s1 += qd * v16_load(kj + 16);
+            }
+            v16_store(o, s0); v16_store(o + 16, s1);
+        }
+        if (o == blk) memcpy(dot + j, blk, sizeof *dot * (size_t)(nk - j));
+    }
+}
+#endif
 
 /* o[d] = sum over keys j < nk ascending with pr[j] != 0 of w[j] v_j[d]
  * (rows of v kvdim apart), starting from 0, for d < hd.  narrow (the AVX2
@@ -142,16 +198,26 @@ VEC_INLINE void row_axpy(lr_float *y, lr_float a, const lr_float *x, int hd,
  *   pr_j = exp(sc_j - max) / sum_j' exp(sc_j' - max)   (lr_exp and the
  *          sum in double; a row that sees no key gets 0 everywhere)
  * q [hd]; k: the row of key 0 of this kv head, rows kvdim apart [Tk];
- * sc, pr [Tk] (pr may alias sc: then only the probabilities remain).
- * Returns the number of keys up to the causal edge (later ones: pr 0). */
+ * sc, pr [Tk] (pr may alias sc: then only the probabilities remain);
+ * kt, ld: the keys transposed (transpose_keys, at least up to the causal
+ * edge), or NULL (then k).  Returns the number of keys up to the causal edge (later ones: pr 0). */
 VEC_INLINE int probs_row(lr_float *sc, lr_float *pr, const lr_float *q,
                          const lr_float *k, size_t kvdim, int hd, int Tk,
-                         int last, const unsigned char *key_mask, double scale)
+                         int last, const unsigned char *key_mask, double scale,
+                         const lr_float *kt, int ld, int narrow)
 {
     const int nk = last + 1 < Tk ? last + 1 : Tk;
     double mx = -HUGE_VAL, sum = 0;
     int j = 0;
-    key_dots(sc, q, k, kvdim, hd, nk);
+    (void)narrow;
+#if VEC_HAVE
+    if (kt)
+        key_dots_t(sc, q, kt, ld, hd, nk, narrow);
+    else
+#else
+    (void)kt; (void)ld;
+#endif
+        key_dots(sc, q, k, kvdim, hd, nk);
 #if VEC_HAVE
     /* no masked key: 4 at a time, the same product and rounding per score,
      * the largest in 4 lanes (one running maximum was a chain of
@@ -246,16 +312,44 @@ typedef struct attn_args {
     const lr_attn_shape *s;
 } attn_args;
 
-/* Forward rows [i0, i1) of query head h. */
+/* The row length of the transposed keys for Tk keys (0 where there are no
+ * vectors), and the per-thread buffer the fast kernels take for them
+ * (keys and values of one kv head), or NULL. */
+static int kt_ld(int Tk)
+{
+#if VEC_HAVE
+    return (Tk + KT_BLOCK - 1) / KT_BLOCK * KT_BLOCK;
+#else
+    (void)Tk;
+    return 0;
+#endif
+}
+
+/* Fewer query rows than this read each key too few times to pay for a
+ * copy (decoding: 1): key_dots on the rows, the same bits. */
+#define KT_MIN_ROWS 8
+
+static lr_float *kt_alloc(const lr_attn_shape *s)
+{
+    const size_t n = 2 * (size_t)s->head_dim * (size_t)kt_ld(s->Tk);
+    return n && s->Tq >= KT_MIN_ROWS ? malloc(sizeof(lr_float) * n) : NULL;
+}
+
+/* Forward rows [i0, i1) of query head h; tb: kt_size values or NULL. */
 VEC_INLINE void fwd_rows(const attn_args *a, int h, int i0, int i1,
-                         int narrow)
+                         lr_float *tb, int narrow)
 {
     const lr_attn_shape *s = a->s;
     const int H = s->n_heads, KV = s->n_kv_heads, hd = s->head_dim;
     const int Tq = s->Tq, Tk = s->Tk, kvh = h / (H / KV);
     const size_t qdim = (size_t)H * hd, kvdim = (size_t)KV * hd;
     const double scale = 1.0 / sqrt((double)hd);
+    const int nkmax = s->q_off + i1 < Tk ? s->q_off + i1 : Tk;
+    const int ld = kt_ld(nkmax);
     int i;
+#if VEC_HAVE
+    if (tb) transpose_keys(tb, a->k + (size_t)kvh * hd, kvdim, hd, nkmax, ld);
+#endif
     for (i = i0; i < i1; i++) {
         const lr_float *qi = a->q + (size_t)i * qdim + (size_t)h * hd;
         lr_float *oi = a->out + (size_t)i * qdim + (size_t)h * hd;
@@ -264,16 +358,18 @@ VEC_INLINE void fwd_rows(const attn_args *a, int h, int i0, int i1,
         lr_float *pr = a->probs ? a->probs + ((size_t)h * Tq + i) * Tk : sc;
         const int last = s->q_off + i; /* causal: keys 0 .. last */
         const int nk = probs_row(sc, pr, qi, a->k + (size_t)kvh * hd, kvdim,
-                                 hd, Tk, last, a->key_mask, scale);
+                                 hd, Tk, last, a->key_mask, scale, tb, ld,
+                                 narrow);
         weighted_rows(oi, pr, pr, a->v + (size_t)kvh * hd, kvdim, hd, nk,
                       narrow);
     }
 }
 
 /* Backward of kv head kvh and the query heads sharing it (derivation in
- * lr_attention_backward); pr, dp: 2 Tk scratch values. */
+ * lr_attention_backward); pr, dp: 2 Tk scratch values; tb: kt_size values
+ * or NULL. */
 VEC_INLINE void bwd_kv_head(const attn_args *a, int kvh, lr_float *scr,
-                            lr_float *dp, int narrow)
+                            lr_float *dp, lr_float *tb, int narrow)
 {
     const lr_float *pr;
     const lr_attn_shape *s = a->s;
@@ -283,7 +379,15 @@ VEC_INLINE void bwd_kv_head(const attn_args *a, int kvh, lr_float *scr,
     const double scale = 1.0 / sqrt((double)hd);
     const lr_float *k = a->k + (size_t)kvh * hd, *v = a->v + (size_t)kvh * hd;
     lr_float *dk = a->dk + (size_t)kvh * hd, *dv = a->dv + (size_t)kvh * hd;
+    const int ld = kt_ld(Tk);
+    lr_float *const vt = tb ? tb + (size_t)hd * ld : NULL;
     int h, i, j;
+#if VEC_HAVE
+    if (tb) {
+        transpose_keys(tb, k, kvdim, hd, Tk, ld);
+        transpose_keys(vt, v, kvdim, hd, Tk, ld);
+    }
+#endif
     for (h = kvh * group; h < (kvh + 1) * group; h++)
         for (i = 0; i < Tq; i++) {
             const lr_float *qi = a->q + (size_t)i * qdim + (size_t)h * hd;
@@ -298,11 +402,16 @@ VEC_INLINE void bwd_kv_head(const attn_args *a, int kvh, lr_float *scr,
                 nk = s->q_off + i + 1 < Tk ? s->q_off + i + 1 : Tk;
             } else {
                 nk = probs_row(scr, scr, qi, k, kvdim, hd, Tk, s->q_off + i,
-                               a->key_mask, scale);
+                               a->key_mask, scale, tb, ld, narrow);
                 pr = scr;
             }
             /* dP and the row's sum_k P dP; dv */
-            key_dots(dp, gi, v, kvdim, hd, nk);
+#if VEC_HAVE
+            if (vt)
+                key_dots_t(dp, gi, vt, ld, hd, nk, narrow);
+            else
+#endif
+                key_dots(dp, gi, v, kvdim, hd, nk);
             for (j = 0; j < nk; j++) {
                 if (pr[j] == 0) {
                     dp[j] = 0;
@@ -321,45 +430,49 @@ VEC_INLINE void bwd_kv_head(const attn_args *a, int kvh, lr_float *scr,
         }
 }
 
-typedef void (*fwd_fn)(const attn_args *, int, int, int);
-typedef void (*bwd_fn)(const attn_args *, int, lr_float *, lr_float *);
+typedef void (*fwd_fn)(const attn_args *, int, int, int, lr_float *);
+typedef void (*bwd_fn)(const attn_args *, int, lr_float *, lr_float *,
+                       lr_float *);
 
-static void attn_fwd_generic(const attn_args *a, int h, int i0, int i1)
+static void attn_fwd_generic(const attn_args *a, int h, int i0, int i1,
+                             lr_float *tb)
 {
-    fwd_rows(a, h, i0, i1, 0);
+    fwd_rows(a, h, i0, i1, tb, 0);
 }
 
 static void attn_bwd_generic(const attn_args *a, int kvh, lr_float *pr,
-                             lr_float *dp)
+                             lr_float *dp, lr_float *tb)
 {
-    bwd_kv_head(a, kvh, pr, dp, 0);
+    bwd_kv_head(a, kvh, pr, dp, tb, 0);
 }
 
 #if VEC_X86_DISPATCH
 __attribute__((target("avx512f")))
-static void attn_fwd_avx512(const attn_args *a, int h, int i0, int i1)
+static void attn_fwd_avx512(const attn_args *a, int h, int i0, int i1,
+                         lr_float *tb)
 {
-    fwd_rows(a, h, i0, i1, 0);
+    fwd_rows(a, h, i0, i1, tb, 0);
 }
 
 __attribute__((target("avx512f")))
 static void attn_bwd_avx512(const attn_args *a, int kvh, lr_float *pr,
-                            lr_float *dp)
+                            lr_float *dp, lr_float *tb)
 {
-    bwd_kv_head(a, kvh, pr, dp, 0);
+    bwd_kv_head(a, kvh, pr, dp, tb, 0);
 }
 
 __attribute__((target("avx2")))
-static void attn_fwd_avx2(const attn_args *a, int h, int i0, int i1)
+static void attn_fwd_avx2(const attn_args *a, int h, int i0, int i1,
+                         lr_float *tb)
 {
-    fwd_rows(a, h, i0, i1, 1); /* 1: narrow */
+    fwd_rows(a, h, i0, i1, tb, 1); /* 1: narrow */
 }
 
 __attribute__((target("avx2")))
 static void attn_bwd_avx2(const attn_args *a, int kvh, lr_float *pr,
-                          lr_float *dp)
+                            lr_float *dp, lr_float *tb)
 {
-    bwd_kv_head(a, kvh, pr, dp, 1); /* 1: narrow */
+    bwd_kv_head(a, kvh, pr, dp, tb, 1); /* 1: narrow */
 }
 #endif
 
@@ -395,10 +508,17 @@ void lr_attention_forward(lr_float *out, lr_float *scores, lr_float *probs,
     a.out = out; a.scores = scores; a.probs = probs; a.scratch = scratch;
     a.q = q; a.k = k; a.v = v; a.key_mask = key_mask; a.s = s;
 #ifdef LR_OMP
-#pragma omp parallel for schedule(static) \
-    if ((double)s->Tq * s->Tk * s->n_heads * s->head_dim > 65536.0)
+#pragma omp parallel if ((double)s->Tq * s->Tk * s->n_heads * s->head_dim > 65536.0)
 #endif
-    for (h = 0; h < s->n_heads; h++) fn(&a, h, 0, s->Tq);
+    {
+        /* the keys transposed (fwd_rows), per thread; NULL: the same bits */
+        lr_float *tb = kt_alloc(s);
+#ifdef LR_OMP
+#pragma omp for schedule(static)
+#endif
+        for (h = 0; h < s->n_heads; h++) fn(&a, h, 0, s->Tq, tb);
+        free(tb);
+    }
 }
 
 void lr_attention_backward(lr_float *dq, lr_float *dk, lr_float *dv,
@@ -437,12 +557,19 @@ void lr_attention_backward_saved(lr_float *dq, lr_float *dk, lr_float *dv,
     a.q = q; a.k = k; a.v = v; a.key_mask = key_mask; a.s = s;
     a.saved = probs;
 #ifdef LR_OMP
-#pragma omp parallel for schedule(static) \
-    if ((double)s->Tq * s->Tk * s->n_heads * s->head_dim > 65536.0)
+#pragma omp parallel if ((double)s->Tq * s->Tk * s->n_heads * s->head_dim > 65536.0)
 #endif
-    for (kvh = 0; kvh < s->n_kv_heads; kvh++)
-        fn(&a, kvh, scratch + (size_t)kvh * 2 * s->Tk,
-           scratch + (size_t)kvh * 2 * s->Tk + s->Tk);
+    {
+        /* keys and values transposed (bwd_kv_head), per thread */
+        lr_float *tb = kt_alloc(s);
+#ifdef LR_OMP
+#pragma omp for schedule(static)
+#endif
+        for (kvh = 0; kvh < s->n_kv_heads; kvh++)
+            fn(&a, kvh, scratch + (size_t)kvh * 2 * s->Tk,
+               scratch + (size_t)kvh * 2 * s->Tk + s->Tk, tb);
+        free(tb);
+    }
 }
 
 /* ---- the definition --------------------------------------------------------
