@@ -22,8 +22,8 @@
  * product and one for the sum, skipping dy[t][o] == 0.  The blocked kernel
  * keeps exactly that order per element, whatever the blocking, the vector
  * width or the thread count, so every version gives the same bits: tasks
- * of BT rows x BC columns (one thread each); inside, weight rows in blocks
- * of bo (a bo x BC block stays in L1 or L2 while BT rows use it), 4 rows x
+ * of bt rows x BC columns (one thread each); inside, weight rows in blocks
+ * of bo (a bo x BC block stays in L1 or L2 while bt rows use it), 4 rows x
  * 16 columns of dx held in vector registers across a block of weight rows
  * (the longer the block, the fewer loads and stores of dx per product).
  * On x86-64 (the AVX-512 and AVX2 clones) each 64-column chunk of the
@@ -31,7 +31,12 @@
  * of 1 KiB share a few L1 sets)
  * and all the task's rows go through one chunk before the next; the last
  * in % 16 columns use one vector on zero-padded copies. */
-#define BT 64       /* rows of dx per task */
+#define BT 512      /* most rows of dx per task: bt, halved (down to 64)
+                       until there are two tasks per thread; every task
+                       packs the weights again, and at 64 rows W's
+                       packing took a fifth of dx on the 100M model's
+                       shapes (bench_kernels 1024 tokens: dx 57-76 ->
+                       75-83 GFLOP/s) */
 #define BC 256      /* columns of dx per task (multiple of LANES) */
 #define BO 128      /* most weight rows per block: bo, 128 in the AVX-512
                        clone (Zen 4, bench_kernels: dx 6-15% faster than
@@ -432,16 +437,24 @@ void lr_matmul_backward(lr_float *dx, const lr_float *dy, const lr_tensor *w,
                         int n)
 {
     const int out_dim = (int)w->shape[0], in_dim = (int)w->shape[1];
-    const int nb = (n + BT - 1) / BT, nc = (in_dim + BC - 1) / BC;
+    const int nc = (in_dim + BC - 1) / BC;
+#ifdef LR_OMP
+    const int threads = omp_get_max_threads();
+#else
+    const int threads = 1;
+#endif
+    int bt = BT, nb;
     const bwd_fn fn = LR_SIMD ? pick_bwd() : NULL;
     int task;
+    while (bt > 64 && (double)((n + bt - 1) / bt) * nc < 2.0 * threads) bt /= 2;
+    nb = (n + bt - 1) / bt;
 #ifdef LR_OMP
 #pragma omp parallel for schedule(static) \
     if ((double)n * in_dim * out_dim > 65536.0)
 #endif
     for (task = 0; task < nb * nc; task++) {
         const int b = task / nc, c = task % nc;
-        const int t0 = b * BT, t1 = t0 + BT < n ? t0 + BT : n;
+        const int t0 = b * bt, t1 = t0 + bt < n ? t0 + bt : n;
         const int i0 = c * BC, i1 = i0 + BC < in_dim ? i0 + BC : in_dim;
         if (fn) {
             fn(dx, dy, w->data, w->dtype, t0, t1, i0, i1, in_dim, out_dim);
