@@ -110,6 +110,86 @@ VEC_INLINE void key_dots_t(lr_float *dot, const lr_float *q,
         if (o == blk) memcpy(dot + j, blk, sizeof *dot * (size_t)(nk - j));
     }
 }
+
+/* yt[d * ld + j] += w[j] x[d] for d < hd, j < nk with m[j] != 0 (other
+ * lanes keep their value, as row_axpy skips those keys): row_axpy of
+ * every key at once on transposed rows, lanes over keys (ld, and w and m
+ * zero-padded, to a multiple of 16).  For head sizes under 16, where a
+ * row of 8 filled half a vector. */
+VEC_INLINE void cols_axpy(lr_float *yt, int ld, const lr_float *w,
+                          const lr_float *m, const lr_float *x, int hd,
+                          int nk, int narrow)
+{
+#ifdef LR_DOUBLE
+    typedef long long lane;
+#else
+    typedef int lane;
+#endif
+    typedef lane vi16 __attribute__((vector_size(16 * sizeof(lane))));
+    typedef lane vi8 __attribute__((vector_size(8 * sizeof(lane))));
+    int j, d;
+    for (j = 0; j < nk; j += 16) {
+        lr_float *y = yt + j;
+        if (narrow) {
+            const vec8 zero = {0};
+            const vec8 w0 = v8_load(w + j), w1 = v8_load(w + j + 8);
+            const vi8 m0 = (vi8)(v8_load(m + j) != zero);
+            const vi8 m1 = (vi8)(v8_load(m + j + 8) != zero);
+            for (d = 0; d < hd; d++, y += ld) {
+                const vec8 xd = v8_splat(x[d]);
+                const vec8 y0 = v8_load(y), y1 = v8_load(y + 8);
+                v8_store(y, (vec8)(((vi8)(y0 + w0 * xd) & m0) | ((vi8)y0 & ~m0)));
+                v8_store(y + 8, (vec8)(((vi8)(y1 + w1 * xd) & m1) | ((vi8)y1 & ~m1)));
+            }
+        } else {
+            const vec16 zero = {0};
+            const vec16 w0 = v16_load(w + j);
+            const vi16 m0 = (vi16)(v16_load(m + j) != zero);
+            for (d = 0; d < hd; d++, y += ld) {
+                const vec16 y0 = v16_load(y);
+                v16_store(y, (vec16)(((vi16)(y0 + w0 * v16_splat(x[d])) & m0) |
+                                     ((vi16)y0 & ~m0)));
+            }
+        }
+    }
+}
+
+/* ds[j] = (lr_float)(p[j] ((double)dp[j] - rowdot) scale) where p[j] != 0,
+ * else 0, for j < n16 (p zero from nk on): the row kernel's dS, 4 at a
+ * time in double. */
+VEC_INLINE void ds_row(lr_float *ds, const lr_float *p, const lr_float *dp,
+                       double rowdot, double scale, int nk, int n16)
+{
+    const pd4 rv = {rowdot, rowdot, rowdot, rowdot};
+    const pd4 sv = {scale, scale, scale, scale};
+    const pd4 zero = {0, 0, 0, 0};
+    int j = 0;
+    for (; j + 4 <= nk; j += 4) {
+        pf4 pv, gv;
+        pd4 pd, e;
+        memcpy(&pv, p + j, sizeof pv);
+        memcpy(&gv, dp + j, sizeof gv);
+        pd = __builtin_convertvector(pv, pd4);
+        e = pd * (__builtin_convertvector(gv, pd4) - rv) * sv;
+        /* a key with p 0 gets 0 (its dp may be anything) */
+        e = (pd4)((pl4)e & (pd != zero));
+        pv = __builtin_convertvector(e, pf4);
+        memcpy(ds + j, &pv, sizeof pv);
+    }
+    for (; j < nk; j++)
+        ds[j] = p[j] == 0 ? 0 : (lr_float)(p[j] * ((double)dp[j] - rowdot) * scale);
+    for (; j < n16; j++) ds[j] = 0;
+}
+
+/* rows kvdim apart: k_j[d] = kt[d * ld + j] for j < nk, d < hd (the
+ * inverse of transpose_keys) */
+VEC_INLINE void untranspose(lr_float *k, const lr_float *kt, size_t kvdim,
+                            int hd, int nk, int ld)
+{
+    int j, d;
+    for (j = 0; j < nk; j++)
+        for (d = 0; d < hd; d++) k[(size_t)j * kvdim + d] = kt[(size_t)d * ld + j];
+}
 #endif
 
 /* o[d] = sum over keys j < nk ascending with pr[j] != 0 of w[j] v_j[d]
@@ -313,8 +393,8 @@ typedef struct attn_args {
 } attn_args;
 
 /* The row length of the transposed keys for Tk keys (0 where there are no
- * vectors), and the per-thread buffer the fast kernels take for them
- * (keys and values of one kv head), or NULL. */
+ * vectors), and the per-thread buffer the fast kernels take for them, or
+ * NULL: keys, values, and in the backward dk, dv and two padded rows. */
 static int kt_ld(int Tk)
 {
 #if VEC_HAVE
@@ -331,7 +411,8 @@ static int kt_ld(int Tk)
 
 static lr_float *kt_alloc(const lr_attn_shape *s)
 {
-    const size_t n = 2 * (size_t)s->head_dim * (size_t)kt_ld(s->Tk);
+    const size_t ld = (size_t)kt_ld(s->Tk);
+    const size_t n = 4 * (size_t)s->head_dim * ld + 2 * ld;
     return n && s->Tq >= KT_MIN_ROWS ? malloc(sizeof(lr_float) * n) : NULL;
 }
 
@@ -381,11 +462,22 @@ VEC_INLINE void bwd_kv_head(const attn_args *a, int kvh, lr_float *scr,
     lr_float *dk = a->dk + (size_t)kvh * hd, *dv = a->dv + (size_t)kvh * hd;
     const int ld = kt_ld(Tk);
     lr_float *const vt = tb ? tb + (size_t)hd * ld : NULL;
+    /* head sizes under 16: dk and dv transposed too (cols_axpy), with
+     * the row's probabilities and dS zero-padded in pa, da */
+    const int cols = tb && hd < 16;
+    lr_float *const dkt = cols ? tb + 2 * (size_t)hd * ld : NULL;
+    lr_float *const dvt = cols ? tb + 3 * (size_t)hd * ld : NULL;
+    lr_float *const pa = cols ? tb + 4 * (size_t)hd * ld : NULL;
+    lr_float *const da = cols ? pa + ld : NULL;
     int h, i, j;
 #if VEC_HAVE
     if (tb) {
         transpose_keys(tb, k, kvdim, hd, Tk, ld);
         transpose_keys(vt, v, kvdim, hd, Tk, ld);
+    }
+    if (cols) {
+        transpose_keys(dkt, dk, kvdim, hd, Tk, ld);
+        transpose_keys(dvt, dv, kvdim, hd, Tk, ld);
     }
 #endif
     for (h = kvh * group; h < (kvh + 1) * group; h++)
@@ -412,6 +504,22 @@ VEC_INLINE void bwd_kv_head(const attn_args *a, int kvh, lr_float *scr,
             else
 #endif
                 key_dots(dp, gi, v, kvdim, hd, nk);
+#if VEC_HAVE
+            if (cols) {
+                /* the same sums per element as below, dv and dk updated
+                 * for all keys at once, lanes over keys */
+                const int n16 = (nk + 15) / 16 * 16;
+                memcpy(pa, pr, sizeof *pa * (size_t)nk);
+                memset(pa + nk, 0, sizeof *pa * (size_t)(n16 - nk));
+                for (j = 0; j < nk; j++)
+                    if (pr[j] != 0) rowdot += (double)pr[j] * dp[j];
+                cols_axpy(dvt, ld, pa, pa, gi, hd, nk, narrow);
+                ds_row(da, pa, dp, rowdot, scale, nk, n16);
+                cols_axpy(dkt, ld, da, pa, qi, hd, nk, narrow);
+                weighted_rows(dqi, da, pa, k, kvdim, hd, nk, narrow);
+                continue;
+            }
+#endif
             for (j = 0; j < nk; j++) {
                 if (pr[j] == 0) {
                     dp[j] = 0;
@@ -428,6 +536,12 @@ VEC_INLINE void bwd_kv_head(const attn_args *a, int kvh, lr_float *scr,
             }
             weighted_rows(dqi, dp, pr, k, kvdim, hd, nk, narrow);
         }
+#if VEC_HAVE
+    if (cols) {
+        untranspose(dk, dkt, kvdim, hd, Tk, ld);
+        untranspose(dv, dvt, kvdim, hd, Tk, ld);
+    }
+#endif
 }
 
 typedef void (*fwd_fn)(const attn_args *, int, int, int, lr_float *);
