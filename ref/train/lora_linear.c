@@ -9,6 +9,9 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef LR_OMP
+#include <omp.h>
+#endif
 
 #include "llamaref/train/lora.h"
 #include "llamaref/core/rng.h"
@@ -141,11 +144,12 @@ static void backward_ref_keep(lr_float *dx, lr_float *dA, lr_float *dB,
 
 #if VEC_HAVE
 /* xa[t][j] = sum_i xd[t][i] A[j][i] (i ascending): lanes over 8 ranks,
- * A transposed chunk by chunk into at[i][8], 4 rows t at a time. */
+ * A transposed chunk by chunk into at[i][8], 8 rows t at a time (8
+ * independent sums: with 4, each waited on its previous addition). */
 VEC_INLINE void fwd_xa(lr_float *xa, const lr_float *xd, const lr_float *A,
                        int n, int in, int r)
 {
-    lr_float at[LO_IC * 8], part[4][8];
+    lr_float at[LO_IC * 8], part[8][8];
     int j0, i0, t, i, jj, k;
     for (j0 = 0; j0 < r; j0 += 8) {
         const int nj = r - j0 < 8 ? r - j0 : 8;
@@ -155,11 +159,11 @@ VEC_INLINE void fwd_xa(lr_float *xa, const lr_float *xd, const lr_float *A,
                 for (jj = 0; jj < 8; jj++)
                     at[i * 8 + jj] =
                         jj < nj ? A[(size_t)(j0 + jj) * in + i0 + i] : 0;
-            for (t = 0; t < n; t += 4) {
-                const int nt = n - t < 4 ? n - t : 4;
-                const lr_float *x[4];
-                vec8 a0, a1, a2, a3;
-                for (k = 0; k < 4; k++) {
+            for (t = 0; t < n; t += 8) {
+                const int nt = n - t < 8 ? n - t : 8;
+                const lr_float *x[8];
+                vec8 a0, a1, a2, a3, a4, a5, a6, a7;
+                for (k = 0; k < 8; k++) {
                     x[k] = xd + (size_t)(t + (k < nt ? k : 0)) * in + i0;
                     for (jj = 0; jj < 8; jj++)
                         part[k][jj] = i0 > 0 && k < nt && jj < nj
@@ -168,15 +172,23 @@ VEC_INLINE void fwd_xa(lr_float *xa, const lr_float *xd, const lr_float *A,
                 }
                 a0 = v8_load(part[0]); a1 = v8_load(part[1]);
                 a2 = v8_load(part[2]); a3 = v8_load(part[3]);
+                a4 = v8_load(part[4]); a5 = v8_load(part[5]);
+                a6 = v8_load(part[6]); a7 = v8_load(part[7]);
                 for (i = 0; i < ni; i++) {
                     const vec8 w = v8_load(at + i * 8);
                     a0 += v8_splat(x[0][i]) * w;
                     a1 += v8_splat(x[1][i]) * w;
                     a2 += v8_splat(x[2][i]) * w;
                     a3 += v8_splat(x[3][i]) * w;
+                    a4 += v8_splat(x[4][i]) * w;
+                    a5 += v8_splat(x[5][i]) * w;
+                    a6 += v8_splat(x[6][i]) * w;
+                    a7 += v8_splat(x[7][i]) * w;
                 }
                 v8_store(part[0], a0); v8_store(part[1], a1);
                 v8_store(part[2], a2); v8_store(part[3], a3);
+                v8_store(part[4], a4); v8_store(part[5], a5);
+                v8_store(part[6], a6); v8_store(part[7], a7);
                 for (k = 0; k < nt; k++)
                     for (jj = 0; jj < nj; jj++)
                         xa[(size_t)(t + k) * r + j0 + jj] = part[k][jj];
@@ -208,6 +220,16 @@ VEC_INLINE void fwd_y(lr_float *y, const lr_float *xa, const lr_float *B,
                 c1 += g * v8_load(b + 8);
                 c2 += g * v8_load(b + 16);
                 c3 += g * v8_load(b + 24);
+            }
+            if (no == LO_OC) {
+                /* the same y + s acc per output, 8 at a time (one at a
+                 * time this took longer than the products) */
+                const vec8 sv = v8_splat(sf);
+                v8_store(yt, v8_load(yt) + sv * c0);
+                v8_store(yt + 8, v8_load(yt + 8) + sv * c1);
+                v8_store(yt + 16, v8_load(yt + 16) + sv * c2);
+                v8_store(yt + 24, v8_load(yt + 24) + sv * c3);
+                continue;
             }
             v8_store(acc, c0); v8_store(acc + 8, c1);
             v8_store(acc + 16, c2); v8_store(acc + 24, c3);
@@ -488,6 +510,22 @@ static const lora_kernels *pick_lora(void)
 /* Rows per parallel task of the row-wise kernels (the forward, dx). */
 #define LO_ROWS 16
 
+#if VEC_HAVE
+/* The forward's rows per task: each task transposes A and B again (16
+ * rows at in = out = 64 spent more on that than on the products), so
+ * about a quarter of each thread's share, at least LO_ROWS. */
+static int fwd_rows_per_task(int n)
+{
+#ifdef LR_OMP
+    const int th = omp_get_max_threads();
+#else
+    const int th = 1;
+#endif
+    const int q = (n + 4 * th - 1) / (4 * th);
+    return q > LO_ROWS ? (q + 7) / 8 * 8 : LO_ROWS;
+}
+#endif
+
 void lr_lora_linear_forward(lr_float *y, lr_float *xa, const lr_float *xd,
                             const lr_float *A, const lr_float *B, double s,
                             int n, int in, int out, int r)
@@ -496,13 +534,14 @@ void lr_lora_linear_forward(lr_float *y, lr_float *xa, const lr_float *xd,
     if (r <= LO_RMAX) {
         /* rows are independent: tasks of LO_ROWS rows */
         const lora_kernels *K = pick_lora();
+        const int rows = fwd_rows_per_task(n);
         int t0;
 #ifdef LR_OMP
 #pragma omp parallel for schedule(static) \
     if ((double)n * (in + out) * r >= LO_PAR_MIN)
 #endif
-        for (t0 = 0; t0 < n; t0 += LO_ROWS) {
-            const int nt = n - t0 < LO_ROWS ? n - t0 : LO_ROWS;
+        for (t0 = 0; t0 < n; t0 += rows) {
+            const int nt = n - t0 < rows ? n - t0 : rows;
             K->fwd(y + (size_t)t0 * out, xa + (size_t)t0 * r,
                    xd + (size_t)t0 * in, A, B, s, nt, in, out, r);
         }

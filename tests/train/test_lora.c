@@ -456,7 +456,11 @@ static void test_fast_kernels_equal_definition(void)
     static const int shapes[][4] = {/* n, in, out, r */
         {1, 1, 1, 1},    {3, 5, 7, 2},     {5, 70, 33, 3},  {4, 64, 32, 8},
         {7, 300, 65, 8}, {9, 129, 31, 17}, {6, 257, 40, 9}, {2, 513, 97, 16},
-        {13, 64, 200, 4}};
+        {13, 64, 200, 4},
+        /* many rows: several forward tasks of more than 16 rows (one per
+         * quarter thread share), a last partial block of 8 rows, whole
+         * and partial chunks of 32 outputs */
+        {300, 64, 64, 8}, {203, 70, 70, 8}};
     size_t c;
     for (c = 0; c < sizeof shapes / sizeof shapes[0]; c++) {
         const int n = shapes[c][0], in = shapes[c][1], out = shapes[c][2];
