@@ -52,7 +52,7 @@
 #define WP 65536    /* packed weights per group (>= NR * XP) */
 /* scratch per thread: x, W, W's tails (block_4x4p; fewer than LANES <= kv
  * values per row, so at most WP), x's tails */
-#define PK (MR2 * XP + WP + 2048 / sizeof(lr_float) + WP + MR * LANES)
+#define PK (MR2 * XP + WP + 2048 / sizeof(lr_float) + WP + LANES * LANES)
 
 #if HAVE_X86_DISPATCH
 #include "matmul_avx2.h" /* the AVX2 clone's kernels (*_pieces) */
@@ -376,14 +376,15 @@ ALWAYS_INLINE void finish_block(const mm_args *a, vec (*acc)[NR], int mr,
     }
 }
 
-typedef lr_float vec4 __attribute__((vector_size(4 * sizeof(lr_float))));
-
 /* The AVX-512 clone's whole packed MR x NR block y[t:t+4][o:o+4] in
  * registers: kernel_4x4p from zero accumulators, finish_block's tree
  * (lane j = vsum(acc[j / NR][j % NR])), then its tail in 16 lanes at once
  * (lane j adds x[t + j / NR][kv + k] * w[o + j % NR][kv + k], k
- * ascending: each output's sum in finish_block's order).  xt, wt: the
- * tails packed 4 values per k (rows of x, rows of W); nt tail values.
+ * ascending: each output's sum in finish_block's order).  xt: x's tail,
+ * 16 lanes per k (pack_tail_x); wt: W's, 4 values per k (pack_tail, read
+ * as a vector from there and its first 4 repeated: a 4-value vector
+ * widened went through the stack and stalled each k's load, three times
+ * the rest of a block at in_dim 172); nt tail values.
  * (kernel_4x4p + finish_block kept acc in memory: zeroed, loaded, stored
  * and loaded again, a third of the kernel's time at in_dim 64.) */
 ALWAYS_INLINE void block_4x4p(const mm_args *a, const lr_float *xp,
@@ -419,11 +420,8 @@ ALWAYS_INLINE void block_4x4p(const mm_args *a, const lr_float *xp,
                  vpairsum(vpairsum(vpairsum(a20, a21), vpairsum(a22, a23)),
                           vpairsum(vpairsum(a30, a31), vpairsum(a32, a33))));
     for (k = 0; k < nt; k++) {
-        vec4 xv, wv;
-        memcpy(&xv, xt + 4 * k, sizeof xv);
-        memcpy(&wv, wt + 4 * k, sizeof wv);
-        s = s + __builtin_shufflevector(xv, xv, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2,
-                                        2, 2, 3, 3, 3, 3) *
+        const vec wv = vload(wt + 4 * k); /* lanes 4-15 unused */
+        s = s + vload(xt + LANES * k) *
                     __builtin_shufflevector(wv, wv, 0, 1, 2, 3, 0, 1, 2, 3, 0,
                                             1, 2, 3, 0, 1, 2, 3);
     }
@@ -433,14 +431,26 @@ ALWAYS_INLINE void block_4x4p(const mm_args *a, const lr_float *xp,
                sizeof(lr_float) * NR);
 }
 
-/* dst[4 k + r] = rows[r][k] for r < 4, k < nt: a block's tail, packed for
- * block_4x4p. */
+/* dst[4 k + r] = rows[r][k] for r < 4, k < nt: a block's tail of W,
+ * packed for block_4x4p (which reads 16 values from each 4 k: the buffer
+ * has room after it). */
 ALWAYS_INLINE void pack_tail(lr_float *dst, const lr_float *const rows[4],
                              int nt)
 {
     int k, r;
     for (k = 0; k < nt; k++)
         for (r = 0; r < 4; r++) dst[4 * k + r] = rows[r][k];
+}
+
+/* dst[16 k + 4 r + b] = rows[r][k] for b < 4: x's tail as block_4x4p's
+ * lanes use it (lane j, row j / 4). */
+ALWAYS_INLINE void pack_tail_x(lr_float *dst, const lr_float *const rows[4],
+                               int nt)
+{
+    int k, r, b;
+    for (k = 0; k < nt; k++)
+        for (r = 0; r < 4; r++)
+            for (b = 0; b < 4; b++) dst[LANES * k + 4 * r + b] = rows[r][k];
 }
 #else
 #define HAVE_SHUFFLE 0
@@ -532,7 +542,7 @@ ALWAYS_INLINE void columns_body(const mm_args *a, int o0, int o1, int x86,
                 if (packed && x86 == 1 && nt == MR) {
                     const lr_float *xk[MR];
                     for (r = 0; r < MR; r++) xk[r] = xs[r] + kv;
-                    pack_tail(xt, xk, nt_tail);
+                    pack_tail_x(xt, xk, nt_tail);
                 }
 #endif
                 for (o = g0; o < g1; o += NR) {
