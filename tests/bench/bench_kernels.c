@@ -3,12 +3,16 @@
  *   forward  y = x W^T       (lr_matmul_fast)
  *   dx       dx += dy W      (lr_matmul_backward_plain)
  *   dW       dW += dy^T x    (lr_matmul_backward_weight)
- * for the embedded world model's projections (128 wide, 384 hidden, 2304
- * vocabulary) and the random 100M model's (768 wide, 2048 hidden, 32000
- * vocabulary),
- * TOKENS rows of x.  Best of ROUNDS calls, the calling thread's CPU time.
- * A benchmark, not a test: tests/model/test_matmul.c checks these kernels
- * against the definitions bit for bit.  Figures in docs/performance.md.
+ * for stories260K's projections (64 wide, 172 hidden, 512 vocabulary),
+ * the embedded world model's (128 wide, 384 hidden, 2304 vocabulary) and
+ * the random 100M model's (768 wide, 2048 hidden, 32000 vocabulary),
+ * TOKENS rows of x; then the microseconds of one sequence's attention
+ * (128 tokens, causal; lr_attention_forward keeping the probabilities as
+ * training does, and lr_attention_backward_saved) at the three models'
+ * head shapes.  Best of ROUNDS calls, the calling thread's CPU time.
+ * A benchmark, not a test: tests/model/test_matmul.c and test_kernels.c
+ * check these kernels against the definitions bit for bit.  Figures in
+ * docs/performance.md.
  *
  * usage: bench_kernels [TOKENS] [ROUNDS]   (default 512 5) */
 #define _POSIX_C_SOURCE 200809L
@@ -17,6 +21,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "llamaref/model/attention.h"
 #include "llamaref/model/matmul.h"
 
 static double cpu_seconds(void)
@@ -71,6 +76,41 @@ static void shape(const char *model, int n, int in, int o, int rounds)
     free(x); free(dy); free(w); free(y); free(dx); free(dw);
 }
 
+/* One sequence of T tokens through attention with H query heads, KV kv
+ * heads of size hd: the best microseconds of `rounds` forwards (saving
+ * scores and probabilities) and of as many backwards from them. */
+static void attention(const char *model, int H, int KV, int hd, int T,
+                      int rounds)
+{
+    const size_t nq = (size_t)T * H * hd, nk = (size_t)T * KV * hd;
+    const size_t ns = (size_t)H * T * T;
+    lr_float *q = random_values(nq, 7), *k = random_values(nk, 8);
+    lr_float *v = random_values(nk, 9), *g = random_values(nq, 10);
+    lr_float *o = random_values(nq, 11), *dq = random_values(nq, 12);
+    lr_float *dk = random_values(nk, 13), *dv = random_values(nk, 14);
+    lr_float *sc = random_values(ns, 15), *pr = random_values(ns, 16);
+    lr_float *scr = random_values((size_t)2 * (H > KV ? H : KV) * T, 17);
+    lr_attn_shape s;
+    double tf = 1e30, tb = 1e30;
+    int r;
+    s.n_heads = H; s.n_kv_heads = KV; s.head_dim = hd;
+    s.Tq = T; s.Tk = T; s.q_off = 0;
+    for (r = 0; r < rounds; r++) {
+        double t0 = cpu_seconds(), t1, t2;
+        lr_attention_forward(o, sc, pr, q, k, v, NULL, &s, scr);
+        t1 = cpu_seconds();
+        lr_attention_backward_saved(dq, dk, dv, g, q, k, v, pr, NULL, &s, scr);
+        t2 = cpu_seconds();
+        if (t1 - t0 < tf) tf = t1 - t0;
+        if (t2 - t1 < tb) tb = t2 - t1;
+    }
+    printf("%-12s attention %2d heads (%2d kv) x %3d, %d tokens: forward "
+           "%7.1f us  backward %7.1f us\n", model, H, KV, hd, T, 1e6 * tf,
+           1e6 * tb);
+    free(q); free(k); free(v); free(g); free(o); free(dq); free(dk);
+    free(dv); free(sc); free(pr); free(scr);
+}
+
 int main(int argc, char **argv)
 {
     const int n = argc > 1 ? atoi(argv[1]) : 512;
@@ -82,6 +122,10 @@ int main(int argc, char **argv)
     lr_threads_set(1);
     printf("bench_kernels: isa %s, 1 thread, %d tokens, best of %d calls "
            "(CPU time)\n", lr_matmul_isa(), n, rounds);
+    shape("stories260K", n, 64, 64, rounds);  /* q and o */
+    shape("stories260K", n, 64, 172, rounds); /* gate and up */
+    shape("stories260K", n, 172, 64, rounds); /* down */
+    shape("stories260K", n, 64, 512, rounds); /* the output layer */
     shape("world", n, 128, 128, rounds);   /* q and o */
     shape("world", n, 128, 384, rounds);   /* the MLP's gate and up */
     shape("world", n, 384, 128, rounds);   /* its down projection */
@@ -90,5 +134,8 @@ int main(int argc, char **argv)
     shape("random100M", n, 768, 2048, rounds);
     shape("random100M", n, 2048, 768, rounds);
     shape("random100M", n, 768, 32000, rounds);
+    attention("stories260K", 8, 4, 8, 128, 4 * rounds);
+    attention("world", 4, 2, 32, 128, 4 * rounds);
+    attention("random100M", 12, 4, 64, 128, rounds);
     return 0;
 }
