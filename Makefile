@@ -272,8 +272,10 @@ $(B)/bench_sgemm: tests/bench/bench_sgemm.c $(B)/libllamaref.a
 .PHONY: bench
 
 # make bench-kernels: GFLOP/s of the forward, dx and dW products at one
-# thread on the world model's and the random 100M model's shapes
-# (tests/bench/bench_kernels.c; BENCH_KERNELS_ARGS="TOKENS ROUNDS").
+# thread on stories260K's, the world model's and the random 100M model's
+# shapes, and the microseconds of one sequence's attention forward and
+# backward at their head shapes (tests/bench/bench_kernels.c;
+# BENCH_KERNELS_ARGS="TOKENS ROUNDS").
 bench-kernels: $(B)/bench_kernels
 	./$(B)/bench_kernels $(BENCH_KERNELS_ARGS)
 
