@@ -72,7 +72,8 @@ VEC_INLINE void transpose_keys(lr_float *kt, const lr_float *k, size_t kvdim,
 {
     int j, d;
     for (j = 0; j < nk; j++)
-        for (d = 0; d < hd; d++) kt[(size_t)d * ld + j] = k[(size_t)j * kvdim + d];
+        for (d = 0; d < hd; d++)
+            kt[(size_t)d * ld + j] = k[(size_t)j * kvdim + d];
     for (d = 0; d < hd; d++)
         for (j = nk; j < ld; j++) kt[(size_t)d * ld + j] = 0;
 }
@@ -142,8 +143,10 @@ VEC_INLINE void cols_axpy(lr_float *yt, int ld, const lr_float *w,
             for (d = 0; d < hd; d++, y += ld) {
                 const vec8 xd = v8_splat(x[d]);
                 const vec8 y0 = v8_load(y), y1 = v8_load(y + 8);
-                v8_store(y, (vec8)(((vi8)(y0 + w0 * xd) & m0) | ((vi8)y0 & ~m0)));
-                v8_store(y + 8, (vec8)(((vi8)(y1 + w1 * xd) & m1) | ((vi8)y1 & ~m1)));
+                v8_store(y, (vec8)(((vi8)(y0 + w0 * xd) & m0) |
+                                   ((vi8)y0 & ~m0)));
+                v8_store(y + 8, (vec8)(((vi8)(y1 + w1 * xd) & m1) |
+                                       ((vi8)y1 & ~m1)));
             }
         } else {
             const vec16 zero = {0};
@@ -181,7 +184,8 @@ VEC_INLINE void ds_row(lr_float *ds, const lr_float *p, const lr_float *dp,
         memcpy(ds + j, &pv, sizeof pv);
     }
     for (; j < nk; j++)
-        ds[j] = p[j] == 0 ? 0 : (lr_float)(p[j] * ((double)dp[j] - rowdot) * scale);
+        ds[j] = p[j] == 0 ? 0
+                : (lr_float)(p[j] * ((double)dp[j] - rowdot) * scale);
     for (; j < n16; j++) ds[j] = 0;
 }
 
@@ -192,7 +196,8 @@ VEC_INLINE void untranspose(lr_float *k, const lr_float *kt, size_t kvdim,
 {
     int j, d;
     for (j = 0; j < nk; j++)
-        for (d = 0; d < hd; d++) k[(size_t)j * kvdim + d] = kt[(size_t)d * ld + j];
+        for (d = 0; d < hd; d++)
+            k[(size_t)j * kvdim + d] = kt[(size_t)d * ld + j];
 }
 #endif
 
@@ -284,7 +289,8 @@ VEC_INLINE void row_axpy(lr_float *y, lr_float a, const lr_float *x, int hd,
  * q [hd]; k: the row of key 0 of this kv head, rows kvdim apart [Tk];
  * sc, pr [Tk] (pr may alias sc: then only the probabilities remain);
  * kt, ld: the keys transposed (transpose_keys, at least up to the causal
- * edge), or NULL (then k).  Returns the number of keys up to the causal edge (later ones: pr 0). */
+ * edge), or NULL (then k).  Returns the number of keys up to the causal
+ * edge (later ones: pr 0). */
 VEC_INLINE int probs_row(lr_float *sc, lr_float *pr, const lr_float *q,
                          const lr_float *k, size_t kvdim, int hd, int Tk,
                          int last, const unsigned char *key_mask, double scale,
@@ -626,7 +632,8 @@ void lr_attention_forward(lr_float *out, lr_float *scores, lr_float *probs,
     a.out = out; a.scores = scores; a.probs = probs; a.scratch = scratch;
     a.q = q; a.k = k; a.v = v; a.key_mask = key_mask; a.s = s;
 #ifdef LR_OMP
-#pragma omp parallel if ((double)s->Tq * s->Tk * s->n_heads * s->head_dim > 65536.0)
+#pragma omp parallel \
+    if ((double)s->Tq * s->Tk * s->n_heads * s->head_dim > 65536.0)
 #endif
     {
         /* the keys transposed (fwd_rows), per thread; NULL: the same bits */
@@ -675,7 +682,8 @@ void lr_attention_backward_saved(lr_float *dq, lr_float *dk, lr_float *dv,
     a.q = q; a.k = k; a.v = v; a.key_mask = key_mask; a.s = s;
     a.saved = probs;
 #ifdef LR_OMP
-#pragma omp parallel if ((double)s->Tq * s->Tk * s->n_heads * s->head_dim > 65536.0)
+#pragma omp parallel \
+    if ((double)s->Tq * s->Tk * s->n_heads * s->head_dim > 65536.0)
 #endif
     {
         /* keys and values transposed (bwd_kv_head), per thread */

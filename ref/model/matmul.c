@@ -12,8 +12,9 @@
  * copies), finish the 16 outputs of a block with vector pair sums (the
  * same tree as vsum; the AVX-512 clone keeps a whole block in registers
  * and adds the 16 outputs' tails in 16 lanes, block_4x4p), and decode
- * (one token) one weight row after the other; every output keeps the order documented in matmul.h (each lane
- * sums its k in ascending order from zero, then the tree, then the tail),
+ * (one token) one weight row after the other; every output keeps the
+ * order documented in matmul.h (each lane sums its k in ascending order
+ * from zero, then the tree, then the tail),
  * which tests/model/test_matmul.c checks bit for bit.  The AVX2 clone
  * (x86 == 2 in columns_body) holds each 16-lane vector as two 32-byte
  * pieces, 2 rows x 4 (unpacked) or 6 (packed, 6 x 4 blocks) of one piece
