@@ -387,7 +387,9 @@ ALWAYS_INLINE void finish_block(const mm_args *a, vec (*acc)[NR], int mr,
  * widened went through the stack and stalled each k's load, three times
  * the rest of a block at in_dim 172); nt tail values.
  * (kernel_4x4p + finish_block kept acc in memory: zeroed, loaded, stored
- * and loaded again, a third of the kernel's time at in_dim 64.) */
+ * and loaded again, a third of the kernel's time at in_dim 64; calling
+ * kernel_4x4p on a local acc here still left more vectors on the stack,
+ * so its loop is written out again, in named registers.) */
 ALWAYS_INLINE void block_4x4p(const mm_args *a, const lr_float *xp,
                               const lr_float *wp, int nk, const lr_float *xt,
                               const lr_float *wt, int nt, int t, int o)
