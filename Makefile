@@ -271,6 +271,22 @@ $(B)/bench_sgemm: tests/bench/bench_sgemm.c $(B)/libllamaref.a
 
 .PHONY: bench
 
+# make isa-check: the kernel tests (each comparing the x86-64 clones with
+# the definitions bit for bit) under qemu-x86_64 -cpu Haswell-v4, an AVX2
+# CPU without AVX-512: the clones dispatch on the CPU, so on a machine
+# with AVX-512 `make test` never runs the AVX2 ones.  test_matmul must
+# report isa avx2 there.  x86-64 hosts with qemu-user (.ci/run).
+ISA_TESTS = tests/core/test_exp tests/model/test_matmul \
+            tests/model/test_kernels tests/train/test_lora
+ISA_QEMU = qemu-x86_64 -cpu Haswell-v4
+isa-check: $(ISA_TESTS:%=$(B)/%)
+	@$(ISA_QEMU) ./$(B)/tests/model/test_matmul 2>&1 | grep -q 'isa avx2' || \
+	  { echo "FAIL: isa-check: $(ISA_QEMU) did not run the AVX2 clone"; \
+	    echo "0 passed, 1 failed"; exit 1; }
+	@RUN="$(ISA_QEMU)" sh tests/run.sh $(ISA_TESTS:%=$(B)/%)
+
+.PHONY: isa-check
+
 # make bench-kernels: GFLOP/s of the forward, dx and dW products at one
 # thread on stories260K's, the world model's and the random 100M model's
 # shapes, and the microseconds of one sequence's attention forward and
