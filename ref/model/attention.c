@@ -426,7 +426,7 @@ static lr_float *kt_alloc(const lr_attn_shape *s)
     return n && s->Tq >= KT_MIN_ROWS ? malloc(sizeof(lr_float) * n) : NULL;
 }
 
-/* Forward rows [i0, i1) of query head h; tb: kt_size values or NULL. */
+/* Forward rows [i0, i1) of query head h; tb: kt_alloc's buffer or NULL. */
 VEC_INLINE void fwd_rows(const attn_args *a, int h, int i0, int i1,
                          lr_float *tb, int narrow)
 {
@@ -457,8 +457,8 @@ VEC_INLINE void fwd_rows(const attn_args *a, int h, int i0, int i1,
 }
 
 /* Backward of kv head kvh and the query heads sharing it (derivation in
- * lr_attention_backward); pr, dp: 2 Tk scratch values; tb: kt_size values
- * or NULL. */
+ * lr_attention_backward); pr, dp: 2 Tk scratch values; tb: kt_alloc's
+ * buffer or NULL. */
 VEC_INLINE void bwd_kv_head(const attn_args *a, int kvh, lr_float *scr,
                             lr_float *dp, lr_float *tb, int narrow)
 {
@@ -573,7 +573,7 @@ static void attn_bwd_generic(const attn_args *a, int kvh, lr_float *pr,
 #if VEC_X86_DISPATCH
 __attribute__((target("avx512f")))
 static void attn_fwd_avx512(const attn_args *a, int h, int i0, int i1,
-                         lr_float *tb)
+                            lr_float *tb)
 {
     fwd_rows(a, h, i0, i1, tb, 0);
 }
@@ -594,7 +594,7 @@ static void attn_fwd_avx2(const attn_args *a, int h, int i0, int i1,
 
 __attribute__((target("avx2")))
 static void attn_bwd_avx2(const attn_args *a, int kvh, lr_float *pr,
-                            lr_float *dp, lr_float *tb)
+                          lr_float *dp, lr_float *tb)
 {
     bwd_kv_head(a, kvh, pr, dp, tb, 1); /* 1: narrow */
 }

@@ -15,12 +15,13 @@
  * rows of the Tk keys, q_off = 0 for a whole sequence, q_off > 0 for a KV
  * cache); key_mask [Tk] with 1 = real token, 0 = padding, or NULL.
  * Within a row, head h occupies columns h*head_dim .. (h+1)*head_dim-1.
- * All buffers are caller-owned and nothing is kept; the vector kernels
- * malloc a copy of one kv head's keys and values per thread (2 head_dim
- * x Tk values, freed before returning; without it, the same bits).  No
- * error is possible (shapes are trusted).  Order of operations (fixed, whatever
- * the thread count): score = (lr_float)(dot * (1/sqrt(head_dim))) with dot
- * = sum over d ascending of q_d k_d in lr_float; e_j = exp(score_j - max)
+ * All buffers are caller-owned and nothing is kept; with 8 query rows or
+ * more the vector kernels malloc a scratch per thread (one kv head's keys
+ * and values transposed, and in the backward its dk, dv: 4 head_dim x Tk
+ * + 2 Tk values, Tk rounded up to 32; freed before returning; without it,
+ * the same bits).  No error is possible (shapes are trusted).  Order of
+ * operations (fixed, whatever the thread count): score =
+ * (lr_float)(dot * (1/sqrt(head_dim))) with dot = sum over d ascending of q_d k_d in lr_float; e_j = exp(score_j - max)
  * in double, rounded to lr_float; p_j = (lr_float)(e_j / sum_j e_j) with
  * the sum in double; out = sum over keys j ascending of p_j v_j in
  * lr_float (keys with p_j = 0 skipped). */
