@@ -21,8 +21,9 @@
  * + 2 Tk values, Tk rounded up to 32; freed before returning; without it,
  * the same bits).  No error is possible (shapes are trusted).  Order of
  * operations (fixed, whatever the thread count): score =
- * (lr_float)(dot * (1/sqrt(head_dim))) with dot = sum over d ascending of q_d k_d in lr_float; e_j = exp(score_j - max)
- * in double, rounded to lr_float; p_j = (lr_float)(e_j / sum_j e_j) with
+ * (lr_float)(dot * (1/sqrt(head_dim))) with dot = sum over d ascending
+ * of q_d k_d in lr_float; e_j = exp(score_j - max) in double, rounded to
+ * lr_float; p_j = (lr_float)(e_j / sum_j e_j) with
  * the sum in double; out = sum over keys j ascending of p_j v_j in
  * lr_float (keys with p_j = 0 skipped). */
 #ifndef LLAMAREF_ATTENTION_H
