@@ -28,10 +28,11 @@ static double max3(double a, double b, double c)
 }
 
 /* Bytes of one (layer, target)'s dropout mask: a bit per element of the
- * largest input. */
-static double keep_bytes(double BT, double D, double QD, double I)
+ * largest input, each of the B sequences' T rows from a whole byte (with
+ * per-sequence seeds, lr_lora_forward_each, each draws its own). */
+static double keep_bytes(double B, double T, double D, double QD, double I)
 {
-    return ceil(BT * max3(D, QD, I) / 8);
+    return B * ceil(T * max3(D, QD, I) / 8);
 }
 
 /* The one definition of the training workspace's own buffers (beside its
@@ -59,7 +60,7 @@ static double ws_layout(lr_train_ws *ws, const lr_config *c, int r, int B,
     TAKE(dxa, BT * r);
     /* LoRA's dropout masks, bits: [layers or 1][7][BT * max in / 8 bytes] */
     if (base) ws->keep = (unsigned char *)(base + (size_t)n);
-    n += r > 0 ? ceil((recompute ? 1 : L) * NT * keep_bytes(BT, D, QD, I) /
+    n += r > 0 ? ceil((recompute ? 1 : L) * NT * keep_bytes(B, T, D, QD, I) /
                       sizeof(lr_float) / line) * line
                : 0;
     TAKE(xd, BT * max3(D, QD, I));
@@ -137,14 +138,50 @@ static unsigned char *keep_of(lr_train_ws *ws, int l, int t)
 {
     const lr_acts *a = &ws->acts;
     size_t slot = (size_t)(ws->recompute ? 0 : l) * NT + t;
-    return ws->keep + slot * (size_t)keep_bytes((double)ws->B * ws->T, a->D,
-                                                a->QD, a->I);
+    return ws->keep + slot * (size_t)keep_bytes(ws->B, ws->T, a->D, a->QD,
+                                                a->I);
 }
 
-static uint64_t drop_seed(const lr_train_ws *ws, int l, int t)
+/* Sequence b's part of that mask when each sequence draws its own
+ * (ws->seeds): rows [b T, (b + 1) T) of in columns. */
+static unsigned char *keep_seq(lr_train_ws *ws, int l, int t, int b)
 {
-    return lr_stream_seed(ws->dropout_seed, LR_STREAM_DROPOUT, (uint64_t)l,
-                          (uint64_t)t);
+    const lr_acts *a = &ws->acts;
+    return keep_of(ws, l, t) +
+           (size_t)b * (size_t)keep_bytes(1, ws->T, a->D, a->QD, a->I);
+}
+
+/* The dropout stream of (layer l, target t): from the batch's seed, or
+ * (ws->seeds) from sequence b's */
+static uint64_t drop_seed(const lr_train_ws *ws, int l, int t, int b)
+{
+    return lr_stream_seed(ws->seeds ? ws->seeds[b] : ws->dropout_seed,
+                          LR_STREAM_DROPOUT, (uint64_t)l, (uint64_t)t);
+}
+
+/* xd = dropout(x) for (l, t), n rows of in: the mask drawn now (draw) or
+ * the forward's; one mask over the batch, or each sequence's own. */
+static void dropout_rows(lr_train_ws *ws, int l, int t, const lr_float *x,
+                         int n, int in, int draw)
+{
+    const size_t rows = (size_t)ws->cur_T * in;
+    int b;
+    if (!ws->seeds) {
+        if (draw)
+            lr_lora_dropout_keep(keep_of(ws, l, t), n, in, ws->dropout,
+                                 drop_seed(ws, l, t, 0));
+        lr_lora_dropout_apply(ws->xd, x, keep_of(ws, l, t), n, in,
+                              ws->dropout);
+        return;
+    }
+    for (b = 0; b < ws->cur_B; b++) {
+        unsigned char *keep = keep_seq(ws, l, t, b);
+        if (draw)
+            lr_lora_dropout_keep(keep, ws->cur_T, in, ws->dropout,
+                                 drop_seed(ws, l, t, b));
+        lr_lora_dropout_apply(ws->xd + b * rows, x + b * rows, keep,
+                              ws->cur_T, in, ws->dropout);
+    }
 }
 
 /* The adapter hook (forward.h): y (n, out) += s * (dropout(x) A^T) B^T for
@@ -158,9 +195,7 @@ static void lora_add(void *ctx, int l, int t, lr_float *y, const lr_float *x,
     const lr_float *xd = x;
     if (!s) return;
     if (ws->dropout > 0) {
-        unsigned char *keep = keep_of(ws, l, t);
-        lr_lora_dropout_keep(keep, n, s->in, ws->dropout, drop_seed(ws, l, t));
-        lr_lora_dropout_apply(ws->xd, x, keep, n, s->in, ws->dropout);
+        dropout_rows(ws, l, t, x, n, s->in, 1);
         xd = ws->xd;
     }
     lr_lora_linear_forward(y, xa_of(ws, lo, l, t), xd, lo->params + s->a_off,
@@ -184,27 +219,41 @@ static const lr_float *layer_input(lr_train_ws *ws, int l)
     return l == 0 ? ws->acts.embed : ws->acts.layers[l - 1].out;
 }
 
-/* lr_forward_adapted with the adapters of lo (or none), then the loss. */
+/* lr_forward_adapted with the adapters of lo (or none), then the loss:
+ * summed over the batch, or (seeds: one dropout seed per sequence) each
+ * sequence's into nll_sum[b], n_counted[b]. */
 static int train_forward(lr_train_ws *ws, const lr_model *m, const lr_lora *lo,
                          const int *tokens, const int *labels,
                          const unsigned char *mask, int B, int T,
                          double dropout, uint64_t dropout_seed,
-                         double *nll_sum, long *n_counted, lr_error *err)
+                         const uint64_t *seeds, double *nll_sum,
+                         long *n_counted, lr_error *err)
 {
     const lr_config *c = &m->config;
+    const size_t V = (size_t)c->vocab_size;
+    int b;
     if (B < 1 || T < 1 || B > ws->B || T > ws->T)
         return lr_fail(err, "training step: batch %d x %d exceeds the "
                        "workspace's %d x %d", B, T, ws->B, ws->T);
     ws->cur_B = B; ws->cur_T = T;
     ws->tokens = tokens; ws->labels = labels; ws->mask = mask;
     ws->dropout = dropout; ws->dropout_seed = dropout_seed;
+    ws->seeds = seeds;
     ws->lo = lo;
     if (lr_forward_adapted(m, &ws->acts, tokens, NULL, mask, B, T,
                            adapter_of(ws),
                            ws->recompute ? ws->layer_in : NULL, err))
         return -1;
-    return lr_causal_lm_loss(ws->acts.logits, labels, B, T, c->vocab_size,
-                             NULL, nll_sum, n_counted, NULL, 1.0, err);
+    if (!seeds)
+        return lr_causal_lm_loss(ws->acts.logits, labels, B, T, c->vocab_size,
+                                 NULL, nll_sum, n_counted, NULL, 1.0, err);
+    for (b = 0; b < B; b++)
+        if (lr_causal_lm_loss(ws->acts.logits + (size_t)b * T * V,
+                              labels + (size_t)b * T, 1, T, c->vocab_size,
+                              NULL, nll_sum + b, n_counted + b, NULL, 1.0,
+                              err))
+            return -1;
+    return 0;
 }
 
 int lr_lora_forward(lr_train_ws *ws, const lr_model *m, const lr_lora *lo,
@@ -214,14 +263,24 @@ int lr_lora_forward(lr_train_ws *ws, const lr_model *m, const lr_lora *lo,
                     lr_error *err)
 {
     return train_forward(ws, m, lo, tokens, labels, mask, B, T, dropout,
-                         dropout_seed, nll_sum, n_counted, err);
+                         dropout_seed, NULL, nll_sum, n_counted, err);
+}
+
+int lr_lora_forward_each(lr_train_ws *ws, const lr_model *m,
+                         const lr_lora *lo, const int *tokens,
+                         const int *labels, int B, int T, double dropout,
+                         const uint64_t *seeds, double *nll, long *n_counted,
+                         lr_error *err)
+{
+    return train_forward(ws, m, lo, tokens, labels, NULL, B, T, dropout, 0,
+                         seeds, nll, n_counted, err);
 }
 
 int lr_full_forward(lr_train_ws *ws, const lr_model *m, const int *tokens,
                     const int *labels, const unsigned char *mask, int B, int T,
                     double *nll_sum, long *n_counted, lr_error *err)
 {
-    return train_forward(ws, m, NULL, tokens, labels, mask, B, T, 0, 0,
+    return train_forward(ws, m, NULL, tokens, labels, mask, B, T, 0, 0, NULL,
                          nll_sum, n_counted, err);
 }
 
@@ -244,6 +303,7 @@ struct grad_sink {
     const lr_lora *lo;  /* LoRA */
     const lr_full *f;   /* full-parameter */
     lr_float *grad;     /* layout of lo or f */
+    size_t stride;      /* LoRA, non-zero: sequence b's into grad + b stride */
 };
 
 /* LoRA: grads of A and B of (layer, t), and dx += the branch's part:
@@ -255,21 +315,36 @@ static void lora_linear(const grad_sink *g, int layer, int t,
     lr_train_ws *ws = g->ws;
     const lr_lora *lo = g->lo;
     const lr_lora_slot *s = layer < 0 ? NULL : lr_lora_slot_get(lo, layer, t);
-    const lr_float *xd = x;
+    const lr_float *xd = x, *xa;
+    const int T = ws->cur_T, r = lo->cfg.r;
+    int b;
     (void)w;
     if (!s) return;
-    if (ws->dropout > 0) {
-        /* the forward's mask (drawn once) */
-        lr_lora_dropout_apply(ws->xd, x, keep_of(ws, layer, t), n, s->in,
-                              ws->dropout);
+    xa = xa_of(ws, lo, layer, t);
+    if (ws->dropout > 0) { /* the forward's mask (drawn once) */
+        dropout_rows(ws, layer, t, x, n, s->in, 0);
         xd = ws->xd;
     }
-    lr_lora_linear_backward_keep(dx, g->grad + s->a_off, g->grad + s->b_off,
-                                 ws->dxa, dy, xd, xa_of(ws, lo, layer, t),
-                                 lo->params + s->a_off, lo->params + s->b_off,
-                                 lo->scale, n, s->in, s->out, lo->cfg.r,
-                                 ws->dropout,
-                                 ws->dropout > 0 ? keep_of(ws, layer, t) : NULL);
+    if (!g->stride) { /* one sum over the batch's rows */
+        lr_lora_linear_backward_keep(
+            dx, g->grad + s->a_off, g->grad + s->b_off, ws->dxa, dy, xd, xa,
+            lo->params + s->a_off, lo->params + s->b_off, lo->scale, n,
+            s->in, s->out, r, ws->dropout,
+            ws->dropout > 0 ? keep_of(ws, layer, t) : NULL);
+        return;
+    }
+    /* each sequence's rows alone, into its own gradient: the calls a
+     * batch of one makes (dx's rows do not depend on the others) */
+    for (b = 0; b < ws->cur_B; b++) {
+        const size_t r0 = (size_t)b * T;
+        lr_float *gb = g->grad + (size_t)b * g->stride;
+        lr_lora_linear_backward_keep(
+            dx ? dx + r0 * s->in : NULL, gb + s->a_off, gb + s->b_off,
+            ws->dxa, dy + r0 * s->out, xd + r0 * s->in, xa + r0 * r,
+            lo->params + s->a_off, lo->params + s->b_off, lo->scale, T,
+            s->in, s->out, r, ws->dropout,
+            ws->dropout > 0 ? keep_seq(ws, layer, t, b) : NULL);
+    }
 }
 
 /* LoRA leaves the norms and the embedding frozen. */
@@ -498,13 +573,20 @@ static int layer_has(const lr_lora *lo, int l, int t0, int t1)
     return 0;
 }
 
-int lr_lora_backward(lr_train_ws *ws, const lr_model *m, const lr_lora *lo,
-                     lr_float *grad, double grad_scale, lr_error *err)
+/* lr_lora_backward (stride 0) and lr_lora_backward_each */
+static int lora_backward(lr_train_ws *ws, const lr_model *m,
+                         const lr_lora *lo, lr_float *grad, size_t stride,
+                         double grad_scale, lr_error *err)
 {
     const int L = m->config.num_hidden_layers;
     grad_sink g;
     int l_min;
     if (!lo) return 0;
+    if (!stride != !ws->seeds)
+        return lr_fail(err, "LoRA backward: the last forward was %s; its "
+                       "backward is %s", ws->seeds ? "lr_lora_forward_each"
+                       : "lr_lora_forward", ws->seeds ? "lr_lora_backward_each"
+                       : "lr_lora_backward");
     /* the lowest adapted layer: the backward stops there, at the lowest
      * adapted projection's output */
     for (l_min = 0; l_min < L; l_min++)
@@ -512,11 +594,28 @@ int lr_lora_backward(lr_train_ws *ws, const lr_model *m, const lr_lora *lo,
     if (l_min == L) return 0;
     memset(&g, 0, sizeof g);
     g.linear = lora_linear; g.norm = lora_norm; g.embed = lora_embed;
-    g.ws = ws; g.m = m; g.lo = lo; g.grad = grad;
+    g.ws = ws; g.m = m; g.lo = lo; g.grad = grad; g.stride = stride;
     return model_backward(ws, m, &g, l_min,
                           layer_has(lo, l_min, LR_LORA_Q, LR_LORA_O)
                               ? TO_QKV : TO_GATE_UP,
                           grad_scale, err);
+}
+
+int lr_lora_backward(lr_train_ws *ws, const lr_model *m, const lr_lora *lo,
+                     lr_float *grad, double grad_scale, lr_error *err)
+{
+    return lora_backward(ws, m, lo, grad, 0, grad_scale, err);
+}
+
+int lr_lora_backward_each(lr_train_ws *ws, const lr_model *m,
+                          const lr_lora *lo, lr_float *grad, size_t stride,
+                          double grad_scale, lr_error *err)
+{
+    if (lo && stride < lo->n_params)
+        return lr_fail(err, "lr_lora_backward_each: stride %lu is less than "
+                       "the %lu LoRA parameters", (unsigned long)stride,
+                       (unsigned long)lo->n_params);
+    return lora_backward(ws, m, lo, grad, stride, grad_scale, err);
 }
 
 int lr_full_backward(lr_train_ws *ws, const lr_model *m, const lr_full *f,

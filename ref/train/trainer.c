@@ -10,6 +10,28 @@
 #include "llamaref/core/par.h"
 #include "llamaref/train/trainer.h"
 
+/* LoRA: how many examples of equal length one forward and backward may
+ * take together (lr_lora_forward_each; the same bits as one at a time):
+ * at most GROUP_ROWS tokens and a workspace of at most GROUP_BYTES.  On
+ * the 100M model the frozen products of 128 rows ran 6-8% below those of
+ * 256 or more (bench_kernels); its LoRA step with groups of 256 rows ran
+ * as fast as with 512 in less memory (docs/performance.md). */
+#define GROUP_ROWS 256
+#define GROUP_BYTES (1024.0 * 1024 * 1024)
+
+/* The group size for this run: 1 for full-parameter training */
+static int group_size(const lr_model *m, const lr_lora *lo, long batch,
+                      int max_len, int recompute)
+{
+    int g = 1;
+    if (!lo) return 1;
+    while (g < batch && (long)(g + 1) * max_len <= GROUP_ROWS &&
+           lr_train_ws_bytes(&m->config, lo->cfg.r, g + 1, max_len,
+                             recompute) <= GROUP_BYTES)
+        g++;
+    return g;
+}
+
 int lr_trainer_init(lr_trainer *t, lr_model *m, lr_lora *lo, lr_full *full,
                     const lr_dataset *ds, lr_adamw *opt,
                     const lr_trainer_opts *o, lr_error *err)
@@ -34,20 +56,28 @@ int lr_trainer_init(lr_trainer *t, lr_model *m, lr_lora *lo, lr_full *full,
     t->spe = (t->nb + o->accum - 1) / o->accum;
     t->total = t->spe * o->epochs;
     t->perm_epoch = -1;
-    /* one example at a time: the workspace holds one row of the longest */
-    if (lr_train_ws_alloc(&t->ws, m, lo, 1, ds->max_len, o->recompute, err))
+    /* one example at a time, or (LoRA) a group of examples of the same
+     * length: the workspace holds group rows of the longest */
+    t->group = group_size(m, lo, o->batch, ds->max_len, o->recompute);
+    if (lr_train_ws_alloc(&t->ws, m, lo, t->group, ds->max_len,
+                          o->recompute, err))
         return -1;
-    /* units: one (rank 0 folds each as it comes), or, on the other ranks
-     * of an MPI job, one per example of a shard: at most ceil(batch / N)
-     * for a micro-batch of any size up to batch */
-    n_units = lr_par_rank() == 0 ? 1
+    /* units: a group's (rank 0 folds them after each group), or, on the
+     * other ranks of an MPI job, one per example of a shard: at most
+     * ceil(batch / N) for a micro-batch of any size up to batch */
+    n_units = lr_par_rank() == 0 ? (size_t)t->group
               : (size_t)((o->batch + lr_par_size() - 1) / lr_par_size());
     t->perm = malloc(sizeof *t->perm * ds->n);
     t->nll = malloc(sizeof *t->nll * (size_t)o->batch);
     t->grad = malloc(sizeof *t->grad * t->n_params);
+    t->g_ids = malloc(sizeof *t->g_ids * (size_t)t->group * ds->max_len);
+    t->g_labels = malloc(sizeof *t->g_labels * (size_t)t->group * ds->max_len);
+    t->g_seeds = malloc(sizeof *t->g_seeds * (size_t)t->group);
+    t->g_counted = malloc(sizeof *t->g_counted * (size_t)t->group);
     t->unit = lr_alloc(n_units * t->n_params, sizeof *t->unit,
                        "trainer gradient units", err);
-    if (!t->perm || !t->nll || !t->grad || !t->unit) {
+    if (!t->perm || !t->nll || !t->grad || !t->unit || !t->g_ids ||
+        !t->g_labels || !t->g_seeds || !t->g_counted) {
         int had = t->unit == NULL;
         lr_trainer_free(t);
         return had ? -1 : lr_fail(err, "out of memory (trainer buffers)");
@@ -63,6 +93,10 @@ void lr_trainer_free(lr_trainer *t)
     free(t->nll);
     free(t->unit);
     free(t->grad);
+    free(t->g_ids);
+    free(t->g_labels);
+    free(t->g_seeds);
+    free(t->g_counted);
     memset(t, 0, sizeof *t);
 }
 
@@ -89,6 +123,33 @@ static int example_unit(lr_trainer *t, long epoch, size_t pos,
                            lr_trainer_dropout_seed(t->o.seed, epoch, pos),
                            nll, &n, err) ||
            lr_lora_backward(&t->ws, t->m, t->lo, unit, scale, err)
+               ? -1 : 0;
+}
+
+/* The units of the g examples at places pos .. pos + g - 1 (all of one
+ * length) in one forward and backward: unit + k n_params for the k-th,
+ * bit for bit example_unit's (lr_lora_forward_each). */
+static int group_units(lr_trainer *t, long epoch, size_t pos, int g,
+                       lr_float *unit, double scale, double *nll,
+                       lr_error *err)
+{
+    const int T = t->ds->ex[t->perm[pos]].len;
+    int k;
+    if (g == 1)
+        return example_unit(t, epoch, pos, unit, scale, nll, err);
+    for (k = 0; k < g; k++) {
+        const lr_example *e = &t->ds->ex[t->perm[pos + (size_t)k]];
+        memcpy(t->g_ids + (size_t)k * T, e->ids, sizeof *e->ids * T);
+        memcpy(t->g_labels + (size_t)k * T, e->labels, sizeof *e->labels * T);
+        t->g_seeds[k] = lr_trainer_dropout_seed(t->o.seed, epoch,
+                                                pos + (size_t)k);
+    }
+    zero_floats(unit, (size_t)g * t->n_params);
+    return lr_lora_forward_each(&t->ws, t->m, t->lo, t->g_ids, t->g_labels,
+                                g, T, t->lo->cfg.dropout, t->g_seeds, nll,
+                                t->g_counted, err) ||
+           lr_lora_backward_each(&t->ws, t->m, t->lo, unit, t->n_params,
+                                 scale, err)
                ? -1 : 0;
 }
 
@@ -167,17 +228,28 @@ int lr_trainer_step(lr_trainer *t, long step, lr_step_stats *st,
         const int B = (int)(ds->n - i0 < (size_t)o->batch ? ds->n - i0
                                                           : (size_t)o->batch);
         long b0, b1, b;
+        int g;
         /* this rank's examples [b0, b1) of the micro-batch (all of them in
          * one process); rank 0 folds its units as they come, the others
          * keep theirs for lr_par_fold */
         lr_par_shard(B, &b0, &b1);
-        for (b = b0; b < b1; b++) {
+        for (b = b0; b < b1; b += g) {
             lr_float *unit = rank == 0 ? t->unit
                              : t->unit + (size_t)(b - b0) * t->n_params;
-            if (example_unit(t, epoch, i0 + (size_t)b, unit, scale,
-                             &t->nll[b], err))
+            /* the next examples of b's length, up to a group */
+            const int len = ds->ex[t->perm[i0 + (size_t)b]].len;
+            int k;
+            g = 1;
+            while (g < t->group && b + g < b1 &&
+                   ds->ex[t->perm[i0 + (size_t)(b + g)]].len == len)
+                g++;
+            if (group_units(t, epoch, i0 + (size_t)b, g, unit, scale,
+                            &t->nll[b], err))
                 return -1;
-            if (rank == 0) lr_trainer_fold(t->grad, unit, t->n_params);
+            if (rank == 0)
+                for (k = 0; k < g; k++)
+                    lr_trainer_fold(t->grad, unit + (size_t)k * t->n_params,
+                                    t->n_params);
         }
         if (size > 1) {
             if (lr_par_fold(t->grad, t->n_params, t->unit, B, err) ||

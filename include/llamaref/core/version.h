@@ -18,7 +18,7 @@ extern "C" {
 #endif
 
 #define LR_VERSION_MAJOR 0
-#define LR_VERSION_MINOR 3
+#define LR_VERSION_MINOR 4
 #define LR_VERSION_PATCH 0
 
 /* MAJOR * 10000 + MINOR * 100 + PATCH, for #if comparisons. */

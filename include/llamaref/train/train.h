@@ -34,7 +34,8 @@ typedef struct lr_train_ws {
     lr_float *dact, *dgate, *dup;      /* [BT, I] */
     lr_float *dxa;                     /* [BT, r] */
     unsigned char *keep;               /* LoRA dropout masks, bits:
-                                          [n_layers or 1][7][BT max in / 8] */
+                                          [n_layers or 1][7][B][T max in / 8]
+                                          (whole bytes per sequence) */
     lr_float *xd;                      /* [BT, max in] dropout scratch */
     lr_float *attn_scratch;            /* 2 * KV * T */
     void *mem;
@@ -46,6 +47,8 @@ typedef struct lr_train_ws {
     const unsigned char *mask;
     double dropout;
     uint64_t dropout_seed;
+    const uint64_t *seeds;             /* lr_lora_forward_each's [B] seeds,
+                                          else NULL */
     /* Optional (NULL: off), set after lr_train_ws_alloc: called during the
      * backward with each activation gradient as it is computed, named as
      * in docs/tensors.md ("dlogits", "dfinal_norm", "dlayers.N.out", ...,
@@ -83,6 +86,19 @@ int lr_lora_forward(lr_train_ws *ws, const lr_model *m, const lr_lora *lo,
                     uint64_t dropout_seed, double *nll_sum, long *n_counted,
                     lr_error *err);
 
+/* The forward of B sequences of T tokens (no padding) as B separate
+ * examples, for lr_lora_backward_each: bit for bit what lr_lora_forward
+ * gives each sequence b alone (B = 1, mask NULL, dropout_seed seeds[b]),
+ * its loss into nll[b] and n_counted[b]; the frozen weights' products run
+ * once over all B T rows (matmul's rows are independent), which is faster
+ * than B calls.  tokens, labels and seeds must stay valid until the
+ * backward. */
+int lr_lora_forward_each(lr_train_ws *ws, const lr_model *m,
+                         const lr_lora *lo, const int *tokens,
+                         const int *labels, int B, int T, double dropout,
+                         const uint64_t *seeds, double *nll, long *n_counted,
+                         lr_error *err);
+
 /* The forward of full-parameter training: lr_lora_forward without
  * adapters (and so without dropout). */
 int lr_full_forward(lr_train_ws *ws, const lr_model *m, const int *tokens,
@@ -94,6 +110,16 @@ int lr_full_forward(lr_train_ws *ws, const lr_model *m, const int *tokens,
  * accumulated batch).  Overwrites ws->acts.logits with dlogits. */
 int lr_lora_backward(lr_train_ws *ws, const lr_model *m, const lr_lora *lo,
                      lr_float *grad, double grad_scale, lr_error *err);
+
+/* Backward of the last lr_lora_forward_each: sequence b's gradient added
+ * into grad + b * stride (stride >= lo->n_params), bit for bit what
+ * lr_lora_backward adds for that sequence alone; the sum over the
+ * sequences is the caller's (trainer.c folds them in order).  Each
+ * backward fails on the other forward's workspace.  Overwrites
+ * ws->acts.logits with dlogits. */
+int lr_lora_backward_each(lr_train_ws *ws, const lr_model *m,
+                          const lr_lora *lo, lr_float *grad, size_t stride,
+                          double grad_scale, lr_error *err);
 
 /* Full-parameter backward of the last lr_full_forward:
  * grad [f->n_params] (layout of f, full.h) += d(grad_scale * sum NLL)/d w

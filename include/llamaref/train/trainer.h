@@ -23,6 +23,9 @@
  * depends on which examples share its micro-batch or its rank, so a rank
  * holding examples [b0, b1) of every micro-batch (lr_par_shard) computes
  * the same units, and rank 0 folds them in that order (lr_par_fold).
+ * LoRA runs neighbours of one length together (t->group at most;
+ * lr_lora_forward_each): the frozen products over all their rows at
+ * once, each example's unit still its own, so the same bits.
  *
  * LoRA dropout masks of example i of epoch e come from the stream
  * lr_stream_seed(seed, LR_STREAM_DROPOUT, e, i), then (layer, target)
@@ -66,6 +69,10 @@ typedef struct lr_trainer {
     long perm_epoch;     /* the epoch perm belongs to; -1: none yet */
     double *nll;         /* the NLL sum of each example of a micro-batch */
     lr_float *unit;      /* example gradient(s) (trainer.c) */
+    int group;           /* LoRA: examples of one length per forward */
+    int *g_ids, *g_labels;  /* a group's tokens and labels [group, max_len] */
+    uint64_t *g_seeds;   /* its dropout seeds */
+    long *g_counted;     /* its counted tokens */
 } lr_trainer;
 
 /* What one step did. */
