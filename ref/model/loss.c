@@ -117,9 +117,12 @@ double lr_logprob(const lr_float *row, int V, int target)
 
 /* Row r of the (B*T, V) logits: 0 when its target is -100 or it is the last
  * position of its sequence (dlogits row zeroed); else 1, *lp = log p[y]
- * and the row of dlogits = grad_scale * (p - onehot(y)). */
+ * and the row of dlogits = grad_scale * (p - onehot(y)).  lse (optional):
+ * the row's log-sum-exp is stored in lse[r], or, when known, read from
+ * there instead of computed. */
 static int loss_row(const lr_float *logits, const int *labels, int T, int V,
-                    long r, lr_float *dlogits, double grad_scale, double *lp)
+                    long r, lr_float *dlogits, double grad_scale, double *lp,
+                    double *lse_rows, int known)
 {
     const lr_float *row = logits + (size_t)r * (size_t)V;
     const int y = r % T + 1 < T ? labels[r + 1] : LR_IGNORE_INDEX;
@@ -129,7 +132,12 @@ static int loss_row(const lr_float *logits, const int *labels, int T, int V,
                             (size_t)V * sizeof(lr_float));
         return 0;
     }
-    lse = row_logsumexp(row, V);
+    if (lse_rows && known) {
+        lse = lse_rows[r];
+    } else {
+        lse = row_logsumexp(row, V);
+        if (lse_rows) lse_rows[r] = lse;
+    }
     *lp = (double)row[y] - lse;
     if (dlogits) {
         lr_float *d = dlogits + (size_t)r * (size_t)V;
@@ -146,6 +154,17 @@ int lr_causal_lm_loss(const lr_float *logits, const int *labels, int B, int T,
                       int V, double *token_logprob, double *nll_sum,
                       long *n_counted, lr_float *dlogits, double grad_scale,
                       lr_error *err)
+{
+    return lr_causal_lm_loss_lse(logits, labels, B, T, V, token_logprob,
+                                 nll_sum, n_counted, dlogits, grad_scale,
+                                 NULL, 0, err);
+}
+
+int lr_causal_lm_loss_lse(const lr_float *logits, const int *labels, int B,
+                          int T, int V, double *token_logprob,
+                          double *nll_sum, long *n_counted, lr_float *dlogits,
+                          double grad_scale, double *lse, int lse_known,
+                          lr_error *err)
 {
     double total = 0.0, *lp_rows, *owned = NULL;
     long count = 0;
@@ -177,7 +196,8 @@ int lr_causal_lm_loss(const lr_float *logits, const int *labels, int B, int T,
     if (!lp_rows) {   /* no scratch: one row at a time (same bits) */
         double lp;
         for (r = 0; r < n_rows; r++)
-            if (loss_row(logits, labels, T, V, r, dlogits, grad_scale, &lp)) {
+            if (loss_row(logits, labels, T, V, r, dlogits, grad_scale, &lp,
+                         lse, lse_known)) {
                 total -= lp;
                 count++;
             }
@@ -188,7 +208,7 @@ int lr_causal_lm_loss(const lr_float *logits, const int *labels, int B, int T,
 #endif
         for (r = 0; r < n_rows; r++)
             if (!loss_row(logits, labels, T, V, r, dlogits, grad_scale,
-                          &lp_rows[r]))
+                          &lp_rows[r], lse, lse_known))
                 lp_rows[r] = 0.0;
         for (r = 0; r < n_rows; r++) {
             const int y = r % T + 1 < T ? labels[r + 1] : LR_IGNORE_INDEX;

@@ -65,6 +65,9 @@ static double ws_layout(lr_train_ws *ws, const lr_config *c, int r, int B,
                : 0;
     TAKE(xd, BT * max3(D, QD, I));
     TAKE(attn_scratch, 2.0 * c->num_key_value_heads * T);
+    /* the loss's log-sum-exp of each row, doubles */
+    if (base) ws->lse = (double *)(void *)(base + (size_t)n);
+    n += ceil(BT * sizeof(double) / sizeof(lr_float) / line) * line;
 #undef TAKE
     return n;
 }
@@ -244,14 +247,16 @@ static int train_forward(lr_train_ws *ws, const lr_model *m, const lr_lora *lo,
                            adapter_of(ws),
                            ws->recompute ? ws->layer_in : NULL, err))
         return -1;
+    /* each row's log-sum-exp kept for the backward's dlogits */
     if (!seeds)
-        return lr_causal_lm_loss(ws->acts.logits, labels, B, T, c->vocab_size,
-                                 NULL, nll_sum, n_counted, NULL, 1.0, err);
+        return lr_causal_lm_loss_lse(ws->acts.logits, labels, B, T,
+                                     c->vocab_size, NULL, nll_sum, n_counted,
+                                     NULL, 1.0, ws->lse, 0, err);
     for (b = 0; b < B; b++)
-        if (lr_causal_lm_loss(ws->acts.logits + (size_t)b * T * V,
-                              labels + (size_t)b * T, 1, T, c->vocab_size,
-                              NULL, nll_sum + b, n_counted + b, NULL, 1.0,
-                              err))
+        if (lr_causal_lm_loss_lse(ws->acts.logits + (size_t)b * T * V,
+                                  labels + (size_t)b * T, 1, T, c->vocab_size,
+                                  NULL, nll_sum + b, n_counted + b, NULL, 1.0,
+                                  ws->lse + (size_t)b * T, 0, err))
             return -1;
     return 0;
 }
@@ -539,8 +544,9 @@ static int model_backward(lr_train_ws *ws, const lr_model *m,
 
     /* loss -> dlogits (in place); logits = final_norm Wlm^T;
      * final_norm = rmsnorm(x_L) */
-    if (lr_causal_lm_loss(a->logits, ws->labels, B, T, c->vocab_size, NULL,
-                          NULL, NULL, a->logits, grad_scale, err))
+    if (lr_causal_lm_loss_lse(a->logits, ws->labels, B, T, c->vocab_size,
+                              NULL, NULL, NULL, a->logits, grad_scale,
+                              ws->lse, 1, err))
         return -1;
     if (tap(ws, -1, "dlogits", a->logits, BT, (size_t)c->vocab_size, err))
         return -1;

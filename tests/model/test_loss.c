@@ -89,11 +89,48 @@ static void test_bad_label(void)
                                 1.0, &err), &err, "label -1");
 }
 
+/* lr_causal_lm_loss_lse: the log-sum-exps a first call keeps give a
+ * second call (dlogits) the bits lr_causal_lm_loss gives; uncounted rows'
+ * entries are left alone; a known lse is read, not recomputed. */
+static void test_lse_kept(void)
+{
+    enum { B = 2, T = 4, V = 37 }; /* V: vector lanes and a scalar tail */
+    lr_float logits[B * T * V], d0[B * T * V], d1[B * T * V];
+    int labels[B * T] = {1, 3, -100, 36, 2, 0, 1, -100};
+    double lse[B * T], nll0, nll1, nll2;
+    long n0, n1;
+    lr_error err;
+    int i;
+    for (i = 0; i < B * T * V; i++)
+        logits[i] = (lr_float)(((i * 37 + 11) % 97) / 9.0 - 5.0);
+    for (i = 0; i < B * T; i++) lse[i] = 7.0;
+    CHECK_OK(lr_causal_lm_loss(logits, labels, B, T, V, NULL, &nll0, &n0, d0,
+                               0.25, &err), &err);
+    CHECK_OK(lr_causal_lm_loss_lse(logits, labels, B, T, V, NULL, &nll1, &n1,
+                                   NULL, 1.0, lse, 0, &err), &err);
+    CHECK(memcmp(&nll0, &nll1, sizeof nll0) == 0);
+    CHECK_INT(n1, n0);
+    /* row (b, t) is scored against labels[b][t + 1]: rows 0, 2, 4, 5 are
+     * counted; 1 and 6 point at -100, 3 and 7 end their sequences */
+    CHECK(lse[1] == 7.0 && lse[3] == 7.0 && lse[6] == 7.0 && lse[7] == 7.0);
+    CHECK(lse[0] != 7.0 && lse[2] != 7.0 && lse[4] != 7.0);
+    CHECK_OK(lr_causal_lm_loss_lse(logits, labels, B, T, V, NULL, &nll2, NULL,
+                                   d1, 0.25, lse, 1, &err), &err);
+    CHECK(memcmp(d0, d1, sizeof d0) == 0);
+    CHECK(memcmp(&nll0, &nll2, sizeof nll0) == 0);
+    lse[0] += 0.5; /* read, not recomputed: row 0 moves */
+    CHECK_OK(lr_causal_lm_loss_lse(logits, labels, B, T, V, NULL, NULL, NULL,
+                                   d1, 0.25, lse, 1, &err), &err);
+    CHECK(memcmp(d0, d1, sizeof(lr_float) * V) != 0);
+    CHECK(memcmp(d0 + V, d1 + V, sizeof(lr_float) * (B * T - 1) * V) == 0);
+}
+
 int main(void)
 {
     RUN(test_torch_case);
     RUN(test_logprob_closed_form);
     RUN(test_all_ignored_and_optional_outputs);
     RUN(test_bad_label);
+    RUN(test_lse_kept);
     return h_finish("test_loss");
 }

@@ -387,9 +387,9 @@ static void test_ws_bytes(void)
         acts = line * ceil((double)(ws.acts.attn_scratch +
                                     (size_t)cfg->num_attention_heads * T -
                                     ws.acts.embed) / line);
-        own = line * ceil((double)(ws.attn_scratch +
-                                   (size_t)2 * cfg->num_key_value_heads * T -
-                                   (lr_float *)ws.mem) / line);
+        own = line * ceil((double)((const char *)(ws.lse + (size_t)B * T) -
+                                   (const char *)ws.mem) /
+                          sizeof(lr_float) / line);
 #ifdef __linux__
         {
             /* every buffer starts on a cache line (lr_alloc, common.h):
@@ -399,7 +399,8 @@ static void test_ws_bytes(void)
                 ws.acts.layers[0].k, ws.acts.layers[0].attn_out,
                 ws.acts.layers[0].mlp_rstd, ws.acts.layers[0].act,
                 ws.acts.final_rstd, ws.acts.logits, ws.dq, ws.dk, ws.dv,
-                ws.dgate, ws.dxa, ws.xd, ws.attn_scratch};
+                ws.dgate, ws.dxa, ws.xd, ws.attn_scratch,
+                (const lr_float *)(const void *)ws.lse};
             size_t k;
             for (k = 0; k < sizeof bufs / sizeof *bufs; k++)
                 CHECK((uintptr_t)(const void *)bufs[k] % LR_ALIGN == 0);

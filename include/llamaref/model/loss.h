@@ -43,6 +43,18 @@ int lr_causal_lm_loss(const lr_float *logits, const int *labels, int B, int T,
                       long *n_counted, lr_float *dlogits, double grad_scale,
                       lr_error *err);
 
+/* lr_causal_lm_loss with each counted row's log-sum-exp kept: lse [B*T]
+ * (NULL: none) receives them (lse_known 0), or supplies them (lse_known 1;
+ * what a call on the same logits and labels wrote there) so they are not
+ * computed again: the same results, without the row's second pass of
+ * exps.  Rows not counted are neither read nor written.  The trainer keeps
+ * the forward's for the backward's dlogits (train_step.c). */
+int lr_causal_lm_loss_lse(const lr_float *logits, const int *labels, int B,
+                          int T, int V, double *token_logprob,
+                          double *nll_sum, long *n_counted, lr_float *dlogits,
+                          double grad_scale, double *lse, int lse_known,
+                          lr_error *err);
+
 #ifdef __cplusplus
 }
 #endif

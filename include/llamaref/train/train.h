@@ -38,6 +38,9 @@ typedef struct lr_train_ws {
                                           (whole bytes per sequence) */
     lr_float *xd;                      /* [BT, max in] dropout scratch */
     lr_float *attn_scratch;            /* 2 * KV * T */
+    double *lse;                       /* [BT] the forward's loss
+                                          log-sum-exp of each row, for the
+                                          backward's dlogits */
     void *mem;
     /* set by the forward for the backward */
     int cur_B, cur_T;
