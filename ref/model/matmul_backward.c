@@ -7,6 +7,7 @@
  * matmul_weight.c.
  * Depends on: matmul_internal.h (the vector type, weight conversion;
  * matmul.h: common, dtype, model's lr_tensor), OpenMP optionally. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "llamaref/model/matmul.h"
@@ -298,12 +299,14 @@ ALWAYS_INLINE int count_zeros(const lr_float *g, int no, int wide)
 }
 
 /* wide: 0 the generic kernels, 1 AVX-512 (the 4-vector chunks, two
- * vectors per row), 2 AVX2 (bwd_rows4_pieces: 32-byte pieces). */
+ * vectors per row), 2 AVX2 (bwd_rows4_pieces: 32-byte pieces).  buf: BO x
+ * BC values of scratch for weights that are not lr_float (converted a
+ * block at a time), else unused. */
 ALWAYS_INLINE void bwd_body(lr_float *dx, const lr_float *dy, const void *w,
                             lr_dtype dt, int t0, int t1, int i0, int i1,
-                            int in_dim, int out_dim, int wide)
+                            int in_dim, int out_dim, int wide, lr_float *buf)
 {
-    lr_float buf[BO * BC], pk[BO * 4 * LANES];
+    lr_float pk[BO * 4 * LANES];
     const int direct = dt == LR_FLOAT_DTYPE, len = i1 - i0;
     const int bo = wide == 1 ? BO : wide == 2 ? BO / 2 : BO / 4;
     const int iv1 = i0 + (len - len % LANES);
@@ -398,31 +401,31 @@ ALWAYS_INLINE void bwd_body(lr_float *dx, const lr_float *dy, const void *w,
 
 static void bwd_generic(lr_float *dx, const lr_float *dy, const void *w,
                         lr_dtype dt, int t0, int t1, int i0, int i1,
-                        int in_dim, int out_dim)
+                        int in_dim, int out_dim, lr_float *buf)
 {
-    bwd_body(dx, dy, w, dt, t0, t1, i0, i1, in_dim, out_dim, 0);
+    bwd_body(dx, dy, w, dt, t0, t1, i0, i1, in_dim, out_dim, 0, buf);
 }
 
 #if HAVE_X86_DISPATCH
 __attribute__((target("avx512f")))
 static void bwd_avx512(lr_float *dx, const lr_float *dy, const void *w,
                        lr_dtype dt, int t0, int t1, int i0, int i1,
-                       int in_dim, int out_dim)
+                       int in_dim, int out_dim, lr_float *buf)
 {
-    bwd_body(dx, dy, w, dt, t0, t1, i0, i1, in_dim, out_dim, 1);
+    bwd_body(dx, dy, w, dt, t0, t1, i0, i1, in_dim, out_dim, 1, buf);
 }
 
 __attribute__((target("avx2")))
 static void bwd_avx2(lr_float *dx, const lr_float *dy, const void *w,
                      lr_dtype dt, int t0, int t1, int i0, int i1,
-                     int in_dim, int out_dim)
+                     int in_dim, int out_dim, lr_float *buf)
 {
-    bwd_body(dx, dy, w, dt, t0, t1, i0, i1, in_dim, out_dim, 2);
+    bwd_body(dx, dy, w, dt, t0, t1, i0, i1, in_dim, out_dim, 2, buf);
 }
 #endif
 
 typedef void (*bwd_fn)(lr_float *, const lr_float *, const void *, lr_dtype,
-                       int, int, int, int, int, int);
+                       int, int, int, int, int, int, lr_float *);
 
 static bwd_fn pick_bwd(void)
 {
@@ -445,32 +448,46 @@ void lr_matmul_backward(lr_float *dx, const lr_float *dy, const lr_tensor *w,
 #endif
     int bt = BT, nb;
     const bwd_fn fn = LR_SIMD ? pick_bwd() : NULL;
-    int task;
+    const int direct = w->dtype == LR_FLOAT_DTYPE;
     while (bt > 64 && (double)((n + bt - 1) / bt) * nc < 2.0 * threads) bt /= 2;
     nb = (n + bt - 1) / bt;
 #ifdef LR_OMP
-#pragma omp parallel for schedule(static) \
-    if ((double)n * in_dim * out_dim > 65536.0)
+#pragma omp parallel if ((double)n * in_dim * out_dim > 65536.0)
 #endif
-    for (task = 0; task < nb * nc; task++) {
-        const int b = task / nc, c = task % nc;
-        const int t0 = b * bt, t1 = t0 + bt < n ? t0 + bt : n;
-        const int i0 = c * BC, i1 = i0 + BC < in_dim ? i0 + BC : in_dim;
-        if (fn) {
-            fn(dx, dy, w->data, w->dtype, t0, t1, i0, i1, in_dim, out_dim);
-        } else if (w->dtype == LR_FLOAT_DTYPE) {
-            bwd_scalar(dx, dy, (const lr_float *)w->data + i0, (size_t)in_dim,
-                       t0, t1, i0, i1, 0, out_dim, in_dim, out_dim);
-        } else {
-            /* SIMD=0 with converted weights: one row chunk at a time */
-            lr_float row[BC];
-            int o;
-            for (o = 0; o < out_dim; o++) {
-                weight_range(row, w->data, w->dtype, (size_t)o * in_dim + i0,
-                             i1 - i0);
-                bwd_scalar(dx, dy, row, 0, t0, t1, i0, i1, o, o + 1, in_dim,
-                           out_dim);
+    {
+        /* weights that are not lr_float: each thread converts blocks
+         * into its own BO x BC scratch, on the heap (128 KB would not
+         * fit a thread stack of 128 KB, musl's default); without it the
+         * definition runs below, a row chunk at a time: the same bits */
+        lr_float *buf = fn && !direct ? malloc(sizeof *buf * BO * BC) : NULL;
+        int task;
+#ifdef LR_OMP
+#pragma omp for schedule(static)
+#endif
+        for (task = 0; task < nb * nc; task++) {
+            const int b = task / nc, c = task % nc;
+            const int t0 = b * bt, t1 = t0 + bt < n ? t0 + bt : n;
+            const int i0 = c * BC, i1 = i0 + BC < in_dim ? i0 + BC : in_dim;
+            if (fn && (direct || buf)) {
+                fn(dx, dy, w->data, w->dtype, t0, t1, i0, i1, in_dim, out_dim,
+                   buf);
+            } else if (direct) {
+                bwd_scalar(dx, dy, (const lr_float *)w->data + i0,
+                           (size_t)in_dim, t0, t1, i0, i1, 0, out_dim,
+                           in_dim, out_dim);
+            } else {
+                /* converted weights (SIMD=0, or no scratch): one row
+                 * chunk at a time */
+                lr_float row[BC];
+                int o;
+                for (o = 0; o < out_dim; o++) {
+                    weight_range(row, w->data, w->dtype,
+                                 (size_t)o * in_dim + i0, i1 - i0);
+                    bwd_scalar(dx, dy, row, 0, t0, t1, i0, i1, o, o + 1,
+                               in_dim, out_dim);
+                }
             }
         }
+        free(buf);
     }
 }

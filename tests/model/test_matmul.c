@@ -143,7 +143,9 @@ static void bwd_definition(lr_float *dx, const lr_float *dy, const lr_float *w,
 /* Sizes cover: rows not a multiple of 4 or of the 64-row task, columns
  * with a 16-lane tail and several 256-column tasks, weight rows beyond one
  * 32-row block; dy with padding rows (all 0) and scattered zeros; every
- * weight dtype (converted in blocks); dx starting non-zero. */
+ * weight dtype (converted in blocks); dx starting non-zero.  With OpenMP
+ * at 1, 2 and 3 threads (the worker threads convert weights into their own
+ * scratch; .ci/run gives them 128 KB stacks). */
 static void test_backward_order(void)
 {
     static const int ns[] = {1, 4, 7, 70};
@@ -164,9 +166,14 @@ static void test_backward_order(void)
                     lr_float *wl = malloc(sizeof *wl * nw);
                     lr_float *dx1 = malloc(sizeof *dx1 * nx);
                     lr_float *dx2 = malloc(sizeof *dx2 * nx);
+                    lr_float *dx0 = malloc(sizeof *dx0 * nx);
                     void *w = malloc(8 * nw);
                     lr_tensor t;
-                    if (!dy || !wl || !dx1 || !dx2 || !w) { CHECK(0); return; }
+                    int th;
+                    if (!dy || !wl || !dx1 || !dx2 || !dx0 || !w) {
+                        CHECK(0);
+                        return;
+                    }
                     for (i = 0; i < (size_t)n * out; i++) {
                         double u = lr_rng_double(&r);
                         dy[i] = u < 0.02 ? 0 : (lr_float)(u * 2 - 1);
@@ -193,16 +200,30 @@ static void test_backward_order(void)
                     memset(&t, 0, sizeof t);
                     t.dtype = dts[d]; t.ndim = 2; t.shape[0] = out; t.shape[1] = in;
                     t.data = w;
+                    memcpy(dx0, dx2, sizeof *dx0 * nx);
                     bwd_definition(dx1, dy, wl, n, in, out);
-                    lr_matmul_backward(dx2, dy, &t, n);
-                    if (memcmp(dx1, dx2, sizeof *dx1 * nx) != 0) {
-                        fprintf(stderr, "  backward %s %dx%dx%d differs from "
-                                "the documented order\n", lr_dtype_name(dts[d]),
-                                n, in, out);
-                        bad = 1;
+                    for (th = 1; th <= 3; th++) {
+#ifdef LR_OMP
+                        omp_set_num_threads(th);
+#else
+                        if (th > 1) break;
+#endif
+                        memcpy(dx2, dx0, sizeof *dx2 * nx);
+                        lr_matmul_backward(dx2, dy, &t, n);
+                        if (memcmp(dx1, dx2, sizeof *dx1 * nx) != 0) {
+                            fprintf(stderr, "  backward %s %dx%dx%d, %d "
+                                    "thread(s), differs from the documented "
+                                    "order\n", lr_dtype_name(dts[d]), n, in,
+                                    out, th);
+                            bad = 1;
+                        }
                     }
-                    free(dy); free(wl); free(dx1); free(dx2); free(w);
+                    free(dy); free(wl); free(dx1); free(dx2); free(dx0);
+                    free(w);
                 }
+#ifdef LR_OMP
+    omp_set_num_threads(1);
+#endif
 #if defined(FLT_EVAL_METHOD) && FLT_EVAL_METHOD == 0
     CHECK(!bad);
 #else
