@@ -6,6 +6,7 @@
  * forward is in matmul.c, dx += dy W in matmul_backward.c.
  * Depends on: matmul_internal.h (the vector type; matmul.h: common),
  * OpenMP optionally. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "llamaref/model/matmul.h"
@@ -306,5 +307,58 @@ void lr_matmul_backward_weight(lr_float *dw, const lr_float *dy,
         const int o0 = task * rows, o1 = o0 + rows < out_dim ? o0 + rows : out_dim;
         if (fn) fn(dw, dy, x, n, o0, o1, in_dim, out_dim);
         else bww_scalar(dw, dy, x, 0, n, o0, o1, 0, in_dim, in_dim, out_dim);
+    }
+}
+
+/* acc += (the weight gradient from zero): each task computes its rows of dw
+ * into a zeroed scratch of its own (rows x in_dim, on the heap, reused
+ * over the thread's tasks) with the kernel above, then adds them to acc -
+ * the products and sums of zeroing dw, lr_matmul_backward_weight and
+ * acc += dw, without the dw array in memory.  Without scratch (SIMD=0
+ * keeps it too; a failed malloc has none) each element is summed from
+ * zero in a local and added: the definition itself. */
+void lr_matmul_backward_weight_fold(lr_float *acc, const lr_float *dy,
+                                    const lr_float *x, int n, int in_dim,
+                                    int out_dim)
+{
+    const bww_fn fn = LR_SIMD ? pick_bww() : NULL;
+    const int rows = task_rows(out_dim, BWO, 4);
+    const int ntask = (out_dim + rows - 1) / rows;
+#ifdef LR_OMP
+#pragma omp parallel if ((double)n * in_dim * out_dim > 65536.0)
+#endif
+    {
+        lr_float *s = malloc(sizeof *s * (size_t)rows * in_dim);
+        int task;
+#ifdef LR_OMP
+#pragma omp for schedule(static)
+#endif
+        for (task = 0; task < ntask; task++) {
+            const int o0 = task * rows;
+            const int no = (o0 + rows < out_dim ? o0 + rows : out_dim) - o0;
+            const size_t len = (size_t)no * in_dim;
+            lr_float *restrict a = acc + (size_t)o0 * in_dim;
+            size_t j;
+            int o, i, t;
+            if (!s) { /* the definition, one element at a time */
+                for (o = 0; o < no; o++)
+                    for (i = 0; i < in_dim; i++) {
+                        lr_float d = 0;
+                        for (t = 0; t < n; t++)
+                            d += dy[(size_t)t * out_dim + o0 + o] *
+                                 x[(size_t)t * in_dim + i];
+                        a[(size_t)o * in_dim + i] += d;
+                    }
+                continue;
+            }
+            memset(s, 0, sizeof *s * len);
+            /* the task's rows as rows 0 .. no-1 of a dw of its own: dy
+             * from column o0 on, its row stride still out_dim */
+            if (fn) fn(s, dy + o0, x, n, 0, no, in_dim, out_dim);
+            else bww_scalar(s, dy + o0, x, 0, n, 0, no, 0, in_dim, in_dim,
+                            out_dim);
+            for (j = 0; j < len; j++) a[j] += s[j];
+        }
+        free(s);
     }
 }

@@ -309,6 +309,7 @@ struct grad_sink {
     const lr_full *f;   /* full-parameter */
     lr_float *grad;     /* layout of lo or f */
     size_t stride;      /* LoRA, non-zero: sequence b's into grad + b stride */
+    lr_float *acc;      /* full, non-NULL: projections' gradients folded in */
 };
 
 /* LoRA: grads of A and B of (layer, t), and dx += the branch's part:
@@ -365,14 +366,21 @@ static void lora_embed(const grad_sink *g, const lr_float *dx, int n)
     (void)g; (void)dx; (void)n;
 }
 
-/* Full: dW += dy^T x (W [out, in], dy (n, out), x (n, in)) */
+/* Full: dW += dy^T x (W [out, in], dy (n, out), x (n, in)); with acc,
+ * acc += (dW from zero), except for a tied lm_head, whose rows the
+ * embedding's gradient adds to (full_embed) before they are folded */
 static void full_linear(const grad_sink *g, int layer, int proj,
                         const lr_tensor *w, lr_float *dx, const lr_float *dy,
                         const lr_float *x, int n)
 {
+    const size_t off = lr_full_offset(g->f, w);
     (void)layer; (void)proj; (void)dx;
-    lr_matmul_backward_weight(g->grad + lr_full_offset(g->f, w), dy, x, n,
-                              (int)w->shape[1], (int)w->shape[0]);
+    if (g->acc && off != lr_full_offset(g->f, &g->m->embed_tokens))
+        lr_matmul_backward_weight_fold(g->acc + off, dy, x, n,
+                                       (int)w->shape[1], (int)w->shape[0]);
+    else
+        lr_matmul_backward_weight(g->grad + off, dy, x, n, (int)w->shape[1],
+                                  (int)w->shape[0]);
 }
 
 /* Full: the RMSNorm weight's gradient (rmsnorm.c) */
@@ -624,12 +632,54 @@ int lr_lora_backward_each(lr_train_ws *ws, const lr_model *m,
     return lora_backward(ws, m, lo, grad, stride, grad_scale, err);
 }
 
-int lr_full_backward(lr_train_ws *ws, const lr_model *m, const lr_full *f,
-                     lr_float *grad, double grad_scale, lr_error *err)
+/* lr_full_backward (acc NULL) and lr_full_backward_fold */
+static int full_backward(lr_train_ws *ws, const lr_model *m, const lr_full *f,
+                         lr_float *grad, lr_float *acc, double grad_scale,
+                         lr_error *err)
 {
     grad_sink g;
     memset(&g, 0, sizeof g);
     g.linear = full_linear; g.norm = full_norm; g.embed = full_embed;
-    g.ws = ws; g.m = m; g.f = f; g.grad = grad;
+    g.ws = ws; g.m = m; g.f = f; g.grad = grad; g.acc = acc;
     return model_backward(ws, m, &g, 0, TO_INPUT, grad_scale, err);
+}
+
+int lr_full_backward(lr_train_ws *ws, const lr_model *m, const lr_full *f,
+                     lr_float *grad, double grad_scale, lr_error *err)
+{
+    return full_backward(ws, m, f, grad, NULL, grad_scale, err);
+}
+
+/* the entries whose unit full_linear does not fold: the embedding (and a
+ * tied lm_head, its rows) and the norms */
+static int unit_entry(const lr_full *f, const lr_model *m,
+                      const lr_full_entry *e)
+{
+    return e->is_norm || e->off == lr_full_offset(f, &m->embed_tokens);
+}
+
+int lr_full_backward_fold(lr_train_ws *ws, const lr_model *m,
+                          const lr_full *f, lr_float *unit, lr_float *acc,
+                          double grad_scale, lr_error *err)
+{
+    int k;
+    for (k = 0; k < f->n_entries; k++)
+        if (unit_entry(f, m, &f->entries[k]))
+            memset(unit + f->entries[k].off, 0,
+                   sizeof *unit * f->entries[k].n);
+    if (full_backward(ws, m, f, unit, acc, grad_scale, err)) return -1;
+    for (k = 0; k < f->n_entries; k++) {
+        /* one addition per element (lr_trainer_fold): threads over
+         * elements keep each element's bits */
+        const lr_float *u = unit + f->entries[k].off;
+        lr_float *a = acc + f->entries[k].off;
+        const long nl = (long)f->entries[k].n;
+        long j;
+        if (!unit_entry(f, m, &f->entries[k])) continue;
+#ifdef LR_OMP
+#pragma omp parallel for schedule(static) if (nl >= 65536L)
+#endif
+        for (j = 0; j < nl; j++) a[j] += u[j];
+    }
+    return 0;
 }

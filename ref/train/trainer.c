@@ -105,13 +105,21 @@ static void zero_floats(lr_float *x, size_t n);
 /* One example's unit (trainer.h): zero unit, then the forward and backward
  * of the example alone (B = 1, its own length, no padding), scaled by
  * 1/n_total; its dropout stream is keyed by (epoch, pos), pos its place in
- * the epoch's permutation. */
+ * the epoch's permutation.  With acc (full-parameter training on rank 0),
+ * the unit is also folded into acc: lr_full_backward_fold, the same bits
+ * without most of unit. */
 static int example_unit(lr_trainer *t, long epoch, size_t pos,
-                        lr_float *unit, double scale, double *nll,
-                        lr_error *err)
+                        lr_float *unit, lr_float *acc, double scale,
+                        double *nll, lr_error *err)
 {
     const lr_example *e = &t->ds->ex[t->perm[pos]];
     long n;
+    if (t->full && acc)
+        return lr_full_forward(&t->ws, t->m, e->ids, e->labels, NULL, 1,
+                               e->len, nll, &n, err) ||
+               lr_full_backward_fold(&t->ws, t->m, t->full, unit, acc,
+                                     scale, err)
+                   ? -1 : 0;
     zero_floats(unit, t->n_params);
     if (t->full)
         return lr_full_forward(&t->ws, t->m, e->ids, e->labels, NULL, 1,
@@ -128,15 +136,15 @@ static int example_unit(lr_trainer *t, long epoch, size_t pos,
 
 /* The units of the g examples at places pos .. pos + g - 1 (all of one
  * length) in one forward and backward: unit + k n_params for the k-th,
- * bit for bit example_unit's (lr_lora_forward_each). */
+ * bit for bit example_unit's (lr_lora_forward_each); acc: g is 1 */
 static int group_units(lr_trainer *t, long epoch, size_t pos, int g,
-                       lr_float *unit, double scale, double *nll,
-                       lr_error *err)
+                       lr_float *unit, lr_float *acc, double scale,
+                       double *nll, lr_error *err)
 {
     const int T = t->ds->ex[t->perm[pos]].len;
     int k;
     if (g == 1)
-        return example_unit(t, epoch, pos, unit, scale, nll, err);
+        return example_unit(t, epoch, pos, unit, acc, scale, nll, err);
     for (k = 0; k < g; k++) {
         const lr_example *e = &t->ds->ex[t->perm[pos + (size_t)k]];
         memcpy(t->g_ids + (size_t)k * T, e->ids, sizeof *e->ids * T);
@@ -198,6 +206,7 @@ int lr_trainer_step(lr_trainer *t, long step, lr_step_stats *st,
     const long mb0 = s * o->accum;
     const long mb1 = mb0 + o->accum < t->nb ? mb0 + o->accum : t->nb;
     const int rank = lr_par_rank(), size = lr_par_size();
+    const int fused = rank == 0 && t->full; /* lr_full_backward_fold */
     long mb, n_total = 0, ntok = 0;
     double nll_total = 0, gnorm, lr, scale;
     if (step < 0 || step >= t->total)
@@ -233,6 +242,8 @@ int lr_trainer_step(lr_trainer *t, long step, lr_step_stats *st,
          * one process); rank 0 folds its units as they come, the others
          * keep theirs for lr_par_fold */
         lr_par_shard(B, &b0, &b1);
+        /* full-parameter units on rank 0 are folded during the backward
+         * (most of a 100M model's unit never written) */
         for (b = b0; b < b1; b += g) {
             lr_float *unit = rank == 0 ? t->unit
                              : t->unit + (size_t)(b - b0) * t->n_params;
@@ -243,10 +254,10 @@ int lr_trainer_step(lr_trainer *t, long step, lr_step_stats *st,
             while (g < t->group && b + g < b1 &&
                    ds->ex[t->perm[i0 + (size_t)(b + g)]].len == len)
                 g++;
-            if (group_units(t, epoch, i0 + (size_t)b, g, unit, scale,
-                            &t->nll[b], err))
+            if (group_units(t, epoch, i0 + (size_t)b, g, unit,
+                            fused ? t->grad : NULL, scale, &t->nll[b], err))
                 return -1;
-            if (rank == 0)
+            if (rank == 0 && !fused)
                 for (k = 0; k < g; k++)
                     lr_trainer_fold(t->grad, unit + (size_t)k * t->n_params,
                                     t->n_params);

@@ -284,7 +284,8 @@ static void bww_definition(lr_float *dw, const lr_float *dy, const lr_float *x,
  * beyond one 128-row block, columns with 16-lane tails and beyond one
  * 256-column block, dw rows not a multiple of 4 or of the 64-row task,
  * dy with zeros and a -0, dw starting non-zero; 1-3 threads (OMP=1) on
- * shapes large enough to run in parallel. */
+ * shapes large enough to run in parallel.  The fold (dw summed from zero,
+ * then added to acc) against those steps done one after the other. */
 static void test_backward_weight_order(void)
 {
     static const int ns[] = {1, 7, 130, 257};
@@ -303,7 +304,8 @@ static void test_backward_weight_order(void)
                 lr_float *x = malloc(sizeof *x * nx);
                 lr_float *w0 = malloc(sizeof *w0 * nw), *w1 = malloc(sizeof *w1 * nw);
                 lr_float *w2 = malloc(sizeof *w2 * nw);
-                if (!dy || !x || !w0 || !w1 || !w2) { CHECK(0); return; }
+                lr_float *wz = malloc(sizeof *wz * nw), *wf = malloc(sizeof *wf * nw);
+                if (!dy || !x || !w0 || !w1 || !w2 || !wz || !wf) { CHECK(0); return; }
                 for (i = 0; i < (size_t)n * out; i++) {
                     double u = lr_rng_double(&r);
                     dy[i] = u < 0.02 ? 0 : (lr_float)(u * 2 - 1);
@@ -313,6 +315,10 @@ static void test_backward_weight_order(void)
                 for (i = 0; i < nw; i++) w0[i] = (lr_float)(lr_rng_double(&r) - 0.5);
                 memcpy(w1, w0, sizeof *w0 * nw);
                 bww_definition(w1, dy, x, n, in, out);
+                /* the fold: a zeroed dw, the definition into it, acc += dw */
+                memset(wz, 0, sizeof *wz * nw);
+                bww_definition(wz, dy, x, n, in, out);
+                for (i = 0; i < nw; i++) wf[i] = w0[i] + wz[i];
                 for (th = 1; th <= 3; th++) {
 #ifdef LR_OMP
                     omp_set_num_threads(th);
@@ -330,8 +336,17 @@ static void test_backward_weight_order(void)
                     memcpy(w2, w0, sizeof *w0 * nw);
                     lr_matmul_backward_weight_ref(w2, dy, x, n, in, out);
                     if (memcmp(w1, w2, sizeof *w1 * nw) != 0) bad = 1;
+                    memcpy(w2, w0, sizeof *w0 * nw);
+                    lr_matmul_backward_weight_fold(w2, dy, x, n, in, out);
+                    if (memcmp(wf, w2, sizeof *wf * nw) != 0) {
+                        fprintf(stderr, "  backward_weight_fold %dx%dx%d (%d "
+                                "threads) differs from zero, dW, add\n", n,
+                                in, out, th);
+                        bad = 1;
+                    }
                 }
                 free(dy); free(x); free(w0); free(w1); free(w2);
+                free(wz); free(wf);
             }
 #ifdef LR_OMP
     omp_set_num_threads(1);

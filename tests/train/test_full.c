@@ -7,8 +7,9 @@
  * with warmup, weight decay on everything but the norms, clipping),
  * finite differences of embedding / norm / lm_head gradients (double
  * build), recompute == stored activations bit for bit, the error for
- * weights not in the compute type, the HF-style random init, and the
- * workspace's byte count against its layout.
+ * weights not in the compute type, the HF-style random init, the
+ * workspace's byte count against its layout, and the trainer's fold
+ * (lr_full_backward_fold) against zero, backward, add.
  *
  * Tolerances (max |ours - torch| / max |torch| per tensor): double build
  * 1e-9; float build 2e-5 for logits/loss, 3e-5 for gradients and for the
@@ -417,6 +418,56 @@ static void test_ws_bytes(void)
     close_case(&c);
 }
 
+/* lr_full_backward_fold against its definition: unit zeroed,
+ * lr_full_backward into it, acc += unit, compared bit for bit on a tied
+ * and an untied model, acc non-zero and unit full of garbage beforehand
+ * (its embedding and norm ranges must be zeroed by the call). */
+static void fold_case(const char *name)
+{
+    fcase c;
+    lr_train_ws ws;
+    lr_error err;
+    lr_float *acc0, *want, *got, *unit;
+    double nll;
+    long n;
+    size_t np, j;
+    int k;
+    lr_rng r;
+    if (open_case(&c, name)) { close_case(&c); return; }
+    np = c.full.n_params;
+    acc0 = malloc(sizeof *acc0 * np); want = malloc(sizeof *want * np);
+    got = malloc(sizeof *got * np); unit = malloc(sizeof *unit * np);
+    lr_rng_seed(&r, 5);
+    for (j = 0; j < np; j++)
+        acc0[j] = j % 7 == 0 ? 0 : (lr_float)(lr_rng_double(&r) * 0.02 - 0.01);
+    CHECK_OK(lr_train_ws_alloc(&ws, c.m, NULL, c.B, c.T, 0, &err), &err);
+    /* the definition */
+    memset(unit, 0, sizeof *unit * np);
+    CHECK_OK(lr_full_forward(&ws, c.m, c.ids, c.labels, c.mask, c.B, c.T,
+                             &nll, &n, &err), &err);
+    CHECK_OK(lr_full_backward(&ws, c.m, &c.full, unit, 1.0 / n, &err), &err);
+    for (j = 0; j < np; j++) want[j] = acc0[j] + unit[j];
+    /* the fold */
+    memcpy(got, acc0, sizeof *got * np);
+    for (j = 0; j < np; j++) unit[j] = (lr_float)7;
+    CHECK_OK(lr_full_forward(&ws, c.m, c.ids, c.labels, c.mask, c.B, c.T,
+                             &nll, &n, &err), &err);
+    CHECK_OK(lr_full_backward_fold(&ws, c.m, &c.full, unit, got, 1.0 / n,
+                                   &err), &err);
+    CHECK(memcmp(want, got, sizeof *got * np) == 0);
+    for (k = 0; k < c.full.n_entries; k++) {
+        const lr_full_entry *e = &c.full.entries[k];
+        if (memcmp(want + e->off, got + e->off, sizeof *got * e->n))
+            fprintf(stderr, "%s: %s differs after the fold\n", name,
+                    e->name);
+    }
+    lr_train_ws_free(&ws);
+    free(acc0); free(want); free(got); free(unit);
+    close_case(&c);
+}
+static void test_fold_tied(void) { fold_case("tied_gqa"); }
+static void test_fold_untied(void) { fold_case("untied_pad_llama3"); }
+
 int main(void)
 {
     RUN(test_grads_tied_gqa);
@@ -427,5 +478,7 @@ int main(void)
     RUN(test_rejects_bf16);
     RUN(test_init_normal);
     RUN(test_ws_bytes);
+    RUN(test_fold_tied);
+    RUN(test_fold_untied);
     return h_finish("test_full");
 }

@@ -76,6 +76,14 @@ void lr_matmul_backward_weight(lr_float *dw, const lr_float *dy,
 void lr_matmul_backward_weight_ref(lr_float *dw, const lr_float *dy,
                                    const lr_float *x, int n, int in_dim,
                                    int out_dim);
+/* acc[out, in] += dw, dw the weight gradient above summed from zero: the
+ * bits of zeroing a dw, lr_matmul_backward_weight into it and adding it to
+ * acc element by element (one gradient folded into a sum, the trainer's
+ * unit), without a dw in memory (each thread's rows of it live in a
+ * scratch of its own).  Tested against those three steps. */
+void lr_matmul_backward_weight_fold(lr_float *acc, const lr_float *dy,
+                                    const lr_float *x, int n, int in_dim,
+                                    int out_dim);
 /* 1 when lr_matmul uses the fast kernel; the name of its instruction set
  * ("avx512f", "avx2", "generic vectors", "scalar"). */
 int lr_matmul_is_fast(void);

@@ -133,6 +133,17 @@ int lr_lora_backward_each(lr_train_ws *ws, const lr_model *m,
 int lr_full_backward(lr_train_ws *ws, const lr_model *m, const lr_full *f,
                      lr_float *grad, double grad_scale, lr_error *err);
 
+/* The trainer's unit folded into its sum: the bits of zeroing unit,
+ * lr_full_backward(ws, m, f, unit, grad_scale) and acc[j] += unit[j] for
+ * every j, without the projections' part of unit: each projection's
+ * gradient (all but a tied lm_head's) goes from a per-thread scratch
+ * straight into acc (lr_matmul_backward_weight_fold).  Only the ranges of
+ * embed_tokens and the RMSNorm weights in unit [f->n_params] are used
+ * (zeroed here, added to acc at the end; the rest of unit is untouched). */
+int lr_full_backward_fold(lr_train_ws *ws, const lr_model *m,
+                          const lr_full *f, lr_float *unit, lr_float *acc,
+                          double grad_scale, lr_error *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -26,6 +26,9 @@
  * LoRA runs neighbours of one length together (t->group at most;
  * lr_lora_forward_each): the frozen products over all their rows at
  * once, each example's unit still its own, so the same bits.
+ * Full-parameter units on rank 0 are folded during the backward
+ * (lr_full_backward_fold): per element the same additions in the same
+ * order, without most of the unit in memory.
  *
  * LoRA dropout masks of example i of epoch e come from the stream
  * lr_stream_seed(seed, LR_STREAM_DROPOUT, e, i), then (layer, target)
