@@ -10,6 +10,21 @@
 /* below this many elements the element loops stay on one thread */
 #define LR_ADAMW_PAR_MIN 65536L
 
+/* x[0 .. n) = 0, chunks over threads when large */
+static void zero_moments(lr_float *x, size_t n)
+{
+    const long chunk = 16384, nc = (long)((n + (size_t)chunk - 1) / (size_t)chunk);
+    long c;
+#ifdef LR_OMP
+#pragma omp parallel for schedule(static) if ((long)n >= LR_ADAMW_PAR_MIN)
+#endif
+    for (c = 0; c < nc; c++) {
+        const size_t j0 = (size_t)c * (size_t)chunk;
+        memset(x + j0, 0, sizeof *x * (n - j0 < (size_t)chunk ? n - j0
+                                                                : (size_t)chunk));
+    }
+}
+
 int lr_adamw_init(lr_adamw *o, size_t n, double weight_decay, lr_error *err)
 {
     memset(o, 0, sizeof *o);
@@ -18,9 +33,15 @@ int lr_adamw_init(lr_adamw *o, size_t n, double weight_decay, lr_error *err)
     o->eps = 1e-8;
     o->weight_decay = weight_decay;
     o->n = n;
-    o->m = lr_zalloc(n, sizeof(lr_float), "AdamW first moments", err);
-    o->v = lr_zalloc(n, sizeof(lr_float), "AdamW second moments", err);
+    o->m = lr_alloc(n, sizeof(lr_float), "AdamW first moments", err);
+    o->v = lr_alloc(n, sizeof(lr_float), "AdamW second moments", err);
     if (!o->m || !o->v) { lr_adamw_free(o); return -1; }
+    /* zeros written, not calloc's untouched pages: the first step reads
+     * each moment before writing it, and a page read first is the shared
+     * zero page, replaced on the write by a copy whose fault flushes every
+     * thread's TLB (5% of a 3-step 100M full run at 2 threads) */
+    zero_moments(o->m, n);
+    zero_moments(o->v, n);
     return 0;
 }
 

@@ -2,6 +2,11 @@
  * torch.optim.AdamW + transformers.get_scheduler + clip_grad_norm_ (float64,
  * vectors/adamw from vectors/gen/gen_lora.py).  Tolerance relative to the
  * tensor's scale: double 1e-12 (params/moments), float 2e-6. */
+#include <math.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
+
 #include "harness.h"
 #include "llamaref/train/adamw.h"
 #include "llamaref/formats/safetensors.h"
@@ -124,11 +129,46 @@ static void test_schedule_values(void)
               "unknown schedule");
 }
 
+/* lr_adamw_init writes its zeros (the moments are malloc'd, not calloc'd):
+ * the memory a garbage-filled block left is reused (glibc: no mmap, no
+ * trimming) and must read as zeros, over several 16384-element chunks and
+ * a tail. */
+static void test_init_zeroes(void)
+{
+    static const size_t ns[] = {1, 1000, 16384, 70001};
+    size_t a, i;
+#ifdef __GLIBC__
+    mallopt(M_MMAP_THRESHOLD, 64 << 20);
+    mallopt(M_TRIM_THRESHOLD, 256 << 20);
+#endif
+    for (a = 0; a < sizeof ns / sizeof *ns; a++) {
+        const size_t n = ns[a];
+        lr_float *junk[4];
+        lr_adamw o;
+        lr_error err;
+        int k, bad = 0;
+        for (k = 0; k < 4; k++) { /* garbage where the moments will go */
+            junk[k] = malloc(sizeof(lr_float) * n + 256);
+            if (junk[k]) memset(junk[k], 0xA5, sizeof(lr_float) * n + 256);
+        }
+        for (k = 0; k < 4; k++) free(junk[k]);
+        CHECK_OK(lr_adamw_init(&o, n, 0.1, &err), &err);
+        for (i = 0; i < n; i++)
+            if (o.m[i] != 0 || o.v[i] != 0 || signbit(o.m[i]) ||
+                signbit(o.v[i]))
+                bad = 1;
+        CHECK(!bad);
+        CHECK(o.step == 0);
+        lr_adamw_free(&o);
+    }
+}
+
 int main(void)
 {
     RUN(test_linear);
     RUN(test_cosine_warmup_decay_accum);
     RUN(test_constant_clip_accum);
     RUN(test_schedule_values);
+    RUN(test_init_zeroes);
     return h_finish("test_adamw");
 }
