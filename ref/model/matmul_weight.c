@@ -314,9 +314,10 @@ void lr_matmul_backward_weight(lr_float *dw, const lr_float *dy,
  * into a zeroed scratch of its own (rows x in_dim, on the heap, reused
  * over the thread's tasks) with the kernel above, then adds them to acc -
  * the products and sums of zeroing dw, lr_matmul_backward_weight and
- * acc += dw, without the dw array in memory.  Without scratch (SIMD=0
- * keeps it too; a failed malloc has none) each element is summed from
- * zero in a local and added: the definition itself. */
+ * acc += dw, without the dw array in memory (SIMD=0 builds run the
+ * definition into the scratch).  When malloc fails, each element is summed
+ * from zero in a local and added: the definition itself, one element at a
+ * time. */
 void lr_matmul_backward_weight_fold(lr_float *acc, const lr_float *dy,
                                     const lr_float *x, int n, int in_dim,
                                     int out_dim)
