@@ -10,8 +10,7 @@
 /* below this many elements the element loops stay on one thread */
 #define LR_ADAMW_PAR_MIN 65536L
 
-/* x[0 .. n) = 0, chunks over threads when large */
-static void zero_moments(lr_float *x, size_t n)
+void lr_zero_grad(lr_float *x, size_t n)
 {
     const long chunk = 16384, nc = (long)((n + (size_t)chunk - 1) / (size_t)chunk);
     long c;
@@ -20,8 +19,8 @@ static void zero_moments(lr_float *x, size_t n)
 #endif
     for (c = 0; c < nc; c++) {
         const size_t j0 = (size_t)c * (size_t)chunk;
-        memset(x + j0, 0, sizeof *x * (n - j0 < (size_t)chunk ? n - j0
-                                                                : (size_t)chunk));
+        const size_t m = n - j0 < (size_t)chunk ? n - j0 : (size_t)chunk;
+        memset(x + j0, 0, sizeof *x * m);
     }
 }
 
@@ -40,8 +39,8 @@ int lr_adamw_init(lr_adamw *o, size_t n, double weight_decay, lr_error *err)
      * each moment before writing it, and a page read first is the shared
      * zero page, replaced on the write by a copy whose fault flushes every
      * thread's TLB (5% of a 3-step 100M full run at 2 threads) */
-    zero_moments(o->m, n);
-    zero_moments(o->v, n);
+    lr_zero_grad(o->m, n);
+    lr_zero_grad(o->v, n);
     return 0;
 }
 

@@ -100,8 +100,6 @@ void lr_trainer_free(lr_trainer *t)
     memset(t, 0, sizeof *t);
 }
 
-static void zero_floats(lr_float *x, size_t n);
-
 /* One example's unit (trainer.h): zero unit, then the forward and backward
  * of the example alone (B = 1, its own length, no padding), scaled by
  * 1/n_total; its dropout stream is keyed by (epoch, pos), pos its place in
@@ -120,7 +118,7 @@ static int example_unit(lr_trainer *t, long epoch, size_t pos,
                lr_full_backward_fold(&t->ws, t->m, t->full, unit, acc,
                                      scale, err)
                    ? -1 : 0;
-    zero_floats(unit, t->n_params);
+    lr_zero_grad(unit, t->n_params);
     if (t->full)
         return lr_full_forward(&t->ws, t->m, e->ids, e->labels, NULL, 1,
                                e->len, nll, &n, err) ||
@@ -152,7 +150,7 @@ static int group_units(lr_trainer *t, long epoch, size_t pos, int g,
         t->g_seeds[k] = lr_trainer_dropout_seed(t->o.seed, epoch,
                                                 pos + (size_t)k);
     }
-    zero_floats(unit, (size_t)g * t->n_params);
+    lr_zero_grad(unit, (size_t)g * t->n_params);
     return lr_lora_forward_each(&t->ws, t->m, t->lo, t->g_ids, t->g_labels,
                                 g, T, t->lo->cfg.dropout, t->g_seeds, nll,
                                 t->g_counted, err) ||
@@ -167,7 +165,7 @@ uint64_t lr_trainer_dropout_seed(uint64_t seed, long epoch, size_t pos)
                           (uint64_t)pos);
 }
 
-/* below this many elements the fold and the zeroing stay on one thread */
+/* below this many elements the fold stays on one thread */
 #define FOLD_PAR_MIN 65536L
 
 void lr_trainer_fold(lr_float *acc, const lr_float *unit, size_t n)
@@ -180,21 +178,6 @@ void lr_trainer_fold(lr_float *acc, const lr_float *unit, size_t n)
 #pragma omp parallel for schedule(static) if (nl >= FOLD_PAR_MIN)
 #endif
     for (j = 0; j < nl; j++) acc[j] += unit[j];
-}
-
-/* x[0 .. n) = 0, in chunks over threads when large */
-static void zero_floats(lr_float *x, size_t n)
-{
-    const long chunk = 16384, nc = (long)((n + (size_t)chunk - 1) / (size_t)chunk);
-    long c;
-#ifdef LR_OMP
-#pragma omp parallel for schedule(static) if ((long)n >= FOLD_PAR_MIN)
-#endif
-    for (c = 0; c < nc; c++) {
-        const size_t j0 = (size_t)c * (size_t)chunk;
-        const size_t m = n - j0 < (size_t)chunk ? n - j0 : (size_t)chunk;
-        memset(x + j0, 0, sizeof *x * m);
-    }
 }
 
 int lr_trainer_step(lr_trainer *t, long step, lr_step_stats *st,
@@ -231,7 +214,7 @@ int lr_trainer_step(lr_trainer *t, long step, lr_step_stats *st,
         ntok += (long)(i - i0) * T;
     }
     scale = 1.0 / (double)n_total;
-    zero_floats(t->grad, t->n_params);
+    lr_zero_grad(t->grad, t->n_params);
     for (mb = mb0; mb < mb1; mb++) {
         const size_t i0 = (size_t)mb * o->batch;
         const int B = (int)(ds->n - i0 < (size_t)o->batch ? ds->n - i0

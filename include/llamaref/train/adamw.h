@@ -54,6 +54,11 @@ void lr_adamw_free(lr_adamw *o);
  * place) with grad [n] (read only) at learning rate lr. */
 void lr_adamw_step(lr_adamw *o, lr_float *param, const lr_float *grad,
                    double lr);
+/* x[0 .. n) = +0, written (so every page is touched by a write, not left
+ * to be read first as the shared zero page), in chunks over the OpenMP
+ * threads when large (torch's zero_grad): what the trainer does to its
+ * gradient before each step and lr_adamw_init to the moments. */
+void lr_zero_grad(lr_float *x, size_t n);
 
 typedef enum { LR_SCHED_CONSTANT, LR_SCHED_LINEAR, LR_SCHED_COSINE } lr_sched;
 /* "constant", "linear" or "cosine" (HF's lr_scheduler_type names) to *out;
