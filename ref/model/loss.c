@@ -50,11 +50,9 @@ VEC_INLINE void dlogits_body(lr_float *d, const lr_float *row, int V, int y,
     for (; j + 4 <= V; j += 4) {
         const exp_d4 p = exp_v4(exp_load4(row + j) - l4);
         exp_d4 o = p; /* p - 0 is p */
-        int l;
-        for (l = 0; l < 4; l++) /* p - 1 at the target, as below */
-            if (j + l == y) o[l] = p[l] - 1.0;
-        o = g4 * o;
-        for (l = 0; l < 4; l++) d[j + l] = (lr_float)o[l];
+        if (y >= j && y < j + 4) /* p - 1 at the target, as below */
+            o[y - j] = p[y - j] - 1.0;
+        exp_storef4(d + j, exp_narrow4(g4 * o));
     }
 #endif
     for (; j < V; j++) {
