@@ -314,7 +314,8 @@ static void test_swiglu_equals_definition(void)
 
 /* The loss's vector bodies (exp_v4) against the definition with lr_exp:
  * log p[y] and dlogits of rows of V = 4, 7, 9 and 515 (tails of 0-3),
- * logits spread over 60 or over 4. */
+ * logits spread over 60 or over 4; log p[y] both from lr_logprob and
+ * from the loss's token log-probabilities. */
 static void test_loss_equals_definition(void)
 {
     static const int Vs[] = {4, 7, 9, 515};
@@ -345,6 +346,7 @@ static void test_loss_equals_definition(void)
             for (j = 0; j < V; j++) s += lr_exp((double)row[j] - mx);
             lse = mx + log(s);
             if ((double)row[y] - lse != lr_logprob(row, V, y)) bad++;
+            if ((double)row[y] - lse != lp[r]) bad++; /* the loss's own */
             for (j = 0; j < V; j++) {
                 const double p = lr_exp((double)row[j] - lse);
                 const lr_float want =
