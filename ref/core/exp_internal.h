@@ -49,20 +49,12 @@ VEC_INLINE exp_d4 exp_load4(const lr_float *p)
     return v;
 }
 
-/* 4 lr_floats, and 4 doubles rounded to lr_float lane by lane (the
- * conversion rounds to nearest as the scalar cast does: the same bits) */
-typedef lr_float exp_f4 __attribute__((vector_size(4 * sizeof(lr_float))));
-
-VEC_INLINE exp_f4 exp_loadf4(const lr_float *p)
+/* 4 doubles rounded to lr_float lane by lane (the conversion rounds to
+ * nearest as the scalar cast does: the same bits) */
+VEC_INLINE vec4 exp_narrow4(exp_d4 v)
 {
-    exp_f4 v;
-    memcpy(&v, p, sizeof v);
-    return v;
+    return __builtin_convertvector(v, vec4);
 }
-
-VEC_INLINE void exp_storef4(lr_float *p, exp_f4 v) { memcpy(p, &v, sizeof v); }
-
-VEC_INLINE exp_f4 exp_narrow4(exp_d4 v) { return __builtin_convertvector(v, exp_f4); }
 
 /* lr_exp of each lane, the same bits. */
 VEC_INLINE exp_d4 exp_v4(exp_d4 x)

@@ -1,5 +1,6 @@
-/* vec_internal.h - the vector types the fast kernels of lora_linear.c and
- * attention.c are written with (internal to ref/, not installed).
+/* vec_internal.h - the vector types the fast kernels (lora_linear.c,
+ * attention.c, mlp.c, loss.c) are written with (internal to ref/, not
+ * installed).
  *
  * GCC/clang vector extensions: a kernel body is written once as an
  * always-inline function and compiled for AVX-512 and AVX2 (chosen at run
@@ -33,6 +34,7 @@
 #define VEC_INLINE static inline __attribute__((always_inline))
 typedef lr_float vec16 __attribute__((vector_size(16 * sizeof(lr_float))));
 typedef lr_float vec8 __attribute__((vector_size(8 * sizeof(lr_float))));
+typedef lr_float vec4 __attribute__((vector_size(4 * sizeof(lr_float))));
 
 VEC_INLINE vec16 v16_load(const lr_float *p)
 {
@@ -60,6 +62,15 @@ VEC_INLINE vec8 v8_load(const lr_float *p)
 }
 
 VEC_INLINE void v8_store(lr_float *p, vec8 v) { memcpy(p, &v, sizeof v); }
+
+VEC_INLINE vec4 v4_load(const lr_float *p)
+{
+    vec4 v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+VEC_INLINE void v4_store(lr_float *p, vec4 v) { memcpy(p, &v, sizeof v); }
 
 VEC_INLINE vec8 v8_splat(lr_float s)
 {

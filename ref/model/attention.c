@@ -26,12 +26,6 @@
 #include "core/exp_internal.h"
 #include "core/vec_internal.h"
 
-#if VEC_HAVE
-typedef lr_float pf4 __attribute__((vector_size(4 * sizeof(lr_float))));
-typedef double pd4 __attribute__((vector_size(4 * sizeof(double))));
-typedef long long pl4 __attribute__((vector_size(4 * sizeof(long long))));
-#endif
-
 /* dot[j] = sum over d ascending of q[d] k_j[d] in lr_float, for keys
  * j < nk (rows of k kvdim apart); 8 keys at a time for the latency. */
 VEC_INLINE void key_dots(lr_float *dot, const lr_float *q, const lr_float *k,
@@ -167,20 +161,20 @@ VEC_INLINE void cols_axpy(lr_float *yt, int ld, const lr_float *w,
 VEC_INLINE void ds_row(lr_float *ds, const lr_float *p, const lr_float *dp,
                        double rowdot, double scale, int nk, int n16)
 {
-    const pd4 rv = {rowdot, rowdot, rowdot, rowdot};
-    const pd4 sv = {scale, scale, scale, scale};
-    const pd4 zero = {0, 0, 0, 0};
+    const exp_d4 rv = {rowdot, rowdot, rowdot, rowdot};
+    const exp_d4 sv = {scale, scale, scale, scale};
+    const exp_d4 zero = {0, 0, 0, 0};
     int j = 0;
     for (; j + 4 <= nk; j += 4) {
-        pf4 pv, gv;
-        pd4 pd, e;
+        vec4 pv, gv;
+        exp_d4 pd, e;
         memcpy(&pv, p + j, sizeof pv);
         memcpy(&gv, dp + j, sizeof gv);
-        pd = __builtin_convertvector(pv, pd4);
-        e = pd * (__builtin_convertvector(gv, pd4) - rv) * sv;
+        pd = __builtin_convertvector(pv, exp_d4);
+        e = pd * (__builtin_convertvector(gv, exp_d4) - rv) * sv;
         /* a key with p 0 gets 0 (its dp may be anything) */
-        e = (pd4)((pl4)e & (pd != zero));
-        pv = __builtin_convertvector(e, pf4);
+        e = (exp_d4)((exp_l4)e & (pd != zero));
+        pv = exp_narrow4(e);
         memcpy(ds + j, &pv, sizeof pv);
     }
     for (; j < nk; j++)
@@ -315,18 +309,18 @@ VEC_INLINE int probs_row(lr_float *sc, lr_float *pr, const lr_float *q,
      * lane finds it; only a tie of +0 and -0 could differ, and then every
      * exp(sc - mx) below is the same: a zero's is 1 either way. */
     if (!key_mask) {
-        const pd4 sv = {scale, scale, scale, scale};
-        pd4 m4 = {-HUGE_VAL, -HUGE_VAL, -HUGE_VAL, -HUGE_VAL};
+        const exp_d4 sv = {scale, scale, scale, scale};
+        exp_d4 m4 = {-HUGE_VAL, -HUGE_VAL, -HUGE_VAL, -HUGE_VAL};
         for (; j + 4 <= nk; j += 4) {
-            pf4 v;
-            pd4 d;
-            pl4 gt;
+            vec4 v;
+            exp_d4 d;
+            exp_l4 gt;
             memcpy(&v, sc + j, sizeof v);
-            v = __builtin_convertvector(__builtin_convertvector(v, pd4) * sv, pf4);
+            v = exp_narrow4(__builtin_convertvector(v, exp_d4) * sv);
             memcpy(sc + j, &v, sizeof v);
-            d = __builtin_convertvector(v, pd4);
+            d = __builtin_convertvector(v, exp_d4);
             gt = d > m4; /* false for NaN, as below */
-            m4 = (pd4)(((pl4)d & gt) | ((pl4)m4 & ~gt));
+            m4 = (exp_d4)(((exp_l4)d & gt) | ((exp_l4)m4 & ~gt));
         }
         if (m4[0] > mx) mx = m4[0];
         if (m4[1] > mx) mx = m4[1];
@@ -348,18 +342,19 @@ VEC_INLINE int probs_row(lr_float *sc, lr_float *pr, const lr_float *q,
 #if VEC_HAVE
     /* 4 exps at a time (exp_v4: lr_exp's bits), summed in turn */
     {
-        const pd4 mv = {mx, mx, mx, mx};
-        const pd4 ninf = {-HUGE_VAL, -HUGE_VAL, -HUGE_VAL, -HUGE_VAL};
+        const exp_d4 mv = {mx, mx, mx, mx};
+        const exp_d4 ninf = {-HUGE_VAL, -HUGE_VAL, -HUGE_VAL, -HUGE_VAL};
         for (; j + 4 <= nk; j += 4) {
-            pf4 v;
-            pd4 d, e;
-            pl4 live;
+            vec4 v;
+            exp_d4 d, e;
+            exp_l4 live;
             memcpy(&v, sc + j, sizeof v);
-            d = __builtin_convertvector(v, pd4);
+            d = __builtin_convertvector(v, exp_d4);
             live = d != ninf;
             /* a masked lane computes exp(0) and is then zeroed */
-            e = (pd4)((pl4)exp_v4((pd4)((pl4)(d - mv) & live)) & live);
-            v = __builtin_convertvector(e, pf4);
+            e = (exp_d4)((exp_l4)exp_v4((exp_d4)((exp_l4)(d - mv) & live)) &
+                         live);
+            v = exp_narrow4(e);
             memcpy(pr + j, &v, sizeof v); /* pr may alias sc: done */
             sum += e[0];
             sum += e[1];
@@ -378,12 +373,11 @@ VEC_INLINE int probs_row(lr_float *sc, lr_float *pr, const lr_float *q,
     /* 4 at a time: the same division in double and rounding per element
      * (a division per element in turn took a fifth of the forward) */
     if (sum > 0) {
-        const pd4 sv = {sum, sum, sum, sum};
+        const exp_d4 sv = {sum, sum, sum, sum};
         for (; j + 4 <= nk; j += 4) {
-            pf4 pv;
+            vec4 pv;
             memcpy(&pv, pr + j, sizeof pv);
-            pv = __builtin_convertvector(__builtin_convertvector(pv, pd4) / sv,
-                                         pf4);
+            pv = exp_narrow4(__builtin_convertvector(pv, exp_d4) / sv);
             memcpy(pr + j, &pv, sizeof pv);
         }
     }

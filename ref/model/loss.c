@@ -52,7 +52,7 @@ VEC_INLINE void dlogits_body(lr_float *d, const lr_float *row, int V, int y,
         exp_d4 o = p; /* p - 0 is p */
         if (y >= j && y < j + 4) /* p - 1 at the target, as below */
             o[y - j] = p[y - j] - 1.0;
-        exp_storef4(d + j, exp_narrow4(g4 * o));
+        v4_store(d + j, exp_narrow4(g4 * o));
     }
 #endif
     for (; j < V; j++) {

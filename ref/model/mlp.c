@@ -37,7 +37,7 @@ VEC_INLINE void fwd_body(lr_float *act, const lr_float *gate,
     for (; i + 4 <= i1; i += 4) {
         const exp_d4 g = exp_load4(gate + i), one = exp_splat(1.0);
         const exp_d4 s = g / (one + exp_v4(-g));
-        exp_storef4(act + i, exp_narrow4(s) * exp_loadf4(up + i));
+        v4_store(act + i, exp_narrow4(s) * v4_load(up + i));
     }
 #endif
     for (; i < i1; i++) act[i] = silu_mul(gate[i], up[i]);
@@ -54,9 +54,9 @@ VEC_INLINE void bwd_body(lr_float *dgate, lr_float *dup, const lr_float *dact,
         const exp_d4 g = exp_load4(gate + i), one = exp_splat(1.0);
         const exp_d4 sg = one / (one + exp_v4(-g));
         const exp_d4 a = g * sg, b = sg * (one + g * (one - sg));
-        const exp_f4 da = exp_loadf4(dact + i);
-        exp_storef4(dup + i, da * exp_narrow4(a));
-        exp_storef4(dgate + i, da * exp_loadf4(up + i) * exp_narrow4(b));
+        const vec4 da = v4_load(dact + i);
+        v4_store(dup + i, da * exp_narrow4(a));
+        v4_store(dgate + i, da * v4_load(up + i) * exp_narrow4(b));
     }
 #endif
     for (; i < i1; i++) silu_backward(dgate, dup, dact, gate, up, i);
