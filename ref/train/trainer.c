@@ -112,18 +112,15 @@ static int example_unit(lr_trainer *t, long epoch, size_t pos,
 {
     const lr_example *e = &t->ds->ex[t->perm[pos]];
     long n;
-    if (t->full && acc)
-        return lr_full_forward(&t->ws, t->m, e->ids, e->labels, NULL, 1,
-                               e->len, nll, &n, err) ||
-               lr_full_backward_fold(&t->ws, t->m, t->full, unit, acc,
-                                     scale, err)
-                   ? -1 : 0;
-    lr_zero_grad(unit, t->n_params);
-    if (t->full)
-        return lr_full_forward(&t->ws, t->m, e->ids, e->labels, NULL, 1,
-                               e->len, nll, &n, err) ||
-               lr_full_backward(&t->ws, t->m, t->full, unit, scale, err)
-                   ? -1 : 0;
+    if (!acc) lr_zero_grad(unit, t->n_params);
+    if (t->full) {
+        if (lr_full_forward(&t->ws, t->m, e->ids, e->labels, NULL, 1, e->len,
+                            nll, &n, err))
+            return -1;
+        return acc ? lr_full_backward_fold(&t->ws, t->m, t->full, unit, acc,
+                                           scale, err)
+                   : lr_full_backward(&t->ws, t->m, t->full, unit, scale, err);
+    }
     return lr_lora_forward(&t->ws, t->m, t->lo, e->ids, e->labels, NULL, 1,
                            e->len, t->lo->cfg.dropout,
                            lr_trainer_dropout_seed(t->o.seed, epoch, pos),
