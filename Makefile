@@ -342,6 +342,15 @@ bench-decode: $(BIN)
 	sh tests/bench/bench_decode.sh ./$(BIN) $(B)/bench/decode $(LLAMA2C) $(ROUNDS)
 .PHONY: bench-decode
 
+# make bench-prefill: prefill of 128 tokens of the same random 100.1M Llama
+# as an F32 GGUF (llamaref export-gguf), llamaref generate vs llama.cpp
+# (node-llama-cpp@3.22.1 prebuilt, npm-installed into $(B)/bench/prefill/nlc
+# on first use), 1 and 2 threads, ROUNDS alternating rounds (default 3;
+# tests/bench/bench_prefill.sh).  Build llamaref with OMP=1 for 2 threads.
+bench-prefill: $(BIN)
+	sh tests/bench/bench_prefill.sh ./$(BIN) $(B)/bench/prefill "$(ROUNDS)" $(LLAMAREF_ASSETS)
+.PHONY: bench-prefill
+
 # ---- fuzzing (issues 19): libFuzzer + ASan/UBSan (clang, libclang-rt-14-dev).
 # The library is compiled once, instrumented, into $(FUZZ_B)/libllamaref.a;
 # every tests/fuzz/fuzz_*.c is linked against it (a new file is a new target).
