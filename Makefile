@@ -336,8 +336,9 @@ bench-8b: $(BIN) $(B)/bench/make_random_model
 
 # make bench-decode LLAMA2C=DIR: greedy decoding of a random 100.1M Llama in
 # llama2.c format, llamaref vs llama2.c's run.c (built by you in DIR with its
-# own `make runomp`), 1 and 2 threads, same run (tests/bench/bench_decode.sh;
-# build llamaref with OMP=1 for the 2-thread row).
+# own `make runomp`), 1 and 2 threads, ROUNDS alternating rounds (default 8;
+# tests/bench/bench_decode.sh; build llamaref with OMP=1 for the 2-thread
+# row).
 bench-decode: $(BIN)
 	sh tests/bench/bench_decode.sh ./$(BIN) $(B)/bench/decode $(LLAMA2C) $(ROUNDS)
 .PHONY: bench-decode

@@ -6,8 +6,11 @@
 # built with its own Makefile's `runomp` flags (-Ofast -march=native
 # -fopenmp; `-n 256`: 256 one-token forwards, timed from the second), so
 # both time one-token forwards at positions 1..255, at 1 and 2 threads.  The two programs run alternately, ROUNDS times (default
-# 3), so a loaded machine slows both alike; the figures are the best of the
-# rounds and their ratio, plus the median of the per-round ratios.  Beside
+# 8), so a loaded machine slows both alike; the figures are the best of the
+# rounds and their ratio, plus the median of the per-round ratios.  Eight,
+# not three: on the 2-vCPU Zen 4 VM the two-thread read stream is bimodal
+# (35-40 or 51-66 GB/s, minutes apart), and with three rounds one decoder
+# may never run in the fast state (docs/performance.md, ninth round).  Beside
 # them, the memory read bandwidth (lr_bench_read: the sum of a 256 MiB
 # array, read only) measured by llamaref right before each of its runs, and
 # the weight bytes per second each decoder reaches (400.5 MB per token).
@@ -17,7 +20,7 @@
 #
 # usage: bench_decode.sh LLAMAREF WORKDIR LLAMA2C_DIR [ROUNDS]
 set -u
-BIN=$1; W=$2; L2C=$3; ROUNDS=${4:-3}
+BIN=$1; W=$2; L2C=$3; ROUNDS=${4:-8}
 PY=${PYTHON:-python3}
 mkdir -p "$W"
 [ -x "$L2C/run" ] && [ -f "$L2C/tokenizer.bin" ] ||
