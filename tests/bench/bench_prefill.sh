@@ -8,8 +8,10 @@
 # in one batch up to the first greedy token, F32 K and V cache like
 # llamaref's, flash attention off), the same file and the same 128 token
 # ids, at 1 and 2 threads (issue 16's prefill goal: >= 1.5x llama.cpp F32).
-# The two run alternately, ROUNDS times (default 3); the figures are each
-# one's best and their ratio, plus the median of the per-round ratios.
+# The two run alternately, ROUNDS times (default 8, as bench_decode.sh:
+# the two-thread figures of the 2-vCPU VM come in two states); the figures
+# are each one's best and their ratio, plus the median of the per-round
+# ratios.
 # Each run is a fresh process timing its first prompt (both keep the
 # weights in memory before the clock starts: llamaref reads them at load,
 # llama.cpp maps them with MAP_POPULATE; a second prompt in the same
@@ -21,8 +23,8 @@
 # usage: bench_prefill.sh LLAMAREF WORKDIR [ROUNDS [ASSETS]]
 # $PREFILL_TOKENS (default 128) sets the prompt length.
 set -u
-BIN=$1; W=$2; ROUNDS=${3:-3}; ASSETS=${4:-../shared/assets}
-[ -n "$ROUNDS" ] || ROUNDS=3
+BIN=$1; W=$2; ROUNDS=${3:-8}; ASSETS=${4:-../shared/assets}
+[ -n "$ROUNDS" ] || ROUNDS=8
 PY=${PYTHON:-python3}
 N=${PREFILL_TOKENS:-128}
 case $ROUNDS in *[!0-9]*|0) echo "bench_prefill.sh: ROUNDS must be a count >= 1, not '$ROUNDS'" >&2; exit 2 ;; esac
@@ -43,8 +45,10 @@ if [ ! -d "$NLC/node_modules/node-llama-cpp" ]; then
         { echo "bench_prefill.sh: npm install of node-llama-cpp@3.22.1 failed" >&2; exit 1; }
 fi
 cp vectors/gen/bench_llamacpp_speed.mjs "$NLC/" || exit 1
-# N fixed ids in [3, 32000): a linear congruential sequence, the same every run
-IDS=$(awk -v n="$N" 'BEGIN { s = 12345; for (i = 0; i < n; i++) { s = (s * 1103515245 + 12345) % 2147483648; printf "%d ", 3 + s % 31997 } }')
+# N fixed ids in [3, 32000): Park and Miller's generator (s 16807 mod
+# 2^31 - 1; every product below 2^53, so awk's doubles hold it exactly),
+# the same every run
+IDS=$(awk -v n="$N" 'BEGIN { s = 12345; for (i = 0; i < n; i++) { s = (s * 16807) % 2147483647; printf "%d ", 3 + s % 31997 } }')
 GA=$(cd "$(dirname "$G")" && pwd)/$(basename "$G")
 echo "bench-prefill: $(uname -m), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $N tokens, load $(cut -d' ' -f1-3 /proc/loadavg)"
 log="$W/prefill.log"
