@@ -345,11 +345,12 @@ bench-decode: $(BIN)
 
 # make bench-prefill: prefill of 128 tokens of the same random 100.1M Llama
 # as an F32 GGUF (llamaref export-gguf), llamaref generate vs llama.cpp
-# (node-llama-cpp@3.22.1 prebuilt, npm-installed into $(B)/bench/prefill/nlc
+# (node-llama-cpp@3.22.1 prebuilt, npm-installed into $(B)/bench/decode/nlc
 # on first use), 1 and 2 threads, ROUNDS alternating rounds (default 8;
-# tests/bench/bench_prefill.sh).  Build llamaref with OMP=1 for 2 threads.
+# tests/bench/bench_prefill.sh).  It works in bench-decode's folder, so the
+# two share one 400 MB random model.  Build llamaref with OMP=1 for 2 threads.
 bench-prefill: $(BIN)
-	sh tests/bench/bench_prefill.sh ./$(BIN) $(B)/bench/prefill "$(ROUNDS)" $(LLAMAREF_ASSETS)
+	sh tests/bench/bench_prefill.sh ./$(BIN) $(B)/bench/decode "$(ROUNDS)" $(LLAMAREF_ASSETS)
 .PHONY: bench-prefill
 
 # ---- fuzzing (issues 19): libFuzzer + ASan/UBSan (clang, libclang-rt-14-dev).

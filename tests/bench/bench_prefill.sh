@@ -21,6 +21,8 @@
 # A benchmark, not a test; figures in docs/performance.md.
 #
 # usage: bench_prefill.sh LLAMAREF WORKDIR [ROUNDS [ASSETS]]
+# (WORKDIR/m100.bin is the model bench_decode.sh writes to its WORKDIR;
+# `make` gives both the same folder, so the model is written once)
 # $PREFILL_TOKENS (default 128) sets the prompt length.
 set -u
 BIN=$1; W=$2; ROUNDS=${3:-8}; ASSETS=${4:-../shared/assets}
