@@ -141,6 +141,10 @@ static void backward_ref_keep(lr_float *dx, lr_float *dA, lr_float *dB,
 #define LO_IC 256   /* columns of A transposed per chunk */
 #define LO_OC 32    /* outputs of B transposed per chunk (4 x 8 lanes) */
 #define LO_RMAX 256 /* largest rank the fast kernels take (stack buffer) */
+#define LO_DA_COLS 64 /* columns of dA per parallel task */
+#ifndef LO_PF
+#define LO_PF 16
+#endif
 
 #if VEC_HAVE
 /* xa[t][j] = sum_i xd[t][i] A[j][i] (i ascending): lanes over 8 ranks,
@@ -290,6 +294,54 @@ VEC_INLINE void bwd_dB_rows(lr_float *dB, const lr_float *dy,
         }
 }
 
+/* The same sums for 16 rows o0 .. o0+15 of dB with lanes over those rows
+ * (16-lane vectors: not the AVX2 clones), 8 ranks at a time: the row's
+ * g = s dy[t][o] for the 16 outputs is one vector product, used for the 8
+ * ranks (xa[t][j] broadcast; AVX-512 takes it inside the multiply), where
+ * bwd_dB_rows forms each g and broadcasts it on its own.  The ranks past
+ * the last 8 follow as in bwd_dB_rows. */
+VEC_INLINE void bwd_dB_lanes(lr_float *dB, const lr_float *dy,
+                             const lr_float *xa, lr_float sf, int o0, int n,
+                             int out, int r)
+{
+    const int rv = r - r % 8;
+    const vec16 sv = v16_splat(sf);
+    lr_float tr[8][16];
+    int j, t, q, k;
+    for (j = 0; j < rv; j += 8) {
+        vec16 a0, a1, a2, a3, a4, a5, a6, a7;
+        for (k = 0; k < 8; k++)
+            for (q = 0; q < 16; q++) tr[k][q] = dB[(size_t)(o0 + q) * r + j + k];
+        a0 = v16_load(tr[0]); a1 = v16_load(tr[1]);
+        a2 = v16_load(tr[2]); a3 = v16_load(tr[3]);
+        a4 = v16_load(tr[4]); a5 = v16_load(tr[5]);
+        a6 = v16_load(tr[6]); a7 = v16_load(tr[7]);
+        for (t = 0; t < n; t++) {
+            const vec16 g = v16_load(dy + (size_t)t * out + o0) * sv;
+            /* one cache line per row, rows 4 kB or more apart: hardware
+             * prefetchers do not cross pages */
+            if (t + LO_PF < n) __builtin_prefetch(dy + (size_t)(t + LO_PF) * out + o0);
+            const lr_float *x = xa + (size_t)t * r + j;
+            a0 += g * v16_splat(x[0]); a1 += g * v16_splat(x[1]);
+            a2 += g * v16_splat(x[2]); a3 += g * v16_splat(x[3]);
+            a4 += g * v16_splat(x[4]); a5 += g * v16_splat(x[5]);
+            a6 += g * v16_splat(x[6]); a7 += g * v16_splat(x[7]);
+        }
+        v16_store(tr[0], a0); v16_store(tr[1], a1);
+        v16_store(tr[2], a2); v16_store(tr[3], a3);
+        v16_store(tr[4], a4); v16_store(tr[5], a5);
+        v16_store(tr[6], a6); v16_store(tr[7], a7);
+        for (k = 0; k < 8; k++)
+            for (q = 0; q < 16; q++) dB[(size_t)(o0 + q) * r + j + k] = tr[k][q];
+    }
+    for (q = 0; q < 16 && rv < r; q++)
+        for (t = 0; t < n; t++) {
+            const lr_float g = sf * dy[(size_t)t * out + o0 + q];
+            for (j = rv; j < r; j++)
+                dB[(size_t)(o0 + q) * r + j] += g * xa[(size_t)t * r + j];
+        }
+}
+
 /* dA[j][i] += dxa[t][j] xd[t][i] (t ascending), ranks j0 .. j1-1: lanes
  * over columns i, 64 columns of one rank in registers across all t.  narrow (the AVX2
  * clones: GCC keeps a 64-byte vec16 in memory where registers have 32
@@ -342,6 +394,75 @@ VEC_INLINE void bwd_dA(lr_float *dA, const lr_float *dxa, const lr_float *xd,
             for (c = i; c < in; c++) dAj[c] += g * xt[c];
         }
     }
+}
+
+/* The same sums for the columns c0 .. c1-1 of every rank: lanes over 16
+ * columns (8 in the AVX2 clones), 8 ranks at a time in 8 accumulators, so
+ * each row of xd is read once for all the ranks (dxa[t][j] broadcast;
+ * AVX-512 takes it inside the multiply); the ranks past the last 8 and
+ * the last columns as in bwd_dA. */
+VEC_INLINE void bwd_dA_cols(lr_float *dA, const lr_float *dxa,
+                            const lr_float *xd, int c0, int c1, int n, int in,
+                            int r, int narrow)
+{
+    const int rv = r - r % 8, w = narrow ? 8 : 16;
+    int i = c0, j, t;
+    for (; i + w <= c1; i += w)
+        for (j = 0; j < rv; j += 8) {
+            lr_float *d = dA + (size_t)j * in + i;
+            const size_t rs = (size_t)in;
+            if (narrow) {
+                vec8 a0 = v8_load(d), a1 = v8_load(d + rs);
+                vec8 a2 = v8_load(d + 2 * rs), a3 = v8_load(d + 3 * rs);
+                vec8 a4 = v8_load(d + 4 * rs), a5 = v8_load(d + 5 * rs);
+                vec8 a6 = v8_load(d + 6 * rs), a7 = v8_load(d + 7 * rs);
+                for (t = 0; t < n; t++) {
+                    const vec8 x = v8_load(xd + (size_t)t * in + i);
+                    const lr_float *g = dxa + (size_t)t * r + j;
+                    if (t + LO_PF < n) __builtin_prefetch(xd + (size_t)(t + LO_PF) * in + i);
+                    a0 += v8_splat(g[0]) * x; a1 += v8_splat(g[1]) * x;
+                    a2 += v8_splat(g[2]) * x; a3 += v8_splat(g[3]) * x;
+                    a4 += v8_splat(g[4]) * x; a5 += v8_splat(g[5]) * x;
+                    a6 += v8_splat(g[6]) * x; a7 += v8_splat(g[7]) * x;
+                }
+                v8_store(d, a0); v8_store(d + rs, a1);
+                v8_store(d + 2 * rs, a2); v8_store(d + 3 * rs, a3);
+                v8_store(d + 4 * rs, a4); v8_store(d + 5 * rs, a5);
+                v8_store(d + 6 * rs, a6); v8_store(d + 7 * rs, a7);
+            } else {
+                vec16 a0 = v16_load(d), a1 = v16_load(d + rs);
+                vec16 a2 = v16_load(d + 2 * rs), a3 = v16_load(d + 3 * rs);
+                vec16 a4 = v16_load(d + 4 * rs), a5 = v16_load(d + 5 * rs);
+                vec16 a6 = v16_load(d + 6 * rs), a7 = v16_load(d + 7 * rs);
+                for (t = 0; t < n; t++) {
+                    const vec16 x = v16_load(xd + (size_t)t * in + i);
+                    const lr_float *g = dxa + (size_t)t * r + j;
+                    if (t + LO_PF < n) __builtin_prefetch(xd + (size_t)(t + LO_PF) * in + i);
+                    a0 += v16_splat(g[0]) * x; a1 += v16_splat(g[1]) * x;
+                    a2 += v16_splat(g[2]) * x; a3 += v16_splat(g[3]) * x;
+                    a4 += v16_splat(g[4]) * x; a5 += v16_splat(g[5]) * x;
+                    a6 += v16_splat(g[6]) * x; a7 += v16_splat(g[7]) * x;
+                }
+                v16_store(d, a0); v16_store(d + rs, a1);
+                v16_store(d + 2 * rs, a2); v16_store(d + 3 * rs, a3);
+                v16_store(d + 4 * rs, a4); v16_store(d + 5 * rs, a5);
+                v16_store(d + 6 * rs, a6); v16_store(d + 7 * rs, a7);
+            }
+        }
+    /* the ranks past the last 8 over the vector columns, then the last
+     * columns of every rank: one at a time, t ascending */
+    for (j = rv; j < r; j++)
+        for (t = 0; t < n; t++) {
+            const lr_float g = dxa[(size_t)t * r + j];
+            int c;
+            for (c = c0; c < i; c++) dA[(size_t)j * in + c] += g * xd[(size_t)t * in + c];
+        }
+    for (j = 0; j < r && i < c1; j++)
+        for (t = 0; t < n; t++) {
+            const lr_float g = dxa[(size_t)t * r + j];
+            int c;
+            for (c = i; c < c1; c++) dA[(size_t)j * in + c] += g * xd[(size_t)t * in + c];
+        }
 }
 
 /* dx[t][i] += mask(sum_j dxa[t][j] A[j][i]) (j ascending), the mask
@@ -432,10 +553,13 @@ VEC_INLINE void lora_dxa_body(lr_float *dxa, const lr_float *dy,
 
 VEC_INLINE void lora_dB_body(lr_float *dB, const lr_float *dy,
                              const lr_float *xa, double s, int o0, int no,
-                             int n, int out, int r)
+                             int n, int out, int r, int narrow)
 {
-    int o;
-    for (o = o0; o < o0 + no; o += 4)
+    int o = o0;
+    if (!narrow)
+        for (; o + 16 <= o0 + no; o += 16)
+            bwd_dB_lanes(dB, dy, xa, (lr_float)s, o, n, out, r);
+    for (; o < o0 + no; o += 4)
         bwd_dB_rows(dB, dy, xa, (lr_float)s, o, o0 + no - o < 4 ? o0 + no - o : 4,
                     n, out, r);
 }
@@ -447,7 +571,7 @@ VEC_INLINE void lora_dB_body(lr_float *dB, const lr_float *dy,
 #define LORA_DB_ARGS lr_float *dB, const lr_float *dy, const lr_float *xa, \
     double s, int o0, int no, int n, int out, int r
 #define LORA_DA_ARGS lr_float *dA, const lr_float *dxa, const lr_float *xd, \
-    int j0, int j1, int n, int in, int r
+    int c0, int c1, int n, int in, int r
 #define LORA_DX_ARGS lr_float *dx, const lr_float *dxa, const lr_float *A, \
     int n, int in, int r, double p, uint64_t seed, const unsigned char *keep, \
     size_t e0
@@ -464,11 +588,11 @@ VEC_INLINE void lora_dB_body(lr_float *dB, const lr_float *dy,
     }                                                                         \
     target static void lora_dB_##isa(LORA_DB_ARGS)                            \
     {                                                                         \
-        lora_dB_body(dB, dy, xa, s, o0, no, n, out, r);                       \
+        lora_dB_body(dB, dy, xa, s, o0, no, n, out, r, narrow);                       \
     }                                                                         \
     target static void lora_dA_##isa(LORA_DA_ARGS)                            \
     {                                                                         \
-        bwd_dA(dA, dxa, xd, j0, j1, n, in, r, narrow);                        \
+        bwd_dA_cols(dA, dxa, xd, c0, c1, n, in, r, narrow);                        \
     }                                                                         \
     target static void lora_dx_##isa(LORA_DX_ARGS)                            \
     {                                                                         \
@@ -587,7 +711,8 @@ static void backward_fast(lr_float *dx, lr_float *dA, lr_float *dB,
 #ifdef LR_OMP
 #pragma omp for schedule(static) nowait
 #endif
-        for (j = 0; j < r; j++) K->dA(dA, dxa, xd, j, j + 1, n, in, r);
+        for (j = 0; j < in; j += LO_DA_COLS)
+            K->dA(dA, dxa, xd, j, in - j < LO_DA_COLS ? in : j + LO_DA_COLS, n, in, r);
 #ifdef LR_OMP
 #pragma omp for schedule(static) nowait
 #endif

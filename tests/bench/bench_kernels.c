@@ -9,7 +9,11 @@
  * TOKENS rows of x; then the microseconds of one sequence's attention
  * (128 tokens, causal; lr_attention_forward keeping the probabilities as
  * training does, and lr_attention_backward_saved) at the three models'
- * head shapes.  Best of ROUNDS calls, the calling thread's CPU time.
+ * head shapes; then the LoRA branch of the 100M model's projections
+ * (r 8, dropout 0.1 from a kept mask, as training runs it):
+ *   lora fwd   y += s (xd A^T) B^T          (lr_lora_linear_forward)
+ *   lora bwd   dB, dxa, dA and dx            (lr_lora_linear_backward_keep)
+ * Best of ROUNDS calls, the calling thread's CPU time.
  * A benchmark, not a test: tests/model/test_matmul.c and test_kernels.c
  * check these kernels against the definitions bit for bit.  Figures in
  * docs/performance.md.
@@ -23,6 +27,7 @@
 
 #include "llamaref/model/attention.h"
 #include "llamaref/model/matmul.h"
+#include "llamaref/train/lora.h"
 
 static double cpu_seconds(void)
 {
@@ -111,6 +116,38 @@ static void attention(const char *model, int H, int KV, int hd, int T,
     free(dv); free(sc); free(pr); free(scr);
 }
 
+/* The LoRA branch of one n x in -> out projection at rank r: GFLOP/s of
+ * the forward (2 n r (in + out) operations) and of the backward (dB and
+ * dxa over out, dA and dx over in: 4 n r (in + out)). */
+static void lora(const char *model, int n, int in, int out, int r, int rounds)
+{
+    lr_float *xd = random_values((size_t)n * in, 18), *A = random_values((size_t)r * in, 19);
+    lr_float *B = random_values((size_t)out * r, 20), *y = random_values((size_t)n * out, 21);
+    lr_float *xa = random_values((size_t)n * r, 22), *dy = random_values((size_t)n * out, 23);
+    lr_float *dx = random_values((size_t)n * in, 24), *dA = random_values((size_t)r * in, 25);
+    lr_float *dB = random_values((size_t)out * r, 26), *dxa = random_values((size_t)n * r, 27);
+    unsigned char *keep = malloc(((size_t)n * in + 7) / 8 + 8);
+    const double gf = 2.0 * n * r * (in + out) * 1e-9;
+    double tf = 1e30, tb = 1e30;
+    int k;
+    if (!keep) { fprintf(stderr, "bench_kernels: out of memory\n"); exit(1); }
+    lr_lora_dropout_keep(keep, n, in, 0.1, 7);
+    for (k = 0; k < rounds; k++) {
+        double t0 = cpu_seconds(), t1, t2;
+        lr_lora_linear_forward(y, xa, xd, A, B, 2.0, n, in, out, r);
+        t1 = cpu_seconds();
+        lr_lora_linear_backward_keep(dx, dA, dB, dxa, dy, xd, xa, A, B, 2.0, n,
+                                     in, out, r, 0.1, keep);
+        t2 = cpu_seconds();
+        if (t1 - t0 < tf) tf = t1 - t0;
+        if (t2 - t1 < tb) tb = t2 - t1;
+    }
+    printf("%-12s %5d x %5d -> %5d: lora r %d  fwd %6.1f  bwd %6.1f GFLOP/s\n",
+           model, n, in, out, r, gf / tf, 2 * gf / tb);
+    free(xd); free(A); free(B); free(y); free(xa); free(dy); free(dx);
+    free(dA); free(dB); free(dxa); free(keep);
+}
+
 int main(int argc, char **argv)
 {
     const int n = argc > 1 ? atoi(argv[1]) : 512;
@@ -137,5 +174,9 @@ int main(int argc, char **argv)
     attention("stories260K", 8, 4, 8, 128, 4 * rounds);
     attention("world", 4, 2, 32, 128, 4 * rounds);
     attention("random100M", 12, 4, 64, 128, rounds);
+    lora("random100M", n, 768, 768, 8, rounds);  /* q and o */
+    lora("random100M", n, 768, 256, 8, rounds);  /* k and v */
+    lora("random100M", n, 768, 2048, 8, rounds); /* gate and up */
+    lora("random100M", n, 2048, 768, 8, rounds); /* down */
     return 0;
 }
