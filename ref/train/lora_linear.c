@@ -217,6 +217,12 @@ VEC_INLINE void fwd_y(lr_float *y, const lr_float *xa, const lr_float *B,
             const lr_float *at = xa + (size_t)t * r;
             lr_float *yt = y + (size_t)t * out + o0;
             vec8 c0 = {0}, c1 = {0}, c2 = {0}, c3 = {0};
+            /* the rows' 128 bytes lie a row apart: prefetched (hardware
+             * prefetchers do not cross pages) */
+            if (t + LO_PF < n) {
+                __builtin_prefetch(yt + (size_t)LO_PF * out, 1);
+                __builtin_prefetch(yt + (size_t)LO_PF * out + 16, 1);
+            }
             for (j = 0; j < r; j++) {
                 const vec8 g = v8_splat(at[j]);
                 const lr_float *b = bt + j * LO_OC;
@@ -252,10 +258,26 @@ VEC_INLINE void bwd_dxa_rows(lr_float *dxa, const lr_float *dy,
     int j, o, k;
     for (j = 0; j < rv; j += 8) {
         vec8 d[4] = {{0}, {0}, {0}, {0}};
-        for (o = 0; o < out; o++) {
-            const vec8 b = v8_load(B + (size_t)o * r + j);
-            for (k = 0; k < nt; k++)
-                d[k] += v8_splat(sf * dy[(size_t)(t0 + k) * out + o]) * b;
+        if (nt == 4) {
+            /* four rows in registers (an array indexed by k stays in
+             * memory: each sum then waited on a store and a load) */
+            const lr_float *g0 = dy + (size_t)t0 * out, *g1 = g0 + out;
+            const lr_float *g2 = g1 + out, *g3 = g2 + out;
+            vec8 d0 = d[0], d1 = d[1], d2 = d[2], d3 = d[3];
+            for (o = 0; o < out; o++) {
+                const vec8 b = v8_load(B + (size_t)o * r + j);
+                d0 += v8_splat(sf * g0[o]) * b;
+                d1 += v8_splat(sf * g1[o]) * b;
+                d2 += v8_splat(sf * g2[o]) * b;
+                d3 += v8_splat(sf * g3[o]) * b;
+            }
+            d[0] = d0; d[1] = d1; d[2] = d2; d[3] = d3;
+        } else {
+            for (o = 0; o < out; o++) {
+                const vec8 b = v8_load(B + (size_t)o * r + j);
+                for (k = 0; k < nt; k++)
+                    d[k] += v8_splat(sf * dy[(size_t)(t0 + k) * out + o]) * b;
+            }
         }
         for (k = 0; k < nt; k++) v8_store(dxa + (size_t)(t0 + k) * r + j, d[k]);
     }
