@@ -240,23 +240,7 @@ ALWAYS_INLINE int bwd_rows4_x4(lr_float *dx, const lr_float *dy,
     return i; /* the first column not done */
 }
 
-#if HAVE_X86_DISPATCH && !defined(LR_DOUBLE)
-/* *g * w with the scalar *g broadcast inside the multiply (AVX-512's
- * embedded broadcast, {1to16}): the same product as vsplat(*g) * w.  On
- * Zen 4 a separate broadcast from memory (vbroadcastss) takes a turn of
- * the vector pipes that the multiplies and additions need, an embedded one
- * does not: a 4 x 4 block of products and sums ran at 94 GFLOP/s with
- * vbroadcastss and at 115 (the core's peak) with it.  GCC and clang embed
- * a broadcast only when it has one use, and each dy value has four here,
- * hence the one instruction written out. */
-__attribute__((target("avx512f")))
-ALWAYS_INLINE vec mul_bcast(const lr_float *g, vec w)
-{
-    vec p;
-    __asm__("vmulps %1%{1to16%}, %2, %0" : "=v"(p) : "m"(*g), "v"(w));
-    return p;
-}
-
+#if HAVE_BCAST_MUL
 /* bwd_rows4_x4 in the AVX-512 clone (float build), the rows rv[0 .. nv-1]
  * 4 at a time through one packed chunk of 4 vectors (pk, no weight rows);
  * returns the number of rows done (a multiple of 4).  Per element the
@@ -274,17 +258,17 @@ static int bwd_chunk_avx512(lr_float *dx, const lr_float *dy,
         int o;
         rows4_ptrs(d, g, dx, dy, rv + r, in_dim, out_dim);
         {
-            vec a0 = vload(d[0] + c), a1 = vload(d[1] + c);
-            vec a2 = vload(d[2] + c), a3 = vload(d[3] + c);
-            vec b0 = vload(d[0] + c + LANES), b1 = vload(d[1] + c + LANES);
-            vec b2 = vload(d[2] + c + LANES), b3 = vload(d[3] + c + LANES);
-            vec c0 = vload(d[0] + c + 2 * LANES), c1 = vload(d[1] + c + 2 * LANES);
-            vec c2 = vload(d[2] + c + 2 * LANES), c3 = vload(d[3] + c + 2 * LANES);
-            vec e0 = vload(d[0] + c + 3 * LANES), e1 = vload(d[1] + c + 3 * LANES);
-            vec e2 = vload(d[2] + c + 3 * LANES), e3 = vload(d[3] + c + 3 * LANES);
+            vec a0 = vload_avx512(d[0] + c), a1 = vload_avx512(d[1] + c);
+            vec a2 = vload_avx512(d[2] + c), a3 = vload_avx512(d[3] + c);
+            vec b0 = vload_avx512(d[0] + c + LANES), b1 = vload_avx512(d[1] + c + LANES);
+            vec b2 = vload_avx512(d[2] + c + LANES), b3 = vload_avx512(d[3] + c + LANES);
+            vec c0 = vload_avx512(d[0] + c + 2 * LANES), c1 = vload_avx512(d[1] + c + 2 * LANES);
+            vec c2 = vload_avx512(d[2] + c + 2 * LANES), c3 = vload_avx512(d[3] + c + 2 * LANES);
+            vec e0 = vload_avx512(d[0] + c + 3 * LANES), e1 = vload_avx512(d[1] + c + 3 * LANES);
+            vec e2 = vload_avx512(d[2] + c + 3 * LANES), e3 = vload_avx512(d[3] + c + 3 * LANES);
             for (o = 0; o < no; o++, w += 4 * LANES) {
-                const vec w0 = vload(w), w1 = vload(w + LANES);
-                const vec w2 = vload(w + 2 * LANES), w3 = vload(w + 3 * LANES);
+                const vec w0 = vload_avx512(w), w1 = vload_avx512(w + LANES);
+                const vec w2 = vload_avx512(w + 2 * LANES), w3 = vload_avx512(w + 3 * LANES);
                 a0 = a0 + mul_bcast(g[0] + o, w0); b0 = b0 + mul_bcast(g[0] + o, w1);
                 c0 = c0 + mul_bcast(g[0] + o, w2); e0 = e0 + mul_bcast(g[0] + o, w3);
                 a1 = a1 + mul_bcast(g[1] + o, w0); b1 = b1 + mul_bcast(g[1] + o, w1);
@@ -446,7 +430,7 @@ ALWAYS_INLINE void bwd_body(lr_float *dx, const lr_float *dy, const void *w,
                 memcpy(pk + (size_t)k * 4 * LANES, wo + (size_t)k * ws + (c - i0),
                        sizeof *pk * 4 * LANES);
             r = 0;
-#if HAVE_X86_DISPATCH && !defined(LR_DOUBLE)
+#if HAVE_BCAST_MUL
             if (wide == 1)
                 r = bwd_chunk_avx512(dx, dy + o0, pk, rv, nv, c, no, in_dim,
                                      out_dim);

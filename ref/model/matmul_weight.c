@@ -86,6 +86,47 @@ ALWAYS_INLINE void bww_4x4(lr_float *dw, const lr_float *dy,
     memcpy(d3 + 2 * LANES, &c3, sizeof c3); memcpy(d3 + 3 * LANES, &e3, sizeof e3);
 }
 
+#if HAVE_BCAST_MUL
+/* bww_4x4 in the AVX-512 clone of the float build: each dy value
+ * broadcast inside its four multiplies (mul_bcast); the same products and
+ * sums per element. */
+__attribute__((target("avx512f")))
+static void bww_4x4_avx512(lr_float *dw, const lr_float *dy,
+                           const lr_float *x, int t0, int t1, int o, int i,
+                           int in_dim, int out_dim)
+{
+    lr_float *d0 = dw + (size_t)o * in_dim + i, *d1 = d0 + in_dim;
+    lr_float *d2 = d1 + in_dim, *d3 = d2 + in_dim;
+    vec a0 = vload_avx512(d0), b0 = vload_avx512(d0 + LANES), c0 = vload_avx512(d0 + 2 * LANES), e0 = vload_avx512(d0 + 3 * LANES);
+    vec a1 = vload_avx512(d1), b1 = vload_avx512(d1 + LANES), c1 = vload_avx512(d1 + 2 * LANES), e1 = vload_avx512(d1 + 3 * LANES);
+    vec a2 = vload_avx512(d2), b2 = vload_avx512(d2 + LANES), c2 = vload_avx512(d2 + 2 * LANES), e2 = vload_avx512(d2 + 3 * LANES);
+    vec a3 = vload_avx512(d3), b3 = vload_avx512(d3 + LANES), c3 = vload_avx512(d3 + 2 * LANES), e3 = vload_avx512(d3 + 3 * LANES);
+    const lr_float *xt = x + (size_t)t0 * in_dim + i;
+    const lr_float *g = dy + (size_t)t0 * out_dim + o;
+    int t;
+    for (t = t0; t < t1; t++, xt += in_dim, g += out_dim) {
+        const vec x0 = vload_avx512(xt), x1 = vload_avx512(xt + LANES);
+        const vec x2 = vload_avx512(xt + 2 * LANES), x3 = vload_avx512(xt + 3 * LANES);
+        a0 = a0 + mul_bcast(g, x0); b0 = b0 + mul_bcast(g, x1);
+        c0 = c0 + mul_bcast(g, x2); e0 = e0 + mul_bcast(g, x3);
+        a1 = a1 + mul_bcast(g + 1, x0); b1 = b1 + mul_bcast(g + 1, x1);
+        c1 = c1 + mul_bcast(g + 1, x2); e1 = e1 + mul_bcast(g + 1, x3);
+        a2 = a2 + mul_bcast(g + 2, x0); b2 = b2 + mul_bcast(g + 2, x1);
+        c2 = c2 + mul_bcast(g + 2, x2); e2 = e2 + mul_bcast(g + 2, x3);
+        a3 = a3 + mul_bcast(g + 3, x0); b3 = b3 + mul_bcast(g + 3, x1);
+        c3 = c3 + mul_bcast(g + 3, x2); e3 = e3 + mul_bcast(g + 3, x3);
+    }
+    memcpy(d0, &a0, sizeof a0); memcpy(d0 + LANES, &b0, sizeof b0);
+    memcpy(d0 + 2 * LANES, &c0, sizeof c0); memcpy(d0 + 3 * LANES, &e0, sizeof e0);
+    memcpy(d1, &a1, sizeof a1); memcpy(d1 + LANES, &b1, sizeof b1);
+    memcpy(d1 + 2 * LANES, &c1, sizeof c1); memcpy(d1 + 3 * LANES, &e1, sizeof e1);
+    memcpy(d2, &a2, sizeof a2); memcpy(d2 + LANES, &b2, sizeof b2);
+    memcpy(d2 + 2 * LANES, &c2, sizeof c2); memcpy(d2 + 3 * LANES, &e2, sizeof e2);
+    memcpy(d3, &a3, sizeof a3); memcpy(d3 + LANES, &b3, sizeof b3);
+    memcpy(d3 + 2 * LANES, &c3, sizeof c3); memcpy(d3 + 3 * LANES, &e3, sizeof e3);
+}
+#endif
+
 #if HAVE_X86_DISPATCH
 /* For AVX2 (16 registers): nr = 4 or 6 rows of dw x LANES columns, d[r] =
  * row r's first column, over nt rows of a packed strip of x (xp: LANES
@@ -197,8 +238,9 @@ ALWAYS_INLINE void bww_1x1(lr_float *dw, const lr_float *dy,
     memcpy(d0, &a0, sizeof a0);
 }
 
-/* dw rows [o0, o1), all columns, all n rows of x / dy; narrow (the AVX2
- * clone): each block of rows through bww_block_packed. */
+/* dw rows [o0, o1), all columns, all n rows of x / dy; narrow 1 (the
+ * AVX2 clone): each block of rows through bww_block_packed; narrow 2 (the
+ * AVX-512 clone): the 4 x 4 tiles through bww_4x4_avx512 (float build). */
 ALWAYS_INLINE void bww_body(lr_float *dw, const lr_float *dy,
                             const lr_float *x, int n, int o0, int o1,
                             int in_dim, int out_dim, int narrow)
@@ -208,7 +250,7 @@ ALWAYS_INLINE void bww_body(lr_float *dw, const lr_float *dy,
     for (t0 = 0; t0 < n; t0 += BWT) {
         const int t1 = t0 + BWT < n ? t0 + BWT : n;
 #if HAVE_X86_DISPATCH
-        if (narrow) {
+        if (narrow == 1) {
             for (o = bww_block_packed(dw, dy, x, t0, t1, o0, o1, iv, in_dim,
                                       out_dim);
                  o < o1; o++)
@@ -216,11 +258,19 @@ ALWAYS_INLINE void bww_body(lr_float *dw, const lr_float *dy,
                     bww_1x1(dw, dy, x, t0, t1, o, i, in_dim, out_dim);
         }
 #endif
-        for (c0 = 0; !narrow && c0 < iv; c0 += BWC) {
+        for (c0 = 0; narrow != 1 && c0 < iv; c0 += BWC) {
             const int c1 = c0 + BWC < iv ? c0 + BWC : iv;
             for (o = o0; o + 4 <= o1; o += 4) {
-                for (i = c0; i + 4 * LANES <= c1; i += 4 * LANES)
+                for (i = c0; i + 4 * LANES <= c1; i += 4 * LANES) {
+#if HAVE_BCAST_MUL
+                    if (narrow == 2) {
+                        bww_4x4_avx512(dw, dy, x, t0, t1, o, i, in_dim,
+                                       out_dim);
+                        continue;
+                    }
+#endif
                     bww_4x4(dw, dy, x, t0, t1, o, i, in_dim, out_dim);
+                }
                 for (; i < c1; i += LANES)
                     bww_4x1(dw, dy, x, t0, t1, o, i, in_dim, out_dim);
             }
@@ -259,7 +309,7 @@ __attribute__((target("avx512f")))
 static void bww_avx512(lr_float *dw, const lr_float *dy, const lr_float *x,
                        int n, int o0, int o1, int in_dim, int out_dim)
 {
-    bww_body(dw, dy, x, n, o0, o1, in_dim, out_dim, 0);
+    bww_body(dw, dy, x, n, o0, o1, in_dim, out_dim, 2);
 }
 
 __attribute__((target("avx2")))

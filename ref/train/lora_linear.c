@@ -364,66 +364,13 @@ VEC_INLINE void bwd_dB_lanes(lr_float *dB, const lr_float *dy,
         }
 }
 
-/* dA[j][i] += dxa[t][j] xd[t][i] (t ascending), ranks j0 .. j1-1: lanes
- * over columns i, 64 columns of one rank in registers across all t.  narrow (the AVX2
- * clones: GCC keeps a 64-byte vec16 in memory where registers have 32
- * bytes): 32 columns in 8-lane vectors instead; the same sums. */
-VEC_INLINE void bwd_dA(lr_float *dA, const lr_float *dxa, const lr_float *xd,
-                       int j0, int j1, int n, int in, int r, int narrow)
-{
-    int j, i, t;
-    for (j = j0; j < j1; j++) {
-        lr_float *dAj = dA + (size_t)j * in;
-        for (i = 0; narrow && i + 32 <= in; i += 32) {
-            vec8 a0 = v8_load(dAj + i), a1 = v8_load(dAj + i + 8);
-            vec8 a2 = v8_load(dAj + i + 16), a3 = v8_load(dAj + i + 24);
-            for (t = 0; t < n; t++) {
-                const lr_float *xt = xd + (size_t)t * in + i;
-                const vec8 g = v8_splat(dxa[(size_t)t * r + j]);
-                a0 += g * v8_load(xt);
-                a1 += g * v8_load(xt + 8);
-                a2 += g * v8_load(xt + 16);
-                a3 += g * v8_load(xt + 24);
-            }
-            v8_store(dAj + i, a0); v8_store(dAj + i + 8, a1);
-            v8_store(dAj + i + 16, a2); v8_store(dAj + i + 24, a3);
-        }
-        for (; !narrow && i + 64 <= in; i += 64) {
-            vec16 a0 = v16_load(dAj + i), a1 = v16_load(dAj + i + 16);
-            vec16 a2 = v16_load(dAj + i + 32), a3 = v16_load(dAj + i + 48);
-            for (t = 0; t < n; t++) {
-                const lr_float *xt = xd + (size_t)t * in + i;
-                const vec16 g = v16_splat(dxa[(size_t)t * r + j]);
-                a0 += g * v16_load(xt);
-                a1 += g * v16_load(xt + 16);
-                a2 += g * v16_load(xt + 32);
-                a3 += g * v16_load(xt + 48);
-            }
-            v16_store(dAj + i, a0); v16_store(dAj + i + 16, a1);
-            v16_store(dAj + i + 32, a2); v16_store(dAj + i + 48, a3);
-        }
-        for (; !narrow && i + 16 <= in; i += 16) {
-            vec16 a0 = v16_load(dAj + i);
-            for (t = 0; t < n; t++)
-                a0 += v16_splat(dxa[(size_t)t * r + j]) *
-                      v16_load(xd + (size_t)t * in + i);
-            v16_store(dAj + i, a0);
-        }
-        for (t = 0; t < n && i < in; t++) {
-            const lr_float g = dxa[(size_t)t * r + j];
-            const lr_float *xt = xd + (size_t)t * in;
-            int c;
-            for (c = i; c < in; c++) dAj[c] += g * xt[c];
-        }
-    }
-}
-
-/* The same sums for the columns c0 .. c1-1 of every rank: lanes over 16
- * columns (8 in the AVX2 clones), 8 ranks at a time in 8 accumulators, so
- * each row of xd is read once for all the ranks (dxa[t][j] broadcast;
- * AVX-512 takes it inside the multiply); the ranks past the last 8 and
- * the last columns as in bwd_dA. */
-VEC_INLINE void bwd_dA_cols(lr_float *dA, const lr_float *dxa,
+/* dA[j][i] += dxa[t][j] xd[t][i] (t ascending), columns c0 .. c1-1 of
+ * every rank: lanes over 16 columns (8 in the AVX2 clones, whose 16
+ * registers have 32 bytes), 8 ranks at a time in 8 accumulators, so each
+ * row of xd is read once for all the ranks (dxa[t][j] broadcast; AVX-512
+ * takes it inside the multiply), rows a page apart prefetched; the ranks
+ * past the last 8, then the last columns, one at a time. */
+VEC_INLINE void bwd_dA(lr_float *dA, const lr_float *dxa,
                             const lr_float *xd, int c0, int c1, int n, int in,
                             int r, int narrow)
 {
@@ -490,7 +437,7 @@ VEC_INLINE void bwd_dA_cols(lr_float *dA, const lr_float *dxa,
 /* dx[t][i] += mask(sum_j dxa[t][j] A[j][i]) (j ascending), the mask
  * read from keep (its bits from e0 on) or, keep NULL, drawn from seed in
  * the definition's order (t, then i ascending): lanes over 64 columns
- * (narrow: as in bwd_dA, 8 vectors of 8 lanes). */
+ * (narrow: the AVX2 clones, 8 vectors of 8 lanes). */
 VEC_INLINE void bwd_dx(lr_float *dx, const lr_float *dxa, const lr_float *A,
                        int n, int in, int r, double p, uint64_t seed,
                        const unsigned char *keep, size_t e0, int narrow)
@@ -614,7 +561,7 @@ VEC_INLINE void lora_dB_body(lr_float *dB, const lr_float *dy,
     }                                                                         \
     target static void lora_dA_##isa(LORA_DA_ARGS)                            \
     {                                                                         \
-        bwd_dA_cols(dA, dxa, xd, c0, c1, n, in, r, narrow);                        \
+        bwd_dA(dA, dxa, xd, c0, c1, n, in, r, narrow);                        \
     }                                                                         \
     target static void lora_dx_##isa(LORA_DX_ARGS)                            \
     {                                                                         \
