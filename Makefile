@@ -289,8 +289,9 @@ isa-check: $(ISA_TESTS:%=$(B)/%)
 
 # make bench-kernels: GFLOP/s of the forward, dx and dW products at one
 # thread on stories260K's, the world model's and the random 100M model's
-# shapes, and the microseconds of one sequence's attention forward and
-# backward at their head shapes (tests/bench/bench_kernels.c;
+# shapes, the microseconds of one sequence's attention forward and
+# backward at their head shapes, and GFLOP/s of the 100M projections'
+# LoRA branch (tests/bench/bench_kernels.c;
 # BENCH_KERNELS_ARGS="TOKENS ROUNDS").
 bench-kernels: $(B)/bench_kernels
 	./$(B)/bench_kernels $(BENCH_KERNELS_ARGS)
@@ -300,6 +301,18 @@ $(B)/bench_kernels: tests/bench/bench_kernels.c $(B)/libllamaref.a
 	$(CC) $(CFLAGS_ALL) -o $@ tests/bench/bench_kernels.c $(B)/libllamaref.a $(LDLIBS)
 
 .PHONY: bench-kernels
+
+# make bench-bcast: the machine's multiply-add rate with dy broadcast by
+# vbroadcastss or inside the multiply (x86-64 with AVX-512; why the
+# AVX-512 backward kernels use mul_bcast: tests/bench/bench_bcast.c).
+bench-bcast: $(B)/bench_bcast
+	./$(B)/bench_bcast
+
+$(B)/bench_bcast: tests/bench/bench_bcast.c
+	@mkdir -p $(B)
+	$(CC) $(CFLAGS_ALL) -o $@ tests/bench/bench_bcast.c
+
+.PHONY: bench-bcast
 
 # make bench-train: training tokens/s and peak RSS, llamaref `train` (LoRA
 # and --full) vs the same step in PyTorch (CPU; $(ORACLE_ENV)/bin/python

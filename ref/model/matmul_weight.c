@@ -22,7 +22,8 @@
  * is exact), so neither the blocking nor the thread count changes a bit.
  * The AVX2 clone packs dy's task columns and 16-column strips of x per
  * block (bww_block_packed) and keeps 6 rows x 16 columns in 12 registers
- * (then 4 rows in 8).
+ * (then 4 rows in 8).  The AVX-512 clone of the float build broadcasts
+ * each dy value inside its multiplies (bww_4x4_avx512, mul_bcast).
  * Tasks (one thread each) are at most BWO rows of dw, evenly over the
  * threads (task_rows). */
 #define BWO 64      /* most rows of dw per task */
