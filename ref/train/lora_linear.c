@@ -221,7 +221,7 @@ VEC_INLINE void fwd_y(lr_float *y, const lr_float *xa, const lr_float *B,
              * prefetchers do not cross pages) */
             if (t + LO_PF < n) {
                 __builtin_prefetch(yt + (size_t)LO_PF * out, 1);
-                __builtin_prefetch(yt + (size_t)LO_PF * out + 16, 1);
+                if (no > 16) __builtin_prefetch(yt + (size_t)LO_PF * out + 16, 1);
             }
             for (j = 0; j < r; j++) {
                 const vec8 g = v8_splat(at[j]);
@@ -317,7 +317,7 @@ VEC_INLINE void bwd_dB_rows(lr_float *dB, const lr_float *dy,
 }
 
 /* The same sums for 16 rows o0 .. o0+15 of dB with lanes over those rows
- * (16-lane vectors: not the AVX2 clones), 8 ranks at a time: the row's
+ * (the AVX-512 clone: 8 accumulators of 16 lanes), 8 ranks at a time: the row's
  * g = s dy[t][o] for the 16 outputs is one vector product, used for the 8
  * ranks (xa[t][j] broadcast; AVX-512 takes it inside the multiply), where
  * bwd_dB_rows forms each g and broadcasts it on its own.  The ranks past
@@ -340,10 +340,10 @@ VEC_INLINE void bwd_dB_lanes(lr_float *dB, const lr_float *dy,
         a6 = v16_load(tr[6]); a7 = v16_load(tr[7]);
         for (t = 0; t < n; t++) {
             const vec16 g = v16_load(dy + (size_t)t * out + o0) * sv;
+            const lr_float *x = xa + (size_t)t * r + j;
             /* one cache line per row, rows 4 kB or more apart: hardware
              * prefetchers do not cross pages */
             if (t + LO_PF < n) __builtin_prefetch(dy + (size_t)(t + LO_PF) * out + o0);
-            const lr_float *x = xa + (size_t)t * r + j;
             a0 += g * v16_splat(x[0]); a1 += g * v16_splat(x[1]);
             a2 += g * v16_splat(x[2]); a3 += g * v16_splat(x[3]);
             a4 += g * v16_splat(x[4]); a5 += g * v16_splat(x[5]);
@@ -365,22 +365,22 @@ VEC_INLINE void bwd_dB_lanes(lr_float *dB, const lr_float *dy,
 }
 
 /* dA[j][i] += dxa[t][j] xd[t][i] (t ascending), columns c0 .. c1-1 of
- * every rank: lanes over 16 columns (8 in the AVX2 clones, whose 16
- * registers have 32 bytes), 8 ranks at a time in 8 accumulators, so each
+ * every rank: lanes over 16 columns in the AVX-512 clone (wide; 8
+ * elsewhere: AVX2's 16 registers have 32 bytes, NEON's 32 have 16), 8
+ * ranks at a time in 8 accumulators, so each
  * row of xd is read once for all the ranks (dxa[t][j] broadcast; AVX-512
  * takes it inside the multiply), rows a page apart prefetched; the ranks
  * past the last 8, then the last columns, one at a time. */
-VEC_INLINE void bwd_dA(lr_float *dA, const lr_float *dxa,
-                            const lr_float *xd, int c0, int c1, int n, int in,
-                            int r, int narrow)
+VEC_INLINE void bwd_dA(lr_float *dA, const lr_float *dxa, const lr_float *xd,
+                       int c0, int c1, int n, int in, int r, int wide)
 {
-    const int rv = r - r % 8, w = narrow ? 8 : 16;
+    const int rv = r - r % 8, w = wide ? 16 : 8;
     int i = c0, j, t;
     for (; i + w <= c1; i += w)
         for (j = 0; j < rv; j += 8) {
             lr_float *d = dA + (size_t)j * in + i;
             const size_t rs = (size_t)in;
-            if (narrow) {
+            if (!wide) {
                 vec8 a0 = v8_load(d), a1 = v8_load(d + rs);
                 vec8 a2 = v8_load(d + 2 * rs), a3 = v8_load(d + 3 * rs);
                 vec8 a4 = v8_load(d + 4 * rs), a5 = v8_load(d + 5 * rs);
@@ -522,10 +522,10 @@ VEC_INLINE void lora_dxa_body(lr_float *dxa, const lr_float *dy,
 
 VEC_INLINE void lora_dB_body(lr_float *dB, const lr_float *dy,
                              const lr_float *xa, double s, int o0, int no,
-                             int n, int out, int r, int narrow)
+                             int n, int out, int r, int wide)
 {
     int o = o0;
-    if (!narrow)
+    if (wide)
         for (; o + 16 <= o0 + no; o += 16)
             bwd_dB_lanes(dB, dy, xa, (lr_float)s, o, n, out, r);
     for (; o < o0 + no; o += 4)
@@ -545,8 +545,9 @@ VEC_INLINE void lora_dB_body(lr_float *dB, const lr_float *dy,
     int n, int in, int r, double p, uint64_t seed, const unsigned char *keep, \
     size_t e0
 
-/* The kernels per instruction set (narrow: the AVX2 clones' paths). */
-#define LORA_CLONES(isa, target, narrow)                                      \
+/* The kernels per instruction set (narrow: the AVX2 clones' paths; wide:
+ * the AVX-512 clone's 16-lane, 8-accumulator dB and dA). */
+#define LORA_CLONES(isa, target, narrow, wide)                                \
     target static void lora_fwd_##isa(LORA_FWD_ARGS)                          \
     {                                                                         \
         lora_fwd_body(y, xa, xd, A, B, s, n, in, out, r);                     \
@@ -557,21 +558,21 @@ VEC_INLINE void lora_dB_body(lr_float *dB, const lr_float *dy,
     }                                                                         \
     target static void lora_dB_##isa(LORA_DB_ARGS)                            \
     {                                                                         \
-        lora_dB_body(dB, dy, xa, s, o0, no, n, out, r, narrow);                       \
+        lora_dB_body(dB, dy, xa, s, o0, no, n, out, r, wide);                 \
     }                                                                         \
     target static void lora_dA_##isa(LORA_DA_ARGS)                            \
     {                                                                         \
-        bwd_dA(dA, dxa, xd, c0, c1, n, in, r, narrow);                        \
+        bwd_dA(dA, dxa, xd, c0, c1, n, in, r, wide);                          \
     }                                                                         \
     target static void lora_dx_##isa(LORA_DX_ARGS)                            \
     {                                                                         \
         bwd_dx(dx, dxa, A, n, in, r, p, seed, keep, e0, narrow);             \
     }
 
-LORA_CLONES(generic, , 0)
+LORA_CLONES(generic, , 0, 0)
 #if VEC_X86_DISPATCH
-LORA_CLONES(avx512, __attribute__((target("avx512f"))), 0)
-LORA_CLONES(avx2, __attribute__((target("avx2"))), 1)
+LORA_CLONES(avx512, __attribute__((target("avx512f"))), 0, 1)
+LORA_CLONES(avx2, __attribute__((target("avx2"))), 1, 0)
 #endif
 
 /* One instruction set's kernels. */
