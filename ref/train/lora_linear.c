@@ -142,9 +142,9 @@ static void backward_ref_keep(lr_float *dx, lr_float *dA, lr_float *dB,
 #define LO_OC 32    /* outputs of B transposed per chunk (4 x 8 lanes) */
 #define LO_RMAX 256 /* largest rank the fast kernels take (stack buffer) */
 #define LO_DA_COLS 64 /* columns of dA per parallel task */
-#ifndef LO_PF
-#define LO_PF 16
-#endif
+#define LO_PF 16    /* rows ahead that the kernels walking one cache line per
+                       row (rows a page or more apart) prefetch: 8 and 32
+                       were no faster in bench_kernels */
 
 #if VEC_HAVE
 /* xa[t][j] = sum_i xd[t][i] A[j][i] (i ascending): lanes over 8 ranks,
