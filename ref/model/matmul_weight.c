@@ -239,19 +239,20 @@ ALWAYS_INLINE void bww_1x1(lr_float *dw, const lr_float *dy,
     memcpy(d0, &a0, sizeof a0);
 }
 
-/* dw rows [o0, o1), all columns, all n rows of x / dy; narrow 1 (the
- * AVX2 clone): each block of rows through bww_block_packed; narrow 2 (the
- * AVX-512 clone): the 4 x 4 tiles through bww_4x4_avx512 (float build). */
+/* dw rows [o0, o1), all columns, all n rows of x / dy.  wide, as in
+ * matmul_backward.c's bwd_body: 0 the generic kernels, 1 the AVX-512
+ * clone (the 4 x 4 tiles through bww_4x4_avx512 in the float build), 2
+ * the AVX2 clone (each block of rows through bww_block_packed). */
 ALWAYS_INLINE void bww_body(lr_float *dw, const lr_float *dy,
                             const lr_float *x, int n, int o0, int o1,
-                            int in_dim, int out_dim, int narrow)
+                            int in_dim, int out_dim, int wide)
 {
     const int iv = in_dim - in_dim % LANES;
     int t0, c0, o, i;
     for (t0 = 0; t0 < n; t0 += BWT) {
         const int t1 = t0 + BWT < n ? t0 + BWT : n;
 #if HAVE_X86_DISPATCH
-        if (narrow == 1) {
+        if (wide == 2) {
             for (o = bww_block_packed(dw, dy, x, t0, t1, o0, o1, iv, in_dim,
                                       out_dim);
                  o < o1; o++)
@@ -259,12 +260,12 @@ ALWAYS_INLINE void bww_body(lr_float *dw, const lr_float *dy,
                     bww_1x1(dw, dy, x, t0, t1, o, i, in_dim, out_dim);
         }
 #endif
-        for (c0 = 0; narrow != 1 && c0 < iv; c0 += BWC) {
+        for (c0 = 0; wide != 2 && c0 < iv; c0 += BWC) {
             const int c1 = c0 + BWC < iv ? c0 + BWC : iv;
             for (o = o0; o + 4 <= o1; o += 4) {
                 for (i = c0; i + 4 * LANES <= c1; i += 4 * LANES) {
 #if HAVE_BCAST_MUL
-                    if (narrow == 2) {
+                    if (wide == 1) {
                         bww_4x4_avx512(dw, dy, x, t0, t1, o, i, in_dim,
                                        out_dim);
                         continue;
@@ -310,14 +311,14 @@ __attribute__((target("avx512f")))
 static void bww_avx512(lr_float *dw, const lr_float *dy, const lr_float *x,
                        int n, int o0, int o1, int in_dim, int out_dim)
 {
-    bww_body(dw, dy, x, n, o0, o1, in_dim, out_dim, 2);
+    bww_body(dw, dy, x, n, o0, o1, in_dim, out_dim, 1);
 }
 
 __attribute__((target("avx2")))
 static void bww_avx2(lr_float *dw, const lr_float *dy, const lr_float *x,
                      int n, int o0, int o1, int in_dim, int out_dim)
 {
-    bww_body(dw, dy, x, n, o0, o1, in_dim, out_dim, 1); /* 1: packed */
+    bww_body(dw, dy, x, n, o0, o1, in_dim, out_dim, 2); /* 2: packed */
 }
 #endif
 
