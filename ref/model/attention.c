@@ -10,14 +10,16 @@
  * a transposed copy of one kv head (lanes over keys, each lane the
  * definition's sum over d), or 8 side by side in scalars without vectors
  * and for fewer than 8 query rows; sums over keys keep a slice of the
- * output row in vector registers, lanes over d; for head sizes under 16
- * the backward's dk and dv accumulate transposed, lanes over keys
- * (GCC/clang vector extensions, AVX-512/AVX2 chosen at run time as in
- * matmul.c; plain C elsewhere, same bits).
+ * output row in vector registers, lanes over d; the backward updates dk
+ * and dv once per block of 4 query rows (each key's row loaded and stored
+ * once, the rows' additions in turn), or, for head sizes under 16,
+ * transposed, lanes over keys (GCC/clang vector extensions, AVX-512/AVX2
+ * chosen at run time as in matmul.c; plain C elsewhere, same bits).
  * The definition, the plain loops whose order all this keeps, is in
  * attention_ref.c (lr_attention_forward_ref, lr_attention_backward_ref).
- * Depends on: common, core/exp_internal.h (lr_exp and its vector form) and
- * core/vec_internal.h (the vector types). */
+ * Depends on: common, attention_rows.h (the row kernels),
+ * core/exp_internal.h (lr_exp and its vector form) and core/vec_internal.h
+ * (the vector types). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,254 +27,7 @@
 #include "llamaref/model/attention.h"
 #include "core/exp_internal.h"
 #include "core/vec_internal.h"
-
-/* dot[j] = sum over d ascending of q[d] k_j[d] in lr_float, for keys
- * j < nk (rows of k kvdim apart); 8 keys at a time for the latency. */
-VEC_INLINE void key_dots(lr_float *dot, const lr_float *q, const lr_float *k,
-                         size_t kvdim, int hd, int nk)
-{
-    int j = 0, d;
-    for (; j + 8 <= nk; j += 8) {
-        const lr_float *k0 = k + (size_t)j * kvdim;
-        lr_float s0 = 0, s1 = 0, s2 = 0, s3 = 0, s4 = 0, s5 = 0, s6 = 0, s7 = 0;
-        for (d = 0; d < hd; d++) {
-            const lr_float qd = q[d];
-            s0 += qd * k0[d];
-            s1 += qd * k0[kvdim + d];
-            s2 += qd * k0[2 * kvdim + d];
-            s3 += qd * k0[3 * kvdim + d];
-            s4 += qd * k0[4 * kvdim + d];
-            s5 += qd * k0[5 * kvdim + d];
-            s6 += qd * k0[6 * kvdim + d];
-            s7 += qd * k0[7 * kvdim + d];
-        }
-        dot[j] = s0; dot[j + 1] = s1; dot[j + 2] = s2; dot[j + 3] = s3;
-        dot[j + 4] = s4; dot[j + 5] = s5; dot[j + 6] = s6; dot[j + 7] = s7;
-    }
-    for (; j < nk; j++) {
-        const lr_float *kj = k + (size_t)j * kvdim;
-        lr_float s = 0;
-        for (d = 0; d < hd; d++) s += q[d] * kj[d];
-        dot[j] = s;
-    }
-}
-
-#if VEC_HAVE
-/* Keys side by side: kt[d * ld + j] = k_j[d] for j < nk (zero up to ld, a
- * multiple of KT_BLOCK), copied from rows kvdim apart. */
-#define KT_BLOCK 32
-VEC_INLINE void transpose_keys(lr_float *kt, const lr_float *k, size_t kvdim,
-                               int hd, int nk, int ld)
-{
-    int j, d;
-    for (j = 0; j < nk; j++)
-        for (d = 0; d < hd; d++)
-            kt[(size_t)d * ld + j] = k[(size_t)j * kvdim + d];
-    for (d = 0; d < hd; d++)
-        for (j = nk; j < ld; j++) kt[(size_t)d * ld + j] = 0;
-}
-
-/* key_dots on transposed keys (kt, ld from transpose_keys): lane j of a
- * vector is key j's sum over d ascending, from 0, so each dot is
- * key_dots' (one scalar chain per key, 8 keys side by side, took a sixth
- * of a stories260K step at head_dim 8); KT_BLOCK keys per pass, padding
- * lanes computed and dropped.  narrow: 8-lane vectors (AVX2 clones). */
-VEC_INLINE void key_dots_t(lr_float *dot, const lr_float *q,
-                           const lr_float *kt, int ld, int hd, int nk,
-                           int narrow)
-{
-    lr_float blk[KT_BLOCK];
-    int j, d;
-    for (j = 0; j < nk; j += KT_BLOCK) {
-        const lr_float *kj = kt + j;
-        lr_float *o = j + KT_BLOCK <= nk ? dot + j : blk;
-        if (narrow) {
-            vec8 s0 = {0}, s1 = {0}, s2 = {0}, s3 = {0};
-            for (d = 0; d < hd; d++, kj += ld) {
-                const vec8 qd = v8_splat(q[d]);
-                s0 += qd * v8_load(kj);
-                s1 += qd * v8_load(kj + 8);
-                s2 += qd * v8_load(kj + 16);
-                s3 += qd * v8_load(kj + 24);
-            }
-            v8_store(o, s0); v8_store(o + 8, s1);
-            v8_store(o + 16, s2); v8_store(o + 24, s3);
-        } else {
-            vec16 s0 = {0}, s1 = {0};
-            for (d = 0; d < hd; d++, kj += ld) {
-                const vec16 qd = v16_splat(q[d]);
-                s0 += qd * v16_load(kj);
-                s1 += qd * v16_load(kj + 16);
-            }
-            v16_store(o, s0); v16_store(o + 16, s1);
-        }
-        if (o == blk) memcpy(dot + j, blk, sizeof *dot * (size_t)(nk - j));
-    }
-}
-
-/* yt[d * ld + j] += w[j] x[d] for d < hd, j < nk with m[j] != 0 (other
- * lanes keep their value, as row_axpy skips those keys): row_axpy of
- * every key at once on transposed rows, lanes over keys (ld, and w and m
- * zero-padded, to a multiple of 16).  For head sizes under 16, where a
- * row of 8 filled half a vector. */
-VEC_INLINE void cols_axpy(lr_float *yt, int ld, const lr_float *w,
-                          const lr_float *m, const lr_float *x, int hd,
-                          int nk, int narrow)
-{
-#ifdef LR_DOUBLE
-    typedef long long lane;
-#else
-    typedef int lane;
-#endif
-    typedef lane vi16 __attribute__((vector_size(16 * sizeof(lane))));
-    typedef lane vi8 __attribute__((vector_size(8 * sizeof(lane))));
-    int j, d;
-    for (j = 0; j < nk; j += 16) {
-        lr_float *y = yt + j;
-        if (narrow) {
-            const vec8 zero = {0};
-            const vec8 w0 = v8_load(w + j), w1 = v8_load(w + j + 8);
-            const vi8 m0 = (vi8)(v8_load(m + j) != zero);
-            const vi8 m1 = (vi8)(v8_load(m + j + 8) != zero);
-            for (d = 0; d < hd; d++, y += ld) {
-                const vec8 xd = v8_splat(x[d]);
-                const vec8 y0 = v8_load(y), y1 = v8_load(y + 8);
-                v8_store(y, (vec8)(((vi8)(y0 + w0 * xd) & m0) |
-                                   ((vi8)y0 & ~m0)));
-                v8_store(y + 8, (vec8)(((vi8)(y1 + w1 * xd) & m1) |
-                                       ((vi8)y1 & ~m1)));
-            }
-        } else {
-            const vec16 zero = {0};
-            const vec16 w0 = v16_load(w + j);
-            const vi16 m0 = (vi16)(v16_load(m + j) != zero);
-            for (d = 0; d < hd; d++, y += ld) {
-                const vec16 y0 = v16_load(y);
-                v16_store(y, (vec16)(((vi16)(y0 + w0 * v16_splat(x[d])) & m0) |
-                                     ((vi16)y0 & ~m0)));
-            }
-        }
-    }
-}
-
-/* ds[j] = (lr_float)(p[j] ((double)dp[j] - rowdot) scale) where p[j] != 0,
- * else 0, for j < n16 (p zero from nk on): the row kernel's dS, 4 at a
- * time in double. */
-VEC_INLINE void ds_row(lr_float *ds, const lr_float *p, const lr_float *dp,
-                       double rowdot, double scale, int nk, int n16)
-{
-    const exp_d4 rv = {rowdot, rowdot, rowdot, rowdot};
-    const exp_d4 sv = {scale, scale, scale, scale};
-    const exp_d4 zero = {0, 0, 0, 0};
-    int j = 0;
-    for (; j + 4 <= nk; j += 4) {
-        vec4 pv, gv;
-        exp_d4 pd, e;
-        memcpy(&pv, p + j, sizeof pv);
-        memcpy(&gv, dp + j, sizeof gv);
-        pd = __builtin_convertvector(pv, exp_d4);
-        e = pd * (__builtin_convertvector(gv, exp_d4) - rv) * sv;
-        /* a key with p 0 gets 0 (its dp may be anything) */
-        e = (exp_d4)((exp_l4)e & (pd != zero));
-        pv = exp_narrow4(e);
-        memcpy(ds + j, &pv, sizeof pv);
-    }
-    for (; j < nk; j++)
-        ds[j] = p[j] == 0 ? 0
-                : (lr_float)(p[j] * ((double)dp[j] - rowdot) * scale);
-    for (; j < n16; j++) ds[j] = 0;
-}
-
-/* rows kvdim apart: k_j[d] = kt[d * ld + j] for j < nk, d < hd (the
- * inverse of transpose_keys) */
-VEC_INLINE void untranspose(lr_float *k, const lr_float *kt, size_t kvdim,
-                            int hd, int nk, int ld)
-{
-    int j, d;
-    for (j = 0; j < nk; j++)
-        for (d = 0; d < hd; d++)
-            k[(size_t)j * kvdim + d] = kt[(size_t)d * ld + j];
-}
-#endif
-
-/* o[d] = sum over keys j < nk ascending with pr[j] != 0 of w[j] v_j[d]
- * (rows of v kvdim apart), starting from 0, for d < hd.  narrow (the AVX2
- * clones: GCC keeps a 64-byte vec16 in memory where registers have 32
- * bytes): 8-lane vectors only, 4 side by side; the same sums per d. */
-VEC_INLINE void weighted_rows(lr_float *o, const lr_float *w,
-                              const lr_float *pr, const lr_float *v,
-                              size_t kvdim, int hd, int nk, int narrow)
-{
-    int d = 0, j;
-    (void)narrow; /* unused without vectors */
-#if VEC_HAVE
-    for (; narrow && d + 32 <= hd; d += 32) {
-        vec8 c0 = {0}, c1 = {0}, c2 = {0}, c3 = {0};
-        for (j = 0; j < nk; j++) {
-            const lr_float *vj = v + (size_t)j * kvdim + d;
-            vec8 g;
-            if (pr[j] == 0) continue;
-            g = v8_splat(w[j]);
-            c0 += g * v8_load(vj);
-            c1 += g * v8_load(vj + 8);
-            c2 += g * v8_load(vj + 16);
-            c3 += g * v8_load(vj + 24);
-        }
-        v8_store(o + d, c0); v8_store(o + d + 8, c1);
-        v8_store(o + d + 16, c2); v8_store(o + d + 24, c3);
-    }
-    for (; !narrow && d + 64 <= hd; d += 64) {
-        vec16 c0 = {0}, c1 = {0}, c2 = {0}, c3 = {0};
-        for (j = 0; j < nk; j++) {
-            const lr_float *vj = v + (size_t)j * kvdim + d;
-            vec16 g;
-            if (pr[j] == 0) continue;
-            g = v16_splat(w[j]);
-            c0 += g * v16_load(vj);
-            c1 += g * v16_load(vj + 16);
-            c2 += g * v16_load(vj + 32);
-            c3 += g * v16_load(vj + 48);
-        }
-        v16_store(o + d, c0); v16_store(o + d + 16, c1);
-        v16_store(o + d + 32, c2); v16_store(o + d + 48, c3);
-    }
-    for (; !narrow && d + 16 <= hd; d += 16) {
-        vec16 c0 = {0};
-        for (j = 0; j < nk; j++)
-            if (pr[j] != 0)
-                c0 += v16_splat(w[j]) * v16_load(v + (size_t)j * kvdim + d);
-        v16_store(o + d, c0);
-    }
-    for (; d + 8 <= hd; d += 8) {
-        vec8 c0 = {0};
-        for (j = 0; j < nk; j++)
-            if (pr[j] != 0)
-                c0 += v8_splat(w[j]) * v8_load(v + (size_t)j * kvdim + d);
-        v8_store(o + d, c0);
-    }
-#endif
-    for (; d < hd; d++) {
-        lr_float s = 0;
-        for (j = 0; j < nk; j++)
-            if (pr[j] != 0) s += w[j] * v[(size_t)j * kvdim + d];
-        o[d] = s;
-    }
-}
-
-/* y[d] += a x[d] for d < hd (narrow: as in weighted_rows). */
-VEC_INLINE void row_axpy(lr_float *y, lr_float a, const lr_float *x, int hd,
-                         int narrow)
-{
-    int d = 0;
-    (void)narrow;
-#if VEC_HAVE
-    for (; !narrow && d + 16 <= hd; d += 16)
-        v16_store(y + d, v16_load(y + d) + v16_splat(a) * v16_load(x + d));
-    for (; d + 8 <= hd; d += 8)
-        v8_store(y + d, v8_load(y + d) + v8_splat(a) * v8_load(x + d));
-#endif
-    for (; d < hd; d++) y[d] += a * x[d];
-}
+#include "attention_rows.h"
 
 /* One query row's attention probabilities, shared by the forward and the
  * backward's recomputation:
@@ -416,7 +171,12 @@ static int kt_ld(int Tk)
 static lr_float *kt_alloc(const lr_attn_shape *s)
 {
     const size_t ld = (size_t)kt_ld(s->Tk);
-    const size_t n = 4 * (size_t)s->head_dim * ld + 2 * ld;
+    /* the backward's rows_axpy blocks: RB rows of probabilities and of
+     * dP (then dS) after them */
+    size_t n = 4 * (size_t)s->head_dim * ld + 2 * ld;
+#if VEC_HAVE
+    n += 2 * RB * ld;
+#endif
     return n && s->Tq >= KT_MIN_ROWS ? malloc(sizeof(lr_float) * n) : NULL;
 }
 
@@ -482,6 +242,52 @@ VEC_INLINE void bwd_kv_head(const attn_args *a, int kvh, lr_float *scr,
     if (cols) {
         transpose_keys(dkt, dk, kvdim, hd, Tk, ld);
         transpose_keys(dvt, dv, kvdim, hd, Tk, ld);
+    }
+#endif
+#if VEC_HAVE
+    if (tb && !cols) {
+        /* blocks of RB rows: each row's probabilities, dP, its sum_k P dP
+         * and dS, and dq as below; then dv and dk for the whole block
+         * (rows_axpy: the same additions per element, rows ascending) */
+        lr_float *const prb = tb + 4 * (size_t)hd * ld + 2 * (size_t)ld;
+        lr_float *const dsb = prb + (size_t)RB * ld;
+        for (h = kvh * group; h < (kvh + 1) * group; h++)
+            for (i = 0; i < Tq; i += RB) {
+                const int nr = Tq - i < RB ? Tq - i : RB;
+                const lr_float *prr[RB], *gr[RB], *qr[RB], *dsr[RB];
+                int r, nks[RB];
+                for (r = 0; r < nr; r++) {
+                    const int ir = i + r;
+                    const lr_float *qi = a->q + (size_t)ir * qdim + (size_t)h * hd;
+                    const lr_float *gi = a->dout + (size_t)ir * qdim + (size_t)h * hd;
+                    lr_float *dqi = a->dq + (size_t)ir * qdim + (size_t)h * hd;
+                    lr_float *dpr = dsb + (size_t)r * ld;
+                    double rowdot = 0;
+                    int nk;
+                    if (a->saved) {
+                        pr = a->saved + ((size_t)h * Tq + ir) * Tk;
+                        nk = s->q_off + ir + 1 < Tk ? s->q_off + ir + 1 : Tk;
+                    } else {
+                        lr_float *p = prb + (size_t)r * ld;
+                        nk = probs_row(p, p, qi, k, kvdim, hd, Tk,
+                                       s->q_off + ir, a->key_mask, scale, tb,
+                                       ld, narrow);
+                        pr = p;
+                    }
+                    key_dots_t(dpr, gi, vt, ld, hd, nk, narrow);
+                    for (j = 0; j < nk; j++)
+                        if (pr[j] != 0) rowdot += (double)pr[j] * dpr[j];
+                    for (j = 0; j < nk; j++)
+                        if (pr[j] != 0)
+                            dpr[j] = (lr_float)(pr[j] * ((double)dpr[j] - rowdot) * scale);
+                    weighted_rows(dqi, dpr, pr, k, kvdim, hd, nk, narrow);
+                    prr[r] = pr; gr[r] = gi; qr[r] = qi; dsr[r] = dpr;
+                    nks[r] = nk;
+                }
+                rows_axpy(dv, kvdim, prr, prr, gr, nks, nr, hd, narrow);
+                rows_axpy(dk, kvdim, dsr, prr, qr, nks, nr, hd, narrow);
+            }
+        return;
     }
 #endif
     for (h = kvh * group; h < (kvh + 1) * group; h++)
