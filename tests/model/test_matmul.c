@@ -98,12 +98,13 @@ static void test_fast_vs_reference(void)
  * (WP / kv) rows, so long rows give several groups and a partial one;
  * rows of up to 4096 vector elements packed, longer ones (4113) take the
  * unpacked path; tasks of 64 weight rows with a remainder; a partial block
- * of tokens.  With OpenMP, at 1, 2 and 3 threads: the same bits. */
+ * of tokens; a long row with a tail of 15 (1503).  With OpenMP, at 1, 2 and 3 threads: the same bits. */
 static void test_fast_packed_shapes(void)
 {
     static const int shapes[][3] = {{5, 4100, 37}, {8, 4096, 70},
                                     {9, 4113, 20}, {6, 2064, 66},
-                                    {4, 1024, 130}, {13, 768, 68}};
+                                    {4, 1024, 130}, {13, 768, 68},
+                                    {9, 1503, 75}};
     lr_rng r;
     size_t a;
     int th;
