@@ -7,15 +7,15 @@
  * for 4 outputs.  It is written once with GCC/clang vector extensions and
  * compiled for AVX-512 and AVX2 (chosen at run time on x86-64) and for the
  * build's default instruction set; tcc and other compilers get the same
- * arithmetic in plain C.  The x86-64 clones also copy the 4 rows of x and
- * groups of W rows into interleaved buffers (one stream each, exact
- * copies), finish the 16 outputs of a block with vector pair sums (the
- * same tree as vsum; the AVX-512 clone keeps a whole block in registers
- * and adds the 16 outputs' tails in 16 lanes, block_4x4p), and decode
- * (one token) one weight row after the other; every output keeps the
- * order documented in matmul.h (each lane sums its k in ascending order
- * from zero, then the tree, then the tail),
- * which tests/model/test_matmul.c checks bit for bit.  The AVX2 clone
+ * arithmetic in plain C.  The x86-64 clones also copy groups of W rows
+ * (and, except in the AVX-512 clone's whole blocks, the 4 rows of x) into
+ * interleaved buffers (one stream each, exact copies), finish the 16
+ * outputs of a block with vector pair sums (the same tree as vsum; the
+ * AVX-512 clone keeps a whole block in registers and adds the 16 outputs'
+ * tails in 16 lanes, block_4x4p), and decode (one token) one weight row
+ * after the other; every output keeps the order documented in matmul.h
+ * (each lane sums its k in ascending order from zero, then the tree, then
+ * the tail), which tests/model/test_matmul.c checks bit for bit.  The AVX2 clone
  * (x86 == 2 in columns_body) holds each 16-lane vector as two 32-byte
  * pieces, 2 rows x 4 (unpacked) or 6 (packed, 6 x 4 blocks) of one piece
  * per pass (*_pieces, ptree8): GCC keeps 64-byte vectors in memory where
@@ -378,7 +378,7 @@ ALWAYS_INLINE void finish_block(const mm_args *a, vec (*acc)[NR], int mr,
 }
 
 /* The AVX-512 clone's whole packed MR x NR block y[t:t+4][o:o+4] in
- * registers: kernel_4x4p from zero accumulators, finish_block's tree
+ * registers: kernel_4x4p (x's rows xr[0..3] in place) from zero, the tree
  * (lane j = vsum(acc[j / NR][j % NR])), then its tail in 16 lanes at once
  * (lane j adds x[t + j / NR][kv + k] * w[o + j % NR][kv + k], k
  * ascending: each output's sum in finish_block's order).  xt: x's tail,
@@ -390,30 +390,31 @@ ALWAYS_INLINE void finish_block(const mm_args *a, vec (*acc)[NR], int mr,
  * and loaded again, a third of the kernel's time at in_dim 64; calling
  * kernel_4x4p on a local acc here still left more vectors on the stack,
  * so its loop is written out again, in named registers.) */
-ALWAYS_INLINE void block_4x4p(const mm_args *a, const lr_float *xp,
+ALWAYS_INLINE void block_4x4p(const mm_args *a, const lr_float *const *xr,
                               const lr_float *wp, int nk, const lr_float *xt,
                               const lr_float *wt, int nt, int t, int o)
 {
+    const lr_float *x0 = xr[0], *x1 = xr[1], *x2 = xr[2], *x3 = xr[3];
     vec a00 = vzero(), a01 = vzero(), a02 = vzero(), a03 = vzero();
     vec a10 = vzero(), a11 = vzero(), a12 = vzero(), a13 = vzero();
     vec a20 = vzero(), a21 = vzero(), a22 = vzero(), a23 = vzero();
     vec a30 = vzero(), a31 = vzero(), a32 = vzero(), a33 = vzero();
     vec s;
     int k, i;
-    for (k = 0; k < nk; k += LANES, xp += MR * LANES, wp += NR * LANES) {
+    for (k = 0; k < nk; k += LANES, wp += NR * LANES) {
         vec w0 = vload(wp), w1 = vload(wp + LANES);
         vec w2 = vload(wp + 2 * LANES), w3 = vload(wp + 3 * LANES);
         vec x;
-        x = vload(xp);
+        x = vload(x0 + k);
         a00 = vmuladd(a00, x, w0); a01 = vmuladd(a01, x, w1);
         a02 = vmuladd(a02, x, w2); a03 = vmuladd(a03, x, w3);
-        x = vload(xp + LANES);
+        x = vload(x1 + k);
         a10 = vmuladd(a10, x, w0); a11 = vmuladd(a11, x, w1);
         a12 = vmuladd(a12, x, w2); a13 = vmuladd(a13, x, w3);
-        x = vload(xp + 2 * LANES);
+        x = vload(x2 + k);
         a20 = vmuladd(a20, x, w0); a21 = vmuladd(a21, x, w1);
         a22 = vmuladd(a22, x, w2); a23 = vmuladd(a23, x, w3);
-        x = vload(xp + 3 * LANES);
+        x = vload(x3 + k);
         a30 = vmuladd(a30, x, w0); a31 = vmuladd(a31, x, w1);
         a32 = vmuladd(a32, x, w2); a33 = vmuladd(a33, x, w3);
     }
@@ -540,7 +541,9 @@ ALWAYS_INLINE void columns_body(const mm_args *a, int o0, int o1, int x86,
                 const lr_float *xs[MR2];
                 int r;
                 row_ptrs(xs, mr, a->x, t, nt, in);
-                if (packed) pack_rows(xp, xs, mr, kv, x86);
+                /* x packed for all but block_4x4p (x in place) */
+                if (packed && !(x86 == 1 && nt == MR && (g1 - g0) % NR == 0))
+                    pack_rows(xp, xs, mr, kv, x86);
 #if HAVE_SHUFFLE
                 if (packed && x86 == 1 && nt == MR) {
                     const lr_float *xk[MR];
@@ -554,7 +557,7 @@ ALWAYS_INLINE void columns_body(const mm_args *a, int o0, int o1, int x86,
                     vec acc[MR2][NR];
 #if HAVE_SHUFFLE
                     if (packed && x86 == 1 && nt == MR && nb == NR) {
-                        block_4x4p(a, xp, wp + (size_t)(o - g0) * kv, kv, xt,
+                        block_4x4p(a, xs, wp + (size_t)(o - g0) * kv, kv, xt,
                                    wt + (size_t)(o - g0) * nt_tail, nt_tail,
                                    t, o);
                         continue;
