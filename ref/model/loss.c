@@ -40,6 +40,33 @@ VEC_INLINE double sum_exp_body(const lr_float *row, int V, double mx)
     return s;
 }
 
+/* the largest of row[0 .. V-1] (NaNs skipped unless row[0] is one, as by
+ * the scalar loop `if (row[j] > mx) mx = row[j]`), 8 lanes side by side
+ * where the build has vectors: the same value whichever lane finds it.
+ * Only a tie of +0 and -0 could give the other zero, and then every
+ * row[j] - mx below, exp and the log-sum-exp are the same. */
+VEC_INLINE double row_max_body(const lr_float *row, int V)
+{
+    lr_float mx = row[0];
+    int j = 1;
+#if VEC_HAVE
+    if (V >= 16) {
+        vec8 m = v8_splat(row[0]);
+        int i;
+        for (j = 0; j + 8 <= V; j += 8) {
+            const vec8 v = v8_load(row + j);
+            const __typeof__(v > m) gt = v > m; /* false for NaN: m kept */
+            m = (vec8)(((__typeof__(gt))v & gt) | ((__typeof__(gt))m & ~gt));
+        }
+        for (i = 0; i < 8; i++)
+            if (m[i] > mx) mx = m[i];
+    }
+#endif
+    for (; j < V; j++)
+        if (row[j] > mx) mx = row[j];
+    return mx;
+}
+
 /* d[j] = grad_scale (exp(row[j] - lse) - [j == y]), likewise */
 VEC_INLINE void dlogits_body(lr_float *d, const lr_float *row, int V, int y,
                              double lse, double grad_scale)
@@ -66,6 +93,11 @@ static double sum_exp_generic(const lr_float *row, int V, double mx)
     return sum_exp_body(row, V, mx);
 }
 
+static double row_max_generic(const lr_float *row, int V)
+{
+    return row_max_body(row, V);
+}
+
 static void dlogits_generic(lr_float *d, const lr_float *row, int V, int y,
                             double lse, double grad_scale)
 {
@@ -81,6 +113,12 @@ static double sum_exp_avx2(const lr_float *row, int V, double mx)
 }
 
 __attribute__((target("avx2")))
+static double row_max_avx2(const lr_float *row, int V)
+{
+    return row_max_body(row, V);
+}
+
+__attribute__((target("avx2")))
 static void dlogits_avx2(lr_float *d, const lr_float *row, int V, int y,
                          double lse, double grad_scale)
 {
@@ -91,13 +129,14 @@ static void dlogits_avx2(lr_float *d, const lr_float *row, int V, int y,
 /* log-sum-exp of one row, max-shifted, accumulated in double. */
 static double row_logsumexp(const lr_float *row, int V)
 {
-    double mx = row[0];
-    int j;
-    for (j = 1; j < V; j++)
-        if (row[j] > mx) mx = row[j];
+    double mx;
 #if VEC_X86_DISPATCH
-    if (__builtin_cpu_supports("avx2")) return mx + log(sum_exp_avx2(row, V, mx));
+    if (__builtin_cpu_supports("avx2")) {
+        mx = row_max_avx2(row, V);
+        return mx + log(sum_exp_avx2(row, V, mx));
+    }
 #endif
+    mx = row_max_generic(row, V);
     return mx + log(sum_exp_generic(row, V, mx));
 }
 
