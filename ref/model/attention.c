@@ -234,6 +234,7 @@ VEC_INLINE void bwd_kv_head(const attn_args *a, int kvh, lr_float *scr,
     lr_float *const pa = cols ? tb + 4 * (size_t)hd * ld : NULL;
     lr_float *const da = cols ? pa + ld : NULL;
     int h, i, j;
+    (void)vt; (void)dkt; (void)dvt; (void)da; /* unused without vectors */
 #if VEC_HAVE
     if (tb) {
         transpose_keys(tb, k, kvdim, hd, Tk, ld);
@@ -258,9 +259,9 @@ VEC_INLINE void bwd_kv_head(const attn_args *a, int kvh, lr_float *scr,
                 int r, nks[RB];
                 for (r = 0; r < nr; r++) {
                     const int ir = i + r;
-                    const lr_float *qi = a->q + (size_t)ir * qdim + (size_t)h * hd;
-                    const lr_float *gi = a->dout + (size_t)ir * qdim + (size_t)h * hd;
-                    lr_float *dqi = a->dq + (size_t)ir * qdim + (size_t)h * hd;
+                    const size_t at = (size_t)ir * qdim + (size_t)h * hd;
+                    const lr_float *qi = a->q + at, *gi = a->dout + at;
+                    lr_float *dqi = a->dq + at;
                     lr_float *dpr = dsb + (size_t)r * ld;
                     double rowdot = 0;
                     int nk;
@@ -277,9 +278,11 @@ VEC_INLINE void bwd_kv_head(const attn_args *a, int kvh, lr_float *scr,
                     key_dots_t(dpr, gi, vt, ld, hd, nk, narrow);
                     for (j = 0; j < nk; j++)
                         if (pr[j] != 0) rowdot += (double)pr[j] * dpr[j];
-                    for (j = 0; j < nk; j++)
+                    for (j = 0; j < nk; j++) /* dS in place of dP */
                         if (pr[j] != 0)
-                            dpr[j] = (lr_float)(pr[j] * ((double)dpr[j] - rowdot) * scale);
+                            dpr[j] = (lr_float)(pr[j] *
+                                                ((double)dpr[j] - rowdot) *
+                                                scale);
                     weighted_rows(dqi, dpr, pr, k, kvdim, hd, nk, narrow);
                     prr[r] = pr; gr[r] = gi; qr[r] = qi; dsr[r] = dpr;
                     nks[r] = nk;
