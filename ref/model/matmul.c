@@ -15,7 +15,7 @@
  * tails in 16 lanes, block_4x4p), and decode (one token) one weight row
  * after the other; every output keeps the order documented in matmul.h
  * (each lane sums its k in ascending order from zero, then the tree, then
- * the tail), which tests/model/test_matmul.c checks bit for bit.  The AVX2 clone
+ * the tail; tests/model/test_matmul.c checks it bit for bit).  The AVX2 clone
  * (x86 == 2 in columns_body) holds each 16-lane vector as two 32-byte
  * pieces, 2 rows x 4 (unpacked) or 6 (packed, 6 x 4 blocks) of one piece
  * per pass (*_pieces, ptree8): GCC keeps 64-byte vectors in memory where
